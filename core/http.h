@@ -1,0 +1,100 @@
+/*
+ * http.h - the one HTTP client every strata module uses: libcurl's multi
+ * interface driven by a libuv loop (uv_poll per socket, one uv_timer,
+ * curl_multi_socket_action), after curl's docs/examples/multi-uv.c.
+ * Included by core.h; not included on its own.
+ *
+ * Connections are reused (keep-alive) and HTTP/2 is negotiated over TLS
+ * where the server offers it. TLS is verified unless a request says
+ * otherwise.
+ */
+#ifndef STRATA_CORE_HTTP_H
+#define STRATA_CORE_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+typedef struct strata_http strata_http;
+
+/* A request header list: "Name: value" strings. */
+typedef struct strata_http_header {
+    const char *name;
+    const char *value;
+} strata_http_header;
+
+typedef struct strata_http_request {
+    const char *method; /* "GET" when NULL; "HEAD" sends no body back */
+    const char *url;
+    const strata_http_header *headers; /* borrowed; nheaders entries */
+    size_t nheaders;
+    const void *body; /* borrowed until the callback runs */
+    size_t body_len;
+    uint32_t timeout_ms;         /* whole transfer; 0 = 30 s */
+    uint32_t connect_timeout_ms; /* 0 = 10 s */
+    size_t max_body;             /* response body limit; 0 = 64 MiB */
+    int follow_redirects;        /* up to 8 hops when non-zero */
+    int insecure;                /* skip TLS verification */
+    const char *ca_file;         /* extra CA bundle, or NULL */
+    const char *userpwd;         /* "user:password" Basic auth, or NULL */
+} strata_http_request;
+
+typedef struct strata_http_response {
+    long status;           /* final HTTP status, 0 if none arrived */
+    strata_buf body;       /* owned by the response */
+    char **header_names;   /* lowercased names of the final response */
+    char **header_values;  /* values, trimmed */
+    size_t nheaders;
+    char *effective_url;   /* after redirects */
+    double total_seconds;  /* wall time of the transfer */
+} strata_http_response;
+
+/*
+ * Runs once per request with the response (status may be any code: HTTP
+ * errors are not transport errors) or with err set (code STRATA_ENET,
+ * STRATA_ETIMEOUT, STRATA_ETOOBIG, STRATA_ECANCELED). resp is NULL when
+ * err is set. Both are borrowed and valid only during the call; steal the
+ * body with strata_buf_detach() if you need it after.
+ */
+typedef void (*strata_http_cb)(const strata_http_response *resp,
+                               const strata_error *err, void *arg);
+
+/* Creates a client on loop. Close it with strata_http_close(). */
+int strata_http_new(strata_http **out, uv_loop_t *loop, strata_error *err);
+
+/*
+ * Cancels every transfer (their callbacks run with STRATA_ECANCELED), then
+ * closes the client's handles; memory is released once the loop has run
+ * the close callbacks. http may be NULL.
+ */
+void strata_http_close(strata_http *http);
+
+/*
+ * Starts a request. On error the callback never runs; otherwise it runs
+ * exactly once, from the loop, never from inside this call. req and all it
+ * points to are copied, except body, which must outlive the callback.
+ */
+int strata_http_send(strata_http *http, const strata_http_request *req,
+                     strata_http_cb cb, void *arg, strata_error *err);
+
+/* Number of transfers under way. */
+size_t strata_http_active(const strata_http *http);
+
+/*
+ * Synchronous convenience for the CLI: runs a private loop until the
+ * request ends. *out is the caller's (free with strata_http_response_free).
+ * Transport errors are returned; HTTP statuses are in (*out)->status.
+ */
+int strata_http_fetch(strata_http_response **out,
+                      const strata_http_request *req, strata_error *err);
+
+/* Case-insensitive lookup of a response header. Borrowed; NULL if absent. */
+const char *strata_http_response_header(const strata_http_response *resp,
+                                        const char *name);
+
+/* Deep copy of a response, for callers that keep it past the callback. */
+strata_http_response *strata_http_response_dup(const strata_http_response *r);
+void strata_http_response_free(strata_http_response *resp);
+
+#endif

@@ -1,0 +1,43 @@
+/*
+ * cmd.c - the command table and helpers shared by every cmd-*.c file.
+ * main() matches argv against the names here, longest name first.
+ */
+#include <stdio.h>
+
+#include "orchestrator-int.h"
+
+const strata_cmd_entry *const strata_cmd_table[] = {
+    &strata_cmd_version,
+    NULL,
+};
+
+void
+strata_cmd_usage(const strata_cmd_entry *cmd, FILE *f)
+{
+    fprintf(f, "usage: strata %s%s%s [-c FILE]\n", cmd->name,
+            cmd->usage[0] ? " " : "", cmd->usage);
+    fprintf(f, "\n%s\n", cmd->summary);
+    if (cmd->help != NULL)
+        fprintf(f, "\n%s", cmd->help);
+}
+
+int
+strata_cmd_exit_code(int code)
+{
+    switch (code) {
+    case STRATA_OK:
+        return STRATA_EXIT_OK;
+    case STRATA_EINVAL:
+    case STRATA_EUSAGE:
+        return STRATA_EXIT_USAGE;
+    default:
+        return STRATA_EXIT_PROBLEM;
+    }
+}
+
+int
+strata_cmd_fail(const strata_error *err)
+{
+    fprintf(stderr, "strata: %s\n", err->msg);
+    return strata_cmd_exit_code(err->code);
+}

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs what strata needs to build, test and run its demo on Debian 12.
+# Idempotent; needs root (or sudo). Set STRATA_SKIP_APT=1 to skip.
+set -euo pipefail
+
+[ "${STRATA_SKIP_APT:-0}" = 1 ] && exit 0
+
+pkgs=(
+  # build
+  build-essential meson ninja-build pkg-config clang libclang-rt-14-dev
+  clang-format
+  # libraries
+  libuv1-dev libcurl4-openssl-dev libjansson-dev libyaml-dev libgit2-dev
+  libsqlite3-dev libssl-dev zlib1g-dev libh2o-dev
+  # real services and peers the tests start on loopback
+  docker-registry git apache2-utils skopeo python3 python3-jwt
+  python3-cryptography python3-aiosmtpd sqlite3 curl ca-certificates
+)
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
+    missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+SUDO=
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# The Debian package starts a registry service on :5000; strata's tests
+# start their own on free ports, so stop it when systemd is present.
+if command -v systemctl >/dev/null 2>&1 && systemctl is-active -q docker-registry 2>/dev/null; then
+  $SUDO systemctl stop docker-registry || true
+fi

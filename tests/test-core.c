@@ -1,0 +1,125 @@
+/*
+ * test-core.c - unit tests for core/: errors, buffers, durations, files,
+ * digests and log level names.
+ */
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "core.h"
+#include "harness.h"
+
+TEST(error_set_and_wrap)
+{
+    strata_error err = {0};
+
+    CHECK_EQ(strata_error_set(&err, STRATA_ENOTFOUND, "no image '%s'", "x"),
+             STRATA_ENOTFOUND);
+    CHECK_STR_EQ(err.msg, "no image 'x'");
+    CHECK_EQ(strata_error_wrap(&err, "loading '%s'", "a.yaml"),
+             STRATA_ENOTFOUND);
+    CHECK_STR_EQ(err.msg, "loading 'a.yaml': no image 'x'");
+    CHECK_EQ(strata_error_set(NULL, STRATA_EIO, "ignored"), STRATA_EIO);
+    strata_error_clear(&err);
+    CHECK_EQ(err.code, 0);
+    CHECK_STR_EQ(strata_error_name(STRATA_ETIMEOUT), "timeout");
+}
+
+TEST(buf_grows_and_escapes)
+{
+    strata_buf b = STRATA_BUF_INIT;
+    char *s;
+    int i;
+
+    CHECK_STR_EQ(strata_buf_cstr(&b), "");
+    for (i = 0; i < 1000; i++)
+        strata_buf_printf(&b, "%d,", i);
+    CHECK_EQ(b.len, strlen(b.ptr));
+    strata_buf_reset(&b);
+    strata_buf_json_string(&b, "a\"b\\c\n\x01");
+    CHECK_STR_EQ(b.ptr, "\"a\\\"b\\\\c\\n\\u0001\"");
+    s = strata_buf_detach(&b);
+    CHECK(b.ptr == NULL);
+    free(s);
+    s = strata_buf_detach(&b);
+    CHECK_STR_EQ(s, "");
+    free(s);
+}
+
+TEST(durations)
+{
+    uint64_t ms = 0;
+
+    CHECK_EQ(strata_parse_duration(&ms, "15m"), 0);
+    CHECK_EQ(ms, 15 * 60 * 1000);
+    CHECK_EQ(strata_parse_duration(&ms, "1h30m"), 0);
+    CHECK_EQ(ms, 90 * 60 * 1000);
+    CHECK_EQ(strata_parse_duration(&ms, "500ms"), 0);
+    CHECK_EQ(ms, 500);
+    CHECK_EQ(strata_parse_duration(&ms, "2d"), 0);
+    CHECK_EQ(ms, 2 * 86400 * 1000LL);
+    CHECK_EQ(strata_parse_duration(&ms, "0"), 0);
+    CHECK_EQ(ms, 0);
+    CHECK_EQ(strata_parse_duration(&ms, "15"), STRATA_EINVAL);
+    CHECK_EQ(strata_parse_duration(&ms, "m"), STRATA_EINVAL);
+    CHECK_EQ(strata_parse_duration(&ms, "5x"), STRATA_EINVAL);
+    CHECK_EQ(strata_parse_duration(&ms, ""), STRATA_EINVAL);
+    CHECK_EQ(strata_parse_duration(&ms, "99999999999999999999999h"),
+             STRATA_EINVAL);
+}
+
+TEST(files_roundtrip)
+{
+    char path[] = "/tmp/strata-test-core-XXXXXX";
+    strata_error err = {0};
+    char *data = NULL;
+    size_t len = 0;
+    int fd = mkstemp(path);
+
+    CHECK(fd >= 0);
+    close(fd);
+    CHECK_OK(strata_write_file(path, "hello\n", 6, &err), &err);
+    CHECK_OK(strata_read_file(&data, &len, path, 0, &err), &err);
+    CHECK_EQ(len, 6);
+    CHECK_STR_EQ(data, "hello\n");
+    free(data);
+    CHECK_EQ(strata_read_file(&data, &len, path, 3, &err), STRATA_ETOOBIG);
+    CHECK_CONTAINS(err.msg, "larger than 3 bytes");
+    unlink(path);
+    CHECK_EQ(strata_read_file(&data, &len, path, 0, &err), STRATA_ENOTFOUND);
+    CHECK_CONTAINS(err.msg, "cannot open");
+}
+
+TEST(sha256_and_time)
+{
+    char hex[65];
+    char when[32];
+
+    strata_sha256_hex(hex, "", 0);
+    CHECK_STR_EQ(hex, "e3b0c44298fc1c149afbf4c8996fb924"
+                      "27ae41e4649b934ca495991b7852b855");
+    strata_format_time(when, sizeof(when), 0);
+    CHECK_STR_EQ(when, "1970-01-01T00:00:00Z");
+}
+
+TEST(log_levels)
+{
+    strata_log_level lvl = STRATA_LOG_INFO;
+
+    CHECK_EQ(strata_log_parse_level(&lvl, "debug"), 0);
+    CHECK_EQ(lvl, STRATA_LOG_DEBUG);
+    CHECK_EQ(strata_log_parse_level(&lvl, "warning"), 0);
+    CHECK_EQ(lvl, STRATA_LOG_WARN);
+    CHECK_EQ(strata_log_parse_level(&lvl, "loud"), STRATA_EINVAL);
+}
+
+int
+main(void)
+{
+    RUN(error_set_and_wrap);
+    RUN(buf_grows_and_escapes);
+    RUN(durations);
+    RUN(files_roundtrip);
+    RUN(sha256_and_time);
+    RUN(log_levels);
+    return harness_done();
+}
