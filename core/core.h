@@ -159,6 +159,26 @@ void strata_format_time(char *out, size_t outlen, int64_t ms);
 /* Lowercase hex sha256 of data into out (65 bytes). */
 void strata_sha256_hex(char out[65], const void *data, size_t len);
 
+/* ---- string map ------------------------------------------------------- */
+
+/*
+ * A string-keyed hash map. Keys are copied; values are borrowed (the map
+ * never frees them). No removal: maps here are built, queried, freed.
+ */
+typedef struct strata_strmap strata_strmap;
+
+strata_strmap *strata_strmap_new(void);
+void strata_strmap_free(strata_strmap *m);
+/* The value for key, or NULL. */
+void *strata_strmap_get(const strata_strmap *m, const char *key);
+int strata_strmap_has(const strata_strmap *m, const char *key);
+/* Sets key to val; returns the value it replaced, or NULL. */
+void *strata_strmap_put(strata_strmap *m, const char *key, void *val);
+size_t strata_strmap_len(const strata_strmap *m);
+/* Iterates: size_t it = 0; while (strata_strmap_next(m, &it, &k, &v)). */
+int strata_strmap_next(const strata_strmap *m, size_t *iter, const char **key,
+                       void **val);
+
 /* ---- HTTP client (libcurl multi on libuv) ----------------------------- */
 /* Declared in core/http.h, which this header includes. */
 #include "http.h"

@@ -2,6 +2,7 @@
  * test-core.c - unit tests for core/: errors, buffers, durations, files,
  * digests and log level names.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -112,6 +113,32 @@ TEST(log_levels)
     CHECK_EQ(strata_log_parse_level(&lvl, "loud"), STRATA_EINVAL);
 }
 
+TEST(strmap_put_get_iterate)
+{
+    strata_strmap *m = strata_strmap_new();
+    const char *k;
+    void *v;
+    size_t it = 0, seen = 0;
+    char key[32];
+    long i;
+
+    CHECK(strata_strmap_get(m, "x") == NULL);
+    for (i = 1; i <= 5000; i++) {
+        snprintf(key, sizeof(key), "k%ld", i);
+        CHECK(strata_strmap_put(m, key, (void *) i) == NULL);
+    }
+    CHECK_EQ(strata_strmap_len(m), 5000);
+    CHECK_EQ((long) strata_strmap_get(m, "k4321"), 4321);
+    CHECK_EQ((long) strata_strmap_put(m, "k7", (void *) 70L), 7);
+    CHECK_EQ((long) strata_strmap_get(m, "k7"), 70);
+    CHECK(!strata_strmap_has(m, "k0"));
+    while (strata_strmap_next(m, &it, &k, &v))
+        seen++;
+    CHECK_EQ(seen, 5000);
+    strata_strmap_free(m);
+    strata_strmap_free(NULL);
+}
+
 int
 main(void)
 {
@@ -121,5 +148,6 @@ main(void)
     RUN(files_roundtrip);
     RUN(sha256_and_time);
     RUN(log_levels);
+    RUN(strmap_put_get_iterate);
     return harness_done();
 }
