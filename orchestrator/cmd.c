@@ -8,6 +8,7 @@
 
 const strata_cmd_entry *const strata_cmd_table[] = {
     &strata_cmd_version,
+    &strata_cmd_ref,
     NULL,
 };
 

@@ -48,5 +48,6 @@ int strata_cmd_fail(const strata_error *err);
 
 /* Command entries, one per cmd-*.c file. */
 extern const strata_cmd_entry strata_cmd_version;
+extern const strata_cmd_entry strata_cmd_ref;
 
 #endif
