@@ -36,26 +36,29 @@ typedef struct strata_http_request {
     size_t max_body;             /* response body limit; 0 = 64 MiB */
     int follow_redirects;        /* up to 8 hops when non-zero */
     int insecure;                /* skip TLS verification */
-    const char *ca_file;         /* extra CA bundle, or NULL */
+    const char *ca_file;         /* CA bundle used instead of the system's */
     const char *userpwd;         /* "user:password" Basic auth, or NULL */
 } strata_http_request;
 
 typedef struct strata_http_response {
-    long status;           /* final HTTP status, 0 if none arrived */
-    strata_buf body;       /* owned by the response */
-    char **header_names;   /* lowercased names of the final response */
-    char **header_values;  /* values, trimmed */
+    long status;          /* final HTTP status, 0 if none arrived */
+    strata_buf body;      /* owned by the response */
+    char **header_names;  /* lowercased names of the final response */
+    char **header_values; /* values, trimmed */
     size_t nheaders;
-    char *effective_url;   /* after redirects */
-    double total_seconds;  /* wall time of the transfer */
+    char *effective_url;  /* after redirects, without user:password@ */
+    double total_seconds; /* wall time of the transfer */
 } strata_http_response;
 
 /*
  * Runs once per request with the response (status may be any code: HTTP
- * errors are not transport errors) or with err set (code STRATA_ENET,
- * STRATA_ETIMEOUT, STRATA_ETOOBIG, STRATA_ECANCELED). resp is NULL when
- * err is set. Both are borrowed and valid only during the call; steal the
- * body with strata_buf_detach() if you need it after.
+ * errors are not transport errors) or with err set: STRATA_ENET
+ * (connection, DNS, TLS), STRATA_ETIMEOUT, STRATA_ETOOBIG (body over
+ * max_body), STRATA_EPROTO (too many redirects, a garbled reply) or
+ * STRATA_ECANCELED (strata_http_close). resp is NULL when err is set.
+ * Messages name the URL without credentials. Both are borrowed and valid
+ * only during the call; steal the body with strata_buf_detach() if you
+ * need it after (body.ptr is never NULL in a response).
  */
 typedef void (*strata_http_cb)(const strata_http_response *resp,
                                const strata_error *err, void *arg);
@@ -64,16 +67,19 @@ typedef void (*strata_http_cb)(const strata_http_response *resp,
 int strata_http_new(strata_http **out, uv_loop_t *loop, strata_error *err);
 
 /*
- * Cancels every transfer (their callbacks run with STRATA_ECANCELED), then
- * closes the client's handles; memory is released once the loop has run
- * the close callbacks. http may be NULL.
+ * Cancels every transfer (their callbacks run with STRATA_ECANCELED, from
+ * inside this call), then closes the client's handles; memory is released
+ * once the loop has run the close callbacks. May be called from a request's
+ * callback. http may be NULL; a second call does nothing.
  */
 void strata_http_close(strata_http *http);
 
 /*
- * Starts a request. On error the callback never runs; otherwise it runs
- * exactly once, from the loop, never from inside this call. req and all it
- * points to are copied, except body, which must outlive the callback.
+ * Starts a request. On error (STRATA_EINVAL for a bad URL, method or
+ * header, STRATA_ECANCELED while closing) the callback never runs;
+ * otherwise it runs exactly once, from the loop, never from inside this
+ * call. req and all it points to are copied, except body, which must
+ * outlive the callback. Only http and https URLs are accepted.
  */
 int strata_http_send(strata_http *http, const strata_http_request *req,
                      strata_http_cb cb, void *arg, strata_error *err);
@@ -89,12 +95,21 @@ size_t strata_http_active(const strata_http *http);
 int strata_http_fetch(strata_http_response **out,
                       const strata_http_request *req, strata_error *err);
 
-/* Case-insensitive lookup of a response header. Borrowed; NULL if absent. */
+/*
+ * Case-insensitive lookup of a response header: the first one of that
+ * name. Borrowed; NULL if absent.
+ */
 const char *strata_http_response_header(const strata_http_response *resp,
                                         const char *name);
 
 /* Deep copy of a response, for callers that keep it past the callback. */
 strata_http_response *strata_http_response_dup(const strata_http_response *r);
 void strata_http_response_free(strata_http_response *resp);
+
+/*
+ * Returns url without its "user:password@" part, for messages and logs.
+ * New; the caller frees it.
+ */
+char *strata_http_url_redact(const char *url);
 
 #endif
