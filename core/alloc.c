@@ -65,15 +65,19 @@ strata_xstrndup(const char *s, size_t n)
 char *
 strata_xvasprintf(const char *fmt, va_list ap)
 {
+    char small[256];
     va_list ap2;
     int n;
     char *p;
 
+    /* Most strings fit the stack buffer; measure and retry otherwise. */
     va_copy(ap2, ap);
-    n = vsnprintf(NULL, 0, fmt, ap2);
+    n = vsnprintf(small, sizeof(small), fmt, ap2);
     va_end(ap2);
     if (n < 0)
         oom(0);
+    if ((size_t) n < sizeof(small))
+        return strata_xstrndup(small, (size_t) n);
     p = strata_xmalloc((size_t) n + 1);
     vsnprintf(p, (size_t) n + 1, fmt, ap);
     return p;

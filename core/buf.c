@@ -74,11 +74,17 @@ strata_buf_vprintf(strata_buf *b, const char *fmt, va_list ap)
     va_list ap2;
     int n;
 
+    /* Try in the space already there; grow and retry if it was short. */
+    strata_buf_grow(b, 64);
     va_copy(ap2, ap);
-    n = vsnprintf(NULL, 0, fmt, ap2);
+    n = vsnprintf(b->ptr + b->len, b->cap - b->len, fmt, ap2);
     va_end(ap2);
     if (n <= 0)
         return;
+    if ((size_t) n < b->cap - b->len) {
+        b->len += (size_t) n;
+        return;
+    }
     strata_buf_grow(b, (size_t) n);
     vsnprintf(b->ptr + b->len, (size_t) n + 1, fmt, ap);
     b->len += (size_t) n;
