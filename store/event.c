@@ -1,0 +1,88 @@
+/*
+ * event.c - the event log: an append-only table of what happened
+ * ("base.updated", "job.failed", ...), each with a subject and a JSON
+ * payload. Ids come from AUTOINCREMENT, so they only grow and are never
+ * reused; readers (notify's outbox, the HTTP API) page through with
+ * "after this id".
+ */
+#include <stdlib.h>
+
+#include "store-int.h"
+
+int
+strata_store_event_append(int64_t *out_id, strata_store *st, const char *type,
+                          const char *subject, const json_t *payload,
+                          int64_t time_ms, strata_error *err)
+{
+    sqlite3_stmt *stmt = NULL;
+    char *text = NULL;
+    int rc;
+
+    if (type == NULL || *type == '\0')
+        return strata_error_set(err, STRATA_EINVAL, "event without a type");
+    if (payload != NULL && (text = strata_store__json_text(payload)) == NULL)
+        return strata_error_set(err, STRATA_EINVAL,
+                                "cannot encode the payload of event '%s'",
+                                type);
+    if ((rc = strata_store__stmt(&stmt, st, STMT_EVENT_APPEND,
+                                 "INSERT INTO events (time, type, subject, "
+                                 "payload) VALUES (?1, ?2, ?3, "
+                                 "coalesce(?4, '{}'))",
+                                 err)) != 0)
+        goto out;
+    sqlite3_bind_int64(stmt, 1, time_ms != 0 ? time_ms : strata_store__now(st));
+    strata_store__bind_text(stmt, 2, type);
+    strata_store__bind_text(stmt, 3, subject);
+    strata_store__bind_text(stmt, 4, text);
+    if ((rc = strata_store__exec_stmt(st, stmt, "appending an event", err)) !=
+        0)
+        goto out;
+    if (out_id != NULL)
+        *out_id = sqlite3_last_insert_rowid(st->db);
+out:
+    strata_store__done(stmt);
+    free(text);
+    return rc;
+}
+
+int
+strata_store_event_list(json_t **out, strata_store *st, int64_t after_id,
+                        int limit, const char *type, strata_error *err)
+{
+    sqlite3_stmt *stmt;
+    json_t *arr;
+    int rc;
+
+    *out = NULL;
+    /* LIMIT -1 means no limit in sqlite. */
+    if ((rc = strata_store__stmt(&stmt, st, STMT_EVENT_LIST,
+                                 "SELECT id, time, type, subject, payload "
+                                 "FROM events WHERE id > ?1 AND "
+                                 "(?2 IS NULL OR type = ?2) "
+                                 "ORDER BY id LIMIT ?3",
+                                 err)) != 0)
+        return rc;
+    sqlite3_bind_int64(stmt, 1, after_id);
+    strata_store__bind_text(stmt, 2, type);
+    sqlite3_bind_int(stmt, 3, limit > 0 ? limit : -1);
+    arr = json_array();
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        json_t *o = json_object();
+
+        json_object_set_new(o, "id", strata_store__col_jint(stmt, 0));
+        json_object_set_new(o, "time", strata_store__col_jint(stmt, 1));
+        json_object_set_new(o, "type", strata_store__col_jstr(stmt, 2));
+        json_object_set_new(o, "subject", strata_store__col_jstr(stmt, 3));
+        json_object_set_new(o, "payload", strata_store__col_json(stmt, 4));
+        json_array_append_new(arr, o);
+    }
+    if (rc != SQLITE_DONE) {
+        rc = strata_store__error(st, err, rc, "listing events");
+        json_decref(arr);
+    } else {
+        rc = 0;
+        *out = arr;
+    }
+    strata_store__done(stmt);
+    return rc;
+}

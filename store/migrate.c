@@ -1,0 +1,227 @@
+/*
+ * migrate.c - the schema and its migrations. The database's PRAGMA
+ * user_version is the number of the last migration applied; open applies
+ * the later ones in order, each in its own transaction together with the
+ * new user_version, so a crash leaves the database at a known step.
+ *
+ * Never edit a released migration: append a new one. Times are integer
+ * milliseconds since the epoch; JSON columns hold compact JSON text.
+ */
+#include <stdio.h>
+
+#include "store-int.h"
+
+typedef struct migration {
+    int version;
+    const char *sql;
+} migration;
+
+static const migration migrations[] = {
+    {1, "CREATE TABLE meta ("
+        "  key TEXT PRIMARY KEY,"
+        "  value TEXT NOT NULL"
+        ") WITHOUT ROWID;"
+
+        "CREATE TABLE watches ("
+        "  id INTEGER PRIMARY KEY,"
+        "  ref TEXT NOT NULL UNIQUE,"
+        "  policy TEXT," /* JSON; NULL: follow the tag */
+        "  created INTEGER NOT NULL"
+        ");"
+
+        "CREATE TABLE digests ("
+        "  id INTEGER PRIMARY KEY,"
+        "  ref TEXT NOT NULL,"
+        "  digest TEXT NOT NULL,"
+        "  tag TEXT,"       /* the tag a semver policy chose */
+        "  platforms TEXT," /* JSON: platform -> manifest digest */
+        "  first_seen INTEGER NOT NULL,"
+        "  last_seen INTEGER NOT NULL,"
+        "  UNIQUE (ref, digest)"
+        ");"
+
+        "CREATE TABLE watch_state ("
+        "  ref TEXT PRIMARY KEY,"
+        "  last_check INTEGER,"
+        "  last_ok INTEGER,"
+        "  last_error TEXT,"
+        "  consecutive_errors INTEGER NOT NULL DEFAULT 0,"
+        "  next_check INTEGER,"
+        "  current_digest TEXT"
+        ");"
+
+        "CREATE TABLE events ("
+        "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+        "  time INTEGER NOT NULL,"
+        "  type TEXT NOT NULL,"
+        "  subject TEXT,"
+        "  payload TEXT NOT NULL DEFAULT '{}'"
+        ");"
+        "CREATE INDEX events_type ON events (type, id);"
+
+        "CREATE TABLE jobs ("
+        "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+        "  key TEXT NOT NULL UNIQUE," /* image|base_digest|action */
+        "  image TEXT NOT NULL,"
+        "  action TEXT NOT NULL,"
+        "  base_ref TEXT,"
+        "  base_digest TEXT NOT NULL,"
+        "  wave INTEGER NOT NULL DEFAULT 0,"
+        "  state TEXT NOT NULL DEFAULT 'queued' CHECK (state IN"
+        "    ('queued', 'running', 'succeeded', 'failed', 'cancelled')),"
+        "  attempts INTEGER NOT NULL DEFAULT 0,"
+        "  max_attempts INTEGER NOT NULL DEFAULT 3 CHECK (max_attempts >= 1),"
+        "  next_attempt INTEGER NOT NULL,"
+        "  last_error TEXT,"
+        "  created INTEGER NOT NULL,"
+        "  updated INTEGER NOT NULL,"
+        "  result TEXT" /* JSON */
+        ");"
+        "CREATE INDEX jobs_runnable ON jobs (state, next_attempt, id);"
+        "CREATE INDEX jobs_image_action ON jobs (image, action);"
+
+        "CREATE TABLE graph_nodes ("
+        "  id INTEGER PRIMARY KEY,"
+        "  kind TEXT NOT NULL CHECK (kind IN ('image', 'base')),"
+        "  ref TEXT NOT NULL UNIQUE,"
+        "  digest TEXT,"
+        "  repo TEXT,"
+        "  path TEXT"
+        ");"
+
+        "CREATE TABLE graph_edges ("
+        "  id INTEGER PRIMARY KEY,"
+        "  child INTEGER NOT NULL"
+        "    REFERENCES graph_nodes (id) ON DELETE CASCADE,"
+        "  parent INTEGER NOT NULL"
+        "    REFERENCES graph_nodes (id) ON DELETE CASCADE,"
+        "  repo TEXT,"
+        "  path TEXT,"
+        "  line INTEGER,"
+        "  method TEXT NOT NULL CHECK (method IN"
+        "    ('dockerfile', 'annotation', 'layers')),"
+        "  confidence REAL NOT NULL DEFAULT 1.0,"
+        "  UNIQUE (child, parent, method)"
+        ");"
+        "CREATE INDEX graph_edges_parent ON graph_edges (parent);"
+        "CREATE INDEX graph_edges_source ON graph_edges (repo, path);"},
+};
+
+#define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
+
+/* Every table the current schema must have. */
+static const char check_tables_sql[] =
+    "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
+    "('meta', 'watches', 'digests', 'watch_state', 'events', 'jobs', "
+    "'graph_nodes', 'graph_edges')";
+#define NTABLES 8
+
+static int
+query_int(int *out, strata_store *st, const char *sql, const char *what,
+          strata_error *err)
+{
+    sqlite3_stmt *stmt = NULL;
+    int rc;
+
+    rc = sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(stmt);
+    if (rc != SQLITE_ROW) {
+        rc = strata_store__error(st, err, rc, what);
+        goto out;
+    }
+    *out = sqlite3_column_int(stmt, 0);
+    rc = 0;
+out:
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
+int
+strata_store__schema_version(int *out, strata_store *st, strata_error *err)
+{
+    return query_int(out, st, "PRAGMA user_version", "reading the version",
+                     err);
+}
+
+static int
+apply(strata_store *st, const migration *m, strata_error *err)
+{
+    char pragma[64];
+    int version = 0;
+    int rc;
+
+    if ((rc = strata_store_begin(st, err)) != 0)
+        return rc;
+    /* Another process may have migrated while we waited for the lock. */
+    if ((rc = strata_store__schema_version(&version, st, err)) != 0)
+        goto out;
+    if (version >= m->version)
+        goto out;
+    if ((rc = strata_store__exec(st, m->sql, "migrating", err)) != 0) {
+        strata_error_wrap(err, "schema version %d", m->version);
+        goto out;
+    }
+    /*
+     * PRAGMA takes no bound parameters; the value is a constant from the
+     * table above, never input.
+     */
+    snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", m->version);
+    if ((rc = strata_store__exec(st, pragma, "migrating", err)) != 0)
+        goto out;
+out:
+    if (rc != 0) {
+        strata_store_rollback(st);
+        return rc;
+    }
+    if ((rc = strata_store_commit(st, err)) != 0) {
+        strata_store_rollback(st);
+        return rc;
+    }
+    if (version < m->version)
+        log_info("database '%s': migrated to schema version %d", st->path,
+                 m->version);
+    return 0;
+}
+
+int
+strata_store__migrate(strata_store *st, int from, strata_error *err)
+{
+    size_t i;
+    int ntables = 0;
+    int rc;
+
+    if (from == 0) {
+        /*
+         * Version 0 with tables in it is some other program's database:
+         * refuse rather than mix our tables into it.
+         */
+        if ((rc = query_int(&ntables, st, "SELECT count(*) FROM sqlite_master",
+                            "reading "
+                            "the schema",
+                            err)) != 0)
+            return rc;
+        if (ntables > 0)
+            return strata_error_set(err, STRATA_ESTATE,
+                                    "database '%s' is not a strata database "
+                                    "(it has tables but no schema version)",
+                                    st->path);
+    }
+    for (i = 0; i < NMIGRATIONS; i++) {
+        if (migrations[i].version <= from)
+            continue;
+        if ((rc = apply(st, &migrations[i], err)) != 0)
+            return rc;
+    }
+    /* Reading the whole schema also catches a damaged sqlite_master. */
+    if ((rc = query_int(&ntables, st, check_tables_sql, "reading the schema",
+                        err)) != 0)
+        return rc;
+    if (ntables != NTABLES)
+        return strata_error_set(err, STRATA_ESTATE,
+                                "database '%s' is damaged: schema version %d "
+                                "but %d of its %d tables",
+                                st->path, STRATA_STORE_SCHEMA_VERSION, ntables,
+                                NTABLES);
+    return 0;
+}

@@ -1,0 +1,428 @@
+/*
+ * store.h - strata's durable state in one sqlite database: watched
+ * references and the digests seen for them, the event log, the job queue
+ * and the lineage graph.
+ *
+ * DESIGN.md lists "the sqlite store" under orchestrator/, but watchers/ and
+ * graph/ must persist their state too, and modules must stay acyclic
+ * (orchestrator depends on watchers and graph, not the other way round).
+ * So the store is its own module below them all: core -> oci -> store ->
+ * config, graph, watchers, ... -> orchestrator. It knows tables, not
+ * policies: deciding what a change means stays with the callers.
+ *
+ * The database is opened in WAL mode with a busy timeout (5 s by default),
+ * foreign keys on and synchronous=NORMAL. Its schema is versioned with
+ * PRAGMA user_version and migrated forward on open, one transaction per
+ * step; a database from a newer strata is refused, never touched.
+ *
+ * Threads: a strata_store is one sqlite connection with cached prepared
+ * statements. Use it from one thread at a time (the loop thread, or one
+ * uv_queue_work worker while the loop waits for it).
+ *
+ * Every function returns 0 or a negative STRATA_E* code and fills err with
+ * a one-line message that names the database file. Codes: STRATA_ESTATE
+ * (corrupt, not a strata database, newer schema), STRATA_ECONFLICT (locked
+ * by another process past the busy timeout; a job not in the state the
+ * call needs), STRATA_EIO (cannot open, read-only, disk full, I/O),
+ * STRATA_EINVAL (bad argument, constraint violation), STRATA_ENOTFOUND.
+ */
+#ifndef STRATA_STORE_H
+#define STRATA_STORE_H
+
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "core.h"
+
+/* The schema version this strata writes and understands. */
+#define STRATA_STORE_SCHEMA_VERSION 1
+/* How long a statement waits for another process's lock by default. */
+#define STRATA_STORE_BUSY_TIMEOUT_MS 5000
+
+typedef struct strata_store strata_store;
+
+/* ---- opening and transactions ----------------------------------------- */
+
+typedef struct strata_store_options {
+    int busy_timeout_ms; /* 0: STRATA_STORE_BUSY_TIMEOUT_MS */
+    int quick_check;     /* run PRAGMA quick_check on open (O(size)) */
+} strata_store_options;
+
+/*
+ * Opens (creating if needed) the database at path and migrates it to
+ * STRATA_STORE_SCHEMA_VERSION. ":memory:" gives a private in-memory store.
+ * The parent directory must exist; it is not created. On open, strata
+ * reads the header and the schema (cheap; catches "file is not a database"
+ * and a damaged schema) but does not scan every page: call
+ * strata_store_check() for that. *out is the caller's: strata_store_close.
+ */
+int strata_store_open(strata_store **out, const char *path, strata_error *err);
+int strata_store_open_with(strata_store **out, const char *path,
+                           const strata_store_options *opts, strata_error *err);
+
+/* Rolls back an open transaction and closes. NULL is a no-op. */
+void strata_store_close(strata_store *st);
+
+/* The path given to open. Borrowed. */
+const char *strata_store_path(const strata_store *st);
+
+/* Runs PRAGMA quick_check; STRATA_ESTATE with its first finding if bad. */
+int strata_store_check(strata_store *st, strata_error *err);
+
+/*
+ * Replaces the clock (milliseconds since the epoch) used for every time the
+ * store records; strata_now_ms() by default. For tests.
+ */
+void strata_store_set_clock(strata_store *st, int64_t (*now)(void *arg),
+                            void *arg);
+
+/*
+ * Transactions. begin takes the write lock at once (BEGIN IMMEDIATE), so a
+ * transaction never fails half-way on another process's lock. They nest:
+ * an inner begin is a savepoint, and its rollback undoes only the inner
+ * part. Every operation below is atomic on its own, inside or outside a
+ * transaction.
+ */
+int strata_store_begin(strata_store *st, strata_error *err);
+int strata_store_commit(strata_store *st, strata_error *err);
+/* Undoes the innermost open transaction; a no-op when none is open. */
+void strata_store_rollback(strata_store *st);
+
+/* ---- meta: a small key/value table ------------------------------------ */
+
+/* *out is the caller's to free; STRATA_ENOTFOUND when key is not set. */
+int strata_store_meta_get(char **out, strata_store *st, const char *key,
+                          strata_error *err);
+int strata_store_meta_set(strata_store *st, const char *key, const char *value,
+                          strata_error *err);
+
+/* ---- watches, digests seen, watch state ------------------------------- */
+
+/*
+ * Adds a watched reference or updates its policy (a JSON object such as
+ * {"semver": ">=3.11", "suffix": "-slim"}, or NULL to follow the tag).
+ * *out_created (may be NULL) says whether it was new.
+ */
+int strata_store_watch_add(int *out_created, strata_store *st, const char *ref,
+                           const json_t *policy, strata_error *err);
+/* Forgets a watched reference (its digests and state stay as history). */
+int strata_store_watch_remove(strata_store *st, const char *ref,
+                              strata_error *err);
+/*
+ * All watched references, by ref: [{"ref", "policy": obj|null, "created"}].
+ * New reference.
+ */
+int strata_store_watch_list(json_t **out, strata_store *st, strata_error *err);
+
+/* One successful read of a watched reference. */
+typedef struct strata_store_observation {
+    const char *ref;         /* the watched reference */
+    const char *digest;      /* what it points to now: "sha256:..." */
+    const char *tag;         /* the tag a semver policy chose, or NULL */
+    const json_t *platforms; /* {"linux/amd64": "sha256:..."} or NULL */
+    int64_t next_check_ms;   /* when to look again; 0 keeps the old value */
+} strata_store_observation;
+
+/*
+ * Records a successful check: the digest's first_seen is kept (set when it
+ * is new), last_seen is now; the watch state gets last_check = last_ok =
+ * now, no error, consecutive_errors 0 and obs->digest as current digest.
+ * *out_new (may be NULL): 1 when this digest was never seen for this ref.
+ * *out_previous (may be NULL): the current digest before this call, or
+ * NULL on the first check; the caller frees it. A change is
+ * previous != NULL && strcmp(previous, digest) != 0.
+ */
+int strata_store_watch_observe(int *out_new, char **out_previous,
+                               strata_store *st,
+                               const strata_store_observation *obs,
+                               strata_error *err);
+
+/*
+ * Records a failed check (transient errors are never a change): sets
+ * last_check and last_error, adds one to consecutive_errors, which it
+ * returns in *out_errors (may be NULL), and never touches the current
+ * digest. next_check_ms 0 keeps the old value.
+ */
+int strata_store_watch_error(int64_t *out_errors, strata_store *st,
+                             const char *ref, const char *message,
+                             int64_t next_check_ms, strata_error *err);
+
+typedef struct strata_store_watch_state {
+    char *ref;
+    char *current_digest; /* NULL before the first successful check */
+    char *last_error;     /* NULL when the last check succeeded */
+    int64_t consecutive_errors;
+    int64_t last_check_ms; /* 0: never */
+    int64_t last_ok_ms;    /* 0: never */
+    int64_t next_check_ms; /* 0: not scheduled */
+} strata_store_watch_state;
+
+/* Fills *out (release it); STRATA_ENOTFOUND if ref was never checked. */
+int strata_store_watch_state_get(strata_store_watch_state *out,
+                                 strata_store *st, const char *ref,
+                                 strata_error *err);
+/* Frees the strings in s (not s itself). NULL is a no-op. */
+void strata_store_watch_state_release(strata_store_watch_state *s);
+/*
+ * Every watch state, by ref: [{"ref", "current_digest", "last_error",
+ * "consecutive_errors", "last_check", "last_ok", "next_check"}], absent
+ * values as null. New reference.
+ */
+int strata_store_watch_states(json_t **out, strata_store *st,
+                              strata_error *err);
+
+/*
+ * The digests seen for ref, oldest first: [{"digest", "tag", "platforms":
+ * obj|null, "first_seen", "last_seen"}]. New reference.
+ */
+int strata_store_digests_list(json_t **out, strata_store *st, const char *ref,
+                              strata_error *err);
+
+/* ---- events ------------------------------------------------------------ */
+
+/*
+ * Appends an event ("base.updated", subject "docker.io/library/debian:12",
+ * payload any JSON value or NULL for {}). time_ms 0 means now. *out_id
+ * (may be NULL) is its id; ids only grow.
+ */
+int strata_store_event_append(int64_t *out_id, strata_store *st,
+                              const char *type, const char *subject,
+                              const json_t *payload, int64_t time_ms,
+                              strata_error *err);
+
+/*
+ * Events with id > after_id, oldest first, at most limit (<= 0: all), only
+ * of the given type unless type is NULL: [{"id", "time", "type", "subject",
+ * "payload"}]. Page with after_id = the last id seen. New reference.
+ */
+int strata_store_event_list(json_t **out, strata_store *st, int64_t after_id,
+                            int limit, const char *type, strata_error *err);
+
+/* ---- jobs --------------------------------------------------------------- */
+
+typedef enum strata_store_job_state {
+    STRATA_STORE_JOB_QUEUED = 0,
+    STRATA_STORE_JOB_RUNNING,
+    STRATA_STORE_JOB_SUCCEEDED,
+    STRATA_STORE_JOB_FAILED,
+    STRATA_STORE_JOB_CANCELLED,
+    STRATA_STORE_JOB_NSTATES
+} strata_store_job_state;
+
+/* "queued", "running", ... */
+const char *strata_store_job_state_name(strata_store_job_state s);
+/* STRATA_EINVAL for an unknown name. */
+int strata_store_job_state_parse(strata_store_job_state *out, const char *name);
+
+typedef struct strata_store_job_spec {
+    const char *image;       /* the image to act on */
+    const char *action;      /* "pr", "rebuild", "rebase", "rescan" */
+    const char *base_ref;    /* the base that changed (may be NULL) */
+    const char *base_digest; /* its new digest */
+    int wave;                /* 0: direct children of the base */
+    int max_attempts;        /* 0: 3 */
+    int64_t not_before_ms;   /* first attempt not before this; 0: now */
+} strata_store_job_spec;
+
+/*
+ * Enqueues a job unless one with the same idempotency key
+ * (image|base_digest|action) exists, whatever its state: a restart or a
+ * repeated event never runs an action twice for one base digest.
+ * *out_id is the job's id, new or existing; *out_created (may be NULL)
+ * says which.
+ */
+int strata_store_job_enqueue(int64_t *out_id, int *out_created,
+                             strata_store *st,
+                             const strata_store_job_spec *spec,
+                             strata_error *err);
+
+typedef struct strata_store_job {
+    int64_t id;
+    char *key; /* image|base_digest|action */
+    char *image;
+    char *action;
+    char *base_ref; /* may be NULL */
+    char *base_digest;
+    int wave;
+    strata_store_job_state state;
+    int attempts; /* claims so far */
+    int max_attempts;
+    int64_t next_attempt_ms;
+    int64_t created_ms;
+    int64_t updated_ms;
+    char *last_error; /* may be NULL */
+    json_t *result;   /* may be NULL; owned by the job */
+} strata_store_job;
+
+/* NULL is a no-op. */
+void strata_store_job_free(strata_store_job *job);
+
+/* *out is the caller's; STRATA_ENOTFOUND for an unknown id. */
+int strata_store_job_get(strata_store_job **out, strata_store *st, int64_t id,
+                         strata_error *err);
+
+/*
+ * Claims the oldest queued job whose next attempt is due: in one statement
+ * it becomes running and its attempts grow by one, so two claimers (even
+ * in two processes) never get the same job. *out is NULL when nothing is
+ * runnable (and 0 is returned); else the caller's.
+ */
+int strata_store_job_claim(strata_store_job **out, strata_store *st,
+                           strata_error *err);
+
+/*
+ * Ends a running job as succeeded or failed, with an error message and a
+ * result (both may be NULL; result is borrowed). STRATA_ENOTFOUND for an
+ * unknown id, STRATA_ECONFLICT if the job is not running (e.g. it was
+ * cancelled or requeued meanwhile), STRATA_EINVAL for another state.
+ */
+int strata_store_job_finish(strata_store *st, int64_t id,
+                            strata_store_job_state state, const char *error,
+                            const json_t *result, strata_error *err);
+
+/*
+ * A running job failed transiently: it goes back to queued for another try
+ * at next_attempt_ms, or, when its attempts are used up, ends as failed.
+ * *out_requeued (may be NULL) says which. Errors as for finish.
+ */
+int strata_store_job_retry(int *out_requeued, strata_store *st, int64_t id,
+                           const char *error, int64_t next_attempt_ms,
+                           strata_error *err);
+
+/* Which queued jobs to cancel; every set field must match. */
+typedef struct strata_store_job_filter {
+    int64_t id;                  /* 0: any */
+    const char *image;           /* NULL: any */
+    const char *action;          /* NULL: any */
+    const char *base_ref;        /* NULL: any */
+    const char *base_digest_not; /* NULL: any; else other base digests */
+    int64_t before_id;           /* 0: any; else ids below this */
+} strata_store_job_filter;
+
+/*
+ * Cancels the queued jobs that match f (running jobs are the caller's to
+ * stop), recording reason as their last error. *out_count (may be NULL)
+ * is how many.
+ */
+int strata_store_job_cancel(int *out_count, strata_store *st,
+                            const strata_store_job_filter *f,
+                            const char *reason, strata_error *err);
+
+/*
+ * Cancels the queued jobs that job `newer` supersedes: same image, action
+ * and base ref (any base ref when newer has none), another base digest, a
+ * smaller id. Their last error says "superseded by job N".
+ */
+int strata_store_job_cancel_superseded(int *out_count, strata_store *st,
+                                       int64_t newer, strata_error *err);
+
+/*
+ * Crash recovery, for startup: jobs left running by a process that died
+ * go back to queued, due now, with last error "interrupted". Their attempt
+ * stays counted, so a job that used its last attempt ends as failed
+ * instead (a job that crashes strata must not loop). *out_count (may be
+ * NULL) is how many jobs were left running.
+ */
+int strata_store_job_requeue_running(int *out_count, strata_store *st,
+                                     strata_error *err);
+
+/* out[state] = how many jobs are in that state. */
+int strata_store_job_count(int64_t out[STRATA_STORE_JOB_NSTATES],
+                           strata_store *st, strata_error *err);
+
+/*
+ * Jobs with id > after_id, by id, at most limit (<= 0: all), only in
+ * state unless state is -1: [{"id", "key", "image", "action", "base_ref",
+ * "base_digest", "wave", "state", "attempts", "max_attempts",
+ * "next_attempt", "last_error", "created", "updated", "result"}]. New
+ * reference.
+ */
+int strata_store_job_list(json_t **out, strata_store *st, int64_t after_id,
+                          int limit, int state, strata_error *err);
+
+/* ---- graph ------------------------------------------------------------- */
+
+typedef enum strata_store_node_kind {
+    STRATA_STORE_NODE_IMAGE = 0, /* built by us from a repository */
+    STRATA_STORE_NODE_BASE,      /* built elsewhere; we only watch it */
+} strata_store_node_kind;
+
+typedef enum strata_store_edge_method {
+    STRATA_STORE_EDGE_DOCKERFILE = 0, /* a FROM line */
+    STRATA_STORE_EDGE_ANNOTATION,     /* org.opencontainers.image.base.* */
+    STRATA_STORE_EDGE_LAYERS,         /* the base's layers are a prefix */
+} strata_store_edge_method;
+
+const char *strata_store_node_kind_name(strata_store_node_kind k);
+const char *strata_store_edge_method_name(strata_store_edge_method m);
+
+/* A node as loaded; its strings are borrowed for the callback's duration. */
+typedef struct strata_store_node {
+    int64_t id;
+    strata_store_node_kind kind;
+    const char *ref;
+    const char *digest; /* may be NULL */
+    const char *repo;   /* may be NULL */
+    const char *path;   /* may be NULL */
+} strata_store_node;
+
+/* An edge: child is built FROM parent. Strings borrowed. */
+typedef struct strata_store_edge {
+    int64_t child;
+    int64_t parent;
+    const char *repo; /* where the edge was found (may be NULL) */
+    const char *path;
+    int line; /* 0: unknown */
+    strata_store_edge_method method;
+    double confidence; /* 0..1 */
+} strata_store_edge;
+
+/*
+ * Inserts the node for ref or updates it: digest, repo and path are
+ * replaced when given (NULL keeps the old value); a node once seen as an
+ * image stays an image (an intermediate image is also a base). *out_id
+ * (may be NULL) is its id.
+ */
+int strata_store_graph_upsert_node(int64_t *out_id, strata_store *st,
+                                   strata_store_node_kind kind, const char *ref,
+                                   const char *digest, const char *repo,
+                                   const char *path, strata_error *err);
+
+/* The id of ref's node; STRATA_ENOTFOUND when there is none. */
+int strata_store_graph_node_id(int64_t *out_id, strata_store *st,
+                               const char *ref, strata_error *err);
+
+/*
+ * Adds an edge, or updates repo, path, line and confidence of the edge with
+ * the same (child, parent, method). STRATA_EINVAL for an unknown node.
+ */
+int strata_store_graph_add_edge(strata_store *st, const strata_store_edge *e,
+                                strata_error *err);
+
+/*
+ * A rescanned Dockerfile: atomically deletes every edge found in (repo,
+ * path) and adds edges[0..n); their repo and path are taken from the
+ * arguments.
+ */
+int strata_store_graph_replace_edges(strata_store *st, const char *repo,
+                                     const char *path,
+                                     const strata_store_edge *edges, size_t n,
+                                     strata_error *err);
+
+/* Deletes every node and edge. */
+int strata_store_graph_clear(strata_store *st, strata_error *err);
+
+/* Callbacks return 0 to go on; anything else stops and is returned. */
+typedef int (*strata_store_node_cb)(const strata_store_node *node, void *arg);
+typedef int (*strata_store_edge_cb)(const strata_store_edge *edge, void *arg);
+
+/*
+ * Calls node_cb for every node (by id), then edge_cb for every edge (by
+ * id), all from one snapshot; either may be NULL.
+ */
+int strata_store_graph_load(strata_store *st, strata_store_node_cb node_cb,
+                            strata_store_edge_cb edge_cb, void *arg,
+                            strata_error *err);
+
+#endif
