@@ -24,46 +24,73 @@
 
 extern char **environ;
 
-/* Process state on purpose: the atexit() handler must find the server. */
-static pid_t server_pid = -1;
-static int server_port;
+/* Process state on purpose: the atexit() handler must find the servers. */
+static pid_t server_pids[2] = {-1, -1};
+static int server_port; /* plain HTTP */
+static int tls_port;    /* HTTPS, self-signed certificate */
+static char tls_dir[] = "/tmp/strata-test-http-XXXXXX";
 
 static void
-stop_server(void)
+stop_servers(void)
 {
-    if (server_pid > 0) {
-        kill(server_pid, SIGTERM);
-        waitpid(server_pid, NULL, 0);
-        server_pid = -1;
+    char path[sizeof(tls_dir) + 16];
+    size_t i;
+
+    for (i = 0; i < 2; i++) {
+        if (server_pids[i] > 0) {
+            kill(server_pids[i], SIGTERM);
+            waitpid(server_pids[i], NULL, 0);
+            server_pids[i] = -1;
+        }
+    }
+    if (strchr(tls_dir, 'X') == NULL) {
+        snprintf(path, sizeof(path), "%s/cert.pem", tls_dir);
+        unlink(path);
+        snprintf(path, sizeof(path), "%s/key.pem", tls_dir);
+        unlink(path);
+        rmdir(tls_dir);
     }
 }
 
-static void
-start_server(void)
+/* Starts httpd.py (with extra arguments) and returns the port it printed. */
+static int
+start_server(pid_t *pid, char *arg1, char *arg2)
 {
-    char *argv[] = {"/usr/bin/python3", STRATA_TEST_HTTPD, NULL};
+    char *argv[] = {"/usr/bin/python3", STRATA_TEST_HTTPD, arg1, arg2, NULL};
     posix_spawn_file_actions_t fa;
     char line[64];
     FILE *f;
-    int p[2];
+    int p[2], port;
 
-    if (access(argv[0], X_OK) != 0)
-        SKIP_ALL("no /usr/bin/python3");
     CHECK_EQ(pipe(p), 0);
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, p[1], 1);
     posix_spawn_file_actions_addclose(&fa, p[0]);
     posix_spawn_file_actions_addclose(&fa, p[1]);
-    CHECK_EQ(posix_spawn(&server_pid, argv[0], &fa, NULL, argv, environ), 0);
+    CHECK_EQ(posix_spawn(pid, argv[0], &fa, NULL, argv, environ), 0);
     posix_spawn_file_actions_destroy(&fa);
-    atexit(stop_server);
     close(p[1]);
     f = fdopen(p[0], "r");
     CHECK(f != NULL);
     CHECK(fgets(line, sizeof(line), f) != NULL);
     fclose(f);
-    server_port = atoi(line);
-    CHECK(server_port > 0);
+    port = atoi(line);
+    CHECK(port > 0);
+    return port;
+}
+
+static void
+start_servers(void)
+{
+    if (access("/usr/bin/python3", X_OK) != 0)
+        SKIP_ALL("no /usr/bin/python3");
+    atexit(stop_servers);
+    server_port = start_server(&server_pids[0], NULL, NULL);
+    /* The TLS server needs the openssl tool to make its certificate. */
+    if (access("/usr/bin/openssl", X_OK) == 0) {
+        CHECK(mkdtemp(tls_dir) != NULL);
+        tls_port = start_server(&server_pids[1], "--tls", tls_dir);
+    }
 }
 
 static char *
@@ -767,11 +794,56 @@ TEST(url_redact)
     }
 }
 
+/* ---- TLS --------------------------------------------------------------- */
+
+TEST(tls_verified_by_default)
+{
+    char *url = strata_xasprintf("https://127.0.0.1:%d/hello", tls_port);
+    strata_http_request req = {.url = url};
+    result res;
+
+    run_one(&req, &res);
+    CHECK_EQ(res.code, STRATA_ENET);
+    CHECK_CONTAINS(res.msg, url);
+    free(url);
+}
+
+TEST(tls_insecure)
+{
+    char *url = strata_xasprintf("https://127.0.0.1:%d/hello", tls_port);
+    strata_http_request req = {.url = url, .insecure = 1};
+    result res;
+
+    run_one(&req, &res);
+    CHECK_EQ(res.code, 0);
+    CHECK_EQ(res.resp->status, 200);
+    CHECK_STR_EQ(res.resp->body.ptr, "hello world");
+    result_release(&res);
+    free(url);
+}
+
+TEST(tls_ca_file)
+{
+    char *url = strata_xasprintf("https://127.0.0.1:%d/redirect", tls_port);
+    char *ca = strata_xasprintf("%s/cert.pem", tls_dir);
+    strata_http_request req = {
+        .url = url, .ca_file = ca, .follow_redirects = 1};
+    result res;
+
+    run_one(&req, &res);
+    CHECK_EQ(res.code, 0);
+    CHECK_EQ(res.resp->status, 200);
+    CHECK_STR_EQ(res.resp->body.ptr, "hello world");
+    result_release(&res);
+    free(url);
+    free(ca);
+}
+
 int
 main(void)
 {
     signal(SIGPIPE, SIG_IGN);
-    start_server();
+    start_servers();
     RUN(url_redact);
     RUN(get_ok);
     RUN(head);
@@ -791,6 +863,12 @@ main(void)
     RUN(close_from_a_callback);
     RUN(bad_requests_are_refused);
     RUN(fetch_sync);
-    stop_server();
+    if (tls_port > 0) {
+        RUN(tls_verified_by_default);
+        RUN(tls_insecure);
+        RUN(tls_ca_file);
+    } else
+        printf("# no /usr/bin/openssl: TLS tests not run\n");
+    stop_servers();
     return harness_done();
 }

@@ -16,7 +16,14 @@ it accepts connections, and serves until killed. Keep-alive is on
   anything else       404 "not found"
 
 HEAD works on every route and sends no body.
+
+With "--tls DIR" it serves HTTPS instead, with a fresh self-signed
+certificate for IP 127.0.0.1 that it writes to DIR/cert.pem (made with the
+openssl command line tool).
 """
+import os
+import ssl
+import subprocess
 import sys
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -84,8 +91,26 @@ class Server(ThreadingHTTPServer):
             super().handle_error(request, client_address)
 
 
+def make_cert(directory):
+    cert = os.path.join(directory, "cert.pem")
+    key = os.path.join(directory, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec",
+                    "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                    "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", key, "-out", cert],
+                   check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+    return cert, key
+
+
 def main():
     server = Server(("127.0.0.1", 0), Handler)
+    if len(sys.argv) == 3 and sys.argv[1] == "--tls":
+        cert, key = make_cert(sys.argv[2])
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert, key)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
     print(server.server_address[1], flush=True)
     server.serve_forever()
 
