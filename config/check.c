@@ -1,0 +1,582 @@
+/*
+ * check.c - validation that spans more than one value: per-section checks
+ * run once a section's keys are converted (credentials that need each
+ * other, keys that apply to one builder type only, inherited defaults),
+ * and whole-configuration checks (duplicates across entries, references
+ * between sections, forge inference, the API's token rule).
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config-int.h"
+
+#define N_(a) (sizeof(a) / sizeof((a)[0]))
+
+/* The key node of key in a mapping, or NULL. */
+static yaml_node_t *
+key_node(strata_config__ctx *ctx, const yaml_node_t *map, const char *key)
+{
+    yaml_node_pair_t *p;
+
+    if (map == NULL || map->type != YAML_MAPPING_NODE)
+        return NULL;
+    for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
+         p++) {
+        yaml_node_t *k = yaml_document_get_node(ctx->doc, p->key);
+        if (k != NULL && k->type == YAML_SCALAR_NODE &&
+            strcmp((const char *) k->data.scalar.value, key) == 0)
+            return k;
+    }
+    return NULL;
+}
+
+/* The node of KEY or KEY_file (secrets), or NULL. */
+static yaml_node_t *
+key_node_any(strata_config__ctx *ctx, const yaml_node_t *map, const char *key)
+{
+    yaml_node_t *k = key_node(ctx, map, key);
+    char *file;
+
+    if (k != NULL)
+        return k;
+    file = strata_xasprintf("%s_file", key);
+    k = key_node(ctx, map, file);
+    free(file);
+    return k;
+}
+
+/* The node at root.section[i].key, or the closest that exists. */
+static const yaml_node_t *
+entry_node(strata_config__ctx *ctx, const yaml_node_t *root,
+           const char *section, size_t i, const char *key)
+{
+    const yaml_node_t *sec = strata_config__lookup(ctx, root, section);
+    const yaml_node_t *item = strata_config__item(ctx, sec, i);
+    const yaml_node_t *v;
+
+    if (item == NULL)
+        return sec != NULL ? sec : root;
+    v = key != NULL ? strata_config__lookup(ctx, item, key) : NULL;
+    return v != NULL ? v : item;
+}
+
+void
+strata_config__check_registry(strata_config__ctx *ctx, void *obj,
+                              const yaml_node_t *node)
+{
+    strata_config_registry *r = obj;
+    const yaml_node_t *auth = strata_config__lookup(ctx, node, "auth");
+    char *h;
+
+    if (r->host != NULL) {
+        for (h = (char *) r->host; *h != '\0'; h++)
+            *h = (char) tolower((unsigned char) *h);
+        if (!strcmp(r->host, "index.docker.io") ||
+            !strcmp(r->host, "registry-1.docker.io") ||
+            !strcmp(r->host, "registry.hub.docker.com"))
+            r->host = "docker.io";
+    }
+    if (r->username != NULL && r->password == NULL && r->token == NULL &&
+        key_node_any(ctx, auth, "password") == NULL &&
+        key_node_any(ctx, auth, "token") == NULL)
+        strata_config__at(ctx, auth,
+                          "'username' needs 'password' or 'password_file'");
+    if (r->password != NULL && r->username == NULL)
+        strata_config__at(ctx, auth, "'password' needs 'username'");
+}
+
+void
+strata_config__check_watch(strata_config__ctx *ctx, void *obj,
+                           const yaml_node_t *node)
+{
+    strata_config_watch *w = obj;
+    const yaml_node_t *bases = strata_config__lookup(ctx, node, "bases");
+    strata_config_base *b = (strata_config_base *) w->bases;
+    size_t i;
+
+    if (w->interval_ms < 1000)
+        strata_config__at(ctx, strata_config__lookup(ctx, node, "interval"),
+                          "'interval' must be at least 1s");
+    if (w->jitter_percent < 0 && w->jitter_ms > w->interval_ms)
+        strata_config__at(ctx, strata_config__lookup(ctx, node, "jitter"),
+                          "'jitter' must not be longer than 'interval'");
+    for (i = 0; i < w->n_bases; i++) {
+        const yaml_node_t *it = strata_config__item(ctx, bases, i);
+        const yaml_node_t *iv = strata_config__lookup(ctx, it, "interval");
+
+        if (it == NULL || it->type != YAML_MAPPING_NODE)
+            continue;
+        if (strata_config__is_null(iv))
+            b[i].interval_ms = w->interval_ms;
+        else if (b[i].interval_ms < 1000)
+            strata_config__at(ctx, iv, "'interval' must be at least 1s");
+        if (strata_config__is_null(strata_config__lookup(ctx, it, "soak")))
+            b[i].soak_ms = w->soak_ms;
+    }
+}
+
+/* The host and path of a remote URL; 0 when it is a local path. */
+static int
+split_url(const char *url, char **host, char **path)
+{
+    const char *s = strstr(url, "://"), *h, *slash, *colon;
+
+    if (s != NULL) {
+        if (strncmp(url, "file://", 7) == 0)
+            return 0;
+        h = s + 3;
+        slash = strchr(h, '/');
+        if (slash == NULL)
+            return 0;
+        *path = strata_xstrdup(slash + 1);
+    } else {
+        colon = strchr(url, ':');
+        slash = strchr(url, '/');
+        if (url[0] == '/' || url[0] == '.' || colon == NULL ||
+            (slash != NULL && slash < colon))
+            return 0;
+        h = url;
+        slash = colon;
+        *path = strata_xstrdup(colon + 1);
+    }
+    if (memchr(h, '@', (size_t) (slash - h)) != NULL)
+        h = (const char *) memchr(h, '@', (size_t) (slash - h)) + 1;
+    *host = strata_xstrndup(h, (size_t) (slash - h));
+    if (strchr(*host, ':') != NULL && s != NULL)
+        *strchr(*host, ':') = '\0';
+    return 1;
+}
+
+/* "acme/payments" from "acme/payments.git/". */
+static char *
+owner_name(const char *path)
+{
+    char *p = strata_xstrdup(path);
+    size_t n = strlen(p);
+
+    while (n > 0 && p[n - 1] == '/')
+        p[--n] = '\0';
+    if (n > 4 && strcmp(p + n - 4, ".git") == 0)
+        p[n - 4] = '\0';
+    while (p[0] == '/')
+        memmove(p, p + 1, strlen(p));
+    return p;
+}
+
+void
+strata_config__check_repo(strata_config__ctx *ctx, void *obj,
+                          const yaml_node_t *node)
+{
+    strata_config_repo *r = obj;
+    const yaml_node_t *forge = strata_config__lookup(ctx, node, "forge");
+    const yaml_node_t *actions =
+        strata_config__lookup(ctx, node, "on_base_update");
+    const yaml_node_t *type = strata_config__lookup(ctx, forge, "type");
+    char *host = NULL, *path = NULL;
+    int remote = 0;
+
+    if (r->url != NULL) {
+        remote = split_url(r->url, &host, &path);
+        if (!remote && strstr(r->url, "://") == NULL)
+            r->url = strata_config__path(ctx, r->url);
+    }
+    if (strata_config__is_null(type) && host != NULL) {
+        if (strcmp(host, "github.com") == 0)
+            r->forge = STRATA_FORGE_GITHUB;
+        else if (strcmp(host, "gitlab.com") == 0)
+            r->forge = STRATA_FORGE_GITLAB;
+    }
+    if (r->forge != STRATA_FORGE_NONE && r->forge_repo == NULL) {
+        if (path != NULL) {
+            char *on = owner_name(path);
+            if (strchr(on, '/') != NULL)
+                r->forge_repo = strata_config__strdup(ctx->cfg, on);
+            free(on);
+        }
+        if (r->forge_repo == NULL)
+            strata_config__at(ctx, forge != NULL ? forge : node,
+                              "forge '%s' needs 'repo' (OWNER/NAME): it "
+                              "cannot be told from the URL",
+                              strata_config__forge_names[r->forge]);
+    }
+    if (strata_config__is_null(actions))
+        r->on_base_update =
+            r->forge != STRATA_FORGE_NONE ? STRATA_ACTION_PR : 0;
+    else if ((r->on_base_update & STRATA_ACTION_PR) &&
+             r->forge == STRATA_FORGE_NONE)
+        strata_config__at(ctx, actions,
+                          "'pr' needs a forge: set 'forge.type' to github, "
+                          "gitlab or gitea");
+    if ((r->on_base_update & STRATA_ACTION_EXEC) && r->exec == NULL)
+        strata_config__at(ctx, actions,
+                          "'exec' needs the repository's 'exec' "
+                          "command");
+    if (r->ssh_key_file != NULL && access(r->ssh_key_file, R_OK) != 0)
+        strata_config__at(
+            ctx,
+            strata_config__lookup(ctx, strata_config__lookup(ctx, node, "auth"),
+                                  "ssh_key_file"),
+            "cannot read 'ssh_key_file' '%s': %s", r->ssh_key_file,
+            strerror(errno));
+    free(host);
+    free(path);
+}
+
+/* Which keys each builder type needs and accepts (besides type, timeout). */
+static const struct {
+    const char *required[3];
+    const char *optional[5];
+} builder_keys[] = {
+    [STRATA_BUILDER_EXEC] = {{"command"}, {NULL}},
+    [STRATA_BUILDER_BUILDAH] = {{NULL}, {"command"}},
+    [STRATA_BUILDER_KUBERNETES] = {{"image"},
+                                   {"namespace", "kubeconfig", "command"}},
+    [STRATA_BUILDER_GITHUB_ACTIONS] = {{"repo", "workflow"},
+                                       {"token", "api_url", "ref"}},
+    [STRATA_BUILDER_GITLAB] = {{"project"}, {"token", "api_url", "ref"}},
+    [STRATA_BUILDER_WEBHOOK] = {{"url"}, {"secret", "token"}},
+};
+
+/* Which keys each notification type needs and accepts. */
+static const struct {
+    const char *required[3];
+    const char *optional[3];
+} notify_keys[] = {
+    [STRATA_NOTIFY_WEBHOOK] = {{"url"}, {"secret"}},
+    [STRATA_NOTIFY_SLACK] = {{"url"}, {NULL}},
+    [STRATA_NOTIFY_TEAMS] = {{"url"}, {NULL}},
+    [STRATA_NOTIFY_DISCORD] = {{"url"}, {NULL}},
+    [STRATA_NOTIFY_EMAIL] = {{"url", "from", "to"}, {NULL}},
+    [STRATA_NOTIFY_EXEC] = {{"command"}, {NULL}},
+};
+
+static int
+in_list(const char *const *list, size_t n, const char *key)
+{
+    size_t i;
+
+    for (i = 0; i < n && list[i] != NULL; i++)
+        if (strcmp(list[i], key) == 0)
+            return 1;
+    return 0;
+}
+
+/*
+ * Reports keys of node that its type does not use and required ones that
+ * are missing. common lists keys every type takes.
+ */
+static void
+check_type_keys(strata_config__ctx *ctx, const yaml_node_t *node,
+                const char *what, const char *type_name,
+                const char *const *required, size_t nreq,
+                const char *const *optional, size_t nopt,
+                const char *const *common, size_t ncommon)
+{
+    yaml_node_pair_t *p;
+    size_t i;
+
+    for (p = node->data.mapping.pairs.start; p < node->data.mapping.pairs.top;
+         p++) {
+        yaml_node_t *k = yaml_document_get_node(ctx->doc, p->key);
+        char *key;
+        size_t n;
+
+        if (k == NULL || k->type != YAML_SCALAR_NODE)
+            continue;
+        key = strata_xstrdup((const char *) k->data.scalar.value);
+        n = strlen(key);
+        if (n > 5 && strcmp(key + n - 5, "_file") == 0)
+            key[n - 5] = '\0';
+        if (!in_list(required, nreq, key) && !in_list(optional, nopt, key) &&
+            in_list(common, ncommon, key) == 0 &&
+            !strata_config__is_null(yaml_document_get_node(ctx->doc, p->value)))
+            strata_config__at(ctx, k, "'%s' does not apply to %s type '%s'",
+                              (const char *) k->data.scalar.value, what,
+                              type_name);
+        free(key);
+    }
+    for (i = 0; i < nreq && required[i] != NULL; i++)
+        if (strata_config__is_null(
+                strata_config__lookup(ctx, node, required[i])) &&
+            key_node_any(ctx, node, required[i]) == NULL)
+            strata_config__at(ctx, node, "%s type '%s' needs '%s'", what,
+                              type_name, required[i]);
+}
+
+void
+strata_config__check_builder(strata_config__ctx *ctx, void *obj,
+                             const yaml_node_t *node)
+{
+    static const char *const common[] = {"type", "timeout"};
+    strata_config_builder *b = obj;
+
+    if (strata_config__is_null(strata_config__lookup(ctx, node, "type")))
+        return;
+    check_type_keys(ctx, node, "builder", strata_config__builder_names[b->type],
+                    builder_keys[b->type].required,
+                    N_(builder_keys[b->type].required),
+                    builder_keys[b->type].optional,
+                    N_(builder_keys[b->type].optional), common, N_(common));
+}
+
+void
+strata_config__check_notify(strata_config__ctx *ctx, void *obj,
+                            const yaml_node_t *node)
+{
+    static const char *const common[] = {"type", "name", "events"};
+    static const char *const all[] = {"*"};
+    strata_config_notify *n = obj;
+    const yaml_node_t *url = strata_config__lookup(ctx, node, "url");
+
+    if (n->events.count == 0) {
+        n->events.items = all;
+        n->events.count = 1;
+    }
+    if (strata_config__is_null(strata_config__lookup(ctx, node, "type")))
+        return;
+    check_type_keys(
+        ctx, node, "notification", strata_config__notify_names[n->type],
+        notify_keys[n->type].required, N_(notify_keys[n->type].required),
+        notify_keys[n->type].optional, N_(notify_keys[n->type].optional),
+        common, N_(common));
+    if (n->url != NULL && url != NULL) {
+        const char *v = strata_secret_reveal(n->url);
+        int email = n->type == STRATA_NOTIFY_EMAIL;
+        int ok = email ? (strncmp(v, "smtp://", 7) == 0 ||
+                          strncmp(v, "smtps://", 8) == 0)
+                       : (strncmp(v, "https://", 8) == 0 ||
+                          strncmp(v, "http://", 7) == 0);
+        /* The URL may carry a token: name the key, never the value. */
+        if (!ok)
+            strata_config__at(ctx, url, "'url' must be %s URL",
+                              email ? "an smtp:// or smtps://"
+                                    : "an http:// or https://");
+    }
+}
+
+/* A URL without a trailing "/" or ".git", for duplicate detection. */
+static char *
+url_key(const char *url)
+{
+    char *k = strata_xstrdup(url);
+    size_t n = strlen(k);
+
+    while (n > 1 && k[n - 1] == '/')
+        k[--n] = '\0';
+    if (n > 4 && strcmp(k + n - 4, ".git") == 0)
+        k[n - 4] = '\0';
+    return k;
+}
+
+static void
+check_duplicates(strata_config__ctx *ctx, strata_config_data *d,
+                 const yaml_node_t *root)
+{
+    size_t i, j, ri, rj;
+
+    for (i = 0; i < d->n_registries; i++)
+        for (j = 0; j < i && d->registries[i].host != NULL; j++)
+            if (d->registries[j].host != NULL &&
+                strcmp(d->registries[i].host, d->registries[j].host) == 0) {
+                strata_config__at(
+                    ctx, entry_node(ctx, root, "registries", i, "host"),
+                    "duplicate registry host '%s' (first at line %d)",
+                    d->registries[i].host, d->registries[j].pos.line);
+                break;
+            }
+    for (i = 0; i < d->watch.n_bases; i++)
+        for (j = 0; j < i && d->watch.bases[i].ref != NULL; j++)
+            if (d->watch.bases[j].ref != NULL &&
+                strcmp(d->watch.bases[i].ref, d->watch.bases[j].ref) == 0) {
+                const yaml_node_t *w =
+                    strata_config__lookup(ctx, root, "watch");
+                strata_config__at(
+                    ctx, entry_node(ctx, w, "bases", i, "ref"),
+                    "duplicate watched reference '%s' (first at line %d)",
+                    d->watch.bases[i].ref, d->watch.bases[j].pos.line);
+                break;
+            }
+    for (i = 0; i < d->n_repos; i++) {
+        char *ki;
+
+        if (d->repos[i].url == NULL)
+            continue;
+        ki = url_key(d->repos[i].url);
+        for (j = 0; j < i; j++) {
+            char *kj;
+            int same;
+
+            if (d->repos[j].url == NULL)
+                continue;
+            kj = url_key(d->repos[j].url);
+            same = strcmp(ki, kj) == 0;
+            free(kj);
+            if (same) {
+                strata_config__at(ctx, entry_node(ctx, root, "repos", i, "url"),
+                                  "duplicate repository url (first at line "
+                                  "%d)",
+                                  d->repos[j].pos.line);
+                break;
+            }
+        }
+        free(ki);
+    }
+    /* Image names are unique across all repositories. */
+    for (ri = 0; ri < d->n_repos; ri++)
+        for (i = 0; i < d->repos[ri].n_images; i++) {
+            const strata_config_image *a = &d->repos[ri].images[i];
+            int dup = 0;
+
+            for (rj = 0; rj <= ri && !dup && a->name != NULL; rj++)
+                for (j = 0; j < (rj == ri ? i : d->repos[rj].n_images); j++) {
+                    const strata_config_image *b = &d->repos[rj].images[j];
+                    if (b->name != NULL && strcmp(a->name, b->name) == 0) {
+                        const yaml_node_t *r =
+                            entry_node(ctx, root, "repos", ri, NULL);
+                        strata_config__at(
+                            ctx, entry_node(ctx, r, "images", i, "name"),
+                            "duplicate image name '%s' (first at line %d)",
+                            a->name, b->pos.line);
+                        dup = 1;
+                        break;
+                    }
+                }
+        }
+    for (i = 0; i < d->n_notify; i++)
+        for (j = 0; j < i && d->notify[i].name != NULL; j++)
+            if (d->notify[j].name != NULL &&
+                strcmp(d->notify[i].name, d->notify[j].name) == 0) {
+                strata_config__at(
+                    ctx, entry_node(ctx, root, "notify", i, "name"),
+                    "duplicate notification name '%s' (first at line %d)",
+                    d->notify[i].name, d->notify[j].pos.line);
+                break;
+            }
+}
+
+/* Forge API URLs and tokens, and builders, for each repository. */
+static void
+resolve_repos(strata_config__ctx *ctx, strata_config_data *d,
+              const yaml_node_t *root)
+{
+    size_t i, j;
+
+    for (i = 0; i < d->n_repos; i++) {
+        strata_config_repo *r = (strata_config_repo *) &d->repos[i];
+        const strata_config_forge *f = NULL;
+
+        if (r->forge == STRATA_FORGE_GITHUB)
+            f = &d->forges.github;
+        else if (r->forge == STRATA_FORGE_GITLAB)
+            f = &d->forges.gitlab;
+        else if (r->forge == STRATA_FORGE_GITEA)
+            f = &d->forges.gitea;
+        if (f != NULL) {
+            if (r->forge_api_url == NULL)
+                r->forge_api_url = f->api_url;
+            if (r->token == NULL)
+                r->token = f->token;
+            if (r->forge_api_url == NULL)
+                strata_config__at(ctx, entry_node(ctx, root, "repos", i, NULL),
+                                  "forge 'gitea' needs 'api_url' (in the "
+                                  "repository's forge or in forges.gitea)");
+        }
+        if (r->builder != NULL) {
+            for (j = 0; j < d->n_builders; j++)
+                if (d->builders[j].name != NULL &&
+                    strcmp(d->builders[j].name, r->builder) == 0)
+                    break;
+            if (j == d->n_builders) {
+                const char **names =
+                    strata_xcalloc(d->n_builders + 1, sizeof(*names));
+                const char *hint;
+
+                for (j = 0; j < d->n_builders; j++)
+                    names[j] = d->builders[j].name ? d->builders[j].name : "";
+                hint = strata_config__suggest(r->builder, names, d->n_builders);
+                strata_config__at(ctx,
+                                  entry_node(ctx, root, "repos", i, "builder"),
+                                  "unknown builder '%s'%s%s%s", r->builder,
+                                  hint ? "; did you mean '" : "",
+                                  hint ? hint : "", hint ? "'?" : "");
+                free(names);
+            }
+        } else if (r->on_base_update & STRATA_ACTION_REBUILD) {
+            for (j = 0; j < d->n_builders; j++)
+                if (d->builders[j].name != NULL &&
+                    strcmp(d->builders[j].name, "default") == 0)
+                    break;
+            if (j < d->n_builders || d->n_builders == 1)
+                r->builder = d->builders[j < d->n_builders ? j : 0].name;
+            else
+                strata_config__at(
+                    ctx, entry_node(ctx, root, "repos", i, "on_base_update"),
+                    d->n_builders == 0
+                        ? "'rebuild' needs a builder: define one under "
+                          "'builders'"
+                        : "'rebuild' needs 'builder': none is named "
+                          "'default'");
+        }
+    }
+}
+
+int
+strata_config_listen_is_loopback(const char *listen)
+{
+    const char *colon = strrchr(listen, ':');
+    struct in_addr a4;
+    char *host;
+    int lo = 0;
+
+    if (colon == NULL)
+        return 0;
+    if (listen[0] == '[')
+        host = strata_xstrndup(listen + 1, (size_t) (colon - listen - 2));
+    else
+        host = strata_xstrndup(listen, (size_t) (colon - listen));
+    if (strcmp(host, "localhost") == 0 || strcmp(host, "::1") == 0)
+        lo = 1;
+    else if (inet_pton(AF_INET, host, &a4) == 1)
+        lo = (ntohl(a4.s_addr) >> 24) == 127;
+    free(host);
+    return lo;
+}
+
+void
+strata_config__check_root(strata_config__ctx *ctx, void *obj,
+                          const yaml_node_t *node)
+{
+    strata_config_data *d = obj;
+    size_t i;
+
+    if (d->forges.github.api_url == NULL)
+        d->forges.github.api_url = "https://api.github.com";
+    if (d->forges.gitlab.api_url == NULL)
+        d->forges.gitlab.api_url = "https://gitlab.com/api/v4";
+    for (i = 0; i < d->n_notify; i++) {
+        strata_config_notify *n = (strata_config_notify *) &d->notify[i];
+        if (n->name == NULL) {
+            char *name = strata_xasprintf(
+                "%s-%zu", strata_config__notify_names[n->type], i + 1);
+            n->name = strata_config__strdup(ctx->cfg, name);
+            free(name);
+        }
+    }
+    check_duplicates(ctx, d, node);
+    resolve_repos(ctx, d, node);
+    if (d->api.listen != NULL &&
+        !strata_config_listen_is_loopback(d->api.listen) &&
+        d->api.token == NULL) {
+        const yaml_node_t *api = strata_config__lookup(ctx, node, "api");
+        const yaml_node_t *listen = strata_config__lookup(ctx, api, "listen");
+
+        strata_config__at(ctx, listen != NULL ? listen : api,
+                          "api 'listen' is not a loopback address: set "
+                          "'token' or 'token_file' so the API is not open "
+                          "to the network");
+    }
+}

@@ -1,0 +1,213 @@
+/*
+ * config-int.h - what the files of the config module share: the loaded
+ * configuration with its arena, the walking context, and the table-driven
+ * schema that walk.c interprets and schema.c spells out.
+ *
+ * A section of the YAML is described by a strata_config__schema: a table
+ * of fields, each naming a key, a kind (string, duration, list of
+ * sections, ...) and the offset in the public struct where the converted
+ * value goes. Adding a key is one line in a table; adding a section is a
+ * table plus a struct in config.h.
+ */
+#ifndef STRATA_CONFIG_INT_H
+#define STRATA_CONFIG_INT_H
+
+#include <sys/types.h>
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <yaml.h>
+
+#include "config.h"
+
+/* ---- the configuration and its arena ----------------------------------- */
+
+typedef struct strata_config__block strata_config__block;
+
+struct strata_secret {
+    char *value;
+    size_t len;
+    const char *source;
+};
+
+struct strata_config {
+    strata_config__block *blocks; /* the arena: everything in data */
+    strata_secret **secrets;      /* wiped on free */
+    size_t n_secrets;
+    strata_config_data data;
+};
+
+void *strata_config__alloc(strata_config *cfg, size_t size);
+char *strata_config__strdup(strata_config *cfg, const char *s);
+char *strata_config__strndup(strata_config *cfg, const char *s, size_t n);
+/* A new secret holding a copy of value (len bytes); owned by cfg. */
+strata_secret *strata_config__secret(strata_config *cfg, const char *value,
+                                     size_t len, const char *source);
+
+/* ---- problems ---------------------------------------------------------- */
+
+/* Adds "file:line:col: message"; line and col are 1-based (0: no place). */
+void strata_config__problem(strata_config_problems *problems, const char *file,
+                            int line, int col, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+/* Sorts by line and column, keeping the order of equal places. */
+void strata_config__problems_sort(strata_config_problems *problems);
+/* Levenshtein distance, capped at 100. */
+size_t strata_config__distance(const char *a, const char *b);
+/* The candidate closest to word when it is close enough, else NULL. */
+const char *strata_config__suggest(const char *word,
+                                   const char *const *candidates, size_t n);
+
+/* ---- walking ----------------------------------------------------------- */
+
+/* More problems than this and loading stops collecting them. */
+#define STRATA_CONFIG_MAX_PROBLEMS 200
+/* A bound on the mapping pairs walked, against alias bombs. */
+#define STRATA_CONFIG_MAX_VISITS 200000
+/* A secret file larger than this is refused. */
+#define STRATA_CONFIG_MAX_SECRET 65536
+
+typedef struct strata_config__ctx {
+    strata_config *cfg;
+    yaml_document_t *doc;
+    strata_config_problems *problems;
+    const char *file;
+    const char *base_dir;
+    size_t visits;
+    size_t n_problems; /* added by this load */
+    int stopped;       /* too many problems or visits */
+} strata_config__ctx;
+
+/* Reports a problem at node (NULL: the start of the file). */
+void strata_config__at(strata_config__ctx *ctx, const yaml_node_t *node,
+                       const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void strata_config__at_mark(strata_config__ctx *ctx, yaml_mark_t mark,
+                            const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* The value node of key in a mapping node, or NULL. */
+yaml_node_t *strata_config__lookup(strata_config__ctx *ctx,
+                                   const yaml_node_t *map, const char *key);
+/* The i-th item of a sequence node, or NULL. */
+yaml_node_t *strata_config__item(strata_config__ctx *ctx,
+                                 const yaml_node_t *seq, size_t i);
+/* True for a missing node and for YAML's null ("", "~", "null"). */
+int strata_config__is_null(const yaml_node_t *node);
+/* "a string", "a list", "a mapping": what a node is. */
+const char *strata_config__node_kind(const yaml_node_t *node);
+
+/*
+ * A scalar's text with ${VAR} replaced from the environment and $${
+ * turned into ${. Reports unset variables and returns NULL then. *tainted
+ * is set when a variable was used (the value may then be a secret and is
+ * never quoted in messages); *var, when not NULL, gets the first one.
+ */
+char *strata_config__interpolate(strata_config__ctx *ctx,
+                                 const yaml_node_t *node, const char *key,
+                                 int *tainted, const char **var);
+/* rel resolved against the base directory; an arena string. */
+char *strata_config__path(strata_config__ctx *ctx, const char *rel);
+
+/* ---- the schema -------------------------------------------------------- */
+
+typedef struct strata_config__field strata_config__field;
+typedef struct strata_config__schema strata_config__schema;
+
+typedef enum strata_config__kind {
+    STRATA_CF_STRING,   /* const char * */
+    STRATA_CF_PATH,     /* const char *, absolute */
+    STRATA_CF_BOOL,     /* int */
+    STRATA_CF_INT,      /* int, in [min, max] */
+    STRATA_CF_DURATION, /* uint64_t milliseconds */
+    STRATA_CF_ENUM,     /* int: the index in names */
+    STRATA_CF_FLAGS,    /* unsigned: a list of names, bit i for names[i] */
+    STRATA_CF_SECRET,   /* const strata_secret *: KEY or KEY_file */
+    STRATA_CF_REF,      /* const char *: canonical; aux: the name */
+    STRATA_CF_STRINGS,  /* strata_config_strings */
+    STRATA_CF_KV,       /* const strata_config_kv *, count at aux */
+    STRATA_CF_OBJECT,   /* an embedded struct of schema sub */
+    STRATA_CF_LIST,     /* a list of sub: pointer, count at aux */
+    STRATA_CF_MAP,      /* NAME: sub, stored as a list, count at aux */
+    STRATA_CF_CUSTOM,   /* a scalar that parse() converts */
+} strata_config__kind;
+
+/* Checks a converted string; reports and returns -1 when it is wrong. */
+typedef int (*strata_config__validate_fn)(strata_config__ctx *ctx,
+                                          const yaml_node_t *node,
+                                          const strata_config__field *field,
+                                          const char *value, int tainted);
+/*
+ * Converts a scalar's (interpolated) text into slot; node is NULL for a
+ * built-in default. Reports and returns -1 when the value is wrong.
+ */
+typedef int (*strata_config__parse_fn)(strata_config__ctx *ctx,
+                                       const yaml_node_t *node,
+                                       const strata_config__field *field,
+                                       const char *value, int tainted,
+                                       void *slot);
+/* Cross-field checks of a section once its fields are converted. */
+typedef void (*strata_config__check_fn)(strata_config__ctx *ctx, void *obj,
+                                        const yaml_node_t *node);
+
+enum {
+    STRATA_CF_REQUIRED = 1 << 0,
+    STRATA_CF_NONEMPTY = 1 << 1, /* strings, lists: not empty */
+};
+
+struct strata_config__field {
+    const char *key;
+    strata_config__kind kind;
+    size_t offset;
+    unsigned flags;
+    const char *def; /* default, as YAML text, or NULL */
+    const strata_config__schema *sub;
+    const char *const *names; /* ENUM, FLAGS: NULL-terminated */
+    long min, max;            /* INT */
+    ssize_t aux;              /* LIST, MAP, KV: count; REF: name; or -1 */
+    strata_config__validate_fn validate;
+    strata_config__parse_fn parse;
+};
+
+struct strata_config__schema {
+    const char *what; /* "registry": for "missing key 'x' in registry" */
+    const strata_config__field *fields;
+    size_t n_fields;
+    size_t size;
+    ssize_t pos_offset;  /* strata_config_pos, or -1 */
+    ssize_t name_offset; /* MAP entries: the key, or -1 */
+    ssize_t set_offset;  /* int set to 1 when the section is present */
+    strata_config__check_fn check;
+};
+
+/* The root section and the names of enums, in enum order (schema.c). */
+extern const strata_config__schema strata_config__root;
+extern const char *const strata_config__forge_names[];
+extern const char *const strata_config__action_names[];
+extern const char *const strata_config__builder_names[];
+extern const char *const strata_config__notify_names[];
+
+/*
+ * Walks a mapping node (NULL: absent, so only defaults apply) into obj
+ * according to schema, then runs its check.
+ */
+void strata_config__walk(strata_config__ctx *ctx,
+                         const strata_config__schema *schema,
+                         const yaml_node_t *node, void *obj);
+
+/* Checks that span keys of a section, and the whole (check.c). */
+void strata_config__check_registry(strata_config__ctx *ctx, void *obj,
+                                   const yaml_node_t *node);
+void strata_config__check_watch(strata_config__ctx *ctx, void *obj,
+                                const yaml_node_t *node);
+void strata_config__check_repo(strata_config__ctx *ctx, void *obj,
+                               const yaml_node_t *node);
+void strata_config__check_builder(strata_config__ctx *ctx, void *obj,
+                                  const yaml_node_t *node);
+void strata_config__check_notify(strata_config__ctx *ctx, void *obj,
+                                 const yaml_node_t *node);
+void strata_config__check_root(strata_config__ctx *ctx, void *obj,
+                               const yaml_node_t *node);
+
+#endif

@@ -1,0 +1,315 @@
+/*
+ * config.h - strata's configuration: YAML loaded into a validated,
+ * immutable tree. Loading reports every problem at once, each with the
+ * file, line and column it comes from; secrets (from ${VAR} or *_file
+ * keys) are held in a dedicated type and never appear in any message.
+ *
+ * The tree is made of plain const structs owned by the strata_config: they
+ * live until strata_config_free() and must not be modified. Durations are
+ * milliseconds; paths are absolute (relative ones are resolved against the
+ * directory of the configuration file).
+ */
+#ifndef STRATA_CONFIG_H
+#define STRATA_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core.h"
+
+/* ---- problems --------------------------------------------------------- */
+
+/*
+ * Everything wrong with a configuration, in file order. Filled by the
+ * loaders below; the caller owns it (strata_config_problems_new/_free).
+ */
+typedef struct strata_config_problems strata_config_problems;
+
+typedef struct strata_config_problem {
+    const char *file;    /* as given to the loader */
+    int line;            /* 1-based; 0 when the problem has no place */
+    int col;             /* 1-based */
+    const char *message; /* "unknown key 'regsitries'; did you mean ..." */
+    const char *text;    /* "FILE:LINE:COL: message" */
+} strata_config_problem;
+
+strata_config_problems *strata_config_problems_new(void);
+void strata_config_problems_free(strata_config_problems *problems);
+/* Drops every problem, so the list can be reused. */
+void strata_config_problems_clear(strata_config_problems *problems);
+size_t strata_config_problems_count(const strata_config_problems *problems);
+/* The i-th problem (i < count). Borrowed from the list. */
+const strata_config_problem *
+strata_config_problems_get(const strata_config_problems *problems, size_t i);
+
+/* ---- secrets ---------------------------------------------------------- */
+
+/*
+ * A credential: a password, token or webhook URL. Opaque so that printing
+ * one takes a deliberate strata_secret_reveal(); its memory is wiped when
+ * the configuration is freed.
+ */
+typedef struct strata_secret strata_secret;
+
+/* The secret value, for the one place that sends it. Borrowed. */
+const char *strata_secret_reveal(const strata_secret *secret);
+/*
+ * Where it came from, safe to print: "env GITHUB_TOKEN",
+ * "file /run/secrets/token" or "inline". Borrowed.
+ */
+const char *strata_secret_source(const strata_secret *secret);
+
+/* ---- the tree --------------------------------------------------------- */
+
+/* Where an entry stands in the file, for messages of later stages. */
+typedef struct strata_config_pos {
+    int line; /* 1-based; 0 for built-in defaults */
+    int col;
+} strata_config_pos;
+
+/* A list of strings. */
+typedef struct strata_config_strings {
+    const char *const *items;
+    size_t count;
+} strata_config_strings;
+
+typedef struct strata_config_kv {
+    const char *key;
+    const char *value;
+} strata_config_kv;
+
+typedef struct strata_config_log {
+    int level;  /* a strata_log_level */
+    int format; /* a strata_log_format */
+} strata_config_log;
+
+typedef struct strata_config_registry {
+    strata_config_pos pos;
+    const char *host;     /* lowercase; "docker.io" for Docker Hub's aliases */
+    const char *username; /* or NULL */
+    const strata_secret *password; /* or NULL */
+    const strata_secret *token;    /* or NULL */
+    int insecure;                  /* plain HTTP / no TLS verification */
+    const char *ca_file;           /* absolute path, or NULL */
+    int max_concurrency;           /* 1..256, default 8 */
+} strata_config_registry;
+
+typedef struct strata_config_policy {
+    const char *semver; /* a range such as ">=3.11 <3.13", or NULL */
+    const char *suffix; /* a tag suffix such as "-slim", or NULL */
+    const char *regex;  /* a POSIX extended regex for tags, or NULL */
+} strata_config_policy;
+
+typedef struct strata_config_base {
+    strata_config_pos pos;
+    const char *ref;      /* canonical ("docker.io/library/debian:12-slim") */
+    const char *name;     /* domain/path without tag or digest */
+    uint64_t interval_ms; /* the watch default when not set here */
+    uint64_t soak_ms;     /* the watch default when not set here */
+    strata_config_strings platforms; /* "linux/amd64", ...; may be empty */
+    strata_config_policy policy;
+    int has_policy; /* any of the policy fields is set */
+} strata_config_base;
+
+typedef struct strata_config_watch {
+    uint64_t interval_ms; /* default 15m */
+    /* Jitter is either a share of the interval or a fixed duration. */
+    int jitter_percent; /* 0..100, default 10; -1 when jitter_ms is used */
+    uint64_t jitter_ms; /* when jitter_percent is -1 */
+    uint64_t soak_ms;   /* default 0 */
+    uint64_t settle_ms; /* default 0 */
+    const strata_config_base *bases;
+    size_t n_bases;
+} strata_config_watch;
+
+typedef enum strata_config_forge_type {
+    STRATA_FORGE_NONE = 0,
+    STRATA_FORGE_GITHUB,
+    STRATA_FORGE_GITLAB,
+    STRATA_FORGE_GITEA,
+} strata_config_forge_type;
+
+/* What to do when a base of a repository's image changes (a bit set). */
+enum {
+    STRATA_ACTION_PR = 1 << 0,
+    STRATA_ACTION_REBUILD = 1 << 1,
+    STRATA_ACTION_REBASE = 1 << 2,
+    STRATA_ACTION_RESCAN = 1 << 3,
+    STRATA_ACTION_NOTIFY = 1 << 4,
+    STRATA_ACTION_EXEC = 1 << 5,
+};
+
+typedef struct strata_config_image {
+    strata_config_pos pos;
+    const char *name;       /* canonical image reference */
+    const char *dockerfile; /* relative to the repository; "Dockerfile" */
+    const char *context;    /* relative to the repository; "." */
+    const char *target;     /* a build stage, or NULL */
+    const strata_config_kv *build_args;
+    size_t n_build_args;
+    strata_config_strings platforms;
+} strata_config_image;
+
+typedef struct strata_config_repo {
+    strata_config_pos pos;
+    const char *url;      /* https, http, git, ssh, scp-like, file://, or an
+                             absolute local path */
+    const char *branch;   /* default "main" */
+    const char *username; /* or NULL */
+    const strata_secret *token;     /* repo's own, else the forge's, or NULL */
+    const char *ssh_key_file;       /* absolute path, or NULL */
+    strata_config_forge_type forge; /* inferred from the URL when not set */
+    const char *forge_repo;         /* "owner/name", or NULL */
+    const char *forge_api_url;      /* or NULL (type none) */
+    const strata_config_image *images;
+    size_t n_images;
+    unsigned on_base_update; /* STRATA_ACTION_* bits; default PR */
+    const char *builder;     /* a key of builders, or NULL */
+    const char *exec;        /* the command of the 'exec' action, or NULL */
+} strata_config_repo;
+
+typedef struct strata_config_forge {
+    int configured;             /* the section was present */
+    const strata_secret *token; /* or NULL */
+    const char *api_url;        /* the public API by default */
+} strata_config_forge;
+
+typedef struct strata_config_forges {
+    strata_config_forge github;
+    strata_config_forge gitlab;
+    strata_config_forge gitea;
+} strata_config_forges;
+
+typedef enum strata_config_builder_type {
+    STRATA_BUILDER_EXEC = 0,
+    STRATA_BUILDER_BUILDAH,
+    STRATA_BUILDER_KUBERNETES,
+    STRATA_BUILDER_GITHUB_ACTIONS,
+    STRATA_BUILDER_GITLAB,
+    STRATA_BUILDER_WEBHOOK,
+} strata_config_builder_type;
+
+typedef struct strata_config_builder {
+    strata_config_pos pos;
+    const char *name; /* the key under builders */
+    strata_config_builder_type type;
+    const char *command; /* exec, buildah: with {dockerfile} {image} ... */
+    const char *url;     /* webhook */
+    const strata_secret *token;  /* github-actions, gitlab, webhook */
+    const strata_secret *secret; /* webhook signing secret */
+    const char *api_url;         /* github-actions, gitlab */
+    const char *repo;            /* github-actions: "owner/name" */
+    const char *workflow;        /* github-actions */
+    const char *project;         /* gitlab */
+    const char *ref;             /* github-actions, gitlab: git ref to run on */
+    const char *k8s_namespace;   /* kubernetes */
+    const char *image;           /* kubernetes: the builder image */
+    const char *kubeconfig;      /* kubernetes: absolute path, or NULL */
+    uint64_t timeout_ms;         /* default 1h */
+} strata_config_builder;
+
+typedef enum strata_config_notify_type {
+    STRATA_NOTIFY_WEBHOOK = 0,
+    STRATA_NOTIFY_SLACK,
+    STRATA_NOTIFY_TEAMS,
+    STRATA_NOTIFY_DISCORD,
+    STRATA_NOTIFY_EMAIL,
+    STRATA_NOTIFY_EXEC,
+} strata_config_notify_type;
+
+typedef struct strata_config_notify {
+    strata_config_pos pos;
+    const char *name; /* default "TYPE-N" (N = position, from 1) */
+    strata_config_notify_type type;
+    /* Webhook URLs carry credentials (Slack, Teams, Discord), so the URL
+     * is a secret; for email it is the smtp:// or smtps:// server. */
+    const strata_secret *url;
+    strata_config_strings events; /* "*" when not set */
+    const strata_secret *secret;  /* webhook signing secret, or NULL */
+    const char *from;             /* email */
+    strata_config_strings to;     /* email */
+    const char *command;          /* exec */
+} strata_config_notify;
+
+typedef struct strata_config_api {
+    const char *listen;         /* "127.0.0.1:8780" by default */
+    const strata_secret *token; /* required unless listen is loopback */
+} strata_config_api;
+
+typedef struct strata_config_data {
+    const char *file;     /* the file loaded, or "<defaults>" */
+    const char *base_dir; /* absolute; relative paths resolve here */
+    const char *state;    /* absolute path of the sqlite state */
+    const char *catalog;  /* absolute path of the golden catalog, or NULL */
+    strata_config_log log;
+    const strata_config_registry *registries;
+    size_t n_registries;
+    strata_config_watch watch;
+    const strata_config_repo *repos;
+    size_t n_repos;
+    strata_config_forges forges;
+    const strata_config_builder *builders;
+    size_t n_builders;
+    const strata_config_notify *notify;
+    size_t n_notify;
+    strata_config_api api;
+} strata_config_data;
+
+/* ---- loading ---------------------------------------------------------- */
+
+typedef struct strata_config strata_config;
+
+/*
+ * Loads and validates the YAML file at path. On success *out is the
+ * caller's (strata_config_free). When the file has problems, returns
+ * STRATA_EINVAL, leaves *out NULL, appends every problem to problems (when
+ * not NULL) and sets err to a summary naming the first one. A file that
+ * cannot be read gives STRATA_ENOTFOUND or STRATA_EIO and no problems.
+ */
+int strata_config_load(strata_config **out, const char *path,
+                       strata_config_problems *problems, strata_error *err);
+
+/*
+ * Like strata_config_load, from YAML text. name is used in messages;
+ * base_dir is where relative paths resolve (NULL: the working directory).
+ */
+int strata_config_load_string(strata_config **out, const char *yaml, size_t len,
+                              const char *name, const char *base_dir,
+                              strata_config_problems *problems,
+                              strata_error *err);
+
+/* The built-in defaults (embedded YAML), resolved against the cwd. */
+int strata_config_default(strata_config **out, strata_error *err);
+/* The embedded default YAML text. Static. */
+const char *strata_config_default_yaml(void);
+
+/*
+ * What every command does with -c: loads path, or, when path is missing
+ * and was not given explicitly, the built-in defaults.
+ */
+int strata_config_load_or_default(strata_config **out, const char *path,
+                                  int explicit_path,
+                                  strata_config_problems *problems,
+                                  strata_error *err);
+
+void strata_config_free(strata_config *config);
+
+/* The validated tree. Owned by config; read-only. */
+const strata_config_data *strata_config_data_get(const strata_config *config);
+
+/* Lookups by key; NULL when absent. Borrowed. */
+const strata_config_registry *
+strata_config_registry_find(const strata_config *config, const char *host);
+const strata_config_builder *
+strata_config_builder_find(const strata_config *config, const char *name);
+
+/* "github", "exec", "slack", "rebuild": names as spelled in the YAML. */
+const char *strata_config_forge_name(strata_config_forge_type type);
+const char *strata_config_builder_type_name(strata_config_builder_type type);
+const char *strata_config_notify_type_name(strata_config_notify_type type);
+const char *strata_config_action_name(unsigned action_bit);
+
+/* True when a listen address ("127.0.0.1:8780") is on loopback. */
+int strata_config_listen_is_loopback(const char *listen);
+
+#endif

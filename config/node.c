@@ -1,0 +1,236 @@
+/*
+ * node.c - helpers over libyaml's document nodes used while walking:
+ * reporting a problem at a node's mark, looking keys and items up, telling
+ * null from a value, ${VAR} interpolation of scalars, and resolving
+ * relative paths against the configuration's directory.
+ */
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config-int.h"
+
+static void
+vat_mark(strata_config__ctx *ctx, int line, int col, const char *fmt,
+         va_list ap)
+{
+    char *msg;
+
+    if (ctx->stopped)
+        return;
+    if (ctx->n_problems + 1 >= STRATA_CONFIG_MAX_PROBLEMS) {
+        strata_config__problem(ctx->problems, ctx->file, line, col,
+                               "too many problems, stopping here");
+        ctx->n_problems++;
+        ctx->stopped = 1;
+        return;
+    }
+    msg = strata_xvasprintf(fmt, ap);
+    strata_config__problem(ctx->problems, ctx->file, line, col, "%s", msg);
+    ctx->n_problems++;
+    free(msg);
+}
+
+void
+strata_config__at_mark(strata_config__ctx *ctx, yaml_mark_t mark,
+                       const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vat_mark(ctx, (int) mark.line + 1, (int) mark.column + 1, fmt, ap);
+    va_end(ap);
+}
+
+void
+strata_config__at(strata_config__ctx *ctx, const yaml_node_t *node,
+                  const char *fmt, ...)
+{
+    va_list ap;
+    int line = 1, col = 1;
+
+    if (node != NULL) {
+        line = (int) node->start_mark.line + 1;
+        col = (int) node->start_mark.column + 1;
+    }
+    va_start(ap, fmt);
+    vat_mark(ctx, line, col, fmt, ap);
+    va_end(ap);
+}
+
+yaml_node_t *
+strata_config__lookup(strata_config__ctx *ctx, const yaml_node_t *map,
+                      const char *key)
+{
+    yaml_node_pair_t *pair;
+
+    if (map == NULL || map->type != YAML_MAPPING_NODE)
+        return NULL;
+    for (pair = map->data.mapping.pairs.start;
+         pair < map->data.mapping.pairs.top; pair++) {
+        yaml_node_t *k = yaml_document_get_node(ctx->doc, pair->key);
+
+        if (k != NULL && k->type == YAML_SCALAR_NODE &&
+            strcmp((const char *) k->data.scalar.value, key) == 0)
+            return yaml_document_get_node(ctx->doc, pair->value);
+    }
+    return NULL;
+}
+
+yaml_node_t *
+strata_config__item(strata_config__ctx *ctx, const yaml_node_t *seq, size_t i)
+{
+    if (seq == NULL || seq->type != YAML_SEQUENCE_NODE ||
+        i >= (size_t) (seq->data.sequence.items.top -
+                       seq->data.sequence.items.start))
+        return NULL;
+    return yaml_document_get_node(ctx->doc, seq->data.sequence.items.start[i]);
+}
+
+int
+strata_config__is_null(const yaml_node_t *node)
+{
+    const char *v;
+
+    if (node == NULL)
+        return 1;
+    if (node->type != YAML_SCALAR_NODE ||
+        node->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+        return 0;
+    v = (const char *) node->data.scalar.value;
+    return strcmp(v, "") == 0 || strcmp(v, "~") == 0 ||
+           strcmp(v, "null") == 0 || strcmp(v, "Null") == 0 ||
+           strcmp(v, "NULL") == 0;
+}
+
+const char *
+strata_config__node_kind(const yaml_node_t *node)
+{
+    if (node == NULL)
+        return "nothing";
+    switch (node->type) {
+    case YAML_MAPPING_NODE:
+        return "a mapping";
+    case YAML_SEQUENCE_NODE:
+        return "a list";
+    default:
+        return "a scalar";
+    }
+}
+
+static int
+var_start(int c)
+{
+    return isalpha(c) || c == '_';
+}
+
+char *
+strata_config__interpolate(strata_config__ctx *ctx, const yaml_node_t *node,
+                           const char *key, int *tainted, const char **var)
+{
+    const char *s = (const char *) node->data.scalar.value;
+    size_t len = node->data.scalar.length;
+    strata_buf b = STRATA_BUF_INIT;
+    const char *first = NULL;
+    size_t i = 0;
+    int bad = 0;
+
+    *tainted = 0;
+    if (memchr(s, '\0', len) != NULL) {
+        strata_config__at(ctx, node, "'%s' must not contain a NUL character",
+                          key);
+        return NULL;
+    }
+    strata_buf_add(&b, "", 0);
+    while (i < len) {
+        if (s[i] == '$' && i + 2 < len && s[i + 1] == '$' && s[i + 2] == '{') {
+            strata_buf_puts(&b, "${");
+            i += 3;
+        } else if (s[i] == '$' && i + 1 < len && s[i + 1] == '{') {
+            const char *close = memchr(s + i + 2, '}', len - i - 2);
+            size_t j, nlen;
+            char *name;
+            const char *val;
+
+            if (close == NULL) {
+                strata_config__at(ctx, node,
+                                  "unterminated '${' in '%s' (write '$${' "
+                                  "for a literal '${')",
+                                  key);
+                bad = 1;
+                break;
+            }
+            nlen = (size_t) (close - (s + i + 2));
+            for (j = 0; j < nlen; j++) {
+                int c = (unsigned char) s[i + 2 + j];
+                if (!(j == 0 ? var_start(c) : (var_start(c) || isdigit(c))))
+                    break;
+            }
+            if (nlen == 0 || j < nlen) {
+                strata_config__at(ctx, node,
+                                  "invalid variable name in '%s': use "
+                                  "${NAME} with letters, digits and '_'",
+                                  key);
+                bad = 1;
+                break;
+            }
+            name = strata_xstrndup(s + i + 2, nlen);
+            val = getenv(name);
+            *tainted = 1;
+            if (val == NULL) {
+                strata_config__at(ctx, node,
+                                  "environment variable '%s' is not set "
+                                  "(used in '%s')",
+                                  name, key);
+                bad = 1;
+            } else {
+                strata_buf_puts(&b, val);
+            }
+            if (first == NULL)
+                first = strata_config__strdup(ctx->cfg, name);
+            free(name);
+            i = (size_t) (close - s) + 1;
+        } else {
+            strata_buf_putc(&b, s[i]);
+            i++;
+        }
+    }
+    if (var != NULL)
+        *var = first;
+    if (bad) {
+        /* The buffer may hold secret text: wipe it before freeing. */
+        if (b.ptr != NULL)
+            memset(b.ptr, 0, b.cap);
+        strata_buf_release(&b);
+        return NULL;
+    }
+    {
+        char *out = strata_config__strndup(ctx->cfg, b.ptr, b.len);
+        memset(b.ptr, 0, b.cap);
+        strata_buf_release(&b);
+        return out;
+    }
+}
+
+char *
+strata_config__path(strata_config__ctx *ctx, const char *rel)
+{
+    char *joined, *out;
+
+    if (rel[0] == '/')
+        return strata_config__strdup(ctx->cfg, rel);
+    while (rel[0] == '.' && rel[1] == '/') {
+        rel += 2;
+        while (rel[0] == '/')
+            rel++;
+    }
+    if (strcmp(rel, ".") == 0 || rel[0] == '\0')
+        return strata_config__strdup(ctx->cfg, ctx->base_dir);
+    joined = strata_xasprintf(
+        "%s%s%s", ctx->base_dir,
+        ctx->base_dir[strlen(ctx->base_dir) - 1] == '/' ? "" : "/", rel);
+    out = strata_config__strdup(ctx->cfg, joined);
+    free(joined);
+    return out;
+}

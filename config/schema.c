@@ -1,0 +1,639 @@
+/*
+ * schema.c - the configuration schema as tables: one table of fields per
+ * section, each naming its key, kind, default and where the value lands in
+ * the public structs of config.h, plus the validators of single values
+ * (hosts, platforms, semver ranges, URLs, listen addresses, events).
+ * To add a key, add a line to its table (and a member to the struct).
+ */
+#include <ctype.h>
+#include <regex.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config-int.h"
+
+#define N_(a) (sizeof(a) / sizeof((a)[0]))
+
+/* A field whose value goes to member m of struct T. */
+#define FLD(k, kd, T, m, ...)                                                  \
+    {                                                                          \
+        .key = k, .kind = kd, .offset = offsetof(T, m), .aux = -1, __VA_ARGS__ \
+    }
+/* A field with a second slot: a count (lists) or a name (references). */
+#define FLDX(k, kd, T, m, x, ...)                                              \
+    {                                                                          \
+        .key = k, .kind = kd, .offset = offsetof(T, m),                        \
+        .aux = (ssize_t) offsetof(T, x), __VA_ARGS__                           \
+    }
+/* A nested mapping whose keys land in the enclosing struct itself. */
+#define FLAT(k, sub_)                                                          \
+    {                                                                          \
+        .key = k, .kind = STRATA_CF_OBJECT, .offset = 0, .aux = -1,            \
+        .sub = sub_                                                            \
+    }
+#define SCHEMA(name, what_, T, ...)                                            \
+    static const strata_config__schema name = {.what = what_,                  \
+                                               .fields = name##_fields,        \
+                                               .n_fields = N_(name##_fields),  \
+                                               .size = sizeof(T),              \
+                                               __VA_ARGS__}
+
+/* ---- validators --------------------------------------------------------- */
+
+/* Quotes value in a message unless it may be secret. */
+static const char *
+shown(const char *value, int tainted)
+{
+    return tainted ? "(from the environment)" : value;
+}
+
+static int
+validate_host(strata_config__ctx *ctx, const yaml_node_t *node,
+              const strata_config__field *f, const char *v, int tainted)
+{
+    const char *p;
+
+    if (strstr(v, "://") != NULL) {
+        strata_config__at(ctx, node,
+                          "registry host '%s' must not include a scheme "
+                          "(write just the host, e.g. 'ghcr.io')",
+                          shown(v, tainted));
+        return -1;
+    }
+    for (p = v; *p != '\0'; p++)
+        if (!isalnum((unsigned char) *p) && strchr(".-:[]", *p) == NULL)
+            break;
+    if (*v == '\0' || *p != '\0') {
+        strata_config__at(ctx, node,
+                          "invalid registry host '%s' (expected HOST or "
+                          "HOST:PORT, without a path)",
+                          shown(v, tainted));
+        return -1;
+    }
+    return 0;
+}
+
+static int
+segment_ok(const char *s, size_t n)
+{
+    size_t i;
+
+    if (n == 0)
+        return 0;
+    for (i = 0; i < n; i++)
+        if (!islower((unsigned char) s[i]) && !isdigit((unsigned char) s[i]) &&
+            s[i] != '_')
+            return 0;
+    return 1;
+}
+
+static int
+validate_platform(strata_config__ctx *ctx, const yaml_node_t *node,
+                  const strata_config__field *f, const char *v, int tainted)
+{
+    const char *a = strchr(v, '/'), *b = a ? strchr(a + 1, '/') : NULL;
+    size_t n3 = b ? strlen(b + 1) : 1;
+
+    if (a == NULL || !segment_ok(v, (size_t) (a - v)) ||
+        !segment_ok(a + 1, b ? (size_t) (b - a - 1) : strlen(a + 1)) ||
+        (b != NULL && (!segment_ok(b + 1, n3) || strchr(b + 1, '/')))) {
+        strata_config__at(ctx, node,
+                          "invalid platform '%s' in '%s' (expected "
+                          "OS/ARCH[/VARIANT], e.g. linux/amd64)",
+                          shown(v, tainted), f->key);
+        return -1;
+    }
+    return 0;
+}
+
+/* One version of a range: v?N[.N[.N]] with x or * wildcards, -pre. */
+static int
+version_ok(const char *s, size_t n)
+{
+    size_t i = 0, parts = 0;
+
+    if (i < n && (s[i] == 'v' || s[i] == 'V'))
+        i++;
+    for (;;) {
+        size_t start = i;
+
+        if (i < n && (s[i] == 'x' || s[i] == 'X' || s[i] == '*'))
+            i++;
+        else
+            while (i < n && isdigit((unsigned char) s[i]))
+                i++;
+        if (i == start)
+            return 0;
+        parts++;
+        if (i < n && s[i] == '.' && parts < 3) {
+            i++;
+            continue;
+        }
+        break;
+    }
+    if (i < n && (s[i] == '-' || s[i] == '+')) {
+        i++;
+        if (i == n)
+            return 0;
+        for (; i < n; i++)
+            if (!isalnum((unsigned char) s[i]) && s[i] != '.' && s[i] != '-')
+                return 0;
+    }
+    return i == n;
+}
+
+static int
+validate_semver(strata_config__ctx *ctx, const yaml_node_t *node,
+                const strata_config__field *f, const char *v, int tainted)
+{
+    const char *p = v;
+    int want_version = 1, ok = 1, any = 0;
+
+    while (*p != '\0' && ok) {
+        size_t n;
+
+        while (*p == ' ')
+            p++;
+        if (*p == '\0')
+            break;
+        n = strcspn(p, " ");
+        if ((n == 2 && strncmp(p, "||", 2) == 0) || (n == 1 && *p == '-')) {
+            ok = !want_version;
+            want_version = 1;
+        } else {
+            const char *q = p;
+
+            while (q < p + n && strchr("<>=~^", *q) != NULL)
+                q++;
+            if (q - p > 2 || (q - p == 2 && q[-1] != '='))
+                ok = 0;
+            else if (!version_ok(q, n - (size_t) (q - p)))
+                ok = 0;
+            want_version = 0;
+            any = 1;
+        }
+        p += n;
+    }
+    if (!ok || !any || want_version) {
+        strata_config__at(ctx, node,
+                          "invalid semver range '%s' (e.g. '>=3.11 <3.13', "
+                          "'^1.2', '1.x || 2.x')",
+                          shown(v, tainted));
+        return -1;
+    }
+    return 0;
+}
+
+static int
+validate_regex(strata_config__ctx *ctx, const yaml_node_t *node,
+               const strata_config__field *f, const char *v, int tainted)
+{
+    regex_t re;
+    char msg[128];
+    int rc = regcomp(&re, v, REG_EXTENDED | REG_NOSUB);
+
+    if (rc != 0) {
+        regerror(rc, &re, msg, sizeof(msg));
+        strata_config__at(ctx, node, "invalid regex in '%s': %s", f->key, msg);
+        return -1;
+    }
+    regfree(&re);
+    return 0;
+}
+
+static int
+validate_http_url(strata_config__ctx *ctx, const yaml_node_t *node,
+                  const strata_config__field *f, const char *v, int tainted)
+{
+    if ((strncmp(v, "https://", 8) == 0 && v[8] != '\0') ||
+        (strncmp(v, "http://", 7) == 0 && v[7] != '\0'))
+        return 0;
+    strata_config__at(ctx, node,
+                      "'%s' must be an http:// or https:// URL, not '%s'",
+                      f->key, shown(v, tainted));
+    return -1;
+}
+
+static int
+validate_repo_url(strata_config__ctx *ctx, const yaml_node_t *node,
+                  const strata_config__field *f, const char *v, int tainted)
+{
+    static const char *const schemes[] = {"https://", "http://", "ssh://",
+                                          "git://", "file://"};
+    const char *sep = strstr(v, "://");
+    size_t i;
+
+    if (sep == NULL)
+        return 0; /* a local path or scp-like user@host:path */
+    for (i = 0; i < N_(schemes); i++)
+        if (strncmp(v, schemes[i], strlen(schemes[i])) == 0 &&
+            v[strlen(schemes[i])] != '\0')
+            return 0;
+    strata_config__at(ctx, node,
+                      "unsupported repository URL '%s' (use https://, "
+                      "http://, ssh://, git://, file://, user@host:path or "
+                      "a local path)",
+                      shown(v, tainted));
+    return -1;
+}
+
+static int
+validate_owner_name(strata_config__ctx *ctx, const yaml_node_t *node,
+                    const strata_config__field *f, const char *v, int tainted)
+{
+    const char *p = v;
+    int segs = 0;
+
+    while (*p != '\0') {
+        size_t n = strcspn(p, "/");
+
+        if (n == 0)
+            break;
+        segs++;
+        p += n;
+        if (*p == '/')
+            p++;
+        else
+            break;
+    }
+    if (*p != '\0' || segs < 2 || v[strlen(v) - 1] == '/' ||
+        strpbrk(v, " \t") != NULL) {
+        strata_config__at(ctx, node, "invalid '%s' '%s' (expected OWNER/NAME)",
+                          f->key, shown(v, tainted));
+        return -1;
+    }
+    return 0;
+}
+
+static int
+validate_listen(strata_config__ctx *ctx, const yaml_node_t *node,
+                const strata_config__field *f, const char *v, int tainted)
+{
+    const char *colon = strrchr(v, ':');
+    const char *close = strchr(v, ']');
+    char *end;
+    long port;
+
+    if (colon == NULL || (v[0] == '[' && (close == NULL || close + 1 != colon)))
+        goto bad;
+    if (v[0] != '[' && strchr(v, ':') != colon)
+        goto bad;
+    port = strtol(colon + 1, &end, 10);
+    if (colon[1] == '\0' || *end != '\0' || port < 0 || port > 65535)
+        goto bad;
+    return 0;
+bad:
+    strata_config__at(ctx, node,
+                      "invalid listen address '%s' (expected HOST:PORT, "
+                      "e.g. 127.0.0.1:8780 or [::1]:8780)",
+                      shown(v, tainted));
+    return -1;
+}
+
+/* Events that notifications can subscribe to; "*" and "PREFIX.*" too. */
+static const char *const events[] = {
+    "base.updated",      "base.soaked",       "plan.created",
+    "rebuild.started",   "rebuild.succeeded", "rebuild.failed",
+    "rebase.succeeded",  "rebase.failed",     "rescan.succeeded",
+    "rescan.failed",     "pr.opened",         "pr.updated",
+    "pr.failed",         "job.failed",        "stale.found",
+    "catalog.violation",
+};
+
+static int
+validate_event(strata_config__ctx *ctx, const yaml_node_t *node,
+               const strata_config__field *f, const char *v, int tainted)
+{
+    size_t i, n = strlen(v);
+    const char *hint;
+
+    if (strcmp(v, "*") == 0)
+        return 0;
+    for (i = 0; i < N_(events); i++) {
+        if (strcmp(events[i], v) == 0)
+            return 0;
+        if (n > 2 && strcmp(v + n - 2, ".*") == 0 &&
+            strncmp(events[i], v, n - 1) == 0)
+            return 0;
+    }
+    hint = strata_config__suggest(v, events, N_(events));
+    if (hint != NULL)
+        strata_config__at(ctx, node, "unknown event '%s'; did you mean '%s'?",
+                          shown(v, tainted), hint);
+    else
+        strata_config__at(ctx, node,
+                          "unknown event '%s' (e.g. base.updated, "
+                          "rebuild.failed, pr.opened, or rebuild.*)",
+                          shown(v, tainted));
+    return -1;
+}
+
+static int
+validate_image_name(strata_config__ctx *ctx, const yaml_node_t *node,
+                    const strata_config__field *f, const char *canonical,
+                    int tainted)
+{
+    if (strchr(canonical, '@') == NULL)
+        return 0;
+    strata_config__at(ctx, node,
+                      "image '%s' must not have a digest: it names what is "
+                      "built",
+                      shown(canonical, tainted));
+    return -1;
+}
+
+/* jitter: "10%" of the interval, or a fixed duration. */
+static int
+parse_jitter(strata_config__ctx *ctx, const yaml_node_t *node,
+             const strata_config__field *f, const char *v, int tainted,
+             void *slot)
+{
+    strata_config_watch *w =
+        (void *) ((char *) slot -
+                  offsetof(strata_config_watch, jitter_percent));
+    size_t n = strlen(v);
+    uint64_t ms;
+
+    if (n >= 2 && v[n - 1] == '%') {
+        char *end;
+        long pct = strtol(v, &end, 10);
+
+        if (end != v + n - 1 || !isdigit((unsigned char) v[0]) || pct > 100) {
+            strata_config__at(ctx, node,
+                              "'jitter' must be a percentage between 0%% and "
+                              "100%% or a duration");
+            return -1;
+        }
+        w->jitter_percent = (int) pct;
+        w->jitter_ms = 0;
+        return 0;
+    }
+    if (strata_parse_duration(&ms, v) != 0) {
+        strata_config__at(ctx, node,
+                          "invalid jitter '%s' (use a percentage of the "
+                          "interval such as 10%% or a duration such as 30s)",
+                          shown(v, tainted));
+        return -1;
+    }
+    w->jitter_percent = -1;
+    w->jitter_ms = ms;
+    return 0;
+}
+
+/* ---- tables ------------------------------------------------------------- */
+
+static const char *const log_levels[] = {"debug", "info", "warn", "error",
+                                         NULL};
+static const char *const log_formats[] = {"text", "json", NULL};
+/* In the order of strata_config_forge_type. */
+const char *const strata_config__forge_names[] = {"none", "github", "gitlab",
+                                                  "gitea", NULL};
+/* Bit i is STRATA_ACTION_*'s (1 << i). */
+const char *const strata_config__action_names[] = {
+    "pr", "rebuild", "rebase", "rescan", "notify", "exec", NULL};
+/* In the order of strata_config_builder_type. */
+const char *const strata_config__builder_names[] = {
+    "exec",   "buildah", "kubernetes", "github-actions",
+    "gitlab", "webhook", NULL};
+/* In the order of strata_config_notify_type. */
+const char *const strata_config__notify_names[] = {
+    "webhook", "slack", "teams", "discord", "email", "exec", NULL};
+
+static const strata_config__field log_section_fields[] = {
+    FLD("level", STRATA_CF_ENUM, strata_config_log, level, .names = log_levels,
+        .def = "info"),
+    FLD("format", STRATA_CF_ENUM, strata_config_log, format,
+        .names = log_formats, .def = "text"),
+};
+SCHEMA(log_section, "log", strata_config_log, .pos_offset = -1,
+       .name_offset = -1, .set_offset = -1);
+
+/* auth: its keys land in strata_config_registry itself (FLAT). */
+static const strata_config__field registry_auth_fields[] = {
+    FLD("username", STRATA_CF_STRING, strata_config_registry, username),
+    FLD("password", STRATA_CF_SECRET, strata_config_registry, password),
+    FLD("token", STRATA_CF_SECRET, strata_config_registry, token),
+};
+SCHEMA(registry_auth, "registry auth", strata_config_registry, .pos_offset = -1,
+       .name_offset = -1, .set_offset = -1);
+
+static const strata_config__field registry_fields[] = {
+    FLD("host", STRATA_CF_STRING, strata_config_registry, host,
+        .flags = STRATA_CF_REQUIRED, .validate = validate_host),
+    FLAT("auth", &registry_auth),
+    FLD("insecure", STRATA_CF_BOOL, strata_config_registry, insecure,
+        .def = "false"),
+    FLD("ca_file", STRATA_CF_PATH, strata_config_registry, ca_file),
+    FLD("max_concurrency", STRATA_CF_INT, strata_config_registry,
+        max_concurrency, .min = 1, .max = 256, .def = "8"),
+};
+SCHEMA(registry, "registry", strata_config_registry,
+       .pos_offset = offsetof(strata_config_registry, pos), .name_offset = -1,
+       .set_offset = -1, .check = strata_config__check_registry);
+
+static const strata_config__field policy_fields[] = {
+    FLD("semver", STRATA_CF_STRING, strata_config_base, policy.semver,
+        .flags = STRATA_CF_NONEMPTY, .validate = validate_semver),
+    FLD("suffix", STRATA_CF_STRING, strata_config_base, policy.suffix,
+        .flags = STRATA_CF_NONEMPTY),
+    FLD("regex", STRATA_CF_STRING, strata_config_base, policy.regex,
+        .flags = STRATA_CF_NONEMPTY, .validate = validate_regex),
+};
+SCHEMA(policy, "policy", strata_config_base, .pos_offset = -1,
+       .name_offset = -1,
+       .set_offset = offsetof(strata_config_base, has_policy));
+
+static const strata_config__field base_fields[] = {
+    FLDX("ref", STRATA_CF_REF, strata_config_base, ref, name,
+         .flags = STRATA_CF_REQUIRED),
+    FLD("interval", STRATA_CF_DURATION, strata_config_base, interval_ms),
+    FLD("soak", STRATA_CF_DURATION, strata_config_base, soak_ms),
+    FLD("platforms", STRATA_CF_STRINGS, strata_config_base, platforms,
+        .validate = validate_platform),
+    FLAT("policy", &policy),
+};
+SCHEMA(base, "watched base", strata_config_base,
+       .pos_offset = offsetof(strata_config_base, pos), .name_offset = -1,
+       .set_offset = -1);
+
+static const strata_config__field watch_fields[] = {
+    FLD("interval", STRATA_CF_DURATION, strata_config_watch, interval_ms,
+        .def = "15m"),
+    FLD("jitter", STRATA_CF_CUSTOM, strata_config_watch, jitter_percent,
+        .def = "10%", .parse = parse_jitter),
+    FLD("soak", STRATA_CF_DURATION, strata_config_watch, soak_ms, .def = "0"),
+    FLD("settle", STRATA_CF_DURATION, strata_config_watch, settle_ms,
+        .def = "0"),
+    FLDX("bases", STRATA_CF_LIST, strata_config_watch, bases, n_bases,
+         .sub = &base),
+};
+SCHEMA(watch, "watch", strata_config_watch, .pos_offset = -1, .name_offset = -1,
+       .set_offset = -1, .check = strata_config__check_watch);
+
+static const strata_config__field image_fields[] = {
+    FLD("name", STRATA_CF_REF, strata_config_image, name,
+        .flags = STRATA_CF_REQUIRED, .validate = validate_image_name),
+    FLD("dockerfile", STRATA_CF_STRING, strata_config_image, dockerfile,
+        .flags = STRATA_CF_NONEMPTY, .def = "Dockerfile"),
+    FLD("context", STRATA_CF_STRING, strata_config_image, context,
+        .flags = STRATA_CF_NONEMPTY, .def = "."),
+    FLD("target", STRATA_CF_STRING, strata_config_image, target,
+        .flags = STRATA_CF_NONEMPTY),
+    FLDX("build_args", STRATA_CF_KV, strata_config_image, build_args,
+         n_build_args),
+    FLD("platforms", STRATA_CF_STRINGS, strata_config_image, platforms,
+        .validate = validate_platform),
+};
+SCHEMA(image, "image", strata_config_image,
+       .pos_offset = offsetof(strata_config_image, pos), .name_offset = -1,
+       .set_offset = -1);
+
+static const strata_config__field repo_auth_fields[] = {
+    FLD("username", STRATA_CF_STRING, strata_config_repo, username),
+    FLD("token", STRATA_CF_SECRET, strata_config_repo, token),
+    FLD("ssh_key_file", STRATA_CF_PATH, strata_config_repo, ssh_key_file,
+        .flags = STRATA_CF_NONEMPTY),
+};
+SCHEMA(repo_auth, "repository auth", strata_config_repo, .pos_offset = -1,
+       .name_offset = -1, .set_offset = -1);
+
+static const strata_config__field repo_forge_fields[] = {
+    FLD("type", STRATA_CF_ENUM, strata_config_repo, forge,
+        .names = strata_config__forge_names),
+    FLD("repo", STRATA_CF_STRING, strata_config_repo, forge_repo,
+        .validate = validate_owner_name),
+    FLD("api_url", STRATA_CF_STRING, strata_config_repo, forge_api_url,
+        .validate = validate_http_url),
+};
+SCHEMA(repo_forge, "forge", strata_config_repo, .pos_offset = -1,
+       .name_offset = -1, .set_offset = -1);
+
+static const strata_config__field repo_fields[] = {
+    FLD("url", STRATA_CF_STRING, strata_config_repo, url,
+        .flags = STRATA_CF_REQUIRED | STRATA_CF_NONEMPTY,
+        .validate = validate_repo_url),
+    FLD("branch", STRATA_CF_STRING, strata_config_repo, branch,
+        .flags = STRATA_CF_NONEMPTY, .def = "main"),
+    FLAT("auth", &repo_auth),
+    FLAT("forge", &repo_forge),
+    FLDX("images", STRATA_CF_LIST, strata_config_repo, images, n_images,
+         .sub = &image),
+    FLD("on_base_update", STRATA_CF_FLAGS, strata_config_repo, on_base_update,
+        .names = strata_config__action_names),
+    FLD("builder", STRATA_CF_STRING, strata_config_repo, builder,
+        .flags = STRATA_CF_NONEMPTY),
+    FLD("exec", STRATA_CF_STRING, strata_config_repo, exec,
+        .flags = STRATA_CF_NONEMPTY),
+};
+SCHEMA(repo, "repository", strata_config_repo,
+       .pos_offset = offsetof(strata_config_repo, pos), .name_offset = -1,
+       .set_offset = -1, .check = strata_config__check_repo);
+
+static const strata_config__field forge_fields[] = {
+    FLD("token", STRATA_CF_SECRET, strata_config_forge, token),
+    FLD("api_url", STRATA_CF_STRING, strata_config_forge, api_url,
+        .validate = validate_http_url),
+};
+SCHEMA(forge, "forge", strata_config_forge, .pos_offset = -1, .name_offset = -1,
+       .set_offset = offsetof(strata_config_forge, configured));
+
+static const strata_config__field forges_fields[] = {
+    FLD("github", STRATA_CF_OBJECT, strata_config_forges, github,
+        .sub = &forge),
+    FLD("gitlab", STRATA_CF_OBJECT, strata_config_forges, gitlab,
+        .sub = &forge),
+    FLD("gitea", STRATA_CF_OBJECT, strata_config_forges, gitea, .sub = &forge),
+};
+SCHEMA(forges, "forges", strata_config_forges, .pos_offset = -1,
+       .name_offset = -1, .set_offset = -1);
+
+static const strata_config__field builder_fields[] = {
+    FLD("type", STRATA_CF_ENUM, strata_config_builder, type,
+        .flags = STRATA_CF_REQUIRED, .names = strata_config__builder_names),
+    FLD("command", STRATA_CF_STRING, strata_config_builder, command,
+        .flags = STRATA_CF_NONEMPTY),
+    FLD("url", STRATA_CF_STRING, strata_config_builder, url,
+        .validate = validate_http_url),
+    FLD("token", STRATA_CF_SECRET, strata_config_builder, token),
+    FLD("secret", STRATA_CF_SECRET, strata_config_builder, secret),
+    FLD("api_url", STRATA_CF_STRING, strata_config_builder, api_url,
+        .validate = validate_http_url),
+    FLD("repo", STRATA_CF_STRING, strata_config_builder, repo,
+        .validate = validate_owner_name),
+    FLD("workflow", STRATA_CF_STRING, strata_config_builder, workflow,
+        .flags = STRATA_CF_NONEMPTY),
+    FLD("project", STRATA_CF_STRING, strata_config_builder, project,
+        .flags = STRATA_CF_NONEMPTY),
+    FLD("ref", STRATA_CF_STRING, strata_config_builder, ref,
+        .flags = STRATA_CF_NONEMPTY),
+    FLD("namespace", STRATA_CF_STRING, strata_config_builder, k8s_namespace,
+        .flags = STRATA_CF_NONEMPTY),
+    FLD("image", STRATA_CF_STRING, strata_config_builder, image,
+        .flags = STRATA_CF_NONEMPTY),
+    FLD("kubeconfig", STRATA_CF_PATH, strata_config_builder, kubeconfig,
+        .flags = STRATA_CF_NONEMPTY),
+    FLD("timeout", STRATA_CF_DURATION, strata_config_builder, timeout_ms,
+        .def = "1h"),
+};
+SCHEMA(builder, "builder", strata_config_builder,
+       .pos_offset = offsetof(strata_config_builder, pos),
+       .name_offset = offsetof(strata_config_builder, name), .set_offset = -1,
+       .check = strata_config__check_builder);
+
+static const strata_config__field notify_fields[] = {
+    FLD("name", STRATA_CF_STRING, strata_config_notify, name,
+        .flags = STRATA_CF_NONEMPTY),
+    FLD("type", STRATA_CF_ENUM, strata_config_notify, type,
+        .flags = STRATA_CF_REQUIRED, .names = strata_config__notify_names),
+    FLD("url", STRATA_CF_SECRET, strata_config_notify, url),
+    FLD("events", STRATA_CF_STRINGS, strata_config_notify, events,
+        .flags = STRATA_CF_NONEMPTY, .validate = validate_event),
+    FLD("secret", STRATA_CF_SECRET, strata_config_notify, secret),
+    FLD("from", STRATA_CF_STRING, strata_config_notify, from,
+        .flags = STRATA_CF_NONEMPTY),
+    FLD("to", STRATA_CF_STRINGS, strata_config_notify, to,
+        .flags = STRATA_CF_NONEMPTY),
+    FLD("command", STRATA_CF_STRING, strata_config_notify, command,
+        .flags = STRATA_CF_NONEMPTY),
+};
+SCHEMA(notify, "notification", strata_config_notify,
+       .pos_offset = offsetof(strata_config_notify, pos), .name_offset = -1,
+       .set_offset = -1, .check = strata_config__check_notify);
+
+static const strata_config__field api_fields[] = {
+    FLD("listen", STRATA_CF_STRING, strata_config_api, listen,
+        .def = "127.0.0.1:8780", .validate = validate_listen),
+    FLD("token", STRATA_CF_SECRET, strata_config_api, token),
+};
+SCHEMA(api, "api", strata_config_api, .pos_offset = -1, .name_offset = -1,
+       .set_offset = -1);
+
+static const strata_config__field root_fields[] = {
+    FLD("state", STRATA_CF_PATH, strata_config_data, state,
+        .flags = STRATA_CF_NONEMPTY, .def = "./strata.db"),
+    FLD("log", STRATA_CF_OBJECT, strata_config_data, log, .sub = &log_section),
+    FLDX("registries", STRATA_CF_LIST, strata_config_data, registries,
+         n_registries, .sub = &registry),
+    FLD("catalog", STRATA_CF_PATH, strata_config_data, catalog,
+        .flags = STRATA_CF_NONEMPTY),
+    FLD("watch", STRATA_CF_OBJECT, strata_config_data, watch, .sub = &watch),
+    FLDX("repos", STRATA_CF_LIST, strata_config_data, repos, n_repos,
+         .sub = &repo),
+    FLD("forges", STRATA_CF_OBJECT, strata_config_data, forges, .sub = &forges),
+    FLDX("builders", STRATA_CF_MAP, strata_config_data, builders, n_builders,
+         .sub = &builder),
+    FLDX("notify", STRATA_CF_LIST, strata_config_data, notify, n_notify,
+         .sub = &notify),
+    FLD("api", STRATA_CF_OBJECT, strata_config_data, api, .sub = &api),
+};
+
+const strata_config__schema strata_config__root = {
+    .what = "the configuration",
+    .fields = root_fields,
+    .n_fields = N_(root_fields),
+    .size = sizeof(strata_config_data),
+    .pos_offset = -1,
+    .name_offset = -1,
+    .set_offset = -1,
+    .check = strata_config__check_root,
+};
