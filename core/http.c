@@ -184,12 +184,14 @@ req_done(strata_http *http, CURL *easy, CURLcode code)
 {
     strata_http_response *resp;
     strata_error err = {0};
-    http_req *r = NULL;
+    http_req *r;
+    char *priv = NULL;
     char *url = NULL;
     long status = 0;
     double total = 0;
 
-    curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **) &r);
+    curl_easy_getinfo(easy, CURLINFO_PRIVATE, &priv);
+    r = (http_req *) priv;
     assert(r != NULL && r->easy == easy);
     req_unlink(r);
     curl_multi_remove_handle(http->multi, easy);

@@ -1,9 +1,9 @@
 /*
  * test-http.c - integration tests for the HTTP client (core/http.c)
  * against tests/servers/httpd.py, a real HTTP/1.1 keep-alive server this
- * binary starts on 127.0.0.1 with an ephemeral port and kills at exit
- * (also when a check fails). Every loop test ends with uv_loop_close() == 0,
- * so a leaked handle fails it.
+ * binary starts on 127.0.0.1 with an ephemeral port (plus an HTTPS one with
+ * a self-signed certificate) and kills at exit, also when a check fails. Every
+ * loop test ends with uv_loop_close() == 0, so a leaked handle fails it.
  */
 #include <sys/socket.h>
 #include <sys/wait.h>
