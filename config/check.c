@@ -98,9 +98,6 @@ strata_config__check_watch(strata_config__ctx *ctx, void *obj,
     strata_config_base *b = (strata_config_base *) w->bases;
     size_t i;
 
-    if (w->interval_ms < 1000)
-        strata_config__at(ctx, strata_config__lookup(ctx, node, "interval"),
-                          "'interval' must be at least 1s");
     if (w->jitter_percent < 0 && w->jitter_ms > w->interval_ms)
         strata_config__at(ctx, strata_config__lookup(ctx, node, "jitter"),
                           "'jitter' must not be longer than 'interval'");
@@ -112,8 +109,6 @@ strata_config__check_watch(strata_config__ctx *ctx, void *obj,
             continue;
         if (strata_config__is_null(iv))
             b[i].interval_ms = w->interval_ms;
-        else if (b[i].interval_ms < 1000)
-            strata_config__at(ctx, iv, "'interval' must be at least 1s");
         if (strata_config__is_null(strata_config__lookup(ctx, it, "soak")))
             b[i].soak_ms = w->soak_ms;
     }

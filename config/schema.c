@@ -446,7 +446,8 @@ SCHEMA(policy, "policy", strata_config_base, .pos_offset = -1,
 static const strata_config__field base_fields[] = {
     FLDX("ref", STRATA_CF_REF, strata_config_base, ref, name,
          .flags = STRATA_CF_REQUIRED),
-    FLD("interval", STRATA_CF_DURATION, strata_config_base, interval_ms),
+    FLD("interval", STRATA_CF_DURATION, strata_config_base, interval_ms,
+        .min = 1000),
     FLD("soak", STRATA_CF_DURATION, strata_config_base, soak_ms),
     FLD("platforms", STRATA_CF_STRINGS, strata_config_base, platforms,
         .validate = validate_platform),
@@ -458,7 +459,7 @@ SCHEMA(base, "watched base", strata_config_base,
 
 static const strata_config__field watch_fields[] = {
     FLD("interval", STRATA_CF_DURATION, strata_config_watch, interval_ms,
-        .def = "15m"),
+        .def = "15m", .min = 1000),
     FLD("jitter", STRATA_CF_CUSTOM, strata_config_watch, jitter_percent,
         .def = "10%", .parse = parse_jitter),
     FLD("soak", STRATA_CF_DURATION, strata_config_watch, soak_ms, .def = "0"),

@@ -43,12 +43,18 @@ expected(const strata_config__field *f)
     }
 }
 
+/* tainted: the value came from the environment and may be secret. */
 static void
 wrong_type(strata_config__ctx *ctx, const yaml_node_t *node,
-           const strata_config__field *f)
+           const strata_config__field *f, int tainted)
 {
-    strata_config__at(ctx, node, "'%s' must be %s, not %s", f->key, expected(f),
-                      strata_config__node_kind(node));
+    if (node != NULL && node->type == YAML_SCALAR_NODE && !tainted &&
+        f->kind != STRATA_CF_SECRET && node->data.scalar.length < 80)
+        strata_config__at(ctx, node, "'%s' must be %s, not '%s'", f->key,
+                          expected(f), (const char *) node->data.scalar.value);
+    else
+        strata_config__at(ctx, node, "'%s' must be %s, not %s", f->key,
+                          expected(f), strata_config__node_kind(node));
 }
 
 /* "a, b, c" from a NULL-terminated table. Caller frees. */
@@ -195,13 +201,13 @@ convert_scalar(strata_config__ctx *ctx, const yaml_node_t *node,
                  !strcmp(v, "FALSE"))
             *(int *) slot = 0;
         else {
-            wrong_type(ctx, node, f);
+            wrong_type(ctx, node, f, tainted);
             return -1;
         }
         return 0;
     case STRATA_CF_INT:
         if (parse_long(&n, v) != 0) {
-            wrong_type(ctx, node, f);
+            wrong_type(ctx, node, f, tainted);
             return -1;
         }
         if (n < f->min || n > f->max) {
@@ -224,6 +230,12 @@ convert_scalar(strata_config__ctx *ctx, const yaml_node_t *node,
                                   "invalid duration '%s' for '%s' (use e.g. "
                                   "30s, 15m, 1h30m)",
                                   v, f->key);
+            return -1;
+        }
+        if (ms < (uint64_t) f->min) {
+            strata_config__at(ctx, node, "'%s' must be at least %ld%s", f->key,
+                              f->min % 1000 ? f->min : f->min / 1000,
+                              f->min % 1000 ? "ms" : "s");
             return -1;
         }
         *(uint64_t *) slot = ms;
@@ -290,7 +302,7 @@ convert_node(strata_config__ctx *ctx, const yaml_node_t *node,
     int tainted = 0;
 
     if (node->type != YAML_SCALAR_NODE) {
-        wrong_type(ctx, node, f);
+        wrong_type(ctx, node, f, 0);
         return -1;
     }
     v = strata_config__interpolate(ctx, node, f->key, &tainted, &var);
@@ -466,7 +478,7 @@ convert_field(strata_config__ctx *ctx, const yaml_node_t *node,
     switch (f->kind) {
     case STRATA_CF_OBJECT:
         if (node->type != YAML_MAPPING_NODE) {
-            wrong_type(ctx, node, f);
+            wrong_type(ctx, node, f, 0);
             strata_config__walk(ctx, f->sub, NULL, slot);
             return;
         }
@@ -475,7 +487,7 @@ convert_field(strata_config__ctx *ctx, const yaml_node_t *node,
     case STRATA_CF_KV:
     case STRATA_CF_MAP:
         if (node->type != YAML_MAPPING_NODE) {
-            wrong_type(ctx, node, f);
+            wrong_type(ctx, node, f, 0);
             return;
         }
         if (f->kind == STRATA_CF_KV)
@@ -487,7 +499,7 @@ convert_field(strata_config__ctx *ctx, const yaml_node_t *node,
     case STRATA_CF_STRINGS:
     case STRATA_CF_FLAGS:
         if (node->type != YAML_SEQUENCE_NODE) {
-            wrong_type(ctx, node, f);
+            wrong_type(ctx, node, f, 0);
             return;
         }
         if ((f->flags & STRATA_CF_NONEMPTY) && seq_len(node) == 0)
