@@ -1,0 +1,316 @@
+/*
+ * watchers.h - what to poll and when: tag policies (semver ranges over
+ * container tags), registry push webhooks, and the scheduling arithmetic
+ * (per-reference jitter, error backoff, settle windows). The parts in this
+ * header are pure and network-free; the polling scheduler that drives them
+ * on the loop lives in its own section below.
+ */
+#ifndef STRATA_WATCHERS_H
+#define STRATA_WATCHERS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core.h"
+
+/* ==== versions and semver ranges (semver.c) ============================ */
+
+/*
+ * A version as container tags spell it: an optional 'v', then one to
+ * three dot-separated decimal numbers ("3", "3.12", "v3.12.4"), then any
+ * text (the "rest": "-slim", "rc1-bookworm", ""). Missing components
+ * compare as 0, so "3.12" orders as 3.12.0. Embedded by value.
+ */
+typedef struct strata_watchers_version {
+    uint64_t num[3];  /* major, minor, patch; missing ones are 0 */
+    int ncomp;        /* how many numbers the tag spelled: 1..3 */
+    int v_prefix;     /* the tag started with 'v' or 'V' */
+    const char *rest; /* borrowed: points into the parsed string */
+} strata_watchers_version;
+
+/*
+ * Parses the version at the start of s (see above). Each number is at most
+ * 9 digits. Returns 0, or STRATA_EINVAL when s does not start with a
+ * version; no error message, since most tags ("latest") are not versions
+ * and this runs once per tag.
+ */
+int strata_watchers_version_parse(strata_watchers_version *out, const char *s);
+
+/* Compares the numbers only (<0, 0, >0); ncomp and rest are ignored. */
+int strata_watchers_version_cmp(const strata_watchers_version *a,
+                                const strata_watchers_version *b);
+
+/*
+ * A semver range, node-semver style: alternatives separated by "||", each
+ * a space-separated list of comparators that must all hold. Comparators:
+ * ">=V", ">V", "<=V", "<V", "=V", "V", "~V", "^V", where V is a partial
+ * version with optional 'v' whose missing or wildcard ("x", "X", "*")
+ * components widen the comparator: "3.x" and "3" mean >=3.0.0 <4.0.0,
+ * ">3.11" means >=3.12.0, "<=3.12" means <3.13.0, "~3.12.4" means
+ * >=3.12.4 <3.13.0, "^3.12" means >=3.12.0 <4.0.0 and "^0.2.3" means
+ * >=0.2.3 <0.3.0. An empty range or "*" matches every version.
+ * Pre-release versions ("1.2.3-rc1") are not accepted in ranges.
+ */
+typedef struct strata_watchers_range strata_watchers_range;
+
+/*
+ * Parses s into *out (caller frees with strata_watchers_range_free). On
+ * STRATA_EINVAL: "invalid semver range '>=3.x.y': 'y' is not a number".
+ */
+int strata_watchers_range_parse(strata_watchers_range **out, const char *s,
+                                strata_error *err);
+void strata_watchers_range_free(strata_watchers_range *range);
+/* 1 when v satisfies the range, else 0. */
+int strata_watchers_range_match(const strata_watchers_range *range,
+                                const strata_watchers_version *v);
+
+/* ==== tag policies (policy.c) =========================================== */
+
+/*
+ * Which tag of a repository to follow: the newest tag that
+ *   - matches the regex (POSIX extended, unanchored unless the pattern
+ *     says ^...$), when one is set;
+ *   - carries a version (from the regex's first capture group when it has
+ *     one, else from the tag itself) inside the range (default: any), and
+ *   - has exactly the suffix after the version's numbers ("" unless set:
+ *     "3.12.4" but not "3.12.4-bookworm").
+ * Pre-releases: a tag with text between the numbers and the suffix
+ * ("3.13.0rc1-slim", "3.13.0-rc1") does not end in exactly the suffix and
+ * so is never chosen; strata follows releases only.
+ * Order: the higher version wins. Among equal versions the tag that spells
+ * more components wins ("3.12.0" over "3.12", since the short tag floats),
+ * then the one without a 'v', then the byte-wise smaller tag, so the
+ * choice never depends on the order of the tag list.
+ */
+typedef struct strata_watchers_policy strata_watchers_policy;
+
+/*
+ * range, suffix and regex may each be NULL (unset). Errors (STRATA_EINVAL):
+ * "invalid semver range '...': ...", "invalid tag regex '(': ...". *out
+ * is the caller's; free with strata_watchers_policy_free().
+ */
+int strata_watchers_policy_new(strata_watchers_policy **out, const char *range,
+                               const char *suffix, const char *regex,
+                               strata_error *err);
+void strata_watchers_policy_free(strata_watchers_policy *policy);
+
+/*
+ * 1 when tag is eligible under policy, filling *out_version (may be NULL;
+ * its rest borrows from tag), else 0.
+ */
+int strata_watchers_policy_match(strata_watchers_version *out_version,
+                                 const strata_watchers_policy *policy,
+                                 const char *tag);
+
+/*
+ * Picks the best tag of tags[0..ntags) (NULL entries are skipped). *out
+ * borrows from tags. STRATA_ENOTFOUND when no tag is eligible:
+ * "no tag matches the policy (12 tags)".
+ */
+int strata_watchers_policy_select(const char **out,
+                                  const strata_watchers_policy *policy,
+                                  const char *const *tags, size_t ntags,
+                                  strata_error *err);
+
+/* ==== registry push webhooks (webhook.c) =============================== */
+
+/* Body limit for one delivery; larger bodies fail with STRATA_ETOOBIG. */
+#define STRATA_WATCHERS_WEBHOOK_MAX_BODY (1024 * 1024)
+/* At most this many pushes in one delivery (STRATA_ETOOBIG beyond). */
+#define STRATA_WATCHERS_WEBHOOK_MAX_PUSHES 4096
+
+/*
+ * The kinds of sender, and how each is verified (all need a secret; an
+ * unauthenticated endpoint is not offered):
+ *   DISTRIBUTION  CNCF distribution notification envelope; the endpoint's
+ *                 configured headers carry "Authorization: Bearer SECRET"
+ *                 (or exactly "Authorization: SECRET").
+ *   DOCKERHUB     Docker Hub webhook. Docker Hub neither signs nor sends
+ *                 any secret header, so the secret must travel in the URL
+ *                 the user registers: "?token=SECRET" (or a proxy's
+ *                 "X-Strata-Token: SECRET" header).
+ *   HARBOR        Harbor default-format webhook; Harbor sends the policy's
+ *                 "auth header" value as the Authorization header, checked
+ *                 like DISTRIBUTION.
+ *   GENERIC       strata's own shape, {"pushes":[{"ref":..., "digest":...}]}
+ *                 or one {"ref":..., "digest":...}, signed with
+ *                 "X-Strata-Signature: sha256=HEX", the HMAC-SHA256 of the
+ *                 raw body under the secret.
+ * Every comparison is constant-time; secrets never appear in messages.
+ */
+typedef enum strata_watchers_webhook_kind {
+    STRATA_WATCHERS_WEBHOOK_DISTRIBUTION = 0,
+    STRATA_WATCHERS_WEBHOOK_DOCKERHUB,
+    STRATA_WATCHERS_WEBHOOK_HARBOR,
+    STRATA_WATCHERS_WEBHOOK_GENERIC,
+} strata_watchers_webhook_kind;
+
+/* "distribution", "dockerhub", "harbor", "generic" -> kind; else EINVAL. */
+int strata_watchers_webhook_kind_parse(strata_watchers_webhook_kind *out,
+                                       const char *name, strata_error *err);
+/* The name of a kind ("harbor"). Constant. */
+const char *strata_watchers_webhook_kind_name(strata_watchers_webhook_kind k);
+
+/* One endpoint's settings (borrowed strings). */
+typedef struct strata_watchers_webhook_config {
+    strata_watchers_webhook_kind kind;
+    const char *secret; /* token / auth header value / HMAC key; required */
+    /*
+     * The registry host ("registry.example.com:5000") used for every
+     * push, overriding whatever host the payload names; NULL to take it
+     * from the payload (distribution: request.host, else the target URL;
+     * Harbor: resource_url). Docker Hub pushes are always docker.io.
+     */
+    const char *registry;
+} strata_watchers_webhook_config;
+
+/* One delivery as the HTTP layer received it (borrowed; NULL = absent). */
+typedef struct strata_watchers_webhook_request {
+    const char *body; /* raw bytes, not necessarily NUL-terminated */
+    size_t body_len;
+    const char *authorization; /* "Authorization" header */
+    const char *token;         /* "X-Strata-Token" header */
+    const char *signature;     /* "X-Strata-Signature" header */
+    const char *query;         /* the URL query string, without '?' */
+} strata_watchers_webhook_request;
+
+/* One push the delivery announced. */
+typedef struct strata_watchers_webhook_push {
+    char *ref;    /* canonical, with tag: "docker.io/library/python:3.12" */
+    char *digest; /* "sha256:…", or NULL when the sender gave none */
+} strata_watchers_webhook_push;
+
+/*
+ * Verifies req against cfg, then parses the body into *out (an array of
+ * *out_len pushes, the caller's: free with strata_watchers_webhook_free).
+ * Verification comes first: an unauthenticated body is never parsed.
+ * Deliveries with nothing to act on (pulls, blob pushes, untagged
+ * pushes, Harbor's other event types) give 0 pushes and return 0.
+ * Duplicates within one delivery are dropped; order is kept.
+ * Errors: STRATA_EINVAL (bad cfg: no secret), STRATA_EAUTH (missing or
+ * wrong token or signature), STRATA_ETOOBIG, STRATA_EPROTO (not JSON, wrong
+ * shape or types, missing fields, an invalid reference or digest).
+ */
+int strata_watchers_webhook_parse(strata_watchers_webhook_push **out,
+                                  size_t *out_len,
+                                  const strata_watchers_webhook_config *cfg,
+                                  const strata_watchers_webhook_request *req,
+                                  strata_error *err);
+void strata_watchers_webhook_free(strata_watchers_webhook_push *pushes,
+                                  size_t len);
+
+/*
+ * "sha256=" + lowercase hex HMAC-SHA256 of body under secret: the value a
+ * GENERIC sender puts in X-Strata-Signature. Caller frees.
+ */
+char *strata_watchers_webhook_sign(const char *secret, const void *body,
+                                   size_t len);
+
+/* ==== scheduling arithmetic (schedule.c) ================================ */
+
+/*
+ * Polls run on a per-watch grid: a watch with interval I and phase P is
+ * due at the times P + k*I (milliseconds since the epoch). Phases come
+ * from the sha256 of the canonical reference, so they survive restarts
+ * and don't depend on start-up order.
+ */
+
+/* A hash of ref: the first 8 bytes of its sha256, big-endian. */
+uint64_t strata_watchers_ref_hash(const char *ref);
+
+/* ref's phase within interval_ms: ref_hash % interval_ms (0 if I is 0). */
+uint64_t strata_watchers_phase(const char *ref, uint64_t interval_ms);
+
+/*
+ * The grid time at or after earliest for (phase, interval_ms).
+ * interval_ms 0 is treated as 1.
+ */
+int64_t strata_watchers_grid_next(int64_t earliest, uint64_t phase,
+                                  uint64_t interval_ms);
+
+/* Error backoff: base 30 s, doubled per consecutive error, capped. */
+#define STRATA_WATCHERS_BACKOFF_BASE_MS 30000
+
+/*
+ * The delay after the errors-th consecutive failed poll (errors >= 1):
+ * min(interval_ms, 30 s * 2^(errors-1)): 30 s, 1 min, 2 min, ... never
+ * longer than the normal interval. 0 when errors is 0.
+ */
+uint64_t strata_watchers_backoff_ms(unsigned errors, uint64_t interval_ms);
+
+/* One watch as the scheduler sees it. */
+typedef struct strata_watchers_watch {
+    const char *ref;      /* canonical reference (borrowed) */
+    uint64_t interval_ms; /* > 0 */
+    int64_t last_ms;      /* start of the last poll; < 0 when never */
+    unsigned errors;      /* consecutive failed polls, 0 after a success */
+} strata_watchers_watch;
+
+/*
+ * When one watch is due next, given its phase:
+ *   - errors > 0: last_ms + backoff (or now when never polled);
+ *   - never polled: the first grid time at or after now, so a (re)start
+ *     spreads the first polls over one interval instead of firing all;
+ *   - else the first grid time at or after max(now, last_ms + I/2): at
+ *     least half an interval between polls even when phases move (the
+ *     set of watches changed), exactly I while they don't.
+ */
+int64_t strata_watchers_next_due(const strata_watchers_watch *w, uint64_t phase,
+                                 int64_t now_ms);
+
+/*
+ * Due times for a whole set: out_due[i] for watches[i]. Watches sharing
+ * an interval get phases spread evenly over it (sorted by ref hash, the
+ * k-th of n gets k*I/n plus a hash-derived offset below I/n), so 10,000
+ * watches of 15 min are due 90 ms apart, deterministically for the same
+ * set. out_phase may be NULL.
+ */
+void strata_watchers_schedule(int64_t *out_due, uint64_t *out_phase,
+                              const strata_watchers_watch *watches, size_t n,
+                              int64_t now_ms);
+
+/*
+ * Settle window: a tag whose digest changes several times within
+ * window_ms (a registry being pushed to in several steps) is reported
+ * once, with its last digest, after that digest has been stable for the
+ * whole window. Embedded by value; _init/_release.
+ */
+typedef struct strata_watchers_settle {
+    char *current;      /* the digest last reported (or known at start) */
+    char *pending;      /* a newer digest waiting to settle, or NULL */
+    int64_t pending_ms; /* when pending was first seen */
+} strata_watchers_settle;
+
+/* current may be NULL (nothing known yet). */
+void strata_watchers_settle_init(strata_watchers_settle *s,
+                                 const char *current);
+void strata_watchers_settle_release(strata_watchers_settle *s);
+
+/*
+ * Records that digest (not NULL: a failed read is never a change, and
+ * a vanished tag is the scheduler's business) was read at now_ms. A digest
+ * equal to current cancels a pending change (it flipped back); a new pending
+ * digest restarts the window; the same pending digest again changes nothing.
+ * Returns 1 when a change is now pending, else 0.
+ */
+int strata_watchers_settle_observe(strata_watchers_settle *s,
+                                   const char *digest, int64_t now_ms);
+
+/* When the pending change settles (pending_ms + window_ms), or -1. */
+int64_t strata_watchers_settle_deadline(const strata_watchers_settle *s,
+                                        uint64_t window_ms);
+
+/*
+ * When a change has been stable for window_ms at now_ms: moves it to
+ * current, sets *out_new (borrowed from s, valid until the next call) and
+ * *out_old (the previous current, the caller's to free, may be NULL) and
+ * returns 1. Otherwise returns 0 and leaves the outs untouched.
+ */
+int strata_watchers_settle_take(const char **out_new, char **out_old,
+                                strata_watchers_settle *s, int64_t now_ms,
+                                uint64_t window_ms);
+
+/* ==== polling scheduler ================================================= */
+/* (added later: the loop-driven scheduler that uses the sections above) */
+
+#endif

@@ -1,0 +1,238 @@
+/*
+ * webhook-auth.c - verifying who sent a registry webhook before its body
+ * is read: shared tokens (Authorization header, URL query, X-Strata-Token)
+ * and the HMAC-SHA256 signature of strata's generic shape. All secret
+ * comparisons are constant-time through OpenSSL's CRYPTO_memcmp, and no
+ * message ever contains a secret or what the sender offered instead.
+ */
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "watchers-int.h"
+
+static const char *const kind_names[] = {
+    [STRATA_WATCHERS_WEBHOOK_DISTRIBUTION] = "distribution",
+    [STRATA_WATCHERS_WEBHOOK_DOCKERHUB] = "dockerhub",
+    [STRATA_WATCHERS_WEBHOOK_HARBOR] = "harbor",
+    [STRATA_WATCHERS_WEBHOOK_GENERIC] = "generic",
+};
+
+#define NKINDS (sizeof(kind_names) / sizeof(kind_names[0]))
+
+int
+strata_watchers_webhook_kind_parse(strata_watchers_webhook_kind *out,
+                                   const char *name, strata_error *err)
+{
+    size_t i;
+
+    for (i = 0; i < NKINDS; i++) {
+        if (strcmp(name, kind_names[i]) == 0) {
+            *out = (strata_watchers_webhook_kind) i;
+            return 0;
+        }
+    }
+    return strata_error_set(err, STRATA_EINVAL,
+                            "unknown webhook kind '%s' (expected "
+                            "distribution, dockerhub, harbor or generic)",
+                            name);
+}
+
+const char *
+strata_watchers_webhook_kind_name(strata_watchers_webhook_kind k)
+{
+    return (size_t) k < NKINDS ? kind_names[k] : "unknown";
+}
+
+/* ---- verification ------------------------------------------------------- */
+
+/*
+ * Constant-time equality of two strings of any lengths: compares their
+ * sha256 digests with CRYPTO_memcmp, so neither the position of the first
+ * difference nor the secret's length shows in the timing.
+ */
+static int
+secret_equal(const char *a, size_t alen, const char *b)
+{
+    unsigned char da[EVP_MAX_MD_SIZE], db[EVP_MAX_MD_SIZE];
+    unsigned int la = 0, lb = 0;
+
+    EVP_Digest(a, alen, da, &la, EVP_sha256(), NULL);
+    EVP_Digest(b, strlen(b), db, &lb, EVP_sha256(), NULL);
+    return la == lb && CRYPTO_memcmp(da, db, la) == 0;
+}
+
+/* "Bearer SECRET" (any case, any spaces) or exactly "SECRET". */
+static int
+verify_authorization(const char *header, const char *secret, strata_error *err)
+{
+    int ok;
+
+    if (header == NULL || *header == '\0')
+        return strata_error_set(err, STRATA_EAUTH,
+                                "webhook has no Authorization header");
+    ok = secret_equal(header, strlen(header), secret);
+    if (strncasecmp(header, "Bearer ", 7) == 0) {
+        const char *t = header + 7;
+
+        while (*t == ' ')
+            t++;
+        ok |= secret_equal(t, strlen(t), secret);
+    }
+    if (!ok)
+        return strata_error_set(err, STRATA_EAUTH,
+                                "webhook Authorization header is wrong");
+    return 0;
+}
+
+static int
+hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/*
+ * Finds the first "token=" parameter of a URL query and percent-decodes
+ * its value into a new string (the caller frees), or returns NULL.
+ */
+static char *
+query_token(const char *query)
+{
+    const char *p = query;
+
+    while (p != NULL && *p != '\0') {
+        const char *end = strchr(p, '&');
+        size_t len = end ? (size_t) (end - p) : strlen(p);
+
+        if (len >= 6 && strncmp(p, "token=", 6) == 0) {
+            char *out = strata_xmalloc(len - 6 + 1);
+            size_t i, o = 0;
+
+            for (i = 6; i < len; i++) {
+                if (p[i] == '%' && i + 2 < len && hexval(p[i + 1]) >= 0 &&
+                    hexval(p[i + 2]) >= 0) {
+                    out[o++] =
+                        (char) (hexval(p[i + 1]) * 16 + hexval(p[i + 2]));
+                    i += 2;
+                } else {
+                    out[o++] = p[i] == '+' ? ' ' : p[i];
+                }
+            }
+            out[o] = '\0';
+            return out;
+        }
+        p = end ? end + 1 : NULL;
+    }
+    return NULL;
+}
+
+static int
+verify_token(const strata_watchers_webhook_request *req, const char *secret,
+             strata_error *err)
+{
+    char *qt = req->query ? query_token(req->query) : NULL;
+    int rc = 0, ok = 0;
+
+    if (qt == NULL && req->token == NULL)
+        return strata_error_set(err, STRATA_EAUTH,
+                                "webhook has no token (Docker Hub cannot sign: "
+                                "add ?token=... to the webhook URL)");
+    /* Decoded tokens may hold a NUL; compare the bytes up to it. */
+    if (qt != NULL)
+        ok |= secret_equal(qt, strlen(qt), secret);
+    if (req->token != NULL)
+        ok |= secret_equal(req->token, strlen(req->token), secret);
+    if (!ok)
+        rc = strata_error_set(err, STRATA_EAUTH, "webhook token is wrong");
+    if (qt != NULL)
+        OPENSSL_cleanse(qt, strlen(qt));
+    free(qt);
+    return rc;
+}
+
+static void
+hmac_sha256(unsigned char out[32], const char *secret, const void *body,
+            size_t len)
+{
+    unsigned int outlen = 32;
+
+    /* An empty body is valid; HMAC() wants a non-NULL pointer for it. */
+    HMAC(EVP_sha256(), secret, (int) strlen(secret),
+         (const unsigned char *) (body ? body : ""), len, out, &outlen);
+}
+
+char *
+strata_watchers_webhook_sign(const char *secret, const void *body, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char mac[32];
+    char *out = strata_xmalloc(7 + 64 + 1);
+    int i;
+
+    hmac_sha256(mac, secret, body, len);
+    memcpy(out, "sha256=", 7);
+    for (i = 0; i < 32; i++) {
+        out[7 + 2 * i] = hex[mac[i] >> 4];
+        out[7 + 2 * i + 1] = hex[mac[i] & 15];
+    }
+    out[7 + 64] = '\0';
+    return out;
+}
+
+static int
+verify_signature(const strata_watchers_webhook_request *req, const char *secret,
+                 strata_error *err)
+{
+    const char *sig = req->signature;
+    unsigned char want[32], got[32];
+    int i;
+
+    if (sig == NULL || *sig == '\0')
+        return strata_error_set(err, STRATA_EAUTH,
+                                "webhook has no X-Strata-Signature header");
+    if (strncasecmp(sig, "sha256=", 7) != 0 || strlen(sig) != 7 + 64)
+        return strata_error_set(err, STRATA_EAUTH,
+                                "malformed X-Strata-Signature header "
+                                "(expected 'sha256=' and 64 hex digits)");
+    for (i = 0; i < 32; i++) {
+        int hi = hexval(sig[7 + 2 * i]), lo = hexval(sig[7 + 2 * i + 1]);
+
+        if (hi < 0 || lo < 0)
+            return strata_error_set(err, STRATA_EAUTH,
+                                    "malformed X-Strata-Signature header "
+                                    "(expected 'sha256=' and 64 hex digits)");
+        got[i] = (unsigned char) (hi * 16 + lo);
+    }
+    hmac_sha256(want, secret, req->body, req->body_len);
+    if (CRYPTO_memcmp(want, got, sizeof(want)) != 0)
+        return strata_error_set(err, STRATA_EAUTH,
+                                "X-Strata-Signature does not match the body");
+    return 0;
+}
+
+int
+strata_watchers__webhook_verify(const strata_watchers_webhook_config *cfg,
+                                const strata_watchers_webhook_request *req,
+                                strata_error *err)
+{
+    switch (cfg->kind) {
+    case STRATA_WATCHERS_WEBHOOK_DISTRIBUTION:
+    case STRATA_WATCHERS_WEBHOOK_HARBOR:
+        return verify_authorization(req->authorization, cfg->secret, err);
+    case STRATA_WATCHERS_WEBHOOK_DOCKERHUB:
+        return verify_token(req, cfg->secret, err);
+    case STRATA_WATCHERS_WEBHOOK_GENERIC:
+        return verify_signature(req, cfg->secret, err);
+    }
+    return strata_error_set(err, STRATA_EINVAL, "unknown webhook kind %d",
+                            (int) cfg->kind);
+}

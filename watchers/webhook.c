@@ -1,0 +1,543 @@
+/*
+ * webhook.c - registry push webhooks: verify a delivery, then turn its
+ * JSON body into (canonical reference with tag, digest) pushes. Each sender
+ * kind has a verifier (a shared token compared in constant time, or an
+ * HMAC-SHA256 of the raw body) and a parser for its payload shape; both
+ * run before anything is trusted, and every field is type-checked, so a
+ * malformed or forged delivery ends in STRATA_EAUTH or STRATA_EPROTO.
+ * References go through the oci module, so a webhook's "ns/name" and a
+ * configured "docker.io/ns/name:tag" compare equal.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <jansson.h>
+
+#include "oci.h"
+#include "watchers-int.h"
+
+/* ---- the push list ------------------------------------------------------ */
+
+typedef struct push_list {
+    strata_watchers_webhook_push *items;
+    size_t n;
+    size_t cap;
+} push_list;
+
+static void
+pushes_release(push_list *l)
+{
+    strata_watchers_webhook_free(l->items, l->n);
+    memset(l, 0, sizeof(*l));
+}
+
+/* Takes ownership of ref and digest (may be NULL). Drops duplicates. */
+static int
+pushes_add(push_list *l, char *ref, char *digest, strata_error *err)
+{
+    size_t i;
+
+    for (i = 0; i < l->n; i++) {
+        const strata_watchers_webhook_push *p = &l->items[i];
+
+        if (strcmp(p->ref, ref) == 0 &&
+            (p->digest == NULL
+                 ? digest == NULL
+                 : digest != NULL && strcmp(p->digest, digest) == 0)) {
+            free(ref);
+            free(digest);
+            return 0;
+        }
+    }
+    if (l->n == STRATA_WATCHERS_WEBHOOK_MAX_PUSHES) {
+        free(ref);
+        free(digest);
+        return strata_error_set(err, STRATA_ETOOBIG,
+                                "webhook announces more than %d pushes",
+                                STRATA_WATCHERS_WEBHOOK_MAX_PUSHES);
+    }
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 8;
+        l->items = strata_xrealloc(l->items, l->cap * sizeof(*l->items));
+    }
+    l->items[l->n].ref = ref;
+    l->items[l->n].digest = digest;
+    l->n++;
+    return 0;
+}
+
+/*
+ * Turns a lower-level error (an invalid reference or digest inside the
+ * payload) into STRATA_EPROTO with context in front of its message.
+ */
+static int
+proto_wrap(strata_error *err, const char *what)
+{
+    if (err != NULL) {
+        strata_error_wrap(err, "%s", what);
+        err->code = STRATA_EPROTO;
+    }
+    return STRATA_EPROTO;
+}
+
+/*
+ * Checks that parsing "host/repo:tag" kept host as the domain: a host
+ * without a dot or port ("registry") would otherwise silently become a
+ * Docker Hub namespace.
+ */
+static int
+domain_kept(const strata_ref *ref, const char *host)
+{
+    const char *d = strata_ref_domain(ref);
+    size_t hl = strlen(host);
+
+    if (strcasecmp(d, host) == 0)
+        return 1;
+    /* index.docker.io and registry-1.docker.io normalise to docker.io. */
+    return strcmp(d, "docker.io") == 0 && hl > 10 &&
+           strcasecmp(host + hl - 10, ".docker.io") == 0;
+}
+
+/*
+ * Adds the push of repo:tag on host (NULL for Docker Hub) with digest
+ * (may be NULL), normalised through strata_ref_parse. what names the
+ * payload item for messages ("events[2]").
+ */
+static int
+add_push(push_list *l, const char *host, const char *repo, const char *tag,
+         const char *digest, const char *what, strata_error *err)
+{
+    strata_ref *ref = NULL;
+    char *s = NULL;
+    int rc;
+
+    if (host != NULL)
+        s = strata_xasprintf("%s/%s:%s", host, repo, tag);
+    else
+        s = strata_xasprintf("docker.io/%s:%s", repo, tag);
+    rc = strata_ref_parse(&ref, s, err);
+    if (rc < 0) {
+        rc = proto_wrap(err, what);
+        goto out;
+    }
+    if (strata_ref_digest(ref) != NULL || strata_ref_tag(ref) == NULL ||
+        strcmp(strata_ref_tag(ref), tag) != 0) {
+        rc = strata_error_set(err, STRATA_EPROTO,
+                              "%s: invalid tag '%s' in '%s'", what, tag, s);
+        goto out;
+    }
+    if (host != NULL && !domain_kept(ref, host)) {
+        rc = strata_error_set(err, STRATA_EPROTO,
+                              "%s: '%s' is not a registry host (set the "
+                              "endpoint's registry)",
+                              what, host);
+        goto out;
+    }
+    if (digest != NULL) {
+        rc = strata_digest_validate(digest, err);
+        if (rc < 0) {
+            rc = proto_wrap(err, what);
+            goto out;
+        }
+    }
+    rc = pushes_add(l, strata_xstrdup(strata_ref_string(ref)),
+                    digest ? strata_xstrdup(digest) : NULL, err);
+out:
+    strata_ref_free(ref);
+    free(s);
+    return rc;
+}
+
+/* ---- JSON helpers ------------------------------------------------------- */
+
+/*
+ * Looks up key in obj (which must be an object) as a string. *out is
+ * borrowed; NULL when absent and !required. "" counts as absent.
+ */
+static int
+get_str(const char **out, json_t *obj, const char *key, int required,
+        const char *path, strata_error *err)
+{
+    json_t *v = json_object_get(obj, key); /* borrowed */
+
+    *out = NULL;
+    if (v == NULL || json_is_null(v)) {
+        if (required)
+            return strata_error_set(err, STRATA_EPROTO,
+                                    "webhook: missing '%s%s'", path, key);
+        return 0;
+    }
+    if (!json_is_string(v))
+        return strata_error_set(err, STRATA_EPROTO,
+                                "webhook: '%s%s' is not a string", path, key);
+    *out = json_string_value(v);
+    if (**out == '\0') {
+        *out = NULL;
+        if (required)
+            return strata_error_set(err, STRATA_EPROTO,
+                                    "webhook: '%s%s' is empty", path, key);
+    }
+    return 0;
+}
+
+/* Looks up key in obj as an object (borrowed into *out). */
+static int
+get_obj(json_t **out, json_t *obj, const char *key, const char *path,
+        strata_error *err)
+{
+    json_t *v = json_object_get(obj, key); /* borrowed */
+
+    *out = NULL;
+    if (v == NULL)
+        return strata_error_set(err, STRATA_EPROTO, "webhook: missing '%s%s'",
+                                path, key);
+    if (!json_is_object(v))
+        return strata_error_set(err, STRATA_EPROTO,
+                                "webhook: '%s%s' is not an object", path, key);
+    *out = v;
+    return 0;
+}
+
+static int
+get_array(json_t **out, json_t *obj, const char *key, const char *path,
+          strata_error *err)
+{
+    json_t *v = json_object_get(obj, key); /* borrowed */
+
+    *out = NULL;
+    if (v == NULL)
+        return strata_error_set(err, STRATA_EPROTO, "webhook: missing '%s%s'",
+                                path, key);
+    if (!json_is_array(v))
+        return strata_error_set(err, STRATA_EPROTO,
+                                "webhook: '%s%s' is not an array", path, key);
+    *out = v;
+    return 0;
+}
+
+/*
+ * The host[:port] of an http(s) URL into a new string, or NULL when url
+ * has no such part.
+ */
+static char *
+url_host(const char *url)
+{
+    const char *p = strstr(url, "://"), *end;
+
+    if (p == NULL)
+        return NULL;
+    p += 3;
+    end = p + strcspn(p, "/?#");
+    if (end == p || memchr(p, '@', (size_t) (end - p)) != NULL)
+        return NULL;
+    return strata_xstrndup(p, (size_t) (end - p));
+}
+
+/* ---- payload shapes ----------------------------------------------------- */
+
+/* CNCF distribution: {"events":[{"action":"push","target":{...}}, ...]}. */
+static int
+parse_distribution(push_list *l, json_t *root, const char *registry,
+                   strata_error *err)
+{
+    json_t *events, *ev;
+    size_t i;
+    int rc = 0;
+
+    rc = get_array(&events, root, "events", "", err);
+    if (rc < 0)
+        return rc;
+    json_array_foreach (events, i, ev) {
+        char path[64], tpath[64];
+        const char *action, *repo, *tag, *digest, *host = registry;
+        json_t *target, *request;
+        char *uhost = NULL;
+
+        snprintf(path, sizeof(path), "events[%zu].", i);
+        snprintf(tpath, sizeof(tpath), "events[%zu].target.", i);
+        if (!json_is_object(ev))
+            return strata_error_set(err, STRATA_EPROTO,
+                                    "webhook: 'events[%zu]' is not an object",
+                                    i);
+        rc = get_str(&action, ev, "action", 1, path, err);
+        if (rc < 0)
+            return rc;
+        if (strcmp(action, "push") != 0)
+            continue;
+        if ((rc = get_obj(&target, ev, "target", path, err)) < 0 ||
+            (rc = get_str(&repo, target, "repository", 1, tpath, err)) < 0 ||
+            (rc = get_str(&tag, target, "tag", 0, tpath, err)) < 0 ||
+            (rc = get_str(&digest, target, "digest", 0, tpath, err)) < 0)
+            return rc;
+        /* Blob pushes and pushes by digest name no tag: nothing to watch. */
+        if (tag == NULL)
+            continue;
+        if (host == NULL) {
+            request = json_object_get(ev, "request"); /* borrowed */
+            if (request != NULL && !json_is_object(request))
+                return strata_error_set(err, STRATA_EPROTO,
+                                        "webhook: '%srequest' is not an "
+                                        "object",
+                                        path);
+            if (request != NULL) {
+                char rpath[64];
+
+                snprintf(rpath, sizeof(rpath), "events[%zu].request.", i);
+                rc = get_str(&host, request, "host", 0, rpath, err);
+                if (rc < 0)
+                    return rc;
+            }
+        }
+        if (host == NULL) {
+            const char *url;
+
+            rc = get_str(&url, target, "url", 0, tpath, err);
+            if (rc < 0)
+                return rc;
+            host = uhost = url ? url_host(url) : NULL;
+        }
+        if (host == NULL)
+            return strata_error_set(err, STRATA_EPROTO,
+                                    "webhook: 'events[%zu]' names no registry "
+                                    "host (set the endpoint's registry)",
+                                    i);
+        snprintf(path, sizeof(path), "webhook events[%zu]", i);
+        rc = add_push(l, host, repo, tag, digest, path, err);
+        free(uhost);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* Docker Hub: {"push_data":{"tag":...},"repository":{"repo_name":...}}. */
+static int
+parse_dockerhub(push_list *l, json_t *root, strata_error *err)
+{
+    json_t *push_data, *repository;
+    const char *tag, *repo;
+    int rc;
+
+    if ((rc = get_obj(&push_data, root, "push_data", "", err)) < 0 ||
+        (rc = get_obj(&repository, root, "repository", "", err)) < 0 ||
+        (rc = get_str(&tag, push_data, "tag", 1, "push_data.", err)) < 0 ||
+        (rc = get_str(&repo, repository, "repo_name", 1, "repository.", err)) <
+            0)
+        return rc;
+    return add_push(l, NULL, repo, tag, NULL, "webhook", err);
+}
+
+/* Harbor: {"type":"PUSH_ARTIFACT","event_data":{"resources":[...], ...}}. */
+static int
+parse_harbor(push_list *l, json_t *root, const char *registry,
+             strata_error *err)
+{
+    json_t *data, *resources, *repository, *res;
+    const char *type, *repo;
+    size_t i;
+    int rc;
+
+    rc = get_str(&type, root, "type", 1, "", err);
+    if (rc < 0)
+        return rc;
+    if (strcmp(type, "PUSH_ARTIFACT") != 0)
+        return 0;
+    if ((rc = get_obj(&data, root, "event_data", "", err)) < 0 ||
+        (rc = get_array(&resources, data, "resources", "event_data.", err)) <
+            0 ||
+        (rc = get_obj(&repository, data, "repository", "event_data.", err)) <
+            0 ||
+        (rc = get_str(&repo, repository, "repo_full_name", 1,
+                      "event_data.repository.", err)) < 0)
+        return rc;
+    json_array_foreach (resources, i, res) {
+        char path[64];
+        const char *tag, *digest, *url, *host = registry;
+        char *uhost = NULL;
+
+        snprintf(path, sizeof(path), "event_data.resources[%zu].", i);
+        if (!json_is_object(res))
+            return strata_error_set(err, STRATA_EPROTO,
+                                    "webhook: 'event_data.resources[%zu]' is "
+                                    "not an object",
+                                    i);
+        if ((rc = get_str(&tag, res, "tag", 0, path, err)) < 0 ||
+            (rc = get_str(&digest, res, "digest", 0, path, err)) < 0 ||
+            (rc = get_str(&url, res, "resource_url", 0, path, err)) < 0)
+            return rc;
+        if (tag == NULL)
+            continue; /* an untagged artifact */
+        if (host == NULL && url != NULL && strchr(url, '/') != NULL)
+            host = uhost = strata_xstrndup(url, strcspn(url, "/"));
+        if (host == NULL)
+            return strata_error_set(err, STRATA_EPROTO,
+                                    "webhook: '%sresource_url' names no "
+                                    "registry host (set the endpoint's "
+                                    "registry)",
+                                    path);
+        snprintf(path, sizeof(path), "webhook event_data.resources[%zu]", i);
+        rc = add_push(l, host, repo, tag, digest, path, err);
+        free(uhost);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* One {"ref":..., "digest":...} of the generic shape. */
+static int
+parse_generic_one(push_list *l, json_t *item, const char *path,
+                  strata_error *err)
+{
+    const char *s, *digest;
+    strata_ref *ref = NULL, *bare = NULL;
+    char what[80];
+    int rc;
+
+    if ((rc = get_str(&s, item, "ref", 1, path, err)) < 0 ||
+        (rc = get_str(&digest, item, "digest", 0, path, err)) < 0)
+        return rc;
+    snprintf(what, sizeof(what), "webhook '%sref'", path);
+    rc = strata_ref_parse(&ref, s, err);
+    if (rc < 0) {
+        rc = proto_wrap(err, what);
+        goto out;
+    }
+    if (strata_ref_tag(ref) == NULL) {
+        rc = strata_error_set(err, STRATA_EPROTO,
+                              "webhook '%sref': '%s' has no tag", path, s);
+        goto out;
+    }
+    if (strata_ref_digest(ref) != NULL) {
+        if (digest != NULL && strcmp(digest, strata_ref_digest(ref)) != 0) {
+            rc = strata_error_set(err, STRATA_EPROTO,
+                                  "webhook '%s': 'ref' and 'digest' name "
+                                  "different digests",
+                                  path);
+            goto out;
+        }
+        digest = strata_ref_digest(ref);
+    }
+    if (digest != NULL && (rc = strata_digest_validate(digest, err)) < 0) {
+        snprintf(what, sizeof(what), "webhook '%sdigest'", path);
+        rc = proto_wrap(err, what);
+        goto out;
+    }
+    rc = strata_ref_with_digest(&bare, ref, NULL, err);
+    if (rc < 0)
+        goto out;
+    rc = pushes_add(l, strata_xstrdup(strata_ref_string(bare)),
+                    digest ? strata_xstrdup(digest) : NULL, err);
+out:
+    strata_ref_free(ref);
+    strata_ref_free(bare);
+    return rc;
+}
+
+/* strata's own: {"pushes":[{"ref":...,"digest":...}]} or one such object. */
+static int
+parse_generic(push_list *l, json_t *root, strata_error *err)
+{
+    json_t *arr, *item;
+    size_t i;
+    int rc;
+
+    if (json_object_get(root, "pushes") == NULL)
+        return parse_generic_one(l, root, "", err);
+    rc = get_array(&arr, root, "pushes", "", err);
+    if (rc < 0)
+        return rc;
+    json_array_foreach (arr, i, item) {
+        char path[64];
+
+        if (!json_is_object(item))
+            return strata_error_set(err, STRATA_EPROTO,
+                                    "webhook: 'pushes[%zu]' is not an object",
+                                    i);
+        snprintf(path, sizeof(path), "pushes[%zu].", i);
+        rc = parse_generic_one(l, item, path, err);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* ---- entry point -------------------------------------------------------- */
+
+int
+strata_watchers_webhook_parse(strata_watchers_webhook_push **out,
+                              size_t *out_len,
+                              const strata_watchers_webhook_config *cfg,
+                              const strata_watchers_webhook_request *req,
+                              strata_error *err)
+{
+    push_list l = {0};
+    json_t *root = NULL;
+    json_error_t jerr;
+    int rc;
+
+    *out = NULL;
+    *out_len = 0;
+    if (cfg->secret == NULL || *cfg->secret == '\0')
+        return strata_error_set(err, STRATA_EINVAL,
+                                "%s webhook has no secret configured",
+                                strata_watchers_webhook_kind_name(cfg->kind));
+    if (req->body_len > STRATA_WATCHERS_WEBHOOK_MAX_BODY)
+        return strata_error_set(err, STRATA_ETOOBIG,
+                                "webhook body is larger than %d bytes",
+                                STRATA_WATCHERS_WEBHOOK_MAX_BODY);
+    rc = strata_watchers__webhook_verify(cfg, req, err);
+    if (rc < 0)
+        return rc;
+    if (req->body == NULL || req->body_len == 0)
+        return strata_error_set(err, STRATA_EPROTO, "webhook body is empty");
+    root = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+    if (root == NULL)
+        return strata_error_set(err, STRATA_EPROTO,
+                                "webhook body is not JSON: %s at byte %d",
+                                jerr.text, jerr.position);
+    if (!json_is_object(root)) {
+        rc = strata_error_set(err, STRATA_EPROTO,
+                              "webhook body is not a JSON object");
+        goto out;
+    }
+    switch (cfg->kind) {
+    case STRATA_WATCHERS_WEBHOOK_DISTRIBUTION:
+        rc = parse_distribution(&l, root, cfg->registry, err);
+        break;
+    case STRATA_WATCHERS_WEBHOOK_DOCKERHUB:
+        rc = parse_dockerhub(&l, root, err);
+        break;
+    case STRATA_WATCHERS_WEBHOOK_HARBOR:
+        rc = parse_harbor(&l, root, cfg->registry, err);
+        break;
+    case STRATA_WATCHERS_WEBHOOK_GENERIC:
+        rc = parse_generic(&l, root, err);
+        break;
+    }
+    if (rc < 0)
+        goto out;
+    *out = l.items;
+    *out_len = l.n;
+    memset(&l, 0, sizeof(l));
+out:
+    pushes_release(&l);
+    json_decref(root);
+    return rc;
+}
+
+void
+strata_watchers_webhook_free(strata_watchers_webhook_push *pushes, size_t len)
+{
+    size_t i;
+
+    if (pushes == NULL)
+        return;
+    for (i = 0; i < len; i++) {
+        free(pushes[i].ref);
+        free(pushes[i].digest);
+    }
+    free(pushes);
+}
