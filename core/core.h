@@ -75,7 +75,8 @@ char *strata_xstrdup(const char *s);
 char *strata_xstrndup(const char *s, size_t n);
 char *strata_xasprintf(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
-char *strata_xvasprintf(const char *fmt, va_list ap);
+char *strata_xvasprintf(const char *fmt, va_list ap)
+    __attribute__((format(printf, 1, 0)));
 
 /* ---- string buffer ---------------------------------------------------- */
 
@@ -100,7 +101,8 @@ void strata_buf_puts(strata_buf *b, const char *s);
 void strata_buf_putc(strata_buf *b, char c);
 void strata_buf_printf(strata_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-void strata_buf_vprintf(strata_buf *b, const char *fmt, va_list ap);
+void strata_buf_vprintf(strata_buf *b, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 /* Appends s as a JSON string literal, quotes included. */
 void strata_buf_json_string(strata_buf *b, const char *s);
 /* Returns the contents (caller frees; never NULL) and resets b. */
@@ -135,7 +137,7 @@ void strata_log(strata_log_level level, const char *fmt, ...)
 void strata_log_job(strata_log_level level, int64_t job, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void strata_vlog(strata_log_level level, int64_t job, const char *fmt,
-                 va_list ap);
+                 va_list ap) __attribute__((format(printf, 3, 0)));
 
 #define log_debug(...) strata_log(STRATA_LOG_DEBUG, __VA_ARGS__)
 #define log_info(...) strata_log(STRATA_LOG_INFO, __VA_ARGS__)
