@@ -1,0 +1,322 @@
+/*
+ * graph.h - the graph module: which images descend from which bases.
+ * Its inputs are Dockerfiles (parsed here as BuildKit parses them),
+ * repository scans and image metadata; its output is the graph and the
+ * queries on it (impacted images in waves).
+ *
+ * Sections: the Dockerfile parser (below); the graph data structure is
+ * added in its own section further down.
+ */
+#ifndef STRATA_GRAPH_H
+#define STRATA_GRAPH_H
+
+#include <stddef.h>
+
+#include "core.h"
+#include "oci.h"
+
+/* ======================================================================
+ * Dockerfile parser
+ *
+ * Reads a Dockerfile the way BuildKit's frontend does: parser directives
+ * (escape, syntax, check), line continuations with the escape character,
+ * comments and blank lines inside continuations, CRLF, a UTF-8 BOM,
+ * heredocs (whose bodies are never read as instructions), global ARGs
+ * and their expansion in FROM lines, build-arg overrides and BuildKit's
+ * automatic platform ARGs. It records every image reference (FROM,
+ * COPY --from, RUN --mount=...,from=) with its exact byte span in the
+ * file and where its text came from, every stage, and which stages each
+ * stage depends on.
+ *
+ * Problems on a line (an invalid reference, an unknown instruction, a
+ * bad substitution) do not stop the parse: they are collected as
+ * diagnostics "FILE:LINE: message" and the rest of the file is read.
+ * Only whole-file problems fail the parse: unreadable, larger than the
+ * size limit, or binary (a NUL byte).
+ *
+ * Everything a strata_dockerfile hands out (structs, strings, refs) is
+ * borrowed and lives until strata_dockerfile_free().
+ * ====================================================================== */
+
+/* The default size limit of a Dockerfile: 1 MiB. */
+#define STRATA_DF_MAX_SIZE (1024 * 1024)
+
+typedef struct strata_dockerfile strata_dockerfile;
+
+typedef struct strata_df_options {
+    /*
+     * Build-arg overrides, "KEY=VALUE" each, NULL-terminated; NULL for
+     * none. As in BuildKit, an override applies only to an ARG that the
+     * file declares before its first FROM (for FROM lines).
+     */
+    const char *const *build_args;
+    /*
+     * The target platform, "os/arch[/variant]"; NULL means linux/amd64.
+     * It gives BuildKit's automatic ARGs TARGETPLATFORM, TARGETOS,
+     * TARGETARCH, TARGETVARIANT and (the build machine being taken to be
+     * the target) BUILDPLATFORM, BUILDOS, BUILDARCH, BUILDVARIANT.
+     */
+    const char *platform;
+    /* The size limit in bytes; 0 means STRATA_DF_MAX_SIZE. */
+    size_t max_size;
+} strata_df_options;
+
+/*
+ * A byte range of the original file (BOM, CR and continuations
+ * included). line and column are 1-based; column counts bytes from the
+ * start of the line, and a UTF-8 BOM is not part of line 1's columns.
+ * A range that crosses a line continuation covers the continuation too.
+ */
+typedef struct strata_df_span {
+    size_t offset;
+    size_t length;
+    unsigned line;
+    unsigned column;
+} strata_df_span;
+
+typedef enum strata_df_ref_kind {
+    STRATA_DF_FROM = 0,   /* FROM image */
+    STRATA_DF_COPY_FROM,  /* COPY --from=image */
+    STRATA_DF_MOUNT_FROM, /* RUN --mount=...,from=image */
+} strata_df_ref_kind;
+
+/* Where the text of a reference came from. */
+typedef enum strata_df_origin {
+    /* Written in the instruction itself, without any variable. */
+    STRATA_DF_ORIGIN_LITERAL = 0,
+    /*
+     * Entirely the default value of a global ARG (FROM $BASE with
+     * ARG BASE=debian:12): arg_line, arg_name and arg_span say where
+     * that default is written, so it can be rewritten in place.
+     */
+    STRATA_DF_ORIGIN_ARG_DEFAULT,
+    /* Entirely a build-arg override given to the parser. */
+    STRATA_DF_ORIGIN_BUILD_ARG,
+    /* Anything else: literal text mixed with variables, a modifier
+     * (${X:-y}), an automatic platform ARG, a computed ARG default. */
+    STRATA_DF_ORIGIN_EXPANDED,
+} strata_df_origin;
+
+typedef struct strata_df_ref {
+    strata_df_ref_kind kind;
+    unsigned line;       /* the instruction's first line */
+    strata_df_span span; /* the reference as written in the instruction */
+    const char *raw;     /* that text (continuations removed) */
+    const char *text;    /* after ARG expansion and quote removal */
+    /* The stage the instruction belongs to (for FROM: the one it starts). */
+    int stage;
+    /* An internal reference: the stage it names (-1 otherwise). */
+    int target_stage;
+    /* 1 for an image in a registry; 0 for a stage, a stage index,
+     * "scratch", or a reference that could not be resolved. */
+    int external;
+    /* The normalised image reference, NULL unless external. */
+    const strata_ref *ref;
+    /* Why the reference is unusable (also a diagnostic), or NULL. */
+    const char *error;
+    strata_df_origin origin;
+    /* For STRATA_DF_ORIGIN_ARG_DEFAULT: the global ARG that supplied the
+     * text, its line and its default value's span. */
+    const char *arg_name;
+    unsigned arg_line;
+    strata_df_span arg_span;
+} strata_df_ref;
+
+typedef struct strata_df_stage {
+    int index;
+    const char *name; /* "AS name", lowercased; NULL when unnamed */
+    unsigned line;    /* the FROM line */
+    const char *base; /* the expanded base name ("" when unresolved) */
+    int base_stage;   /* the earlier stage it builds on, or -1 */
+    int scratch;      /* FROM scratch */
+    /* FROM --platform as written, and expanded; NULL when absent. */
+    const char *platform_raw;
+    const char *platform;
+    size_t from_ref; /* index of its FROM in the reference list */
+} strata_df_stage;
+
+typedef struct strata_df_diag {
+    unsigned line;       /* 1-based; 0 for a whole-file problem */
+    const char *message; /* "unknown instruction 'FORM'" */
+    const char *text;    /* "Dockerfile:3: unknown instruction 'FORM'" */
+} strata_df_diag;
+
+/*
+ * Parses len bytes of data (need not be NUL-terminated). name is used
+ * in diagnostics ("Dockerfile" gives "Dockerfile:3: ..."). opts may be
+ * NULL. On success *out is the caller's (free with
+ * strata_dockerfile_free), even when it holds diagnostics. Fails with
+ * STRATA_ETOOBIG over the size limit and STRATA_EINVAL for binary data
+ * or bad options; err->msg then starts with "NAME:" too.
+ */
+int strata_dockerfile_parse(strata_dockerfile **out, const char *data,
+                            size_t len, const char *name,
+                            const strata_df_options *opts, strata_error *err);
+
+/*
+ * Reads and parses the file at path, named path in diagnostics. Fails
+ * as strata_dockerfile_parse, and with STRATA_ENOTFOUND / STRATA_EIO
+ * when the file cannot be read.
+ */
+int strata_dockerfile_parse_file(strata_dockerfile **out, const char *path,
+                                 const strata_df_options *opts,
+                                 strata_error *err);
+
+void strata_dockerfile_free(strata_dockerfile *df);
+
+/* The display name given to the parser. Borrowed. */
+const char *strata_dockerfile_name(const strata_dockerfile *df);
+
+/* Parser directives: the escape character ('\\' or '`'), and the values
+ * of "# syntax=" and "# check=" (NULL when absent). */
+char strata_dockerfile_escape(const strata_dockerfile *df);
+const char *strata_dockerfile_syntax(const strata_dockerfile *df);
+const char *strata_dockerfile_check(const strata_dockerfile *df);
+
+/* Every FROM, COPY --from and mount from=, in file order. */
+size_t strata_dockerfile_ref_count(const strata_dockerfile *df);
+const strata_df_ref *strata_dockerfile_ref(const strata_dockerfile *df,
+                                           size_t i);
+
+size_t strata_dockerfile_stage_count(const strata_dockerfile *df);
+const strata_df_stage *strata_dockerfile_stage(const strata_dockerfile *df,
+                                               size_t i);
+
+/*
+ * The stage a build targets: the stage named name (case-insensitive),
+ * or the last stage when name is NULL. -1 when there is none.
+ */
+int strata_dockerfile_target(const strata_dockerfile *df, const char *name);
+
+/*
+ * The stages that stage depends on, directly or not (its FROM stage and
+ * the stages its COPY --from and mounts name, and theirs), ascending,
+ * itself excluded. *n_out gets the count. Borrowed; NULL when empty.
+ */
+const int *strata_dockerfile_stage_deps(const strata_dockerfile *df, int stage,
+                                        size_t *n_out);
+
+/*
+ * 1 when building stage uses base: one of the external references of
+ * the stage or of the stages it depends on has base's repository name
+ * and, when base has a tag, base's tag. 0 otherwise.
+ */
+int strata_dockerfile_depends_on(const strata_dockerfile *df, int stage,
+                                 const strata_ref *base);
+
+/* Diagnostics in line order. */
+size_t strata_dockerfile_diag_count(const strata_dockerfile *df);
+const strata_df_diag *strata_dockerfile_diag(const strata_dockerfile *df,
+                                             size_t i);
+
+/* "from", "copy-from", "mount-from". */
+const char *strata_df_ref_kind_name(strata_df_ref_kind kind);
+
+/* ====================================================================== */
+
+/* ======================================================================
+ * The lineage graph (model.c, query.c, render.c)
+ * ====================================================================== */
+
+/*
+ * An in-memory lineage graph. Nodes are images named by canonical
+ * reference without digest ("docker.io/library/debian:12-slim"), or
+ * unnamed consumers (a Dockerfile no configured image builds, named
+ * "REPO//PATH"). Edges go child -> parent and carry where they were
+ * learnt. Loaded from the store for queries; built by scans.
+ */
+typedef struct strata_graph strata_graph;
+
+typedef enum strata_graph_kind {
+    STRATA_GRAPH_BASE = 0,   /* only ever seen as a parent: external */
+    STRATA_GRAPH_IMAGE,      /* an image we know how to build */
+    STRATA_GRAPH_DOCKERFILE, /* an unnamed consumer */
+} strata_graph_kind;
+
+/* How an edge was found, from most to least certain. */
+typedef struct strata_graph_edge_info {
+    const char *repo;   /* repository URL, or NULL */
+    const char *path;   /* Dockerfile path in the repository, or NULL */
+    unsigned line;      /* 1-based line of the reference, or 0 */
+    const char *method; /* "dockerfile", "annotation", "layers" */
+    int confidence;     /* 0..100 */
+    const char *digest; /* the digest pinned at the reference, or NULL */
+} strata_graph_edge_info;
+
+strata_graph *strata_graph_new(void);
+void strata_graph_free(strata_graph *g);
+
+/*
+ * Adds a node, or raises an existing node's kind (a base that turns out to
+ * be built by us becomes an image). Returns the node's index.
+ */
+size_t strata_graph_add_node(strata_graph *g, const char *ref,
+                             strata_graph_kind kind);
+/* Adds child -> parent (both created if missing). Duplicates are kept. */
+void strata_graph_add_edge(strata_graph *g, const char *child,
+                           const char *parent,
+                           const strata_graph_edge_info *info);
+
+size_t strata_graph_node_count(const strata_graph *g);
+size_t strata_graph_edge_count(const strata_graph *g);
+/* Sets *out to the node index for ref: 0, or STRATA_ENOTFOUND. */
+int strata_graph_find(const strata_graph *g, const char *ref, size_t *out);
+const char *strata_graph_node_ref(const strata_graph *g, size_t node);
+strata_graph_kind strata_graph_node_kind(const strata_graph *g, size_t node);
+
+/* One impacted image and the edge that makes it so. Strings borrowed. */
+typedef struct strata_graph_hit {
+    const char *image;  /* the impacted node */
+    const char *parent; /* its parent on the way from the base */
+    strata_graph_edge_info via;
+} strata_graph_hit;
+
+/* The answer to "what descends from REF", parents before children. */
+typedef struct strata_graph_waves {
+    const char *base;          /* the node asked about (borrowed) */
+    size_t nwaves;
+    size_t *len;               /* len[w]: hits in wave w */
+    strata_graph_hit **waves;  /* waves[w][i] */
+    char *cycle;               /* NULL, or "a -> b -> a" if one blocks */
+} strata_graph_waves;
+
+/*
+ * Computes the images that descend from ref, transitively, in waves: an
+ * image's wave is after every impacted parent's. Images caught in a cycle
+ * are left out and named in ->cycle. STRATA_ENOTFOUND if ref is not in
+ * the graph. *out is the caller's (strata_graph_waves_free). Strings in it
+ * are borrowed from g, which must outlive it.
+ */
+int strata_graph_impacted(strata_graph_waves **out, const strata_graph *g,
+                          const char *ref, strata_error *err);
+void strata_graph_waves_free(strata_graph_waves *w);
+
+/*
+ * Every ancestor of ref (its bases, their bases, ...), nearest first,
+ * each once. *out is an array of borrowed strings (free the array only).
+ */
+int strata_graph_ancestors(const char ***out, size_t *n,
+                           const strata_graph *g, const char *ref,
+                           strata_error *err);
+
+/*
+ * Finds a cycle anywhere in the graph. Returns 0 and *out = NULL when
+ * there is none; otherwise *out is "a -> b -> a" (caller frees).
+ */
+void strata_graph_find_cycle(char **out, const strata_graph *g);
+
+typedef enum strata_graph_format {
+    STRATA_GRAPH_TEXT = 0,
+    STRATA_GRAPH_JSON,
+    STRATA_GRAPH_DOT,
+} strata_graph_format;
+
+int strata_graph_parse_format(strata_graph_format *out, const char *s);
+/* Renders the whole graph into b. */
+void strata_graph_render(strata_buf *b, const strata_graph *g,
+                         strata_graph_format format);
+/* Renders an impacted answer (text or json) into b. */
+void strata_graph_render_waves(strata_buf *b, const strata_graph_waves *w,
+                               strata_graph_format format);
+
+#endif

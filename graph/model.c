@@ -1,0 +1,160 @@
+/*
+ * model.c - the in-memory lineage graph: nodes by reference (a hash map
+ * from reference to index) and child -> parent edges, with per-node
+ * adjacency lists in both directions so queries walk either way in time
+ * proportional to what they touch.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "graph-int.h"
+
+strata_graph *
+strata_graph_new(void)
+{
+    strata_graph *g = strata_xcalloc(1, sizeof(*g));
+
+    g->index = strata_strmap_new();
+    return g;
+}
+
+void
+strata_graph_free(strata_graph *g)
+{
+    size_t i;
+
+    if (g == NULL)
+        return;
+    for (i = 0; i < g->nnodes; i++) {
+        free(g->nodes[i].ref);
+        free(g->nodes[i].parents.v);
+        free(g->nodes[i].children.v);
+    }
+    for (i = 0; i < g->nedges; i++) {
+        free(g->edges[i].repo);
+        free(g->edges[i].path);
+        free(g->edges[i].method);
+        free(g->edges[i].digest);
+    }
+    free(g->nodes);
+    free(g->edges);
+    strata_strmap_free(g->index);
+    free(g);
+}
+
+static void
+idx_push(strata_graph__idxvec *v, size_t x)
+{
+    if (v->n == v->cap) {
+        v->cap = v->cap ? v->cap * 2 : 2;
+        v->v = strata_xrealloc(v->v, v->cap * sizeof(*v->v));
+    }
+    v->v[v->n++] = x;
+}
+
+size_t
+strata_graph_add_node(strata_graph *g, const char *ref, strata_graph_kind kind)
+{
+    void *found = strata_strmap_get(g->index, ref);
+    strata_graph__node *n;
+
+    if (found != NULL) {
+        n = &g->nodes[(size_t) (uintptr_t) found - 1];
+        if (kind > n->kind && n->kind != STRATA_GRAPH_DOCKERFILE)
+            n->kind = kind;
+        return (size_t) (uintptr_t) found - 1;
+    }
+    if (g->nnodes == g->capnodes) {
+        g->capnodes = g->capnodes ? g->capnodes * 2 : 64;
+        g->nodes = strata_xrealloc(g->nodes, g->capnodes * sizeof(*g->nodes));
+    }
+    n = &g->nodes[g->nnodes];
+    memset(n, 0, sizeof(*n));
+    n->ref = strata_xstrdup(ref);
+    n->kind = kind;
+    /* Stored as index + 1 so that NULL means "absent". */
+    strata_strmap_put(g->index, ref, (void *) (uintptr_t) (g->nnodes + 1));
+    return g->nnodes++;
+}
+
+static char *
+dup_or_null(const char *s)
+{
+    return s != NULL ? strata_xstrdup(s) : NULL;
+}
+
+void
+strata_graph_add_edge(strata_graph *g, const char *child, const char *parent,
+                      const strata_graph_edge_info *info)
+{
+    size_t c = strata_graph_add_node(g, child, STRATA_GRAPH_IMAGE);
+    size_t p = strata_graph_add_node(g, parent, STRATA_GRAPH_BASE);
+    strata_graph__edge *e;
+
+    if (g->nedges == g->capedges) {
+        g->capedges = g->capedges ? g->capedges * 2 : 64;
+        g->edges = strata_xrealloc(g->edges, g->capedges * sizeof(*g->edges));
+    }
+    e = &g->edges[g->nedges];
+    memset(e, 0, sizeof(*e));
+    e->child = c;
+    e->parent = p;
+    if (info != NULL) {
+        e->repo = dup_or_null(info->repo);
+        e->path = dup_or_null(info->path);
+        e->line = info->line;
+        e->method = dup_or_null(info->method);
+        e->confidence = info->confidence;
+        e->digest = dup_or_null(info->digest);
+    }
+    idx_push(&g->nodes[c].parents, g->nedges);
+    idx_push(&g->nodes[p].children, g->nedges);
+    g->nedges++;
+}
+
+size_t
+strata_graph_node_count(const strata_graph *g)
+{
+    return g->nnodes;
+}
+
+size_t
+strata_graph_edge_count(const strata_graph *g)
+{
+    return g->nedges;
+}
+
+int
+strata_graph_find(const strata_graph *g, const char *ref, size_t *out)
+{
+    void *found = strata_strmap_get(g->index, ref);
+
+    if (found == NULL)
+        return STRATA_ENOTFOUND;
+    *out = (size_t) (uintptr_t) found - 1;
+    return 0;
+}
+
+const char *
+strata_graph_node_ref(const strata_graph *g, size_t node)
+{
+    return g->nodes[node].ref;
+}
+
+strata_graph_kind
+strata_graph_node_kind(const strata_graph *g, size_t node)
+{
+    return g->nodes[node].kind;
+}
+
+void
+strata_graph__edge_info(strata_graph_edge_info *out,
+                        const strata_graph__edge *e)
+{
+    out->repo = e->repo;
+    out->path = e->path;
+    out->line = e->line;
+    out->method = e->method;
+    out->confidence = e->confidence;
+    out->digest = e->digest;
+}
