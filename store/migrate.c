@@ -185,28 +185,29 @@ out:
 }
 
 int
+strata_store__check_foreign(strata_store *st, strata_error *err)
+{
+    int ntables = 0;
+    int rc;
+
+    if ((rc = query_int(&ntables, st, "SELECT count(*) FROM sqlite_master",
+                        "reading the schema", err)) != 0)
+        return rc;
+    if (ntables > 0)
+        return strata_error_set(err, STRATA_ESTATE,
+                                "database '%s' is not a strata database (it "
+                                "has tables but no schema version)",
+                                st->path);
+    return 0;
+}
+
+int
 strata_store__migrate(strata_store *st, int from, strata_error *err)
 {
     size_t i;
     int ntables = 0;
     int rc;
 
-    if (from == 0) {
-        /*
-         * Version 0 with tables in it is some other program's database:
-         * refuse rather than mix our tables into it.
-         */
-        if ((rc = query_int(&ntables, st, "SELECT count(*) FROM sqlite_master",
-                            "reading "
-                            "the schema",
-                            err)) != 0)
-            return rc;
-        if (ntables > 0)
-            return strata_error_set(err, STRATA_ESTATE,
-                                    "database '%s' is not a strata database "
-                                    "(it has tables but no schema version)",
-                                    st->path);
-    }
     for (i = 0; i < NMIGRATIONS; i++) {
         if (migrations[i].version <= from)
             continue;

@@ -113,6 +113,11 @@ char *strata_store__json_text(const json_t *v);
 /* PRAGMA user_version: 0 for a new database (migrate.c). */
 int strata_store__schema_version(int *out, strata_store *st, strata_error *err);
 /*
+ * For a database at version 0: STRATA_ESTATE if it has tables anyway (some
+ * other program's database), so we never mix our tables into it.
+ */
+int strata_store__check_foreign(strata_store *st, strata_error *err);
+/*
  * Applies the migrations above version `from`, one transaction each, up to
  * STRATA_STORE_SCHEMA_VERSION, then checks that every table is there.
  */

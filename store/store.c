@@ -336,6 +336,9 @@ strata_store_open_with(strata_store **out, const char *path,
                               path, version, STRATA_STORE_SCHEMA_VERSION);
         goto out;
     }
+    if (version == 0 && (rc = strata_store__check_foreign(st, err)) != 0)
+        goto out;
+    /* Nothing is changed before this point. */
     if ((rc = set_wal(st, err)) != 0)
         goto out;
     if ((rc = strata_store__exec(st,

@@ -228,6 +228,9 @@ TEST(foreign_database_refused)
     CHECK_EQ(strata_store_open(&st, t.db, &err), STRATA_ESTATE);
     CHECK_CONTAINS(err.msg, t.db);
     CHECK_CONTAINS(err.msg, "is not a strata database");
+    CHECK_EQ(raw_int(t.db, "SELECT count(*) FROM pragma_journal_mode "
+                           "WHERE journal_mode = 'wal'"),
+             0);
     tmp_remove(&t);
 }
 
