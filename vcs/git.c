@@ -1,0 +1,361 @@
+/*
+ * git.c - the boundary with libgit2: one-time initialisation, the remote
+ * callbacks (credentials with a retry cap, certificate and host-key
+ * checks, push status), the conversion of libgit2's thread-local error
+ * into a strata_error without credentials in it, and the mirror lock.
+ */
+#include <sys/file.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <git2.h>
+
+#include "vcs-int.h"
+
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+
+static void
+do_init(void)
+{
+    /* Never shut down: libgit2's state lives as long as the process. */
+    git_libgit2_init();
+}
+
+void
+strata_vcs__init(void)
+{
+    pthread_once(&init_once, do_init);
+}
+
+/* ---- credentials and certificates ------------------------------------ */
+
+static int
+refuse(strata_vcs__auth *auth)
+{
+    auth->refused = 1;
+    git_error_set_str(GIT_ERROR_NET, "credentials refused");
+    return GIT_EAUTH;
+}
+
+static int
+on_credentials(git_credential **out, const char *url,
+               const char *username_from_url, unsigned int allowed,
+               void *payload)
+{
+    strata_vcs__auth *auth = payload;
+    const strata_vcs_repo *repo = auth->repo;
+    const char *user;
+
+    (void) url;
+    user = username_from_url != NULL && username_from_url[0] != '\0'
+               ? username_from_url
+               : repo->username;
+    if ((allowed & GIT_CREDENTIAL_SSH_KEY) && repo->ssh_key != NULL) {
+        if (auth->sshkey_tries++ >= STRATA_VCS__AUTH_TRIES)
+            return refuse(auth);
+        return git_credential_ssh_key_new(out, user != NULL ? user : "git",
+                                          repo->ssh_pubkey, repo->ssh_key,
+                                          repo->ssh_passphrase);
+    }
+    if ((allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT) && repo->token != NULL) {
+        if (auth->userpass_tries++ >= STRATA_VCS__AUTH_TRIES)
+            return refuse(auth);
+        /* Forges accept any user name with a token; git's is a habit. */
+        return git_credential_userpass_plaintext_new(
+            out, repo->username != NULL ? repo->username : "git", repo->token);
+    }
+    if (allowed & GIT_CREDENTIAL_USERNAME) {
+        if (auth->username_tries++ >= STRATA_VCS__AUTH_TRIES)
+            return refuse(auth);
+        return git_credential_username_new(out, user != NULL ? user : "git");
+    }
+    auth->missing = 1;
+    git_error_set_str(GIT_ERROR_NET,
+                      "the server asks for credentials and none are set");
+    return GIT_EAUTH;
+}
+
+static int
+hex_equal(const unsigned char *bin, size_t n, const char *hex)
+{
+    static const char digits[] = "0123456789abcdef";
+    size_t i;
+
+    if (strlen(hex) != 2 * n)
+        return 0;
+    for (i = 0; i < n; i++) {
+        if (tolower((unsigned char) hex[2 * i]) != digits[bin[i] >> 4] ||
+            tolower((unsigned char) hex[2 * i + 1]) != digits[bin[i] & 15])
+            return 0;
+    }
+    return 1;
+}
+
+static int
+on_certificate(git_cert *cert, int valid, const char *host, void *payload)
+{
+    strata_vcs__auth *auth = payload;
+    const strata_vcs_repo *repo = auth->repo;
+
+    (void) valid;
+    (void) host;
+    if (cert->cert_type == GIT_CERT_HOSTKEY_LIBSSH2) {
+        const git_cert_hostkey *hk = (const git_cert_hostkey *) cert;
+
+        if (repo->ssh_host_sha256 == NULL)
+            return 0; /* libgit2 1.5's own behaviour: accept */
+        if ((hk->type & GIT_CERT_SSH_SHA256) &&
+            hex_equal(hk->hash_sha256, sizeof(hk->hash_sha256),
+                      repo->ssh_host_sha256))
+            return 0;
+        auth->hostkey_mismatch = 1;
+        git_error_set_str(GIT_ERROR_SSH, "host key does not match the pin");
+        return GIT_ECERTIFICATE;
+    }
+    if (repo->insecure)
+        return 0;
+    /* Leave the decision to libgit2, which verifies the chain. */
+    return GIT_PASSTHROUGH;
+}
+
+static int
+on_push_ref(const char *refname, const char *status, void *payload)
+{
+    strata_vcs__auth *auth = payload;
+
+    if (status != NULL && auth->push_status[0] == '\0')
+        snprintf(auth->push_status, sizeof(auth->push_status), "'%s': %s",
+                 refname, status);
+    return 0;
+}
+
+void
+strata_vcs__callbacks(git_remote_callbacks *cb, strata_vcs__auth *auth,
+                      const strata_vcs_repo *repo)
+{
+    memset(auth, 0, sizeof(*auth));
+    auth->repo = repo;
+    git_remote_init_callbacks(cb, GIT_REMOTE_CALLBACKS_VERSION);
+    cb->credentials = on_credentials;
+    cb->certificate_check = on_certificate;
+    cb->push_update_reference = on_push_ref;
+    cb->payload = auth;
+}
+
+/* ---- errors ----------------------------------------------------------- */
+
+char *
+strata_vcs__redact_url(const char *url)
+{
+    const char *scheme = strstr(url, "://");
+    const char *host, *at, *slash;
+
+    if (scheme == NULL)
+        return strata_xstrdup(url);
+    host = scheme + 3;
+    slash = strchr(host, '/');
+    at = strchr(host, '@');
+    if (at == NULL || (slash != NULL && at > slash))
+        return strata_xstrdup(url);
+    return strata_xasprintf("%.*s%s", (int) (host - url), url, at + 1);
+}
+
+/*
+ * Replaces every occurrence of secret (when set and not tiny) in the heap
+ * string s by "***"; returns the new string and frees s.
+ */
+static char *
+scrub(char *s, const char *secret)
+{
+    strata_buf b = STRATA_BUF_INIT;
+    const char *p = s, *hit;
+    size_t slen;
+
+    if (secret == NULL || (slen = strlen(secret)) < 3 ||
+        strstr(s, secret) == NULL)
+        return s;
+    while ((hit = strstr(p, secret)) != NULL) {
+        strata_buf_add(&b, p, (size_t) (hit - p));
+        strata_buf_puts(&b, "***");
+        p = hit + slen;
+    }
+    strata_buf_puts(&b, p);
+    free(s);
+    return strata_buf_detach(&b);
+}
+
+static int
+classify(int rc, int klass, const strata_vcs__auth *auth)
+{
+    if (auth != NULL && (auth->refused || auth->missing))
+        return STRATA_EAUTH;
+    switch (rc) {
+    case GIT_EAUTH:
+        return STRATA_EAUTH;
+    case GIT_ECERTIFICATE:
+        return STRATA_ENET;
+    case GIT_ENOTFOUND:
+        return STRATA_ENOTFOUND;
+    case GIT_EEXISTS:
+        return STRATA_EEXISTS;
+    case GIT_ENONFASTFORWARD:
+    case GIT_ELOCKED:
+    case GIT_EMODIFIED:
+        return STRATA_ECONFLICT;
+    case GIT_EUSER:
+        return STRATA_ECANCELED;
+    default:
+        break;
+    }
+    switch (klass) {
+    case GIT_ERROR_NET:
+    case GIT_ERROR_SSL:
+    case GIT_ERROR_SSH:
+    case GIT_ERROR_HTTP:
+        return STRATA_ENET;
+    case GIT_ERROR_OS:
+    case GIT_ERROR_FILESYSTEM:
+        return STRATA_EIO;
+    case GIT_ERROR_REFERENCE:
+    case GIT_ERROR_REPOSITORY:
+        return STRATA_ENOTFOUND;
+    default:
+        return STRATA_EINTERNAL;
+    }
+}
+
+int
+strata_vcs__error(strata_error *err, int rc, const strata_vcs_repo *repo,
+                  const strata_vcs__auth *auth, const char *what)
+{
+    const git_error *e = git_error_last(); /* thread-local: read it now */
+    char *msg;
+    int code;
+
+    code = classify(rc, e != NULL ? e->klass : GIT_ERROR_NONE, auth);
+    if (auth != NULL && auth->refused)
+        msg = strata_xstrdup("authentication failed: the server refused "
+                             "the credentials");
+    else if (auth != NULL && auth->missing)
+        msg = strata_xstrdup("authentication required and no credentials "
+                             "are configured");
+    else if (auth != NULL && auth->hostkey_mismatch)
+        msg = strata_xstrdup("ssh host key does not match 'ssh_host_sha256'");
+    else
+        msg = strata_xstrdup(e != NULL && e->message != NULL ? e->message
+                                                             : "unknown error");
+    /* libgit2 may quote the URL it was given; never echo a secret. */
+    if (repo != NULL) {
+        const char *s = strstr(repo->url, "://");
+
+        if (s != NULL) {
+            const char *at = strchr(s + 3, '@');
+            const char *slash = strchr(s + 3, '/');
+
+            if (at != NULL && (slash == NULL || at < slash)) {
+                char *userinfo = strata_xstrndup(s + 3, (size_t) (at - s - 3));
+
+                msg = scrub(msg, userinfo);
+                free(userinfo);
+            }
+        }
+        msg = scrub(msg, repo->token);
+        msg = scrub(msg, repo->ssh_passphrase);
+    }
+    git_error_clear();
+    strata_error_set(err, code, "%s '%s': %s", what,
+                     repo != NULL ? repo->shown_url : "?", msg);
+    free(msg);
+    return code;
+}
+
+/* ---- small shared helpers --------------------------------------------- */
+
+int
+strata_vcs__lock(int *out_fd, const char *mirror_path, strata_error *err)
+{
+    char *lock = strata_xasprintf("%s.lock", mirror_path);
+    int fd;
+
+    *out_fd = -1;
+    fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        int e = errno;
+
+        strata_error_set(err, STRATA_EIO, "cannot open '%s': %s", lock,
+                         strerror(e));
+        free(lock);
+        return STRATA_EIO;
+    }
+    while (flock(fd, LOCK_EX) != 0) {
+        if (errno != EINTR) {
+            int e = errno;
+
+            close(fd);
+            strata_error_set(err, STRATA_EIO, "cannot lock '%s': %s", lock,
+                             strerror(e));
+            free(lock);
+            return STRATA_EIO;
+        }
+    }
+    free(lock);
+    *out_fd = fd;
+    return 0;
+}
+
+void
+strata_vcs__unlock(int fd)
+{
+    if (fd >= 0)
+        close(fd); /* releases the flock */
+}
+
+int
+strata_vcs__commit(git_commit **out, strata_vcs_repo *repo, const char *hex,
+                   strata_error *err)
+{
+    git_oid oid;
+    size_t i;
+    int rc;
+
+    *out = NULL;
+    if (hex == NULL)
+        hex = repo->head;
+    for (i = 0; hex[i] != '\0'; i++) {
+        if (!isxdigit((unsigned char) hex[i]))
+            break;
+    }
+    if (i != GIT_OID_HEXSZ || hex[i] != '\0' || git_oid_fromstr(&oid, hex))
+        return strata_error_set(err, STRATA_EINVAL, "bad commit id '%s'", hex);
+    rc = git_commit_lookup(out, repo->git, &oid);
+    if (rc == GIT_ENOTFOUND) {
+        git_error_clear();
+        return strata_error_set(err, STRATA_ENOTFOUND,
+                                "no commit '%s' in the mirror of '%s'", hex,
+                                repo->shown_url);
+    }
+    if (rc < 0)
+        return strata_vcs__error(err, rc, repo, NULL, "reading commit from");
+    return 0;
+}
+
+int
+strata_vcs__valid_branch(const char *name)
+{
+    char *ref;
+    int valid = 0;
+
+    if (name == NULL || name[0] == '\0' || name[0] == '-')
+        return 0;
+    ref = strata_xasprintf("refs/heads/%s", name);
+    if (git_reference_name_is_valid(&valid, ref) < 0)
+        valid = 0;
+    free(ref);
+    return valid;
+}
