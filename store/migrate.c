@@ -144,8 +144,9 @@ strata_store__schema_version(int *out, strata_store *st, strata_error *err)
                      err);
 }
 
+/* Applies m unless already there; from is the version open found. */
 static int
-apply(strata_store *st, const migration *m, strata_error *err)
+apply(strata_store *st, const migration *m, int from, strata_error *err)
 {
     char pragma[64];
     int version = 0;
@@ -178,9 +179,13 @@ out:
         strata_store_rollback(st);
         return rc;
     }
-    if (version < m->version)
-        log_info("database '%s': migrated to schema version %d", st->path,
-                 m->version);
+    /* Creating a new database is routine; upgrading one is news. */
+    if (from == 0)
+        log_debug("database '%s': created at schema version %d", st->path,
+                  m->version);
+    else if (version < m->version)
+        log_info("database '%s': migrated from schema version %d to %d",
+                 st->path, version, m->version);
     return 0;
 }
 
@@ -211,7 +216,7 @@ strata_store__migrate(strata_store *st, int from, strata_error *err)
     for (i = 0; i < NMIGRATIONS; i++) {
         if (migrations[i].version <= from)
             continue;
-        if ((rc = apply(st, &migrations[i], err)) != 0)
+        if ((rc = apply(st, &migrations[i], from, err)) != 0)
             return rc;
     }
     /* Reading the whole schema also catches a damaged sqlite_master. */

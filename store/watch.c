@@ -24,6 +24,10 @@ strata_store_watch_add(int *out_created, strata_store *st, const char *ref,
     int exists = 0;
     int rc;
 
+    if (ref == NULL || *ref == '\0') {
+        rc = strata_error_set(err, STRATA_EINVAL, "a watch needs a ref");
+        goto out;
+    }
     if ((rc = strata_store_begin(st, err)) != 0)
         goto out;
     if ((rc = strata_store__stmt(&stmt, st, STMT_WATCH_EXISTS,
@@ -140,6 +144,12 @@ strata_store_watch_observe(int *out_new, char **out_previous, strata_store *st,
     int seen = 0;
     int rc;
 
+    if (obs->ref == NULL || *obs->ref == '\0' || obs->digest == NULL ||
+        *obs->digest == '\0') {
+        rc = strata_error_set(err, STRATA_EINVAL,
+                              "an observation needs a ref and a digest");
+        goto out;
+    }
     if ((rc = strata_store_begin(st, err)) != 0)
         goto out;
 
@@ -232,6 +242,9 @@ strata_store_watch_error(int64_t *out_errors, strata_store *st, const char *ref,
     sqlite3_stmt *stmt;
     int rc;
 
+    if (ref == NULL || *ref == '\0')
+        return strata_error_set(err, STRATA_EINVAL,
+                                "a check error needs a ref");
     /* One statement: atomic without a transaction. */
     if ((rc = strata_store__stmt(
              &stmt, st, STMT_STATE_ERROR,

@@ -529,6 +529,9 @@ TEST(digest_first_seen)
     CHECK_OK(strata_store_watch_observe(&is_new, NULL, st, &obs, &err), &err);
     CHECK_EQ(is_new, 1);
 
+    obs.digest = NULL;
+    CHECK_EQ(strata_store_watch_observe(NULL, NULL, st, &obs, &err),
+             STRATA_EINVAL);
     json_decref(platforms);
     strata_store_close(st);
 }
