@@ -118,12 +118,12 @@ strata_api__req_done(strata_api_req *req)
 {
     strata_api_req **head;
 
-    req->dispatching = 0;
     if (!req->responded && !req->deferred) {
         log_error("api: handler for %s %s did not respond", req->method,
                   req->path);
         strata_api_respond_error(req, 500, "internal error");
     }
+    req->dispatching = 0;
     if (req->responded) {
         release(req);
         return;
