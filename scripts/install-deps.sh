@@ -15,6 +15,7 @@ pkgs=(
   # real services and peers the tests start on loopback
   docker-registry git apache2-utils skopeo python3 python3-jwt
   python3-cryptography python3-aiosmtpd sqlite3 curl ca-certificates
+  wrk  # bounded load in tests/test-api.c
 )
 
 missing=()
