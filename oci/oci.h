@@ -7,6 +7,8 @@
 #ifndef STRATA_OCI_H
 #define STRATA_OCI_H
 
+#include <jansson.h>
+
 #include "core.h"
 
 /* ---- image references ------------------------------------------------- */
@@ -52,5 +54,180 @@ int strata_digest_validate(const char *digest, strata_error *err);
 
 /* True when the domain is loopback (localhost, 127.0.0.0/8, [::1]). */
 int strata_ref_domain_is_loopback(const char *domain);
+
+/* ---- manifests, indexes and image configs ----------------------------- */
+
+#define STRATA_MT_OCI_INDEX "application/vnd.oci.image.index.v1+json"
+#define STRATA_MT_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
+#define STRATA_MT_DOCKER_LIST                                                  \
+    "application/vnd.docker.distribution.manifest.list.v2+json"
+#define STRATA_MT_DOCKER_MANIFEST                                              \
+    "application/vnd.docker.distribution.manifest.v2+json"
+/* The Accept header sent with every manifest request. */
+#define STRATA_MANIFEST_ACCEPT                                                 \
+    STRATA_MT_OCI_INDEX ", " STRATA_MT_OCI_MANIFEST ", " STRATA_MT_DOCKER_LIST \
+                        ", " STRATA_MT_DOCKER_MANIFEST
+
+/* A content descriptor; os/arch/variant only for entries of an index. */
+typedef struct strata_descriptor {
+    char *media_type;
+    char *digest;
+    int64_t size;
+    char *os; /* NULL unless an index entry with a platform */
+    char *arch;
+    char *variant; /* NULL when absent */
+} strata_descriptor;
+
+/* A manifest or an index, as fetched. Owned by the caller. */
+typedef struct strata_manifest {
+    char *digest;     /* sha256 of body, verified */
+    char *media_type; /* from the body, else Content-Type */
+    int is_index;     /* OCI index or Docker manifest list */
+    char *body;       /* the exact bytes (NUL-terminated) */
+    size_t body_len;
+    strata_descriptor config; /* image manifests */
+    strata_descriptor *layers;
+    size_t nlayers;
+    strata_descriptor *manifests; /* indexes */
+    size_t nmanifests;
+} strata_manifest;
+
+/*
+ * Parses a manifest or index body (content_type may be NULL). Computes
+ * the digest from body. STRATA_EPROTO when malformed.
+ */
+int strata_manifest_parse(strata_manifest **out, const char *body, size_t len,
+                          const char *content_type, strata_error *err);
+void strata_manifest_free(strata_manifest *m);
+
+/*
+ * The index entry for platform "os/arch[/variant]" (borrowed), or NULL.
+ * Without a variant, the default one (arm64: v8, arm: v7) or the first
+ * match is taken; arm64 entries without variant match "v8".
+ */
+const strata_descriptor *strata_manifest_find_platform(const strata_manifest *m,
+                                                       const char *platform);
+
+/* Checks "os/arch[/variant]". */
+int strata_platform_validate(const char *platform, strata_error *err);
+
+typedef struct strata_history_entry {
+    char *created;    /* NULL when absent */
+    char *created_by; /* NULL when absent */
+    int empty_layer;
+} strata_history_entry;
+
+/* An image config blob. Owned by the caller. */
+typedef struct strata_image_config {
+    char *digest;  /* verified */
+    char *created; /* RFC 3339, or NULL */
+    char *os, *arch, *variant;
+    json_t *labels; /* an object, never NULL; owned (decref'd by _free) */
+    char **diff_ids;
+    size_t ndiff_ids;
+    strata_history_entry *history;
+    size_t nhistory;
+} strata_image_config;
+
+int strata_image_config_parse(strata_image_config **out, const char *body,
+                              size_t len, strata_error *err);
+void strata_image_config_free(strata_image_config *c);
+
+/* ---- registry client -------------------------------------------------- */
+
+/*
+ * How to reach one registry. Strings are copied by the client.
+ * Registries on loopback (localhost, 127/8, [::1]) and those marked
+ * insecure are spoken to over plain HTTP when HTTPS fails; TLS is
+ * otherwise always verified (insecure also skips verification).
+ */
+typedef struct strata_registry_opts {
+    const char *username; /* NULL: anonymous */
+    const char *password;
+    int insecure;
+    const char *ca_file;        /* CA bundle instead of the system's */
+    uint32_t timeout_ms;        /* per HTTP request; 0 = 30 s */
+    int max_retries;            /* on 5xx, 429, timeouts; <0: 0; 0 = 3 */
+    uint32_t retry_base_ms;     /* first backoff; 0 = 250 ms, doubling */
+    uint32_t max_retry_wait_ms; /* cap for Retry-After; 0 = 60 s */
+} strata_registry_opts;
+
+/* A client for any number of registries, on one uv loop. */
+typedef struct strata_registry strata_registry;
+
+/*
+ * defaults (may be NULL) apply to every registry without its own
+ * options. Close with strata_registry_close().
+ */
+int strata_registry_new(strata_registry **out, uv_loop_t *loop,
+                        const strata_registry_opts *defaults,
+                        strata_error *err);
+
+/* Options for one domain ("ghcr.io", "localhost:5000"); replaces any. */
+void strata_registry_set_host(strata_registry *reg, const char *domain,
+                              const strata_registry_opts *opts);
+
+/*
+ * Cancels every operation (callbacks run with STRATA_ECANCELED) and
+ * releases the client once the loop has run its close callbacks.
+ */
+void strata_registry_close(strata_registry *reg);
+
+/*
+ * Callbacks run once, from the loop; the result is the caller's (free it)
+ * and NULL when err is set. Errors: STRATA_ENOTFOUND (404), STRATA_EAUTH
+ * (401/403 after authenticating), STRATA_ERATELIMIT (429 after retries),
+ * STRATA_EHTTP (other statuses), STRATA_EPROTO (malformed answer, digest
+ * mismatch), STRATA_ENET, STRATA_ETIMEOUT, STRATA_ECANCELED.
+ */
+typedef void (*strata_registry_manifest_cb)(strata_manifest *m,
+                                            const strata_error *err, void *arg);
+typedef void (*strata_registry_config_cb)(strata_image_config *c,
+                                          const strata_error *err, void *arg);
+typedef void (*strata_registry_digest_cb)(char *digest, const strata_error *err,
+                                          void *arg);
+
+/*
+ * GETs the manifest ref names (by digest if it has one, else by tag),
+ * with the full Accept list, and verifies its digest.
+ */
+int strata_registry_get_manifest(strata_registry *reg, const strata_ref *ref,
+                                 strata_registry_manifest_cb cb, void *arg,
+                                 strata_error *err);
+
+/* GETs and verifies the config blob digest of ref's repository. */
+int strata_registry_get_config(strata_registry *reg, const strata_ref *ref,
+                               const char *digest, strata_registry_config_cb cb,
+                               void *arg, strata_error *err);
+
+/*
+ * The digest ref points to now. platform NULL: a HEAD request (the index
+ * digest for a multi-arch tag). With "os/arch[/variant]": that platform's
+ * manifest digest (STRATA_ENOTFOUND if the index has none; a single
+ * manifest is checked against its config).
+ */
+int strata_registry_digest(strata_registry *reg, const strata_ref *ref,
+                           const char *platform, strata_registry_digest_cb cb,
+                           void *arg, strata_error *err);
+
+/* Synchronous wrappers for the CLI: each runs a private loop. */
+int strata_registry_digest_sync(char **out, const strata_registry_opts *opts,
+                                const strata_ref *ref, const char *platform,
+                                strata_error *err);
+int strata_registry_get_manifest_sync(strata_manifest **out,
+                                      const strata_registry_opts *opts,
+                                      const strata_ref *ref, strata_error *err);
+int strata_registry_get_config_sync(strata_image_config **out,
+                                    const strata_registry_opts *opts,
+                                    const strata_ref *ref, const char *digest,
+                                    strata_error *err);
+
+/*
+ * Credentials for domain from a Docker config.json ("auths" with base64
+ * "auth"); path NULL means ~/.docker/config.json. *user and *password are the
+ * caller's; both NULL (and 0 returned) when there is no entry or no file.
+ */
+int strata_docker_config_auth(char **user, char **password, const char *path,
+                              const char *domain, strata_error *err);
 
 #endif

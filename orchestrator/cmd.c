@@ -9,6 +9,7 @@
 const strata_cmd_entry *const strata_cmd_table[] = {
     &strata_cmd_version,
     &strata_cmd_ref,
+    &strata_cmd_digest,
     &strata_cmd_config_check,
     &strata_cmd_dockerfile_refs,
     NULL,

@@ -49,6 +49,7 @@ int strata_cmd_fail(const strata_error *err);
 /* Command entries, one per cmd-*.c file. */
 extern const strata_cmd_entry strata_cmd_version;
 extern const strata_cmd_entry strata_cmd_ref;
+extern const strata_cmd_entry strata_cmd_digest;
 extern const strata_cmd_entry strata_cmd_config_check;
 extern const strata_cmd_entry strata_cmd_dockerfile_refs;
 

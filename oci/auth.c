@@ -1,0 +1,274 @@
+/*
+ * auth.c - registry authentication: the WWW-Authenticate challenge
+ * (Basic, or Bearer with realm, service and scope), fetching bearer tokens
+ * from the realm as the Docker token protocol describes (anonymously or
+ * with Basic credentials), and a per-host token cache keyed by scope that
+ * honours expires_in. Tokens are never logged.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <curl/curl.h>
+
+#include "oci-int.h"
+
+/* expires_in when the token server gives none (the spec's default). */
+#define DEFAULT_EXPIRES_S 60
+/* Tokens are dropped this long before they expire. */
+#define EXPIRY_MARGIN_MS 5000
+
+/* Reads one auth-param value (quoted-string or token) into out. */
+static const char *
+read_value(strata_buf *out, const char *p)
+{
+    strata_buf_reset(out);
+    strata_buf_puts(out, "");
+    if (*p == '"') {
+        for (p++; *p != '\0' && *p != '"'; p++) {
+            if (*p == '\\' && p[1] != '\0')
+                p++;
+            strata_buf_putc(out, *p);
+        }
+        if (*p == '"')
+            p++;
+    } else {
+        while (*p != '\0' && *p != ',' && !isspace((unsigned char) *p))
+            strata_buf_putc(out, *p++);
+    }
+    return p;
+}
+
+int
+strata_oci__parse_challenge(strata_oci__host *h, const char *value,
+                            strata_error *err)
+{
+    strata_buf key = STRATA_BUF_INIT, val = STRATA_BUF_INIT;
+    const char *p = value;
+    size_t n = strcspn(value, " \t");
+    int bearer;
+
+    if (n == 5 && strncasecmp(value, "Basic", 5) == 0)
+        bearer = 0;
+    else if (n == 6 && strncasecmp(value, "Bearer", 6) == 0)
+        bearer = 1;
+    else
+        return strata_error_set(err, STRATA_EPROTO,
+                                "unsupported authentication scheme '%.*s' "
+                                "from '%s'",
+                                (int) n, value, h->domain);
+    free(h->realm);
+    free(h->service);
+    h->realm = h->service = NULL;
+    p += n;
+    while (*p != '\0') {
+        while (*p == ',' || isspace((unsigned char) *p))
+            p++;
+        if (*p == '\0')
+            break;
+        strata_buf_reset(&key);
+        while (*p != '\0' && *p != '=' && *p != ',' &&
+               !isspace((unsigned char) *p))
+            strata_buf_putc(&key, (char) tolower((unsigned char) *p++));
+        while (isspace((unsigned char) *p))
+            p++;
+        if (*p != '=')
+            continue;
+        p++;
+        while (isspace((unsigned char) *p))
+            p++;
+        p = read_value(&val, p);
+        if (strcmp(strata_buf_cstr(&key), "realm") == 0) {
+            free(h->realm);
+            h->realm = strata_xstrdup(strata_buf_cstr(&val));
+        } else if (strcmp(strata_buf_cstr(&key), "service") == 0) {
+            free(h->service);
+            h->service = strata_xstrdup(strata_buf_cstr(&val));
+        }
+    }
+    strata_buf_release(&key);
+    strata_buf_release(&val);
+    if (bearer && (h->realm == NULL || (strncmp(h->realm, "https://", 8) != 0 &&
+                                        strncmp(h->realm, "http://", 7) != 0)))
+        return strata_error_set(err, STRATA_EPROTO,
+                                "bearer challenge from '%s' has no usable "
+                                "realm",
+                                h->domain);
+    h->auth = bearer ? STRATA_OCI__AUTH_BEARER : STRATA_OCI__AUTH_BASIC;
+    return 0;
+}
+
+const char *
+strata_oci__token_get(strata_oci__host *h, const char *scope)
+{
+    strata_oci__token *t;
+    int64_t now = strata_now_ms();
+
+    for (t = h->tokens; t != NULL; t = t->next)
+        if (strcmp(t->scope, scope) == 0)
+            return t->expires_ms > now ? t->token : NULL;
+    return NULL;
+}
+
+void
+strata_oci__token_drop(strata_oci__host *h, const char *scope)
+{
+    strata_oci__token **pp, *t;
+
+    for (pp = &h->tokens; (t = *pp) != NULL; pp = &t->next) {
+        if (strcmp(t->scope, scope) == 0) {
+            *pp = t->next;
+            free(t->scope);
+            free(t->token);
+            free(t);
+            return;
+        }
+    }
+}
+
+void
+strata_oci__token_put(strata_oci__host *h, const char *scope, const char *token,
+                      int64_t expires_in_s)
+{
+    strata_oci__token *t = strata_xcalloc(1, sizeof(*t));
+    int64_t life_ms = expires_in_s * 1000;
+
+    strata_oci__token_drop(h, scope);
+    /* Renew a little early, but never make a token useless. */
+    if (life_ms > 2 * EXPIRY_MARGIN_MS)
+        life_ms -= EXPIRY_MARGIN_MS;
+    t->scope = strata_xstrdup(scope);
+    t->token = strata_xstrdup(token);
+    t->expires_ms = strata_now_ms() + life_ms;
+    t->next = h->tokens;
+    h->tokens = t;
+}
+
+void
+strata_oci__host_free(strata_oci__host *h)
+{
+    while (h->tokens != NULL)
+        strata_oci__token_drop(h, h->tokens->scope);
+    free(h->domain);
+    free(h->username);
+    if (h->password != NULL) {
+        /* Don't leave the secret in freed memory. */
+        memset(h->password, 0, strlen(h->password));
+        free(h->password);
+    }
+    free(h->ca_file);
+    free(h->realm);
+    free(h->service);
+    free(h);
+}
+
+typedef struct token_req {
+    strata_oci__host *host;
+    char *scope;
+    char *userpwd;
+    strata_oci__token_cb cb;
+    void *arg;
+} token_req;
+
+static void
+token_req_free(token_req *t)
+{
+    free(t->scope);
+    if (t->userpwd != NULL) {
+        memset(t->userpwd, 0, strlen(t->userpwd));
+        free(t->userpwd);
+    }
+    free(t);
+}
+
+static void
+on_token(const strata_http_response *resp, const strata_error *terr, void *arg)
+{
+    token_req *t = arg;
+    strata_error err = {0};
+    const char *tok = NULL;
+    json_t *j = NULL;
+    json_int_t expires = DEFAULT_EXPIRES_S;
+
+    if (terr != NULL) {
+        err = *terr;
+        goto out;
+    }
+    if (resp->status == 401 || resp->status == 403) {
+        strata_error_set(&err, STRATA_EAUTH,
+                         "token server of '%s' refused the credentials "
+                         "(HTTP %ld)",
+                         t->host->domain, resp->status);
+        goto out;
+    }
+    if (resp->status != 200) {
+        strata_error_set(&err,
+                         resp->status == 429 ? STRATA_ERATELIMIT : STRATA_EHTTP,
+                         "token server of '%s' answered HTTP %ld",
+                         t->host->domain, resp->status);
+        goto out;
+    }
+    j = json_loadb(resp->body.ptr, resp->body.len, 0, NULL);
+    tok = json_string_value(json_object_get(j, "token"));
+    if (tok == NULL || tok[0] == '\0')
+        tok = json_string_value(json_object_get(j, "access_token"));
+    if (tok == NULL || tok[0] == '\0') {
+        strata_error_set(&err, STRATA_EPROTO,
+                         "token server of '%s' sent no token", t->host->domain);
+        goto out;
+    }
+    if (json_is_integer(json_object_get(j, "expires_in")) &&
+        json_integer_value(json_object_get(j, "expires_in")) > 0)
+        expires = json_integer_value(json_object_get(j, "expires_in"));
+    strata_oci__token_put(t->host, t->scope, tok, (int64_t) expires);
+out:
+    t->cb(err.code == 0 ? strata_oci__token_get(t->host, t->scope) : NULL,
+          err.code == 0 ? NULL : &err, t->arg);
+    json_decref(j);
+    token_req_free(t);
+}
+
+int
+strata_oci__fetch_token(strata_registry *reg, strata_oci__host *h,
+                        const char *scope, strata_oci__token_cb cb, void *arg,
+                        strata_error *err)
+{
+    strata_http_request req = {0};
+    strata_buf url = STRATA_BUF_INIT;
+    token_req *t;
+    char *esc;
+    int rc;
+
+    strata_buf_puts(&url, h->realm);
+    strata_buf_putc(&url, strchr(h->realm, '?') ? '&' : '?');
+    if (h->service != NULL) {
+        esc = curl_easy_escape(NULL, h->service, 0);
+        strata_buf_printf(&url, "service=%s&", esc);
+        curl_free(esc);
+    }
+    esc = curl_easy_escape(NULL, scope, 0);
+    strata_buf_printf(&url, "scope=%s", esc);
+    curl_free(esc);
+
+    t = strata_xcalloc(1, sizeof(*t));
+    t->host = h;
+    t->scope = strata_xstrdup(scope);
+    t->cb = cb;
+    t->arg = arg;
+    if (h->username != NULL)
+        t->userpwd = strata_xasprintf("%s:%s", h->username,
+                                      h->password ? h->password : "");
+    req.url = strata_buf_cstr(&url);
+    req.userpwd = t->userpwd;
+    req.insecure = h->insecure;
+    req.ca_file = h->ca_file;
+    req.timeout_ms = h->timeout_ms;
+    req.max_body = 1024 * 1024;
+    req.follow_redirects = 1;
+    rc = strata_http_send(reg->http, &req, on_token, t, err);
+    if (rc != 0)
+        token_req_free(t);
+    strata_buf_release(&url);
+    return rc;
+}

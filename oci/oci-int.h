@@ -1,0 +1,105 @@
+/*
+ * oci-int.h - what the files of the oci module share: the registry
+ * client's per-host state (options, scheme, auth challenge, token cache)
+ * and the request layer every operation goes through.
+ */
+#ifndef STRATA_OCI_INT_H
+#define STRATA_OCI_INT_H
+
+#include "oci.h"
+
+/* A cached bearer token for one scope. */
+typedef struct strata_oci__token {
+    struct strata_oci__token *next;
+    char *scope;
+    char *token;
+    int64_t expires_ms; /* wall clock */
+} strata_oci__token;
+
+enum {
+    STRATA_OCI__AUTH_UNKNOWN = 0, /* no challenge seen yet */
+    STRATA_OCI__AUTH_NONE,
+    STRATA_OCI__AUTH_BASIC,
+    STRATA_OCI__AUTH_BEARER,
+};
+
+typedef struct strata_oci__host {
+    struct strata_oci__host *next;
+    char *domain;
+    char *username, *password, *ca_file;
+    int insecure;
+    uint32_t timeout_ms;
+    int max_retries;
+    uint32_t retry_base_ms;
+    uint32_t max_retry_wait_ms;
+    int plain_allowed;     /* loopback or insecure */
+    int use_http;          /* HTTPS failed; plain HTTP works */
+    int auth;              /* STRATA_OCI__AUTH_* */
+    char *realm, *service; /* bearer challenge */
+    strata_oci__token *tokens;
+} strata_oci__host;
+
+typedef struct strata_oci__req strata_oci__req;
+
+struct strata_registry {
+    uv_loop_t *loop;
+    strata_http *http;
+    strata_registry_opts defaults;
+    char *d_username, *d_password, *d_ca_file; /* copies for defaults */
+    strata_oci__host *hosts;
+    strata_oci__req *reqs; /* operations under way */
+    int closing;
+};
+
+/*
+ * Runs once per request: resp for a 2xx answer (borrowed), else err
+ * (HTTP statuses mapped to STRATA_E* codes, transport errors passed on).
+ */
+typedef void (*strata_oci__req_cb)(const strata_http_response *resp,
+                                   const strata_error *err, void *arg);
+
+/*
+ * Sends METHOD https://DOMAIN/v2/PATH... with auth (anonymous, Basic or
+ * Bearer after the challenge, tokens cached per scope and refreshed on
+ * 401), retries with backoff on 5xx/429/transport errors, and plain HTTP
+ * for loopback or insecure hosts. repo is the repository path for the
+ * token scope. accept may be NULL.
+ */
+int strata_oci__request(strata_registry *reg, const char *domain,
+                        const char *repo, const char *method, const char *path,
+                        const char *accept, strata_oci__req_cb cb, void *arg,
+                        strata_error *err);
+
+strata_oci__host *strata_oci__host_get(strata_registry *reg,
+                                       const char *domain);
+
+/* auth.c */
+
+/*
+ * Parses a WWW-Authenticate value into the host: scheme, realm, service.
+ * Returns 0, or STRATA_EPROTO for an unknown scheme.
+ */
+int strata_oci__parse_challenge(strata_oci__host *h, const char *value,
+                                strata_error *err);
+/* A cached, unexpired token for scope (borrowed), or NULL. */
+const char *strata_oci__token_get(strata_oci__host *h, const char *scope);
+void strata_oci__token_put(strata_oci__host *h, const char *scope,
+                           const char *token, int64_t expires_in_s);
+void strata_oci__token_drop(strata_oci__host *h, const char *scope);
+void strata_oci__host_free(strata_oci__host *h);
+
+typedef void (*strata_oci__token_cb)(const char *token, const strata_error *err,
+                                     void *arg);
+/*
+ * Fetches a bearer token for scope from the host's realm (with Basic
+ * credentials when configured), caches it and calls cb.
+ */
+int strata_oci__fetch_token(strata_registry *reg, strata_oci__host *h,
+                            const char *scope, strata_oci__token_cb cb,
+                            void *arg, strata_error *err);
+
+/* manifest.c: "os/arch[/variant]" into parts (caller frees); -1 if bad. */
+int strata_oci__platform_split(char **os, char **arch, char **variant,
+                               const char *platform);
+
+#endif

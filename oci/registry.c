@@ -1,0 +1,444 @@
+/*
+ * registry.c - the registry client and its request layer. Every call to
+ * a registry is a small state machine (strata_oci__req): pick the scheme
+ * (HTTPS; plain HTTP only for loopback or insecure hosts, after HTTPS
+ * failed), attach auth (Basic or a cached bearer token for the scope),
+ * send through core's HTTP client, and on the answer either finish, or
+ * react: 401 -> read the challenge, get a token, resend once; 5xx, 429
+ * and transport errors -> wait (backoff doubling from retry_base_ms, or
+ * Retry-After) on the request's own uv timer, then resend.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "oci-int.h"
+
+#define DEFAULT_TIMEOUT_MS 30000
+#define DEFAULT_RETRIES 3
+#define DEFAULT_RETRY_BASE_MS 250
+#define DEFAULT_MAX_WAIT_MS 60000
+
+struct strata_oci__req {
+    strata_oci__req *next;
+    strata_registry *reg;
+    strata_oci__host *host;
+    char *method, *path, *accept, *scope, *url, *auth_header;
+    strata_oci__req_cb cb;
+    void *arg;
+    int attempt;      /* retries done */
+    int auth_tries;   /* 401s answered */
+    int in_flight;    /* an HTTP transfer or token fetch is under way */
+    int timer_active; /* waiting to retry */
+    uv_timer_t timer;
+};
+
+static char *
+dup_or_null(const char *s)
+{
+    return s ? strata_xstrdup(s) : NULL;
+}
+
+static void
+host_apply(strata_oci__host *h, const strata_registry_opts *o)
+{
+    free(h->username);
+    free(h->password);
+    free(h->ca_file);
+    h->username = dup_or_null(o ? o->username : NULL);
+    h->password = dup_or_null(o ? o->password : NULL);
+    h->ca_file = dup_or_null(o ? o->ca_file : NULL);
+    h->insecure = o ? o->insecure : 0;
+    h->timeout_ms = o && o->timeout_ms ? o->timeout_ms : DEFAULT_TIMEOUT_MS;
+    h->max_retries = !o || o->max_retries == 0 ? DEFAULT_RETRIES
+                     : o->max_retries < 0      ? 0
+                                               : o->max_retries;
+    h->retry_base_ms =
+        o && o->retry_base_ms ? o->retry_base_ms : DEFAULT_RETRY_BASE_MS;
+    h->max_retry_wait_ms =
+        o && o->max_retry_wait_ms ? o->max_retry_wait_ms : DEFAULT_MAX_WAIT_MS;
+    h->plain_allowed = h->insecure || strata_ref_domain_is_loopback(h->domain);
+    h->auth = STRATA_OCI__AUTH_UNKNOWN;
+}
+
+strata_oci__host *
+strata_oci__host_get(strata_registry *reg, const char *domain)
+{
+    strata_oci__host *h;
+
+    for (h = reg->hosts; h != NULL; h = h->next)
+        if (strcmp(h->domain, domain) == 0)
+            return h;
+    h = strata_xcalloc(1, sizeof(*h));
+    h->domain = strata_xstrdup(domain);
+    host_apply(h, &reg->defaults);
+    h->next = reg->hosts;
+    reg->hosts = h;
+    return h;
+}
+
+int
+strata_registry_new(strata_registry **out, uv_loop_t *loop,
+                    const strata_registry_opts *defaults, strata_error *err)
+{
+    strata_registry *reg = strata_xcalloc(1, sizeof(*reg));
+    int rc;
+
+    *out = NULL;
+    rc = strata_http_new(&reg->http, loop, err);
+    if (rc != 0) {
+        free(reg);
+        return rc;
+    }
+    reg->loop = loop;
+    if (defaults != NULL) {
+        reg->defaults = *defaults;
+        reg->d_username = dup_or_null(defaults->username);
+        reg->d_password = dup_or_null(defaults->password);
+        reg->d_ca_file = dup_or_null(defaults->ca_file);
+        reg->defaults.username = reg->d_username;
+        reg->defaults.password = reg->d_password;
+        reg->defaults.ca_file = reg->d_ca_file;
+    }
+    *out = reg;
+    return 0;
+}
+
+void
+strata_registry_set_host(strata_registry *reg, const char *domain,
+                         const strata_registry_opts *opts)
+{
+    host_apply(strata_oci__host_get(reg, domain), opts);
+}
+
+/* ---- the request state machine ---------------------------------------- */
+
+static void req_send(strata_oci__req *r);
+
+static void
+req_unlink(strata_oci__req *r)
+{
+    strata_oci__req **pp;
+
+    for (pp = &r->reg->reqs; *pp != NULL; pp = &(*pp)->next) {
+        if (*pp == r) {
+            *pp = r->next;
+            return;
+        }
+    }
+}
+
+static void
+on_timer_close(uv_handle_t *handle)
+{
+    strata_oci__req *r = handle->data;
+
+    free(r);
+}
+
+/* Calls the callback once and releases r (after its timer closed). */
+static void
+req_finish(strata_oci__req *r, const strata_http_response *resp,
+           const strata_error *err)
+{
+    req_unlink(r);
+    r->cb(resp, err, r->arg);
+    free(r->method);
+    free(r->path);
+    free(r->accept);
+    free(r->scope);
+    free(r->url);
+    free(r->auth_header);
+    if (r->timer_active)
+        uv_timer_stop(&r->timer);
+    uv_close((uv_handle_t *) &r->timer, on_timer_close);
+}
+
+static void
+on_retry_timer(uv_timer_t *t)
+{
+    strata_oci__req *r = t->data;
+
+    r->timer_active = 0;
+    req_send(r);
+}
+
+/* Waits delay_ms, then sends again; or finishes with err when spent. */
+static void
+req_retry(strata_oci__req *r, uint64_t delay_ms, const strata_error *err)
+{
+    if (r->attempt >= r->host->max_retries || r->reg->closing) {
+        req_finish(r, NULL, err);
+        return;
+    }
+    r->attempt++;
+    log_debug("registry '%s': %s, retry %d in %llu ms", r->host->domain,
+              err->msg, r->attempt, (unsigned long long) delay_ms);
+    r->timer_active = 1;
+    uv_timer_start(&r->timer, on_retry_timer, delay_ms, 0);
+}
+
+static uint64_t
+backoff_ms(const strata_oci__req *r)
+{
+    uint64_t d = (uint64_t) r->host->retry_base_ms << r->attempt;
+
+    return d > r->host->max_retry_wait_ms ? r->host->max_retry_wait_ms : d;
+}
+
+/* Retry-After in seconds (HTTP dates are treated as absent). */
+static uint64_t
+retry_after_ms(const strata_oci__req *r, const strata_http_response *resp)
+{
+    const char *v = strata_http_response_header(resp, "retry-after");
+    char *end;
+    unsigned long s;
+
+    if (v == NULL)
+        return backoff_ms(r);
+    s = strtoul(v, &end, 10);
+    if (end == v || *end != '\0')
+        return backoff_ms(r);
+    if ((uint64_t) s * 1000 > r->host->max_retry_wait_ms)
+        return r->host->max_retry_wait_ms;
+    return (uint64_t) s * 1000;
+}
+
+/* "MANIFEST_UNKNOWN: manifest unknown" from a registry error body. */
+static void
+error_detail(char *out, size_t len, const strata_http_response *resp)
+{
+    json_t *j = json_loadb(resp->body.ptr, resp->body.len, 0, NULL);
+    json_t *e = json_array_get(json_object_get(j, "errors"), 0);
+    const char *code = json_string_value(json_object_get(e, "code"));
+    const char *msg = json_string_value(json_object_get(e, "message"));
+
+    if (code != NULL)
+        snprintf(out, len, ": %s%s%s", code, msg ? ": " : "", msg ? msg : "");
+    else
+        out[0] = '\0';
+    json_decref(j);
+}
+
+static void
+on_token_ready(const char *token, const strata_error *err, void *arg)
+{
+    strata_oci__req *r = arg;
+
+    r->in_flight = 0;
+    if (err != NULL) {
+        if (err->code == STRATA_EAUTH || err->code == STRATA_EPROTO ||
+            err->code == STRATA_ECANCELED)
+            req_finish(r, NULL, err);
+        else
+            req_retry(r, backoff_ms(r), err);
+        return;
+    }
+    free(r->auth_header);
+    r->auth_header = strata_xasprintf("Bearer %s", token);
+    req_send(r);
+}
+
+static void
+on_response(const strata_http_response *resp, const strata_error *terr,
+            void *arg)
+{
+    strata_oci__req *r = arg;
+    strata_oci__host *h = r->host;
+    strata_error err = {0};
+    char detail[300];
+    const char *chal;
+
+    r->in_flight = 0;
+    if (terr != NULL) {
+        /* HTTPS failed on a host where plain HTTP is allowed: switch. */
+        if (terr->code == STRATA_ENET && h->plain_allowed && !h->use_http &&
+            strncmp(r->url, "https:", 6) == 0) {
+            h->use_http = 1;
+            req_send(r);
+        } else if (terr->code == STRATA_ENET || terr->code == STRATA_ETIMEOUT)
+            req_retry(r, backoff_ms(r), terr);
+        else
+            req_finish(r, NULL, terr);
+        return;
+    }
+    if (resp->status >= 200 && resp->status < 300) {
+        req_finish(r, resp, NULL);
+        return;
+    }
+    error_detail(detail, sizeof(detail), resp);
+    if (resp->status == 401 && r->auth_tries < 2) {
+        r->auth_tries++;
+        chal = strata_http_response_header(resp, "www-authenticate");
+        if (chal == NULL) {
+            strata_error_set(&err, STRATA_EPROTO,
+                             "'%s' answered 401 without a challenge",
+                             h->domain);
+            req_finish(r, NULL, &err);
+            return;
+        }
+        if (strata_oci__parse_challenge(h, chal, &err) != 0) {
+            req_finish(r, NULL, &err);
+            return;
+        }
+        /* A token that was refused is stale: fetch a new one. */
+        if (r->scope != NULL)
+            strata_oci__token_drop(h, r->scope);
+        free(r->auth_header);
+        r->auth_header = NULL;
+        if (h->auth == STRATA_OCI__AUTH_BASIC && h->username == NULL) {
+            strata_error_set(&err, STRATA_EAUTH, "'%s' requires credentials%s",
+                             h->domain, detail);
+            req_finish(r, NULL, &err);
+            return;
+        }
+        if (h->auth == STRATA_OCI__AUTH_BASIC && r->auth_tries > 1) {
+            strata_error_set(&err, STRATA_EAUTH,
+                             "'%s' refused the credentials%s", h->domain,
+                             detail);
+            req_finish(r, NULL, &err);
+            return;
+        }
+        req_send(r);
+        return;
+    }
+    if (resp->status == 401 || resp->status == 403) {
+        strata_error_set(&err, STRATA_EAUTH, "'%s' denied %s '%s' (HTTP %ld)%s",
+                         h->domain, r->method, r->path, resp->status, detail);
+        req_finish(r, NULL, &err);
+        return;
+    }
+    if (resp->status == 429 || resp->status == 503) {
+        strata_error_set(&err,
+                         resp->status == 429 ? STRATA_ERATELIMIT : STRATA_EHTTP,
+                         "'%s' answered %s '%s' with HTTP %ld%s", h->domain,
+                         r->method, r->path, resp->status, detail);
+        req_retry(r, retry_after_ms(r, resp), &err);
+        return;
+    }
+    strata_error_set(&err,
+                     resp->status == 404   ? STRATA_ENOTFOUND
+                     : resp->status >= 500 ? STRATA_EHTTP
+                                           : STRATA_EHTTP,
+                     "'%s' answered %s '%s' with HTTP %ld%s", h->domain,
+                     r->method, r->path, resp->status, detail);
+    if (resp->status >= 500)
+        req_retry(r, backoff_ms(r), &err);
+    else
+        req_finish(r, NULL, &err);
+}
+
+static void
+req_send(strata_oci__req *r)
+{
+    strata_oci__host *h = r->host;
+    strata_http_request req = {0};
+    strata_http_header hdrs[2];
+    strata_error err = {0};
+    char *userpwd = NULL;
+    const char *tok;
+    size_t n = 0;
+    int rc;
+
+    if (h->auth == STRATA_OCI__AUTH_BEARER && r->auth_header == NULL &&
+        r->scope != NULL) {
+        tok = strata_oci__token_get(h, r->scope);
+        if (tok != NULL) {
+            r->auth_header = strata_xasprintf("Bearer %s", tok);
+        } else {
+            rc = strata_oci__fetch_token(r->reg, h, r->scope, on_token_ready, r,
+                                         &err);
+            if (rc != 0)
+                req_finish(r, NULL, &err);
+            else
+                r->in_flight = 1;
+            return;
+        }
+    }
+    free(r->url);
+    r->url = strata_xasprintf("%s://%s%s", h->use_http ? "http" : "https",
+                              h->domain, r->path);
+    if (r->accept != NULL)
+        hdrs[n++] = (strata_http_header){"Accept", r->accept};
+    if (r->auth_header != NULL)
+        hdrs[n++] = (strata_http_header){"Authorization", r->auth_header};
+    if (h->auth == STRATA_OCI__AUTH_BASIC && h->username != NULL)
+        userpwd = strata_xasprintf("%s:%s", h->username,
+                                   h->password ? h->password : "");
+    req.method = r->method;
+    req.url = r->url;
+    req.headers = hdrs;
+    req.nheaders = n;
+    req.timeout_ms = h->timeout_ms;
+    req.insecure = h->insecure;
+    req.ca_file = h->ca_file;
+    req.userpwd = userpwd;
+    req.follow_redirects = 1;
+    rc = strata_http_send(r->reg->http, &req, on_response, r, &err);
+    if (userpwd != NULL) {
+        memset(userpwd, 0, strlen(userpwd));
+        free(userpwd);
+    }
+    if (rc != 0)
+        req_finish(r, NULL, &err);
+    else
+        r->in_flight = 1;
+}
+
+int
+strata_oci__request(strata_registry *reg, const char *domain, const char *repo,
+                    const char *method, const char *path, const char *accept,
+                    strata_oci__req_cb cb, void *arg, strata_error *err)
+{
+    strata_oci__req *r;
+
+    if (reg->closing)
+        return strata_error_set(err, STRATA_ECANCELED,
+                                "registry client is closing");
+    r = strata_xcalloc(1, sizeof(*r));
+    r->reg = reg;
+    r->host = strata_oci__host_get(reg, domain);
+    r->method = strata_xstrdup(method);
+    r->path = strata_xstrdup(path);
+    r->accept = dup_or_null(accept);
+    r->scope = repo ? strata_xasprintf("repository:%s:pull", repo) : NULL;
+    r->cb = cb;
+    r->arg = arg;
+    uv_timer_init(reg->loop, &r->timer);
+    r->timer.data = r;
+    r->next = reg->reqs;
+    reg->reqs = r;
+    /*
+     * The callback must never run from inside this call, so the first
+     * send happens from the loop, through the timer.
+     */
+    r->timer_active = 1;
+    uv_timer_start(&r->timer, on_retry_timer, 0, 0);
+    return 0;
+}
+
+void
+strata_registry_close(strata_registry *reg)
+{
+    strata_error err = {0};
+    strata_oci__host *h;
+
+    if (reg == NULL || reg->closing)
+        return;
+    reg->closing = 1;
+    /* In-flight transfers end through their callbacks (ECANCELED). */
+    strata_http_close(reg->http);
+    strata_error_set(&err, STRATA_ECANCELED, "registry client closed");
+    while (reg->reqs != NULL)
+        req_finish(reg->reqs, NULL, &err);
+    while ((h = reg->hosts) != NULL) {
+        reg->hosts = h->next;
+        strata_oci__host_free(h);
+    }
+    free(reg->d_username);
+    if (reg->d_password != NULL) {
+        memset(reg->d_password, 0, strlen(reg->d_password));
+        free(reg->d_password);
+    }
+    free(reg->d_ca_file);
+    free(reg);
+}
