@@ -559,6 +559,13 @@ TEST(webhook_dockerhub)
     req.query = "token=" SECRET "%";
     deliver(&d, HUB, NULL, &req);
     CHECK_EQ(d.rc, STRATA_EAUTH);
+    req.query = "token=" SECRET "%00junk";
+    deliver(&d, HUB, NULL, &req);
+    CHECK_EQ(d.rc, STRATA_EAUTH);
+    req.query = "token=" SECRET "&token=other";
+    deliver(&d, HUB, NULL, &req);
+    CHECK_OK(d.rc, &d.err);
+    delivery_free(&d);
     /* Official images come as "library/x" and normalise like "x". */
     {
         const char *b = "{\"push_data\":{\"tag\":\"12\"},"

@@ -102,10 +102,11 @@ hexval(int c)
 
 /*
  * Finds the first "token=" parameter of a URL query and percent-decodes
- * its value into a new string (the caller frees), or returns NULL.
+ * its value into a new buffer of *out_len bytes (the caller frees; it may
+ * hold a decoded NUL, hence the length), or returns NULL.
  */
 static char *
-query_token(const char *query)
+query_token(const char *query, size_t *out_len)
 {
     const char *p = query;
 
@@ -128,6 +129,7 @@ query_token(const char *query)
                 }
             }
             out[o] = '\0';
+            *out_len = o;
             return out;
         }
         p = end ? end + 1 : NULL;
@@ -139,22 +141,23 @@ static int
 verify_token(const strata_watchers_webhook_request *req, const char *secret,
              strata_error *err)
 {
-    char *qt = req->query ? query_token(req->query) : NULL;
+    size_t qlen = 0;
+    char *qt = req->query ? query_token(req->query, &qlen) : NULL;
     int rc = 0, ok = 0;
 
     if (qt == NULL && req->token == NULL)
         return strata_error_set(err, STRATA_EAUTH,
                                 "webhook has no token (Docker Hub cannot sign: "
                                 "add ?token=... to the webhook URL)");
-    /* Decoded tokens may hold a NUL; compare the bytes up to it. */
+    /* All decoded bytes count: "SECRET%00junk" is not SECRET. */
     if (qt != NULL)
-        ok |= secret_equal(qt, strlen(qt), secret);
+        ok |= secret_equal(qt, qlen, secret);
     if (req->token != NULL)
         ok |= secret_equal(req->token, strlen(req->token), secret);
     if (!ok)
         rc = strata_error_set(err, STRATA_EAUTH, "webhook token is wrong");
     if (qt != NULL)
-        OPENSSL_cleanse(qt, strlen(qt));
+        OPENSSL_cleanse(qt, qlen);
     free(qt);
     return rc;
 }
