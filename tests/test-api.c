@@ -40,6 +40,7 @@ struct fixture {
     int closed;             /* the server's close callback ran */
     int never_seen;         /* the "never" handler ran */
     int signaled;           /* the client has sent `done` itself */
+    int answered_later;     /* on_later ran */
     uint64_t close_started; /* uv_hrtime() when close began */
     uint64_t close_ns;      /* how long the close took */
     char base[64];          /* "http://127.0.0.1:PORT" */
@@ -56,6 +57,7 @@ on_later(uv_timer_t *t)
     strata_api_respond_json(f->later, 202, o);
     json_decref(o);
     f->later = NULL;
+    __atomic_add_fetch(&f->answered_later, 1, __ATOMIC_SEQ_CST);
 }
 
 /* GET /api/v1/jobs?limit=&after= : echoes the parsed page. */
@@ -103,6 +105,18 @@ route_hook(strata_api_req *req, void *arg)
     strata_api_req_defer(req);
     f->later = req;
     uv_timer_start(&f->timer, on_later, 20, 0);
+}
+
+/* GET /api/v1/slow : deferred, answered 300 ms later by the timer. */
+static void
+route_slow(strata_api_req *req, void *arg)
+{
+    fixture *f = arg;
+
+    strata_api_req_defer(req);
+    f->later = req;
+    f->later_len = 0;
+    uv_timer_start(&f->timer, on_later, 300, 0);
 }
 
 /* POST /hooks/never : deferred and never answered before shutdown. */
@@ -181,6 +195,7 @@ run_fixture(const char *token, client_fn client)
         {STRATA_API_GET, "/api/v1/jobs", 0, route_jobs, &f},
         {STRATA_API_GET, "/api/v1/images/", 1, route_image, &f},
         {STRATA_API_GET, "/api/v1/lazy", 0, route_lazy, &f},
+        {STRATA_API_GET, "/api/v1/slow", 0, route_slow, &f},
         {STRATA_API_POST, "/hooks/registry", 0, route_hook, &f},
         {STRATA_API_POST, "/hooks/never", 0, route_never, &f},
         {0, NULL, 0, NULL, NULL},
@@ -663,6 +678,47 @@ client_keepalive(fixture *f)
     curl_easy_cleanup(c);
 }
 
+static void
+client_gone(fixture *f)
+{
+    CURL *c = curl_easy_init();
+    char url[128];
+    resp r;
+    int proto;
+
+    /*
+     * The client gives up on a deferred request before the daemon answers
+     * (HTTP/1.1, then HTTP/2): the late answer must only free the request.
+     */
+    snprintf(url, sizeof(url), "%s/api/v1/slow", f->base);
+    for (proto = 0; proto < 2; proto++) {
+        curl_easy_reset(c);
+        memset(&r, 0, sizeof(r));
+        curl_easy_setopt(c, CURLOPT_URL, url);
+        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+        curl_easy_setopt(c, CURLOPT_WRITEDATA, &r.body);
+        curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 100L);
+        if (proto == 1)
+            curl_easy_setopt(c, CURLOPT_HTTP_VERSION,
+                             (long) CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
+        CHECK_EQ(curl_easy_perform(c), CURLE_OPERATION_TIMEDOUT);
+        resp_release(&r);
+        while (__atomic_load_n(&f->answered_later, __ATOMIC_SEQ_CST) <
+               proto + 1)
+            usleep(10000);
+    }
+    curl_easy_cleanup(c);
+    c = curl_easy_init();
+    CHECK_EQ(get(c, &r, f, "/healthz", NULL), 200);
+    resp_release(&r);
+    curl_easy_cleanup(c);
+}
+
+TEST(client_gone_before_deferred_answer)
+{
+    run_fixture(NULL, client_gone);
+}
+
 TEST(keepalive_and_http2)
 {
     run_fixture(NULL, client_keepalive);
@@ -889,6 +945,7 @@ main(void)
     RUN(builtin_routes);
     RUN(errors_routes_and_async);
     RUN(token_required);
+    RUN(client_gone_before_deferred_answer);
     RUN(keepalive_and_http2);
     RUN(many_requests_many_connections);
     RUN(clean_shutdown_with_open_connections);
