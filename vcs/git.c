@@ -220,6 +220,8 @@ classify(int rc, int klass, const strata_vcs__auth *auth)
     case GIT_ERROR_HTTP:
         return STRATA_ENET;
     case GIT_ERROR_OS:
+        /* In a network operation, an OS error is the socket's. */
+        return auth != NULL ? STRATA_ENET : STRATA_EIO;
     case GIT_ERROR_FILESYSTEM:
         return STRATA_EIO;
     case GIT_ERROR_REFERENCE:
