@@ -768,6 +768,10 @@ TEST(webhook_malformed)
              "\"a\",\"tag\":\"1\",\"digest\":\"sha256:abc\"},\"request\":{"
              "\"host\":\"r.io\"}}]}",
              STRATA_EPROTO, "webhook events[0]: ");
+    bad_body(DIST,
+             "{\"events\":[{\"action\":\"push\",\"target\":{\"repository\":"
+             "\"a\",\"tag\":\"x\\ny\"},\"request\":{\"host\":\"r.io\"}}]}",
+             STRATA_EPROTO, "x?y");
     bad_body(DIST, "{\"events\":[],\"events\":[]}", STRATA_EPROTO, "duplicate");
     bad_body(DIST, "{\"events\":[{\"action\":\"pu\\u0000sh\"}]}", STRATA_EPROTO,
              "not JSON");

@@ -333,55 +333,44 @@ parse_alt(alt *a, const char *p, const char *end, const char *range,
     return 0;
 }
 
+static int
+blank(const char *p, const char *end)
+{
+    while (p < end && isspace((unsigned char) *p))
+        p++;
+    return p == end;
+}
+
 int
 strata_watchers_range_parse(strata_watchers_range **out, const char *s,
                             strata_error *err)
 {
     strata_watchers_range *r = strata_xcalloc(1, sizeof(*r));
-    const char *p = s, *bar;
+    const char *p = s, *all_end = s + strlen(s);
     int rc = 0;
 
     *out = NULL;
     for (;;) {
-        const char *end;
+        const char *bar = strstr(p, "||");
+        const char *end = bar ? bar : all_end;
 
-        bar = strstr(p, "||");
-        end = bar ? bar : p + strlen(p);
+        /* With "||" present, no side of it may be blank. */
+        if (bar != NULL && (blank(p, end) || blank(bar + 2, all_end))) {
+            rc = strata_error_set(err, STRATA_EINVAL,
+                                  "invalid semver range '%s': empty "
+                                  "alternative around '||'",
+                                  s);
+            goto out;
+        }
         r->alts = strata_xrealloc(r->alts, (r->n + 1) * sizeof(alt));
         memset(&r->alts[r->n], 0, sizeof(alt));
         r->n++;
-        if (bar != NULL) {
-            const char *q = p;
-
-            while (q < end && isspace((unsigned char) *q))
-                q++;
-            if (q == end) {
-                rc = strata_error_set(err, STRATA_EINVAL,
-                                      "invalid semver range '%s': empty "
-                                      "alternative around '||'",
-                                      s);
-                goto out;
-            }
-        }
         rc = parse_alt(&r->alts[r->n - 1], p, end, s, err);
         if (rc < 0)
             goto out;
         if (bar == NULL)
             break;
         p = bar + 2;
-        {
-            const char *q = p;
-
-            while (*q != '\0' && isspace((unsigned char) *q))
-                q++;
-            if (*q == '\0') {
-                rc = strata_error_set(err, STRATA_EINVAL,
-                                      "invalid semver range '%s': empty "
-                                      "alternative around '||'",
-                                      s);
-                goto out;
-            }
-        }
     }
     *out = r;
     r = NULL;

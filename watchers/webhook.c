@@ -466,6 +466,23 @@ parse_generic(push_list *l, json_t *root, strata_error *err)
 
 /* ---- entry point -------------------------------------------------------- */
 
+/*
+ * Messages quote strings from the payload; keep them one printable line
+ * whatever the sender put there, since the caller will log them.
+ */
+static void
+one_line(strata_error *err)
+{
+    unsigned char *p;
+
+    if (err == NULL)
+        return;
+    for (p = (unsigned char *) err->msg; *p != '\0'; p++) {
+        if (*p < 0x20 || *p == 0x7f)
+            *p = '?';
+    }
+}
+
 int
 strata_watchers_webhook_parse(strata_watchers_webhook_push **out,
                               size_t *out_len,
@@ -523,6 +540,8 @@ strata_watchers_webhook_parse(strata_watchers_webhook_push **out,
     *out_len = l.n;
     memset(&l, 0, sizeof(l));
 out:
+    if (rc < 0)
+        one_line(err);
     pushes_release(&l);
     json_decref(root);
     return rc;
