@@ -340,6 +340,7 @@ TEST(client_multi_arch_async)
     rc = strata_ref_with_digest(&byd, ref,
                                 jstr(json_array_get(mans, 0), "digest"), &err);
     CHECK_OK(rc, &err);
+    free(b.digest);
     memset(&b, 0, sizeof(b));
     rc = strata_registry_get_manifest(cl, byd, on_manifest, &b, &err);
     CHECK_OK(rc, &err);
@@ -368,6 +369,7 @@ TEST(client_multi_arch_async)
     /* A tag that does not exist. */
     strata_ref_free(byd);
     byd = mkref(&reg, "team/multi:nope");
+    free(c.digest);
     memset(&c, 0, sizeof(c));
     rc = strata_registry_digest(cl, byd, NULL, on_digest, &c, &err);
     CHECK_OK(rc, &err);
@@ -381,8 +383,6 @@ TEST(client_multi_arch_async)
     strata_manifest_free(a.m);
     strata_manifest_free(b.m);
     strata_image_config_free(d.c);
-    free(b.digest);
-    free(a.digest);
     strata_ref_free(byd);
     strata_ref_free(ref);
     json_decref(img);
