@@ -87,6 +87,10 @@ strata_config__check_registry(strata_config__ctx *ctx, void *obj,
                           "'username' needs 'password' or 'password_file'");
     if (r->password != NULL && r->username == NULL)
         strata_config__at(ctx, auth, "'password' needs 'username'");
+    if (r->ca_file != NULL && access(r->ca_file, R_OK) != 0)
+        strata_config__at(ctx, strata_config__lookup(ctx, node, "ca_file"),
+                          "cannot read 'ca_file' '%s': %s", r->ca_file,
+                          strerror(errno));
 }
 
 void
@@ -367,90 +371,90 @@ url_key(const char *url)
     return k;
 }
 
+/*
+ * Reports entry i when its key was seen before; first maps each key to
+ * the position of its first entry. Hash maps keep this linear however
+ * many entries (or aliases) the file has.
+ */
+static int
+seen_before(strata_strmap *first, const char *key, const strata_config_pos *pos,
+            int *first_line)
+{
+    const strata_config_pos *prev = strata_strmap_get(first, key);
+
+    if (prev != NULL) {
+        *first_line = prev->line;
+        return 1;
+    }
+    strata_strmap_put(first, key, (void *) pos);
+    return 0;
+}
+
 static void
 check_duplicates(strata_config__ctx *ctx, strata_config_data *d,
                  const yaml_node_t *root)
 {
-    size_t i, j, ri, rj;
+    const yaml_node_t *w = strata_config__lookup(ctx, root, "watch");
+    strata_strmap *m = strata_strmap_new();
+    size_t i, ri;
+    int line;
 
     for (i = 0; i < d->n_registries; i++)
-        for (j = 0; j < i && d->registries[i].host != NULL; j++)
-            if (d->registries[j].host != NULL &&
-                strcmp(d->registries[i].host, d->registries[j].host) == 0) {
-                strata_config__at(
-                    ctx, entry_node(ctx, root, "registries", i, "host"),
-                    "duplicate registry host '%s' (first at line %d)",
-                    d->registries[i].host, d->registries[j].pos.line);
-                break;
-            }
+        if (d->registries[i].host != NULL &&
+            seen_before(m, d->registries[i].host, &d->registries[i].pos, &line))
+            strata_config__at(ctx,
+                              entry_node(ctx, root, "registries", i, "host"),
+                              "duplicate registry host '%s' (first at line %d)",
+                              d->registries[i].host, line);
+    strata_strmap_free(m);
+    m = strata_strmap_new();
     for (i = 0; i < d->watch.n_bases; i++)
-        for (j = 0; j < i && d->watch.bases[i].ref != NULL; j++)
-            if (d->watch.bases[j].ref != NULL &&
-                strcmp(d->watch.bases[i].ref, d->watch.bases[j].ref) == 0) {
-                const yaml_node_t *w =
-                    strata_config__lookup(ctx, root, "watch");
-                strata_config__at(
-                    ctx, entry_node(ctx, w, "bases", i, "ref"),
-                    "duplicate watched reference '%s' (first at line %d)",
-                    d->watch.bases[i].ref, d->watch.bases[j].pos.line);
-                break;
-            }
+        if (d->watch.bases[i].ref != NULL &&
+            seen_before(m, d->watch.bases[i].ref, &d->watch.bases[i].pos,
+                        &line))
+            strata_config__at(
+                ctx, entry_node(ctx, w, "bases", i, "ref"),
+                "duplicate watched reference '%s' (first at line %d)",
+                d->watch.bases[i].ref, line);
+    strata_strmap_free(m);
+    m = strata_strmap_new();
     for (i = 0; i < d->n_repos; i++) {
-        char *ki;
+        char *k;
 
         if (d->repos[i].url == NULL)
             continue;
-        ki = url_key(d->repos[i].url);
-        for (j = 0; j < i; j++) {
-            char *kj;
-            int same;
-
-            if (d->repos[j].url == NULL)
-                continue;
-            kj = url_key(d->repos[j].url);
-            same = strcmp(ki, kj) == 0;
-            free(kj);
-            if (same) {
-                strata_config__at(ctx, entry_node(ctx, root, "repos", i, "url"),
-                                  "duplicate repository url (first at line "
-                                  "%d)",
-                                  d->repos[j].pos.line);
-                break;
-            }
-        }
-        free(ki);
+        k = url_key(d->repos[i].url);
+        if (seen_before(m, k, &d->repos[i].pos, &line))
+            strata_config__at(ctx, entry_node(ctx, root, "repos", i, "url"),
+                              "duplicate repository url (first at line %d)",
+                              line);
+        free(k);
     }
+    strata_strmap_free(m);
     /* Image names are unique across all repositories. */
+    m = strata_strmap_new();
     for (ri = 0; ri < d->n_repos; ri++)
         for (i = 0; i < d->repos[ri].n_images; i++) {
             const strata_config_image *a = &d->repos[ri].images[i];
-            int dup = 0;
 
-            for (rj = 0; rj <= ri && !dup && a->name != NULL; rj++)
-                for (j = 0; j < (rj == ri ? i : d->repos[rj].n_images); j++) {
-                    const strata_config_image *b = &d->repos[rj].images[j];
-                    if (b->name != NULL && strcmp(a->name, b->name) == 0) {
-                        const yaml_node_t *r =
-                            entry_node(ctx, root, "repos", ri, NULL);
-                        strata_config__at(
-                            ctx, entry_node(ctx, r, "images", i, "name"),
-                            "duplicate image name '%s' (first at line %d)",
-                            a->name, b->pos.line);
-                        dup = 1;
-                        break;
-                    }
-                }
-        }
-    for (i = 0; i < d->n_notify; i++)
-        for (j = 0; j < i && d->notify[i].name != NULL; j++)
-            if (d->notify[j].name != NULL &&
-                strcmp(d->notify[i].name, d->notify[j].name) == 0) {
+            if (a->name != NULL && seen_before(m, a->name, &a->pos, &line))
                 strata_config__at(
-                    ctx, entry_node(ctx, root, "notify", i, "name"),
-                    "duplicate notification name '%s' (first at line %d)",
-                    d->notify[i].name, d->notify[j].pos.line);
-                break;
-            }
+                    ctx,
+                    entry_node(ctx, entry_node(ctx, root, "repos", ri, NULL),
+                               "images", i, "name"),
+                    "duplicate image name '%s' (first at line %d)", a->name,
+                    line);
+        }
+    strata_strmap_free(m);
+    m = strata_strmap_new();
+    for (i = 0; i < d->n_notify; i++)
+        if (d->notify[i].name != NULL &&
+            seen_before(m, d->notify[i].name, &d->notify[i].pos, &line))
+            strata_config__at(
+                ctx, entry_node(ctx, root, "notify", i, "name"),
+                "duplicate notification name '%s' (first at line %d)",
+                d->notify[i].name, line);
+    strata_strmap_free(m);
 }
 
 /* Forge API URLs and tokens, and builders, for each repository. */

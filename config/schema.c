@@ -40,12 +40,14 @@
 
 /* ---- validators --------------------------------------------------------- */
 
-/* Quotes value in a message unless it may be secret. */
-static const char *
-shown(const char *value, int tainted)
-{
-    return tainted ? "(from the environment)" : value;
-}
+/*
+ * Three printf arguments for a "%s%s%s" that quotes value, or says where
+ * it came from when it may be a secret (it used ${VAR}).
+ */
+#define SHOWN(value, tainted)                                                  \
+    (tainted) ? "" : "'",                                                      \
+        (tainted) ? "(a value from the environment)" : (value),                \
+        (tainted) ? "" : "'"
 
 static int
 validate_host(strata_config__ctx *ctx, const yaml_node_t *node,
@@ -55,9 +57,9 @@ validate_host(strata_config__ctx *ctx, const yaml_node_t *node,
 
     if (strstr(v, "://") != NULL) {
         strata_config__at(ctx, node,
-                          "registry host '%s' must not include a scheme "
+                          "registry host %s%s%s must not include a scheme "
                           "(write just the host, e.g. 'ghcr.io')",
-                          shown(v, tainted));
+                          SHOWN(v, tainted));
         return -1;
     }
     for (p = v; *p != '\0'; p++)
@@ -65,9 +67,9 @@ validate_host(strata_config__ctx *ctx, const yaml_node_t *node,
             break;
     if (*v == '\0' || *p != '\0') {
         strata_config__at(ctx, node,
-                          "invalid registry host '%s' (expected HOST or "
+                          "invalid registry host %s%s%s (expected HOST or "
                           "HOST:PORT, without a path)",
-                          shown(v, tainted));
+                          SHOWN(v, tainted));
         return -1;
     }
     return 0;
@@ -98,9 +100,9 @@ validate_platform(strata_config__ctx *ctx, const yaml_node_t *node,
         !segment_ok(a + 1, b ? (size_t) (b - a - 1) : strlen(a + 1)) ||
         (b != NULL && (!segment_ok(b + 1, n3) || strchr(b + 1, '/')))) {
         strata_config__at(ctx, node,
-                          "invalid platform '%s' in '%s' (expected "
+                          "invalid platform %s%s%s in '%s' (expected "
                           "OS/ARCH[/VARIANT], e.g. linux/amd64)",
-                          shown(v, tainted), f->key);
+                          SHOWN(v, tainted), f->key);
         return -1;
     }
     return 0;
@@ -176,9 +178,9 @@ validate_semver(strata_config__ctx *ctx, const yaml_node_t *node,
     }
     if (!ok || !any || want_version) {
         strata_config__at(ctx, node,
-                          "invalid semver range '%s' (e.g. '>=3.11 <3.13', "
+                          "invalid semver range %s%s%s (e.g. '>=3.11 <3.13', "
                           "'^1.2', '1.x || 2.x')",
-                          shown(v, tainted));
+                          SHOWN(v, tainted));
         return -1;
     }
     return 0;
@@ -209,8 +211,8 @@ validate_http_url(strata_config__ctx *ctx, const yaml_node_t *node,
         (strncmp(v, "http://", 7) == 0 && v[7] != '\0'))
         return 0;
     strata_config__at(ctx, node,
-                      "'%s' must be an http:// or https:// URL, not '%s'",
-                      f->key, shown(v, tainted));
+                      "'%s' must be an http:// or https:// URL, not %s%s%s",
+                      f->key, SHOWN(v, tainted));
     return -1;
 }
 
@@ -230,10 +232,10 @@ validate_repo_url(strata_config__ctx *ctx, const yaml_node_t *node,
             v[strlen(schemes[i])] != '\0')
             return 0;
     strata_config__at(ctx, node,
-                      "unsupported repository URL '%s' (use https://, "
+                      "unsupported repository URL %s%s%s (use https://, "
                       "http://, ssh://, git://, file://, user@host:path or "
                       "a local path)",
-                      shown(v, tainted));
+                      SHOWN(v, tainted));
     return -1;
 }
 
@@ -258,8 +260,9 @@ validate_owner_name(strata_config__ctx *ctx, const yaml_node_t *node,
     }
     if (*p != '\0' || segs < 2 || v[strlen(v) - 1] == '/' ||
         strpbrk(v, " \t") != NULL) {
-        strata_config__at(ctx, node, "invalid '%s' '%s' (expected OWNER/NAME)",
-                          f->key, shown(v, tainted));
+        strata_config__at(ctx, node,
+                          "invalid '%s' %s%s%s (expected OWNER/NAME)", f->key,
+                          SHOWN(v, tainted));
         return -1;
     }
     return 0;
@@ -284,9 +287,9 @@ validate_listen(strata_config__ctx *ctx, const yaml_node_t *node,
     return 0;
 bad:
     strata_config__at(ctx, node,
-                      "invalid listen address '%s' (expected HOST:PORT, "
+                      "invalid listen address %s%s%s (expected HOST:PORT, "
                       "e.g. 127.0.0.1:8780 or [::1]:8780)",
-                      shown(v, tainted));
+                      SHOWN(v, tainted));
     return -1;
 }
 
@@ -318,13 +321,13 @@ validate_event(strata_config__ctx *ctx, const yaml_node_t *node,
     }
     hint = strata_config__suggest(v, events, N_(events));
     if (hint != NULL)
-        strata_config__at(ctx, node, "unknown event '%s'; did you mean '%s'?",
-                          shown(v, tainted), hint);
+        strata_config__at(ctx, node, "unknown event %s%s%s; did you mean '%s'?",
+                          SHOWN(v, tainted), hint);
     else
         strata_config__at(ctx, node,
-                          "unknown event '%s' (e.g. base.updated, "
+                          "unknown event %s%s%s (e.g. base.updated, "
                           "rebuild.failed, pr.opened, or rebuild.*)",
-                          shown(v, tainted));
+                          SHOWN(v, tainted));
     return -1;
 }
 
@@ -336,9 +339,9 @@ validate_image_name(strata_config__ctx *ctx, const yaml_node_t *node,
     if (strchr(canonical, '@') == NULL)
         return 0;
     strata_config__at(ctx, node,
-                      "image '%s' must not have a digest: it names what is "
+                      "image %s%s%s must not have a digest: it names what is "
                       "built",
-                      shown(canonical, tainted));
+                      SHOWN(canonical, tainted));
     return -1;
 }
 
@@ -370,9 +373,9 @@ parse_jitter(strata_config__ctx *ctx, const yaml_node_t *node,
     }
     if (strata_parse_duration(&ms, v) != 0) {
         strata_config__at(ctx, node,
-                          "invalid jitter '%s' (use a percentage of the "
+                          "invalid jitter %s%s%s (use a percentage of the "
                           "interval such as 10%% or a duration such as 30s)",
-                          shown(v, tainted));
+                          SHOWN(v, tainted));
         return -1;
     }
     w->jitter_percent = -1;

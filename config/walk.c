@@ -52,6 +52,11 @@ wrong_type(strata_config__ctx *ctx, const yaml_node_t *node,
         f->kind != STRATA_CF_SECRET && node->data.scalar.length < 80)
         strata_config__at(ctx, node, "'%s' must be %s, not '%s'", f->key,
                           expected(f), (const char *) node->data.scalar.value);
+    else if (tainted)
+        strata_config__at(ctx, node,
+                          "'%s' must be %s (the value comes from the "
+                          "environment)",
+                          f->key, expected(f));
     else
         strata_config__at(ctx, node, "'%s' must be %s, not %s", f->key,
                           expected(f), strata_config__node_kind(node));
@@ -330,7 +335,8 @@ convert_strings(strata_config__ctx *ctx, const yaml_node_t *node,
                 const strata_config__field *f, void *slot)
 {
     strata_config_strings *out = slot;
-    size_t n = seq_len(node), i, j;
+    size_t n = seq_len(node), i;
+    strata_strmap *seen = strata_strmap_new();
     const char **items =
         strata_config__alloc(ctx->cfg, (n + 1) * sizeof(*items));
     strata_config__field elem = *f;
@@ -348,13 +354,11 @@ convert_strings(strata_config__ctx *ctx, const yaml_node_t *node,
         }
         if (convert_node(ctx, it, &elem, &items[i]) != 0)
             continue;
-        for (j = 0; j < i; j++)
-            if (strcmp(items[j], items[i]) == 0 && items[i][0] != '\0') {
-                strata_config__at(ctx, it, "duplicate '%s' in '%s'", items[i],
-                                  f->key);
-                break;
-            }
+        if (strata_strmap_put(seen, items[i], (void *) it) != NULL)
+            strata_config__at(ctx, it, "duplicate '%s' in '%s'", items[i],
+                              f->key);
     }
+    strata_strmap_free(seen);
     out->items = items;
     out->count = n;
 }
@@ -394,7 +398,8 @@ static void
 convert_kv(strata_config__ctx *ctx, const yaml_node_t *node,
            const strata_config__field *f, void *obj)
 {
-    size_t n = map_len(node), i, j;
+    size_t n = map_len(node), i;
+    strata_strmap *seen = strata_strmap_new();
     strata_config_kv *kv =
         strata_config__alloc(ctx->cfg, (n + 1) * sizeof(*kv));
     strata_config__field elem = *f;
@@ -412,17 +417,15 @@ convert_kv(strata_config__ctx *ctx, const yaml_node_t *node,
         }
         kv[i].key = strata_config__strdup(ctx->cfg,
                                           (const char *) k->data.scalar.value);
-        for (j = 0; j < i; j++)
-            if (strcmp(kv[j].key, kv[i].key) == 0) {
-                strata_config__at(ctx, k, "duplicate key '%s' in '%s'",
-                                  kv[i].key, f->key);
-                break;
-            }
+        if (strata_strmap_put(seen, kv[i].key, (void *) k) != NULL)
+            strata_config__at(ctx, k, "duplicate key '%s' in '%s'", kv[i].key,
+                              f->key);
         if (v == NULL || strata_config__is_null(v))
             continue;
         elem.key = kv[i].key;
         convert_node(ctx, v, &elem, &kv[i].value);
     }
+    strata_strmap_free(seen);
     *(const strata_config_kv **) SLOT(obj, f->offset) = kv;
     *(size_t *) SLOT(obj, (size_t) f->aux) = n;
 }
@@ -588,7 +591,9 @@ strata_config__walk(strata_config__ctx *ctx, const strata_config__schema *s,
                     const yaml_node_t *node, void *obj)
 {
     const yaml_node_t **values = NULL, **files = NULL;
-    size_t i, j, n = 0;
+    strata_strmap *seen = NULL;
+    yaml_node_t *pk;
+    size_t i, n = 0;
 
     if (s->set_offset >= 0)
         *(int *) SLOT(obj, (size_t) s->set_offset) = node != NULL;
@@ -609,6 +614,7 @@ strata_config__walk(strata_config__ctx *ctx, const strata_config__schema *s,
         if (ctx->stopped)
             return;
     }
+    seen = strata_strmap_new();
     values = strata_xcalloc(s->n_fields + 1, sizeof(*values));
     files = strata_xcalloc(s->n_fields + 1, sizeof(*files));
     for (i = 0; i < n; i++) {
@@ -624,20 +630,12 @@ strata_config__walk(strata_config__ctx *ctx, const strata_config__schema *s,
             continue;
         }
         key = (const char *) k->data.scalar.value;
-        for (j = 0; j < i; j++) {
-            yaml_node_t *pk = yaml_document_get_node(
-                ctx->doc, node->data.mapping.pairs.start[j].key);
-            if (pk != NULL && pk->type == YAML_SCALAR_NODE &&
-                strcmp((const char *) pk->data.scalar.value, key) == 0)
-                break;
-        }
-        if (j < i) {
-            yaml_node_t *pk = yaml_document_get_node(
-                ctx->doc, node->data.mapping.pairs.start[j].key);
+        if ((pk = strata_strmap_get(seen, key)) != NULL) {
             strata_config__at(ctx, k, "duplicate key '%s' (first at line %d)",
                               key, (int) pk->start_mark.line + 1);
             continue;
         }
+        strata_strmap_put(seen, key, k);
         idx = match_key(s, key, &is_file);
         if (idx < 0) {
             size_t nk;
@@ -694,6 +692,7 @@ strata_config__walk(strata_config__ctx *ctx, const strata_config__schema *s,
         }
         apply_default(ctx, f, obj);
     }
+    strata_strmap_free(seen);
     free(values);
     free(files);
     if (s->check != NULL && !ctx->stopped)

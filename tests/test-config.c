@@ -1,0 +1,807 @@
+/*
+ * test-config.c - unit tests for config/: a deliberately broken file whose
+ * every problem is asserted with its exact FILE:LINE:COL, a valid file
+ * loaded into the tree, defaults, ${VAR} interpolation, secret files,
+ * secrets kept out of every message, the example file, the API's token
+ * rule, and inputs meant to hurt (aliases, nesting, odd documents).
+ */
+#include <sys/stat.h>
+
+#include <limits.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "config-int.h"
+#include "config.h"
+#include "harness.h"
+
+/* A loaded configuration or its problems; freed by result_free. */
+typedef struct result {
+    strata_config *config;
+    strata_config_problems *problems;
+    strata_error err;
+    int rc;
+} result;
+
+static void
+load_str(result *r, const char *yaml, const char *base_dir)
+{
+    memset(r, 0, sizeof(*r));
+    r->problems = strata_config_problems_new();
+    r->rc =
+        strata_config_load_string(&r->config, yaml, strlen(yaml), "test.yaml",
+                                  base_dir, r->problems, &r->err);
+}
+
+static void
+result_free(result *r)
+{
+    strata_config_free(r->config);
+    strata_config_problems_free(r->problems);
+}
+
+static size_t
+count(const result *r)
+{
+    return strata_config_problems_count(r->problems);
+}
+
+static const char *
+text(const result *r, size_t i)
+{
+    const strata_config_problem *p = strata_config_problems_get(r->problems, i);
+    return p != NULL ? p->text : "(none)";
+}
+
+/* Prints every problem as a TAP diagnostic (helps when a count is off). */
+static void
+dump(const result *r)
+{
+    size_t i;
+
+    for (i = 0; i < count(r); i++)
+        printf("#   problem: %s\n", text(r, i));
+}
+
+/* Loads yaml that must be valid; returns its tree. */
+static const strata_config_data *
+load_ok(result *r, const char *yaml, const char *base_dir)
+{
+    load_str(r, yaml, base_dir);
+    if (r->rc != 0)
+        dump(r);
+    CHECK_EQ(r->rc, 0);
+    CHECK_EQ(count(r), 0);
+    return strata_config_data_get(r->config);
+}
+
+/* Loads yaml that must have exactly one problem, equal to want. */
+static void
+load_one_problem(const char *yaml, const char *want)
+{
+    result r;
+
+    load_str(&r, yaml, "/tmp");
+    if (count(&r) != 1)
+        dump(&r);
+    CHECK_EQ(r.rc, STRATA_EINVAL);
+    CHECK(r.config == NULL);
+    CHECK_EQ(count(&r), 1);
+    CHECK_STR_EQ(text(&r, 0), want);
+    result_free(&r);
+}
+
+TEST(broken_file_reports_every_problem)
+{
+    const char *path = STRATA_TEST_CONFIG_DIR "/broken.yaml";
+    char dir[PATH_MAX], *secret;
+    const char *want[] = {
+        ":5:10: unknown value 'verbose' for 'level' (expected one of: debug, "
+        "info, warn, error)",
+        ":6:3: unknown key 'fromat' in log; did you mean 'format'?",
+        ":9:22: 'max_concurrency' must be between 1 and 256, not 1000",
+        ":12:17: environment variable 'STRATA_TEST_UNSET_VAR' is not set "
+        "(used in 'password')",
+        ":13:11: duplicate registry host 'ghcr.io' (first at line 8)",
+        ":14:15: 'insecure' must be a boolean (true or false), not 'maybe'",
+        ":15:5: missing required key 'host' in registry",
+        NULL, /* the unreadable secret file: its path depends on the tree */
+        ":17:13: invalid duration '15x' for 'interval' (use e.g. 30s, 15m, "
+        "1h30m)",
+        ":19:12: 'ref': invalid reference 'Debian:12': repository name must "
+        "be lowercase",
+        ":21:19: invalid platform 'linux' in 'platforms' (expected "
+        "OS/ARCH[/VARIANT], e.g. linux/amd64)",
+        ":22:12: duplicate watched reference 'docker.io/library/debian:12' "
+        "(first at line 20)",
+        ":27:15: duplicate image name "
+        "'registry.example.com/acme/payments:latest' (first at line 26)",
+        ":28:26: unknown value 'bogus' for 'on_base_update' (expected one of: "
+        "pr, rebuild, rebase, rescan, notify, exec)",
+        ":29:10: duplicate repository url (first at line 24)",
+        ":30:13: 'branch' must be a string, not a list",
+        ":32:11: api 'listen' is not a loopback address: set 'token' or "
+        "'token_file' so the API is not open to the network",
+        ":33:1: duplicate key 'state' (first at line 3)",
+    };
+    strata_config_problems *problems = strata_config_problems_new();
+    strata_config *config = NULL;
+    strata_error err = {0};
+    const strata_config_problem *p;
+    size_t i, n = sizeof(want) / sizeof(want[0]);
+
+    unsetenv("STRATA_TEST_UNSET_VAR");
+    CHECK(realpath(STRATA_TEST_CONFIG_DIR, dir) != NULL);
+    secret = strata_xasprintf(":15:42: cannot read 'password_file' "
+                              "'%s/no-such-secret': No such file or directory",
+                              dir);
+    want[7] = secret;
+    CHECK_EQ(strata_config_load(&config, path, problems, &err), STRATA_EINVAL);
+    CHECK(config == NULL);
+    CHECK_CONTAINS(err.msg, "18 problems");
+    if (strata_config_problems_count(problems) != n)
+        for (i = 0; i < strata_config_problems_count(problems); i++)
+            printf("#   problem: %s\n",
+                   strata_config_problems_get(problems, i)->text);
+    CHECK_EQ(strata_config_problems_count(problems), n);
+    for (i = 0; i < n; i++) {
+        char *expect = strata_xasprintf("%s%s", path, want[i]);
+
+        p = strata_config_problems_get(problems, i);
+        CHECK_STR_EQ(p->text, expect);
+        CHECK_STR_EQ(p->file, path);
+        free(expect);
+    }
+    free(secret);
+    p = strata_config_problems_get(problems, 2);
+    CHECK_EQ(p->line, 9);
+    CHECK_EQ(p->col, 22);
+    CHECK_STR_EQ(p->message,
+                 "'max_concurrency' must be between 1 and 256, not 1000");
+    strata_config_problems_free(problems);
+}
+
+TEST(valid_file_loads_into_the_tree)
+{
+    strata_config_problems *problems = strata_config_problems_new();
+    strata_config *config = NULL;
+    strata_error err = {0};
+    const strata_config_data *d;
+    const strata_config_repo *r;
+    const strata_config_base *b;
+    char dir[PATH_MAX], *want;
+
+    setenv("STRATA_TEST_GITHUB_TOKEN", "ghp-test-token", 1);
+    setenv("STRATA_TEST_SLACK_URL", "https://hooks.slack.com/services/T/B/X",
+           1);
+    CHECK(realpath(STRATA_TEST_CONFIG_DIR, dir) != NULL);
+    CHECK_OK(strata_config_load(&config, STRATA_TEST_CONFIG_DIR "/valid.yaml",
+                                problems, &err),
+             &err);
+    CHECK_EQ(strata_config_problems_count(problems), 0);
+    d = strata_config_data_get(config);
+    CHECK_STR_EQ(d->base_dir, dir);
+    want = strata_xasprintf("%s/state/strata.db", dir);
+    CHECK_STR_EQ(d->state, want);
+    free(want);
+    want = strata_xasprintf("%s/catalog.yaml", dir);
+    CHECK_STR_EQ(d->catalog, want);
+    free(want);
+    CHECK_EQ(d->log.level, STRATA_LOG_DEBUG);
+    CHECK_EQ(d->log.format, STRATA_LOG_JSON);
+
+    CHECK_EQ(d->n_registries, 2);
+    CHECK_STR_EQ(d->registries[0].host, "registry.example.com:5000");
+    CHECK_STR_EQ(d->registries[0].username, "bot");
+    CHECK_STR_EQ(strata_secret_reveal(d->registries[0].password),
+                 "fixture-registry-password");
+    want = strata_xasprintf("file %s/secrets/registry-password", dir);
+    CHECK_STR_EQ(strata_secret_source(d->registries[0].password), want);
+    free(want);
+    CHECK_EQ(d->registries[0].max_concurrency, 16);
+    CHECK_EQ(d->registries[0].pos.line, 7);
+    CHECK_EQ(d->registries[0].pos.col, 5);
+    CHECK_STR_EQ(d->registries[1].host, "docker.io");
+    CHECK_EQ(d->registries[1].max_concurrency, 8);
+    CHECK(d->registries[1].password == NULL);
+    CHECK(strata_config_registry_find(config, "docker.io") ==
+          &d->registries[1]);
+    CHECK(strata_config_registry_find(config, "quay.io") == NULL);
+
+    CHECK_EQ(d->watch.interval_ms, 10 * 60 * 1000);
+    CHECK_EQ(d->watch.jitter_percent, -1);
+    CHECK_EQ(d->watch.jitter_ms, 30 * 1000);
+    CHECK_EQ(d->watch.soak_ms, 3600 * 1000);
+    CHECK_EQ(d->watch.n_bases, 2);
+    b = &d->watch.bases[0];
+    CHECK_STR_EQ(b->ref, "docker.io/library/debian:12-slim");
+    CHECK_STR_EQ(b->name, "docker.io/library/debian");
+    CHECK_EQ(b->interval_ms, 10 * 60 * 1000); /* inherited */
+    CHECK_EQ(b->soak_ms, 3600 * 1000);        /* inherited */
+    CHECK_EQ(b->has_policy, 0);
+    b = &d->watch.bases[1];
+    CHECK_STR_EQ(b->ref, "docker.io/library/python:latest");
+    CHECK_EQ(b->interval_ms, 3600 * 1000);
+    CHECK_EQ(b->soak_ms, 0); /* set to 0 here, not inherited */
+    CHECK_EQ(b->platforms.count, 2);
+    CHECK_STR_EQ(b->platforms.items[1], "linux/arm64/v8");
+    CHECK_EQ(b->has_policy, 1);
+    CHECK_STR_EQ(b->policy.semver, ">=3.11 <3.13");
+    CHECK_STR_EQ(b->policy.suffix, "-slim");
+    CHECK_STR_EQ(b->policy.regex, "^3\\.[0-9]+");
+
+    CHECK_EQ(d->n_repos, 2);
+    r = &d->repos[0];
+    CHECK_STR_EQ(r->url, "https://github.com/acme/payments.git");
+    CHECK_STR_EQ(r->branch, "main");
+    CHECK_EQ(r->forge, STRATA_FORGE_GITHUB);
+    CHECK_STR_EQ(r->forge_repo, "acme/payments");
+    CHECK_STR_EQ(r->forge_api_url, "https://api.github.com");
+    CHECK_STR_EQ(strata_secret_reveal(r->token), "ghp-test-token");
+    CHECK_STR_EQ(strata_secret_source(r->token),
+                 "env STRATA_TEST_GITHUB_TOKEN");
+    CHECK_EQ(r->on_base_update, STRATA_ACTION_PR | STRATA_ACTION_REBUILD);
+    CHECK_STR_EQ(r->builder, "default");
+    CHECK_EQ(r->n_images, 1);
+    CHECK_STR_EQ(r->images[0].name,
+                 "registry.example.com:5000/acme/payments:latest");
+    CHECK_STR_EQ(r->images[0].dockerfile, "docker/Dockerfile");
+    CHECK_STR_EQ(r->images[0].context, ".");
+    CHECK_STR_EQ(r->images[0].target, "runtime");
+    CHECK_EQ(r->images[0].n_build_args, 2);
+    CHECK_STR_EQ(r->images[0].build_args[0].key, "PYTHON_VERSION");
+    CHECK_STR_EQ(r->images[0].build_args[0].value, "3.12");
+    CHECK_STR_EQ(r->images[0].build_args[1].value, "0");
+    r = &d->repos[1];
+    want = strata_xasprintf("%s/../repos/local", dir);
+    CHECK_STR_EQ(r->url, want);
+    free(want);
+    CHECK_STR_EQ(r->branch, "trunk");
+    CHECK_EQ(r->forge, STRATA_FORGE_NONE);
+    CHECK(r->token == NULL);
+    CHECK_STR_EQ(r->builder, "ci");
+    CHECK_STR_EQ(r->exec, "make deploy");
+    CHECK_EQ(r->on_base_update,
+             STRATA_ACTION_REBUILD | STRATA_ACTION_RESCAN | STRATA_ACTION_EXEC);
+    CHECK_STR_EQ(r->images[0].dockerfile, "Dockerfile");
+
+    CHECK_EQ(d->forges.github.configured, 1);
+    CHECK_EQ(d->forges.gitlab.configured, 0);
+    CHECK_STR_EQ(d->forges.gitlab.api_url, "https://gitlab.com/api/v4");
+
+    CHECK_EQ(d->n_builders, 2);
+    CHECK_STR_EQ(d->builders[0].name, "default");
+    CHECK_EQ(d->builders[0].type, STRATA_BUILDER_EXEC);
+    CHECK_EQ(d->builders[0].timeout_ms, 3600 * 1000);
+    CHECK(strata_config_builder_find(config, "ci") == &d->builders[1]);
+    CHECK_EQ(d->builders[1].type, STRATA_BUILDER_WEBHOOK);
+    CHECK_EQ(d->builders[1].timeout_ms, 30 * 60 * 1000);
+    /* $${ is the escape for a literal ${. */
+    CHECK_STR_EQ(strata_secret_reveal(d->builders[1].secret), "${not-a-var}");
+    CHECK_STR_EQ(strata_secret_source(d->builders[1].secret), "inline");
+
+    CHECK_EQ(d->n_notify, 2);
+    CHECK_STR_EQ(d->notify[0].name, "slack-1");
+    CHECK_EQ(d->notify[0].type, STRATA_NOTIFY_SLACK);
+    CHECK_STR_EQ(strata_secret_reveal(d->notify[0].url),
+                 "https://hooks.slack.com/services/T/B/X");
+    CHECK_EQ(d->notify[0].events.count, 2);
+    CHECK_STR_EQ(d->notify[1].name, "audit");
+    CHECK_STR_EQ(d->notify[1].events.items[0], "rebuild.*");
+
+    CHECK_STR_EQ(d->api.listen, "0.0.0.0:8780");
+    CHECK_STR_EQ(strata_secret_reveal(d->api.token), "fixture-api-token");
+    strata_config_free(config);
+    strata_config_problems_free(problems);
+}
+
+TEST(defaults)
+{
+    result r;
+    const strata_config_data *d = load_ok(&r, "", "/srv/strata");
+    strata_config *def = NULL;
+    strata_error err = {0};
+    char cwd[PATH_MAX], *want;
+
+    CHECK_STR_EQ(d->state, "/srv/strata/strata.db");
+    CHECK(d->catalog == NULL);
+    CHECK_EQ(d->log.level, STRATA_LOG_INFO);
+    CHECK_EQ(d->log.format, STRATA_LOG_TEXT);
+    CHECK_EQ(d->n_registries, 0);
+    CHECK_EQ(d->watch.interval_ms, 15 * 60 * 1000);
+    CHECK_EQ(d->watch.jitter_percent, 10);
+    CHECK_EQ(d->watch.soak_ms, 0);
+    CHECK_EQ(d->watch.settle_ms, 0);
+    CHECK_STR_EQ(d->api.listen, "127.0.0.1:8780");
+    CHECK(d->api.token == NULL);
+    CHECK_STR_EQ(d->forges.github.api_url, "https://api.github.com");
+    result_free(&r);
+
+    /* A null document and empty sections give the defaults too. */
+    d = load_ok(&r, "---\nlog:\nwatch: ~\nregistries: []\n", "/srv");
+    CHECK_EQ(d->watch.interval_ms, 15 * 60 * 1000);
+    CHECK_EQ(d->log.level, STRATA_LOG_INFO);
+    result_free(&r);
+
+    CHECK_OK(strata_config_default(&def, &err), &err);
+    CHECK(getcwd(cwd, sizeof(cwd)) != NULL);
+    want = strata_xasprintf("%s/strata.db", cwd);
+    CHECK_STR_EQ(strata_config_data_get(def)->state, want);
+    CHECK_STR_EQ(strata_config_data_get(def)->file, "<defaults>");
+    free(want);
+    strata_config_free(def);
+    CHECK_CONTAINS(strata_config_default_yaml(), "state: ./strata.db");
+}
+
+TEST(load_or_default)
+{
+    strata_config *c = NULL;
+    strata_error err = {0};
+
+    CHECK_OK(strata_config_load_or_default(&c, "/nonexistent/strata.yaml", 0,
+                                           NULL, &err),
+             &err);
+    CHECK_STR_EQ(strata_config_data_get(c)->file, "<defaults>");
+    strata_config_free(c);
+    c = NULL;
+    CHECK_EQ(strata_config_load_or_default(&c, "/nonexistent/strata.yaml", 1,
+                                           NULL, &err),
+             STRATA_ENOTFOUND);
+    CHECK(c == NULL);
+    CHECK_STR_EQ(err.msg, "cannot open '/nonexistent/strata.yaml': No such "
+                          "file or directory");
+    /* Without a problem list, err still names the first problem. */
+    CHECK_EQ(strata_config_load_string(&c, "state: [x]\n", 11, "x.yaml", "/",
+                                       NULL, &err),
+             STRATA_EINVAL);
+    CHECK_STR_EQ(err.msg, "invalid configuration 'x.yaml': 1 problem, the "
+                          "first: x.yaml:1:8: 'state' must be a string, not "
+                          "a list");
+}
+
+TEST(env_interpolation)
+{
+    result r;
+    const strata_config_data *d;
+
+    setenv("STRATA_T_USER", "robot", 1);
+    setenv("STRATA_T_HOST", "quay.io", 1);
+    setenv("STRATA_T_N", "32", 1);
+    setenv("STRATA_T_EMPTY", "", 1);
+    unsetenv("STRATA_T_UNSET");
+    d = load_ok(&r,
+                "registries:\n"
+                "  - host: ${STRATA_T_HOST}\n"
+                "    max_concurrency: ${STRATA_T_N}\n"
+                "    auth: {username: \"${STRATA_T_USER}-$${x}-${STRATA_T_"
+                "EMPTY}$\", token: \"Bearer ${STRATA_T_USER}\"}\n",
+                "/");
+    CHECK_STR_EQ(d->registries[0].host, "quay.io");
+    CHECK_EQ(d->registries[0].max_concurrency, 32);
+    CHECK_STR_EQ(d->registries[0].username, "robot-${x}-$");
+    CHECK_STR_EQ(strata_secret_reveal(d->registries[0].token), "Bearer robot");
+    CHECK_STR_EQ(strata_secret_source(d->registries[0].token),
+                 "env STRATA_T_USER");
+    result_free(&r);
+
+    load_one_problem("state: ${STRATA_T_UNSET}/db\n",
+                     "test.yaml:1:8: environment variable 'STRATA_T_UNSET' "
+                     "is not set (used in 'state')");
+    load_one_problem("state: \"${STRATA_T_USER\"\n",
+                     "test.yaml:1:8: unterminated '${' in 'state' (write "
+                     "'$${' for a literal '${')");
+    load_one_problem("state: ${1BAD}\n",
+                     "test.yaml:1:8: invalid variable name in 'state': use "
+                     "${NAME} with letters, digits and '_'");
+    /* Keys are never interpolated. */
+    load_one_problem("${STRATA_T_USER}: 1\n",
+                     "test.yaml:1:1: unknown key '${STRATA_T_USER}' in the "
+                     "configuration");
+}
+
+TEST(secret_files)
+{
+    char tmpl[] = "/tmp/strata-test-config-XXXXXX", *dir, *path, *yaml;
+    const strata_config_data *d;
+    FILE *f;
+    result r;
+
+    dir = mkdtemp(tmpl);
+    CHECK(dir != NULL);
+    path = strata_xasprintf("%s/token", dir);
+    f = fopen(path, "w");
+    fputs("tok-from-file\r\n", f);
+    fclose(f);
+    free(path);
+    path = strata_xasprintf("%s/empty", dir);
+    fclose(fopen(path, "w"));
+    free(path);
+
+    d = load_ok(&r,
+                "forges:\n"
+                "  gitlab: {token_file: token, api_url: https://gl.example}\n"
+                "api: {token_file: ./token}\n",
+                dir);
+    CHECK_STR_EQ(strata_secret_reveal(d->forges.gitlab.token), "tok-from-file");
+    CHECK_STR_EQ(d->forges.gitlab.api_url, "https://gl.example");
+    CHECK_STR_EQ(strata_secret_reveal(d->api.token), "tok-from-file");
+    result_free(&r);
+
+    yaml = strata_xasprintf("api: {token_file: %s/missing}\n", dir);
+    path = strata_xasprintf("test.yaml:1:19: cannot read 'token_file' "
+                            "'%s/missing': No such file or directory",
+                            dir);
+    load_one_problem(yaml, path);
+    free(yaml);
+    free(path);
+    yaml = strata_xasprintf("api: {token_file: %s/empty}\n", dir);
+    path = strata_xasprintf("test.yaml:1:19: 'token_file' '%s/empty' is "
+                            "empty",
+                            dir);
+    load_one_problem(yaml, path);
+    free(yaml);
+    free(path);
+    load_one_problem("api: {token: abc, token_file: /etc/hostname}\n",
+                     "test.yaml:1:31: set either 'token' or 'token_file', "
+                     "not both");
+    load_one_problem("registries: [{host: a.io, ca_file: /nonexistent.pem}]\n",
+                     "test.yaml:1:36: cannot read 'ca_file' "
+                     "'/nonexistent.pem': No such file or directory");
+
+    path = strata_xasprintf("%s/token", dir);
+    unlink(path);
+    free(path);
+    path = strata_xasprintf("%s/empty", dir);
+    unlink(path);
+    free(path);
+    rmdir(dir);
+}
+
+TEST(secrets_never_appear_in_problems)
+{
+    const char *secret = "hunter2-SECRET-value";
+    char tmpl[] = "/tmp/strata-test-config-XXXXXX", *dir, *path, *yaml;
+    strata_config *c = NULL;
+    strata_error err = {0};
+    FILE *f;
+    result r;
+    size_t i;
+
+    setenv("STRATA_T_SECRET", secret, 1);
+    dir = mkdtemp(tmpl);
+    CHECK(dir != NULL);
+    path = strata_xasprintf("%s/pw", dir);
+    f = fopen(path, "w");
+    fputs(secret, f);
+    fclose(f);
+    /* A secret from the environment or a file, put where it is wrong. */
+    yaml = strata_xasprintf(
+        "log: {level: \"${STRATA_T_SECRET}\"}\n"
+        "registries:\n"
+        "  - host: \"${STRATA_T_SECRET}://x\"\n"
+        "    max_concurrency: ${STRATA_T_SECRET}\n"
+        "    insecure: ${STRATA_T_SECRET}\n"
+        "    auth: {password_file: %s, password: hunter2-SECRET-value}\n"
+        "  - {host: b.io, auth: {password: [hunter2-SECRET-value]}}\n"
+        "watch:\n"
+        "  interval: ${STRATA_T_SECRET}\n"
+        "  bases: [{ref: \"${STRATA_T_SECRET}\"}]\n"
+        "repos: [{url: \"${STRATA_T_SECRET}://x\", on_base_update: "
+        "[\"${STRATA_T_SECRET}\"]}]\n"
+        "notify:\n"
+        "  - {type: slack, url: \"${STRATA_T_SECRET}\"}\n"
+        "  - {type: webhook, url: \"ftp://hunter2-SECRET-value\"}\n"
+        "  - {type: email, url: \"${STRATA_T_SECRET}\", from: a, to: [b],"
+        " events: [\"${STRATA_T_SECRET}\"]}\n"
+        "api: {listen: \"${STRATA_T_SECRET}\", token: hunter2-SECRET-value}\n",
+        path);
+    load_str(&r, yaml, dir);
+    dump(&r);
+    CHECK_EQ(r.rc, STRATA_EINVAL);
+    CHECK(count(&r) >= 14);
+    for (i = 0; i < count(&r); i++)
+        CHECK(strstr(text(&r, i), "SECRET") == NULL);
+    CHECK(strstr(r.err.msg, "SECRET") == NULL);
+    result_free(&r);
+    free(yaml);
+
+    /* Valid secrets load, and their source never shows the value. */
+    yaml =
+        strata_xasprintf("api: {token_file: %s}\n"
+                         "forges: {gitea: {token: \"${STRATA_T_SECRET}\"}}\n",
+                         path);
+    CHECK_OK(
+        strata_config_load_string(&c, yaml, strlen(yaml), "t", "/", NULL, &err),
+        &err);
+    CHECK_STR_EQ(strata_secret_reveal(strata_config_data_get(c)->api.token),
+                 secret);
+    CHECK(strstr(strata_secret_source(strata_config_data_get(c)->api.token),
+                 "SECRET") == NULL);
+    CHECK_STR_EQ(
+        strata_secret_source(strata_config_data_get(c)->forges.gitea.token),
+        "env STRATA_T_SECRET");
+    strata_config_free(c);
+    free(yaml);
+    unlink(path);
+    free(path);
+    rmdir(dir);
+}
+
+TEST(example_file_validates)
+{
+    strata_config_problems *problems = strata_config_problems_new();
+    strata_config *config = NULL;
+    strata_error err = {0};
+    size_t i;
+
+    /* The variables the example's comments tell users to export. */
+    setenv("REGISTRY_PASSWORD", "example-password", 1);
+    setenv("GITHUB_TOKEN", "example-github-token", 1);
+    setenv("SLACK_WEBHOOK_URL", "https://hooks.slack.com/services/T/B/X", 1);
+    setenv("STRATA_API_TOKEN", "example-api-token", 1);
+    strata_config_load(&config, STRATA_EXAMPLE_CONFIG, problems, &err);
+    for (i = 0; i < strata_config_problems_count(problems); i++)
+        printf("#   problem: %s\n",
+               strata_config_problems_get(problems, i)->text);
+    CHECK(config != NULL);
+    CHECK_EQ(strata_config_problems_count(problems), 0);
+    CHECK(strata_config_data_get(config)->n_repos > 0);
+    CHECK(strata_config_data_get(config)->watch.n_bases > 0);
+    strata_config_free(config);
+    strata_config_problems_free(problems);
+}
+
+TEST(api_listen_needs_token_off_loopback)
+{
+    result r;
+
+    load_one_problem("api: {listen: \"0.0.0.0:8780\"}\n",
+                     "test.yaml:1:15: api 'listen' is not a loopback "
+                     "address: set 'token' or 'token_file' so the API is not "
+                     "open to the network");
+    load_one_problem("api:\n  listen: \":8780\"\n",
+                     "test.yaml:2:11: api 'listen' is not a loopback "
+                     "address: set 'token' or 'token_file' so the API is not "
+                     "open to the network");
+    load_ok(&r, "api: {listen: \"0.0.0.0:8780\", token: t}\n", "/");
+    result_free(&r);
+    load_ok(&r, "api: {listen: \"[::1]:0\"}\n", "/");
+    result_free(&r);
+    load_ok(&r, "api: {listen: \"localhost:8780\"}\n", "/");
+    result_free(&r);
+    load_ok(&r, "api: {listen: \"127.1.2.3:8780\"}\n", "/");
+    result_free(&r);
+    load_one_problem("api: {listen: \"8780\"}\n",
+                     "test.yaml:1:15: invalid listen address '8780' "
+                     "(expected HOST:PORT, e.g. 127.0.0.1:8780 or "
+                     "[::1]:8780)");
+    load_one_problem("api: {listen: \"127.0.0.1:70000\"}\n",
+                     "test.yaml:1:15: invalid listen address "
+                     "'127.0.0.1:70000' (expected HOST:PORT, e.g. "
+                     "127.0.0.1:8780 or [::1]:8780)");
+    CHECK(strata_config_listen_is_loopback("127.0.0.1:1"));
+    CHECK(strata_config_listen_is_loopback("[::1]:1"));
+    CHECK(!strata_config_listen_is_loopback("[::]:1"));
+    CHECK(!strata_config_listen_is_loopback("10.0.0.1:1"));
+    CHECK(!strata_config_listen_is_loopback("localhost.evil.com:1"));
+}
+
+TEST(yaml_syntax_and_shape)
+{
+    load_one_problem("a: [1, 2\nb: c\n",
+                     "test.yaml:2:2: invalid YAML: did not find expected ',' "
+                     "or ']' (while parsing a flow sequence at line 1)");
+    load_one_problem("state: x\n  bad: indent\n",
+                     "test.yaml:2:6: invalid YAML: mapping values are not "
+                     "allowed in this context");
+    load_one_problem("- a\n- b\n",
+                     "test.yaml:1:1: the configuration must be a mapping, "
+                     "not a list");
+    load_one_problem("state: a\n---\nstate: b\n",
+                     "test.yaml:3:1: only one YAML document is allowed");
+    load_one_problem("state: a\n\xff\n",
+                     "test.yaml:2:1: invalid YAML: invalid leading UTF-8 "
+                     "octet");
+    load_one_problem("? [a]\n: b\n",
+                     "test.yaml:1:3: keys must be strings, not a list");
+    load_one_problem("watch: [15m]\n",
+                     "test.yaml:1:8: 'watch' must be a mapping, not a list");
+    load_one_problem("registries: {host: x}\n",
+                     "test.yaml:1:13: 'registries' must be a list, not a "
+                     "mapping");
+    load_one_problem("registries: [ghcr.io]\n",
+                     "test.yaml:1:14: each registry in 'registries' must be "
+                     "a mapping, not a scalar");
+}
+
+TEST(suggestions_and_enums)
+{
+    const char *const keys[] = {"registries", "repos", "watch", "notify"};
+
+    CHECK_EQ(strata_config__distance("kitten", "sitting"), 3);
+    CHECK_EQ(strata_config__distance("", "abc"), 3);
+    CHECK_EQ(strata_config__distance("same", "same"), 0);
+    CHECK_STR_EQ(strata_config__suggest("regsitries", keys, 4), "registries");
+    CHECK_STR_EQ(strata_config__suggest("wach", keys, 4), "watch");
+    CHECK(strata_config__suggest("zzzzzz", keys, 4) == NULL);
+    load_one_problem("registries: [{host: a.io, auth: {passwrd_file: x}}]\n",
+                     "test.yaml:1:34: unknown key 'passwrd_file' in registry "
+                     "auth; did you mean 'password_file'?");
+    load_one_problem("builders: {b: {type: kaniko, command: x}}\n",
+                     "test.yaml:1:22: unknown value 'kaniko' for 'type' "
+                     "(expected one of: exec, buildah, kubernetes, "
+                     "github-actions, gitlab, webhook)");
+    load_one_problem("repos: [{url: /r, builder: defualt}]\n"
+                     "builders: {default: {type: buildah}}\n",
+                     "test.yaml:1:28: unknown builder 'defualt'; did you "
+                     "mean 'default'?");
+    load_one_problem("notify: [{type: slack, url: \"https://h\", events: "
+                     "[rebuild.faild]}]\n",
+                     "test.yaml:1:51: unknown event 'rebuild.faild'; did you "
+                     "mean 'rebuild.failed'?");
+    CHECK_STR_EQ(strata_config_forge_name(STRATA_FORGE_GITEA), "gitea");
+    CHECK_STR_EQ(strata_config_builder_type_name(STRATA_BUILDER_GITHUB_ACTIONS),
+                 "github-actions");
+    CHECK_STR_EQ(strata_config_notify_type_name(STRATA_NOTIFY_TEAMS), "teams");
+    CHECK_STR_EQ(strata_config_action_name(STRATA_ACTION_RESCAN), "rescan");
+    CHECK(strata_config_action_name(3) == NULL);
+}
+
+TEST(cross_section_rules)
+{
+    result r;
+    const strata_config_data *d;
+
+    load_one_problem("repos: [{url: /r, on_base_update: [pr]}]\n",
+                     "test.yaml:1:35: 'pr' needs a forge: set 'forge.type' "
+                     "to github, gitlab or gitea");
+    load_one_problem("repos: [{url: /r, on_base_update: [exec]}]\n",
+                     "test.yaml:1:35: 'exec' needs the repository's 'exec' "
+                     "command");
+    load_one_problem("repos: [{url: \"https://gitea.example/a/b\", forge: "
+                     "{type: gitea}}]\n",
+                     "test.yaml:1:9: forge 'gitea' needs 'api_url' (in the "
+                     "repository's forge or in forges.gitea)");
+    load_one_problem("repos: [{url: /srv/r, forge: {type: github}}]\n",
+                     "test.yaml:1:30: forge 'github' needs 'repo' "
+                     "(OWNER/NAME): it cannot be told from the URL");
+    load_one_problem("repos: [{url: \"ftp://x/y\"}]\n",
+                     "test.yaml:1:15: unsupported repository URL 'ftp://x/y' "
+                     "(use https://, http://, ssh://, git://, file://, "
+                     "user@host:path or a local path)");
+    load_one_problem("builders: {b: {type: exec}}\n",
+                     "test.yaml:1:15: builder type 'exec' needs 'command'");
+    load_one_problem("builders: {b: {type: exec, command: x, workflow: w}}\n",
+                     "test.yaml:1:40: 'workflow' does not apply to builder "
+                     "type 'exec'");
+    load_one_problem("notify: [{type: email, url: \"https://x\", from: a, "
+                     "to: [b]}]\n",
+                     "test.yaml:1:29: 'url' must be an smtp:// or smtps:// "
+                     "URL");
+    load_one_problem("notify: [{name: a, type: exec, command: x}, {name: a, "
+                     "type: exec, command: y}]\n",
+                     "test.yaml:1:52: duplicate notification name 'a' (first "
+                     "at line 1)");
+    load_one_problem("registries: [{host: a.io, auth: {username: u}}]\n",
+                     "test.yaml:1:33: 'username' needs 'password' or "
+                     "'password_file'");
+    load_one_problem("repos: [{url: /r, images: [{name: x, build_args: {A: "
+                     "1, A: 2}}]}]\n",
+                     "test.yaml:1:57: duplicate key 'A' in 'build_args'");
+    load_one_problem("repos: [{url: /r, images: [{name: \"x@sha256:"
+                     "0123456789abcdef0123456789abcdef0123456789abcdef0123456"
+                     "789abcdef\"}]}]\n",
+                     "test.yaml:1:35: image 'docker.io/library/x@sha256:"
+                     "0123456789abcdef0123456789abcdef0123456789abcdef0123456"
+                     "789abcdef' must not have a digest: it names what is "
+                     "built");
+    load_one_problem("watch: {interval: 500ms}\n",
+                     "test.yaml:1:19: 'interval' must be at least 1s");
+    load_one_problem("watch: {jitter: 101%}\n",
+                     "test.yaml:1:17: 'jitter' must be a percentage between "
+                     "0% and 100% or a duration");
+    load_one_problem("watch: {interval: 1m, jitter: 2m}\n",
+                     "test.yaml:1:31: 'jitter' must not be longer than "
+                     "'interval'");
+    load_one_problem(
+        "watch: {bases: [{ref: a, policy: {semver: \">=1 ||\"}}]}\n",
+        "test.yaml:1:43: invalid semver range '>=1 ||' (e.g. "
+        "'>=3.11 <3.13', '^1.2', '1.x || 2.x')");
+
+    /* Inference: scp-like GitHub URLs, default actions, single builder. */
+    d = load_ok(&r,
+                "repos:\n"
+                "  - url: git@github.com:acme/api.git\n"
+                "  - url: https://gitlab.com/group/sub/proj\n"
+                "    on_base_update: [rebuild]\n"
+                "  - {url: \"file:///srv/git/x\", images: [{name: "
+                "localhost:5000/x}]}\n"
+                "builders: {only: {type: kubernetes, image: quay.io/b}}\n"
+                "watch: {bases: [{ref: \"a\", policy: {semver: \"^1.2 || "
+                "2.x\"}}, {ref: b, policy: {semver: \"1.0.0 - 1.4\"}}]}\n",
+                "/");
+    CHECK_EQ(d->repos[0].forge, STRATA_FORGE_GITHUB);
+    CHECK_STR_EQ(d->repos[0].forge_repo, "acme/api");
+    CHECK_EQ(d->repos[0].on_base_update, STRATA_ACTION_PR);
+    CHECK_EQ(d->repos[1].forge, STRATA_FORGE_GITLAB);
+    CHECK_STR_EQ(d->repos[1].forge_repo, "group/sub/proj");
+    CHECK_STR_EQ(d->repos[1].forge_api_url, "https://gitlab.com/api/v4");
+    CHECK_STR_EQ(d->repos[1].builder, "only");
+    CHECK_STR_EQ(d->repos[2].url, "file:///srv/git/x");
+    CHECK_EQ(d->repos[2].forge, STRATA_FORGE_NONE);
+    CHECK_EQ(d->repos[2].on_base_update, 0);
+    CHECK_STR_EQ(d->repos[2].images[0].name, "localhost:5000/x:latest");
+    CHECK(d->builders[0].k8s_namespace == NULL);
+    CHECK_STR_EQ(d->builders[0].image, "quay.io/b");
+    result_free(&r);
+}
+
+TEST(hostile_inputs_are_bounded)
+{
+    strata_buf b = STRATA_BUF_INIT;
+    result r;
+    int i;
+
+    /* A billion-laughs alias chain: walking must stop, not explode. */
+    strata_buf_puts(&b, "x0: &a0 {host: h}\n");
+    for (i = 1; i < 12; i++)
+        strata_buf_printf(&b, "x%d: &a%d [*a%d, *a%d, *a%d, *a%d]\n", i, i,
+                          i - 1, i - 1, i - 1, i - 1);
+    strata_buf_puts(&b, "registries: [*a0, *a0]\nrepos:\n");
+    for (i = 0; i < 3; i++)
+        strata_buf_printf(&b, "  - &r%d {url: /r%d, images: [{name: x}]}\n", i,
+                          i);
+    load_str(&r, b.ptr, "/");
+    CHECK_EQ(r.rc, STRATA_EINVAL);
+    CHECK(count(&r) < STRATA_CONFIG_MAX_PROBLEMS + 2);
+    result_free(&r);
+    strata_buf_reset(&b);
+
+    /* Deep nesting under a key the schema does not descend into. */
+    strata_buf_puts(&b, "log: {level: info}\nextra: ");
+    for (i = 0; i < 5000; i++)
+        strata_buf_putc(&b, '[');
+    for (i = 0; i < 5000; i++)
+        strata_buf_putc(&b, ']');
+    strata_buf_putc(&b, '\n');
+    load_str(&r, b.ptr, "/");
+    CHECK_EQ(r.rc, STRATA_EINVAL);
+    CHECK_CONTAINS(text(&r, 0), "unknown key 'extra'");
+    result_free(&r);
+    strata_buf_reset(&b);
+
+    /* Many problems: collection stops at the cap. */
+    for (i = 0; i < 1000; i++)
+        strata_buf_printf(&b, "k%d: 1\n", i);
+    load_str(&r, b.ptr, "/");
+    CHECK_EQ(count(&r), STRATA_CONFIG_MAX_PROBLEMS);
+    CHECK_CONTAINS(text(&r, count(&r) - 1), "too many problems");
+    result_free(&r);
+    strata_buf_release(&b);
+
+    /* Embedded NUL bytes in a scalar are refused. */
+    load_str(&r, "state: \"a\\0b\"\n", "/");
+    CHECK_EQ(count(&r), 1);
+    CHECK_STR_EQ(text(&r, 0), "test.yaml:1:8: 'state' must not contain a NUL "
+                              "character");
+    result_free(&r);
+}
+
+int
+main(void)
+{
+    RUN(broken_file_reports_every_problem);
+    RUN(valid_file_loads_into_the_tree);
+    RUN(defaults);
+    RUN(load_or_default);
+    RUN(env_interpolation);
+    RUN(secret_files);
+    RUN(secrets_never_appear_in_problems);
+    RUN(example_file_validates);
+    RUN(api_listen_needs_token_off_loopback);
+    RUN(yaml_syntax_and_shape);
+    RUN(suggestions_and_enums);
+    RUN(cross_section_rules);
+    RUN(hostile_inputs_are_bounded);
+    return harness_done();
+}
