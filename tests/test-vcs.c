@@ -51,6 +51,9 @@ cleanup(void)
     }
 }
 
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *sh_out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* Runs a shell command; returns its exit status. */
 static int
 sh(const char *fmt, ...)

@@ -319,6 +319,22 @@ strata_vcs__unlock(int fd)
 }
 
 int
+strata_vcs__remote(git_remote **out, strata_vcs_repo *repo, strata_error *err)
+{
+    git_remote_create_options opts;
+    int rc;
+
+    git_remote_create_options_init(&opts, GIT_REMOTE_CREATE_OPTIONS_VERSION);
+    opts.repository = repo->git;
+    opts.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF |
+                 GIT_REMOTE_CREATE_SKIP_DEFAULT_FETCHSPEC;
+    rc = git_remote_create_with_opts(out, repo->url, &opts);
+    if (rc < 0)
+        return strata_vcs__error(err, rc, repo, NULL, "opening the remote of");
+    return 0;
+}
+
+int
 strata_vcs__commit(git_commit **out, strata_vcs_repo *repo, const char *hex,
                    strata_error *err)
 {

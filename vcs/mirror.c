@@ -3,8 +3,9 @@
  * URL initialises a bare repository in a temporary directory, fetches the
  * one configured branch into refs/remotes/origin/<branch> and renames the
  * directory into place, so a failed clone leaves nothing behind; later
- * syncs fetch that branch incrementally with prune. The repo object keeps
- * the branch head before and after the fetch for incremental scans.
+ * syncs fetch that branch incrementally with prune. The remote is never
+ * written to the mirror's config (see strata_vcs__remote). The repo object
+ * keeps the branch head before and after the fetch for incremental scans.
  */
 #include <sys/stat.h>
 
@@ -240,20 +241,8 @@ fetch_branch(strata_vcs_repo *repo, strata_error *err)
     git_strarray specs = {&spec, 1};
     int rc;
 
-    rc = git_remote_lookup(&remote, repo->git, "origin");
-    /* The URL may have changed in the config (a rotated token in it). */
-    if (rc == 0 && strcmp(git_remote_url(remote), repo->url) != 0) {
-        git_remote_free(remote);
-        remote = NULL;
-        rc = git_remote_set_url(repo->git, "origin", repo->url);
-        if (rc == 0)
-            rc = git_remote_lookup(&remote, repo->git, "origin");
-    }
-    if (rc < 0) {
-        rc =
-            strata_vcs__error(err, rc, repo, NULL, "configuring the mirror of");
+    if ((rc = strata_vcs__remote(&remote, repo, err)) < 0)
         goto out;
-    }
     git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
     strata_vcs__callbacks(&fo.callbacks, &auth, repo);
     fo.prune = GIT_FETCH_PRUNE;
@@ -273,22 +262,15 @@ static int
 clone_bare(strata_vcs_repo *repo, strata_error *err)
 {
     char *tmp = strata_xasprintf("%s.tmp-XXXXXX", repo->path);
-    char *spec = strata_xasprintf("+refs/heads/%s:refs/remotes/origin/%s",
-                                  repo->branch, repo->branch);
-    git_remote *remote = NULL;
     int rc;
 
     if (mkdtemp(tmp) == NULL) {
         rc = strata_error_set(err, STRATA_EIO, "cannot create '%s': %s", tmp,
                               strerror(errno));
         free(tmp);
-        free(spec);
         return rc;
     }
     rc = git_repository_init(&repo->git, tmp, 1);
-    if (rc == 0)
-        rc = git_remote_create_with_fetchspec(&remote, repo->git, "origin",
-                                              repo->url, spec);
     if (rc < 0) {
         rc = strata_vcs__error(err, rc, repo, NULL, "creating the mirror of");
         goto out;
@@ -308,14 +290,12 @@ clone_bare(strata_vcs_repo *repo, strata_error *err)
     if (rc < 0)
         rc = strata_vcs__error(err, rc, repo, NULL, "opening the mirror of");
 out:
-    git_remote_free(remote);
     if (rc < 0) {
         git_repository_free(repo->git);
         repo->git = NULL;
         rm_rf(tmp);
     }
     free(tmp);
-    free(spec);
     return rc;
 }
 

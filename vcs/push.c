@@ -300,10 +300,8 @@ strata_vcs_commit_branch(strata_vcs_commit_result *out, strata_vcs_repo *repo,
         return rc;
     if ((rc = strata_vcs__lock(&fd, repo->path, err)) < 0)
         return rc;
-    if ((rc = git_remote_lookup(&remote, repo->git, "origin")) < 0) {
-        rc = strata_vcs__error(err, rc, repo, NULL, "opening the remote of");
+    if ((rc = strata_vcs__remote(&remote, repo, err)) < 0)
         goto out;
-    }
     if ((rc = fetch_pair(&base, &branch, repo, remote, opts, err)) < 0)
         goto out;
     git_oid_tostr(out->base, sizeof(out->base), git_commit_id(base));
@@ -383,10 +381,8 @@ strata_vcs_delete_branch(int *out_deleted, strata_vcs_repo *repo,
         return rc;
     if ((rc = strata_vcs__lock(&fd, repo->path, err)) < 0)
         return rc;
-    if ((rc = git_remote_lookup(&remote, repo->git, "origin")) < 0) {
-        rc = strata_vcs__error(err, rc, repo, NULL, "opening the remote of");
+    if ((rc = strata_vcs__remote(&remote, repo, err)) < 0)
         goto out;
-    }
     strata_vcs__callbacks(&cb, &auth, repo);
     rc = git_remote_connect(remote, GIT_DIRECTION_PUSH, &cb, NULL, NULL);
     if (rc == 0)

@@ -119,8 +119,10 @@ strata_vcs_list_blobs(strata_vcs_blob_list *out, strata_vcs_repo *repo,
         rc = strata_vcs__error(err, rc, repo, NULL, "reading the tree of");
         goto out;
     }
-    qsort(w.keep.v, w.keep.len, sizeof(*w.keep.v), by_path);
-    qsort(w.skip.v, w.skip.len, sizeof(*w.skip.v), by_path);
+    if (w.keep.len > 1)
+        qsort(w.keep.v, w.keep.len, sizeof(*w.keep.v), by_path);
+    if (w.skip.len > 1)
+        qsort(w.skip.v, w.skip.len, sizeof(*w.skip.v), by_path);
     out->blobs = w.keep.v;
     out->len = w.keep.len;
     out->skipped = w.skip.v;

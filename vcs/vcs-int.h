@@ -65,6 +65,16 @@ char *strata_vcs__redact_url(const char *url);
 int strata_vcs__lock(int *out_fd, const char *mirror_path, strata_error *err);
 void strata_vcs__unlock(int fd);
 
+/*
+ * An in-memory remote for repo->url, used exactly as configured: the
+ * mirror keeps no "origin" in its config (the URL comes from the source on
+ * every call, so a changed URL needs no rewrite) and url.*.insteadOf of
+ * the host's git config is not applied. Both also avoid libgit2 1.5's
+ * leak of regex match data in git_remote_lookup and in insteadOf lookups.
+ */
+int strata_vcs__remote(git_remote **out, strata_vcs_repo *repo,
+                       strata_error *err);
+
 /* Looks up a commit by 40 hex digits (NULL = repo->head). */
 int strata_vcs__commit(git_commit **out, strata_vcs_repo *repo, const char *hex,
                        strata_error *err);

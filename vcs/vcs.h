@@ -24,6 +24,8 @@
  *
  * URLs: https://, http://, ssh://, scp-like user@host:path, git://,
  * file://, or a local path to a repository, bare or not (made absolute).
+ * The URL is used exactly as given: the host's url.*.insteadOf is not
+ * applied, and the mirror's own config records no remote.
  * TLS certificates are verified (libgit2's default) unless the source sets
  * `insecure`. libgit2 1.5 does not check ssh host keys against
  * known_hosts; set `ssh_host_sha256` to pin the server's key.
