@@ -228,8 +228,11 @@ strata_store_job_claim(strata_store_job **out, strata_store *st,
              &stmt, st, STMT_JOB_CLAIM,
              "UPDATE jobs SET state = 'running', attempts = attempts + 1, "
              "updated = ?1 WHERE id = (SELECT id FROM jobs WHERE "
-             "state = 'queued' AND next_attempt <= ?1 ORDER BY created, id "
-             "LIMIT 1) RETURNING " JOB_COLS,
+             "state = 'queued' AND next_attempt <= ?1 AND NOT EXISTS ("
+             "SELECT 1 FROM jobs AS w WHERE w.base_digest = jobs.base_digest "
+             "AND w.wave < jobs.wave AND w.action IN ('rebuild', 'rebase') "
+             "AND w.state IN ('queued', 'running')) ORDER BY wave, created, "
+             "id LIMIT 1) RETURNING " JOB_COLS,
              err)) != 0)
         return rc;
     sqlite3_bind_int64(stmt, 1, strata_store__now(st));

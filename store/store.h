@@ -36,7 +36,7 @@
 #include "core.h"
 
 /* The schema version this strata writes and understands. */
-#define STRATA_STORE_SCHEMA_VERSION 1
+#define STRATA_STORE_SCHEMA_VERSION 2
 /* How long a statement waits for another process's lock by default. */
 #define STRATA_STORE_BUSY_TIMEOUT_MS 5000
 
@@ -263,10 +263,13 @@ int strata_store_job_get(strata_store_job **out, strata_store *st, int64_t id,
                          strata_error *err);
 
 /*
- * Claims the oldest queued job whose next attempt is due: in one statement
- * it becomes running and its attempts grow by one, so two claimers (even
- * in two processes) never get the same job. *out is NULL when nothing is
- * runnable (and 0 is returned); else the caller's.
+ * Claims the oldest queued job whose next attempt is due, lowest wave
+ * first: in one statement it becomes running and its attempts grow by one,
+ * so two claimers (even in two processes) never get the same job. A job
+ * waits while a rebuild or rebase of the same base digest in an earlier
+ * wave is still queued or running: parents are built before children.
+ * *out is NULL when nothing is runnable (and 0 is returned); else the
+ * caller's.
  */
 int strata_store_job_claim(strata_store_job **out, strata_store *st,
                            strata_error *err);
@@ -340,6 +343,139 @@ int strata_store_job_count(int64_t out[STRATA_STORE_JOB_NSTATES],
  */
 int strata_store_job_list(json_t **out, strata_store *st, int64_t after_id,
                           int limit, int state, strata_error *err);
+
+/* ---- notify's outbox (outbox.c) ---------------------------------------- */
+/*
+ * One row per (event, sink), written before the first attempt so a crash
+ * loses nothing. States: pending -> sending (claim) -> sent; back to
+ * pending for a retry; dead after max_attempts or a permanent failure.
+ * Every transition out of sending is guarded by the attempt id the claim
+ * set, so a late answer to an attempt that crash recovery already took
+ * back cannot mark the message twice.
+ */
+
+typedef enum strata_store_outbox_state {
+    STRATA_STORE_OUTBOX_PENDING = 0,
+    STRATA_STORE_OUTBOX_SENDING,
+    STRATA_STORE_OUTBOX_SENT,
+    STRATA_STORE_OUTBOX_DEAD,
+    STRATA_STORE_OUTBOX_NSTATES
+} strata_store_outbox_state;
+
+/* "pending", "sending", "sent", "dead". */
+const char *strata_store_outbox_state_name(strata_store_outbox_state s);
+/* STRATA_EINVAL for an unknown name. */
+int strata_store_outbox_state_parse(strata_store_outbox_state *out,
+                                    const char *name);
+
+typedef struct strata_store_outbox_spec {
+    const char *delivery;   /* unique idempotency key (X-Strata-Delivery) */
+    const char *sink;       /* the sink's name */
+    const char *event_type; /* "base.updated" */
+    const json_t *payload;  /* the event (borrowed) */
+    int max_attempts;       /* 0: 8 */
+    int64_t not_before_ms;  /* first attempt not before; 0: now */
+} strata_store_outbox_spec;
+
+/*
+ * Adds a message unless one with the same delivery key exists (in any
+ * state), so enqueueing one event twice sends it once. *out_id is the
+ * message's id, new or existing; *out_created (may be NULL) says which.
+ */
+int strata_store_outbox_add(int64_t *out_id, int *out_created,
+                            strata_store *st,
+                            const strata_store_outbox_spec *spec,
+                            strata_error *err);
+
+typedef struct strata_store_outbox_msg {
+    int64_t id;
+    char *delivery;
+    char *sink;
+    char *event_type;
+    json_t *payload; /* owned by the message */
+    strata_store_outbox_state state;
+    int attempts; /* claims so far */
+    int max_attempts;
+    int64_t next_attempt_ms;
+    char *attempt_id; /* may be NULL */
+    char *last_error; /* may be NULL */
+    int64_t created_ms;
+    int64_t updated_ms;
+    int64_t sent_ms; /* 0 unless sent */
+} strata_store_outbox_msg;
+
+/* NULL is a no-op. */
+void strata_store_outbox_msg_free(strata_store_outbox_msg *msg);
+/* Frees msgs[0..n) and the array. */
+void strata_store_outbox_msgs_free(strata_store_outbox_msg **msgs, size_t n);
+
+/* *out is the caller's; STRATA_ENOTFOUND for an unknown id. */
+int strata_store_outbox_get(strata_store_outbox_msg **out, strata_store *st,
+                            int64_t id, strata_error *err);
+
+/*
+ * Claims up to max (>= 1) pending messages of sink whose next attempt is
+ * due, oldest first, in one statement: they become sending with
+ * attempt_id, and their attempts grow by one. *out is an array of *out_n
+ * messages (NULL and 0 when none), the caller's: strata_store_outbox_msgs_free.
+ */
+int strata_store_outbox_claim(strata_store_outbox_msg ***out, size_t *out_n,
+                              strata_store *st, const char *sink, int max,
+                              const char *attempt_id, strata_error *err);
+
+/*
+ * Marks a sending message sent. STRATA_ECONFLICT when it is not sending
+ * under attempt_id (recovered or finished meanwhile), STRATA_ENOTFOUND.
+ */
+int strata_store_outbox_sent(strata_store *st, int64_t id,
+                             const char *attempt_id, strata_error *err);
+
+/*
+ * An attempt failed: the message goes back to pending, due at
+ * next_attempt_ms, or to dead when its attempts are used up or permanent
+ * is set. *out_dead (may be NULL) says which. Errors as for sent.
+ */
+int strata_store_outbox_fail(int *out_dead, strata_store *st, int64_t id,
+                             const char *attempt_id, const char *error,
+                             int64_t next_attempt_ms, int permanent,
+                             strata_error *err);
+
+/*
+ * Crash recovery, for startup: messages left sending go back to pending,
+ * due now, last error "interrupted", under the same delivery key (the
+ * receiver may have got them: at least once). One that used its last
+ * attempt goes to dead instead. *out_count (may be NULL): how many.
+ */
+int strata_store_outbox_recover(int *out_count, strata_store *st,
+                                strata_error *err);
+
+/* When sink's next pending message is due: *out_ms, or 0 when none. */
+int strata_store_outbox_next_due(int64_t *out_ms, strata_store *st,
+                                 const char *sink, strata_error *err);
+
+/*
+ * Gives a dead message another round: pending, attempts 0, due now.
+ * STRATA_ENOTFOUND, or STRATA_ECONFLICT when it is not dead.
+ */
+int strata_store_outbox_requeue(strata_store *st, int64_t id,
+                                strata_error *err);
+
+/* out[state] = how many messages of sink (NULL: all) are in that state. */
+int strata_store_outbox_count(int64_t out[STRATA_STORE_OUTBOX_NSTATES],
+                              strata_store *st, const char *sink,
+                              strata_error *err);
+
+/*
+ * Messages with id > after_id, by id, at most limit (<= 0: all), only in
+ * state unless state is -1: [{"id", "delivery", "sink", "event_type",
+ * "state", "attempts", "max_attempts", "next_attempt", "last_error",
+ * "created", "updated", "sent", "event"}]; times in ms, absent ones null.
+ * New reference. For `strata notify outbox` and the HTTP API.
+ */
+int strata_store_outbox_list(json_t **out, strata_store *st, int64_t after_id,
+                             int limit, int state, strata_error *err);
+
+/* ---- end of notify's outbox -------------------------------------------- */
 
 /* ---- graph ------------------------------------------------------------- */
 

@@ -857,6 +857,59 @@ TEST(job_claim_and_finish)
     strata_store_close(st);
 }
 
+static int64_t
+enqueue_wave(strata_store *st, const char *image, const char *action,
+             const char *digest, int wave)
+{
+    strata_store_job_spec spec = {0};
+    strata_error err = {0};
+    int64_t id = 0;
+
+    spec.image = image;
+    spec.action = action;
+    spec.base_ref = "docker.io/library/debian:12";
+    spec.base_digest = digest;
+    spec.wave = wave;
+    CHECK_OK(strata_store_job_enqueue(&id, NULL, st, &spec, &err), &err);
+    return id;
+}
+
+TEST(job_claim_waits_for_earlier_waves)
+{
+    fake_clock clock = {1000};
+    strata_error err = {0};
+    strata_store *st = open_store(":memory:", &clock);
+    strata_store_job *job = NULL;
+    int64_t runtime, pr, app, other;
+
+    /* Enqueued children first: order of creation must not matter. */
+    app = enqueue_wave(st, "r/app", "rebuild", "sha256:d1", 1);
+    pr = enqueue_wave(st, "r/runtime", "pr", "sha256:d1", 0);
+    runtime = enqueue_wave(st, "r/runtime", "rebuild", "sha256:d1", 0);
+    other = enqueue_wave(st, "r/other", "rebuild", "sha256:d9", 1);
+
+    CHECK_OK(strata_store_job_claim(&job, st, &err), &err);
+    CHECK_EQ(job->id, pr);
+    strata_store_job_free(job);
+    CHECK_OK(strata_store_job_claim(&job, st, &err), &err);
+    CHECK_EQ(job->id, runtime);
+    strata_store_job_free(job);
+    /* Another base digest's wave 1 does not wait on this one. */
+    CHECK_OK(strata_store_job_claim(&job, st, &err), &err);
+    CHECK_EQ(job->id, other);
+    strata_store_job_free(job);
+    /* The app waits while the runtime rebuild runs. */
+    CHECK_OK(strata_store_job_claim(&job, st, &err), &err);
+    CHECK(job == NULL);
+    CHECK_OK(strata_store_job_finish(st, runtime, STRATA_STORE_JOB_SUCCEEDED,
+                                     NULL, NULL, &err),
+             &err);
+    CHECK_OK(strata_store_job_claim(&job, st, &err), &err);
+    CHECK_EQ(job->id, app);
+    strata_store_job_free(job);
+    strata_store_close(st);
+}
+
 TEST(job_retry_until_exhausted)
 {
     fake_clock clock = {1000};
@@ -1255,6 +1308,7 @@ main(void)
     RUN(events_paginate);
     RUN(job_enqueue_is_idempotent);
     RUN(job_claim_and_finish);
+    RUN(job_claim_waits_for_earlier_waves);
     RUN(job_retry_until_exhausted);
     RUN(job_cancel_and_superseded);
     RUN(job_requeue_running_at_startup);
