@@ -113,7 +113,7 @@ image_ref(strata_dockerfile *df, strata_df_ref *r)
 
     if (strata_ref_parse(&ref, r->text, &e) != 0) {
         r->error = strata_graph__arena_strdup(&df->arena, e.msg);
-        strata_graph__df_diag(df, r->line, "%s", e.msg);
+        strata_graph__df_diag(df, r->span.line, "%s", e.msg);
         return;
     }
     r->ref = ref;
@@ -210,7 +210,7 @@ do_from(strata_graph__df_parser *p, const strata_graph__df_line *l, size_t rest)
                                 df->escape, &p->meta, &e) != 0) {
         r->text = "";
         r->error = strata_graph__arena_strdup(&df->arena, e.msg);
-        strata_graph__df_diag(df, l->line, "%s", e.msg);
+        strata_graph__df_diag(df, r->span.line, "%s", e.msg);
         goto out;
     }
     r->text = strata_graph__arena_strdup(&df->arena, b.ptr);
@@ -226,7 +226,7 @@ do_from(strata_graph__df_parser *p, const strata_graph__df_line *l, size_t rest)
     if (r->text[0] == '\0') {
         r->error = strata_graph__arena_printf(
             &df->arena, "base name ('%s') should not be blank", r->raw);
-        strata_graph__df_diag(df, l->line, "%s", r->error);
+        strata_graph__df_diag(df, r->span.line, "%s", r->error);
     } else if (strcmp(r->text, "scratch") == 0) {
         st->scratch = 1;
     } else if ((st->base_stage = find_stage(df, r->text, idx)) >= 0) {
@@ -373,7 +373,7 @@ from_ref(strata_graph__df_parser *p, const strata_graph__df_line *l,
             "variable expansion is not supported for %s '%s': define a "
             "stage with FROM and a global ARG instead",
             kind == STRATA_DF_COPY_FROM ? "--from" : "mount from=", value);
-        strata_graph__df_diag(df, l->line, "%s", r->error);
+        strata_graph__df_diag(df, r->span.line, "%s", r->error);
     }
 }
 
@@ -530,7 +530,7 @@ strata_graph__df_resolve(strata_graph__df_parser *p)
             if (idx < 0 || (size_t) idx >= df->nstages) {
                 r->error = strata_graph__arena_printf(
                     &df->arena, "invalid stage index %ld", idx);
-                strata_graph__df_diag(df, r->line, "%s", r->error);
+                strata_graph__df_diag(df, r->span.line, "%s", r->error);
             } else {
                 r->target_stage = (int) idx;
             }

@@ -79,7 +79,8 @@ platform_part_ok(const char *s, size_t n)
 static void
 set_auto(strata_graph__df_parser *p, const char *name, const char *value)
 {
-    strata_graph__df_var *v = strata_graph__df_env_set(&p->meta, name);
+    strata_graph__df_var *v = strata_graph__df_env_set(
+        &p->meta, strata_graph__arena_strdup(&p->df->arena, name));
 
     v->value = strata_graph__arena_strdup(&p->df->arena, value);
     v->origin = STRATA_GRAPH__DF_VAR_AUTOMATIC;

@@ -99,7 +99,8 @@ typedef enum strata_df_origin {
 
 typedef struct strata_df_ref {
     strata_df_ref_kind kind;
-    unsigned line;       /* the instruction's first line */
+    unsigned line;       /* the instruction's first line (span.line is the
+                          * reference's own, which diagnostics use) */
     strata_df_span span; /* the reference as written in the instruction */
     const char *raw;     /* that text (continuations removed) */
     const char *text;    /* after ARG expansion and quote removal */

@@ -1,7 +1,8 @@
 /*
  * cmd-dockerfile-refs.c - `strata dockerfile refs FILE`: parses a
  * Dockerfile and prints one line per external image reference, in file
- * order: LINE<TAB>KIND<TAB>CANONICAL-REF. Problems are printed on stderr
+ * order: LINE<TAB>KIND<TAB>CANONICAL-REF, LINE being the line the
+ * reference is written on (a continuation line, say). Problems are printed on stderr
  * as FILE:LINE: message while the other references still print; the exit
  * status is then 2 (bad input), as it is when the file cannot be read.
  */
@@ -84,7 +85,7 @@ exec_dockerfile_refs(strata_cli *cli, int argc, char **argv)
         const strata_df_ref *ref = strata_dockerfile_ref(df, k);
 
         if (ref->external && ref->ref != NULL)
-            printf("%u\t%s\t%s\n", ref->line,
+            printf("%u\t%s\t%s\n", ref->span.line,
                    strata_df_ref_kind_name(ref->kind),
                    strata_ref_string(ref->ref));
     }
