@@ -105,6 +105,32 @@ static const migration migrations[] = {
         ");"
         "CREATE INDEX graph_edges_parent ON graph_edges (parent);"
         "CREATE INDEX graph_edges_source ON graph_edges (repo, path);"},
+
+    /*
+     * 2: notify's outbox. One row per (event, sink), written before the
+     * first attempt; state moves pending -> sending -> sent, back to
+     * pending for a retry, or to dead after max_attempts. delivery is the
+     * idempotency key receivers see (X-Strata-Delivery).
+     */
+    {2, "CREATE TABLE outbox ("
+        "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+        "  delivery TEXT NOT NULL UNIQUE,"
+        "  sink TEXT NOT NULL,"
+        "  event_type TEXT NOT NULL,"
+        "  payload TEXT NOT NULL," /* JSON: the event */
+        "  state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN"
+        "    ('pending', 'sending', 'sent', 'dead')),"
+        "  attempts INTEGER NOT NULL DEFAULT 0,"
+        "  max_attempts INTEGER NOT NULL DEFAULT 8 CHECK (max_attempts >= 1),"
+        "  next_attempt INTEGER NOT NULL,"
+        "  attempt_id TEXT," /* set by each claim */
+        "  last_error TEXT,"
+        "  created INTEGER NOT NULL,"
+        "  updated INTEGER NOT NULL,"
+        "  sent INTEGER"
+        ");"
+        "CREATE INDEX outbox_due ON outbox (sink, state, next_attempt, id);"
+        "CREATE INDEX outbox_state ON outbox (state, id);"},
 };
 
 #define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
@@ -113,8 +139,8 @@ static const migration migrations[] = {
 static const char check_tables_sql[] =
     "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
     "('meta', 'watches', 'digests', 'watch_state', 'events', 'jobs', "
-    "'graph_nodes', 'graph_edges')";
-#define NTABLES 8
+    "'graph_nodes', 'graph_edges', 'outbox')";
+#define NTABLES 9
 
 static int
 query_int(int *out, strata_store *st, const char *sql, const char *what,
