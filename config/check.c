@@ -245,7 +245,7 @@ static const struct {
     const char *required[3];
     const char *optional[3];
 } notify_keys[] = {
-    [STRATA_NOTIFY_WEBHOOK] = {{"url"}, {"secret"}},
+    [STRATA_NOTIFY_WEBHOOK] = {{"url"}, {"secret", "headers"}},
     [STRATA_NOTIFY_SLACK] = {{"url"}, {NULL}},
     [STRATA_NOTIFY_TEAMS] = {{"url"}, {NULL}},
     [STRATA_NOTIFY_DISCORD] = {{"url"}, {NULL}},
@@ -326,7 +326,9 @@ void
 strata_config__check_notify(strata_config__ctx *ctx, void *obj,
                             const yaml_node_t *node)
 {
-    static const char *const common[] = {"type", "name", "events"};
+    static const char *const common[] = {"type",  "name",       "events",
+                                         "batch", "rate_limit", "max_attempts",
+                                         "title", "text",       "filter"};
     static const char *const all[] = {"*"};
     strata_config_notify *n = obj;
     const yaml_node_t *url = strata_config__lookup(ctx, node, "url");

@@ -229,6 +229,19 @@ typedef struct strata_config_notify {
     const char *from;             /* email */
     strata_config_strings to;     /* email */
     const char *command;          /* exec */
+    /* Added for notify/ (docs/configuration.md, "notify"). */
+    const strata_config_kv *headers; /* webhook: extra request headers */
+    size_t n_headers;
+    uint64_t batch_ms;    /* one digest per window; 0: each event at once */
+    int rate_messages;    /* rate_limit.messages; 0: no limit */
+    uint64_t rate_per_ms; /* rate_limit.per; default 1m */
+    int max_attempts;     /* before dead-lettering; default 8 */
+    const char *title;    /* template of the title, or NULL (built-in) */
+    const char *text;     /* template of the text, or NULL (built-in) */
+    strata_config_strings filter_bases;  /* globs; empty: any base */
+    strata_config_strings filter_images; /* globs; empty: any image */
+    strata_config_strings filter_teams;  /* exact; empty: any team */
+    int filter_severity; /* minimum: 0 info, 1 warning, 2 critical */
 } strata_config_notify;
 
 typedef struct strata_config_api {

@@ -295,12 +295,27 @@ bad:
 
 /* Events that notifications can subscribe to; "*" and "PREFIX.*" too. */
 static const char *const events[] = {
-    "base.updated",      "base.soaked",       "plan.created",
-    "rebuild.started",   "rebuild.succeeded", "rebuild.failed",
-    "rebase.succeeded",  "rebase.failed",     "rescan.succeeded",
-    "rescan.failed",     "pr.opened",         "pr.updated",
-    "pr.failed",         "job.failed",        "stale.found",
+    "base.updated",
+    "base.soaked",
+    "plan.created",
+    "rebuild.started",
+    "rebuild.succeeded",
+    "rebuild.failed",
+    "rebase.succeeded",
+    "rebase.failed",
+    "rescan.succeeded",
+    "rescan.failed",
+    "pr.opened",
+    "pr.updated",
+    "pr.failed",
+    "job.failed",
+    "stale.found",
     "catalog.violation",
+    "base.signature_failed",
+    "rebase.done",
+    "pr.closed",
+    "rescan.regressed",
+    "report.stale",
 };
 
 static int
@@ -584,6 +599,32 @@ SCHEMA(builder, "builder", strata_config_builder,
        .name_offset = offsetof(strata_config_builder, name), .set_offset = -1,
        .check = strata_config__check_builder);
 
+/* In the order of the minimum severities of a notification filter. */
+static const char *const severity_names[] = {"info", "warning", "critical",
+                                             NULL};
+
+static const strata_config__field notify_rate_fields[] = {
+    FLD("messages", STRATA_CF_INT, strata_config_notify, rate_messages,
+        .min = 1, .max = 1000000),
+    FLD("per", STRATA_CF_DURATION, strata_config_notify, rate_per_ms,
+        .def = "1m", .min = 1000),
+};
+SCHEMA(notify_rate, "rate limit", strata_config_notify, .pos_offset = -1,
+       .name_offset = -1, .set_offset = -1);
+
+static const strata_config__field notify_filter_fields[] = {
+    FLD("bases", STRATA_CF_STRINGS, strata_config_notify, filter_bases,
+        .flags = STRATA_CF_NONEMPTY),
+    FLD("images", STRATA_CF_STRINGS, strata_config_notify, filter_images,
+        .flags = STRATA_CF_NONEMPTY),
+    FLD("teams", STRATA_CF_STRINGS, strata_config_notify, filter_teams,
+        .flags = STRATA_CF_NONEMPTY),
+    FLD("severity", STRATA_CF_ENUM, strata_config_notify, filter_severity,
+        .names = severity_names, .def = "info"),
+};
+SCHEMA(notify_filter, "notification filter", strata_config_notify,
+       .pos_offset = -1, .name_offset = -1, .set_offset = -1);
+
 static const strata_config__field notify_fields[] = {
     FLD("name", STRATA_CF_STRING, strata_config_notify, name,
         .flags = STRATA_CF_NONEMPTY),
@@ -599,6 +640,17 @@ static const strata_config__field notify_fields[] = {
         .flags = STRATA_CF_NONEMPTY),
     FLD("command", STRATA_CF_STRING, strata_config_notify, command,
         .flags = STRATA_CF_NONEMPTY),
+    FLDX("headers", STRATA_CF_KV, strata_config_notify, headers, n_headers),
+    FLD("batch", STRATA_CF_DURATION, strata_config_notify, batch_ms,
+        .def = "0"),
+    FLAT("rate_limit", &notify_rate),
+    FLD("max_attempts", STRATA_CF_INT, strata_config_notify, max_attempts,
+        .min = 1, .max = 100, .def = "8"),
+    FLD("title", STRATA_CF_STRING, strata_config_notify, title,
+        .flags = STRATA_CF_NONEMPTY),
+    FLD("text", STRATA_CF_STRING, strata_config_notify, text,
+        .flags = STRATA_CF_NONEMPTY),
+    FLAT("filter", &notify_filter),
 };
 SCHEMA(notify, "notification", strata_config_notify,
        .pos_offset = offsetof(strata_config_notify, pos), .name_offset = -1,
