@@ -1,0 +1,617 @@
+#!/usr/bin/python3
+"""forge.py - one loopback server that plays GitHub, GitLab or Gitea for
+tests/test-forge.c (stdlib only).
+
+    forge.py --forge github|gitlab|gitea --token TOKEN
+             [--repo owner/name]... [--branch NAME]...
+
+Listens on 127.0.0.1 on an ephemeral port, prints the port once it accepts
+connections, and serves until killed. Every request is checked against the
+provider's documented REST API: method and path, the auth header exactly
+(GitHub "Authorization: Bearer T" plus "Accept: application/vnd.github+json"
+and "X-GitHub-Api-Version: 2022-11-28"; GitLab "PRIVATE-TOKEN: T" and a
+URL-encoded project path; Gitea "Authorization: token T"), the JSON content
+type, required body fields, their types, and no undocumented fields. A
+violation is answered with the provider's error shape (400/415/422) and
+recorded. State: branches per repository, change requests (open/closed),
+labels, reviewers, comments.
+
+Admin endpoints (no auth):
+  POST /_admin/fail   {"path_regex", "method"?, "status", "count"?,
+                       "headers"? {}, "body"? json | "raw"? text}
+                      the next `count` matching requests get that answer
+                      (default bodies: the provider's own for the status)
+  POST /_admin/race   {"repo", "head", "base"}: the next create for head
+                      first sees someone else open the same request
+  POST /_admin/branch {"repo", "name"}
+  POST /_admin/reset  forget requests, injected failures and the log
+  GET  /_admin/state  {"pulls": [...], "log": [[method, path, status]],
+                       "violations": [...]}
+"""
+import argparse
+import json
+import re
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, unquote, urlsplit
+
+ARGS = None
+LOCK = threading.Lock()
+STATE = {}  # repo -> {"branches": set, "pulls": [dict]}
+PULLS_BY_ID = {}
+FAILS = []
+RACES = []
+LOG = []
+VIOLATIONS = []
+NEXT_ID = [1000]
+
+GH_DOCS = "https://docs.github.com/rest"
+
+# Documented body fields per (forge, endpoint): name -> (type, required).
+# Types: "str", "bool", "int", "strs" (list of str), "ints", "labels"
+# (GitLab: comma string or list of str), "idsnames" (Gitea: ints or strs).
+SPECS = {
+    ("github", "create"): {
+        "title": ("str", True), "head": ("str", True), "base": ("str", True),
+        "body": ("str", False), "draft": ("bool", False),
+        "maintainer_can_modify": ("bool", False), "head_repo": ("str", False),
+        "issue": ("int", False)},
+    ("github", "update"): {
+        "title": ("str", False), "body": ("str", False),
+        "state": ("str", False), "base": ("str", False),
+        "maintainer_can_modify": ("bool", False)},
+    ("github", "labels"): {"labels": ("strs", True)},
+    ("github", "reviewers"): {"reviewers": ("strs", False),
+                              "team_reviewers": ("strs", False)},
+    ("github", "comment"): {"body": ("str", True)},
+    ("gitlab", "create"): {
+        "source_branch": ("str", True), "target_branch": ("str", True),
+        "title": ("str", True), "description": ("str", False),
+        "labels": ("labels", False), "reviewer_ids": ("ints", False),
+        "assignee_id": ("int", False), "assignee_ids": ("ints", False),
+        "milestone_id": ("int", False), "target_project_id": ("int", False),
+        "remove_source_branch": ("bool", False), "squash": ("bool", False),
+        "allow_collaboration": ("bool", False)},
+    ("gitlab", "update"): {
+        "title": ("str", False), "description": ("str", False),
+        "target_branch": ("str", False), "state_event": ("str", False),
+        "labels": ("labels", False), "add_labels": ("labels", False),
+        "remove_labels": ("labels", False), "reviewer_ids": ("ints", False),
+        "assignee_id": ("int", False), "assignee_ids": ("ints", False),
+        "milestone_id": ("int", False), "remove_source_branch": ("bool", False),
+        "squash": ("bool", False), "discussion_locked": ("bool", False),
+        "allow_collaboration": ("bool", False)},
+    ("gitlab", "comment"): {"body": ("str", True)},
+    ("gitea", "create"): {
+        "head": ("str", True), "base": ("str", True), "title": ("str", True),
+        "body": ("str", False), "assignee": ("str", False),
+        "assignees": ("strs", False), "labels": ("ints", False),
+        "milestone": ("int", False), "due_date": ("str", False),
+        "reviewers": ("strs", False), "team_reviewers": ("strs", False)},
+    ("gitea", "update"): {
+        "title": ("str", False), "body": ("str", False),
+        "base": ("str", False), "state": ("str", False),
+        "assignee": ("str", False), "assignees": ("strs", False),
+        "labels": ("ints", False), "milestone": ("int", False),
+        "due_date": ("str", False), "unset_due_date": ("bool", False),
+        "allow_maintainer_edit": ("bool", False)},
+    ("gitea", "labels"): {"labels": ("idsnames", True)},
+    ("gitea", "reviewers"): {"reviewers": ("strs", False),
+                             "team_reviewers": ("strs", False)},
+    ("gitea", "comment"): {"body": ("str", True)},
+}
+
+
+def type_ok(kind, v):
+    if kind == "str":
+        return isinstance(v, str)
+    if kind == "bool":
+        return isinstance(v, bool)
+    if kind == "int":
+        return isinstance(v, int) and not isinstance(v, bool)
+    if kind == "strs":
+        return isinstance(v, list) and all(isinstance(x, str) for x in v)
+    if kind == "ints":
+        return isinstance(v, list) and all(
+            isinstance(x, int) and not isinstance(x, bool) for x in v)
+    if kind == "labels":
+        return isinstance(v, str) or type_ok("strs", v)
+    if kind == "idsnames":
+        return type_ok("strs", v) or type_ok("ints", v)
+    return False
+
+
+class Reply(Exception):
+    def __init__(self, status, body, headers=(), violation=None):
+        super().__init__(status)
+        self.status, self.body, self.headers = status, body, list(headers)
+        self.violation = violation
+
+
+# ---- the providers' error shapes -------------------------------------------
+
+def err_body(status, message, errors=None):
+    """An error body in the provider's shape."""
+    f = ARGS.forge
+    if f == "github":
+        b = {"message": message, "documentation_url": GH_DOCS,
+             "status": str(status)}
+        if errors is not None:
+            b["errors"] = errors
+        return b
+    if f == "gitlab":
+        return {"message": message} if errors is None else {"message": errors}
+    return {"message": message, "url": "http://127.0.0.1/api/swagger"}
+
+
+def violation(status, message, gl_error=None):
+    """A request that breaks the documented API."""
+    if ARGS.forge == "gitlab" and gl_error is not None:
+        return Reply(status, {"error": gl_error}, violation=message)
+    return Reply(status, err_body(status, message), violation=message)
+
+
+def default_fail_body(status, repo="acme/app", head="x", number=1):
+    f = ARGS.forge
+    if status == 401:
+        return {"github": err_body(401, "Bad credentials"),
+                "gitlab": {"message": "401 Unauthorized"},
+                "gitea": err_body(401, "token is required")}[f]
+    if status == 403:
+        return {"github": err_body(403, "Resource not accessible by "
+                                        "personal access token"),
+                "gitlab": {"message": "403 Forbidden"},
+                "gitea": err_body(403, "token does not have required "
+                                       "scope")}[f]
+    if status == 404:
+        return {"github": err_body(404, "Not Found"),
+                "gitlab": {"message": "404 Project Not Found"},
+                "gitea": err_body(404, "The target couldn't be found.")}[f]
+    if status in (409, 422):
+        return exists_body(repo, head, "main", number)[1]
+    if status == 429:
+        return {"github": err_body(429, "You have exceeded a secondary "
+                                        "rate limit"),
+                "gitlab": {"message": "Retry later"},
+                "gitea": err_body(429, "rate limit exceeded")}[f]
+    if status >= 500:
+        return {"message": "Server Error"} if f != "gitlab" else \
+            {"message": "500 Internal Server Error"}
+    return err_body(status, "error")
+
+
+def exists_body(repo, head, base, number):
+    f = ARGS.forge
+    owner = repo.split("/")[0]
+    if f == "github":
+        return 422, err_body(422, "Validation Failed", [{
+            "resource": "PullRequest", "code": "custom",
+            "message": "A pull request already exists for %s:%s."
+                       % (owner, head)}])
+    if f == "gitlab":
+        return 409, {"message": ["Another open merge request already exists "
+                                 "for this source branch: !%d" % number]}
+    return 409, err_body(409, "pull request already exists for these targets "
+                              "[id: %d, issue_id: %d, head_repo_id: 1, "
+                              "base_repo_id: 1, head_branch: %s, "
+                              "base_branch: %s]"
+                         % (number + 100, number, head, base))
+
+
+def not_found():
+    return Reply(404, default_fail_body(404))
+
+
+# ---- representations ---------------------------------------------------------
+
+def render(pr):
+    f = ARGS.forge
+    repo = pr["repo"]
+    if f == "github":
+        return {
+            "id": pr["id"], "number": pr["number"], "state": pr["state"],
+            "title": pr["title"], "body": pr["body"], "draft": pr["draft"],
+            "html_url": "https://github.com/%s/pull/%d" % (repo, pr["number"]),
+            "head": {"ref": pr["head"], "label": "%s:%s"
+                     % (repo.split("/")[0], pr["head"])},
+            "base": {"ref": pr["base"]}, "merged_at": None,
+            "labels": [{"name": n} for n in pr["labels"]],
+            "requested_reviewers": [{"login": r} for r in pr["reviewers"]],
+            "user": {"login": pr["user"]}}
+    if f == "gitlab":
+        return {
+            "id": pr["id"], "iid": pr["number"], "project_id": 1,
+            "title": pr["title"], "description": pr["body"],
+            "state": "opened" if pr["state"] == "open" else "closed",
+            "source_branch": pr["head"], "target_branch": pr["base"],
+            "labels": pr["labels"], "draft": pr["title"].startswith("Draft:"),
+            "reviewers": [{"id": r, "username": "user%d" % r}
+                          for r in pr["reviewers"]],
+            "web_url": "http://gitlab.example/%s/-/merge_requests/%d"
+                       % (repo, pr["number"])}
+    return {
+        "id": pr["id"], "number": pr["number"], "state": pr["state"],
+        "title": pr["title"], "body": pr["body"], "merged": False,
+        "html_url": "http://gitea.example/%s/pulls/%d" % (repo, pr["number"]),
+        "head": {"ref": pr["head"]}, "base": {"ref": pr["base"]},
+        "labels": [{"id": i + 1, "name": n} for i, n in
+                   enumerate(pr["labels"])],
+        "requested_reviewers": [{"login": r} for r in pr["reviewers"]]}
+
+
+# ---- state -------------------------------------------------------------------
+
+def repo_state(repo):
+    if repo not in STATE:
+        raise not_found()
+    return STATE[repo]
+
+
+def new_pull(repo, head, base, title, body, draft=False, user="strata-bot"):
+    st = STATE[repo]
+    NEXT_ID[0] += 1
+    pr = {"id": NEXT_ID[0], "number": len(st["pulls"]) + 1, "repo": repo,
+          "head": head, "base": base, "title": title, "body": body,
+          "draft": draft, "state": "open", "labels": [], "reviewers": [],
+          "comments": [], "user": user}
+    st["pulls"].append(pr)
+    return pr
+
+
+def find_pull(repo, number):
+    for pr in repo_state(repo)["pulls"]:
+        if pr["number"] == number:
+            return pr
+    raise not_found()
+
+
+def open_with(repo, head, base=None):
+    for pr in STATE[repo]["pulls"]:
+        if pr["state"] == "open" and pr["head"] == head and \
+                (base is None or pr["base"] == base):
+            return pr
+    return None
+
+
+# ---- the handler -------------------------------------------------------------
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, fmt, *args):
+        pass
+
+    def send(self, status, body, headers=()):
+        data = body if isinstance(body, bytes) else \
+            json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8"
+                         if not isinstance(body, bytes) else "text/plain")
+        for k, v in headers:
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def handle_any(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        url = urlsplit(self.path)
+        with LOCK:
+            if url.path.startswith("/_admin/"):
+                status, body = self.admin(url.path, raw)
+                self.send(status, body)
+                return
+            try:
+                status, body, headers = self.api(url, raw)
+            except Reply as r:
+                status, body, headers = r.status, r.body, r.headers
+                if r.violation:
+                    VIOLATIONS.append("%s %s: %s" % (self.command, self.path,
+                                                     r.violation))
+            LOG.append([self.command, self.path, status])
+        self.send(status, body, headers)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = handle_any
+
+    # ---- admin ----
+
+    def admin(self, path, raw):
+        req = json.loads(raw or b"{}")
+        if path == "/_admin/state":
+            return 200, {
+                "pulls": [{k: v for k, v in pr.items()}
+                          for st in STATE.values() for pr in st["pulls"]],
+                "log": LOG, "violations": VIOLATIONS}
+        if path == "/_admin/fail":
+            req.setdefault("count", 1)
+            FAILS.append(req)
+            return 200, {"ok": True}
+        if path == "/_admin/race":
+            RACES.append(req)
+            return 200, {"ok": True}
+        if path == "/_admin/branch":
+            STATE.setdefault(req["repo"], {"branches": set(), "pulls": []})
+            STATE[req["repo"]]["branches"].add(req["name"])
+            return 200, {"ok": True}
+        if path == "/_admin/reset":
+            for st in STATE.values():
+                st["pulls"].clear()
+            del FAILS[:], RACES[:], LOG[:], VIOLATIONS[:]
+            return 200, {"ok": True}
+        return 404, {"message": "no such admin endpoint"}
+
+    # ---- the API ----
+
+    def injected(self):
+        for f in FAILS:
+            if f.get("method") and f["method"] != self.command:
+                continue
+            if not re.search(f["path_regex"], self.path):
+                continue
+            f["count"] -= 1
+            if f["count"] <= 0:
+                FAILS.remove(f)
+            status = f["status"]
+            if "raw" in f:
+                body = f["raw"].encode()
+            else:
+                body = f.get("body") or default_fail_body(status)
+            headers = list((f.get("headers") or {}).items())
+            raise Reply(status, body, headers)
+
+    def check_auth(self):
+        f, tok = ARGS.forge, ARGS.token
+        if f == "github":
+            if self.headers.get("Authorization") != "Bearer " + tok:
+                raise Reply(401, default_fail_body(401))
+            if self.headers.get("Accept") != "application/vnd.github+json":
+                raise violation(415, "Accept must be "
+                                     "application/vnd.github+json")
+            if self.headers.get("X-GitHub-Api-Version") != "2022-11-28":
+                raise violation(400, "X-GitHub-Api-Version must be "
+                                     "2022-11-28")
+        elif f == "gitlab":
+            if self.headers.get("PRIVATE-TOKEN") != tok:
+                raise Reply(401, default_fail_body(401))
+            if self.headers.get("Authorization") is not None:
+                raise violation(400, "GitLab tokens go in PRIVATE-TOKEN")
+        else:
+            if self.headers.get("Authorization") != "token " + tok:
+                raise Reply(401, default_fail_body(401))
+
+    def body(self, raw, endpoint):
+        ct = self.headers.get("Content-Type") or ""
+        if not ct.startswith("application/json"):
+            raise violation(415 if ARGS.forge != "gitea" else 422,
+                            "Content-Type must be application/json, "
+                            "not '%s'" % ct, "content type is not json")
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            raise violation(400, "Problems parsing JSON",
+                            "body is not valid json")
+        if not isinstance(data, dict):
+            raise violation(400, "Problems parsing JSON",
+                            "body is not a json object")
+        spec = SPECS[(ARGS.forge, endpoint)]
+        for k, v in data.items():
+            if k not in spec:
+                raise violation(422, "\"%s\" is not a permitted key" % k,
+                                "%s is not a documented parameter" % k)
+            if not type_ok(spec[k][0], v):
+                raise violation(422, "For '%s', %s is not a %s"
+                                % (k, json.dumps(v), spec[k][0]),
+                                "%s is invalid" % k)
+        for k, (kind, req) in spec.items():
+            if req and k not in data:
+                if ARGS.forge == "gitea":
+                    raise violation(422, "[%s]: Required" % k.capitalize())
+                raise violation(422 if ARGS.forge == "github" else 400,
+                                "Missing required field '%s'" % k,
+                                "%s is missing" % k)
+        return data
+
+    def api(self, url, raw):
+        self.injected()
+        self.check_auth()
+        f = ARGS.forge
+        q = {k: v[0] for k, v in parse_qs(url.query).items()}
+        path = url.path
+        if f == "gitlab":
+            m = re.fullmatch(r"/api/v4/projects/([^/]+)/merge_requests"
+                             r"(?:/(\d+)(/notes)?)?", path)
+            if not m:
+                raise violation(404, "no such endpoint", "404 Not Found")
+            if "/" in m.group(1):
+                raise violation(404, "project path must be URL-encoded")
+            repo = unquote(m.group(1))
+            number = int(m.group(2)) if m.group(2) else None
+            sub = "notes" if m.group(3) else None
+        else:
+            prefix = "" if f == "github" else "/api/v1"
+            m = re.fullmatch(prefix + r"/repos/([^/]+)/([^/]+)/(pulls|issues)"
+                             r"(?:/(\d+)(?:/(labels|comments|"
+                             r"requested_reviewers))?)?", path)
+            if not m:
+                raise violation(404, "no such endpoint")
+            repo = m.group(1) + "/" + m.group(2)
+            number = int(m.group(4)) if m.group(4) else None
+            sub = m.group(5)
+            if m.group(3) == "issues" and (number is None or
+                                           sub not in ("labels", "comments")):
+                raise violation(404, "no such endpoint")
+            if m.group(3) == "pulls" and sub in ("labels", "comments"):
+                raise violation(404, "no such endpoint")
+        st = repo_state(repo)
+        cmd = self.command
+        if number is None and cmd == "GET":
+            return self.list(repo, q)
+        if number is None and cmd == "POST":
+            return self.create(repo, st, self.body(raw, "create"))
+        if number is None:
+            raise violation(405, "method not allowed")
+        pr = find_pull(repo, number)
+        if sub is None and cmd == ("PUT" if f == "gitlab" else "PATCH"):
+            return self.update(repo, st, pr, self.body(raw, "update"))
+        if sub is None and cmd == "GET":
+            return 200, render(pr), []
+        if sub == "labels" and cmd == "POST":
+            data = self.body(raw, "labels")
+            for n in data["labels"]:
+                n = str(n)
+                if n not in pr["labels"]:
+                    pr["labels"].append(n)
+            return 200, [{"id": i + 1, "name": n}
+                         for i, n in enumerate(pr["labels"])], []
+        if sub == "requested_reviewers" and cmd == "POST":
+            data = self.body(raw, "reviewers")
+            if not data.get("reviewers") and not data.get("team_reviewers"):
+                raise violation(422, "reviewers or team_reviewers required")
+            for r in data.get("reviewers", []):
+                if r not in pr["reviewers"]:
+                    pr["reviewers"].append(r)
+            if f == "github":
+                return 201, render(pr), []
+            return 201, [{"id": i + 1, "state": "REQUEST_REVIEW",
+                          "user": {"login": r}}
+                         for i, r in enumerate(pr["reviewers"])], []
+        if sub in ("comments", "notes") and cmd == "POST":
+            data = self.body(raw, "comment")
+            pr["comments"].append(data["body"])
+            NEXT_ID[0] += 1
+            return 201, {"id": NEXT_ID[0], "body": data["body"],
+                         "author" if f == "gitlab" else "user":
+                             {"login": "strata-bot",
+                              "username": "strata-bot"}}, []
+        raise violation(405, "method not allowed")
+
+    def list(self, repo, q):
+        f = ARGS.forge
+        state = q.get("state", "open" if f != "gitlab" else "all")
+        states = {"github": ("open", "closed", "all"),
+                  "gitlab": ("opened", "closed", "locked", "merged", "all"),
+                  "gitea": ("open", "closed", "all")}[f]
+        if state not in states:
+            raise violation(422 if f != "gitlab" else 400,
+                            "state must be one of %s" % (states,),
+                            "state does not have a valid value")
+        want = {"opened": "open"}.get(state, state)
+        pulls = [p for p in STATE[repo]["pulls"]
+                 if want == "all" or p["state"] == want]
+        if f == "github" and "head" in q:
+            if ":" not in q["head"]:
+                raise violation(422, "head must be 'user:ref-name'")
+            owner, ref = q["head"].split(":", 1)
+            if owner != repo.split("/")[0]:
+                pulls = []
+            pulls = [p for p in pulls if p["head"] == ref]
+        if f == "gitlab" and "source_branch" in q:
+            pulls = [p for p in pulls if p["head"] == q["source_branch"]]
+        per = int(q.get("per_page" if f != "gitea" else "limit", "30"))
+        page = int(q.get("page", "1"))
+        pulls = pulls[(page - 1) * per: page * per]
+        return 200, [render(p) for p in pulls], []
+
+    def create(self, repo, st, d):
+        f = ARGS.forge
+        if f == "gitlab":
+            head, base, title = d["source_branch"], d["target_branch"], \
+                d["title"]
+            body = d.get("description", "")
+        else:
+            head, base, title = d["head"], d["base"], d["title"]
+            body = d.get("body", "")
+        for field, br in (("head", head), ("base", base)):
+            if br not in st["branches"]:
+                if f == "github":
+                    raise Reply(422, err_body(422, "Validation Failed", [{
+                        "resource": "PullRequest", "field": field,
+                        "code": "invalid"}]))
+                if f == "gitlab":
+                    raise Reply(400, {"message": {
+                        ("source_branch" if field == "head" else
+                         "target_branch"): ["is invalid"]}})
+                raise Reply(404, err_body(404, "branch %s not found" % br))
+        for race in list(RACES):
+            if race["repo"] == repo and race["head"] == head:
+                RACES.remove(race)
+                new_pull(repo, head, race.get("base", base), "opened by "
+                         "someone else", "", user="someone-else")
+        other = open_with(repo, head, None if f == "gitlab" else base)
+        if other is not None:
+            status, b = exists_body(repo, head, base, other["number"])
+            return status, b, []
+        pr = new_pull(repo, head, base, title, body,
+                      draft=bool(d.get("draft", False)))
+        if f == "gitlab":
+            labels = d.get("labels", [])
+            if isinstance(labels, str):
+                labels = [x for x in labels.split(",") if x]
+            pr["labels"] = labels
+            pr["reviewers"] = d.get("reviewer_ids", [])
+        return 201, render(pr), []
+
+    def update(self, repo, st, pr, d):
+        f = ARGS.forge
+        if not d:
+            raise violation(400 if f == "gitlab" else 422,
+                            "at least one parameter must be provided",
+                            "at least one parameter must be provided")
+        base = d.get("target_branch" if f == "gitlab" else "base")
+        if base is not None and base not in st["branches"]:
+            raise Reply(422, err_body(422, "Validation Failed", [{
+                "resource": "PullRequest", "field": "base",
+                "code": "invalid"}]))
+        if "title" in d:
+            pr["title"] = d["title"]
+        if "body" in d or "description" in d:
+            pr["body"] = d.get("body", d.get("description"))
+        if base is not None:
+            pr["base"] = base
+        state = d.get("state")
+        if f == "gitlab" and "state_event" in d:
+            if d["state_event"] not in ("close", "reopen"):
+                raise violation(400, "bad state_event",
+                                "state_event does not have a valid value")
+            state = "closed" if d["state_event"] == "close" else "open"
+        if state is not None:
+            if state not in ("open", "closed"):
+                raise violation(422, "state must be open or closed")
+            pr["state"] = state
+        if f == "gitlab":
+            for key in ("labels", "add_labels"):
+                if key in d:
+                    labels = d[key]
+                    if isinstance(labels, str):
+                        labels = [x for x in labels.split(",") if x]
+                    if key == "labels":
+                        pr["labels"] = []
+                    for n in labels:
+                        if n not in pr["labels"]:
+                            pr["labels"].append(n)
+            if "reviewer_ids" in d:
+                pr["reviewers"] = d["reviewer_ids"]
+        return 200, render(pr), []
+
+
+def main():
+    global ARGS
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--forge", choices=("github", "gitlab", "gitea"),
+                    required=True)
+    ap.add_argument("--token", required=True)
+    ap.add_argument("--repo", action="append", default=[])
+    ap.add_argument("--branch", action="append", default=[])
+    ARGS = ap.parse_args()
+    for repo in ARGS.repo:
+        STATE[repo] = {"branches": set(ARGS.branch), "pulls": []}
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    srv.daemon_threads = True
+    print(srv.server_address[1], flush=True)
+    srv.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
