@@ -31,6 +31,8 @@ extern char **environ;
 static char tmpdir[64];
 static pid_t daemon_pid = -1;
 static int daemon_port;
+static pid_t http_pid = -1;
+static int http_port;
 
 /* ---- helpers ---------------------------------------------------------- */
 
@@ -41,6 +43,11 @@ cleanup(void)
         kill(daemon_pid, SIGTERM);
         waitpid(daemon_pid, NULL, 0);
         daemon_pid = -1;
+    }
+    if (http_pid > 0) {
+        kill(http_pid, SIGTERM);
+        waitpid(http_pid, NULL, 0);
+        http_pid = -1;
     }
     if (tmpdir[0] != '\0' && getenv("STRATA_TEST_KEEP") == NULL) {
         char *cmd = strata_xasprintf("rm -rf '%s'", tmpdir);
@@ -177,6 +184,51 @@ start_daemon(void)
     CHECK(can_connect(daemon_port));
 }
 
+/* Starts tests/vcs/git-http.py (Basic auth + git http-backend). */
+static void
+start_http(void)
+{
+    char *argv[] = {"/usr/bin/python3",
+                    STRATA_TEST_VCS_DIR "/git-http.py",
+                    tmpdir,
+                    "bot",
+                    "tok-SECRET-123",
+                    NULL};
+    posix_spawn_file_actions_t fa;
+    char line[64];
+    FILE *f;
+    int p[2];
+
+    CHECK_EQ(pipe(p), 0);
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, p[1], 1);
+    posix_spawn_file_actions_addclose(&fa, p[0]);
+    posix_spawn_file_actions_addclose(&fa, p[1]);
+    CHECK_EQ(posix_spawn(&http_pid, argv[0], &fa, NULL, argv, environ), 0);
+    posix_spawn_file_actions_destroy(&fa);
+    close(p[1]);
+    f = fdopen(p[0], "r");
+    CHECK(f != NULL);
+    CHECK(fgets(line, sizeof(line), f) != NULL);
+    fclose(f);
+    http_port = atoi(line);
+    CHECK(http_port > 0);
+}
+
+static int
+count_lines(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    int n = 0, c;
+
+    if (f == NULL)
+        return 0;
+    while ((c = fgetc(f)) != EOF)
+        n += c == '\n';
+    fclose(f);
+    return n;
+}
+
 static char *
 file_url(void)
 {
@@ -263,15 +315,22 @@ static const char *const expected_dockerfiles[] = {
 };
 
 static strata_vcs_repo *
-sync_ok(const char *url, const char *cache_dir)
+sync_src(const strata_vcs_source *src, const char *cache_dir)
 {
-    strata_vcs_source src = {.url = url, .branch = "main"};
     strata_vcs_repo *repo = NULL;
     strata_error err = {0};
 
-    CHECK_OK(strata_vcs_sync(&repo, &src, cache_dir, &err), &err);
+    CHECK_OK(strata_vcs_sync(&repo, src, cache_dir, &err), &err);
     CHECK(repo != NULL);
     return repo;
+}
+
+static strata_vcs_repo *
+sync_ok(const char *url, const char *cache_dir)
+{
+    strata_vcs_source src = {.url = url, .branch = "main"};
+
+    return sync_src(&src, cache_dir);
 }
 
 TEST(first_sync_clones_bare)
@@ -602,10 +661,10 @@ check_pushed_branch(const char *branch, const char *commit)
 }
 
 static void
-commit_branch_flow(const char *url, const char *cache_name)
+commit_branch_flow(const strata_vcs_source *src, const char *cache_name)
 {
     char *dir = cache(cache_name);
-    strata_vcs_repo *repo = sync_ok(url, dir);
+    strata_vcs_repo *repo = sync_src(src, dir);
     strata_vcs_commit_result res;
     strata_vcs_commit_opts o;
     strata_vcs_edit edits[4];
@@ -710,8 +769,9 @@ commit_branch_flow(const char *url, const char *cache_name)
 TEST(commit_branch_file)
 {
     char *url = file_url();
+    strata_vcs_source src = {.url = url, .branch = "main"};
 
-    commit_branch_flow(url, "file");
+    commit_branch_flow(&src, "file");
     free(url);
 }
 
@@ -740,9 +800,74 @@ TEST(git_daemon_sync_and_push)
     repo = sync_ok(url, dir); /* incremental, nothing new */
     CHECK_STR_EQ(strata_vcs_repo_old_head(repo), want);
     strata_vcs_repo_free(repo);
-    commit_branch_flow(url, "daemon");
+    {
+        strata_vcs_source src = {.url = url, .branch = "main"};
+
+        commit_branch_flow(&src, "daemon");
+    }
     free(want);
     free(url);
+    free(dir);
+}
+
+/* ---- smart HTTP with Basic credentials -------------------------------- */
+
+TEST(smart_http_credentials)
+{
+    char *url, *dir = cache("http"), *log;
+    strata_vcs_source src = {
+        .branch = "main", .username = "bot", .token = "tok-SECRET-123"};
+    strata_vcs_repo *repo = NULL;
+    strata_error err = {0};
+    char *want = git_out("rev-parse main");
+    int refused;
+
+    if (access("/usr/bin/python3", X_OK) != 0) {
+        printf("# no /usr/bin/python3: smart HTTP not tested\n");
+        free(want);
+        free(dir);
+        return;
+    }
+    start_http();
+    url = strata_xasprintf("http://127.0.0.1:%d/src.git", http_port);
+    log = strata_xasprintf("%s/http-401.log", tmpdir);
+    src.url = url;
+
+    /* The right token: clone, then push and delete a branch. */
+    repo = sync_src(&src, dir);
+    CHECK_STR_EQ(strata_vcs_repo_head(repo), want);
+    strata_vcs_repo_free(repo);
+    commit_branch_flow(&src, "http");
+
+    /* A wrong token fails fast with EAUTH and never loops. */
+    src.token = "tok-WRONG-456";
+    refused = count_lines(log);
+    CHECK_EQ(strata_vcs_sync(&repo, &src, dir, &err), STRATA_EAUTH);
+    printf("# %s\n", err.msg);
+    CHECK_CONTAINS(err.msg, "refused the credentials");
+    CHECK_CONTAINS(err.msg, url);
+    CHECK(strstr(err.msg, "tok-") == NULL);
+    refused = count_lines(log) - refused;
+    printf("# %d requests refused\n", refused);
+    CHECK(refused >= 2 && refused <= 4); /* first ask + at most 2 tries */
+
+    /* No token at all: EAUTH, saying none is configured. */
+    src.token = NULL;
+    CHECK_EQ(strata_vcs_sync(&repo, &src, dir, &err), STRATA_EAUTH);
+    printf("# %s\n", err.msg);
+    CHECK_CONTAINS(err.msg, "no credentials are configured");
+
+    /* A token in the URL is never shown either. */
+    free(url);
+    url = strata_xasprintf("http://bot:tok-WRONG-789@127.0.0.1:%d/src.git",
+                           http_port);
+    src.url = url;
+    CHECK_EQ(strata_vcs_sync(&repo, &src, dir, &err), STRATA_EAUTH);
+    CHECK(strstr(err.msg, "tok-") == NULL);
+    CHECK(strstr(err.msg, "bot:") == NULL);
+    free(log);
+    free(url);
+    free(want);
     free(dir);
 }
 
@@ -829,6 +954,7 @@ main(void)
     RUN(sync_local_path);
     RUN(commit_branch_file);
     RUN(git_daemon_sync_and_push);
+    RUN(smart_http_credentials);
     RUN(errors_name_url_without_secrets);
     return harness_done();
 }
