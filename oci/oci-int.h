@@ -37,6 +37,7 @@ typedef struct strata_oci__host {
     int auth;              /* STRATA_OCI__AUTH_* */
     char *realm, *service; /* bearer challenge */
     strata_oci__token *tokens;
+    long ratelimit_remaining; /* -1: never seen */
 } strata_oci__host;
 
 typedef struct strata_oci__req strata_oci__req;
@@ -72,6 +73,8 @@ int strata_oci__request(strata_registry *reg, const char *domain,
 
 strata_oci__host *strata_oci__host_get(strata_registry *reg,
                                        const char *domain);
+/* The host to connect to for a reference domain (docker.io: registry-1). */
+const char *strata_oci__url_host(const char *domain);
 
 /* auth.c */
 

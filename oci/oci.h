@@ -210,6 +210,29 @@ int strata_registry_digest(strata_registry *reg, const strata_ref *ref,
                            const char *platform, strata_registry_digest_cb cb,
                            void *arg, strata_error *err);
 
+/*
+ * Tags of ref's repository, following Link rel="next" pages: page_size
+ * tags per request (the n= parameter; <= 0: 1000), at most max_pages pages
+ * (<= 0: 50; more is STRATA_ETOOBIG). tags is an array of ntags new
+ * strings, the callback's to keep or free with strata_registry_tags_free;
+ * NULL when err is set. Errors as above; a malformed page is STRATA_EPROTO.
+ */
+typedef void (*strata_registry_tags_cb)(char **tags, size_t ntags,
+                                        const strata_error *err, void *arg);
+int strata_registry_list_tags(strata_registry *reg, const strata_ref *ref,
+                              int page_size, int max_pages,
+                              strata_registry_tags_cb cb, void *arg,
+                              strata_error *err);
+void strata_registry_tags_free(char **tags, size_t ntags);
+
+/*
+ * The last "RateLimit-Remaining" value domain answered (Docker Hub sends
+ * "76;w=21600" on manifest requests, HEAD included), or -1 when none was
+ * seen.
+ */
+long strata_registry_ratelimit_remaining(const strata_registry *reg,
+                                         const char *domain);
+
 /* Synchronous wrappers for the CLI: each runs a private loop. */
 int strata_registry_digest_sync(char **out, const strata_registry_opts *opts,
                                 const strata_ref *ref, const char *platform,

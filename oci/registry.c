@@ -60,6 +60,13 @@ host_apply(strata_oci__host *h, const strata_registry_opts *o)
     h->auth = STRATA_OCI__AUTH_UNKNOWN;
 }
 
+const char *
+strata_oci__url_host(const char *domain)
+{
+    /* Docker Hub's API lives on another host than its reference domain. */
+    return strcmp(domain, "docker.io") == 0 ? "registry-1.docker.io" : domain;
+}
+
 strata_oci__host *
 strata_oci__host_get(strata_registry *reg, const char *domain)
 {
@@ -70,6 +77,7 @@ strata_oci__host_get(strata_registry *reg, const char *domain)
             return h;
     h = strata_xcalloc(1, sizeof(*h));
     h->domain = strata_xstrdup(domain);
+    h->ratelimit_remaining = -1;
     host_apply(h, &reg->defaults);
     h->next = reg->hosts;
     reg->hosts = h;
@@ -219,6 +227,33 @@ error_detail(char *out, size_t len, const strata_http_response *resp)
     json_decref(j);
 }
 
+/* Keeps the number of "RateLimit-Remaining: 76;w=21600". */
+static void
+note_ratelimit(strata_oci__host *h, const strata_http_response *resp)
+{
+    const char *v = strata_http_response_header(resp, "ratelimit-remaining");
+    char *end;
+    long n;
+
+    if (v == NULL)
+        return;
+    n = strtol(v, &end, 10);
+    if (end != v && n >= 0 && (*end == '\0' || *end == ';'))
+        h->ratelimit_remaining = n;
+}
+
+long
+strata_registry_ratelimit_remaining(const strata_registry *reg,
+                                    const char *domain)
+{
+    const strata_oci__host *h;
+
+    for (h = reg->hosts; h != NULL; h = h->next)
+        if (strcmp(h->domain, domain) == 0)
+            return h->ratelimit_remaining;
+    return -1;
+}
+
 static void
 on_token_ready(const char *token, const strata_error *err, void *arg)
 {
@@ -249,6 +284,8 @@ on_response(const strata_http_response *resp, const strata_error *terr,
     const char *chal;
 
     r->in_flight = 0;
+    if (resp != NULL)
+        note_ratelimit(h, resp);
     if (terr != NULL) {
         /* HTTPS failed on a host where plain HTTP is allowed: switch. */
         if (terr->code == STRATA_ENET && h->plain_allowed && !h->use_http &&
@@ -356,7 +393,7 @@ req_send(strata_oci__req *r)
     }
     free(r->url);
     r->url = strata_xasprintf("%s://%s%s", h->use_http ? "http" : "https",
-                              h->domain, r->path);
+                              strata_oci__url_host(h->domain), r->path);
     if (r->accept != NULL)
         hdrs[n++] = (strata_http_header){"Accept", r->accept};
     if (r->auth_header != NULL)
