@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <uv.h>
+
 #define STRATA_VERSION "0.1.0"
 
 /* ---- errors ----------------------------------------------------------- */
@@ -180,6 +182,39 @@ size_t strata_strmap_len(const strata_strmap *m);
 /* Iterates: size_t it = 0; while (strata_strmap_next(m, &it, &k, &v)). */
 int strata_strmap_next(const strata_strmap *m, size_t *iter, const char **key,
                        void **val);
+
+/* ---- child processes ------------------------------------------------ */
+
+typedef struct strata_proc strata_proc;
+
+typedef struct strata_proc_opts {
+    const char *const *argv; /* argv[0] is looked up in PATH */
+    const char *const *env;  /* NULL: inherit */
+    const char *cwd;         /* NULL: inherit */
+    const char *input;       /* written to stdin, then closed; may be NULL */
+    size_t input_len;
+    size_t max_output;   /* stdout+stderr tail kept; 0 = 256 KiB */
+    uint64_t timeout_ms; /* 0: none; then SIGTERM, 5 s later SIGKILL */
+} strata_proc_opts;
+
+typedef struct strata_proc_result {
+    int64_t exit_status;
+    int term_signal;
+    int timed_out;
+    const char *output; /* stdout and stderr interleaved; borrowed */
+    size_t output_len;
+    int truncated; /* the head of the output was dropped */
+} strata_proc_result;
+
+/* Runs once, after the child exited and its pipes closed. */
+typedef void (*strata_proc_cb)(const strata_proc_result *res, void *arg);
+
+/*
+ * Starts a child on loop. If this returns an error the callback never
+ * runs; otherwise it runs exactly once, from the loop. opts is copied.
+ */
+int strata_proc_spawn(uv_loop_t *loop, const strata_proc_opts *opts,
+                      strata_proc_cb cb, void *arg, strata_error *err);
 
 /* ---- HTTP client (libcurl multi on libuv) ----------------------------- */
 /* Declared in core/http.h, which this header includes. */

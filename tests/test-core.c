@@ -139,6 +139,56 @@ TEST(strmap_put_get_iterate)
     strata_strmap_free(NULL);
 }
 
+typedef struct proc_seen {
+    int calls;
+    int64_t status;
+    int timed_out;
+    char output[256];
+} proc_seen;
+
+static void
+on_proc(const strata_proc_result *res, void *arg)
+{
+    proc_seen *seen = arg;
+
+    seen->calls++;
+    seen->status = res->exit_status;
+    seen->timed_out = res->timed_out;
+    snprintf(seen->output, sizeof(seen->output), "%s", res->output);
+}
+
+TEST(proc_runs_feeds_and_times_out)
+{
+    const char *cat[] = {"sh", "-c", "cat; echo err >&2; exit 3", NULL};
+    const char *slow[] = {"sleep", "10", NULL};
+    const char *missing[] = {"/nonexistent/strata-x", NULL};
+    strata_proc_opts o = {0};
+    proc_seen a = {0}, b = {0}, c = {0};
+    strata_error err = {0};
+    uv_loop_t loop;
+
+    uv_loop_init(&loop);
+    o.argv = cat;
+    o.input = "hello\n";
+    o.input_len = 6;
+    CHECK_OK(strata_proc_spawn(&loop, &o, on_proc, &a, &err), &err);
+    memset(&o, 0, sizeof(o));
+    o.argv = slow;
+    o.timeout_ms = 100;
+    CHECK_OK(strata_proc_spawn(&loop, &o, on_proc, &b, &err), &err);
+    o.argv = missing;
+    CHECK_EQ(strata_proc_spawn(&loop, &o, on_proc, &c, &err), STRATA_EIO);
+    CHECK_CONTAINS(err.msg, "cannot run '/nonexistent/strata-x'");
+    uv_run(&loop, UV_RUN_DEFAULT);
+    CHECK_EQ(a.calls, 1);
+    CHECK_EQ(a.status, 3);
+    CHECK_STR_EQ(a.output, "hello\nerr\n");
+    CHECK_EQ(b.calls, 1);
+    CHECK_EQ(b.timed_out, 1);
+    CHECK_EQ(c.calls, 0);
+    CHECK_EQ(uv_loop_close(&loop), 0);
+}
+
 int
 main(void)
 {
@@ -149,5 +199,6 @@ main(void)
     RUN(sha256_and_time);
     RUN(log_levels);
     RUN(strmap_put_get_iterate);
+    RUN(proc_runs_feeds_and_times_out);
     return harness_done();
 }
