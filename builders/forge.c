@@ -773,8 +773,13 @@ check_req(const strata_forge_backend *be, const strata_forge_req *r,
 
     if (r->repo == NULL || r->repo[0] == '\0')
         return strata_error_set(err, STRATA_EINVAL,
-                                "forge request needs "
-                                "a repository");
+                                "forge request needs a repository");
+    /* The repository goes into URL paths: no '?', '#', '%' or spaces. */
+    if (r->repo[strspn(r->repo, "abcdefghijklmnopqrstuvwxyz"
+                                "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/")] !=
+        '\0')
+        return strata_error_set(err, STRATA_EINVAL,
+                                "invalid repository name '%s'", r->repo);
     if ((v == STRATA_FORGE_FIND || v == STRATA_FORGE_OPEN ||
          v == STRATA_FORGE_ENSURE) &&
         (r->head == NULL || r->head[0] == '\0'))

@@ -708,6 +708,11 @@ TEST(starter_contract_and_cancel)
     ensure_req(&r, "strata/pin-alpine", "main", "Pin alpine", "x", rev);
     r.head = NULL;
     CHECK_EQ(strata_forge_start(f, &r, on_done, &o, &err), STRATA_EINVAL);
+    r.head = "strata/pin-alpine";
+    r.repo = "acme/app?x=1";
+    CHECK_EQ(strata_forge_start(f, &r, on_done, &o, &err), STRATA_EINVAL);
+    CHECK_CONTAINS(err.msg, "invalid repository name");
+    r.repo = REPO;
     /* A rate limit that makes it wait; closing cancels the wait. */
     r.head = "strata/pin-alpine";
     fail_next("GET", "pulls|merge_requests", 429, 1,
