@@ -33,6 +33,7 @@ static pid_t daemon_pid = -1;
 static int daemon_port;
 static pid_t http_pid = -1;
 static int http_port;
+static pid_t https_pid = -1;
 
 /* ---- helpers ---------------------------------------------------------- */
 
@@ -48,6 +49,11 @@ cleanup(void)
         kill(http_pid, SIGTERM);
         waitpid(http_pid, NULL, 0);
         http_pid = -1;
+    }
+    if (https_pid > 0) {
+        kill(https_pid, SIGTERM);
+        waitpid(https_pid, NULL, 0);
+        https_pid = -1;
     }
     if (tmpdir[0] != '\0' && getenv("STRATA_TEST_KEEP") == NULL) {
         char *cmd = strata_xasprintf("rm -rf '%s'", tmpdir);
@@ -184,15 +190,20 @@ start_daemon(void)
     CHECK(can_connect(daemon_port));
 }
 
-/* Starts tests/vcs/git-http.py (Basic auth + git http-backend). */
+/*
+ * Starts tests/vcs/git-http.py (Basic auth + git http-backend), over TLS
+ * with a self-signed certificate when cert is not NULL.
+ */
 static void
-start_http(void)
+start_http(pid_t *pid, int *port, char *cert, char *key)
 {
     char *argv[] = {"/usr/bin/python3",
                     STRATA_TEST_VCS_DIR "/git-http.py",
                     tmpdir,
                     "bot",
                     "tok-SECRET-123",
+                    cert,
+                    key,
                     NULL};
     posix_spawn_file_actions_t fa;
     char line[64];
@@ -204,15 +215,15 @@ start_http(void)
     posix_spawn_file_actions_adddup2(&fa, p[1], 1);
     posix_spawn_file_actions_addclose(&fa, p[0]);
     posix_spawn_file_actions_addclose(&fa, p[1]);
-    CHECK_EQ(posix_spawn(&http_pid, argv[0], &fa, NULL, argv, environ), 0);
+    CHECK_EQ(posix_spawn(pid, argv[0], &fa, NULL, argv, environ), 0);
     posix_spawn_file_actions_destroy(&fa);
     close(p[1]);
     f = fdopen(p[0], "r");
     CHECK(f != NULL);
     CHECK(fgets(line, sizeof(line), f) != NULL);
     fclose(f);
-    http_port = atoi(line);
-    CHECK(http_port > 0);
+    *port = atoi(line);
+    CHECK(*port > 0);
 }
 
 static int
@@ -828,7 +839,7 @@ TEST(smart_http_credentials)
         free(dir);
         return;
     }
-    start_http();
+    start_http(&http_pid, &http_port, NULL, NULL);
     url = strata_xasprintf("http://127.0.0.1:%d/src.git", http_port);
     log = strata_xasprintf("%s/http-401.log", tmpdir);
     src.url = url;
@@ -869,6 +880,52 @@ TEST(smart_http_credentials)
     free(url);
     free(want);
     free(dir);
+}
+
+/* ---- TLS: verified unless insecure ------------------------------------- */
+
+TEST(tls_verified_unless_insecure)
+{
+    char *cert = strata_xasprintf("%s/cert.pem", tmpdir);
+    char *key = strata_xasprintf("%s/key.pem", tmpdir);
+    char *dir = cache("https");
+    strata_vcs_source src = {
+        .branch = "main", .username = "bot", .token = "tok-SECRET-123"};
+    strata_vcs_repo *repo = NULL;
+    strata_error err = {0};
+    char *url, *want;
+    int port;
+
+    if (access("/usr/bin/python3", X_OK) != 0 ||
+        sh("command -v openssl >/dev/null") != 0) {
+        printf("# no python3 or openssl: TLS not tested\n");
+        goto out;
+    }
+    CHECK_EQ(sh("openssl req -x509 -newkey rsa:2048 -nodes -days 1 "
+                "-subj /CN=127.0.0.1 -keyout '%s' -out '%s' 2>/dev/null",
+                key, cert),
+             0);
+    start_http(&https_pid, &port, cert, key);
+    url = strata_xasprintf("https://127.0.0.1:%d/src.git", port);
+    src.url = url;
+    /* A self-signed certificate is refused by default... */
+    CHECK_EQ(strata_vcs_sync(&repo, &src, dir, &err), STRATA_ENET);
+    printf("# %s\n", err.msg);
+    CHECK_CONTAINS(err.msg, "certificate");
+    CHECK(strstr(err.msg, "tok-") == NULL);
+    CHECK_EQ(count_entries(dir), 0);
+    /* ...and accepted only with the explicit insecure flag. */
+    src.insecure = 1;
+    repo = sync_src(&src, dir);
+    want = git_out("rev-parse main");
+    CHECK_STR_EQ(strata_vcs_repo_head(repo), want);
+    strata_vcs_repo_free(repo);
+    free(want);
+    free(url);
+out:
+    free(dir);
+    free(key);
+    free(cert);
 }
 
 /* ---- errors ------------------------------------------------------------ */
@@ -955,6 +1012,7 @@ main(void)
     RUN(commit_branch_file);
     RUN(git_daemon_sync_and_push);
     RUN(smart_http_credentials);
+    RUN(tls_verified_unless_insecure);
     RUN(errors_name_url_without_secrets);
     return harness_done();
 }

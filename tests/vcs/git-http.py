@@ -4,7 +4,9 @@ HTTP/1.1 server on 127.0.0.1 (ephemeral port, printed on stdout) that asks
 for Basic credentials and runs the real `git http-backend` as a CGI for
 every authorised request, fetch and push alike.
 
-    git-http.py ROOT USER TOKEN
+    git-http.py ROOT USER TOKEN [CERT KEY]
+
+With CERT and KEY (PEM files) it speaks HTTPS instead.
 
 Every refused request is appended to ROOT/http-401.log, so a test can
 count how often a client retried a bad credential.
@@ -12,6 +14,7 @@ count how often a client retried a bad credential.
 import base64
 import http.server
 import os
+import ssl
 import subprocess
 import sys
 
@@ -101,5 +104,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 
 server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+if len(sys.argv) > 5:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(sys.argv[4], sys.argv[5])
+    server.socket = ctx.wrap_socket(server.socket, server_side=True)
 print(server.server_address[1], flush=True)
 server.serve_forever()
