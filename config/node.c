@@ -11,6 +11,10 @@
 
 #include "config-int.h"
 
+static void vat_mark(strata_config__ctx *ctx, int line, int col,
+                     const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
+
 static void
 vat_mark(strata_config__ctx *ctx, int line, int col, const char *fmt,
          va_list ap)
