@@ -787,6 +787,41 @@ TEST(hostile_inputs_are_bounded)
     result_free(&r);
 }
 
+/* Every key of the schema is documented in docs/configuration.md. */
+static void
+check_documented(const char *doc, const strata_config__schema *s, int depth)
+{
+    size_t i;
+
+    CHECK(depth < 8);
+    for (i = 0; i < s->n_fields; i++) {
+        const strata_config__field *f = &s->fields[i];
+        char *a = strata_xasprintf("`%s`", f->key);
+        char *b = strata_xasprintf(".%s`", f->key);
+        char *c = strata_xasprintf("`%s.", f->key);
+        int found = strstr(doc, a) || strstr(doc, b) || strstr(doc, c);
+
+        if (!found)
+            printf("#   undocumented key '%s' in %s\n", f->key, s->what);
+        CHECK(found);
+        free(a);
+        free(b);
+        free(c);
+        if (f->sub != NULL)
+            check_documented(doc, f->sub, depth + 1);
+    }
+}
+
+TEST(every_key_is_documented)
+{
+    strata_error err = {0};
+    char *doc = NULL;
+
+    CHECK_OK(strata_read_file(&doc, NULL, STRATA_CONFIG_DOC, 0, &err), &err);
+    check_documented(doc, &strata_config__root, 0);
+    free(doc);
+}
+
 int
 main(void)
 {
@@ -803,5 +838,6 @@ main(void)
     RUN(suggestions_and_enums);
     RUN(cross_section_rules);
     RUN(hostile_inputs_are_bounded);
+    RUN(every_key_is_documented);
     return harness_done();
 }
