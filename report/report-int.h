@@ -1,0 +1,84 @@
+/*
+ * report-int.h - what the files of the report module share: adding
+ * problems, the catalog's storage, the graph's edges as a flat list, the
+ * watch lookups on the store, and small escaping helpers for renderers.
+ */
+#ifndef STRATA_REPORT_INT_H
+#define STRATA_REPORT_INT_H
+
+#include "report.h"
+
+/* ---- problems (problems.c) -------------------------------------------- */
+
+/* Appends "FILE:LINE:COL: message" (line 0: "FILE: message"). */
+void strata_report__problem(strata_report_problems *problems, const char *file,
+                            int line, int col, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+/* ---- catalog storage (catalog.c) --------------------------------------- */
+
+struct strata_report_catalog {
+    strata_report_entry *entries;
+    size_t n_entries;
+    strata_report_team *teams;
+    size_t n_teams;
+    char **strings; /* every string the entries point to */
+    size_t n_strings, cap_strings;
+    const char ***lists; /* every list the entries point to */
+    size_t n_lists, cap_lists;
+    void **policies; /* strata_watchers_policy per entry (NULL for tags) */
+};
+
+/* ---- the graph as a list of edges (edges.c) ---------------------------- */
+
+typedef struct strata_report__edge {
+    const char *child; /* strings owned by the list */
+    const char *parent;
+    strata_graph_kind child_kind;
+    strata_graph_kind parent_kind;
+    const char *repo; /* or NULL */
+    const char *path; /* or NULL */
+    unsigned line;
+    const char *method; /* "dockerfile", ... */
+    const char *digest; /* pinned digest, or NULL */
+} strata_report__edge;
+
+typedef struct strata_report__edges {
+    strata_report__edge *v;
+    size_t n;
+    json_t *doc; /* holds the strings */
+} strata_report__edges;
+
+/* Every edge of g, in the graph's order. Release with _edges_release. */
+void strata_report__edges_get(strata_report__edges *out, const strata_graph *g);
+void strata_report__edges_release(strata_report__edges *e);
+
+/* 1 for a node built by us (an image or an unnamed Dockerfile). */
+int strata_report__is_ours(strata_graph_kind kind);
+
+/*
+ * The watched reference that follows ref (borrowed from watches, a
+ * strata_store_watch_list result): ref itself when watched, else a watch
+ * with a policy on ref's repository name. NULL when none.
+ */
+const char *strata_report__watch_for(const json_t *watches, const char *ref);
+
+/* ---- running images (running.c) --------------------------------------- */
+
+/* The i-th running item: 1 and its strings (borrowed; digest may be
+ * NULL), or 0 past the end. */
+int strata_report__running_item(const strata_report_running *r, size_t i,
+                                const char **ref, const char **digest,
+                                const char **where);
+
+/* ---- escaping (render.c) ----------------------------------------------- */
+
+void strata_report__html_escape(strata_buf *b, const char *s);
+/* Appends the HTML page for report (render-html.c). */
+void strata_report__render_html(strata_buf *b, const json_t *report);
+
+/* Borrowed string of a JSON field, or def when absent or not a string. */
+const char *strata_report__str(const json_t *o, const char *key,
+                               const char *def);
+
+#endif
