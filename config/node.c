@@ -146,7 +146,7 @@ strata_config__interpolate(strata_config__ctx *ctx, const yaml_node_t *node,
                           key);
         return NULL;
     }
-    strata_buf_add(&b, "", 0);
+    strata_buf_grow(&b, len + 1); /* b.ptr is never NULL below */
     while (i < len) {
         if (s[i] == '$' && i + 2 < len && s[i + 1] == '$' && s[i + 2] == '{') {
             strata_buf_puts(&b, "${");
