@@ -52,6 +52,7 @@ extern const strata_cmd_entry strata_cmd_ref;
 extern const strata_cmd_entry strata_cmd_digest;
 extern const strata_cmd_entry strata_cmd_config_check;
 extern const strata_cmd_entry strata_cmd_dockerfile_refs;
+extern const strata_cmd_entry strata_cmd_watch;
 extern const strata_cmd_entry strata_cmd_report_stale;
 extern const strata_cmd_entry strata_cmd_catalog_list;
 extern const strata_cmd_entry strata_cmd_catalog_status;

@@ -15,4 +15,112 @@ int strata_watchers__webhook_verify(const strata_watchers_webhook_config *cfg,
                                     const strata_watchers_webhook_request *req,
                                     strata_error *err);
 
+/* ---- the polling scheduler (poller.c, check.c) ------------------------- */
+
+#include "store.h"
+
+enum {
+    STRATA_WATCHER__IDLE = 0, /* waiting for its due time */
+    STRATA_WATCHER__QUEUED,   /* waiting for a registry slot */
+    STRATA_WATCHER__RUNNING,  /* a check is under way */
+};
+
+typedef struct strata_watcher__host strata_watcher__host;
+
+/* One watched reference and its schedule. */
+typedef struct strata_watcher__watch {
+    char *key;                      /* canonical tag ref, or repo name */
+    strata_ref *ref;                /* tag watch: the tag to HEAD */
+    strata_ref *repo;               /* policy watch: name:latest */
+    strata_watchers_policy *policy; /* NULL: follow the tag */
+    json_t *policy_json;            /* as stored; NULL for a tag */
+    uint64_t interval_ms;
+    char **platforms; /* watched platforms; may be empty */
+    size_t nplatforms;
+    /* What the store knows. */
+    char *current;             /* current digest, or NULL */
+    json_t *current_platforms; /* of current, or NULL */
+    int64_t last_ms;           /* start of the last check, -1: never */
+    unsigned errors;           /* consecutive failures */
+    /* Scheduling. */
+    int state;
+    int again;        /* check again when the one under way ends */
+    int round_wanted; /* part of a check_all round not yet started */
+    int64_t due_ms;
+    uint64_t phase;
+    strata_watchers_settle settle;
+    strata_watcher__host *host;
+    struct strata_watcher__watch *qnext; /* in host's queue */
+} strata_watcher__watch;
+
+/* A registry's queue of checks and its concurrency limit. */
+struct strata_watcher__host {
+    strata_watcher__host *next;
+    char *domain;
+    int limit;
+    int active;
+    strata_watcher__watch *head, *tail;
+};
+
+struct strata_watcher {
+    uv_loop_t *loop;
+    strata_store *store;
+    strata_registry *registry;
+    strata_watcher_options opts;
+    strata_watcher__watch **watches;
+    size_t nwatches, cap;
+    strata_strmap *by_key; /* key -> watch */
+    strata_watcher__host *hosts;
+    uv_timer_t timer; /* the next due time */
+    uv_timer_t kick;  /* deferred work: an empty round's callback */
+    int started;
+    int closing;
+    int handles_open;
+    uint64_t rng;
+    strata_watcher_stats stats;
+    /* check_all */
+    int round_active;
+    size_t round_pending;
+    strata_watcher_round round;
+    strata_watcher_round_cb round_cb;
+    void *round_arg;
+    strata_watcher_close_cb close_cb;
+    void *close_arg;
+};
+
+/* How one check ended, handed from check.c to poller.c. */
+typedef struct strata_watcher__result {
+    int ok;       /* a successful read */
+    int settling; /* a change waits for its settle window */
+    int changed;  /* a change or first sighting was reported */
+    int first;    /* ... and it was a first sighting */
+    int canceled; /* the registry client was closed */
+    int64_t started_ms;
+} strata_watcher__result;
+
+/*
+ * Starts a check of wt (check.c). in_round: part of check_all (no settle
+ * window). When it returns 0, strata_watcher__check_done() runs exactly
+ * once, from the loop; otherwise err says why and nothing runs.
+ */
+int strata_watcher__check_start(strata_watcher *w, strata_watcher__watch *wt,
+                                int in_round, strata_error *err);
+
+/* Called by check.c when a check has ended and been recorded. */
+void strata_watcher__check_done(strata_watcher *w, strata_watcher__watch *wt,
+                                int in_round,
+                                const strata_watcher__result *res);
+
+/*
+ * Records a failed check in the store and calls on_error (check.c). Returns
+ * the consecutive error count.
+ */
+unsigned strata_watcher__record_error(strata_watcher *w,
+                                      strata_watcher__watch *wt,
+                                      const strata_error *err);
+
+/* When wt is due next after a check that started at started_ms. */
+int64_t strata_watcher__next_due(strata_watcher *w, strata_watcher__watch *wt,
+                                 int64_t now_ms);
+
 #endif

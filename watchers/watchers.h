@@ -11,7 +11,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "core.h"
+#include "oci.h"
+
+struct strata_store;
 
 /* ==== versions and semver ranges (semver.c) ============================ */
 
@@ -310,7 +315,205 @@ int strata_watchers_settle_take(const char **out_new, char **out_old,
                                 strata_watchers_settle *s, int64_t now_ms,
                                 uint64_t window_ms);
 
-/* ==== polling scheduler ================================================= */
-/* (added later: the loop-driven scheduler that uses the sections above) */
+/* ==== polling scheduler (poller.c, check.c, poller-config.c) ============ */
+/*
+ * A watcher polls a set of watched references on a uv loop and reports
+ * changes. Each distinct reference is one watch, checked once per interval
+ * however many images use it. A check:
+ *   - tag watch: HEAD the tag (HEADs don't count against Docker Hub's pull
+ *     limit);
+ *   - policy watch: list the repository's tags (Link pagination, page cap),
+ *     pick the best tag with the policy, HEAD it;
+ *   - when the digest differs from the stored current one (or on the first
+ *     sighting), GET the manifest by tag and check that its content hashes
+ *     to the digest the HEAD gave: a registry that lies or answers
+ *     inconsistently fails the check instead of producing a change. For a
+ *     multi-arch index this GET also gives the per-platform digests.
+ * A change is only a successful, verified read that differs from the
+ * stored current digest. Errors are recorded with strata_store_watch_error
+ * (backoff per watch); they never touch the stored digest and never report
+ * a change. Observations and their events ("base.first_seen",
+ * "base.updated") are written in one store transaction.
+ *
+ * Threads: everything runs on the loop thread, store calls included (they
+ * are short single-row writes). The store and the registry client are
+ * borrowed and must outlive the watcher (until its close callback).
+ */
+typedef struct strata_watcher strata_watcher;
+
+/* One change, as reported to strata_watcher_change_cb. All borrowed. */
+typedef struct strata_watcher_change {
+    const char *ref;        /* the watch: its canonical ref, or for a tag
+                               policy the repository name */
+    const char *old_digest; /* NULL on the first sighting */
+    const char *new_digest; /* "sha256:..." (the index digest if multi-arch) */
+    const char *tag;        /* the tag a policy picked, else NULL */
+    const char *target;     /* what was read: "name:tag" */
+    /*
+     * Platforms ("linux/arm64/v8") whose manifest digest differs from the
+     * old index's, added or removed; every platform on a first sighting.
+     * Only the watch's platforms when it names some. Empty for a
+     * single-platform image.
+     */
+    const char *const *platforms_changed;
+    size_t nplatforms_changed;
+    const json_t *platforms; /* {"linux/amd64": "sha256:..."} or NULL */
+    int64_t time_ms;         /* when the change was read */
+} strata_watcher_change;
+
+/* Runs once per change, from the loop, after the store has recorded it. */
+typedef void (*strata_watcher_change_cb)(const strata_watcher_change *change,
+                                         void *arg);
+/* Runs once per failed check (already recorded in the store). */
+typedef void (*strata_watcher_error_cb)(const char *ref,
+                                        const strata_error *err, void *arg);
+
+typedef struct strata_watcher_options {
+    uint64_t interval_ms; /* default interval of a watch; 0 = 15 min */
+    int jitter_percent;   /* 0..100 of the interval; -1: use jitter_ms */
+    uint64_t jitter_ms;   /* a fixed jitter when jitter_percent is -1 */
+    uint64_t settle_ms;   /* 0: report changes at once (see below) */
+    int max_concurrency;  /* checks at once per registry; 0 = 8 */
+    int tag_page_size;    /* n= of tags/list; 0 = 1000 */
+    int tag_max_pages;    /* 0 = 50 */
+    int no_events;        /* don't append base.* events to the store */
+    strata_watcher_change_cb on_change; /* may be NULL */
+    strata_watcher_error_cb on_error;   /* may be NULL */
+    void *arg;                          /* for both callbacks */
+} strata_watcher_options;
+
+/*
+ * A new watcher on loop (no polling until start or check_all). opts is
+ * copied. Errors: STRATA_EINVAL for bad options.
+ */
+int strata_watcher_new(strata_watcher **out, uv_loop_t *loop,
+                       struct strata_store *store, strata_registry *registry,
+                       const strata_watcher_options *opts, strata_error *err);
+
+/* What to watch. Strings are copied. */
+typedef struct strata_watcher_spec {
+    /*
+     * A tag ("debian:12-slim", canonicalised), or with a policy, a
+     * repository ("python"; any tag or digest in it is ignored).
+     */
+    const char *ref;
+    const char *semver;           /* policy: a range, or NULL */
+    const char *suffix;           /* policy: a tag suffix, or NULL */
+    const char *regex;            /* policy: a POSIX extended regex, or NULL */
+    uint64_t interval_ms;         /* 0: the watcher's default */
+    const char *const *platforms; /* "os/arch[/variant]", may be NULL */
+    size_t nplatforms;
+} strata_watcher_spec;
+
+/*
+ * Adds a watch, or merges it into the watch of the same reference: the
+ * shorter interval wins and platforms are united, so a base used by many
+ * images is still checked once per interval. Records the watch in the
+ * store and loads its state (current digest, errors, last check).
+ * *out_key (may be NULL) is the watch's key (the canonical tag reference,
+ * or the repository name for a policy), borrowed from the watcher.
+ * Errors: STRATA_EINVAL (bad reference, policy or platform; a digest-only
+ * reference without a policy, which can never change), STRATA_ECONFLICT
+ * (a different policy for the same repository), store errors.
+ */
+int strata_watcher_add(const char **out_key, strata_watcher *w,
+                       const strata_watcher_spec *spec, strata_error *err);
+
+/* Number of watches. */
+size_t strata_watcher_count(const strata_watcher *w);
+
+/* Per-registry concurrency ("docker.io", "127.0.0.1:5000"); n 1..256. */
+void strata_watcher_set_host_limit(strata_watcher *w, const char *domain,
+                                   int n);
+
+/* Totals since the watcher was created. */
+typedef struct strata_watcher_stats {
+    size_t watches;
+    size_t queued;  /* waiting for a registry slot */
+    size_t running; /* checks under way */
+    uint64_t checks, errors, changes, first_seen;
+} strata_watcher_stats;
+void strata_watcher_stats_get(strata_watcher_stats *out,
+                              const strata_watcher *w);
+
+/*
+ * Docker Hub's (or any registry's) last "RateLimit-Remaining" value for
+ * domain, or -1 when none was seen. For /metrics.
+ */
+long strata_watcher_ratelimit_remaining(const strata_watcher *w,
+                                        const char *domain);
+
+/* The outcome of strata_watcher_check_all. */
+typedef struct strata_watcher_round {
+    size_t checked; /* watches checked */
+    size_t errors;  /* of which failed */
+    size_t changes; /* changes reported (old digest set) */
+    size_t first_seen;
+    int canceled; /* the watcher was closed before every check ended */
+} strata_watcher_round;
+typedef void (*strata_watcher_round_cb)(const strata_watcher_round *round,
+                                        void *arg);
+
+/*
+ * Checks every watch once now, whatever its schedule or backoff, within
+ * the per-registry limits; cb runs once (from the loop) when all have
+ * ended. The settle window does not apply (a one-shot run cannot wait):
+ * a change is reported as soon as it is read. Errors: STRATA_ECONFLICT
+ * while another round is under way, STRATA_ECANCELED while closing; the
+ * callback then never runs.
+ */
+int strata_watcher_check_all(strata_watcher *w, strata_watcher_round_cb cb,
+                             void *arg, strata_error *err);
+
+/*
+ * Starts polling on the schedule: each watch is due on its own grid
+ * (strata_watchers_schedule: phases spread over the interval), plus a
+ * random jitter, after errors with backoff (strata_watchers_next_due), and
+ * a change waiting for its settle window is checked again when the window
+ * ends and reported once it was stable for the whole window. The first
+ * polls after a start are spread over one interval.
+ */
+int strata_watcher_start(strata_watcher *w, strata_error *err);
+/* Stops scheduling new checks; checks under way finish. */
+void strata_watcher_stop(strata_watcher *w);
+
+/*
+ * Checks the watch that ref names now (a webhook said it was pushed):
+ * the watch of that exact tag, or a policy watch of its repository.
+ * A check under way is followed by another one. STRATA_ENOTFOUND when no
+ * watch matches, STRATA_EINVAL for a bad reference.
+ */
+int strata_watcher_trigger(strata_watcher *w, const char *ref,
+                           strata_error *err);
+
+/*
+ * Stops everything and frees the watcher once the checks under way have
+ * ended (closing the registry client cancels them at once) and its handles
+ * are closed; then cb (may be NULL) runs. A pending check_all callback
+ * runs first, with canceled set. w may be NULL.
+ */
+typedef void (*strata_watcher_close_cb)(void *arg);
+void strata_watcher_close(strata_watcher *w, strata_watcher_close_cb cb,
+                          void *arg);
+
+/*
+ * Applies a configuration (poller-config.c): every registries[] entry
+ * becomes host options of the registry client (username, password or
+ * token, insecure, ca_file; base supplies the timeouts and retries, may be
+ * NULL) and a concurrency limit, and every watch.bases[] entry becomes a
+ * watch. The golden catalog's images and the graph's external bases are
+ * added by their owners with strata_watcher_add.
+ */
+struct strata_config;
+int strata_watcher_configure(strata_watcher *w,
+                             const struct strata_config *config,
+                             const strata_registry_opts *base,
+                             strata_error *err);
+
+/* Fills opts from a configuration's watch section (callbacks unset). */
+void strata_watcher_options_from_config(strata_watcher_options *opts,
+                                        const struct strata_config *config);
+
+/* ==== end of polling scheduler ========================================== */
 
 #endif
