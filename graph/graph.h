@@ -320,4 +320,103 @@ void strata_graph_render(strata_buf *b, const strata_graph *g,
 void strata_graph_render_waves(strata_buf *b, const strata_graph_waves *w,
                                strata_graph_format format);
 
+/* ======================================================================
+ * Repository scanning and persistence (scan.c, persist.c)
+ *
+ * A scan mirrors every configured repository (vcs/), finds its
+ * Dockerfiles, parses them and writes "child is built from parent" edges
+ * to the store. A Dockerfile that a configured image names gives edges
+ * from that image (its canonical name) to the external references of its
+ * target stage and the stages that stage depends on (every stage when
+ * the image has no target); any other Dockerfile is an unnamed consumer
+ * "REPO-URL//PATH". Parents are canonical references without digest, the
+ * strings the watchers watch; a digest pinned at the reference is kept
+ * with the edge.
+ *
+ * Scans are incremental. Per repository the store's meta table holds
+ * "scan:<url>", a JSON document: the last scanned commit and, per
+ * Dockerfile path, its blob id, a fingerprint of the configuration that
+ * applies to it (image names, targets, build args, platforms), its edge
+ * count and the digests pinned per line ("pins"; the edge table has no
+ * digest column, so strata_graph_load() joins them back from here). On a
+ * new commit only the blobs strata_vcs_changed_paths() reports are
+ * re-read; a path whose configuration changed is re-parsed from its
+ * stored blob; a deleted Dockerfile loses its edges. Each file's edges are
+ * replaced atomically, and each repository's changes are one transaction.
+ *
+ * Threads: strata_graph_scan() blocks (git, sqlite). The daemon runs it in
+ * uv_queue_work(); it touches only st, cfg (read-only) and its own data,
+ * so nothing else may use st while it runs.
+ * ====================================================================== */
+
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "config.h"
+#include "store.h"
+
+/* The meta key prefix of a repository's scan state: "scan:<url>". */
+#define STRATA_GRAPH_SCAN_META "scan:"
+
+typedef struct strata_graph_scan_opts {
+    /* Where the git mirrors live; NULL: "<dir of cfg->state>/cache/git". */
+    const char *cache_dir;
+    /* Dockerfiles larger than this are skipped; 0: STRATA_DF_MAX_SIZE. */
+    size_t max_size;
+} strata_graph_scan_opts;
+
+/*
+ * Scans every repository of cfg into st. A repository that cannot be
+ * synced, a Dockerfile that cannot be parsed and every parser diagnostic
+ * are reported in the summary and never stop the scan; only a store
+ * failure does (its code is returned, and the repository being written is
+ * rolled back). *summary (new reference, also on error when not NULL) is
+ *   {"repos": [{"url", "branch", "commit": hex|null, "error": msg|null,
+ *               "dockerfiles", "parsed", "skipped", "edges",
+ *               "errors": ["PATH:LINE: message", ...]}]}
+ * dockerfiles and edges count what the repository has after the scan;
+ * parsed and skipped count what this scan read (an unchanged file is
+ * neither). opts may be NULL.
+ */
+int strata_graph_scan(json_t **summary, strata_store *st,
+                      const strata_config_data *cfg,
+                      const strata_graph_scan_opts *opts, strata_error *err);
+
+/* The number of repositories in a scan summary that failed to sync. */
+size_t strata_graph_scan_failures(const json_t *summary);
+
+/* "<dir of state>/cache/git". Caller frees. */
+char *strata_graph_default_cache_dir(const char *state);
+
+/*
+ * Builds the in-memory graph from the store: nodes with their kinds (an
+ * image node named "REPO//PATH" after its repo and path is an unnamed
+ * Dockerfile; one without edges left, e.g. after its file was deleted, is
+ * left out), edges with their provenance and pinned digests. *out is the
+ * caller's (strata_graph_free).
+ */
+int strata_graph_load(strata_graph **out, strata_store *st, strata_error *err);
+
+/*
+ * The hook for lineage learnt from registries (image annotations
+ * org.opencontainers.image.base.name/.digest, layer prefixes): records
+ * child -> parent found by method "annotation" or "layers" with a
+ * confidence of 0..100 and the base digest the child was built on (may be
+ * NULL), replacing the edge of the same child, parent and method. Nodes
+ * are created as needed (child as an image, parent as a base).
+ */
+typedef struct strata_graph_lineage {
+    const char *child;  /* canonical, without digest */
+    const char *parent; /* canonical, without digest */
+    const char *digest; /* the parent's digest the child was built on */
+    strata_store_edge_method method;
+    int confidence;
+} strata_graph_lineage;
+
+int strata_graph_add_lineage(strata_store *st, const strata_graph_lineage *l,
+                             strata_error *err);
+
+/* ---- end of repository scanning -------------------------------------- */
+
 #endif
