@@ -16,6 +16,7 @@ pkgs=(
   docker-registry git apache2-utils skopeo python3 python3-jwt
   python3-cryptography python3-aiosmtpd sqlite3 curl ca-certificates
   wrk  # bounded load in tests/test-api.c
+  chromium  # renders the HTML report (tests/report/browser.sh)
 )
 
 missing=()
