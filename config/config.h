@@ -244,9 +244,27 @@ typedef struct strata_config_notify {
     int filter_severity; /* minimum: 0 info, 1 warning, 2 critical */
 } strata_config_notify;
 
+/* What sends registry push webhooks to POST /hooks/registry/NAME. */
+typedef enum strata_config_webhook_kind {
+    STRATA_WEBHOOK_DISTRIBUTION = 0, /* CNCF distribution notifications */
+    STRATA_WEBHOOK_DOCKERHUB,
+    STRATA_WEBHOOK_HARBOR,
+    STRATA_WEBHOOK_GENERIC, /* X-Strata-Signature: sha256=HMAC */
+} strata_config_webhook_kind;
+
+typedef struct strata_config_webhook {
+    strata_config_pos pos;
+    const char *name;            /* the last path segment of the endpoint */
+    int kind;                    /* a strata_config_webhook_kind */
+    const strata_secret *secret; /* token, auth header value or HMAC key */
+    const char *registry;        /* host for every push, or NULL */
+} strata_config_webhook;
+
 typedef struct strata_config_api {
     const char *listen;         /* "127.0.0.1:8780" by default */
     const strata_secret *token; /* required unless listen is loopback */
+    const strata_config_webhook *webhooks; /* POST /hooks/registry/NAME */
+    size_t n_webhooks;
 } strata_config_api;
 
 typedef struct strata_config_data {

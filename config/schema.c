@@ -656,10 +656,30 @@ SCHEMA(notify, "notification", strata_config_notify,
        .pos_offset = offsetof(strata_config_notify, pos), .name_offset = -1,
        .set_offset = -1, .check = strata_config__check_notify);
 
+/* In the order of strata_config_webhook_kind. */
+const char *const strata_config__webhook_names[] = {
+    "distribution", "dockerhub", "harbor", "generic", NULL};
+
+static const strata_config__field webhook_fields[] = {
+    FLD("name", STRATA_CF_STRING, strata_config_webhook, name,
+        .flags = STRATA_CF_REQUIRED | STRATA_CF_NONEMPTY),
+    FLD("kind", STRATA_CF_ENUM, strata_config_webhook, kind,
+        .flags = STRATA_CF_REQUIRED, .names = strata_config__webhook_names),
+    FLD("secret", STRATA_CF_SECRET, strata_config_webhook, secret,
+        .flags = STRATA_CF_REQUIRED),
+    FLD("registry", STRATA_CF_STRING, strata_config_webhook, registry,
+        .flags = STRATA_CF_NONEMPTY),
+};
+SCHEMA(webhook, "webhook", strata_config_webhook,
+       .pos_offset = offsetof(strata_config_webhook, pos), .name_offset = -1,
+       .set_offset = -1);
+
 static const strata_config__field api_fields[] = {
     FLD("listen", STRATA_CF_STRING, strata_config_api, listen,
         .def = "127.0.0.1:8780", .validate = validate_listen),
     FLD("token", STRATA_CF_SECRET, strata_config_api, token),
+    FLDX("webhooks", STRATA_CF_LIST, strata_config_api, webhooks, n_webhooks,
+         .sub = &webhook),
 };
 SCHEMA(api, "api", strata_config_api, .pos_offset = -1, .name_offset = -1,
        .set_offset = -1);
