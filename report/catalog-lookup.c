@@ -1,0 +1,94 @@
+/*
+ * catalog-lookup.c - questions asked of a loaded catalog: its entries and
+ * teams, which entry covers a base reference (a tag entry of that exact
+ * tag, else a policy entry whose semver range and suffix accept the tag),
+ * which team owns an image, and the golden / non-golden / deprecated
+ * class that follows.
+ */
+#include <fnmatch.h>
+#include <string.h>
+
+#include "oci.h"
+#include "report-int.h"
+#include "watchers.h"
+
+size_t
+strata_report_catalog_count(const strata_report_catalog *cat)
+{
+    return cat != NULL ? cat->n_entries : 0;
+}
+
+const strata_report_entry *
+strata_report_catalog_entry(const strata_report_catalog *cat, size_t i)
+{
+    return cat != NULL && i < cat->n_entries ? &cat->entries[i] : NULL;
+}
+
+size_t
+strata_report_catalog_team_count(const strata_report_catalog *cat)
+{
+    return cat != NULL ? cat->n_teams : 0;
+}
+
+const strata_report_team *
+strata_report_catalog_team(const strata_report_catalog *cat, size_t i)
+{
+    return cat != NULL && i < cat->n_teams ? &cat->teams[i] : NULL;
+}
+
+const strata_report_entry *
+strata_report_catalog_lookup(const strata_report_catalog *cat,
+                             const char *ref_text)
+{
+    const strata_report_entry *found = NULL;
+    strata_ref *ref = NULL;
+    const char *tag;
+    size_t i;
+
+    if (cat == NULL || strata_ref_parse(&ref, ref_text, NULL) != 0)
+        return NULL;
+    tag = strata_ref_tag(ref);
+    /* A tag entry wins over a policy entry of the same name. */
+    for (i = 0; i < cat->n_entries && found == NULL; i++) {
+        const strata_report_entry *e = &cat->entries[i];
+        if (e->semver == NULL && e->name != NULL && tag != NULL &&
+            strcmp(e->name, strata_ref_name(ref)) == 0) {
+            const char *etag = strrchr(e->ref, ':');
+            if (etag != NULL && strcmp(etag + 1, tag) == 0)
+                found = e;
+        }
+    }
+    for (i = 0; i < cat->n_entries && found == NULL; i++) {
+        const strata_report_entry *e = &cat->entries[i];
+        if (e->semver != NULL && cat->policies[i] != NULL && tag != NULL &&
+            strcmp(e->name, strata_ref_name(ref)) == 0 &&
+            strata_watchers_policy_match(NULL, cat->policies[i], tag))
+            found = e;
+    }
+    strata_ref_free(ref);
+    return found;
+}
+
+const char *
+strata_report_catalog_team_of(const strata_report_catalog *cat,
+                              const char *image)
+{
+    size_t i, j;
+
+    if (cat == NULL)
+        return NULL;
+    for (i = 0; i < cat->n_teams; i++)
+        for (j = 0; j < cat->teams[i].n_images; j++)
+            if (fnmatch(cat->teams[i].images[j], image, 0) == 0)
+                return cat->teams[i].name;
+    return NULL;
+}
+
+const char *
+strata_report_classify(const strata_report_entry *entry)
+{
+    if (entry == NULL)
+        return "non-golden";
+    return entry->lifecycle == STRATA_REPORT_DEPRECATED ? "deprecated"
+                                                        : "golden";
+}
