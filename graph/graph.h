@@ -392,8 +392,9 @@ char *strata_graph_default_cache_dir(const char *state);
 /*
  * Builds the in-memory graph from the store: nodes with their kinds (an
  * image node named "REPO//PATH" after its repo and path is an unnamed
- * Dockerfile; one without edges left, e.g. after its file was deleted, is
- * left out), edges with their provenance and pinned digests. *out is the
+ * Dockerfile), edges with their provenance and pinned digests. Bases and
+ * unnamed Dockerfiles that no edge touches any more (the file was deleted
+ * or changed) are left out; configured images always stay. *out is the
  * caller's (strata_graph_free).
  */
 int strata_graph_load(strata_graph **out, strata_store *st, strata_error *err);

@@ -6,8 +6,9 @@
  * that records lineage learnt from registries.
  *
  * Loading reads one snapshot into buffers first, so that nodes can be
- * added in id order and the unnamed Dockerfiles left without edges (their
- * file was deleted; the store cannot delete nodes) can be left out.
+ * added in id order and the nodes no edge touches any more (a deleted
+ * Dockerfile, a base no file uses now; the store cannot delete nodes) can
+ * be left out. Images we build stay, with or without edges.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -175,7 +176,7 @@ strata_graph_load(strata_graph **out, strata_store *st, strata_error *err)
         goto out;
     g = strata_graph_new();
     for (i = 0; i < c.nnodes; i++) {
-        if (c.nodes[i].kind == STRATA_GRAPH_DOCKERFILE && !c.nodes[i].used)
+        if (c.nodes[i].kind != STRATA_GRAPH_IMAGE && !c.nodes[i].used)
             continue;
         strata_graph_add_node(g, c.nodes[i].ref, c.nodes[i].kind);
     }
