@@ -11,6 +11,7 @@
  * substitution (${VAR/p/r}) is reported as unsupported.
  */
 #include <fnmatch.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "graph-int.h"
@@ -18,12 +19,12 @@
 strata_graph__df_var *
 strata_graph__df_env_get(const strata_graph__df_env *env, const char *name)
 {
-    size_t i;
+    uintptr_t at;
 
-    for (i = env->n; i > 0; i--)
-        if (strcmp(env->v[i - 1].name, name) == 0)
-            return &env->v[i - 1];
-    return NULL;
+    if (env->index == NULL)
+        return NULL;
+    at = (uintptr_t) strata_strmap_get(env->index, name);
+    return at != 0 ? &env->v[at - 1] : NULL;
 }
 
 strata_graph__df_var *
@@ -37,6 +38,9 @@ strata_graph__df_env_set(strata_graph__df_env *env, const char *name)
             env->v = strata_xrealloc(env->v, env->cap * sizeof(*env->v));
         }
         v = &env->v[env->n++];
+        if (env->index == NULL)
+            env->index = strata_strmap_new();
+        strata_strmap_put(env->index, name, (void *) (uintptr_t) env->n);
     }
     memset(v, 0, sizeof(*v));
     v->name = name;
@@ -47,6 +51,7 @@ void
 strata_graph__df_env_release(strata_graph__df_env *env)
 {
     free(env->v);
+    strata_strmap_free(env->index);
     memset(env, 0, sizeof(*env));
 }
 
@@ -54,7 +59,7 @@ typedef struct lexer {
     const char *s;
     size_t i, n;
     char esc;
-    const strata_graph__df_env *env;
+    strata_graph__df_env *env;
     strata_error *err;
     int nlit;                        /* bytes that came from the word itself */
     int nvars;                       /* plain variable substitutions */
@@ -64,6 +69,7 @@ typedef struct lexer {
 } lexer;
 
 static int process(lexer *lx, strata_buf *out, int stop);
+static int put_value(lexer *lx, strata_buf *out, const char *value);
 
 static int
 isname(int c)
@@ -119,8 +125,15 @@ strip_pattern(strata_buf *out, const char *value, const char *pat, int suffix,
               int longest)
 {
     size_t n = strlen(value), k;
-    char *tmp = strata_xstrdup(value);
+    char *tmp;
 
+    /* Every cut is tried, so long values would cost n^2: not for
+     * Dockerfile-sized words. */
+    if (n > 4096) {
+        strata_buf_puts(out, value);
+        return;
+    }
+    tmp = strata_xstrdup(value);
     for (k = 0; k <= n; k++) {
         /* Prefix: try lengths from short to long (or long to short). */
         size_t cut = longest ? n - k : k;
@@ -166,11 +179,9 @@ dollar_brace(lexer *lx, strata_buf *out)
     op = lx->s[lx->i++];
     val = lookup(lx, name, &var);
     if (op == '}') {
-        if (val != NULL)
-            strata_buf_puts(out, val);
         lx->nvars++;
         lx->var = var;
-        return 0;
+        return val != NULL ? put_value(lx, out, val) : 0;
     }
     lx->complex = 1;
     if (op == ':') {
@@ -213,17 +224,21 @@ dollar_brace(lexer *lx, strata_buf *out)
         int set = val != NULL && (op != ':' || val[0] != '\0');
 
         if (m == '-')
-            strata_buf_puts(out, set ? val : word.ptr);
+            rc = put_value(lx, out, set ? val : word.ptr);
         else if (m == '+')
-            strata_buf_puts(out, set ? word.ptr : "");
+            rc = put_value(lx, out, set ? word.ptr : "");
         else if (set)
-            strata_buf_puts(out, val);
+            rc = put_value(lx, out, val);
         else
             rc = strata_error_set(lx->err, STRATA_EINVAL, "%s: %s", name,
                                   word.ptr[0] ? word.ptr
                                               : "is not allowed to be unset");
     } else {
-        strip_pattern(out, val ? val : "", word.ptr, op == '%', op2 != 0);
+        strata_buf cut = STRATA_BUF_INIT;
+
+        strip_pattern(&cut, val ? val : "", word.ptr, op == '%', op2 != 0);
+        rc = put_value(lx, out, strata_buf_cstr(&cut));
+        strata_buf_release(&cut);
     }
 out:
     strata_buf_release(&word);
@@ -253,10 +268,28 @@ dollar(lexer *lx, strata_buf *out)
         return 0;
     }
     val = lookup(lx, name, &var);
-    if (val != NULL)
-        strata_buf_puts(out, val);
     lx->nvars++;
     lx->var = var;
+    return val != NULL ? put_value(lx, out, val) : 0;
+}
+
+/* Appends value, within the per-word and per-file limits. */
+static int
+put_value(lexer *lx, strata_buf *out, const char *value)
+{
+    size_t n = strlen(value);
+
+    if (out->len + n > STRATA_GRAPH__DF_EXPAND_MAX)
+        return strata_error_set(lx->err, STRATA_ETOOBIG,
+                                "variable expansion longer than %d bytes",
+                                STRATA_GRAPH__DF_EXPAND_MAX);
+    if (n > lx->env->budget)
+        return strata_error_set(lx->err, STRATA_ETOOBIG,
+                                "variable expansions of this file exceed %d "
+                                "bytes",
+                                STRATA_GRAPH__DF_EXPAND_BUDGET);
+    lx->env->budget -= n;
+    strata_buf_add(out, value, n);
     return 0;
 }
 
@@ -329,7 +362,7 @@ process(lexer *lx, strata_buf *out, int stop)
 int
 strata_graph__df_expand(strata_buf *out, const strata_graph__df_var **sole,
                         const char *word, size_t len, char escape,
-                        const strata_graph__df_env *env, strata_error *err)
+                        strata_graph__df_env *env, strata_error *err)
 {
     lexer lx = {.s = word, .n = len, .esc = escape, .env = env, .err = err};
     int rc;

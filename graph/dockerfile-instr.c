@@ -8,6 +8,8 @@
  * stored with its span in the file and the origin of its text.
  */
 #include <ctype.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -44,16 +46,22 @@ valid_stage_name(const char *s)
     return 1;
 }
 
+/* The stage named name (any case) among those defined so far, or -1. */
 static int
-find_stage(const strata_dockerfile *df, const char *name, size_t before)
+find_stage(const strata_dockerfile *df, const char *name)
 {
+    char *low;
+    uintptr_t at;
     size_t i;
 
-    for (i = 0; i < before && i < df->nstages; i++)
-        if (df->stages[i].name != NULL &&
-            strcasecmp(df->stages[i].name, name) == 0)
-            return (int) i;
-    return -1;
+    if (df->stage_names == NULL)
+        return -1;
+    low = strata_xstrdup(name);
+    for (i = 0; low[i]; i++)
+        low[i] = (char) tolower((unsigned char) low[i]);
+    at = (uintptr_t) strata_strmap_get(df->stage_names, low);
+    free(low);
+    return at != 0 ? (int) at - 1 : -1;
 }
 
 /* The flag's name ("from" for "--from=x") compared with want. */
@@ -184,7 +192,7 @@ do_from(strata_graph__df_parser *p, const strata_graph__df_line *l, size_t rest)
                                   "must start with a letter and contain only "
                                   "letters, digits, '-', '_' and '.'",
                                   args.v[2].value);
-        else if (find_stage(df, name, idx) >= 0)
+        else if (find_stage(df, name) >= 0)
             strata_graph__df_diag(df, l->line, "duplicate stage name '%s'",
                                   name);
         else
@@ -229,12 +237,20 @@ do_from(strata_graph__df_parser *p, const strata_graph__df_line *l, size_t rest)
         strata_graph__df_diag(df, r->span.line, "%s", r->error);
     } else if (strcmp(r->text, "scratch") == 0) {
         st->scratch = 1;
-    } else if ((st->base_stage = find_stage(df, r->text, idx)) >= 0) {
+    } else if ((st->base_stage = find_stage(df, r->text)) >= 0) {
         r->target_stage = st->base_stage;
     } else {
         image_ref(df, r);
     }
 out:
+    /* Named only now: a FROM cannot name its own stage. */
+    st = &df->stages[idx];
+    if (st->name != NULL) {
+        if (df->stage_names == NULL)
+            df->stage_names = strata_strmap_new();
+        strata_strmap_put(df->stage_names, st->name,
+                          (void *) (uintptr_t) (idx + 1));
+    }
     strata_buf_release(&b);
     strata_graph__df_words_release(&flags);
     strata_graph__df_words_release(&args);
@@ -534,7 +550,7 @@ strata_graph__df_resolve(strata_graph__df_parser *p)
             } else {
                 r->target_stage = (int) idx;
             }
-        } else if ((s = find_stage(df, r->text, df->nstages)) >= 0) {
+        } else if ((s = find_stage(df, r->text)) >= 0) {
             r->target_stage = s;
         } else if (strcmp(r->text, "scratch") != 0) {
             image_ref(df, r);

@@ -176,51 +176,63 @@ cmp_diag(const void *a, const void *b)
     return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
+/* Each stage's direct dependencies: its FROM stage and the stages its
+ * COPY --from and mounts name. */
 static void
-visit(const strata_dockerfile *df, size_t s, unsigned char *seen)
+build_adjacency(strata_dockerfile *df)
 {
-    size_t i;
-
-    if (seen[s])
-        return;
-    seen[s] = 1;
-    if (df->stages[s].base_stage >= 0)
-        visit(df, (size_t) df->stages[s].base_stage, seen);
-    for (i = 0; i < df->nrefs; i++)
-        if (df->refs[i].stage == (int) s && df->refs[i].target_stage >= 0)
-            visit(df, (size_t) df->refs[i].target_stage, seen);
-}
-
-/* Each stage's transitive dependencies. Recursion depth is bounded by
- * the number of stages, which the size limit bounds (about 200k). */
-static void
-compute_deps(strata_dockerfile *df)
-{
-    unsigned char *seen;
-    size_t s, i, n;
+    size_t *fill, i, s;
 
     if (df->nstages == 0)
         return;
-    df->deps =
-        strata_graph__arena_alloc(&df->arena, df->nstages * sizeof(*df->deps));
-    df->ndeps =
-        strata_graph__arena_alloc(&df->arena, df->nstages * sizeof(*df->ndeps));
-    seen = strata_xmalloc(df->nstages);
+    df->nadj =
+        strata_graph__arena_alloc(&df->arena, df->nstages * sizeof(size_t));
+    df->adj =
+        strata_graph__arena_alloc(&df->arena, df->nstages * sizeof(int *));
+    for (s = 0; s < df->nstages; s++)
+        df->nadj[s] = df->stages[s].base_stage >= 0;
+    for (i = 0; i < df->nrefs; i++)
+        if (df->refs[i].kind != STRATA_DF_FROM && df->refs[i].target_stage >= 0)
+            df->nadj[df->refs[i].stage]++;
+    fill = strata_xcalloc(df->nstages, sizeof(size_t));
     for (s = 0; s < df->nstages; s++) {
-        memset(seen, 0, df->nstages);
-        visit(df, s, seen);
-        seen[s] = 0;
-        for (i = 0, n = 0; i < df->nstages; i++)
-            n += seen[i];
-        df->ndeps[s] = n;
-        if (n == 0)
-            continue;
-        df->deps[s] = strata_graph__arena_alloc(&df->arena, n * sizeof(int));
-        for (i = 0, n = 0; i < df->nstages; i++)
-            if (seen[i])
-                df->deps[s][n++] = (int) i;
+        df->adj[s] =
+            strata_graph__arena_alloc(&df->arena, df->nadj[s] * sizeof(int));
+        if (df->stages[s].base_stage >= 0)
+            df->adj[s][fill[s]++] = df->stages[s].base_stage;
     }
-    free(seen);
+    for (i = 0; i < df->nrefs; i++) {
+        const strata_df_ref *r = &df->refs[i];
+
+        if (r->kind != STRATA_DF_FROM && r->target_stage >= 0)
+            df->adj[r->stage][fill[r->stage]++] = r->target_stage;
+    }
+    free(fill);
+}
+
+/* Marks in seen (nstages bytes) every stage that stage reaches, itself
+ * included; an explicit stack, so deep chains cannot overflow ours. */
+static void
+reach(const strata_dockerfile *df, int stage, unsigned char *seen)
+{
+    int *stack = strata_xmalloc(df->nstages * sizeof(int));
+    size_t top = 0, k;
+
+    memset(seen, 0, df->nstages);
+    seen[stage] = 1;
+    stack[top++] = stage;
+    while (top > 0) {
+        int s = stack[--top];
+
+        for (k = 0; k < df->nadj[s]; k++) {
+            int d = df->adj[s][k];
+            if (!seen[d]) {
+                seen[d] = 1;
+                stack[top++] = d;
+            }
+        }
+    }
+    free(stack);
 }
 
 int
@@ -258,6 +270,7 @@ strata_dockerfile_parse(strata_dockerfile **out, const char *data, size_t len,
     p.df = strata_xcalloc(1, sizeof(*p.df));
     p.df->name = strata_graph__arena_strdup(&p.df->arena, name);
     p.df->escape = '\\';
+    p.meta.budget = STRATA_GRAPH__DF_EXPAND_BUDGET;
     if ((rc = build_args(&p, opts->build_args, err)) != 0 ||
         (rc = platform_args(&p, opts->platform, err)) != 0)
         goto out;
@@ -273,7 +286,7 @@ strata_dockerfile_parse(strata_dockerfile **out, const char *data, size_t len,
         p.df->check = strata_graph__arena_strdup(&p.df->arena, p.lx.check);
     strata_graph__df_lexer_release(&p.lx);
     strata_graph__df_resolve(&p);
-    compute_deps(p.df);
+    build_adjacency(p.df);
     if (p.df->ndiags > 1)
         qsort(p.df->diags, p.df->ndiags, sizeof(*p.df->diags), cmp_diag);
 out:
@@ -359,6 +372,7 @@ strata_dockerfile_free(strata_dockerfile *df)
     free(df->refs);
     free(df->stages);
     free(df->diags);
+    strata_strmap_free(df->stage_names);
     strata_graph__arena_release(&df->arena);
     free(df);
 }
@@ -425,15 +439,28 @@ strata_dockerfile_target(const strata_dockerfile *df, const char *name)
     return -1;
 }
 
-const int *
-strata_dockerfile_stage_deps(const strata_dockerfile *df, int stage,
-                             size_t *n_out)
+size_t
+strata_dockerfile_stage_deps(int **out, const strata_dockerfile *df, int stage)
 {
-    *n_out = 0;
-    if (stage < 0 || (size_t) stage >= df->nstages || df->deps == NULL)
-        return NULL;
-    *n_out = df->ndeps[stage];
-    return df->deps[stage];
+    unsigned char *seen;
+    size_t i, n = 0;
+
+    *out = NULL;
+    if (stage < 0 || (size_t) stage >= df->nstages)
+        return 0;
+    seen = strata_xmalloc(df->nstages);
+    reach(df, stage, seen);
+    seen[stage] = 0;
+    for (i = 0; i < df->nstages; i++)
+        n += seen[i];
+    if (n > 0) {
+        *out = strata_xmalloc(n * sizeof(int));
+        for (i = 0, n = 0; i < df->nstages; i++)
+            if (seen[i])
+                (*out)[n++] = (int) i;
+    }
+    free(seen);
+    return n;
 }
 
 static int
@@ -453,22 +480,21 @@ int
 strata_dockerfile_depends_on(const strata_dockerfile *df, int stage,
                              const strata_ref *base)
 {
-    const int *deps;
-    size_t n, i, k;
+    unsigned char *seen;
+    size_t i;
+    int found = 0;
 
     if (stage < 0 || (size_t) stage >= df->nstages)
         return 0;
-    deps = strata_dockerfile_stage_deps(df, stage, &n);
-    for (i = 0; i < df->nrefs; i++) {
+    seen = strata_xmalloc(df->nstages);
+    reach(df, stage, seen);
+    for (i = 0; i < df->nrefs && !found; i++) {
         const strata_df_ref *r = &df->refs[i];
-        int in = r->stage == stage;
 
-        for (k = 0; !in && k < n; k++)
-            in = r->stage == deps[k];
-        if (in && r->ref != NULL && ref_matches(r->ref, base))
-            return 1;
+        found = seen[r->stage] && r->ref != NULL && ref_matches(r->ref, base);
     }
-    return 0;
+    free(seen);
+    return found;
 }
 
 size_t

@@ -126,10 +126,11 @@ int strata_graph__df_is_json_array(const char *text, size_t from, size_t len);
 /* ---- expansion (dockerfile-expand.c) ---------------------------------- */
 
 typedef enum strata_graph__df_var_origin {
-    STRATA_GRAPH__DF_VAR_ARG_DEFAULT = 0, /* a literal ARG default */
-    STRATA_GRAPH__DF_VAR_BUILD_ARG,       /* a build-arg override */
-    STRATA_GRAPH__DF_VAR_AUTOMATIC,       /* TARGETOS and friends */
-    STRATA_GRAPH__DF_VAR_COMPUTED,        /* a default with variables */
+    STRATA_GRAPH__DF_VAR_UNSET = 0,   /* declared without a value */
+    STRATA_GRAPH__DF_VAR_ARG_DEFAULT, /* a literal ARG default */
+    STRATA_GRAPH__DF_VAR_BUILD_ARG,   /* a build-arg override */
+    STRATA_GRAPH__DF_VAR_AUTOMATIC,   /* TARGETOS and friends */
+    STRATA_GRAPH__DF_VAR_COMPUTED,    /* a default with variables */
 } strata_graph__df_var_origin;
 
 typedef struct strata_graph__df_var {
@@ -144,9 +145,17 @@ typedef struct strata_graph__df_var {
 typedef struct strata_graph__df_env {
     strata_graph__df_var *v;
     size_t n, cap;
+    strata_strmap *index; /* name -> position in v + 1 */
+    /* Bytes expansions may still produce in this parse: a bound on what
+     * ARG defaults that repeat each other ($A$A$A...) can build. */
+    size_t budget;
 } strata_graph__df_env;
 
-/* The last definition of name, or NULL. */
+/* The longest expansion of one word, and of all words of one file. */
+#define STRATA_GRAPH__DF_EXPAND_MAX (64 * 1024)
+#define STRATA_GRAPH__DF_EXPAND_BUDGET (8 * 1024 * 1024)
+
+/* The definition of name, or NULL. */
 strata_graph__df_var *strata_graph__df_env_get(const strata_graph__df_env *env,
                                                const char *name);
 /* Adds or replaces name's definition. Returns it. */
@@ -161,11 +170,12 @@ void strata_graph__df_env_release(strata_graph__df_env *env);
  * ${VAR%p}, ${VAR%%p}; unset variables are empty. Appends to out. When
  * the result is exactly one plain variable ($X or ${X}) and nothing
  * else, *sole is that variable, else NULL. STRATA_EINVAL on a syntax
- * error or an unsupported modifier.
+ * error or an unsupported modifier; STRATA_ETOOBIG when the result is
+ * longer than STRATA_GRAPH__DF_EXPAND_MAX or env's budget is spent.
  */
 int strata_graph__df_expand(strata_buf *out, const strata_graph__df_var **sole,
                             const char *word, size_t len, char escape,
-                            const strata_graph__df_env *env, strata_error *err);
+                            strata_graph__df_env *env, strata_error *err);
 
 /* ---- the parse result and the driver (dockerfile.c, dockerfile-instr.c) */
 
@@ -185,8 +195,11 @@ struct strata_dockerfile {
     size_t nstages, capstages;
     strata_graph__df_diag_int *diags;
     size_t ndiags, capdiags;
-    int **deps;    /* per stage, ascending; arena */
-    size_t *ndeps; /* arena */
+    /* Direct dependencies per stage (arena), filled after the parse. */
+    int **adj;
+    size_t *nadj;
+    /* Lowercased stage name -> index + 1. */
+    strata_strmap *stage_names;
 };
 
 /* What the instruction handlers share while a file is parsed. */

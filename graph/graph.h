@@ -192,10 +192,11 @@ int strata_dockerfile_target(const strata_dockerfile *df, const char *name);
 /*
  * The stages that stage depends on, directly or not (its FROM stage and
  * the stages its COPY --from and mounts name, and theirs), ascending,
- * itself excluded. *n_out gets the count. Borrowed; NULL when empty.
+ * itself excluded. Returns their count and sets *out to a new array (the
+ * caller frees it; NULL when the count is 0, or stage is out of range).
  */
-const int *strata_dockerfile_stage_deps(const strata_dockerfile *df, int stage,
-                                        size_t *n_out);
+size_t strata_dockerfile_stage_deps(int **out, const strata_dockerfile *df,
+                                    int stage);
 
 /*
  * 1 when building stage uses base: one of the external references of

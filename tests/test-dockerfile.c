@@ -204,7 +204,7 @@ TEST(fixture_basic)
         {STRATA_DF_COPY_FROM, 22, 22, 3, 2, 0, "-", STRATA_DF_ORIGIN_LITERAL},
     };
     const strata_df_ref *r;
-    const int *deps;
+    int *deps;
     size_t i, n;
     strata_ref *base = NULL;
     strata_error err = {0};
@@ -245,18 +245,21 @@ TEST(fixture_basic)
     CHECK_STR_EQ(strata_dockerfile_stage(df, 0)->platform, "linux/amd64");
     CHECK_STR_EQ(strata_dockerfile_stage(df, 2)->base, "debian:12-slim");
     CHECK_EQ(strata_dockerfile_stage(df, 2)->from_ref, 4);
-    deps = strata_dockerfile_stage_deps(df, 0, &n);
+    n = strata_dockerfile_stage_deps(&deps, df, 0);
     CHECK_EQ(n, 0);
     CHECK(deps == NULL);
-    deps = strata_dockerfile_stage_deps(df, 1, &n);
+    n = strata_dockerfile_stage_deps(&deps, df, 1);
     CHECK_EQ(n, 1);
     CHECK_EQ(deps[0], 0);
-    deps = strata_dockerfile_stage_deps(df, 3, &n);
+    free(deps);
+    n = strata_dockerfile_stage_deps(&deps, df, 3);
     CHECK_EQ(n, 3);
     CHECK_EQ(deps[0], 0);
     CHECK_EQ(deps[1], 1);
     CHECK_EQ(deps[2], 2);
-    CHECK_EQ(strata_dockerfile_stage_deps(df, 9, &n) == NULL, 1);
+    free(deps);
+    CHECK_EQ(strata_dockerfile_stage_deps(&deps, df, 9), 0);
+    CHECK(deps == NULL);
 
     CHECK_OK(strata_ref_parse(&base, "debian:12-slim", &err), &err);
     CHECK_EQ(strata_dockerfile_depends_on(df, 3, base), 1);
@@ -500,6 +503,14 @@ TEST(arg_scoping)
     CHECK_STR_EQ(refstr(df, 4), "docker.io/library/m:2");
     CHECK_EQ(REF(df, 4)->origin, STRATA_DF_ORIGIN_ARG_DEFAULT);
     CHECK_SPAN(REF(df, 4)->arg_span, off(s, "m:2"), 3, 5, 15);
+    strata_dockerfile_free(df);
+
+    /* A default that is an ARG declared without a value has no place to
+     * rewrite (a fuzzer find). */
+    df = parse("ARG X\nARG Y=$X\nFROM $Y\nFROM a:1$Y\n");
+    CHECK_EQ(REF(df, 0)->origin, STRATA_DF_ORIGIN_EXPANDED);
+    CHECK(REF(df, 0)->arg_name == NULL);
+    CHECK_STR_EQ(refstr(df, 1), "docker.io/library/a:1");
     strata_dockerfile_free(df);
 
     df = parse("ARG =x\nARG\nFROM a\n");
@@ -803,6 +814,65 @@ TEST(whole_file_errors)
     strata_dockerfile_free(df);
 }
 
+/* 1 MiB worst cases stay linear: a chain of stages each built on the
+ * previous one, thousands of ARGs, and ARG defaults that double. */
+TEST(pathological_inputs_are_bounded)
+{
+    strata_buf b = STRATA_BUF_INIT;
+    strata_dockerfile *df = NULL;
+    strata_error err = {0};
+    strata_ref *base = NULL;
+    int *deps = NULL, i;
+    char *want;
+    size_t n;
+
+    strata_buf_puts(&b, "FROM alpine:3 AS s0\n");
+    for (i = 1; b.len < STRATA_DF_MAX_SIZE - 64; i++)
+        strata_buf_printf(&b, "FROM s%d AS s%d\n", i - 1, i);
+    CHECK_OK(strata_dockerfile_parse(&df, b.ptr, b.len, "chain", NULL, &err),
+             &err);
+    CHECK_EQ(strata_dockerfile_stage_count(df), i);
+    n = strata_dockerfile_stage_deps(&deps, df, i - 1);
+    CHECK_EQ(n, i - 1);
+    free(deps);
+    CHECK_OK(strata_ref_parse(&base, "alpine:3", &err), &err);
+    CHECK_EQ(strata_dockerfile_depends_on(df, i - 1, base), 1);
+    strata_ref_free(base);
+    strata_dockerfile_free(df);
+
+    strata_buf_reset(&b);
+    for (i = 0; b.len < STRATA_DF_MAX_SIZE - 64; i++)
+        strata_buf_printf(&b, "ARG A%d=x%d\n", i, i);
+    strata_buf_printf(&b, "FROM a:$A%d\n", i - 1);
+    CHECK_OK(strata_dockerfile_parse(&df, b.ptr, b.len, "args", NULL, &err),
+             &err);
+    CHECK_EQ(strata_dockerfile_diag_count(df), 0);
+    want = strata_xasprintf("a:x%d", i - 1);
+    CHECK_STR_EQ(REF(df, 0)->text, want);
+    free(want);
+    strata_dockerfile_free(df);
+
+    strata_buf_reset(&b);
+    strata_buf_puts(&b, "ARG A0=xxxxxxxxxxxxxxxx\n");
+    for (i = 1; i < 40; i++)
+        strata_buf_printf(&b, "ARG A%d=$A%d$A%d\n", i, i - 1, i - 1);
+    strata_buf_puts(&b, "FROM a:1\n");
+    for (i = 0; i < 2000; i++)
+        strata_buf_puts(&b, "FROM ${A12#x}\n");
+    CHECK_OK(strata_dockerfile_parse(&df, b.ptr, b.len, "dbl", NULL, &err),
+             &err);
+    CHECK(strata_dockerfile_diag_count(df) > 0);
+    CHECK_CONTAINS(strata_dockerfile_diag(df, 0)->message,
+                   "variable expansion longer than 65536 bytes");
+    CHECK_CONTAINS(
+        strata_dockerfile_diag(df, strata_dockerfile_diag_count(df) - 1)
+            ->message,
+        "exceed");
+    CHECK_STR_EQ(refstr(df, 0), "docker.io/library/a:1");
+    strata_dockerfile_free(df);
+    strata_buf_release(&b);
+}
+
 /* Deterministic mutations of the fixtures must never crash (ASan runs
  * this in CI too; the fuzz target goes further). */
 TEST(survives_mutations)
@@ -945,6 +1015,7 @@ main(void)
     RUN(run_mount_from);
     RUN(errors_fixture);
     RUN(whole_file_errors);
+    RUN(pathological_inputs_are_bounded);
     RUN(survives_mutations);
     RUN(cli_output);
     return harness_done();
