@@ -237,8 +237,9 @@ strata_oci__fetch_token(strata_registry *reg, strata_oci__host *h,
     strata_http_request req = {0};
     strata_buf url = STRATA_BUF_INIT;
     token_req *t;
+    const char *p, *end;
     char *esc;
-    int rc;
+    int rc, nscopes = 0;
 
     strata_buf_puts(&url, h->realm);
     strata_buf_putc(&url, strchr(h->realm, '?') ? '&' : '?');
@@ -247,9 +248,17 @@ strata_oci__fetch_token(strata_registry *reg, strata_oci__host *h,
         strata_buf_printf(&url, "service=%s&", esc);
         curl_free(esc);
     }
-    esc = curl_easy_escape(NULL, scope, 0);
-    strata_buf_printf(&url, "scope=%s", esc);
-    curl_free(esc);
+    /* Several scopes (space-separated) are several scope= parameters. */
+    for (p = scope; *p != '\0'; p = *end ? end + 1 : end) {
+        end = strchr(p, ' ');
+        if (end == NULL)
+            end = p + strlen(p);
+        if (end == p)
+            continue;
+        esc = curl_easy_escape(NULL, p, (int) (end - p));
+        strata_buf_printf(&url, "%sscope=%s", nscopes++ ? "&" : "", esc);
+        curl_free(esc);
+    }
 
     t = strata_xcalloc(1, sizeof(*t));
     t->host = h;

@@ -71,6 +71,32 @@ int strata_oci__request(strata_registry *reg, const char *domain,
                         const char *accept, strata_oci__req_cb cb, void *arg,
                         strata_error *err);
 
+/*
+ * What strata_oci__request_ex adds for pushes (push.c): a request body
+ * and its headers, a scope other than "repository:REPO:pull" (several
+ * scopes separated by spaces, e.g. for a cross-repository mount), and a
+ * response size limit. Everything is borrowed; body must outlive the
+ * callback (it is resent on retries and after a 401).
+ */
+typedef struct strata_oci__req_opts {
+    const char *accept;        /* may be NULL */
+    const char *content_type;  /* may be NULL */
+    const char *content_range; /* "0-1023" (PATCH), or NULL */
+    const void *body;
+    size_t body_len;
+    const char *scope; /* NULL: "repository:REPO:pull" */
+    size_t max_body;   /* response body limit; 0: core's default */
+} strata_oci__req_opts;
+
+/*
+ * strata_oci__request with the options above. path starts with "/v2/";
+ * it may carry a query string.
+ */
+int strata_oci__request_ex(strata_registry *reg, const char *domain,
+                           const char *repo, const char *method,
+                           const char *path, const strata_oci__req_opts *opts,
+                           strata_oci__req_cb cb, void *arg, strata_error *err);
+
 strata_oci__host *strata_oci__host_get(strata_registry *reg,
                                        const char *domain);
 /* The host to connect to for a reference domain (docker.io: registry-1). */

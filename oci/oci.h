@@ -253,4 +253,95 @@ int strata_registry_get_config_sync(strata_image_config **out,
 int strata_docker_config_auth(char **user, char **password, const char *path,
                               const char *domain, strata_error *err);
 
+/* ==== push: blobs and manifests (push.c, push-manifest.c) ============= */
+
+/*
+ * Writing to a registry. Every operation here asks for the
+ * "repository:PATH:pull,push" scope of the reference's repository (a
+ * mount adds "repository:FROM:pull"). Callbacks run once, from the loop,
+ * never from inside the starting call; errors as for the calls above.
+ */
+
+/* exists: 1 when the repository has the blob (size from the answer). */
+typedef void (*strata_registry_exists_cb)(int exists, int64_t size,
+                                          const strata_error *err, void *arg);
+
+/* HEAD /v2/PATH/blobs/DIGEST. A 404 is exists == 0, not an error. */
+int strata_registry_blob_exists(strata_registry *reg, const strata_ref *ref,
+                                const char *digest,
+                                strata_registry_exists_cb cb, void *arg,
+                                strata_error *err);
+
+/* What strata_registry_push_blob did. */
+typedef enum strata_blob_outcome {
+    STRATA_BLOB_EXISTED = 1, /* HEAD found it: nothing sent */
+    STRATA_BLOB_MOUNTED,     /* cross-repository mount: 201 */
+    STRATA_BLOB_UPLOADED,    /* uploaded (POST, then PUT or PATCH+PUT) */
+    STRATA_BLOB_NOT_MOUNTED, /* data NULL and the registry refused the
+                                mount: nothing stored, upload it yourself */
+} strata_blob_outcome;
+
+typedef struct strata_blob_push_opts {
+    /*
+     * A repository path on the same registry to mount the blob from
+     * (POST ?mount=DIGEST&from=PATH), or NULL. When the registry answers
+     * 202 instead of 201, the upload continues in that session (data
+     * given) or the session is deleted (data NULL).
+     */
+    const char *mount_from;
+    /* 0: monolithic upload (POST, then PUT with the whole body); else
+       PATCH chunks of this many bytes, then PUT ?digest= */
+    size_t chunk_size;
+    int no_check; /* don't HEAD first */
+} strata_blob_push_opts;
+
+/* bytes: the blob bytes sent over the wire by this call. */
+typedef void (*strata_registry_push_cb)(strata_blob_outcome outcome,
+                                        uint64_t bytes,
+                                        const strata_error *err, void *arg);
+
+/*
+ * Makes the repository of ref hold the blob digest: HEAD (unless
+ * opts->no_check), then a mount when opts->mount_from is set, then an
+ * upload of data (borrowed: it must stay valid until cb runs; may be NULL
+ * only for a mount). data must hash to digest (STRATA_EINVAL otherwise,
+ * checked before anything is sent); the registry's Docker-Content-Digest
+ * must match (STRATA_EPROTO). opts may be NULL.
+ */
+int strata_registry_push_blob(strata_registry *reg, const strata_ref *ref,
+                              const char *digest, const void *data, size_t len,
+                              const strata_blob_push_opts *opts,
+                              strata_registry_push_cb cb, void *arg,
+                              strata_error *err);
+
+/*
+ * blob: the bytes (new, NUL-terminated; the callback's to free), NULL
+ * when err is set.
+ */
+typedef void (*strata_registry_blob_cb)(char *blob, size_t len,
+                                        const strata_error *err, void *arg);
+
+/*
+ * GETs a blob of ref's repository into memory (at most max bytes; 0 =
+ * 64 MiB; more is STRATA_ETOOBIG) and verifies its sha256.
+ */
+int strata_registry_get_blob(strata_registry *reg, const strata_ref *ref,
+                             const char *digest, size_t max,
+                             strata_registry_blob_cb cb, void *arg,
+                             strata_error *err);
+
+/*
+ * PUTs a manifest or index under ref's tag (or its digest when it has no
+ * tag) with Content-Type media_type. body is copied. The callback gets the
+ * digest (new; the callback's) after checking that the registry's
+ * Docker-Content-Digest equals the sha256 of body (STRATA_EPROTO).
+ * STRATA_EINVAL when ref carries a digest that is not body's.
+ */
+int strata_registry_put_manifest(strata_registry *reg, const strata_ref *ref,
+                                 const char *media_type, const char *body,
+                                 size_t len, strata_registry_digest_cb cb,
+                                 void *arg, strata_error *err);
+
+/* ==== end of push ======================================================= */
+
 #endif

@@ -23,6 +23,9 @@ struct strata_oci__req {
     strata_registry *reg;
     strata_oci__host *host;
     char *method, *path, *accept, *scope, *url, *auth_header;
+    char *content_type, *content_range; /* request_ex: may be NULL */
+    const void *body;                   /* borrowed from the caller */
+    size_t body_len, max_body;
     strata_oci__req_cb cb;
     void *arg;
     int attempt;      /* retries done */
@@ -156,6 +159,8 @@ req_finish(strata_oci__req *r, const strata_http_response *resp,
     free(r->scope);
     free(r->url);
     free(r->auth_header);
+    free(r->content_type);
+    free(r->content_range);
     if (r->timer_active)
         uv_timer_stop(&r->timer);
     uv_close((uv_handle_t *) &r->timer, on_timer_close);
@@ -369,7 +374,7 @@ req_send(strata_oci__req *r)
 {
     strata_oci__host *h = r->host;
     strata_http_request req = {0};
-    strata_http_header hdrs[2];
+    strata_http_header hdrs[4];
     strata_error err = {0};
     char *userpwd = NULL;
     const char *tok;
@@ -398,6 +403,10 @@ req_send(strata_oci__req *r)
         hdrs[n++] = (strata_http_header){"Accept", r->accept};
     if (r->auth_header != NULL)
         hdrs[n++] = (strata_http_header){"Authorization", r->auth_header};
+    if (r->content_type != NULL)
+        hdrs[n++] = (strata_http_header){"Content-Type", r->content_type};
+    if (r->content_range != NULL)
+        hdrs[n++] = (strata_http_header){"Content-Range", r->content_range};
     if (h->auth == STRATA_OCI__AUTH_BASIC && h->username != NULL)
         userpwd = strata_xasprintf("%s:%s", h->username,
                                    h->password ? h->password : "");
@@ -405,6 +414,9 @@ req_send(strata_oci__req *r)
     req.url = r->url;
     req.headers = hdrs;
     req.nheaders = n;
+    req.body = r->body;
+    req.body_len = r->body_len;
+    req.max_body = r->max_body;
     req.timeout_ms = h->timeout_ms;
     req.insecure = h->insecure;
     req.ca_file = h->ca_file;
@@ -426,6 +438,19 @@ strata_oci__request(strata_registry *reg, const char *domain, const char *repo,
                     const char *method, const char *path, const char *accept,
                     strata_oci__req_cb cb, void *arg, strata_error *err)
 {
+    strata_oci__req_opts opts = {0};
+
+    opts.accept = accept;
+    return strata_oci__request_ex(reg, domain, repo, method, path, &opts, cb,
+                                  arg, err);
+}
+
+int
+strata_oci__request_ex(strata_registry *reg, const char *domain,
+                       const char *repo, const char *method, const char *path,
+                       const strata_oci__req_opts *opts, strata_oci__req_cb cb,
+                       void *arg, strata_error *err)
+{
     strata_oci__req *r;
 
     if (reg->closing)
@@ -436,8 +461,16 @@ strata_oci__request(strata_registry *reg, const char *domain, const char *repo,
     r->host = strata_oci__host_get(reg, domain);
     r->method = strata_xstrdup(method);
     r->path = strata_xstrdup(path);
-    r->accept = dup_or_null(accept);
-    r->scope = repo ? strata_xasprintf("repository:%s:pull", repo) : NULL;
+    r->accept = dup_or_null(opts->accept);
+    r->content_type = dup_or_null(opts->content_type);
+    r->content_range = dup_or_null(opts->content_range);
+    r->body = opts->body;
+    r->body_len = opts->body_len;
+    r->max_body = opts->max_body;
+    if (opts->scope != NULL)
+        r->scope = strata_xstrdup(opts->scope);
+    else
+        r->scope = repo ? strata_xasprintf("repository:%s:pull", repo) : NULL;
     r->cb = cb;
     r->arg = arg;
     uv_timer_init(reg->loop, &r->timer);
