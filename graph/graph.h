@@ -265,6 +265,8 @@ size_t strata_graph_edge_count(const strata_graph *g);
 int strata_graph_find(const strata_graph *g, const char *ref, size_t *out);
 const char *strata_graph_node_ref(const strata_graph *g, size_t node);
 strata_graph_kind strata_graph_node_kind(const strata_graph *g, size_t node);
+/* How many edges name node as their parent (what is built on it). */
+size_t strata_graph_node_children(const strata_graph *g, size_t node);
 
 /* One impacted image and the edge that makes it so. Strings borrowed. */
 typedef struct strata_graph_hit {

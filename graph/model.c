@@ -147,6 +147,12 @@ strata_graph_node_kind(const strata_graph *g, size_t node)
     return g->nodes[node].kind;
 }
 
+size_t
+strata_graph_node_children(const strata_graph *g, size_t node)
+{
+    return g->nodes[node].children.n;
+}
+
 void
 strata_graph__edge_info(strata_graph_edge_info *out,
                         const strata_graph__edge *e)

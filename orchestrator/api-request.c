@@ -63,6 +63,12 @@ strata_api__req_new(strata_api *api, h2o_req_t *hreq)
     return req;
 }
 
+const char *
+strata_api_req_query_string(const strata_api_req *req)
+{
+    return req->query;
+}
+
 void
 strata_api__req_set_rest(strata_api_req *req, size_t prefix_len)
 {

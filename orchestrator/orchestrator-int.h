@@ -48,6 +48,10 @@ int strata_cmd_fail(const strata_error *err);
 
 /* Command entries, one per cmd-*.c file. */
 extern const strata_cmd_entry strata_cmd_version;
+extern const strata_cmd_entry strata_cmd_run;
+extern const strata_cmd_entry strata_cmd_plan;
+extern const strata_cmd_entry strata_cmd_jobs;
+extern const strata_cmd_entry strata_cmd_events;
 extern const strata_cmd_entry strata_cmd_ref;
 extern const strata_cmd_entry strata_cmd_digest;
 extern const strata_cmd_entry strata_cmd_config_check;
@@ -60,7 +64,6 @@ extern const strata_cmd_entry strata_cmd_catalog_check;
 extern const strata_cmd_entry strata_cmd_graph_scan;
 extern const strata_cmd_entry strata_cmd_graph_show;
 extern const strata_cmd_entry strata_cmd_graph_impacted;
-extern const strata_cmd_entry strata_cmd_rebase;
 
 /* ---- HTTP API server ---- */
 /*
@@ -212,6 +215,8 @@ const char *strata_api_req_path_rest(const strata_api_req *req);
 const void *strata_api_req_body(const strata_api_req *req, size_t *len);
 /* A request header's first value, or NULL. New string. */
 char *strata_api_req_header(const strata_api_req *req, const char *name);
+/* The raw query string after '?', or NULL. Borrowed. */
+const char *strata_api_req_query_string(const strata_api_req *req);
 
 /*
  * A query parameter, percent-decoded (also '+' as space): 0 and a new
@@ -367,6 +372,10 @@ void strata_runner_stats(const strata_runner *r, int *succeeded, int *failed,
                          int *retrying);
 /* Stops and frees after the loop runs; jobs must have finished. */
 void strata_runner_close(strata_runner *r);
+/* Claims no new job until strata_runner_start or _drain. */
+void strata_runner_pause(strata_runner *r);
+/* Replaces the environment (a reload); jobs under way see it too. */
+void strata_runner_set_env(strata_runner *r, const strata_runner_env *env);
 
 /* Expands {var} templates with shell-quoted values (action-exec.c). */
 int strata_exec__expand(char **out, const char *tmpl,
@@ -375,5 +384,79 @@ int strata_exec__expand(char **out, const char *tmpl,
 /* Appends an event (payload stolen) and logs failures (event.c). */
 void strata_orch__event(const strata_runner_env *env, const char *type,
                         const char *subject, json_t *payload);
+
+/* ---- the daemon (daemon.c, daemon-api.c) ---- */
+#include <signal.h>
+
+typedef enum strata_daemon_phase {
+    STRATA_PHASE_START = 0,
+    STRATA_PHASE_SCAN,
+    STRATA_PHASE_WATCH,
+    STRATA_PHASE_PLAN,
+    STRATA_PHASE_ACT,
+    STRATA_PHASE_SERVE,
+    STRATA_PHASE_STOPPING,
+    STRATA_PHASE_DONE,
+} strata_daemon_phase;
+
+typedef struct strata_daemon_opts {
+    const char *config_path;
+    int config_explicit;
+    int once;            /* one cycle, then exit */
+    const char *listen;  /* overrides api.listen, or NULL */
+    const char *cache_dir; /* overrides the git mirror cache, or NULL */
+} strata_daemon_opts;
+
+struct strata_watcher;
+
+/* main()'s one object: everything the daemon owns. */
+typedef struct strata_daemon {
+    uv_loop_t loop;
+    strata_daemon_opts opts;
+    strata_config *config;
+    strata_config **retired; /* replaced by SIGHUP; freed at exit */
+    size_t nretired;
+    const strata_config_data *cfg;
+    strata_store *store;
+    strata_registry *registry;
+    struct strata_watcher *watcher;
+    strata_graph *graph;
+    strata_runner *runner;
+    strata_runner_env env;
+    strata_api *api;
+    strata_api_route routes[8];
+    uv_signal_t sig_term, sig_int, sig_hup;
+    uv_timer_t plan_timer, scan_timer, stop_timer;
+    uv_work_t scan_work;
+    int scanning;
+    int scan_rc;
+    json_t *scan_summary;
+    strata_error scan_err;
+    char *cache_dir;
+    strata_daemon_phase phase;
+    int ready;
+    int stopping;
+    int64_t stop_started;
+    int exit_code;
+    size_t watch_errors;
+    json_t *once_report; /* --once: what the cycle saw and did */
+} strata_daemon;
+
+/*
+ * Loads the configuration, opens the store (re-queuing jobs a crash left
+ * running) and sets up watcher, runner, signals and (unless once) the
+ * HTTP API. Problems with the configuration are printed to stderr.
+ */
+int strata_daemon_new(strata_daemon **out, const strata_daemon_opts *opts,
+                      strata_error *err);
+/* Runs the loop until the cycle ends (once) or a signal stops it. */
+int strata_daemon_run(strata_daemon *d);
+/* --once: {"scan", "changes", "plan", "errors", "jobs"}. Borrowed. */
+const json_t *strata_daemon_report(const strata_daemon *d);
+void strata_daemon_free(strata_daemon *d);
+
+/* Plans pending updates now and wakes the runner. */
+void strata_daemon__plan(strata_daemon *d);
+int strata_daemon__api_start(strata_daemon *d, strata_error *err);
 
 #endif

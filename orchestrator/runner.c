@@ -25,6 +25,7 @@ struct strata_runner {
     int running;
     int draining;
     int closing;
+    int paused;
     int stats[5];
     strata_runner_done_cb done_cb;
     void *done_arg;
@@ -171,7 +172,7 @@ fill(strata_runner *r)
 {
     strata_error err = {0};
 
-    while (!r->closing && r->running < r->max_running) {
+    while (!r->closing && !r->paused && r->running < r->max_running) {
         strata_store_job *sj = NULL;
         strata_runner_job *job;
 
@@ -221,6 +222,7 @@ strata_runner_new(strata_runner **out, uv_loop_t *loop,
 void
 strata_runner_drain(strata_runner *r, strata_runner_done_cb cb, void *arg)
 {
+    r->paused = 0;
     r->draining = 1;
     r->done_cb = cb;
     r->done_arg = arg;
@@ -230,7 +232,21 @@ strata_runner_drain(strata_runner *r, strata_runner_done_cb cb, void *arg)
 void
 strata_runner_start(strata_runner *r, uint64_t poll_ms)
 {
+    r->paused = 0;
     uv_timer_start(&r->timer, on_tick, 0, poll_ms);
+}
+
+void
+strata_runner_pause(strata_runner *r)
+{
+    r->paused = 1;
+    uv_timer_stop(&r->timer);
+}
+
+void
+strata_runner_set_env(strata_runner *r, const strata_runner_env *env)
+{
+    r->env = *env;
 }
 
 void

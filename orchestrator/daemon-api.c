@@ -1,0 +1,315 @@
+/*
+ * daemon-api.c - what the daemon serves over its HTTP API: the watched
+ * bases, the images and the graph, jobs and events (paginated with
+ * ?limit=&after=, the next cursor in "next"), Prometheus metrics, and
+ * POST /hooks/registry for registry push webhooks, which are verified and
+ * turned into immediate checks. The HTTP itself is api-server.c's.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "orchestrator-int.h"
+#include "watchers.h"
+
+static int
+parse_after(int64_t *out, const strata_api_page *page)
+{
+    char *end = NULL;
+    long long v;
+
+    *out = 0;
+    if (page->after == NULL)
+        return 0;
+    v = strtoll(page->after, &end, 10);
+    if (*page->after == '\0' || *end != '\0' || v < 0)
+        return STRATA_EINVAL;
+    *out = v;
+    return 0;
+}
+
+/* Answers a paginated list: {"items": [...], "next": "id"|null}. */
+static void
+respond_page(strata_api_req *req, json_t *items, long limit)
+{
+    json_t *last = json_array_get(items, json_array_size(items) - 1);
+    json_t *doc = json_object();
+
+    json_object_set(doc, "items", items);
+    if ((long) json_array_size(items) == limit && last != NULL)
+        json_object_set_new(
+            doc, "next",
+            json_sprintf("%lld", (long long) json_integer_value(
+                                     json_object_get(last, "id"))));
+    else
+        json_object_set_new(doc, "next", json_null());
+    strata_api_respond_json(req, 200, doc);
+    json_decref(doc);
+}
+
+static void
+on_jobs(strata_api_req *req, void *arg)
+{
+    strata_daemon *d = arg;
+    strata_api_page page = {0};
+    strata_error err = {0};
+    json_t *items = NULL;
+    char *state_name = NULL;
+    strata_store_job_state state;
+    int64_t after;
+    int st = -1;
+
+    if (strata_api_req_page(&page, req, 50, 500, &err) != 0 ||
+        parse_after(&after, &page) != 0) {
+        strata_api_respond_error(req, 400, "%s",
+                                 err.code ? err.msg : "bad 'after'");
+        goto out;
+    }
+    if (strata_api_req_query(&state_name, req, "state", &err) == 0 &&
+        state_name != NULL) {
+        if (strata_store_job_state_parse(&state, state_name) != 0) {
+            strata_api_respond_error(req, 400, "unknown job state '%s'",
+                                     state_name);
+            goto out;
+        }
+        st = (int) state;
+    }
+    if (strata_store_job_list(&items, d->store, after, (int) page.limit, st,
+                              &err) != 0) {
+        strata_api_respond_error(req, 500, "%s", err.msg);
+        goto out;
+    }
+    respond_page(req, items, page.limit);
+out:
+    json_decref(items);
+    free(page.after);
+    free(state_name);
+}
+
+static void
+on_events(strata_api_req *req, void *arg)
+{
+    strata_daemon *d = arg;
+    strata_api_page page = {0};
+    strata_error err = {0};
+    json_t *items = NULL;
+    char *type = NULL;
+    int64_t after;
+
+    if (strata_api_req_page(&page, req, 50, 500, &err) != 0 ||
+        parse_after(&after, &page) != 0) {
+        strata_api_respond_error(req, 400, "%s",
+                                 err.code ? err.msg : "bad 'after'");
+        goto out;
+    }
+    strata_api_req_query(&type, req, "type", NULL);
+    if (strata_store_event_list(&items, d->store, after, (int) page.limit, type,
+                                &err) != 0) {
+        strata_api_respond_error(req, 500, "%s", err.msg);
+        goto out;
+    }
+    respond_page(req, items, page.limit);
+out:
+    json_decref(items);
+    free(page.after);
+    free(type);
+}
+
+static void
+on_bases(strata_api_req *req, void *arg)
+{
+    strata_daemon *d = arg;
+    strata_error err = {0};
+    json_t *states = NULL, *doc;
+
+    if (strata_store_watch_states(&states, d->store, &err) != 0) {
+        strata_api_respond_error(req, 500, "%s", err.msg);
+        return;
+    }
+    doc = json_pack("{s:o}", "items", states);
+    strata_api_respond_json(req, 200, doc);
+    json_decref(doc);
+}
+
+static void
+on_graph(strata_api_req *req, void *arg)
+{
+    strata_daemon *d = arg;
+    strata_buf b = STRATA_BUF_INIT;
+
+    if (d->graph == NULL) {
+        strata_api_respond_error(req, 503, "the graph is not loaded yet");
+        return;
+    }
+    strata_graph_render(&b, d->graph, STRATA_GRAPH_JSON);
+    strata_api_respond(req, 200, "application/json", b.ptr, b.len);
+    strata_buf_release(&b);
+}
+
+static void
+on_images(strata_api_req *req, void *arg)
+{
+    strata_daemon *d = arg;
+    json_t *items = json_array(), *doc;
+    size_t i, n;
+
+    if (d->graph == NULL) {
+        strata_api_respond_error(req, 503, "the graph is not loaded yet");
+        json_decref(items);
+        return;
+    }
+    n = strata_graph_node_count(d->graph);
+    for (i = 0; i < n; i++) {
+        const char *ref = strata_graph_node_ref(d->graph, i);
+        const char **anc = NULL;
+        size_t nanc = 0, j;
+        json_t *bases = json_array();
+
+        if (strata_graph_node_kind(d->graph, i) == STRATA_GRAPH_BASE)
+            continue;
+        strata_graph_ancestors(&anc, &nanc, d->graph, ref, NULL);
+        for (j = 0; j < nanc; j++)
+            json_array_append_new(bases, json_string(anc[j]));
+        free(anc);
+        json_array_append_new(
+            items,
+            json_pack("{s:s, s:s, s:o}", "image", ref, "kind",
+                      strata_graph_node_kind(d->graph, i) == STRATA_GRAPH_IMAGE
+                          ? "image"
+                          : "dockerfile",
+                      "bases", bases));
+    }
+    doc = json_pack("{s:o}", "items", items);
+    strata_api_respond_json(req, 200, doc);
+    json_decref(doc);
+}
+
+static void
+on_hook(strata_api_req *req, void *arg)
+{
+    strata_daemon *d = arg;
+    const strata_config_webhook *hook = NULL;
+    strata_watchers_webhook_config wc = {0};
+    strata_watchers_webhook_request wr = {0};
+    strata_watchers_webhook_push *pushes = NULL;
+    strata_error err = {0};
+    char *auth = NULL, *token = NULL, *sig = NULL;
+    const char *name = strata_api_req_path_rest(req);
+    size_t n = 0, i, triggered = 0;
+    json_t *doc;
+
+    for (i = 0; i < d->cfg->api.n_webhooks; i++)
+        if (strcmp(d->cfg->api.webhooks[i].name, name) == 0)
+            hook = &d->cfg->api.webhooks[i];
+    if (hook == NULL) {
+        strata_api_respond_error(req, 404, "no webhook '%s'", name);
+        return;
+    }
+    wc.kind = (strata_watchers_webhook_kind) hook->kind;
+    wc.secret = strata_secret_reveal(hook->secret);
+    wc.registry = hook->registry;
+    wr.body = strata_api_req_body(req, &wr.body_len);
+    wr.authorization = auth = strata_api_req_header(req, "authorization");
+    wr.token = token = strata_api_req_header(req, "x-strata-token");
+    wr.signature = sig = strata_api_req_header(req, "x-strata-signature");
+    wr.query = strata_api_req_query_string(req);
+    if (strata_watchers_webhook_parse(&pushes, &n, &wc, &wr, &err) != 0) {
+        log_warn("webhook '%s': %s", name, err.msg);
+        strata_api_respond_error(req, err.code == STRATA_EAUTH ? 401 : 400,
+                                 "%s", err.msg);
+        goto out;
+    }
+    for (i = 0; i < n; i++) {
+        if (strata_watcher_trigger(d->watcher, pushes[i].ref, NULL) == 0)
+            triggered++;
+    }
+    log_info("webhook '%s': %zu pushes, %zu watched", name, n, triggered);
+    doc = json_pack("{s:i, s:i}", "pushes", (int) n, "triggered",
+                    (int) triggered);
+    strata_api_respond_json(req, 202, doc);
+    json_decref(doc);
+out:
+    strata_watchers_webhook_free(pushes, n);
+    free(auth);
+    free(token);
+    free(sig);
+}
+
+static int
+on_ready(void *arg)
+{
+    strata_daemon *d = arg;
+
+    return d->ready;
+}
+
+static void
+on_metrics(strata_buf *out, void *arg)
+{
+    strata_daemon *d = arg;
+    int64_t counts[STRATA_STORE_JOB_NSTATES];
+    strata_watcher_stats ws;
+    size_t i;
+
+    strata_watcher_stats_get(&ws, d->watcher);
+    strata_buf_printf(out,
+                      "# HELP strata_watches Watched references.\n"
+                      "# TYPE strata_watches gauge\nstrata_watches %zu\n"
+                      "# HELP strata_checks_total Registry checks.\n"
+                      "# TYPE strata_checks_total counter\n"
+                      "strata_checks_total %llu\n"
+                      "# HELP strata_check_errors_total Failed checks.\n"
+                      "# TYPE strata_check_errors_total counter\n"
+                      "strata_check_errors_total %llu\n"
+                      "# HELP strata_base_changes_total Base updates seen.\n"
+                      "# TYPE strata_base_changes_total counter\n"
+                      "strata_base_changes_total %llu\n",
+                      ws.watches, (unsigned long long) ws.checks,
+                      (unsigned long long) ws.errors,
+                      (unsigned long long) ws.changes);
+    for (i = 0; i < d->cfg->n_registries; i++) {
+        long left = strata_watcher_ratelimit_remaining(
+            d->watcher, d->cfg->registries[i].host);
+        if (left >= 0)
+            strata_buf_printf(out,
+                              "strata_registry_ratelimit_remaining{registry="
+                              "\"%s\"} %ld\n",
+                              d->cfg->registries[i].host, left);
+    }
+    if (strata_store_job_count(counts, d->store, NULL) == 0) {
+        strata_buf_puts(out, "# HELP strata_jobs Jobs by state.\n"
+                             "# TYPE strata_jobs gauge\n");
+        for (i = 0; i < STRATA_STORE_JOB_NSTATES; i++)
+            strata_buf_printf(
+                out, "strata_jobs{state=\"%s\"} %lld\n",
+                strata_store_job_state_name((strata_store_job_state) i),
+                (long long) counts[i]);
+    }
+}
+
+int
+strata_daemon__api_start(strata_daemon *d, strata_error *err)
+{
+    strata_api_options o = {0};
+    const strata_api_route routes[] = {
+        {STRATA_API_GET, "/api/v1/bases", 0, on_bases, d},
+        {STRATA_API_GET, "/api/v1/images", 0, on_images, d},
+        {STRATA_API_GET, "/api/v1/graph", 0, on_graph, d},
+        {STRATA_API_GET, "/api/v1/jobs", 0, on_jobs, d},
+        {STRATA_API_GET, "/api/v1/events", 0, on_events, d},
+        {STRATA_API_POST, "/hooks/registry/", 1, on_hook, d},
+        {0, NULL, 0, NULL, NULL},
+    };
+
+    memcpy(d->routes, routes, sizeof(routes));
+    o.listen = d->opts.listen ? d->opts.listen : d->cfg->api.listen;
+    o.token =
+        d->cfg->api.token ? strata_secret_reveal(d->cfg->api.token) : NULL;
+    o.routes = d->routes;
+    o.ready = on_ready;
+    o.ready_arg = d;
+    o.metrics = on_metrics;
+    o.metrics_arg = d;
+    if (strata_api_new(&d->api, &d->loop, &o, err) != 0)
+        return err ? err->code : STRATA_EINTERNAL;
+    return 0;
+}
