@@ -64,6 +64,7 @@ extern const strata_cmd_entry strata_cmd_catalog_check;
 extern const strata_cmd_entry strata_cmd_graph_scan;
 extern const strata_cmd_entry strata_cmd_graph_show;
 extern const strata_cmd_entry strata_cmd_graph_impacted;
+extern const strata_cmd_entry strata_cmd_rebase;
 
 /* ---- HTTP API server ---- */
 /*
