@@ -94,6 +94,10 @@ setup(catalog_cmd *c, const strata_cmd_entry *cmd, strata_cli *cli, int argc,
     }
     rc = 0;
 out:
+    if (rc != 0) {
+        catalog_cmd_release(c);
+        memset(c, 0, sizeof(*c));
+    }
     strata_report_problems_free(rp);
     strata_config_problems_free(cp);
     return rc;

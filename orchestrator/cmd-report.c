@@ -108,7 +108,8 @@ exec_report_stale(strata_cli *cli, int argc, char **argv)
     }
     if (running_path != NULL &&
         strata_report_running_load(&running, running_path, &err) != 0) {
-        rc = strata_cmd_fail(&err);
+        /* Unreadable or malformed, the input is bad: exit 2. */
+        fprintf(stderr, "strata: %s\n", err.msg);
         goto out;
     }
     if (strata_store_open(&st, strata_config_data_get(config)->state, &err) !=

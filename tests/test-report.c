@@ -845,7 +845,7 @@ TEST(cli_exit_codes)
     snprintf(cmd, sizeof(cmd),
              "'%s' -c '%s' report stale --running /nonexistent 2>/dev/null",
              exe, path);
-    CHECK_EQ(run(cmd), 1);
+    CHECK_EQ(run(cmd), 2);
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
     CHECK_EQ(run(cmd), 0);
 #undef STRATA
