@@ -315,6 +315,7 @@ TEST(templates_and_events)
                        "Images built on it: 3.");
     free(title);
     free(text);
+    json_decref(done);
     /* Each type has the fields its schema requires. */
     bad = json_pack("{s:s, s:s}", "type", "base.updated", "base", "x");
     CHECK_EQ(strata_notify_event_complete(&done, bad, &err), STRATA_EINVAL);
