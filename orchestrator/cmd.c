@@ -12,6 +12,8 @@ const strata_cmd_entry *const strata_cmd_table[] = {
     &strata_cmd_digest,
     &strata_cmd_config_check,
     &strata_cmd_dockerfile_refs,
+    &strata_cmd_notify_test,
+    &strata_cmd_notify_outbox,
     &strata_cmd_watch,
     &strata_cmd_report_stale,
     &strata_cmd_catalog_list,

@@ -56,6 +56,8 @@ extern const strata_cmd_entry strata_cmd_ref;
 extern const strata_cmd_entry strata_cmd_digest;
 extern const strata_cmd_entry strata_cmd_config_check;
 extern const strata_cmd_entry strata_cmd_dockerfile_refs;
+extern const strata_cmd_entry strata_cmd_notify_test;
+extern const strata_cmd_entry strata_cmd_notify_outbox;
 extern const strata_cmd_entry strata_cmd_watch;
 extern const strata_cmd_entry strata_cmd_report_stale;
 extern const strata_cmd_entry strata_cmd_catalog_list;
