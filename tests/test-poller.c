@@ -767,6 +767,16 @@ run_for(fixture *f, uint64_t ms)
     uv_run(&f->loop, UV_RUN_NOWAIT);
 }
 
+/* Runs f's loop until it has seen n changes, for at most max_ms. */
+static void
+run_until_changes(fixture *f, int n, uint64_t max_ms)
+{
+    int64_t end = strata_now_ms() + (int64_t) max_ms;
+
+    while (f->nchanges < n && strata_now_ms() < end)
+        run_for(f, 20);
+}
+
 TEST(trigger_and_settle_window)
 {
     strata_watcher_options o = {0};
@@ -786,7 +796,7 @@ TEST(trigger_and_settle_window)
     CHECK_EQ(strata_watcher_trigger(f.w, "nothere:1", &err), STRATA_ENOTFOUND);
     /* A webhook's reference, pinned: the same watch. */
     CHECK_OK(strata_watcher_trigger(f.w, ref, &err), &err);
-    run_for(&f, 400);
+    run_until_changes(&f, 1, 5000);
     CHECK_EQ(f.nchanges, 1); /* a first sighting doesn't wait */
     CHECK_STR_EQ(f.changes[0].new_, d1);
 
@@ -803,7 +813,7 @@ TEST(trigger_and_settle_window)
     t_first = strata_now_ms();
     run_for(&f, 300);
     CHECK_EQ(f.nchanges, 1); /* still settling */
-    run_for(&f, 900);
+    run_until_changes(&f, 2, 5000);
     CHECK_EQ(f.nchanges, 2);
     CHECK_STR_EQ(f.changes[1].old, d1);
     CHECK_STR_EQ(f.changes[1].new_, d3);
