@@ -1016,6 +1016,68 @@ TEST(send_test)
     free(yaml);
 }
 
+/* Runs the strata executable with args; returns its exit status. */
+static int
+run_strata(const char *config, const char *args, char *out, size_t outlen)
+{
+    const char *exe = getenv("STRATA_EXE");
+    char *cmd = strata_xasprintf("%s -c %s %s 2>&1", exe, config, args);
+    FILE *p = popen(cmd, "r");
+    size_t n;
+    int status;
+
+    CHECK(p != NULL);
+    n = fread(out, 1, outlen - 1, p);
+    out[n] = '\0';
+    status = pclose(p);
+    free(cmd);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+TEST(cli)
+{
+    char *cfg = tmp_path("cli.yaml"), *db = tmp_path("cli.db"), *yaml;
+    strata_error err = {0};
+    char out[4096];
+
+    if (getenv("STRATA_EXE") == NULL) {
+        printf("# skipped: STRATA_EXE is not set\n");
+        free(cfg);
+        free(db);
+        return;
+    }
+    yaml = strata_xasprintf(
+        "state: %s\n"
+        "notify:\n"
+        "  - {name: chat, type: discord, url: "
+        "'http://127.0.0.1:%d/discord/cli'}\n"
+        "  - {name: down, type: webhook, url: "
+        "'http://127.0.0.1:%d/webhook/cli?fail=9&status=502'}\n",
+        db, recv_port, recv_port);
+    CHECK_OK(strata_write_file(cfg, yaml, strlen(yaml), &err), &err);
+    CHECK_EQ(run_strata(cfg, "notify test chat", out, sizeof(out)), 0);
+    CHECK_CONTAINS(out, "sent a test base.updated notification to 'chat'");
+    CHECK_EQ(run_strata(cfg, "notify test chat --event rebuild.failed", out,
+                        sizeof(out)),
+             0);
+    CHECK_EQ(run_strata(cfg, "notify test down", out, sizeof(out)), 1);
+    CHECK_CONTAINS(out, "answered HTTP 502");
+    CHECK(strstr(out, "/webhook/cli") == NULL);
+    CHECK_EQ(run_strata(cfg, "notify test nosuch", out, sizeof(out)), 2);
+    CHECK_EQ(run_strata(cfg, "notify test chat --event nope", out, sizeof(out)),
+             2);
+    CHECK_EQ(run_strata(cfg, "notify outbox --format json", out, sizeof(out)),
+             0);
+    CHECK_STR_EQ(out, "[]\n");
+    CHECK_EQ(run_strata(cfg, "notify outbox", out, sizeof(out)), 0);
+    CHECK_CONTAINS(out, "STATE");
+    CHECK_EQ(run_strata(cfg, "notify outbox --state bogus", out, sizeof(out)),
+             2);
+    free(yaml);
+    free(cfg);
+    free(db);
+}
+
 int
 main(void)
 {
@@ -1039,5 +1101,6 @@ main(void)
     RUN(email);
     RUN(exec_sink);
     RUN(send_test);
+    RUN(cli);
     return harness_done();
 }
