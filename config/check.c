@@ -202,14 +202,12 @@ strata_config__check_repo(strata_config__ctx *ctx, void *obj,
                               "cannot be told from the URL",
                               strata_config__forge_names[r->forge]);
     }
+    /*
+     * 'pr' without a forge API pushes the pinned branch to the plain git
+     * remote, and the event says so: it is the default for every repo.
+     */
     if (strata_config__is_null(actions))
-        r->on_base_update =
-            r->forge != STRATA_FORGE_NONE ? STRATA_ACTION_PR : 0;
-    else if ((r->on_base_update & STRATA_ACTION_PR) &&
-             r->forge == STRATA_FORGE_NONE)
-        strata_config__at(ctx, actions,
-                          "'pr' needs a forge: set 'forge.type' to github, "
-                          "gitlab or gitea");
+        r->on_base_update = STRATA_ACTION_PR;
     if ((r->on_base_update & STRATA_ACTION_EXEC) && r->exec == NULL)
         strata_config__at(ctx, actions,
                           "'exec' needs the repository's 'exec' "

@@ -34,6 +34,7 @@ struct strata_runner {
 static const strata_action *const actions[] = {
     &strata_action_rebuild,
     &strata_action_exec,
+    &strata_action_pr,
     &strata_action_notify,
     NULL,
 };

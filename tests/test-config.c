@@ -652,9 +652,6 @@ TEST(cross_section_rules)
     result r;
     const strata_config_data *d;
 
-    load_one_problem("repos: [{url: /r, on_base_update: [pr]}]\n",
-                     "test.yaml:1:35: 'pr' needs a forge: set 'forge.type' "
-                     "to github, gitlab or gitea");
     load_one_problem("repos: [{url: /r, on_base_update: [exec]}]\n",
                      "test.yaml:1:35: 'exec' needs the repository's 'exec' "
                      "command");
@@ -729,7 +726,8 @@ TEST(cross_section_rules)
     CHECK_STR_EQ(d->repos[1].builder, "only");
     CHECK_STR_EQ(d->repos[2].url, "file:///srv/git/x");
     CHECK_EQ(d->repos[2].forge, STRATA_FORGE_NONE);
-    CHECK_EQ(d->repos[2].on_base_update, 0);
+    /* Without a forge, 'pr' pushes the branch only: still the default. */
+    CHECK_EQ(d->repos[2].on_base_update, STRATA_ACTION_PR);
     CHECK_STR_EQ(d->repos[2].images[0].name, "localhost:5000/x:latest");
     CHECK(d->builders[0].k8s_namespace == NULL);
     CHECK_STR_EQ(d->builders[0].image, "quay.io/b");
