@@ -324,7 +324,7 @@ void strata_graph_render_waves(strata_buf *b, const strata_graph_waves *w,
                                strata_graph_format format);
 
 /* ======================================================================
- * Repository scanning and persistence (scan.c, persist.c)
+ * Repository scanning and persistence (scan.c, persist.c, lineage.c)
  *
  * A scan mirrors every configured repository (vcs/), finds its
  * Dockerfiles, parses them and writes "child is built from parent" edges
@@ -420,6 +420,22 @@ typedef struct strata_graph_lineage {
 
 int strata_graph_add_lineage(strata_store *st, const strata_graph_lineage *l,
                              strata_error *err);
+
+/*
+ * Lineage from registries (lineage.c): for each configured image that no
+ * Dockerfile edge explains, reads its manifest (an index's own
+ * annotations, else those of the image's first platform, linux/amd64 by
+ * default) and records image -> org.opencontainers.image.base.name
+ * (without digest) with method "annotation", confidence 90 and the
+ * base.digest annotation. Blocking, like the scan. *summary (new
+ * reference, also on error) is {"images": [{"image", "parent", "digest",
+ * "error", "note"}]} ("note": "not in the registry", "no base
+ * annotation"); registry problems go there, only store failures are
+ * returned. Credentials come from cfg's registries.
+ */
+int strata_graph_scan_annotations(json_t **summary, strata_store *st,
+                                  const strata_config_data *cfg,
+                                  strata_error *err);
 
 /* ---- end of repository scanning -------------------------------------- */
 

@@ -1,6 +1,7 @@
 /*
  * cmd-graph.c - `strata graph scan|show|impacted`: scanning the
- * configured repositories into the lineage graph in the state store,
+ * configured repositories (and the base annotations of images no
+ * Dockerfile explains) into the lineage graph in the state store,
  * rendering the whole graph, and the images that descend from a base, in
  * waves. Each loads the configuration, opens the store at its `state`
  * and works synchronously (the daemon runs the scan in a worker instead).
@@ -104,6 +105,35 @@ print_scan(strata_buf *b, const json_t *summary)
             fprintf(stderr, "%s: %s\n", url, json_string_value(e));
         }
     }
+    json_array_foreach (json_object_get(summary, "images"), i, r) {
+        const char *image = json_string_value(json_object_get(r, "image"));
+        const char *parent = json_string_value(json_object_get(r, "parent"));
+        const char *digest = json_string_value(json_object_get(r, "digest"));
+        const char *error = json_string_value(json_object_get(r, "error"));
+        const char *note = json_string_value(json_object_get(r, "note"));
+
+        if (error != NULL)
+            strata_buf_printf(b, "%s: failed: %s\n", image, error);
+        else if (parent != NULL)
+            strata_buf_printf(b, "%s: from %s%s%s (annotation)\n", image,
+                              parent, digest ? "@" : "", digest ? digest : "");
+        else
+            strata_buf_printf(b, "%s: %s\n", image, note ? note : "no base");
+    }
+}
+
+/* Images of the annotation pass whose registry read failed. */
+static size_t
+image_failures(const json_t *summary)
+{
+    const json_t *r;
+    size_t i, n = 0;
+
+    json_array_foreach (json_object_get(summary, "images"), i, r) {
+        if (json_is_string(json_object_get(r, "error")))
+            n++;
+    }
+    return n;
 }
 
 static int
@@ -115,12 +145,15 @@ exec_graph_scan(strata_cli *cli, int argc, char **argv)
     strata_store *st = NULL;
     strata_error err = {0};
     strata_buf b = STRATA_BUF_INIT;
-    json_t *summary = NULL;
-    int i, r, rc = STRATA_EXIT_USAGE;
+    json_t *summary = NULL, *images = NULL;
+    int i, r, rc = STRATA_EXIT_USAGE, registry = 1;
 
     for (i = 1; i < argc; i++) {
-        if ((r = opt_value(&i, argc, argv, "--format", &format)) != 0 ||
-            (r = opt_value(&i, argc, argv, "--cache", &opts.cache_dir)) != 0) {
+        if (strcmp(argv[i], "--no-registry") == 0) {
+            registry = 0;
+        } else if ((r = opt_value(&i, argc, argv, "--format", &format)) != 0 ||
+                   (r = opt_value(&i, argc, argv, "--cache",
+                                  &opts.cache_dir)) != 0) {
             if (r < 0)
                 goto out;
         } else {
@@ -137,6 +170,11 @@ exec_graph_scan(strata_cli *cli, int argc, char **argv)
         goto out;
     r = strata_graph_scan(&summary, st, strata_config_data_get(config), &opts,
                           &err);
+    if (r == 0 && registry) {
+        r = strata_graph_scan_annotations(&images, st,
+                                          strata_config_data_get(config), &err);
+        json_object_set(summary, "images", json_object_get(images, "images"));
+    }
     if (strcmp(format, "json") == 0) {
         char *s = json_dumps(summary, JSON_INDENT(2));
 
@@ -148,10 +186,12 @@ exec_graph_scan(strata_cli *cli, int argc, char **argv)
     rc = write_out(&b);
     if (r != 0)
         rc = strata_cmd_fail(&err);
-    else if (rc == STRATA_EXIT_OK && strata_graph_scan_failures(summary) > 0)
+    else if (rc == STRATA_EXIT_OK && (strata_graph_scan_failures(summary) > 0 ||
+                                      image_failures(summary) > 0))
         rc = STRATA_EXIT_PROBLEM;
 out:
     strata_buf_release(&b);
+    json_decref(images);
     json_decref(summary);
     strata_store_close(st);
     strata_config_free(config);
@@ -160,7 +200,7 @@ out:
 
 const strata_cmd_entry strata_cmd_graph_scan = {
     .name = "graph scan",
-    .usage = "[--format text|json] [--cache DIR]",
+    .usage = "[--format text|json] [--cache DIR] [--no-registry]",
     .summary = "Scan the configured repositories into the lineage graph.",
     .help =
         "Mirrors each repository's branch (bare, under the cache directory),\n"
@@ -169,9 +209,15 @@ const strata_cmd_entry strata_cmd_graph_scan = {
         "Problems in Dockerfiles are printed on stderr as URL: PATH:LINE: ...\n"
         "and do not stop the scan; a repository that cannot be fetched is\n"
         "reported and the exit status is 1.\n"
+        "Then, for each configured image no Dockerfile explains, the base\n"
+        "named by its OCI annotations (org.opencontainers.image.base.name,\n"
+        ".base.digest) is read from the registry; a registry that fails\n"
+        "also gives exit status 1.\n"
         "\n"
-        "  --format F   text (default: one line per repository) or json\n"
-        "  --cache DIR  git mirrors (default: DIR-OF-STATE/cache/git)\n",
+        "  --format F     text (default: one line per repository, then one\n"
+        "                 per image read from a registry) or json\n"
+        "  --cache DIR    git mirrors (default: DIR-OF-STATE/cache/git)\n"
+        "  --no-registry  skip the image annotations\n",
     .exec = exec_graph_scan,
 };
 

@@ -5,7 +5,8 @@
  * repositories plus an unnamed Dockerfile with a broken line, and a
  * repository that does not exist. Checks the edges field by field, the
  * impacted waves, incremental rescans (one changed blob, a deleted file,
- * a configuration change), and the `strata graph` commands.
+ * a configuration change), the `strata graph` commands, and base
+ * annotations read from a real registry (tests/registry).
  */
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -19,6 +20,7 @@
 #include "config.h"
 #include "core.h"
 #include "graph.h"
+#include "harness-registry.h"
 #include "harness.h"
 #include "store.h"
 
@@ -667,6 +669,141 @@ out:
     free(yaml);
 }
 
+/* Base annotations from a real registry, for images no Dockerfile has. */
+static void
+annotations(void)
+{
+    const char *why = harness_registry_missing(0);
+    harness_registry reg;
+    strata_config_problems *problems;
+    strata_config *config = NULL;
+    strata_store *st;
+    strata_error err = {0};
+    json_t *sum = NULL, *doc, *e, *img;
+    char *yaml, *app3, *app4, *app5, *app6;
+    size_t i;
+    int n;
+
+    if (why != NULL) {
+        printf("ok %d - annotations # SKIP %s\n", ++harness_count, why);
+        return;
+    }
+    harness_current = "annotations";
+    CHECK_EQ(harness_registry_start(&reg, NULL, NULL), 0);
+    CHECK_EQ(harness_registry_seed(
+                 &reg,
+                 "{\"name\": \"acme/app3\", \"tag\": \"1\", \"annotations\": "
+                 "{\"org.opencontainers.image.base.name\": "
+                 "\"debian:12-slim\", "
+                 "\"org.opencontainers.image.base.digest\": \"" PIN "\"}}",
+                 NULL),
+             0);
+    /* An index: the annotations are read from it. */
+    CHECK_EQ(harness_registry_seed(
+                 &reg,
+                 "{\"name\": \"acme/app4\", \"tag\": \"1\", \"platforms\": "
+                 "[\"linux/amd64\", \"linux/arm64\"], \"annotations\": "
+                 "{\"org.opencontainers.image.base.name\": "
+                 "\"" BASE1 "\"}}",
+                 NULL),
+             0);
+    CHECK_EQ(harness_registry_seed(
+                 &reg, "{\"name\": \"acme/app5\", \"tag\": \"1\"}", NULL),
+             0);
+    app3 = strata_xasprintf("%s/acme/app3:1", reg.host);
+    app4 = strata_xasprintf("%s/acme/app4:1", reg.host);
+    app5 = strata_xasprintf("%s/acme/app5:1", reg.host);
+    app6 = strata_xasprintf("%s/acme/app6:1", reg.host);
+    yaml = strata_xasprintf("state: %s/strata.db\n"
+                            "repos:\n"
+                            "  - url: file://%s/base.git\n"
+                            "    images:\n"
+                            "      - name: " BASE1 "\n"
+                            "      - {name: %s, dockerfile: none/Dockerfile}\n"
+                            "      - {name: %s, dockerfile: none/Dockerfile}\n"
+                            "      - {name: %s, dockerfile: none/Dockerfile}\n"
+                            "      - {name: %s, dockerfile: none/Dockerfile}\n",
+                            tmpdir, tmpdir, app3, app4, app5, app6);
+    problems = strata_config_problems_new();
+    CHECK_OK(strata_config_load_string(&config, yaml, strlen(yaml), "a.yaml",
+                                       tmpdir, problems, &err),
+             &err);
+    strata_config_problems_free(problems);
+    st = open_store();
+    for (n = 0; n < 2; n++) { /* the second pass changes nothing */
+        json_decref(sum);
+        CHECK_OK(strata_graph_scan_annotations(
+                     &sum, st, strata_config_data_get(config), &err),
+                 &err);
+        /* base:1 has a Dockerfile edge: not asked about. */
+        CHECK_EQ(json_array_size(json_object_get(sum, "images")), 4);
+        json_array_foreach (json_object_get(sum, "images"), i, img) {
+            const char *name = json_string_value(json_object_get(img, "image"));
+
+            CHECK(json_is_null(json_object_get(img, "error")));
+            if (strcmp(name, app3) == 0) {
+                CHECK_STR_EQ(json_string_value(json_object_get(img, "parent")),
+                             "docker.io/library/debian:12-slim");
+                CHECK_STR_EQ(json_string_value(json_object_get(img, "digest")),
+                             PIN);
+            } else if (strcmp(name, app4) == 0) {
+                CHECK_STR_EQ(json_string_value(json_object_get(img, "parent")),
+                             BASE1);
+                CHECK(json_is_null(json_object_get(img, "digest")));
+            } else if (strcmp(name, app5) == 0) {
+                CHECK_STR_EQ(json_string_value(json_object_get(img, "note")),
+                             "no base annotation");
+            } else {
+                CHECK_STR_EQ(name, app6);
+                CHECK_STR_EQ(json_string_value(json_object_get(img, "note")),
+                             "not in the registry");
+            }
+        }
+    }
+    doc = graph_json(st);
+    e = find_edge(doc, app3, "docker.io/library/debian:12-slim");
+    CHECK(e != NULL);
+    CHECK_STR_EQ(json_string_value(json_object_get(e, "method")), "annotation");
+    CHECK_EQ(ival(e, "confidence"), 90);
+    CHECK_STR_EQ(json_string_value(json_object_get(e, "digest")), PIN);
+    CHECK(json_is_null(json_object_get(e, "repo")));
+    e = find_edge(doc, app4, BASE1);
+    CHECK(e != NULL);
+    CHECK(json_is_null(json_object_get(e, "digest")));
+    CHECK_STR_EQ(node_kind(doc, app3), "image");
+    json_decref(doc);
+
+    /* debian's descendants now include app3 (wave 1) and app4 (wave 2). */
+    {
+        strata_graph *g = NULL;
+        strata_graph_waves *w = NULL;
+        size_t k;
+        int seen3 = 0, seen4 = 0;
+
+        CHECK_OK(strata_graph_load(&g, st, &err), &err);
+        CHECK_OK(strata_graph_impacted(
+                     &w, g, "docker.io/library/debian:12-slim", &err),
+                 &err);
+        for (k = 0; k < w->len[0]; k++)
+            seen3 |= strcmp(w->waves[0][k].image, app3) == 0;
+        for (k = 0; k < w->len[1]; k++)
+            seen4 |= strcmp(w->waves[1][k].image, app4) == 0;
+        CHECK(seen3 && seen4);
+        strata_graph_waves_free(w);
+        strata_graph_free(g);
+    }
+    json_decref(sum);
+    strata_store_close(st);
+    strata_config_free(config);
+    harness_registry_stop(&reg);
+    free(yaml);
+    free(app3);
+    free(app4);
+    free(app5);
+    free(app6);
+    printf("ok %d - annotations\n", ++harness_count);
+}
+
 int
 main(void)
 {
@@ -703,5 +840,6 @@ main(void)
     RUN(rescan_config_change);
     RUN(missing_named_dockerfile);
     RUN(cli);
+    annotations();
     return harness_done();
 }
