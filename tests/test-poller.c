@@ -827,6 +827,81 @@ TEST(trigger_and_settle_window)
     free(d3);
 }
 
+/* ---- strata watch --once ------------------------------------------------- */
+
+/* Runs cmd through sh; stdout in *out (caller frees); returns exit status. */
+static int
+run_cmd(char **out, const char *cmd)
+{
+    FILE *p = popen(cmd, "r");
+    strata_buf b = STRATA_BUF_INIT;
+    char chunk[4096];
+    size_t n;
+    int status;
+
+    CHECK(p != NULL);
+    while ((n = fread(chunk, 1, sizeof(chunk), p)) > 0)
+        strata_buf_add(&b, chunk, n);
+    status = pclose(p);
+    *out = strata_buf_detach(&b);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+TEST(cli_watch_once)
+{
+    const char *exe = getenv("STRATA_EXE");
+    char dir[] = "/tmp/strata-test-poller-XXXXXX";
+    char path[300], cmd[1024], *out = NULL, *d;
+    json_t *j;
+    FILE *f;
+
+    if (exe == NULL) {
+        printf("# STRATA_EXE not set; skipped\n");
+        return;
+    }
+    d = seed(&registry, "{\"name\":\"cli\",\"tag\":\"1\"}");
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(path, sizeof(path), "%s/strata.yaml", dir);
+    f = fopen(path, "w");
+    CHECK(f != NULL);
+    fprintf(f,
+            "state: %s/strata.db\n"
+            "watch:\n"
+            "  bases:\n"
+            "    - ref: %s/cli:1\n"
+            "    - ref: %s/missing:1\n",
+            dir, registry.host, registry.host);
+    fclose(f);
+    snprintf(cmd, sizeof(cmd),
+             "'%s' -c '%s' --log-level error watch --once 2>%s/err", exe, path,
+             dir);
+    /* A failed check makes the exit status 1; the change still prints. */
+    CHECK_EQ(run_cmd(&out, cmd), 1);
+    j = json_loads(out, JSON_DISABLE_EOF_CHECK, NULL);
+    CHECK(j != NULL);
+    CHECK(strchr(out, '\n') == out + strlen(out) - 1); /* one line */
+    CHECK(strstr(json_string_value(json_object_get(j, "ref")), "/cli:1"));
+    CHECK(json_is_null(json_object_get(j, "old")));
+    CHECK_STR_EQ(json_string_value(json_object_get(j, "new")), d);
+    CHECK(strlen(json_string_value(json_object_get(j, "time"))) == 20);
+    json_decref(j);
+    free(out);
+    snprintf(cmd, sizeof(cmd), "cat %s/err", dir);
+    CHECK_EQ(run_cmd(&out, cmd), 0);
+    CHECK_CONTAINS(out, "/missing:1");
+    free(out);
+    /* Second run: nothing changed, nothing printed. */
+    snprintf(cmd, sizeof(cmd),
+             "'%s' -c '%s' --log-level error watch --once 2>/dev/null", exe,
+             path);
+    CHECK_EQ(run_cmd(&out, cmd), 1);
+    CHECK_STR_EQ(out, "");
+    free(out);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    CHECK_EQ(system(cmd), 0);
+    free(d);
+}
+
 int
 main(void)
 {
@@ -847,6 +922,7 @@ main(void)
     RUN(basic_auth_from_config);
     RUN(faults_never_change_anything);
     RUN(trigger_and_settle_window);
+    RUN(cli_watch_once);
     harness_registry_stop(&registry);
     return harness_done();
 }
