@@ -46,6 +46,9 @@ seed(const harness_registry *r, const char *spec)
 }
 
 /* "127.0.0.1:PORT/rest" in a static buffer per slot. */
+static const char *at(int slot, const harness_registry *r, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 static const char *
 at(int slot, const harness_registry *r, const char *fmt, ...)
 {
@@ -769,6 +772,51 @@ TEST(rebase_into_another_registry_chunked)
     strata_rebase_result_free(res);
 }
 
+TEST(rebase_with_basic_auth)
+{
+    harness_registry sec;
+    strata_rebase_result *res = NULL;
+    strata_registry_opts ro = {0};
+    strata_rebase_opts o = {0};
+    strata_error err = {0};
+    json_t *b1, *b2, *img;
+    char spec[512], image[200], old_base[200], new_base[200];
+
+    if (harness_registry_missing(1) != NULL) {
+        printf("# %s: Basic auth not checked\n", harness_registry_missing(1));
+        return;
+    }
+    CHECK_EQ(harness_registry_start(&sec, "bot", "s3cret"), 0);
+    b1 = seed(&sec, "{\"name\":\"lib/base\",\"tag\":\"1\"}");
+    b2 = seed(&sec, "{\"name\":\"lib/base\",\"tag\":\"2\",\"layers\":"
+                    "[\"two\\n\"]}");
+    snprintf(spec, sizeof(spec),
+             "{\"name\":\"team/app\",\"tag\":\"1\",\"base\":{\"name\":"
+             "\"lib/base\",\"digest\":\"%s\"}}",
+             jstr(b1, "digest"));
+    img = seed(&sec, spec);
+    snprintf(image, sizeof(image), "%s/team/app:1", sec.host);
+    snprintf(old_base, sizeof(old_base), "%s/lib/base:1", sec.host);
+    snprintf(new_base, sizeof(new_base), "%s/lib/base:2", sec.host);
+    o.image = image;
+    o.old_base = old_base;
+    o.new_base = new_base;
+    o.tag = "2";
+    o.defaults = &ro;
+    /* Without credentials: refused by the registry, nothing pushed. */
+    CHECK_EQ(strata_rebase_run(&res, &o, &err), STRATA_EAUTH);
+    ro.username = "bot";
+    ro.password = "s3cret";
+    CHECK_OK(strata_rebase_run(&res, &o, &err), &err);
+    CHECK_EQ(res->blobs_mounted, 1);
+    CHECK_EQ(res->blobs_uploaded, 1);
+    strata_rebase_result_free(res);
+    json_decref(b1);
+    json_decref(b2);
+    json_decref(img);
+    harness_registry_stop(&sec);
+}
+
 TEST(cli_prints_the_digest)
 {
     const char *exe = getenv("STRATA_EXE");
@@ -863,6 +911,7 @@ main(void)
     RUN(rebase_multi_arch_index);
     RUN(refuses_missing_platform);
     RUN(rebase_into_another_registry_chunked);
+    RUN(rebase_with_basic_auth);
     RUN(cli_prints_the_digest);
     return harness_done();
 }
