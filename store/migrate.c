@@ -131,6 +131,34 @@ static const migration migrations[] = {
         ");"
         "CREATE INDEX outbox_due ON outbox (sink, state, next_attempt, id);"
         "CREATE INDEX outbox_state ON outbox (state, id);"},
+
+    /*
+     * 3: rescans. One row of scans per (image, digest) scanned; seq orders
+     * scans newest last (a digest scanned again becomes the newest). Its
+     * findings, in report order, go with it.
+     */
+    {3, "CREATE TABLE scans ("
+        "  id INTEGER PRIMARY KEY,"
+        "  image TEXT NOT NULL,"
+        "  digest TEXT NOT NULL,"
+        "  scanner TEXT NOT NULL,"
+        "  scanned INTEGER NOT NULL,"
+        "  seq INTEGER NOT NULL,"
+        "  UNIQUE (image, digest)"
+        ");"
+        "CREATE INDEX scans_image ON scans (image, seq);"
+        "CREATE TABLE findings ("
+        "  scan INTEGER NOT NULL REFERENCES scans (id) ON DELETE CASCADE,"
+        "  seq INTEGER NOT NULL,"
+        "  vuln TEXT NOT NULL,"
+        "  pkg TEXT NOT NULL,"
+        "  version TEXT,"
+        "  fixed TEXT,"
+        "  severity TEXT NOT NULL CHECK (severity IN ('critical', 'high',"
+        "    'medium', 'low', 'negligible', 'unknown'))"
+        ");"
+        "CREATE INDEX findings_scan ON findings (scan, seq);"
+        "CREATE INDEX findings_vuln ON findings (vuln);"},
 };
 
 #define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
@@ -139,8 +167,8 @@ static const migration migrations[] = {
 static const char check_tables_sql[] =
     "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
     "('meta', 'watches', 'digests', 'watch_state', 'events', 'jobs', "
-    "'graph_nodes', 'graph_edges', 'outbox')";
-#define NTABLES 9
+    "'graph_nodes', 'graph_edges', 'outbox', 'scans', 'findings')";
+#define NTABLES 11
 
 static int
 query_int(int *out, strata_store *st, const char *sql, const char *what,

@@ -36,7 +36,7 @@
 #include "core.h"
 
 /* The schema version this strata writes and understands. */
-#define STRATA_STORE_SCHEMA_VERSION 2
+#define STRATA_STORE_SCHEMA_VERSION 3
 /* How long a statement waits for another process's lock by default. */
 #define STRATA_STORE_BUSY_TIMEOUT_MS 5000
 
@@ -560,5 +560,59 @@ typedef int (*strata_store_edge_cb)(const strata_store_edge *edge, void *arg);
 int strata_store_graph_load(strata_store *st, strata_store_node_cb node_cb,
                             strata_store_edge_cb edge_cb, void *arg,
                             strata_error *err);
+
+
+/* ---- rescans: findings per image digest (findings.c) ------------------ */
+/*
+ * What a vulnerability scan of image@digest found. The store keeps
+ * findings; comparing digests and gating are builders/scan-delta.c's.
+ */
+
+typedef struct strata_store_finding {
+    const char *vuln;     /* "CVE-2019-1549" */
+    const char *pkg;      /* the package; NULL is stored as "" */
+    const char *version;  /* installed version, or NULL */
+    const char *fixed;    /* the fixing version, or NULL */
+    const char *severity; /* critical, high, medium, low, negligible,
+                             unknown */
+} strata_store_finding;
+
+/*
+ * Records findings[0..n) as what `scanner` found in image@digest, in one
+ * transaction: an earlier scan of the same digest is replaced, and this
+ * becomes the newest scan of image. STRATA_EINVAL for a finding without
+ * an id or with another severity.
+ */
+int strata_store_findings_put(strata_store *st, const char *image,
+                              const char *digest, const char *scanner,
+                              const strata_store_finding *findings, size_t n,
+                              strata_error *err);
+
+/*
+ * The findings of image@digest in the order recorded: [{"id", "pkg",
+ * "version", "fixed", "severity"}], absent values as null. New reference.
+ * STRATA_ENOTFOUND when that digest was never scanned.
+ */
+int strata_store_findings_get(json_t **out, strata_store *st,
+                              const char *image, const char *digest,
+                              strata_error *err);
+
+/*
+ * Scans of image (NULL: of every image), newest first, at most limit
+ * (<= 0: all): [{"image", "digest", "scanner", "scanned", "counts":
+ * {"critical": n, "high": n, ..., "unknown": n}}]. New reference.
+ */
+int strata_store_scans_list(json_t **out, strata_store *st, const char *image,
+                            int limit, strata_error *err);
+
+/*
+ * The newest scanned digest of image other than except (NULL: any): *out
+ * is a new string, or NULL when there is none (and 0 is returned).
+ */
+int strata_store_scans_previous(char **out, strata_store *st,
+                                const char *image, const char *except,
+                                strata_error *err);
+
+/* ---- end of rescans ---------------------------------------------------- */
 
 #endif
