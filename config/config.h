@@ -267,6 +267,34 @@ typedef struct strata_config_api {
     size_t n_webhooks;
 } strata_config_api;
 
+/* ---- rescans: scanners ---- */
+/* What new findings of a severity do to a rescan job. */
+typedef enum strata_config_gate {
+    STRATA_GATE_IGNORE = 0,
+    STRATA_GATE_WARN,
+    STRATA_GATE_FAIL,
+} strata_config_gate;
+
+typedef enum strata_config_scanner_type {
+    STRATA_SCANNER_TRIVY = 0, /* Trivy JSON */
+    STRATA_SCANNER_GRYPE,     /* Grype JSON */
+    STRATA_SCANNER_SARIF,     /* SARIF 2.1.0 */
+} strata_config_scanner_type;
+
+typedef struct strata_config_scanner {
+    strata_config_pos pos;
+    const char *name;    /* the key under scanners */
+    int type;            /* a strata_config_scanner_type */
+    const char *command; /* template: {image} {digest} {ref} {name} */
+    uint64_t timeout_ms; /* default 30m */
+    /* strata_config_gate for new findings; fail, warn, ignore, ignore */
+    int gate_new_critical;
+    int gate_new_high;
+    int gate_new_medium;
+    int gate_new_low;
+} strata_config_scanner;
+/* ---- end of rescans ---- */
+
 typedef struct strata_config_data {
     const char *file;     /* the file loaded, or "<defaults>" */
     const char *base_dir; /* absolute; relative paths resolve here */
@@ -284,6 +312,8 @@ typedef struct strata_config_data {
     const strata_config_notify *notify;
     size_t n_notify;
     strata_config_api api;
+    const strata_config_scanner *scanners; /* rescans */
+    size_t n_scanners;
 } strata_config_data;
 
 /* ---- loading ---------------------------------------------------------- */

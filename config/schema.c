@@ -684,6 +684,38 @@ static const strata_config__field api_fields[] = {
 SCHEMA(api, "api", strata_config_api, .pos_offset = -1, .name_offset = -1,
        .set_offset = -1);
 
+/* ---- rescans: scanners: {NAME: {type, command, timeout, gate}} ---- */
+static const char *const scanner_types[] = {"trivy", "grype", "sarif", NULL};
+/* In the order of strata_config_gate. */
+static const char *const gate_actions[] = {"ignore", "warn", "fail", NULL};
+
+static const strata_config__field scanner_gate_fields[] = {
+    FLD("new_critical", STRATA_CF_ENUM, strata_config_scanner,
+        gate_new_critical, .names = gate_actions, .def = "fail"),
+    FLD("new_high", STRATA_CF_ENUM, strata_config_scanner, gate_new_high,
+        .names = gate_actions, .def = "warn"),
+    FLD("new_medium", STRATA_CF_ENUM, strata_config_scanner, gate_new_medium,
+        .names = gate_actions, .def = "ignore"),
+    FLD("new_low", STRATA_CF_ENUM, strata_config_scanner, gate_new_low,
+        .names = gate_actions, .def = "ignore"),
+};
+SCHEMA(scanner_gate, "scanner gate", strata_config_scanner, .pos_offset = -1,
+       .name_offset = -1, .set_offset = -1);
+
+static const strata_config__field scanner_fields[] = {
+    FLD("type", STRATA_CF_ENUM, strata_config_scanner, type,
+        .flags = STRATA_CF_REQUIRED, .names = scanner_types),
+    FLD("command", STRATA_CF_STRING, strata_config_scanner, command,
+        .flags = STRATA_CF_REQUIRED | STRATA_CF_NONEMPTY),
+    FLD("timeout", STRATA_CF_DURATION, strata_config_scanner, timeout_ms,
+        .def = "30m", .min = 1000),
+    FLAT("gate", &scanner_gate),
+};
+SCHEMA(scanner, "scanner", strata_config_scanner,
+       .pos_offset = offsetof(strata_config_scanner, pos),
+       .name_offset = offsetof(strata_config_scanner, name), .set_offset = -1);
+/* ---- end of rescans ---- */
+
 static const strata_config__field root_fields[] = {
     FLD("state", STRATA_CF_PATH, strata_config_data, state,
         .flags = STRATA_CF_NONEMPTY, .def = "./strata.db"),
@@ -701,6 +733,8 @@ static const strata_config__field root_fields[] = {
     FLDX("notify", STRATA_CF_LIST, strata_config_data, notify, n_notify,
          .sub = &notify),
     FLD("api", STRATA_CF_OBJECT, strata_config_data, api, .sub = &api),
+    FLDX("scanners", STRATA_CF_MAP, strata_config_data, scanners, n_scanners,
+         .sub = &scanner),
 };
 
 const strata_config__schema strata_config__root = {
