@@ -261,4 +261,18 @@ int strata_vcs_commit_branch(strata_vcs_commit_result *out,
 int strata_vcs_delete_branch(int *out_deleted, strata_vcs_repo *repo,
                              const char *branch, strata_error *err);
 
+/* ==== export: a commit's tree as files (export.c) ===================== */
+
+/*
+ * Writes the tree of `commit` (hex id, or NULL for the head) into dir,
+ * which must exist and be empty: files with their bytes and executable
+ * bit, directories, symbolic links; submodules are skipped. Entry names
+ * that could escape dir ("..", ".git", "/") are refused (STRATA_EINVAL).
+ * Blocks: run it from a uv_queue_work worker. STRATA_EIO on disk errors.
+ */
+int strata_vcs_export(strata_vcs_repo *repo, const char *commit,
+                      const char *dir, strata_error *err);
+
+/* ==== end of export ===================================================== */
+
 #endif
