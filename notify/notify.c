@@ -194,6 +194,9 @@ strata_notify_on_idle(strata_notify *n, strata_notify_idle_cb cb, void *arg)
 {
     n->idle_cb = cb;
     n->idle_arg = arg;
+    /* A notifier that is idle already says so on the next pump. */
+    if (cb != NULL)
+        strata_notify__kick(n);
 }
 
 void

@@ -144,7 +144,8 @@ int strata_notify_start(strata_notify *n, strata_error *err);
 /*
  * cb (NULL: none) runs from the loop each time the runner has nothing in
  * flight and nothing due now (what remains, if anything, is scheduled for
- * later or dead). `strata run --once` closes the notifier from it.
+ * later or dead), and once soon after this call if that is so already.
+ * `strata run --once` closes the notifier from it.
  */
 typedef void (*strata_notify_idle_cb)(strata_notify *n, void *arg);
 void strata_notify_on_idle(strata_notify *n, strata_notify_idle_cb cb,

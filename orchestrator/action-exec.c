@@ -92,11 +92,14 @@ on_digest(char *digest, const strata_error *err, void *arg)
             strata_log_job(STRATA_LOG_ERROR, job->job->id, "%s", e2.msg);
         free(digest);
     }
-    strata_orch__event(job->env, "rebuild.succeeded", job->job->image,
-                       json_pack("{s:s, s:s*, s:s, s:O}", "image",
-                                 job->job->image, "base", job->job->base_ref,
-                                 "base_digest", job->job->base_digest, "result",
-                                 c->result));
+    strata_orch__event(
+        job->env, "rebuild.succeeded", job->job->image,
+        json_pack("{s:s, s:s, s:s*, s:s}", "image", job->job->image, "digest",
+                  json_string_value(json_object_get(c->result, "digest"))
+                      ? json_string_value(json_object_get(c->result, "digest"))
+                      : "unknown",
+                  "base", job->job->base_ref, "base_digest",
+                  job->job->base_digest));
     strata_runner_job_done(job, 0, NULL, c->result);
     free(c);
 }

@@ -195,8 +195,12 @@ on_forge(const strata_forge_pr *pr, const strata_error *err, void *arg)
                         json_pack("{s:I, s:s*, s:b}", "number",
                                   (json_int_t) pr->number, "url", pr->url,
                                   "created", pr->created));
-    strata_orch__event(job->env, pr->created ? "pr.opened" : "pr.updated",
-                       c->repo->url, json_incref(result));
+    strata_orch__event(
+        job->env, pr->created ? "pr.opened" : "pr.updated", c->repo->url,
+        json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "repo", c->repo->url,
+                  "pr_url", pr->url ? pr->url : c->branch, "image",
+                  job->job->image, "base", job->job->base_ref, "new_digest",
+                  job->job->base_digest, "number", (json_int_t) pr->number));
     strata_runner_job_done(job, 0, NULL, result);
     ctx_free(c);
 }
@@ -230,8 +234,12 @@ pr_done(uv_work_t *req, int status)
              : NULL;
     if (be == NULL || c->repo->forge_repo == NULL) {
         /* A plain git remote: the branch is the change. */
-        strata_orch__event(job->env, "pr.branch_pushed", c->repo->url,
-                           json_incref(result));
+        strata_orch__event(
+            job->env, "pr.branch_pushed", c->repo->url,
+            json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "repo", c->repo->url,
+                      "branch", c->branch, "commit", c->commit.commit, "image",
+                      job->job->image, "base", job->job->base_ref, "new_digest",
+                      job->job->base_digest));
         strata_runner_job_done(job, 0, NULL, result);
         ctx_free(c);
         return;

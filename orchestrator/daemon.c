@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "notify.h"
 #include "orchestrator-int.h"
 #include "watchers.h"
 
@@ -165,6 +166,20 @@ on_change(const strata_watcher_change *c, void *arg)
     if (d->once_report != NULL)
         json_array_append(json_object_get(d->once_report, "changes"), o);
     json_decref(o);
+    if (c->old_digest != NULL && d->notify != NULL) {
+        strata_error err = {0};
+        char *id =
+            strata_xasprintf("base.updated:%s:%s", c->ref, c->new_digest);
+        json_t *ev =
+            json_pack("{s:s, s:s, s:s, s:s, s:s, s:s*}", "type", "base.updated",
+                      "id", id, "base", c->ref, "old_digest", c->old_digest,
+                      "new_digest", c->new_digest, "tag", c->tag);
+
+        if (strata_notify_enqueue(NULL, d->notify, ev, &err) != 0)
+            log_warn("notifying base.updated: %s", err.msg);
+        json_decref(ev);
+        free(id);
+    }
     if (d->phase == STRATA_PHASE_SERVE)
         strata_daemon__plan(d);
 }
@@ -232,6 +247,20 @@ on_drained(strata_runner *r, void *arg)
 }
 
 static void
+on_notify_idle(strata_notify *n, void *arg)
+{
+    strata_daemon *d = arg;
+
+    if (!d->waiting_notify)
+        return;
+    d->waiting_notify = 0;
+    d->notify_idle = 1;
+    strata_notify_on_idle(n, NULL, NULL);
+    if (d->phase == STRATA_PHASE_ACT)
+        cycle_step(d);
+}
+
+static void
 on_plan_timer(uv_timer_t *t)
 {
     strata_daemon__plan(t->data);
@@ -286,6 +315,13 @@ cycle_step(strata_daemon *d)
         return;
     case STRATA_PHASE_ACT: {
         int ok, failed, retrying;
+
+        if (d->notify != NULL && !d->notify_idle) {
+            /* Deliver what the cycle produced before exiting. */
+            d->waiting_notify = 1;
+            strata_notify_on_idle(d->notify, on_notify_idle, d);
+            return;
+        }
 
         strata_runner_stats(d->runner, &ok, &failed, &retrying);
         cycle_set_phase(d, STRATA_PHASE_DONE);
@@ -375,6 +411,8 @@ close_all(strata_daemon *d)
     uv_close((uv_handle_t *) &d->sig_hup, NULL);
     strata_watcher_close(d->watcher, on_closed_watcher, d);
     d->watcher = NULL;
+    strata_notify_close(d->notify, NULL, NULL);
+    d->notify = NULL;
     strata_registry_close(d->registry);
     d->registry = NULL;
     if (d->api != NULL)
@@ -461,6 +499,11 @@ strata_daemon_new(strata_daemon **out, const strata_daemon_opts *opts,
                                  &wopts, err)) != 0 ||
         (rc = strata_watcher_configure(d->watcher, d->config, NULL, err)) != 0)
         goto fail;
+    if ((rc = strata_notify_new(&d->notify, &d->loop, d->store, d->cfg->notify,
+                                d->cfg->n_notify, NULL, err)) != 0 ||
+        (rc = strata_notify_start(d->notify, err)) != 0)
+        goto fail;
+    d->env.notify = d->notify;
     d->env.loop = &d->loop;
     d->env.config = d->config;
     d->env.cfg = d->cfg;
@@ -518,9 +561,11 @@ strata_daemon_free(strata_daemon *d)
 
     if (d == NULL)
         return;
-    if (d->watcher != NULL || d->registry != NULL || d->runner != NULL) {
+    if (d->watcher != NULL || d->registry != NULL || d->runner != NULL ||
+        d->notify != NULL) {
         /* Construction failed half-way: close what exists, run it down. */
         strata_watcher_close(d->watcher, NULL, NULL);
+        strata_notify_close(d->notify, NULL, NULL);
         strata_registry_close(d->registry);
         strata_runner_close(d->runner);
         uv_run(&d->loop, UV_RUN_DEFAULT);

@@ -4,6 +4,7 @@
  * table that matches the leading words of argv. Global options may stand
  * anywhere before a "--"; everything else is the command's.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,6 +100,8 @@ main(int argc, char **argv)
     int nrest = 0, want_help = 0, after_dashes = 0, best_words = 0;
     int i, r;
 
+    /* A child that exits without reading its stdin must not kill us. */
+    signal(SIGPIPE, SIG_IGN);
     rest = strata_xcalloc((size_t) argc + 1, sizeof(*rest));
     for (i = 1; i < argc; i++) {
         const char *val = NULL;
@@ -118,8 +121,7 @@ main(int argc, char **argv)
                 goto usage_error;
             cli.config_path = val;
             cli.config_explicit = 1;
-        } else if ((r = take_value(&i, argc, argv, "--log-level", &val)) !=
-                   0) {
+        } else if ((r = take_value(&i, argc, argv, "--log-level", &val)) != 0) {
             if (r < 0)
                 goto usage_error;
             if (strata_log_parse_level(&level, val) != 0) {

@@ -316,6 +316,7 @@ typedef struct strata_runner_env {
     const strata_graph *graph;
     strata_registry *registry; /* may be NULL */
     const char *cache_dir;     /* git mirrors */
+    struct strata_notify *notify; /* may be NULL: events not notified */
 } strata_runner_env;
 
 typedef enum strata_runner_job_state {
@@ -384,7 +385,11 @@ void strata_runner_set_env(strata_runner *r, const strata_runner_env *env);
 int strata_exec__expand(char **out, const char *tmpl,
                         const char *const *vars, strata_error *err);
 
-/* Appends an event (payload stolen) and logs failures (event.c). */
+/*
+ * Records an event (payload stolen: a flat object) in the store, logs it,
+ * and hands it to the notifier when its type is one notify knows
+ * (docs/events.md); failures are logged, never fatal (event.c).
+ */
 void strata_orch__event(const strata_runner_env *env, const char *type,
                         const char *subject, json_t *payload);
 
@@ -423,6 +428,7 @@ typedef struct strata_daemon {
     strata_store *store;
     strata_registry *registry;
     struct strata_watcher *watcher;
+    struct strata_notify *notify;
     strata_graph *graph;
     strata_runner *runner;
     strata_runner_env env;
@@ -442,6 +448,8 @@ typedef struct strata_daemon {
     int64_t stop_started;
     int exit_code;
     size_t watch_errors;
+    int waiting_notify; /* --once: the cycle waits for the outbox */
+    int notify_idle;
     json_t *once_report; /* --once: what the cycle saw and did */
 } strata_daemon;
 

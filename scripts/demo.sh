@@ -83,6 +83,10 @@ repos:
   - url: file://$work/git/web.git
     images: [{name: $R/acme/web:1}]
     on_base_update: [pr, rebuild]
+notify:
+  - name: journal
+    type: exec
+    command: "cat >> $work/notifications.jsonl; echo >> $work/notifications.jsonl"
 builders:
   default:
     type: exec
@@ -127,6 +131,14 @@ done
 step "the rebuilt images now descend from the new base"
 run "$strata" digest "$R/platform/python-runtime:3.12"
 run "$strata" digest "$R/acme/payments:1"
+
+step "notifications delivered through the outbox (an exec sink appending JSON lines)"
+$py -c 'import json,sys
+for l in open(sys.argv[1]):
+    l = l.strip()
+    if l:
+        e = json.loads(l)
+        print("%-18s %s" % (e["type"], e.get("image") or e.get("base") or e.get("repo")))' "$work/notifications.jsonl"
 
 step "third cycle: nothing moved, nothing to do (no job runs twice)"
 S run --once
