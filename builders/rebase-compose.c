@@ -198,7 +198,7 @@ check_media_types(const parsed *img, const parsed *nb, strata_error *err)
     return 0;
 }
 
-/* new base's entries (or placeholders), then the image's after cut. */
+/* New: the new base's entries (or placeholders), then the image's after cut. */
 static json_t *
 compose_history(const parsed *img, const parsed *nb, size_t cut)
 {
