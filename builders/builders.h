@@ -503,6 +503,27 @@ int strata_scan_report_stored(strata_scan_report **out,
                               strata_store *st, const char *image,
                               const char *digest, strata_error *err);
 
+/*
+ * The step every rescan takes once it has a report r of image@digest: the
+ * newest other scanned digest of image is the previous one (*out_previous,
+ * a new string, or NULL when there is none); r is recorded as
+ * image@digest's findings; *out is the delta against the previous
+ * digest's findings (release it, also on error).
+ */
+int strata_scan_record(strata_scan_delta *out, char **out_previous,
+                       strata_store *st, const char *image,
+                       const char *digest, const char *scanner,
+                       const strata_scan_report *r, strata_error *err);
+
+/*
+ * New: {"image", "digest", "previous" (null for a first scan), "scanner",
+ * "counts": strata_scan_delta_counts_json(), "new": [finding], "fixed":
+ * [finding]}. scanner may be NULL (then absent).
+ */
+json_t *strata_scan_result_json(const strata_scan_delta *d, const char *image,
+                                const char *digest, const char *previous,
+                                const char *scanner);
+
 /* ---- running a scanner (scan-run.c) ---- */
 
 typedef struct strata_scan_run_opts {

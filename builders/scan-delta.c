@@ -228,3 +228,43 @@ strata_scan_report_stored(strata_scan_report **out, strata_store *st,
     json_decref(rows);
     return rc;
 }
+
+int
+strata_scan_record(strata_scan_delta *out, char **out_previous,
+                   strata_store *st, const char *image, const char *digest,
+                   const char *scanner, const strata_scan_report *r,
+                   strata_error *err)
+{
+    strata_scan_report *prev = NULL;
+    char *previous = NULL;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    *out_previous = NULL;
+    if ((rc = strata_store_scans_previous(&previous, st, image, digest, err)) !=
+        0)
+        return rc;
+    if (previous != NULL &&
+        (rc = strata_scan_report_stored(&prev, st, image, previous, err)) != 0)
+        goto out;
+    if ((rc = strata_scan_report_save(st, image, digest, scanner, r, err)) != 0)
+        goto out;
+    strata_scan_delta_compute(out, prev, r);
+    *out_previous = previous;
+    previous = NULL;
+out:
+    free(previous);
+    strata_scan_report_free(prev);
+    return rc;
+}
+
+json_t *
+strata_scan_result_json(const strata_scan_delta *d, const char *image,
+                        const char *digest, const char *previous,
+                        const char *scanner)
+{
+    return json_pack("{s:s, s:s, s:s?, s:s*, s:o, s:O, s:O}", "image", image,
+                     "digest", digest, "previous", previous, "scanner", scanner,
+                     "counts", strata_scan_delta_counts_json(d), "new",
+                     d->added_list, "fixed", d->fixed_list);
+}

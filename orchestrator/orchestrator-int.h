@@ -67,6 +67,8 @@ extern const strata_cmd_entry strata_cmd_graph_scan;
 extern const strata_cmd_entry strata_cmd_graph_show;
 extern const strata_cmd_entry strata_cmd_graph_impacted;
 extern const strata_cmd_entry strata_cmd_rebase;
+extern const strata_cmd_entry strata_cmd_scan_report;
+extern const strata_cmd_entry strata_cmd_scan_diff;
 
 /* ---- HTTP API server ---- */
 /*
@@ -354,6 +356,7 @@ extern const strata_action strata_action_rebuild;
 extern const strata_action strata_action_exec;
 extern const strata_action strata_action_pr;
 extern const strata_action strata_action_notify;
+extern const strata_action strata_action_rescan;
 const strata_action *strata_action_lookup(const char *name);
 
 /* Ends the running job: code 0 succeeded; result is stolen (may be NULL). */

@@ -36,6 +36,7 @@ static const strata_action *const actions[] = {
     &strata_action_exec,
     &strata_action_pr,
     &strata_action_notify,
+    &strata_action_rescan,
     NULL,
 };
 
