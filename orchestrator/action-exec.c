@@ -1,9 +1,10 @@
 /*
  * action-exec.c - the actions that run a command: `rebuild` through an
  * exec builder (builders: {NAME: {type: exec, command: ...}}) and `exec`
- * (a repository's own command). The command is a template whose
- * {variables} are replaced by shell-quoted values and run by /bin/sh; the
- * same values are in the environment as STRATA_*. The exit status
+ * (a repository's own command). A rebuild through any other builder type
+ * goes to its builders/ backend (strata_build_start) instead. The command is a
+ * template whose {variables} are replaced by shell-quoted values and run by
+ * /bin/sh; the same values are in the environment as STRATA_*. The exit status
  * decides; the output's tail is kept in the job's result. After a
  * rebuild, the image's new digest is read from the registry and recorded
  * as strata's own doing, so the next wave pins it and the watcher does
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "builders.h"
 #include "orchestrator-int.h"
 
 typedef struct exec_ctx {
@@ -149,6 +151,136 @@ on_exit_done(const strata_proc_result *res, void *arg)
     strata_ref_free(ref);
 }
 
+/* ---- rebuilds through the builders/ backends (all but exec) ---- */
+
+static void
+on_built(const strata_build_result *res, const strata_error *err, void *arg)
+{
+    exec_ctx *c = arg;
+    strata_runner_job *job = c->job;
+    strata_ref *ref = NULL;
+    strata_error e2 = {0};
+
+    json_object_set_new(c->result, "log", json_string(res->log));
+    if (res->url != NULL)
+        json_object_set_new(c->result, "url", json_string(res->url));
+    if (res->run_id != 0)
+        json_object_set_new(c->result, "run_id", json_integer(res->run_id));
+    if (err != NULL) {
+        strata_orch__event(job->env, "rebuild.failed", job->job->image,
+                           json_pack("{s:s, s:s}", "image", job->job->image,
+                                     "error", err->msg));
+        strata_runner_job_done(job, err->code, err->msg, c->result);
+        free(c);
+        return;
+    }
+    if (res->accepted) {
+        /* Handed over, outcome unknown: no digest to record yet. */
+        json_object_set_new(c->result, "accepted", json_true());
+        strata_runner_job_done(job, 0, NULL, c->result);
+        free(c);
+        return;
+    }
+    /* The backend's digest is what it pushed; else ask the registry. */
+    if (res->digest != NULL) {
+        on_digest(strata_xstrdup(res->digest), NULL, c);
+        return;
+    }
+    if (job->env->registry == NULL ||
+        strata_ref_parse(&ref, job->job->image, &e2) != 0 ||
+        strata_registry_digest(job->env->registry, ref, NULL, on_digest, c,
+                               &e2) != 0) {
+        if (e2.code == 0)
+            strata_error_set(&e2, STRATA_EINVAL, "no registry client");
+        on_digest(NULL, &e2, c);
+    }
+    strata_ref_free(ref);
+}
+
+static int
+start_backend(strata_runner_job *job, const strata_config_repo *repo,
+              const strata_config_image *img,
+              const strata_config_builder *builder, strata_error *err)
+{
+    const strata_config_data *cfg = job->env->cfg;
+    const strata_build_backend *be =
+        strata_build_lookup(strata_config_builder_type_name(builder->type));
+    strata_build_opts o = {0};
+    strata_build_kv *kv = NULL;
+    strata_build_registry *regs = NULL;
+    char *jobid = strata_xasprintf("%lld", (long long) job->job->id);
+    exec_ctx *c;
+    size_t i;
+    int rc;
+
+#define REVEAL(s) ((s) != NULL ? strata_secret_reveal(s) : NULL)
+    if (img->n_build_args > 0)
+        kv = strata_xcalloc(img->n_build_args, sizeof(*kv));
+    for (i = 0; i < img->n_build_args; i++)
+        kv[i] =
+            (strata_build_kv){img->build_args[i].key, img->build_args[i].value};
+    if (cfg->n_registries > 0)
+        regs = strata_xcalloc(cfg->n_registries, sizeof(*regs));
+    for (i = 0; i < cfg->n_registries; i++)
+        regs[i] = (strata_build_registry){
+            cfg->registries[i].host, cfg->registries[i].username,
+            REVEAL(cfg->registries[i].password), cfg->registries[i].insecure};
+    o.image = img->name;
+    o.dockerfile = img->dockerfile;
+    o.context = img->context;
+    o.target = img->target;
+    o.build_args = kv;
+    o.nbuild_args = img->n_build_args;
+    o.platforms = img->platforms.items;
+    o.nplatforms = img->platforms.count;
+    o.base = job->job->base_ref;
+    o.base_digest = job->job->base_digest;
+    o.repo_url = repo->url;
+    o.branch = repo->branch;
+    o.id = jobid;
+    o.timeout_ms = builder->timeout_ms;
+    /* buildah: STORAGE_DRIVER and BUILDAH_ISOLATION from the environment. */
+    o.cache_dir = job->env->cache_dir;
+    o.repo_username = repo->username;
+    o.repo_token = REVEAL(repo->token);
+    o.program =
+        builder->type == STRATA_BUILDER_BUILDAH ? builder->command : NULL;
+    o.registries = regs;
+    o.nregistries = cfg->n_registries;
+    o.api_url = builder->api_url;
+    o.token = REVEAL(builder->token);
+    o.repo = builder->repo;
+    o.workflow = builder->workflow;
+    o.project = builder->project;
+    o.ref = builder->ref;
+    o.url = builder->url;
+    o.secret = REVEAL(builder->secret);
+    o.k8s_namespace = builder->k8s_namespace;
+    o.builder_image = builder->image;
+    o.kubeconfig = builder->kubeconfig;
+    o.command =
+        builder->type == STRATA_BUILDER_KUBERNETES ? builder->command : NULL;
+#undef REVEAL
+    c = strata_xcalloc(1, sizeof(*c));
+    c->job = job;
+    c->rebuild = 1;
+    c->result = json_pack("{s:s, s:s}", "builder", builder->name, "type",
+                          strata_config_builder_type_name(builder->type));
+    strata_orch__event(job->env, "rebuild.started", img->name,
+                       json_pack("{s:s, s:s*, s:s}", "image", img->name, "base",
+                                 job->job->base_ref, "base_digest",
+                                 job->job->base_digest));
+    rc = strata_build_start(NULL, job->env->loop, be, &o, on_built, c, err);
+    if (rc != 0) {
+        json_decref(c->result);
+        free(c);
+    }
+    free(kv);
+    free(regs);
+    free(jobid);
+    return rc;
+}
+
 static int
 start(strata_runner_job *job, int rebuild, strata_error *err)
 {
@@ -177,9 +309,7 @@ start(strata_runner_job *job, int rebuild, strata_error *err)
                 err, STRATA_EINVAL, "no builder '%s' for '%s'",
                 repo->builder ? repo->builder : "default", img->name);
         if (builder->type != STRATA_BUILDER_EXEC)
-            return strata_error_set(
-                err, STRATA_EINVAL, "builder '%s' of type '%s' cannot run yet",
-                builder->name, strata_config_builder_type_name(builder->type));
+            return start_backend(job, repo, img, builder, err);
         tmpl = builder->command;
     } else {
         tmpl = repo->exec;
