@@ -355,6 +355,7 @@ typedef struct strata_action {
 extern const strata_action strata_action_rebuild;
 extern const strata_action strata_action_exec;
 extern const strata_action strata_action_pr;
+extern const strata_action strata_action_rebase;
 extern const strata_action strata_action_notify;
 extern const strata_action strata_action_rescan;
 const strata_action *strata_action_lookup(const char *name);

@@ -35,6 +35,7 @@ static const strata_action *const actions[] = {
     &strata_action_rebuild,
     &strata_action_exec,
     &strata_action_pr,
+    &strata_action_rebase,
     &strata_action_notify,
     &strata_action_rescan,
     NULL,

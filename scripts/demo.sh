@@ -64,6 +64,10 @@ COPY --from=build /app /app
 mkrepo web "FROM $R/library/debian:12-slim
 COPY site /srv/site
 "
+mkrepo static "# a static binary: its layer does not depend on the base's files
+FROM $R/library/debian:12-slim
+COPY server /usr/local/bin/server
+"
 
 cat > "$work/strata.yaml" <<YAML
 # strata's demo configuration: sqlite state, the local registry, three
@@ -83,6 +87,9 @@ repos:
   - url: file://$work/git/web.git
     images: [{name: $R/acme/web:1}]
     on_base_update: [pr, rebuild]
+  - url: file://$work/git/static.git
+    images: [{name: $R/acme/static:1}]
+    on_base_update: [rebase]   # no build: new base layers + its own layer
 notify:
   - name: journal
     type: exec
@@ -95,7 +102,7 @@ YAML
 S() { run "$strata" -c "$work/strata.yaml" "$@"; }
 
 step "the images as CI built them on the old base"
-for spec in "$R/platform/python-runtime:3.12 runtime" "$R/acme/payments:1 payments" "$R/acme/web:1 web"; do
+for spec in "$R/platform/python-runtime:3.12 runtime" "$R/acme/payments:1 payments" "$R/acme/web:1 web" "$R/acme/static:1 static"; do
   set -- $spec
   $py scripts/demo-build.py --port "$port" --image "$1" --repo "$work/git/$2.git"
 done
@@ -131,6 +138,19 @@ done
 step "the rebuilt images now descend from the new base"
 run "$strata" digest "$R/platform/python-runtime:3.12"
 run "$strata" digest "$R/acme/payments:1"
+echo "the rebased static image's layers: the new base's, then its own"
+$py - "$R" <<'PY'
+import json, sys, urllib.request
+host = sys.argv[1]
+def get(path):
+    req = urllib.request.Request("http://%s/v2/%s" % (host, path), headers={"Accept": "application/vnd.oci.image.manifest.v1+json"})
+    return json.load(urllib.request.urlopen(req))
+base = [l["digest"][:19] for l in get("library/debian/manifests/12-slim")["layers"]]
+app = get("acme/static/manifests/1")
+print("  debian:12-slim layers:", base)
+print("  acme/static:1 layers: ", [l["digest"][:19] for l in app["layers"]])
+print("  base annotation:      ", app.get("annotations", {}).get("org.opencontainers.image.base.digest", "")[:19])
+PY
 
 step "notifications delivered through the outbox (an exec sink appending JSON lines)"
 $py -c 'import json,sys
