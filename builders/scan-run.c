@@ -194,9 +194,18 @@ strata_scan_run(uv_loop_t *loop, const strata_scan_run_opts *opts,
         goto out;
     }
     close(fd);
-    /* The newline ends a trailing comment in the template. */
-    strata_buf_printf(&script, "{ %s\n} >", cmd);
+    /*
+     * stdout goes to the file. The command runs in the background while
+     * the shell waits for it, so a timeout's SIGTERM (sent to the shell)
+     * is passed on to the scanner, which would otherwise keep running
+     * and hold the output pipe open. The newline ends a trailing comment.
+     */
+    strata_buf_puts(&script, "exec >");
     shell_quote(&script, c->path);
+    strata_buf_printf(&script,
+                      "\ntrap 'kill $pid 2>/dev/null; wait $pid; exit 143' "
+                      "TERM\n{ %s\n} &\npid=$!\nwait $pid\n",
+                      cmd);
     argv[0] = "/bin/sh";
     argv[1] = "-c";
     argv[2] = strata_buf_cstr(&script);

@@ -747,6 +747,7 @@ TEST(scanner_runs)
     run_result res;
     tmpdir t;
     char path[256], *calls = NULL, *exitfile;
+    int64_t started;
     size_t len;
     strata_error err = {0};
 
@@ -801,8 +802,11 @@ TEST(scanner_runs)
     CHECK_CONTAINS(res.err.msg, "report 'fake output' is empty");
     free(res.log);
 
-    /* Too slow: killed at the deadline. */
+    /* Too slow: killed at the deadline, the scanner too (not only its
+     * shell, which would leave it holding the output pipe). */
+    started = strata_now_ms();
     run_scanner(&res, &t, NULL, 300, "sleep 10");
+    CHECK(strata_now_ms() - started < 5000);
     CHECK(res.failed);
     CHECK_EQ(res.err.code, STRATA_ETIMEOUT);
     CHECK_CONTAINS(res.err.msg, "scanner 'fake' timed out");
