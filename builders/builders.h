@@ -410,6 +410,38 @@ int strata_pin_yaml(strata_pin_result *out, const char *data, size_t len,
 
 void strata_pin_result_release(strata_pin_result *r);
 
+/* ---- which files to pin (pin-walk.c) ---- */
+
+typedef enum strata_pin_kind {
+    STRATA_PIN_NONE = 0,
+    STRATA_PIN_DOCKERFILE, /* Dockerfile, Containerfile, *.Dockerfile,
+                              Dockerfile.* (not *.dockerignore) */
+    STRATA_PIN_COMPOSE,    /* compose.y(a)ml, docker-compose.y(a)ml,
+                              docker-compose.*.y(a)ml, compose.*.y(a)ml */
+    STRATA_PIN_MANIFEST,   /* any other *.yaml / *.yml: Kubernetes
+                              manifests, if it holds any */
+} strata_pin_kind;
+
+/* What a file's base name makes it; STRATA_PIN_NONE for anything else. */
+strata_pin_kind strata_pin_kind_of(const char *basename);
+
+typedef struct strata_pin_file {
+    char *path; /* PATH joined with the file's path below it */
+    strata_pin_kind kind;
+} strata_pin_file;
+
+/*
+ * The files under path to pin, sorted by path: path itself when it is a
+ * file (a name of no known kind is a Dockerfile, or a manifest when it
+ * ends in .yaml/.yml), else every file of a known kind below it. Hidden
+ * directories (.git) and node_modules are skipped and symbolic links are
+ * not followed. *out is the caller's (strata_pin_files_free). Errors:
+ * STRATA_ENOTFOUND when path does not exist, STRATA_EIO.
+ */
+int strata_pin_walk(strata_pin_file **out, size_t *nout, const char *path,
+                    strata_error *err);
+void strata_pin_files_free(strata_pin_file *files, size_t n);
+
 /* ==== rescans: vulnerability reports, deltas, gates (scan*.c) ========== */
 
 /*

@@ -23,6 +23,7 @@ const strata_cmd_entry *const strata_cmd_table[] = {
     &strata_cmd_graph_show,
     &strata_cmd_graph_impacted,
     &strata_cmd_rebase,
+    &strata_cmd_pin,
     &strata_cmd_scan_report,
     &strata_cmd_scan_diff,
     &strata_cmd_run,

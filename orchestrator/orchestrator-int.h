@@ -67,6 +67,7 @@ extern const strata_cmd_entry strata_cmd_graph_scan;
 extern const strata_cmd_entry strata_cmd_graph_show;
 extern const strata_cmd_entry strata_cmd_graph_impacted;
 extern const strata_cmd_entry strata_cmd_rebase;
+extern const strata_cmd_entry strata_cmd_pin;
 extern const strata_cmd_entry strata_cmd_scan_report;
 extern const strata_cmd_entry strata_cmd_scan_diff;
 
