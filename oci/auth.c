@@ -2,8 +2,12 @@
  * auth.c - registry authentication: the WWW-Authenticate challenge
  * (Basic, or Bearer with realm, service and scope), fetching bearer tokens
  * from the realm as the Docker token protocol describes (anonymously or
- * with Basic credentials), and a per-host token cache keyed by scope that
- * honours expires_in. Tokens are never logged.
+ * with Basic credentials), or through the OAuth2 form (POST
+ * grant_type=refresh_token) with an identity token, and a per-host token
+ * cache keyed by scope that honours expires_in. A realm on plain HTTP is
+ * accepted only where plain HTTP to the registry itself would be. Tokens,
+ * passwords and identity tokens are never logged nor put in a message,
+ * and are wiped before their memory is freed.
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -38,6 +42,27 @@ read_value(strata_buf *out, const char *p)
             strata_buf_putc(out, *p++);
     }
     return p;
+}
+
+/* Plain HTTP to the realm's host ("host[:port]/path...")? */
+static int
+realm_plain_allowed(const char *hostpart, int insecure)
+{
+    char host[300];
+    const char *at;
+    size_t n = strcspn(hostpart, "/?#");
+
+    /* Skip a "user:password@" part; only the host decides. */
+    at = memchr(hostpart, '@', n);
+    if (at != NULL) {
+        n -= (size_t) (at + 1 - hostpart);
+        hostpart = at + 1;
+    }
+    if (n >= sizeof(host))
+        return insecure;
+    memcpy(host, hostpart, n);
+    host[n] = '\0';
+    return strata_registry_plain_http_allowed(host, insecure);
 }
 
 int
@@ -95,6 +120,13 @@ strata_oci__parse_challenge(strata_oci__host *h, const char *value,
                                 "bearer challenge from '%s' has no usable "
                                 "realm",
                                 h->domain);
+    if (bearer && strncmp(h->realm, "http://", 7) == 0 &&
+        !realm_plain_allowed(h->realm + 7, h->insecure))
+        return strata_error_set(err, STRATA_EAUTH,
+                                "refusing the plain-HTTP token realm of '%s' "
+                                "(credentials would travel unencrypted); "
+                                "mark the registry insecure to allow it",
+                                h->domain);
     h->auth = bearer ? STRATA_OCI__AUTH_BEARER : STRATA_OCI__AUTH_BASIC;
     return 0;
 }
@@ -120,6 +152,7 @@ strata_oci__token_drop(strata_oci__host *h, const char *scope)
         if (strcmp(t->scope, scope) == 0) {
             *pp = t->next;
             free(t->scope);
+            memset(t->token, 0, strlen(t->token));
             free(t->token);
             free(t);
             return;
@@ -157,6 +190,10 @@ strata_oci__host_free(strata_oci__host *h)
         memset(h->password, 0, strlen(h->password));
         free(h->password);
     }
+    if (h->identity_token != NULL) {
+        memset(h->identity_token, 0, strlen(h->identity_token));
+        free(h->identity_token);
+    }
     free(h->ca_file);
     free(h->realm);
     free(h->service);
@@ -167,6 +204,8 @@ typedef struct token_req {
     strata_oci__host *host;
     char *scope;
     char *userpwd;
+    strata_buf form; /* the POST body (holds the identity token) */
+    int oauth;       /* POST grant_type=refresh_token */
     strata_oci__token_cb cb;
     void *arg;
 } token_req;
@@ -179,7 +218,23 @@ token_req_free(token_req *t)
         memset(t->userpwd, 0, strlen(t->userpwd));
         free(t->userpwd);
     }
+    if (t->form.len > 0)
+        memset(t->form.ptr, 0, t->form.len);
+    strata_buf_release(&t->form);
     free(t);
+}
+
+/* An OAuth2 error answer {"error": "invalid_grant"}: a refused token. */
+static int
+oauth_invalid_grant(const strata_http_response *resp)
+{
+    json_t *j = json_loadb(resp->body.ptr, resp->body.len, 0, NULL);
+    const char *e = json_string_value(json_object_get(j, "error"));
+    int yes = e != NULL && (strcmp(e, "invalid_grant") == 0 ||
+                            strcmp(e, "unauthorized_client") == 0);
+
+    json_decref(j);
+    return yes;
 }
 
 static void
@@ -195,11 +250,12 @@ on_token(const strata_http_response *resp, const strata_error *terr, void *arg)
         err = *terr;
         goto out;
     }
-    if (resp->status == 401 || resp->status == 403) {
-        strata_error_set(&err, STRATA_EAUTH,
-                         "token server of '%s' refused the credentials "
-                         "(HTTP %ld)",
-                         t->host->domain, resp->status);
+    if (resp->status == 401 || resp->status == 403 ||
+        (t->oauth && resp->status == 400 && oauth_invalid_grant(resp))) {
+        strata_error_set(
+            &err, STRATA_EAUTH,
+            "token server of '%s' refused the %s (HTTP %ld)", t->host->domain,
+            t->oauth ? "identity token" : "credentials", resp->status);
         goto out;
     }
     if (resp->status != 200) {
@@ -229,6 +285,62 @@ out:
     token_req_free(t);
 }
 
+/* Appends "&name=value" (form-encoded) to b. */
+static void
+form_add(strata_buf *b, const char *name, const char *value)
+{
+    char *esc = curl_easy_escape(NULL, value, 0);
+
+    strata_buf_printf(b, "%s%s=%s", b->len ? "&" : "", name, esc);
+    /* esc may hold the identity token: wipe curl's copy too. */
+    memset(esc, 0, strlen(esc));
+    curl_free(esc);
+}
+
+/*
+ * The OAuth2 form of the token protocol, as Docker uses it with an
+ * identity token: POST realm with grant_type=refresh_token, the service,
+ * a client_id, the refresh token and the scopes (space-separated in one
+ * parameter). The answer carries access_token.
+ */
+static int
+fetch_oauth(strata_registry *reg, strata_oci__host *h, const char *scope,
+            strata_oci__token_cb cb, void *arg, strata_error *err)
+{
+    strata_http_request req = {0};
+    strata_http_header hdr = {"Content-Type",
+                              "application/x-www-form-urlencoded"};
+    token_req *t = strata_xcalloc(1, sizeof(*t));
+    int rc;
+
+    t->host = h;
+    t->scope = strata_xstrdup(scope);
+    t->cb = cb;
+    t->arg = arg;
+    t->oauth = 1;
+    form_add(&t->form, "grant_type", "refresh_token");
+    if (h->service != NULL)
+        form_add(&t->form, "service", h->service);
+    form_add(&t->form, "client_id", "strata");
+    form_add(&t->form, "refresh_token", h->identity_token);
+    if (scope[0] != '\0')
+        form_add(&t->form, "scope", scope);
+    req.method = "POST";
+    req.url = h->realm;
+    req.headers = &hdr;
+    req.nheaders = 1;
+    req.body = t->form.ptr;
+    req.body_len = t->form.len;
+    req.insecure = h->insecure;
+    req.ca_file = h->ca_file;
+    req.timeout_ms = h->timeout_ms;
+    req.max_body = 1024 * 1024;
+    rc = strata_http_send(reg->http, &req, on_token, t, err);
+    if (rc != 0)
+        token_req_free(t);
+    return rc;
+}
+
 int
 strata_oci__fetch_token(strata_registry *reg, strata_oci__host *h,
                         const char *scope, strata_oci__token_cb cb, void *arg,
@@ -241,6 +353,8 @@ strata_oci__fetch_token(strata_registry *reg, strata_oci__host *h,
     char *esc;
     int rc, nscopes = 0;
 
+    if (h->identity_token != NULL)
+        return fetch_oauth(reg, h, scope, cb, arg, err);
     strata_buf_puts(&url, h->realm);
     strata_buf_putc(&url, strchr(h->realm, '?') ? '&' : '?');
     if (h->service != NULL) {

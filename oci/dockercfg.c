@@ -1,8 +1,11 @@
 /*
  * dockercfg.c - registry credentials from a Docker client config file
- * (~/.docker/config.json): the "auths" map, whose entries carry
- * base64("user:password") in "auth". Docker Hub's entry may be keyed by
- * its legacy URL. Credential helpers are not run.
+ * ($DOCKER_CONFIG/config.json or ~/.docker/config.json), resolved as the
+ * Docker client does: a helper named for the registry in "credHelpers",
+ * else the "credsStore" helper for every registry, else the "auths"
+ * entry, which carries base64("user:password") in "auth" or an OAuth2
+ * refresh token in "identitytoken". Docker Hub's entries may be keyed by
+ * its legacy URL. Helpers run through credhelper.c.
  */
 #include <openssl/evp.h>
 #include <stdlib.h>
@@ -37,38 +40,30 @@ find_entry(json_t *auths, const char *domain)
     return NULL;
 }
 
-int
-strata_docker_config_auth(char **user, char **password, const char *path,
-                          const char *domain, strata_error *err)
+/* The config file's path (new): $DOCKER_CONFIG, else ~/.docker; or NULL. */
+static char *
+default_path(void)
 {
-    char *def = NULL, *text = NULL, *colon;
-    unsigned char *raw = NULL;
-    const char *b64, *home;
-    json_t *j = NULL, *e;
-    size_t len = 0, blen, rawcap = 0;
+    const char *dir = getenv("DOCKER_CONFIG"), *home;
+
+    if (dir != NULL && dir[0] != '\0')
+        return strata_xasprintf("%s/config.json", dir);
+    home = getenv("HOME");
+    if (home == NULL)
+        return NULL;
+    return strata_xasprintf("%s/.docker/config.json", home);
+}
+
+/* base64("user:password") into *user and *password (both new). */
+static int
+decode_auth(char **user, char **password, const char *b64, const char *path,
+            const char *domain, strata_error *err)
+{
+    unsigned char *raw;
+    size_t blen = strlen(b64), rawcap = blen / 4 * 3 + 4;
+    char *colon;
     int n, rc = 0;
 
-    *user = *password = NULL;
-    if (path == NULL) {
-        home = getenv("HOME");
-        if (home == NULL)
-            return 0;
-        def = strata_xasprintf("%s/.docker/config.json", home);
-        path = def;
-    }
-    if (strata_read_file(&text, &len, path, 1024 * 1024, NULL) != 0)
-        goto out; /* no file: no credentials */
-    j = json_loadb(text, len, 0, NULL);
-    if (!json_is_object(j)) {
-        rc = strata_error_set(err, STRATA_EINVAL, "cannot parse '%s'", path);
-        goto out;
-    }
-    e = find_entry(json_object_get(j, "auths"), domain);
-    b64 = json_string_value(json_object_get(e, "auth"));
-    if (b64 == NULL)
-        goto out;
-    blen = strlen(b64);
-    rawcap = blen / 4 * 3 + 4;
     raw = strata_xmalloc(rawcap);
     n = EVP_DecodeBlock(raw, (const unsigned char *) b64, (int) blen);
     if (n < 0 || blen % 4 != 0) {
@@ -91,10 +86,103 @@ strata_docker_config_auth(char **user, char **password, const char *path,
     *user = strata_xstrndup((char *) raw, (size_t) (colon - (char *) raw));
     *password = strata_xstrdup(colon + 1);
 out:
-    if (raw != NULL) {
-        memset(raw, 0, rawcap);
-        free(raw);
+    memset(raw, 0, rawcap);
+    free(raw);
+    return rc;
+}
+
+/* The server URL a helper is asked about, as Docker names it (new). */
+static char *
+helper_server_url(const char *domain)
+{
+    if (strcmp(domain, "docker.io") == 0)
+        return strata_xstrdup("https://index.docker.io/v1/");
+    return strata_xstrdup(domain);
+}
+
+int
+strata_docker_config_creds(strata_registry_creds *out, const char *path,
+                           const char *domain, uint32_t helper_timeout_ms,
+                           strata_error *err)
+{
+    char *def = NULL, *text = NULL, *url = NULL;
+    const char *helper, *s;
+    json_t *j = NULL, *e;
+    size_t len = 0;
+    int rc = 0;
+
+    memset(out, 0, sizeof(*out));
+    if (path == NULL && (path = def = default_path()) == NULL)
+        return 0;
+    if (strata_read_file(&text, &len, path, 1024 * 1024, NULL) != 0)
+        goto out; /* no file: no credentials */
+    j = json_loadb(text, len, 0, NULL);
+    if (!json_is_object(j)) {
+        rc = strata_error_set(err, STRATA_EINVAL, "cannot parse '%s'", path);
+        goto out;
     }
+    helper = json_string_value(
+        find_entry(json_object_get(j, "credHelpers"), domain));
+    if (helper == NULL || helper[0] == '\0')
+        helper = json_string_value(json_object_get(j, "credsStore"));
+    if (helper != NULL && helper[0] != '\0') {
+        url = helper_server_url(domain);
+        rc = strata_oci__helper_get_sync(out, helper, url, helper_timeout_ms,
+                                         err);
+        goto out;
+    }
+    e = find_entry(json_object_get(j, "auths"), domain);
+    if ((s = json_string_value(json_object_get(e, "identitytoken"))) != NULL &&
+        s[0] != '\0') {
+        out->identity_token = strata_xstrdup(s);
+    } else if ((s = json_string_value(json_object_get(e, "auth"))) != NULL &&
+               s[0] != '\0') {
+        rc = decode_auth(&out->username, &out->password, s, path, domain, err);
+    } else if (json_string_value(json_object_get(e, "password")) != NULL) {
+        /* The old layout: plain "username" and "password" members. */
+        s = json_string_value(json_object_get(e, "username"));
+        out->username = s ? strata_xstrdup(s) : NULL;
+        out->password =
+            strata_xstrdup(json_string_value(json_object_get(e, "password")));
+    }
+out:
+    if (rc != 0)
+        strata_registry_creds_release(out);
+    if (text != NULL) {
+        memset(text, 0, len);
+        free(text);
+    }
+    json_decref(j);
+    free(url);
+    free(def);
+    return rc;
+}
+
+int
+strata_docker_config_auth(char **user, char **password, const char *path,
+                          const char *domain, strata_error *err)
+{
+    char *def = NULL, *text = NULL;
+    const char *b64;
+    json_t *j = NULL;
+    size_t len = 0;
+    int rc = 0;
+
+    *user = *password = NULL;
+    if (path == NULL && (path = def = default_path()) == NULL)
+        return 0;
+    if (strata_read_file(&text, &len, path, 1024 * 1024, NULL) != 0)
+        goto out; /* no file: no credentials */
+    j = json_loadb(text, len, 0, NULL);
+    if (!json_is_object(j)) {
+        rc = strata_error_set(err, STRATA_EINVAL, "cannot parse '%s'", path);
+        goto out;
+    }
+    b64 = json_string_value(json_object_get(
+        find_entry(json_object_get(j, "auths"), domain), "auth"));
+    if (b64 != NULL)
+        rc = decode_auth(user, password, b64, path, domain, err);
+out:
     if (text != NULL) {
         memset(text, 0, len);
         free(text);

@@ -27,15 +27,17 @@ typedef struct strata_oci__host {
     struct strata_oci__host *next;
     char *domain;
     char *username, *password, *ca_file;
+    char *identity_token; /* OAuth2 refresh token, or NULL */
     int insecure;
     uint32_t timeout_ms;
     int max_retries;
     uint32_t retry_base_ms;
     uint32_t max_retry_wait_ms;
-    int plain_allowed;     /* loopback or insecure */
-    int use_http;          /* HTTPS failed; plain HTTP works */
-    int auth;              /* STRATA_OCI__AUTH_* */
-    char *realm, *service; /* bearer challenge */
+    int plain_allowed;        /* loopback or insecure */
+    int use_http;             /* HTTPS failed; plain HTTP works */
+    strata_error https_error; /* why HTTPS failed, when use_http was set */
+    int auth;                 /* STRATA_OCI__AUTH_* */
+    char *realm, *service;    /* bearer challenge */
     strata_oci__token *tokens;
     long ratelimit_remaining; /* -1: never seen */
 } strata_oci__host;
@@ -47,6 +49,7 @@ struct strata_registry {
     strata_http *http;
     strata_registry_opts defaults;
     char *d_username, *d_password, *d_ca_file; /* copies for defaults */
+    char *d_identity_token;
     strata_oci__host *hosts;
     strata_oci__req *reqs; /* operations under way */
     int closing;
@@ -126,6 +129,11 @@ typedef void (*strata_oci__token_cb)(const char *token, const strata_error *err,
 int strata_oci__fetch_token(strata_registry *reg, strata_oci__host *h,
                             const char *scope, strata_oci__token_cb cb,
                             void *arg, strata_error *err);
+
+/* credhelper.c: strata_docker_helper_get on a private loop (blocks). */
+int strata_oci__helper_get_sync(strata_registry_creds *out, const char *helper,
+                                const char *server_url, uint32_t timeout_ms,
+                                strata_error *err);
 
 /* manifest.c: "os/arch[/variant]" into parts (caller frees); -1 if bad. */
 int strata_oci__platform_split(char **os, char **arch, char **variant,

@@ -139,7 +139,14 @@ void strata_image_config_free(strata_image_config *c);
  * How to reach one registry. Strings are copied by the client.
  * Registries on loopback (localhost, 127/8, [::1]) and those marked
  * insecure are spoken to over plain HTTP when HTTPS fails; TLS is
- * otherwise always verified (insecure also skips verification).
+ * otherwise always verified (insecure also skips verification). A bearer
+ * realm on plain HTTP is refused under the same rule.
+ *
+ * Credentials: username/password are sent as Basic auth, to the registry
+ * or to its token server (GET, the Docker token protocol). identity_token
+ * (an OAuth2 refresh token, Docker's "identitytoken") takes their place at
+ * the token server: POST grant_type=refresh_token. Secrets never appear
+ * in errors or logs.
  */
 typedef struct strata_registry_opts {
     const char *username; /* NULL: anonymous */
@@ -150,7 +157,14 @@ typedef struct strata_registry_opts {
     int max_retries;            /* on 5xx, 429, timeouts; <0: 0; 0 = 3 */
     uint32_t retry_base_ms;     /* first backoff; 0 = 250 ms, doubling */
     uint32_t max_retry_wait_ms; /* cap for Retry-After; 0 = 60 s */
+    const char *identity_token; /* OAuth2 refresh token, or NULL */
 } strata_registry_opts;
+
+/*
+ * Whether plain HTTP may be spoken to domain ("host[:port]"): only to
+ * loopback hosts, or when the registry is marked insecure.
+ */
+int strata_registry_plain_http_allowed(const char *domain, int insecure);
 
 /* A client for any number of registries, on one uv loop. */
 typedef struct strata_registry strata_registry;
@@ -253,6 +267,55 @@ int strata_registry_get_config_sync(strata_image_config **out,
 int strata_docker_config_auth(char **user, char **password, const char *path,
                               const char *domain, strata_error *err);
 
+/* Credentials for one registry; every string is owned and may be NULL. */
+typedef struct strata_registry_creds {
+    char *username;
+    char *password;
+    char *identity_token; /* OAuth2 refresh token: no username/password */
+} strata_registry_creds;
+
+/* Wipes and frees the strings; c may be NULL. */
+void strata_registry_creds_release(strata_registry_creds *c);
+
+/*
+ * Credentials for domain as the Docker client resolves them from its
+ * config.json (path NULL: $DOCKER_CONFIG/config.json, else
+ * ~/.docker/config.json): the helper named in "credHelpers" for the
+ * registry, else the "credsStore" helper, else the "auths" entry (base64
+ * "auth", or "identitytoken"). A helper runs as the child process
+ * `docker-credential-NAME get` (see strata_docker_helper_get), for at most
+ * helper_timeout_ms (0 = 10 s); this call blocks until it is done, so the
+ * daemon calls it only while (re)configuring. *out is zeroed first and
+ * stays all NULL (0 returned) when there is no file, no entry, or the
+ * helper has none. Errors: STRATA_EINVAL (bad file or entry),
+ * STRATA_EIO (helper missing or failed), STRATA_ETIMEOUT, STRATA_EPROTO
+ * (helper answered garbage); messages never hold a secret.
+ */
+int strata_docker_config_creds(strata_registry_creds *out, const char *path,
+                               const char *domain, uint32_t helper_timeout_ms,
+                               strata_error *err);
+
+/*
+ * creds: the helper's answer (the callback's to release; all NULL when the
+ * helper has no credentials for the server); NULL when err is set.
+ */
+typedef void (*strata_docker_helper_cb)(strata_registry_creds *creds,
+                                        const strata_error *err, void *arg);
+
+/*
+ * Runs `docker-credential-HELPER get` (looked up in PATH) on loop with
+ * server_url on stdin, as Docker's credential helper protocol says, and
+ * reads {"ServerURL", "Username", "Secret"} from its stdout. A Username of
+ * "<token>" means Secret is an identity token. The child is killed after
+ * timeout_ms (0 = 10 s). The callback runs once, from the loop, unless
+ * this returns an error (STRATA_EINVAL for a bad helper name, STRATA_EIO
+ * when it cannot be started).
+ */
+int strata_docker_helper_get(uv_loop_t *loop, const char *helper,
+                             const char *server_url, uint32_t timeout_ms,
+                             strata_docker_helper_cb cb, void *arg,
+                             strata_error *err);
+
 /* ==== push: blobs and manifests (push.c, push-manifest.c) ============= */
 
 /*
@@ -297,8 +360,8 @@ typedef struct strata_blob_push_opts {
 
 /* bytes: the blob bytes sent over the wire by this call. */
 typedef void (*strata_registry_push_cb)(strata_blob_outcome outcome,
-                                        uint64_t bytes,
-                                        const strata_error *err, void *arg);
+                                        uint64_t bytes, const strata_error *err,
+                                        void *arg);
 
 /*
  * Makes the repository of ref hold the blob digest: HEAD (unless

@@ -41,14 +41,26 @@ dup_or_null(const char *s)
     return s ? strata_xstrdup(s) : NULL;
 }
 
+/* Frees a secret without leaving it in freed memory. */
+static void
+wipe_free(char *s)
+{
+    if (s != NULL) {
+        memset(s, 0, strlen(s));
+        free(s);
+    }
+}
+
 static void
 host_apply(strata_oci__host *h, const strata_registry_opts *o)
 {
     free(h->username);
-    free(h->password);
+    wipe_free(h->password);
+    wipe_free(h->identity_token);
     free(h->ca_file);
     h->username = dup_or_null(o ? o->username : NULL);
     h->password = dup_or_null(o ? o->password : NULL);
+    h->identity_token = dup_or_null(o ? o->identity_token : NULL);
     h->ca_file = dup_or_null(o ? o->ca_file : NULL);
     h->insecure = o ? o->insecure : 0;
     h->timeout_ms = o && o->timeout_ms ? o->timeout_ms : DEFAULT_TIMEOUT_MS;
@@ -59,8 +71,20 @@ host_apply(strata_oci__host *h, const strata_registry_opts *o)
         o && o->retry_base_ms ? o->retry_base_ms : DEFAULT_RETRY_BASE_MS;
     h->max_retry_wait_ms =
         o && o->max_retry_wait_ms ? o->max_retry_wait_ms : DEFAULT_MAX_WAIT_MS;
-    h->plain_allowed = h->insecure || strata_ref_domain_is_loopback(h->domain);
+    h->plain_allowed =
+        strata_registry_plain_http_allowed(h->domain, h->insecure);
+    h->use_http = 0;
     h->auth = STRATA_OCI__AUTH_UNKNOWN;
+    /* Tokens were issued for the old credentials. */
+    while (h->tokens != NULL)
+        strata_oci__token_drop(h, h->tokens->scope);
+}
+
+int
+strata_registry_plain_http_allowed(const char *domain, int insecure)
+{
+    /* As Docker: plain HTTP only on loopback or where the user said so. */
+    return insecure || strata_ref_domain_is_loopback(domain);
 }
 
 const char *
@@ -106,9 +130,11 @@ strata_registry_new(strata_registry **out, uv_loop_t *loop,
         reg->d_username = dup_or_null(defaults->username);
         reg->d_password = dup_or_null(defaults->password);
         reg->d_ca_file = dup_or_null(defaults->ca_file);
+        reg->d_identity_token = dup_or_null(defaults->identity_token);
         reg->defaults.username = reg->d_username;
         reg->defaults.password = reg->d_password;
         reg->defaults.ca_file = reg->d_ca_file;
+        reg->defaults.identity_token = reg->d_identity_token;
     }
     *out = reg;
     return 0;
@@ -259,6 +285,20 @@ strata_registry_ratelimit_remaining(const strata_registry *reg,
     return -1;
 }
 
+/*
+ * Go's answer to plain HTTP on a TLS port: a bare 400 ("Client sent an
+ * HTTP request to an HTTPS server.", no body for HEAD) without the
+ * Docker-Distribution-Api-Version header every registry answer carries.
+ */
+static int
+https_only(const strata_http_response *resp)
+{
+    if (strata_http_response_header(resp, "docker-distribution-api-version"))
+        return 0;
+    return resp->body.len == 0 ||
+           strstr(resp->body.ptr, "HTTP request to an HTTPS server") != NULL;
+}
+
 static void
 on_token_ready(const char *token, const strata_error *err, void *arg)
 {
@@ -296,6 +336,7 @@ on_response(const strata_http_response *resp, const strata_error *terr,
         if (terr->code == STRATA_ENET && h->plain_allowed && !h->use_http &&
             strncmp(r->url, "https:", 6) == 0) {
             h->use_http = 1;
+            h->https_error = *terr;
             req_send(r);
         } else if (terr->code == STRATA_ENET || terr->code == STRATA_ETIMEOUT)
             req_retry(r, backoff_ms(r), terr);
@@ -305,6 +346,21 @@ on_response(const strata_http_response *resp, const strata_error *terr,
     }
     if (resp->status >= 200 && resp->status < 300) {
         req_finish(r, resp, NULL);
+        return;
+    }
+    if (resp->status == 400 && h->use_http && https_only(resp)) {
+        /*
+         * We fell back to plain HTTP, but the server speaks only TLS: the
+         * HTTPS failure (often an unverifiable certificate) is the news.
+         */
+        h->use_http = 0;
+        strata_error_set(&err, STRATA_ENET, "'%s' speaks only HTTPS: %s%s",
+                         h->domain, h->https_error.msg,
+                         strstr(h->https_error.msg, "certificate") != NULL
+                             ? " (set 'ca_file' to its CA, or mark it "
+                               "insecure)"
+                             : "");
+        req_finish(r, NULL, &err);
         return;
     }
     error_detail(detail, sizeof(detail), resp);
@@ -505,10 +561,8 @@ strata_registry_close(strata_registry *reg)
         strata_oci__host_free(h);
     }
     free(reg->d_username);
-    if (reg->d_password != NULL) {
-        memset(reg->d_password, 0, strlen(reg->d_password));
-        free(reg->d_password);
-    }
+    wipe_free(reg->d_password);
+    wipe_free(reg->d_identity_token);
     free(reg->d_ca_file);
     free(reg);
 }

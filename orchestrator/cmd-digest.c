@@ -2,8 +2,9 @@
  * cmd-digest.c - `strata digest REF [--platform OS/ARCH[/VARIANT]]`:
  * prints the digest REF's tag points to now (the index digest for a
  * multi-arch tag), or with --platform that platform's manifest digest.
- * Credentials come from ~/.docker/config.json when it has an entry for
- * the registry; otherwise the registry is asked anonymously.
+ * Credentials come from the Docker client config ($DOCKER_CONFIG or
+ * ~/.docker/config.json: credHelpers, credsStore, auths) when it has some
+ * for the registry; otherwise the registry is asked anonymously.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,10 +17,11 @@ static int
 exec_digest(strata_cli *cli, int argc, char **argv)
 {
     strata_registry_opts opts = {0};
+    strata_registry_creds creds = {0};
     strata_error err = {0};
     strata_ref *ref = NULL;
     const char *arg = NULL, *platform = NULL;
-    char *digest = NULL, *user = NULL, *password = NULL;
+    char *digest = NULL;
     int i, rc;
 
     for (i = 1; i < argc; i++) {
@@ -41,11 +43,12 @@ exec_digest(strata_cli *cli, int argc, char **argv)
     if (strata_ref_parse(&ref, arg, &err) != 0 ||
         (platform != NULL && strata_platform_validate(platform, &err) != 0))
         goto fail;
-    if (strata_docker_config_auth(&user, &password, NULL,
-                                  strata_ref_domain(ref), &err) != 0)
+    if (strata_docker_config_creds(&creds, NULL, strata_ref_domain(ref), 0,
+                                   &err) != 0)
         goto fail;
-    opts.username = user;
-    opts.password = password;
+    opts.username = creds.username;
+    opts.password = creds.password;
+    opts.identity_token = creds.identity_token;
     rc = strata_registry_digest_sync(&digest, &opts, ref, platform, &err);
     if (rc != 0)
         goto fail;
@@ -56,11 +59,7 @@ fail:
     rc = strata_cmd_fail(&err);
 out:
     free(digest);
-    free(user);
-    if (password != NULL) {
-        memset(password, 0, strlen(password));
-        free(password);
-    }
+    strata_registry_creds_release(&creds);
     strata_ref_free(ref);
     return rc;
 }
@@ -72,7 +71,8 @@ const strata_cmd_entry strata_cmd_digest = {
     .help = "Without --platform, the digest of what the tag names (the "
             "index digest\nfor a multi-arch tag); with --platform, that "
             "platform's manifest\ndigest. Registries on loopback are "
-            "spoken to over plain HTTP.\nCredentials: ~/.docker/config.json "
-            "'auths', else anonymous.\n",
+            "spoken to over plain HTTP.\nCredentials: the Docker config "
+            "($DOCKER_CONFIG or ~/.docker/config.json:\ncredHelpers, "
+            "credsStore, auths), else anonymous.\n",
     .exec = exec_digest,
 };

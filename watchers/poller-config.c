@@ -3,9 +3,12 @@
  * watch section becomes watcher options, registries[] become the registry
  * client's per-host options (credentials revealed only here, to hand them
  * to the client) and per-registry concurrency limits, and watch.bases[]
- * become watches.
+ * become watches. A registry the configuration gives no credentials gets
+ * those of the Docker client config (credHelpers, credsStore, auths), if
+ * any: configured credentials take precedence.
  */
 #include <string.h>
+#include <strings.h>
 
 #include "config.h"
 #include "watchers-int.h"
@@ -22,6 +25,72 @@ strata_watcher_options_from_config(strata_watcher_options *opts,
     opts->settle_ms = d->watch.settle_ms;
 }
 
+/*
+ * Fills o's credentials for domain from the Docker client config. It may
+ * run a credential helper (bounded by its timeout) while configuring; a
+ * failing helper is logged and the registry is asked anonymously. The
+ * strings in *creds are the caller's to release after set_host.
+ */
+static void
+docker_creds(strata_registry_opts *o, strata_registry_creds *creds,
+             const char *domain)
+{
+    strata_error e = {0};
+
+    if (strata_docker_config_creds(creds, NULL, domain, 0, &e) != 0) {
+        log_warn("registry '%s': no credentials from the docker config: %s",
+                 domain, e.msg);
+        return;
+    }
+    o->username = creds->username;
+    o->password = creds->password;
+    o->identity_token = creds->identity_token;
+}
+
+/* Whether the configuration has a registries[] entry for domain. */
+static int
+configured(const strata_config_data *d, const char *domain)
+{
+    size_t i;
+
+    for (i = 0; i < d->n_registries; i++)
+        if (strcasecmp(d->registries[i].host, domain) == 0)
+            return 1;
+    return 0;
+}
+
+/* Docker config credentials for watched registries not configured. */
+static void
+configure_unlisted(strata_watcher *w, const strata_config_data *d,
+                   const strata_registry_opts *base)
+{
+    strata_strmap *seen = strata_strmap_new();
+    size_t i;
+
+    for (i = 0; i < d->watch.n_bases; i++) {
+        const strata_config_base *b = &d->watch.bases[i];
+        strata_registry_creds creds = {0};
+        strata_registry_opts o = {0};
+        strata_ref *ref = NULL;
+        const char *domain;
+
+        if (strata_ref_parse(&ref, b->has_policy ? b->name : b->ref, NULL) != 0)
+            continue; /* strata_watcher_add reports it */
+        domain = strata_ref_domain(ref);
+        if (!configured(d, domain) && !strata_strmap_has(seen, domain)) {
+            strata_strmap_put(seen, domain, (void *) 1);
+            if (base != NULL)
+                o = *base;
+            docker_creds(&o, &creds, domain);
+            if (o.username != NULL || o.identity_token != NULL)
+                strata_registry_set_host(w->registry, domain, &o);
+            strata_registry_creds_release(&creds);
+        }
+        strata_ref_free(ref);
+    }
+    strata_strmap_free(seen);
+}
+
 int
 strata_watcher_configure(strata_watcher *w, const struct strata_config *config,
                          const strata_registry_opts *base, strata_error *err)
@@ -32,6 +101,7 @@ strata_watcher_configure(strata_watcher *w, const struct strata_config *config,
 
     for (i = 0; i < d->n_registries; i++) {
         const strata_config_registry *r = &d->registries[i];
+        strata_registry_creds creds = {0};
         strata_registry_opts o = {0};
 
         if (base != NULL)
@@ -43,11 +113,15 @@ strata_watcher_configure(strata_watcher *w, const struct strata_config *config,
                                  : NULL;
         if (o.password != NULL && o.username == NULL)
             o.username = "strata";
+        if (o.password == NULL)
+            docker_creds(&o, &creds, r->host);
         o.insecure = r->insecure;
         o.ca_file = r->ca_file;
         strata_registry_set_host(w->registry, r->host, &o);
+        strata_registry_creds_release(&creds);
         strata_watcher_set_host_limit(w, r->host, r->max_concurrency);
     }
+    configure_unlisted(w, d, base);
     for (i = 0; i < d->watch.n_bases; i++) {
         const strata_config_base *b = &d->watch.bases[i];
         strata_watcher_spec spec = {0};

@@ -148,13 +148,13 @@ spawn_registry(const harness_registry *reg)
 static int
 start_once(harness_registry *reg)
 {
-    char cmd[1024], creds[200];
+    char cmd[2048], creds[200];
     char *out;
     int status;
 
     cred_args(creds, sizeof(creds), reg);
-    snprintf(cmd, sizeof(cmd), PYTHON " '%s' config --dir '%s'%s",
-             HARNESS_REGISTRY_PY, reg->dir, creds);
+    snprintf(cmd, sizeof(cmd), PYTHON " '%s' config --dir '%s'%s%s",
+             HARNESS_REGISTRY_PY, reg->dir, creds, reg->opts);
     out = harness_capture(cmd);
     if (out == NULL)
         return -1;
@@ -168,8 +168,8 @@ start_once(harness_registry *reg)
         return -1;
     }
     track(reg, 1);
-    snprintf(cmd, sizeof(cmd), PYTHON " '%s' wait --port %d",
-             HARNESS_REGISTRY_PY, reg->port);
+    snprintf(cmd, sizeof(cmd), PYTHON " '%s' wait --port %d%s",
+             HARNESS_REGISTRY_PY, reg->port, reg->ca[0] ? " --tls" : "");
     if (system(cmd) == 0 && waitpid(reg->pid, &status, WNOHANG) == 0)
         return 0;
     printf("# registry on port %d did not come up; see %s/registry.log\n",
@@ -186,9 +186,30 @@ int
 harness_registry_start(harness_registry *reg, const char *user,
                        const char *password)
 {
+    return harness_registry_start_ex(reg, user, password, NULL);
+}
+
+int
+harness_registry_start_ex(harness_registry *reg, const char *user,
+                          const char *password,
+                          const harness_registry_opts *opts)
+{
     int attempt;
 
     memset(reg, 0, sizeof(*reg));
+    if (opts != NULL && opts->token_realm != NULL)
+        snprintf(reg->opts, sizeof(reg->opts),
+                 " --token-realm '%s' --token-cert '%s'", opts->token_realm,
+                 opts->token_cert);
+    if (opts != NULL && opts->tls_cert != NULL) {
+        size_t n = strlen(reg->opts);
+
+        snprintf(reg->opts + n, sizeof(reg->opts) - n,
+                 " --tls-cert '%s' --tls-key '%s'", opts->tls_cert,
+                 opts->tls_key);
+        snprintf(reg->ca, sizeof(reg->ca), "%s",
+                 opts->tls_ca != NULL ? opts->tls_ca : "");
+    }
     snprintf(reg->dir, sizeof(reg->dir), "/tmp/strata-registry-XXXXXX");
     if (mkdtemp(reg->dir) == NULL) {
         printf("# mkdtemp: %s\n", strerror(errno));
@@ -209,7 +230,7 @@ int
 harness_registry_seed(const harness_registry *reg, const char *spec,
                       json_t **out)
 {
-    char path[300], cmd[1024], creds[200];
+    char path[300], cmd[1024], creds[512];
     json_error_t jerr;
     json_t *j;
     char *text;
@@ -224,6 +245,11 @@ harness_registry_seed(const harness_registry *reg, const char *spec,
     fputs(spec, f);
     fclose(f);
     cred_args(creds, sizeof(creds), reg);
+    if (reg->ca[0] != '\0') {
+        size_t n = strlen(creds);
+
+        snprintf(creds + n, sizeof(creds) - n, " --ca '%s'", reg->ca);
+    }
     snprintf(cmd, sizeof(cmd), PYTHON " '%s' seed --port %d%s '%s'",
              HARNESS_REGISTRY_PY, reg->port, creds, path);
     text = harness_capture(cmd);

@@ -31,7 +31,22 @@ typedef struct harness_registry {
     char dir[256];     /* temp dir: config.yml, data/, registry.log */
     char user[64];     /* "" when anonymous */
     char password[64]; /* "" when anonymous */
+    char opts[1024];   /* extra registry.py config options, or "" */
+    char ca[256];      /* the CA of a TLS registry (seeding), or "" */
 } harness_registry;
+
+/*
+ * What harness_registry_start_ex adds: Bearer token auth (the registry's
+ * auth.token pointing at a token server, see harness-token.h) instead of
+ * htpasswd, and TLS with a certificate signed by ca. NULL members are off.
+ */
+typedef struct harness_registry_opts {
+    const char *token_realm; /* "http://127.0.0.1:P/token" */
+    const char *token_cert;  /* the token server's signing certificate */
+    const char *tls_cert;    /* server certificate and key (PEM) */
+    const char *tls_key;
+    const char *tls_ca; /* the CA that signed tls_cert, for seeding */
+} harness_registry_opts;
 
 /*
  * NULL when everything the harness needs is installed, otherwise a
@@ -45,6 +60,14 @@ const char *harness_registry_missing(int need_htpasswd);
  */
 int harness_registry_start(harness_registry *reg, const char *user,
                            const char *password);
+
+/*
+ * harness_registry_start with opts (may be NULL). With a token realm,
+ * user/password are what seeding sends to the token server.
+ */
+int harness_registry_start_ex(harness_registry *reg, const char *user,
+                              const char *password,
+                              const harness_registry_opts *opts);
 
 /*
  * Pushes the image that spec (JSON, see registry.py) describes. *out

@@ -5,15 +5,28 @@ Runs Debian's docker-registry (CNCF distribution 2.8) on 127.0.0.1 with
 filesystem storage in a temporary directory, optionally behind htpasswd
 Basic auth, and seeds images into it through the registry API.
 
-  registry.py config --dir DIR [--user U --password P]
+  registry.py config --dir DIR [--user U --password P] [AUTH/TLS options]
       writes DIR/config.yml (and DIR/htpasswd), picks a free port and
       prints it; the caller then runs `docker-registry serve DIR/config.yml`
-  registry.py wait --port P [--timeout S]
+  registry.py wait --port P [--timeout S] [--tls]
       waits until /v2/ answers (200 or 401)
-  registry.py start --dir DIR [--user U --password P]
+  registry.py start --dir DIR [--user U --password P] [AUTH/TLS options]
       config + spawn + wait; prints "PORT PID" (the caller must kill PID)
-  registry.py seed --port P [--user U --password P] SPEC.json|-
+  registry.py seed --port P [--user U --password P] [--ca FILE] SPEC.json|-
       pushes the image SPEC describes and prints what was pushed as JSON
+      (over HTTPS verified with --ca when given; answers a Bearer
+      challenge by asking the realm for a token with U and P)
+  registry.py tls --dir DIR
+      makes a test CA (DIR/ca.pem) and a server certificate for 127.0.0.1
+      and localhost signed by it (DIR/server.pem, DIR/server-key.pem)
+      with openssl
+
+AUTH/TLS options of config and start:
+  --token-realm URL --token-cert FILE [--token-service S --token-issuer I]
+      Bearer token auth (auth.token: realm, service, issuer,
+      rootcertbundle) instead of htpasswd; see tokenserver.py
+  --tls-cert FILE --tls-key FILE
+      serve HTTPS (http.tls)
 
 An image SPEC (JSON):
   {"name": "app", "tag": "1",            # tag may also be a list
@@ -39,12 +52,15 @@ import hashlib
 import io
 import json
 import os
+import re
 import socket
+import ssl
 import subprocess
 import sys
 import tarfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -72,11 +88,20 @@ def free_port():
     return port
 
 
-def write_config(d, user=None, password=None):
+def write_config(d, user=None, password=None, opts=None):
     os.makedirs(os.path.join(d, "data"), exist_ok=True)
     port = free_port()
     auth = ""
-    if user is not None:
+    tls = ""
+    if opts is not None and opts.tls_cert:
+        tls = ("  tls:\n    certificate: %s\n    key: %s\n" %
+               (opts.tls_cert, opts.tls_key))
+    if opts is not None and opts.token_realm:
+        auth = ("auth:\n  token:\n    realm: %s\n    service: %s\n"
+                "    issuer: %s\n    rootcertbundle: %s\n" %
+                (opts.token_realm, opts.token_service, opts.token_issuer,
+                 opts.token_cert))
+    elif user is not None:
         htpasswd = os.path.join(d, "htpasswd")
         subprocess.run(["htpasswd", "-Bbc", htpasswd, user, password],
                        check=True, stdout=subprocess.DEVNULL,
@@ -88,18 +113,42 @@ def write_config(d, user=None, password=None):
            "storage:\n  filesystem:\n    rootdirectory: %s\n"
            "  delete:\n    enabled: true\n"
            "http:\n  addr: 127.0.0.1:%d\n  secret: strata-test-secret\n"
-           "%s" % (os.path.join(d, "data"), port, auth))
+           "%s%s" % (os.path.join(d, "data"), port, tls, auth))
     with open(os.path.join(d, "config.yml"), "w") as f:
         f.write(cfg)
     return port
 
 
-def wait_ready(port, timeout=15.0):
+def make_tls(d):
+    """A test CA and a server certificate for 127.0.0.1 signed by it."""
+    def ossl(*args):
+        subprocess.run(["openssl"] + list(args), check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.makedirs(d, exist_ok=True)
+    p = lambda n: os.path.join(d, n)
+    ossl("req", "-x509", "-newkey", "ec", "-pkeyopt",
+         "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
+         "-subj", "/CN=strata test CA", "-keyout", p("ca-key.pem"),
+         "-out", p("ca.pem"))
+    ossl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+         "-nodes", "-subj", "/CN=127.0.0.1", "-keyout", p("server-key.pem"),
+         "-out", p("server.csr"))
+    with open(p("server.ext"), "w") as f:
+        f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\n"
+                "basicConstraints=CA:FALSE\n"
+                "extendedKeyUsage=serverAuth\n")
+    ossl("x509", "-req", "-in", p("server.csr"), "-CA", p("ca.pem"),
+         "-CAkey", p("ca-key.pem"), "-CAcreateserial", "-days", "2",
+         "-extfile", p("server.ext"), "-out", p("server.pem"))
+
+
+def wait_ready(port, timeout=15.0, tls=False):
     deadline = time.time() + timeout
-    url = "http://127.0.0.1:%d/v2/" % port
+    url = "%s://127.0.0.1:%d/v2/" % ("https" if tls else "http", port)
+    ctx = ssl._create_unverified_context() if tls else None
     while time.time() < deadline:
         try:
-            urllib.request.urlopen(url, timeout=1).read()
+            urllib.request.urlopen(url, timeout=1, context=ctx).read()
             return True
         except urllib.error.HTTPError as e:
             if e.code == 401:
@@ -111,25 +160,49 @@ def wait_ready(port, timeout=15.0):
 
 
 class Client:
-    def __init__(self, port, user=None, password=None):
-        self.base = "http://127.0.0.1:%d" % port
+    def __init__(self, port, user=None, password=None, ca=None):
+        self.base = "%s://127.0.0.1:%d" % ("https" if ca else "http", port)
+        self.ctx = ssl.create_default_context(cafile=ca) if ca else None
         self.auth = None
+        self.basic = None
+        self.tokens = {}  # scope -> "Bearer ..."
         if user is not None:
             tok = base64.b64encode(("%s:%s" % (user, password)).encode())
-            self.auth = "Basic " + tok.decode()
+            self.auth = self.basic = "Basic " + tok.decode()
 
-    def request(self, method, url, data=None, headers=None):
+    def bearer(self, challenge):
+        """A token for a Bearer challenge, asked for with the Basic creds."""
+        params = dict(re.findall(r'(\w+)="([^"]*)"', challenge))
+        scope = params.get("scope", "")
+        if scope not in self.tokens:
+            q = {"service": params.get("service", "")}
+            if scope:
+                q["scope"] = scope
+            req = urllib.request.Request(
+                params["realm"] + "?" + urllib.parse.urlencode(q))
+            if self.basic:
+                req.add_header("Authorization", self.basic)
+            with urllib.request.urlopen(req, timeout=30) as r:
+                self.tokens[scope] = "Bearer " + json.load(r)["token"]
+        return self.tokens[scope]
+
+    def request(self, method, url, data=None, headers=None, auth=None):
         if not url.startswith("http"):
             url = self.base + url
         req = urllib.request.Request(url, data=data, method=method)
         for k, v in (headers or {}).items():
             req.add_header(k, v)
-        if self.auth:
-            req.add_header("Authorization", self.auth)
+        if auth or self.auth:
+            req.add_header("Authorization", auth or self.auth)
         try:
-            with urllib.request.urlopen(req, timeout=30) as r:
+            with urllib.request.urlopen(req, timeout=30,
+                                        context=self.ctx) as r:
                 return r.status, dict(r.headers), r.read()
         except urllib.error.HTTPError as e:
+            chal = e.headers.get("WWW-Authenticate", "")
+            if e.code == 401 and auth is None and chal.startswith("Bearer "):
+                return self.request(method, url, data, headers,
+                                    self.bearer(chal))
             raise SystemExit("registry.py: %s %s: %d %s" %
                              (method, url, e.code, e.read()[:300]))
 
@@ -319,34 +392,46 @@ def main():
         p.add_argument("--dir", required=True)
         p.add_argument("--user")
         p.add_argument("--password")
+        p.add_argument("--token-realm")
+        p.add_argument("--token-cert")
+        p.add_argument("--token-service", default="strata-registry")
+        p.add_argument("--token-issuer", default="strata-token-server")
+        p.add_argument("--tls-cert")
+        p.add_argument("--tls-key")
     p = sub.add_parser("wait")
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--timeout", type=float, default=15.0)
+    p.add_argument("--tls", action="store_true")
     p = sub.add_parser("seed")
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--user")
     p.add_argument("--password")
+    p.add_argument("--ca")
     p.add_argument("spec")
+    p = sub.add_parser("tls")
+    p.add_argument("--dir", required=True)
     a = ap.parse_args()
 
     if a.cmd == "config":
-        print(write_config(a.dir, a.user, a.password))
+        print(write_config(a.dir, a.user, a.password, a))
     elif a.cmd == "wait":
-        sys.exit(0 if wait_ready(a.port, a.timeout) else 1)
+        sys.exit(0 if wait_ready(a.port, a.timeout, a.tls) else 1)
+    elif a.cmd == "tls":
+        make_tls(a.dir)
     elif a.cmd == "start":
-        port = write_config(a.dir, a.user, a.password)
+        port = write_config(a.dir, a.user, a.password, a)
         log = open(os.path.join(a.dir, "registry.log"), "w")
         proc = subprocess.Popen([REGISTRY_BIN, "serve",
                                  os.path.join(a.dir, "config.yml")],
                                 stdout=log, stderr=log,
                                 start_new_session=True)
-        if not wait_ready(port):
+        if not wait_ready(port, tls=bool(a.tls_cert)):
             proc.kill()
             sys.exit("registry.py: registry did not start")
         print(port, proc.pid)
     elif a.cmd == "seed":
         text = sys.stdin.read() if a.spec == "-" else open(a.spec).read()
-        print(json.dumps(seed(Client(a.port, a.user, a.password),
+        print(json.dumps(seed(Client(a.port, a.user, a.password, a.ca),
                               json.loads(text)), indent=1))
 
 
