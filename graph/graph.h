@@ -268,6 +268,23 @@ strata_graph_kind strata_graph_node_kind(const strata_graph *g, size_t node);
 /* How many edges name node as their parent (what is built on it). */
 size_t strata_graph_node_children(const strata_graph *g, size_t node);
 
+/*
+ * The i-th edge (i < strata_graph_edge_count), in the order edges were
+ * added: its child, its parent and how it was learnt. Every string is
+ * borrowed from g; any out-parameter may be NULL.
+ */
+void strata_graph_edge(const strata_graph *g, size_t i, const char **child,
+                       const char **parent, strata_graph_edge_info *info);
+
+/*
+ * The edges that name node as their child (what node is built on): their
+ * count, and the edge index (for strata_graph_edge) of the k-th of them,
+ * k < that count, in the order they were added.
+ */
+size_t strata_graph_node_parents(const strata_graph *g, size_t node);
+size_t strata_graph_node_parent_edge(const strata_graph *g, size_t node,
+                                     size_t k);
+
 /* One impacted image and the edge that makes it so. Strings borrowed. */
 typedef struct strata_graph_hit {
     const char *image;  /* the impacted node */
@@ -277,11 +294,11 @@ typedef struct strata_graph_hit {
 
 /* The answer to "what descends from REF", parents before children. */
 typedef struct strata_graph_waves {
-    const char *base;          /* the node asked about (borrowed) */
+    const char *base; /* the node asked about (borrowed) */
     size_t nwaves;
-    size_t *len;               /* len[w]: hits in wave w */
-    strata_graph_hit **waves;  /* waves[w][i] */
-    char *cycle;               /* NULL, or "a -> b -> a" if one blocks */
+    size_t *len;              /* len[w]: hits in wave w */
+    strata_graph_hit **waves; /* waves[w][i] */
+    char *cycle;              /* NULL, or "a -> b -> a" if one blocks */
 } strata_graph_waves;
 
 /*
@@ -299,9 +316,8 @@ void strata_graph_waves_free(strata_graph_waves *w);
  * Every ancestor of ref (its bases, their bases, ...), nearest first,
  * each once. *out is an array of borrowed strings (free the array only).
  */
-int strata_graph_ancestors(const char ***out, size_t *n,
-                           const strata_graph *g, const char *ref,
-                           strata_error *err);
+int strata_graph_ancestors(const char ***out, size_t *n, const strata_graph *g,
+                           const char *ref, strata_error *err);
 
 /*
  * Finds a cycle anywhere in the graph. Returns 0 and *out = NULL when
@@ -408,7 +424,9 @@ int strata_graph_load(strata_graph **out, strata_store *st, strata_error *err);
  * child -> parent found by method "annotation" or "layers" with a
  * confidence of 0..100 and the base digest the child was built on (may be
  * NULL), replacing the edge of the same child, parent and method. Nodes
- * are created as needed (child as an image, parent as a base).
+ * are created as needed (child as an image, parent as a base). Confidence
+ * 0 retracts the edge: strata_graph_load() leaves it out (the store keeps
+ * it, having no edge deletion).
  */
 typedef struct strata_graph_lineage {
     const char *child;  /* canonical, without digest */
@@ -421,21 +439,56 @@ typedef struct strata_graph_lineage {
 int strata_graph_add_lineage(strata_store *st, const strata_graph_lineage *l,
                              strata_error *err);
 
+/* Confidences of the registry lineage methods. */
+#define STRATA_GRAPH_ANNOTATION_CONFIDENCE 100
+#define STRATA_GRAPH_LAYERS_CONFIDENCE 90
+
+typedef struct strata_graph_lineage_opts {
+    /*
+     * More images to read besides the configured ones: those seen running
+     * (references, a digest allowed: it is read by digest and the node is
+     * the reference without it), NULL-terminated; NULL for none.
+     */
+    const char *const *images;
+    /* Timeouts and retries for every registry; NULL: the client's. */
+    const strata_registry_opts *defaults;
+    /* 1: annotations only, no layer-prefix matching. */
+    int no_layers;
+} strata_graph_lineage_opts;
+
 /*
- * Lineage from registries (lineage.c): for each configured image that no
- * Dockerfile edge explains, reads its manifest (an index's own
- * annotations, else those of the image's first platform, linux/amd64 by
- * default) and records image -> org.opencontainers.image.base.name
- * (without digest) with method "annotation", confidence 90 and the
- * base.digest annotation. Blocking, like the scan. *summary (new
- * reference, also on error) is {"images": [{"image", "parent", "digest",
- * "error", "note"}]} ("note": "not in the registry", "no base
- * annotation"); registry problems go there, only store failures are
- * returned. Credentials come from cfg's registries.
+ * Lineage from registries (lineage.c). For every configured image
+ * (repos[].images[].name) and every opts->images entry, reads its manifest
+ * (for an index, the image's first configured platform's, linux/amd64 by
+ * default) and config, then:
+ *   a. annotation: org.opencontainers.image.base.name (and .base.digest)
+ *      on the index, else on the platform manifest, else as config labels
+ *      -> image -> base name (digest dropped), method "annotation",
+ *      confidence 100, built on base.digest (else the name's digest);
+ *   b. layers (only without an annotation): the watched base digest
+ *      (store watches and every digest seen for each) whose layers for the
+ *      same platform are the longest prefix of the image's layers, the
+ *      image's own watch excluded -> image -> that watch's reference,
+ *      method "layers", confidence 90, built on that digest.
+ * An image read successfully loses (confidence 0) the registry edges this
+ * read did not confirm; an image that cannot be read keeps them.
+ *
+ * *summary (new reference, also on error) is {"images": [{"image",
+ * "parent", "digest", "method", "layers", "error", "note"}]} ("layers":
+ * the matched prefix length; "note": "not in the registry", "no lineage
+ * found"). Registry problems go there; only store failures are returned.
+ * Credentials come from cfg's registries. opts may be NULL.
+ *
+ * Threads: blocking, like strata_graph_scan(): it runs a private uv loop
+ * and registry client (one per call, so connections and tokens are reused
+ * across the images of one call) on the calling thread, and touches only
+ * st, cfg (read-only) and its own data. The daemon calls it from its scan
+ * worker (uv_queue_work) with the worker's own store connection.
  */
-int strata_graph_scan_annotations(json_t **summary, strata_store *st,
-                                  const strata_config_data *cfg,
-                                  strata_error *err);
+int strata_graph_scan_lineage(json_t **summary, strata_store *st,
+                              const strata_config_data *cfg,
+                              const strata_graph_lineage_opts *opts,
+                              strata_error *err);
 
 /* ---- end of repository scanning -------------------------------------- */
 

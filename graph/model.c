@@ -154,6 +154,32 @@ strata_graph_node_children(const strata_graph *g, size_t node)
 }
 
 void
+strata_graph_edge(const strata_graph *g, size_t i, const char **child,
+                  const char **parent, strata_graph_edge_info *info)
+{
+    const strata_graph__edge *e = &g->edges[i];
+
+    if (child != NULL)
+        *child = g->nodes[e->child].ref;
+    if (parent != NULL)
+        *parent = g->nodes[e->parent].ref;
+    if (info != NULL)
+        strata_graph__edge_info(info, e);
+}
+
+size_t
+strata_graph_node_parents(const strata_graph *g, size_t node)
+{
+    return g->nodes[node].parents.n;
+}
+
+size_t
+strata_graph_node_parent_edge(const strata_graph *g, size_t node, size_t k)
+{
+    return g->nodes[node].parents.v[k];
+}
+
+void
 strata_graph__edge_info(strata_graph_edge_info *out,
                         const strata_graph__edge *e)
 {

@@ -8,7 +8,9 @@
  * Loading reads one snapshot into buffers first, so that nodes can be
  * added in id order and the nodes no edge touches any more (a deleted
  * Dockerfile, a base no file uses now; the store cannot delete nodes) can
- * be left out. Images we build stay, with or without edges.
+ * be left out. Images we build stay, with or without edges. A registry
+ * edge with confidence 0 was retracted (the store cannot delete edges) and
+ * is not loaded.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -100,6 +102,9 @@ on_edge(const strata_store_edge *edge, void *arg)
     if (find_node(c, edge->child, &child) != 0 ||
         find_node(c, edge->parent, &parent) != 0)
         return 0; /* foreign keys make this impossible */
+    /* A registry edge a later read no longer confirms (see lineage.c). */
+    if (edge->method != STRATA_STORE_EDGE_DOCKERFILE && edge->confidence <= 0)
+        return 0;
     if (c->nedges == c->capedges) {
         c->capedges = c->capedges ? c->capedges * 2 : 256;
         c->edges = strata_xrealloc(c->edges, c->capedges * sizeof(*c->edges));

@@ -269,7 +269,7 @@ exec_catalog_check(strata_cli *cli, int argc, char **argv)
 
     if (rc != 0)
         return rc;
-    if (strata_report_graph_load(&g, c.st, &err) != 0 ||
+    if (strata_graph_load(&g, c.st, &err) != 0 ||
         strata_report_catalog_check(&bad, g, c.cat, &err) != 0) {
         rc = strata_cmd_fail(&err);
         goto out;

@@ -1,7 +1,8 @@
 /*
  * cmd-graph.c - `strata graph scan|show|impacted`: scanning the
- * configured repositories (and the base annotations of images no
- * Dockerfile explains) into the lineage graph in the state store,
+ * configured repositories (and the lineage of the configured and running
+ * images read from their registries) into the lineage graph in the state
+ * store,
  * rendering the whole graph, and the images that descend from a base, in
  * waves. Each loads the configuration, opens the store at its `state`
  * and works synchronously (the daemon runs the scan in a worker instead).
@@ -14,6 +15,7 @@
 #include "graph.h"
 #include "oci.h"
 #include "orchestrator-int.h"
+#include "report.h"
 #include "store.h"
 
 /* "--opt VALUE" or "--opt=VALUE": 1 and *out set, -1 missing value. */
@@ -111,18 +113,20 @@ print_scan(strata_buf *b, const json_t *summary)
         const char *digest = json_string_value(json_object_get(r, "digest"));
         const char *error = json_string_value(json_object_get(r, "error"));
         const char *note = json_string_value(json_object_get(r, "note"));
+        const char *method = json_string_value(json_object_get(r, "method"));
 
         if (error != NULL)
             strata_buf_printf(b, "%s: failed: %s\n", image, error);
         else if (parent != NULL)
-            strata_buf_printf(b, "%s: from %s%s%s (annotation)\n", image,
-                              parent, digest ? "@" : "", digest ? digest : "");
+            strata_buf_printf(b, "%s: from %s%s%s (%s)\n", image, parent,
+                              digest ? "@" : "", digest ? digest : "",
+                              method ? method : "registry");
         else
             strata_buf_printf(b, "%s: %s\n", image, note ? note : "no base");
     }
 }
 
-/* Images of the annotation pass whose registry read failed. */
+/* Images of the registry pass whose read failed. */
 static size_t
 image_failures(const json_t *summary)
 {
@@ -136,10 +140,45 @@ image_failures(const json_t *summary)
     return n;
 }
 
+/*
+ * The references of a running list (strata report stale --running), with
+ * the digest each runs when known: a NULL-terminated array of new strings.
+ */
+static int
+running_images(char ***out, const char *path, strata_error *err)
+{
+    strata_report_running *run = NULL;
+    size_t i, n;
+    int rc;
+
+    *out = NULL;
+    if ((rc = strata_report_running_load(&run, path, err)) != 0)
+        return rc;
+    n = strata_report_running_count(run);
+    *out = strata_xcalloc(n + 1, sizeof(**out));
+    for (i = 0; i < n; i++) {
+        const char *digest, *ref = strata_report_running_ref(run, i, &digest);
+        strata_ref *r = NULL, *at = NULL;
+
+        if (digest != NULL && strata_ref_parse(&r, ref, NULL) == 0 &&
+            strata_ref_digest(r) == NULL &&
+            strata_ref_with_digest(&at, r, digest, NULL) == 0)
+            (*out)[i] = strata_xstrdup(strata_ref_string(at));
+        else
+            (*out)[i] = strata_xstrdup(ref);
+        strata_ref_free(at);
+        strata_ref_free(r);
+    }
+    strata_report_running_free(run);
+    return 0;
+}
+
 static int
 exec_graph_scan(strata_cli *cli, int argc, char **argv)
 {
-    const char *format = "text";
+    const char *format = "text", *running = NULL;
+    strata_graph_lineage_opts lopts = {0};
+    char **extra = NULL;
     strata_graph_scan_opts opts = {0};
     strata_config *config = NULL;
     strata_store *st = NULL;
@@ -151,7 +190,11 @@ exec_graph_scan(strata_cli *cli, int argc, char **argv)
     for (i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--no-registry") == 0) {
             registry = 0;
+        } else if (strcmp(argv[i], "--no-layers") == 0) {
+            lopts.no_layers = 1;
         } else if ((r = opt_value(&i, argc, argv, "--format", &format)) != 0 ||
+                   (r = opt_value(&i, argc, argv, "--running", &running)) !=
+                       0 ||
                    (r = opt_value(&i, argc, argv, "--cache",
                                   &opts.cache_dir)) != 0) {
             if (r < 0)
@@ -166,13 +209,18 @@ exec_graph_scan(strata_cli *cli, int argc, char **argv)
         fprintf(stderr, "strata: unknown format '%s' (text, json)\n", format);
         goto out;
     }
+    if (running != NULL && running_images(&extra, running, &err) != 0) {
+        fprintf(stderr, "strata: %s\n", err.msg);
+        goto out;
+    }
+    lopts.images = (const char *const *) extra;
     if ((rc = open_state(&config, &st, cli)) != STRATA_EXIT_OK)
         goto out;
     r = strata_graph_scan(&summary, st, strata_config_data_get(config), &opts,
                           &err);
     if (r == 0 && registry) {
-        r = strata_graph_scan_annotations(&images, st,
-                                          strata_config_data_get(config), &err);
+        r = strata_graph_scan_lineage(
+            &images, st, strata_config_data_get(config), &lopts, &err);
         json_object_set(summary, "images", json_object_get(images, "images"));
     }
     if (strcmp(format, "json") == 0) {
@@ -190,6 +238,9 @@ exec_graph_scan(strata_cli *cli, int argc, char **argv)
                                       image_failures(summary) > 0))
         rc = STRATA_EXIT_PROBLEM;
 out:
+    for (i = 0; extra != NULL && extra[i] != NULL; i++)
+        free(extra[i]);
+    free(extra);
     strata_buf_release(&b);
     json_decref(images);
     json_decref(summary);
@@ -200,7 +251,8 @@ out:
 
 const strata_cmd_entry strata_cmd_graph_scan = {
     .name = "graph scan",
-    .usage = "[--format text|json] [--cache DIR] [--no-registry]",
+    .usage = "[--format text|json] [--cache DIR] [--running FILE] "
+             "[--no-layers] [--no-registry]",
     .summary = "Scan the configured repositories into the lineage graph.",
     .help =
         "Mirrors each repository's branch (bare, under the cache directory),\n"
@@ -209,15 +261,21 @@ const strata_cmd_entry strata_cmd_graph_scan = {
         "Problems in Dockerfiles are printed on stderr as URL: PATH:LINE: ...\n"
         "and do not stop the scan; a repository that cannot be fetched is\n"
         "reported and the exit status is 1.\n"
-        "Then, for each configured image no Dockerfile explains, the base\n"
-        "named by its OCI annotations (org.opencontainers.image.base.name,\n"
-        ".base.digest) is read from the registry; a registry that fails\n"
-        "also gives exit status 1.\n"
+        "Then every configured image (and every running one, --running) is\n"
+        "read from its registry: the base named by its OCI annotations\n"
+        "(org.opencontainers.image.base.name, .base.digest) is an\n"
+        "'annotation' edge (confidence 100); without them, the watched base\n"
+        "digest whose layers start the image's is a 'layers' edge\n"
+        "(confidence 90). Both record the base digest the image was built\n"
+        "on. A registry that fails also gives exit status 1.\n"
         "\n"
         "  --format F     text (default: one line per repository, then one\n"
         "                 per image read from a registry) or json\n"
         "  --cache DIR    git mirrors (default: DIR-OF-STATE/cache/git)\n"
-        "  --no-registry  skip the image annotations\n",
+        "  --running FILE also read these images (a list of references, or\n"
+        "                 kubectl get pods -A -o json), as in report stale\n"
+        "  --no-layers    annotations only, no layer-prefix matching\n"
+        "  --no-registry  skip the registry reads\n",
     .exec = exec_graph_scan,
 };
 

@@ -71,7 +71,7 @@ strata_report_catalog_status(json_t **out, strata_store *st,
 
     *out = NULL;
     if (g == NULL) {
-        rc = strata_report_graph_load(&loaded, st, err);
+        rc = strata_graph_load(&loaded, st, err);
         if (rc != 0)
             return rc;
         g = loaded;

@@ -2,7 +2,9 @@
  * compute.c - the stale-base report. For every image we build (graph
  * image and Dockerfile nodes) and each of its external bases (parents
  * that we do not build), it compares the digest the image was built on
- * (pinned at the edge) with the digests the watcher has seen for the base
+ * (pinned at the Dockerfile reference, else learnt from the registry: the
+ * image's OCI base annotation or its layers; see edges.c) with the
+ * digests the watcher has seen for the base
  * (store: every digest with its first_seen, and the current one): how
  * many updates behind, since when, and whether that makes it stale under
  * the catalog's soak and max_age. The result is one JSON document, which
@@ -114,17 +116,52 @@ release_bases(ctx *c)
     }
 }
 
-static int64_t
-first_seen_of(const json_t *digests, const char *digest)
+/*
+ * The entry of digests for digest: the digest itself, or a multi-arch
+ * index one of whose platform manifests it is (a build records the
+ * platform's digest it pulled). NULL when never seen.
+ */
+static const json_t *
+seen_entry(const json_t *digests, const char *digest)
 {
-    const json_t *d;
+    const json_t *d, *pd;
+    const char *platform;
     size_t i;
 
     json_array_foreach (digests, i, d) {
         if (strcmp(strata_report__str(d, "digest", ""), digest) == 0)
-            return json_integer_value(json_object_get(d, "first_seen"));
+            return d;
     }
-    return -1;
+    json_array_foreach (digests, i, d) {
+        json_object_foreach ((json_t *) json_object_get(d, "platforms"),
+                             platform, pd) {
+            if (json_is_string(pd) &&
+                strcmp(json_string_value(pd), digest) == 0)
+                return d;
+        }
+    }
+    return NULL;
+}
+
+static int64_t
+first_seen_of(const json_t *digests, const char *digest)
+{
+    const json_t *d = seen_entry(digests, digest);
+
+    return d ? json_integer_value(json_object_get(d, "first_seen")) : -1;
+}
+
+/* 1 when digest is current, itself or as one of its platforms. */
+static int
+is_current(const json_t *digests, const char *digest, const char *current)
+{
+    const json_t *d;
+
+    if (strcmp(digest, current) == 0)
+        return 1;
+    d = seen_entry(digests, digest);
+    return d != NULL &&
+           strcmp(strata_report__str(d, "digest", ""), current) == 0;
 }
 
 /* Fills the staleness fields of row for edge e. */
@@ -153,7 +190,7 @@ staleness(json_t *row, ctx *c, const strata_report__edge *e,
         reason = "base never checked";
     else if (e->digest == NULL)
         reason = "unpinned";
-    else if (strcmp(e->digest, b->current) == 0)
+    else if (is_current(b->digests, e->digest, b->current))
         behind = 0;
     else if ((built_seen = first_seen_of(b->digests, e->digest)) < 0)
         reason = "built-on digest never seen";
@@ -162,8 +199,7 @@ staleness(json_t *row, ctx *c, const strata_report__edge *e,
         behind = 0;
         json_array_foreach (b->digests, i, d) {
             int64_t fs = json_integer_value(json_object_get(d, "first_seen"));
-            if (fs > built_seen &&
-                strcmp(strata_report__str(d, "digest", ""), e->digest) != 0) {
+            if (fs > built_seen && d != seen_entry(b->digests, e->digest)) {
                 behind++;
                 if (first_newer == 0 || fs < first_newer)
                     first_newer = fs;
@@ -337,7 +373,7 @@ strata_report_stale(json_t **out, strata_store *st, const strata_graph *g,
     c.bases = strata_strmap_new();
     c.node_digests = strata_strmap_new();
     if (g == NULL) {
-        rc = strata_report_graph_load(&loaded, st, err);
+        rc = strata_graph_load(&loaded, st, err);
         if (rc != 0)
             goto out;
         g = loaded;
@@ -379,6 +415,8 @@ strata_report_stale(json_t **out, strata_store *st, const strata_graph *g,
         json_object_set_new(row, "base", json_string(e->parent));
         json_object_set_new(row, "built_on",
                             json_string(e->digest ? e->digest : "unpinned"));
+        json_object_set_new(row, "built_on_from",
+                            str_or_null(e->built_on_from));
         sorted[n++] = row;
         rc = staleness(row, &c, e, entry, err);
         if (rc != 0) {

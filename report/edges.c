@@ -1,8 +1,14 @@
 /*
  * edges.c - the inputs of the report as flat lists: the lineage graph's
- * edges (read through the graph's own JSON rendering, its one public view
- * of edge provenance and pinned digests), the graph loaded from the store,
- * and which watched reference follows a given base.
+ * edges, read through the graph's edge accessors and folded into one
+ * report edge per Dockerfile reference (or, for an image no Dockerfile
+ * explains, per base learnt from a registry) with the digest the image was
+ * built on; and which watched reference follows a given base.
+ *
+ * The built-on digest of a report edge is the digest pinned at the
+ * Dockerfile reference, else the digest of the same child -> parent edge
+ * learnt from the registry: the OCI base annotation's, else the layer
+ * match's.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -24,133 +30,112 @@ str_or_null(const json_t *o, const char *key)
     return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
+static void
+push(strata_report__edges *out, const strata_report__edge *x)
+{
+    out->v[out->n++] = *x;
+}
+
+/* The registry-learnt digest for child -> parent: annotation, else layers. */
+static const char *
+registry_digest(const strata_graph *g, size_t child, const char *parent,
+                const char **from)
+{
+    const char *found = NULL, *p;
+    size_t k, n = strata_graph_node_parents(g, child);
+
+    *from = NULL;
+    for (k = 0; k < n; k++) {
+        strata_graph_edge_info info;
+
+        strata_graph_edge(g, strata_graph_node_parent_edge(g, child, k), NULL,
+                          &p, &info);
+        if (strcmp(p, parent) != 0 || info.digest == NULL ||
+            info.method == NULL)
+            continue;
+        if (strcmp(info.method, "annotation") == 0) {
+            *from = "annotation";
+            return info.digest;
+        }
+        if (strcmp(info.method, "layers") == 0 && found == NULL) {
+            *from = "layers";
+            found = info.digest;
+        }
+    }
+    return found;
+}
+
+/* 1 when child has a Dockerfile edge to parent. */
+static int
+has_dockerfile_edge(const strata_graph *g, size_t child, const char *parent)
+{
+    size_t k, n = strata_graph_node_parents(g, child);
+    const char *p;
+
+    for (k = 0; k < n; k++) {
+        strata_graph_edge_info info;
+
+        strata_graph_edge(g, strata_graph_node_parent_edge(g, child, k), NULL,
+                          &p, &info);
+        if (strcmp(p, parent) == 0 && info.method != NULL &&
+            strcmp(info.method, "dockerfile") == 0)
+            return 1;
+    }
+    return 0;
+}
+
 void
 strata_report__edges_get(strata_report__edges *out, const strata_graph *g)
 {
-    strata_buf b = STRATA_BUF_INIT;
-    json_t *edges, *e;
-    size_t i;
+    strata_strmap *done = strata_strmap_new();
+    size_t i, n = strata_graph_edge_count(g);
 
     memset(out, 0, sizeof(*out));
-    strata_graph_render(&b, g, STRATA_GRAPH_JSON);
-    /* The graph renders this JSON with jansson itself: it always parses. */
-    out->doc = json_loads(strata_buf_cstr(&b), 0, NULL);
-    strata_buf_release(&b);
-    edges = json_object_get(out->doc, "edges");
-    out->v = strata_xcalloc(json_array_size(edges) + 1, sizeof(*out->v));
-    json_array_foreach (edges, i, e) {
+    out->v = strata_xcalloc(n + 1, sizeof(*out->v));
+    for (i = 0; i < n; i++) {
         strata_report__edge x = {0};
-        size_t node;
+        strata_graph_edge_info info;
+        size_t child, parent;
+        char *key;
 
-        x.child = str_or_null(e, "child");
-        x.parent = str_or_null(e, "parent");
-        if (x.child == NULL || x.parent == NULL)
+        strata_graph_edge(g, i, &x.child, &x.parent, &info);
+        /* The graph's own nodes: these lookups cannot fail. */
+        strata_graph_find(g, x.child, &child);
+        strata_graph_find(g, x.parent, &parent);
+        x.child_kind = strata_graph_node_kind(g, child);
+        x.parent_kind = strata_graph_node_kind(g, parent);
+        x.repo = info.repo;
+        x.path = info.path;
+        x.line = info.line;
+        x.method = info.method;
+        if (info.method != NULL && strcmp(info.method, "dockerfile") == 0) {
+            x.digest = info.digest;
+            x.built_on_from = info.digest != NULL ? "pin" : NULL;
+            if (x.digest == NULL)
+                x.digest =
+                    registry_digest(g, child, x.parent, &x.built_on_from);
+            push(out, &x);
             continue;
-        x.repo = str_or_null(e, "repo");
-        x.path = str_or_null(e, "path");
-        x.line = (unsigned) json_integer_value(json_object_get(e, "line"));
-        x.method = str_or_null(e, "method");
-        x.digest = str_or_null(e, "digest");
-        x.child_kind = STRATA_GRAPH_IMAGE;
-        x.parent_kind = STRATA_GRAPH_BASE;
-        if (strata_graph_find(g, x.child, &node) == 0)
-            x.child_kind = strata_graph_node_kind(g, node);
-        if (strata_graph_find(g, x.parent, &node) == 0)
-            x.parent_kind = strata_graph_node_kind(g, node);
-        out->v[out->n++] = x;
+        }
+        /* Registry lineage: a row of its own only without a Dockerfile. */
+        if (has_dockerfile_edge(g, child, x.parent))
+            continue;
+        key = strata_xasprintf("%s\n%s", x.child, x.parent);
+        if (!strata_strmap_has(done, key)) {
+            strata_strmap_put(done, key, NULL);
+            x.digest = registry_digest(g, child, x.parent, &x.built_on_from);
+            push(out, &x);
+        }
+        free(key);
     }
+    strata_strmap_free(done);
 }
 
 void
 strata_report__edges_release(strata_report__edges *e)
 {
     free(e->v);
-    json_decref(e->doc);
     memset(e, 0, sizeof(*e));
-}
-
-/* ---- loading the graph from the store --------------------------------- */
-
-typedef struct load_ctx {
-    strata_graph *g;
-    strata_strmap *refs; /* "id" -> ref (owned copies in names) */
-    char **names;
-    size_t n, cap;
-} load_ctx;
-
-static int
-on_node(const strata_store_node *node, void *arg)
-{
-    load_ctx *c = arg;
-    char key[32];
-    strata_graph_kind kind = STRATA_GRAPH_BASE;
-
-    if (node->kind == STRATA_STORE_NODE_IMAGE)
-        /* Unnamed consumers are named "REPO//PATH" by the scanner. */
-        kind = strstr(node->ref, "//") != NULL ? STRATA_GRAPH_DOCKERFILE
-                                               : STRATA_GRAPH_IMAGE;
-    strata_graph_add_node(c->g, node->ref, kind);
-    if (c->n == c->cap) {
-        c->cap = c->cap ? c->cap * 2 : 64;
-        c->names = strata_xrealloc(c->names, c->cap * sizeof(*c->names));
-    }
-    c->names[c->n] = strata_xstrdup(node->ref);
-    snprintf(key, sizeof(key), "%lld", (long long) node->id);
-    strata_strmap_put(c->refs, key, c->names[c->n]);
-    c->n++;
-    return 0;
-}
-
-static int
-on_edge(const strata_store_edge *edge, void *arg)
-{
-    load_ctx *c = arg;
-    strata_graph_edge_info info = {0};
-    const char *child, *parent;
-    char key[32];
-
-    snprintf(key, sizeof(key), "%lld", (long long) edge->child);
-    child = strata_strmap_get(c->refs, key);
-    snprintf(key, sizeof(key), "%lld", (long long) edge->parent);
-    parent = strata_strmap_get(c->refs, key);
-    if (child == NULL || parent == NULL)
-        return 0;
-    info.repo = edge->repo;
-    info.path = edge->path;
-    info.line = edge->line > 0 ? (unsigned) edge->line : 0;
-    info.method = strata_store_edge_method_name(edge->method);
-    info.confidence = (int) (edge->confidence * 100 + 0.5);
-    /*
-     * The store's edges do not record the digest pinned at the reference
-     * (yet): such edges report as "unpinned" until they do.
-     */
-    info.digest = NULL;
-    strata_graph_add_edge(c->g, child, parent, &info);
-    return 0;
-}
-
-int
-strata_report_graph_load(strata_graph **out, strata_store *st,
-                         strata_error *err)
-{
-    load_ctx c = {0};
-    size_t i;
-    int rc;
-
-    *out = NULL;
-    c.g = strata_graph_new();
-    c.refs = strata_strmap_new();
-    rc = strata_store_graph_load(st, on_node, on_edge, &c, err);
-    for (i = 0; i < c.n; i++)
-        free(c.names[i]);
-    free(c.names);
-    strata_strmap_free(c.refs);
-    if (rc != 0) {
-        strata_graph_free(c.g);
-        return rc;
-    }
-    *out = c.g;
-    return 0;
 }
 
 /* ---- watches ---------------------------------------------------------- */

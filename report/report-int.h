@@ -39,17 +39,25 @@ typedef struct strata_report__edge {
     const char *repo; /* or NULL */
     const char *path; /* or NULL */
     unsigned line;
-    const char *method; /* "dockerfile", ... */
-    const char *digest; /* pinned digest, or NULL */
+    const char *method; /* "dockerfile", "annotation", "layers" */
+    /* The digest the image was built on, or NULL (unknown). */
+    const char *digest;
+    /* Where digest came from: "pin" (the Dockerfile), "annotation" or
+     * "layers" (the registry); NULL with digest. */
+    const char *built_on_from;
 } strata_report__edge;
 
 typedef struct strata_report__edges {
-    strata_report__edge *v;
+    strata_report__edge *v; /* strings borrowed from the graph */
     size_t n;
-    json_t *doc; /* holds the strings */
 } strata_report__edges;
 
-/* Every edge of g, in the graph's order. Release with _edges_release. */
+/*
+ * The edges of g as report edges, in the graph's order: every Dockerfile
+ * edge (its built-on digest: the pin, else the registry's digest for the
+ * same child and parent), and one edge per child -> parent pair that only
+ * a registry knows. g must outlive out. Release with _edges_release.
+ */
 void strata_report__edges_get(strata_report__edges *out, const strata_graph *g);
 void strata_report__edges_release(strata_report__edges *e);
 

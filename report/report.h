@@ -151,6 +151,12 @@ int strata_report_running_load(strata_report_running **out, const char *path,
 void strata_report_running_free(strata_report_running *r);
 /* How many running containers (or list lines) were read. */
 size_t strata_report_running_count(const strata_report_running *r);
+/*
+ * The i-th running reference (i < count) as written, and in *digest (may
+ * be NULL) the digest it runs, or NULL when unknown. Borrowed from r.
+ */
+const char *strata_report_running_ref(const strata_report_running *r, size_t i,
+                                      const char **digest);
 
 /* ---- the stale report ------------------------------------------------- */
 
@@ -161,17 +167,10 @@ typedef struct strata_report_options {
 } strata_report_options;
 
 /*
- * Loads the lineage graph from the store (nodes and edges, with the digest
- * pinned at each edge when the store has one). *out is the caller's.
- */
-int strata_report_graph_load(strata_graph **out, strata_store *st,
-                             strata_error *err);
-
-/*
  * Computes the stale-base report. g is the lineage graph (NULL: loaded from
- * st); st gives the watch states and digests seen. opts may be NULL.
- * *out is a new reference: {"schema", "generated", "summary", "rows",
- * "unmatched_running"}, documented in docs/catalog.md.
+ * st with strata_graph_load); st gives the watch states and digests seen. opts
+ * may be NULL. *out is a new reference: {"schema", "generated", "summary",
+ * "rows", "unmatched_running"}, documented in docs/catalog.md.
  */
 int strata_report_stale(json_t **out, strata_store *st, const strata_graph *g,
                         const strata_report_options *opts, strata_error *err);

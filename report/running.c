@@ -263,3 +263,12 @@ strata_report__running_item(const strata_report_running *r, size_t i,
     *where = r->v[i].where;
     return 1;
 }
+
+const char *
+strata_report_running_ref(const strata_report_running *r, size_t i,
+                          const char **digest)
+{
+    if (digest != NULL)
+        *digest = r->v[i].digest;
+    return r->v[i].ref;
+}

@@ -490,7 +490,7 @@ TEST(stale_from_store_graph)
     e.repo = "https://git.example.com/acme/web.git";
     e.path = "Dockerfile";
     CHECK_OK(strata_store_graph_add_edge(w.st, &e, &err), &err);
-    CHECK_OK(strata_report_graph_load(&g, w.st, &err), &err);
+    CHECK_OK(strata_graph_load(&g, w.st, &err), &err);
     CHECK_EQ(strata_graph_node_count(g), 2);
     CHECK_EQ(strata_graph_edge_count(g), 1);
     strata_graph_free(g);
@@ -504,6 +504,151 @@ TEST(stale_from_store_graph)
     CHECK_EQ(ifield(row_of(r, "registry.example.com/acme/web:latest"), "line"),
              4);
     json_decref(r);
+    world_release(&w);
+}
+
+/* Adds the store edge child -> parent found by method (lineage or not). */
+static void
+lineage(strata_store *st, const char *child, const char *parent,
+        strata_store_edge_method method, const char *digest, int confidence)
+{
+    strata_graph_lineage l = {0};
+    strata_error err = {0};
+
+    l.child = child;
+    l.parent = parent;
+    l.digest = digest;
+    l.method = method;
+    l.confidence = confidence;
+    CHECK_OK(strata_graph_add_lineage(st, &l, &err), &err);
+}
+
+/*
+ * Built-on digests learnt from registries (annotation, layers), through
+ * strata_graph_load: folded into the Dockerfile edge of the same image and
+ * base, or a row of their own; a pin wins over both; a platform digest of
+ * a multi-arch base counts as its index.
+ */
+TEST(stale_registry_lineage)
+{
+    const char *debian = "docker.io/library/debian:12-slim";
+    strata_store_observation obs = {0};
+    strata_report_options opts = {0};
+    strata_store_edge e = {0};
+    strata_error err = {0};
+    strata_graph *g = NULL;
+    json_t *r, *platforms;
+    const json_t *row;
+    int64_t child, parent;
+    world w;
+
+    world_init(&w);
+    /* c's linux/amd64 manifest is 9 (re-observed: first_seen is kept). */
+    platforms = json_pack("{s:s}", "linux/amd64", D("9"));
+    w.clk.now = T0 + 21 * DAY;
+    obs.ref = debian;
+    obs.digest = D("c");
+    obs.platforms = platforms;
+    CHECK_OK(strata_store_watch_observe(NULL, NULL, w.st, &obs, &err), &err);
+    json_decref(platforms);
+
+    /* svc: an unpinned FROM, and an annotation naming b. */
+    CHECK_OK(strata_store_graph_upsert_node(&parent, w.st,
+                                            STRATA_STORE_NODE_BASE, debian,
+                                            NULL, NULL, NULL, &err),
+             &err);
+    CHECK_OK(strata_store_graph_upsert_node(
+                 &child, w.st, STRATA_STORE_NODE_IMAGE,
+                 "registry.example.com/acme/svc:1", NULL,
+                 "https://git.example.com/acme/svc.git", "Dockerfile", &err),
+             &err);
+    e.child = child;
+    e.parent = parent;
+    e.line = 2;
+    e.method = STRATA_STORE_EDGE_DOCKERFILE;
+    e.confidence = 1.0;
+    e.repo = "https://git.example.com/acme/svc.git";
+    e.path = "Dockerfile";
+    CHECK_OK(strata_store_graph_add_edge(w.st, &e, &err), &err);
+    lineage(w.st, "registry.example.com/acme/svc:1", debian,
+            STRATA_STORE_EDGE_ANNOTATION, D("b"), 100);
+    /* blob: only its layers say it is on a. */
+    lineage(w.st, "registry.example.com/acme/blob:1", debian,
+            STRATA_STORE_EDGE_LAYERS, D("a"), 90);
+    /* both: the annotation (c's amd64 manifest) wins over the layers. */
+    lineage(w.st, "registry.example.com/acme/both:1", debian,
+            STRATA_STORE_EDGE_LAYERS, D("a"), 90);
+    lineage(w.st, "registry.example.com/acme/both:1", debian,
+            STRATA_STORE_EDGE_ANNOTATION, D("9"), 100);
+    /* gone: a layer match a later read retracted (confidence 0). */
+    lineage(w.st, "registry.example.com/acme/gone:1", debian,
+            STRATA_STORE_EDGE_LAYERS, D("a"), 90);
+    lineage(w.st, "registry.example.com/acme/gone:1", debian,
+            STRATA_STORE_EDGE_LAYERS, NULL, 0);
+
+    CHECK_OK(strata_graph_load(&g, w.st, &err), &err);
+    opts.now_ms = T0 + 30 * DAY;
+    CHECK_OK(strata_report_stale(&r, w.st, g, &opts, &err), &err);
+    CHECK_EQ(json_array_size(json_object_get(r, "rows")), 3);
+    {
+        const json_t *x;
+        size_t i;
+
+        json_array_foreach (json_object_get(r, "rows"), i, x)
+            CHECK(
+                strcmp(sfield(x, "image"), "registry.example.com/acme/gone:1"));
+    }
+
+    row = row_of(r, "registry.example.com/acme/svc:1");
+    CHECK_STR_EQ(sfield(row, "base"), debian);
+    CHECK_STR_EQ(sfield(row, "built_on"), D("b"));
+    CHECK_STR_EQ(sfield(row, "built_on_from"), "annotation");
+    CHECK_STR_EQ(sfield(row, "repo"), "https://git.example.com/acme/svc.git");
+    CHECK_EQ(ifield(row, "line"), 2);
+    CHECK_STR_EQ(sfield(row, "current"), D("c"));
+    CHECK_EQ(ifield(row, "updates_behind"), 1);
+    CHECK_EQ(ifield(row, "days_behind"), 10);
+    CHECK_STR_EQ(sfield(row, "behind_since"), "2026-01-21T00:00:00Z");
+    CHECK_STR_EQ(sfield(row, "status"), "stale");
+    CHECK(json_is_null(json_object_get(row, "reason")));
+
+    row = row_of(r, "registry.example.com/acme/blob:1");
+    CHECK_STR_EQ(sfield(row, "built_on"), D("a"));
+    CHECK_STR_EQ(sfield(row, "built_on_from"), "layers");
+    CHECK(json_is_null(json_object_get(row, "repo")));
+    CHECK(json_is_null(json_object_get(row, "path")));
+    CHECK_EQ(ifield(row, "line"), 0);
+    CHECK_EQ(ifield(row, "updates_behind"), 2);
+    CHECK_EQ(ifield(row, "days_behind"), 20);
+
+    row = row_of(r, "registry.example.com/acme/both:1");
+    CHECK_STR_EQ(sfield(row, "built_on"), D("9"));
+    CHECK_STR_EQ(sfield(row, "built_on_from"), "annotation");
+    CHECK_EQ(ifield(row, "updates_behind"), 0);
+    CHECK_STR_EQ(sfield(row, "status"), "current");
+    json_decref(r);
+    strata_graph_free(g);
+
+    /* In memory: a pin wins over the annotation of the same edge. */
+    g = strata_graph_new();
+    edge(g, "registry.example.com/acme/pinned:1", debian, D("a"), 1);
+    {
+        strata_graph_edge_info info = {0};
+
+        info.method = "annotation";
+        info.confidence = 100;
+        info.digest = D("c");
+        strata_graph_add_edge(g, "registry.example.com/acme/pinned:1", debian,
+                              &info);
+    }
+    CHECK_OK(strata_report_stale(&r, w.st, g, &opts, &err), &err);
+    CHECK_EQ(json_array_size(json_object_get(r, "rows")), 1);
+    row = row_of(r, "registry.example.com/acme/pinned:1");
+    CHECK_STR_EQ(sfield(row, "built_on"), D("a"));
+    CHECK_STR_EQ(sfield(row, "built_on_from"), "pin");
+    CHECK_EQ(ifield(row, "updates_behind"), 2);
+    json_decref(r);
+    strata_graph_free(g);
     world_release(&w);
 }
 
@@ -884,6 +1029,7 @@ main(int argc, char **argv)
     RUN(stale_rows);
     RUN(stale_soak_and_max_age);
     RUN(stale_from_store_graph);
+    RUN(stale_registry_lineage);
     RUN(running_list);
     RUN(running_kubectl);
     RUN(render_csv_quotes);
