@@ -106,6 +106,7 @@ typedef struct strata_config_base {
     const char *name;     /* domain/path without tag or digest */
     uint64_t interval_ms; /* the watch default when not set here */
     uint64_t soak_ms;     /* the watch default when not set here */
+    int approval;         /* updates wait for `strata approve` */
     strata_config_strings platforms; /* "linux/amd64", ...; may be empty */
     strata_config_policy policy;
     int has_policy; /* any of the policy fields is set */
@@ -118,6 +119,7 @@ typedef struct strata_config_watch {
     uint64_t jitter_ms; /* when jitter_percent is -1 */
     uint64_t soak_ms;   /* default 0 */
     uint64_t settle_ms; /* default 0 */
+    int approval;       /* default false: updates need no approval */
     const strata_config_base *bases;
     size_t n_bases;
 } strata_config_watch;

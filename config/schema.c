@@ -467,6 +467,7 @@ static const strata_config__field base_fields[] = {
     FLD("interval", STRATA_CF_DURATION, strata_config_base, interval_ms,
         .min = 1000),
     FLD("soak", STRATA_CF_DURATION, strata_config_base, soak_ms),
+    FLD("approval", STRATA_CF_BOOL, strata_config_base, approval),
     FLD("platforms", STRATA_CF_STRINGS, strata_config_base, platforms,
         .validate = validate_platform),
     FLAT("policy", &policy),
@@ -483,6 +484,8 @@ static const strata_config__field watch_fields[] = {
     FLD("soak", STRATA_CF_DURATION, strata_config_watch, soak_ms, .def = "0"),
     FLD("settle", STRATA_CF_DURATION, strata_config_watch, settle_ms,
         .def = "0"),
+    FLD("approval", STRATA_CF_BOOL, strata_config_watch, approval,
+        .def = "false"),
     FLDX("bases", STRATA_CF_LIST, strata_config_watch, bases, n_bases,
          .sub = &base),
 };

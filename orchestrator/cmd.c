@@ -30,6 +30,7 @@ const strata_cmd_entry *const strata_cmd_table[] = {
     &strata_cmd_plan,
     &strata_cmd_jobs,
     &strata_cmd_events,
+    &strata_cmd_approve,
     NULL,
 };
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "orchestrator-int.h"
+#include "report.h"
 #include "watchers.h"
 
 static int
@@ -234,6 +235,57 @@ out:
     free(sig);
 }
 
+/* The stale report as the CLI computes it; *out is new. */
+static int
+stale_report(json_t **out, strata_daemon *d, strata_error *err)
+{
+    strata_report_catalog *cat = NULL;
+    strata_report_options o = {0};
+    int rc = 0;
+
+    if (d->cfg->catalog != NULL && (rc = strata_report_catalog_load(
+                                        &cat, d->cfg->catalog, NULL, err)) != 0)
+        return rc;
+    o.catalog = cat;
+    rc = strata_report_stale(out, d->store, d->graph, &o, err);
+    strata_report_catalog_free(cat);
+    return rc;
+}
+
+static void
+on_report(strata_api_req *req, void *arg)
+{
+    static const char *const types[] = {
+        "text/plain; charset=utf-8", "application/json", "text/csv",
+        "text/markdown; charset=utf-8", "text/html; charset=utf-8"};
+    strata_daemon *d = arg;
+    strata_report_format format = STRATA_REPORT_JSON;
+    strata_buf b = STRATA_BUF_INIT;
+    strata_error err = {0};
+    json_t *report = NULL;
+    char *f = NULL;
+
+    if (strata_api_req_query(&f, req, "format", NULL) == 0 && f != NULL &&
+        strata_report_parse_format(&format, f) != 0) {
+        strata_api_respond_error(req, 400, "unknown format '%s'", f);
+        free(f);
+        return;
+    }
+    free(f);
+    if (d->graph == NULL) {
+        strata_api_respond_error(req, 503, "the graph is not loaded yet");
+        return;
+    }
+    if (stale_report(&report, d, &err) != 0) {
+        strata_api_respond_error(req, 500, "%s", err.msg);
+        return;
+    }
+    strata_report_render(&b, report, format, 0);
+    strata_api_respond(req, 200, types[format], b.ptr, b.len);
+    strata_buf_release(&b);
+    json_decref(report);
+}
+
 static int
 on_ready(void *arg)
 {
@@ -275,6 +327,14 @@ on_metrics(strata_buf *out, void *arg)
                               "\"%s\"} %ld\n",
                               d->cfg->registries[i].host, left);
     }
+    if (d->graph != NULL) {
+        json_t *report = NULL;
+
+        /* Per scrape: the report reads only the store and the graph. */
+        if (stale_report(&report, d, NULL) == 0)
+            strata_report_prometheus(out, report);
+        json_decref(report);
+    }
     if (strata_store_job_count(counts, d->store, NULL) == 0) {
         strata_buf_puts(out, "# HELP strata_jobs Jobs by state.\n"
                              "# TYPE strata_jobs gauge\n");
@@ -296,6 +356,7 @@ strata_daemon__api_start(strata_daemon *d, strata_error *err)
         {STRATA_API_GET, "/api/v1/graph", 0, on_graph, d},
         {STRATA_API_GET, "/api/v1/jobs", 0, on_jobs, d},
         {STRATA_API_GET, "/api/v1/events", 0, on_events, d},
+        {STRATA_API_GET, "/api/v1/report", 0, on_report, d},
         {STRATA_API_POST, "/hooks/registry/", 1, on_hook, d},
         {0, NULL, 0, NULL, NULL},
     };

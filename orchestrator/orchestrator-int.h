@@ -52,6 +52,7 @@ extern const strata_cmd_entry strata_cmd_run;
 extern const strata_cmd_entry strata_cmd_plan;
 extern const strata_cmd_entry strata_cmd_jobs;
 extern const strata_cmd_entry strata_cmd_events;
+extern const strata_cmd_entry strata_cmd_approve;
 extern const strata_cmd_entry strata_cmd_ref;
 extern const strata_cmd_entry strata_cmd_digest;
 extern const strata_cmd_entry strata_cmd_config_check;
@@ -296,7 +297,8 @@ void strata_api__route(strata_api *api, strata_api_req *req);
  * last planned (and has soaked), enqueues the impacted images' actions.
  * dry_run changes nothing. *out (new reference) lists each update:
  * [{"base", "old", "new", "first_seen", "state": "first-seen" | "produced"
- * | "soaking" | "planned", "waves": [[{"image", "action", "wave", "repo",
+ * | "soaking" | "awaiting-approval" | "planned", "waves": [[{"image",
+ * "action", "wave", "repo",
  * "path", "line", "job", "created"}]]}].
  */
 int strata_plan_updates(json_t **out, strata_store *st, const strata_graph *g,
@@ -438,7 +440,7 @@ typedef struct strata_daemon {
     strata_runner *runner;
     strata_runner_env env;
     strata_api *api;
-    strata_api_route routes[8];
+    strata_api_route routes[16];
     uv_signal_t sig_term, sig_int, sig_hup;
     uv_timer_t plan_timer, scan_timer, stop_timer;
     uv_work_t scan_work;

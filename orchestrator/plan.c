@@ -6,9 +6,11 @@
  * idempotency key (image, base digest, action). Planning state is one
  * meta row per base ("planned:REF" = digest) written in the same
  * transaction as the jobs, so a crash never plans an update twice or
- * forgets one. A first sighting is recorded, not planned; a digest that
- * strata's own rebuild produced ("produced:REF") is not an update either:
- * its children were already planned with the base that caused it.
+ * forgets one. A base that needs approval waits, after its soak, until
+ * "approved:REF" names its current digest (`strata approve`). A first sighting
+ * is recorded, not planned; a digest that strata's own rebuild produced
+ * ("produced:REF") is not an update either: its children were already planned
+ * with the base that caused it.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -50,15 +52,15 @@ strata_plan__target(const strata_config_repo **out_repo,
     }
 }
 
-static uint64_t
-soak_for(const strata_config_data *cfg, const char *ref)
+static const strata_config_base *
+base_for(const strata_config_data *cfg, const char *ref)
 {
     size_t i;
 
     for (i = 0; i < cfg->watch.n_bases; i++)
         if (strcmp(cfg->watch.bases[i].ref, ref) == 0)
-            return cfg->watch.bases[i].soak_ms;
-    return cfg->watch.soak_ms;
+            return &cfg->watch.bases[i];
+    return NULL;
 }
 
 /* first_seen of digest in ref's history, or -1. */
@@ -210,7 +212,10 @@ strata_plan_updates(json_t **out, strata_store *st, const strata_graph *g,
         char *planned = NULL, *produced = NULL;
         json_t *update;
         int64_t seen;
-        uint64_t soak;
+        const strata_config_base *cb = base_for(cfg, ref);
+        uint64_t soak = cb ? cb->soak_ms : cfg->watch.soak_ms;
+        int approval = cb ? cb->approval : cfg->watch.approval;
+        char *approved = NULL;
 
         if (ref == NULL || cur == NULL)
             continue;
@@ -224,7 +229,8 @@ strata_plan_updates(json_t **out, strata_store *st, const strata_graph *g,
         json_array_append_new(updates, update);
         produced = meta_get(st, "produced", ref);
         seen = first_seen(st, ref, cur);
-        soak = soak_for(cfg, ref);
+        if (approval)
+            approved = meta_get(st, "approved", ref);
         json_object_set_new(update, "first_seen", json_integer(seen));
         if (planned == NULL || (produced && strcmp(produced, cur) == 0)) {
             /* Nothing to do downstream: record it and move on. */
@@ -237,6 +243,10 @@ strata_plan_updates(json_t **out, strata_store *st, const strata_graph *g,
             json_object_set_new(update, "state", json_string("soaking"));
             json_object_set_new(update, "soak_until",
                                 json_integer(seen + (int64_t) soak));
+        } else if (approval && (approved == NULL || strcmp(approved, cur))) {
+            /* Held: `strata approve REF` records approved:REF = digest. */
+            json_object_set_new(update, "state",
+                                json_string("awaiting-approval"));
         } else {
             json_object_set_new(update, "state", json_string("planned"));
             if (!dry_run && (rc = strata_store_begin(st, err)) != 0)
@@ -252,6 +262,7 @@ strata_plan_updates(json_t **out, strata_store *st, const strata_graph *g,
     next:
         free(planned);
         free(produced);
+        free(approved);
         if (rc != 0)
             goto out;
     }
