@@ -60,6 +60,7 @@ exec_run(strata_cli *cli, int argc, char **argv)
 
     opts.config_path = cli->config_path;
     opts.config_explicit = cli->config_explicit;
+    opts.log_explicit = cli->log_explicit;
     for (i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--once") == 0)
             opts.once = 1;

@@ -55,6 +55,19 @@ scan_work(uv_work_t *req)
     if (d->scan_rc == 0)
         d->scan_rc = strata_graph_scan(&d->scan_summary, st, d->cfg, &opts,
                                        &d->scan_err);
+    /* Then what the registries say each image is built on (lineage.c),
+     * with short timeouts: a registry that is down delays the cycle. */
+    if (d->scan_rc == 0) {
+        strata_registry_opts ro = {.timeout_ms = 15000, .max_retries = 1};
+        strata_graph_lineage_opts lo = {.defaults = &ro};
+        json_t *images = NULL;
+
+        d->scan_rc = strata_graph_scan_lineage(&images, st, d->cfg, &lo,
+                                               &d->scan_err);
+        json_object_set(d->scan_summary, "images",
+                        json_object_get(images, "images"));
+        json_decref(images);
+    }
     strata_store_close(st);
 }
 
@@ -78,6 +91,19 @@ log_scan(strata_daemon *d)
                  json_integer_value(json_object_get(r, "edges")));
         json_array_foreach (json_object_get(r, "errors"), j, e)
             log_warn("scan: %s", json_string_value(e));
+    }
+    json_array_foreach (json_object_get(d->scan_summary, "images"), i, r) {
+        const char *image = json_string_value(json_object_get(r, "image"));
+        const char *parent = json_string_value(json_object_get(r, "parent"));
+        const char *digest = json_string_value(json_object_get(r, "digest"));
+        const char *error = json_string_value(json_object_get(r, "error"));
+
+        if (error != NULL)
+            log_warn("lineage %s: %s", image, error);
+        else if (parent != NULL)
+            log_info("lineage %s: built on %s@%s (%s)", image, parent,
+                     digest ? digest : "?",
+                     json_string_value(json_object_get(r, "method")));
     }
 }
 
@@ -479,6 +505,10 @@ strata_daemon_new(strata_daemon **out, const strata_daemon_opts *opts,
         goto fail;
     }
     d->cfg = strata_config_data_get(d->config);
+    /* The config's log section, unless the command line said otherwise. */
+    if (!opts->log_explicit)
+        strata_log_setup((strata_log_level) d->cfg->log.level,
+                         (strata_log_format) d->cfg->log.format);
     if ((rc = strata_store_open(&d->store, d->cfg->state, err)) != 0)
         goto fail;
     /* Crash recovery: whatever was running when we died runs again. */

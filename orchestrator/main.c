@@ -124,6 +124,7 @@ main(int argc, char **argv)
         } else if ((r = take_value(&i, argc, argv, "--log-level", &val)) != 0) {
             if (r < 0)
                 goto usage_error;
+            cli.log_explicit = 1;
             if (strata_log_parse_level(&level, val) != 0) {
                 fprintf(stderr, "strata: unknown log level '%s'\n", val);
                 goto usage_error;
@@ -132,6 +133,7 @@ main(int argc, char **argv)
                    0) {
             if (r < 0)
                 goto usage_error;
+            cli.log_explicit = 1;
             if (strcmp(val, "json") == 0)
                 format = STRATA_LOG_JSON;
             else if (strcmp(val, "text") == 0)

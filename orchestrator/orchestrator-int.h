@@ -19,6 +19,7 @@ enum {
 typedef struct strata_cli {
     const char *config_path; /* -c FILE; "strata.yaml" by default */
     int config_explicit;     /* -c was given */
+    int log_explicit;        /* --log-level or --log-format was given */
     const char *argv0;
 } strata_cli;
 
@@ -297,9 +298,10 @@ void strata_api__route(strata_api *api, strata_api_req *req);
  * last planned (and has soaked), enqueues the impacted images' actions.
  * dry_run changes nothing. *out (new reference) lists each update:
  * [{"base", "old", "new", "first_seen", "state": "first-seen" | "produced"
- * | "soaking" | "awaiting-approval" | "planned", "waves": [[{"image",
- * "action", "wave", "repo",
- * "path", "line", "job", "created"}]]}].
+ * | "building" | "soaking" | "awaiting-approval" | "planned", "waves":
+ * [[{"image", "action", "wave", "repo", "path", "line", "job",
+ * "created"}]]}]. "building": a rebuild or rebase of that image is queued
+ * or running, so the new digest is probably strata's own.
  */
 int strata_plan_updates(json_t **out, strata_store *st, const strata_graph *g,
                         const strata_config_data *cfg, int dry_run,
@@ -420,6 +422,7 @@ typedef struct strata_daemon_opts {
     int once;            /* one cycle, then exit */
     const char *listen;  /* overrides api.listen, or NULL */
     const char *cache_dir; /* overrides the git mirror cache, or NULL */
+    int log_explicit;      /* keep the command line's logging settings */
 } strata_daemon_opts;
 
 struct strata_watcher;
