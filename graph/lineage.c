@@ -36,6 +36,7 @@ typedef struct lx {
     strata_registry *reg;
     strata_store *st;
     const strata_config_data *cfg;
+    const strata_registry_opts *defaults; /* or NULL */
     int no_layers;
     json_t *watches;            /* store watch list, loaded on first need */
     strata_strmap *bases;       /* watch ref -> json_t digests (new refs) */
@@ -157,6 +158,8 @@ configure_hosts(lx *x)
         const strata_config_registry *r = &x->cfg->registries[i];
         strata_registry_opts o = {0};
 
+        if (x->defaults != NULL)
+            o = *x->defaults;
         o.username = r->username;
         /* A token (a personal access token) is sent as the password. */
         o.password = r->password ? strata_secret_reveal(r->password)
@@ -562,13 +565,13 @@ strata_graph_scan_lineage(json_t **summary, strata_store *st,
     x.st = st;
     x.cfg = cfg;
     x.no_layers = opts ? opts->no_layers : 0;
+    x.defaults = opts ? opts->defaults : NULL;
     x.bases = strata_strmap_new();
     x.layer_cache = strata_strmap_new();
     x.ids = strata_strmap_new();
     x.registry_edges = json_object();
     uv_loop_init(&x.loop);
-    if ((rc = strata_registry_new(&x.reg, &x.loop, opts ? opts->defaults : NULL,
-                                  err)) != 0)
+    if ((rc = strata_registry_new(&x.reg, &x.loop, x.defaults, err)) != 0)
         goto out;
     configure_hosts(&x);
     if ((rc = strata_store_graph_load(st, on_node, on_edge, &x, err)) != 0)

@@ -125,14 +125,16 @@ strata_graph_impacted(strata_graph_waves **out, const strata_graph *g,
             size_t best = 0;
 
             wave_of[cur[k]] = w->nwaves + 1;
-            /* The parent reached latest is the immediate cause. */
+            /* The parent reached latest is the immediate cause; of its
+             * edges, a Dockerfile's (it has the repo, path and line). */
             for (i = 0; i < nd->parents.n; i++) {
                 const strata_graph__edge *e = &g->edges[nd->parents.v[i]];
                 size_t pw;
                 if (mark[e->parent] == UNSEEN)
                     continue;
                 pw = mark[e->parent] == START ? 0 : wave_of[e->parent];
-                if (via == NULL || pw > best) {
+                if (via == NULL || pw > best ||
+                    (pw == best && via->path == NULL && e->path != NULL)) {
                     via = e;
                     best = pw;
                 }

@@ -3,7 +3,9 @@
 builder strata runs for a `rebuild`). Like `docker build --pull` on the
 repository's main branch, it reads the Dockerfile's final FROM (resolving a
 global ARG default), asks the registry what that reference points to now,
-and pushes IMAGE as that base's layers plus the application's own layer.
+and pushes IMAGE as that base's layers plus the application's own layer,
+with the OCI base annotations BuildKit stamps on what it builds
+(org.opencontainers.image.base.name / .base.digest).
 
   demo-build.py --port P --image REF --repo URL --dockerfile PATH
 """
@@ -63,6 +65,8 @@ def main():
     print("building %s FROM %s@%s" % (a.image, base, digest))
     spec = {"name": iname, "tag": itag,
             "base": {"name": name, "digest": digest},
+            "annotations": {"org.opencontainers.image.base.name": base,
+                            "org.opencontainers.image.base.digest": digest},
             "layers": [{"files": {"app/" + iname.replace("/", "-"):
                                   "the application of %s\n" % iname}}],
             "created": "2026-01-01T00:00:00Z"}

@@ -64,14 +64,18 @@ COPY --from=build /app /app
 mkrepo web "FROM $R/library/debian:12-slim
 COPY site /srv/site
 "
+mkrepo api "FROM $R/library/debian:12-slim
+COPY api /srv/api
+"
 mkrepo static "# a static binary: its layer does not depend on the base's files
 FROM $R/library/debian:12-slim
 COPY server /usr/local/bin/server
 "
 
 cat > "$work/strata.yaml" <<YAML
-# strata's demo configuration: sqlite state, the local registry, three
-# local git remotes without a forge API (pull requests are pushed branches).
+# strata's demo configuration: sqlite state, the local registry, local git
+# remotes without a forge API (pull requests are pushed branches); api only
+# gets a pull request, so its image stays on the old base until merged.
 state: $work/strata.db
 watch:
   interval: 1m
@@ -87,6 +91,9 @@ repos:
   - url: file://$work/git/web.git
     images: [{name: $R/acme/web:1}]
     on_base_update: [pr, rebuild]
+  - url: file://$work/git/api.git
+    images: [{name: $R/acme/api:1}]
+    on_base_update: [pr]
   - url: file://$work/git/static.git
     images: [{name: $R/acme/static:1}]
     on_base_update: [rebase]   # no build: new base layers + its own layer
@@ -102,7 +109,7 @@ YAML
 S() { run "$strata" -c "$work/strata.yaml" "$@"; }
 
 step "the images as CI built them on the old base"
-for spec in "$R/platform/python-runtime:3.12 runtime" "$R/acme/payments:1 payments" "$R/acme/web:1 web" "$R/acme/static:1 static"; do
+for spec in "$R/platform/python-runtime:3.12 runtime" "$R/acme/payments:1 payments" "$R/acme/web:1 web" "$R/acme/api:1 api" "$R/acme/static:1 static"; do
   set -- $spec
   $py scripts/demo-build.py --port "$port" --image "$1" --repo "$work/git/$2.git"
 done
@@ -112,7 +119,7 @@ S config check && echo "config ok"
 step "first cycle: scan the repositories, record every base (first sightings)"
 S run --once
 
-step "the graph strata learnt from the Dockerfiles"
+step "the graph strata learnt from the Dockerfiles and the images' base annotations"
 S graph show
 S graph impacted "$R/library/debian:12-slim"
 
@@ -130,7 +137,7 @@ S events
 S jobs
 
 step "the pinned branches (pull requests on a plain git remote)"
-for r in runtime payments web; do
+for r in runtime payments web api; do
   run git --git-dir "$work/git/$r.git" log --oneline -1 strata/pin-debian-12-slim
   run git --git-dir "$work/git/$r.git" diff main strata/pin-debian-12-slim
 done
@@ -163,7 +170,7 @@ for l in open(sys.argv[1]):
 step "third cycle: nothing moved, nothing to do (no job runs twice)"
 S run --once
 
-step "stale-base report"
+step "stale-base report (built-on digests from the images' base annotations)"
 S report stale --format table || true
 echo
 echo "demo finished: base update -> pinned branches -> rebuilds in wave order -> report"
