@@ -817,6 +817,9 @@ TEST(scanner_runs)
 /* ---- the CLI ---- */
 
 /* Runs a shell command line; *out (new) is its stdout. Returns the exit. */
+static int run_cli(char **out, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 static int
 run_cli(char **out, const char *fmt, ...)
 {
