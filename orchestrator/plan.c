@@ -112,6 +112,38 @@ strata_plan__mark_produced(strata_store *st, const char *image,
     return meta_set(st, "produced", image, digest, err);
 }
 
+/*
+ * Non-zero while a rebuild or rebase of image is queued or running: a new
+ * digest the watcher sees then is most likely strata's own push, which the
+ * job records as produced only when it ends (or, after a crash, when it
+ * runs again). Planning it now would act on the image's children twice.
+ */
+static int
+being_produced(strata_store *st, const char *image)
+{
+    static const strata_store_job_state states[] = {STRATA_STORE_JOB_QUEUED,
+                                                    STRATA_STORE_JOB_RUNNING};
+    json_t *jobs = NULL, *j;
+    size_t i, k;
+    int found = 0;
+
+    for (k = 0; k < 2 && !found; k++) {
+        if (strata_store_job_list(&jobs, st, 0, 0, (int) states[k], NULL) != 0)
+            return 0;
+        json_array_foreach (jobs, i, j) {
+            const char *img = json_string_value(json_object_get(j, "image"));
+            const char *act = json_string_value(json_object_get(j, "action"));
+
+            if (img != NULL && act != NULL && strcmp(img, image) == 0 &&
+                (strcmp(act, "rebuild") == 0 || strcmp(act, "rebase") == 0))
+                found = 1;
+        }
+        json_decref(jobs);
+        jobs = NULL;
+    }
+    return found;
+}
+
 /* Enqueues every action of every impacted image; fills "waves". */
 static int
 enqueue_waves(json_t *update, strata_store *st, const strata_graph *g,
@@ -239,6 +271,9 @@ strata_plan_updates(json_t **out, strata_store *st, const strata_graph *g,
                 json_string(planned == NULL ? "first-seen" : "produced"));
             if (!dry_run)
                 rc = meta_set(st, "planned", ref, cur, err);
+        } else if (being_produced(st, ref)) {
+            /* Decided when the job ends: produced, or a real update. */
+            json_object_set_new(update, "state", json_string("building"));
         } else if (seen >= 0 && (uint64_t) (now - seen) < soak) {
             json_object_set_new(update, "state", json_string("soaking"));
             json_object_set_new(update, "soak_until",
