@@ -110,8 +110,12 @@ on_timeout(uv_timer_t *t)
 {
     strata_proc *p = t->data;
 
-    /* SIGTERM first; SIGKILL if it is still there a few seconds later. */
-    uv_process_kill(&p->process, p->timed_out ? SIGKILL : SIGTERM);
+    /*
+     * SIGTERM first, SIGKILL if it is still there a few seconds later, to
+     * the child's whole process group: a shell's own children go too.
+     */
+    if (kill(-p->process.pid, p->timed_out ? SIGKILL : SIGTERM) != 0)
+        uv_process_kill(&p->process, p->timed_out ? SIGKILL : SIGTERM);
     p->timed_out = 1;
     uv_timer_start(t, on_timeout, 5000, 0);
 }
@@ -158,7 +162,8 @@ strata_proc_spawn(uv_loop_t *loop, const strata_proc_opts *opts,
     o.env = (char **) opts->env;
     o.cwd = opts->cwd;
     o.exit_cb = on_exit_cb;
-    o.flags = UV_PROCESS_WINDOWS_HIDE;
+    /* Its own process group, so a deadline can stop everything it ran. */
+    o.flags = UV_PROCESS_WINDOWS_HIDE | UV_PROCESS_DETACHED;
     stdio[0].flags = UV_CREATE_PIPE | UV_READABLE_PIPE;
     stdio[0].data.stream = (uv_stream_t *) &p->in;
     stdio[1].flags = UV_INHERIT_FD;

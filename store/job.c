@@ -231,8 +231,12 @@ strata_store_job_claim(strata_store_job **out, strata_store *st,
              "state = 'queued' AND next_attempt <= ?1 AND NOT EXISTS ("
              "SELECT 1 FROM jobs AS w WHERE w.base_digest = jobs.base_digest "
              "AND w.wave < jobs.wave AND w.action IN ('rebuild', 'rebase') "
-             "AND w.state IN ('queued', 'running')) ORDER BY wave, created, "
-             "id LIMIT 1) RETURNING " JOB_COLS,
+             "AND w.state IN ('queued', 'running')) AND NOT (action = "
+             "'rescan' AND EXISTS (SELECT 1 FROM jobs AS b WHERE b.image = "
+             "jobs.image AND b.base_digest = jobs.base_digest AND b.action "
+             "IN ('rebuild', 'rebase') AND b.state IN ('queued', "
+             "'running'))) ORDER BY wave, created, id LIMIT 1) "
+             "RETURNING " JOB_COLS,
              err)) != 0)
         return rc;
     sqlite3_bind_int64(stmt, 1, strata_store__now(st));

@@ -267,7 +267,9 @@ int strata_store_job_get(strata_store_job **out, strata_store *st, int64_t id,
  * first: in one statement it becomes running and its attempts grow by one,
  * so two claimers (even in two processes) never get the same job. A job
  * waits while a rebuild or rebase of the same base digest in an earlier
- * wave is still queued or running: parents are built before children.
+ * wave is still queued or running: parents are built before children; a
+ * rescan also waits for the rebuild or rebase of its own image, so it
+ * scans the new digest.
  * *out is NULL when nothing is runnable (and 0 is returned); else the
  * caller's.
  */

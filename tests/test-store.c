@@ -910,6 +910,30 @@ TEST(job_claim_waits_for_earlier_waves)
     strata_store_close(st);
 }
 
+TEST(job_rescan_waits_for_its_rebuild)
+{
+    fake_clock clock = {1000};
+    strata_error err = {0};
+    strata_store *st = open_store(":memory:", &clock);
+    strata_store_job *job = NULL;
+    int64_t scan, build;
+
+    scan = enqueue_wave(st, "r/app", "rescan", "sha256:d1", 0);
+    build = enqueue_wave(st, "r/app", "rebuild", "sha256:d1", 0);
+    CHECK_OK(strata_store_job_claim(&job, st, &err), &err);
+    CHECK_EQ(job->id, build);
+    strata_store_job_free(job);
+    CHECK_OK(strata_store_job_claim(&job, st, &err), &err);
+    CHECK(job == NULL);
+    CHECK_OK(strata_store_job_finish(st, build, STRATA_STORE_JOB_SUCCEEDED,
+                                     NULL, NULL, &err),
+             &err);
+    CHECK_OK(strata_store_job_claim(&job, st, &err), &err);
+    CHECK_EQ(job->id, scan);
+    strata_store_job_free(job);
+    strata_store_close(st);
+}
+
 TEST(job_retry_until_exhausted)
 {
     fake_clock clock = {1000};
@@ -1309,6 +1333,7 @@ main(void)
     RUN(job_enqueue_is_idempotent);
     RUN(job_claim_and_finish);
     RUN(job_claim_waits_for_earlier_waves);
+    RUN(job_rescan_waits_for_its_rebuild);
     RUN(job_retry_until_exhausted);
     RUN(job_cancel_and_superseded);
     RUN(job_requeue_running_at_startup);
