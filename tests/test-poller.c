@@ -663,7 +663,8 @@ run_fault(const fault_case *fc, int n)
     d1 = seed(&registry, spec);
     snprintf(up, sizeof(up), "%s", registry.host);
     pp = proxy_start(up);
-    fixture_init(&f, 1000, 1, NULL);
+    /* 2.5 s: a loaded CI machine under ASan must still connect in time. */
+    fixture_init(&f, 2500, 1, NULL);
     snprintf(ref, sizeof(ref), "127.0.0.1:%d/fault%d:1", pp, n);
     snprintf(key, sizeof(key), "%s", watch(&f, ref));
     round_once(&f);
@@ -727,7 +728,7 @@ static const fault_case faults[] = {
      "premature end of input", 0},
     {"non-JSON manifest", "mode=nonjson&methods=GET", STRATA_EPROTO,
      "malformed manifest", 0},
-    {"stall past the timeout", "mode=stall&stall=3", STRATA_ETIMEOUT,
+    {"stall past the timeout", "mode=stall&stall=8", STRATA_ETIMEOUT,
      "timed out", 0},
 };
 
