@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "notify.h"
 #include "orchestrator-int.h"
 #include "report.h"
 #include "watchers.h"
@@ -113,6 +114,46 @@ out:
     json_decref(items);
     free(page.after);
     free(type);
+}
+
+/* The notification outbox: pending, sending, sent and dead letters. */
+static void
+on_outbox(strata_api_req *req, void *arg)
+{
+    strata_daemon *d = arg;
+    strata_api_page page = {0};
+    strata_error err = {0};
+    json_t *items = NULL;
+    char *state_name = NULL;
+    int64_t after;
+    int state = -1;
+
+    if (strata_api_req_page(&page, req, 50, 500, &err) != 0 ||
+        parse_after(&after, &page) != 0) {
+        strata_api_respond_error(req, 400, "%s",
+                                 err.code ? err.msg : "bad 'after'");
+        goto out;
+    }
+    if (strata_api_req_query(&state_name, req, "state", &err) == 0 &&
+        state_name != NULL) {
+        strata_store_outbox_state s;
+        if (strata_store_outbox_state_parse(&s, state_name) != 0) {
+            strata_api_respond_error(req, 400, "unknown outbox state '%s'",
+                                     state_name);
+            goto out;
+        }
+        state = (int) s;
+    }
+    if (strata_notify_outbox_list(&items, d->store, state, after,
+                                  (int) page.limit, &err) != 0) {
+        strata_api_respond_error(req, 500, "%s", err.msg);
+        goto out;
+    }
+    respond_page(req, items, page.limit);
+out:
+    json_decref(items);
+    free(page.after);
+    free(state_name);
 }
 
 static void
@@ -357,6 +398,7 @@ strata_daemon__api_start(strata_daemon *d, strata_error *err)
         {STRATA_API_GET, "/api/v1/jobs", 0, on_jobs, d},
         {STRATA_API_GET, "/api/v1/events", 0, on_events, d},
         {STRATA_API_GET, "/api/v1/report", 0, on_report, d},
+        {STRATA_API_GET, "/api/v1/outbox", 0, on_outbox, d},
         {STRATA_API_POST, "/hooks/registry/", 1, on_hook, d},
         {0, NULL, 0, NULL, NULL},
     };
