@@ -100,35 +100,29 @@ helper_server_url(const char *domain)
     return strata_xstrdup(domain);
 }
 
+/* What a config.json says about domain: see oci-int.h. */
 int
-strata_docker_config_creds(strata_registry_creds *out, const char *path,
-                           const char *domain, uint32_t helper_timeout_ms,
-                           strata_error *err)
+strata_oci__docker_config_parse(strata_registry_creds *out, char **helper,
+                                const char *text, size_t len, const char *path,
+                                const char *domain, strata_error *err)
 {
-    char *def = NULL, *text = NULL, *url = NULL;
-    const char *helper, *s;
-    json_t *j = NULL, *e;
-    size_t len = 0;
+    const char *h, *s;
+    json_t *j, *e;
     int rc = 0;
 
     memset(out, 0, sizeof(*out));
-    if (path == NULL && (path = def = default_path()) == NULL)
-        return 0;
-    if (strata_read_file(&text, &len, path, 1024 * 1024, NULL) != 0)
-        goto out; /* no file: no credentials */
+    *helper = NULL;
     j = json_loadb(text, len, 0, NULL);
     if (!json_is_object(j)) {
         rc = strata_error_set(err, STRATA_EINVAL, "cannot parse '%s'", path);
         goto out;
     }
-    helper = json_string_value(
+    h = json_string_value(
         find_entry(json_object_get(j, "credHelpers"), domain));
-    if (helper == NULL || helper[0] == '\0')
-        helper = json_string_value(json_object_get(j, "credsStore"));
-    if (helper != NULL && helper[0] != '\0') {
-        url = helper_server_url(domain);
-        rc = strata_oci__helper_get_sync(out, helper, url, helper_timeout_ms,
-                                         err);
+    if (h == NULL || h[0] == '\0')
+        h = json_string_value(json_object_get(j, "credsStore"));
+    if (h != NULL && h[0] != '\0') {
+        *helper = strata_xstrdup(h);
         goto out;
     }
     e = find_entry(json_object_get(j, "auths"), domain);
@@ -148,11 +142,39 @@ strata_docker_config_creds(strata_registry_creds *out, const char *path,
 out:
     if (rc != 0)
         strata_registry_creds_release(out);
+    json_decref(j);
+    return rc;
+}
+
+int
+strata_docker_config_creds(strata_registry_creds *out, const char *path,
+                           const char *domain, uint32_t helper_timeout_ms,
+                           strata_error *err)
+{
+    char *def = NULL, *text = NULL, *url = NULL, *helper = NULL;
+    size_t len = 0;
+    int rc = 0;
+
+    memset(out, 0, sizeof(*out));
+    if (path == NULL && (path = def = default_path()) == NULL)
+        return 0;
+    if (strata_read_file(&text, &len, path, 1024 * 1024, NULL) != 0)
+        goto out; /* no file: no credentials */
+    rc = strata_oci__docker_config_parse(out, &helper, text, len, path, domain,
+                                         err);
+    if (rc == 0 && helper != NULL) {
+        url = helper_server_url(domain);
+        rc = strata_oci__helper_get_sync(out, helper, url, helper_timeout_ms,
+                                         err);
+    }
+out:
+    if (rc != 0)
+        strata_registry_creds_release(out);
     if (text != NULL) {
         memset(text, 0, len);
         free(text);
     }
-    json_decref(j);
+    free(helper);
     free(url);
     free(def);
     return rc;

@@ -130,10 +130,40 @@ int strata_oci__fetch_token(strata_registry *reg, strata_oci__host *h,
                             const char *scope, strata_oci__token_cb cb,
                             void *arg, strata_error *err);
 
+/*
+ * dockercfg.c: what the Docker config.json text (len bytes; path names it
+ * in messages) says about domain. When a credential helper applies
+ * ("credHelpers" entry, else "credsStore"), *helper is its name (new) and
+ * out stays all NULL; else out gets the "auths" entry, if any (strings
+ * owned). STRATA_EINVAL for text that is not a JSON object or a bad
+ * "auth"; out is then all NULL.
+ */
+int strata_oci__docker_config_parse(strata_registry_creds *out, char **helper,
+                                    const char *text, size_t len,
+                                    const char *path, const char *domain,
+                                    strata_error *err);
+
 /* credhelper.c: strata_docker_helper_get on a private loop (blocks). */
 int strata_oci__helper_get_sync(strata_registry_creds *out, const char *helper,
                                 const char *server_url, uint32_t timeout_ms,
                                 strata_error *err);
+
+/*
+ * tags.c: the path of the next page from a Link header value
+ * (`</v2/x/tags/list?n=100&last=b>; rel="next"`) into *out (new), or NULL
+ * when link is NULL or has no rel="next". An absolute URL is accepted only
+ * for domain's own host. STRATA_EPROTO when malformed.
+ */
+int strata_oci__next_link(char **out, const char *link, const char *domain,
+                          strata_error *err);
+
+/*
+ * push.c: the path of an upload Location into *out (new): "/v2/..." as
+ * given, or an absolute URL on the registry's own host (any other host is
+ * refused with STRATA_EPROTO: the token would travel there).
+ */
+int strata_oci__location_path(char **out, const char *domain, const char *loc,
+                              strata_error *err);
 
 /* manifest.c: "os/arch[/variant]" into parts (caller frees); -1 if bad. */
 int strata_oci__platform_split(char **os, char **arch, char **variant,

@@ -74,14 +74,10 @@ push_finish(push_op *o, const strata_error *err)
     push_free(o);
 }
 
-/*
- * The path of an upload Location: "/v2/..." as given, or an absolute URL
- * on the registry's own host (any other host is refused: the token would
- * travel there).
- */
-static int
-location_path(char **out, const char *domain, const char *loc,
-              strata_error *err)
+/* Where an upload continues, from its Location: see oci-int.h. */
+int
+strata_oci__location_path(char **out, const char *domain, const char *loc,
+                          strata_error *err)
 {
     const char *host = strata_oci__url_host(domain), *p;
     size_t hlen = strlen(host);
@@ -114,8 +110,9 @@ static int
 take_location(push_op *o, const strata_http_response *resp, strata_error *err)
 {
     char *path;
-    int rc = location_path(&path, strata_ref_domain(o->ref),
-                           strata_http_response_header(resp, "location"), err);
+    int rc = strata_oci__location_path(
+        &path, strata_ref_domain(o->ref),
+        strata_http_response_header(resp, "location"), err);
 
     if (rc != 0)
         return rc;

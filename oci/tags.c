@@ -53,13 +53,10 @@ tags_done(tags_op *o, const strata_error *err)
     free(o);
 }
 
-/*
- * The path of the next page from a Link header value
- * (`</v2/x/tags/list?n=100&last=b>; rel="next"`), or NULL when there is
- * none. An absolute URL is accepted only for the same host. New string.
- */
-static int
-next_link(char **out, const char *link, const char *domain, strata_error *err)
+/* The next page of a listing from its Link header: see oci-int.h. */
+int
+strata_oci__next_link(char **out, const char *link, const char *domain,
+                      strata_error *err)
 {
     const char *lt, *gt, *params, *p;
     size_t dlen;
@@ -167,8 +164,8 @@ on_page(const strata_http_response *resp, const strata_error *rerr, void *arg)
     }
     o->pages++;
     if (add_page(o, resp, &err) != 0 ||
-        next_link(&next, strata_http_response_header(resp, "link"),
-                  strata_ref_domain(o->ref), &err) != 0) {
+        strata_oci__next_link(&next, strata_http_response_header(resp, "link"),
+                              strata_ref_domain(o->ref), &err) != 0) {
         tags_done(o, &err);
         return;
     }
