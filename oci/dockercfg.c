@@ -60,22 +60,24 @@ decode_auth(char **user, char **password, const char *b64, const char *path,
             const char *domain, strata_error *err)
 {
     unsigned char *raw;
-    size_t blen = strlen(b64), rawcap = blen / 4 * 3 + 4;
+    size_t blen = strlen(b64), rawcap = blen / 4 * 3 + 4, pad = 0;
     char *colon;
     int n, rc = 0;
 
     raw = strata_xmalloc(rawcap);
     n = EVP_DecodeBlock(raw, (const unsigned char *) b64, (int) blen);
-    if (n < 0 || blen % 4 != 0) {
+    /*
+     * EVP_DecodeBlock counts the '=' padding as zero bytes, and takes
+     * "====" as three of them: base64 pads with at most two.
+     */
+    while (pad < blen && b64[blen - 1 - pad] == '=')
+        pad++;
+    if (n < 0 || blen % 4 != 0 || pad > 2 || (size_t) n < pad) {
         rc = strata_error_set(err, STRATA_EINVAL, "bad 'auth' for '%s' in '%s'",
                               domain, path);
         goto out;
     }
-    /* EVP_DecodeBlock counts the '=' padding as zero bytes. */
-    while (blen > 0 && b64[blen - 1] == '=') {
-        blen--;
-        n--;
-    }
+    n -= (int) pad;
     raw[n] = '\0';
     colon = strchr((char *) raw, ':');
     if (colon == NULL) {
