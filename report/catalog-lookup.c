@@ -61,7 +61,7 @@ strata_report_catalog_lookup(const strata_report_catalog *cat,
     for (i = 0; i < cat->n_entries && found == NULL; i++) {
         const strata_report_entry *e = &cat->entries[i];
         if (e->semver != NULL && cat->policies[i] != NULL && tag != NULL &&
-            strcmp(e->name, strata_ref_name(ref)) == 0 &&
+            e->name != NULL && strcmp(e->name, strata_ref_name(ref)) == 0 &&
             strata_watchers_policy_match(NULL, cat->policies[i], tag))
             found = e;
     }
