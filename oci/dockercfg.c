@@ -186,32 +186,16 @@ int
 strata_docker_config_auth(char **user, char **password, const char *path,
                           const char *domain, strata_error *err)
 {
-    char *def = NULL, *text = NULL;
-    const char *b64;
-    json_t *j = NULL;
-    size_t len = 0;
-    int rc = 0;
+    strata_registry_creds c;
+    int rc;
 
     *user = *password = NULL;
-    if (path == NULL && (path = def = default_path()) == NULL)
-        return 0;
-    if (strata_read_file(&text, &len, path, 1024 * 1024, NULL) != 0)
-        goto out; /* no file: no credentials */
-    j = json_loadb(text, len, 0, NULL);
-    if (!json_is_object(j)) {
-        rc = strata_error_set(err, STRATA_EINVAL, "cannot parse '%s'", path);
-        goto out;
+    rc = strata_docker_config_creds(&c, path, domain, 0, err);
+    if (rc == 0 && c.password != NULL) {
+        *user = c.username != NULL ? c.username : strata_xstrdup("");
+        *password = c.password;
+        c.username = c.password = NULL;
     }
-    b64 = json_string_value(json_object_get(
-        find_entry(json_object_get(j, "auths"), domain), "auth"));
-    if (b64 != NULL)
-        rc = decode_auth(user, password, b64, path, domain, err);
-out:
-    if (text != NULL) {
-        memset(text, 0, len);
-        free(text);
-    }
-    json_decref(j);
-    free(def);
+    strata_registry_creds_release(&c);
     return rc;
 }

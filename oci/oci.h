@@ -260,9 +260,10 @@ int strata_registry_get_config_sync(strata_image_config **out,
                                     strata_error *err);
 
 /*
- * Credentials for domain from a Docker config.json ("auths" with base64
- * "auth"); path NULL means ~/.docker/config.json. *user and *password are the
- * caller's; both NULL (and 0 returned) when there is no entry or no file.
+ * strata_docker_config_creds reduced to a username and password (an
+ * identity token is left out: use that function to get it). *user and
+ * *password are the caller's; both NULL (and 0 returned) when there are
+ * none.
  */
 int strata_docker_config_auth(char **user, char **password, const char *path,
                               const char *domain, strata_error *err);

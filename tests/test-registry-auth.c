@@ -581,6 +581,64 @@ TEST(cli_digest_uses_the_credential_helper)
     free(out);
 }
 
+/* Runs `strata watch --once` on a config watching private/app. */
+static char *
+watch_once(const char *name, const char *registries, int *status)
+{
+    char dir[200], path[300], cmd[2048], *out;
+    FILE *f;
+
+    snprintf(dir, sizeof(dir), "%s/%s", F.dir, name);
+    mkdir(dir, 0700);
+    snprintf(path, sizeof(path), "%s/strata.yaml", dir);
+    f = fopen(path, "w");
+    CHECK(f != NULL);
+    fprintf(f,
+            "state: %s/strata.db\n%s"
+            "watch:\n  bases:\n    - ref: %s/private/app:latest\n",
+            dir, registries, F.reg.host);
+    fclose(f);
+    snprintf(cmd, sizeof(cmd),
+             "DOCKER_CONFIG='%s/helpers' FAKE_CRED_FILE='%s/helper.json' "
+             "PATH='%s':\"$PATH\" '%s' -c '%s' --log-level debug watch "
+             "--once 2>>'%s'; echo \"exit=$?\"",
+             F.dir, F.dir, HELPER_DIR, getenv("STRATA_EXE"), path, F.log_path);
+    out = harness_capture(cmd);
+    CHECK(out != NULL);
+    *status = strstr(out, "exit=0") != NULL ? 0 : 1;
+    return out;
+}
+
+TEST(watch_takes_docker_config_credentials_after_the_config)
+{
+    char regs[600], *out;
+    int status;
+
+    /* No registries[] entry: the credential helper's credentials. */
+    out = watch_once("watch-helper", "", &status);
+    CHECK_EQ(status, 0);
+    CHECK_CONTAINS(out, F.priv);
+    free(out);
+    /* A registries[] entry without credentials still gets them. */
+    snprintf(regs, sizeof(regs),
+             "registries:\n  - host: \"%s\"\n    max_concurrency: 2\n",
+             F.reg.host);
+    out = watch_once("watch-entry", regs, &status);
+    CHECK_EQ(status, 0);
+    CHECK_CONTAINS(out, F.priv);
+    free(out);
+    /* Configured credentials take precedence: wrong ones fail. */
+    snprintf(regs, sizeof(regs),
+             "registries:\n  - host: \"%s\"\n    auth: { username: bob, "
+             "password: \"%s\" }\n",
+             F.reg.host, WRONG_PW);
+    out = watch_once("watch-config", regs, &status);
+    CHECK_EQ(status, 1);
+    CHECK(strstr(out, F.priv) == NULL);
+    check_no_secret(out);
+    free(out);
+}
+
 /* ---- TLS and plain HTTP ------------------------------------------------ */
 
 TEST(plain_http_only_for_loopback_or_insecure)
@@ -760,6 +818,7 @@ main(void)
     RUN(docker_config_auths_and_identitytoken);
     RUN(credential_helpers_per_registry_and_store);
     RUN(cli_digest_uses_the_credential_helper);
+    RUN(watch_takes_docker_config_credentials_after_the_config);
     RUN(plain_http_only_for_loopback_or_insecure);
     RUN(tls_verified_by_default_ca_file_or_insecure);
     RUN(no_secret_in_any_log_line);
