@@ -483,7 +483,7 @@ walk_teams(ctx *c, const yaml_node_t *node)
 static void
 walk_root(ctx *c, const yaml_node_t *root)
 {
-    const yaml_node_t *bases = NULL, **entry_nodes = NULL;
+    const yaml_node_t *bases = NULL, *teams = NULL, **entry_nodes = NULL;
     yaml_node_pair_t *p;
     yaml_node_item_t *it;
 
@@ -497,10 +497,14 @@ walk_root(ctx *c, const yaml_node_t *root)
         const char *key = k->type == YAML_SCALAR_NODE
                               ? (const char *) k->data.scalar.value
                               : "";
-        if (strcmp(key, "bases") == 0)
+        /* libyaml lets a key repeat; a second list would be walked twice. */
+        if ((strcmp(key, "bases") == 0 && bases != NULL) ||
+            (strcmp(key, "teams") == 0 && teams != NULL))
+            at(c, k, "duplicate key '%s'", key);
+        else if (strcmp(key, "bases") == 0)
             bases = v;
         else if (strcmp(key, "teams") == 0)
-            walk_teams(c, v);
+            walk_teams(c, teams = v);
         else
             at(c, k, "unknown key '%s' (known: bases, teams)", key);
     }
