@@ -21,6 +21,10 @@ Admin endpoints (no auth):
                        "headers"? {}, "body"? json | "raw"? text}
                       the next `count` matching requests get that answer
                       (default bodies: the provider's own for the status)
+  POST /_admin/delay  {"path_regex", "method"?, "seconds", "count"?}
+                      the next `count` matching requests are carried out
+                      at once but answered `seconds` later (a client that
+                      dies meanwhile never learns the outcome)
   POST /_admin/race   {"repo", "head", "base"}: the next create for head
                       first sees someone else open the same request
   POST /_admin/branch {"repo", "name"}
@@ -33,6 +37,7 @@ import json
 import re
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -41,6 +46,7 @@ LOCK = threading.Lock()
 STATE = {}  # repo -> {"branches": set, "pulls": [dict]}
 PULLS_BY_ID = {}
 FAILS = []
+DELAYS = []
 RACES = []
 LOG = []
 VIOLATIONS = []
@@ -311,7 +317,23 @@ class Handler(BaseHTTPRequestHandler):
                     VIOLATIONS.append("%s %s: %s" % (self.command, self.path,
                                                      r.violation))
             LOG.append([self.command, self.path, status])
+            delay = self.delayed()
+        if delay:
+            time.sleep(delay)
         self.send(status, body, headers)
+
+    def delayed(self):
+        """Seconds to hold this answer back (/_admin/delay), or 0."""
+        for d in DELAYS:
+            if d.get("method") and d["method"] != self.command:
+                continue
+            if not re.search(d["path_regex"], self.path):
+                continue
+            d["count"] -= 1
+            if d["count"] <= 0:
+                DELAYS.remove(d)
+            return float(d["seconds"])
+        return 0
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = handle_any
 
@@ -328,6 +350,10 @@ class Handler(BaseHTTPRequestHandler):
             req.setdefault("count", 1)
             FAILS.append(req)
             return 200, {"ok": True}
+        if path == "/_admin/delay":
+            req.setdefault("count", 1)
+            DELAYS.append(req)
+            return 200, {"ok": True}
         if path == "/_admin/race":
             RACES.append(req)
             return 200, {"ok": True}
@@ -338,7 +364,7 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/_admin/reset":
             for st in STATE.values():
                 st["pulls"].clear()
-            del FAILS[:], RACES[:], LOG[:], VIOLATIONS[:]
+            del FAILS[:], DELAYS[:], RACES[:], LOG[:], VIOLATIONS[:]
             return 200, {"ok": True}
         return 404, {"message": "no such admin endpoint"}
 
