@@ -1,0 +1,3 @@
+ARG V=12
+ARG BASE=debian:${V}-slim
+FROM ${BASE}

@@ -1,0 +1,4 @@
+FROM \
+# the base
+    debian:12 AS base
+FROM base

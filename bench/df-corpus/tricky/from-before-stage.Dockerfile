@@ -1,0 +1,2 @@
+FROM later
+FROM alpine:3.19 AS later

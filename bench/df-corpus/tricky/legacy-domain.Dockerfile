@@ -1,0 +1,2 @@
+FROM index.docker.io/library/alpine:3.19 AS a
+FROM docker.io/nginx

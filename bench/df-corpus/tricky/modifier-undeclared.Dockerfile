@@ -1,0 +1,1 @@
+FROM ${NOPE:-alpine:3.19}
