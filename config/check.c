@@ -471,6 +471,14 @@ resolve_repos(strata_config__ctx *ctx, strata_config_data *d,
         strata_config_repo *r = (strata_config_repo *) &d->repos[i];
         const strata_config_forge *f = NULL;
 
+        strata_config__inherit_pr(
+            ctx, &r->pr,
+            strata_config__lookup(
+                ctx,
+                strata_config__item(
+                    ctx, strata_config__lookup(ctx, root, "repos"), i),
+                "pr"),
+            &d->pull_requests);
         if (r->forge == STRATA_FORGE_GITHUB)
             f = &d->forges.github;
         else if (r->forge == STRATA_FORGE_GITLAB)

@@ -196,6 +196,14 @@ void strata_config__walk(strata_config__ctx *ctx,
                          const strata_config__schema *schema,
                          const yaml_node_t *node, void *obj);
 
+/*
+ * A repository's pr section: every key its node (NULL: absent) does not
+ * set takes the value of defaults (the top-level pull_requests).
+ */
+void strata_config__inherit_pr(strata_config__ctx *ctx, strata_config_pr *pr,
+                               const yaml_node_t *node,
+                               const strata_config_pr *defaults);
+
 /* Checks that span keys of a section, and the whole (check.c). */
 void strata_config__check_registry(strata_config__ctx *ctx, void *obj,
                                    const yaml_node_t *node);

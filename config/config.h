@@ -152,6 +152,23 @@ typedef struct strata_config_image {
     strata_config_strings platforms;
 } strata_config_image;
 
+/*
+ * How the `pr` action writes its change: the top-level `pull_requests`
+ * section, and each repository's `pr` (a key it does not set takes the
+ * top-level value).
+ */
+typedef struct strata_config_pr {
+    const char *author_name;         /* commit author; default "strata" */
+    const char *author_email;        /* default "strata@localhost" */
+    int signoff;                     /* append Signed-off-by; default false */
+    strata_config_strings labels;    /* added to the request */
+    strata_config_strings reviewers; /* GitHub/Gitea logins, GitLab ids */
+    int draft;                       /* open as a draft; default false */
+    int group;         /* one request per repository (strata/pin-all) */
+    const char *title; /* template ({base} {digest} {short} {repo} {count})
+                          or NULL: the built-in title */
+} strata_config_pr;
+
 typedef struct strata_config_repo {
     strata_config_pos pos;
     const char *url;      /* https, http, git, ssh, scp-like, file://, or an
@@ -168,6 +185,7 @@ typedef struct strata_config_repo {
     unsigned on_base_update; /* STRATA_ACTION_* bits; default PR */
     const char *builder;     /* a key of builders, or NULL */
     const char *exec;        /* the command of the 'exec' action, or NULL */
+    strata_config_pr pr;     /* resolved against pull_requests */
 } strata_config_repo;
 
 typedef struct strata_config_forge {
@@ -309,6 +327,7 @@ typedef struct strata_config_data {
     const strata_config_repo *repos;
     size_t n_repos;
     strata_config_forges forges;
+    strata_config_pr pull_requests; /* defaults of every repo's pr */
     const strata_config_builder *builders;
     size_t n_builders;
     const strata_config_notify *notify;

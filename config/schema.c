@@ -5,6 +5,7 @@
  * (hosts, platforms, semver ranges, URLs, listen addresses, events).
  * To add a key, add a line to its table (and a member to the struct).
  */
+#include <assert.h>
 #include <ctype.h>
 #include <regex.h>
 #include <stdlib.h>
@@ -530,6 +531,103 @@ static const strata_config__field repo_forge_fields[] = {
 SCHEMA(repo_forge, "forge", strata_config_repo, .pos_offset = -1,
        .name_offset = -1, .set_offset = -1);
 
+/* A pull-request title template: only the placeholders action-pr knows. */
+static int
+validate_title(strata_config__ctx *ctx, const yaml_node_t *node,
+               const strata_config__field *f, const char *v, int tainted)
+{
+    static const char *const vars[] = {"base", "digest", "short", "repo",
+                                       "count"};
+    const char *p = v, *close;
+    size_t i;
+
+    while ((p = strchr(p, '{')) != NULL) {
+        close = strchr(p, '}');
+        for (i = 0; close != NULL && i < N_(vars); i++)
+            if ((size_t) (close - p - 1) == strlen(vars[i]) &&
+                strncmp(p + 1, vars[i], strlen(vars[i])) == 0)
+                break;
+        if (close == NULL || i == N_(vars)) {
+            strata_config__at(ctx, node,
+                              "unknown placeholder in '%s' %s%s%s (use "
+                              "{base}, {digest}, {short}, {repo}, {count})",
+                              f->key, SHOWN(v, tainted));
+            return -1;
+        }
+        p = close + 1;
+    }
+    return 0;
+}
+
+/* pull_requests and repos[].pr: author's keys land in strata_config_pr. */
+static const strata_config__field pr_author_fields[] = {
+    FLD("name", STRATA_CF_STRING, strata_config_pr, author_name,
+        .flags = STRATA_CF_NONEMPTY, .def = "strata"),
+    FLD("email", STRATA_CF_STRING, strata_config_pr, author_email,
+        .flags = STRATA_CF_NONEMPTY, .def = "strata@localhost"),
+};
+SCHEMA(pr_author, "pull request author", strata_config_pr, .pos_offset = -1,
+       .name_offset = -1, .set_offset = -1);
+
+static const strata_config__field pr_section_fields[] = {
+    FLAT("author", &pr_author),
+    FLD("signoff", STRATA_CF_BOOL, strata_config_pr, signoff, .def = "false"),
+    FLD("labels", STRATA_CF_STRINGS, strata_config_pr, labels,
+        .flags = STRATA_CF_NONEMPTY),
+    FLD("reviewers", STRATA_CF_STRINGS, strata_config_pr, reviewers,
+        .flags = STRATA_CF_NONEMPTY),
+    FLD("draft", STRATA_CF_BOOL, strata_config_pr, draft, .def = "false"),
+    FLD("group", STRATA_CF_BOOL, strata_config_pr, group, .def = "false"),
+    FLD("title", STRATA_CF_STRING, strata_config_pr, title,
+        .flags = STRATA_CF_NONEMPTY, .validate = validate_title),
+};
+SCHEMA(pr_section, "pull requests", strata_config_pr, .pos_offset = -1,
+       .name_offset = -1, .set_offset = -1);
+
+static size_t
+field_size(const strata_config__field *f)
+{
+    switch (f->kind) {
+    case STRATA_CF_STRING:
+        return sizeof(const char *);
+    case STRATA_CF_BOOL:
+        return sizeof(int);
+    case STRATA_CF_STRINGS:
+        return sizeof(strata_config_strings);
+    default:
+        assert(!"a kind pr_section does not use");
+        return 0;
+    }
+}
+
+/* Copies each key node does not set from `from`, by table. */
+static void
+inherit(strata_config__ctx *ctx, const strata_config__schema *s,
+        const yaml_node_t *node, void *obj, const void *from)
+{
+    size_t i;
+
+    for (i = 0; i < s->n_fields; i++) {
+        const strata_config__field *f = &s->fields[i];
+        const yaml_node_t *v = strata_config__lookup(ctx, node, f->key);
+
+        if (f->kind == STRATA_CF_OBJECT)
+            inherit(ctx, f->sub, v, (char *) obj + f->offset,
+                    (const char *) from + f->offset);
+        else if (strata_config__is_null(v))
+            memcpy((char *) obj + f->offset, (const char *) from + f->offset,
+                   field_size(f));
+    }
+}
+
+void
+strata_config__inherit_pr(strata_config__ctx *ctx, strata_config_pr *pr,
+                          const yaml_node_t *node,
+                          const strata_config_pr *defaults)
+{
+    inherit(ctx, &pr_section, node, pr, defaults);
+}
+
 static const strata_config__field repo_fields[] = {
     FLD("url", STRATA_CF_STRING, strata_config_repo, url,
         .flags = STRATA_CF_REQUIRED | STRATA_CF_NONEMPTY,
@@ -546,6 +644,7 @@ static const strata_config__field repo_fields[] = {
         .flags = STRATA_CF_NONEMPTY),
     FLD("exec", STRATA_CF_STRING, strata_config_repo, exec,
         .flags = STRATA_CF_NONEMPTY),
+    FLD("pr", STRATA_CF_OBJECT, strata_config_repo, pr, .sub = &pr_section),
 };
 SCHEMA(repo, "repository", strata_config_repo,
        .pos_offset = offsetof(strata_config_repo, pos), .name_offset = -1,
@@ -731,6 +830,8 @@ static const strata_config__field root_fields[] = {
     FLDX("repos", STRATA_CF_LIST, strata_config_data, repos, n_repos,
          .sub = &repo),
     FLD("forges", STRATA_CF_OBJECT, strata_config_data, forges, .sub = &forges),
+    FLD("pull_requests", STRATA_CF_OBJECT, strata_config_data, pull_requests,
+        .sub = &pr_section),
     FLDX("builders", STRATA_CF_MAP, strata_config_data, builders, n_builders,
          .sub = &builder),
     FLDX("notify", STRATA_CF_LIST, strata_config_data, notify, n_notify,

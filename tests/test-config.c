@@ -785,6 +785,52 @@ TEST(hostile_inputs_are_bounded)
     result_free(&r);
 }
 
+/* pull_requests gives defaults; a repository's pr overrides key by key. */
+TEST(pull_request_settings_inherit)
+{
+    result r;
+    const strata_config_data *d =
+        load_ok(&r,
+                "pull_requests:\n"
+                "  author: {name: Bot, email: bot@example.com}\n"
+                "  labels: [deps, base-image]\n"
+                "  signoff: true\n"
+                "  title: 'chore: pin {base} ({short})'\n"
+                "repos:\n"
+                "  - url: /a\n"
+                "    pr: {draft: true, labels: [only], group: true,\n"
+                "         author: {email: a@example.com}}\n"
+                "  - url: /b\n",
+                "/");
+    const strata_config_pr *a = &d->repos[0].pr, *b = &d->repos[1].pr;
+
+    CHECK_STR_EQ(a->author_name, "Bot");
+    CHECK_STR_EQ(a->author_email, "a@example.com");
+    CHECK_EQ(a->signoff, 1);
+    CHECK_EQ(a->draft, 1);
+    CHECK_EQ(a->group, 1);
+    CHECK_EQ(a->labels.count, 1);
+    CHECK_STR_EQ(a->labels.items[0], "only");
+    CHECK_STR_EQ(a->title, "chore: pin {base} ({short})");
+    CHECK_STR_EQ(b->author_email, "bot@example.com");
+    CHECK_EQ(b->labels.count, 2);
+    CHECK_EQ(b->draft, 0);
+    CHECK_EQ(b->group, 0);
+    CHECK_EQ(b->reviewers.count, 0);
+    result_free(&r);
+
+    d = load_ok(&r, "repos: [{url: /a}]\n", "/");
+    CHECK_STR_EQ(d->repos[0].pr.author_name, "strata");
+    CHECK_STR_EQ(d->repos[0].pr.author_email, "strata@localhost");
+    CHECK(d->repos[0].pr.title == NULL);
+    result_free(&r);
+
+    load_one_problem("pull_requests: {title: 'x {bogus}'}\n",
+                     "test.yaml:1:24: unknown placeholder in 'title' "
+                     "'x {bogus}' (use {base}, {digest}, {short}, {repo}, "
+                     "{count})");
+}
+
 /* Every key of the schema is documented in docs/configuration.md. */
 static void
 check_documented(const char *doc, const strata_config__schema *s, int depth)
@@ -836,6 +882,7 @@ main(void)
     RUN(suggestions_and_enums);
     RUN(cross_section_rules);
     RUN(hostile_inputs_are_bounded);
+    RUN(pull_request_settings_inherit);
     RUN(every_key_is_documented);
     return harness_done();
 }
