@@ -1,0 +1,632 @@
+/*
+ * test-pr.c - integration tests of the `pr` action (orchestrator/
+ * action-pr.c) with real git remotes (bare repositories over file://) and
+ * tests/servers/forge.py, started here on 127.0.0.1 as GitHub and then as
+ * GitLab and killed at exit, also when a check fails. Jobs are put in a
+ * real store and run by the real runner on a uv loop; every loop ends with
+ * uv_loop_close() == 0, and the forge must have seen only requests of its
+ * documented shape.
+ *
+ * GitHub, one request per base: an API failure after the push (a crash
+ * between push and API call) leaves the branch and no request; the next
+ * job opens exactly one, the one after updates it; author, sign-off,
+ * labels, reviewers and draft land in the commit and the request; once
+ * main pins the digest (the request merged), the next job closes the
+ * request with a comment and deletes the branch (pr.closed).
+ * GitLab, grouped: two moved bases give one request on strata/pin-all;
+ * after a merge it is closed; a later move of one base opens a new one
+ * that names only that base.
+ */
+#include <sys/wait.h>
+
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <uv.h>
+
+#include "config.h"
+#include "core.h"
+#include "harness.h"
+#include "orchestrator-int.h"
+#include "store.h"
+
+extern char **environ;
+
+#define TOKEN "pr-test-token-0123"
+#define DEBIAN "docker.io/library/debian:12-slim"
+#define ALPINE "docker.io/library/alpine:3"
+#define IMG "registry.example.com/acme/app"
+
+/* Process state on purpose: the atexit() handler must find the server. */
+static pid_t server_pid = -1;
+static int server_port;
+
+static void
+stop_server(void)
+{
+    if (server_pid > 0) {
+        kill(server_pid, SIGTERM);
+        waitpid(server_pid, NULL, 0);
+        server_pid = -1;
+    }
+}
+
+static void
+start_server(const char *forge)
+{
+    char *argv[] = {"/usr/bin/python3",
+                    STRATA_TEST_FORGE,
+                    "--forge",
+                    (char *) forge,
+                    "--token",
+                    TOKEN,
+                    "--repo",
+                    "acme/app",
+                    "--branch",
+                    "main",
+                    "--branch",
+                    "strata/pin-debian-12-slim",
+                    "--branch",
+                    "strata/pin-all",
+                    NULL};
+    posix_spawn_file_actions_t fa;
+    char line[64];
+    FILE *f;
+    int p[2];
+
+    CHECK_EQ(pipe(p), 0);
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, p[1], 1);
+    posix_spawn_file_actions_addclose(&fa, p[0]);
+    posix_spawn_file_actions_addclose(&fa, p[1]);
+    CHECK_EQ(posix_spawn(&server_pid, argv[0], &fa, NULL, argv, environ), 0);
+    posix_spawn_file_actions_destroy(&fa);
+    close(p[1]);
+    f = fdopen(p[0], "r");
+    CHECK(f != NULL);
+    CHECK(fgets(line, sizeof(line), f) != NULL);
+    fclose(f);
+    server_port = atoi(line);
+    CHECK(server_port > 0);
+}
+
+/* POSTs body (or GETs when NULL) to /_admin/<what>; the reply, new. */
+static json_t *
+admin(const char *what, const char *body)
+{
+    char *url =
+        strata_xasprintf("http://127.0.0.1:%d/_admin/%s", server_port, what);
+    strata_http_header h[] = {{"Content-Type", "application/json"}};
+    strata_http_request req = {0};
+    strata_http_response *resp = NULL;
+    strata_error err = {0};
+    json_t *j;
+
+    req.method = body ? "POST" : "GET";
+    req.url = url;
+    req.headers = h;
+    req.nheaders = 1;
+    req.body = body;
+    req.body_len = body ? strlen(body) : 0;
+    CHECK_OK(strata_http_fetch(&resp, &req, &err), &err);
+    CHECK_EQ(resp->status, 200);
+    j = json_loadb(resp->body.ptr, resp->body.len, 0, NULL);
+    CHECK(j != NULL);
+    strata_http_response_free(resp);
+    free(url);
+    return j;
+}
+
+/* The forge's requests (new). */
+static json_t *
+pulls(void)
+{
+    json_t *st = admin("state", NULL);
+    json_t *p = json_incref(json_object_get(st, "pulls"));
+
+    json_decref(st);
+    return p;
+}
+
+static void
+no_violations(void)
+{
+    json_t *st = admin("state", NULL);
+    json_t *v = json_object_get(st, "violations");
+
+    if (json_array_size(v) != 0) {
+        char *s = json_dumps(v, 0);
+        printf("# violations: %s\n", s);
+        free(s);
+    }
+    CHECK_EQ(json_array_size(v), 0);
+    json_decref(st);
+}
+
+/* Runs a shell command; it must succeed. */
+static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void
+sh(const char *fmt, ...)
+{
+    va_list ap;
+    char *cmd;
+    int rc;
+
+    va_start(ap, fmt);
+    CHECK(vasprintf(&cmd, fmt, ap) >= 0);
+    va_end(ap);
+    rc = system(cmd);
+    if (rc != 0)
+        printf("# failed (%d): %s\n", rc, cmd);
+    CHECK_EQ(rc, 0);
+    free(cmd);
+}
+
+/* A shell command's stdout (new). */
+static char *out_of(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *
+out_of(const char *fmt, ...)
+{
+    strata_buf b = STRATA_BUF_INIT;
+    char buf[512], *cmd;
+    va_list ap;
+    size_t n;
+    FILE *p;
+
+    va_start(ap, fmt);
+    CHECK(vasprintf(&cmd, fmt, ap) >= 0);
+    va_end(ap);
+    p = popen(cmd, "r");
+    CHECK(p != NULL);
+    while ((n = fread(buf, 1, sizeof(buf), p)) > 0)
+        strata_buf_add(&b, buf, n);
+    pclose(p);
+    free(cmd);
+    strata_buf_puts(&b, "");
+    return strata_buf_detach(&b);
+}
+
+/* "sha256:" and 64 times c. */
+static const char *
+dg(char c)
+{
+    static char d[8][72];
+    static int next;
+    char *s = d[next++ % 8];
+
+    memcpy(s, "sha256:", 7);
+    memset(s + 7, c, 64);
+    s[71] = '\0';
+    return s;
+}
+
+typedef struct fixture {
+    char dir[64];
+    uv_loop_t loop;
+    strata_config *config;
+    strata_store *store;
+    strata_runner *runner;
+    strata_runner_env env;
+    char cache[128];
+} fixture;
+
+static void
+fixture_start(fixture *f, const char *forge, const char *pr_yaml)
+{
+    strata_error err = {0};
+    char *yaml;
+
+    memset(f, 0, sizeof(*f));
+    snprintf(f->dir, sizeof(f->dir), "/tmp/strata-pr-XXXXXX");
+    CHECK(mkdtemp(f->dir) != NULL);
+    snprintf(f->cache, sizeof(f->cache), "%s/cache", f->dir);
+    sh("cd %s && git init -q --bare -b main app.git && git init -q -b main "
+       "src && printf 'FROM %s@%s AS build\\nRUN make\\nFROM %s@%s\\nCOPY "
+       "--from=build /out /out\\n' > src/Dockerfile && cd src && git add "
+       "Dockerfile && git -c user.name=dev -c user.email=dev@example.com "
+       "commit -qm initial && git push -q ../app.git main",
+       f->dir, DEBIAN, dg('1'), ALPINE, dg('a'));
+    yaml = strata_xasprintf(
+        "state: %s/strata.db\n"
+        "pull_requests:\n"
+        "  author: {name: Bot, email: bot@example.com}\n"
+        "  labels: [deps]\n"
+        "repos:\n"
+        "  - url: file://%s/app.git\n"
+        "    forge: {type: %s, repo: acme/app, api_url: "
+        "'http://127.0.0.1:%d%s'}\n"
+        "    auth: {token: %s}\n"
+        "    images: [{name: '%s:1'}, {name: '%s-debug:1'},\n"
+        "             {name: '%s-slim:1'}, {name: '%s-canary:1'}]\n"
+        "    on_base_update: [pr]\n"
+        "    pr: %s\n",
+        f->dir, f->dir, forge, server_port,
+        strcmp(forge, "gitlab") == 0 ? "/api/v4" : "", TOKEN, IMG, IMG, IMG,
+        IMG, pr_yaml);
+    CHECK_OK(strata_config_load_string(&f->config, yaml, strlen(yaml),
+                                       "strata.yaml", f->dir, NULL, &err),
+             &err);
+    free(yaml);
+    CHECK_EQ(uv_loop_init(&f->loop), 0);
+    {
+        char db[128];
+
+        snprintf(db, sizeof(db), "%s/strata.db", f->dir);
+        CHECK_OK(strata_store_open(&f->store, db, &err), &err);
+    }
+    f->env.loop = &f->loop;
+    f->env.config = f->config;
+    f->env.cfg = strata_config_data_get(f->config);
+    f->env.store = f->store;
+    f->env.cache_dir = f->cache;
+    CHECK_OK(strata_runner_new(&f->runner, &f->loop, &f->env, 2, &err), &err);
+}
+
+static void
+fixture_stop(fixture *f)
+{
+    strata_runner_close(f->runner);
+    CHECK_EQ(uv_run(&f->loop, UV_RUN_DEFAULT), 0);
+    CHECK_EQ(uv_loop_close(&f->loop), 0);
+    strata_store_close(f->store);
+    strata_config_free(f->config);
+    sh("rm -rf '%s'", f->dir);
+}
+
+/* The store saw ref at digest (its history: old digest, first seen). */
+static void
+observe(fixture *f, const char *ref, const char *digest)
+{
+    strata_store_observation o = {0};
+    strata_error err = {0};
+
+    o.ref = ref;
+    o.digest = digest;
+    CHECK_OK(strata_store_watch_observe(NULL, NULL, f->store, &o, &err), &err);
+}
+
+static int64_t
+enqueue(fixture *f, const char *image_suffix, const char *base,
+        const char *digest)
+{
+    strata_store_job_spec spec = {0};
+    strata_error err = {0};
+    char *image = strata_xasprintf("%s%s", IMG, image_suffix);
+    int64_t id = 0;
+    int created = 0;
+
+    spec.image = image;
+    spec.action = "pr";
+    spec.base_ref = base;
+    spec.base_digest = digest;
+    spec.max_attempts = 1;
+    CHECK_OK(strata_store_job_enqueue(&id, &created, f->store, &spec, &err),
+             &err);
+    CHECK_EQ(created, 1);
+    free(image);
+    return id;
+}
+
+static void
+on_drained(strata_runner *r, void *arg)
+{
+    (void) r;
+    *(int *) arg = 1;
+}
+
+static void
+drain(fixture *f)
+{
+    int drained = 0;
+
+    strata_runner_drain(f->runner, on_drained, &drained);
+    while (!drained)
+        CHECK(uv_run(&f->loop, UV_RUN_ONCE) >= 0);
+}
+
+static strata_store_job *
+job_of(fixture *f, int64_t id)
+{
+    strata_store_job *job = NULL;
+    strata_error err = {0};
+
+    CHECK_OK(strata_store_job_get(&job, f->store, id, &err), &err);
+    if (job->state != STRATA_STORE_JOB_SUCCEEDED && job->last_error)
+        printf("# job %lld: %s\n", (long long) id, job->last_error);
+    return job;
+}
+
+/* Runs one job; it must end in state want. */
+static strata_store_job *
+run_one(fixture *f, const char *suffix, const char *base, const char *digest,
+        strata_store_job_state want)
+{
+    int64_t id = enqueue(f, suffix, base, digest);
+    strata_store_job *job;
+
+    drain(f);
+    job = job_of(f, id);
+    CHECK_EQ(job->state, want);
+    return job;
+}
+
+static const char *
+outcome(const strata_store_job *job)
+{
+    return json_string_value(json_object_get(job->result, "outcome"));
+}
+
+static int
+count_events(fixture *f, const char *type)
+{
+    json_t *list = NULL;
+    strata_error err = {0};
+    int n;
+
+    CHECK_OK(strata_store_event_list(&list, f->store, 0, 0, type, &err), &err);
+    n = (int) json_array_size(list);
+    json_decref(list);
+    return n;
+}
+
+/* The payload of the last event of type (new). */
+static json_t *
+last_event(fixture *f, const char *type)
+{
+    json_t *list = NULL, *p;
+    strata_error err = {0};
+
+    CHECK_OK(strata_store_event_list(&list, f->store, 0, 0, type, &err), &err);
+    CHECK(json_array_size(list) > 0);
+    p = json_incref(json_object_get(
+        json_array_get(list, json_array_size(list) - 1), "payload"));
+    json_decref(list);
+    return p;
+}
+
+static int
+branch_exists(fixture *f, const char *branch)
+{
+    char *o = out_of("git --git-dir %s/app.git show-ref refs/heads/%s", f->dir,
+                     branch);
+    int exists = o[0] != '\0';
+
+    free(o);
+    return exists;
+}
+
+static char *
+file_on(fixture *f, const char *branch)
+{
+    return out_of("git --git-dir %s/app.git show %s:Dockerfile", f->dir,
+                  branch);
+}
+
+/* Someone merges the branch: main fast-forwards to it. */
+static void
+merge(fixture *f, const char *branch)
+{
+    sh("git --git-dir %s/app.git update-ref refs/heads/main refs/heads/%s",
+       f->dir, branch);
+}
+
+static const char *
+s_of(const json_t *o, const char *key)
+{
+    return json_string_value(json_object_get(o, key));
+}
+
+TEST(github_one_request_per_base)
+{
+    fixture f;
+    strata_store_job *job;
+    json_t *p, *pr, *ev;
+    char *log, *file, want[200];
+
+    start_server("github");
+    fixture_start(&f, "github",
+                  "{labels: [deps, base-image], reviewers: [alice], draft: "
+                  "true, signoff: true}");
+    observe(&f, DEBIAN, dg('1'));
+    observe(&f, DEBIAN, dg('2'));
+
+    /* The push succeeds, the forge then refuses: no request, a branch. */
+    json_decref(admin("fail", "{\"path_regex\": \"^/repos/acme/app/pulls\", "
+                              "\"method\": \"GET\", \"status\": 401}"));
+    job = run_one(&f, ":1", DEBIAN, dg('2'), STRATA_STORE_JOB_FAILED);
+    CHECK_CONTAINS(job->last_error, "github refused access");
+    strata_store_job_free(job);
+    CHECK(branch_exists(&f, "strata/pin-debian-12-slim"));
+    p = pulls();
+    CHECK_EQ(json_array_size(p), 0);
+    json_decref(p);
+
+    /* The next job pushes nothing new and opens exactly one request. */
+    job = run_one(&f, "-debug:1", DEBIAN, dg('2'), STRATA_STORE_JOB_SUCCEEDED);
+    CHECK_STR_EQ(outcome(job), "unchanged");
+    strata_store_job_free(job);
+    /* And the one after finds and updates it. */
+    job = run_one(&f, "-slim:1", DEBIAN, dg('2'), STRATA_STORE_JOB_SUCCEEDED);
+    CHECK_STR_EQ(outcome(job), "unchanged");
+    strata_store_job_free(job);
+    p = pulls();
+    CHECK_EQ(json_array_size(p), 1);
+    pr = json_array_get(p, 0);
+    CHECK_STR_EQ(s_of(pr, "state"), "open");
+    CHECK_STR_EQ(s_of(pr, "head"), "strata/pin-debian-12-slim");
+    CHECK(json_is_true(json_object_get(pr, "draft")));
+    CHECK_EQ(json_array_size(json_object_get(pr, "labels")), 2);
+    CHECK_STR_EQ(
+        json_string_value(json_array_get(json_object_get(pr, "labels"), 0)),
+        "deps");
+    CHECK_STR_EQ(
+        json_string_value(json_array_get(json_object_get(pr, "labels"), 1)),
+        "base-image");
+    CHECK_EQ(json_array_size(json_object_get(pr, "reviewers")), 1);
+    CHECK_STR_EQ(
+        json_string_value(json_array_get(json_object_get(pr, "reviewers"), 0)),
+        "alice");
+    snprintf(want, sizeof(want), "Pin %s to %.19s", DEBIAN, dg('2'));
+    CHECK_STR_EQ(s_of(pr, "title"), want);
+    /* The body: old -> new digest, first seen, images, lines, how to. */
+    snprintf(want, sizeof(want), "| `%s` | `%s` | `%s` |", DEBIAN, dg('1'),
+             dg('2'));
+    CHECK_CONTAINS(s_of(pr, "body"), want);
+    CHECK_CONTAINS(s_of(pr, "body"), "- `" IMG "-slim:1`");
+    CHECK_CONTAINS(s_of(pr, "body"), "- `Dockerfile:1`: `" DEBIAN "@");
+    CHECK_CONTAINS(s_of(pr, "body"), "`strata digest " DEBIAN "`");
+    json_decref(p);
+    CHECK_EQ(count_events(&f, "pr.opened"), 1);
+    CHECK_EQ(count_events(&f, "pr.updated"), 1);
+
+    /* Author and sign-off in the commit; only debian moved. */
+    log = out_of("git --git-dir %s/app.git log -1 --format=%%an%%n%%ae%%n%%B "
+                 "strata/pin-debian-12-slim",
+                 f.dir);
+    CHECK(strncmp(log, "Bot\nbot@example.com\nPin " DEBIAN, 46) == 0);
+    CHECK_CONTAINS(log, "\nSigned-off-by: Bot <bot@example.com>");
+    free(log);
+    file = file_on(&f, "strata/pin-debian-12-slim");
+    snprintf(want, sizeof(want), "FROM %s@%s AS build\n", DEBIAN, dg('2'));
+    CHECK_CONTAINS(file, want);
+    snprintf(want, sizeof(want), "FROM %s@%s\n", ALPINE, dg('a'));
+    CHECK_CONTAINS(file, want);
+    free(file);
+
+    /* Merged: the next job finds nothing to pin, closes and deletes. */
+    merge(&f, "strata/pin-debian-12-slim");
+    job = run_one(&f, "-canary:1", DEBIAN, dg('2'), STRATA_STORE_JOB_SUCCEEDED);
+    CHECK_STR_EQ(outcome(job), "nothing to pin");
+    CHECK(json_is_true(json_object_get(job->result, "branch_deleted")));
+    strata_store_job_free(job);
+    CHECK(!branch_exists(&f, "strata/pin-debian-12-slim"));
+    p = pulls();
+    CHECK_EQ(json_array_size(p), 1);
+    pr = json_array_get(p, 0);
+    CHECK_STR_EQ(s_of(pr, "state"), "closed");
+    CHECK_EQ(json_array_size(json_object_get(pr, "comments")), 1);
+    snprintf(want, sizeof(want), "`main` already pins `%s@%s`", DEBIAN,
+             dg('2'));
+    CHECK_CONTAINS(
+        json_string_value(json_array_get(json_object_get(pr, "comments"), 0)),
+        want);
+    json_decref(p);
+    CHECK_EQ(count_events(&f, "pr.closed"), 1);
+    ev = last_event(&f, "pr.closed");
+    CHECK_STR_EQ(s_of(ev, "reason"), "already_pinned");
+    CHECK_CONTAINS(s_of(ev, "pr_url"), "/pull/1");
+    CHECK_STR_EQ(s_of(ev, "repo"),
+                 strata_config_data_get(f.config)->repos[0].url);
+    json_decref(ev);
+    no_violations();
+
+    fixture_stop(&f);
+    stop_server();
+}
+
+TEST(gitlab_grouped)
+{
+    fixture f;
+    strata_store_job *job;
+    int64_t a, b;
+    json_t *p, *pr;
+    char *file, want[200];
+
+    start_server("gitlab");
+    fixture_start(&f, "gitlab", "{group: true, reviewers: ['7'], draft: true}");
+    observe(&f, DEBIAN, dg('1'));
+    observe(&f, DEBIAN, dg('2'));
+    observe(&f, ALPINE, dg('a'));
+    observe(&f, ALPINE, dg('b'));
+
+    /* Two bases moved; their jobs run side by side: one request. */
+    a = enqueue(&f, ":1", DEBIAN, dg('2'));
+    b = enqueue(&f, "-debug:1", ALPINE, dg('b'));
+    drain(&f);
+    job = job_of(&f, a);
+    CHECK_EQ(job->state, STRATA_STORE_JOB_SUCCEEDED);
+    strata_store_job_free(job);
+    job = job_of(&f, b);
+    CHECK_EQ(job->state, STRATA_STORE_JOB_SUCCEEDED);
+    strata_store_job_free(job);
+    p = pulls();
+    CHECK_EQ(json_array_size(p), 1);
+    pr = json_array_get(p, 0);
+    CHECK_STR_EQ(s_of(pr, "head"), "strata/pin-all");
+    CHECK_STR_EQ(s_of(pr, "state"), "open");
+    CHECK_STR_EQ(s_of(pr, "title"), "Draft: Pin 2 base images to new digests");
+    CHECK_STR_EQ(
+        json_string_value(json_array_get(json_object_get(pr, "labels"), 0)),
+        "deps");
+    CHECK_EQ(
+        json_integer_value(json_array_get(json_object_get(pr, "reviewers"), 0)),
+        7);
+    snprintf(want, sizeof(want), "| `%s` | `%s` | `%s` |", ALPINE, dg('a'),
+             dg('b'));
+    CHECK_CONTAINS(s_of(pr, "body"), want);
+    snprintf(want, sizeof(want), "| `%s` | `%s` | `%s` |", DEBIAN, dg('1'),
+             dg('2'));
+    CHECK_CONTAINS(s_of(pr, "body"), want);
+    json_decref(p);
+    CHECK_EQ(count_events(&f, "pr.opened"), 1);
+    CHECK_EQ(count_events(&f, "pr.updated"), 1);
+    CHECK(!branch_exists(&f, "strata/pin-debian-12-slim"));
+    file = file_on(&f, "strata/pin-all");
+    snprintf(want, sizeof(want), "FROM %s@%s AS build\n", DEBIAN, dg('2'));
+    CHECK_CONTAINS(file, want);
+    snprintf(want, sizeof(want), "FROM %s@%s\n", ALPINE, dg('b'));
+    CHECK_CONTAINS(file, want);
+    free(file);
+
+    /* Merged: closed with a note, branch deleted. */
+    merge(&f, "strata/pin-all");
+    job = run_one(&f, "-slim:1", DEBIAN, dg('2'), STRATA_STORE_JOB_SUCCEEDED);
+    CHECK_STR_EQ(outcome(job), "nothing to pin");
+    strata_store_job_free(job);
+    CHECK(!branch_exists(&f, "strata/pin-all"));
+    p = pulls();
+    pr = json_array_get(p, 0);
+    CHECK_STR_EQ(s_of(pr, "state"), "closed");
+    CHECK_CONTAINS(
+        json_string_value(json_array_get(json_object_get(pr, "comments"), 0)),
+        "nothing is left to pin");
+    json_decref(p);
+    CHECK_EQ(count_events(&f, "pr.closed"), 1);
+
+    /* debian moves again: a new request naming only debian. */
+    observe(&f, DEBIAN, dg('3'));
+    job = run_one(&f, "-canary:1", DEBIAN, dg('3'), STRATA_STORE_JOB_SUCCEEDED);
+    CHECK_STR_EQ(outcome(job), "pushed");
+    strata_store_job_free(job);
+    p = pulls();
+    CHECK_EQ(json_array_size(p), 2);
+    pr = json_array_get(p, 1);
+    CHECK_STR_EQ(s_of(pr, "state"), "open");
+    snprintf(want, sizeof(want), "Draft: Pin %s to %.19s", DEBIAN, dg('3'));
+    CHECK_STR_EQ(s_of(pr, "title"), want);
+    CHECK(strstr(s_of(pr, "body"), ALPINE "` |") == NULL);
+    json_decref(p);
+    no_violations();
+
+    fixture_stop(&f);
+    stop_server();
+}
+
+int
+main(void)
+{
+    if (access("/usr/bin/python3", X_OK) != 0)
+        SKIP_ALL("/usr/bin/python3 is not installed");
+    if (system("git --version >/dev/null 2>&1") != 0)
+        SKIP_ALL("git is not installed");
+    atexit(stop_server);
+    RUN(github_one_request_per_base);
+    RUN(gitlab_grouped);
+    return harness_done();
+}
