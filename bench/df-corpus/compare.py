@@ -9,8 +9,9 @@ bench-dfparse and bench/dockerfile-ast.js, REF canonical or "!text" for a
 reference with no usable image. Per file it compares the sets of
 (KIND, REF) of the usable references, then sorts every reference only one
 side has by cause (the construct gen.py or the tricky case tagged it
-with, or "decoy:TAG" for an image the file holds but does not reference)
-and by which side the oracle (expected.tsv) says is right. Prints the
+with, or "decoy:TAG" for an image the file holds but does not reference;
+file-wide traits such as crlf or bom are counted beside it) and by which
+side the oracle (expected.tsv) says is right. Prints the
 figures and up to three sample files per cause.
 """
 import collections
@@ -40,12 +41,28 @@ def main():
     for line in open(corpus + "/decoys.tsv", encoding="utf-8"):
         f, ref, tag = line.rstrip("\n").split("\t")
         decoys[f][ref] = tag
+    census = collections.Counter()
+    traits = collections.defaultdict(set)
+    for rows in (expected, decoys):
+        for f, items in rows.items():
+            for tag in items.values():
+                tag, _, rest = tag.partition("+")
+                if not tag.startswith("tricky:"):
+                    census[("decoy:" if rows is decoys else "") + tag] += 1
+                for t in rest.split("+") if rest else ():
+                    if t != "continued":
+                        traits[t].add(f)
+    print("corpus: " + ", ".join("%s files %d" % (t, len(fs))
+                                 for t, fs in sorted(traits.items())))
+    print("  generated references and decoys by construct: " + ", ".join(
+        "%s %d" % kv for kv in sorted(census.items())))
     s_refs, s_bad = load_refs(spath)
     a_refs, a_bad = load_refs(apath)
 
     causes = collections.Counter()
     cause_files = collections.defaultdict(set)
     samples = collections.defaultdict(list)
+    cause_traits = collections.defaultdict(collections.Counter)
     differ = 0
     s_ok = a_ok = 0
     for f in files:
@@ -69,7 +86,12 @@ def main():
                 tag, right = "decoy:" + decoys[f][item[1]], other
             else:
                 tag, right = "unexpected %s" % item[0], other
+            # The construct is the cause; file-wide traits (crlf, bom,
+            # escape, a continued FROM) are counted beside it.
+            tag, _, traits = tag.partition("+")
             key = (tag, right)
+            for t in traits.split("+") if traits else ():
+                cause_traits[key][t] += 1
             causes[key] += 1
             cause_files[key].add(f)
             if len(samples[key]) < 3 and f not in samples[key]:
@@ -88,8 +110,11 @@ def main():
           "says is right):")
     for key, count in sorted(causes.items(), key=lambda kv: -kv[1]):
         tag, right = key
-        print("  %-44s %6d refs %6d files  right: %s"
+        print("  %-36s %6d refs %6d files  right: %s"
               % (tag, count, len(cause_files[key]), right))
+        if cause_traits[key]:
+            print("      of which: " + ", ".join(
+                "%s %d" % kv for kv in sorted(cause_traits[key].items())))
         for f in samples[key][:3]:
             print("      e.g. %s" % f)
 
