@@ -95,6 +95,15 @@ strata_manifest_parse(strata_manifest **out, const char *body, size_t len,
     int rc = 0;
 
     *out = NULL;
+    /*
+     * jansson skips NUL bytes between tokens, but JSON has none and body
+     * is kept as a string: one would cut it short of body_len.
+     */
+    if (len > 0 && memchr(body, '\0', len) != NULL) {
+        rc = strata_error_set(err, STRATA_EPROTO,
+                              "malformed manifest: NUL byte");
+        goto out;
+    }
     j = json_loadb(body, len, 0, &jerr);
     if (!json_is_object(j)) {
         rc = strata_error_set(err, STRATA_EPROTO, "malformed manifest: %s",
