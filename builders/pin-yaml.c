@@ -421,7 +421,7 @@ strata_pin_yaml(strata_pin_result *out, const char *data, size_t len,
     name = c.pin.name;
     if ((len >= 2 &&
          ((d[0] == 0xfe && d[1] == 0xff) || (d[0] == 0xff && d[1] == 0xfe))) ||
-        memchr(data, '\0', len) != NULL)
+        (len > 0 && memchr(data, '\0', len) != NULL))
         return strata_error_set(err, STRATA_EINVAL, "'%s' is not UTF-8", name);
     if (len >= 3 && d[0] == 0xef && d[1] == 0xbb && d[2] == 0xbf)
         c.bom = c.bi = 3;

@@ -176,7 +176,8 @@ strata_pin__finish(strata_pin__ctx *c)
     strata_buf b = STRATA_BUF_INIT;
     size_t pos = 0, i;
 
-    qsort(c->edits, c->nedits, sizeof(*c->edits), by_offset);
+    if (c->nedits > 1)
+        qsort(c->edits, c->nedits, sizeof(*c->edits), by_offset);
     strata_buf_grow(&b, c->len + c->nedits * 80 + 1);
     for (i = 0; i < c->nedits; i++) {
         strata_buf_add(&b, c->data + pos, c->edits[i].offset - pos);
