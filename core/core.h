@@ -179,6 +179,16 @@ int strata_strmap_has(const strata_strmap *m, const char *key);
 /* Sets key to val; returns the value it replaced, or NULL. */
 void *strata_strmap_put(strata_strmap *m, const char *key, void *val);
 size_t strata_strmap_len(const strata_strmap *m);
+/*
+ * The map's own copy of key, or NULL when absent. It stays valid, at the
+ * same address, until the map is freed.
+ */
+const char *strata_strmap_key(const strata_strmap *m, const char *key);
+/*
+ * Interning: the map's copy of key, added (with a non-NULL value) when
+ * absent, so equal strings share one allocation for the map's lifetime.
+ */
+const char *strata_strmap_intern(strata_strmap *m, const char *key);
 /* Iterates: size_t it = 0; while (strata_strmap_next(m, &it, &k, &v)). */
 int strata_strmap_next(const strata_strmap *m, size_t *iter, const char **key,
                        void **val);

@@ -233,7 +233,7 @@ typedef struct strata_graph__idxvec {
 } strata_graph__idxvec;
 
 typedef struct strata_graph__node {
-    char *ref;
+    const char *ref; /* the index's own copy of the key */
     strata_graph_kind kind;
     strata_graph__idxvec parents;  /* edge indexes where child == this */
     strata_graph__idxvec children; /* edge indexes where parent == this */
@@ -241,7 +241,8 @@ typedef struct strata_graph__node {
 
 typedef struct strata_graph__edge {
     size_t child, parent;
-    char *repo, *path, *method, *digest;
+    /* Interned in the graph's string table (NULL when absent). */
+    const char *repo, *path, *method, *digest;
     unsigned line;
     int confidence;
 } strata_graph__edge;
@@ -251,7 +252,10 @@ struct strata_graph {
     size_t nnodes, capnodes;
     strata_graph__edge *edges;
     size_t nedges, capedges;
-    strata_strmap *index; /* ref -> node index + 1 */
+    strata_strmap *index; /* ref -> node index + 1; owns node refs */
+    /* Edge strings (repo, path, method, digest) are interned here: a
+     * 100,000-edge graph has a few hundred distinct ones. */
+    strata_strmap *strings;
 };
 
 void strata_graph__edge_info(strata_graph_edge_info *out,

@@ -15,6 +15,7 @@ strata_graph_new(void)
     strata_graph *g = strata_xcalloc(1, sizeof(*g));
 
     g->index = strata_strmap_new();
+    g->strings = strata_strmap_new();
     return g;
 }
 
@@ -26,19 +27,15 @@ strata_graph_free(strata_graph *g)
     if (g == NULL)
         return;
     for (i = 0; i < g->nnodes; i++) {
-        free(g->nodes[i].ref);
         free(g->nodes[i].parents.v);
         free(g->nodes[i].children.v);
     }
     for (i = 0; i < g->nedges; i++) {
-        free(g->edges[i].repo);
-        free(g->edges[i].path);
-        free(g->edges[i].method);
-        free(g->edges[i].digest);
     }
     free(g->nodes);
     free(g->edges);
     strata_strmap_free(g->index);
+    strata_strmap_free(g->strings);
     free(g);
 }
 
@@ -70,17 +67,18 @@ strata_graph_add_node(strata_graph *g, const char *ref, strata_graph_kind kind)
     }
     n = &g->nodes[g->nnodes];
     memset(n, 0, sizeof(*n));
-    n->ref = strata_xstrdup(ref);
     n->kind = kind;
-    /* Stored as index + 1 so that NULL means "absent". */
+    /* Stored as index + 1 so that NULL means "absent"; the node's name is
+     * the index's own copy of the key. */
     strata_strmap_put(g->index, ref, (void *) (uintptr_t) (g->nnodes + 1));
+    n->ref = strata_strmap_key(g->index, ref);
     return g->nnodes++;
 }
 
-static char *
-dup_or_null(const char *s)
+static const char *
+intern(strata_graph *g, const char *s)
 {
-    return s != NULL ? strata_xstrdup(s) : NULL;
+    return s != NULL ? strata_strmap_intern(g->strings, s) : NULL;
 }
 
 void
@@ -100,12 +98,12 @@ strata_graph_add_edge(strata_graph *g, const char *child, const char *parent,
     e->child = c;
     e->parent = p;
     if (info != NULL) {
-        e->repo = dup_or_null(info->repo);
-        e->path = dup_or_null(info->path);
+        e->repo = intern(g, info->repo);
+        e->path = intern(g, info->path);
         e->line = info->line;
-        e->method = dup_or_null(info->method);
+        e->method = intern(g, info->method);
         e->confidence = info->confidence;
-        e->digest = dup_or_null(info->digest);
+        e->digest = intern(g, info->digest);
     }
     idx_push(&g->nodes[c].parents, g->nedges);
     idx_push(&g->nodes[p].children, g->nedges);
