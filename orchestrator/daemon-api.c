@@ -369,12 +369,22 @@ on_metrics(strata_buf *out, void *arg)
                               d->cfg->registries[i].host, left);
     }
     if (d->graph != NULL) {
-        json_t *report = NULL;
+        /*
+         * The report's gauges cost a pass over every image: scrapes
+         * within a minute get the same text.
+         */
+        if (d->report_gauges_at == 0 ||
+            strata_now_ms() - d->report_gauges_at > 60000) {
+            json_t *report = NULL;
 
-        /* Per scrape: the report reads only the store and the graph. */
-        if (stale_report(&report, d, NULL) == 0)
-            strata_report_prometheus(out, report);
-        json_decref(report);
+            strata_buf_reset(&d->report_gauges);
+            if (stale_report(&report, d, NULL) == 0)
+                strata_report_prometheus(&d->report_gauges, report);
+            json_decref(report);
+            d->report_gauges_at = strata_now_ms();
+        }
+        strata_buf_add(out, d->report_gauges.ptr ? d->report_gauges.ptr : "",
+                       d->report_gauges.len);
     }
     if (strata_store_job_count(counts, d->store, NULL) == 0) {
         strata_buf_puts(out, "# HELP strata_jobs Jobs by state.\n"

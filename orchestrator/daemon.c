@@ -610,5 +610,6 @@ strata_daemon_free(strata_daemon *d)
     free(d->retired);
     free(d->cache_dir);
     json_decref(d->once_report);
+    strata_buf_release(&d->report_gauges);
     free(d);
 }

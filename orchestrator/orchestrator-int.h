@@ -458,6 +458,8 @@ typedef struct strata_daemon {
     int64_t stop_started;
     int exit_code;
     size_t watch_errors;
+    strata_buf report_gauges; /* /metrics: the stale report's gauges */
+    int64_t report_gauges_at; /* when they were computed; 0: never */
     int waiting_notify; /* --once: the cycle waits for the outbox */
     int notify_idle;
     json_t *once_report; /* --once: what the cycle saw and did */
