@@ -390,7 +390,9 @@ on_edge(const strata_store_edge *edge, void *arg)
         list = json_array();
         json_object_set_new(x->registry_edges, child, list);
     }
-    json_array_append_new(list, json_pack("[s, i]", parent, edge->method));
+    json_array_append_new(list,
+                          json_pack("[s, i, i]", parent, edge->method,
+                                    (int) (edge->confidence * 100 + 0.5)));
     return 0;
 }
 
@@ -449,6 +451,36 @@ annotated_base(char **digest, const char *name, strata_error *err)
     return out;
 }
 
+/*
+ * 1 when the store has l already (same confidence and digest), so that a
+ * steady state writes nothing. The digest is in persist.c's meta key
+ * "lineage:CHILD|PARENT|METHOD" ("" for none).
+ */
+static int
+unchanged(lx *x, const strata_graph_lineage *l)
+{
+    const json_t *e = NULL;
+    char *key, *digest = NULL;
+    size_t i;
+    int same = 0;
+
+    json_array_foreach (json_object_get(x->registry_edges, l->child), i, e) {
+        if (strcmp(json_string_value(json_array_get(e, 0)), l->parent) == 0 &&
+            json_integer_value(json_array_get(e, 1)) == (int) l->method &&
+            json_integer_value(json_array_get(e, 2)) == l->confidence)
+            break;
+    }
+    if (e == NULL)
+        return 0;
+    key = strata_xasprintf("lineage:%s|%s|%s", l->child, l->parent,
+                           strata_store_edge_method_name(l->method));
+    if (strata_store_meta_get(&digest, x->st, key, NULL) == 0)
+        same = strcmp(digest, l->digest ? l->digest : "") == 0;
+    free(digest);
+    free(key);
+    return same;
+}
+
 /* Reads one image and records its lineage; returns store errors only. */
 static int
 image_lineage(json_t *entry, lx *x, const char *child, const strata_ref *ref,
@@ -499,7 +531,8 @@ image_lineage(json_t *entry, lx *x, const char *child, const strata_ref *ref,
         set_str(entry, "note", "no lineage found");
         goto out;
     }
-    if ((rc = strata_graph_add_lineage(x->st, &l, err)) != 0)
+    if (!unchanged(x, &l) &&
+        (rc = strata_graph_add_lineage(x->st, &l, err)) != 0)
         goto out;
     set_str(entry, "parent", l.parent);
     set_str(entry, "digest", l.digest);
