@@ -419,7 +419,7 @@ bud(strata_build *b)
 {
     bah_state *s = b->state;
     const strata_build_opts *o = &b->o;
-    size_t cap = 20 + 2 * (o->nbuild_args + s->npins), n = 0, i;
+    size_t cap = 24 + 2 * (o->nbuild_args + s->npins), n = 0, i;
     const char **rest = strata_xcalloc(cap, sizeof(char *));
     char **owned = strata_xcalloc(cap, sizeof(char *));
     size_t nowned = 0;
@@ -451,6 +451,14 @@ bud(strata_build *b)
     if (o->nplatforms > 0) {
         rest[n++] = "--platform";
         rest[n++] = plats;
+    }
+    if (o->annotate_base && o->base != NULL && o->base_digest != NULL) {
+        rest[n++] = "--annotation";
+        rest[n++] = OWN(
+            strata_xasprintf("org.opencontainers.image.base.name=%s", o->base));
+        rest[n++] = "--annotation";
+        rest[n++] = OWN(strata_xasprintf(
+            "org.opencontainers.image.base.digest=%s", o->base_digest));
     }
     rest[n++] = o->nplatforms > 1 ? "--manifest" : "-t";
     rest[n++] = o->image;

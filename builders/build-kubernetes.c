@@ -166,6 +166,12 @@ build_args(const strata_build *b, const k8s_state *s)
             ADDF("--build-arg=BASE_DIGEST=%s", o->base_digest);
         if (o->nplatforms == 1)
             ADDF("--custom-platform=%s", o->platforms[0]);
+        /* kaniko writes labels, not annotations: lineage reads both. */
+        if (o->annotate_base && o->base != NULL && o->base_digest != NULL) {
+            ADDF("--label=org.opencontainers.image.base.name=%s", o->base);
+            ADDF("--label=org.opencontainers.image.base.digest=%s",
+                 o->base_digest);
+        }
         ADD("--digest-file=/dev/termination-log");
     } else {
         ADD("build");
@@ -194,7 +200,13 @@ build_args(const strata_build *b, const k8s_state *s)
             ADDF("platform=%s", plats);
         }
         ADD("--output");
-        ADDF("type=image,name=%s,push=true", o->image);
+        if (o->annotate_base && o->base != NULL && o->base_digest != NULL)
+            ADDF("type=image,name=%s,push=true,"
+                 "annotation.org.opencontainers.image.base.name=%s,"
+                 "annotation.org.opencontainers.image.base.digest=%s",
+                 o->image, o->base, o->base_digest);
+        else
+            ADDF("type=image,name=%s,push=true", o->image);
         ADD("--metadata-file");
         ADD("/dev/termination-log");
     }

@@ -756,6 +756,14 @@ typedef struct strata_build_opts {
     const char *base_digest; /* its new digest ("sha256:..."), or NULL:
                                 passed as build arg BASE_DIGEST (buildah
                                 also pins ARG-defaulted FROMs of base) */
+    /*
+     * Non-zero when base is what the image's Dockerfile builds FROM: the
+     * image is then stamped with org.opencontainers.image.base.name and
+     * .digest (buildah --annotation, BuildKit annotation.*, kaniko
+     * --label), so registry lineage stays exact. Not set for an image
+     * whose direct base is an intermediate image.
+     */
+    int annotate_base;
     const char *repo_url;    /* the git repository holding the sources */
     const char *branch;      /* its branch ("main" when NULL) */
     const char *id;          /* a caller's id for names and labels ("42") */

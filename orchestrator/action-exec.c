@@ -197,6 +197,24 @@ on_built(const strata_build_result *res, const strata_error *err, void *arg)
     strata_ref_free(ref);
 }
 
+/* True when image's Dockerfile names base directly (an edge to it). */
+static int
+builds_from(const strata_graph *g, const char *image, const char *base)
+{
+    const char *child, *parent;
+    size_t i, n;
+
+    if (g == NULL || base == NULL)
+        return 0;
+    n = strata_graph_edge_count(g);
+    for (i = 0; i < n; i++) {
+        strata_graph_edge(g, i, &child, &parent, NULL);
+        if (strcmp(child, image) == 0 && strcmp(parent, base) == 0)
+            return 1;
+    }
+    return 0;
+}
+
 static int
 start_backend(strata_runner_job *job, const strata_config_repo *repo,
               const strata_config_image *img,
@@ -235,6 +253,8 @@ start_backend(strata_runner_job *job, const strata_config_repo *repo,
     o.nplatforms = img->platforms.count;
     o.base = job->job->base_ref;
     o.base_digest = job->job->base_digest;
+    o.annotate_base =
+        builds_from(job->env->graph, job->job->image, job->job->base_ref);
     o.repo_url = repo->url;
     o.branch = repo->branch;
     o.id = jobid;

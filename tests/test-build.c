@@ -820,6 +820,7 @@ buildah_builds(void)
     o.context = "app";
     o.base = base;
     o.base_digest = base_digest;
+    o.annotate_base = 1;
     o.repo_url = repo;
     o.branch = "main";
     o.cache_dir = cache;
@@ -844,6 +845,16 @@ buildah_builds(void)
     CHECK(digest != NULL);
     digest[strcspn(digest, "\n")] = '\0';
     CHECK_STR_EQ(out.digest, digest);
+    free(digest);
+    /* Stamped with its base, so registry lineage knows it exactly. */
+    snprintf(cmd, sizeof(cmd),
+             "skopeo inspect --raw --tls-verify=false --creds "
+             "builder:pw-builder docker://%s",
+             image);
+    digest = harness_capture(cmd);
+    CHECK(digest != NULL);
+    CHECK_CONTAINS(digest, "org.opencontainers.image.base.digest");
+    CHECK_CONTAINS(digest, base_digest);
     free(digest);
     outcome_release(&out);
     /* The credentials never reach the log. */
