@@ -42,6 +42,7 @@ typedef struct entry {
 typedef struct host {
     char *domain;
     int limit, running;
+    int settled; /* the first request has answered */
     entry **queue;
     size_t n, next;
 } host;
@@ -50,7 +51,6 @@ typedef struct pin_file {
     strata_pin_file f;
     char *data;
     size_t len;
-    strata_dockerfile *df;
     strata_pin_result res;
     int ok; /* read and parsed */
 } pin_file;
@@ -141,14 +141,20 @@ on_digest(char *digest, const strata_error *err, void *arg)
     else
         e->digest = digest;
     e->host->running--;
+    e->host->settled = 1;
     c->outstanding--;
     pump(c, e->host);
 }
 
+/*
+ * The first request to a registry goes alone: it settles the scheme
+ * (HTTPS, or plain HTTP on loopback after HTTPS fails) before the others
+ * start, so they don't all try HTTPS, fail together and back off.
+ */
 static void
 pump(pin_cmd *c, host *h)
 {
-    while (h->running < h->limit && h->next < h->n) {
+    while (h->running < (h->settled ? h->limit : 1) && h->next < h->n) {
         entry *e = h->queue[h->next++];
         req *r = strata_xcalloc(1, sizeof(*r));
 
@@ -283,6 +289,8 @@ static int
 pin_one(pin_cmd *c, pin_file *pf, strata_error *err)
 {
     strata_pin_opts o = {0};
+    strata_dockerfile *df = NULL;
+    int rc;
 
     o.lookup = lookup;
     o.arg = c;
@@ -291,8 +299,14 @@ pin_one(pin_cmd *c, pin_file *pf, strata_error *err)
     strata_pin_result_release(&pf->res);
     switch (pf->f.kind) {
     case STRATA_PIN_DOCKERFILE:
-        return strata_pin_dockerfile_opts(&pf->res, pf->data, pf->len, pf->df,
-                                          pf->f.path, &o, err);
+        /* Parsed in each pass, not kept: parsing is cheaper than memory. */
+        rc = strata_dockerfile_parse(&df, pf->data, pf->len, pf->f.path, NULL,
+                                     err);
+        if (rc == 0)
+            rc = strata_pin_dockerfile_opts(&pf->res, pf->data, pf->len, df,
+                                            pf->f.path, &o, err);
+        strata_dockerfile_free(df);
+        return rc;
     case STRATA_PIN_COMPOSE:
         o.yaml = STRATA_PIN_YAML_COMPOSE;
         return strata_pin_yaml(&pf->res, pf->data, pf->len, pf->f.path, &o,
@@ -312,10 +326,6 @@ load(pin_cmd *c, pin_file *pf, int explicit_file)
 
     if (read_file(pf, &err) != 0)
         goto bad;
-    if (pf->f.kind == STRATA_PIN_DOCKERFILE &&
-        strata_dockerfile_parse(&pf->df, pf->data, pf->len, pf->f.path, NULL,
-                                &err) != 0)
-        goto bad;
     if (pin_one(c, pf, &err) != 0) {
         /*
          * Any *.yaml may be a Helm template or something else entirely:
@@ -327,6 +337,7 @@ load(pin_cmd *c, pin_file *pf, int explicit_file)
         goto bad;
     }
     pf->ok = 1;
+    strata_pin_result_release(&pf->res);
     return;
 bad:
     c->bad_input++;
@@ -530,6 +541,7 @@ exec_pin(strata_cli *cli, int argc, char **argv)
             fprintf(stderr, "strata: %s\n", err.msg);
             c.bad_input++;
         }
+        strata_pin_result_release(&pf->res);
     }
     if (c.json) {
         json_t *doc = json_pack("{s:b, s:i, s:i, s:O, s:O, s:O}", "check",
@@ -561,7 +573,6 @@ usage:
 out:
     for (i = 0; pfs != NULL && i < nfiles; i++) {
         free(pfs[i].data);
-        strata_dockerfile_free(pfs[i].df);
         strata_pin_result_release(&pfs[i].res);
     }
     free(pfs);
