@@ -332,11 +332,18 @@ on_response(const strata_http_response *resp, const strata_error *terr,
     if (resp != NULL)
         note_ratelimit(h, resp);
     if (terr != NULL) {
-        /* HTTPS failed on a host where plain HTTP is allowed: switch. */
-        if (terr->code == STRATA_ENET && h->plain_allowed && !h->use_http &&
+        /*
+         * HTTPS failed on a host where plain HTTP is allowed: switch, and
+         * resend at once. Requests that were under way over HTTPS when
+         * another one switched the host resend at once too, instead of
+         * waiting out a retry backoff.
+         */
+        if (terr->code == STRATA_ENET && h->plain_allowed &&
             strncmp(r->url, "https:", 6) == 0) {
-            h->use_http = 1;
-            h->https_error = *terr;
+            if (!h->use_http) {
+                h->use_http = 1;
+                h->https_error = *terr;
+            }
             req_send(r);
         } else if (terr->code == STRATA_ENET || terr->code == STRATA_ETIMEOUT)
             req_retry(r, backoff_ms(r), terr);
