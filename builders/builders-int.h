@@ -89,9 +89,9 @@ void strata_forge__pr_release(strata_forge_pr *pr);
 
 /* One platform of a rebase: its inputs, fetched, and what was composed. */
 typedef struct strata_rebase__plat {
-    char *platform;   /* "os/arch[/variant]" */
-    size_t entry;     /* index of its entry in the image's index */
-    strata_manifest *img, *old, *new; /* the platform manifests */
+    char *platform; /* "os/arch[/variant]" */
+    size_t entry;   /* index of its entry in the image's index */
+    strata_manifest *img, *old, *new;  /* the platform manifests */
     char *img_cfg, *old_cfg, *new_cfg; /* raw config blobs */
     size_t img_cfg_len, old_cfg_len, new_cfg_len;
     strata_rebase_image out;
@@ -255,7 +255,6 @@ extern const strata_build_backend strata_build__gitlab;
 extern const strata_build_backend strata_build__webhook;
 
 /* ==== end of rebuild backends =========================================== */
-
 
 /* ==== rescans (scan.c, scan-trivy.c, scan-grype.c, scan-sarif.c) ======= */
 

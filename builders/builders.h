@@ -372,10 +372,10 @@ typedef struct strata_pin_result {
  * also when nothing changed (out->nchanges == 0, out->data == data's copy).
  * Platform pins are off (see strata_pin_dockerfile_opts).
  */
-int strata_pin_dockerfile(strata_pin_result *out, const char *data,
-                          size_t len, const strata_dockerfile *df,
-                          const char *name, strata_pin_resolve_cb resolve,
-                          void *arg, strata_error *err);
+int strata_pin_dockerfile(strata_pin_result *out, const char *data, size_t len,
+                          const strata_dockerfile *df, const char *name,
+                          strata_pin_resolve_cb resolve, void *arg,
+                          strata_error *err);
 
 /*
  * Like strata_pin_dockerfile, asking opts->lookup. A reference whose
@@ -555,10 +555,10 @@ json_t *strata_scan_report_json(const strata_scan_report *r);
 
 /* What changed between the previous digest's findings and the current. */
 typedef struct strata_scan_delta {
-    int has_previous; /* 0: a first scan, the baseline */
-    size_t total[STRATA_SCAN_NSEVERITIES];     /* current findings */
-    size_t added[STRATA_SCAN_NSEVERITIES];     /* new in current */
-    size_t fixed[STRATA_SCAN_NSEVERITIES];     /* gone (previous severity) */
+    int has_previous;                      /* 0: a first scan, the baseline */
+    size_t total[STRATA_SCAN_NSEVERITIES]; /* current findings */
+    size_t added[STRATA_SCAN_NSEVERITIES]; /* new in current */
+    size_t fixed[STRATA_SCAN_NSEVERITIES]; /* gone (previous severity) */
     size_t unchanged[STRATA_SCAN_NSEVERITIES]; /* in both (current one) */
     json_t *added_list;                        /* owned: [finding] */
     json_t *fixed_list;                        /* owned: [finding] */
@@ -617,9 +617,9 @@ int strata_scan_report_save(strata_store *st, const char *image,
  * The findings recorded for image@digest. STRATA_ENOTFOUND when that
  * digest was never scanned.
  */
-int strata_scan_report_stored(strata_scan_report **out,
-                              strata_store *st, const char *image,
-                              const char *digest, strata_error *err);
+int strata_scan_report_stored(strata_scan_report **out, strata_store *st,
+                              const char *image, const char *digest,
+                              strata_error *err);
 
 /*
  * The step every rescan takes once it has a report r of image@digest: the
@@ -629,9 +629,9 @@ int strata_scan_report_stored(strata_scan_report **out,
  * digest's findings (release it, also on error).
  */
 int strata_scan_record(strata_scan_delta *out, char **out_previous,
-                       strata_store *st, const char *image,
-                       const char *digest, const char *scanner,
-                       const strata_scan_report *r, strata_error *err);
+                       strata_store *st, const char *image, const char *digest,
+                       const char *scanner, const strata_scan_report *r,
+                       strata_error *err);
 
 /*
  * New: {"image", "digest", "previous" (null for a first scan), "scanner",
@@ -764,11 +764,11 @@ typedef struct strata_build_opts {
      * whose direct base is an intermediate image.
      */
     int annotate_base;
-    const char *repo_url;    /* the git repository holding the sources */
-    const char *branch;      /* its branch ("main" when NULL) */
-    const char *id;          /* a caller's id for names and labels ("42") */
-    uint64_t timeout_ms;     /* the whole build; 0 = 1 h */
-    uint32_t poll_ms;        /* status polling interval; 0 = 5 s */
+    const char *repo_url;        /* the git repository holding the sources */
+    const char *branch;          /* its branch ("main" when NULL) */
+    const char *id;              /* a caller's id for names and labels ("42") */
+    uint64_t timeout_ms;         /* the whole build; 0 = 1 h */
+    uint32_t poll_ms;            /* status polling interval; 0 = 5 s */
     uint32_t request_timeout_ms; /* per HTTP request; 0 = 30 s */
 
     /* -- buildah -- */
@@ -791,10 +791,10 @@ typedef struct strata_build_opts {
     size_t nregistries;
 
     /* -- HTTP backends -- */
-    const char *api_url; /* GitHub, GitLab API; Kubernetes API server */
-    const char *token;   /* GitHub/GitLab token, K8s bearer, webhook */
-    const char *ca_file; /* CA bundle instead of the system's */
-    int insecure;        /* skip TLS verification */
+    const char *api_url;  /* GitHub, GitLab API; Kubernetes API server */
+    const char *token;    /* GitHub/GitLab token, K8s bearer, webhook */
+    const char *ca_file;  /* CA bundle instead of the system's */
+    int insecure;         /* skip TLS verification */
     const char *repo;     /* github-actions: "owner/name" */
     const char *workflow; /* github-actions: "rebuild.yml" or an id */
     const char *project;  /* gitlab: "group/name" or an id */

@@ -115,8 +115,7 @@ strata_config__check_watch(strata_config__ctx *ctx, void *obj,
             b[i].interval_ms = w->interval_ms;
         if (strata_config__is_null(strata_config__lookup(ctx, it, "soak")))
             b[i].soak_ms = w->soak_ms;
-        if (strata_config__is_null(
-                strata_config__lookup(ctx, it, "approval")))
+        if (strata_config__is_null(strata_config__lookup(ctx, it, "approval")))
             b[i].approval = w->approval;
     }
 }

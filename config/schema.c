@@ -759,8 +759,8 @@ SCHEMA(notify, "notification", strata_config_notify,
        .set_offset = -1, .check = strata_config__check_notify);
 
 /* In the order of strata_config_webhook_kind. */
-const char *const strata_config__webhook_names[] = {
-    "distribution", "dockerhub", "harbor", "generic", NULL};
+const char *const strata_config__webhook_names[] = {"distribution", "dockerhub",
+                                                    "harbor", "generic", NULL};
 
 static const strata_config__field webhook_fields[] = {
     FLD("name", STRATA_CF_STRING, strata_config_webhook, name,

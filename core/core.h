@@ -92,7 +92,10 @@ typedef struct strata_buf {
     size_t cap;
 } strata_buf;
 
-#define STRATA_BUF_INIT {NULL, 0, 0}
+#define STRATA_BUF_INIT                                                        \
+    {                                                                          \
+        NULL, 0, 0                                                             \
+    }
 
 void strata_buf_init(strata_buf *b);
 void strata_buf_release(strata_buf *b);
@@ -149,8 +152,8 @@ void strata_vlog(strata_log_level level, int64_t job, const char *fmt,
 /* ---- small utilities -------------------------------------------------- */
 
 /* Reads a whole file (max bytes; 0 = no limit). *out is the caller's. */
-int strata_read_file(char **out, size_t *out_len, const char *path,
-                     size_t max, strata_error *err);
+int strata_read_file(char **out, size_t *out_len, const char *path, size_t max,
+                     strata_error *err);
 /* Writes data atomically (temp file + rename). */
 int strata_write_file(const char *path, const void *data, size_t len,
                       strata_error *err);

@@ -2,8 +2,8 @@
  * cmd-dockerfile-refs.c - `strata dockerfile refs FILE`: parses a
  * Dockerfile and prints one line per external image reference, in file
  * order: LINE<TAB>KIND<TAB>CANONICAL-REF, LINE being the line the
- * reference is written on (a continuation line, say). Problems are printed on stderr
- * as FILE:LINE: message while the other references still print; the exit
+ * reference is written on (a continuation line, say). Problems are printed on
+ * stderr as FILE:LINE: message while the other references still print; the exit
  * status is then 2 (bad input), as it is when the file cannot be read.
  */
 #include <stdio.h>

@@ -62,8 +62,8 @@ scan_work(uv_work_t *req)
         strata_graph_lineage_opts lo = {.defaults = &ro};
         json_t *images = NULL;
 
-        d->scan_rc = strata_graph_scan_lineage(&images, st, d->cfg, &lo,
-                                               &d->scan_err);
+        d->scan_rc =
+            strata_graph_scan_lineage(&images, st, d->cfg, &lo, &d->scan_err);
         json_object_set(d->scan_summary, "images",
                         json_object_get(images, "images"));
         json_decref(images);

@@ -231,8 +231,8 @@ const char *strata_api_req_query_string(const strata_api_req *req);
  * string in *out (NULL when absent); STRATA_EINVAL for a malformed query
  * string.
  */
-int strata_api_req_query(char **out, const strata_api_req *req,
-                         const char *key, strata_error *err);
+int strata_api_req_query(char **out, const strata_api_req *req, const char *key,
+                         strata_error *err);
 
 /* Pagination parameters: ?limit=N&after=CURSOR. */
 typedef struct strata_api_page {
@@ -262,24 +262,21 @@ void strata_api_req_add_header(strata_api_req *req, const char *name,
  * has closed meanwhile, nothing is sent but req is still released.
  */
 void strata_api_respond(strata_api_req *req, int status,
-                        const char *content_type, const void *body,
-                        size_t len);
+                        const char *content_type, const void *body, size_t len);
 /* Answers with body serialised as JSON (body is borrowed). */
 void strata_api_respond_json(strata_api_req *req, int status,
                              const json_t *body);
 /* Answers {"error": "<message>"} with status. */
-void strata_api_respond_error(strata_api_req *req, int status,
-                              const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+void strata_api_respond_error(strata_api_req *req, int status, const char *fmt,
+                              ...) __attribute__((format(printf, 3, 4)));
 
 /* Shared by the api-*.c files only. */
 struct st_h2o_req_t;
 const strata_api_options *strata_api__opts(const strata_api *api);
 strata_api_req **strata_api__pending(strata_api *api);
-void strata_api__finished(strata_api *api, const char *method,
-                          const char *path, int status, double seconds);
-strata_api_req *strata_api__req_new(strata_api *api,
-                                    struct st_h2o_req_t *hreq);
+void strata_api__finished(strata_api *api, const char *method, const char *path,
+                          int status, double seconds);
+strata_api_req *strata_api__req_new(strata_api *api, struct st_h2o_req_t *hreq);
 void strata_api__req_set_rest(strata_api_req *req, size_t prefix_len);
 void strata_api__req_done(strata_api_req *req);
 void strata_api__req_cancel_all(strata_api *api);
@@ -304,8 +301,8 @@ void strata_api__route(strata_api *api, strata_api_req *req);
  * or running, so the new digest is probably strata's own.
  */
 int strata_plan_updates(json_t **out, strata_store *st, const strata_graph *g,
-                        const strata_config_data *cfg, int dry_run,
-                        int64_t now, strata_error *err);
+                        const strata_config_data *cfg, int dry_run, int64_t now,
+                        strata_error *err);
 /* The configured repository (and image, if named) of a graph node. */
 void strata_plan__target(const strata_config_repo **out_repo,
                          const strata_config_image **out_image,
@@ -321,8 +318,8 @@ typedef struct strata_runner_env {
     const strata_config_data *cfg;
     strata_store *store;
     const strata_graph *graph;
-    strata_registry *registry; /* may be NULL */
-    const char *cache_dir;     /* git mirrors */
+    strata_registry *registry;    /* may be NULL */
+    const char *cache_dir;        /* git mirrors */
     struct strata_notify *notify; /* may be NULL: events not notified */
 } strata_runner_env;
 
@@ -366,8 +363,8 @@ extern const strata_action strata_action_rescan;
 const strata_action *strata_action_lookup(const char *name);
 
 /* Ends the running job: code 0 succeeded; result is stolen (may be NULL). */
-void strata_runner_job_done(strata_runner_job *job, int code,
-                            const char *error, json_t *result);
+void strata_runner_job_done(strata_runner_job *job, int code, const char *error,
+                            json_t *result);
 
 typedef void (*strata_runner_done_cb)(strata_runner *r, void *arg);
 
@@ -375,8 +372,7 @@ int strata_runner_new(strata_runner **out, uv_loop_t *loop,
                       const strata_runner_env *env, int max_running,
                       strata_error *err);
 /* Runs jobs until none is runnable and none runs; then cb, once. */
-void strata_runner_drain(strata_runner *r, strata_runner_done_cb cb,
-                         void *arg);
+void strata_runner_drain(strata_runner *r, strata_runner_done_cb cb, void *arg);
 /* For the daemon: looks for runnable jobs every poll_ms. */
 void strata_runner_start(strata_runner *r, uint64_t poll_ms);
 void strata_runner_kick(strata_runner *r);
@@ -391,8 +387,8 @@ void strata_runner_pause(strata_runner *r);
 void strata_runner_set_env(strata_runner *r, const strata_runner_env *env);
 
 /* Expands {var} templates with shell-quoted values (action-exec.c). */
-int strata_exec__expand(char **out, const char *tmpl,
-                        const char *const *vars, strata_error *err);
+int strata_exec__expand(char **out, const char *tmpl, const char *const *vars,
+                        strata_error *err);
 
 /*
  * Records an event (payload stolen: a flat object) in the store, logs it,
@@ -419,8 +415,8 @@ typedef enum strata_daemon_phase {
 typedef struct strata_daemon_opts {
     const char *config_path;
     int config_explicit;
-    int once;            /* one cycle, then exit */
-    const char *listen;  /* overrides api.listen, or NULL */
+    int once;              /* one cycle, then exit */
+    const char *listen;    /* overrides api.listen, or NULL */
     const char *cache_dir; /* overrides the git mirror cache, or NULL */
     int log_explicit;      /* keep the command line's logging settings */
 } strata_daemon_opts;
@@ -460,7 +456,7 @@ typedef struct strata_daemon {
     size_t watch_errors;
     strata_buf report_gauges; /* /metrics: the stale report's gauges */
     int64_t report_gauges_at; /* when they were computed; 0: never */
-    int waiting_notify; /* --once: the cycle waits for the outbox */
+    int waiting_notify;       /* --once: the cycle waits for the outbox */
     int notify_idle;
     json_t *once_report; /* --once: what the cycle saw and did */
 } strata_daemon;

@@ -384,8 +384,7 @@ typedef struct strata_store_outbox_spec {
  * state), so enqueueing one event twice sends it once. *out_id is the
  * message's id, new or existing; *out_created (may be NULL) says which.
  */
-int strata_store_outbox_add(int64_t *out_id, int *out_created,
-                            strata_store *st,
+int strata_store_outbox_add(int64_t *out_id, int *out_created, strata_store *st,
                             const strata_store_outbox_spec *spec,
                             strata_error *err);
 
@@ -563,7 +562,6 @@ int strata_store_graph_load(strata_store *st, strata_store_node_cb node_cb,
                             strata_store_edge_cb edge_cb, void *arg,
                             strata_error *err);
 
-
 /* ---- rescans: findings per image digest (findings.c) ------------------ */
 /*
  * What a vulnerability scan of image@digest found. The store keeps
@@ -595,9 +593,8 @@ int strata_store_findings_put(strata_store *st, const char *image,
  * "version", "fixed", "severity"}], absent values as null. New reference.
  * STRATA_ENOTFOUND when that digest was never scanned.
  */
-int strata_store_findings_get(json_t **out, strata_store *st,
-                              const char *image, const char *digest,
-                              strata_error *err);
+int strata_store_findings_get(json_t **out, strata_store *st, const char *image,
+                              const char *digest, strata_error *err);
 
 /*
  * Scans of image (NULL: of every image), newest first, at most limit
@@ -611,9 +608,8 @@ int strata_store_scans_list(json_t **out, strata_store *st, const char *image,
  * The newest scanned digest of image other than except (NULL: any): *out
  * is a new string, or NULL when there is none (and 0 is returned).
  */
-int strata_store_scans_previous(char **out, strata_store *st,
-                                const char *image, const char *except,
-                                strata_error *err);
+int strata_store_scans_previous(char **out, strata_store *st, const char *image,
+                                const char *except, strata_error *err);
 
 /* ---- end of rescans ---------------------------------------------------- */
 
