@@ -48,17 +48,24 @@ respond_page(strata_api_req *req, json_t *items, long limit)
     json_decref(doc);
 }
 
+/*
+ * One page of a store list: ?limit=&after= and one filter parameter.
+ * fetch() gets the filter's value (NULL when absent) and returns 0, a
+ * store error (500), or STRATA_EINVAL for a bad filter value (400).
+ */
+typedef int (*list_fetch)(json_t **out, strata_daemon *d, int64_t after,
+                          int limit, const char *filter, strata_error *err);
+
 static void
-on_jobs(strata_api_req *req, void *arg)
+respond_list(strata_api_req *req, strata_daemon *d, const char *filter_name,
+             list_fetch fetch)
 {
-    strata_daemon *d = arg;
     strata_api_page page = {0};
     strata_error err = {0};
     json_t *items = NULL;
-    char *state_name = NULL;
-    strata_store_job_state state;
+    char *filter = NULL;
     int64_t after;
-    int st = -1;
+    int rc;
 
     if (strata_api_req_page(&page, req, 50, 500, &err) != 0 ||
         parse_after(&after, &page) != 0) {
@@ -66,94 +73,72 @@ on_jobs(strata_api_req *req, void *arg)
                                  err.code ? err.msg : "bad 'after'");
         goto out;
     }
-    if (strata_api_req_query(&state_name, req, "state", &err) == 0 &&
-        state_name != NULL) {
-        if (strata_store_job_state_parse(&state, state_name) != 0) {
-            strata_api_respond_error(req, 400, "unknown job state '%s'",
-                                     state_name);
-            goto out;
-        }
-        st = (int) state;
-    }
-    if (strata_store_job_list(&items, d->store, after, (int) page.limit, st,
-                              &err) != 0) {
-        strata_api_respond_error(req, 500, "%s", err.msg);
+    strata_api_req_query(&filter, req, filter_name, NULL);
+    rc = fetch(&items, d, after, (int) page.limit, filter, &err);
+    if (rc != 0) {
+        strata_api_respond_error(req, rc == STRATA_EINVAL ? 400 : 500, "%s",
+                                 err.msg);
         goto out;
     }
     respond_page(req, items, page.limit);
 out:
     json_decref(items);
     free(page.after);
-    free(state_name);
+    free(filter);
+}
+
+static int
+fetch_jobs(json_t **out, strata_daemon *d, int64_t after, int limit,
+           const char *state_name, strata_error *err)
+{
+    strata_store_job_state state;
+
+    if (state_name != NULL &&
+        strata_store_job_state_parse(&state, state_name) != 0)
+        return strata_error_set(err, STRATA_EINVAL, "unknown job state '%s'",
+                                state_name);
+    return strata_store_job_list(out, d->store, after, limit,
+                                 state_name ? (int) state : -1, err);
+}
+
+static int
+fetch_events(json_t **out, strata_daemon *d, int64_t after, int limit,
+             const char *type, strata_error *err)
+{
+    return strata_store_event_list(out, d->store, after, limit, type, err);
+}
+
+/* The notification outbox: pending, sending, sent and dead letters. */
+static int
+fetch_outbox(json_t **out, strata_daemon *d, int64_t after, int limit,
+             const char *state_name, strata_error *err)
+{
+    strata_store_outbox_state state;
+
+    if (state_name != NULL &&
+        strata_store_outbox_state_parse(&state, state_name) != 0)
+        return strata_error_set(err, STRATA_EINVAL, "unknown outbox state '%s'",
+                                state_name);
+    return strata_notify_outbox_list(
+        out, d->store, state_name ? (int) state : -1, after, limit, err);
+}
+
+static void
+on_jobs(strata_api_req *req, void *arg)
+{
+    respond_list(req, arg, "state", fetch_jobs);
 }
 
 static void
 on_events(strata_api_req *req, void *arg)
 {
-    strata_daemon *d = arg;
-    strata_api_page page = {0};
-    strata_error err = {0};
-    json_t *items = NULL;
-    char *type = NULL;
-    int64_t after;
-
-    if (strata_api_req_page(&page, req, 50, 500, &err) != 0 ||
-        parse_after(&after, &page) != 0) {
-        strata_api_respond_error(req, 400, "%s",
-                                 err.code ? err.msg : "bad 'after'");
-        goto out;
-    }
-    strata_api_req_query(&type, req, "type", NULL);
-    if (strata_store_event_list(&items, d->store, after, (int) page.limit, type,
-                                &err) != 0) {
-        strata_api_respond_error(req, 500, "%s", err.msg);
-        goto out;
-    }
-    respond_page(req, items, page.limit);
-out:
-    json_decref(items);
-    free(page.after);
-    free(type);
+    respond_list(req, arg, "type", fetch_events);
 }
 
-/* The notification outbox: pending, sending, sent and dead letters. */
 static void
 on_outbox(strata_api_req *req, void *arg)
 {
-    strata_daemon *d = arg;
-    strata_api_page page = {0};
-    strata_error err = {0};
-    json_t *items = NULL;
-    char *state_name = NULL;
-    int64_t after;
-    int state = -1;
-
-    if (strata_api_req_page(&page, req, 50, 500, &err) != 0 ||
-        parse_after(&after, &page) != 0) {
-        strata_api_respond_error(req, 400, "%s",
-                                 err.code ? err.msg : "bad 'after'");
-        goto out;
-    }
-    if (strata_api_req_query(&state_name, req, "state", &err) == 0 &&
-        state_name != NULL) {
-        strata_store_outbox_state s;
-        if (strata_store_outbox_state_parse(&s, state_name) != 0) {
-            strata_api_respond_error(req, 400, "unknown outbox state '%s'",
-                                     state_name);
-            goto out;
-        }
-        state = (int) s;
-    }
-    if (strata_notify_outbox_list(&items, d->store, state, after,
-                                  (int) page.limit, &err) != 0) {
-        strata_api_respond_error(req, 500, "%s", err.msg);
-        goto out;
-    }
-    respond_page(req, items, page.limit);
-out:
-    json_decref(items);
-    free(page.after);
-    free(state_name);
+    respond_list(req, arg, "state", fetch_outbox);
 }
 
 static void
