@@ -570,7 +570,7 @@ out:
 static int
 reconfigured_files(repo_scan *rs, strata_error *err)
 {
-    json_t *todo = json_array(), *v;
+    json_t *changed = json_array(), *v;
     const char *path;
     size_t i;
     int rc = 0;
@@ -580,13 +580,14 @@ reconfigured_files(repo_scan *rs, strata_error *err)
         const char *old = json_string_value(json_object_get(v, "fp"));
 
         if (old == NULL || strcmp(old, fp) != 0)
-            json_array_append_new(todo, json_string(path));
+            json_array_append_new(changed, json_string(path));
         free(fp);
     }
-    json_array_foreach (todo, i, v) {
+    json_array_foreach (changed, i, v) {
         const char *p = json_string_value(v);
-        char *blob = strata_xstrdup(
-            file_blob(rs->files, p) ? file_blob(rs->files, p) : "");
+        const char *b = file_blob(rs->files, p);
+        /* A copy: scanning the file replaces its entry in rs->files. */
+        char *blob = strata_xstrdup(b ? b : "");
 
         if (*blob == '\0')
             rc = drop_file(rs, p, err);
@@ -596,7 +597,7 @@ reconfigured_files(repo_scan *rs, strata_error *err)
         if (rc != 0)
             break;
     }
-    json_decref(todo);
+    json_decref(changed);
     return rc;
 }
 
