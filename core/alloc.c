@@ -5,6 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "core.h"
 
@@ -93,4 +96,12 @@ strata_xasprintf(const char *fmt, ...)
     p = strata_xvasprintf(fmt, ap);
     va_end(ap);
     return p;
+}
+
+void
+strata_release_free_memory(void)
+{
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
 }

@@ -73,6 +73,13 @@ const char *strata_error_name(int code);
 void *strata_xmalloc(size_t n);
 void *strata_xcalloc(size_t nmemb, size_t size);
 void *strata_xrealloc(void *p, size_t n);
+/*
+ * Gives memory the allocator holds free back to the system (glibc's
+ * malloc_trim; nothing elsewhere). For a daemon after big transient work
+ * (a configuration parsed, a graph replaced), so the holes it leaves do
+ * not stay resident.
+ */
+void strata_release_free_memory(void);
 char *strata_xstrdup(const char *s);
 char *strata_xstrndup(const char *s, size_t n);
 char *strata_xasprintf(const char *fmt, ...)

@@ -1,7 +1,10 @@
 /*
  * dockerfile-arena.c - a bump allocator for the strings and small
- * structs of a parse result: everything is allocated from chunks that are
- * freed together when the result is freed (h2o's mem pool, simplified).
+ * structs of a parse result, and for the lineage graph's strings:
+ * everything is allocated from chunks that are freed together (h2o's mem
+ * pool, simplified). Chunks double from 8 KiB up to 1 MiB, so a parse
+ * result stays small and a 100,000-node graph needs few chunks; strings
+ * are packed byte to byte, other blocks aligned like max_align_t.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -11,6 +14,7 @@
 #include "graph-int.h"
 
 #define CHUNK_SIZE 8192
+#define CHUNK_MAX (1024 * 1024)
 
 struct strata_graph__chunk {
     struct strata_graph__chunk *next;
@@ -19,33 +23,49 @@ struct strata_graph__chunk {
     _Alignas(16) unsigned char data[];
 };
 
-void *
-strata_graph__arena_alloc(strata_graph__arena *a, size_t n)
+/* n bytes at the given alignment (1 or 16), not zeroed. */
+static void *
+arena_take(strata_graph__arena *a, size_t n, size_t align)
 {
     struct strata_graph__chunk *c = a->head;
+    size_t at = c != NULL ? (c->used + align - 1) & ~(align - 1) : 0;
     void *p;
 
-    n = (n + 15) & ~(size_t) 15;
-    if (n == 0)
-        n = 16;
-    if (c == NULL || c->cap - c->used < n) {
-        size_t cap = n > CHUNK_SIZE / 2 ? n : CHUNK_SIZE;
+    if (c == NULL || at > c->cap || c->cap - at < n) {
+        size_t cap = a->next_cap ? a->next_cap : CHUNK_SIZE;
 
+        if (n > cap / 2) {
+            cap = n;
+        } else if (a->next_cap < CHUNK_MAX) {
+            a->next_cap = cap * 2;
+        }
         c = strata_xmalloc(sizeof(*c) + cap);
         c->used = 0;
         c->cap = cap;
         /* A big block gets its own chunk behind the current one so the
          * current chunk's free space is not wasted. */
-        if (cap > CHUNK_SIZE && a->head != NULL) {
+        if (cap == n && a->head != NULL) {
             c->next = a->head->next;
             a->head->next = c;
         } else {
             c->next = a->head;
             a->head = c;
         }
+        at = 0;
     }
-    p = c->data + c->used;
-    c->used += n;
+    p = c->data + at;
+    c->used = at + n;
+    return p;
+}
+
+void *
+strata_graph__arena_alloc(strata_graph__arena *a, size_t n)
+{
+    void *p;
+
+    if (n == 0)
+        n = 1;
+    p = arena_take(a, n, 16);
     memset(p, 0, n);
     return p;
 }
@@ -53,7 +73,7 @@ strata_graph__arena_alloc(strata_graph__arena *a, size_t n)
 char *
 strata_graph__arena_strndup(strata_graph__arena *a, const char *s, size_t n)
 {
-    char *p = strata_graph__arena_alloc(a, n + 1);
+    char *p = arena_take(a, n + 1, 1);
 
     if (n > 0)
         memcpy(p, s, n);
@@ -92,4 +112,5 @@ strata_graph__arena_release(strata_graph__arena *a)
         c = next;
     }
     a->head = NULL;
+    a->next_cap = 0;
 }

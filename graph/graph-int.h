@@ -8,6 +8,7 @@
 #define STRATA_GRAPH_INT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "graph.h"
 
@@ -17,9 +18,11 @@
 
 /* ---- arena (dockerfile-arena.c) --------------------------------------- */
 
-/* Memory freed whole: every string of a parse result lives here. */
+/* Memory freed whole: every string of a parse result lives here. Zeroed
+ * (= {0}) it is empty. */
 typedef struct strata_graph__arena {
     struct strata_graph__chunk *head;
+    size_t next_cap; /* the next chunk's size */
 } strata_graph__arena;
 
 void *strata_graph__arena_alloc(strata_graph__arena *a, size_t n);
@@ -227,24 +230,68 @@ void strata_graph__df_resolve(strata_graph__df_parser *p);
  * Lineage graph internals
  * ====================================================================== */
 
-typedef struct strata_graph__idxvec {
-    size_t *v;
-    size_t n, cap;
-} strata_graph__idxvec;
+/* ---- strings (strtab.c) ----------------------------------------------- */
+
+/*
+ * The graph's strings, each stored once: node references and the edges'
+ * repositories, paths, methods and digests (a 100,000-node graph has
+ * 100,000 references and about as many paths, and few distinct other
+ * strings). An id names a string; 0 names none. Bytes are packed in an
+ * arena; the index is open addressing over 32-bit ids.
+ */
+typedef struct strata_graph__strtab {
+    strata_graph__arena bytes;
+    const char **strs; /* id -> string; strs[0] unused */
+    uint32_t *node;    /* id -> node index + 1 (0: not a node's ref) */
+    uint32_t n, cap;   /* ids in use (counting 0), allocated */
+    uint32_t *slots;   /* ids; 0 is an empty slot */
+    uint32_t nslots;   /* a power of two, or 0 */
+} strata_graph__strtab;
+
+/* The id of s, added if new; 0 for NULL. */
+uint32_t strata_graph__strtab_intern(strata_graph__strtab *t, const char *s);
+/* The id of s, or 0 when it is not there. */
+uint32_t strata_graph__strtab_find(const strata_graph__strtab *t,
+                                   const char *s);
+void strata_graph__strtab_release(strata_graph__strtab *t);
+
+static inline const char *
+strata_graph__str(const strata_graph__strtab *t, uint32_t id)
+{
+    return id != 0 ? t->strs[id] : NULL;
+}
+
+/* ---- the model (model.c) ---------------------------------------------- */
+
+/* Edge indexes around a node. Most nodes have one parent and no children,
+ * so one index is kept in place and more go to the heap. */
+typedef struct strata_graph__adj {
+    uint32_t n, cap;
+    union {
+        uint32_t one;   /* cap <= 1 */
+        uint32_t *many; /* cap > 1 */
+    } u;
+} strata_graph__adj;
+
+static inline uint32_t
+strata_graph__at(const strata_graph__adj *a, size_t i)
+{
+    return a->cap > 1 ? a->u.many[i] : a->u.one;
+}
 
 typedef struct strata_graph__node {
-    const char *ref; /* the index's own copy of the key */
+    const char *ref; /* in the string table */
     strata_graph_kind kind;
-    strata_graph__idxvec parents;  /* edge indexes where child == this */
-    strata_graph__idxvec children; /* edge indexes where parent == this */
+    strata_graph__adj parents;  /* edges where child == this */
+    strata_graph__adj children; /* edges where parent == this */
 } strata_graph__node;
 
 typedef struct strata_graph__edge {
-    size_t child, parent;
-    /* Interned in the graph's string table (NULL when absent). */
-    const char *repo, *path, *method, *digest;
-    unsigned line;
-    int confidence;
+    uint32_t child, parent; /* node indexes */
+    /* String ids (0: absent). */
+    uint32_t repo, path, method, digest;
+    uint32_t line;
+    int32_t confidence;
 } strata_graph__edge;
 
 struct strata_graph {
@@ -252,13 +299,15 @@ struct strata_graph {
     size_t nnodes, capnodes;
     strata_graph__edge *edges;
     size_t nedges, capedges;
-    strata_strmap *index; /* ref -> node index + 1; owns node refs */
-    /* Edge strings (repo, path, method, digest) are interned here: a
-     * 100,000-edge graph has a few hundred distinct ones. */
-    strata_strmap *strings;
+    strata_graph__strtab strings;
 };
 
-void strata_graph__edge_info(strata_graph_edge_info *out,
+/* Room for nodes and edges more without growing (the loader knows). */
+void strata_graph__reserve(strata_graph *g, size_t nodes, size_t edges);
+/* Adds child -> parent between existing nodes. */
+void strata_graph__add_edge_at(strata_graph *g, size_t child, size_t parent,
+                               const strata_graph_edge_info *info);
+void strata_graph__edge_info(strata_graph_edge_info *out, const strata_graph *g,
                              const strata_graph__edge *e);
 
 #endif

@@ -41,7 +41,6 @@ typedef struct lx {
     json_t *watches;            /* store watch list, loaded on first need */
     strata_strmap *bases;       /* watch ref -> json_t digests (new refs) */
     strata_strmap *layer_cache; /* "digest platform" -> char * ("" failed) */
-    strata_strmap *ids;         /* store node id -> ref copy */
     json_t *registry_edges;     /* child -> [[parent, method], ...] */
 } lx;
 
@@ -360,38 +359,17 @@ out:
 /* ---- retracting edges no read confirms -------------------------------- */
 
 static int
-on_node(const strata_store_node *node, void *arg)
-{
-    lx *x = arg;
-    char key[32];
-
-    snprintf(key, sizeof(key), "%lld", (long long) node->id);
-    strata_strmap_put(x->ids, key, strata_xstrdup(node->ref));
-    return 0;
-}
-
-static int
 on_edge(const strata_store_edge *edge, void *arg)
 {
     lx *x = arg;
-    const char *child, *parent;
     json_t *list;
-    char key[32];
 
-    if (edge->method == STRATA_STORE_EDGE_DOCKERFILE || edge->confidence <= 0)
-        return 0;
-    snprintf(key, sizeof(key), "%lld", (long long) edge->child);
-    child = strata_strmap_get(x->ids, key);
-    snprintf(key, sizeof(key), "%lld", (long long) edge->parent);
-    parent = strata_strmap_get(x->ids, key);
-    if (child == NULL || parent == NULL)
-        return 0;
-    if ((list = json_object_get(x->registry_edges, child)) == NULL) {
+    if ((list = json_object_get(x->registry_edges, edge->child_ref)) == NULL) {
         list = json_array();
-        json_object_set_new(x->registry_edges, child, list);
+        json_object_set_new(x->registry_edges, edge->child_ref, list);
     }
     json_array_append_new(list,
-                          json_pack("[s, i, i]", parent, edge->method,
+                          json_pack("[s, i, i]", edge->parent_ref, edge->method,
                                     (int) (edge->confidence * 100 + 0.5)));
     return 0;
 }
@@ -601,13 +579,12 @@ strata_graph_scan_lineage(json_t **summary, strata_store *st,
     x.defaults = opts ? opts->defaults : NULL;
     x.bases = strata_strmap_new();
     x.layer_cache = strata_strmap_new();
-    x.ids = strata_strmap_new();
     x.registry_edges = json_object();
     uv_loop_init(&x.loop);
     if ((rc = strata_registry_new(&x.reg, &x.loop, x.defaults, err)) != 0)
         goto out;
     configure_hosts(&x);
-    if ((rc = strata_store_graph_load(st, on_node, on_edge, &x, err)) != 0)
+    if ((rc = strata_store_graph_registry_edges(st, on_edge, &x, err)) != 0)
         goto out;
     for (i = 0; i < cfg->n_repos && rc == 0; i++) {
         const strata_config_repo *repo = &cfg->repos[i];
@@ -633,12 +610,8 @@ out:
     it = 0;
     while (strata_strmap_next(x.layer_cache, &it, &k, &v))
         free(v);
-    it = 0;
-    while (strata_strmap_next(x.ids, &it, &k, &v))
-        free(v);
     strata_strmap_free(x.bases);
     strata_strmap_free(x.layer_cache);
-    strata_strmap_free(x.ids);
     strata_strmap_free(done);
     json_decref(x.registry_edges);
     json_decref(x.watches);

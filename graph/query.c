@@ -35,7 +35,7 @@ describe_cycle(const strata_graph *g, const unsigned char *left, size_t from)
         pos[u] = n;
         /* A stuck node always has a stuck parent. */
         for (i = 0; i < nd->parents.n; i++) {
-            size_t p = g->edges[nd->parents.v[i]].parent;
+            size_t p = g->edges[strata_graph__at(&nd->parents, i)].parent;
             if (left[p]) {
                 next = p;
                 break;
@@ -82,7 +82,7 @@ strata_graph_impacted(strata_graph_waves **out, const strata_graph *g,
         size_t u = stack[--nstack];
         const strata_graph__node *nd = &g->nodes[u];
         for (i = 0; i < nd->children.n; i++) {
-            size_t c = g->edges[nd->children.v[i]].child;
+            size_t c = g->edges[strata_graph__at(&nd->children, i)].child;
             if (c == start && back_to_start == SIZE_MAX)
                 back_to_start = u;
             if (mark[c] == UNSEEN) {
@@ -100,7 +100,8 @@ strata_graph_impacted(strata_graph_waves **out, const strata_graph *g,
         if (mark[k] != IMPACTED)
             continue;
         for (i = 0; i < nd->parents.n; i++)
-            if (mark[g->edges[nd->parents.v[i]].parent] == IMPACTED)
+            if (mark[g->edges[strata_graph__at(&nd->parents, i)].parent] ==
+                IMPACTED)
                 indeg[k]++;
         if (indeg[k] == 0)
             cur[ncur++] = k;
@@ -128,13 +129,14 @@ strata_graph_impacted(strata_graph_waves **out, const strata_graph *g,
             /* The parent reached latest is the immediate cause; of its
              * edges, a Dockerfile's (it has the repo, path and line). */
             for (i = 0; i < nd->parents.n; i++) {
-                const strata_graph__edge *e = &g->edges[nd->parents.v[i]];
+                const strata_graph__edge *e =
+                    &g->edges[strata_graph__at(&nd->parents, i)];
                 size_t pw;
                 if (mark[e->parent] == UNSEEN)
                     continue;
                 pw = mark[e->parent] == START ? 0 : wave_of[e->parent];
                 if (via == NULL || pw > best ||
-                    (pw == best && via->path == NULL && e->path != NULL)) {
+                    (pw == best && via->path == 0 && e->path != 0)) {
                     via = e;
                     best = pw;
                 }
@@ -142,10 +144,10 @@ strata_graph_impacted(strata_graph_waves **out, const strata_graph *g,
             hits[k].image = nd->ref;
             if (via != NULL) {
                 hits[k].parent = g->nodes[via->parent].ref;
-                strata_graph__edge_info(&hits[k].via, via);
+                strata_graph__edge_info(&hits[k].via, g, via);
             }
             for (i = 0; i < nd->children.n; i++) {
-                size_t c = g->edges[nd->children.v[i]].child;
+                size_t c = g->edges[strata_graph__at(&nd->children, i)].child;
                 if (mark[c] == IMPACTED && --indeg[c] == 0)
                     next[nnext++] = c;
             }
@@ -233,7 +235,7 @@ strata_graph_ancestors(const char ***out, size_t *n, const strata_graph *g,
     while (head < tail) {
         const strata_graph__node *nd = &g->nodes[queue[head++]];
         for (i = 0; i < nd->parents.n; i++) {
-            size_t p = g->edges[nd->parents.v[i]].parent;
+            size_t p = g->edges[strata_graph__at(&nd->parents, i)].parent;
             if (!seen[p]) {
                 seen[p] = 1;
                 queue[tail++] = p;
@@ -269,7 +271,9 @@ strata_graph_find_cycle(char **out, const strata_graph *g)
             const strata_graph__node *nd = &g->nodes[u];
 
             if (edge_pos[u] < nd->parents.n) {
-                size_t p = g->edges[nd->parents.v[edge_pos[u]++]].parent;
+                size_t p =
+                    g->edges[strata_graph__at(&nd->parents, edge_pos[u]++)]
+                        .parent;
                 if (color[p] == 0) {
                     color[p] = 1;
                     edge_pos[p] = 0;

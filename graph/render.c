@@ -83,7 +83,7 @@ render_json(strata_buf *b, const strata_graph *g)
         strata_graph_edge_info info;
         json_t *e = json_object();
 
-        strata_graph__edge_info(&info, &g->edges[i]);
+        strata_graph__edge_info(&info, g, &g->edges[i]);
         json_object_set_new(e, "child",
                             json_string(g->nodes[g->edges[i].child].ref));
         json_object_set_new(e, "parent",
@@ -130,7 +130,8 @@ render_dot(strata_buf *b, const strata_graph *g)
         strata_buf_puts(b, " -> ");
         dot_quote(b, g->nodes[e->child].ref);
         strata_buf_printf(b, " [label=\"%s\"];\n",
-                          e->method ? e->method : "dockerfile");
+                          e->method ? strata_graph__str(&g->strings, e->method)
+                                    : "dockerfile");
     }
     strata_buf_puts(b, "}\n");
 }
@@ -145,13 +146,14 @@ render_text(strata_buf *b, const strata_graph *g)
 
         strata_buf_printf(b, "%s  [%s]\n", n->ref, kind_names[n->kind]);
         for (j = 0; j < n->parents.n; j++) {
-            const strata_graph__edge *e = &g->edges[n->parents.v[j]];
+            const strata_graph__edge *e =
+                &g->edges[strata_graph__at(&n->parents, j)];
             strata_graph_edge_info info;
 
-            strata_graph__edge_info(&info, e);
+            strata_graph__edge_info(&info, g, e);
             strata_buf_printf(b, "  from %s", g->nodes[e->parent].ref);
-            if (e->digest != NULL)
-                strata_buf_printf(b, "@%s", e->digest);
+            if (info.digest != NULL)
+                strata_buf_printf(b, "@%s", info.digest);
             text_where(b, &info);
             strata_buf_putc(b, '\n');
         }

@@ -436,6 +436,7 @@ typedef struct strata_daemon {
     struct strata_watcher *watcher;
     struct strata_notify *notify;
     strata_graph *graph;
+    int64_t graph_generation; /* the store's, when graph was loaded */
     strata_runner *runner;
     strata_runner_env env;
     strata_api *api;

@@ -65,7 +65,8 @@ strata_report_catalog_status(json_t **out, strata_store *st,
 {
     strata_graph *loaded = NULL;
     strata_report__edges edges = {0};
-    json_t *watches = NULL, *res = NULL;
+    strata_report__watches *watches = NULL;
+    json_t *res = NULL;
     size_t i;
     int rc;
 
@@ -76,10 +77,10 @@ strata_report_catalog_status(json_t **out, strata_store *st,
             return rc;
         g = loaded;
     }
-    rc = strata_store_watch_list(&watches, st, err);
+    rc = strata_report__watches_load(&watches, st, err);
     if (rc != 0)
         goto out;
-    strata_report__edges_get(&edges, g);
+    strata_report__edges_get(&edges, g, 0);
     res = json_array();
     for (i = 0; i < strata_report_catalog_count(cat); i++) {
         const strata_report_entry *e = strata_report_catalog_entry(cat, i);
@@ -144,7 +145,7 @@ strata_report_catalog_status(json_t **out, strata_store *st,
     res = NULL;
 out:
     json_decref(res);
-    json_decref(watches);
+    strata_report__watches_free(watches);
     strata_report__edges_release(&edges);
     strata_graph_free(loaded);
     return rc;
@@ -160,16 +161,13 @@ strata_report_catalog_check(json_t **out, const strata_graph *g,
     size_t i;
 
     (void) err;
-    strata_report__edges_get(&edges, g);
+    strata_report__edges_get(&edges, g, 1);
     for (i = 0; i < edges.n; i++) {
         const strata_report__edge *e = &edges.v[i];
         const strata_report_entry *entry;
         char *key;
         json_t *o;
 
-        if (!strata_report__is_ours(e->child_kind) ||
-            strata_report__is_ours(e->parent_kind))
-            continue;
         entry = strata_report_catalog_lookup(cat, e->parent);
         if (entry != NULL && entry->lifecycle == STRATA_REPORT_ACTIVE)
             continue;

@@ -28,7 +28,7 @@ typedef struct ctx {
     strata_store *st;
     const strata_report_options *opts;
     int64_t now;
-    json_t *watches;
+    strata_report__watches *watches;
     strata_strmap *bases;        /* watch ref -> base_state */
     strata_strmap *node_digests; /* image ref -> digest (store nodes) */
     char **owned;                /* strings the maps point to */
@@ -380,10 +380,10 @@ strata_report_stale(json_t **out, strata_store *st, const strata_graph *g,
     }
     rc = strata_store_graph_load(st, on_node, NULL, &c, err);
     if (rc == 0)
-        rc = strata_store_watch_list(&c.watches, st, err);
+        rc = strata_report__watches_load(&c.watches, st, err);
     if (rc != 0)
         goto out;
-    strata_report__edges_get(&edges, g);
+    strata_report__edges_get(&edges, g, 1);
     matched = strata_xcalloc(
         strata_report_running_count(opts ? opts->running : NULL) + 1, 1);
 
@@ -393,9 +393,6 @@ strata_report_stale(json_t **out, strata_store *st, const strata_graph *g,
         const strata_report_entry *entry;
         json_t *row, *running;
 
-        if (!strata_report__is_ours(e->child_kind) ||
-            strata_report__is_ours(e->parent_kind))
-            continue;
         running = running_of(&c, e->child, matched);
         if (running != NULL && json_array_size(running) == 0) {
             json_decref(running);
@@ -468,7 +465,7 @@ out:
     free(c.owned);
     strata_strmap_free(c.bases);
     strata_strmap_free(c.node_digests);
-    json_decref(c.watches);
+    strata_report__watches_free(c.watches);
     strata_graph_free(loaded);
     return rc;
 }

@@ -22,17 +22,13 @@ strata_report__is_ours(strata_graph_kind kind)
     return kind == STRATA_GRAPH_IMAGE || kind == STRATA_GRAPH_DOCKERFILE;
 }
 
-static const char *
-str_or_null(const json_t *o, const char *key)
-{
-    const json_t *v = json_object_get(o, key);
-
-    return json_is_string(v) ? json_string_value(v) : NULL;
-}
-
 static void
 push(strata_report__edges *out, const strata_report__edge *x)
 {
+    if (out->n == out->cap) {
+        out->cap = out->cap ? out->cap * 2 : 64;
+        out->v = strata_xrealloc(out->v, out->cap * sizeof(*out->v));
+    }
     out->v[out->n++] = *x;
 }
 
@@ -85,13 +81,13 @@ has_dockerfile_edge(const strata_graph *g, size_t child, const char *parent)
 }
 
 void
-strata_report__edges_get(strata_report__edges *out, const strata_graph *g)
+strata_report__edges_get(strata_report__edges *out, const strata_graph *g,
+                         int to_bases)
 {
     strata_strmap *done = strata_strmap_new();
     size_t i, n = strata_graph_edge_count(g);
 
     memset(out, 0, sizeof(*out));
-    out->v = strata_xcalloc(n + 1, sizeof(*out->v));
     for (i = 0; i < n; i++) {
         strata_report__edge x = {0};
         strata_graph_edge_info info;
@@ -104,6 +100,9 @@ strata_report__edges_get(strata_report__edges *out, const strata_graph *g)
         strata_graph_find(g, x.parent, &parent);
         x.child_kind = strata_graph_node_kind(g, child);
         x.parent_kind = strata_graph_node_kind(g, parent);
+        if (to_bases && (!strata_report__is_ours(x.child_kind) ||
+                         strata_report__is_ours(x.parent_kind)))
+            continue;
         x.repo = info.repo;
         x.path = info.path;
         x.line = info.line;
@@ -140,39 +139,90 @@ strata_report__edges_release(strata_report__edges *e)
 
 /* ---- watches ---------------------------------------------------------- */
 
+struct strata_report__watches {
+    strata_strmap *refs; /* every watched reference (owns the strings) */
+    /* The watches with a policy, by ref: their references and names. */
+    const char **policy_ref;
+    char **policy_name;
+    size_t npolicy, cap;
+};
+
+static int
+index_watch(const strata_store_watch *w, void *arg)
+{
+    strata_report__watches *x = arg;
+    json_t *policy;
+    strata_ref *r = NULL;
+
+    strata_strmap_put(x->refs, w->ref, NULL);
+    if (w->policy == NULL)
+        return 0;
+    policy = json_loads(w->policy, JSON_DECODE_ANY, NULL);
+    if (json_is_object(policy) && strata_ref_parse(&r, w->ref, NULL) == 0) {
+        if (x->npolicy == x->cap) {
+            x->cap = x->cap ? x->cap * 2 : 8;
+            x->policy_ref =
+                strata_xrealloc(x->policy_ref, x->cap * sizeof(*x->policy_ref));
+            x->policy_name = strata_xrealloc(x->policy_name,
+                                             x->cap * sizeof(*x->policy_name));
+        }
+        x->policy_ref[x->npolicy] = strata_strmap_key(x->refs, w->ref);
+        x->policy_name[x->npolicy] = strata_xstrdup(strata_ref_name(r));
+        x->npolicy++;
+    }
+    strata_ref_free(r);
+    json_decref(policy);
+    return 0;
+}
+
+int
+strata_report__watches_load(strata_report__watches **out, strata_store *st,
+                            strata_error *err)
+{
+    strata_report__watches *x = strata_xcalloc(1, sizeof(*x));
+    int rc;
+
+    *out = NULL;
+    x->refs = strata_strmap_new();
+    if ((rc = strata_store_watch_each(st, index_watch, x, err)) != 0) {
+        strata_report__watches_free(x);
+        return rc;
+    }
+    *out = x;
+    return 0;
+}
+
+void
+strata_report__watches_free(strata_report__watches *x)
+{
+    size_t i;
+
+    if (x == NULL)
+        return;
+    for (i = 0; i < x->npolicy; i++)
+        free(x->policy_name[i]);
+    free(x->policy_name);
+    free(x->policy_ref);
+    strata_strmap_free(x->refs);
+    free(x);
+}
+
 const char *
-strata_report__watch_for(const json_t *watches, const char *ref_text)
+strata_report__watch_for(const strata_report__watches *x, const char *ref_text)
 {
     const char *found = NULL;
     strata_ref *ref = NULL, *plain = NULL;
-    const json_t *w;
     size_t i;
 
     if (strata_ref_parse(&ref, ref_text, NULL) != 0)
         return NULL;
     if (strata_ref_with_digest(&plain, ref, NULL, NULL) != 0)
         goto out;
-    json_array_foreach (watches, i, w) {
-        const char *wref = str_or_null(w, "ref");
-        if (wref != NULL && strcmp(wref, strata_ref_string(plain)) == 0) {
-            found = wref;
-            goto out;
-        }
-    }
+    found = strata_strmap_key(x->refs, strata_ref_string(plain));
     /* A tag policy on the repository follows every tag it accepts. */
-    json_array_foreach (watches, i, w) {
-        const char *wref = str_or_null(w, "ref");
-        strata_ref *wr = NULL;
-
-        if (wref == NULL || !json_is_object(json_object_get(w, "policy")))
-            continue;
-        if (strata_ref_parse(&wr, wref, NULL) == 0 &&
-            strcmp(strata_ref_name(wr), strata_ref_name(ref)) == 0)
-            found = wref;
-        strata_ref_free(wr);
-        if (found != NULL)
-            break;
-    }
+    for (i = 0; found == NULL && i < x->npolicy; i++)
+        if (strcmp(x->policy_name[i], strata_ref_name(ref)) == 0)
+            found = x->policy_ref[i];
 out:
     strata_ref_free(plain);
     strata_ref_free(ref);

@@ -49,27 +49,38 @@ typedef struct strata_report__edge {
 
 typedef struct strata_report__edges {
     strata_report__edge *v; /* strings borrowed from the graph */
-    size_t n;
+    size_t n, cap;
 } strata_report__edges;
 
 /*
  * The edges of g as report edges, in the graph's order: every Dockerfile
  * edge (its built-on digest: the pin, else the registry's digest for the
  * same child and parent), and one edge per child -> parent pair that only
- * a registry knows. g must outlive out. Release with _edges_release.
+ * a registry knows. With to_bases, only the edges from images we build
+ * to bases we do not (what the stale report is about). g must outlive
+ * out. Release with _edges_release.
  */
-void strata_report__edges_get(strata_report__edges *out, const strata_graph *g);
+void strata_report__edges_get(strata_report__edges *out, const strata_graph *g,
+                              int to_bases);
 void strata_report__edges_release(strata_report__edges *e);
 
 /* 1 for a node built by us (an image or an unnamed Dockerfile). */
 int strata_report__is_ours(strata_graph_kind kind);
 
+/* The store's watches, indexed for strata_report__watch_for. */
+typedef struct strata_report__watches strata_report__watches;
+
+int strata_report__watches_load(strata_report__watches **out, strata_store *st,
+                                strata_error *err);
+void strata_report__watches_free(strata_report__watches *w);
+
 /*
- * The watched reference that follows ref (borrowed from watches, a
- * strata_store_watch_list result): ref itself when watched, else a watch
- * with a policy on ref's repository name. NULL when none.
+ * The watched reference that follows ref (borrowed from w): ref itself
+ * when watched, else a watch with a policy on ref's repository name.
+ * NULL when none.
  */
-const char *strata_report__watch_for(const json_t *watches, const char *ref);
+const char *strata_report__watch_for(const strata_report__watches *w,
+                                     const char *ref);
 
 /* ---- running images (running.c) --------------------------------------- */
 

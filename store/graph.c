@@ -224,7 +224,12 @@ load_nodes(strata_store *st, strata_store_node_cb cb, void *arg,
     int rc;
 
     if ((rc = strata_store__stmt(&stmt, st, STMT_NODE_LIST,
-                                 "SELECT id, kind, ref, digest, repo, path "
+                                 "WITH live AS (SELECT child, parent FROM "
+                                 "graph_edges WHERE method = 'dockerfile' "
+                                 "OR confidence > 0) "
+                                 "SELECT id, kind, ref, digest, repo, path, "
+                                 "id IN (SELECT child FROM live) OR "
+                                 "id IN (SELECT parent FROM live) "
                                  "FROM graph_nodes ORDER BY id",
                                  err)) != 0)
         return rc;
@@ -239,6 +244,7 @@ load_nodes(strata_store *st, strata_store_node_cb cb, void *arg,
         node.digest = (const char *) sqlite3_column_text(stmt, 3);
         node.repo = (const char *) sqlite3_column_text(stmt, 4);
         node.path = (const char *) sqlite3_column_text(stmt, 5);
+        node.used = sqlite3_column_int(stmt, 6);
         if ((rc = cb(&node, arg)) != 0)
             goto out;
     }
@@ -277,6 +283,7 @@ load_edges(strata_store *st, strata_store_edge_cb cb, void *arg,
         edge.method = method >= 0 ? (strata_store_edge_method) method
                                   : STRATA_STORE_EDGE_DOCKERFILE;
         edge.confidence = sqlite3_column_double(stmt, 6);
+        edge.child_ref = edge.parent_ref = NULL;
         if ((rc = cb(&edge, arg)) != 0)
             goto out;
     }
@@ -285,6 +292,92 @@ load_edges(strata_store *st, strata_store_edge_cb cb, void *arg,
     else
         rc = 0;
 out:
+    strata_store__done(stmt);
+    return rc;
+}
+
+int
+strata_store_graph_registry_edges(strata_store *st, strata_store_edge_cb cb,
+                                  void *arg, strata_error *err)
+{
+    sqlite3_stmt *stmt;
+    strata_store_edge edge = {0};
+    int rc;
+
+    if ((rc = strata_store__stmt(
+             &stmt, st, STMT_REGISTRY_EDGES,
+             "SELECT e.child, e.parent, c.ref, p.ref, e.method, e.confidence "
+             "FROM graph_edges e JOIN graph_nodes c ON c.id = e.child "
+             "JOIN graph_nodes p ON p.id = e.parent "
+             "WHERE e.method != 'dockerfile' AND e.confidence > 0 "
+             "ORDER BY e.id",
+             err)) != 0)
+        return rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        int method = parse_name(method_names, NMETHODS,
+                                (const char *) sqlite3_column_text(stmt, 4));
+
+        edge.child = sqlite3_column_int64(stmt, 0);
+        edge.parent = sqlite3_column_int64(stmt, 1);
+        edge.child_ref = (const char *) sqlite3_column_text(stmt, 2);
+        edge.parent_ref = (const char *) sqlite3_column_text(stmt, 3);
+        edge.method = method >= 0 ? (strata_store_edge_method) method
+                                  : STRATA_STORE_EDGE_ANNOTATION;
+        edge.confidence = sqlite3_column_double(stmt, 5);
+        if ((rc = cb(&edge, arg)) != 0)
+            goto out;
+    }
+    if (rc != SQLITE_DONE)
+        rc = strata_store__error(st, err, rc, "loading registry edges");
+    else
+        rc = 0;
+out:
+    strata_store__done(stmt);
+    return rc;
+}
+
+int
+strata_store_graph_generation(int64_t *out, strata_store *st, strata_error *err)
+{
+    sqlite3_stmt *stmt;
+    int rc;
+
+    *out = 0;
+    if ((rc = strata_store__stmt(&stmt, st, STMT_GRAPH_GENERATION,
+                                 "SELECT n FROM graph_generation", err)) != 0)
+        return rc;
+    if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        *out = sqlite3_column_int64(stmt, 0);
+        rc = 0;
+    } else {
+        rc = strata_store__error(st, err,
+                                 rc == SQLITE_DONE ? SQLITE_CORRUPT : rc,
+                                 "reading the graph generation");
+    }
+    strata_store__done(stmt);
+    return rc;
+}
+
+int
+strata_store_graph_count(strata_store *st, size_t *nodes, size_t *edges,
+                         strata_error *err)
+{
+    sqlite3_stmt *stmt;
+    int rc;
+
+    *nodes = *edges = 0;
+    if ((rc = strata_store__stmt(&stmt, st, STMT_GRAPH_COUNT,
+                                 "SELECT (SELECT count(*) FROM graph_nodes), "
+                                 "(SELECT count(*) FROM graph_edges)",
+                                 err)) != 0)
+        return rc;
+    if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        *nodes = (size_t) sqlite3_column_int64(stmt, 0);
+        *edges = (size_t) sqlite3_column_int64(stmt, 1);
+        rc = 0;
+    } else {
+        rc = strata_store__error(st, err, rc, "counting the graph");
+    }
     strata_store__done(stmt);
     return rc;
 }

@@ -159,6 +159,47 @@ static const migration migrations[] = {
         ");"
         "CREATE INDEX findings_scan ON findings (scan, seq);"
         "CREATE INDEX findings_vuln ON findings (vuln);"},
+
+    /*
+     * 4: the graph's generation, bumped by triggers on every write that
+     * changes what strata_graph_load reads (nodes, edges, the digests
+     * pinned in a repository's scan document or learnt from a registry),
+     * whoever writes it. A daemon reloads its graph only when it moved.
+     * Updates that change nothing (an upsert of the same edge, a scan
+     * document with only a new commit) do not count.
+     */
+    {4, "CREATE TABLE graph_generation (n INTEGER NOT NULL);"
+        "INSERT INTO graph_generation (n) VALUES (0);"
+        "CREATE TRIGGER graph_nodes_added AFTER INSERT ON graph_nodes "
+        "BEGIN UPDATE graph_generation SET n = n + 1; END;"
+        "CREATE TRIGGER graph_nodes_removed AFTER DELETE ON graph_nodes "
+        "BEGIN UPDATE graph_generation SET n = n + 1; END;"
+        "CREATE TRIGGER graph_nodes_changed AFTER UPDATE ON graph_nodes "
+        "WHEN OLD.kind IS NOT NEW.kind OR OLD.ref IS NOT NEW.ref "
+        "OR OLD.repo IS NOT NEW.repo OR OLD.path IS NOT NEW.path "
+        "BEGIN UPDATE graph_generation SET n = n + 1; END;"
+        "CREATE TRIGGER graph_edges_added AFTER INSERT ON graph_edges "
+        "BEGIN UPDATE graph_generation SET n = n + 1; END;"
+        "CREATE TRIGGER graph_edges_removed AFTER DELETE ON graph_edges "
+        "BEGIN UPDATE graph_generation SET n = n + 1; END;"
+        "CREATE TRIGGER graph_edges_changed AFTER UPDATE ON graph_edges "
+        "WHEN OLD.child IS NOT NEW.child OR OLD.parent IS NOT NEW.parent "
+        "OR OLD.repo IS NOT NEW.repo OR OLD.path IS NOT NEW.path "
+        "OR OLD.line IS NOT NEW.line OR OLD.method IS NOT NEW.method "
+        "OR OLD.confidence IS NOT NEW.confidence "
+        "BEGIN UPDATE graph_generation SET n = n + 1; END;"
+        /* graph/: "lineage:" digests, "scan:" documents (their files). */
+        "CREATE TRIGGER graph_meta_added AFTER INSERT ON meta "
+        "WHEN NEW.key GLOB 'lineage:*' OR NEW.key GLOB 'scan:*' "
+        "BEGIN UPDATE graph_generation SET n = n + 1; END;"
+        "CREATE TRIGGER graph_meta_changed AFTER UPDATE ON meta "
+        "WHEN (NEW.key GLOB 'lineage:*' AND OLD.value IS NOT NEW.value) "
+        "OR (NEW.key GLOB 'scan:*' AND CASE "
+        "WHEN json_valid(OLD.value) AND json_valid(NEW.value) "
+        "THEN json_extract(OLD.value, '$.files') IS NOT "
+        "json_extract(NEW.value, '$.files') "
+        "ELSE OLD.value IS NOT NEW.value END) "
+        "BEGIN UPDATE graph_generation SET n = n + 1; END;"},
 };
 
 #define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
@@ -167,8 +208,9 @@ static const migration migrations[] = {
 static const char check_tables_sql[] =
     "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
     "('meta', 'watches', 'digests', 'watch_state', 'events', 'jobs', "
-    "'graph_nodes', 'graph_edges', 'outbox', 'scans', 'findings')";
-#define NTABLES 11
+    "'graph_nodes', 'graph_edges', 'outbox', 'scans', 'findings', "
+    "'graph_generation')";
+#define NTABLES 12
 
 static int
 query_int(int *out, strata_store *st, const char *sql, const char *what,

@@ -36,7 +36,7 @@
 #include "core.h"
 
 /* The schema version this strata writes and understands. */
-#define STRATA_STORE_SCHEMA_VERSION 3
+#define STRATA_STORE_SCHEMA_VERSION 4
 /* How long a statement waits for another process's lock by default. */
 #define STRATA_STORE_BUSY_TIMEOUT_MS 5000
 
@@ -114,6 +114,20 @@ int strata_store_watch_remove(strata_store *st, const char *ref,
  * New reference.
  */
 int strata_store_watch_list(json_t **out, strata_store *st, strata_error *err);
+
+/* A watch as listed; strings borrowed for the callback's duration. */
+typedef struct strata_store_watch {
+    const char *ref;
+    const char *policy; /* JSON text, or NULL to follow the tag */
+    int64_t created;
+} strata_store_watch;
+
+/* Returns 0 to go on; anything else stops and is returned. */
+typedef int (*strata_store_watch_cb)(const strata_store_watch *w, void *arg);
+
+/* Calls cb for every watch, by ref, without building a list. */
+int strata_store_watch_each(strata_store *st, strata_store_watch_cb cb,
+                            void *arg, strata_error *err);
 
 /* One successful read of a watched reference. */
 typedef struct strata_store_observation {
@@ -502,6 +516,9 @@ typedef struct strata_store_node {
     const char *digest; /* may be NULL */
     const char *repo;   /* may be NULL */
     const char *path;   /* may be NULL */
+    /* Some live edge touches it: a Dockerfile's, or a registry edge that
+     * is not retracted (confidence > 0). */
+    int used;
 } strata_store_node;
 
 /* An edge: child is built FROM parent. Strings borrowed. */
@@ -513,6 +530,9 @@ typedef struct strata_store_edge {
     int line; /* 0: unknown */
     strata_store_edge_method method;
     double confidence; /* 0..1 */
+    /* The nodes' references: set by strata_store_graph_registry_edges
+     * only, NULL elsewhere. */
+    const char *child_ref, *parent_ref;
 } strata_store_edge;
 
 /*
@@ -553,6 +573,25 @@ int strata_store_graph_clear(strata_store *st, strata_error *err);
 /* Callbacks return 0 to go on; anything else stops and is returned. */
 typedef int (*strata_store_node_cb)(const strata_store_node *node, void *arg);
 typedef int (*strata_store_edge_cb)(const strata_store_edge *edge, void *arg);
+
+/*
+ * Calls cb for every live registry edge (annotation or layers, confidence
+ * above 0), by id, with child_ref and parent_ref set: what the lineage
+ * scan needs without loading every node.
+ */
+int strata_store_graph_registry_edges(strata_store *st, strata_store_edge_cb cb,
+                                      void *arg, strata_error *err);
+
+/*
+ * The graph's generation: a number that moves whenever, and only when, a
+ * write changed what strata_graph_load would read (any connection).
+ */
+int strata_store_graph_generation(int64_t *out, strata_store *st,
+                                  strata_error *err);
+
+/* How many nodes and edges there are (a loader's capacity hint). */
+int strata_store_graph_count(strata_store *st, size_t *nodes, size_t *edges,
+                             strata_error *err);
 
 /*
  * Calls node_cb for every node (by id), then edge_cb for every edge (by

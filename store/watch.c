@@ -84,36 +84,62 @@ strata_store_watch_remove(strata_store *st, const char *ref, strata_error *err)
 }
 
 int
-strata_store_watch_list(json_t **out, strata_store *st, strata_error *err)
+strata_store_watch_each(strata_store *st, strata_store_watch_cb cb, void *arg,
+                        strata_error *err)
 {
     sqlite3_stmt *stmt;
-    json_t *arr = NULL;
     int rc;
 
-    *out = NULL;
     if ((rc = strata_store__stmt(&stmt, st, STMT_WATCH_LIST,
                                  "SELECT ref, policy, created FROM watches "
                                  "ORDER BY ref",
                                  err)) != 0)
         return rc;
-    arr = json_array();
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        json_t *o = json_object();
+        strata_store_watch w;
 
-        json_object_set_new(o, "ref", strata_store__col_jstr(stmt, 0));
-        json_object_set_new(o, "policy", strata_store__col_json(stmt, 1));
-        json_object_set_new(o, "created", strata_store__col_jint(stmt, 2));
-        json_array_append_new(arr, o);
+        w.ref = (const char *) sqlite3_column_text(stmt, 0);
+        w.policy = (const char *) sqlite3_column_text(stmt, 1);
+        w.created = sqlite3_column_int64(stmt, 2);
+        if ((rc = cb(&w, arg)) != 0)
+            goto out;
     }
-    if (rc != SQLITE_DONE) {
+    if (rc != SQLITE_DONE)
         rc = strata_store__error(st, err, rc, "listing watches");
-        json_decref(arr);
-    } else {
+    else
         rc = 0;
-        *out = arr;
-    }
+out:
     strata_store__done(stmt);
     return rc;
+}
+
+static int
+list_one(const strata_store_watch *w, void *arg)
+{
+    json_t *o = json_object(), *policy = NULL;
+
+    if (w->policy != NULL)
+        policy = json_loads(w->policy, JSON_DECODE_ANY, NULL);
+    json_object_set_new(o, "ref", json_string(w->ref));
+    json_object_set_new(o, "policy", policy ? policy : json_null());
+    json_object_set_new(o, "created", json_integer(w->created));
+    json_array_append_new(arg, o);
+    return 0;
+}
+
+int
+strata_store_watch_list(json_t **out, strata_store *st, strata_error *err)
+{
+    json_t *arr = json_array();
+    int rc;
+
+    *out = NULL;
+    if ((rc = strata_store_watch_each(st, list_one, arr, err)) != 0) {
+        json_decref(arr);
+        return rc;
+    }
+    *out = arr;
+    return 0;
 }
 
 /* ---- observations and errors ------------------------------------------- */

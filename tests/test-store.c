@@ -1314,6 +1314,128 @@ TEST(graph_edges_replaced)
     strata_store_close(st);
 }
 
+static int64_t
+generation(strata_store *st)
+{
+    strata_error err = {0};
+    int64_t n = -1;
+
+    CHECK_OK(strata_store_graph_generation(&n, st, &err), &err);
+    return n;
+}
+
+static int
+count_registry_edge(const strata_store_edge *e, void *arg)
+{
+    int *n = arg;
+
+    CHECK_STR_EQ(e->child_ref, "r.example/app:1");
+    CHECK_STR_EQ(e->parent_ref, "docker.io/library/debian:12");
+    CHECK_EQ(e->method, STRATA_STORE_EDGE_ANNOTATION);
+    (*n)++;
+    return 0;
+}
+
+/* The generation moves on what the graph loader reads, and only then. */
+TEST(graph_generation_moves_on_graph_writes)
+{
+    strata_error err = {0};
+    strata_store *st = open_store(":memory:", NULL);
+    strata_store_edge e = {0};
+    int64_t base, app, g0, g1;
+    size_t nn, ne;
+    int n = 0;
+
+    g0 = generation(st);
+    CHECK_OK(strata_store_graph_upsert_node(&base, st, STRATA_STORE_NODE_BASE,
+                                            "docker.io/library/debian:12", NULL,
+                                            NULL, NULL, &err),
+             &err);
+    CHECK_OK(strata_store_graph_upsert_node(
+                 &app, st, STRATA_STORE_NODE_IMAGE, "r.example/app:1", NULL,
+                 "https://git/app.git", "Dockerfile", &err),
+             &err);
+    e.child = app;
+    e.parent = base;
+    e.repo = "https://git/app.git";
+    e.path = "Dockerfile";
+    e.line = 1;
+    e.method = STRATA_STORE_EDGE_DOCKERFILE;
+    e.confidence = 1.0;
+    CHECK_OK(strata_store_graph_add_edge(st, &e, &err), &err);
+    g1 = generation(st);
+    CHECK(g1 > g0);
+    /* The same node and edge written again: nothing moved. */
+    CHECK_OK(strata_store_graph_upsert_node(
+                 &app, st, STRATA_STORE_NODE_IMAGE, "r.example/app:1", NULL,
+                 "https://git/app.git", "Dockerfile", &err),
+             &err);
+    CHECK_OK(strata_store_graph_add_edge(st, &e, &err), &err);
+    CHECK_EQ(generation(st), g1);
+    /* Other meta keys and job traffic do not count. */
+    CHECK_OK(strata_store_meta_set(st, "approved:x", "sha256:1", &err), &err);
+    CHECK_OK(strata_store_event_append(NULL, st, "x", NULL, NULL, 0, &err),
+             &err);
+    CHECK_EQ(generation(st), g1);
+    /* A scan document: a new commit alone does not count, new pins do. */
+    CHECK_OK(strata_store_meta_set(st, "scan:https://git/app.git",
+                                   "{\"commit\":\"a\",\"files\":{}}", &err),
+             &err);
+    CHECK(generation(st) > g1);
+    g1 = generation(st);
+    CHECK_OK(strata_store_meta_set(st, "scan:https://git/app.git",
+                                   "{\"commit\":\"b\",\"files\":{}}", &err),
+             &err);
+    CHECK_EQ(generation(st), g1);
+    CHECK_OK(strata_store_meta_set(
+                 st, "scan:https://git/app.git",
+                 "{\"commit\":\"c\",\"files\":{\"Dockerfile\":{}}}", &err),
+             &err);
+    CHECK(generation(st) > g1);
+    g1 = generation(st);
+    /* Not JSON (a damaged document) still compares, and never fails. */
+    CHECK_OK(strata_store_meta_set(st, "scan:https://git/app.git", "{", &err),
+             &err);
+    CHECK(generation(st) > g1);
+    g1 = generation(st);
+    /* A registry edge and its digest. */
+    e.method = STRATA_STORE_EDGE_ANNOTATION;
+    e.repo = e.path = NULL;
+    e.line = 0;
+    CHECK_OK(strata_store_graph_add_edge(st, &e, &err), &err);
+    CHECK(generation(st) > g1);
+    g1 = generation(st);
+    CHECK_OK(
+        strata_store_meta_set(st, "lineage:a|b|annotation", "sha256:1", &err),
+        &err);
+    CHECK(generation(st) > g1);
+    g1 = generation(st);
+    CHECK_OK(
+        strata_store_meta_set(st, "lineage:a|b|annotation", "sha256:1", &err),
+        &err);
+    CHECK_EQ(generation(st), g1);
+    CHECK_OK(
+        strata_store_graph_registry_edges(st, count_registry_edge, &n, &err),
+        &err);
+    CHECK_EQ(n, 1);
+    /* Retracted (confidence 0): no longer listed, and the graph moved. */
+    e.confidence = 0;
+    CHECK_OK(strata_store_graph_add_edge(st, &e, &err), &err);
+    CHECK(generation(st) > g1);
+    n = 0;
+    CHECK_OK(
+        strata_store_graph_registry_edges(st, count_registry_edge, &n, &err),
+        &err);
+    CHECK_EQ(n, 0);
+    CHECK_OK(strata_store_graph_count(st, &nn, &ne, &err), &err);
+    CHECK_EQ(nn, 2);
+    CHECK_EQ(ne, 2);
+    g1 = generation(st);
+    CHECK_OK(strata_store_graph_clear(st, &err), &err);
+    CHECK(generation(st) > g1);
+    strata_store_close(st);
+}
+
 int
 main(void)
 {
@@ -1341,5 +1463,6 @@ main(void)
     RUN(job_list_paginates);
     RUN(job_state_names);
     RUN(graph_edges_replaced);
+    RUN(graph_generation_moves_on_graph_writes);
     return harness_done();
 }
