@@ -379,6 +379,49 @@ cycle_step(strata_daemon *d)
 
 /* ---- signals, reload, shutdown ------------------------------------- */
 
+/*
+ * After the notifiers being replaced have stopped (their deliveries under
+ * way went back to pending), the current one starts and sends what is
+ * pending. Starting earlier could send a message twice: start moves
+ * "sending" rows back to pending.
+ */
+static void
+on_old_notify_closed(void *arg)
+{
+    strata_daemon *d = arg;
+    strata_error err = {0};
+
+    if (--d->notify_closing > 0 || d->notify == NULL ||
+        d->notify != d->notify_unstarted)
+        return;
+    d->notify_unstarted = NULL;
+    if (strata_notify_start(d->notify, &err) != 0)
+        log_error("reload: notify: %s", err.msg);
+}
+
+/* The new configuration's sinks: a new notifier replaces the running one.
+ * Events in between are written to the outbox and sent once it starts. */
+static void
+reload_notify(strata_daemon *d)
+{
+    strata_notify *next = NULL, *old = d->notify;
+    strata_error err = {0};
+
+    if (strata_notify_new(&next, &d->loop, d->store, d->cfg->notify,
+                          d->cfg->n_notify, NULL, &err) != 0) {
+        log_error("reload: notify: keeping the running sinks: %s", err.msg);
+        return;
+    }
+    d->notify = next;
+    d->env.notify = next;
+    d->notify_unstarted = next;
+    d->notify_closing++;
+    if (old != NULL)
+        strata_notify_close(old, on_old_notify_closed, d);
+    else
+        on_old_notify_closed(d);
+}
+
 static void
 reload(strata_daemon *d)
 {
@@ -405,6 +448,7 @@ reload(strata_daemon *d)
     d->cfg = strata_config_data_get(next);
     d->env.config = next;
     d->env.cfg = d->cfg;
+    reload_notify(d);
     strata_runner_set_env(d->runner, &d->env);
     if (strata_watcher_configure(d->watcher, next, NULL, &err) != 0)
         log_error("reload: watches: %s", err.msg);

@@ -435,6 +435,9 @@ typedef struct strata_daemon {
     strata_registry *registry;
     struct strata_watcher *watcher;
     struct strata_notify *notify;
+    /* A SIGHUP's new notifier waits for the old ones to stop. */
+    struct strata_notify *notify_unstarted;
+    int notify_closing;
     strata_graph *graph;
     int64_t graph_generation; /* the store's, when graph was loaded */
     strata_runner *runner;

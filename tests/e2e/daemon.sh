@@ -5,7 +5,8 @@
 # /api/v1/jobs and /api/v1/events); a later SIGHUP with a broken
 # configuration keeps the running one (the log says why) and the daemon
 # still handles the next base update; SIGTERM drains a running rebuild
-# and exits 0 within a bounded time.
+# and exits 0 within a bounded time; a SIGHUP with a good configuration
+# applies its new build command and notification sinks.
 . "$(dirname "$0")/lib.sh"
 need docker-registry git curl
 
@@ -100,12 +101,22 @@ is "$(jobs_json | jpy "len([j for j in d if j['base_digest'] == '$base_v3'])")" 
 cp "$work/strata.yaml.good" "$work/strata.yaml"
 # A slow rebuild is running when SIGTERM arrives: it is drained, not lost.
 sed -i 's/sleep 1;/sleep 3;/' "$work/strata.yaml"
+# The reload also brings a notification sink the running daemon lacks.
+cat >>"$work/strata.yaml" <<YAML
+notify:
+  - name: hup
+    type: exec
+    events: [base.updated]
+    command: "cat >>$work/hup-notify.json; echo >>$work/hup-notify.json"
+YAML
 lines=$(wc -l <"$work/daemon.log")
 kill -HUP "$dpid"
 wait_until 10 sh -c "tail -n +$lines '$work/daemon.log' | grep -q 'reloaded'"
 base_v4=$(push_base v4)
 check "a rebuild for v4 is running" wait_until 30 sh -c \
     "tail -n +$lines '$work/daemon.log' | grep -q 'rebuild .*claimed -> running'"
+check "SIGHUP applied the new notify sink: base.updated for v4 delivered" \
+    wait_until 30 grep -q "$base_v4" "$work/hup-notify.json"
 t0=$(now_ms)
 kill -TERM "$dpid"
 wait "$dpid"
