@@ -109,9 +109,25 @@ notify:
     events: [base.updated]
     command: "cat >>$work/hup-notify.json; echo >>$work/hup-notify.json"
 YAML
+# And web's Dockerfile now builds on the runtime: the rescan the reload
+# starts must bring the new edge into the daemon's graph.
+printf 'FROM %s\nCOPY site /srv/site\n' "$RUNTIME" >"$work/src/web/Dockerfile"
+git -C "$work/src/web" -c user.name=dev -c user.email=dev@example.com \
+    commit -qam "web: build on the runtime"
+git -C "$work/src/web" push -q "$work/git/web.git" main
+web_on() { # PARENT: the daemon's graph has web's Dockerfile FROM PARENT
+    curl -fsS "$api/api/v1/graph" |
+        jpy "any(e['child'] == '$WEB' and e['parent'] == '$1' and e['method'] == 'dockerfile' for e in d['edges'])" |
+        grep -q True
+}
+web_not_on() { ! web_on "$1"; }
+check "before the reload, the daemon's graph has web FROM base" web_on "$BASE"
 lines=$(wc -l <"$work/daemon.log")
 kill -HUP "$dpid"
 wait_until 10 sh -c "tail -n +$lines '$work/daemon.log' | grep -q 'reloaded'"
+check "after the reload's rescan, the daemon's graph has web FROM runtime" \
+    wait_until 30 web_on "$RUNTIME"
+check "and no longer web FROM base" web_not_on "$BASE"
 base_v4=$(push_base v4)
 check "a rebuild for v4 is running" wait_until 30 sh -c \
     "tail -n +$lines '$work/daemon.log' | grep -q 'rebuild .*claimed -> running'"
