@@ -82,6 +82,39 @@ void strata_forge__call_set(strata_forge__call *c, const char *method,
 void strata_forge__message(char *out, size_t len, const json_t *reply);
 /* Frees the fields of pr (not pr itself) and zeroes it. */
 void strata_forge__pr_release(strata_forge_pr *pr);
+/* Deep-copies req into out (strings and arrays new). */
+void strata_forge__req_copy(strata_forge_req *out, const strata_forge_req *req);
+/* Frees what strata_forge__req_copy() allocated in r. */
+void strata_forge__req_release(strata_forge_req *r);
+
+/* A running operation (forge-op.c). */
+typedef struct strata_forge__op strata_forge__op;
+
+/* The client (forge.c); its operations run in forge-op.c. */
+struct strata_forge {
+    const strata_forge_backend *be;
+    uv_loop_t *loop;
+    strata_http *http;
+    char *api_url;
+    char *auth;    /* the auth header value; never logged */
+    char *ca_file; /* or NULL */
+    int insecure;
+    uint32_t timeout_ms;
+    int max_retries;
+    uint32_t retry_base_ms;
+    uint32_t max_retry_wait_ms;
+    strata_forge__op *ops;
+    int closing;
+};
+
+/*
+ * forge-op.c: starts an operation of a checked request (copied) on forge;
+ * as strata_forge_start(): on error the callback never runs.
+ */
+int strata_forge__op_start(strata_forge *forge, const strata_forge_req *req,
+                           strata_forge_cb cb, void *arg, strata_error *err);
+/* Fails (STRATA_ECANCELED) every operation not waiting on the network. */
+void strata_forge__op_cancel_idle(strata_forge *forge);
 
 /* ==== end of forges ===================================================== */
 
