@@ -197,6 +197,7 @@ strata_oci__host_free(strata_oci__host *h)
     free(h->ca_file);
     free(h->realm);
     free(h->service);
+    free(h->cred_helper);
     free(h);
 }
 

@@ -198,6 +198,90 @@ strata_docker_helper_get(uv_loop_t *loop, const char *helper,
     return rc;
 }
 
+/* ---- a registry host's helper, on the client's loop ---------------------- */
+
+typedef struct strata_oci__helper_run {
+    strata_registry *reg;
+    strata_oci__host *h; /* NULL once cancelled */
+    char *helper;
+} helper_host_run;
+
+static void
+take(char **dst, char **src, int secret)
+{
+    if (*dst != NULL && secret)
+        memset(*dst, 0, strlen(*dst));
+    free(*dst);
+    *dst = *src;
+    *src = NULL;
+}
+
+static void
+on_host_helper(strata_registry_creds *creds, const strata_error *err, void *arg)
+{
+    helper_host_run *x = arg;
+    strata_oci__host *h = x->h;
+
+    if (h != NULL) {
+        h->helper_run = NULL;
+        h->helper_at_ms = strata_now_ms();
+        h->creds_stale = 0;
+        if (err != NULL) {
+            /* The helper's messages never hold the secret. */
+            log_warn("registry '%s': credential helper '%s': %s%s", h->domain,
+                     x->helper, err->msg,
+                     h->username != NULL || h->identity_token != NULL
+                         ? "; keeping its previous credentials"
+                         : "");
+        } else {
+            take(&h->username, &creds->username, 0);
+            take(&h->password, &creds->password, 1);
+            take(&h->identity_token, &creds->identity_token, 1);
+        }
+        strata_oci__creds_ready(x->reg, h);
+    }
+    if (creds != NULL)
+        strata_registry_creds_release(creds);
+    free(x->helper);
+    free(x);
+}
+
+int
+strata_oci__host_helper_start(strata_registry *reg, strata_oci__host *h,
+                              strata_error *err)
+{
+    helper_host_run *x;
+    char *url;
+    int rc;
+
+    if (h->helper_run != NULL)
+        return 0;
+    x = strata_xcalloc(1, sizeof(*x));
+    x->reg = reg;
+    x->h = h;
+    x->helper = strata_xstrdup(h->cred_helper);
+    url = strata_oci__helper_server_url(h->domain);
+    rc = strata_docker_helper_get(reg->loop, h->cred_helper, url, 0,
+                                  on_host_helper, x, err);
+    free(url);
+    if (rc != 0) {
+        free(x->helper);
+        free(x);
+        return rc;
+    }
+    h->helper_run = x;
+    return 0;
+}
+
+void
+strata_oci__host_helper_cancel(strata_oci__host *h)
+{
+    if (h->helper_run != NULL) {
+        h->helper_run->h = NULL;
+        h->helper_run = NULL;
+    }
+}
+
 /* ---- synchronous use, for configuration time ---------------------------- */
 
 typedef struct helper_sync {

@@ -94,8 +94,8 @@ out:
 }
 
 /* The server URL a helper is asked about, as Docker names it (new). */
-static char *
-helper_server_url(const char *domain)
+char *
+strata_oci__helper_server_url(const char *domain)
 {
     if (strcmp(domain, "docker.io") == 0)
         return strata_xstrdup("https://index.docker.io/v1/");
@@ -149,36 +149,48 @@ out:
 }
 
 int
-strata_docker_config_creds(strata_registry_creds *out, const char *path,
-                           const char *domain, uint32_t helper_timeout_ms,
-                           strata_error *err)
+strata_docker_config_lookup(strata_registry_creds *out, char **helper,
+                            const char *path, const char *domain,
+                            strata_error *err)
 {
-    char *def = NULL, *text = NULL, *url = NULL, *helper = NULL;
+    char *def = NULL, *text = NULL;
     size_t len = 0;
     int rc = 0;
 
     memset(out, 0, sizeof(*out));
+    *helper = NULL;
     if (path == NULL && (path = def = default_path()) == NULL)
         return 0;
-    if (strata_read_file(&text, &len, path, 1024 * 1024, NULL) != 0)
-        goto out; /* no file: no credentials */
-    rc = strata_oci__docker_config_parse(out, &helper, text, len, path, domain,
-                                         err);
-    if (rc == 0 && helper != NULL) {
-        url = helper_server_url(domain);
-        rc = strata_oci__helper_get_sync(out, helper, url, helper_timeout_ms,
-                                         err);
-    }
-out:
-    if (rc != 0)
-        strata_registry_creds_release(out);
+    if (strata_read_file(&text, &len, path, 1024 * 1024, NULL) == 0)
+        rc = strata_oci__docker_config_parse(out, helper, text, len, path,
+                                             domain, err);
+    /* else no file: no credentials */
     if (text != NULL) {
         memset(text, 0, len);
         free(text);
     }
+    free(def);
+    return rc;
+}
+
+int
+strata_docker_config_creds(strata_registry_creds *out, const char *path,
+                           const char *domain, uint32_t helper_timeout_ms,
+                           strata_error *err)
+{
+    char *url = NULL, *helper = NULL;
+    int rc;
+
+    rc = strata_docker_config_lookup(out, &helper, path, domain, err);
+    if (rc == 0 && helper != NULL) {
+        url = strata_oci__helper_server_url(domain);
+        rc = strata_oci__helper_get_sync(out, helper, url, helper_timeout_ms,
+                                         err);
+    }
+    if (rc != 0)
+        strata_registry_creds_release(out);
     free(helper);
     free(url);
-    free(def);
     return rc;
 }
 

@@ -40,6 +40,11 @@ typedef struct strata_oci__host {
     char *realm, *service;    /* bearer challenge */
     strata_oci__token *tokens;
     long ratelimit_remaining; /* -1: never seen */
+    /* A credential helper instead of fixed credentials (credhelper.c). */
+    char *cred_helper;
+    int64_t helper_at_ms; /* when it last answered; 0: never */
+    int creds_stale;      /* the registry refused what it gave */
+    struct strata_oci__helper_run *helper_run; /* under way, or NULL */
 } strata_oci__host;
 
 typedef struct strata_oci__req strata_oci__req;
@@ -142,6 +147,20 @@ int strata_oci__docker_config_parse(strata_registry_creds *out, char **helper,
                                     const char *text, size_t len,
                                     const char *path, const char *domain,
                                     strata_error *err);
+
+/*
+ * credhelper.c: asks h's credential helper on reg's loop; when it has
+ * answered (or failed), h's credentials are replaced (or kept) and
+ * strata_oci__creds_ready(reg, h) runs. One run per host at a time.
+ */
+int strata_oci__host_helper_start(strata_registry *reg, strata_oci__host *h,
+                                  strata_error *err);
+/* Forgets a run under way (the host is reconfigured or freed). */
+void strata_oci__host_helper_cancel(strata_oci__host *h);
+/* registry.c: sends the requests that waited for h's credentials. */
+void strata_oci__creds_ready(strata_registry *reg, strata_oci__host *h);
+/* dockercfg.c: the server URL a helper is asked for domain (new). */
+char *strata_oci__helper_server_url(const char *domain);
 
 /* credhelper.c: strata_docker_helper_get on a private loop (blocks). */
 int strata_oci__helper_get_sync(strata_registry_creds *out, const char *helper,

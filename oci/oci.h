@@ -158,7 +158,19 @@ typedef struct strata_registry_opts {
     uint32_t retry_base_ms;     /* first backoff; 0 = 250 ms, doubling */
     uint32_t max_retry_wait_ms; /* cap for Retry-After; 0 = 60 s */
     const char *identity_token; /* OAuth2 refresh token, or NULL */
+    /*
+     * A Docker credential helper (NAME of docker-credential-NAME) that
+     * holds this registry's credentials; username, password and
+     * identity_token are then ignored. The helper runs on the loop when
+     * the registry first asks for authentication, again when what it gave
+     * is STRATA_REGISTRY_HELPER_TTL_MS old (short-lived tokens such as
+     * ECR's stay fresh) or was refused; requests wait for it meanwhile. A
+     * failing helper is logged and its previous answer kept.
+     */
+    const char *cred_helper;
 } strata_registry_opts;
+
+#define STRATA_REGISTRY_HELPER_TTL_MS (5 * 60 * 1000)
 
 /*
  * Whether plain HTTP may be spoken to domain ("host[:port]"): only to
@@ -295,6 +307,16 @@ void strata_registry_creds_release(strata_registry_creds *c);
 int strata_docker_config_creds(strata_registry_creds *out, const char *path,
                                const char *domain, uint32_t helper_timeout_ms,
                                strata_error *err);
+
+/*
+ * What the Docker config says for domain without running anything: *helper
+ * (new) names the credential helper to ask (strata_registry_opts'
+ * cred_helper), else *out gets the "auths" entry, if any. Errors as for
+ * strata_docker_config_creds; a missing file is no credentials.
+ */
+int strata_docker_config_lookup(strata_registry_creds *out, char **helper,
+                                const char *path, const char *domain,
+                                strata_error *err);
 
 /*
  * creds: the helper's answer (the callback's to release; all NULL when the

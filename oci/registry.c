@@ -32,6 +32,7 @@ struct strata_oci__req {
     int auth_tries;   /* 401s answered */
     int in_flight;    /* an HTTP transfer or token fetch is under way */
     int timer_active; /* waiting to retry */
+    int wait_creds;   /* waiting for the host's credential helper */
     uv_timer_t timer;
 };
 
@@ -54,13 +55,21 @@ wipe_free(char *s)
 static void
 host_apply(strata_oci__host *h, const strata_registry_opts *o)
 {
+    const char *helper = o ? o->cred_helper : NULL;
+
     free(h->username);
     wipe_free(h->password);
     wipe_free(h->identity_token);
     free(h->ca_file);
-    h->username = dup_or_null(o ? o->username : NULL);
-    h->password = dup_or_null(o ? o->password : NULL);
-    h->identity_token = dup_or_null(o ? o->identity_token : NULL);
+    free(h->cred_helper);
+    /* A helper gives the credentials; otherwise the options do. */
+    h->username = dup_or_null(o && !helper ? o->username : NULL);
+    h->password = dup_or_null(o && !helper ? o->password : NULL);
+    h->identity_token = dup_or_null(o && !helper ? o->identity_token : NULL);
+    h->cred_helper = dup_or_null(helper);
+    h->helper_at_ms = 0;
+    h->creds_stale = 0;
+    strata_oci__host_helper_cancel(h);
     h->ca_file = dup_or_null(o ? o->ca_file : NULL);
     h->insecure = o ? o->insecure : 0;
     h->timeout_ms = o && o->timeout_ms ? o->timeout_ms : DEFAULT_TIMEOUT_MS;
@@ -144,7 +153,11 @@ void
 strata_registry_set_host(strata_registry *reg, const char *domain,
                          const strata_registry_opts *opts)
 {
-    host_apply(strata_oci__host_get(reg, domain), opts);
+    strata_oci__host *h = strata_oci__host_get(reg, domain);
+
+    host_apply(h, opts);
+    /* Requests that waited for a helper this replaced go on now. */
+    strata_oci__creds_ready(reg, h);
 }
 
 /* ---- the request state machine ---------------------------------------- */
@@ -199,6 +212,51 @@ on_retry_timer(uv_timer_t *t)
 
     r->timer_active = 0;
     req_send(r);
+}
+
+/*
+ * With a credential helper, credentials are read when they are needed: the
+ * first time, once what the helper gave is old, or after the registry
+ * refused it. 1 when r now waits for them (strata_oci__creds_ready sends
+ * it again); 0 to go on with what the host has.
+ */
+static int
+creds_wait(strata_oci__req *r)
+{
+    strata_oci__host *h = r->host;
+    strata_error err = {0};
+    int64_t now = strata_now_ms();
+
+    if (h->cred_helper == NULL)
+        return 0;
+    if (h->helper_run == NULL) {
+        if (h->helper_at_ms != 0 && !h->creds_stale &&
+            now - h->helper_at_ms < STRATA_REGISTRY_HELPER_TTL_MS)
+            return 0;
+        if (strata_oci__host_helper_start(r->reg, h, &err) != 0) {
+            log_warn("registry '%s': %s", h->domain, err.msg);
+            h->helper_at_ms = now;
+            h->creds_stale = 0;
+            return 0;
+        }
+    }
+    r->wait_creds = 1;
+    return 1;
+}
+
+void
+strata_oci__creds_ready(strata_registry *reg, strata_oci__host *h)
+{
+    strata_oci__req *r;
+
+    /* Through the timer: callbacks never run from inside this call. */
+    for (r = reg->reqs; r != NULL; r = r->next) {
+        if (r->wait_creds && r->host == h) {
+            r->wait_creds = 0;
+            r->timer_active = 1;
+            uv_timer_start(&r->timer, on_retry_timer, 0, 0);
+        }
+    }
 }
 
 /* Waits delay_ms, then sends again; or finishes with err when spent. */
@@ -306,6 +364,9 @@ on_token_ready(const char *token, const strata_error *err, void *arg)
 
     r->in_flight = 0;
     if (err != NULL) {
+        /* What a helper gave was refused: ask it again next time. */
+        if (err->code == STRATA_EAUTH && r->host->cred_helper != NULL)
+            r->host->creds_stale = 1;
         if (err->code == STRATA_EAUTH || err->code == STRATA_EPROTO ||
             err->code == STRATA_ECANCELED)
             req_finish(r, NULL, err);
@@ -390,13 +451,16 @@ on_response(const strata_http_response *resp, const strata_error *terr,
             strata_oci__token_drop(h, r->scope);
         free(r->auth_header);
         r->auth_header = NULL;
-        if (h->auth == STRATA_OCI__AUTH_BASIC && h->username == NULL) {
+        if (h->auth == STRATA_OCI__AUTH_BASIC && h->username == NULL &&
+            h->cred_helper == NULL) {
             strata_error_set(&err, STRATA_EAUTH, "'%s' requires credentials%s",
                              h->domain, detail);
             req_finish(r, NULL, &err);
             return;
         }
         if (h->auth == STRATA_OCI__AUTH_BASIC && r->auth_tries > 1) {
+            if (h->cred_helper != NULL)
+                h->creds_stale = 1;
             strata_error_set(&err, STRATA_EAUTH,
                              "'%s' refused the credentials%s", h->domain,
                              detail);
@@ -444,12 +508,16 @@ req_send(strata_oci__req *r)
     size_t n = 0;
     int rc;
 
+    if (h->auth == STRATA_OCI__AUTH_BASIC && creds_wait(r))
+        return;
     if (h->auth == STRATA_OCI__AUTH_BEARER && r->auth_header == NULL &&
         r->scope != NULL) {
         tok = strata_oci__token_get(h, r->scope);
         if (tok != NULL) {
             r->auth_header = strata_xasprintf("Bearer %s", tok);
         } else {
+            if (creds_wait(r))
+                return;
             rc = strata_oci__fetch_token(r->reg, h, r->scope, on_token_ready, r,
                                          &err);
             if (rc != 0)
@@ -565,6 +633,7 @@ strata_registry_close(strata_registry *reg)
         req_finish(reg->reqs, NULL, &err);
     while ((h = reg->hosts) != NULL) {
         reg->hosts = h->next;
+        strata_oci__host_helper_cancel(h);
         strata_oci__host_free(h);
     }
     free(reg->d_username);

@@ -554,6 +554,108 @@ TEST(credential_helpers_per_registry_and_store)
         STRATA_EINVAL);
 }
 
+/* Lines in the helper's call log: how often it ran. */
+static int
+helper_calls(const char *log)
+{
+    FILE *f = fopen(log, "r");
+    int c, n = 0;
+
+    if (f == NULL)
+        return 0;
+    while ((c = fgetc(f)) != EOF)
+        n += c == '\n';
+    fclose(f);
+    return n;
+}
+
+static void
+drop_tokens(strata_oci__host *h)
+{
+    while (h->tokens != NULL)
+        strata_oci__token_drop(h, h->tokens->scope);
+}
+
+TEST(the_client_asks_a_credential_helper_when_it_needs_to)
+{
+    strata_registry_opts o = {0};
+    strata_oci__host *h;
+    strata_registry *cl;
+    char json[400], log[300];
+    uv_loop_t loop;
+    result r;
+
+    snprintf(log, sizeof(log), "%s/helper-calls.log", F.dir);
+    unlink(log);
+    setenv("FAKE_CRED_LOG", log, 1);
+    /* First the helper gives a wrong password. */
+    snprintf(json, sizeof(json),
+             "{\"%s\":{\"Username\":\"bob\",\"Secret\":\"%s\"}}", F.reg.host,
+             WRONG_PW);
+    helper_table(json);
+    o.cred_helper = "fake";
+    o.username = "ignored"; /* a helper replaces fixed credentials */
+    o.password = BOB_PW;
+    uv_loop_init(&loop);
+    cl = client(&loop, &o);
+    h = strata_oci__host_get(cl, F.reg.host);
+    CHECK_EQ(helper_calls(log), 0); /* nothing runs before it is needed */
+    CHECK_EQ(digest_of(cl, &loop, "private/app:latest", &r), STRATA_EAUTH);
+    CHECK_EQ(helper_calls(log), 1);
+    /* Refused: the next request asks the helper again, which now knows. */
+    snprintf(json, sizeof(json),
+             "{\"%s\":{\"Username\":\"bob\",\"Secret\":\"%s\"}}", F.reg.host,
+             HELPER_PW);
+    helper_table(json);
+    CHECK_EQ(digest_of(cl, &loop, "private/app:latest", &r), STRATA_EAUTH);
+    CHECK_EQ(helper_calls(log), 2);
+    snprintf(json, sizeof(json),
+             "{\"%s\":{\"Username\":\"bob\",\"Secret\":\"%s\"}}", F.reg.host,
+             BOB_PW);
+    helper_table(json);
+    CHECK_EQ(digest_of(cl, &loop, "private/app:latest", &r), 0);
+    CHECK_STR_EQ(r.digest, F.priv);
+    free(r.digest);
+    CHECK_EQ(helper_calls(log), 3);
+    /* Fresh credentials are reused: a new scope, no new helper run. */
+    CHECK_EQ(digest_of(cl, &loop, "library/pub:latest", &r), 0);
+    free(r.digest);
+    CHECK_EQ(helper_calls(log), 3);
+    /* Old ones (as after STRATA_REGISTRY_HELPER_TTL_MS) are asked again;
+     * a failing helper keeps what it gave before. */
+    h->helper_at_ms = 1;
+    drop_tokens(h);
+    snprintf(json, sizeof(json), "{\"%s\":{\"fail\":\"keychain locked\"}}",
+             F.reg.host);
+    helper_table(json);
+    CHECK_EQ(digest_of(cl, &loop, "private/app:latest", &r), 0);
+    CHECK_STR_EQ(r.digest, F.priv);
+    free(r.digest);
+    CHECK_EQ(helper_calls(log), 4);
+    /* A helper under way when the client closes is forgotten safely. */
+    h->helper_at_ms = 1;
+    drop_tokens(h);
+    snprintf(json, sizeof(json),
+             "{\"%s\":{\"sleep\":1,\"Username\":\"bob\",\"Secret\":\"%s\"}}",
+             F.reg.host, BOB_PW);
+    helper_table(json);
+    {
+        strata_error err = {0};
+        strata_ref *ref = ref_of("private/app:latest");
+
+        memset(&r, 0, sizeof(r));
+        CHECK_OK(strata_registry_digest(cl, ref, NULL, on_digest, &r, &err),
+                 &err);
+        strata_ref_free(ref);
+        while (h->helper_run == NULL)
+            uv_run(&loop, UV_RUN_ONCE);
+    }
+    client_close(cl, &loop);
+    CHECK(r.done);
+    CHECK_EQ(r.err.code, STRATA_ECANCELED);
+    unsetenv("FAKE_CRED_LOG");
+}
+
 TEST(cli_digest_uses_the_credential_helper)
 {
     char cmd[2048], *out;
@@ -817,6 +919,7 @@ main(void)
     RUN(identity_token_goes_through_the_oauth2_form);
     RUN(docker_config_auths_and_identitytoken);
     RUN(credential_helpers_per_registry_and_store);
+    RUN(the_client_asks_a_credential_helper_when_it_needs_to);
     RUN(cli_digest_uses_the_credential_helper);
     RUN(watch_takes_docker_config_credentials_after_the_config);
     RUN(plain_http_only_for_loopback_or_insecure);

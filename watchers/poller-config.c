@@ -5,8 +5,10 @@
  * to the client) and per-registry concurrency limits, and watch.bases[]
  * become watches. A registry the configuration gives no credentials gets
  * those of the Docker client config (credHelpers, credsStore, auths), if
- * any: configured credentials take precedence.
+ * any: configured credentials take precedence. Credential helpers are
+ * named to the registry client, which asks them when it needs to.
  */
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -26,18 +28,19 @@ strata_watcher_options_from_config(strata_watcher_options *opts,
 }
 
 /*
- * Fills o's credentials for domain from the Docker client config. It may
- * run a credential helper (bounded by its timeout) while configuring; a
- * failing helper is logged and the registry is asked anonymously. The
- * strings in *creds are the caller's to release after set_host.
+ * Fills o's credentials for domain from the Docker client config: an
+ * "auths" entry's, or the credential helper to ask, which the registry
+ * client then runs on the loop when it needs them (never while
+ * configuring, so a reload does not wait for helpers). The strings in
+ * *creds and *helper are the caller's to release after set_host.
  */
 static void
 docker_creds(strata_registry_opts *o, strata_registry_creds *creds,
-             const char *domain)
+             char **helper, const char *domain)
 {
     strata_error e = {0};
 
-    if (strata_docker_config_creds(creds, NULL, domain, 0, &e) != 0) {
+    if (strata_docker_config_lookup(creds, helper, NULL, domain, &e) != 0) {
         log_warn("registry '%s': no credentials from the docker config: %s",
                  domain, e.msg);
         return;
@@ -45,6 +48,7 @@ docker_creds(strata_registry_opts *o, strata_registry_creds *creds,
     o->username = creds->username;
     o->password = creds->password;
     o->identity_token = creds->identity_token;
+    o->cred_helper = *helper;
 }
 
 /* Whether the configuration has a registries[] entry for domain. */
@@ -72,6 +76,7 @@ configure_unlisted(strata_watcher *w, const strata_config_data *d,
         strata_registry_creds creds = {0};
         strata_registry_opts o = {0};
         strata_ref *ref = NULL;
+        char *helper = NULL;
         const char *domain;
 
         if (strata_ref_parse(&ref, b->has_policy ? b->name : b->ref, NULL) != 0)
@@ -81,10 +86,12 @@ configure_unlisted(strata_watcher *w, const strata_config_data *d,
             strata_strmap_put(seen, domain, (void *) 1);
             if (base != NULL)
                 o = *base;
-            docker_creds(&o, &creds, domain);
-            if (o.username != NULL || o.identity_token != NULL)
+            docker_creds(&o, &creds, &helper, domain);
+            if (o.username != NULL || o.identity_token != NULL ||
+                o.cred_helper != NULL)
                 strata_registry_set_host(w->registry, domain, &o);
             strata_registry_creds_release(&creds);
+            free(helper);
         }
         strata_ref_free(ref);
     }
@@ -103,6 +110,7 @@ strata_watcher_configure(strata_watcher *w, const struct strata_config *config,
         const strata_config_registry *r = &d->registries[i];
         strata_registry_creds creds = {0};
         strata_registry_opts o = {0};
+        char *helper = NULL;
 
         if (base != NULL)
             o = *base;
@@ -114,11 +122,12 @@ strata_watcher_configure(strata_watcher *w, const struct strata_config *config,
         if (o.password != NULL && o.username == NULL)
             o.username = "strata";
         if (o.password == NULL)
-            docker_creds(&o, &creds, r->host);
+            docker_creds(&o, &creds, &helper, r->host);
         o.insecure = r->insecure;
         o.ca_file = r->ca_file;
         strata_registry_set_host(w->registry, r->host, &o);
         strata_registry_creds_release(&creds);
+        free(helper);
         strata_watcher_set_host_limit(w, r->host, r->max_concurrency);
     }
     configure_unlisted(w, d, base);
