@@ -175,6 +175,9 @@ void strata_sha256_hex(char out[65], const void *data, size_t len);
 
 /* ---- string map ------------------------------------------------------- */
 
+/* FNV-1a (64 bits) of a string: what the hash tables here probe with. */
+uint64_t strata_str_hash(const char *s);
+
 /*
  * A string-keyed hash map. Keys are copied; values are borrowed (the map
  * never frees them). No removal: maps here are built, queried, freed.

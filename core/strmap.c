@@ -15,8 +15,8 @@ struct strata_strmap {
     size_t len;
 };
 
-static uint64_t
-hash(const char *s)
+uint64_t
+strata_str_hash(const char *s)
 {
     uint64_t h = 1469598103934665603ULL;
 
@@ -50,7 +50,7 @@ strata_strmap_free(strata_strmap *m)
 static size_t
 slot(const strata_strmap *m, const char *key)
 {
-    size_t i = (size_t) hash(key) & (m->cap - 1);
+    size_t i = (size_t) strata_str_hash(key) & (m->cap - 1);
 
     while (m->keys[i] != NULL && strcmp(m->keys[i], key) != 0)
         i = (i + 1) & (m->cap - 1);

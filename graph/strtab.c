@@ -1,7 +1,7 @@
 /*
  * strtab.c - the lineage graph's string table: every string stored once,
  * named by a 32-bit id, found through an open-addressing index (linear
- * probing, FNV-1a) that holds ids only, so a string costs its bytes plus
+ * probing, core's FNV-1a) that holds ids only, so a string costs its bytes plus
  * about 17 bytes of bookkeeping.
  */
 #include <stdlib.h>
@@ -9,23 +9,11 @@
 
 #include "graph-int.h"
 
-static uint32_t
-hash(const char *s)
-{
-    uint32_t h = 2166136261u;
-
-    for (; *s != '\0'; s++) {
-        h ^= (unsigned char) *s;
-        h *= 16777619u;
-    }
-    return h;
-}
-
 /* The slot holding s, or the empty slot where it would go. */
 static uint32_t
 slot(const strata_graph__strtab *t, const char *s)
 {
-    uint32_t mask = t->nslots - 1, i = hash(s) & mask;
+    uint32_t mask = t->nslots - 1, i = (uint32_t) strata_str_hash(s) & mask;
 
     while (t->slots[i] != 0 && strcmp(t->strs[t->slots[i]], s) != 0)
         i = (i + 1) & mask;

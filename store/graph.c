@@ -257,20 +257,18 @@ out:
     return rc;
 }
 
+/*
+ * Calls cb for each row of stmt: child, parent, repo, path, line, method,
+ * confidence, then (with_refs) the child's and the parent's references.
+ */
 static int
-load_edges(strata_store *st, strata_store_edge_cb cb, void *arg,
-           strata_error *err)
+edge_rows(strata_store *st, sqlite3_stmt *stmt, int with_refs,
+          strata_store_edge_cb cb, void *arg, const char *what,
+          strata_error *err)
 {
-    sqlite3_stmt *stmt;
     strata_store_edge edge;
     int rc;
 
-    if ((rc = strata_store__stmt(&stmt, st, STMT_EDGE_LIST,
-                                 "SELECT child, parent, repo, path, line, "
-                                 "method, confidence FROM graph_edges "
-                                 "ORDER BY id",
-                                 err)) != 0)
-        return rc;
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
         int method = parse_name(method_names, NMETHODS,
                                 (const char *) sqlite3_column_text(stmt, 5));
@@ -283,12 +281,15 @@ load_edges(strata_store *st, strata_store_edge_cb cb, void *arg,
         edge.method = method >= 0 ? (strata_store_edge_method) method
                                   : STRATA_STORE_EDGE_DOCKERFILE;
         edge.confidence = sqlite3_column_double(stmt, 6);
-        edge.child_ref = edge.parent_ref = NULL;
+        edge.child_ref =
+            with_refs ? (const char *) sqlite3_column_text(stmt, 7) : NULL;
+        edge.parent_ref =
+            with_refs ? (const char *) sqlite3_column_text(stmt, 8) : NULL;
         if ((rc = cb(&edge, arg)) != 0)
             goto out;
     }
     if (rc != SQLITE_DONE)
-        rc = strata_store__error(st, err, rc, "loading graph edges");
+        rc = strata_store__error(st, err, rc, what);
     else
         rc = 0;
 out:
@@ -296,44 +297,40 @@ out:
     return rc;
 }
 
+static int
+load_edges(strata_store *st, strata_store_edge_cb cb, void *arg,
+           strata_error *err)
+{
+    sqlite3_stmt *stmt;
+    int rc;
+
+    if ((rc = strata_store__stmt(&stmt, st, STMT_EDGE_LIST,
+                                 "SELECT child, parent, repo, path, line, "
+                                 "method, confidence FROM graph_edges "
+                                 "ORDER BY id",
+                                 err)) != 0)
+        return rc;
+    return edge_rows(st, stmt, 0, cb, arg, "loading graph edges", err);
+}
+
 int
 strata_store_graph_registry_edges(strata_store *st, strata_store_edge_cb cb,
                                   void *arg, strata_error *err)
 {
     sqlite3_stmt *stmt;
-    strata_store_edge edge = {0};
     int rc;
 
     if ((rc = strata_store__stmt(
              &stmt, st, STMT_REGISTRY_EDGES,
-             "SELECT e.child, e.parent, c.ref, p.ref, e.method, e.confidence "
+             "SELECT e.child, e.parent, e.repo, e.path, e.line, e.method, "
+             "e.confidence, c.ref, p.ref "
              "FROM graph_edges e JOIN graph_nodes c ON c.id = e.child "
              "JOIN graph_nodes p ON p.id = e.parent "
              "WHERE e.method != 'dockerfile' AND e.confidence > 0 "
              "ORDER BY e.id",
              err)) != 0)
         return rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        int method = parse_name(method_names, NMETHODS,
-                                (const char *) sqlite3_column_text(stmt, 4));
-
-        edge.child = sqlite3_column_int64(stmt, 0);
-        edge.parent = sqlite3_column_int64(stmt, 1);
-        edge.child_ref = (const char *) sqlite3_column_text(stmt, 2);
-        edge.parent_ref = (const char *) sqlite3_column_text(stmt, 3);
-        edge.method = method >= 0 ? (strata_store_edge_method) method
-                                  : STRATA_STORE_EDGE_ANNOTATION;
-        edge.confidence = sqlite3_column_double(stmt, 5);
-        if ((rc = cb(&edge, arg)) != 0)
-            goto out;
-    }
-    if (rc != SQLITE_DONE)
-        rc = strata_store__error(st, err, rc, "loading registry edges");
-    else
-        rc = 0;
-out:
-    strata_store__done(stmt);
-    return rc;
+    return edge_rows(st, stmt, 1, cb, arg, "loading registry edges", err);
 }
 
 int
