@@ -22,43 +22,20 @@
  * then a second worker deletes the strata/ branch, and `pr.closed` is
  * recorded. Closing comes first because deleting a request's head branch
  * closes it on some forges without a word.
+ *
+ * This file gathers from the store what to pin and starts the action;
+ * action-pr-change.c holds the git workers and the words of the change,
+ * action-pr-forge.c what follows back on the loop (the forge, events).
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "builders.h"
 #include "orchestrator-int.h"
-#include "vcs.h"
 
 #define GROUP_BRANCH "strata/pin-all"
 
-typedef struct pr_ctx {
-    strata_runner_job *job;
-    const strata_config_repo *repo;
-    strata_strmap *pins;   /* canonical ref -> digest (owned strings) */
-    strata_strmap *origin; /* canonical ref -> the base it is pinned for */
-    /* [{"ref", "digest", "old", "first_seen", "live"}], by ref; "live" (set
-     * by the worker) when the change pins the base or an image from it. */
-    json_t *bases;
-    json_t *affected; /* [{"image", "rescan"}]: this repository's images */
-    char *branch;
-    char *title;
-    char *body;
-    uv_work_t work;
-    /* Filled by the workers. */
-    int rc;
-    strata_error err;
-    strata_vcs_commit_result commit;
-    json_t *changes; /* [{"path", "line", "ref", "from", "to"}] */
-    json_t *problems;
-    int deleted; /* the strata/ branch existed and was deleted */
-    /* Closing on the loop. */
-    strata_forge *forge;
-    strata_forge_pr *closed; /* the request closed, or NULL */
-} pr_ctx;
-
-static void
-ctx_free(pr_ctx *c)
+void
+strata_pr__free(strata_pr__ctx *c)
 {
     size_t it = 0;
     const char *k;
@@ -83,7 +60,8 @@ ctx_free(pr_ctx *c)
 }
 
 static void
-pin_put(pr_ctx *c, const char *ref, const char *digest, const char *base)
+pin_put(strata_pr__ctx *c, const char *ref, const char *digest,
+        const char *base)
 {
     free(strata_strmap_put(c->pins, ref, strata_xstrdup(digest)));
     free(strata_strmap_put(c->origin, ref, strata_xstrdup(base)));
@@ -110,521 +88,16 @@ branch_for(const char *base)
     return out;
 }
 
-static const char *
-resolve(const char *ref, const strata_df_ref *where, void *arg)
-{
-    (void) where;
-    return strata_strmap_get(arg, ref);
-}
-
-static void
-source_of(strata_vcs_source *src, const strata_config_repo *repo)
-{
-    memset(src, 0, sizeof(*src));
-    src->url = repo->url;
-    src->branch = repo->branch;
-    src->username = repo->username;
-    src->token = repo->token ? strata_secret_reveal(repo->token) : NULL;
-    src->ssh_key = repo->ssh_key_file;
-}
-
-/* ---- the words: title, body, comment (no store, no loop) ------------ */
-
 static int
 cmp_ref(const void *a, const void *b)
 {
     return strcmp(*(const char *const *) a, *(const char *const *) b);
 }
 
-static int
-is_live(const json_t *base)
-{
-    return json_is_true(json_object_get(base, "live"));
-}
-
-static const char *
-field(const json_t *obj, const char *key)
+const char *
+strata_pr__field(const json_t *obj, const char *key)
 {
     return json_string_value(json_object_get(obj, key));
-}
-
-/*
- * Expands the title template over the live bases: {base} {digest} {short}
- * {repo} {count} (config/schema.c accepts exactly these). Caller frees.
- */
-static char *
-title_of(const pr_ctx *c)
-{
-    const strata_config_pr *cp = &c->repo->pr;
-    const char *digest = NULL, *t = cp->title;
-    strata_buf b = STRATA_BUF_INIT;
-    size_t nb = 0, i, k;
-    json_t *e;
-
-    json_array_foreach (c->bases, i, e)
-        if (is_live(e) && nb++ == 0)
-            digest = field(e, "digest");
-    if (t == NULL)
-        t = nb > 1 ? "Pin {count} base images to new digests"
-                   : "Pin {base} to {short}";
-    while (*t != '\0') {
-        if (strncmp(t, "{base}", 6) == 0) {
-            k = 0;
-            json_array_foreach (c->bases, i, e)
-                if (is_live(e))
-                    strata_buf_printf(&b, "%s%s", k++ ? ", " : "",
-                                      field(e, "ref"));
-            t += 6;
-        } else if (strncmp(t, "{digest}", 8) == 0) {
-            strata_buf_puts(&b, digest ? digest : "");
-            t += 8;
-        } else if (strncmp(t, "{short}", 7) == 0) {
-            strata_buf_printf(&b, "%.19s", digest ? digest : "");
-            t += 7;
-        } else if (strncmp(t, "{repo}", 6) == 0) {
-            strata_buf_puts(&b, c->repo->forge_repo ? c->repo->forge_repo
-                                                    : c->repo->url);
-            t += 6;
-        } else if (strncmp(t, "{count}", 7) == 0) {
-            strata_buf_printf(&b, "%zu", nb);
-            t += 7;
-        } else {
-            strata_buf_putc(&b, *t++);
-        }
-    }
-    return strata_buf_detach(&b);
-}
-
-/*
- * What a reviewer needs: each live base with its old and new digest and
- * when the new one was first seen, the repository's images it affects
- * (with the rescan delta when there is one), every line changed, and how
- * to reproduce. Caller frees.
- */
-static char *
-body_of(const pr_ctx *c)
-{
-    strata_buf b = STRATA_BUF_INIT;
-    size_t i, nb = 0;
-    json_t *e;
-
-    json_array_foreach (c->bases, i, e)
-        nb += is_live(e);
-    strata_buf_printf(&b, "%s moved to a new digest.\n\n",
-                      nb > 1 ? "These base images" : "A base image");
-    strata_buf_puts(&b, "| base | old digest | new digest | first seen |\n"
-                        "|---|---|---|---|\n");
-    json_array_foreach (c->bases, i, e) {
-        const char *old = field(e, "old");
-
-        if (!is_live(e))
-            continue;
-        strata_buf_printf(&b, "| `%s` | %s%s%s | `%s` | %s |\n",
-                          field(e, "ref"), old ? "`" : "",
-                          old ? old : "unknown", old ? "`" : "",
-                          field(e, "digest"), field(e, "first_seen"));
-    }
-    strata_buf_puts(&b, "\nImages built from this repository that it "
-                        "affects:\n");
-    json_array_foreach (c->affected, i, e) {
-        strata_buf_printf(&b, "- `%s`\n", field(e, "image"));
-        if (field(e, "rescan") != NULL)
-            strata_buf_printf(&b, "  - %s\n", field(e, "rescan"));
-    }
-    strata_buf_puts(&b, "\nLines changed:\n");
-    json_array_foreach (c->changes, i, e)
-        strata_buf_printf(
-            &b, "- `%s:%lld`: `%s` -> `%s`\n", field(e, "path"),
-            (long long) json_integer_value(json_object_get(e, "line")),
-            field(e, "from"), field(e, "to"));
-    strata_buf_puts(&b, "\nTo reproduce:\n");
-    json_array_foreach (c->bases, i, e) {
-        if (!is_live(e))
-            continue;
-        strata_buf_printf(&b,
-                          "- `strata digest %s` prints the new digest; "
-                          "`strata graph impacted %s` lists what descends "
-                          "from it\n",
-                          field(e, "ref"), field(e, "ref"));
-    }
-    strata_buf_printf(&b,
-                      "- `strata pin --check .` in a checkout of `%s` "
-                      "lists the stale references\n\n"
-                      "Opened by strata; it updates this branch when a base "
-                      "moves again, and closes this request once `%s` pins "
-                      "these digests.\n",
-                      c->repo->branch, c->repo->branch);
-    return strata_buf_detach(&b);
-}
-
-/* The comment a request gets when it is closed. Caller frees. */
-static char *
-close_comment(const pr_ctx *c)
-{
-    strata_buf b = STRATA_BUF_INIT;
-    size_t i;
-    json_t *e;
-
-    strata_buf_printf(&b, "`%s` already pins ", c->repo->branch);
-    json_array_foreach (c->bases, i, e)
-        strata_buf_printf(&b, "%s`%s@%s`", i == 0 ? "" : ", ", field(e, "ref"),
-                          field(e, "digest"));
-    strata_buf_printf(&b,
-                      ": nothing is left to pin, so strata closes this "
-                      "request and deletes the branch `%s`.\n",
-                      c->branch);
-    return strata_buf_detach(&b);
-}
-
-/* ---- the workers: git only, no loop, no store ----------------------- */
-
-/* A base is live when a changed reference is pinned for it. */
-static void
-mark_live(pr_ctx *c)
-{
-    size_t i, j;
-    json_t *ch, *e;
-
-    json_array_foreach (c->changes, i, ch) {
-        const char *base = strata_strmap_get(c->origin, field(ch, "ref"));
-
-        json_array_foreach (c->bases, j, e)
-            if (base != NULL && strcmp(base, field(e, "ref")) == 0)
-                json_object_set(e, "live", json_true());
-    }
-}
-
-static void
-pr_work(uv_work_t *req)
-{
-    pr_ctx *c = req->data;
-    const strata_config_repo *repo = c->repo;
-    strata_vcs_source src;
-    strata_vcs_repo *vr = NULL;
-    strata_vcs_blob_list list = {0};
-    strata_vcs_edit *edits = NULL;
-    strata_pin_result *pins = NULL;
-    strata_vcs_commit_opts o = {0};
-    strata_buf msg = STRATA_BUF_INIT;
-    size_t i, j, nedits = 0;
-
-    source_of(&src, repo);
-    if ((c->rc = strata_vcs_sync(&vr, &src, c->job->env->cache_dir, &c->err)) !=
-            0 ||
-        (c->rc = strata_vcs_list_dockerfiles(&list, vr, NULL, 0, &c->err)) != 0)
-        goto out;
-    pins = strata_xcalloc(list.len ? list.len : 1, sizeof(*pins));
-    edits = strata_xcalloc(list.len ? list.len : 1, sizeof(*edits));
-    for (i = 0; i < list.len; i++) {
-        const char *path = list.blobs[i].path;
-        strata_dockerfile *df = NULL;
-        char *data = NULL;
-        size_t len = 0;
-
-        if (strata_vcs_read_blob(&data, &len, vr, list.blobs[i].id, 0,
-                                 &c->err) != 0 ||
-            strata_dockerfile_parse(&df, data, len, path, NULL, &c->err) != 0) {
-            json_array_append_new(c->problems,
-                                  json_sprintf("%s: %s", path, c->err.msg));
-            strata_error_clear(&c->err);
-            free(data);
-            continue;
-        }
-        strata_pin_dockerfile(&pins[i], data, len, df, path, resolve, c->pins,
-                              NULL);
-        for (j = 0; j < pins[i].nproblems; j++)
-            json_array_append_new(c->problems,
-                                  json_string(pins[i].problems[j]));
-        for (j = 0; j < pins[i].nchanges; j++)
-            json_array_append_new(
-                c->changes, json_pack("{s:s, s:i, s:s, s:s, s:s}", "path", path,
-                                      "line", (int) pins[i].changes[j].line,
-                                      "ref", pins[i].changes[j].ref, "from",
-                                      pins[i].changes[j].old_text, "to",
-                                      pins[i].changes[j].new_text));
-        if (pins[i].nchanges > 0) {
-            edits[nedits].path = path;
-            edits[nedits].data = pins[i].data;
-            edits[nedits].len = pins[i].len;
-            nedits++;
-        }
-        strata_dockerfile_free(df);
-        free(data);
-    }
-    if (nedits == 0) {
-        c->commit.result = STRATA_VCS_NOOP;
-        goto out;
-    }
-    mark_live(c);
-    c->title = title_of(c);
-    c->body = body_of(c);
-    strata_buf_printf(&msg, "%s\n\n%s", c->title, c->body);
-    o.base_branch = repo->branch;
-    o.branch = c->branch;
-    o.edits = edits;
-    o.nedits = nedits;
-    o.message = msg.ptr;
-    o.author_name = repo->pr.author_name ? repo->pr.author_name : "strata";
-    o.author_email =
-        repo->pr.author_email ? repo->pr.author_email : "strata@localhost";
-    o.signoff = repo->pr.signoff;
-    c->rc = strata_vcs_commit_branch(&c->commit, vr, &o, &c->err);
-out:
-    for (i = 0; pins != NULL && i < list.len; i++)
-        strata_pin_result_release(&pins[i]);
-    free(pins);
-    free(edits);
-    strata_buf_release(&msg);
-    strata_vcs_blob_list_release(&list);
-    strata_vcs_repo_free(vr);
-}
-
-/* Deletes the branch that is no longer needed (the mirror was synced). */
-static void
-delete_work(uv_work_t *req)
-{
-    pr_ctx *c = req->data;
-    strata_vcs_source src;
-    strata_vcs_repo *vr = NULL;
-
-    source_of(&src, c->repo);
-    if ((c->rc = strata_vcs_open(&vr, &src, c->job->env->cache_dir, &c->err)) ==
-        0)
-        c->rc = strata_vcs_delete_branch(&c->deleted, vr, c->branch, &c->err);
-    strata_vcs_repo_free(vr);
-}
-
-/* ---- back on the loop ------------------------------------------------ */
-
-static json_t *
-result_of(pr_ctx *c)
-{
-    static const char *const outcome[] = {"", "pushed", "unchanged",
-                                          "nothing to pin"};
-
-    return json_pack("{s:s, s:s, s:s, s:O, s:O, s:O}", "repo", c->repo->url,
-                     "branch", c->branch, "outcome", outcome[c->commit.result],
-                     "bases", c->bases, "changes", c->changes, "problems",
-                     c->problems);
-}
-
-static void
-finish(pr_ctx *c, int code, const char *msg, json_t *result)
-{
-    strata_runner_job_done(c->job, code, msg, result);
-    ctx_free(c);
-}
-
-static void
-delete_done(uv_work_t *req, int status)
-{
-    pr_ctx *c = req->data;
-    const strata_runner_job *job = c->job;
-    json_t *result;
-
-    if (status != 0 || c->rc != 0) {
-        finish(c, c->rc ? c->rc : STRATA_ECANCELED,
-               c->rc ? c->err.msg : "cancelled", NULL);
-        return;
-    }
-    result = result_of(c);
-    json_object_set_new(result, "branch_deleted", json_boolean(c->deleted));
-    /* A forge request closed, or (plain remote) the branch that was it. */
-    if (c->closed != NULL || (c->forge == NULL && c->deleted)) {
-        const char *url =
-            c->closed && c->closed->url ? c->closed->url : c->branch;
-
-        json_object_set_new(result, "closed", json_string(url));
-        strata_orch__event(
-            job->env, "pr.closed", c->repo->url,
-            json_pack("{s:s, s:s, s:s, s:s, s:I}", "repo", c->repo->url,
-                      "pr_url", url, "reason", "already_pinned", "branch",
-                      c->branch, "number",
-                      (json_int_t) (c->closed ? c->closed->number : 0)));
-    }
-    strata_forge_close(c->forge);
-    c->forge = NULL;
-    finish(c, 0, NULL, result);
-}
-
-static void
-start_delete(pr_ctx *c)
-{
-    c->work.data = c;
-    if (uv_queue_work(c->job->env->loop, &c->work, delete_work, delete_done) !=
-        0) {
-        strata_forge_close(c->forge);
-        c->forge = NULL;
-        finish(c, STRATA_EINTERNAL, "cannot queue git work", NULL);
-    }
-}
-
-static void
-on_closed(const strata_forge_pr *pr, const strata_error *err, void *arg)
-{
-    pr_ctx *c = arg;
-
-    if (err != NULL) {
-        strata_forge_close(c->forge);
-        c->forge = NULL;
-        finish(c, err->code, err->msg, result_of(c));
-        return;
-    }
-    strata_forge_pr_free(c->closed);
-    c->closed = strata_forge_pr_dup(pr);
-    start_delete(c);
-}
-
-static void
-on_found(const strata_forge_pr *pr, const strata_error *err, void *arg)
-{
-    pr_ctx *c = arg;
-    strata_forge_req fr = {0};
-    strata_error e = {0};
-    char *comment;
-
-    if (err != NULL) {
-        strata_forge_close(c->forge);
-        c->forge = NULL;
-        finish(c, err->code, err->msg, result_of(c));
-        return;
-    }
-    if (pr == NULL) { /* merged or closed already: just the branch */
-        start_delete(c);
-        return;
-    }
-    comment = close_comment(c);
-    fr.verb = STRATA_FORGE_CLOSE;
-    fr.repo = c->repo->forge_repo;
-    fr.number = pr->number;
-    fr.comment = comment;
-    if (strata_forge_start(c->forge, &fr, on_closed, c, &e) != 0) {
-        strata_forge_close(c->forge);
-        c->forge = NULL;
-        finish(c, e.code, e.msg, result_of(c));
-    }
-    free(comment);
-}
-
-static const strata_forge_backend *
-backend_of(const strata_config_repo *repo)
-{
-    if (repo->forge == STRATA_FORGE_NONE || repo->forge_repo == NULL)
-        return NULL;
-    return strata_forge_lookup(strata_config_forge_name(repo->forge));
-}
-
-static int
-forge_open(pr_ctx *c, const strata_forge_backend *be, strata_error *err)
-{
-    strata_forge_opts fo = {0};
-
-    fo.api_url = c->repo->forge_api_url;
-    fo.token = c->repo->token ? strata_secret_reveal(c->repo->token) : NULL;
-    return strata_forge_new(&c->forge, c->job->env->loop, be, &fo, err);
-}
-
-/* Nothing to pin: close the branch's open request, delete the branch. */
-static void
-start_closing(pr_ctx *c)
-{
-    const strata_forge_backend *be = backend_of(c->repo);
-    strata_forge_req fr = {0};
-    strata_error err = {0};
-
-    if (be == NULL) {
-        start_delete(c);
-        return;
-    }
-    fr.verb = STRATA_FORGE_FIND;
-    fr.repo = c->repo->forge_repo;
-    fr.head = c->branch;
-    if (forge_open(c, be, &err) != 0 ||
-        strata_forge_start(c->forge, &fr, on_found, c, &err) != 0) {
-        strata_forge_close(c->forge);
-        c->forge = NULL;
-        finish(c, err.code, err.msg, result_of(c));
-    }
-}
-
-static void
-on_forge(const strata_forge_pr *pr, const strata_error *err, void *arg)
-{
-    pr_ctx *c = arg;
-    strata_runner_job *job = c->job;
-    json_t *result = result_of(c);
-
-    strata_forge_close(c->forge);
-    c->forge = NULL;
-    json_object_set_new(result, "commit", json_string(c->commit.commit));
-    if (err != NULL) {
-        finish(c, err->code, err->msg, result);
-        return;
-    }
-    json_object_set_new(result, "pr",
-                        json_pack("{s:I, s:s*, s:b}", "number",
-                                  (json_int_t) pr->number, "url", pr->url,
-                                  "created", pr->created));
-    strata_orch__event(
-        job->env, pr->created ? "pr.opened" : "pr.updated", c->repo->url,
-        json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "repo", c->repo->url,
-                  "pr_url", pr->url ? pr->url : c->branch, "image",
-                  job->job->image, "base", job->job->base_ref, "new_digest",
-                  job->job->base_digest, "number", (json_int_t) pr->number));
-    finish(c, 0, NULL, result);
-}
-
-static void
-pr_done(uv_work_t *req, int status)
-{
-    pr_ctx *c = req->data;
-    strata_runner_job *job = c->job;
-    const strata_config_pr *cp = &c->repo->pr;
-    const strata_forge_backend *be;
-    strata_forge_req fr = {0};
-    strata_error err = {0};
-    json_t *result;
-
-    if (status != 0 || c->rc != 0) {
-        finish(c, c->rc ? c->rc : STRATA_ECANCELED,
-               c->rc ? c->err.msg : "cancelled", NULL);
-        return;
-    }
-    if (c->commit.result == STRATA_VCS_NOOP) {
-        start_closing(c);
-        return;
-    }
-    be = backend_of(c->repo);
-    if (be == NULL) {
-        /* A plain git remote: the branch is the change. */
-        result = result_of(c);
-        json_object_set_new(result, "commit", json_string(c->commit.commit));
-        strata_orch__event(
-            job->env, "pr.branch_pushed", c->repo->url,
-            json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "repo", c->repo->url,
-                      "branch", c->branch, "commit", c->commit.commit, "image",
-                      job->job->image, "base", job->job->base_ref, "new_digest",
-                      job->job->base_digest));
-        finish(c, 0, NULL, result);
-        return;
-    }
-    fr.verb = STRATA_FORGE_ENSURE;
-    fr.repo = c->repo->forge_repo;
-    fr.head = c->branch;
-    fr.base = c->repo->branch;
-    fr.title = c->title;
-    fr.body = c->body;
-    fr.draft = cp->draft;
-    fr.labels = cp->labels.items;
-    fr.nlabels = cp->labels.count;
-    fr.reviewers = cp->reviewers.items;
-    fr.nreviewers = cp->reviewers.count;
-    if (forge_open(c, be, &err) != 0 ||
-        strata_forge_start(c->forge, &fr, on_forge, c, &err) != 0) {
-        strata_forge_close(c->forge);
-        c->forge = NULL;
-        finish(c, err.code, err.msg, result_of(c));
-    }
 }
 
 /* ---- what to pin, and the words around it ---------------------------- */
@@ -636,7 +109,7 @@ pr_done(uv_work_t *req, int status)
  * own base and digest are always there, since it runs.
  */
 static void
-gather_bases(strata_strmap *out, pr_ctx *c, int group)
+gather_bases(strata_strmap *out, strata_pr__ctx *c, int group)
 {
     const strata_runner_env *env = c->job->env;
     const strata_store_job *sj = c->job->job;
@@ -718,12 +191,12 @@ rescan_line(const strata_runner_env *env, const char *image)
         goto out;
     now = json_array_get(scans, 0);
     before = json_array_get(scans, 1);
-    dg = field(now, "digest");
+    dg = strata_pr__field(now, "digest");
     if (before == NULL || dg == NULL || strcmp(dg, st.current_digest) != 0 ||
-        field(before, "digest") == NULL)
+        strata_pr__field(before, "digest") == NULL)
         goto out;
     strata_buf_printf(&b, "rescan of `%.19s` against `%.19s`:", dg,
-                      field(before, "digest"));
+                      strata_pr__field(before, "digest"));
     for (i = 0; i < sizeof(sev) / sizeof(sev[0]); i++) {
         json_int_t x = json_integer_value(
             json_object_get(json_object_get(now, "counts"), sev[i]));
@@ -740,7 +213,7 @@ out:
 }
 
 static void
-add_affected(pr_ctx *c, strata_strmap *seen, const char *image)
+add_affected(strata_pr__ctx *c, strata_strmap *seen, const char *image)
 {
     char *line;
 
@@ -759,7 +232,7 @@ add_affected(pr_ctx *c, strata_strmap *seen, const char *image)
  * digest, and c->affected: the impacted images this repository builds.
  */
 static void
-gather(pr_ctx *c)
+gather(strata_pr__ctx *c)
 {
     const strata_runner_env *env = c->job->env;
     strata_strmap *planned = strata_strmap_new(), *seen = strata_strmap_new();
@@ -819,7 +292,7 @@ start(strata_runner_job *job, strata_error *err)
     const strata_store_job *sj = job->job;
     const strata_config_repo *repo = NULL;
     const strata_config_image *img = NULL;
-    pr_ctx *c;
+    strata_pr__ctx *c;
 
     strata_plan__target(&repo, &img, job->env->cfg, sj->image);
     if (repo == NULL)
@@ -842,8 +315,9 @@ start(strata_runner_job *job, strata_error *err)
     c->origin = strata_strmap_new();
     gather(c);
     c->work.data = c;
-    if (uv_queue_work(job->env->loop, &c->work, pr_work, pr_done) != 0) {
-        ctx_free(c);
+    if (uv_queue_work(job->env->loop, &c->work, strata_pr__work,
+                      strata_pr__done) != 0) {
+        strata_pr__free(c);
         return strata_error_set(err, STRATA_EINTERNAL, "cannot queue git work");
     }
     return 0;
