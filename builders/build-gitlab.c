@@ -7,9 +7,10 @@
  * PRIVATE-TOKEN. Either answers 201 with the pipeline's id; then
  * GET /projects/ID/pipelines/PID is polled until a final status
  * (success; failed, canceled, skipped). A trigger token cannot read
- * pipelines, so api_token (or nothing, for a public project) is used for
- * that. The log tail lists the pipeline's jobs; on the deadline the
- * pipeline is cancelled.
+ * pipelines, so api_token (PRIVATE-TOKEN; or nothing, for a public
+ * project) is used for that and for cancelling; when GitLab refuses the
+ * read, the message names the token (never its value). The log tail
+ * lists the pipeline's jobs; on the deadline the pipeline is cancelled.
  *
  * Variables: STRATA_IMAGE, STRATA_DOCKERFILE, STRATA_CONTEXT,
  * STRATA_TARGET, STRATA_BUILD_ARGS (K=V lines, BASE_DIGEST included),
@@ -123,6 +124,41 @@ fail(strata_build *b, const char *what, const strata_http_response *resp)
 
 static void poll_pipeline(strata_build *b);
 
+/*
+ * The pipeline runs but cannot be read: says which token GitLab refused
+ * (never its value), or that a trigger token needs api_token to follow a
+ * private project's pipeline (GitLab answers 404 to anonymous reads).
+ */
+static void
+follow_fail(strata_build *b, const strata_http_response *resp)
+{
+    gl_state *s = b->state;
+    char *m = gl_message(resp), *what;
+    const char *hint = "";
+
+    if (resp->status == 401 || resp->status == 403 || resp->status == 404) {
+        if (s->api_mode)
+            hint = resp->status == 404 ? "" : " ('token' was refused)";
+        else if (s->read_token != NULL)
+            hint = resp->status == 404 ? " ('api_token' cannot read it)"
+                                       : " ('api_token' was refused)";
+        else
+            hint = " (a trigger token cannot read pipelines of a private "
+                   "project: set 'api_token')";
+    }
+    what = strata_xasprintf("pipeline %lld of '%s' started, but get pipeline",
+                            (long long) b->run_id, b->o.project);
+    if (*hint != '\0') {
+        char *d = strata_xasprintf("%s%s", m, hint);
+
+        free(m);
+        m = d;
+    }
+    strata_build__fail_status(b, what, resp, m);
+    free(what);
+    free(m);
+}
+
 static void
 on_jobs(strata_build *b, const strata_http_response *resp,
         const strata_error *err)
@@ -175,7 +211,7 @@ on_pipeline(strata_build *b, const strata_http_response *resp,
         return;
     }
     if (resp->status != 200) {
-        fail(b, "get pipeline", resp);
+        follow_fail(b, resp);
         return;
     }
     s->errors = 0;

@@ -7,7 +7,9 @@
  * Complete or Failed condition (or the deadline), then the pod's log
  * tail and termination message (where BuildKit's --metadata-file and
  * kaniko's --digest-file put the pushed digest) are read and the Job is
- * deleted with propagationPolicy=Background.
+ * deleted with propagationPolicy=Background. opts.push_secret (a
+ * kubernetes.io/dockerconfigjson Secret) is mounted where the builder
+ * reads registry credentials and doubles as the pod's imagePullSecrets.
  *
  * Where the API server is: a kubeconfig (build-k8sconfig.c: current
  * context, server, CA, token), else opts.api_url and opts.token, else
@@ -64,6 +66,27 @@ dockerfile_in_context(const strata_build_opts *o)
     return NULL;
 }
 
+/* A DNS-1123 subdomain, as Kubernetes wants a Secret's name. */
+static int
+secret_name_ok(const char *v)
+{
+    size_t i, n = strlen(v);
+
+    if (n == 0 || n > 253)
+        return 0;
+    for (i = 0; i < n; i++) {
+        char c = v[i], prev = i > 0 ? v[i - 1] : '.';
+
+        if (c == '.' || c == '-') {
+            if (i + 1 == n || prev == '.' || (c == '.' && prev == '-'))
+                return 0;
+        } else if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 static int
 check(const strata_build_opts *o, strata_error *err)
 {
@@ -81,6 +104,11 @@ check(const strata_build_opts *o, strata_error *err)
             err, STRATA_EINVAL,
             "kubernetes builder: dockerfile '%s' is outside context '%s'",
             o->dockerfile, o->context);
+    if (o->push_secret != NULL && !secret_name_ok(o->push_secret))
+        return strata_error_set(err, STRATA_EINVAL,
+                                "kubernetes builder: 'push_secret' '%s' is not "
+                                "a Secret name (a DNS-1123 subdomain)",
+                                o->push_secret);
     return 0;
 }
 
@@ -259,21 +287,33 @@ job_object(const strata_build *b, const k8s_state *s)
         json_array_append_new(
             vols, json_pack("{s:s, s:{}}", "name", "buildkitd", "emptyDir"));
     }
+    /*
+     * Push credentials: the Secret's .dockerconfigjson as config.json in
+     * the directory each builder reads (kaniko /kaniko/.docker, buildctl
+     * $DOCKER_CONFIG, default ~/.docker), read-only. DOCKER_CONFIG is set
+     * for both (kaniko's image sets the same). The same Secret is the
+     * pod's imagePullSecrets: the kubelet uses only the entries that
+     * match the builder image's registry.
+     */
     if (o->push_secret != NULL) {
         json_array_append_new(env, env_var("DOCKER_CONFIG", docker_dir));
         json_array_append_new(mounts, json_pack("{s:s, s:s, s:b}", "name",
-                                                "docker", "mountPath",
+                                                "docker-config", "mountPath",
                                                 docker_dir, "readOnly", 1));
         json_array_append_new(
-            vols, json_pack("{s:s, s:{s:s, s:[{s:s, s:s}]}}", "name", "docker",
-                            "secret", "secretName", o->push_secret, "items",
-                            "key", ".dockerconfigjson", "path", "config.json"));
+            vols,
+            json_pack("{s:s, s:{s:s, s:[{s:s, s:s}]}}", "name", "docker-config",
+                      "secret", "secretName", o->push_secret, "items", "key",
+                      ".dockerconfigjson", "path", "config.json"));
     }
     json_object_set_new(c, "env", env);
     json_object_set_new(c, "volumeMounts", mounts);
     json_object_set_new(c, "terminationMessagePolicy", json_string("File"));
     pod = json_pack("{s:s, s:[o], s:o}", "restartPolicy", "Never", "containers",
                     c, "volumes", vols);
+    if (o->push_secret != NULL)
+        json_object_set_new(pod, "imagePullSecrets",
+                            json_pack("[{s:s}]", "name", o->push_secret));
     return json_pack(
         "{s:s, s:s, s:{s:s, s:s, s:O}, s:{s:i, s:I, s:i, s:{s:{s:o}, s:o}}}",
         "apiVersion", "batch/v1", "kind", "Job", "metadata", "name", s->name,

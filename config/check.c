@@ -233,10 +233,12 @@ static const struct {
     [STRATA_BUILDER_EXEC] = {{"command"}, {NULL}},
     [STRATA_BUILDER_BUILDAH] = {{NULL}, {"command"}},
     [STRATA_BUILDER_KUBERNETES] = {{"image"},
-                                   {"namespace", "kubeconfig", "command"}},
+                                   {"namespace", "kubeconfig", "command",
+                                    "push_secret"}},
     [STRATA_BUILDER_GITHUB_ACTIONS] = {{"repo", "workflow"},
                                        {"token", "api_url", "ref"}},
-    [STRATA_BUILDER_GITLAB] = {{"project"}, {"token", "api_url", "ref"}},
+    [STRATA_BUILDER_GITLAB] = {{"project"},
+                               {"token", "api_url", "ref", "api_token"}},
     [STRATA_BUILDER_WEBHOOK] = {{"url"}, {"secret", "token"}},
 };
 
@@ -320,6 +322,16 @@ strata_config__check_builder(strata_config__ctx *ctx, void *obj,
                     N_(builder_keys[b->type].required),
                     builder_keys[b->type].optional,
                     N_(builder_keys[b->type].optional), common, N_(common));
+    if (b->type == STRATA_BUILDER_GITLAB && b->api_token != NULL &&
+        b->token == NULL) {
+        const yaml_node_t *at = strata_config__lookup(ctx, node, "api_token");
+
+        if (at == NULL)
+            at = strata_config__lookup(ctx, node, "api_token_file");
+        strata_config__at(ctx, at != NULL ? at : node,
+                          "'api_token' needs 'token' (the pipeline trigger "
+                          "token that starts the pipeline)");
+    }
 }
 
 void

@@ -226,6 +226,11 @@ typedef struct strata_config_builder {
     const char *image;           /* kubernetes: the builder image */
     const char *kubeconfig;      /* kubernetes: absolute path, or NULL */
     uint64_t timeout_ms;         /* default 1h */
+    /* kubernetes: a kubernetes.io/dockerconfigjson Secret of the Job's
+     * namespace the builder pushes (and the kubelet pulls) with, or NULL */
+    const char *push_secret;
+    /* gitlab: reads (follows, cancels) pipelines a trigger token started */
+    const strata_secret *api_token;
 } strata_config_builder;
 
 typedef enum strata_config_notify_type {

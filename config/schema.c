@@ -269,6 +269,36 @@ validate_owner_name(strata_config__ctx *ctx, const yaml_node_t *node,
     return 0;
 }
 
+/* A Kubernetes object name: a DNS-1123 subdomain (a Secret's). */
+static int
+validate_k8s_name(strata_config__ctx *ctx, const yaml_node_t *node,
+                  const strata_config__field *f, const char *v, int tainted)
+{
+    size_t i, n = strlen(v);
+    int ok = n > 0 && n <= 253;
+
+    for (i = 0; ok && i < n; i++) {
+        char c = v[i], prev = i > 0 ? v[i - 1] : '.';
+        int alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+
+        if (c == '.')
+            ok = prev != '.' && prev != '-' && i + 1 < n;
+        else if (c == '-')
+            ok = prev != '.' && i + 1 < n;
+        else
+            ok = alnum;
+    }
+    if (!ok) {
+        strata_config__at(ctx, node,
+                          "invalid '%s' %s%s%s (expected a Kubernetes object "
+                          "name: lowercase letters, digits, '-' and '.', "
+                          "starting and ending with a letter or digit)",
+                          f->key, SHOWN(v, tainted));
+        return -1;
+    }
+    return 0;
+}
+
 static int
 validate_listen(strata_config__ctx *ctx, const yaml_node_t *node,
                 const strata_config__field *f, const char *v, int tainted)
@@ -693,6 +723,9 @@ static const strata_config__field builder_fields[] = {
         .flags = STRATA_CF_NONEMPTY),
     FLD("kubeconfig", STRATA_CF_PATH, strata_config_builder, kubeconfig,
         .flags = STRATA_CF_NONEMPTY),
+    FLD("push_secret", STRATA_CF_STRING, strata_config_builder, push_secret,
+        .validate = validate_k8s_name),
+    FLD("api_token", STRATA_CF_SECRET, strata_config_builder, api_token),
     FLD("timeout", STRATA_CF_DURATION, strata_config_builder, timeout_ms,
         .def = "1h"),
 };

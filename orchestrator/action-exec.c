@@ -278,6 +278,8 @@ start_backend(strata_runner_job *job, const strata_config_repo *repo,
     o.k8s_namespace = builder->k8s_namespace;
     o.builder_image = builder->image;
     o.kubeconfig = builder->kubeconfig;
+    o.push_secret = builder->push_secret;
+    o.api_token = REVEAL(builder->api_token);
     o.command =
         builder->type == STRATA_BUILDER_KUBERNETES ? builder->command : NULL;
 #undef REVEAL

@@ -545,6 +545,112 @@ TEST(gitlab)
     no_violations(ci_port);
 }
 
+/* How the server saw pipeline id read: "token,token,..." New. */
+static char *
+gl_reads(int64_t id)
+{
+    json_t *st = admin(ci_port, "state", NULL), *v;
+    strata_buf b = STRATA_BUF_INIT;
+    char key[32];
+    size_t i;
+
+    snprintf(key, sizeof(key), "%lld", (long long) id);
+    json_array_foreach (
+        json_object_get(json_object_get(st, "gitlab_reads"), key), i, v)
+        strata_buf_printf(&b, "%s%s", i ? "," : "", json_string_value(v));
+    json_decref(st);
+    return b.ptr ? strata_buf_detach(&b) : strata_xstrdup("");
+}
+
+static int
+cancelled(int64_t id)
+{
+    json_t *st = admin(ci_port, "state", NULL), *v;
+    size_t i;
+    int found = 0;
+
+    json_array_foreach (json_object_get(st, "cancelled"), i, v)
+        found |= json_integer_value(v) == id;
+    json_decref(st);
+    return found;
+}
+
+TEST(gitlab_trigger_token_and_api_token)
+{
+    char api[128], *reads;
+    strata_build_opts o = gl_opts(api, sizeof(api), TRIGGER);
+    outcome out;
+
+    /* Trigger token + api_token: every read carries the access token. */
+    next(ci_port, "{\"polls\": 2}");
+    CHECK_EQ(run(&out, "gitlab", &o), 0);
+    CHECK_EQ(out.code, 0);
+    CHECK_CONTAINS(out.log, "pipeline");
+    CHECK_CONTAINS(out.log, ": success");
+    reads = gl_reads(out.run_id);
+    CHECK_STR_EQ(reads, "token,token,token,token"); /* 3 polls + jobs */
+    free(reads);
+    outcome_release(&out);
+
+    /* ... followed to a failure. */
+    next(ci_port, "{\"outcome\": \"failure\", \"polls\": 1}");
+    CHECK_EQ(run(&out, "gitlab", &o), 0);
+    CHECK_EQ(out.code, STRATA_EIO);
+    CHECK_CONTAINS(out.msg, "did not succeed");
+    CHECK_CONTAINS(out.log, "job 'build' (build): failed");
+    reads = gl_reads(out.run_id);
+    CHECK_STR_EQ(reads, "token,token,token");
+    free(reads);
+    outcome_release(&out);
+
+    /* ... and cancelled with it on the deadline. */
+    o.timeout_ms = 300;
+    next(ci_port, "{\"outcome\": \"never\"}");
+    CHECK_EQ(run(&out, "gitlab", &o), 0);
+    CHECK_EQ(out.code, STRATA_ETIMEOUT);
+    CHECK(cancelled(out.run_id));
+    outcome_release(&out);
+    o.timeout_ms = 5000;
+
+    /* A wrong api_token: GitLab's 401 is named, the token is not. */
+    o.api_token = "glpat-wrong-read-token";
+    CHECK_EQ(run(&out, "gitlab", &o), 0);
+    CHECK_EQ(out.code, STRATA_EAUTH);
+    CHECK(out.run_id > 0); /* the pipeline was started */
+    CHECK_CONTAINS(out.msg, "started, but get pipeline: HTTP 401: 401 "
+                            "Unauthorized ('api_token' was refused)");
+    CHECK(strstr(out.msg, "glpat-wrong-read-token") == NULL);
+    CHECK(strstr(out.log, "glpat-wrong-read-token") == NULL);
+    CHECK(strstr(out.msg, TRIGGER) == NULL);
+    CHECK(strstr(out.log, TRIGGER) == NULL);
+    outcome_release(&out);
+
+    /* The trigger token alone, public project: followed anonymously. */
+    o.api_token = NULL;
+    o.project = "acme/site";
+    next(ci_port, "{\"polls\": 1}");
+    CHECK_EQ(run(&out, "gitlab", &o), 0);
+    CHECK_EQ(out.code, 0);
+    reads = gl_reads(out.run_id);
+    CHECK_STR_EQ(reads, "anonymous,anonymous,anonymous");
+    free(reads);
+    outcome_release(&out);
+
+    /* ... private project: GitLab hides it (404); the message says what
+     * to set. The trigger token is never sent as PRIVATE-TOKEN. */
+    o.project = "acme/app";
+    CHECK_EQ(run(&out, "gitlab", &o), 0);
+    CHECK_EQ(out.code, STRATA_ENOTFOUND);
+    CHECK_CONTAINS(out.msg, "HTTP 404: 404 Project Not Found");
+    CHECK_CONTAINS(out.msg, "set 'api_token'");
+    CHECK(strstr(out.msg, TRIGGER) == NULL);
+    reads = gl_reads(out.run_id);
+    CHECK_STR_EQ(reads, "");
+    free(reads);
+    outcome_release(&out);
+    no_violations(ci_port);
+}
+
 /* ---- Kubernetes -------------------------------------------------------------
  */
 
@@ -676,6 +782,215 @@ TEST(kubernetes_kaniko_failure_timeout_errors)
     CHECK_EQ(out.code, STRATA_EAUTH);
     outcome_release(&out);
     no_violations(k8s_port);
+}
+
+/* The pod spec of the Job that url names. Borrowed from st. */
+static json_t *
+pod_of(json_t *st, const char *url)
+{
+    const char *name = url ? strrchr(url, '/') : NULL;
+    json_t *job, *spec;
+
+    CHECK(name != NULL);
+    job = json_object_get(json_object_get(st, "jobs"), name + 1);
+    CHECK(job != NULL);
+    spec = json_object_get(json_object_get(job, "body"), "spec");
+    return json_object_get(json_object_get(spec, "template"), "spec");
+}
+
+/* The element of array whose member key is value, or NULL. Borrowed. */
+static json_t *
+find_by(json_t *array, const char *key, const char *value)
+{
+    json_t *v;
+    size_t i;
+
+    json_array_foreach (array, i, v) {
+        const char *s = json_string_value(json_object_get(v, key));
+
+        if (s != NULL && strcmp(s, value) == 0)
+            return v;
+    }
+    return NULL;
+}
+
+static void
+check_json_eq(json_t *got, const char *want_text)
+{
+    json_t *want = json_loads(want_text, 0, NULL);
+    char *g = got ? json_dumps(got, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+
+    CHECK(want != NULL);
+    if (!json_equal(got, want))
+        printf("# got %s\n# want %s\n", g ? g : "(nothing)", want_text);
+    CHECK(json_equal(got, want));
+    free(g);
+    json_decref(want);
+}
+
+/*
+ * Checks the push-secret wiring of a finished build's pod: with secret,
+ * exactly the volume, read-only mount, DOCKER_CONFIG and imagePullSecrets
+ * at dir; without, none of them.
+ */
+static void
+check_push_secret(const outcome *out, const char *secret, const char *dir)
+{
+    json_t *st = admin(k8s_port, "state", NULL);
+    json_t *pod = pod_of(st, out->url), *c, *v;
+    char want[512];
+    size_t i;
+
+    CHECK(pod != NULL);
+    c = json_array_get(json_object_get(pod, "containers"), 0);
+    if (secret == NULL) {
+        json_array_foreach (json_object_get(pod, "volumes"), i, v)
+            CHECK(json_object_get(v, "secret") == NULL);
+        json_array_foreach (json_object_get(c, "volumeMounts"), i, v)
+            CHECK(strstr(json_string_value(json_object_get(v, "mountPath")),
+                         ".docker") == NULL);
+        CHECK(find_by(json_object_get(c, "env"), "name", "DOCKER_CONFIG") ==
+              NULL);
+        CHECK(json_object_get(pod, "imagePullSecrets") == NULL);
+        json_decref(st);
+        return;
+    }
+    snprintf(want, sizeof(want),
+             "{\"name\": \"docker-config\", \"secret\": {\"secretName\": "
+             "\"%s\", \"items\": [{\"key\": \".dockerconfigjson\", \"path\": "
+             "\"config.json\"}]}}",
+             secret);
+    check_json_eq(
+        find_by(json_object_get(pod, "volumes"), "name", "docker-config"),
+        want);
+    snprintf(want, sizeof(want),
+             "{\"name\": \"docker-config\", \"mountPath\": \"%s\", "
+             "\"readOnly\": true}",
+             dir);
+    check_json_eq(
+        find_by(json_object_get(c, "volumeMounts"), "name", "docker-config"),
+        want);
+    snprintf(want, sizeof(want),
+             "{\"name\": \"DOCKER_CONFIG\", \"value\": \"%s\"}", dir);
+    check_json_eq(find_by(json_object_get(c, "env"), "name", "DOCKER_CONFIG"),
+                  want);
+    snprintf(want, sizeof(want), "[{\"name\": \"%s\"}]", secret);
+    check_json_eq(json_object_get(pod, "imagePullSecrets"), want);
+    json_decref(st);
+}
+
+/* POSTs a raw Job to the fake API server; the HTTP status. */
+static long
+post_job(const char *body)
+{
+    char url[128];
+    strata_http_header h[] = {{"Content-Type", "application/json"},
+                              {"Authorization", "Bearer " K8S_TOKEN}};
+    strata_http_request req = {0};
+    strata_http_response *resp = NULL;
+    strata_error err = {0};
+    long status;
+
+    snprintf(url, sizeof(url),
+             "http://127.0.0.1:%d/apis/batch/v1/namespaces/builds/jobs",
+             k8s_port);
+    req.method = "POST";
+    req.url = url;
+    req.headers = h;
+    req.nheaders = 2;
+    req.body = body;
+    req.body_len = strlen(body);
+    CHECK_OK(strata_http_fetch(&resp, &req, &err), &err);
+    status = resp->status;
+    strata_http_response_free(resp);
+    return status;
+}
+
+/* A Job the fake API server accepts, with pod spec slots to vary. */
+#define SHAPE_JOB                                                              \
+    "{\"apiVersion\": \"batch/v1\", \"kind\": \"Job\", \"metadata\": "         \
+    "{\"name\": \"shape-%d\"}, \"spec\": {\"backoffLimit\": 0, "               \
+    "\"template\": {\"spec\": {\"restartPolicy\": \"Never\", %s, "             \
+    "\"containers\": [{\"name\": \"build\", \"image\": "                       \
+    "\"gcr.io/kaniko-project/executor\", \"args\": "                           \
+    "[\"--destination=r/x\", \"--context=git://g/x\"], %s}]}}}}"
+
+TEST(kubernetes_push_secret)
+{
+    strata_build_opts o = k8s_opts();
+    json_t *st;
+    char *job;
+    size_t nviol, i;
+    outcome out;
+    const char *bad[][2] = {
+        /* a mount of a volume that does not exist */
+        {"\"volumes\": [{\"name\": \"docker-config\", \"secret\": "
+         "{\"secretName\": \"regcred\"}}]",
+         "\"volumeMounts\": [{\"name\": \"docker\", \"mountPath\": "
+         "\"/kaniko/.docker\"}]"},
+        /* a secret volume without secretName */
+        {"\"volumes\": [{\"name\": \"d\", \"secret\": {\"items\": "
+         "[{\"key\": \".dockerconfigjson\", \"path\": \"config.json\"}]}}]",
+         "\"volumeMounts\": [{\"name\": \"d\", \"mountPath\": \"/k\"}]"},
+        /* an item path that is absolute */
+        {"\"volumes\": [{\"name\": \"d\", \"secret\": {\"secretName\": "
+         "\"r\", \"items\": [{\"key\": \".dockerconfigjson\", \"path\": "
+         "\"/config.json\"}]}}]",
+         "\"env\": []"},
+        /* two sources in one volume */
+        {"\"volumes\": [{\"name\": \"d\", \"emptyDir\": {}, \"secret\": "
+         "{\"secretName\": \"r\"}}]",
+         "\"env\": []"},
+        /* imagePullSecrets as strings; an env name starting with a digit */
+        {"\"imagePullSecrets\": [\"regcred\"]", "\"env\": []"},
+        {"\"volumes\": []",
+         "\"env\": [{\"name\": \"1DOCKER_CONFIG\", \"value\": \"/d\"}]"},
+    };
+
+    /* BuildKit: $DOCKER_CONFIG is the mounted directory. */
+    o.push_secret = "regcred";
+    CHECK_EQ(run(&out, "kubernetes", &o), 0);
+    CHECK_EQ(out.code, 0);
+    check_push_secret(&out, "regcred", "/home/user/.docker");
+    outcome_release(&out);
+    /* kaniko: /kaniko/.docker/config.json, where it reads it. */
+    o.builder_image = "gcr.io/kaniko-project/executor:v1.23.0";
+    o.push_secret = "registry.acme-push";
+    CHECK_EQ(run(&out, "kubernetes", &o), 0);
+    CHECK_EQ(out.code, 0);
+    check_push_secret(&out, "registry.acme-push", "/kaniko/.docker");
+    outcome_release(&out);
+    /* Without push_secret nothing is added, for either builder. */
+    o.push_secret = NULL;
+    CHECK_EQ(run(&out, "kubernetes", &o), 0);
+    CHECK_EQ(out.code, 0);
+    check_push_secret(&out, NULL, NULL);
+    outcome_release(&out);
+    o = k8s_opts();
+    CHECK_EQ(run(&out, "kubernetes", &o), 0);
+    CHECK_EQ(out.code, 0);
+    check_push_secret(&out, NULL, NULL);
+    outcome_release(&out);
+    /* A name Kubernetes would refuse: refused at start, named. */
+    o.push_secret = "Reg_Cred";
+    CHECK_EQ(run(&out, "kubernetes", &o), STRATA_EINVAL);
+    CHECK_CONTAINS(out.msg, "'push_secret' 'Reg_Cred' is not a Secret name");
+    no_violations(k8s_port);
+
+    /* The server refuses what the API server would: the checks can fail. */
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        long status;
+
+        job = strata_xasprintf(SHAPE_JOB, (int) i, bad[i][0], bad[i][1]);
+        if ((status = post_job(job)) != 422)
+            printf("# accepted: %s\n", job);
+        CHECK_EQ(status, 422);
+        free(job);
+    }
+    st = admin(k8s_port, "state", NULL);
+    nviol = json_array_size(json_object_get(st, "violations"));
+    CHECK_EQ(nviol, sizeof(bad) / sizeof(bad[0]));
+    json_decref(st);
 }
 
 TEST(kubernetes_tls_in_cluster_and_ca_data)
@@ -946,8 +1261,10 @@ main(void)
     RUN(github_actions);
     RUN(github_actions_errors_and_timeout);
     RUN(gitlab);
+    RUN(gitlab_trigger_token_and_api_token);
     RUN(kubernetes_buildkit);
     RUN(kubernetes_kaniko_failure_timeout_errors);
+    RUN(kubernetes_push_secret);
     RUN(kubernetes_tls_in_cluster_and_ca_data);
 
     why = harness_registry_missing(1);

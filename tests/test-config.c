@@ -734,6 +734,64 @@ TEST(cross_section_rules)
     result_free(&r);
 }
 
+TEST(builder_push_secret_and_api_token)
+{
+    result r;
+    const strata_config_data *d;
+
+    setenv("STRATA_T_GL_READ", "glpat-read-SECRET-token", 1);
+    d = load_ok(&r,
+                "builders:\n"
+                "  k8s: {type: kubernetes, image: moby/buildkit:rootless, "
+                "push_secret: registry.acme-push}\n"
+                "  gl: {type: gitlab, project: acme/app, token: "
+                "glptt-trigger, api_token: \"${STRATA_T_GL_READ}\"}\n",
+                "/");
+    CHECK_STR_EQ(d->builders[0].push_secret, "registry.acme-push");
+    CHECK(d->builders[0].api_token == NULL);
+    CHECK(d->builders[1].push_secret == NULL);
+    CHECK_STR_EQ(strata_secret_reveal(d->builders[1].api_token),
+                 "glpat-read-SECRET-token");
+    CHECK_STR_EQ(strata_secret_source(d->builders[1].api_token),
+                 "env STRATA_T_GL_READ");
+    result_free(&r);
+
+    load_one_problem("builders: {b: {type: kubernetes, image: i, "
+                     "push_secret: Reg_Cred}}\n",
+                     "test.yaml:1:57: invalid 'push_secret' 'Reg_Cred' "
+                     "(expected a Kubernetes object name: lowercase letters, "
+                     "digits, '-' and '.', starting and ending with a letter "
+                     "or digit)");
+    load_one_problem("builders: {b: {type: kubernetes, image: i, "
+                     "push_secret: regcred.}}\n",
+                     "test.yaml:1:57: invalid 'push_secret' 'regcred.' "
+                     "(expected a Kubernetes object name: lowercase letters, "
+                     "digits, '-' and '.', starting and ending with a letter "
+                     "or digit)");
+    load_one_problem("builders: {b: {type: gitlab, project: p, token: t, "
+                     "push_secret: regcred}}\n",
+                     "test.yaml:1:52: 'push_secret' does not apply to "
+                     "builder type 'gitlab'");
+    load_one_problem("builders: {b: {type: kubernetes, image: i, "
+                     "api_token: t}}\n",
+                     "test.yaml:1:44: 'api_token' does not apply to builder "
+                     "type 'kubernetes'");
+    /* Without the trigger token there is nothing to follow; the problem
+     * names the key, never the value. */
+    load_str(&r,
+             "builders: {b: {type: gitlab, project: p, api_token: "
+             "\"${STRATA_T_GL_READ}\"}}\n",
+             "/");
+    CHECK_EQ(r.rc, STRATA_EINVAL);
+    CHECK_EQ(count(&r), 1);
+    CHECK_STR_EQ(text(&r, 0), "test.yaml:1:53: 'api_token' needs 'token' (the "
+                              "pipeline trigger token that starts the "
+                              "pipeline)");
+    CHECK(strstr(r.err.msg, "SECRET") == NULL);
+    result_free(&r);
+    unsetenv("STRATA_T_GL_READ");
+}
+
 TEST(hostile_inputs_are_bounded)
 {
     strata_buf b = STRATA_BUF_INIT;
@@ -881,6 +939,7 @@ main(void)
     RUN(yaml_syntax_and_shape);
     RUN(suggestions_and_enums);
     RUN(cross_section_rules);
+    RUN(builder_push_secret_and_api_token);
     RUN(hostile_inputs_are_bounded);
     RUN(pull_request_settings_inherit);
     RUN(every_key_is_documented);

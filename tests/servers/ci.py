@@ -27,6 +27,10 @@ GitLab (https://docs.gitlab.com/ee/api/pipeline_triggers.html, pipelines):
   GET  /api/v4/projects/ID/pipelines/PID          PRIVATE-TOKEN
   GET  /api/v4/projects/ID/pipelines/PID/jobs     PRIVATE-TOKEN
   POST /api/v4/projects/ID/pipelines/PID/cancel   PRIVATE-TOKEN
+  acme/app is private, acme/site public. As GitLab answers: a PRIVATE-TOKEN
+  that is not the access token (a trigger token too) gets 401 "401
+  Unauthorized"; no token gets 404 "404 Project Not Found" for the private
+  project and read access (GETs only) to the public one.
 Webhook:
   POST /hook   JSON, X-Strata-Event: rebuild, X-Strata-Signature:
        sha256=HMAC-SHA256(SECRET, body), Authorization: Bearer TOKEN
@@ -37,7 +41,8 @@ How runs go is scripted: POST /_admin/next {"outcome": "success" |
 "late": N} sets what the next dispatch/trigger/hook does (default success
 after 2 polls). "late": the run shows up in listings only after N lists.
 GET /_admin/state gives {"log": [[method, path, status]], "violations",
-"cancelled": [ids], "requests": [bodies]}.
+"cancelled": [ids], "requests": [bodies], "gitlab_reads": {id: ["token" |
+"anonymous", ...]}} (how each GitLab pipeline was read).
 """
 import argparse
 import calendar
@@ -67,7 +72,8 @@ GH_WORKFLOWS = {"rebuild.yml"}
 GL_VARIABLES = {"STRATA_IMAGE", "STRATA_DOCKERFILE", "STRATA_CONTEXT",
                 "STRATA_TARGET", "STRATA_BUILD_ARGS", "STRATA_PLATFORMS",
                 "STRATA_BASE", "STRATA_BASE_DIGEST", "STRATA_ID"}
-GL_PROJECT = "acme%2Fapp"
+GL_PROJECT = "acme%2Fapp"   # private
+GL_PUBLIC = "acme%2Fsite"   # public: anyone may read its pipelines
 
 
 def scenario():
@@ -281,13 +287,23 @@ class Handler(BaseHTTPRequestHandler):
         m = re.fullmatch(r"/api/v4/projects/([^/]+)/pipelines/(\d+)"
                          r"(/jobs|/cancel)?", path)
         if m:
-            if self.headers.get("PRIVATE-TOKEN") != ARGS.token:
+            # GitLab: a token that is not a valid access token (a trigger
+            # token included) is 401; no token reads a public project's
+            # pipelines, and a private project "does not exist" (404).
+            tok = self.headers.get("PRIVATE-TOKEN")
+            if tok and tok != ARGS.token:
                 return self.send(401, {"message": "401 Unauthorized"})
-            if m.group(1) != GL_PROJECT:
+            if m.group(1) not in (GL_PROJECT, GL_PUBLIC) or \
+                    (not tok and m.group(1) != GL_PUBLIC):
                 return self.send(404, {"message": "404 Project Not Found"})
+            if not tok and method != "GET":
+                return self.send(401, {"message": "401 Unauthorized"})
             run = RUNS.get(int(m.group(2)))
-            if run is None or run["kind"] != "gitlab":
+            if run is None or run["kind"] != "gitlab" or \
+                    run["project"] != m.group(1):
                 return self.send(404, {"message": "404 Not found"})
+            with LOCK:
+                run["readers"].append("token" if tok else "anonymous")
             if m.group(3) == "/cancel" and method == "POST":
                 run["cancelled"] = True
                 CANCELLED.append(run["id"])
@@ -325,7 +341,7 @@ class Handler(BaseHTTPRequestHandler):
         form = parse_qs(self.body().decode(), keep_blank_values=True)
         REQUESTS.append({"gitlab_trigger": {k: v[0] for k, v in form.items()
                                             if k != "token"}})
-        if project != GL_PROJECT:
+        if project not in (GL_PROJECT, GL_PUBLIC):
             return self.send(404, {"message": "404 Project Not Found"})
         if form.get("token") != [ARGS.trigger_token]:
             return self.send(404, {"message": "404 Not Found"})
@@ -342,13 +358,13 @@ class Handler(BaseHTTPRequestHandler):
         if not self.gl_check_vars(names):
             return
         run = new_run("gitlab", scenario(), ref=form["ref"][0],
-                      source="trigger")
+                      source="trigger", project=project, readers=[])
         self.send(201, self.gl_json(run, "created"))
 
     def gl_create(self, project):
         if self.headers.get("PRIVATE-TOKEN") != ARGS.token:
             return self.send(401, {"message": "401 Unauthorized"})
-        if project != GL_PROJECT:
+        if project not in (GL_PROJECT, GL_PUBLIC):
             return self.send(404, {"message": "404 Project Not Found"})
         try:
             body = json.loads(self.body())
@@ -366,7 +382,8 @@ class Handler(BaseHTTPRequestHandler):
             names.append(v["key"])
         if not self.gl_check_vars(names):
             return
-        run = new_run("gitlab", scenario(), ref=body["ref"], source="api")
+        run = new_run("gitlab", scenario(), ref=body["ref"], source="api",
+                      project=project, readers=[])
         self.send(201, self.gl_json(run, "created"))
 
     # ---- the webhook ----
@@ -430,7 +447,11 @@ class Handler(BaseHTTPRequestHandler):
                 with LOCK:
                     st = {"log": list(LOG), "violations": list(VIOLATIONS),
                           "cancelled": list(CANCELLED),
-                          "requests": list(REQUESTS)}
+                          "requests": list(REQUESTS),
+                          "gitlab_reads": {
+                              str(k): list(v["readers"])
+                              for k, v in RUNS.items()
+                              if v["kind"] == "gitlab"}}
                 return self.send(200, st)
             return self.send(404, {})
         if path.startswith("/repos/"):

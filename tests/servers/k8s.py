@@ -18,7 +18,11 @@ reference/kubernetes-api/workload-resources/job-v1/):
 
 The Job body is checked: apiVersion batch/v1, kind Job, a DNS-1123
 metadata.name of at most 63, the namespace of the path, spec.backoffLimit
-an integer, spec.template.spec.restartPolicy Never, one container with a
+an integer, spec.template.spec.restartPolicy Never, volumes (unique DNS-1123
+names, one source each; a secret's secretName a DNS-1123 subdomain, its
+items {key, path} with a relative path), volumeMounts (a volume's name, an
+absolute unique mountPath, readOnly a boolean), env (a valid name, a
+string value), imagePullSecrets ([{name}]), one container with a
 string image and string args (BuildKit: build --frontend dockerfile.v0
 ... --output type=image,name=...,push=true; kaniko: --destination= and
 --context=git://). Errors are Status objects: 400/422 Invalid, 404
@@ -46,6 +50,8 @@ VIOLATIONS = []
 NEXT = []
 DIGEST = "sha256:" + "cd" * 32
 DNS1123 = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
+                       r"(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 
 
 def status(code, reason, message):
@@ -119,10 +125,9 @@ class Handler(BaseHTTPRequestHandler):
             if v is not None and (not isinstance(v, list) or not all(
                     isinstance(a, str) for a in v)):
                 return "containers[0].command must be a list of strings"
-        vols = {v.get("name") for v in pod.get("volumes", [])}
-        for m in c.get("volumeMounts", []):
-            if m.get("name") not in vols:
-                return "volumeMounts: no volume %r" % m.get("name")
+        why = self.check_volumes(pod, c)
+        if why:
+            return why
         if "kaniko" in c["image"]:
             if not any(a.startswith("--destination=") for a in args) or \
                     not any(a.startswith("--context=git://") for a in args):
@@ -137,6 +142,77 @@ class Handler(BaseHTTPRequestHandler):
             if len(outs) != 1 or not re.fullmatch(
                     r"type=image,name=[^,]+,push=true", outs[0]):
                 return "buildkit: --output type=image,name=...,push=true"
+        return None
+
+    def check_volumes(self, pod, c):
+        """Volumes, mounts, env and imagePullSecrets as the API server
+        validates them (core/v1 Volume, VolumeMount, EnvVar,
+        LocalObjectReference)."""
+        vols = {}
+        for i, v in enumerate(pod.get("volumes") or []):
+            where = "spec.template.spec.volumes[%d]" % i
+            name = v.get("name") if isinstance(v, dict) else None
+            if not isinstance(name, str) or len(name) > 63 or \
+                    not DNS1123.fullmatch(name):
+                return "%s.name: Invalid value: %r" % (where, name)
+            if name in vols:
+                return "%s.name: Duplicate value: %r" % (where, name)
+            sources = [k for k in v if k != "name"]
+            if len(sources) != 1:
+                return "%s: must specify exactly 1 volume type" % where
+            vols[name] = v
+            sec = v.get("secret")
+            if "secret" in v:
+                if not isinstance(sec, dict):
+                    return "%s.secret: must be an object" % where
+                sn = sec.get("secretName")
+                if not isinstance(sn, str) or len(sn) > 253 or \
+                        not SUBDOMAIN.fullmatch(sn):
+                    return "%s.secret.secretName: Invalid value: %r" % (
+                        where, sn)
+                for j, it in enumerate(sec.get("items") or []):
+                    iw = "%s.secret.items[%d]" % (where, j)
+                    if not isinstance(it, dict) or set(it) - {"key", "path",
+                                                              "mode"}:
+                        return "%s: unknown fields" % iw
+                    k, p = it.get("key"), it.get("path")
+                    if not isinstance(k, str) or \
+                            not re.fullmatch(r"[-._a-zA-Z0-9]+", k):
+                        return "%s.key: Invalid value: %r" % (iw, k)
+                    if not isinstance(p, str) or not p or \
+                            p.startswith("/") or ".." in p.split("/"):
+                        return "%s.path: Invalid value: %r" % (iw, p)
+        paths = set()
+        for i, m in enumerate(c.get("volumeMounts") or []):
+            where = "containers[0].volumeMounts[%d]" % i
+            if m.get("name") not in vols:
+                return "%s.name: Not found: %r" % (where, m.get("name"))
+            mp = m.get("mountPath")
+            if not isinstance(mp, str) or not mp.startswith("/"):
+                return "%s.mountPath: Invalid value: %r" % (where, mp)
+            if mp in paths:
+                return "%s.mountPath: must be unique" % where
+            paths.add(mp)
+            if "readOnly" in m and not isinstance(m["readOnly"], bool):
+                return "%s.readOnly: must be a boolean" % where
+        for i, e in enumerate(c.get("env") or []):
+            where = "containers[0].env[%d]" % i
+            n = e.get("name") if isinstance(e, dict) else None
+            if not isinstance(n, str) or \
+                    not re.fullmatch(r"[-._a-zA-Z][-._a-zA-Z0-9]*", n):
+                return "%s.name: Invalid value: %r" % (where, n)
+            if "value" in e and not isinstance(e["value"], str):
+                return "%s.value: must be a string" % where
+            if "value" in e and "valueFrom" in e:
+                return "%s.valueFrom: may not be specified when value " \
+                    "is not empty" % where
+        ips = pod.get("imagePullSecrets")
+        if ips is not None:
+            if not isinstance(ips, list) or not all(
+                    isinstance(x, dict) and set(x) == {"name"} and
+                    isinstance(x["name"], str) and
+                    SUBDOMAIN.fullmatch(x["name"]) for x in ips):
+                return "spec.template.spec.imagePullSecrets: Invalid value"
         return None
 
     # ---- routes ----
