@@ -54,6 +54,9 @@ check(const strata_build_opts *o, strata_error *err)
     if (o->token == NULL || o->token[0] == '\0')
         return strata_error_set(err, STRATA_EINVAL,
                                 "gitlab builder needs a 'token'");
+    if (o->api_token != NULL && o->api_token[0] == '\0')
+        return strata_error_set(err, STRATA_EINVAL,
+                                "gitlab builder: 'api_token' is empty");
     return 0;
 }
 

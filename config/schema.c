@@ -724,7 +724,7 @@ static const strata_config__field builder_fields[] = {
     FLD("kubeconfig", STRATA_CF_PATH, strata_config_builder, kubeconfig,
         .flags = STRATA_CF_NONEMPTY),
     FLD("push_secret", STRATA_CF_STRING, strata_config_builder, push_secret,
-        .validate = validate_k8s_name),
+        .flags = STRATA_CF_NONEMPTY, .validate = validate_k8s_name),
     FLD("api_token", STRATA_CF_SECRET, strata_config_builder, api_token),
     FLD("timeout", STRATA_CF_DURATION, strata_config_builder, timeout_ms,
         .def = "1h"),

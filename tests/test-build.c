@@ -625,6 +625,11 @@ TEST(gitlab_trigger_token_and_api_token)
     CHECK(strstr(out.log, TRIGGER) == NULL);
     outcome_release(&out);
 
+    /* An empty one is refused at start (it would read anonymously). */
+    o.api_token = "";
+    CHECK_EQ(run(&out, "gitlab", &o), STRATA_EINVAL);
+    CHECK_CONTAINS(out.msg, "'api_token' is empty");
+
     /* The trigger token alone, public project: followed anonymously. */
     o.api_token = NULL;
     o.project = "acme/site";
