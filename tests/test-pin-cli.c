@@ -110,6 +110,18 @@ check_file(const char *rel, const char *fmt, ...)
     free(got);
 }
 
+/* Prints s as TAP diagnostics: "# " before each line. */
+static void
+diag_lines(const char *s)
+{
+    while (*s != '\0') {
+        size_t n = strcspn(s, "\n");
+
+        printf("# %.*s\n", (int) n, s);
+        s += n + (s[n] == '\n');
+    }
+}
+
 /*
  * Runs `strata ARGS` with HOME at the test directory; *out and *err get
  * stdout and stderr (new). Returns the exit status.
@@ -222,7 +234,7 @@ TEST(check_then_pin_then_check)
     char *out, *err;
 
     CHECK_EQ(strata(&out, &err, "pin --check %s", tree), 1);
-    printf("%s", out);
+    diag_lines(out);
     CHECK_EQ(count_lines(out), 7);
     {
         char line[600];
