@@ -41,7 +41,32 @@ cycle_set_phase(strata_daemon *d, strata_daemon_phase phase)
     d->phase = phase;
 }
 
+/* ---- configurations replaced by SIGHUP ------------------------------ */
+
+/*
+ * Frees the configurations reloads replaced once nothing can still point
+ * into them: no job running (jobs keep what they took from their
+ * environment), no scan under way, no old notifier still closing.
+ */
+static void
+retired_sweep(strata_daemon *d)
+{
+    size_t i;
+
+    if (d->nretired == 0 || d->scanning || d->notify_closing > 0 ||
+        (d->runner != NULL && strata_runner_running(d->runner) > 0))
+        return;
+    for (i = 0; i < d->nretired; i++)
+        strata_config_free(d->retired[i]);
+    log_debug("reload: released %zu replaced configuration(s)", d->nretired);
+    free(d->retired);
+    d->retired = NULL;
+    d->nretired = 0;
+}
+
 /* ---- scanning in a worker ------------------------------------------ */
+
+static void start_scan(strata_daemon *d);
 
 static void
 scan_work(uv_work_t *req)
@@ -50,10 +75,12 @@ scan_work(uv_work_t *req)
     strata_graph_scan_opts opts = {.cache_dir = d->cache_dir};
     strata_store *st = NULL;
 
-    /* The worker has its own connection: the loop keeps using d->store. */
-    d->scan_rc = strata_store_open(&st, d->cfg->state, &d->scan_err);
+    /* The worker has its own connection: the loop keeps using d->store.
+     * It reads the configuration start_scan() chose, never d->cfg, which
+     * a reload may replace meanwhile. */
+    d->scan_rc = strata_store_open(&st, d->scan_cfg->state, &d->scan_err);
     if (d->scan_rc == 0)
-        d->scan_rc = strata_graph_scan(&d->scan_summary, st, d->cfg, &opts,
+        d->scan_rc = strata_graph_scan(&d->scan_summary, st, d->scan_cfg, &opts,
                                        &d->scan_err);
     /* Then what the registries say each image is built on (lineage.c),
      * with short timeouts: a registry that is down delays the cycle. */
@@ -62,8 +89,8 @@ scan_work(uv_work_t *req)
         strata_graph_lineage_opts lo = {.defaults = &ro};
         json_t *images = NULL;
 
-        d->scan_rc =
-            strata_graph_scan_lineage(&images, st, d->cfg, &lo, &d->scan_err);
+        d->scan_rc = strata_graph_scan_lineage(&images, st, d->scan_cfg, &lo,
+                                               &d->scan_err);
         json_object_set(d->scan_summary, "images",
                         json_object_get(images, "images"));
         json_decref(images);
@@ -176,16 +203,25 @@ scan_done(uv_work_t *req, int status)
     }
     if (reload_graph(d, &err) != 0)
         log_error("loading the graph: %s", err.msg);
+    retired_sweep(d);
     if (d->phase == STRATA_PHASE_SCAN)
         cycle_step(d);
+    else if (d->rescan_wanted)
+        start_scan(d); /* the configuration changed while we scanned */
 }
 
 static void
 start_scan(strata_daemon *d)
 {
-    if (d->scanning || d->stopping)
+    if (d->stopping)
         return;
+    if (d->scanning) {
+        d->rescan_wanted = 1;
+        return;
+    }
     d->scanning = 1;
+    d->rescan_wanted = 0;
+    d->scan_cfg = d->cfg;
     d->scan_rc = 0;
     strata_error_clear(&d->scan_err);
     d->scan_work.data = d;
@@ -304,6 +340,7 @@ static void
 on_plan_timer(uv_timer_t *t)
 {
     strata_daemon__plan(t->data);
+    retired_sweep(t->data);
 }
 
 static void
@@ -397,21 +434,16 @@ on_old_notify_closed(void *arg)
     d->notify_unstarted = NULL;
     if (strata_notify_start(d->notify, &err) != 0)
         log_error("reload: notify: %s", err.msg);
+    retired_sweep(d);
 }
 
-/* The new configuration's sinks: a new notifier replaces the running one.
- * Events in between are written to the outbox and sent once it starts. */
+/* next replaces the running notifier. Events in between are written to
+ * the outbox and sent once it starts. */
 static void
-reload_notify(strata_daemon *d)
+swap_notify(strata_daemon *d, strata_notify *next)
 {
-    strata_notify *next = NULL, *old = d->notify;
-    strata_error err = {0};
+    strata_notify *old = d->notify;
 
-    if (strata_notify_new(&next, &d->loop, d->store, d->cfg->notify,
-                          d->cfg->n_notify, NULL, &err) != 0) {
-        log_error("reload: notify: keeping the running sinks: %s", err.msg);
-        return;
-    }
     d->notify = next;
     d->env.notify = next;
     d->notify_unstarted = next;
@@ -426,7 +458,9 @@ static void
 reload(strata_daemon *d)
 {
     strata_config_problems *problems = strata_config_problems_new();
+    const strata_config_data *nd;
     strata_config *next = NULL;
+    strata_notify *notify = NULL;
     strata_error err = {0};
     size_t i;
 
@@ -440,15 +474,24 @@ reload(strata_daemon *d)
         return;
     }
     strata_config_problems_free(problems);
+    /* The new sinks first: a reload either applies whole or not at all. */
+    nd = strata_config_data_get(next);
+    if (strata_notify_new(&notify, &d->loop, d->store, nd->notify, nd->n_notify,
+                          NULL, &err) != 0) {
+        log_error("reload: keeping the running configuration: notify: %s",
+                  err.msg);
+        strata_config_free(next);
+        return;
+    }
     /* Jobs under way may still read the old tree: retire, don't free. */
     d->retired =
         strata_xrealloc(d->retired, (d->nretired + 1) * sizeof(*d->retired));
     d->retired[d->nretired++] = d->config;
     d->config = next;
-    d->cfg = strata_config_data_get(next);
+    d->cfg = nd;
     d->env.config = next;
     d->env.cfg = d->cfg;
-    reload_notify(d);
+    swap_notify(d, notify);
     strata_runner_set_env(d->runner, &d->env);
     if (strata_watcher_configure(d->watcher, next, NULL, &err) != 0)
         log_error("reload: watches: %s", err.msg);

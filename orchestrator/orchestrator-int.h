@@ -470,7 +470,9 @@ typedef struct strata_daemon {
     uv_loop_t loop;
     strata_daemon_opts opts;
     strata_config *config;
-    strata_config **retired; /* replaced by SIGHUP; freed at exit */
+    /* Replaced by SIGHUP; freed once nothing can hold them (no job
+     * running, no scan, no old notifier left): retired_sweep(). */
+    strata_config **retired;
     size_t nretired;
     const strata_config_data *cfg;
     strata_store *store;
@@ -490,6 +492,8 @@ typedef struct strata_daemon {
     uv_timer_t plan_timer, scan_timer, stop_timer;
     uv_work_t scan_work;
     int scanning;
+    int rescan_wanted;                  /* a reload came while scanning */
+    const strata_config_data *scan_cfg; /* what the scan under way reads */
     int scan_rc;
     json_t *scan_summary;
     strata_error scan_err;
