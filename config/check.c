@@ -335,6 +335,21 @@ strata_config__check_builder(strata_config__ctx *ctx, void *obj,
 }
 
 void
+strata_config__check_webhook(strata_config__ctx *ctx, void *obj,
+                             const yaml_node_t *node)
+{
+    const strata_config_webhook *w = obj;
+    const yaml_node_t *reg = strata_config__lookup(ctx, node, "registry");
+
+    /* A git push names its repository; no registry applies. */
+    if (STRATA_WEBHOOK_IS_GIT(w->kind) && reg != NULL)
+        strata_config__at(ctx, reg,
+                          "'registry' does not apply to a '%s' webhook (a git "
+                          "push webhook)",
+                          strata_config__webhook_names[w->kind]);
+}
+
+void
 strata_config__check_notify(strata_config__ctx *ctx, void *obj,
                             const yaml_node_t *node)
 {

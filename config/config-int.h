@@ -187,6 +187,7 @@ extern const char *const strata_config__forge_names[];
 extern const char *const strata_config__action_names[];
 extern const char *const strata_config__builder_names[];
 extern const char *const strata_config__notify_names[];
+extern const char *const strata_config__webhook_names[];
 
 /*
  * Walks a mapping node (NULL: absent, so only defaults apply) into obj
@@ -212,6 +213,8 @@ void strata_config__check_watch(strata_config__ctx *ctx, void *obj,
 void strata_config__check_repo(strata_config__ctx *ctx, void *obj,
                                const yaml_node_t *node);
 void strata_config__check_builder(strata_config__ctx *ctx, void *obj,
+                                  const yaml_node_t *node);
+void strata_config__check_webhook(strata_config__ctx *ctx, void *obj,
                                   const yaml_node_t *node);
 void strata_config__check_notify(strata_config__ctx *ctx, void *obj,
                                  const yaml_node_t *node);

@@ -275,7 +275,15 @@ typedef enum strata_config_webhook_kind {
     STRATA_WEBHOOK_DOCKERHUB,
     STRATA_WEBHOOK_HARBOR,
     STRATA_WEBHOOK_GENERIC, /* X-Strata-Signature: sha256=HMAC */
+    /* Git push webhooks (POST /hooks/git/NAME): a rescan of the
+     * repositories pushed to. */
+    STRATA_WEBHOOK_GITHUB, /* X-Hub-Signature-256 */
+    STRATA_WEBHOOK_GITLAB, /* X-Gitlab-Token */
+    STRATA_WEBHOOK_GITEA,  /* X-Gitea-Signature */
 } strata_config_webhook_kind;
+
+/* 1 for the git push kinds, 0 for the registry ones. */
+#define STRATA_WEBHOOK_IS_GIT(k) ((k) >= STRATA_WEBHOOK_GITHUB)
 
 typedef struct strata_config_webhook {
     strata_config_pos pos;
@@ -288,7 +296,8 @@ typedef struct strata_config_webhook {
 typedef struct strata_config_api {
     const char *listen;         /* "127.0.0.1:8780" by default */
     const strata_secret *token; /* required unless listen is loopback */
-    const strata_config_webhook *webhooks; /* POST /hooks/registry/NAME */
+    /* POST /hooks/registry/NAME, or /hooks/git/NAME for the git kinds */
+    const strata_config_webhook *webhooks;
     size_t n_webhooks;
 } strata_config_api;
 
@@ -320,6 +329,11 @@ typedef struct strata_config_scanner {
 } strata_config_scanner;
 /* ---- end of rescans ---- */
 
+/* The repositories' rescans by the daemon. */
+typedef struct strata_config_scan {
+    uint64_t interval_ms; /* how often; a git push webhook rescans at once */
+} strata_config_scan;
+
 typedef struct strata_config_data {
     const char *file;     /* the file loaded, or "<defaults>" */
     const char *base_dir; /* absolute; relative paths resolve here */
@@ -331,6 +345,7 @@ typedef struct strata_config_data {
     strata_config_watch watch;
     const strata_config_repo *repos;
     size_t n_repos;
+    strata_config_scan scan;
     strata_config_forges forges;
     strata_config_pr pull_requests; /* defaults of every repo's pr */
     const strata_config_builder *builders;

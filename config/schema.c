@@ -457,6 +457,13 @@ static const strata_config__field log_section_fields[] = {
 SCHEMA(log_section, "log", strata_config_log, .pos_offset = -1,
        .name_offset = -1, .set_offset = -1);
 
+static const strata_config__field scan_section_fields[] = {
+    FLD("interval", STRATA_CF_DURATION, strata_config_scan, interval_ms,
+        .def = "5m", .min = 10000),
+};
+SCHEMA(scan_section, "scan", strata_config_scan, .pos_offset = -1,
+       .name_offset = -1, .set_offset = -1);
+
 /* auth: its keys land in strata_config_registry itself (FLAT). */
 static const strata_config__field registry_auth_fields[] = {
     FLD("username", STRATA_CF_STRING, strata_config_registry, username),
@@ -792,8 +799,9 @@ SCHEMA(notify, "notification", strata_config_notify,
        .set_offset = -1, .check = strata_config__check_notify);
 
 /* In the order of strata_config_webhook_kind. */
-const char *const strata_config__webhook_names[] = {"distribution", "dockerhub",
-                                                    "harbor", "generic", NULL};
+const char *const strata_config__webhook_names[] = {
+    "distribution", "dockerhub", "harbor", "generic",
+    "github",       "gitlab",    "gitea",  NULL};
 
 static const strata_config__field webhook_fields[] = {
     FLD("name", STRATA_CF_STRING, strata_config_webhook, name,
@@ -807,7 +815,7 @@ static const strata_config__field webhook_fields[] = {
 };
 SCHEMA(webhook, "webhook", strata_config_webhook,
        .pos_offset = offsetof(strata_config_webhook, pos), .name_offset = -1,
-       .set_offset = -1);
+       .set_offset = -1, .check = strata_config__check_webhook);
 
 static const strata_config__field api_fields[] = {
     FLD("listen", STRATA_CF_STRING, strata_config_api, listen,
@@ -862,6 +870,8 @@ static const strata_config__field root_fields[] = {
     FLD("watch", STRATA_CF_OBJECT, strata_config_data, watch, .sub = &watch),
     FLDX("repos", STRATA_CF_LIST, strata_config_data, repos, n_repos,
          .sub = &repo),
+    FLD("scan", STRATA_CF_OBJECT, strata_config_data, scan,
+        .sub = &scan_section),
     FLD("forges", STRATA_CF_OBJECT, strata_config_data, forges, .sub = &forges),
     FLD("pull_requests", STRATA_CF_OBJECT, strata_config_data, pull_requests,
         .sub = &pr_section),

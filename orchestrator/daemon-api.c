@@ -2,8 +2,8 @@
  * daemon-api.c - what the daemon serves over its HTTP API: the watched
  * bases, the images and the graph, jobs and events (paginated with
  * ?limit=&after=, the next cursor in "next"), Prometheus metrics, and
- * POST /hooks/registry for registry push webhooks, which are verified and
- * turned into immediate checks. The HTTP itself is api-server.c's.
+ * the webhook endpoints (daemon-hooks.c). The HTTP itself is
+ * api-server.c's.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -210,57 +210,6 @@ on_images(strata_api_req *req, void *arg)
     json_decref(doc);
 }
 
-static void
-on_hook(strata_api_req *req, void *arg)
-{
-    strata_daemon *d = arg;
-    const strata_config_webhook *hook = NULL;
-    strata_watchers_webhook_config wc = {0};
-    strata_watchers_webhook_request wr = {0};
-    strata_watchers_webhook_push *pushes = NULL;
-    strata_error err = {0};
-    char *auth = NULL, *token = NULL, *sig = NULL;
-    const char *name = strata_api_req_path_rest(req);
-    size_t n = 0, i, triggered = 0;
-    json_t *doc;
-
-    for (i = 0; i < d->cfg->api.n_webhooks; i++)
-        if (strcmp(d->cfg->api.webhooks[i].name, name) == 0)
-            hook = &d->cfg->api.webhooks[i];
-    if (hook == NULL) {
-        strata_api_respond_error(req, 404, "no webhook '%s'", name);
-        return;
-    }
-    wc.kind = (strata_watchers_webhook_kind) hook->kind;
-    wc.secret = strata_secret_reveal(hook->secret);
-    wc.registry = hook->registry;
-    wr.body = strata_api_req_body(req, &wr.body_len);
-    wr.authorization = auth = strata_api_req_header(req, "authorization");
-    wr.token = token = strata_api_req_header(req, "x-strata-token");
-    wr.signature = sig = strata_api_req_header(req, "x-strata-signature");
-    wr.query = strata_api_req_query_string(req);
-    if (strata_watchers_webhook_parse(&pushes, &n, &wc, &wr, &err) != 0) {
-        log_warn("webhook '%s': %s", name, err.msg);
-        strata_api_respond_error(req, err.code == STRATA_EAUTH ? 401 : 400,
-                                 "%s", err.msg);
-        goto out;
-    }
-    for (i = 0; i < n; i++) {
-        if (strata_watcher_trigger(d->watcher, pushes[i].ref, NULL) == 0)
-            triggered++;
-    }
-    log_info("webhook '%s': %zu pushes, %zu watched", name, n, triggered);
-    doc = json_pack("{s:i, s:i}", "pushes", (int) n, "triggered",
-                    (int) triggered);
-    strata_api_respond_json(req, 202, doc);
-    json_decref(doc);
-out:
-    strata_watchers_webhook_free(pushes, n);
-    free(auth);
-    free(token);
-    free(sig);
-}
-
 /* The stale report as the CLI computes it; *out is new. */
 static int
 stale_report(json_t **out, strata_daemon *d, strata_error *err)
@@ -394,7 +343,9 @@ strata_daemon__api_start(strata_daemon *d, strata_error *err)
         {STRATA_API_GET, "/api/v1/events", 0, on_events, d},
         {STRATA_API_GET, "/api/v1/report", 0, on_report, d},
         {STRATA_API_GET, "/api/v1/outbox", 0, on_outbox, d},
-        {STRATA_API_POST, "/hooks/registry/", 1, on_hook, d},
+        {STRATA_API_POST, "/hooks/registry/", 1, strata_daemon__registry_hook,
+         d},
+        {STRATA_API_POST, "/hooks/git/", 1, strata_daemon__git_hook, d},
         {0, NULL, 0, NULL, NULL},
     };
 

@@ -24,7 +24,6 @@
 #include "watchers.h"
 
 #define PLAN_EVERY_MS 5000
-#define RESCAN_EVERY_MS (5 * 60 * 1000)
 #define DRAIN_MS 30000
 
 static const char *const phase_names[] = {
@@ -349,6 +348,12 @@ on_scan_timer(uv_timer_t *t)
     start_scan(t->data);
 }
 
+void
+strata_daemon__rescan(strata_daemon *d)
+{
+    start_scan(d);
+}
+
 /* ---- the cycle ------------------------------------------------------ */
 
 static void
@@ -374,8 +379,8 @@ cycle_step(strata_daemon *d)
             strata_runner_start(d->runner, 1000);
             uv_timer_start(&d->plan_timer, on_plan_timer, PLAN_EVERY_MS,
                            PLAN_EVERY_MS);
-            uv_timer_start(&d->scan_timer, on_scan_timer, RESCAN_EVERY_MS,
-                           RESCAN_EVERY_MS);
+            uv_timer_start(&d->scan_timer, on_scan_timer,
+                           d->cfg->scan.interval_ms, d->cfg->scan.interval_ms);
             d->ready = 1;
             return;
         }
@@ -498,6 +503,9 @@ reload(strata_daemon *d)
     watch_graph_bases(d);
     strata_release_free_memory();
     log_info("reloaded '%s'", d->cfg->file);
+    if (d->phase == STRATA_PHASE_SERVE)
+        uv_timer_start(&d->scan_timer, on_scan_timer, d->cfg->scan.interval_ms,
+                       d->cfg->scan.interval_ms);
     start_scan(d);
 }
 

@@ -527,5 +527,10 @@ void strata_daemon_free(strata_daemon *d);
 /* Plans pending updates now and wakes the runner. */
 void strata_daemon__plan(strata_daemon *d);
 int strata_daemon__api_start(strata_daemon *d, strata_error *err);
+/* daemon-hooks.c: POST /hooks/registry/NAME and /hooks/git/NAME. */
+void strata_daemon__registry_hook(strata_api_req *req, void *arg);
+void strata_daemon__git_hook(strata_api_req *req, void *arg);
+/* Rescans the repositories now, or after the scan under way (daemon.c). */
+void strata_daemon__rescan(strata_daemon *d);
 
 #endif

@@ -315,6 +315,7 @@ TEST(defaults)
     CHECK_STR_EQ(d->api.listen, "127.0.0.1:8780");
     CHECK(d->api.token == NULL);
     CHECK_STR_EQ(d->forges.github.api_url, "https://api.github.com");
+    CHECK_EQ(d->scan.interval_ms, 5 * 60 * 1000);
     result_free(&r);
 
     /* A null document and empty sections give the defaults too. */
@@ -539,6 +540,8 @@ TEST(example_file_validates)
     setenv("GITHUB_TOKEN", "example-github-token", 1);
     setenv("SLACK_WEBHOOK_URL", "https://hooks.slack.com/services/T/B/X", 1);
     setenv("STRATA_API_TOKEN", "example-api-token", 1);
+    setenv("HARBOR_WEBHOOK_SECRET", "example-harbor-secret", 1);
+    setenv("GITHUB_WEBHOOK_SECRET", "example-github-secret", 1);
     strata_config_load(&config, STRATA_EXAMPLE_CONFIG, problems, &err);
     for (i = 0; i < strata_config_problems_count(problems); i++)
         printf("#   problem: %s\n",
@@ -579,6 +582,28 @@ TEST(api_listen_needs_token_off_loopback)
                      "test.yaml:1:15: invalid listen address "
                      "'127.0.0.1:70000' (expected HOST:PORT, e.g. "
                      "127.0.0.1:8780 or [::1]:8780)");
+    /* Git push webhooks: no registry; scan interval bounds. */
+    {
+        const strata_config_data *d = load_ok(
+            &r,
+            "api:\n  webhooks:\n    - {name: gh, kind: github, secret: s}\n"
+            "    - {name: gl, kind: gitlab, secret: s}\n"
+            "    - {name: ge, kind: gitea, secret: s}\n"
+            "scan: {interval: 30s}\n",
+            "/");
+
+        CHECK_EQ(d->api.n_webhooks, 3);
+        CHECK(STRATA_WEBHOOK_IS_GIT(d->api.webhooks[0].kind));
+        CHECK_EQ(d->api.webhooks[1].kind, STRATA_WEBHOOK_GITLAB);
+        CHECK_EQ(d->scan.interval_ms, 30000);
+        result_free(&r);
+    }
+    load_one_problem("api:\n  webhooks:\n    - {name: gh, kind: github, "
+                     "secret: s, registry: ghcr.io}\n",
+                     "test.yaml:3:53: 'registry' does not apply to a "
+                     "'github' webhook (a git push webhook)");
+    load_one_problem("scan: {interval: 1s}\n",
+                     "test.yaml:1:18: 'interval' must be at least 10s");
     CHECK(strata_config_listen_is_loopback("127.0.0.1:1"));
     CHECK(strata_config_listen_is_loopback("[::1]:1"));
     CHECK(!strata_config_listen_is_loopback("[::]:1"));

@@ -275,4 +275,52 @@ int strata_vcs_export(strata_vcs_repo *repo, const char *commit,
 
 /* ==== end of export ===================================================== */
 
+/* ==== push webhooks from forges (hook.c) ================================ */
+
+typedef enum strata_vcs_hook_kind {
+    STRATA_VCS_HOOK_GITHUB = 0, /* X-Hub-Signature-256: sha256=HMAC */
+    STRATA_VCS_HOOK_GITLAB,     /* X-Gitlab-Token: the secret */
+    STRATA_VCS_HOOK_GITEA,      /* X-Gitea-Signature: HMAC (Forgejo too) */
+} strata_vcs_hook_kind;
+
+const char *strata_vcs_hook_kind_name(strata_vcs_hook_kind kind);
+
+/* A delivery as received; every field borrowed, headers NULL if absent. */
+typedef struct strata_vcs_hook_request {
+    const char *body;
+    size_t body_len;
+    const char *event;     /* X-GitHub-Event, X-Gitlab-Event, X-Gitea-Event */
+    const char *signature; /* X-Hub-Signature-256 or X-Gitea-Signature */
+    const char *token;     /* X-Gitlab-Token */
+} strata_vcs_hook_request;
+
+typedef struct strata_vcs_hook_push {
+    int ignored;  /* verified, but not a push (a ping): nothing else set */
+    char *ref;    /* "refs/heads/main" */
+    char **urls;  /* the repository's clone, SSH and web URLs */
+    size_t nurls; /* at least 1 unless ignored */
+} strata_vcs_hook_push;
+
+/*
+ * Verifies a delivery with secret as the forge of that kind signs it
+ * (STRATA_EAUTH, a message naming the header, never a value), then reads
+ * the push: *out is the caller's (strata_vcs_hook_push_release).
+ * STRATA_EINVAL for a push payload that is not JSON or names no ref or
+ * repository, STRATA_ETOOBIG above 25 MiB.
+ */
+int strata_vcs_hook_parse(strata_vcs_hook_push *out, strata_vcs_hook_kind kind,
+                          const char *secret,
+                          const strata_vcs_hook_request *req,
+                          strata_error *err);
+void strata_vcs_hook_push_release(strata_vcs_hook_push *p);
+
+/*
+ * 1 when URLs a and b name the same repository: scheme, credentials,
+ * port, a trailing "/" or ".git" and the host's case aside;
+ * "git@host:o/r.git" matches "https://host/o/r".
+ */
+int strata_vcs_same_repo(const char *a, const char *b);
+
+/* ==== end of push webhooks ============================================== */
+
 #endif

@@ -3,7 +3,11 @@
 # distribution) with a 1 h poll interval, so only the webhook can explain
 # a check: a delivery with a wrong token gets 401 and changes nothing; the
 # right token gets 202 and the update is checked, planned and acted on at
-# once.
+# once. Then a GitHub-shaped git push webhook (kind github, HMAC-signed):
+# a wrong signature gets 401, a ping 200, a push to another branch 202
+# without a rescan, and a push to the configured branch rescans at once
+# (the scan interval is 1 h here), so a Dockerfile change pushed to the
+# repository reaches the daemon's graph.
 . "$(dirname "$0")/lib.sh"
 need docker-registry git curl
 
@@ -14,7 +18,9 @@ make_world || {
 EXTRA_YAML='api:
   listen: "127.0.0.1:0"
   webhooks:
-    - {name: reg, kind: distribution, secret: "s3cret-hook-token"}' \
+    - {name: reg, kind: distribution, secret: "s3cret-hook-token"}
+    - {name: git, kind: github, secret: "git-hook-s3cret"}
+scan: {interval: 1h}' \
     write_config 1h
 # With a 1 h interval the daemon spreads its first checks over the hour:
 # one cycle records the first sighting, as an earlier run would have.
@@ -59,4 +65,44 @@ check "its jobs are queued" wait_until 5 queued
 is "$(events_json | jpy "[e['payload'].get('new') for e in d if e['type'] == 'base.updated']")" \
     "[\"$base_v2\"]" "the update is the pushed digest"
 check "and the 6 jobs succeed" wait_until 60 jobs_settled 6
+
+# ---- a git push webhook rescans the repositories ----------------------------
+printf 'FROM %s\nCOPY site /srv/site\n' "$RUNTIME" >"$work/src/web/Dockerfile"
+git -C "$work/src/web" -c user.name=dev -c user.email=dev@example.com \
+    commit -qam "web: build on the runtime"
+git -C "$work/src/web" push -q "$work/git/web.git" main
+push_payload() { # REF
+    printf '{"ref": "%s", "before": "0", "after": "1", "repository":
+      {"full_name": "acme/web", "clone_url": "file://%s/git/web.git",
+       "html_url": "https://forge.example/acme/web"}}' "$1" "$work"
+}
+git_hook() { # EVENT KEY BODY-FILE: the HTTP status
+    local sig
+    sig=$($py -c 'import hmac, hashlib, sys
+print("sha256=" + hmac.new(sys.argv[1].encode(), open(sys.argv[2], "rb").read(),
+      hashlib.sha256).hexdigest())' "$2" "$3")
+    curl -sS -o "$work/git-hook.out" -w '%{http_code}' -X POST \
+        -H 'Content-Type: application/json' -H "X-GitHub-Event: $1" \
+        -H "X-Hub-Signature-256: $sig" --data-binary @"$3" "$api/hooks/git/git"
+}
+web_on() { # PARENT: the daemon's graph has web's Dockerfile FROM PARENT
+    curl -fsS "$api/api/v1/graph" |
+        jpy "any(e['child'] == '$WEB' and e['parent'] == '$1' and e['method'] == 'dockerfile' for e in d['edges'])" |
+        grep -q True
+}
+push_payload refs/heads/main >"$work/push-main.json"
+push_payload refs/heads/feature >"$work/push-feature.json"
+echo '{"zen": "Keep it logically awesome.", "hook_id": 1}' >"$work/ping.json"
+is "$(git_hook push wrong-secret "$work/push-main.json")" 401 "git push hook, wrong signature: 401"
+is "$(git_hook ping git-hook-s3cret "$work/ping.json")" 200 "a ping: 200"
+is "$(git_hook push git-hook-s3cret "$work/push-feature.json")" 202 "a push to another branch: 202"
+is "$(jpy "d['rescan']" <"$work/git-hook.out")" False "and no rescan"
+is "$(curl -s -o /dev/null -w '%{http_code}' -X POST --data-binary @"$work/push-main.json" \
+    "$api/hooks/registry/git")" 404 "the git hook is not a registry hook"
+sleep 2
+check "no rescan yet: web still FROM base" web_on "$BASE"
+is "$(git_hook push git-hook-s3cret "$work/push-main.json")" 202 "a push to main: 202"
+is "$(jpy "d['repos']" <"$work/git-hook.out")" 1 "it names one configured repository"
+check "the rescan brings web FROM runtime into the daemon's graph" \
+    wait_until 30 web_on "$RUNTIME"
 finish
