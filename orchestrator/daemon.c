@@ -2,7 +2,8 @@
  * daemon.c - the daemon: one libuv loop drives registry watches, the job
  * queue, child processes, timers and the HTTP API. A cycle is a small
  * state machine (cycle_set_phase() is the only writer of the phase and
- * logs each transition; cycle_step() decides what comes next):
+ * logs each transition; strata_daemon__cycle_step() decides what comes
+ * next):
  *
  *   start -> scan (git + sqlite, in uv_queue_work with its own store
  *   connection) -> watch (every watched reference, on the loop) -> plan
@@ -13,8 +14,9 @@
  * "serve": watches then fire on their own schedules, each change is
  * planned at once, a plan timer catches updates whose soak time ends,
  * the runner polls the queue, and the repositories are rescanned every
- * scan interval. SIGTERM/SIGINT drain within a bounded time; SIGHUP
- * reloads the configuration, keeping the old one if the new one is bad.
+ * scan interval (daemon-scan.c). SIGTERM/SIGINT drain within a bounded
+ * time; SIGHUP reloads the configuration, keeping the old one if the new
+ * one is bad (daemon-reload.c).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +32,6 @@ static const char *const phase_names[] = {
     "start", "scan", "watch", "plan", "act", "serve", "stopping", "done",
 };
 
-static void cycle_step(strata_daemon *d);
 static void daemon_stop(strata_daemon *d, int exit_code);
 
 static void
@@ -38,193 +39,6 @@ cycle_set_phase(strata_daemon *d, strata_daemon_phase phase)
 {
     log_debug("cycle: %s -> %s", phase_names[d->phase], phase_names[phase]);
     d->phase = phase;
-}
-
-/* ---- configurations replaced by SIGHUP ------------------------------ */
-
-/*
- * Frees the configurations reloads replaced once nothing can still point
- * into them: no job running (jobs keep what they took from their
- * environment), no scan under way, no old notifier still closing.
- */
-static void
-retired_sweep(strata_daemon *d)
-{
-    size_t i;
-
-    if (d->nretired == 0 || d->scanning || d->notify_closing > 0 ||
-        (d->runner != NULL && strata_runner_running(d->runner) > 0))
-        return;
-    for (i = 0; i < d->nretired; i++)
-        strata_config_free(d->retired[i]);
-    log_debug("reload: released %zu replaced configuration(s)", d->nretired);
-    free(d->retired);
-    d->retired = NULL;
-    d->nretired = 0;
-}
-
-/* ---- scanning in a worker ------------------------------------------ */
-
-static void start_scan(strata_daemon *d);
-
-static void
-scan_work(uv_work_t *req)
-{
-    strata_daemon *d = req->data;
-    strata_graph_scan_opts opts = {.cache_dir = d->cache_dir};
-    strata_store *st = NULL;
-
-    /* The worker has its own connection: the loop keeps using d->store.
-     * It reads the configuration start_scan() chose, never d->cfg, which
-     * a reload may replace meanwhile. */
-    d->scan_rc = strata_store_open(&st, d->scan_cfg->state, &d->scan_err);
-    if (d->scan_rc == 0)
-        d->scan_rc = strata_graph_scan(&d->scan_summary, st, d->scan_cfg, &opts,
-                                       &d->scan_err);
-    /* Then what the registries say each image is built on (lineage.c),
-     * with short timeouts: a registry that is down delays the cycle. */
-    if (d->scan_rc == 0) {
-        strata_registry_opts ro = {.timeout_ms = 15000, .max_retries = 1};
-        strata_graph_lineage_opts lo = {.defaults = &ro};
-        json_t *images = NULL;
-
-        d->scan_rc = strata_graph_scan_lineage(&images, st, d->scan_cfg, &lo,
-                                               &d->scan_err);
-        json_object_set(d->scan_summary, "images",
-                        json_object_get(images, "images"));
-        json_decref(images);
-    }
-    strata_store_close(st);
-}
-
-static void
-log_scan(strata_daemon *d)
-{
-    json_t *repos = json_object_get(d->scan_summary, "repos"), *r, *e;
-    size_t i, j;
-
-    json_array_foreach (repos, i, r) {
-        const char *error = json_string_value(json_object_get(r, "error"));
-        if (error != NULL) {
-            log_warn("scan %s: %s",
-                     json_string_value(json_object_get(r, "url")), error);
-            continue;
-        }
-        log_info("scan %s: %lld Dockerfiles, %lld parsed, %lld edges",
-                 json_string_value(json_object_get(r, "url")),
-                 json_integer_value(json_object_get(r, "dockerfiles")),
-                 json_integer_value(json_object_get(r, "parsed")),
-                 json_integer_value(json_object_get(r, "edges")));
-        json_array_foreach (json_object_get(r, "errors"), j, e)
-            log_warn("scan: %s", json_string_value(e));
-    }
-    json_array_foreach (json_object_get(d->scan_summary, "images"), i, r) {
-        const char *image = json_string_value(json_object_get(r, "image"));
-        const char *parent = json_string_value(json_object_get(r, "parent"));
-        const char *digest = json_string_value(json_object_get(r, "digest"));
-        const char *error = json_string_value(json_object_get(r, "error"));
-
-        if (error != NULL)
-            log_warn("lineage %s: %s", image, error);
-        else if (parent != NULL)
-            log_info("lineage %s: built on %s@%s (%s)", image, parent,
-                     digest ? digest : "?",
-                     json_string_value(json_object_get(r, "method")));
-    }
-}
-
-/* Watches every base the graph knows: anything something is built on. */
-static void
-watch_graph_bases(strata_daemon *d)
-{
-    size_t i, n = strata_graph_node_count(d->graph);
-    strata_error err = {0};
-
-    for (i = 0; i < n; i++) {
-        strata_watcher_spec spec = {0};
-
-        if (strata_graph_node_kind(d->graph, i) == STRATA_GRAPH_DOCKERFILE ||
-            strata_graph_node_children(d->graph, i) == 0)
-            continue;
-        spec.ref = strata_graph_node_ref(d->graph, i);
-        if (strata_watcher_add(NULL, d->watcher, &spec, &err) != 0)
-            log_warn("cannot watch '%s': %s", spec.ref, err.msg);
-    }
-}
-
-/*
- * Loads the graph again after a scan, unless nothing in it moved since the
- * last load (the store's graph generation): a rescan of unchanged
- * repositories costs no second copy of a 100,000-node graph.
- */
-static int
-reload_graph(strata_daemon *d, strata_error *err)
-{
-    strata_graph *g = NULL;
-    int64_t gen = -1;
-    int rc;
-
-    if (strata_store_graph_generation(&gen, d->store, NULL) != 0)
-        gen = -1;
-    if (d->graph != NULL && gen >= 0 && gen == d->graph_generation) {
-        log_debug("graph: unchanged (generation %lld)", (long long) gen);
-        return 0;
-    }
-    if ((rc = strata_graph_load(&g, d->store, err)) != 0)
-        return rc;
-    d->graph_generation = gen;
-    strata_graph_free(d->graph);
-    d->graph = g;
-    d->env.graph = g;
-    strata_runner_set_env(d->runner, &d->env);
-    watch_graph_bases(d);
-    strata_release_free_memory();
-    return 0;
-}
-
-static void
-scan_done(uv_work_t *req, int status)
-{
-    strata_daemon *d = req->data;
-    strata_error err = {0};
-
-    d->scanning = 0;
-    if (status == UV_ECANCELED)
-        return;
-    if (d->scan_rc != 0)
-        log_error("scan: %s", d->scan_err.msg);
-    if (d->scan_summary != NULL) {
-        log_scan(d);
-        if (d->once_report != NULL)
-            json_object_set(d->once_report, "scan", d->scan_summary);
-        json_decref(d->scan_summary);
-        d->scan_summary = NULL;
-    }
-    if (reload_graph(d, &err) != 0)
-        log_error("loading the graph: %s", err.msg);
-    retired_sweep(d);
-    if (d->phase == STRATA_PHASE_SCAN)
-        cycle_step(d);
-    else if (d->rescan_wanted)
-        start_scan(d); /* the configuration changed while we scanned */
-}
-
-static void
-start_scan(strata_daemon *d)
-{
-    if (d->stopping)
-        return;
-    if (d->scanning) {
-        d->rescan_wanted = 1;
-        return;
-    }
-    d->scanning = 1;
-    d->rescan_wanted = 0;
-    d->scan_cfg = d->cfg;
-    d->scan_rc = 0;
-    strata_error_clear(&d->scan_err);
-    d->scan_work.data = d;
-    uv_queue_work(&d->loop, &d->scan_work, scan_work, scan_done);
 }
 
 /* ---- watching and planning ----------------------------------------- */
@@ -309,7 +123,7 @@ on_round(const strata_watcher_round *round, void *arg)
              round->checked, round->changes, round->first_seen, round->errors);
     d->watch_errors += round->errors;
     if (d->phase == STRATA_PHASE_WATCH && !round->canceled)
-        cycle_step(d);
+        strata_daemon__cycle_step(d);
 }
 
 static void
@@ -318,7 +132,7 @@ on_drained(strata_runner *r, void *arg)
     strata_daemon *d = arg;
 
     if (d->phase == STRATA_PHASE_ACT)
-        cycle_step(d);
+        strata_daemon__cycle_step(d);
 }
 
 static void
@@ -332,32 +146,33 @@ on_notify_idle(strata_notify *n, void *arg)
     d->notify_idle = 1;
     strata_notify_on_idle(n, NULL, NULL);
     if (d->phase == STRATA_PHASE_ACT)
-        cycle_step(d);
+        strata_daemon__cycle_step(d);
 }
 
 static void
 on_plan_timer(uv_timer_t *t)
 {
     strata_daemon__plan(t->data);
-    retired_sweep(t->data);
+    strata_daemon__retired_sweep(t->data);
 }
 
 static void
 on_scan_timer(uv_timer_t *t)
 {
-    start_scan(t->data);
+    strata_daemon__rescan(t->data);
 }
 
 void
-strata_daemon__rescan(strata_daemon *d)
+strata_daemon__arm_scan_timer(strata_daemon *d)
 {
-    start_scan(d);
+    uv_timer_start(&d->scan_timer, on_scan_timer, d->cfg->scan.interval_ms,
+                   d->cfg->scan.interval_ms);
 }
 
 /* ---- the cycle ------------------------------------------------------ */
 
-static void
-cycle_step(strata_daemon *d)
+void
+strata_daemon__cycle_step(strata_daemon *d)
 {
     strata_error err = {0};
 
@@ -366,7 +181,7 @@ cycle_step(strata_daemon *d)
     switch (d->phase) {
     case STRATA_PHASE_START:
         cycle_set_phase(d, STRATA_PHASE_SCAN);
-        start_scan(d);
+        strata_daemon__rescan(d);
         return;
     case STRATA_PHASE_SCAN:
         cycle_set_phase(d, STRATA_PHASE_WATCH);
@@ -379,8 +194,7 @@ cycle_step(strata_daemon *d)
             strata_runner_start(d->runner, 1000);
             uv_timer_start(&d->plan_timer, on_plan_timer, PLAN_EVERY_MS,
                            PLAN_EVERY_MS);
-            uv_timer_start(&d->scan_timer, on_scan_timer,
-                           d->cfg->scan.interval_ms, d->cfg->scan.interval_ms);
+            strata_daemon__arm_scan_timer(d);
             d->ready = 1;
             return;
         }
@@ -419,95 +233,7 @@ cycle_step(strata_daemon *d)
     }
 }
 
-/* ---- signals, reload, shutdown ------------------------------------- */
-
-/*
- * After the notifiers being replaced have stopped (their deliveries under
- * way went back to pending), the current one starts and sends what is
- * pending. Starting earlier could send a message twice: start moves
- * "sending" rows back to pending.
- */
-static void
-on_old_notify_closed(void *arg)
-{
-    strata_daemon *d = arg;
-    strata_error err = {0};
-
-    if (--d->notify_closing > 0 || d->notify == NULL ||
-        d->notify != d->notify_unstarted)
-        return;
-    d->notify_unstarted = NULL;
-    if (strata_notify_start(d->notify, &err) != 0)
-        log_error("reload: notify: %s", err.msg);
-    retired_sweep(d);
-}
-
-/* next replaces the running notifier. Events in between are written to
- * the outbox and sent once it starts. */
-static void
-swap_notify(strata_daemon *d, strata_notify *next)
-{
-    strata_notify *old = d->notify;
-
-    d->notify = next;
-    d->env.notify = next;
-    d->notify_unstarted = next;
-    d->notify_closing++;
-    if (old != NULL)
-        strata_notify_close(old, on_old_notify_closed, d);
-    else
-        on_old_notify_closed(d);
-}
-
-static void
-reload(strata_daemon *d)
-{
-    strata_config_problems *problems = strata_config_problems_new();
-    const strata_config_data *nd;
-    strata_config *next = NULL;
-    strata_notify *notify = NULL;
-    strata_error err = {0};
-    size_t i;
-
-    if (strata_config_load_or_default(&next, d->opts.config_path,
-                                      d->opts.config_explicit, problems,
-                                      &err) != 0) {
-        log_error("reload: keeping the running configuration: %s", err.msg);
-        for (i = 0; i < strata_config_problems_count(problems); i++)
-            log_error("%s", strata_config_problems_get(problems, i)->text);
-        strata_config_problems_free(problems);
-        return;
-    }
-    strata_config_problems_free(problems);
-    /* The new sinks first: a reload either applies whole or not at all. */
-    nd = strata_config_data_get(next);
-    if (strata_notify_new(&notify, &d->loop, d->store, nd->notify, nd->n_notify,
-                          NULL, &err) != 0) {
-        log_error("reload: keeping the running configuration: notify: %s",
-                  err.msg);
-        strata_config_free(next);
-        return;
-    }
-    /* Jobs under way may still read the old tree: retire, don't free. */
-    d->retired =
-        strata_xrealloc(d->retired, (d->nretired + 1) * sizeof(*d->retired));
-    d->retired[d->nretired++] = d->config;
-    d->config = next;
-    d->cfg = nd;
-    d->env.config = next;
-    d->env.cfg = d->cfg;
-    swap_notify(d, notify);
-    strata_runner_set_env(d->runner, &d->env);
-    if (strata_watcher_configure(d->watcher, next, NULL, &err) != 0)
-        log_error("reload: watches: %s", err.msg);
-    watch_graph_bases(d);
-    strata_release_free_memory();
-    log_info("reloaded '%s'", d->cfg->file);
-    if (d->phase == STRATA_PHASE_SERVE)
-        uv_timer_start(&d->scan_timer, on_scan_timer, d->cfg->scan.interval_ms,
-                       d->cfg->scan.interval_ms);
-    start_scan(d);
-}
+/* ---- signals and shutdown ------------------------------------------ */
 
 static void
 on_signal(uv_signal_t *s, int signum)
@@ -515,7 +241,7 @@ on_signal(uv_signal_t *s, int signum)
     strata_daemon *d = s->data;
 
     if (signum == SIGHUP) {
-        reload(d);
+        strata_daemon__reload(d);
         return;
     }
     log_info("signal %d: stopping", signum);
@@ -685,7 +411,7 @@ fail:
 int
 strata_daemon_run(strata_daemon *d)
 {
-    cycle_step(d);
+    strata_daemon__cycle_step(d);
     uv_run(&d->loop, UV_RUN_DEFAULT);
     return d->exit_code;
 }

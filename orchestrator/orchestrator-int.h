@@ -530,7 +530,16 @@ int strata_daemon__api_start(strata_daemon *d, strata_error *err);
 /* daemon-hooks.c: POST /hooks/registry/NAME and /hooks/git/NAME. */
 void strata_daemon__registry_hook(strata_api_req *req, void *arg);
 void strata_daemon__git_hook(strata_api_req *req, void *arg);
-/* Rescans the repositories now, or after the scan under way (daemon.c). */
+/* daemon.c: decides what comes next in the cycle. */
+void strata_daemon__cycle_step(strata_daemon *d);
+/* daemon.c: (re)starts the scheduled rescans at the configured interval. */
+void strata_daemon__arm_scan_timer(strata_daemon *d);
+/* daemon-scan.c: rescans the repositories now, or after the scan under
+ * way; watches every base the graph names. */
 void strata_daemon__rescan(strata_daemon *d);
+void strata_daemon__watch_graph_bases(strata_daemon *d);
+/* daemon-reload.c: SIGHUP; frees replaced configurations when idle. */
+void strata_daemon__reload(strata_daemon *d);
+void strata_daemon__retired_sweep(strata_daemon *d);
 
 #endif
