@@ -901,7 +901,11 @@ TEST(schedule_next_due)
     uint64_t ph = strata_watchers_phase(w.ref, iv);
     int64_t due;
 
-    /* Never polled: somewhere in the coming interval, on the grid. */
+    /* Never polled: now (its baseline before any push can come). */
+    CHECK_EQ(strata_watchers_next_due(&w, ph, t0), t0);
+    /* Polled before a restart: somewhere in the coming interval, on the
+     * grid. */
+    w.last_ms = t0 - (int64_t) iv;
     due = strata_watchers_next_due(&w, ph, t0);
     CHECK(due >= t0 && due < t0 + (int64_t) iv);
     CHECK_EQ(((due % (int64_t) iv) + (int64_t) iv) % (int64_t) iv, ph);
@@ -940,6 +944,7 @@ cmp_i64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* After a restart, 10,000 watches with a baseline are spread evenly. */
 TEST(schedule_spreads_ten_thousand)
 {
     enum {
@@ -959,7 +964,8 @@ TEST(schedule_spreads_ten_thousand)
         refs[i] = strata_xasprintf("registry.example.com/team%zu/app:1", i);
         w[i].ref = refs[i];
         w[i].interval_ms = iv;
-        w[i].last_ms = -1;
+        /* Each polled an interval ago: the daemon restarts. */
+        w[i].last_ms = t0 - (int64_t) iv;
     }
     strata_watchers_schedule(due, ph, w, N, t0);
     for (i = 0; i < N; i++)

@@ -80,8 +80,11 @@ strata_watchers_next_due(const strata_watchers_watch *w, uint64_t phase,
     uint64_t iv = clamp_interval(w->interval_ms);
     int64_t earliest;
 
+    /* Never read: now, so that a registry push (a webhook) that comes
+     * before the first scheduled check is an update, not the first
+     * sighting. The per-registry limits pace a burst of new watches. */
     if (w->last_ms < 0)
-        return strata_watchers_grid_next(now_ms, phase, iv);
+        return now_ms;
     if (w->errors > 0) {
         int64_t d =
             w->last_ms + (int64_t) strata_watchers_backoff_ms(w->errors, iv);

@@ -254,8 +254,9 @@ typedef struct strata_watchers_watch {
 /*
  * When one watch is due next, given its phase:
  *   - errors > 0: last_ms + backoff (or now when never polled);
- *   - never polled: the first grid time at or after now, so a (re)start
- *     spreads the first polls over one interval instead of firing all;
+ *   - never polled (no baseline digest): now, so a watch has its baseline
+ *     before a push can come (the per-registry concurrency limits pace a
+ *     burst of new watches); the set is spread from its first poll on;
  *   - else the first grid time at or after max(now, last_ms + I/2): at
  *     least half an interval between polls even when phases move (the
  *     set of watches changed), exactly I while they don't.
@@ -470,8 +471,9 @@ int strata_watcher_check_all(strata_watcher *w, strata_watcher_round_cb cb,
  * (strata_watchers_schedule: phases spread over the interval), plus a
  * random jitter, after errors with backoff (strata_watchers_next_due), and
  * a change waiting for its settle window is checked again when the window
- * ends and reported once it was stable for the whole window. The first
- * polls after a start are spread over one interval.
+ * ends and reported once it was stable for the whole window. A watch
+ * never read is read at once; after a restart, watches with a baseline
+ * keep their place on the grid, so restarts do not bunch them.
  */
 int strata_watcher_start(strata_watcher *w, strata_error *err);
 /* Stops scheduling new checks; checks under way finish. */

@@ -22,14 +22,13 @@ EXTRA_YAML='api:
     - {name: git, kind: github, secret: "git-hook-s3cret"}
 scan: {interval: 1h}' \
     write_config 1h
-# With a 1 h interval the daemon spreads its first checks over the hour:
-# one cycle records the first sighting, as an earlier run would have.
-S run --once >"$work/once.log" 2>&1
+# A 1 h poll: the daemon reads a watch it never read at once, so the base
+# has its baseline (start_daemon waits for it) before the push comes.
 start_daemon || {
-    nok "daemon started"
+    nok "daemon started, the new watch read at once despite a 1 h poll"
     finish
 }
-ok "daemon up with a 1 h poll"
+ok "daemon up with a 1 h poll, the new watch read at once"
 base_v2=$(push_base v2)
 envelope() {
     printf '{"events": [{"id": "e1", "timestamp": "2026-11-26T14:12:02Z",
