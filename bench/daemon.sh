@@ -78,7 +78,6 @@ EXTRA_YAML='api:
   webhooks:
     - {name: reg, kind: distribution, secret: "bench-token"}' \
     BUILD_SLEEP=0 write_config 1h "[rebuild]"
-S run --once >"$work/once.log" 2>&1
 start_daemon "$work/daemon-hook.log" || exit 1
 hook() { # DIGEST
     printf '{"events": [{"id": "e", "timestamp": "2026-01-01T00:00:00Z",
