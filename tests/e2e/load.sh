@@ -33,5 +33,10 @@ for f in jobs healthz; do
     check "$f: requests were served" sh -c "grep -Eq '^ *[1-9][0-9]* requests in' '$out'"
 done
 check "meanwhile the update was worked on: 6 jobs succeed" wait_until 60 jobs_settled 6
-is "$(count_events base.updated)" 1 "one base.updated event"
+is "$(count_events base.updated "$BASE")" 1 "one base.updated event for the base"
+# The runtime is a base too (of app): its rebuild may be seen moving, but
+# only to the digest strata built.
+rt_built=$(jobs_json | jpy "[j['result'].get('digest') for j in d if j['image'] == '$RUNTIME' and j['action'] == 'rebuild'][0]")
+is "$(events_json | jpy "all(e['payload'].get('new') == '$rt_built' for e in d if e['type'] == 'base.updated' and e['subject'] == '$RUNTIME')")" \
+    True "any base.updated of the runtime is the digest strata built"
 finish

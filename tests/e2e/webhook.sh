@@ -54,14 +54,14 @@ is "$(count_jobs)" 0 "and no job"
 t0=$(now_ms)
 is "$(hook 'Bearer s3cret-hook-token')" 202 "the right token: 202"
 is "$(jpy "d['triggered']" <"$work/hook.out")" 1 "the push names a watched reference"
-updated() { [ "$(count_events base.updated)" = 1 ]; }
+updated() { [ "$(count_events base.updated "$BASE")" = 1 ]; }
 queued() { [ "$(count_jobs)" -ge 4 ]; }
 check "the webhook triggers the check at once (base.updated within 5 s)" \
     wait_until 5 updated
 t1=$(now_ms)
 echo "# webhook to base.updated in the store: $((t1 - t0)) ms (as seen by polling the CLI)"
 check "its jobs are queued" wait_until 5 queued
-is "$(events_json | jpy "[e['payload'].get('new') for e in d if e['type'] == 'base.updated']")" \
+is "$(events_json | jpy "[e['payload'].get('new') for e in d if e['type'] == 'base.updated' and e['subject'] == '$BASE']")" \
     "[\"$base_v2\"]" "the update is the pushed digest"
 check "and the 6 jobs succeed" wait_until 60 jobs_settled 6
 
