@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "graph.h"
+#include "vcs.h"
 
 /* ======================================================================
  * Dockerfile parser internals
@@ -309,5 +310,46 @@ void strata_graph__add_edge_at(strata_graph *g, size_t child, size_t parent,
                                const strata_graph_edge_info *info);
 void strata_graph__edge_info(strata_graph_edge_info *out, const strata_graph *g,
                              const strata_graph__edge *e);
+
+/* ---- repository scans (scan.c, scan-file.c) -------------------------- */
+
+/* What the whole scan shares. */
+typedef struct strata_graph__scan_ctx {
+    strata_store *st;
+    const strata_config_data *cfg;
+    const char *cache_dir;
+    size_t max_size;
+    strata_strmap *ids; /* ref -> store node id, for nodes written */
+} strata_graph__scan_ctx;
+
+/* One repository being scanned. */
+typedef struct strata_graph__repo_scan {
+    strata_graph__scan_ctx *sc;
+    const strata_config_repo *repo;
+    strata_vcs_repo *vr;
+    const char *head;     /* borrowed from vr */
+    json_t *files;        /* borrowed from the scan document */
+    json_t *errors;       /* borrowed from the summary entry */
+    strata_strmap *named; /* normalised Dockerfile path -> image name */
+    strata_strmap *done;  /* paths this scan handled */
+    int parsed, skipped;
+} strata_graph__repo_scan;
+
+/* Adds a message to the summary's errors (non-UTF-8 bytes become '?'). */
+void strata_graph__scan_problem(strata_graph__repo_scan *rs, const char *fmt,
+                                ...) __attribute__((format(printf, 2, 3)));
+/* What the configuration says about path: its consumers, with their
+ * targets, platforms and build args. A file is parsed again when this
+ * changes. Caller frees. */
+char *strata_graph__scan_fingerprint(strata_graph__repo_scan *rs,
+                                     const char *path);
+/* (Re)scans one Dockerfile at blob; drops the edges of one gone. Only
+ * store failures are returned. */
+int strata_graph__scan_file(strata_graph__repo_scan *rs, const char *path,
+                            const char *blob, strata_error *err);
+int strata_graph__scan_drop_file(strata_graph__repo_scan *rs, const char *path,
+                                 strata_error *err);
+/* Strips "./" and empty components: "./a//b" -> "a/b". Caller frees. */
+char *strata_graph__norm_path(const char *p);
 
 #endif
