@@ -38,6 +38,18 @@ strata_graph__scan_problem(strata_graph__repo_scan *rs, const char *fmt, ...)
     free(s);
 }
 
+/* 1 when image im is built from the Dockerfile at path (normalised). */
+static int
+builds_from(const strata_config_image *im, const char *path)
+{
+    char *p =
+        strata_graph__norm_path(im->dockerfile ? im->dockerfile : "Dockerfile");
+    int same = strcmp(p, path) == 0;
+
+    free(p);
+    return same;
+}
+
 /*
  * What the configuration says about path: each image that names it with
  * its target, platforms and build args, or "unnamed". A file is parsed
@@ -53,21 +65,18 @@ strata_graph__scan_fingerprint(strata_graph__repo_scan *rs, const char *path)
     strata_buf_puts(&b, "v1");
     for (i = 0; i < rs->repo->n_images; i++) {
         const strata_config_image *im = &rs->repo->images[i];
-        char *p = strata_graph__norm_path(im->dockerfile ? im->dockerfile
-                                                         : "Dockerfile");
 
-        if (strcmp(p, path) == 0) {
-            named = 1;
-            strata_buf_printf(&b, "\n%s\t%s\t", im->name,
-                              im->target ? im->target : "");
-            for (j = 0; j < im->platforms.count; j++)
-                strata_buf_printf(&b, "%s,", im->platforms.items[j]);
-            strata_buf_putc(&b, '\t');
-            for (j = 0; j < im->n_build_args; j++)
-                strata_buf_printf(&b, "%s=%s\x1f", im->build_args[j].key,
-                                  im->build_args[j].value);
-        }
-        free(p);
+        if (!builds_from(im, path))
+            continue;
+        named = 1;
+        strata_buf_printf(&b, "\n%s\t%s\t", im->name,
+                          im->target ? im->target : "");
+        for (j = 0; j < im->platforms.count; j++)
+            strata_buf_printf(&b, "%s,", im->platforms.items[j]);
+        strata_buf_putc(&b, '\t');
+        for (j = 0; j < im->n_build_args; j++)
+            strata_buf_printf(&b, "%s=%s\x1f", im->build_args[j].key,
+                              im->build_args[j].value);
     }
     if (!named)
         strata_buf_puts(&b, "\nunnamed");
@@ -348,15 +357,10 @@ strata_graph__scan_file(strata_graph__repo_scan *rs, const char *path,
     } else {
         rs->parsed++;
         for (i = 0; i < rs->repo->n_images; i++) {
-            const strata_config_image *im = &rs->repo->images[i];
-            char *p = strata_graph__norm_path(im->dockerfile ? im->dockerfile
-                                                             : "Dockerfile");
-
-            if (strcmp(p, path) == 0) {
+            if (builds_from(&rs->repo->images[i], path)) {
                 named = 1;
-                parse_for(rs, &f, path, data, len, im);
+                parse_for(rs, &f, path, data, len, &rs->repo->images[i]);
             }
-            free(p);
         }
         if (!named)
             parse_for(rs, &f, path, data, len, NULL);
