@@ -14,7 +14,6 @@
 #include <sys/wait.h>
 
 #include <signal.h>
-#include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,9 +26,8 @@
 #include "builders.h"
 #include "core.h"
 #include "harness-registry.h"
+#include "harness-server.h"
 #include "harness.h"
-
-extern char **environ;
 
 #define GLPAT "glpat-s3cret-api-token"
 #define TOKEN GLPAT /* GitHub, the hook and GitLab's API take it */
@@ -67,67 +65,21 @@ stop_servers(void)
 static int
 start_server(char *const *argv)
 {
-    posix_spawn_file_actions_t fa;
-    char line[64];
-    FILE *f;
-    int p[2], port;
-
-    CHECK_EQ(pipe(p), 0);
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, p[1], 1);
-    posix_spawn_file_actions_addclose(&fa, p[0]);
-    posix_spawn_file_actions_addclose(&fa, p[1]);
-    CHECK_EQ(posix_spawn(&pids[npids], argv[0], &fa, NULL, argv, environ), 0);
-    npids++;
-    posix_spawn_file_actions_destroy(&fa);
-    close(p[1]);
-    f = fdopen(p[0], "r");
-    CHECK(f != NULL);
-    CHECK(fgets(line, sizeof(line), f) != NULL);
-    fclose(f);
-    port = atoi(line);
-    CHECK(port > 0);
-    return port;
+    return harness_server_start(&pids[npids++], argv);
 }
 
 static int ci_port, k8s_port, k8s_tls_port;
 
-/* POSTs body (or GETs when NULL) to an admin endpoint; the reply, new. */
-static json_t *
-admin(int port, const char *what, const char *body)
-{
-    char *url = strata_xasprintf("http://127.0.0.1:%d/_admin/%s", port, what);
-    strata_http_header h[] = {{"Content-Type", "application/json"}};
-    strata_http_request req = {0};
-    strata_http_response *resp = NULL;
-    strata_error err = {0};
-    json_t *j;
-
-    req.method = body ? "POST" : "GET";
-    req.url = url;
-    req.headers = h;
-    req.nheaders = 1;
-    req.body = body;
-    req.body_len = body ? strlen(body) : 0;
-    CHECK_OK(strata_http_fetch(&resp, &req, &err), &err);
-    CHECK_EQ(resp->status, 200);
-    j = json_loadb(resp->body.ptr, resp->body.len, 0, NULL);
-    CHECK(j != NULL);
-    strata_http_response_free(resp);
-    free(url);
-    return j;
-}
-
 static void
 next(int port, const char *scenario)
 {
-    json_decref(admin(port, "next", scenario));
+    json_decref(harness_server_admin(port, "next", scenario));
 }
 
 static void
 no_violations(int port)
 {
-    json_t *st = admin(port, "state", NULL);
+    json_t *st = harness_server_admin(port, "state", NULL);
     json_t *v = json_object_get(st, "violations");
 
     if (json_array_size(v) > 0) {
@@ -317,7 +269,7 @@ TEST(webhook_followed)
     CHECK_CONTAINS(out.log, "built and pushed");
     CHECK_CONTAINS(out.url, "https://ci.test/builds/");
     outcome_release(&out);
-    st = admin(ci_port, "state", NULL);
+    st = harness_server_admin(ci_port, "state", NULL);
     req = json_object_get(
         json_array_get(json_object_get(st, "requests"),
                        json_array_size(json_object_get(st, "requests")) - 1),
@@ -403,7 +355,7 @@ TEST(github_actions)
     CHECK_CONTAINS(out.log, "job 'build': success");
     CHECK(out.digest == NULL);
     outcome_release(&out);
-    st = admin(ci_port, "state", NULL);
+    st = harness_server_admin(ci_port, "state", NULL);
     reqs = json_object_get(st, "requests");
     in = json_object_get(
         json_object_get(json_array_get(reqs, json_array_size(reqs) - 1),
@@ -453,7 +405,7 @@ TEST(github_actions_errors_and_timeout)
     id = out.run_id;
     CHECK(id > 0);
     outcome_release(&out);
-    st = admin(ci_port, "state", NULL);
+    st = harness_server_admin(ci_port, "state", NULL);
     for (i = 0; i < json_array_size(json_object_get(st, "cancelled")); i++)
         if (json_integer_value(
                 json_array_get(json_object_get(st, "cancelled"), i)) == id)
@@ -507,7 +459,7 @@ TEST(gitlab)
     CHECK_CONTAINS(out.url, "/acme/app/-/pipelines/");
     CHECK_CONTAINS(out.log, "job 'build' (build): success");
     outcome_release(&out);
-    st = admin(ci_port, "state", NULL);
+    st = harness_server_admin(ci_port, "state", NULL);
     reqs = json_object_get(st, "requests");
     form = json_object_get(json_array_get(reqs, json_array_size(reqs) - 1),
                            "gitlab_trigger");
@@ -549,7 +501,7 @@ TEST(gitlab)
 static char *
 gl_reads(int64_t id)
 {
-    json_t *st = admin(ci_port, "state", NULL), *v;
+    json_t *st = harness_server_admin(ci_port, "state", NULL), *v;
     strata_buf b = STRATA_BUF_INIT;
     char key[32];
     size_t i;
@@ -565,7 +517,7 @@ gl_reads(int64_t id)
 static int
 cancelled(int64_t id)
 {
-    json_t *st = admin(ci_port, "state", NULL), *v;
+    json_t *st = harness_server_admin(ci_port, "state", NULL), *v;
     size_t i;
     int found = 0;
 
@@ -710,7 +662,7 @@ TEST(kubernetes_buildkit)
     CHECK_CONTAINS(out.url, "/apis/batch/v1/namespaces/builds/jobs/"
                             "strata-build-42-");
     outcome_release(&out);
-    st = admin(k8s_port, "state", NULL);
+    st = harness_server_admin(k8s_port, "state", NULL);
     CHECK_EQ(json_object_size(json_object_get(st, "jobs")), 1);
     job = only_job(st);
     CHECK(json_is_true(json_object_get(job, "deleted")));
@@ -769,7 +721,7 @@ TEST(kubernetes_kaniko_failure_timeout_errors)
     CHECK_EQ(run(&out, "kubernetes", &o), 0);
     CHECK_EQ(out.code, STRATA_ETIMEOUT);
     outcome_release(&out);
-    st = admin(k8s_port, "state", NULL);
+    st = harness_server_admin(k8s_port, "state", NULL);
     json_object_foreach (json_object_get(st, "jobs"), k, v)
         deleted += json_is_true(json_object_get(v, "deleted"));
     CHECK_EQ(deleted, (int) json_object_size(json_object_get(st, "jobs")));
@@ -841,7 +793,7 @@ check_json_eq(json_t *got, const char *want_text)
 static void
 check_push_secret(const outcome *out, const char *secret, const char *dir)
 {
-    json_t *st = admin(k8s_port, "state", NULL);
+    json_t *st = harness_server_admin(k8s_port, "state", NULL);
     json_t *pod = pod_of(st, out->url), *c, *v;
     char want[512];
     size_t i;
@@ -992,7 +944,7 @@ TEST(kubernetes_push_secret)
         CHECK_EQ(status, 422);
         free(job);
     }
-    st = admin(k8s_port, "state", NULL);
+    st = harness_server_admin(k8s_port, "state", NULL);
     nviol = json_array_size(json_object_get(st, "violations"));
     CHECK_EQ(nviol, sizeof(bad) / sizeof(bad[0]));
     json_decref(st);

@@ -9,7 +9,6 @@
 #include <sys/wait.h>
 
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,9 +19,8 @@
 
 #include "builders.h"
 #include "core.h"
+#include "harness-server.h"
 #include "harness.h"
-
-extern char **environ;
 
 #define TOKEN "s3cret-forge-token-0123"
 #define REPO "acme/app"
@@ -62,25 +60,8 @@ start_server(const char *forge)
                     "--branch",
                     "strata/pin-alpine",
                     NULL};
-    posix_spawn_file_actions_t fa;
-    char line[64];
-    FILE *f;
-    int p[2];
 
-    CHECK_EQ(pipe(p), 0);
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, p[1], 1);
-    posix_spawn_file_actions_addclose(&fa, p[0]);
-    posix_spawn_file_actions_addclose(&fa, p[1]);
-    CHECK_EQ(posix_spawn(&server_pid, argv[0], &fa, NULL, argv, environ), 0);
-    posix_spawn_file_actions_destroy(&fa);
-    close(p[1]);
-    f = fdopen(p[0], "r");
-    CHECK(f != NULL);
-    CHECK(fgets(line, sizeof(line), f) != NULL);
-    fclose(f);
-    server_port = atoi(line);
-    CHECK(server_port > 0);
+    server_port = harness_server_start(&server_pid, argv);
     forge_name = forge;
 }
 
@@ -90,27 +71,7 @@ start_server(const char *forge)
 static json_t *
 admin(const char *what, const char *body)
 {
-    char *url =
-        strata_xasprintf("http://127.0.0.1:%d/_admin/%s", server_port, what);
-    strata_http_header h[] = {{"Content-Type", "application/json"}};
-    strata_http_request req = {0};
-    strata_http_response *resp = NULL;
-    strata_error err = {0};
-    json_t *j;
-
-    req.method = body ? "POST" : "GET";
-    req.url = url;
-    req.headers = h;
-    req.nheaders = 1;
-    req.body = body;
-    req.body_len = body ? strlen(body) : 0;
-    CHECK_OK(strata_http_fetch(&resp, &req, &err), &err);
-    CHECK_EQ(resp->status, 200);
-    j = json_loadb(resp->body.ptr, resp->body.len, 0, NULL);
-    CHECK(j != NULL);
-    strata_http_response_free(resp);
-    free(url);
-    return j;
+    return harness_server_admin(server_port, what, body);
 }
 
 static void

@@ -11,7 +11,6 @@
 #include <sys/wait.h>
 
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,10 +18,9 @@
 
 #include <uv.h>
 
+#include "harness-server.h"
 #include "harness.h"
 #include "notify-int.h"
-
-extern char **environ;
 
 /* Process state on purpose: the atexit() handler must find the servers. */
 static pid_t server_pids[2] = {-1, -1};
@@ -54,26 +52,8 @@ static int
 start_server(pid_t *pid, const char *script, char *arg)
 {
     char *argv[] = {"/usr/bin/python3", (char *) script, arg, NULL};
-    posix_spawn_file_actions_t fa;
-    char line[64];
-    FILE *f;
-    int p[2], port;
 
-    CHECK_EQ(pipe(p), 0);
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, p[1], 1);
-    posix_spawn_file_actions_addclose(&fa, p[0]);
-    posix_spawn_file_actions_addclose(&fa, p[1]);
-    CHECK_EQ(posix_spawn(pid, argv[0], &fa, NULL, argv, environ), 0);
-    posix_spawn_file_actions_destroy(&fa);
-    close(p[1]);
-    f = fdopen(p[0], "r");
-    CHECK(f != NULL);
-    CHECK(fgets(line, sizeof(line), f) != NULL);
-    fclose(f);
-    port = atoi(line);
-    CHECK(port > 0);
-    return port;
+    return harness_server_start(pid, argv);
 }
 
 static char *

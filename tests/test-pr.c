@@ -20,7 +20,6 @@
 #include <sys/wait.h>
 
 #include <signal.h>
-#include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,11 +31,10 @@
 
 #include "config.h"
 #include "core.h"
+#include "harness-server.h"
 #include "harness.h"
 #include "orchestrator-int.h"
 #include "store.h"
-
-extern char **environ;
 
 #define TOKEN "pr-test-token-0123"
 #define DEBIAN "docker.io/library/debian:12-slim"
@@ -75,52 +73,15 @@ start_server(const char *forge)
                     "--branch",
                     "strata/pin-all",
                     NULL};
-    posix_spawn_file_actions_t fa;
-    char line[64];
-    FILE *f;
-    int p[2];
 
-    CHECK_EQ(pipe(p), 0);
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, p[1], 1);
-    posix_spawn_file_actions_addclose(&fa, p[0]);
-    posix_spawn_file_actions_addclose(&fa, p[1]);
-    CHECK_EQ(posix_spawn(&server_pid, argv[0], &fa, NULL, argv, environ), 0);
-    posix_spawn_file_actions_destroy(&fa);
-    close(p[1]);
-    f = fdopen(p[0], "r");
-    CHECK(f != NULL);
-    CHECK(fgets(line, sizeof(line), f) != NULL);
-    fclose(f);
-    server_port = atoi(line);
-    CHECK(server_port > 0);
+    server_port = harness_server_start(&server_pid, argv);
 }
 
 /* POSTs body (or GETs when NULL) to /_admin/<what>; the reply, new. */
 static json_t *
 admin(const char *what, const char *body)
 {
-    char *url =
-        strata_xasprintf("http://127.0.0.1:%d/_admin/%s", server_port, what);
-    strata_http_header h[] = {{"Content-Type", "application/json"}};
-    strata_http_request req = {0};
-    strata_http_response *resp = NULL;
-    strata_error err = {0};
-    json_t *j;
-
-    req.method = body ? "POST" : "GET";
-    req.url = url;
-    req.headers = h;
-    req.nheaders = 1;
-    req.body = body;
-    req.body_len = body ? strlen(body) : 0;
-    CHECK_OK(strata_http_fetch(&resp, &req, &err), &err);
-    CHECK_EQ(resp->status, 200);
-    j = json_loadb(resp->body.ptr, resp->body.len, 0, NULL);
-    CHECK(j != NULL);
-    strata_http_response_free(resp);
-    free(url);
-    return j;
+    return harness_server_admin(server_port, what, body);
 }
 
 /* The forge's requests (new). */

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "core.h"
+#include "harness-server.h"
 #include "harness.h"
 #include "vcs.h"
 
@@ -205,25 +206,8 @@ start_http(pid_t *pid, int *port, char *cert, char *key)
                     cert,
                     key,
                     NULL};
-    posix_spawn_file_actions_t fa;
-    char line[64];
-    FILE *f;
-    int p[2];
 
-    CHECK_EQ(pipe(p), 0);
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, p[1], 1);
-    posix_spawn_file_actions_addclose(&fa, p[0]);
-    posix_spawn_file_actions_addclose(&fa, p[1]);
-    CHECK_EQ(posix_spawn(pid, argv[0], &fa, NULL, argv, environ), 0);
-    posix_spawn_file_actions_destroy(&fa);
-    close(p[1]);
-    f = fdopen(p[0], "r");
-    CHECK(f != NULL);
-    CHECK(fgets(line, sizeof(line), f) != NULL);
-    fclose(f);
-    *port = atoi(line);
-    CHECK(*port > 0);
+    *port = harness_server_start(pid, argv);
 }
 
 static int
