@@ -39,18 +39,6 @@ parse_args(list_args *a, const strata_cmd_entry *cmd, const char *filter_opt,
     return 0;
 }
 
-static int
-open_store(strata_store **st, strata_config **config, strata_cli *cli,
-           strata_error *err)
-{
-    int rc = strata_config_load_or_default(config, cli->config_path,
-                                           cli->config_explicit, NULL, err);
-
-    if (rc == 0)
-        rc = strata_store_open(st, strata_config_data_get(*config)->state, err);
-    return rc;
-}
-
 static void
 print_json(json_t *items)
 {
@@ -78,7 +66,7 @@ exec_jobs(strata_cli *cli, int argc, char **argv)
         fprintf(stderr, "strata: unknown job state '%s'\n", a.filter);
         return STRATA_EXIT_USAGE;
     }
-    if (open_store(&st, &config, cli, &err) != 0 ||
+    if (strata_cmd_open_store(&st, &config, cli, &err) != 0 ||
         strata_store_job_list(&items, st, 0, a.limit,
                               a.filter ? (int) state : -1, &err) != 0) {
         rc = strata_cmd_fail(&err);
@@ -121,7 +109,7 @@ exec_events(strata_cli *cli, int argc, char **argv)
 
     if ((rc = parse_args(&a, &strata_cmd_events, "--type", argc, argv)) != 0)
         return rc;
-    if (open_store(&st, &config, cli, &err) != 0 ||
+    if (strata_cmd_open_store(&st, &config, cli, &err) != 0 ||
         strata_store_event_list(&items, st, 0, a.limit, a.filter, &err) != 0) {
         rc = strata_cmd_fail(&err);
         goto out;

@@ -120,18 +120,6 @@ print_delta(const json_t *res)
         print_finding("fixed ", f);
 }
 
-static int
-open_store(strata_store **st, strata_config **config, strata_cli *cli,
-           strata_error *err)
-{
-    int rc = strata_config_load_or_default(config, cli->config_path,
-                                           cli->config_explicit, NULL, err);
-
-    if (rc == 0)
-        rc = strata_store_open(st, strata_config_data_get(*config)->state, err);
-    return rc;
-}
-
 /* The configured scanner's gate ("default", else the first), or built-in. */
 static void
 config_gate(strata_scan_gate *gate, const char **name,
@@ -233,7 +221,7 @@ exec_report(strata_cli *cli, int argc, char **argv)
         goto out;
     }
     if (strata_ref_parse(&ref, a.image, &err) != 0 ||
-        open_store(&st, &config, cli, &err) != 0) {
+        strata_cmd_open_store(&st, &config, cli, &err) != 0) {
         rc = strata_cmd_fail(&err);
         goto out;
     }
@@ -292,7 +280,7 @@ exec_diff(strata_cli *cli, int argc, char **argv)
     if ((rc = parse_args(&a, &strata_cmd_scan_diff, 0, argc, argv)) != 0)
         return rc;
     if (strata_ref_parse(&ref, a.file, &err) != 0 ||
-        open_store(&st, &config, cli, &err) != 0) {
+        strata_cmd_open_store(&st, &config, cli, &err) != 0) {
         rc = strata_cmd_fail(&err);
         goto out;
     }

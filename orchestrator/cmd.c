@@ -64,3 +64,15 @@ strata_cmd_fail(const strata_error *err)
     fprintf(stderr, "strata: %s\n", err->msg);
     return strata_cmd_exit_code(err->code);
 }
+
+int
+strata_cmd_open_store(strata_store **st, strata_config **config,
+                      strata_cli *cli, strata_error *err)
+{
+    int rc = strata_config_load_or_default(config, cli->config_path,
+                                           cli->config_explicit, NULL, err);
+
+    if (rc == 0)
+        rc = strata_store_open(st, strata_config_data_get(*config)->state, err);
+    return rc;
+}

@@ -290,6 +290,10 @@ void strata_api__route(strata_api *api, strata_api_req *req);
 #include "oci.h"
 #include "store.h"
 
+/* Loads the configuration (-c, else the defaults) and opens its store. */
+int strata_cmd_open_store(strata_store **st, strata_config **config,
+                          strata_cli *cli, strata_error *err);
+
 /*
  * plan.c: for every watched base whose current digest moved past the one
  * last planned (and has soaked), enqueues the impacted images' actions.
