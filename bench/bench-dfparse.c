@@ -17,7 +17,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "graph.h"
+#include "dockerfile.h"
 
 static double
 now_ms(void)

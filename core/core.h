@@ -239,6 +239,23 @@ typedef void (*strata_proc_cb)(const strata_proc_result *res, void *arg);
 int strata_proc_spawn(uv_loop_t *loop, const strata_proc_opts *opts,
                       strata_proc_cb cb, void *arg, strata_error *err);
 
+/* ---- arena (arena.c) -------------------------------------------------- */
+
+/* Memory freed whole: the strings of a parse result or of the graph's
+ * string table live here. Zeroed (= {0}) it is empty. Allocation aborts
+ * on exhaustion, like strata_xmalloc(). */
+typedef struct strata_arena {
+    struct strata_arena_chunk *head;
+    size_t next_cap; /* the next chunk's size */
+} strata_arena;
+
+void *strata_arena_alloc(strata_arena *a, size_t n);
+char *strata_arena_strndup(strata_arena *a, const char *s, size_t n);
+char *strata_arena_strdup(strata_arena *a, const char *s);
+char *strata_arena_printf(strata_arena *a, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void strata_arena_release(strata_arena *a);
+
 /* ---- HTTP client (libcurl multi on libuv) ----------------------------- */
 /* Declared in core/http.h, which this header includes. */
 #include "http.h"

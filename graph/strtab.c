@@ -60,7 +60,7 @@ strata_graph__strtab_intern(strata_graph__strtab *t, const char *s)
         t->strs = strata_xrealloc(t->strs, t->cap * sizeof(*t->strs));
         t->node = strata_xrealloc(t->node, t->cap * sizeof(*t->node));
     }
-    t->strs[t->n] = strata_graph__arena_strdup(&t->bytes, s);
+    t->strs[t->n] = strata_arena_strdup(&t->bytes, s);
     t->node[t->n] = 0;
     t->slots[i] = t->n;
     return t->n++;
@@ -69,7 +69,7 @@ strata_graph__strtab_intern(strata_graph__strtab *t, const char *s)
 void
 strata_graph__strtab_release(strata_graph__strtab *t)
 {
-    strata_graph__arena_release(&t->bytes);
+    strata_arena_release(&t->bytes);
     free(t->strs);
     free(t->node);
     free(t->slots);

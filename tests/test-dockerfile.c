@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "graph.h"
+#include "dockerfile.h"
 #include "harness.h"
 
 #ifndef STRATA_DF_FIXTURES

@@ -1,6 +1,6 @@
 /*
- * dockerfile-arena.c - a bump allocator for the strings and small
- * structs of a parse result, and for the lineage graph's strings:
+ * arena.c - a bump allocator for the strings and small structs of a
+ * Dockerfile parse result and for the lineage graph's strings:
  * everything is allocated from chunks that are freed together (h2o's mem
  * pool, simplified). Chunks double from 8 KiB up to 1 MiB, so a parse
  * result stays small and a 100,000-node graph needs few chunks; strings
@@ -11,13 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "graph-int.h"
+#include "core.h"
 
 #define CHUNK_SIZE 8192
 #define CHUNK_MAX (1024 * 1024)
 
-struct strata_graph__chunk {
-    struct strata_graph__chunk *next;
+struct strata_arena_chunk {
+    struct strata_arena_chunk *next;
     size_t used, cap;
     /* Data follows, aligned like max_align_t. */
     _Alignas(16) unsigned char data[];
@@ -25,9 +25,9 @@ struct strata_graph__chunk {
 
 /* n bytes at the given alignment (1 or 16), not zeroed. */
 static void *
-arena_take(strata_graph__arena *a, size_t n, size_t align)
+arena_take(strata_arena *a, size_t n, size_t align)
 {
-    struct strata_graph__chunk *c = a->head;
+    struct strata_arena_chunk *c = a->head;
     size_t at = c != NULL ? (c->used + align - 1) & ~(align - 1) : 0;
     void *p;
 
@@ -59,7 +59,7 @@ arena_take(strata_graph__arena *a, size_t n, size_t align)
 }
 
 void *
-strata_graph__arena_alloc(strata_graph__arena *a, size_t n)
+strata_arena_alloc(strata_arena *a, size_t n)
 {
     void *p;
 
@@ -71,7 +71,7 @@ strata_graph__arena_alloc(strata_graph__arena *a, size_t n)
 }
 
 char *
-strata_graph__arena_strndup(strata_graph__arena *a, const char *s, size_t n)
+strata_arena_strndup(strata_arena *a, const char *s, size_t n)
 {
     char *p = arena_take(a, n + 1, 1);
 
@@ -82,13 +82,13 @@ strata_graph__arena_strndup(strata_graph__arena *a, const char *s, size_t n)
 }
 
 char *
-strata_graph__arena_strdup(strata_graph__arena *a, const char *s)
+strata_arena_strdup(strata_arena *a, const char *s)
 {
-    return strata_graph__arena_strndup(a, s, strlen(s));
+    return strata_arena_strndup(a, s, strlen(s));
 }
 
 char *
-strata_graph__arena_printf(strata_graph__arena *a, const char *fmt, ...)
+strata_arena_printf(strata_arena *a, const char *fmt, ...)
 {
     va_list ap;
     char *tmp, *p;
@@ -96,15 +96,15 @@ strata_graph__arena_printf(strata_graph__arena *a, const char *fmt, ...)
     va_start(ap, fmt);
     tmp = strata_xvasprintf(fmt, ap);
     va_end(ap);
-    p = strata_graph__arena_strdup(a, tmp);
+    p = strata_arena_strdup(a, tmp);
     free(tmp);
     return p;
 }
 
 void
-strata_graph__arena_release(strata_graph__arena *a)
+strata_arena_release(strata_arena *a)
 {
-    struct strata_graph__chunk *c = a->head, *next;
+    struct strata_arena_chunk *c = a->head, *next;
 
     while (c != NULL) {
         next = c->next;

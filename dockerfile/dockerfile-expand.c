@@ -14,10 +14,10 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "graph-int.h"
+#include "dockerfile-int.h"
 
-strata_graph__df_var *
-strata_graph__df_env_get(const strata_graph__df_env *env, const char *name)
+strata_dockerfile__var *
+strata_dockerfile__env_get(const strata_dockerfile__env *env, const char *name)
 {
     uintptr_t at;
 
@@ -27,10 +27,10 @@ strata_graph__df_env_get(const strata_graph__df_env *env, const char *name)
     return at != 0 ? &env->v[at - 1] : NULL;
 }
 
-strata_graph__df_var *
-strata_graph__df_env_set(strata_graph__df_env *env, const char *name)
+strata_dockerfile__var *
+strata_dockerfile__env_set(strata_dockerfile__env *env, const char *name)
 {
-    strata_graph__df_var *v = strata_graph__df_env_get(env, name);
+    strata_dockerfile__var *v = strata_dockerfile__env_get(env, name);
 
     if (v == NULL) {
         if (env->n == env->cap) {
@@ -48,7 +48,7 @@ strata_graph__df_env_set(strata_graph__df_env *env, const char *name)
 }
 
 void
-strata_graph__df_env_release(strata_graph__df_env *env)
+strata_dockerfile__env_release(strata_dockerfile__env *env)
 {
     free(env->v);
     strata_strmap_free(env->index);
@@ -59,12 +59,12 @@ typedef struct lexer {
     const char *s;
     size_t i, n;
     char esc;
-    strata_graph__df_env *env;
+    strata_dockerfile__env *env;
     strata_error *err;
     int nlit;                        /* bytes that came from the word itself */
     int nvars;                       /* plain variable substitutions */
     int complex;                     /* a modifier was used */
-    const strata_graph__df_var *var; /* the last plain variable */
+    const strata_dockerfile__var *var; /* the last plain variable */
     int depth;
 } lexer;
 
@@ -111,9 +111,9 @@ read_name(lexer *lx, char *name, size_t cap)
 }
 
 static const char *
-lookup(lexer *lx, const char *name, const strata_graph__df_var **var)
+lookup(lexer *lx, const char *name, const strata_dockerfile__var **var)
 {
-    const strata_graph__df_var *v = strata_graph__df_env_get(lx->env, name);
+    const strata_dockerfile__var *v = strata_dockerfile__env_get(lx->env, name);
 
     *var = v;
     return v != NULL ? v->value : NULL;
@@ -166,7 +166,7 @@ static int
 dollar_brace(lexer *lx, strata_buf *out)
 {
     char name[128], op, op2 = 0;
-    const strata_graph__df_var *var;
+    const strata_dockerfile__var *var;
     const char *val;
     strata_buf word = STRATA_BUF_INIT;
     int rc = 0;
@@ -249,7 +249,7 @@ static int
 dollar(lexer *lx, strata_buf *out)
 {
     char name[128];
-    const strata_graph__df_var *var;
+    const strata_dockerfile__var *var;
     const char *val;
 
     lx->i++; /* '$' */
@@ -360,9 +360,9 @@ process(lexer *lx, strata_buf *out, int stop)
 }
 
 int
-strata_graph__df_expand(strata_buf *out, const strata_graph__df_var **sole,
+strata_dockerfile__expand(strata_buf *out, const strata_dockerfile__var **sole,
                         const char *word, size_t len, char escape,
-                        strata_graph__df_env *env, strata_error *err)
+                        strata_dockerfile__env *env, strata_error *err)
 {
     lexer lx = {.s = word, .n = len, .esc = escape, .env = env, .err = err};
     int rc;

@@ -7,10 +7,10 @@
  */
 #include <string.h>
 
-#include "graph-int.h"
+#include "dockerfile-int.h"
 
 void
-strata_graph__df_words_release(strata_graph__df_words *w)
+strata_dockerfile__words_release(strata_dockerfile__words *w)
 {
     size_t i;
 
@@ -21,10 +21,10 @@ strata_graph__df_words_release(strata_graph__df_words *w)
 }
 
 static void
-push(strata_graph__df_words *w, size_t start, size_t end, strata_buf *value,
+push(strata_dockerfile__words *w, size_t start, size_t end, strata_buf *value,
      size_t eq, int plain)
 {
-    strata_graph__df_word *x;
+    strata_dockerfile__word *x;
 
     if (w->n == w->cap) {
         w->cap = w->cap ? w->cap * 2 : 8;
@@ -41,7 +41,7 @@ push(strata_graph__df_words *w, size_t start, size_t end, strata_buf *value,
 #define NOPOS ((size_t) -1)
 
 size_t
-strata_graph__df_flags(strata_graph__df_words *out, const char *t, size_t from,
+strata_dockerfile__flags(strata_dockerfile__words *out, const char *t, size_t from,
                        size_t len)
 {
     enum {
@@ -60,7 +60,7 @@ strata_graph__df_flags(strata_graph__df_words *out, const char *t, size_t from,
         if (phase == SPACES) {
             if (pos == len)
                 break;
-            if (strata_graph__df_isspace((unsigned char) ch))
+            if (strata_dockerfile__isspace((unsigned char) ch))
                 continue;
             if (ch != '-' || pos + 1 >= len || t[pos + 1] != '-')
                 goto out_at;
@@ -78,7 +78,7 @@ strata_graph__df_flags(strata_graph__df_words *out, const char *t, size_t from,
             break;
         }
         if (phase == WORD) {
-            if (strata_graph__df_isspace((unsigned char) ch)) {
+            if (strata_dockerfile__isspace((unsigned char) ch)) {
                 phase = SPACES;
                 if (word.len == 2 && memcmp(word.ptr, "--", 2) == 0)
                     goto out_at;
@@ -126,7 +126,7 @@ out_at:
 }
 
 void
-strata_graph__df_split_ws(strata_graph__df_words *out, const char *t,
+strata_dockerfile__split_ws(strata_dockerfile__words *out, const char *t,
                           size_t from, size_t len)
 {
     size_t i = from;
@@ -136,12 +136,12 @@ strata_graph__df_split_ws(strata_graph__df_words *out, const char *t,
         strata_buf v = STRATA_BUF_INIT;
         const char *eq;
 
-        while (i < len && strata_graph__df_isspace((unsigned char) t[i]))
+        while (i < len && strata_dockerfile__isspace((unsigned char) t[i]))
             i++;
         if (i == len)
             break;
         s = i;
-        while (i < len && !strata_graph__df_isspace((unsigned char) t[i]))
+        while (i < len && !strata_dockerfile__isspace((unsigned char) t[i]))
             i++;
         strata_buf_add(&v, t + s, i - s);
         eq = memchr(t + s, '=', i - s);
@@ -150,7 +150,7 @@ strata_graph__df_split_ws(strata_graph__df_words *out, const char *t,
 }
 
 void
-strata_graph__df_split_words(strata_graph__df_words *out, const char *t,
+strata_dockerfile__split_words(strata_dockerfile__words *out, const char *t,
                              size_t from, size_t len, char escape)
 {
     enum {
@@ -169,7 +169,7 @@ strata_graph__df_split_words(strata_graph__df_words *out, const char *t,
         if (phase == SPACES) {
             if (pos == len)
                 break;
-            if (strata_graph__df_isspace((unsigned char) ch))
+            if (strata_dockerfile__isspace((unsigned char) ch))
                 continue;
             phase = WORD;
             start = pos;
@@ -186,7 +186,7 @@ strata_graph__df_split_words(strata_graph__df_words *out, const char *t,
         if (ch == '=' && eq == NOPOS)
             eq = pos;
         if (phase == WORD) {
-            if (strata_graph__df_isspace((unsigned char) ch)) {
+            if (strata_dockerfile__isspace((unsigned char) ch)) {
                 phase = SPACES;
                 if (blank_ok || word.len > 0)
                     push(out, start, pos, &word, eq, plain);
@@ -225,7 +225,7 @@ strata_graph__df_split_words(strata_graph__df_words *out, const char *t,
 }
 
 int
-strata_graph__df_split_csv(strata_graph__df_words *out, const char *s,
+strata_dockerfile__split_csv(strata_dockerfile__words *out, const char *s,
                            size_t len)
 {
     size_t i = 0;
@@ -326,14 +326,14 @@ json_str(const char *t, size_t i, size_t len)
 }
 
 int
-strata_graph__df_is_json_array(const char *t, size_t from, size_t len)
+strata_dockerfile__is_json_array(const char *t, size_t from, size_t len)
 {
     size_t i = from;
 
-    while (i < len && strata_graph__df_isspace((unsigned char) t[i]))
+    while (i < len && strata_dockerfile__isspace((unsigned char) t[i]))
         i++;
     /* BuildKit trims Go whitespace first; the rest must be an array. */
-    while (len > i && strata_graph__df_isspace((unsigned char) t[len - 1]))
+    while (len > i && strata_dockerfile__isspace((unsigned char) t[len - 1]))
         len--;
     if (i >= len || t[i] != '[')
         return 0;

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "graph-int.h"
+#include "dockerfile-int.h"
 
 static const char *const known[] = {
     "add",        "arg",     "cmd",     "copy",        "entrypoint",
@@ -25,7 +25,7 @@ static const char *const known[] = {
 static char *
 lower_dup(strata_dockerfile *df, const char *s, size_t n)
 {
-    char *p = strata_graph__arena_strndup(&df->arena, s, n);
+    char *p = strata_arena_strndup(&df->arena, s, n);
     size_t i;
 
     for (i = 0; i < n; i++)
@@ -66,7 +66,7 @@ find_stage(const strata_dockerfile *df, const char *name)
 
 /* The flag's name ("from" for "--from=x") compared with want. */
 static int
-flag_is(const strata_graph__df_word *w, const char *want)
+flag_is(const strata_dockerfile__word *w, const char *want)
 {
     size_t n = strlen(want);
 
@@ -76,13 +76,13 @@ flag_is(const strata_graph__df_word *w, const char *want)
 
 /* The flag's value, or NULL (with a diagnostic) when it has none. */
 static const char *
-flag_value(strata_graph__df_parser *p, const strata_graph__df_line *l,
-           const strata_graph__df_word *w)
+flag_value(strata_dockerfile__parser *p, const strata_dockerfile__line *l,
+           const strata_dockerfile__word *w)
 {
     const char *eq = strchr(w->value, '=');
 
     if (eq == NULL) {
-        strata_graph__df_diag(p->df, l->line, "missing a value on flag '%s'",
+        strata_dockerfile__diag(p->df, l->line, "missing a value on flag '%s'",
                               w->value);
         return NULL;
     }
@@ -90,7 +90,7 @@ flag_value(strata_graph__df_parser *p, const strata_graph__df_line *l,
 }
 
 static void
-set_origin_from_var(strata_df_ref *r, const strata_graph__df_var *v)
+set_origin_from_var(strata_df_ref *r, const strata_dockerfile__var *v)
 {
     if (v == NULL) {
         r->origin = STRATA_DF_ORIGIN_EXPANDED;
@@ -120,8 +120,8 @@ image_ref(strata_dockerfile *df, strata_df_ref *r)
     strata_ref *ref = NULL;
 
     if (strata_ref_parse(&ref, r->text, &e) != 0) {
-        r->error = strata_graph__arena_strdup(&df->arena, e.msg);
-        strata_graph__df_diag(df, r->span.line, "%s", e.msg);
+        r->error = strata_arena_strdup(&df->arena, e.msg);
+        strata_dockerfile__diag(df, r->span.line, "%s", e.msg);
         return;
     }
     r->ref = ref;
@@ -148,20 +148,20 @@ add_stage(strata_dockerfile *df, unsigned line)
 }
 
 static void
-do_from(strata_graph__df_parser *p, const strata_graph__df_line *l, size_t rest)
+do_from(strata_dockerfile__parser *p, const strata_dockerfile__line *l, size_t rest)
 {
     strata_dockerfile *df = p->df;
-    strata_graph__df_words flags = {0}, args = {0};
+    strata_dockerfile__words flags = {0}, args = {0};
     strata_buf b = STRATA_BUF_INIT;
-    const strata_graph__df_var *sole = NULL;
+    const strata_dockerfile__var *sole = NULL;
     strata_error e = {0};
     strata_df_stage *st;
     strata_df_ref *r;
     size_t i, argstart, idx;
-    const strata_graph__df_word *w;
+    const strata_dockerfile__word *w;
 
-    argstart = strata_graph__df_flags(&flags, l->text, rest, l->len);
-    strata_graph__df_split_ws(&args, l->text, argstart, l->len);
+    argstart = strata_dockerfile__flags(&flags, l->text, rest, l->len);
+    strata_dockerfile__split_ws(&args, l->text, argstart, l->len);
     st = add_stage(df, l->line);
     idx = df->nstages - 1;
     for (i = 0; i < flags.n; i++) {
@@ -171,57 +171,57 @@ do_from(strata_graph__df_parser *p, const strata_graph__df_line *l, size_t rest)
             continue; /* BuildKit knows no other; they change nothing here */
         if ((v = flag_value(p, l, &flags.v[i])) == NULL)
             continue;
-        st->platform_raw = strata_graph__arena_strdup(&df->arena, v);
+        st->platform_raw = strata_arena_strdup(&df->arena, v);
         strata_buf_reset(&b);
-        if (strata_graph__df_expand(&b, &sole, v, strlen(v), df->escape,
+        if (strata_dockerfile__expand(&b, &sole, v, strlen(v), df->escape,
                                     &p->meta, &e) != 0)
-            strata_graph__df_diag(df, l->line, "--platform: %s", e.msg);
+            strata_dockerfile__diag(df, l->line, "--platform: %s", e.msg);
         else
-            st->platform = strata_graph__arena_strdup(&df->arena, b.ptr);
+            st->platform = strata_arena_strdup(&df->arena, b.ptr);
     }
     if (!(args.n == 1 ||
           (args.n == 3 && strcasecmp(args.v[1].value, "as") == 0)))
-        strata_graph__df_diag(df, l->line,
+        strata_dockerfile__diag(df, l->line,
                               "FROM requires either one or three arguments");
     if (args.n == 3 && strcasecmp(args.v[1].value, "as") == 0) {
         char *name = lower_dup(df, args.v[2].value, strlen(args.v[2].value));
 
         if (!valid_stage_name(name))
-            strata_graph__df_diag(df, l->line,
+            strata_dockerfile__diag(df, l->line,
                                   "invalid name for build stage '%s': name "
                                   "must start with a letter and contain only "
                                   "letters, digits, '-', '_' and '.'",
                                   args.v[2].value);
         else if (find_stage(df, name) >= 0)
-            strata_graph__df_diag(df, l->line, "duplicate stage name '%s'",
+            strata_dockerfile__diag(df, l->line, "duplicate stage name '%s'",
                                   name);
         else
             st->name = name;
     }
     st->from_ref = df->nrefs;
-    r = strata_graph__df_add_ref(df);
+    r = strata_dockerfile__add_ref(df);
     r->kind = STRATA_DF_FROM;
     r->line = l->line;
     r->stage = (int) idx;
     r->target_stage = -1;
     if (args.n == 0) {
         r->raw = r->text = "";
-        r->span = strata_graph__df_span(&p->lx, l, l->len, l->len);
+        r->span = strata_dockerfile__span(&p->lx, l, l->len, l->len);
         r->error = "missing base name";
         goto out;
     }
     w = &args.v[0];
-    r->raw = strata_graph__arena_strdup(&df->arena, w->value);
-    r->span = strata_graph__df_span(&p->lx, l, w->start, w->end);
+    r->raw = strata_arena_strdup(&df->arena, w->value);
+    r->span = strata_dockerfile__span(&p->lx, l, w->start, w->end);
     strata_buf_reset(&b);
-    if (strata_graph__df_expand(&b, &sole, w->value, strlen(w->value),
+    if (strata_dockerfile__expand(&b, &sole, w->value, strlen(w->value),
                                 df->escape, &p->meta, &e) != 0) {
         r->text = "";
-        r->error = strata_graph__arena_strdup(&df->arena, e.msg);
-        strata_graph__df_diag(df, r->span.line, "%s", e.msg);
+        r->error = strata_arena_strdup(&df->arena, e.msg);
+        strata_dockerfile__diag(df, r->span.line, "%s", e.msg);
         goto out;
     }
-    r->text = strata_graph__arena_strdup(&df->arena, b.ptr);
+    r->text = strata_arena_strdup(&df->arena, b.ptr);
     if (strpbrk(w->value, "$\"'") == NULL &&
         strchr(w->value, df->escape) == NULL)
         r->origin = STRATA_DF_ORIGIN_LITERAL;
@@ -232,9 +232,9 @@ do_from(strata_graph__df_parser *p, const strata_graph__df_line *l, size_t rest)
     st = &df->stages[idx];
     st->base = r->text;
     if (r->text[0] == '\0') {
-        r->error = strata_graph__arena_printf(
+        r->error = strata_arena_printf(
             &df->arena, "base name ('%s') should not be blank", r->raw);
-        strata_graph__df_diag(df, r->span.line, "%s", r->error);
+        strata_dockerfile__diag(df, r->span.line, "%s", r->error);
     } else if (strcmp(r->text, "scratch") == 0) {
         st->scratch = 1;
     } else if ((st->base_stage = find_stage(df, r->text)) >= 0) {
@@ -252,12 +252,12 @@ out:
                           (void *) (uintptr_t) (idx + 1));
     }
     strata_buf_release(&b);
-    strata_graph__df_words_release(&flags);
-    strata_graph__df_words_release(&args);
+    strata_dockerfile__words_release(&flags);
+    strata_dockerfile__words_release(&args);
 }
 
 static const char *
-build_arg(const strata_graph__df_parser *p, const char *name)
+build_arg(const strata_dockerfile__parser *p, const char *name)
 {
     size_t i;
 
@@ -269,48 +269,48 @@ build_arg(const strata_graph__df_parser *p, const char *name)
 
 /* A global ARG: its value (override, expanded default) and origin. */
 static void
-global_arg(strata_graph__df_parser *p, const strata_graph__df_line *l,
-           const strata_graph__df_word *w, const char *name)
+global_arg(strata_dockerfile__parser *p, const strata_dockerfile__line *l,
+           const strata_dockerfile__word *w, const char *name)
 {
     strata_dockerfile *df = p->df;
     const char *override = build_arg(p, name);
-    strata_graph__df_var *v;
+    strata_dockerfile__var *v;
     strata_buf b = STRATA_BUF_INIT;
-    const strata_graph__df_var *sole = NULL;
+    const strata_dockerfile__var *sole = NULL;
     strata_error e = {0};
     size_t vs, ve;
     const char *raw;
 
     if (override != NULL) {
-        v = strata_graph__df_env_set(&p->meta, name);
+        v = strata_dockerfile__env_set(&p->meta, name);
         v->value = override;
         v->origin = STRATA_GRAPH__DF_VAR_BUILD_ARG;
         return;
     }
     if (w->eq == (size_t) -1) {
         /* Declared without a default: keeps an automatic value. */
-        if (strata_graph__df_env_get(&p->meta, name) == NULL)
-            strata_graph__df_env_set(&p->meta, name);
+        if (strata_dockerfile__env_get(&p->meta, name) == NULL)
+            strata_dockerfile__env_set(&p->meta, name);
         return;
     }
     vs = w->eq + 1;
     ve = w->end;
     raw = l->text + vs;
-    if (strata_graph__df_expand(&b, &sole, raw, ve - vs, df->escape, &p->meta,
+    if (strata_dockerfile__expand(&b, &sole, raw, ve - vs, df->escape, &p->meta,
                                 &e) != 0) {
-        strata_graph__df_diag(df, l->line, "ARG %s: %s", name, e.msg);
-        strata_graph__df_env_set(&p->meta, name);
+        strata_dockerfile__diag(df, l->line, "ARG %s: %s", name, e.msg);
+        strata_dockerfile__env_set(&p->meta, name);
         goto out;
     }
     /* The expansion read the environment: copy before setting. */
     {
-        strata_graph__df_var copy = {0};
+        strata_dockerfile__var copy = {0};
         int has_sole = sole != NULL;
 
         if (has_sole)
             copy = *sole;
-        v = strata_graph__df_env_set(&p->meta, name);
-        v->value = strata_graph__arena_strdup(&df->arena, b.ptr);
+        v = strata_dockerfile__env_set(&p->meta, name);
+        v->value = strata_arena_strdup(&df->arena, b.ptr);
         if (memchr(raw, '$', ve - vs) == NULL) {
             v->origin = STRATA_GRAPH__DF_VAR_ARG_DEFAULT;
             v->arg_name = name;
@@ -322,7 +322,7 @@ global_arg(strata_graph__df_parser *p, const strata_graph__df_line *l,
                 vs++;
                 ve--;
             }
-            v->arg_span = strata_graph__df_span(&p->lx, l, vs, ve);
+            v->arg_span = strata_dockerfile__span(&p->lx, l, vs, ve);
         } else if (has_sole) {
             v->origin = copy.origin;
             v->arg_name = copy.arg_name;
@@ -337,37 +337,37 @@ out:
 }
 
 static void
-do_arg(strata_graph__df_parser *p, const strata_graph__df_line *l, size_t rest)
+do_arg(strata_dockerfile__parser *p, const strata_dockerfile__line *l, size_t rest)
 {
     strata_dockerfile *df = p->df;
-    strata_graph__df_words words = {0};
+    strata_dockerfile__words words = {0};
     size_t i;
 
-    strata_graph__df_split_words(&words, l->text, rest, l->len, df->escape);
+    strata_dockerfile__split_words(&words, l->text, rest, l->len, df->escape);
     if (words.n == 0)
-        strata_graph__df_diag(df, l->line,
+        strata_dockerfile__diag(df, l->line,
                               "ARG requires at least one argument");
     for (i = 0; i < words.n; i++) {
-        const strata_graph__df_word *w = &words.v[i];
+        const strata_dockerfile__word *w = &words.v[i];
         size_t ne = w->eq == (size_t) -1 ? w->end : w->eq;
         char *name;
 
         if (ne == w->start) {
-            strata_graph__df_diag(df, l->line, "ARG names can not be blank");
+            strata_dockerfile__diag(df, l->line, "ARG names can not be blank");
             continue;
         }
-        name = strata_graph__arena_strndup(&df->arena, l->text + w->start,
+        name = strata_arena_strndup(&df->arena, l->text + w->start,
                                            ne - w->start);
         /* An ARG inside a stage is scoped to it: FROM lines never see it. */
         if (df->nstages == 0)
             global_arg(p, l, w, name);
     }
-    strata_graph__df_words_release(&words);
+    strata_dockerfile__words_release(&words);
 }
 
 /* Records a --from / from= value; resolved later by resolve(). */
 static void
-from_ref(strata_graph__df_parser *p, const strata_graph__df_line *l,
+from_ref(strata_dockerfile__parser *p, const strata_dockerfile__line *l,
          strata_df_ref_kind kind, const char *value, size_t start, size_t end)
 {
     strata_dockerfile *df = p->df;
@@ -375,33 +375,33 @@ from_ref(strata_graph__df_parser *p, const strata_graph__df_line *l,
 
     if (value[0] == '\0')
         return;
-    r = strata_graph__df_add_ref(df);
+    r = strata_dockerfile__add_ref(df);
     r->kind = kind;
     r->line = l->line;
     r->stage = (int) df->nstages - 1;
     r->target_stage = -1;
-    r->raw = r->text = strata_graph__arena_strdup(&df->arena, value);
-    r->span = strata_graph__df_span(&p->lx, l, start, end);
+    r->raw = r->text = strata_arena_strdup(&df->arena, value);
+    r->span = strata_dockerfile__span(&p->lx, l, start, end);
     r->origin = STRATA_DF_ORIGIN_LITERAL;
     if (strpbrk(value, "$\"'") != NULL || strchr(value, df->escape) != NULL) {
-        r->error = strata_graph__arena_printf(
+        r->error = strata_arena_printf(
             &df->arena,
             "variable expansion is not supported for %s '%s': define a "
             "stage with FROM and a global ARG instead",
             kind == STRATA_DF_COPY_FROM ? "--from" : "mount from=", value);
-        strata_graph__df_diag(df, r->span.line, "%s", r->error);
+        strata_dockerfile__diag(df, r->span.line, "%s", r->error);
     }
 }
 
 static void
-do_copy(strata_graph__df_parser *p, const strata_graph__df_line *l, size_t rest)
+do_copy(strata_dockerfile__parser *p, const strata_dockerfile__line *l, size_t rest)
 {
-    strata_graph__df_words flags = {0};
+    strata_dockerfile__words flags = {0};
     size_t i;
 
-    strata_graph__df_flags(&flags, l->text, rest, l->len);
+    strata_dockerfile__flags(&flags, l->text, rest, l->len);
     for (i = 0; i < flags.n; i++) {
-        const strata_graph__df_word *w = &flags.v[i];
+        const strata_dockerfile__word *w = &flags.v[i];
         const char *v;
 
         if (!flag_is(w, "from") || (v = flag_value(p, l, w)) == NULL)
@@ -409,23 +409,23 @@ do_copy(strata_graph__df_parser *p, const strata_graph__df_line *l, size_t rest)
         from_ref(p, l, STRATA_DF_COPY_FROM, v,
                  w->eq != (size_t) -1 ? w->eq + 1 : w->start, w->end);
     }
-    strata_graph__df_words_release(&flags);
+    strata_dockerfile__words_release(&flags);
 }
 
 static void
-do_mount(strata_graph__df_parser *p, const strata_graph__df_line *l,
-         const strata_graph__df_word *w, const char *v)
+do_mount(strata_dockerfile__parser *p, const strata_dockerfile__line *l,
+         const strata_dockerfile__word *w, const char *v)
 {
-    strata_graph__df_words f = {0};
+    strata_dockerfile__words f = {0};
     size_t i, vstart = w->eq != (size_t) -1 ? w->eq + 1 : w->start;
 
-    if (strata_graph__df_split_csv(&f, v, strlen(v)) != 0) {
-        strata_graph__df_diag(p->df, l->line,
+    if (strata_dockerfile__split_csv(&f, v, strlen(v)) != 0) {
+        strata_dockerfile__diag(p->df, l->line,
                               "invalid --mount '%s': bad quoting", v);
         goto out;
     }
     for (i = 0; i < f.n; i++) {
-        const strata_graph__df_word *fld = &f.v[i];
+        const strata_dockerfile__word *fld = &f.v[i];
         const char *eq = strchr(fld->value, '=');
         size_t s = vstart, e = w->end;
 
@@ -440,16 +440,16 @@ do_mount(strata_graph__df_parser *p, const strata_graph__df_line *l,
         from_ref(p, l, STRATA_DF_MOUNT_FROM, eq + 1, s, e);
     }
 out:
-    strata_graph__df_words_release(&f);
+    strata_dockerfile__words_release(&f);
 }
 
 static void
-do_run(strata_graph__df_parser *p, const strata_graph__df_line *l, size_t rest)
+do_run(strata_dockerfile__parser *p, const strata_dockerfile__line *l, size_t rest)
 {
-    strata_graph__df_words flags = {0};
+    strata_dockerfile__words flags = {0};
     size_t i;
 
-    strata_graph__df_flags(&flags, l->text, rest, l->len);
+    strata_dockerfile__flags(&flags, l->text, rest, l->len);
     for (i = 0; i < flags.n; i++) {
         const char *v;
 
@@ -458,24 +458,24 @@ do_run(strata_graph__df_parser *p, const strata_graph__df_line *l, size_t rest)
             continue;
         do_mount(p, l, &flags.v[i], v);
     }
-    strata_graph__df_words_release(&flags);
+    strata_dockerfile__words_release(&flags);
 }
 
 void
-strata_graph__df_instruction(strata_graph__df_parser *p,
-                             const strata_graph__df_line *l)
+strata_dockerfile__instruction(strata_dockerfile__parser *p,
+                             const strata_dockerfile__line *l)
 {
     const char *t = l->text;
     size_t i = 0, cs, rest, k;
     char cmd[16];
 
-    while (i < l->len && strata_graph__df_isspace((unsigned char) t[i]))
+    while (i < l->len && strata_dockerfile__isspace((unsigned char) t[i]))
         i++;
     cs = i;
-    while (i < l->len && !strata_graph__df_isspace((unsigned char) t[i]))
+    while (i < l->len && !strata_dockerfile__isspace((unsigned char) t[i]))
         i++;
     rest = i;
-    while (rest < l->len && strata_graph__df_isspace((unsigned char) t[rest]))
+    while (rest < l->len && strata_dockerfile__isspace((unsigned char) t[rest]))
         rest++;
     if (i - cs < sizeof(cmd)) {
         for (k = cs; k < i; k++)
@@ -486,7 +486,7 @@ strata_graph__df_instruction(strata_graph__df_parser *p,
                 break;
     }
     if (i - cs >= sizeof(cmd) || known[k] == NULL) {
-        strata_graph__df_diag(p->df, l->line, "unknown instruction '%.*s'",
+        strata_dockerfile__diag(p->df, l->line, "unknown instruction '%.*s'",
                               (int) (i - cs > 64 ? 64 : i - cs), t + cs);
         return;
     }
@@ -495,7 +495,7 @@ strata_graph__df_instruction(strata_graph__df_parser *p,
     } else if (strcmp(cmd, "arg") == 0) {
         do_arg(p, l, rest);
     } else if (p->df->nstages == 0) {
-        strata_graph__df_diag(p->df, l->line,
+        strata_dockerfile__diag(p->df, l->line,
                               "no build stage in current context: '%.*s' "
                               "before the first FROM",
                               (int) (i - cs), t + cs);
@@ -530,7 +530,7 @@ stage_index(const char *s, long *out)
 }
 
 void
-strata_graph__df_resolve(strata_graph__df_parser *p)
+strata_dockerfile__resolve(strata_dockerfile__parser *p)
 {
     strata_dockerfile *df = p->df;
     size_t i;
@@ -544,9 +544,9 @@ strata_graph__df_resolve(strata_graph__df_parser *p)
             continue;
         if (stage_index(r->text, &idx)) {
             if (idx < 0 || (size_t) idx >= df->nstages) {
-                r->error = strata_graph__arena_printf(
+                r->error = strata_arena_printf(
                     &df->arena, "invalid stage index %ld", idx);
-                strata_graph__df_diag(df, r->span.line, "%s", r->error);
+                strata_dockerfile__diag(df, r->span.line, "%s", r->error);
             } else {
                 r->target_stage = (int) idx;
             }

@@ -15,13 +15,13 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "graph-int.h"
+#include "dockerfile-int.h"
 
 void
-strata_graph__df_diag(strata_dockerfile *df, unsigned line, const char *fmt,
+strata_dockerfile__diag(strata_dockerfile *df, unsigned line, const char *fmt,
                       ...)
 {
-    strata_graph__df_diag_int *d;
+    strata_dockerfile__diag_int *d;
     va_list ap;
     char *msg;
 
@@ -36,14 +36,14 @@ strata_graph__df_diag(strata_dockerfile *df, unsigned line, const char *fmt,
     d = &df->diags[df->ndiags];
     d->seq = df->ndiags++;
     d->d.line = line;
-    d->d.message = strata_graph__arena_strdup(&df->arena, msg);
-    d->d.text = strata_graph__arena_printf(&df->arena, "%s:%u: %s", df->name,
+    d->d.message = strata_arena_strdup(&df->arena, msg);
+    d->d.text = strata_arena_printf(&df->arena, "%s:%u: %s", df->name,
                                            line, msg);
     free(msg);
 }
 
 strata_df_ref *
-strata_graph__df_add_ref(strata_dockerfile *df)
+strata_dockerfile__add_ref(strata_dockerfile *df)
 {
     strata_df_ref *r;
 
@@ -59,7 +59,7 @@ strata_graph__df_add_ref(strata_dockerfile *df)
 static void
 lexer_diag(unsigned line, const char *msg, void *arg)
 {
-    strata_graph__df_diag(arg, line, "%s", msg);
+    strata_dockerfile__diag(arg, line, "%s", msg);
 }
 
 static int
@@ -77,18 +77,18 @@ platform_part_ok(const char *s, size_t n)
 }
 
 static void
-set_auto(strata_graph__df_parser *p, const char *name, const char *value)
+set_auto(strata_dockerfile__parser *p, const char *name, const char *value)
 {
-    strata_graph__df_var *v = strata_graph__df_env_set(
-        &p->meta, strata_graph__arena_strdup(&p->df->arena, name));
+    strata_dockerfile__var *v = strata_dockerfile__env_set(
+        &p->meta, strata_arena_strdup(&p->df->arena, name));
 
-    v->value = strata_graph__arena_strdup(&p->df->arena, value);
+    v->value = strata_arena_strdup(&p->df->arena, value);
     v->origin = STRATA_GRAPH__DF_VAR_AUTOMATIC;
 }
 
 /* BuildKit's automatic platform ARGs, all from the target platform. */
 static int
-platform_args(strata_graph__df_parser *p, const char *platform,
+platform_args(strata_dockerfile__parser *p, const char *platform,
               strata_error *err)
 {
     static const char *const pre[] = {"TARGET", "BUILD"};
@@ -141,16 +141,16 @@ out:
 }
 
 static int
-build_args(strata_graph__df_parser *p, const char *const *ba, strata_error *err)
+build_args(strata_dockerfile__parser *p, const char *const *ba, strata_error *err)
 {
     size_t n = 0, i;
 
     while (ba != NULL && ba[n] != NULL)
         n++;
     p->ba_keys =
-        strata_graph__arena_alloc(&p->df->arena, (n + 1) * sizeof(char *));
+        strata_arena_alloc(&p->df->arena, (n + 1) * sizeof(char *));
     p->ba_vals =
-        strata_graph__arena_alloc(&p->df->arena, (n + 1) * sizeof(char *));
+        strata_arena_alloc(&p->df->arena, (n + 1) * sizeof(char *));
     for (i = 0; i < n; i++) {
         const char *eq = strchr(ba[i], '=');
 
@@ -158,9 +158,9 @@ build_args(strata_graph__df_parser *p, const char *const *ba, strata_error *err)
             return strata_error_set(err, STRATA_EINVAL,
                                     "invalid build arg '%s' (want KEY=VALUE)",
                                     ba[i]);
-        p->ba_keys[i] = strata_graph__arena_strndup(&p->df->arena, ba[i],
+        p->ba_keys[i] = strata_arena_strndup(&p->df->arena, ba[i],
                                                     (size_t) (eq - ba[i]));
-        p->ba_vals[i] = strata_graph__arena_strdup(&p->df->arena, eq + 1);
+        p->ba_vals[i] = strata_arena_strdup(&p->df->arena, eq + 1);
     }
     p->nba = n;
     return 0;
@@ -169,7 +169,7 @@ build_args(strata_graph__df_parser *p, const char *const *ba, strata_error *err)
 static int
 cmp_diag(const void *a, const void *b)
 {
-    const strata_graph__df_diag_int *x = a, *y = b;
+    const strata_dockerfile__diag_int *x = a, *y = b;
 
     if (x->d.line != y->d.line)
         return x->d.line < y->d.line ? -1 : 1;
@@ -186,9 +186,9 @@ build_adjacency(strata_dockerfile *df)
     if (df->nstages == 0)
         return;
     df->nadj =
-        strata_graph__arena_alloc(&df->arena, df->nstages * sizeof(size_t));
+        strata_arena_alloc(&df->arena, df->nstages * sizeof(size_t));
     df->adj =
-        strata_graph__arena_alloc(&df->arena, df->nstages * sizeof(int *));
+        strata_arena_alloc(&df->arena, df->nstages * sizeof(int *));
     for (s = 0; s < df->nstages; s++)
         df->nadj[s] = df->stages[s].base_stage >= 0;
     for (i = 0; i < df->nrefs; i++)
@@ -197,7 +197,7 @@ build_adjacency(strata_dockerfile *df)
     fill = strata_xcalloc(df->nstages, sizeof(size_t));
     for (s = 0; s < df->nstages; s++) {
         df->adj[s] =
-            strata_graph__arena_alloc(&df->arena, df->nadj[s] * sizeof(int));
+            strata_arena_alloc(&df->arena, df->nadj[s] * sizeof(int));
         if (df->stages[s].base_stage >= 0)
             df->adj[s][fill[s]++] = df->stages[s].base_stage;
     }
@@ -241,8 +241,8 @@ strata_dockerfile_parse(strata_dockerfile **out, const char *data, size_t len,
                         strata_error *err)
 {
     strata_df_options none = {0};
-    strata_graph__df_parser p;
-    strata_graph__df_line l;
+    strata_dockerfile__parser p;
+    strata_dockerfile__line l;
     size_t max;
     const char *nul;
     int rc = 0;
@@ -268,29 +268,29 @@ strata_dockerfile_parse(strata_dockerfile **out, const char *data, size_t len,
     }
     memset(&p, 0, sizeof(p));
     p.df = strata_xcalloc(1, sizeof(*p.df));
-    p.df->name = strata_graph__arena_strdup(&p.df->arena, name);
+    p.df->name = strata_arena_strdup(&p.df->arena, name);
     p.df->escape = '\\';
     p.meta.budget = STRATA_GRAPH__DF_EXPAND_BUDGET;
     if ((rc = build_args(&p, opts->build_args, err)) != 0 ||
         (rc = platform_args(&p, opts->platform, err)) != 0)
         goto out;
-    strata_graph__df_lexer_init(&p.lx, data, len, lexer_diag, p.df);
-    while (strata_graph__df_lexer_next(&p.lx, &l)) {
+    strata_dockerfile__lexer_init(&p.lx, data, len, lexer_diag, p.df);
+    while (strata_dockerfile__lexer_next(&p.lx, &l)) {
         p.df->escape = p.lx.escape;
-        strata_graph__df_instruction(&p, &l);
+        strata_dockerfile__instruction(&p, &l);
     }
     p.df->escape = p.lx.escape;
     if (p.lx.syntax != NULL)
-        p.df->syntax = strata_graph__arena_strdup(&p.df->arena, p.lx.syntax);
+        p.df->syntax = strata_arena_strdup(&p.df->arena, p.lx.syntax);
     if (p.lx.check != NULL)
-        p.df->check = strata_graph__arena_strdup(&p.df->arena, p.lx.check);
-    strata_graph__df_lexer_release(&p.lx);
-    strata_graph__df_resolve(&p);
+        p.df->check = strata_arena_strdup(&p.df->arena, p.lx.check);
+    strata_dockerfile__lexer_release(&p.lx);
+    strata_dockerfile__resolve(&p);
     build_adjacency(p.df);
     if (p.df->ndiags > 1)
         qsort(p.df->diags, p.df->ndiags, sizeof(*p.df->diags), cmp_diag);
 out:
-    strata_graph__df_env_release(&p.meta);
+    strata_dockerfile__env_release(&p.meta);
     if (rc != 0) {
         strata_dockerfile_free(p.df);
         return rc;
@@ -373,7 +373,7 @@ strata_dockerfile_free(strata_dockerfile *df)
     free(df->stages);
     free(df->diags);
     strata_strmap_free(df->stage_names);
-    strata_graph__arena_release(&df->arena);
+    strata_arena_release(&df->arena);
     free(df);
 }
 

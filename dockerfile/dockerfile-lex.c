@@ -12,10 +12,10 @@
  */
 #include <string.h>
 
-#include "graph-int.h"
+#include "dockerfile-int.h"
 
 int
-strata_graph__df_isspace(int c)
+strata_dockerfile__isspace(int c)
 {
     /* Go's unicode.IsSpace for the ASCII range. */
     return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' ||
@@ -23,7 +23,7 @@ strata_graph__df_isspace(int c)
 }
 
 static void
-add_line_start(strata_graph__df_lexer *lx, size_t off, size_t *cap)
+add_line_start(strata_dockerfile__lexer *lx, size_t off, size_t *cap)
 {
     if (lx->nlines == *cap) {
         *cap = *cap ? *cap * 2 : 64;
@@ -34,8 +34,8 @@ add_line_start(strata_graph__df_lexer *lx, size_t off, size_t *cap)
 }
 
 void
-strata_graph__df_lexer_init(strata_graph__df_lexer *lx, const char *buf,
-                            size_t len, strata_graph__df_diag_cb diag,
+strata_dockerfile__lexer_init(strata_dockerfile__lexer *lx, const char *buf,
+                            size_t len, strata_dockerfile__diag_cb diag,
                             void *arg)
 {
     size_t i, cap = 0;
@@ -58,7 +58,7 @@ strata_graph__df_lexer_init(strata_graph__df_lexer *lx, const char *buf,
 }
 
 void
-strata_graph__df_lexer_release(strata_graph__df_lexer *lx)
+strata_dockerfile__lexer_release(strata_dockerfile__lexer *lx)
 {
     strata_buf_release(&lx->text);
     free(lx->orig);
@@ -71,8 +71,8 @@ strata_graph__df_lexer_release(strata_graph__df_lexer *lx)
 }
 
 strata_df_span
-strata_graph__df_span(const strata_graph__df_lexer *lx,
-                      const strata_graph__df_line *l, size_t a, size_t b)
+strata_dockerfile__span(const strata_dockerfile__lexer *lx,
+                      const strata_dockerfile__line *l, size_t a, size_t b)
 {
     strata_df_span s;
     size_t lo = 0, hi = lx->nlines;
@@ -95,7 +95,7 @@ strata_graph__df_span(const strata_graph__df_lexer *lx,
 /* Reads the next physical line: [*s, *e) without its LF and trailing CRs
  * (BuildKit's trimNewline). 0 at the end of the buffer. */
 static int
-next_physical(strata_graph__df_lexer *lx, size_t *s, size_t *e)
+next_physical(strata_dockerfile__lexer *lx, size_t *s, size_t *e)
 {
     const char *nl;
     size_t end;
@@ -116,7 +116,7 @@ next_physical(strata_graph__df_lexer *lx, size_t *s, size_t *e)
 static size_t
 skip_ws(const char *b, size_t s, size_t e)
 {
-    while (s < e && strata_graph__df_isspace((unsigned char) b[s]))
+    while (s < e && strata_dockerfile__isspace((unsigned char) b[s]))
         s++;
     return s;
 }
@@ -139,7 +139,7 @@ isalnum_(int c)
  * name; the first line that is not one ends directive processing.
  */
 static void
-directive(strata_graph__df_lexer *lx, size_t s, size_t e)
+directive(strata_dockerfile__lexer *lx, size_t s, size_t e)
 {
     const char *b = lx->buf;
     size_t ns, ne, vs, ve;
@@ -211,7 +211,7 @@ done:
 }
 
 static void
-append(strata_graph__df_lexer *lx, size_t s, size_t e)
+append(strata_dockerfile__lexer *lx, size_t s, size_t e)
 {
     size_t n = e - s, i, base = lx->text.len;
 
@@ -227,7 +227,7 @@ append(strata_graph__df_lexer *lx, size_t s, size_t e)
 
 /* Strips a trailing escape + [ \t]* from the text; 1 when it did. */
 static int
-trim_continuation(strata_graph__df_lexer *lx, size_t from)
+trim_continuation(strata_dockerfile__lexer *lx, size_t from)
 {
     size_t n = lx->text.len;
     const char *t = lx->text.ptr;
@@ -323,7 +323,7 @@ parse_heredoc_word(heredoc *h, const char *w, size_t n)
 static size_t
 find_heredocs(heredoc **out, const char *t, size_t len)
 {
-    strata_graph__df_words flags = {0}, words = {0};
+    strata_dockerfile__words flags = {0}, words = {0};
     size_t i = skip_ws(t, 0, len), cs, n = 0, k;
     int ok = 0;
 
@@ -335,7 +335,7 @@ find_heredocs(heredoc **out, const char *t, size_t len)
         size_t j;
 
         cs = i;
-        while (i < len && !strata_graph__df_isspace((unsigned char) t[i]))
+        while (i < len && !strata_dockerfile__isspace((unsigned char) t[i]))
             i++;
         if (i - cs >= sizeof(cmd))
             return 0;
@@ -352,27 +352,27 @@ find_heredocs(heredoc **out, const char *t, size_t len)
     }
     if (!ok)
         return 0;
-    i = strata_graph__df_flags(&flags, t, i, len);
-    strata_graph__df_words_release(&flags);
-    if (strata_graph__df_is_json_array(t, i, len))
+    i = strata_dockerfile__flags(&flags, t, i, len);
+    strata_dockerfile__words_release(&flags);
+    if (strata_dockerfile__is_json_array(t, i, len))
         return 0;
-    strata_graph__df_split_words(&words, t, 0, len, '\\');
+    strata_dockerfile__split_words(&words, t, 0, len, '\\');
     for (k = 0; k < words.n; k++) {
         heredoc h;
-        const strata_graph__df_word *w = &words.v[k];
+        const strata_dockerfile__word *w = &words.v[k];
 
         if (!parse_heredoc_word(&h, t + w->start, w->end - w->start))
             continue;
         *out = strata_xrealloc(*out, (n + 1) * sizeof(**out));
         (*out)[n++] = h;
     }
-    strata_graph__df_words_release(&words);
+    strata_dockerfile__words_release(&words);
     return n;
 }
 
 /* Consumes heredoc bodies up to their terminators. */
 static void
-skip_heredocs(strata_graph__df_lexer *lx, unsigned line)
+skip_heredocs(strata_dockerfile__lexer *lx, unsigned line)
 {
     heredoc *docs;
     size_t n = find_heredocs(&docs, lx->text.ptr, lx->text.len), i;
@@ -403,8 +403,8 @@ skip_heredocs(strata_graph__df_lexer *lx, unsigned line)
 /* ---- logical lines ------------------------------------------------------ */
 
 int
-strata_graph__df_lexer_next(strata_graph__df_lexer *lx,
-                            strata_graph__df_line *out)
+strata_dockerfile__lexer_next(strata_dockerfile__lexer *lx,
+                            strata_dockerfile__line *out)
 {
     size_t s, e, ls;
 
