@@ -239,6 +239,12 @@ typedef void (*strata_proc_cb)(const strata_proc_result *res, void *arg);
 int strata_proc_spawn(uv_loop_t *loop, const strata_proc_opts *opts,
                       strata_proc_cb cb, void *arg, strata_error *err);
 
+/* ---- URLs (url.c) ----------------------------------------------------- */
+
+/* s percent-encoded as a URL path segment or query value (RFC 3986
+ * unreserved characters kept); NULL counts as "". Caller frees. */
+char *strata_url_escape(const char *s);
+
 /* ---- arena (arena.c) -------------------------------------------------- */
 
 /* Memory freed whole: the strings of a parse result or of the graph's

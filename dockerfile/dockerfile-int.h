@@ -11,7 +11,7 @@
 
 #include "dockerfile.h"
 
-/* ---- lexer (dockerfile-lex.c) ----------------------------------------- */
+/* ---- lexer (lex.c) ----------------------------------------- */
 
 /* One logical instruction: continuations joined, comments dropped. */
 typedef struct strata_dockerfile__line {
@@ -58,7 +58,7 @@ strata_df_span strata_dockerfile__span(const strata_dockerfile__lexer *lx,
 /* 1 when c is Go's unicode.IsSpace for an ASCII byte. */
 int strata_dockerfile__isspace(int c);
 
-/* ---- words (dockerfile-words.c) --------------------------------------- */
+/* ---- words (words.c) --------------------------------------- */
 
 /* A word of a logical line: [start, end) of its text, and the word with
  * quotes and escapes processed the way the splitter defines. */
@@ -104,7 +104,7 @@ int strata_dockerfile__split_csv(strata_dockerfile__words *out, const char *s,
 /* 1 when text[from, len) is a JSON array of strings (exec form). */
 int strata_dockerfile__is_json_array(const char *text, size_t from, size_t len);
 
-/* ---- expansion (dockerfile-expand.c) ---------------------------------- */
+/* ---- expansion (expand.c) ---------------------------------- */
 
 typedef enum strata_dockerfile__var_origin {
     STRATA_GRAPH__DF_VAR_UNSET = 0,   /* declared without a value */
@@ -158,7 +158,7 @@ int strata_dockerfile__expand(strata_buf *out, const strata_dockerfile__var **so
                             const char *word, size_t len, char escape,
                             strata_dockerfile__env *env, strata_error *err);
 
-/* ---- the parse result and the driver (dockerfile.c, dockerfile-instr.c) */
+/* ---- the parse result and the driver (dockerfile.c, instr.c) */
 
 typedef struct strata_dockerfile__diag {
     strata_df_diag d;

@@ -2,7 +2,7 @@
  * action-exec.c - the actions that run a command: `rebuild` through an
  * exec builder (builders: {NAME: {type: exec, command: ...}}) and `exec`
  * (a repository's own command). A rebuild through any other builder type
- * goes to its builders/ backend (strata_build_start) instead. The command is a
+ * goes to its builders/ backend (strata_rebuild_start) instead. The command is a
  * template whose {variables} are replaced by shell-quoted values and run by
  * /bin/sh; the same values are in the environment as STRATA_*. The exit status
  * decides; the output's tail is kept in the job's result. After a
@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "builders.h"
+#include "rebuild.h"
 #include "orchestrator-int.h"
 
 typedef struct exec_ctx {
@@ -154,7 +154,7 @@ on_exit_done(const strata_proc_result *res, void *arg)
 /* ---- rebuilds through the builders/ backends (all but exec) ---- */
 
 static void
-on_built(const strata_build_result *res, const strata_error *err, void *arg)
+on_built(const strata_rebuild_result *res, const strata_error *err, void *arg)
 {
     exec_ctx *c = arg;
     strata_runner_job *job = c->job;
@@ -221,11 +221,11 @@ start_backend(strata_runner_job *job, const strata_config_repo *repo,
               const strata_config_builder *builder, strata_error *err)
 {
     const strata_config_data *cfg = job->env->cfg;
-    const strata_build_backend *be =
-        strata_build_lookup(strata_config_builder_type_name(builder->type));
-    strata_build_opts o = {0};
-    strata_build_kv *kv = NULL;
-    strata_build_registry *regs = NULL;
+    const strata_rebuild_backend *be =
+        strata_rebuild_lookup(strata_config_builder_type_name(builder->type));
+    strata_rebuild_opts o = {0};
+    strata_rebuild_kv *kv = NULL;
+    strata_rebuild_registry *regs = NULL;
     char *jobid = strata_xasprintf("%lld", (long long) job->job->id);
     exec_ctx *c;
     size_t i;
@@ -236,11 +236,11 @@ start_backend(strata_runner_job *job, const strata_config_repo *repo,
         kv = strata_xcalloc(img->n_build_args, sizeof(*kv));
     for (i = 0; i < img->n_build_args; i++)
         kv[i] =
-            (strata_build_kv){img->build_args[i].key, img->build_args[i].value};
+            (strata_rebuild_kv){img->build_args[i].key, img->build_args[i].value};
     if (cfg->n_registries > 0)
         regs = strata_xcalloc(cfg->n_registries, sizeof(*regs));
     for (i = 0; i < cfg->n_registries; i++)
-        regs[i] = (strata_build_registry){
+        regs[i] = (strata_rebuild_registry){
             cfg->registries[i].host, cfg->registries[i].username,
             REVEAL(cfg->registries[i].password), cfg->registries[i].insecure};
     o.image = img->name;
@@ -292,7 +292,7 @@ start_backend(strata_runner_job *job, const strata_config_repo *repo,
                        json_pack("{s:s, s:s*, s:s}", "image", img->name, "base",
                                  job->job->base_ref, "base_digest",
                                  job->job->base_digest));
-    rc = strata_build_start(NULL, job->env->loop, be, &o, on_built, c, err);
+    rc = strata_rebuild_start(NULL, job->env->loop, be, &o, on_built, c, err);
     if (rc != 0) {
         json_decref(c->result);
         free(c);

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "builders.h"
+#include "rebase.h"
 #include "orchestrator-int.h"
 
 typedef struct rebase_ctx {

@@ -22,7 +22,7 @@
 #include <jansson.h>
 #include <uv.h>
 
-#include "builders.h"
+#include "pin.h"
 #include "config.h"
 #include "orchestrator-int.h"
 

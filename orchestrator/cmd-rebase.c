@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "builders.h"
+#include "rebase.h"
 #include "orchestrator-int.h"
 
 #define MAX_HOSTS 4

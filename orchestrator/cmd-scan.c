@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "builders.h"
+#include "scan.h"
 #include "orchestrator-int.h"
 
 typedef struct scan_args {

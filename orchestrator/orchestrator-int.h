@@ -403,7 +403,11 @@ void strata_orch__event(const strata_runner_env *env, const char *type,
                         const char *subject, json_t *payload);
 
 /* ---- the pr action (action-pr.c, action-pr-change.c, action-pr-forge.c) */
-#include "builders.h"
+#include "forge.h"
+#include "rebuild.h"
+#include "rebase.h"
+#include "pin.h"
+#include "scan.h"
 #include "vcs.h"
 
 /* One run of the pr action: made by its start(), freed by strata_pr__free. */

@@ -23,7 +23,7 @@
 #include <jansson.h>
 #include <uv.h>
 
-#include "builders.h"
+#include "rebuild.h"
 #include "core.h"
 #include "harness-registry.h"
 #include "harness-server.h"
@@ -103,7 +103,7 @@ typedef struct outcome {
 } outcome;
 
 static void
-on_done(const strata_build_result *res, const strata_error *err, void *arg)
+on_done(const strata_rebuild_result *res, const strata_error *err, void *arg)
 {
     outcome *o = arg;
 
@@ -127,7 +127,7 @@ outcome_release(outcome *o)
 
 /* Runs one build to its end; returns start's code (cb ran iff 0). */
 static int
-run(outcome *out, const char *backend, const strata_build_opts *opts)
+run(outcome *out, const char *backend, const strata_rebuild_opts *opts)
 {
     uv_loop_t loop;
     strata_error err = {0};
@@ -135,7 +135,7 @@ run(outcome *out, const char *backend, const strata_build_opts *opts)
 
     memset(out, 0, sizeof(*out));
     CHECK_EQ(uv_loop_init(&loop), 0);
-    rc = strata_build_start(NULL, &loop, strata_build_lookup(backend), opts,
+    rc = strata_rebuild_start(NULL, &loop, strata_rebuild_lookup(backend), opts,
                             on_done, out, &err);
     if (rc != 0)
         snprintf(out->msg, sizeof(out->msg), "%s", err.msg);
@@ -147,13 +147,13 @@ run(outcome *out, const char *backend, const strata_build_opts *opts)
     return rc;
 }
 
-static const strata_build_kv bargs[] = {{"VERSION", "1.2"}};
+static const strata_rebuild_kv bargs[] = {{"VERSION", "1.2"}};
 static const char *const plats[] = {"linux/amd64"};
 
-static strata_build_opts
+static strata_rebuild_opts
 base_opts(void)
 {
-    strata_build_opts o = {0};
+    strata_rebuild_opts o = {0};
 
     o.image = "registry.test/acme/app:1";
     o.dockerfile = "docker/Dockerfile";
@@ -181,15 +181,15 @@ TEST(lookup_and_checks)
 {
     const char *names[] = {"buildah", "kubernetes", "github-actions", "gitlab",
                            "webhook"};
-    strata_build_opts o = base_opts();
+    strata_rebuild_opts o = base_opts();
     outcome out;
     size_t i;
 
     for (i = 0; i < 5; i++)
-        CHECK_STR_EQ(strata_build_backend_name(strata_build_lookup(names[i])),
+        CHECK_STR_EQ(strata_rebuild_backend_name(strata_rebuild_lookup(names[i])),
                      names[i]);
-    CHECK(strata_build_lookup("exec") == NULL);
-    CHECK(strata_build_lookup(NULL) == NULL);
+    CHECK(strata_rebuild_lookup("exec") == NULL);
+    CHECK(strata_rebuild_lookup(NULL) == NULL);
     /* Missing options: refused at start, the callback never runs. */
     CHECK_EQ(run(&out, "webhook", &o), STRATA_EINVAL);
     CHECK_EQ(run(&out, "github-actions", &o), STRATA_EINVAL);
@@ -221,7 +221,7 @@ TEST(pin_args)
     size_t n = 0, i;
     strata_error err = {0};
 
-    CHECK_OK(strata_build_pin_args(&v, &n, df, strlen(df),
+    CHECK_OK(strata_rebuild_pin_args(&v, &n, df, strlen(df),
                                    "127.0.0.1:5000/base:1", d, &err),
              &err);
     CHECK_EQ(n, 2);
@@ -233,17 +233,17 @@ TEST(pin_args)
         free(v[i]);
     free(v);
     CHECK_EQ(
-        strata_build_pin_args(&v, &n, df, strlen(df), "x", "sha256:zz", &err),
+        strata_rebuild_pin_args(&v, &n, df, strlen(df), "x", "sha256:zz", &err),
         STRATA_EINVAL);
 }
 
 /* ---- webhook --------------------------------------------------------------
  */
 
-static strata_build_opts
+static strata_rebuild_opts
 hook_opts(char *url, size_t len)
 {
-    strata_build_opts o = base_opts();
+    strata_rebuild_opts o = base_opts();
 
     snprintf(url, len, "http://127.0.0.1:%d/hook", ci_port);
     o.url = url;
@@ -255,7 +255,7 @@ hook_opts(char *url, size_t len)
 TEST(webhook_followed)
 {
     char url[128];
-    strata_build_opts o = hook_opts(url, sizeof(url));
+    strata_rebuild_opts o = hook_opts(url, sizeof(url));
     json_t *st, *req;
     outcome out;
 
@@ -286,7 +286,7 @@ TEST(webhook_followed)
 TEST(webhook_accepted_failed_refused_timeout)
 {
     char url[128];
-    strata_build_opts o = hook_opts(url, sizeof(url));
+    strata_rebuild_opts o = hook_opts(url, sizeof(url));
     outcome out;
 
     /* No status URL: accepted, outcome unknown. */
@@ -327,10 +327,10 @@ TEST(webhook_accepted_failed_refused_timeout)
 /* ---- GitHub Actions ---------------------------------------------------------
  */
 
-static strata_build_opts
+static strata_rebuild_opts
 gh_opts(char *api, size_t len)
 {
-    strata_build_opts o = base_opts();
+    strata_rebuild_opts o = base_opts();
 
     snprintf(api, len, "http://127.0.0.1:%d/", ci_port);
     o.api_url = api;
@@ -343,7 +343,7 @@ gh_opts(char *api, size_t len)
 TEST(github_actions)
 {
     char api[128];
-    strata_build_opts o = gh_opts(api, sizeof(api));
+    strata_rebuild_opts o = gh_opts(api, sizeof(api));
     json_t *st, *reqs, *in;
     outcome out;
 
@@ -391,7 +391,7 @@ TEST(github_actions)
 TEST(github_actions_errors_and_timeout)
 {
     char api[128];
-    strata_build_opts o = gh_opts(api, sizeof(api));
+    strata_rebuild_opts o = gh_opts(api, sizeof(api));
     json_t *st;
     outcome out;
     int64_t id;
@@ -431,10 +431,10 @@ TEST(github_actions_errors_and_timeout)
 /* ---- GitLab -----------------------------------------------------------------
  */
 
-static strata_build_opts
+static strata_rebuild_opts
 gl_opts(char *api, size_t len, const char *token)
 {
-    strata_build_opts o = base_opts();
+    strata_rebuild_opts o = base_opts();
 
     snprintf(api, len, "http://127.0.0.1:%d/api/v4", ci_port);
     o.api_url = api;
@@ -447,7 +447,7 @@ gl_opts(char *api, size_t len, const char *token)
 TEST(gitlab)
 {
     char api[128];
-    strata_build_opts o = gl_opts(api, sizeof(api), TRIGGER);
+    strata_rebuild_opts o = gl_opts(api, sizeof(api), TRIGGER);
     json_t *st, *reqs, *form;
     outcome out;
 
@@ -530,7 +530,7 @@ cancelled(int64_t id)
 TEST(gitlab_trigger_token_and_api_token)
 {
     char api[128], *reads;
-    strata_build_opts o = gl_opts(api, sizeof(api), TRIGGER);
+    strata_rebuild_opts o = gl_opts(api, sizeof(api), TRIGGER);
     outcome out;
 
     /* Trigger token + api_token: every read carries the access token. */
@@ -623,10 +623,10 @@ write_text(const char *path, const char *text)
     fclose(f);
 }
 
-static strata_build_opts
+static strata_rebuild_opts
 k8s_opts(void)
 {
-    strata_build_opts o = base_opts();
+    strata_rebuild_opts o = base_opts();
 
     o.builder_image = "moby/buildkit:v0.13.2-rootless";
     o.kubeconfig = kubeconfig;
@@ -649,7 +649,7 @@ only_job(json_t *st)
 
 TEST(kubernetes_buildkit)
 {
-    strata_build_opts o = k8s_opts();
+    strata_rebuild_opts o = k8s_opts();
     json_t *st, *job, *args, *c;
     char *argstr;
     outcome out;
@@ -695,7 +695,7 @@ TEST(kubernetes_buildkit)
 
 TEST(kubernetes_kaniko_failure_timeout_errors)
 {
-    strata_build_opts o = k8s_opts();
+    strata_rebuild_opts o = k8s_opts();
     char api[128];
     json_t *st, *v;
     const char *k;
@@ -874,7 +874,7 @@ post_job(const char *body)
 
 TEST(kubernetes_push_secret)
 {
-    strata_build_opts o = k8s_opts();
+    strata_rebuild_opts o = k8s_opts();
     json_t *st;
     char *job;
     size_t nviol, i;
@@ -952,7 +952,7 @@ TEST(kubernetes_push_secret)
 
 TEST(kubernetes_tls_in_cluster_and_ca_data)
 {
-    strata_build_opts o = k8s_opts();
+    strata_rebuild_opts o = k8s_opts();
     char dir[300], path[1024], port[16], *b64, *cfg;
     outcome out;
 
@@ -1054,8 +1054,8 @@ static void
 buildah_builds(void)
 {
     harness_registry reg;
-    strata_build_opts o = {0};
-    strata_build_registry creds = {0};
+    strata_rebuild_opts o = {0};
+    strata_rebuild_registry creds = {0};
     char repo[300], cache[300], prog[700], image[128], base[128], cmd[400];
     char *digest;
     json_t *img = NULL;

@@ -17,7 +17,7 @@
 #include <jansson.h>
 #include <uv.h>
 
-#include "builders.h"
+#include "forge.h"
 #include "core.h"
 #include "harness-server.h"
 #include "harness.h"

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "builders.h"
+#include "pin.h"
 #include "harness.h"
 
 #define D1                                                                     \

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "builders.h"
+#include "pin.h"
 #include "harness.h"
 
 #define D1                                                                     \

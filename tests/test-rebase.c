@@ -14,7 +14,7 @@
 
 #include <uv.h>
 
-#include "builders.h"
+#include "rebase.h"
 #include "harness-registry.h"
 #include "harness.h"
 #include "oci.h"

@@ -18,7 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "builders.h"
+#include "scan.h"
 #include "harness-registry.h"
 #include "harness.h"
 #include "orchestrator-int.h"

@@ -1,0 +1,158 @@
+/*
+ * forge.h - pull and merge requests on GitHub, GitLab and Gitea: one client on the loop,
+ * one backend per forge.
+ */
+#ifndef STRATA_FORGE_H
+#define STRATA_FORGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "core.h"
+
+/*
+ * A forge client opens, finds, updates, labels and closes change requests
+ * (GitHub and Gitea pull requests, GitLab merge requests) through core's
+ * HTTP client on a uv loop. Backends are structs of function pointers, one
+ * file each (forge-github.c, forge-gitlab.c, forge-gitea.c), found by name
+ * with strata_forge_lookup().
+ *
+ * The operation strata relies on is STRATA_FORGE_ENSURE: exactly one open
+ * request per head branch. It finds the open request for the head branch
+ * and updates it, or opens one; when the forge says one already exists
+ * (a concurrent opener: GitHub 422, GitLab and Gitea 409) it finds that one
+ * again and updates it. Nothing is ever opened twice.
+ *
+ * Errors (in the callback's err, or returned by strata_forge_run):
+ *   STRATA_EAUTH      401/403: the forge refused the token (its message)
+ *   STRATA_ENOTFOUND  404: "repository 'o/r' not found or token lacks access"
+ *   STRATA_ERATELIMIT 429 / 403 with x-ratelimit-remaining: 0, after the
+ *                     bounded retries (Retry-After, x-ratelimit-reset)
+ *   STRATA_ENET, STRATA_ETIMEOUT, STRATA_EHTTP (5xx) after retries with
+ *                     backoff; STRATA_EHTTP for other statuses
+ *   STRATA_EPROTO     a malformed reply; the message names the endpoint
+ *   STRATA_EEXISTS    STRATA_FORGE_OPEN when one is open already
+ *   STRATA_ECONFLICT  ENSURE: the forge said "exists" but none was found
+ *   STRATA_ECANCELED  strata_forge_close() while the operation ran
+ * The token never appears in a message or a log line.
+ */
+
+typedef struct strata_forge_backend strata_forge_backend;
+typedef struct strata_forge strata_forge;
+
+/*
+ * The backend called name ("github", "gitlab", "gitea"), or NULL.
+ * Borrowed (a constant table).
+ */
+const strata_forge_backend *strata_forge_lookup(const char *name);
+/* The backend's name. Borrowed. */
+const char *strata_forge_backend_name(const strata_forge_backend *be);
+
+typedef struct strata_forge_opts {
+    /*
+     * API base URL without a trailing slash; NULL for the public service:
+     * https://api.github.com, https://gitlab.com/api/v4,
+     * https://gitea.com/api/v1. GitHub Enterprise: https://HOST/api/v3.
+     */
+    const char *api_url;
+    const char *token;          /* sent only in the auth header; may be NULL */
+    uint32_t timeout_ms;        /* per HTTP request; 0 = 30 s */
+    int max_retries;            /* 0 = 4; negative = none */
+    uint32_t retry_base_ms;     /* backoff start, doubling; 0 = 500 ms */
+    uint32_t max_retry_wait_ms; /* longest single wait; 0 = 60 s. A rate
+                                   limit that lifts later fails at once */
+    int insecure;               /* skip TLS verification */
+    const char *ca_file;        /* CA bundle instead of the system's */
+} strata_forge_opts;
+
+typedef enum strata_forge_verb {
+    STRATA_FORGE_FIND,    /* the open request whose head is `head` */
+    STRATA_FORGE_OPEN,    /* open one (then labels, reviewers) */
+    STRATA_FORGE_UPDATE,  /* title, body, base of `number` */
+    STRATA_FORGE_LABEL,   /* add `labels` to `number` */
+    STRATA_FORGE_REVIEW,  /* request `reviewers` on `number` */
+    STRATA_FORGE_COMMENT, /* post `comment` on `number` */
+    STRATA_FORGE_CLOSE,   /* post `comment` (when set), close `number` */
+    STRATA_FORGE_ENSURE,  /* find + update, or open: one per head */
+} strata_forge_verb;
+
+/* What to do. Everything is borrowed and copied by the starter. */
+typedef struct strata_forge_req {
+    strata_forge_verb verb;
+    const char *repo; /* "owner/name"; GitLab: "group/sub/project" or id */
+    const char *head; /* head (source) branch: FIND, OPEN, ENSURE */
+    const char *base; /* base (target) branch: OPEN, ENSURE; UPDATE opt. */
+    const char *title;
+    const char *body;
+    int draft; /* GitHub "draft", GitLab "Draft: " title prefix; Gitea
+                  has no drafts in its API and ignores it */
+    const char *const *labels; /* names */
+    size_t nlabels;
+    /* GitHub/Gitea logins; GitLab numeric user ids (reviewer_ids) */
+    const char *const *reviewers;
+    size_t nreviewers;
+    int64_t number;      /* UPDATE, LABEL, REVIEW, COMMENT, CLOSE */
+    const char *comment; /* COMMENT; optional for CLOSE */
+} strata_forge_req;
+
+/* A change request as the forge described it. */
+typedef struct strata_forge_pr {
+    int64_t number;                   /* GitHub/Gitea number, GitLab iid */
+    char *url;                        /* html_url / web_url, or NULL */
+    char *state;                      /* "open", "closed" or "merged" */
+    char *title, *body, *head, *base; /* NULL when the forge omitted them */
+    int draft;
+    int created; /* ENSURE/OPEN: 1 when opened by this call */
+} strata_forge_pr;
+
+strata_forge_pr *strata_forge_pr_dup(const strata_forge_pr *pr);
+void strata_forge_pr_free(strata_forge_pr *pr);
+
+/*
+ * Runs once per started operation. On success err is NULL and pr is the
+ * request (FIND: NULL when no request is open for the head; LABEL, REVIEW,
+ * COMMENT: only `number` is set unless the forge returned the request).
+ * On failure pr is NULL. Both are borrowed for the duration of the call.
+ */
+typedef void (*strata_forge_cb)(const strata_forge_pr *pr,
+                                const strata_error *err, void *arg);
+
+/*
+ * A client for one forge on loop. Copies opts. Close it with
+ * strata_forge_close().
+ */
+int strata_forge_new(strata_forge **out, uv_loop_t *loop,
+                     const strata_forge_backend *be,
+                     const strata_forge_opts *opts, strata_error *err);
+
+/*
+ * Cancels every operation (their callbacks run with STRATA_ECANCELED from
+ * inside this call) and closes the client; the loop must run afterwards to
+ * finish closing handles. forge may be NULL; a second call does nothing
+ * (it is safe from an operation's callback).
+ */
+void strata_forge_close(strata_forge *forge);
+
+/*
+ * Starts req. On error (STRATA_EINVAL: a field the verb needs is missing
+ * or invalid; STRATA_ECANCELED while closing) cb never runs; otherwise it
+ * runs exactly once, from the loop, never from inside this call.
+ */
+int strata_forge_start(strata_forge *forge, const strata_forge_req *req,
+                       strata_forge_cb cb, void *arg, strata_error *err);
+
+/* Number of operations under way. */
+size_t strata_forge_active(const strata_forge *forge);
+
+/*
+ * Synchronous wrapper for the CLI and tests: runs req on a private loop.
+ * *out is the caller's (strata_forge_pr_free); NULL after a FIND that
+ * found nothing.
+ */
+int strata_forge_run(strata_forge_pr **out, const strata_forge_backend *be,
+                     const strata_forge_opts *opts, const strata_forge_req *req,
+                     strata_error *err);
+
+#endif

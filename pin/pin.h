@@ -1,0 +1,170 @@
+/*
+ * pin.h - digest pinning: image references in Dockerfiles, compose files and Kubernetes
+ * manifests rewritten in place to NAME:TAG@sha256:....
+ */
+#ifndef STRATA_PIN_H
+#define STRATA_PIN_H
+
+#include <stddef.h>
+
+#include "core.h"
+#include "dockerfile.h"
+#include "oci.h"
+
+/*
+ * Digest pinning rewrites image references in place to NAME:TAG@DIGEST
+ * (Renovate's pinDigests): in Dockerfiles (pin.c) and in docker-compose
+ * files and Kubernetes manifests (pin-yaml.c). Only the bytes of each
+ * reference change; a reference with a digest already gets the new one, a
+ * reference without a tag gets ":latest" so the pin names what it follows,
+ * and a digest-only reference (no tag) is left alone. What cannot be
+ * rewritten in one place (variables, YAML aliases, block scalars, odd
+ * quoting) is reported as a problem, never guessed at.
+ */
+
+/*
+ * Gives the digest to pin a reference to (canonical, without digest:
+ * "docker.io/library/debian:12-slim"), or NULL to leave it alone. The
+ * parsed reference is there for context (kind, stage, platform).
+ */
+typedef const char *(*strata_pin_resolve_cb)(const char *ref,
+                                             const strata_df_ref *where,
+                                             void *arg);
+
+/* One reference a lookup is asked about. Everything is borrowed. */
+typedef struct strata_pin_query {
+    const char *ref; /* canonical, without digest */
+    /*
+     * NULL: the digest the tag points to (a multi-arch tag's INDEX
+     * digest). "os/arch[/variant]" only when platform pins were asked for
+     * (strata_pin_opts.platform_pins) and the FROM names that platform.
+     */
+    const char *platform;
+    const char *pinned; /* the digest written now, or NULL */
+    const char *name;   /* the file name given to the pin call */
+    unsigned line;      /* where the reference (or its ARG default) is */
+    const strata_df_ref *where; /* the Dockerfile reference; NULL in YAML */
+} strata_pin_query;
+
+/* The digest to pin q's reference to (borrowed), or NULL to leave it. */
+typedef const char *(*strata_pin_lookup_cb)(const strata_pin_query *q,
+                                            void *arg);
+
+/* What the YAML pinner looks for (strata_pin_opts.yaml); 0 means both. */
+enum {
+    STRATA_PIN_YAML_COMPOSE = 1 << 0, /* services.*.image */
+    STRATA_PIN_YAML_K8S = 1 << 1,     /* containers[].image & co */
+};
+
+typedef struct strata_pin_opts {
+    strata_pin_lookup_cb lookup;
+    void *arg;
+    /*
+     * 0 (the default): every reference is pinned to what its tag points
+     * to, the index for a multi-arch tag. 1: a FROM whose --platform is
+     * written as a literal "os/arch[/variant]" asks for that platform's
+     * manifest digest instead (q->platform).
+     */
+    int platform_pins;
+    unsigned yaml; /* STRATA_PIN_YAML_* bits; 0 means both */
+} strata_pin_opts;
+
+typedef struct strata_pin_change {
+    unsigned line;
+    char *ref;        /* canonical, without digest */
+    char *old_text;   /* the reference as written ("debian:12-slim") */
+    char *new_text;   /* "debian:12-slim@sha256:..." */
+    char *old_digest; /* the digest written before, or NULL (unpinned) */
+    char *new_digest; /* the digest pinned now */
+    char *platform;   /* the platform pinned to, or NULL (the tag's) */
+} strata_pin_change;
+
+typedef struct strata_pin_result {
+    char *data; /* the new file: every byte but the pins unchanged */
+    size_t len;
+    strata_pin_change *changes;
+    size_t nchanges;
+    char **problems; /* "FILE:LINE: why it could not be pinned" */
+    size_t nproblems;
+    size_t nrefs; /* references with a tag the lookup was asked about */
+} strata_pin_result;
+
+/*
+ * Pins the references of df (parsed from data/len) that resolve() knows a
+ * digest for, where they are written (the FROM, COPY --from or mount, or
+ * the global ARG default they came from). A reference already at that
+ * digest is left alone. out is the caller's (strata_pin_result_release),
+ * also when nothing changed (out->nchanges == 0, out->data == data's copy).
+ * Platform pins are off (see strata_pin_dockerfile_opts).
+ */
+int strata_pin_dockerfile(strata_pin_result *out, const char *data, size_t len,
+                          const strata_dockerfile *df, const char *name,
+                          strata_pin_resolve_cb resolve, void *arg,
+                          strata_error *err);
+
+/*
+ * Like strata_pin_dockerfile, asking opts->lookup. A reference whose
+ * written text is quoted or escaped in a way that does not read back as
+ * the reference, and one built from variables, is a problem, not a
+ * change. Continuations inside a reference are kept: the digest goes
+ * after its last character. Returns 0 (problems are in out).
+ */
+int strata_pin_dockerfile_opts(strata_pin_result *out, const char *data,
+                               size_t len, const strata_dockerfile *df,
+                               const char *name, const strata_pin_opts *opts,
+                               strata_error *err);
+
+/*
+ * Pins the image references of a YAML file (data/len, UTF-8; every
+ * document of a "---" stream): services.NAME.image of docker-compose
+ * documents (services with a "build" key build that image and are
+ * skipped), and containers[].image, initContainers[].image and
+ * ephemeralContainers[].image anywhere in a Kubernetes document (one with
+ * a top-level "kind": Pod, the workload templates, CronJob, List). Each
+ * scalar is rewritten inside its own bytes, keeping its quoting style
+ * (plain, '...' or "..."); comments, indentation, flow style and CRLF
+ * stay. An image given by an alias or carrying an anchor, a block or
+ * multi-line scalar, a double-quoted scalar with escapes and a compose
+ * "${VAR}" are problems. out is the caller's (strata_pin_result_release).
+ * Fails with STRATA_EINVAL when the YAML does not parse ("NAME:LINE:COL:
+ * problem") or is not UTF-8.
+ */
+int strata_pin_yaml(strata_pin_result *out, const char *data, size_t len,
+                    const char *name, const strata_pin_opts *opts,
+                    strata_error *err);
+
+void strata_pin_result_release(strata_pin_result *r);
+
+/* ---- which files to pin (pin-walk.c) ---- */
+
+typedef enum strata_pin_kind {
+    STRATA_PIN_NONE = 0,
+    STRATA_PIN_DOCKERFILE, /* Dockerfile, Containerfile, *.Dockerfile,
+                              Dockerfile.* (not *.dockerignore) */
+    STRATA_PIN_COMPOSE,    /* compose.y(a)ml, docker-compose.y(a)ml,
+                              docker-compose.*.y(a)ml, compose.*.y(a)ml */
+    STRATA_PIN_MANIFEST,   /* any other *.yaml / *.yml: Kubernetes
+                              manifests, if it holds any */
+} strata_pin_kind;
+
+/* What a file's base name makes it; STRATA_PIN_NONE for anything else. */
+strata_pin_kind strata_pin_kind_of(const char *basename);
+
+typedef struct strata_pin_file {
+    char *path; /* PATH joined with the file's path below it */
+    strata_pin_kind kind;
+} strata_pin_file;
+
+/*
+ * The files under path to pin, sorted by path: path itself when it is a
+ * file (a name of no known kind is a Dockerfile, or a manifest when it
+ * ends in .yaml/.yml), else every file of a known kind below it. Hidden
+ * directories (.git) and node_modules are skipped and symbolic links are
+ * not followed. *out is the caller's (strata_pin_files_free). Errors:
+ * STRATA_ENOTFOUND when path does not exist, STRATA_EIO.
+ */
+int strata_pin_walk(strata_pin_file **out, size_t *nout, const char *path,
+                    strata_error *err);
+void strata_pin_files_free(strata_pin_file *files, size_t n);
+
+#endif
