@@ -23,8 +23,8 @@ RUNS=${RUNS:-5}
 WATCHES=${WATCHES:-10000}
 NODES=${NODES:-100000}
 root=$(cd "$(dirname "$0")/.." && pwd)
-ninja -C "$root/$build" orchestrator/strata >/dev/null || exit 1
-export STRATA_EXE="$root/$build/orchestrator/strata" E2E_SRC="$root"
+ninja -C "$root/$build" cli/strata >/dev/null || exit 1
+export STRATA_EXE="$root/$build/cli/strata" E2E_SRC="$root"
 . "$root/tests/e2e/lib.sh"
 need docker-registry git curl sqlite3
 

@@ -23,8 +23,8 @@ FILES=${FILES:-10000}
 NODES=${NODES:-100000}
 [ "$REPOS" -gt 20 ] || { echo "graph.sh: REPOS must be above 20" >&2; exit 2; }
 root=$(cd "$(dirname "$0")/.." && pwd)
-strata="$root/$build/orchestrator/strata"
-ninja -C "$root/$build" orchestrator/strata bench/bench-graph >/dev/null
+strata="$root/$build/cli/strata"
+ninja -C "$root/$build" cli/strata bench/bench-graph >/dev/null
 work=$(mktemp -d /tmp/strata-bench-graph-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 export HOME="$work" GIT_CONFIG_NOSYSTEM=1

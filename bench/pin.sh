@@ -25,8 +25,8 @@ BASES=${BASES:-50}
 RUNS=${RUNS:-3}
 RENOVATE_DIR=${RENOVATE_DIR:-/tmp/strata-renovate}
 root=$(cd "$(dirname "$0")/.." && pwd)
-strata="$root/$build/orchestrator/strata"
-ninja -C "$root/$build" orchestrator/strata >/dev/null
+strata="$root/$build/cli/strata"
+ninja -C "$root/$build" cli/strata >/dev/null
 for t in git node npm /usr/bin/time; do
   command -v "$t" >/dev/null || { echo "pin.sh: needs $t" >&2; exit 1; }
 done

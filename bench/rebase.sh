@@ -23,9 +23,9 @@ build=${1:-build}
 LAYER_KB=${LAYER_KB:-2048}
 RUNS=${RUNS:-3}
 root=$(cd "$(dirname "$0")/.." && pwd)
-strata="$root/$build/orchestrator/strata"
+strata="$root/$build/cli/strata"
 regpy="$root/tests/registry/registry.py"
-ninja -C "$root/$build" orchestrator/strata >/dev/null
+ninja -C "$root/$build" cli/strata >/dev/null
 work=$(mktemp -d /tmp/strata-bench-rebase-XXXXXX)
 pid=
 cleanup() {

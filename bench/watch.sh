@@ -20,8 +20,8 @@ build=${1:-build}
 TAGS=${TAGS:-1000}
 SAMPLE=${SAMPLE:-50}
 root=$(cd "$(dirname "$0")/.." && pwd)
-strata="$root/$build/orchestrator/strata"
-ninja -C "$root/$build" orchestrator/strata >/dev/null
+strata="$root/$build/cli/strata"
+ninja -C "$root/$build" cli/strata >/dev/null
 for t in skopeo ab /usr/bin/time; do
   command -v "$t" >/dev/null || { echo "watch.sh: needs $t" >&2; exit 1; }
 done

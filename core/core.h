@@ -67,6 +67,18 @@ void strata_error_clear(strata_error *err);
 /* A short constant name for a code: "invalid input", "not found", ... */
 const char *strata_error_name(int code);
 
+/* Exit codes of the command-line contract (DESIGN.md), the same for every
+ * command and the daemon. */
+enum {
+    STRATA_EXIT_OK = 0,
+    STRATA_EXIT_PROBLEM = 1, /* the work found a problem or failed */
+    STRATA_EXIT_USAGE = 2,   /* bad usage, bad input or bad config */
+};
+
+/* The exit code for an error code: bad input and usage give 2, every
+ * other failure 1, success 0. */
+int strata_exit_code(int code);
+
 /* ---- allocation ------------------------------------------------------- */
 
 /* These abort the process on exhaustion, so callers never check them. */

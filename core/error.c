@@ -96,3 +96,17 @@ strata_error_name(int code)
         return "internal error";
     }
 }
+
+int
+strata_exit_code(int code)
+{
+    switch (code) {
+    case STRATA_OK:
+        return STRATA_EXIT_OK;
+    case STRATA_EINVAL:
+    case STRATA_EUSAGE:
+        return STRATA_EXIT_USAGE;
+    default:
+        return STRATA_EXIT_PROBLEM;
+    }
+}

@@ -16,7 +16,7 @@ scripts/install-deps.sh
 build=${BUILD:-build}
 [ -f "$build/build.ninja" ] || meson setup "$build" >/dev/null
 ninja -C "$build" >/dev/null
-strata="$root/$build/orchestrator/strata"
+strata="$root/$build/cli/strata"
 py=/usr/bin/python3
 reg="$root/tests/registry/registry.py"
 

@@ -1,6 +1,6 @@
 /*
- * test-api.c - the HTTP API server (orchestrator/api-*.c) and the metrics
- * registry (orchestrator/metrics.c), tested in-process: the server runs
+ * test-api.c - the HTTP API server (api/server.c, request.c, routes.c) and the metrics
+ * registry (api/metrics.c), tested in-process: the server runs
  * on a uv loop in the main thread on 127.0.0.1 with an ephemeral port,
  * and real clients drive it from another thread (libcurl easy handles,
  * and wrk when installed). The client thread signals the loop through a
@@ -20,7 +20,7 @@
 #include <uv.h>
 
 #include "harness.h"
-#include "orchestrator-int.h"
+#include "api.h"
 
 /* ---- fixture: a server on a loop, a client thread ------------------- */
 

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "orchestrator-int.h"
+#include "jobs.h"
 
 #define D1                                                                     \
     "sha256:1111111111111111111111111111111111111111111111111111111111111111"

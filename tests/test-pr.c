@@ -1,5 +1,5 @@
 /*
- * test-pr.c - integration tests of the `pr` action (orchestrator/
+ * test-pr.c - integration tests of the `pr` action (jobs/
  * action-pr.c) with real git remotes (bare repositories over file://) and
  * tests/servers/forge.py, started here on 127.0.0.1 as GitHub and then as
  * GitLab and killed at exit, also when a check fails. Jobs are put in a
@@ -33,7 +33,7 @@
 #include "core.h"
 #include "harness-server.h"
 #include "harness.h"
-#include "orchestrator-int.h"
+#include "jobs.h"
 #include "store.h"
 
 #define TOKEN "pr-test-token-0123"

@@ -21,7 +21,7 @@
 #include "scan.h"
 #include "harness-registry.h"
 #include "harness.h"
-#include "orchestrator-int.h"
+#include "jobs.h"
 
 #ifndef STRATA_TEST_SCANNERS
 #error "STRATA_TEST_SCANNERS must name tests/scanners"

@@ -1,0 +1,87 @@
+/*
+ * cmd-approve.c - `strata approve REF [--digest D]`: lets a held base
+ * update go ahead (watch.approval or watch.bases[].approval). It records
+ * approved:REF = the digest (the current one when --digest is not given)
+ * in the store; the daemon plans it at its next plan tick, and
+ * `strata plan` shows it as due. Approving a digest that is not the
+ * current one is refused: the approval would silently not apply.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static int
+exec_approve(strata_cli *cli, int argc, char **argv)
+{
+    strata_config *config = NULL;
+    strata_store *st = NULL;
+    strata_store_watch_state ws = {0};
+    strata_error err = {0};
+    strata_ref *ref = NULL, *bare = NULL;
+    const char *arg = NULL, *digest = NULL;
+    char *key = NULL;
+    int i, rc;
+
+    for (i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--digest") == 0 && i + 1 < argc)
+            digest = argv[++i];
+        else if (argv[i][0] == '-' || arg != NULL) {
+            strata_cmd_usage(&strata_cmd_approve, stderr);
+            return STRATA_EXIT_USAGE;
+        } else
+            arg = argv[i];
+    }
+    if (arg == NULL) {
+        strata_cmd_usage(&strata_cmd_approve, stderr);
+        return STRATA_EXIT_USAGE;
+    }
+    if (strata_ref_parse(&ref, arg, &err) != 0 ||
+        strata_ref_with_digest(&bare, ref, NULL, &err) != 0 ||
+        (digest != NULL && strata_digest_validate(digest, &err) != 0) ||
+        strata_config_load_or_default(&config, cli->config_path,
+                                      cli->config_explicit, NULL, &err) != 0 ||
+        strata_store_open(&st, strata_config_data_get(config)->state, &err) !=
+            0 ||
+        strata_store_watch_state_get(&ws, st, strata_ref_string(bare), &err) !=
+            0)
+        goto fail;
+    if (ws.current_digest == NULL) {
+        strata_error_set(&err, STRATA_ENOTFOUND, "'%s' has no digest yet",
+                         strata_ref_string(bare));
+        goto fail;
+    }
+    if (digest != NULL && strcmp(digest, ws.current_digest) != 0) {
+        strata_error_set(&err, STRATA_ECONFLICT,
+                         "'%s' is at %s now, not %s: nothing approved",
+                         strata_ref_string(bare), ws.current_digest, digest);
+        goto fail;
+    }
+    key = strata_xasprintf("approved:%s", strata_ref_string(bare));
+    if (strata_store_meta_set(st, key, ws.current_digest, &err) != 0)
+        goto fail;
+    printf("approved %s@%s\n", strata_ref_string(bare), ws.current_digest);
+    rc = STRATA_EXIT_OK;
+    goto out;
+fail:
+    rc = strata_cmd_fail(&err);
+out:
+    free(key);
+    strata_store_watch_state_release(&ws);
+    strata_store_close(st);
+    strata_config_free(config);
+    strata_ref_free(ref);
+    strata_ref_free(bare);
+    return rc;
+}
+
+const strata_cmd_entry strata_cmd_approve = {
+    .name = "approve",
+    .usage = "REF [--digest DIGEST]",
+    .summary = "Let a base update that waits for approval go ahead.",
+    .help = "With watch.approval (or a base's approval: true), a new digest "
+            "is held\nafter its soak until approved. REF's current digest "
+            "is approved, or\nDIGEST, which must be the current one.\n",
+    .exec = exec_approve,
+};

@@ -1,0 +1,340 @@
+/*
+ * cmd-catalog.c - `strata catalog list|status|check`: the golden
+ * base-image catalog (the config's `catalog:` file, or --catalog FILE).
+ * list prints its entries; status adds each entry's current digest from
+ * the state store, when it last changed and how many images build on it;
+ * check exits 1 naming every image built on a non-golden or deprecated
+ * base. A catalog with problems prints them as FILE:LINE:COL and exits 2.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "cli.h"
+#include "report.h"
+#include "store.h"
+
+typedef struct catalog_cmd {
+    const char *format;
+    strata_config *config;
+    strata_report_catalog *cat;
+    strata_store *st;
+} catalog_cmd;
+
+static void
+catalog_cmd_release(catalog_cmd *c)
+{
+    strata_store_close(c->st);
+    strata_report_catalog_free(c->cat);
+    strata_config_free(c->config);
+}
+
+/*
+ * Parses [--catalog FILE] [--format table|json] and loads the config and
+ * the catalog (and the store when want_store). Returns 0 or an exit code.
+ */
+static int
+setup(catalog_cmd *c, const strata_cmd_entry *cmd, strata_cli *cli, int argc,
+      char **argv, int want_store)
+{
+    strata_config_problems *cp = strata_config_problems_new();
+    strata_report_problems *rp = strata_report_problems_new();
+    const char *path = NULL;
+    strata_error err = {0};
+    int i, rc = STRATA_EXIT_USAGE;
+    size_t k;
+
+    c->format = "table";
+    for (i = 1; i < argc; i++) {
+        const char **slot = strcmp(argv[i], "--catalog") == 0  ? &path
+                            : strcmp(argv[i], "--format") == 0 ? &c->format
+                                                               : NULL;
+        if (slot == NULL || i + 1 >= argc) {
+            fprintf(stderr, "strata: %s '%s'\n",
+                    slot ? "missing value for" : "unexpected argument",
+                    argv[i]);
+            strata_cmd_usage(cmd, stderr);
+            goto out;
+        }
+        *slot = argv[++i];
+    }
+    if (strcmp(c->format, "table") != 0 && strcmp(c->format, "json") != 0) {
+        fprintf(stderr, "strata: unknown format '%s' (table, json)\n",
+                c->format);
+        goto out;
+    }
+    if (strata_config_load_or_default(&c->config, cli->config_path,
+                                      cli->config_explicit, cp, &err) != 0) {
+        if (strata_config_problems_count(cp) == 0)
+            fprintf(stderr, "strata: %s\n", err.msg);
+        for (k = 0; k < strata_config_problems_count(cp); k++)
+            fprintf(stderr, "%s\n", strata_config_problems_get(cp, k)->text);
+        goto out;
+    }
+    if (path == NULL)
+        path = strata_config_data_get(c->config)->catalog;
+    if (path == NULL) {
+        fprintf(stderr, "strata: no catalog: set 'catalog:' in the "
+                        "configuration or pass --catalog FILE\n");
+        goto out;
+    }
+    if (strata_report_catalog_load(&c->cat, path, rp, &err) != 0) {
+        if (strata_report_problems_count(rp) == 0)
+            fprintf(stderr, "strata: %s\n", err.msg);
+        for (k = 0; k < strata_report_problems_count(rp); k++)
+            fprintf(stderr, "%s\n", strata_report_problems_get(rp, k)->text);
+        goto out;
+    }
+    if (want_store &&
+        strata_store_open(&c->st, strata_config_data_get(c->config)->state,
+                          &err) != 0) {
+        rc = strata_cmd_fail(&err);
+        goto out;
+    }
+    rc = 0;
+out:
+    if (rc != 0) {
+        catalog_cmd_release(c);
+        memset(c, 0, sizeof(*c));
+    }
+    strata_report_problems_free(rp);
+    strata_config_problems_free(cp);
+    return rc;
+}
+
+static void
+print_json(const json_t *doc)
+{
+    char *s = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+
+    printf("%s\n", s);
+    free(s);
+}
+
+/* "7d", "12h", "1h30m", "0": the shortest spelling of ms. */
+static void
+duration(char *out, size_t len, uint64_t ms)
+{
+    static const struct {
+        uint64_t ms;
+        char unit;
+    } units[] = {{86400000, 'd'}, {3600000, 'h'}, {60000, 'm'}, {1000, 's'}};
+    size_t i, n = 0;
+
+    out[0] = '\0';
+    if (ms == 0) {
+        snprintf(out, len, "-");
+        return;
+    }
+    for (i = 0; i < 4; i++)
+        if (ms >= units[i].ms) {
+            n += (size_t) snprintf(out + n, len - n, "%llu%c",
+                                   (unsigned long long) (ms / units[i].ms),
+                                   units[i].unit);
+            ms %= units[i].ms;
+        }
+    if (ms > 0)
+        snprintf(out + n, len - n, "%llums", (unsigned long long) ms);
+}
+
+static json_t *
+entry_json(const strata_report_entry *e)
+{
+    json_t *o = json_object(), *owners = json_array();
+    size_t i;
+
+#define S(x) ((x) ? json_string(x) : json_null())
+    json_object_set_new(o, "ref", json_string(e->ref));
+    json_object_set_new(o, "semver", S(e->semver));
+    json_object_set_new(o, "suffix", S(e->suffix));
+    json_object_set_new(o, "description", S(e->description));
+    for (i = 0; i < e->n_owners; i++)
+        json_array_append_new(owners, json_string(e->owners[i]));
+    json_object_set_new(o, "owners", owners);
+    json_object_set_new(o, "tier", S(e->tier));
+    json_object_set_new(o, "os", S(e->os));
+    json_object_set_new(o, "lifecycle",
+                        json_string(e->lifecycle == STRATA_REPORT_DEPRECATED
+                                        ? "deprecated"
+                                        : "active"));
+    json_object_set_new(o, "sunset", S(e->sunset));
+    json_object_set_new(o, "replacement", S(e->replacement));
+    json_object_set_new(o, "max_age_ms",
+                        json_integer((json_int_t) e->max_age_ms));
+    json_object_set_new(o, "soak_ms", json_integer((json_int_t) e->soak_ms));
+    json_object_set_new(o, "signing_key", S(e->signing_key));
+#undef S
+    return o;
+}
+
+static int
+exec_catalog_list(strata_cli *cli, int argc, char **argv)
+{
+    catalog_cmd c = {0};
+    size_t i;
+    int rc = setup(&c, &strata_cmd_catalog_list, cli, argc, argv, 0);
+
+    if (rc != 0)
+        return rc;
+    if (strcmp(c.format, "json") == 0) {
+        json_t *a = json_array();
+        for (i = 0; i < strata_report_catalog_count(c.cat); i++)
+            json_array_append_new(
+                a, entry_json(strata_report_catalog_entry(c.cat, i)));
+        print_json(a);
+        json_decref(a);
+    } else {
+        printf("%-44s  %-10s  %-8s  %-8s  %-7s  %s\n", "REF", "LIFECYCLE",
+               "TIER", "OS", "MAX AGE", "OWNERS");
+        for (i = 0; i < strata_report_catalog_count(c.cat); i++) {
+            const strata_report_entry *e =
+                strata_report_catalog_entry(c.cat, i);
+            char ref[512], age[64];
+            size_t k;
+
+            if (e->semver != NULL)
+                snprintf(ref, sizeof(ref), "%s (semver %s%s%s)", e->ref,
+                         e->semver, e->suffix ? ", suffix " : "",
+                         e->suffix ? e->suffix : "");
+            else
+                snprintf(ref, sizeof(ref), "%s", e->ref);
+            duration(age, sizeof(age), e->max_age_ms);
+            printf("%-44s  %-10s  %-8s  %-8s  %-7s  ", ref,
+                   e->lifecycle == STRATA_REPORT_DEPRECATED ? "deprecated"
+                                                            : "active",
+                   e->tier ? e->tier : "-", e->os ? e->os : "-", age);
+            for (k = 0; k < e->n_owners; k++)
+                printf("%s%s", k ? "," : "", e->owners[k]);
+            printf("%s\n", e->n_owners ? "" : "-");
+            if (e->lifecycle == STRATA_REPORT_DEPRECATED)
+                printf("    sunset %s, use %s\n", e->sunset, e->replacement);
+        }
+    }
+    catalog_cmd_release(&c);
+    return STRATA_EXIT_OK;
+}
+
+static int
+exec_catalog_status(strata_cli *cli, int argc, char **argv)
+{
+    catalog_cmd c = {0};
+    strata_error err = {0};
+    json_t *status = NULL, *o;
+    size_t i;
+    int rc = setup(&c, &strata_cmd_catalog_status, cli, argc, argv, 1);
+
+    if (rc != 0)
+        return rc;
+    if (strata_report_catalog_status(&status, c.st, NULL, c.cat, &err) != 0) {
+        rc = strata_cmd_fail(&err);
+        goto out;
+    }
+    if (strcmp(c.format, "json") == 0) {
+        print_json(status);
+        goto out;
+    }
+    printf("%-44s  %-10s  %-19s  %-20s  %6s  %11s\n", "REF", "LIFECYCLE",
+           "CURRENT", "CHANGED", "IMAGES", "DESCENDANTS");
+    json_array_foreach (status, i, o) {
+        const char *cur =
+            json_string_value(json_object_get(o, "current_digest"));
+        const char *changed = json_string_value(json_object_get(o, "changed"));
+        printf(
+            "%-44s  %-10s  %-19.19s  %-20s  %6lld  %11lld\n",
+            json_string_value(json_object_get(o, "ref")),
+            json_string_value(json_object_get(o, "lifecycle")),
+            cur                                         ? cur
+            : json_is_null(json_object_get(o, "watch")) ? "(not watched)"
+                                                        : "(unchecked)",
+            changed ? changed : "-",
+            (long long) json_integer_value(json_object_get(o, "images")),
+            (long long) json_integer_value(json_object_get(o, "descendants")));
+    }
+out:
+    json_decref(status);
+    catalog_cmd_release(&c);
+    return rc;
+}
+
+static int
+exec_catalog_check(strata_cli *cli, int argc, char **argv)
+{
+    catalog_cmd c = {0};
+    strata_graph *g = NULL;
+    strata_error err = {0};
+    json_t *bad = NULL, *o;
+    size_t i;
+    int rc = setup(&c, &strata_cmd_catalog_check, cli, argc, argv, 1);
+
+    if (rc != 0)
+        return rc;
+    if (strata_graph_load(&g, c.st, &err) != 0 ||
+        strata_report_catalog_check(&bad, g, c.cat, &err) != 0) {
+        rc = strata_cmd_fail(&err);
+        goto out;
+    }
+    if (strcmp(c.format, "json") == 0)
+        print_json(bad);
+    else
+        json_array_foreach (bad, i, o) {
+            const char *cls = json_string_value(json_object_get(o, "class"));
+            const char *path = json_string_value(json_object_get(o, "path"));
+            const char *repl =
+                json_string_value(json_object_get(o, "replacement"));
+
+            printf("%s: built on %s base '%s'",
+                   json_string_value(json_object_get(o, "image")), cls,
+                   json_string_value(json_object_get(o, "base")));
+            if (repl != NULL)
+                printf(" (sunset %s; use '%s')",
+                       json_string_value(json_object_get(o, "sunset")), repl);
+            if (path != NULL)
+                printf(
+                    " at %s:%lld", path,
+                    (long long) json_integer_value(json_object_get(o, "line")));
+            printf("\n");
+        }
+    rc = json_array_size(bad) > 0 ? STRATA_EXIT_PROBLEM : STRATA_EXIT_OK;
+out:
+    json_decref(bad);
+    strata_graph_free(g);
+    catalog_cmd_release(&c);
+    return rc;
+}
+
+#define CATALOG_HELP                                                           \
+    "  --catalog FILE   the catalog (default: the configuration's "            \
+    "'catalog')\n"                                                             \
+    "  --format F       table (default) or json\n"                             \
+    "\nThe catalog format is documented in docs/catalog.md. A catalog with\n"  \
+    "problems prints each as FILE:LINE:COL: message and exits 2.\n"
+
+const strata_cmd_entry strata_cmd_catalog_list = {
+    .name = "catalog list",
+    .usage = "[--catalog FILE] [--format table|json]",
+    .summary = "List the golden base images of the catalog.",
+    .help = CATALOG_HELP,
+    .exec = exec_catalog_list,
+};
+
+const strata_cmd_entry strata_cmd_catalog_status = {
+    .name = "catalog status",
+    .usage = "[--catalog FILE] [--format table|json]",
+    .summary = "Show each golden base's current digest and its images.",
+    .help = "For each entry: its current digest (from the state store), when\n"
+            "it last changed, and how many images build on it directly and\n"
+            "at any depth.\n\n" CATALOG_HELP,
+    .exec = exec_catalog_status,
+};
+
+const strata_cmd_entry strata_cmd_catalog_check = {
+    .name = "catalog check",
+    .usage = "[--catalog FILE] [--format table|json]",
+    .summary = "Fail when an image is built on a non-golden or deprecated "
+               "base.",
+    .help = "Prints every image built on a base that is not in the catalog\n"
+            "or is deprecated, and exits 1; exits 0 when there is "
+            "none.\n\n" CATALOG_HELP,
+    .exec = exec_catalog_check,
+};

@@ -1,0 +1,86 @@
+/*
+ * daemon-int.h - the daemon's one object and what its files share.
+ */
+#ifndef STRATA_DAEMON_INT_H
+#define STRATA_DAEMON_INT_H
+
+#include <signal.h>
+
+#include <uv.h>
+
+#include "api.h"
+#include "config.h"
+#include "daemon.h"
+#include "graph.h"
+#include "jobs.h"
+#include "oci.h"
+#include "store.h"
+
+struct strata_watcher;
+
+/* main()'s one object: everything the daemon owns. */
+struct strata_daemon {
+    uv_loop_t loop;
+    strata_daemon_opts opts;
+    strata_config *config;
+    /* Replaced by SIGHUP; freed once nothing can hold them (no job
+     * running, no scan, no old notifier left): retired_sweep(). */
+    strata_config **retired;
+    size_t nretired;
+    const strata_config_data *cfg;
+    strata_store *store;
+    strata_registry *registry;
+    struct strata_watcher *watcher;
+    struct strata_notify *notify;
+    /* A SIGHUP's new notifier waits for the old ones to stop. */
+    struct strata_notify *notify_unstarted;
+    int notify_closing;
+    strata_graph *graph;
+    int64_t graph_generation; /* the store's, when graph was loaded */
+    strata_runner *runner;
+    strata_runner_env env;
+    strata_api *api;
+    strata_api_route routes[16];
+    uv_signal_t sig_term, sig_int, sig_hup;
+    uv_timer_t plan_timer, scan_timer, stop_timer;
+    uv_work_t scan_work;
+    int scanning;
+    int rescan_wanted;                  /* a reload came while scanning */
+    const strata_config_data *scan_cfg; /* what the scan under way reads */
+    int scan_rc;
+    json_t *scan_summary;
+    strata_error scan_err;
+    char *cache_dir;
+    strata_daemon_phase phase;
+    int ready;
+    int stopping;
+    int64_t stop_started;
+    int exit_code;
+    size_t watch_errors;
+    strata_buf report_gauges; /* /metrics: the stale report's gauges */
+    int64_t report_gauges_at; /* when they were computed; 0: never */
+    int waiting_notify;       /* --once: the cycle waits for the outbox */
+    int notify_idle;
+    json_t *once_report; /* --once: what the cycle saw and did */
+};
+
+
+/* Plans pending updates now and wakes the runner. */
+void strata_daemon__plan(strata_daemon *d);
+int strata_daemon__api_start(strata_daemon *d, strata_error *err);
+/* daemon-hooks.c: POST /hooks/registry/NAME and /hooks/git/NAME. */
+void strata_daemon__registry_hook(strata_api_req *req, void *arg);
+void strata_daemon__git_hook(strata_api_req *req, void *arg);
+/* daemon.c: decides what comes next in the cycle. */
+void strata_daemon__cycle_step(strata_daemon *d);
+/* daemon.c: (re)starts the scheduled rescans at the configured interval. */
+void strata_daemon__arm_scan_timer(strata_daemon *d);
+/* daemon-scan.c: rescans the repositories now, or after the scan under
+ * way; watches every base the graph names. */
+void strata_daemon__rescan(strata_daemon *d);
+void strata_daemon__watch_graph_bases(strata_daemon *d);
+/* daemon-reload.c: SIGHUP; frees replaced configurations when idle. */
+void strata_daemon__reload(strata_daemon *d);
+void strata_daemon__retired_sweep(strata_daemon *d);
+
+#endif

@@ -1,0 +1,364 @@
+/*
+ * routes.c - what the daemon serves over its HTTP API: the watched
+ * bases, the images and the graph, jobs and events (paginated with
+ * ?limit=&after=, the next cursor in "next"), Prometheus metrics, and
+ * the webhook endpoints (daemon-hooks.c). The HTTP itself is
+ * api-server.c's.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "notify.h"
+#include "daemon-int.h"
+#include "report.h"
+#include "watchers.h"
+
+static int
+parse_after(int64_t *out, const strata_api_page *page)
+{
+    char *end = NULL;
+    long long v;
+
+    *out = 0;
+    if (page->after == NULL)
+        return 0;
+    v = strtoll(page->after, &end, 10);
+    if (*page->after == '\0' || *end != '\0' || v < 0)
+        return STRATA_EINVAL;
+    *out = v;
+    return 0;
+}
+
+/* Answers a paginated list: {"items": [...], "next": "id"|null}. */
+static void
+respond_page(strata_api_req *req, json_t *items, long limit)
+{
+    json_t *last = json_array_get(items, json_array_size(items) - 1);
+    json_t *doc = json_object();
+
+    json_object_set(doc, "items", items);
+    if ((long) json_array_size(items) == limit && last != NULL)
+        json_object_set_new(
+            doc, "next",
+            json_sprintf("%lld", (long long) json_integer_value(
+                                     json_object_get(last, "id"))));
+    else
+        json_object_set_new(doc, "next", json_null());
+    strata_api_respond_json(req, 200, doc);
+    json_decref(doc);
+}
+
+/*
+ * One page of a store list: ?limit=&after= and one filter parameter.
+ * fetch() gets the filter's value (NULL when absent) and returns 0, a
+ * store error (500), or STRATA_EINVAL for a bad filter value (400).
+ */
+typedef int (*list_fetch)(json_t **out, strata_daemon *d, int64_t after,
+                          int limit, const char *filter, strata_error *err);
+
+static void
+respond_list(strata_api_req *req, strata_daemon *d, const char *filter_name,
+             list_fetch fetch)
+{
+    strata_api_page page = {0};
+    strata_error err = {0};
+    json_t *items = NULL;
+    char *filter = NULL;
+    int64_t after;
+    int rc;
+
+    if (strata_api_req_page(&page, req, 50, 500, &err) != 0 ||
+        parse_after(&after, &page) != 0) {
+        strata_api_respond_error(req, 400, "%s",
+                                 err.code ? err.msg : "bad 'after'");
+        goto out;
+    }
+    strata_api_req_query(&filter, req, filter_name, NULL);
+    rc = fetch(&items, d, after, (int) page.limit, filter, &err);
+    if (rc != 0) {
+        strata_api_respond_error(req, rc == STRATA_EINVAL ? 400 : 500, "%s",
+                                 err.msg);
+        goto out;
+    }
+    respond_page(req, items, page.limit);
+out:
+    json_decref(items);
+    free(page.after);
+    free(filter);
+}
+
+static int
+fetch_jobs(json_t **out, strata_daemon *d, int64_t after, int limit,
+           const char *state_name, strata_error *err)
+{
+    strata_store_job_state state;
+
+    if (state_name != NULL &&
+        strata_store_job_state_parse(&state, state_name) != 0)
+        return strata_error_set(err, STRATA_EINVAL, "unknown job state '%s'",
+                                state_name);
+    return strata_store_job_list(out, d->store, after, limit,
+                                 state_name ? (int) state : -1, err);
+}
+
+static int
+fetch_events(json_t **out, strata_daemon *d, int64_t after, int limit,
+             const char *type, strata_error *err)
+{
+    return strata_store_event_list(out, d->store, after, limit, type, err);
+}
+
+/* The notification outbox: pending, sending, sent and dead letters. */
+static int
+fetch_outbox(json_t **out, strata_daemon *d, int64_t after, int limit,
+             const char *state_name, strata_error *err)
+{
+    strata_store_outbox_state state;
+
+    if (state_name != NULL &&
+        strata_store_outbox_state_parse(&state, state_name) != 0)
+        return strata_error_set(err, STRATA_EINVAL, "unknown outbox state '%s'",
+                                state_name);
+    return strata_notify_outbox_list(
+        out, d->store, state_name ? (int) state : -1, after, limit, err);
+}
+
+static void
+on_jobs(strata_api_req *req, void *arg)
+{
+    respond_list(req, arg, "state", fetch_jobs);
+}
+
+static void
+on_events(strata_api_req *req, void *arg)
+{
+    respond_list(req, arg, "type", fetch_events);
+}
+
+static void
+on_outbox(strata_api_req *req, void *arg)
+{
+    respond_list(req, arg, "state", fetch_outbox);
+}
+
+static void
+on_bases(strata_api_req *req, void *arg)
+{
+    strata_daemon *d = arg;
+    strata_error err = {0};
+    json_t *states = NULL, *doc;
+
+    if (strata_store_watch_states(&states, d->store, &err) != 0) {
+        strata_api_respond_error(req, 500, "%s", err.msg);
+        return;
+    }
+    doc = json_pack("{s:o}", "items", states);
+    strata_api_respond_json(req, 200, doc);
+    json_decref(doc);
+}
+
+static void
+on_graph(strata_api_req *req, void *arg)
+{
+    strata_daemon *d = arg;
+    strata_buf b = STRATA_BUF_INIT;
+
+    if (d->graph == NULL) {
+        strata_api_respond_error(req, 503, "the graph is not loaded yet");
+        return;
+    }
+    strata_graph_render(&b, d->graph, STRATA_GRAPH_JSON);
+    strata_api_respond(req, 200, "application/json", b.ptr, b.len);
+    strata_buf_release(&b);
+}
+
+static void
+on_images(strata_api_req *req, void *arg)
+{
+    strata_daemon *d = arg;
+    json_t *items = json_array(), *doc;
+    size_t i, n;
+
+    if (d->graph == NULL) {
+        strata_api_respond_error(req, 503, "the graph is not loaded yet");
+        json_decref(items);
+        return;
+    }
+    n = strata_graph_node_count(d->graph);
+    for (i = 0; i < n; i++) {
+        const char *ref = strata_graph_node_ref(d->graph, i);
+        const char **anc = NULL;
+        size_t nanc = 0, j;
+        json_t *bases = json_array();
+
+        if (strata_graph_node_kind(d->graph, i) == STRATA_GRAPH_BASE)
+            continue;
+        strata_graph_ancestors(&anc, &nanc, d->graph, ref, NULL);
+        for (j = 0; j < nanc; j++)
+            json_array_append_new(bases, json_string(anc[j]));
+        free(anc);
+        json_array_append_new(
+            items,
+            json_pack("{s:s, s:s, s:o}", "image", ref, "kind",
+                      strata_graph_node_kind(d->graph, i) == STRATA_GRAPH_IMAGE
+                          ? "image"
+                          : "dockerfile",
+                      "bases", bases));
+    }
+    doc = json_pack("{s:o}", "items", items);
+    strata_api_respond_json(req, 200, doc);
+    json_decref(doc);
+}
+
+/* The stale report as the CLI computes it; *out is new. */
+static int
+stale_report(json_t **out, strata_daemon *d, strata_error *err)
+{
+    strata_report_catalog *cat = NULL;
+    strata_report_options o = {0};
+    int rc = 0;
+
+    if (d->cfg->catalog != NULL && (rc = strata_report_catalog_load(
+                                        &cat, d->cfg->catalog, NULL, err)) != 0)
+        return rc;
+    o.catalog = cat;
+    rc = strata_report_stale(out, d->store, d->graph, &o, err);
+    strata_report_catalog_free(cat);
+    return rc;
+}
+
+static void
+on_report(strata_api_req *req, void *arg)
+{
+    static const char *const types[] = {
+        "text/plain; charset=utf-8", "application/json", "text/csv",
+        "text/markdown; charset=utf-8", "text/html; charset=utf-8"};
+    strata_daemon *d = arg;
+    strata_report_format format = STRATA_REPORT_JSON;
+    strata_buf b = STRATA_BUF_INIT;
+    strata_error err = {0};
+    json_t *report = NULL;
+    char *f = NULL;
+
+    if (strata_api_req_query(&f, req, "format", NULL) == 0 && f != NULL &&
+        strata_report_parse_format(&format, f) != 0) {
+        strata_api_respond_error(req, 400, "unknown format '%s'", f);
+        free(f);
+        return;
+    }
+    free(f);
+    if (d->graph == NULL) {
+        strata_api_respond_error(req, 503, "the graph is not loaded yet");
+        return;
+    }
+    if (stale_report(&report, d, &err) != 0) {
+        strata_api_respond_error(req, 500, "%s", err.msg);
+        return;
+    }
+    strata_report_render(&b, report, format, 0);
+    strata_api_respond(req, 200, types[format], b.ptr, b.len);
+    strata_buf_release(&b);
+    json_decref(report);
+}
+
+static int
+on_ready(void *arg)
+{
+    strata_daemon *d = arg;
+
+    return d->ready;
+}
+
+static void
+on_metrics(strata_buf *out, void *arg)
+{
+    strata_daemon *d = arg;
+    int64_t counts[STRATA_STORE_JOB_NSTATES];
+    strata_watcher_stats ws;
+    size_t i;
+
+    strata_watcher_stats_get(&ws, d->watcher);
+    strata_buf_printf(out,
+                      "# HELP strata_watches Watched references.\n"
+                      "# TYPE strata_watches gauge\nstrata_watches %zu\n"
+                      "# HELP strata_checks_total Registry checks.\n"
+                      "# TYPE strata_checks_total counter\n"
+                      "strata_checks_total %llu\n"
+                      "# HELP strata_check_errors_total Failed checks.\n"
+                      "# TYPE strata_check_errors_total counter\n"
+                      "strata_check_errors_total %llu\n"
+                      "# HELP strata_base_changes_total Base updates seen.\n"
+                      "# TYPE strata_base_changes_total counter\n"
+                      "strata_base_changes_total %llu\n",
+                      ws.watches, (unsigned long long) ws.checks,
+                      (unsigned long long) ws.errors,
+                      (unsigned long long) ws.changes);
+    for (i = 0; i < d->cfg->n_registries; i++) {
+        long left = strata_watcher_ratelimit_remaining(
+            d->watcher, d->cfg->registries[i].host);
+        if (left >= 0)
+            strata_buf_printf(out,
+                              "strata_registry_ratelimit_remaining{registry="
+                              "\"%s\"} %ld\n",
+                              d->cfg->registries[i].host, left);
+    }
+    if (d->graph != NULL) {
+        /*
+         * The report's gauges cost a pass over every image: scrapes
+         * within a minute get the same text.
+         */
+        if (d->report_gauges_at == 0 ||
+            strata_now_ms() - d->report_gauges_at > 60000) {
+            json_t *report = NULL;
+
+            strata_buf_reset(&d->report_gauges);
+            if (stale_report(&report, d, NULL) == 0)
+                strata_report_prometheus(&d->report_gauges, report);
+            json_decref(report);
+            d->report_gauges_at = strata_now_ms();
+        }
+        strata_buf_add(out, d->report_gauges.ptr ? d->report_gauges.ptr : "",
+                       d->report_gauges.len);
+    }
+    if (strata_store_job_count(counts, d->store, NULL) == 0) {
+        strata_buf_puts(out, "# HELP strata_jobs Jobs by state.\n"
+                             "# TYPE strata_jobs gauge\n");
+        for (i = 0; i < STRATA_STORE_JOB_NSTATES; i++)
+            strata_buf_printf(
+                out, "strata_jobs{state=\"%s\"} %lld\n",
+                strata_store_job_state_name((strata_store_job_state) i),
+                (long long) counts[i]);
+    }
+}
+
+int
+strata_daemon__api_start(strata_daemon *d, strata_error *err)
+{
+    strata_api_options o = {0};
+    const strata_api_route routes[] = {
+        {STRATA_API_GET, "/api/v1/bases", 0, on_bases, d},
+        {STRATA_API_GET, "/api/v1/images", 0, on_images, d},
+        {STRATA_API_GET, "/api/v1/graph", 0, on_graph, d},
+        {STRATA_API_GET, "/api/v1/jobs", 0, on_jobs, d},
+        {STRATA_API_GET, "/api/v1/events", 0, on_events, d},
+        {STRATA_API_GET, "/api/v1/report", 0, on_report, d},
+        {STRATA_API_GET, "/api/v1/outbox", 0, on_outbox, d},
+        {STRATA_API_POST, "/hooks/registry/", 1, strata_daemon__registry_hook,
+         d},
+        {STRATA_API_POST, "/hooks/git/", 1, strata_daemon__git_hook, d},
+        {0, NULL, 0, NULL, NULL},
+    };
+
+    memcpy(d->routes, routes, sizeof(routes));
+    o.listen = d->opts.listen ? d->opts.listen : d->cfg->api.listen;
+    o.token =
+        d->cfg->api.token ? strata_secret_reveal(d->cfg->api.token) : NULL;
+    o.routes = d->routes;
+    o.ready = on_ready;
+    o.ready_arg = d;
+    o.metrics = on_metrics;
+    o.metrics_arg = d;
+    if (strata_api_new(&d->api, &d->loop, &o, err) != 0)
+        return err ? err->code : STRATA_EINTERNAL;
+    return 0;
+}

@@ -1,0 +1,287 @@
+/*
+ * action-pr-change.c - the change of the `pr` action, made off the loop:
+ * the worker that syncs the repository's git mirror, pins every
+ * Dockerfile that references a gathered base or image, and commits and
+ * pushes the branch; the worker that deletes a branch no longer needed;
+ * and the words around the change (title, body, closing comment). The
+ * workers touch git only: no loop, no store.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "jobs-int.h"
+
+static const char *
+resolve(const char *ref, const strata_df_ref *where, void *arg)
+{
+    (void) where;
+    return strata_strmap_get(arg, ref);
+}
+
+static void
+source_of(strata_vcs_source *src, const strata_config_repo *repo)
+{
+    memset(src, 0, sizeof(*src));
+    src->url = repo->url;
+    src->branch = repo->branch;
+    src->username = repo->username;
+    src->token = repo->token ? strata_secret_reveal(repo->token) : NULL;
+    src->ssh_key = repo->ssh_key_file;
+}
+
+/* ---- the words: title, body, comment (no store, no loop) ------------ */
+
+static int
+is_live(const json_t *base)
+{
+    return json_is_true(json_object_get(base, "live"));
+}
+
+/*
+ * Expands the title template over the live bases: {base} {digest} {short}
+ * {repo} {count} (config/schema.c accepts exactly these). Caller frees.
+ */
+static char *
+title_of(const strata_pr__ctx *c)
+{
+    const strata_config_pr *cp = &c->repo->pr;
+    const char *digest = NULL, *t = cp->title;
+    strata_buf b = STRATA_BUF_INIT;
+    size_t nb = 0, i, k;
+    json_t *e;
+
+    json_array_foreach (c->bases, i, e)
+        if (is_live(e) && nb++ == 0)
+            digest = strata_pr__field(e, "digest");
+    if (t == NULL)
+        t = nb > 1 ? "Pin {count} base images to new digests"
+                   : "Pin {base} to {short}";
+    while (*t != '\0') {
+        if (strncmp(t, "{base}", 6) == 0) {
+            k = 0;
+            json_array_foreach (c->bases, i, e)
+                if (is_live(e))
+                    strata_buf_printf(&b, "%s%s", k++ ? ", " : "",
+                                      strata_pr__field(e, "ref"));
+            t += 6;
+        } else if (strncmp(t, "{digest}", 8) == 0) {
+            strata_buf_puts(&b, digest ? digest : "");
+            t += 8;
+        } else if (strncmp(t, "{short}", 7) == 0) {
+            strata_buf_printf(&b, "%.19s", digest ? digest : "");
+            t += 7;
+        } else if (strncmp(t, "{repo}", 6) == 0) {
+            strata_buf_puts(&b, c->repo->forge_repo ? c->repo->forge_repo
+                                                    : c->repo->url);
+            t += 6;
+        } else if (strncmp(t, "{count}", 7) == 0) {
+            strata_buf_printf(&b, "%zu", nb);
+            t += 7;
+        } else {
+            strata_buf_putc(&b, *t++);
+        }
+    }
+    return strata_buf_detach(&b);
+}
+
+/*
+ * What a reviewer needs: each live base with its old and new digest and
+ * when the new one was first seen, the repository's images it affects
+ * (with the rescan delta when there is one), every line changed, and how
+ * to reproduce. Caller frees.
+ */
+static char *
+body_of(const strata_pr__ctx *c)
+{
+    strata_buf b = STRATA_BUF_INIT;
+    size_t i, nb = 0;
+    json_t *e;
+
+    json_array_foreach (c->bases, i, e)
+        nb += is_live(e);
+    strata_buf_printf(&b, "%s moved to a new digest.\n\n",
+                      nb > 1 ? "These base images" : "A base image");
+    strata_buf_puts(&b, "| base | old digest | new digest | first seen |\n"
+                        "|---|---|---|---|\n");
+    json_array_foreach (c->bases, i, e) {
+        const char *old = strata_pr__field(e, "old");
+
+        if (!is_live(e))
+            continue;
+        strata_buf_printf(
+            &b, "| `%s` | %s%s%s | `%s` | %s |\n", strata_pr__field(e, "ref"),
+            old ? "`" : "", old ? old : "unknown", old ? "`" : "",
+            strata_pr__field(e, "digest"), strata_pr__field(e, "first_seen"));
+    }
+    strata_buf_puts(&b, "\nImages built from this repository that it "
+                        "affects:\n");
+    json_array_foreach (c->affected, i, e) {
+        strata_buf_printf(&b, "- `%s`\n", strata_pr__field(e, "image"));
+        if (strata_pr__field(e, "rescan") != NULL)
+            strata_buf_printf(&b, "  - %s\n", strata_pr__field(e, "rescan"));
+    }
+    strata_buf_puts(&b, "\nLines changed:\n");
+    json_array_foreach (c->changes, i, e)
+        strata_buf_printf(
+            &b, "- `%s:%lld`: `%s` -> `%s`\n", strata_pr__field(e, "path"),
+            (long long) json_integer_value(json_object_get(e, "line")),
+            strata_pr__field(e, "from"), strata_pr__field(e, "to"));
+    strata_buf_puts(&b, "\nTo reproduce:\n");
+    json_array_foreach (c->bases, i, e) {
+        if (!is_live(e))
+            continue;
+        strata_buf_printf(&b,
+                          "- `strata digest %s` prints the new digest; "
+                          "`strata graph impacted %s` lists what descends "
+                          "from it\n",
+                          strata_pr__field(e, "ref"),
+                          strata_pr__field(e, "ref"));
+    }
+    strata_buf_printf(&b,
+                      "- `strata pin --check .` in a checkout of `%s` "
+                      "lists the stale references\n\n"
+                      "Opened by strata; it updates this branch when a base "
+                      "moves again, and closes this request once `%s` pins "
+                      "these digests.\n",
+                      c->repo->branch, c->repo->branch);
+    return strata_buf_detach(&b);
+}
+
+/* The comment a request gets when it is closed. Caller frees. */
+char *
+strata_pr__close_comment(const strata_pr__ctx *c)
+{
+    strata_buf b = STRATA_BUF_INIT;
+    size_t i;
+    json_t *e;
+
+    strata_buf_printf(&b, "`%s` already pins ", c->repo->branch);
+    json_array_foreach (c->bases, i, e)
+        strata_buf_printf(&b, "%s`%s@%s`", i == 0 ? "" : ", ",
+                          strata_pr__field(e, "ref"),
+                          strata_pr__field(e, "digest"));
+    strata_buf_printf(&b,
+                      ": nothing is left to pin, so strata closes this "
+                      "request and deletes the branch `%s`.\n",
+                      c->branch);
+    return strata_buf_detach(&b);
+}
+
+/* ---- the workers: git only, no loop, no store ----------------------- */
+
+/* A base is live when a changed reference is pinned for it. */
+static void
+mark_live(strata_pr__ctx *c)
+{
+    size_t i, j;
+    json_t *ch, *e;
+
+    json_array_foreach (c->changes, i, ch) {
+        const char *base =
+            strata_strmap_get(c->origin, strata_pr__field(ch, "ref"));
+
+        json_array_foreach (c->bases, j, e)
+            if (base != NULL && strcmp(base, strata_pr__field(e, "ref")) == 0)
+                json_object_set(e, "live", json_true());
+    }
+}
+
+void
+strata_pr__work(uv_work_t *req)
+{
+    strata_pr__ctx *c = req->data;
+    const strata_config_repo *repo = c->repo;
+    strata_vcs_source src;
+    strata_vcs_repo *vr = NULL;
+    strata_vcs_blob_list list = {0};
+    strata_vcs_edit *edits = NULL;
+    strata_pin_result *pins = NULL;
+    strata_vcs_commit_opts o = {0};
+    strata_buf msg = STRATA_BUF_INIT;
+    size_t i, j, nedits = 0;
+
+    source_of(&src, repo);
+    if ((c->rc = strata_vcs_sync(&vr, &src, c->job->env->cache_dir, &c->err)) !=
+            0 ||
+        (c->rc = strata_vcs_list_dockerfiles(&list, vr, NULL, 0, &c->err)) != 0)
+        goto out;
+    pins = strata_xcalloc(list.len ? list.len : 1, sizeof(*pins));
+    edits = strata_xcalloc(list.len ? list.len : 1, sizeof(*edits));
+    for (i = 0; i < list.len; i++) {
+        const char *path = list.blobs[i].path;
+        strata_dockerfile *df = NULL;
+        char *data = NULL;
+        size_t len = 0;
+
+        if (strata_vcs_read_blob(&data, &len, vr, list.blobs[i].id, 0,
+                                 &c->err) != 0 ||
+            strata_dockerfile_parse(&df, data, len, path, NULL, &c->err) != 0) {
+            json_array_append_new(c->problems,
+                                  json_sprintf("%s: %s", path, c->err.msg));
+            strata_error_clear(&c->err);
+            free(data);
+            continue;
+        }
+        strata_pin_dockerfile(&pins[i], data, len, df, path, resolve, c->pins,
+                              NULL);
+        for (j = 0; j < pins[i].nproblems; j++)
+            json_array_append_new(c->problems,
+                                  json_string(pins[i].problems[j]));
+        for (j = 0; j < pins[i].nchanges; j++)
+            json_array_append_new(
+                c->changes, json_pack("{s:s, s:i, s:s, s:s, s:s}", "path", path,
+                                      "line", (int) pins[i].changes[j].line,
+                                      "ref", pins[i].changes[j].ref, "from",
+                                      pins[i].changes[j].old_text, "to",
+                                      pins[i].changes[j].new_text));
+        if (pins[i].nchanges > 0) {
+            edits[nedits].path = path;
+            edits[nedits].data = pins[i].data;
+            edits[nedits].len = pins[i].len;
+            nedits++;
+        }
+        strata_dockerfile_free(df);
+        free(data);
+    }
+    if (nedits == 0) {
+        c->commit.result = STRATA_VCS_NOOP;
+        goto out;
+    }
+    mark_live(c);
+    c->title = title_of(c);
+    c->body = body_of(c);
+    strata_buf_printf(&msg, "%s\n\n%s", c->title, c->body);
+    o.base_branch = repo->branch;
+    o.branch = c->branch;
+    o.edits = edits;
+    o.nedits = nedits;
+    o.message = msg.ptr;
+    o.author_name = repo->pr.author_name ? repo->pr.author_name : "strata";
+    o.author_email =
+        repo->pr.author_email ? repo->pr.author_email : "strata@localhost";
+    o.signoff = repo->pr.signoff;
+    c->rc = strata_vcs_commit_branch(&c->commit, vr, &o, &c->err);
+out:
+    for (i = 0; pins != NULL && i < list.len; i++)
+        strata_pin_result_release(&pins[i]);
+    free(pins);
+    free(edits);
+    strata_buf_release(&msg);
+    strata_vcs_blob_list_release(&list);
+    strata_vcs_repo_free(vr);
+}
+
+/* Deletes the branch that is no longer needed (the mirror was synced). */
+void
+strata_pr__delete_work(uv_work_t *req)
+{
+    strata_pr__ctx *c = req->data;
+    strata_vcs_source src;
+    strata_vcs_repo *vr = NULL;
+
+    source_of(&src, c->repo);
+    if ((c->rc = strata_vcs_open(&vr, &src, c->job->env->cache_dir, &c->err)) ==
+        0)
+        c->rc = strata_vcs_delete_branch(&c->deleted, vr, c->branch, &c->err);
+    strata_vcs_repo_free(vr);
+}

@@ -1,0 +1,204 @@
+/*
+ * action-rebase.c - the `rebase` action: puts an image whose own layers
+ * don't depend on its base's contents (distroless, static binaries) onto
+ * the base's new layers in the registry, with no build (crane rebase
+ * semantics, builders/rebase.c). The parent to move off is the image's
+ * parent on the way from the base that moved: the base itself at the
+ * job's digest, or an intermediate image strata rebuilt in an earlier
+ * wave at its current digest; the old digest is the one recorded before
+ * it. The registry work blocks, so it runs in a worker with its own loop;
+ * the result (digest, blobs mounted or uploaded) lands in the job, and
+ * the new digest is recorded as strata's own doing like a rebuild's.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "rebase.h"
+#include "jobs-int.h"
+
+typedef struct rebase_ctx {
+    strata_runner_job *job;
+    uv_work_t work;
+    char *image, *old_base, *new_base, *tag;
+    strata_rebase_host *hosts;
+    size_t nhosts;
+    strata_rebase_result *res;
+    strata_error err;
+    int rc;
+} rebase_ctx;
+
+static void
+ctx_free(rebase_ctx *c)
+{
+    free(c->image);
+    free(c->old_base);
+    free(c->new_base);
+    free(c->tag);
+    free(c->hosts);
+    strata_rebase_result_free(c->res);
+    free(c);
+}
+
+/* The digest recorded for ref just before digest, or NULL. New string. */
+static char *
+previous_digest(strata_store *st, const char *ref, const char *digest)
+{
+    json_t *list = NULL, *d;
+    const char *prev = NULL;
+    char *out = NULL;
+    size_t i;
+
+    if (strata_store_digests_list(&list, st, ref, NULL) != 0)
+        return NULL;
+    json_array_foreach (list, i, d) {
+        const char *dg = json_string_value(json_object_get(d, "digest"));
+        if (dg != NULL && strcmp(dg, digest) == 0)
+            break;
+        prev = dg;
+    }
+    if (i < json_array_size(list) && prev != NULL)
+        out = strata_xstrdup(prev);
+    json_decref(list);
+    return out;
+}
+
+static void
+rebase_work(uv_work_t *req)
+{
+    rebase_ctx *c = req->data;
+    strata_rebase_opts o = {0};
+
+    o.image = c->image;
+    o.old_base = c->old_base;
+    o.new_base = c->new_base;
+    o.tag = c->tag;
+    o.hosts = c->hosts;
+    o.nhosts = c->nhosts;
+    c->rc = strata_rebase_run(&c->res, &o, &c->err);
+}
+
+static void
+rebase_done(uv_work_t *req, int status)
+{
+    rebase_ctx *c = req->data;
+    strata_runner_job *job = c->job;
+    strata_error err = {0};
+    json_t *result;
+
+    if (status != 0 || c->rc != 0) {
+        strata_runner_job_done(job, c->rc ? c->rc : STRATA_ECANCELED,
+                               c->rc ? c->err.msg : "cancelled", NULL);
+        ctx_free(c);
+        return;
+    }
+    result = json_pack("{s:s, s:s, s:s, s:s, s:b}", "ref", c->res->ref,
+                       "digest", c->res->digest, "old_base", c->old_base,
+                       "new_base", c->new_base, "already", c->res->already);
+    {
+        strata_store_observation obs = {.ref = job->job->image,
+                                        .digest = c->res->digest};
+        if (strata_plan__mark_produced(job->env->store, job->job->image,
+                                       c->res->digest, &err) != 0 ||
+            strata_store_watch_observe(NULL, NULL, job->env->store, &obs,
+                                       &err) != 0)
+            strata_log_job(STRATA_LOG_ERROR, job->job->id, "%s", err.msg);
+    }
+    strata_jobs_event(job->env, "rebase.done", job->job->image,
+                       json_pack("{s:s, s:s, s:s}", "image", job->job->image,
+                                 "new_digest", c->res->digest, "base",
+                                 c->new_base));
+    strata_runner_job_done(job, 0, NULL, result);
+    ctx_free(c);
+}
+
+static int
+start(strata_runner_job *job, strata_error *err)
+{
+    const strata_runner_env *env = job->env;
+    const strata_store_job *sj = job->job;
+    const strata_config_data *cfg = env->cfg;
+    const char **anc = NULL;
+    const char *parent = NULL;
+    char *new_digest = NULL, *old_digest = NULL;
+    strata_ref *img = NULL;
+    rebase_ctx *c;
+    size_t n = 0, i;
+    int rc;
+
+    if (sj->base_ref == NULL || env->graph == NULL)
+        return strata_error_set(err, STRATA_EINVAL,
+                                "rebase of '%s' needs a base", sj->image);
+    /* The nearest ancestor that is the base or was rebuilt for it. */
+    strata_graph_ancestors(&anc, &n, env->graph, sj->image, NULL);
+    for (i = 0; i < n && parent == NULL; i++) {
+        strata_store_watch_state st = {0};
+
+        if (strcmp(anc[i], sj->base_ref) == 0) {
+            parent = anc[i];
+            new_digest = strata_xstrdup(sj->base_digest);
+        } else if (strata_store_watch_state_get(&st, env->store, anc[i],
+                                                NULL) == 0 &&
+                   st.current_digest != NULL) {
+            char *produced = NULL,
+                 *key = strata_xasprintf("produced:%s", anc[i]);
+            if (strata_store_meta_get(&produced, env->store, key, NULL) == 0 &&
+                strcmp(produced, st.current_digest) == 0) {
+                parent = anc[i];
+                new_digest = strata_xstrdup(st.current_digest);
+            }
+            free(produced);
+            free(key);
+        }
+        strata_store_watch_state_release(&st);
+    }
+    if (parent == NULL) {
+        free(anc);
+        return strata_error_set(err, STRATA_ENOTFOUND,
+                                "no parent of '%s' moved with '%s'", sj->image,
+                                sj->base_ref);
+    }
+    old_digest = previous_digest(env->store, parent, new_digest);
+    if (old_digest == NULL) {
+        rc = strata_error_set(err, STRATA_ENOTFOUND,
+                              "no digest of '%s' before %s is recorded", parent,
+                              new_digest);
+        goto out;
+    }
+    if ((rc = strata_ref_parse(&img, sj->image, err)) != 0)
+        goto out;
+    c = strata_xcalloc(1, sizeof(*c));
+    c->job = job;
+    c->image = strata_xstrdup(sj->image);
+    c->old_base = strata_xasprintf("%s@%s", parent, old_digest);
+    c->new_base = strata_xasprintf("%s@%s", parent, new_digest);
+    c->tag =
+        strata_xstrdup(strata_ref_tag(img) ? strata_ref_tag(img) : "latest");
+    /* Registry credentials and TLS options from the configuration. */
+    c->hosts = strata_xcalloc(cfg->n_registries ? cfg->n_registries : 1,
+                              sizeof(*c->hosts));
+    for (i = 0; i < cfg->n_registries; i++) {
+        const strata_config_registry *r = &cfg->registries[i];
+        strata_rebase_host *h = &c->hosts[c->nhosts++];
+
+        h->domain = r->host;
+        h->opts.username = r->username;
+        h->opts.password = r->password ? strata_secret_reveal(r->password)
+                           : r->token  ? strata_secret_reveal(r->token)
+                                       : NULL;
+        h->opts.insecure = r->insecure;
+        h->opts.ca_file = r->ca_file;
+    }
+    c->work.data = c;
+    if (uv_queue_work(env->loop, &c->work, rebase_work, rebase_done) != 0) {
+        ctx_free(c);
+        rc = strata_error_set(err, STRATA_EINTERNAL, "cannot queue work");
+    }
+out:
+    strata_ref_free(img);
+    free(anc);
+    free(new_digest);
+    free(old_digest);
+    return rc;
+}
+
+const strata_action strata_action_rebase = {"rebase", start};

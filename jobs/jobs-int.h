@@ -1,0 +1,66 @@
+/*
+ * jobs-int.h - what the files of jobs/ share: the planner's helpers the
+ * actions use, and the pr action's context across its three files.
+ */
+#ifndef STRATA_JOBS_INT_H
+#define STRATA_JOBS_INT_H
+
+#include <uv.h>
+
+#include "forge.h"
+#include "jobs.h"
+#include "pin.h"
+#include "rebase.h"
+#include "rebuild.h"
+#include "scan.h"
+#include "vcs.h"
+
+/* The configured repository (and image, if named) of a graph node. */
+void strata_plan__target(const strata_config_repo **out_repo,
+                         const strata_config_image **out_image,
+                         const strata_config_data *cfg, const char *node);
+
+/* Expands {var} templates with shell-quoted values (action-exec.c). */
+int strata_exec__expand(char **out, const char *tmpl, const char *const *vars,
+                        strata_error *err);
+
+
+/* One run of the pr action: made by its start(), freed by strata_pr__free. */
+typedef struct strata_pr__ctx {
+    strata_runner_job *job;
+    const strata_config_repo *repo;
+    strata_strmap *pins;   /* canonical ref -> digest (owned strings) */
+    strata_strmap *origin; /* canonical ref -> the base it is pinned for */
+    /* [{"ref", "digest", "old", "first_seen", "live"}], by ref; "live" (set
+     * by the worker) when the change pins the base or an image from it. */
+    json_t *bases;
+    json_t *affected; /* [{"image", "rescan"}]: this repository's images */
+    char *branch;
+    char *title;
+    char *body;
+    uv_work_t work;
+    /* Filled by the workers. */
+    int rc;
+    strata_error err;
+    strata_vcs_commit_result commit;
+    json_t *changes; /* [{"path", "line", "ref", "from", "to"}] */
+    json_t *problems;
+    int deleted; /* the strata/ branch existed and was deleted */
+    /* Closing on the loop. */
+    strata_forge *forge;
+    strata_forge_pr *closed; /* the request closed, or NULL */
+} strata_pr__ctx;
+
+/* action-pr.c: frees c and all it holds. */
+void strata_pr__free(strata_pr__ctx *c);
+/* The string member key of obj (borrowed), or NULL. */
+const char *strata_pr__field(const json_t *obj, const char *key);
+/* action-pr-change.c: the uv_queue_work workers (req->data is the ctx). */
+void strata_pr__work(uv_work_t *req);
+void strata_pr__delete_work(uv_work_t *req);
+/* The comment a request gets when it is closed. Caller frees. */
+char *strata_pr__close_comment(const strata_pr__ctx *c);
+/* action-pr-forge.c: back on the loop after strata_pr__work. */
+void strata_pr__done(uv_work_t *req, int status);
+
+#endif

@@ -1,0 +1,122 @@
+/*
+ * jobs.h - what follows a base update: the planner (plan.c) turns each
+ * due update into jobs, wave by wave; the runner (runner.c) claims and
+ * runs them on the loop, one action backend per file (action-*.c); every
+ * step is recorded as an event (event.c).
+ */
+#ifndef STRATA_JOBS_H
+#define STRATA_JOBS_H
+
+#include <stdint.h>
+
+#include <jansson.h>
+#include <uv.h>
+
+#include "config.h"
+#include "core.h"
+#include "graph.h"
+#include "oci.h"
+#include "store.h"
+
+/*
+ * plan.c: for every watched base whose current digest moved past the one
+ * last planned (and has soaked), enqueues the impacted images' actions.
+ * dry_run changes nothing. *out (new reference) lists each update:
+ * [{"base", "old", "new", "first_seen", "state": "first-seen" | "produced"
+ * | "building" | "soaking" | "awaiting-approval" | "planned", "waves":
+ * [[{"image", "action", "wave", "repo", "path", "line", "job",
+ * "created"}]]}]. "building": a rebuild or rebase of that image is queued
+ * or running, so the new digest is probably strata's own.
+ */
+int strata_plan_updates(json_t **out, strata_store *st, const strata_graph *g,
+                        const strata_config_data *cfg, int dry_run, int64_t now,
+                        strata_error *err);
+/* Records that strata itself produced image@digest (a rebuild). */
+int strata_plan__mark_produced(strata_store *st, const char *image,
+                               const char *digest, strata_error *err);
+
+/* What every job can reach. All borrowed from the daemon. */
+typedef struct strata_runner_env {
+    uv_loop_t *loop;
+    const strata_config *config;
+    const strata_config_data *cfg;
+    strata_store *store;
+    const strata_graph *graph;
+    strata_registry *registry;    /* may be NULL */
+    const char *cache_dir;        /* git mirrors */
+    struct strata_notify *notify; /* may be NULL: events not notified */
+} strata_runner_env;
+
+typedef enum strata_runner_job_state {
+    STRATA_JOB_CLAIMED = 0,
+    STRATA_JOB_RUNNING,
+    STRATA_JOB_SUCCEEDED,
+    STRATA_JOB_RETRYING,
+    STRATA_JOB_FAILED,
+} strata_runner_job_state;
+
+typedef struct strata_runner strata_runner;
+
+/* A claimed job while it runs. Owned by the runner. */
+typedef struct strata_runner_job {
+    strata_runner *runner;
+    const strata_runner_env *env;
+    strata_store_job *job;
+    strata_runner_job_state state;
+    json_t *result; /* owned */
+    char *error;
+    int permanent; /* no retry */
+} strata_runner_job;
+
+/*
+ * An action backend (OpenSMTPD style): start() begins the work and, if it
+ * returns 0, calls strata_runner_job_done() exactly once, later or now;
+ * if it returns an error, it never calls it.
+ */
+typedef struct strata_action {
+    const char *name;
+    int (*start)(strata_runner_job *job, strata_error *err);
+} strata_action;
+
+extern const strata_action strata_action_rebuild;
+extern const strata_action strata_action_exec;
+extern const strata_action strata_action_pr;
+extern const strata_action strata_action_rebase;
+extern const strata_action strata_action_notify;
+extern const strata_action strata_action_rescan;
+const strata_action *strata_action_lookup(const char *name);
+
+/* Ends the running job: code 0 succeeded; result is stolen (may be NULL). */
+void strata_runner_job_done(strata_runner_job *job, int code, const char *error,
+                            json_t *result);
+
+typedef void (*strata_runner_done_cb)(strata_runner *r, void *arg);
+
+int strata_runner_new(strata_runner **out, uv_loop_t *loop,
+                      const strata_runner_env *env, int max_running,
+                      strata_error *err);
+/* Runs jobs until none is runnable and none runs; then cb, once. */
+void strata_runner_drain(strata_runner *r, strata_runner_done_cb cb, void *arg);
+/* For the daemon: looks for runnable jobs every poll_ms. */
+void strata_runner_start(strata_runner *r, uint64_t poll_ms);
+void strata_runner_kick(strata_runner *r);
+int strata_runner_running(const strata_runner *r);
+void strata_runner_stats(const strata_runner *r, int *succeeded, int *failed,
+                         int *retrying);
+/* Stops and frees after the loop runs; jobs must have finished. */
+void strata_runner_close(strata_runner *r);
+/* Claims no new job until strata_runner_start or _drain. */
+void strata_runner_pause(strata_runner *r);
+/* Replaces the environment (a reload); jobs under way see it too. */
+void strata_runner_set_env(strata_runner *r, const strata_runner_env *env);
+
+
+/*
+ * Records an event (payload stolen: a flat object) in the store, logs it,
+ * and hands it to the notifier when its type is one notify knows
+ * (docs/events.md); failures are logged, never fatal (event.c).
+ */
+void strata_jobs_event(const strata_runner_env *env, const char *type,
+                        const char *subject, json_t *payload);
+
+#endif

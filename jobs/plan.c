@@ -1,0 +1,310 @@
+/*
+ * plan.c - turns base updates into jobs. For every watched base whose
+ * current digest differs from the digest last planned for it, and once
+ * that digest has soaked, it asks the graph which images descend from the
+ * base, in waves, and enqueues each image's configured actions with the
+ * idempotency key (image, base digest, action). Planning state is one
+ * meta row per base ("planned:REF" = digest) written in the same
+ * transaction as the jobs, so a crash never plans an update twice or
+ * forgets one. A base that needs approval waits, after its soak, until
+ * "approved:REF" names its current digest (`strata approve`). A first sighting
+ * is recorded, not planned; a digest that strata's own rebuild produced
+ * ("produced:REF") is not an update either: its children were already planned
+ * with the base that caused it.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "jobs-int.h"
+
+/* What config says about one impacted graph node. */
+typedef struct plan_target {
+    const strata_config_repo *repo;   /* NULL: no configured repository */
+    const strata_config_image *image; /* NULL: an unnamed Dockerfile */
+} plan_target;
+
+void
+strata_plan__target(const strata_config_repo **out_repo,
+                    const strata_config_image **out_image,
+                    const strata_config_data *cfg, const char *node)
+{
+    size_t r, i;
+
+    *out_repo = NULL;
+    *out_image = NULL;
+    for (r = 0; r < cfg->n_repos; r++) {
+        const strata_config_repo *repo = &cfg->repos[r];
+        size_t ulen = strlen(repo->url);
+
+        for (i = 0; i < repo->n_images; i++) {
+            if (strcmp(repo->images[i].name, node) == 0) {
+                *out_repo = repo;
+                *out_image = &repo->images[i];
+                return;
+            }
+        }
+        /* Unnamed consumers are named "URL//PATH" by the scanner. */
+        if (strncmp(node, repo->url, ulen) == 0 && node[ulen] == '/' &&
+            node[ulen + 1] == '/') {
+            *out_repo = repo;
+            return;
+        }
+    }
+}
+
+static const strata_config_base *
+base_for(const strata_config_data *cfg, const char *ref)
+{
+    size_t i;
+
+    for (i = 0; i < cfg->watch.n_bases; i++)
+        if (strcmp(cfg->watch.bases[i].ref, ref) == 0)
+            return &cfg->watch.bases[i];
+    return NULL;
+}
+
+/* first_seen of digest in ref's history, or -1. */
+static int64_t
+first_seen(strata_store *st, const char *ref, const char *digest)
+{
+    json_t *list = NULL, *d;
+    int64_t when = -1;
+    size_t i;
+
+    if (strata_store_digests_list(&list, st, ref, NULL) != 0)
+        return -1;
+    json_array_foreach (list, i, d) {
+        if (strcmp(json_string_value(json_object_get(d, "digest")), digest) ==
+            0)
+            when = json_integer_value(json_object_get(d, "first_seen"));
+    }
+    json_decref(list);
+    return when;
+}
+
+static char *
+meta_get(strata_store *st, const char *prefix, const char *ref)
+{
+    char *key = strata_xasprintf("%s:%s", prefix, ref);
+    char *val = NULL;
+
+    if (strata_store_meta_get(&val, st, key, NULL) != 0)
+        val = NULL;
+    free(key);
+    return val;
+}
+
+static int
+meta_set(strata_store *st, const char *prefix, const char *ref,
+         const char *value, strata_error *err)
+{
+    char *key = strata_xasprintf("%s:%s", prefix, ref);
+    int rc = strata_store_meta_set(st, key, value, err);
+
+    free(key);
+    return rc;
+}
+
+int
+strata_plan__mark_produced(strata_store *st, const char *image,
+                           const char *digest, strata_error *err)
+{
+    return meta_set(st, "produced", image, digest, err);
+}
+
+/*
+ * Non-zero while a rebuild or rebase of image is queued or running: a new
+ * digest the watcher sees then is most likely strata's own push, which the
+ * job records as produced only when it ends (or, after a crash, when it
+ * runs again). Planning it now would act on the image's children twice.
+ */
+static int
+being_produced(strata_store *st, const char *image)
+{
+    static const strata_store_job_state states[] = {STRATA_STORE_JOB_QUEUED,
+                                                    STRATA_STORE_JOB_RUNNING};
+    json_t *jobs = NULL, *j;
+    size_t i, k;
+    int found = 0;
+
+    for (k = 0; k < 2 && !found; k++) {
+        if (strata_store_job_list(&jobs, st, 0, 0, (int) states[k], NULL) != 0)
+            return 0;
+        json_array_foreach (jobs, i, j) {
+            const char *img = json_string_value(json_object_get(j, "image"));
+            const char *act = json_string_value(json_object_get(j, "action"));
+
+            if (img != NULL && act != NULL && strcmp(img, image) == 0 &&
+                (strcmp(act, "rebuild") == 0 || strcmp(act, "rebase") == 0))
+                found = 1;
+        }
+        json_decref(jobs);
+        jobs = NULL;
+    }
+    return found;
+}
+
+/* Enqueues every action of every impacted image; fills "waves". */
+static int
+enqueue_waves(json_t *update, strata_store *st, const strata_graph *g,
+              const strata_config_data *cfg, const char *base,
+              const char *digest, int dry_run, strata_error *err)
+{
+    strata_graph_waves *w = NULL;
+    json_t *waves = json_array();
+    size_t i, j;
+    unsigned bit;
+    int rc;
+
+    json_object_set_new(update, "waves", waves);
+    rc = strata_graph_impacted(&w, g, base, err);
+    if (rc == STRATA_ENOTFOUND) {
+        strata_error_clear(err);
+        return 0; /* nothing in the graph builds on it */
+    }
+    if (rc != 0)
+        return rc;
+    if (w->cycle != NULL)
+        json_object_set_new(update, "cycle", json_string(w->cycle));
+    for (i = 0; i < w->nwaves; i++) {
+        json_t *wave = json_array();
+
+        json_array_append_new(waves, wave);
+        for (j = 0; j < w->len[i]; j++) {
+            const strata_graph_hit *h = &w->waves[i][j];
+            const strata_config_repo *repo;
+            const strata_config_image *img;
+            unsigned actions;
+
+            strata_plan__target(&repo, &img, cfg, h->image);
+            /* Unconfigured consumers are reported, not acted on. */
+            actions = repo != NULL ? repo->on_base_update : 0;
+            if (img == NULL)
+                actions &= STRATA_ACTION_PR | STRATA_ACTION_NOTIFY;
+            for (bit = 1; bit <= STRATA_ACTION_EXEC; bit <<= 1) {
+                strata_store_job_spec spec = {0};
+                json_t *entry;
+                int64_t id = 0;
+                int created = 0;
+
+                if (!(actions & bit))
+                    continue;
+                spec.image = h->image;
+                spec.action = strata_config_action_name(bit);
+                spec.base_ref = base;
+                spec.base_digest = digest;
+                spec.wave = (int) i;
+                if (!dry_run) {
+                    rc =
+                        strata_store_job_enqueue(&id, &created, st, &spec, err);
+                    if (rc != 0)
+                        goto out;
+                    if (created) {
+                        int n = 0;
+                        rc =
+                            strata_store_job_cancel_superseded(&n, st, id, err);
+                        if (rc != 0)
+                            goto out;
+                    }
+                }
+                entry = json_pack("{s:s, s:s, s:i, s:s*, s:s*, s:i}", "image",
+                                  h->image, "action", spec.action, "wave",
+                                  (int) i, "repo", h->via.repo, "path",
+                                  h->via.path, "line", (int) h->via.line);
+                if (!dry_run) {
+                    json_object_set_new(entry, "job", json_integer(id));
+                    json_object_set_new(entry, "created",
+                                        json_boolean(created));
+                }
+                json_array_append_new(wave, entry);
+            }
+        }
+    }
+out:
+    strata_graph_waves_free(w);
+    return rc;
+}
+
+int
+strata_plan_updates(json_t **out, strata_store *st, const strata_graph *g,
+                    const strata_config_data *cfg, int dry_run, int64_t now,
+                    strata_error *err)
+{
+    json_t *states = NULL, *updates = json_array(), *s;
+    size_t i;
+    int rc;
+
+    *out = NULL;
+    if ((rc = strata_store_watch_states(&states, st, err)) != 0)
+        goto out;
+    json_array_foreach (states, i, s) {
+        const char *ref = json_string_value(json_object_get(s, "ref"));
+        const char *cur =
+            json_string_value(json_object_get(s, "current_digest"));
+        char *planned = NULL, *produced = NULL;
+        json_t *update;
+        int64_t seen;
+        const strata_config_base *cb = base_for(cfg, ref);
+        uint64_t soak = cb ? cb->soak_ms : cfg->watch.soak_ms;
+        int approval = cb ? cb->approval : cfg->watch.approval;
+        char *approved = NULL;
+
+        if (ref == NULL || cur == NULL)
+            continue;
+        planned = meta_get(st, "planned", ref);
+        if (planned != NULL && strcmp(planned, cur) == 0) {
+            free(planned);
+            continue;
+        }
+        update = json_pack("{s:s, s:s*, s:s}", "base", ref, "old", planned,
+                           "new", cur);
+        json_array_append_new(updates, update);
+        produced = meta_get(st, "produced", ref);
+        seen = first_seen(st, ref, cur);
+        if (approval)
+            approved = meta_get(st, "approved", ref);
+        json_object_set_new(update, "first_seen", json_integer(seen));
+        if (planned == NULL || (produced && strcmp(produced, cur) == 0)) {
+            /* Nothing to do downstream: record it and move on. */
+            json_object_set_new(
+                update, "state",
+                json_string(planned == NULL ? "first-seen" : "produced"));
+            if (!dry_run)
+                rc = meta_set(st, "planned", ref, cur, err);
+        } else if (being_produced(st, ref)) {
+            /* Decided when the job ends: produced, or a real update. */
+            json_object_set_new(update, "state", json_string("building"));
+        } else if (seen >= 0 && (uint64_t) (now - seen) < soak) {
+            json_object_set_new(update, "state", json_string("soaking"));
+            json_object_set_new(update, "soak_until",
+                                json_integer(seen + (int64_t) soak));
+        } else if (approval && (approved == NULL || strcmp(approved, cur))) {
+            /* Held: `strata approve REF` records approved:REF = digest. */
+            json_object_set_new(update, "state",
+                                json_string("awaiting-approval"));
+        } else {
+            json_object_set_new(update, "state", json_string("planned"));
+            if (!dry_run && (rc = strata_store_begin(st, err)) != 0)
+                goto next;
+            rc = enqueue_waves(update, st, g, cfg, ref, cur, dry_run, err);
+            if (!dry_run && rc == 0)
+                rc = meta_set(st, "planned", ref, cur, err);
+            if (!dry_run && rc == 0)
+                rc = strata_store_commit(st, err);
+            else if (!dry_run)
+                strata_store_rollback(st);
+        }
+    next:
+        free(planned);
+        free(produced);
+        free(approved);
+        if (rc != 0)
+            goto out;
+    }
+    *out = updates;
+    updates = NULL;
+out:
+    json_decref(states);
+    json_decref(updates);
+    return rc;
+}

@@ -1,0 +1,290 @@
+/*
+ * runner.c - runs the jobs the planner queued, on the loop. It claims
+ * runnable jobs from the store (lowest wave first; the store holds a wave
+ * back while an earlier rebuild of the same base digest is pending) up to
+ * a concurrency limit, hands each to its action backend, and records the
+ * outcome: succeeded, a retry with exponential backoff, or failed once
+ * its attempts are spent. Each job is a small state machine; job_step()
+ * alone decides what happens next and job_set_state() alone changes and
+ * logs the state, with the job id on every line.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "jobs-int.h"
+
+static const char *const state_names[] = {
+    "claimed", "running", "succeeded", "retrying", "failed",
+};
+
+struct strata_runner {
+    uv_loop_t *loop;
+    strata_runner_env env;
+    uv_timer_t timer;
+    int max_running;
+    int running;
+    int draining;
+    int closing;
+    int paused;
+    int stats[5];
+    strata_runner_done_cb done_cb;
+    void *done_arg;
+};
+
+static const strata_action *const actions[] = {
+    &strata_action_rebuild,
+    &strata_action_exec,
+    &strata_action_pr,
+    &strata_action_rebase,
+    &strata_action_notify,
+    &strata_action_rescan,
+    NULL,
+};
+
+const strata_action *
+strata_action_lookup(const char *name)
+{
+    size_t i;
+
+    for (i = 0; actions[i] != NULL; i++)
+        if (strcmp(actions[i]->name, name) == 0)
+            return actions[i];
+    return NULL;
+}
+
+static void fill(strata_runner *r);
+
+static void
+job_set_state(strata_runner_job *job, strata_runner_job_state state)
+{
+    strata_log_job(STRATA_LOG_INFO, job->job->id, "%s %s: %s -> %s",
+                   job->job->action, job->job->image, state_names[job->state],
+                   state_names[state]);
+    job->state = state;
+}
+
+static void
+job_free(strata_runner_job *job)
+{
+    strata_store_job_free(job->job);
+    json_decref(job->result);
+    free(job->error);
+    free(job);
+}
+
+/* The one place that decides what a job does next. */
+static void
+job_step(strata_runner_job *job)
+{
+    strata_runner *r = job->runner;
+    strata_store *st = r->env.store;
+    strata_error err = {0};
+    const strata_action *a;
+    int requeued = 0;
+
+    switch (job->state) {
+    case STRATA_JOB_CLAIMED:
+        a = strata_action_lookup(job->job->action);
+        if (a == NULL) {
+            job->error = strata_xasprintf("no action '%s' in this strata",
+                                          job->job->action);
+            job->permanent = 1;
+            job_set_state(job, STRATA_JOB_FAILED);
+            job_step(job);
+            return;
+        }
+        job_set_state(job, STRATA_JOB_RUNNING);
+        if (a->start(job, &err) != 0) {
+            /* The action never calls back: record its error here. */
+            strata_runner_job_done(job, err.code, err.msg, NULL);
+        }
+        return;
+    case STRATA_JOB_RUNNING:
+        return; /* the action calls strata_runner_job_done() */
+    case STRATA_JOB_SUCCEEDED:
+        if (strata_store_job_finish(st, job->job->id,
+                                    STRATA_STORE_JOB_SUCCEEDED, NULL,
+                                    job->result, &err) != 0)
+            strata_log_job(STRATA_LOG_ERROR, job->job->id, "%s", err.msg);
+        break;
+    case STRATA_JOB_RETRYING: {
+        /* 2 s, 4 s, 8 s, ... capped at 10 min. */
+        int shift = job->job->attempts < 9 ? job->job->attempts : 9;
+        int64_t next = strata_now_ms() + (int64_t) 1000 * (1 << shift);
+
+        if (strata_store_job_retry(&requeued, st, job->job->id, job->error,
+                                   next, &err) != 0)
+            strata_log_job(STRATA_LOG_ERROR, job->job->id, "%s", err.msg);
+        else if (!requeued)
+            strata_log_job(STRATA_LOG_WARN, job->job->id,
+                           "no attempts left: failed");
+        r->stats[requeued ? STRATA_JOB_RETRYING : STRATA_JOB_FAILED]++;
+        goto done;
+    }
+    case STRATA_JOB_FAILED:
+        if (strata_store_job_finish(st, job->job->id, STRATA_STORE_JOB_FAILED,
+                                    job->error, job->result, &err) != 0)
+            strata_log_job(STRATA_LOG_ERROR, job->job->id, "%s", err.msg);
+        break;
+    }
+    r->stats[job->state]++;
+done:
+    r->running--;
+    job_free(job);
+    fill(r);
+}
+
+void
+strata_runner_job_done(strata_runner_job *job, int code, const char *error,
+                       json_t *result)
+{
+    if (result != NULL) {
+        json_decref(job->result);
+        job->result = result; /* steals the reference */
+    }
+    if (code == 0) {
+        job_set_state(job, STRATA_JOB_SUCCEEDED);
+    } else {
+        free(job->error);
+        job->error = strata_xstrdup(error ? error : strata_error_name(code));
+        strata_log_job(STRATA_LOG_WARN, job->job->id, "%s", job->error);
+        /* Bad input will not get better by trying again. */
+        if (job->permanent || code == STRATA_EINVAL ||
+            code == STRATA_ENOTFOUND || code == STRATA_EAUTH)
+            job_set_state(job, STRATA_JOB_FAILED);
+        else
+            job_set_state(job, STRATA_JOB_RETRYING);
+    }
+    job_step(job);
+}
+
+static void
+maybe_done(strata_runner *r)
+{
+    strata_runner_done_cb cb = r->done_cb;
+
+    if (!r->draining || r->running > 0 || cb == NULL)
+        return;
+    r->draining = 0;
+    r->done_cb = NULL;
+    cb(r, r->done_arg);
+}
+
+static void
+fill(strata_runner *r)
+{
+    strata_error err = {0};
+
+    while (!r->closing && !r->paused && r->running < r->max_running) {
+        strata_store_job *sj = NULL;
+        strata_runner_job *job;
+
+        if (strata_store_job_claim(&sj, r->env.store, &err) != 0) {
+            log_error("claiming a job: %s", err.msg);
+            break;
+        }
+        if (sj == NULL)
+            break;
+        job = strata_xcalloc(1, sizeof(*job));
+        job->runner = r;
+        job->job = sj;
+        job->env = &r->env;
+        job->state = STRATA_JOB_CLAIMED;
+        r->running++;
+        strata_log_job(STRATA_LOG_INFO, sj->id,
+                       "%s %s (base %s@%s, wave %d, attempt %d)", sj->action,
+                       sj->image, sj->base_ref ? sj->base_ref : "-",
+                       sj->base_digest, sj->wave, sj->attempts);
+        job_step(job);
+    }
+    maybe_done(r);
+}
+
+static void
+on_tick(uv_timer_t *t)
+{
+    fill(t->data);
+}
+
+int
+strata_runner_new(strata_runner **out, uv_loop_t *loop,
+                  const strata_runner_env *env, int max_running,
+                  strata_error *err)
+{
+    strata_runner *r = strata_xcalloc(1, sizeof(*r));
+
+    r->loop = loop;
+    r->env = *env;
+    r->max_running = max_running > 0 ? max_running : 4;
+    uv_timer_init(loop, &r->timer);
+    r->timer.data = r;
+    *out = r;
+    return 0;
+}
+
+void
+strata_runner_drain(strata_runner *r, strata_runner_done_cb cb, void *arg)
+{
+    r->paused = 0;
+    r->draining = 1;
+    r->done_cb = cb;
+    r->done_arg = arg;
+    fill(r);
+}
+
+void
+strata_runner_start(strata_runner *r, uint64_t poll_ms)
+{
+    r->paused = 0;
+    uv_timer_start(&r->timer, on_tick, 0, poll_ms);
+}
+
+void
+strata_runner_pause(strata_runner *r)
+{
+    r->paused = 1;
+    uv_timer_stop(&r->timer);
+}
+
+void
+strata_runner_set_env(strata_runner *r, const strata_runner_env *env)
+{
+    r->env = *env;
+}
+
+void
+strata_runner_kick(strata_runner *r)
+{
+    fill(r);
+}
+
+int
+strata_runner_running(const strata_runner *r)
+{
+    return r->running;
+}
+
+void
+strata_runner_stats(const strata_runner *r, int *succeeded, int *failed,
+                    int *retrying)
+{
+    *succeeded = r->stats[STRATA_JOB_SUCCEEDED];
+    *failed = r->stats[STRATA_JOB_FAILED];
+    *retrying = r->stats[STRATA_JOB_RETRYING];
+}
+
+static void
+on_timer_closed(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+void
+strata_runner_close(strata_runner *r)
+{
+    if (r == NULL)
+        return;
+    r->closing = 1;
+    uv_timer_stop(&r->timer);
+    uv_close((uv_handle_t *) &r->timer, on_timer_closed);
+}
