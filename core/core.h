@@ -251,6 +251,105 @@ typedef void (*strata_proc_cb)(const strata_proc_result *res, void *arg);
 int strata_proc_spawn(uv_loop_t *loop, const strata_proc_opts *opts,
                       strata_proc_cb cb, void *arg, strata_error *err);
 
+/* ---- versions and semver ranges (semver.c) ---------------------------- */
+
+/*
+ * A version as container tags spell it: an optional 'v', then one to
+ * three dot-separated decimal numbers ("3", "3.12", "v3.12.4"), then any
+ * text (the "rest": "-slim", "rc1-bookworm", ""). Missing components
+ * compare as 0, so "3.12" orders as 3.12.0. Embedded by value.
+ */
+typedef struct strata_semver {
+    uint64_t num[3];  /* major, minor, patch; missing ones are 0 */
+    int ncomp;        /* how many numbers the tag spelled: 1..3 */
+    int v_prefix;     /* the tag started with 'v' or 'V' */
+    const char *rest; /* borrowed: points into the parsed string */
+} strata_semver;
+
+/*
+ * Parses the version at the start of s (see above). Each number is at most
+ * 9 digits. Returns 0, or STRATA_EINVAL when s does not start with a
+ * version; no error message, since most tags ("latest") are not versions
+ * and this runs once per tag.
+ */
+int strata_semver_parse(strata_semver *out, const char *s);
+
+/* Compares the numbers only (<0, 0, >0); ncomp and rest are ignored. */
+int strata_semver_cmp(const strata_semver *a,
+                                const strata_semver *b);
+
+/*
+ * A semver range, node-semver style: alternatives separated by "||", each
+ * a space-separated list of comparators that must all hold. Comparators:
+ * ">=V", ">V", "<=V", "<V", "=V", "V", "~V", "^V", where V is a partial
+ * version with optional 'v' whose missing or wildcard ("x", "X", "*")
+ * components widen the comparator: "3.x" and "3" mean >=3.0.0 <4.0.0,
+ * ">3.11" means >=3.12.0, "<=3.12" means <3.13.0, "~3.12.4" means
+ * >=3.12.4 <3.13.0, "^3.12" means >=3.12.0 <4.0.0 and "^0.2.3" means
+ * >=0.2.3 <0.3.0. An empty range or "*" matches every version.
+ * Pre-release versions ("1.2.3-rc1") are not accepted in ranges.
+ */
+typedef struct strata_semver_range strata_semver_range;
+
+/*
+ * Parses s into *out (caller frees with strata_semver_range_free). On
+ * STRATA_EINVAL: "invalid semver range '>=3.x.y': 'y' is not a number".
+ */
+int strata_semver_range_parse(strata_semver_range **out, const char *s,
+                                strata_error *err);
+void strata_semver_range_free(strata_semver_range *range);
+/* 1 when v satisfies the range, else 0. */
+int strata_semver_range_match(const strata_semver_range *range,
+                                const strata_semver *v);
+
+/* ---- tag policies (tagpolicy.c) --------------------------------------- */
+
+/*
+ * Which tag of a repository to follow: the newest tag that
+ *   - matches the regex (POSIX extended, unanchored unless the pattern
+ *     says ^...$), when one is set;
+ *   - carries a version (from the regex's first capture group when it has
+ *     one, else from the tag itself) inside the range (default: any), and
+ *   - has exactly the suffix after the version's numbers ("" unless set:
+ *     "3.12.4" but not "3.12.4-bookworm").
+ * Pre-releases: a tag with text between the numbers and the suffix
+ * ("3.13.0rc1-slim", "3.13.0-rc1") does not end in exactly the suffix and
+ * so is never chosen; strata follows releases only.
+ * Order: the higher version wins. Among equal versions the tag that spells
+ * more components wins ("3.12.0" over "3.12", since the short tag floats),
+ * then the one without a 'v', then the byte-wise smaller tag, so the
+ * choice never depends on the order of the tag list.
+ */
+typedef struct strata_tag_policy strata_tag_policy;
+
+/*
+ * range, suffix and regex may each be NULL (unset). Errors (STRATA_EINVAL):
+ * "invalid semver range '...': ...", "invalid tag regex '(': ...". *out
+ * is the caller's; free with strata_tag_policy_free().
+ */
+int strata_tag_policy_new(strata_tag_policy **out, const char *range,
+                               const char *suffix, const char *regex,
+                               strata_error *err);
+void strata_tag_policy_free(strata_tag_policy *policy);
+
+/*
+ * 1 when tag is eligible under policy, filling *out_version (may be NULL;
+ * its rest borrows from tag), else 0.
+ */
+int strata_tag_policy_match(strata_semver *out_version,
+                                 const strata_tag_policy *policy,
+                                 const char *tag);
+
+/*
+ * Picks the best tag of tags[0..ntags) (NULL entries are skipped). *out
+ * borrows from tags. STRATA_ENOTFOUND when no tag is eligible:
+ * "no tag matches the policy (12 tags)".
+ */
+int strata_tag_policy_select(const char **out,
+                                  const strata_tag_policy *policy,
+                                  const char *const *tags, size_t ntags,
+                                  strata_error *err);
+
 /* ---- URLs (url.c) ----------------------------------------------------- */
 
 /* s percent-encoded as a URL path segment or query value (RFC 3986

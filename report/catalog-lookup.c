@@ -62,7 +62,7 @@ strata_report_catalog_lookup(const strata_report_catalog *cat,
         const strata_report_entry *e = &cat->entries[i];
         if (e->semver != NULL && cat->policies[i] != NULL && tag != NULL &&
             e->name != NULL && strcmp(e->name, strata_ref_name(ref)) == 0 &&
-            strata_watchers_policy_match(NULL, cat->policies[i], tag))
+            strata_tag_policy_match(NULL, cat->policies[i], tag))
             found = e;
     }
     strata_ref_free(ref);

@@ -243,12 +243,12 @@ entry_policy(ctx *c, strata_report_entry *e, const yaml_node_t *node)
     if (e->semver == NULL)
         at(c, node, "'policy' needs 'semver'");
     else {
-        strata_watchers_policy *pol = NULL;
+        strata_tag_policy *pol = NULL;
         strata_error err = {0};
-        if (strata_watchers_policy_new(&pol, e->semver, e->suffix, NULL,
+        if (strata_tag_policy_new(&pol, e->semver, e->suffix, NULL,
                                        &err) != 0)
             at(c, semver_node, "%s", err.msg);
-        strata_watchers_policy_free(pol);
+        strata_tag_policy_free(pol);
     }
 }
 
@@ -538,8 +538,8 @@ walk_root(ctx *c, const yaml_node_t *root)
         entry_nodes[i] = node_at(c, *it);
         walk_entry(c, e, entry_nodes[i]);
         if (e->semver != NULL) {
-            strata_watchers_policy *pol = NULL;
-            if (strata_watchers_policy_new(&pol, e->semver, e->suffix, NULL,
+            strata_tag_policy *pol = NULL;
+            if (strata_tag_policy_new(&pol, e->semver, e->suffix, NULL,
                                            NULL) == 0)
                 c->cat->policies[i] = pol;
         }
@@ -644,7 +644,7 @@ strata_report_catalog_free(strata_report_catalog *cat)
         free((void *) cat->lists[i]);
     if (cat->policies != NULL)
         for (i = 0; i < cat->n_entries; i++)
-            strata_watchers_policy_free(cat->policies[i]);
+            strata_tag_policy_free(cat->policies[i]);
     free(cat->policies);
     free(cat->strings);
     free(cat->lists);

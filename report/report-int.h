@@ -26,7 +26,7 @@ struct strata_report_catalog {
     size_t n_strings, cap_strings;
     const char ***lists; /* every list the entries point to */
     size_t n_lists, cap_lists;
-    void **policies; /* strata_watchers_policy per entry (NULL for tags) */
+    void **policies; /* strata_tag_policy per entry (NULL for tags) */
 };
 
 /* ---- the graph as a list of edges (edges.c) ---------------------------- */

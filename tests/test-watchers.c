@@ -33,45 +33,45 @@ fixture(const char *name, size_t *len)
 
 TEST(version_parse)
 {
-    strata_watchers_version v;
+    strata_semver v;
 
-    CHECK_EQ(strata_watchers_version_parse(&v, "3"), 0);
+    CHECK_EQ(strata_semver_parse(&v, "3"), 0);
     CHECK_EQ(v.ncomp, 1);
     CHECK_EQ(v.num[0], 3);
     CHECK_EQ(v.num[1], 0);
     CHECK_STR_EQ(v.rest, "");
-    CHECK_EQ(strata_watchers_version_parse(&v, "v3.12.4-slim"), 0);
+    CHECK_EQ(strata_semver_parse(&v, "v3.12.4-slim"), 0);
     CHECK_EQ(v.v_prefix, 1);
     CHECK_EQ(v.ncomp, 3);
     CHECK_EQ(v.num[2], 4);
     CHECK_STR_EQ(v.rest, "-slim");
-    CHECK_EQ(strata_watchers_version_parse(&v, "3.13.0rc1-slim"), 0);
+    CHECK_EQ(strata_semver_parse(&v, "3.13.0rc1-slim"), 0);
     CHECK_STR_EQ(v.rest, "rc1-slim");
-    CHECK_EQ(strata_watchers_version_parse(&v, "1.2.3.4"), 0);
+    CHECK_EQ(strata_semver_parse(&v, "1.2.3.4"), 0);
     CHECK_STR_EQ(v.rest, ".4");
-    CHECK_EQ(strata_watchers_version_parse(&v, "3."), 0);
+    CHECK_EQ(strata_semver_parse(&v, "3."), 0);
     CHECK_EQ(v.ncomp, 1);
     CHECK_STR_EQ(v.rest, ".");
-    CHECK_EQ(strata_watchers_version_parse(&v, "latest"), STRATA_EINVAL);
-    CHECK_EQ(strata_watchers_version_parse(&v, ""), STRATA_EINVAL);
-    CHECK_EQ(strata_watchers_version_parse(&v, "v"), STRATA_EINVAL);
-    CHECK_EQ(strata_watchers_version_parse(&v, ".1"), STRATA_EINVAL);
-    CHECK_EQ(strata_watchers_version_parse(&v, "1234567890"), STRATA_EINVAL);
-    CHECK_EQ(strata_watchers_version_parse(&v, "999999999.1"), 0);
+    CHECK_EQ(strata_semver_parse(&v, "latest"), STRATA_EINVAL);
+    CHECK_EQ(strata_semver_parse(&v, ""), STRATA_EINVAL);
+    CHECK_EQ(strata_semver_parse(&v, "v"), STRATA_EINVAL);
+    CHECK_EQ(strata_semver_parse(&v, ".1"), STRATA_EINVAL);
+    CHECK_EQ(strata_semver_parse(&v, "1234567890"), STRATA_EINVAL);
+    CHECK_EQ(strata_semver_parse(&v, "999999999.1"), 0);
 }
 
 static int
 range_has(const char *range, const char *version)
 {
-    strata_watchers_range *r = NULL;
-    strata_watchers_version v;
+    strata_semver_range *r = NULL;
+    strata_semver v;
     strata_error err = {0};
     int m;
 
-    CHECK_OK(strata_watchers_range_parse(&r, range, &err), &err);
-    CHECK_EQ(strata_watchers_version_parse(&v, version), 0);
-    m = strata_watchers_range_match(r, &v);
-    strata_watchers_range_free(r);
+    CHECK_OK(strata_semver_range_parse(&r, range, &err), &err);
+    CHECK_EQ(strata_semver_parse(&v, version), 0);
+    m = strata_semver_range_match(r, &v);
+    strata_semver_range_free(r);
     return m;
 }
 
@@ -152,10 +152,10 @@ TEST(range_matrix)
 static void
 range_fails(const char *range, const char *msg)
 {
-    strata_watchers_range *r = NULL;
+    strata_semver_range *r = NULL;
     strata_error err = {0};
 
-    CHECK_EQ(strata_watchers_range_parse(&r, range, &err), STRATA_EINVAL);
+    CHECK_EQ(strata_semver_range_parse(&r, range, &err), STRATA_EINVAL);
     CHECK(r == NULL);
     CHECK_CONTAINS(err.msg, msg);
 }
@@ -203,19 +203,19 @@ static const char *
 pick(const char *range, const char *suffix, const char *regex,
      const char *const *tags, size_t n)
 {
-    strata_watchers_policy *p = NULL;
+    strata_tag_policy *p = NULL;
     strata_error err = {0};
     const char *best = NULL;
     int rc;
 
-    CHECK_OK(strata_watchers_policy_new(&p, range, suffix, regex, &err), &err);
-    rc = strata_watchers_policy_select(&best, p, tags, n, &err);
+    CHECK_OK(strata_tag_policy_new(&p, range, suffix, regex, &err), &err);
+    rc = strata_tag_policy_select(&best, p, tags, n, &err);
     if (rc != 0) {
         CHECK_EQ(rc, STRATA_ENOTFOUND);
         CHECK_CONTAINS(err.msg, "no tag matches the policy");
         CHECK(best == NULL);
     }
-    strata_watchers_policy_free(p);
+    strata_tag_policy_free(p);
     return best ? best : "(none)";
 }
 
@@ -275,8 +275,8 @@ TEST(policy_regex_capture)
     const char *tags[] = {"release-1.9.0",        "release-1.10.2",
                           "release-2.0.0",        "nightly-2026-11-26",
                           "release-1.10.2-debug", "1.99.0"};
-    strata_watchers_policy *p = NULL;
-    strata_watchers_version v;
+    strata_tag_policy *p = NULL;
+    strata_semver v;
     strata_error err = {0};
 
     CHECK_STR_EQ(pick("1.x", NULL, "^release-(.+)$", tags, 6),
@@ -285,35 +285,35 @@ TEST(policy_regex_capture)
     /* An optional group that did not take part yields no version. */
     CHECK_STR_EQ(pick(NULL, NULL, "^(x)?[0-9.]+$", tags, 6), "(none)");
     CHECK_OK(
-        strata_watchers_policy_new(&p, ">=1.10", NULL, "release-(.*)", &err),
+        strata_tag_policy_new(&p, ">=1.10", NULL, "release-(.*)", &err),
         &err);
-    CHECK_EQ(strata_watchers_policy_match(&v, p, "release-1.10.2"), 1);
+    CHECK_EQ(strata_tag_policy_match(&v, p, "release-1.10.2"), 1);
     CHECK_EQ(v.num[1], 10);
     CHECK_STR_EQ(v.rest, "");
-    CHECK_EQ(strata_watchers_policy_match(&v, p, "release-1.9.0"), 0);
-    CHECK_EQ(strata_watchers_policy_match(NULL, p, "1.10.2"), 0);
-    strata_watchers_policy_free(p);
+    CHECK_EQ(strata_tag_policy_match(&v, p, "release-1.9.0"), 0);
+    CHECK_EQ(strata_tag_policy_match(NULL, p, "1.10.2"), 0);
+    strata_tag_policy_free(p);
 }
 
 TEST(policy_errors)
 {
-    strata_watchers_policy *p = NULL;
+    strata_tag_policy *p = NULL;
     strata_error err = {0};
 
-    CHECK_EQ(strata_watchers_policy_new(&p, ">=3.x.y", "-slim", NULL, &err),
+    CHECK_EQ(strata_tag_policy_new(&p, ">=3.x.y", "-slim", NULL, &err),
              STRATA_EINVAL);
     CHECK(p == NULL);
     CHECK_CONTAINS(err.msg, "invalid semver range '>=3.x.y': ");
-    CHECK_EQ(strata_watchers_policy_new(&p, NULL, NULL, "(", &err),
+    CHECK_EQ(strata_tag_policy_new(&p, NULL, NULL, "(", &err),
              STRATA_EINVAL);
     CHECK(p == NULL);
     CHECK_CONTAINS(err.msg, "invalid tag regex '(': ");
     /* The rest is regerror()'s text, whatever the libc says. */
     CHECK(strlen(err.msg) > strlen("invalid tag regex '(': "));
-    CHECK_EQ(strata_watchers_policy_new(&p, NULL, NULL, "a{2,1}", &err),
+    CHECK_EQ(strata_tag_policy_new(&p, NULL, NULL, "a{2,1}", &err),
              STRATA_EINVAL);
     CHECK_CONTAINS(err.msg, "invalid tag regex 'a{2,1}'");
-    strata_watchers_policy_free(NULL);
+    strata_tag_policy_free(NULL);
 }
 
 TEST(policy_many_tags)
@@ -322,7 +322,7 @@ TEST(policy_many_tags)
         N = 20000
     };
     char **tags = strata_xmalloc(N * sizeof(*tags));
-    strata_watchers_policy *p = NULL;
+    strata_tag_policy *p = NULL;
     strata_error err = {0};
     const char *best = NULL;
     size_t i;
@@ -330,10 +330,10 @@ TEST(policy_many_tags)
     for (i = 0; i < N; i++)
         tags[i] = strata_xasprintf("%zu.%zu.%zu%s", i % 7, (i / 7) % 50, i,
                                    i % 3 ? "-slim" : "");
-    CHECK_OK(strata_watchers_policy_new(&p, "^5.10", "-slim", NULL, &err),
+    CHECK_OK(strata_tag_policy_new(&p, "^5.10", "-slim", NULL, &err),
              &err);
     CHECK_OK(
-        strata_watchers_policy_select(&best, p, (const char **) tags, N, &err),
+        strata_tag_policy_select(&best, p, (const char **) tags, N, &err),
         &err);
     /* The highest (minor, patch) with i%7==5, i%3!=0 and minor >= 10. */
     {
@@ -349,7 +349,7 @@ TEST(policy_many_tags)
         }
         CHECK(strcmp(best, tags[want]) == 0 || (printf("# %s\n", best), 0));
     }
-    strata_watchers_policy_free(p);
+    strata_tag_policy_free(p);
     for (i = 0; i < N; i++)
         free(tags[i]);
     free(tags);

@@ -370,7 +370,7 @@ on_tags(char **tags, size_t ntags, const strata_error *terr, void *arg)
         check_fail(c, terr);
         return;
     }
-    rc = strata_watchers_policy_select(&best, wt->policy,
+    rc = strata_tag_policy_select(&best, wt->policy,
                                        (const char *const *) tags, ntags, &err);
     if (rc == 0) {
         c->tag = strata_xstrdup(best);

@@ -93,7 +93,7 @@ watch_free(strata_watcher__watch *wt)
     free(wt->key);
     strata_ref_free(wt->ref);
     strata_ref_free(wt->repo);
-    strata_watchers_policy_free(wt->policy);
+    strata_tag_policy_free(wt->policy);
     json_decref(wt->policy_json);
     for (i = 0; i < wt->nplatforms; i++)
         free(wt->platforms[i]);
@@ -466,7 +466,7 @@ strata_watcher_add(const char **out_key, strata_watcher *w,
     wt->last_ms = -1;
     strata_watchers_settle_init(&wt->settle, NULL);
     if (has_policy) {
-        rc = strata_watchers_policy_new(&wt->policy, spec->semver, spec->suffix,
+        rc = strata_tag_policy_new(&wt->policy, spec->semver, spec->suffix,
                                         spec->regex, err);
         if (rc != 0)
             goto fail;

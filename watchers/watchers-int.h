@@ -32,7 +32,7 @@ typedef struct strata_watcher__watch {
     char *key;                      /* canonical tag ref, or repo name */
     strata_ref *ref;                /* tag watch: the tag to HEAD */
     strata_ref *repo;               /* policy watch: name:latest */
-    strata_watchers_policy *policy; /* NULL: follow the tag */
+    strata_tag_policy *policy; /* NULL: follow the tag */
     json_t *policy_json;            /* as stored; NULL for a tag */
     uint64_t interval_ms;
     char **platforms; /* watched platforms; may be empty */

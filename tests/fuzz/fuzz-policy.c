@@ -1,7 +1,7 @@
 /*
  * fuzz-policy.c - libFuzzer target for tag policies: semver range parsing
- * (strata_watchers_range_parse), policies (strata_watchers_policy_new) and
- * the choice of a tag from a list (strata_watchers_policy_select). The
+ * (strata_semver_range_parse), policies (strata_tag_policy_new) and
+ * the choice of a tag from a list (strata_tag_policy_select). The
  * first byte picks a regex from a fixed table (regexes come from the
  * operator's configuration, not from outside); the rest is lines: the
  * range, the suffix, then one tag a line. Invariants: a range parses
@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "watchers.h"
+#include "core.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -30,11 +30,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define MAX_TAGS 256
 
 static void
-fuzz_select(const strata_watchers_policy *pol, char **lines, size_t n)
+fuzz_select(const strata_tag_policy *pol, char **lines, size_t n)
 {
     const char *tags[MAX_TAGS], *rev[MAX_TAGS];
     const char *best = NULL, *best_rev = NULL;
-    strata_watchers_version v;
+    strata_semver v;
     strata_error err = {0};
     size_t i;
     int rc, rc_rev;
@@ -42,19 +42,19 @@ fuzz_select(const strata_watchers_policy *pol, char **lines, size_t n)
     for (i = 0; i < n; i++) {
         tags[i] = lines[i];
         rev[n - 1 - i] = lines[i];
-        (void) strata_watchers_version_parse(&v, lines[i]);
+        (void) strata_semver_parse(&v, lines[i]);
     }
-    rc = strata_watchers_policy_select(&best, pol, tags, n, &err);
-    rc_rev = strata_watchers_policy_select(&best_rev, pol, rev, n, NULL);
+    rc = strata_tag_policy_select(&best, pol, tags, n, &err);
+    rc_rev = strata_tag_policy_select(&best_rev, pol, rev, n, NULL);
     check(rc == rc_rev);
     if (rc != 0) {
         check(rc == STRATA_ENOTFOUND && best == NULL && err.msg[0] != '\0');
         for (i = 0; i < n; i++)
-            check(!strata_watchers_policy_match(NULL, pol, tags[i]));
+            check(!strata_tag_policy_match(NULL, pol, tags[i]));
         return;
     }
     check(best != NULL && best_rev != NULL && strcmp(best, best_rev) == 0);
-    check(strata_watchers_policy_match(&v, pol, best));
+    check(strata_tag_policy_match(&v, pol, best));
     check(v.ncomp >= 1 && v.ncomp <= 3 && v.rest != NULL);
     for (i = 0; i < n && tags[i] != best; i++)
         ;
@@ -70,8 +70,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         "^[0-9.]+$",
         "^release-(.*)$",
     };
-    strata_watchers_range *range = NULL;
-    strata_watchers_policy *pol = NULL;
+    strata_semver_range *range = NULL;
+    strata_tag_policy *pol = NULL;
     strata_error rerr = {0}, perr = {0};
     char *text, *lines[MAX_TAGS + 2], *p, *nl;
     size_t n = 0;
@@ -87,8 +87,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         lines[n++] = p;
     }
     rc_range =
-        strata_watchers_range_parse(&range, n > 0 ? lines[0] : "", &rerr);
-    rc_pol = strata_watchers_policy_new(&pol, n > 0 ? lines[0] : NULL,
+        strata_semver_range_parse(&range, n > 0 ? lines[0] : "", &rerr);
+    rc_pol = strata_tag_policy_new(&pol, n > 0 ? lines[0] : NULL,
                                         n > 1 && lines[1][0] ? lines[1] : NULL,
                                         regexes[data[0] % 4], &perr);
     check(rc_range == rc_pol);
@@ -100,8 +100,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check(range != NULL && pol != NULL);
         fuzz_select(pol, lines + 2, n > 2 ? n - 2 : 0);
     }
-    strata_watchers_range_free(range);
-    strata_watchers_policy_free(pol);
+    strata_semver_range_free(range);
+    strata_tag_policy_free(pol);
     free(text);
     return 0;
 }

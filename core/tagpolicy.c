@@ -1,5 +1,5 @@
 /*
- * policy.c - tag policies: which tag of a repository a watch follows. A
+ * tagpolicy.c - tag policies: which tag of a repository a watch follows. A
  * policy combines a semver range, an exact suffix and a POSIX extended
  * regex (each optional); selection walks the tag list once, keeps the
  * eligible tags and remembers the best one under a total order, so the
@@ -9,25 +9,25 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "watchers.h"
+#include "core.h"
 
-struct strata_watchers_policy {
-    strata_watchers_range *range; /* never NULL: "" matches everything */
+struct strata_tag_policy {
+    strata_semver_range *range; /* never NULL: "" matches everything */
     char *suffix;                 /* never NULL: "" when unset */
     regex_t re;
     int has_re;
 };
 
 int
-strata_watchers_policy_new(strata_watchers_policy **out, const char *range,
+strata_tag_policy_new(strata_tag_policy **out, const char *range,
                            const char *suffix, const char *regex,
                            strata_error *err)
 {
-    strata_watchers_policy *p = strata_xcalloc(1, sizeof(*p));
+    strata_tag_policy *p = strata_xcalloc(1, sizeof(*p));
     int rc;
 
     *out = NULL;
-    rc = strata_watchers_range_parse(&p->range, range ? range : "", err);
+    rc = strata_semver_range_parse(&p->range, range ? range : "", err);
     if (rc < 0)
         goto out;
     p->suffix = strata_xstrdup(suffix ? suffix : "");
@@ -47,16 +47,16 @@ strata_watchers_policy_new(strata_watchers_policy **out, const char *range,
     *out = p;
     p = NULL;
 out:
-    strata_watchers_policy_free(p);
+    strata_tag_policy_free(p);
     return rc;
 }
 
 void
-strata_watchers_policy_free(strata_watchers_policy *policy)
+strata_tag_policy_free(strata_tag_policy *policy)
 {
     if (policy == NULL)
         return;
-    strata_watchers_range_free(policy->range);
+    strata_semver_range_free(policy->range);
     free(policy->suffix);
     if (policy->has_re)
         regfree(&policy->re);
@@ -64,11 +64,11 @@ strata_watchers_policy_free(strata_watchers_policy *policy)
 }
 
 int
-strata_watchers_policy_match(strata_watchers_version *out_version,
-                             const strata_watchers_policy *policy,
+strata_tag_policy_match(strata_semver *out_version,
+                             const strata_tag_policy *policy,
                              const char *tag)
 {
-    strata_watchers_version v;
+    strata_semver v;
     const char *src = tag;
     char *capture = NULL;
     int ok = 0;
@@ -87,11 +87,11 @@ strata_watchers_policy_match(strata_watchers_version *out_version,
             src = capture;
         }
     }
-    if (strata_watchers_version_parse(&v, src) != 0)
+    if (strata_semver_parse(&v, src) != 0)
         goto out;
     if (strcmp(v.rest, policy->suffix) != 0)
         goto out;
-    if (!strata_watchers_range_match(policy->range, &v))
+    if (!strata_semver_range_match(policy->range, &v))
         goto out;
     ok = 1;
     if (out_version != NULL) {
@@ -107,10 +107,10 @@ out:
 
 /* <0 when tag a (version va) ranks below tag b, per watchers.h. */
 static int
-rank(const char *a, const strata_watchers_version *va, const char *b,
-     const strata_watchers_version *vb)
+rank(const char *a, const strata_semver *va, const char *b,
+     const strata_semver *vb)
 {
-    int c = strata_watchers_version_cmp(va, vb);
+    int c = strata_semver_cmp(va, vb);
 
     if (c != 0)
         return c;
@@ -124,12 +124,12 @@ rank(const char *a, const strata_watchers_version *va, const char *b,
 }
 
 int
-strata_watchers_policy_select(const char **out,
-                              const strata_watchers_policy *policy,
+strata_tag_policy_select(const char **out,
+                              const strata_tag_policy *policy,
                               const char *const *tags, size_t ntags,
                               strata_error *err)
 {
-    strata_watchers_version best_v, v;
+    strata_semver best_v, v;
     const char *best = NULL;
     size_t i;
 
@@ -137,7 +137,7 @@ strata_watchers_policy_select(const char **out,
     for (i = 0; i < ntags; i++) {
         if (tags[i] == NULL)
             continue;
-        if (!strata_watchers_policy_match(&v, policy, tags[i]))
+        if (!strata_tag_policy_match(&v, policy, tags[i]))
             continue;
         if (best == NULL || rank(tags[i], &v, best, &best_v) > 0) {
             best = tags[i];

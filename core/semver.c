@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "watchers.h"
+#include "core.h"
 
 #define MAX_DIGITS 9 /* per component: keeps every number below 10^9 */
 
@@ -32,13 +32,13 @@ typedef struct alt {
     size_t cap;
 } alt;
 
-struct strata_watchers_range {
+struct strata_semver_range {
     alt *alts;
     size_t n;
 };
 
 int
-strata_watchers_version_parse(strata_watchers_version *out, const char *s)
+strata_semver_parse(strata_semver *out, const char *s)
 {
     const char *p = s;
     int i;
@@ -74,8 +74,8 @@ strata_watchers_version_parse(strata_watchers_version *out, const char *s)
 }
 
 int
-strata_watchers_version_cmp(const strata_watchers_version *a,
-                            const strata_watchers_version *b)
+strata_semver_cmp(const strata_semver *a,
+                            const strata_semver *b)
 {
     int i;
 
@@ -342,10 +342,10 @@ blank(const char *p, const char *end)
 }
 
 int
-strata_watchers_range_parse(strata_watchers_range **out, const char *s,
+strata_semver_range_parse(strata_semver_range **out, const char *s,
                             strata_error *err)
 {
-    strata_watchers_range *r = strata_xcalloc(1, sizeof(*r));
+    strata_semver_range *r = strata_xcalloc(1, sizeof(*r));
     const char *p = s, *all_end = s + strlen(s);
     int rc = 0;
 
@@ -375,12 +375,12 @@ strata_watchers_range_parse(strata_watchers_range **out, const char *s,
     *out = r;
     r = NULL;
 out:
-    strata_watchers_range_free(r);
+    strata_semver_range_free(r);
     return rc;
 }
 
 void
-strata_watchers_range_free(strata_watchers_range *range)
+strata_semver_range_free(strata_semver_range *range)
 {
     size_t i;
 
@@ -393,7 +393,7 @@ strata_watchers_range_free(strata_watchers_range *range)
 }
 
 static int
-bound_holds(const bound *b, const strata_watchers_version *v)
+bound_holds(const bound *b, const strata_semver *v)
 {
     int c = cmp3(v->num, b->num);
 
@@ -413,8 +413,8 @@ bound_holds(const bound *b, const strata_watchers_version *v)
 }
 
 int
-strata_watchers_range_match(const strata_watchers_range *range,
-                            const strata_watchers_version *v)
+strata_semver_range_match(const strata_semver_range *range,
+                            const strata_semver *v)
 {
     size_t i, j;
 
