@@ -18,7 +18,7 @@
 typedef struct catalog_cmd {
     const char *format;
     strata_config *config;
-    strata_report_catalog *cat;
+    strata_catalog *cat;
     strata_store *st;
 } catalog_cmd;
 
@@ -26,7 +26,7 @@ static void
 catalog_cmd_release(catalog_cmd *c)
 {
     strata_store_close(c->st);
-    strata_report_catalog_free(c->cat);
+    strata_catalog_free(c->cat);
     strata_config_free(c->config);
 }
 
@@ -39,7 +39,7 @@ setup(catalog_cmd *c, const strata_cmd_entry *cmd, strata_cli *cli, int argc,
       char **argv, int want_store)
 {
     strata_config_problems *cp = strata_config_problems_new();
-    strata_report_problems *rp = strata_report_problems_new();
+    strata_config_problems *rp = strata_config_problems_new();
     const char *path = NULL;
     strata_error err = {0};
     int i, rc = STRATA_EXIT_USAGE;
@@ -79,11 +79,11 @@ setup(catalog_cmd *c, const strata_cmd_entry *cmd, strata_cli *cli, int argc,
                         "configuration or pass --catalog FILE\n");
         goto out;
     }
-    if (strata_report_catalog_load(&c->cat, path, rp, &err) != 0) {
-        if (strata_report_problems_count(rp) == 0)
+    if (strata_catalog_load(&c->cat, path, rp, &err) != 0) {
+        if (strata_config_problems_count(rp) == 0)
             fprintf(stderr, "strata: %s\n", err.msg);
-        for (k = 0; k < strata_report_problems_count(rp); k++)
-            fprintf(stderr, "%s\n", strata_report_problems_get(rp, k)->text);
+        for (k = 0; k < strata_config_problems_count(rp); k++)
+            fprintf(stderr, "%s\n", strata_config_problems_get(rp, k)->text);
         goto out;
     }
     if (want_store &&
@@ -98,7 +98,7 @@ out:
         catalog_cmd_release(c);
         memset(c, 0, sizeof(*c));
     }
-    strata_report_problems_free(rp);
+    strata_config_problems_free(rp);
     strata_config_problems_free(cp);
     return rc;
 }
@@ -139,7 +139,7 @@ duration(char *out, size_t len, uint64_t ms)
 }
 
 static json_t *
-entry_json(const strata_report_entry *e)
+entry_json(const strata_catalog_entry *e)
 {
     json_t *o = json_object(), *owners = json_array();
     size_t i;
@@ -155,7 +155,7 @@ entry_json(const strata_report_entry *e)
     json_object_set_new(o, "tier", S(e->tier));
     json_object_set_new(o, "os", S(e->os));
     json_object_set_new(o, "lifecycle",
-                        json_string(e->lifecycle == STRATA_REPORT_DEPRECATED
+                        json_string(e->lifecycle == STRATA_CATALOG_DEPRECATED
                                         ? "deprecated"
                                         : "active"));
     json_object_set_new(o, "sunset", S(e->sunset));
@@ -179,17 +179,17 @@ exec_catalog_list(strata_cli *cli, int argc, char **argv)
         return rc;
     if (strcmp(c.format, "json") == 0) {
         json_t *a = json_array();
-        for (i = 0; i < strata_report_catalog_count(c.cat); i++)
+        for (i = 0; i < strata_catalog_count(c.cat); i++)
             json_array_append_new(
-                a, entry_json(strata_report_catalog_entry(c.cat, i)));
+                a, entry_json(strata_catalog_get(c.cat, i)));
         print_json(a);
         json_decref(a);
     } else {
         printf("%-44s  %-10s  %-8s  %-8s  %-7s  %s\n", "REF", "LIFECYCLE",
                "TIER", "OS", "MAX AGE", "OWNERS");
-        for (i = 0; i < strata_report_catalog_count(c.cat); i++) {
-            const strata_report_entry *e =
-                strata_report_catalog_entry(c.cat, i);
+        for (i = 0; i < strata_catalog_count(c.cat); i++) {
+            const strata_catalog_entry *e =
+                strata_catalog_get(c.cat, i);
             char ref[512], age[64];
             size_t k;
 
@@ -201,13 +201,13 @@ exec_catalog_list(strata_cli *cli, int argc, char **argv)
                 snprintf(ref, sizeof(ref), "%s", e->ref);
             duration(age, sizeof(age), e->max_age_ms);
             printf("%-44s  %-10s  %-8s  %-8s  %-7s  ", ref,
-                   e->lifecycle == STRATA_REPORT_DEPRECATED ? "deprecated"
+                   e->lifecycle == STRATA_CATALOG_DEPRECATED ? "deprecated"
                                                             : "active",
                    e->tier ? e->tier : "-", e->os ? e->os : "-", age);
             for (k = 0; k < e->n_owners; k++)
                 printf("%s%s", k ? "," : "", e->owners[k]);
             printf("%s\n", e->n_owners ? "" : "-");
-            if (e->lifecycle == STRATA_REPORT_DEPRECATED)
+            if (e->lifecycle == STRATA_CATALOG_DEPRECATED)
                 printf("    sunset %s, use %s\n", e->sunset, e->replacement);
         }
     }
@@ -226,7 +226,7 @@ exec_catalog_status(strata_cli *cli, int argc, char **argv)
 
     if (rc != 0)
         return rc;
-    if (strata_report_catalog_status(&status, c.st, NULL, c.cat, &err) != 0) {
+    if (strata_catalog_STATUS(&status, c.st, NULL, c.cat, &err) != 0) {
         rc = strata_cmd_fail(&err);
         goto out;
     }
@@ -270,7 +270,7 @@ exec_catalog_check(strata_cli *cli, int argc, char **argv)
     if (rc != 0)
         return rc;
     if (strata_graph_load(&g, c.st, &err) != 0 ||
-        strata_report_catalog_check(&bad, g, c.cat, &err) != 0) {
+        strata_catalog_CHECK(&bad, g, c.cat, &err) != 0) {
         rc = strata_cmd_fail(&err);
         goto out;
     }

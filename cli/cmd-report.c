@@ -39,14 +39,14 @@ opt_value(int *i, int argc, char **argv, const char *opt, const char **out)
 
 static void
 print_problems(const strata_config_problems *cp,
-               const strata_report_problems *rp)
+               const strata_config_problems *rp)
 {
     size_t i;
 
     for (i = 0; i < strata_config_problems_count(cp); i++)
         fprintf(stderr, "%s\n", strata_config_problems_get(cp, i)->text);
-    for (i = 0; i < strata_report_problems_count(rp); i++)
-        fprintf(stderr, "%s\n", strata_report_problems_get(rp, i)->text);
+    for (i = 0; i < strata_config_problems_count(rp); i++)
+        fprintf(stderr, "%s\n", strata_config_problems_get(rp, i)->text);
 }
 
 static int
@@ -56,9 +56,9 @@ exec_report_stale(strata_cli *cli, int argc, char **argv)
     const char *catalog_path = NULL;
     strata_report_format format;
     strata_config_problems *cproblems = strata_config_problems_new();
-    strata_report_problems *rproblems = strata_report_problems_new();
+    strata_config_problems *rproblems = strata_config_problems_new();
     strata_report_options opts = {0};
-    strata_report_catalog *cat = NULL;
+    strata_catalog *cat = NULL;
     strata_report_running *running = NULL;
     strata_config *config = NULL;
     strata_store *st = NULL;
@@ -101,8 +101,8 @@ exec_report_stale(strata_cli *cli, int argc, char **argv)
     if (catalog_path == NULL)
         catalog_path = strata_config_data_get(config)->catalog;
     if (catalog_path != NULL &&
-        strata_report_catalog_load(&cat, catalog_path, rproblems, &err) != 0) {
-        if (strata_report_problems_count(rproblems) == 0)
+        strata_catalog_load(&cat, catalog_path, rproblems, &err) != 0) {
+        if (strata_config_problems_count(rproblems) == 0)
             fprintf(stderr, "strata: %s\n", err.msg);
         goto out;
     }
@@ -142,9 +142,9 @@ out:
     json_decref(report);
     strata_store_close(st);
     strata_report_running_free(running);
-    strata_report_catalog_free(cat);
+    strata_catalog_free(cat);
     strata_config_free(config);
-    strata_report_problems_free(rproblems);
+    strata_config_problems_free(rproblems);
     strata_config_problems_free(cproblems);
     return rc;
 }

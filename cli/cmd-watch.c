@@ -94,19 +94,19 @@ on_signal(uv_signal_t *s, int signum)
 static int
 add_catalog(strata_watcher *w, const char *path, strata_error *err)
 {
-    strata_report_catalog *cat = NULL;
-    strata_report_problems *rp = strata_report_problems_new();
+    strata_catalog *cat = NULL;
+    strata_config_problems *rp = strata_config_problems_new();
     size_t i, k;
     int rc;
 
-    rc = strata_report_catalog_load(&cat, path, rp, err);
+    rc = strata_catalog_load(&cat, path, rp, err);
     if (rc != 0) {
-        for (k = 0; k < strata_report_problems_count(rp); k++)
-            fprintf(stderr, "%s\n", strata_report_problems_get(rp, k)->text);
+        for (k = 0; k < strata_config_problems_count(rp); k++)
+            fprintf(stderr, "%s\n", strata_config_problems_get(rp, k)->text);
         goto out;
     }
-    for (i = 0; i < strata_report_catalog_count(cat); i++) {
-        const strata_report_entry *e = strata_report_catalog_entry(cat, i);
+    for (i = 0; i < strata_catalog_count(cat); i++) {
+        const strata_catalog_entry *e = strata_catalog_get(cat, i);
         strata_watcher_spec spec = {0};
 
         spec.ref = e->ref;
@@ -118,8 +118,8 @@ add_catalog(strata_watcher *w, const char *path, strata_error *err)
         }
     }
 out:
-    strata_report_catalog_free(cat);
-    strata_report_problems_free(rp);
+    strata_catalog_free(cat);
+    strata_config_problems_free(rp);
     return rc;
 }
 

@@ -53,6 +53,10 @@ void strata_config__problem(strata_config_problems *problems, const char *file,
     __attribute__((format(printf, 5, 6)));
 /* Sorts by line and column, keeping the order of equal places. */
 void strata_config__problems_sort(strata_config_problems *problems);
+/* The same for the problems from index start on (one file's, when a list
+ * holds the configuration's and then the catalog's). */
+void strata_config__problems_sort_from(strata_config_problems *problems,
+                                       size_t start);
 /* Levenshtein distance, capped at 100. */
 size_t strata_config__distance(const char *a, const char *b);
 /* The candidate closest to word when it is close enough, else NULL. */
@@ -220,5 +224,19 @@ void strata_config__check_notify(strata_config__ctx *ctx, void *obj,
                                  const yaml_node_t *node);
 void strata_config__check_root(strata_config__ctx *ctx, void *obj,
                                const yaml_node_t *node);
+
+/* ---- catalog storage (catalog.c) --------------------------------------- */
+
+struct strata_catalog {
+    strata_catalog_entry *entries;
+    size_t n_entries;
+    strata_catalog_team *teams;
+    size_t n_teams;
+    char **strings; /* every string the entries point to */
+    size_t n_strings, cap_strings;
+    const char ***lists; /* every list the entries point to */
+    size_t n_lists, cap_lists;
+    void **policies; /* strata_tag_policy per entry (NULL for tags) */
+};
 
 #endif

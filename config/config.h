@@ -414,4 +414,96 @@ const char *strata_config_action_name(unsigned action_bit);
 /* True when a listen address ("127.0.0.1:8780") is on loopback. */
 int strata_config_listen_is_loopback(const char *listen);
 
+/* ---- the golden catalog (catalog.c, catalog-lookup.c) ----------------- */
+
+/*
+ * The catalog is a YAML file of the base images a platform team blesses
+ * (golden bases), with owners, tier, OS family, lifecycle (active, or
+ * deprecated with a sunset date and a replacement), the age after which
+ * images built on a base count as stale, a soak time and a signing key.
+ * It is validated like the configuration, into the same problem list:
+ * every problem is reported as "FILE:LINE:COL: message".
+ */
+
+typedef enum strata_catalog_lifecycle {
+    STRATA_CATALOG_ACTIVE = 0,
+    STRATA_CATALOG_DEPRECATED,
+} strata_catalog_lifecycle;
+
+/* One golden base. Every string is borrowed from the catalog. */
+typedef struct strata_catalog_entry {
+    int line, col;           /* where the entry starts in the file */
+    const char *ref;         /* canonical "domain/path:tag", or the name for a
+                                policy entry */
+    const char *name;        /* "domain/path" */
+    const char *semver;      /* policy: a semver range, or NULL (a tag entry) */
+    const char *suffix;      /* policy: the tag suffix, or NULL */
+    const char *description; /* or NULL */
+    const char *const *owners; /* may be empty */
+    size_t n_owners;
+    const char *tier; /* or NULL */
+    const char *os;   /* OS family, or NULL */
+    strata_catalog_lifecycle lifecycle;
+    const char *sunset;      /* "YYYY-MM-DD" when deprecated, else NULL */
+    int64_t sunset_ms;       /* midnight UTC of the sunset date, or 0 */
+    const char *replacement; /* canonical ref when deprecated, else NULL */
+    uint64_t max_age_ms;     /* 0: any update behind is stale */
+    uint64_t soak_ms;        /* newer digests younger than this don't count */
+    const char *signing_key; /* absolute path, or NULL */
+} strata_catalog_entry;
+
+/* A team and the image references it owns (fnmatch(3) patterns). */
+typedef struct strata_catalog_team {
+    const char *name;
+    const char *const *images;
+    size_t n_images;
+} strata_catalog_team;
+
+typedef struct strata_catalog strata_catalog;
+
+/*
+ * Loads and validates the catalog at path. On success *out is the
+ * caller's (strata_catalog_free). When the file has problems,
+ * returns STRATA_EINVAL, leaves *out NULL, appends every problem to
+ * problems (may be NULL) and sets err to a summary naming the first. A
+ * file that cannot be read gives STRATA_ENOTFOUND or STRATA_EIO.
+ */
+int strata_catalog_load(strata_catalog **out, const char *path,
+                               strata_config_problems *problems,
+                               strata_error *err);
+/*
+ * Like _load, from YAML text; name is used in problems, base_dir resolves
+ * relative paths (NULL: the working directory).
+ */
+int strata_catalog_load_string(strata_catalog **out,
+                                      const char *yaml, size_t len,
+                                      const char *name, const char *base_dir,
+                                      strata_config_problems *problems,
+                                      strata_error *err);
+void strata_catalog_free(strata_catalog *cat);
+
+size_t strata_catalog_count(const strata_catalog *cat);
+/* The i-th entry in file order (i < count). Borrowed. */
+const strata_catalog_entry *
+strata_catalog_get(const strata_catalog *cat, size_t i);
+size_t strata_catalog_team_count(const strata_catalog *cat);
+const strata_catalog_team *
+strata_catalog_team_get(const strata_catalog *cat, size_t i);
+
+/*
+ * The entry that covers ref (canonical, any tag; a digest is ignored):
+ * an entry with exactly that name and tag, else a policy entry of the same
+ * name whose semver range and suffix accept the tag. NULL when none (the
+ * base is not golden). Borrowed.
+ */
+const strata_catalog_entry *
+strata_catalog_lookup(const strata_catalog *cat, const char *ref);
+
+/* The team owning image (first matching pattern), or NULL. Borrowed. */
+const char *strata_catalog_team_of(const strata_catalog *cat,
+                                          const char *image);
+
+/* "golden", "non-golden", "deprecated" for a lookup result. Static. */
+const char *strata_catalog_classify(const strata_catalog_entry *entry);
+
 #endif

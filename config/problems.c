@@ -84,6 +84,8 @@ strata_config__problem(strata_config_problems *problems, const char *file,
     problem *p;
     va_list ap;
 
+    if (problems == NULL) /* the caller wanted only the count */
+        return;
     if (problems->count == problems->cap) {
         problems->cap = problems->cap ? problems->cap * 2 : 16;
         problems->items = strata_xrealloc(
@@ -121,13 +123,20 @@ cmp_problem(const void *va, const void *vb)
 void
 strata_config__problems_sort(strata_config_problems *problems)
 {
+    strata_config__problems_sort_from(problems, 0);
+}
+
+void
+strata_config__problems_sort_from(strata_config_problems *problems,
+                                  size_t start)
+{
     size_t i;
 
-    if (problems->count == 0)
+    if (problems == NULL || problems->count <= start)
         return;
-    qsort(problems->items, problems->count, sizeof(*problems->items),
-          cmp_problem);
-    for (i = 0; i < problems->count; i++) {
+    qsort(problems->items + start, problems->count - start,
+          sizeof(*problems->items), cmp_problem);
+    for (i = start; i < problems->count; i++) {
         problems->items[i].seq = i;
         fix_pub(&problems->items[i]);
     }

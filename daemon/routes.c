@@ -214,16 +214,16 @@ on_images(strata_api_req *req, void *arg)
 static int
 stale_report(json_t **out, strata_daemon *d, strata_error *err)
 {
-    strata_report_catalog *cat = NULL;
+    strata_catalog *cat = NULL;
     strata_report_options o = {0};
     int rc = 0;
 
-    if (d->cfg->catalog != NULL && (rc = strata_report_catalog_load(
+    if (d->cfg->catalog != NULL && (rc = strata_catalog_load(
                                         &cat, d->cfg->catalog, NULL, err)) != 0)
         return rc;
     o.catalog = cat;
     rc = strata_report_stale(out, d->store, d->graph, &o, err);
-    strata_report_catalog_free(cat);
+    strata_catalog_free(cat);
     return rc;
 }
 

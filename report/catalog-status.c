@@ -20,7 +20,7 @@ str_or_null(const char *s)
 static void
 count_images(json_int_t *direct, json_int_t *all, const strata_graph *g,
              const strata_report__edges *edges,
-             const strata_report_catalog *cat, const strata_report_entry *entry)
+             const strata_catalog *cat, const strata_catalog_entry *entry)
 {
     strata_strmap *d = strata_strmap_new(), *a = strata_strmap_new();
     size_t i, w, k;
@@ -29,7 +29,7 @@ count_images(json_int_t *direct, json_int_t *all, const strata_graph *g,
         const strata_report__edge *e = &edges->v[i];
         strata_graph_waves *waves = NULL;
 
-        if (strata_report_catalog_lookup(cat, e->parent) != entry)
+        if (strata_catalog_lookup(cat, e->parent) != entry)
             continue;
         strata_strmap_put(d, e->child, (void *) e);
         if (strata_strmap_has(a, e->parent) ||
@@ -58,9 +58,9 @@ count_images(json_int_t *direct, json_int_t *all, const strata_graph *g,
 }
 
 int
-strata_report_catalog_status(json_t **out, strata_store *st,
+strata_catalog_STATUS(json_t **out, strata_store *st,
                              const strata_graph *g,
-                             const strata_report_catalog *cat,
+                             const strata_catalog *cat,
                              strata_error *err)
 {
     strata_graph *loaded = NULL;
@@ -82,8 +82,8 @@ strata_report_catalog_status(json_t **out, strata_store *st,
         goto out;
     strata_report__edges_get(&edges, g, 0);
     res = json_array();
-    for (i = 0; i < strata_report_catalog_count(cat); i++) {
-        const strata_report_entry *e = strata_report_catalog_entry(cat, i);
+    for (i = 0; i < strata_catalog_count(cat); i++) {
+        const strata_catalog_entry *e = strata_catalog_get(cat, i);
         const char *wref = strata_report__watch_for(watches, e->ref);
         strata_store_watch_state ws = {0};
         json_t *o = json_object(), *digests = NULL, *d;
@@ -101,7 +101,7 @@ strata_report_catalog_status(json_t **out, strata_store *st,
             json_object_set_new(o, "policy", json_null());
         }
         json_object_set_new(o, "lifecycle",
-                            json_string(e->lifecycle == STRATA_REPORT_DEPRECATED
+                            json_string(e->lifecycle == STRATA_CATALOG_DEPRECATED
                                             ? "deprecated"
                                             : "active"));
         json_object_set_new(o, "watch", str_or_null(wref));
@@ -152,8 +152,8 @@ out:
 }
 
 int
-strata_report_catalog_check(json_t **out, const strata_graph *g,
-                            const strata_report_catalog *cat, strata_error *err)
+strata_catalog_CHECK(json_t **out, const strata_graph *g,
+                            const strata_catalog *cat, strata_error *err)
 {
     strata_report__edges edges = {0};
     strata_strmap *seen = strata_strmap_new();
@@ -164,12 +164,12 @@ strata_report_catalog_check(json_t **out, const strata_graph *g,
     strata_report__edges_get(&edges, g, 1);
     for (i = 0; i < edges.n; i++) {
         const strata_report__edge *e = &edges.v[i];
-        const strata_report_entry *entry;
+        const strata_catalog_entry *entry;
         char *key;
         json_t *o;
 
-        entry = strata_report_catalog_lookup(cat, e->parent);
-        if (entry != NULL && entry->lifecycle == STRATA_REPORT_ACTIVE)
+        entry = strata_catalog_lookup(cat, e->parent);
+        if (entry != NULL && entry->lifecycle == STRATA_CATALOG_ACTIVE)
             continue;
         key = strata_xasprintf("%s\n%s", e->child, e->parent);
         if (strata_strmap_has(seen, key)) {
@@ -182,7 +182,7 @@ strata_report_catalog_check(json_t **out, const strata_graph *g,
         json_object_set_new(o, "image", json_string(e->child));
         json_object_set_new(o, "base", json_string(e->parent));
         json_object_set_new(o, "class",
-                            json_string(strata_report_classify(entry)));
+                            json_string(strata_catalog_classify(entry)));
         json_object_set_new(o, "repo", str_or_null(e->repo));
         json_object_set_new(o, "path", str_or_null(e->path));
         json_object_set_new(o, "line", json_integer(e->line));

@@ -167,7 +167,7 @@ is_current(const json_t *digests, const char *digest, const char *current)
 /* Fills the staleness fields of row for edge e. */
 static int
 staleness(json_t *row, ctx *c, const strata_report__edge *e,
-          const strata_report_entry *entry, strata_error *err)
+          const strata_catalog_entry *entry, strata_error *err)
 {
     const char *watch_ref = strata_report__watch_for(c->watches, e->parent);
     const char *reason = NULL, *status = "unknown";
@@ -232,14 +232,14 @@ staleness(json_t *row, ctx *c, const strata_report__edge *e,
 
 static void
 catalog_fields(json_t *row, ctx *c, const strata_report__edge *e,
-               const strata_report_entry *entry)
+               const strata_catalog_entry *entry)
 {
-    const strata_report_catalog *cat = c->opts ? c->opts->catalog : NULL;
+    const strata_catalog *cat = c->opts ? c->opts->catalog : NULL;
     json_t *owners = json_array();
     size_t i;
 
     json_object_set_new(row, "class",
-                        json_string(strata_report_classify(entry)));
+                        json_string(strata_catalog_classify(entry)));
     json_object_set_new(row, "tier", str_or_null(entry ? entry->tier : NULL));
     for (i = 0; entry && i < entry->n_owners; i++)
         json_array_append_new(owners, json_string(entry->owners[i]));
@@ -249,7 +249,7 @@ catalog_fields(json_t *row, ctx *c, const strata_report__edge *e,
     json_object_set_new(row, "replacement",
                         str_or_null(entry ? entry->replacement : NULL));
     json_object_set_new(
-        row, "team", str_or_null(strata_report_catalog_team_of(cat, e->child)));
+        row, "team", str_or_null(strata_catalog_team_of(cat, e->child)));
 }
 
 /* Does running item (ref, digest) run image? */
@@ -390,7 +390,7 @@ strata_report_stale(json_t **out, strata_store *st, const strata_graph *g,
     sorted = strata_xcalloc(edges.n + 1, sizeof(*sorted));
     for (i = 0; i < edges.n; i++) {
         const strata_report__edge *e = &edges.v[i];
-        const strata_report_entry *entry;
+        const strata_catalog_entry *entry;
         json_t *row, *running;
 
         running = running_of(&c, e->child, matched);
@@ -398,7 +398,7 @@ strata_report_stale(json_t **out, strata_store *st, const strata_graph *g,
             json_decref(running);
             continue;
         }
-        entry = strata_report_catalog_lookup(opts ? opts->catalog : NULL,
+        entry = strata_catalog_lookup(opts ? opts->catalog : NULL,
                                              e->parent);
         row = json_object();
         json_object_set_new(row, "image", json_string(e->child));

@@ -8,27 +8,6 @@
 
 #include "report.h"
 
-/* ---- problems (problems.c) -------------------------------------------- */
-
-/* Appends "FILE:LINE:COL: message" (line 0: "FILE: message"). */
-void strata_report__problem(strata_report_problems *problems, const char *file,
-                            int line, int col, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-
-/* ---- catalog storage (catalog.c) --------------------------------------- */
-
-struct strata_report_catalog {
-    strata_report_entry *entries;
-    size_t n_entries;
-    strata_report_team *teams;
-    size_t n_teams;
-    char **strings; /* every string the entries point to */
-    size_t n_strings, cap_strings;
-    const char ***lists; /* every list the entries point to */
-    size_t n_lists, cap_lists;
-    void **policies; /* strata_tag_policy per entry (NULL for tags) */
-};
-
 /* ---- the graph as a list of edges (edges.c) ---------------------------- */
 
 typedef struct strata_report__edge {

@@ -65,7 +65,7 @@ observe(strata_store *st, clock_t_ *clk, int64_t at, const char *ref,
 typedef struct world {
     strata_store *st;
     strata_graph *g;
-    strata_report_catalog *cat;
+    strata_catalog *cat;
     clock_t_ clk;
 } world;
 
@@ -93,7 +93,7 @@ world_init(world *w)
     const char *python = "docker.io/library/python";
     json_t *policy =
         json_pack("{s:s,s:s}", "semver", ">=3.11 <3.13", "suffix", "-slim");
-    strata_report_problems *p = strata_report_problems_new();
+    strata_config_problems *p = strata_config_problems_new();
     strata_error err = {0};
 
     memset(w, 0, sizeof(*w));
@@ -137,16 +137,16 @@ world_init(world *w)
     edge(w->g, "registry.example.com/acme/app:1",
          "registry.example.com/acme/payments:latest", NULL, 1);
     CHECK_OK(
-        strata_report_catalog_load(&w->cat, fixture("catalog.yaml"), p, &err),
+        strata_catalog_load(&w->cat, fixture("catalog.yaml"), p, &err),
         &err);
-    strata_report_problems_free(p);
+    strata_config_problems_free(p);
     w->clk.now = T0 + 30 * DAY;
 }
 
 static void
 world_release(world *w)
 {
-    strata_report_catalog_free(w->cat);
+    strata_catalog_free(w->cat);
     strata_graph_free(w->g);
     strata_store_close(w->st);
 }
@@ -200,11 +200,11 @@ ifield(const json_t *row, const char *key)
 TEST(catalog_loads)
 {
     world w;
-    const strata_report_entry *e;
+    const strata_catalog_entry *e;
 
     world_init(&w);
-    CHECK_EQ(strata_report_catalog_count(w.cat), 4);
-    e = strata_report_catalog_entry(w.cat, 0);
+    CHECK_EQ(strata_catalog_count(w.cat), 4);
+    e = strata_catalog_get(w.cat, 0);
     CHECK_STR_EQ(e->ref, "docker.io/library/debian:12-slim");
     CHECK_STR_EQ(e->name, "docker.io/library/debian");
     CHECK_STR_EQ(e->description, "Debian 12, slim");
@@ -215,16 +215,16 @@ TEST(catalog_loads)
     CHECK_EQ(e->soak_ms, DAY);
     CHECK_EQ(e->line, 3);
     CHECK_EQ(e->col, 5);
-    e = strata_report_catalog_entry(w.cat, 1);
-    CHECK_EQ(e->lifecycle, STRATA_REPORT_DEPRECATED);
+    e = strata_catalog_get(w.cat, 1);
+    CHECK_EQ(e->lifecycle, STRATA_CATALOG_DEPRECATED);
     CHECK_STR_EQ(e->sunset, "2026-06-30");
     CHECK_EQ(e->sunset_ms, 1782777600000LL);
     CHECK_STR_EQ(e->replacement, "docker.io/library/debian:12-slim");
-    e = strata_report_catalog_entry(w.cat, 3);
+    e = strata_catalog_get(w.cat, 3);
     CHECK_STR_EQ(e->ref, "docker.io/library/python");
     CHECK_STR_EQ(e->semver, ">=3.11 <3.13");
     CHECK_STR_EQ(e->suffix, "-slim");
-    CHECK_EQ(strata_report_catalog_team_count(w.cat), 2);
+    CHECK_EQ(strata_catalog_team_count(w.cat), 2);
     world_release(&w);
 }
 
@@ -234,7 +234,7 @@ TEST(catalog_classifies)
 
     world_init(&w);
 #define CLASS(ref)                                                             \
-    strata_report_classify(strata_report_catalog_lookup(w.cat, ref))
+    strata_catalog_classify(strata_catalog_lookup(w.cat, ref))
     CHECK_STR_EQ(CLASS("debian:12-slim"), "golden");
     CHECK_STR_EQ(CLASS("docker.io/library/debian:12-slim@" D("a")), "golden");
     CHECK_STR_EQ(CLASS("debian:11-slim"), "deprecated");
@@ -246,10 +246,10 @@ TEST(catalog_classifies)
     CHECK_STR_EQ(CLASS("ghcr.io/library/python:3.12.4-slim"), "non-golden");
     CHECK_STR_EQ(CLASS("not a ref"), "non-golden");
 #undef CLASS
-    CHECK_STR_EQ(strata_report_catalog_team_of(
+    CHECK_STR_EQ(strata_catalog_team_of(
                      w.cat, "registry.example.com/acme/api:latest"),
                  "Payments, \"Core\"");
-    CHECK(strata_report_catalog_team_of(w.cat, "registry.example.com/x:1") ==
+    CHECK(strata_catalog_team_of(w.cat, "registry.example.com/x:1") ==
           NULL);
     world_release(&w);
 }
@@ -272,21 +272,21 @@ TEST(catalog_problems)
         "catalog",
         "16:5: entry needs a 'ref'",
     };
-    strata_report_problems *p = strata_report_problems_new();
-    strata_report_catalog *cat = NULL;
+    strata_config_problems *p = strata_config_problems_new();
+    strata_catalog *cat = NULL;
     strata_error err = {0};
     size_t i, n = sizeof(expected) / sizeof(expected[0]);
     char want[2048];
 
     CHECK_EQ(
-        strata_report_catalog_load(&cat, fixture("bad-catalog.yaml"), p, &err),
+        strata_catalog_load(&cat, fixture("bad-catalog.yaml"), p, &err),
         STRATA_EINVAL);
     CHECK(cat == NULL);
-    for (i = 0; i < strata_report_problems_count(p); i++)
-        printf("# %s\n", strata_report_problems_get(p, i)->text);
-    CHECK_EQ(strata_report_problems_count(p), n);
+    for (i = 0; i < strata_config_problems_count(p); i++)
+        printf("# %s\n", strata_config_problems_get(p, i)->text);
+    CHECK_EQ(strata_config_problems_count(p), n);
     for (i = 0; i < n; i++) {
-        const strata_config_problem *pr = strata_report_problems_get(p, i);
+        const strata_config_problem *pr = strata_config_problems_get(p, i);
         snprintf(want, sizeof(want), "%s:%s", fixture("bad-catalog.yaml"),
                  expected[i]);
         CHECK_CONTAINS(pr->text, want);
@@ -294,47 +294,47 @@ TEST(catalog_problems)
                       strlen(fixture("bad-catalog.yaml"))) == 0);
     }
     CHECK_CONTAINS(err.msg, "has 10 problems, first: ");
-    strata_report_problems_free(p);
+    strata_config_problems_free(p);
 }
 
 TEST(catalog_yaml_errors)
 {
-    strata_report_problems *p = strata_report_problems_new();
-    strata_report_catalog *cat = NULL;
+    strata_config_problems *p = strata_config_problems_new();
+    strata_catalog *cat = NULL;
     strata_error err = {0};
     const char *yaml = "bases:\n  - ref: [unclosed\n";
     const char *yaml2 = "bases:\n  - ref: a:1\n    signing_key: nope.pub\n"
                         "teams: {x: 1}\n";
 
-    CHECK_EQ(strata_report_catalog_load_string(&cat, yaml, strlen(yaml),
+    CHECK_EQ(strata_catalog_load_string(&cat, yaml, strlen(yaml),
                                                "c.yaml", "/", p, &err),
              STRATA_EINVAL);
-    CHECK_EQ(strata_report_problems_count(p), 1);
-    CHECK_CONTAINS(strata_report_problems_get(p, 0)->text,
+    CHECK_EQ(strata_config_problems_count(p), 1);
+    CHECK_CONTAINS(strata_config_problems_get(p, 0)->text,
                    "c.yaml:3:1: invalid YAML: ");
-    strata_report_problems_free(p);
-    p = strata_report_problems_new();
-    CHECK_EQ(strata_report_catalog_load_string(
+    strata_config_problems_free(p);
+    p = strata_config_problems_new();
+    CHECK_EQ(strata_catalog_load_string(
                  &cat, yaml2, strlen(yaml2), "c.yaml", "/nonexistent", p, &err),
              STRATA_EINVAL);
-    CHECK_EQ(strata_report_problems_count(p), 2);
-    CHECK_STR_EQ(strata_report_problems_get(p, 0)->text,
+    CHECK_EQ(strata_config_problems_count(p), 2);
+    CHECK_STR_EQ(strata_config_problems_get(p, 0)->text,
                  "c.yaml:3:18: cannot read signing key 'nope.pub': No such "
                  "file or directory");
-    CHECK_STR_EQ(strata_report_problems_get(p, 1)->text,
+    CHECK_STR_EQ(strata_config_problems_get(p, 1)->text,
                  "c.yaml:4:8: 'teams' must be a list");
-    strata_report_problems_free(p);
+    strata_config_problems_free(p);
     /* An empty catalog, and a missing file. */
-    p = strata_report_problems_new();
-    CHECK_EQ(strata_report_catalog_load_string(&cat, "bases: []\n", 10, "e",
+    p = strata_config_problems_new();
+    CHECK_EQ(strata_catalog_load_string(&cat, "bases: []\n", 10, "e",
                                                NULL, p, &err),
              0);
-    CHECK_EQ(strata_report_catalog_count(cat), 0);
-    strata_report_catalog_free(cat);
-    CHECK_EQ(strata_report_catalog_load(&cat, "/nonexistent/c.yaml", p, &err),
+    CHECK_EQ(strata_catalog_count(cat), 0);
+    strata_catalog_free(cat);
+    CHECK_EQ(strata_catalog_load(&cat, "/nonexistent/c.yaml", p, &err),
              STRATA_ENOTFOUND);
-    strata_report_problems_free(p);
-    strata_report_catalog_free(NULL);
+    strata_config_problems_free(p);
+    strata_catalog_free(NULL);
 }
 
 /* ---- the stale report ------------------------------------------------- */
@@ -889,7 +889,7 @@ TEST(catalog_status_and_check)
     world w;
 
     world_init(&w);
-    CHECK_OK(strata_report_catalog_status(&status, w.st, w.g, w.cat, &err),
+    CHECK_OK(strata_catalog_STATUS(&status, w.st, w.g, w.cat, &err),
              &err);
     CHECK_EQ(json_array_size(status), 4);
     o = json_array_get(status, 0);
@@ -909,7 +909,7 @@ TEST(catalog_status_and_check)
     CHECK_EQ(ifield(o, "images"), 1);
     json_decref(status);
 
-    CHECK_OK(strata_report_catalog_check(&bad, w.g, w.cat, &err), &err);
+    CHECK_OK(strata_catalog_CHECK(&bad, w.g, w.cat, &err), &err);
     CHECK_EQ(json_array_size(bad), 2);
     o = json_array_get(bad, 0);
     CHECK_STR_EQ(sfield(o, "image"), "registry.example.com/acme/legacy:latest");

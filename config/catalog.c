@@ -1,6 +1,6 @@
 /*
  * catalog.c - loads the golden base-image catalog: YAML (libyaml's
- * document API) walked entry by entry into strata_report_entry structs,
+ * document API) walked entry by entry into strata_catalog_entry structs,
  * with every problem reported at the line and column of the node that
  * has it, and the walk going on so one run lists them all. The catalog
  * owns every string its entries point to.
@@ -17,18 +17,17 @@
 #include <yaml.h>
 
 #include "oci.h"
-#include "report-int.h"
-#include "watchers.h"
+#include "config-int.h"
 
 /* The catalog is small; refuse anything that is clearly not one. */
 #define MAX_CATALOG_SIZE (4 * 1024 * 1024)
 
 typedef struct ctx {
-    strata_report_catalog *cat;
+    strata_catalog *cat;
     yaml_document_t *doc;
     const char *file;
     const char *base_dir;
-    strata_report_problems *problems;
+    strata_config_problems *problems;
     size_t nproblems;
 } ctx;
 
@@ -44,7 +43,7 @@ at(ctx *c, const yaml_node_t *node, const char *fmt, ...)
     va_start(ap, fmt);
     msg = strata_xvasprintf(fmt, ap);
     va_end(ap);
-    strata_report__problem(
+    strata_config__problem(
         c->problems, c->file, node ? (int) node->start_mark.line + 1 : 0,
         node ? (int) node->start_mark.column + 1 : 0, "%s", msg);
     free(msg);
@@ -52,7 +51,7 @@ at(ctx *c, const yaml_node_t *node, const char *fmt, ...)
 }
 
 static const char *
-keep(strata_report_catalog *cat, char *s)
+keep(strata_catalog *cat, char *s)
 {
     if (cat->n_strings == cat->cap_strings) {
         cat->cap_strings = cat->cap_strings ? cat->cap_strings * 2 : 32;
@@ -64,7 +63,7 @@ keep(strata_report_catalog *cat, char *s)
 }
 
 static const char **
-keep_list(strata_report_catalog *cat, size_t n)
+keep_list(strata_catalog *cat, size_t n)
 {
     const char **l = strata_xcalloc(n + 1, sizeof(*l));
 
@@ -187,7 +186,7 @@ has_explicit_tag(const char *s)
 }
 
 static void
-entry_ref(ctx *c, strata_report_entry *e, const yaml_node_t *node,
+entry_ref(ctx *c, strata_catalog_entry *e, const yaml_node_t *node,
           int has_policy)
 {
     const char *s = scalar(c, node, "ref");
@@ -216,7 +215,7 @@ entry_ref(ctx *c, strata_report_entry *e, const yaml_node_t *node,
 }
 
 static void
-entry_policy(ctx *c, strata_report_entry *e, const yaml_node_t *node)
+entry_policy(ctx *c, strata_catalog_entry *e, const yaml_node_t *node)
 {
     yaml_node_pair_t *p;
     const yaml_node_t *semver_node = node;
@@ -258,7 +257,7 @@ static const char *const entry_keys[] = {
     "soak", "signing_key", NULL};
 
 static void
-signing_key(ctx *c, strata_report_entry *e, const yaml_node_t *node)
+signing_key(ctx *c, strata_catalog_entry *e, const yaml_node_t *node)
 {
     const char *s = string_value(c, node, "signing_key");
     struct stat sb;
@@ -279,7 +278,7 @@ signing_key(ctx *c, strata_report_entry *e, const yaml_node_t *node)
 
 /* Walks one entry of bases:. Returns 0 when the entry is usable. */
 static void
-walk_entry(ctx *c, strata_report_entry *e, const yaml_node_t *node)
+walk_entry(ctx *c, strata_catalog_entry *e, const yaml_node_t *node)
 {
     const yaml_node_t *ref_node = NULL, *policy_node = NULL;
     const yaml_node_t *sunset_node = NULL, *repl_node = NULL;
@@ -351,12 +350,12 @@ walk_entry(ctx *c, strata_report_entry *e, const yaml_node_t *node)
     if (lifecycle_node != NULL) {
         const char *s = scalar(c, lifecycle_node, "lifecycle");
         if (s != NULL && strcmp(s, "deprecated") == 0)
-            e->lifecycle = STRATA_REPORT_DEPRECATED;
+            e->lifecycle = STRATA_CATALOG_DEPRECATED;
         else if (s != NULL && strcmp(s, "active") != 0)
             at(c, lifecycle_node,
                "'lifecycle' must be active or deprecated, not '%s'", s);
     }
-    if (e->lifecycle == STRATA_REPORT_DEPRECATED) {
+    if (e->lifecycle == STRATA_CATALOG_DEPRECATED) {
         if (sunset_node == NULL)
             at(c, lifecycle_node, "a deprecated entry needs a 'sunset' date");
         if (repl_node == NULL)
@@ -368,7 +367,7 @@ walk_entry(ctx *c, strata_report_entry *e, const yaml_node_t *node)
             at(c, repl_node,
                "'replacement' applies only to a deprecated entry");
     }
-    if (sunset_node != NULL && e->lifecycle == STRATA_REPORT_DEPRECATED) {
+    if (sunset_node != NULL && e->lifecycle == STRATA_CATALOG_DEPRECATED) {
         const char *s = scalar(c, sunset_node, "sunset");
         int64_t ms = s != NULL ? parse_date(s) : 0;
         if (s != NULL && ms < 0)
@@ -379,7 +378,7 @@ walk_entry(ctx *c, strata_report_entry *e, const yaml_node_t *node)
             e->sunset_ms = ms;
         }
     }
-    if (repl_node != NULL && e->lifecycle == STRATA_REPORT_DEPRECATED) {
+    if (repl_node != NULL && e->lifecycle == STRATA_CATALOG_DEPRECATED) {
         const char *s = scalar(c, repl_node, "replacement");
         strata_error err = {0};
         strata_ref *ref = NULL;
@@ -399,17 +398,17 @@ walk_entry(ctx *c, strata_report_entry *e, const yaml_node_t *node)
 static void
 cross_check(ctx *c, const yaml_node_t *const *nodes)
 {
-    strata_report_catalog *cat = c->cat;
+    strata_catalog *cat = c->cat;
     size_t i, j;
 
     for (i = 0; i < cat->n_entries; i++) {
-        const strata_report_entry *e = &cat->entries[i];
-        const strata_report_entry *r;
+        const strata_catalog_entry *e = &cat->entries[i];
+        const strata_catalog_entry *r;
 
         if (e->ref == NULL)
             continue;
         for (j = 0; j < i; j++) {
-            const strata_report_entry *o = &cat->entries[j];
+            const strata_catalog_entry *o = &cat->entries[j];
             if (o->ref != NULL && strcmp(o->ref, e->ref) == 0 &&
                 !!o->semver == !!e->semver &&
                 (e->semver == NULL || strcmp(o->semver, e->semver) == 0) &&
@@ -422,11 +421,11 @@ cross_check(ctx *c, const yaml_node_t *const *nodes)
         }
         if (e->replacement == NULL)
             continue;
-        r = strata_report_catalog_lookup(cat, e->replacement);
+        r = strata_catalog_lookup(cat, e->replacement);
         if (r == NULL)
             at(c, nodes[i], "replacement '%s' is not in the catalog",
                e->replacement);
-        else if (r->lifecycle == STRATA_REPORT_DEPRECATED)
+        else if (r->lifecycle == STRATA_CATALOG_DEPRECATED)
             at(c, nodes[i], "replacement '%s' is deprecated too",
                e->replacement);
     }
@@ -448,7 +447,7 @@ walk_teams(ctx *c, const yaml_node_t *node)
     for (it = node->data.sequence.items.start;
          it < node->data.sequence.items.top; it++) {
         const yaml_node_t *t = node_at(c, *it);
-        strata_report_team team = {0};
+        strata_catalog_team team = {0};
         yaml_node_pair_t *p;
 
         if (t->type != YAML_MAPPING_NODE) {
@@ -533,7 +532,7 @@ walk_root(ctx *c, const yaml_node_t *root)
     for (it = bases->data.sequence.items.start;
          it < bases->data.sequence.items.top; it++) {
         size_t i = c->cat->n_entries++;
-        strata_report_entry *e = &c->cat->entries[i];
+        strata_catalog_entry *e = &c->cat->entries[i];
 
         entry_nodes[i] = node_at(c, *it);
         walk_entry(c, e, entry_nodes[i]);
@@ -549,17 +548,18 @@ walk_root(ctx *c, const yaml_node_t *root)
 }
 
 int
-strata_report_catalog_load_string(strata_report_catalog **out, const char *yaml,
+strata_catalog_load_string(strata_catalog **out, const char *yaml,
                                   size_t len, const char *name,
                                   const char *base_dir,
-                                  strata_report_problems *problems,
+                                  strata_config_problems *problems,
                                   strata_error *err)
 {
-    strata_report_catalog *cat = strata_xcalloc(1, sizeof(*cat));
+    strata_catalog *cat = strata_xcalloc(1, sizeof(*cat));
     yaml_parser_t parser;
     yaml_document_t doc;
     char cwd[4096];
     ctx c = {0};
+    size_t first_problem;
     int rc = 0;
 
     *out = NULL;
@@ -570,6 +570,7 @@ strata_report_catalog_load_string(strata_report_catalog **out, const char *yaml,
     c.file = name;
     c.base_dir = base_dir;
     c.problems = problems;
+    first_problem = strata_config_problems_count(problems);
 
     yaml_parser_initialize(&parser);
     yaml_parser_set_input_string(&parser, (const unsigned char *) yaml, len);
@@ -586,16 +587,18 @@ strata_report_catalog_load_string(strata_report_catalog **out, const char *yaml,
     yaml_parser_delete(&parser);
 
 out:
+    strata_config__problems_sort_from(problems, first_problem);
     if (c.nproblems > 0) {
         rc = strata_error_set(
             err, STRATA_EINVAL, "catalog '%s' has %zu problem%s%s%s", name,
             c.nproblems, c.nproblems == 1 ? "" : "s",
-            problems && strata_report_problems_count(problems) ? ", first: "
+            problems && strata_config_problems_count(problems) > first_problem
+                ? ", first: "
                                                                : "",
-            problems && strata_report_problems_count(problems)
-                ? strata_report_problems_get(problems, 0)->text
+            problems && strata_config_problems_count(problems) > first_problem
+                ? strata_config_problems_get(problems, first_problem)->text
                 : "");
-        strata_report_catalog_free(cat);
+        strata_catalog_free(cat);
         return rc;
     }
     *out = cat;
@@ -603,8 +606,8 @@ out:
 }
 
 int
-strata_report_catalog_load(strata_report_catalog **out, const char *path,
-                           strata_report_problems *problems, strata_error *err)
+strata_catalog_load(strata_catalog **out, const char *path,
+                           strata_config_problems *problems, strata_error *err)
 {
     char *data = NULL, *dir, *slash;
     size_t len = 0;
@@ -624,7 +627,7 @@ strata_report_catalog_load(strata_report_catalog **out, const char *path,
     } else {
         *slash = '\0';
     }
-    rc = strata_report_catalog_load_string(out, data, len, path, dir, problems,
+    rc = strata_catalog_load_string(out, data, len, path, dir, problems,
                                            err);
     free(dir);
     free(data);
@@ -632,7 +635,7 @@ strata_report_catalog_load(strata_report_catalog **out, const char *path,
 }
 
 void
-strata_report_catalog_free(strata_report_catalog *cat)
+strata_catalog_free(strata_catalog *cat)
 {
     size_t i;
 

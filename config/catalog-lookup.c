@@ -9,38 +9,37 @@
 #include <string.h>
 
 #include "oci.h"
-#include "report-int.h"
-#include "watchers.h"
+#include "config-int.h"
 
 size_t
-strata_report_catalog_count(const strata_report_catalog *cat)
+strata_catalog_count(const strata_catalog *cat)
 {
     return cat != NULL ? cat->n_entries : 0;
 }
 
-const strata_report_entry *
-strata_report_catalog_entry(const strata_report_catalog *cat, size_t i)
+const strata_catalog_entry *
+strata_catalog_get(const strata_catalog *cat, size_t i)
 {
     return cat != NULL && i < cat->n_entries ? &cat->entries[i] : NULL;
 }
 
 size_t
-strata_report_catalog_team_count(const strata_report_catalog *cat)
+strata_catalog_team_count(const strata_catalog *cat)
 {
     return cat != NULL ? cat->n_teams : 0;
 }
 
-const strata_report_team *
-strata_report_catalog_team(const strata_report_catalog *cat, size_t i)
+const strata_catalog_team *
+strata_catalog_team_get(const strata_catalog *cat, size_t i)
 {
     return cat != NULL && i < cat->n_teams ? &cat->teams[i] : NULL;
 }
 
-const strata_report_entry *
-strata_report_catalog_lookup(const strata_report_catalog *cat,
+const strata_catalog_entry *
+strata_catalog_lookup(const strata_catalog *cat,
                              const char *ref_text)
 {
-    const strata_report_entry *found = NULL;
+    const strata_catalog_entry *found = NULL;
     strata_ref *ref = NULL;
     const char *tag;
     size_t i;
@@ -50,7 +49,7 @@ strata_report_catalog_lookup(const strata_report_catalog *cat,
     tag = strata_ref_tag(ref);
     /* A tag entry wins over a policy entry of the same name. */
     for (i = 0; i < cat->n_entries && found == NULL; i++) {
-        const strata_report_entry *e = &cat->entries[i];
+        const strata_catalog_entry *e = &cat->entries[i];
         if (e->semver == NULL && e->name != NULL && tag != NULL &&
             strcmp(e->name, strata_ref_name(ref)) == 0) {
             const char *etag = strrchr(e->ref, ':');
@@ -59,7 +58,7 @@ strata_report_catalog_lookup(const strata_report_catalog *cat,
         }
     }
     for (i = 0; i < cat->n_entries && found == NULL; i++) {
-        const strata_report_entry *e = &cat->entries[i];
+        const strata_catalog_entry *e = &cat->entries[i];
         if (e->semver != NULL && cat->policies[i] != NULL && tag != NULL &&
             e->name != NULL && strcmp(e->name, strata_ref_name(ref)) == 0 &&
             strata_tag_policy_match(NULL, cat->policies[i], tag))
@@ -70,7 +69,7 @@ strata_report_catalog_lookup(const strata_report_catalog *cat,
 }
 
 const char *
-strata_report_catalog_team_of(const strata_report_catalog *cat,
+strata_catalog_team_of(const strata_catalog *cat,
                               const char *image)
 {
     size_t i, j;
@@ -85,10 +84,10 @@ strata_report_catalog_team_of(const strata_report_catalog *cat,
 }
 
 const char *
-strata_report_classify(const strata_report_entry *entry)
+strata_catalog_classify(const strata_catalog_entry *entry)
 {
     if (entry == NULL)
         return "non-golden";
-    return entry->lifecycle == STRATA_REPORT_DEPRECATED ? "deprecated"
+    return entry->lifecycle == STRATA_CATALOG_DEPRECATED ? "deprecated"
                                                         : "golden";
 }
