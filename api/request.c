@@ -14,10 +14,10 @@
  */
 #include <assert.h>
 #include <ctype.h>
-#include <h2o.h>
 #include <stdarg.h>
 #include <string.h>
 
+#include <h2o.h>
 #include <jansson.h>
 #include <uv.h>
 

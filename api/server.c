@@ -32,13 +32,13 @@
 
 #include <arpa/inet.h>
 #include <assert.h>
-#include <h2o.h>
 #include <netinet/in.h>
-#include <openssl/crypto.h>
-#include <openssl/sha.h>
 #include <stddef.h>
 #include <string.h>
 
+#include <h2o.h>
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
 #include <uv.h>
 
 #include "api-int.h"

@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
 #include "cli.h"
+#include "config.h"
 #include "report.h"
 #include "store.h"
 
@@ -180,16 +180,14 @@ exec_catalog_list(strata_cli *cli, int argc, char **argv)
     if (strcmp(c.format, "json") == 0) {
         json_t *a = json_array();
         for (i = 0; i < strata_catalog_count(c.cat); i++)
-            json_array_append_new(
-                a, entry_json(strata_catalog_get(c.cat, i)));
+            json_array_append_new(a, entry_json(strata_catalog_get(c.cat, i)));
         print_json(a);
         json_decref(a);
     } else {
         printf("%-44s  %-10s  %-8s  %-8s  %-7s  %s\n", "REF", "LIFECYCLE",
                "TIER", "OS", "MAX AGE", "OWNERS");
         for (i = 0; i < strata_catalog_count(c.cat); i++) {
-            const strata_catalog_entry *e =
-                strata_catalog_get(c.cat, i);
+            const strata_catalog_entry *e = strata_catalog_get(c.cat, i);
             char ref[512], age[64];
             size_t k;
 
@@ -202,7 +200,7 @@ exec_catalog_list(strata_cli *cli, int argc, char **argv)
             duration(age, sizeof(age), e->max_age_ms);
             printf("%-44s  %-10s  %-8s  %-8s  %-7s  ", ref,
                    e->lifecycle == STRATA_CATALOG_DEPRECATED ? "deprecated"
-                                                            : "active",
+                                                             : "active",
                    e->tier ? e->tier : "-", e->os ? e->os : "-", age);
             for (k = 0; k < e->n_owners; k++)
                 printf("%s%s", k ? "," : "", e->owners[k]);

@@ -6,8 +6,8 @@
  */
 #include <stdio.h>
 
-#include "config.h"
 #include "cli.h"
+#include "config.h"
 
 static int
 exec_config_check(strata_cli *cli, int argc, char **argv)

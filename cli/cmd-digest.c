@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "oci.h"
 #include "cli.h"
+#include "oci.h"
 
 static int
 exec_digest(strata_cli *cli, int argc, char **argv)

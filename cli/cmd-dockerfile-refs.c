@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "graph.h"
 #include "cli.h"
+#include "graph.h"
 
 /* "--opt VALUE" or "--opt=VALUE": 1 and *out set, -1 missing value. */
 static int

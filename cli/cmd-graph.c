@@ -11,10 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "config.h"
 #include "graph.h"
 #include "oci.h"
-#include "cli.h"
 #include "report.h"
 #include "store.h"
 

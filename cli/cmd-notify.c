@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "config.h"
 #include "notify.h"
-#include "cli.h"
 
 /* Loads -c FILE, printing every problem; returns an exit code or -1. */
 static int

@@ -22,9 +22,9 @@
 #include <jansson.h>
 #include <uv.h>
 
-#include "pin.h"
-#include "config.h"
 #include "cli.h"
+#include "config.h"
+#include "pin.h"
 
 #define MAX_FILE (4 * 1024 * 1024)
 #define DEFAULT_CONCURRENCY 8

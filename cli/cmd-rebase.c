@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rebase.h"
 #include "cli.h"
+#include "rebase.h"
 
 #define MAX_HOSTS 4
 

@@ -5,8 +5,8 @@
  */
 #include <stdio.h>
 
-#include "oci.h"
 #include "cli.h"
+#include "oci.h"
 
 static int
 exec_ref(strata_cli *cli, int argc, char **argv)

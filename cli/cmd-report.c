@@ -11,8 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config.h"
 #include "cli.h"
+#include "config.h"
 #include "report.h"
 #include "store.h"
 

@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "scan.h"
 #include "cli.h"
+#include "scan.h"
 
 typedef struct scan_args {
     const char *file; /* report: FILE; diff: IMAGE */

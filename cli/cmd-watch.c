@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
 #include "cli.h"
+#include "config.h"
 #include "report.h"
 #include "store.h"
 #include "watchers.h"

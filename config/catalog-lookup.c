@@ -8,8 +8,8 @@
 #include <fnmatch.h>
 #include <string.h>
 
-#include "oci.h"
 #include "config-int.h"
+#include "oci.h"
 
 size_t
 strata_catalog_count(const strata_catalog *cat)
@@ -36,8 +36,7 @@ strata_catalog_team_get(const strata_catalog *cat, size_t i)
 }
 
 const strata_catalog_entry *
-strata_catalog_lookup(const strata_catalog *cat,
-                             const char *ref_text)
+strata_catalog_lookup(const strata_catalog *cat, const char *ref_text)
 {
     const strata_catalog_entry *found = NULL;
     strata_ref *ref = NULL;
@@ -69,8 +68,7 @@ strata_catalog_lookup(const strata_catalog *cat,
 }
 
 const char *
-strata_catalog_team_of(const strata_catalog *cat,
-                              const char *image)
+strata_catalog_team_of(const strata_catalog *cat, const char *image)
 {
     size_t i, j;
 
@@ -89,5 +87,5 @@ strata_catalog_classify(const strata_catalog_entry *entry)
     if (entry == NULL)
         return "non-golden";
     return entry->lifecycle == STRATA_CATALOG_DEPRECATED ? "deprecated"
-                                                        : "golden";
+                                                         : "golden";
 }

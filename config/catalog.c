@@ -16,8 +16,8 @@
 
 #include <yaml.h>
 
-#include "oci.h"
 #include "config-int.h"
+#include "oci.h"
 
 /* The catalog is small; refuse anything that is clearly not one. */
 #define MAX_CATALOG_SIZE (4 * 1024 * 1024)
@@ -244,8 +244,7 @@ entry_policy(ctx *c, strata_catalog_entry *e, const yaml_node_t *node)
     else {
         strata_tag_policy *pol = NULL;
         strata_error err = {0};
-        if (strata_tag_policy_new(&pol, e->semver, e->suffix, NULL,
-                                       &err) != 0)
+        if (strata_tag_policy_new(&pol, e->semver, e->suffix, NULL, &err) != 0)
             at(c, semver_node, "%s", err.msg);
         strata_tag_policy_free(pol);
     }
@@ -538,8 +537,8 @@ walk_root(ctx *c, const yaml_node_t *root)
         walk_entry(c, e, entry_nodes[i]);
         if (e->semver != NULL) {
             strata_tag_policy *pol = NULL;
-            if (strata_tag_policy_new(&pol, e->semver, e->suffix, NULL,
-                                           NULL) == 0)
+            if (strata_tag_policy_new(&pol, e->semver, e->suffix, NULL, NULL) ==
+                0)
                 c->cat->policies[i] = pol;
         }
     }
@@ -548,11 +547,9 @@ walk_root(ctx *c, const yaml_node_t *root)
 }
 
 int
-strata_catalog_load_string(strata_catalog **out, const char *yaml,
-                                  size_t len, const char *name,
-                                  const char *base_dir,
-                                  strata_config_problems *problems,
-                                  strata_error *err)
+strata_catalog_load_string(strata_catalog **out, const char *yaml, size_t len,
+                           const char *name, const char *base_dir,
+                           strata_config_problems *problems, strata_error *err)
 {
     strata_catalog *cat = strata_xcalloc(1, sizeof(*cat));
     yaml_parser_t parser;
@@ -594,7 +591,7 @@ out:
             c.nproblems, c.nproblems == 1 ? "" : "s",
             problems && strata_config_problems_count(problems) > first_problem
                 ? ", first: "
-                                                               : "",
+                : "",
             problems && strata_config_problems_count(problems) > first_problem
                 ? strata_config_problems_get(problems, first_problem)->text
                 : "");
@@ -607,7 +604,7 @@ out:
 
 int
 strata_catalog_load(strata_catalog **out, const char *path,
-                           strata_config_problems *problems, strata_error *err)
+                    strata_config_problems *problems, strata_error *err)
 {
     char *data = NULL, *dir, *slash;
     size_t len = 0;
@@ -627,8 +624,7 @@ strata_catalog_load(strata_catalog **out, const char *path,
     } else {
         *slash = '\0';
     }
-    rc = strata_catalog_load_string(out, data, len, path, dir, problems,
-                                           err);
+    rc = strata_catalog_load_string(out, data, len, path, dir, problems, err);
     free(dir);
     free(data);
     return rc;

@@ -469,26 +469,25 @@ typedef struct strata_catalog strata_catalog;
  * file that cannot be read gives STRATA_ENOTFOUND or STRATA_EIO.
  */
 int strata_catalog_load(strata_catalog **out, const char *path,
-                               strata_config_problems *problems,
-                               strata_error *err);
+                        strata_config_problems *problems, strata_error *err);
 /*
  * Like _load, from YAML text; name is used in problems, base_dir resolves
  * relative paths (NULL: the working directory).
  */
-int strata_catalog_load_string(strata_catalog **out,
-                                      const char *yaml, size_t len,
-                                      const char *name, const char *base_dir,
-                                      strata_config_problems *problems,
-                                      strata_error *err);
+int strata_catalog_load_string(strata_catalog **out, const char *yaml,
+                               size_t len, const char *name,
+                               const char *base_dir,
+                               strata_config_problems *problems,
+                               strata_error *err);
 void strata_catalog_free(strata_catalog *cat);
 
 size_t strata_catalog_count(const strata_catalog *cat);
 /* The i-th entry in file order (i < count). Borrowed. */
-const strata_catalog_entry *
-strata_catalog_get(const strata_catalog *cat, size_t i);
+const strata_catalog_entry *strata_catalog_get(const strata_catalog *cat,
+                                               size_t i);
 size_t strata_catalog_team_count(const strata_catalog *cat);
-const strata_catalog_team *
-strata_catalog_team_get(const strata_catalog *cat, size_t i);
+const strata_catalog_team *strata_catalog_team_get(const strata_catalog *cat,
+                                                   size_t i);
 
 /*
  * The entry that covers ref (canonical, any tag; a digest is ignored):
@@ -496,12 +495,12 @@ strata_catalog_team_get(const strata_catalog *cat, size_t i);
  * name whose semver range and suffix accept the tag. NULL when none (the
  * base is not golden). Borrowed.
  */
-const strata_catalog_entry *
-strata_catalog_lookup(const strata_catalog *cat, const char *ref);
+const strata_catalog_entry *strata_catalog_lookup(const strata_catalog *cat,
+                                                  const char *ref);
 
 /* The team owning image (first matching pattern), or NULL. Borrowed. */
 const char *strata_catalog_team_of(const strata_catalog *cat,
-                                          const char *image);
+                                   const char *image);
 
 /* "golden", "non-golden", "deprecated" for a lookup result. Static. */
 const char *strata_catalog_classify(const strata_catalog_entry *entry);

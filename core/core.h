@@ -275,8 +275,7 @@ typedef struct strata_semver {
 int strata_semver_parse(strata_semver *out, const char *s);
 
 /* Compares the numbers only (<0, 0, >0); ncomp and rest are ignored. */
-int strata_semver_cmp(const strata_semver *a,
-                                const strata_semver *b);
+int strata_semver_cmp(const strata_semver *a, const strata_semver *b);
 
 /*
  * A semver range, node-semver style: alternatives separated by "||", each
@@ -296,11 +295,11 @@ typedef struct strata_semver_range strata_semver_range;
  * STRATA_EINVAL: "invalid semver range '>=3.x.y': 'y' is not a number".
  */
 int strata_semver_range_parse(strata_semver_range **out, const char *s,
-                                strata_error *err);
+                              strata_error *err);
 void strata_semver_range_free(strata_semver_range *range);
 /* 1 when v satisfies the range, else 0. */
 int strata_semver_range_match(const strata_semver_range *range,
-                                const strata_semver *v);
+                              const strata_semver *v);
 
 /* ---- tag policies (tagpolicy.c) --------------------------------------- */
 
@@ -328,8 +327,8 @@ typedef struct strata_tag_policy strata_tag_policy;
  * is the caller's; free with strata_tag_policy_free().
  */
 int strata_tag_policy_new(strata_tag_policy **out, const char *range,
-                               const char *suffix, const char *regex,
-                               strata_error *err);
+                          const char *suffix, const char *regex,
+                          strata_error *err);
 void strata_tag_policy_free(strata_tag_policy *policy);
 
 /*
@@ -337,18 +336,16 @@ void strata_tag_policy_free(strata_tag_policy *policy);
  * its rest borrows from tag), else 0.
  */
 int strata_tag_policy_match(strata_semver *out_version,
-                                 const strata_tag_policy *policy,
-                                 const char *tag);
+                            const strata_tag_policy *policy, const char *tag);
 
 /*
  * Picks the best tag of tags[0..ntags) (NULL entries are skipped). *out
  * borrows from tags. STRATA_ENOTFOUND when no tag is eligible:
  * "no tag matches the policy (12 tags)".
  */
-int strata_tag_policy_select(const char **out,
-                                  const strata_tag_policy *policy,
-                                  const char *const *tags, size_t ntags,
-                                  strata_error *err);
+int strata_tag_policy_select(const char **out, const strata_tag_policy *policy,
+                             const char *const *tags, size_t ntags,
+                             strata_error *err);
 
 /* ---- URLs (url.c) ----------------------------------------------------- */
 

@@ -74,8 +74,7 @@ strata_semver_parse(strata_semver *out, const char *s)
 }
 
 int
-strata_semver_cmp(const strata_semver *a,
-                            const strata_semver *b)
+strata_semver_cmp(const strata_semver *a, const strata_semver *b)
 {
     int i;
 
@@ -343,7 +342,7 @@ blank(const char *p, const char *end)
 
 int
 strata_semver_range_parse(strata_semver_range **out, const char *s,
-                            strata_error *err)
+                          strata_error *err)
 {
     strata_semver_range *r = strata_xcalloc(1, sizeof(*r));
     const char *p = s, *all_end = s + strlen(s);
@@ -414,7 +413,7 @@ bound_holds(const bound *b, const strata_semver *v)
 
 int
 strata_semver_range_match(const strata_semver_range *range,
-                            const strata_semver *v)
+                          const strata_semver *v)
 {
     size_t i, j;
 

@@ -13,15 +13,14 @@
 
 struct strata_tag_policy {
     strata_semver_range *range; /* never NULL: "" matches everything */
-    char *suffix;                 /* never NULL: "" when unset */
+    char *suffix;               /* never NULL: "" when unset */
     regex_t re;
     int has_re;
 };
 
 int
 strata_tag_policy_new(strata_tag_policy **out, const char *range,
-                           const char *suffix, const char *regex,
-                           strata_error *err)
+                      const char *suffix, const char *regex, strata_error *err)
 {
     strata_tag_policy *p = strata_xcalloc(1, sizeof(*p));
     int rc;
@@ -65,8 +64,7 @@ strata_tag_policy_free(strata_tag_policy *policy)
 
 int
 strata_tag_policy_match(strata_semver *out_version,
-                             const strata_tag_policy *policy,
-                             const char *tag)
+                        const strata_tag_policy *policy, const char *tag)
 {
     strata_semver v;
     const char *src = tag;
@@ -124,10 +122,9 @@ rank(const char *a, const strata_semver *va, const char *b,
 }
 
 int
-strata_tag_policy_select(const char **out,
-                              const strata_tag_policy *policy,
-                              const char *const *tags, size_t ntags,
-                              strata_error *err)
+strata_tag_policy_select(const char **out, const strata_tag_policy *policy,
+                         const char *const *tags, size_t ntags,
+                         strata_error *err)
 {
     strata_semver best_v, v;
     const char *best = NULL;

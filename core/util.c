@@ -31,8 +31,7 @@ strata_read_file(char **out, size_t *out_len, const char *path, size_t max,
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return strata_error_set(err,
-                                errno == ENOENT ? STRATA_ENOTFOUND
-                                                : STRATA_EIO,
+                                errno == ENOENT ? STRATA_ENOTFOUND : STRATA_EIO,
                                 "cannot open '%s': %s", path, strerror(errno));
     for (;;) {
         n = read(fd, chunk, sizeof(chunk));
@@ -81,8 +80,8 @@ strata_write_file(const char *path, const void *data, size_t len,
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
-            rc = strata_error_set(err, STRATA_EIO, "cannot write '%s': %s",
-                                  tmp, strerror(errno));
+            rc = strata_error_set(err, STRATA_EIO, "cannot write '%s': %s", tmp,
+                                  strerror(errno));
             close(fd);
             unlink(tmp);
             goto out;

@@ -64,7 +64,6 @@ struct strata_daemon {
     json_t *once_report; /* --once: what the cycle saw and did */
 };
 
-
 /* Plans pending updates now and wakes the runner. */
 void strata_daemon__plan(strata_daemon *d);
 int strata_daemon__api_start(strata_daemon *d, strata_error *err);

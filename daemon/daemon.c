@@ -21,8 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "notify.h"
 #include "daemon-int.h"
+#include "notify.h"
 #include "watchers.h"
 
 #define PLAN_EVERY_MS 5000
@@ -103,8 +103,8 @@ strata_daemon__plan(strata_daemon *d)
         const char *state = json_string_value(json_object_get(u, "state"));
         if (strcmp(state, "planned") == 0) {
             strata_jobs_event(&d->env, "base.planned",
-                               json_string_value(json_object_get(u, "base")),
-                               json_incref(u));
+                              json_string_value(json_object_get(u, "base")),
+                              json_incref(u));
         }
         if (d->once_report != NULL)
             json_array_append(json_object_get(d->once_report, "plan"), u);

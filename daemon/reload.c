@@ -8,8 +8,8 @@
  */
 #include <stdlib.h>
 
-#include "notify.h"
 #include "daemon-int.h"
+#include "notify.h"
 #include "watchers.h"
 
 /*

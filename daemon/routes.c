@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "notify.h"
 #include "daemon-int.h"
+#include "notify.h"
 #include "report.h"
 #include "watchers.h"
 
@@ -218,8 +218,8 @@ stale_report(json_t **out, strata_daemon *d, strata_error *err)
     strata_report_options o = {0};
     int rc = 0;
 
-    if (d->cfg->catalog != NULL && (rc = strata_catalog_load(
-                                        &cat, d->cfg->catalog, NULL, err)) != 0)
+    if (d->cfg->catalog != NULL &&
+        (rc = strata_catalog_load(&cat, d->cfg->catalog, NULL, err)) != 0)
         return rc;
     o.catalog = cat;
     rc = strata_report_stale(out, d->store, d->graph, &o, err);

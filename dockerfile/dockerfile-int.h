@@ -23,7 +23,7 @@ typedef struct strata_dockerfile__line {
 
 /* A diagnostic the lexer reports: the driver formats and stores it. */
 typedef void (*strata_dockerfile__diag_cb)(unsigned line, const char *msg,
-                                         void *arg);
+                                           void *arg);
 
 typedef struct strata_dockerfile__lexer {
     const char *buf;
@@ -44,17 +44,17 @@ typedef struct strata_dockerfile__lexer {
     void *diag_arg;
 } strata_dockerfile__lexer;
 
-void strata_dockerfile__lexer_init(strata_dockerfile__lexer *lx, const char *buf,
-                                 size_t len, strata_dockerfile__diag_cb diag,
-                                 void *arg);
+void strata_dockerfile__lexer_init(strata_dockerfile__lexer *lx,
+                                   const char *buf, size_t len,
+                                   strata_dockerfile__diag_cb diag, void *arg);
 void strata_dockerfile__lexer_release(strata_dockerfile__lexer *lx);
 /* The next instruction: 1 with *out set, 0 at the end of the file. */
 int strata_dockerfile__lexer_next(strata_dockerfile__lexer *lx,
-                                strata_dockerfile__line *out);
+                                  strata_dockerfile__line *out);
 /* The span of text[a, b) of a logical line, in file terms. */
 strata_df_span strata_dockerfile__span(const strata_dockerfile__lexer *lx,
-                                     const strata_dockerfile__line *l, size_t a,
-                                     size_t b);
+                                       const strata_dockerfile__line *l,
+                                       size_t a, size_t b);
 /* 1 when c is Go's unicode.IsSpace for an ASCII byte. */
 int strata_dockerfile__isspace(int c);
 
@@ -84,23 +84,24 @@ void strata_dockerfile__words_release(strata_dockerfile__words *w);
  * the arguments start (len when none).
  */
 size_t strata_dockerfile__flags(strata_dockerfile__words *out, const char *text,
-                              size_t from, size_t len);
+                                size_t from, size_t len);
 /* Whitespace-separated words of text[from, len), taken verbatim. */
-void strata_dockerfile__split_ws(strata_dockerfile__words *out, const char *text,
-                               size_t from, size_t len);
+void strata_dockerfile__split_ws(strata_dockerfile__words *out,
+                                 const char *text, size_t from, size_t len);
 /*
  * BuildKit's parseWords (ARG, ENV): whitespace outside quotes separates
  * words; quotes and escape sequences are kept in the value.
  */
-void strata_dockerfile__split_words(strata_dockerfile__words *out, const char *text,
-                                  size_t from, size_t len, char escape);
+void strata_dockerfile__split_words(strata_dockerfile__words *out,
+                                    const char *text, size_t from, size_t len,
+                                    char escape);
 /*
  * Splits a CSV record (RUN --mount) the way Go's encoding/csv reads one:
  * fields by ',', a field in double quotes may hold ',' and "" for '"'.
  * Offsets are into s. Returns 0, or -1 on a malformed quote.
  */
 int strata_dockerfile__split_csv(strata_dockerfile__words *out, const char *s,
-                               size_t len);
+                                 size_t len);
 /* 1 when text[from, len) is a JSON array of strings (exec form). */
 int strata_dockerfile__is_json_array(const char *text, size_t from, size_t len);
 
@@ -137,11 +138,11 @@ typedef struct strata_dockerfile__env {
 #define STRATA_GRAPH__DF_EXPAND_BUDGET (8 * 1024 * 1024)
 
 /* The definition of name, or NULL. */
-strata_dockerfile__var *strata_dockerfile__env_get(const strata_dockerfile__env *env,
-                                               const char *name);
+strata_dockerfile__var *
+strata_dockerfile__env_get(const strata_dockerfile__env *env, const char *name);
 /* Adds or replaces name's definition. Returns it. */
 strata_dockerfile__var *strata_dockerfile__env_set(strata_dockerfile__env *env,
-                                               const char *name);
+                                                   const char *name);
 void strata_dockerfile__env_release(strata_dockerfile__env *env);
 
 /*
@@ -154,9 +155,10 @@ void strata_dockerfile__env_release(strata_dockerfile__env *env);
  * error or an unsupported modifier; STRATA_ETOOBIG when the result is
  * longer than STRATA_GRAPH__DF_EXPAND_MAX or env's budget is spent.
  */
-int strata_dockerfile__expand(strata_buf *out, const strata_dockerfile__var **sole,
-                            const char *word, size_t len, char escape,
-                            strata_dockerfile__env *env, strata_error *err);
+int strata_dockerfile__expand(strata_buf *out,
+                              const strata_dockerfile__var **sole,
+                              const char *word, size_t len, char escape,
+                              strata_dockerfile__env *env, strata_error *err);
 
 /* ---- the parse result and the driver (dockerfile.c, instr.c) */
 
@@ -187,20 +189,20 @@ struct strata_dockerfile {
 typedef struct strata_dockerfile__parser {
     strata_dockerfile *df;
     strata_dockerfile__lexer lx;
-    strata_dockerfile__env meta;       /* global ARGs and the automatic ones */
+    strata_dockerfile__env meta;     /* global ARGs and the automatic ones */
     const char **ba_keys, **ba_vals; /* build-arg overrides (arena) */
     size_t nba;
 } strata_dockerfile__parser;
 
 /* Records a diagnostic on a line ("NAME:LINE: msg"). */
 void strata_dockerfile__diag(strata_dockerfile *df, unsigned line,
-                           const char *fmt, ...)
+                             const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Appends a reference; the pointer is valid until the next append. */
 strata_df_ref *strata_dockerfile__add_ref(strata_dockerfile *df);
 /* Handles one logical instruction. */
 void strata_dockerfile__instruction(strata_dockerfile__parser *p,
-                                  const strata_dockerfile__line *l);
+                                    const strata_dockerfile__line *l);
 /* After the last instruction: resolves --from names against all stages. */
 void strata_dockerfile__resolve(strata_dockerfile__parser *p);
 

@@ -19,7 +19,7 @@
 
 void
 strata_dockerfile__diag(strata_dockerfile *df, unsigned line, const char *fmt,
-                      ...)
+                        ...)
 {
     strata_dockerfile__diag_int *d;
     va_list ap;
@@ -37,8 +37,8 @@ strata_dockerfile__diag(strata_dockerfile *df, unsigned line, const char *fmt,
     d->seq = df->ndiags++;
     d->d.line = line;
     d->d.message = strata_arena_strdup(&df->arena, msg);
-    d->d.text = strata_arena_printf(&df->arena, "%s:%u: %s", df->name,
-                                           line, msg);
+    d->d.text =
+        strata_arena_printf(&df->arena, "%s:%u: %s", df->name, line, msg);
     free(msg);
 }
 
@@ -141,16 +141,15 @@ out:
 }
 
 static int
-build_args(strata_dockerfile__parser *p, const char *const *ba, strata_error *err)
+build_args(strata_dockerfile__parser *p, const char *const *ba,
+           strata_error *err)
 {
     size_t n = 0, i;
 
     while (ba != NULL && ba[n] != NULL)
         n++;
-    p->ba_keys =
-        strata_arena_alloc(&p->df->arena, (n + 1) * sizeof(char *));
-    p->ba_vals =
-        strata_arena_alloc(&p->df->arena, (n + 1) * sizeof(char *));
+    p->ba_keys = strata_arena_alloc(&p->df->arena, (n + 1) * sizeof(char *));
+    p->ba_vals = strata_arena_alloc(&p->df->arena, (n + 1) * sizeof(char *));
     for (i = 0; i < n; i++) {
         const char *eq = strchr(ba[i], '=');
 
@@ -158,8 +157,8 @@ build_args(strata_dockerfile__parser *p, const char *const *ba, strata_error *er
             return strata_error_set(err, STRATA_EINVAL,
                                     "invalid build arg '%s' (want KEY=VALUE)",
                                     ba[i]);
-        p->ba_keys[i] = strata_arena_strndup(&p->df->arena, ba[i],
-                                                    (size_t) (eq - ba[i]));
+        p->ba_keys[i] =
+            strata_arena_strndup(&p->df->arena, ba[i], (size_t) (eq - ba[i]));
         p->ba_vals[i] = strata_arena_strdup(&p->df->arena, eq + 1);
     }
     p->nba = n;
@@ -185,10 +184,8 @@ build_adjacency(strata_dockerfile *df)
 
     if (df->nstages == 0)
         return;
-    df->nadj =
-        strata_arena_alloc(&df->arena, df->nstages * sizeof(size_t));
-    df->adj =
-        strata_arena_alloc(&df->arena, df->nstages * sizeof(int *));
+    df->nadj = strata_arena_alloc(&df->arena, df->nstages * sizeof(size_t));
+    df->adj = strata_arena_alloc(&df->arena, df->nstages * sizeof(int *));
     for (s = 0; s < df->nstages; s++)
         df->nadj[s] = df->stages[s].base_stage >= 0;
     for (i = 0; i < df->nrefs; i++)
@@ -196,8 +193,7 @@ build_adjacency(strata_dockerfile *df)
             df->nadj[df->refs[i].stage]++;
     fill = strata_xcalloc(df->nstages, sizeof(size_t));
     for (s = 0; s < df->nstages; s++) {
-        df->adj[s] =
-            strata_arena_alloc(&df->arena, df->nadj[s] * sizeof(int));
+        df->adj[s] = strata_arena_alloc(&df->arena, df->nadj[s] * sizeof(int));
         if (df->stages[s].base_stage >= 0)
             df->adj[s][fill[s]++] = df->stages[s].base_stage;
     }

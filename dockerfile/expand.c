@@ -61,9 +61,9 @@ typedef struct lexer {
     char esc;
     strata_dockerfile__env *env;
     strata_error *err;
-    int nlit;                        /* bytes that came from the word itself */
-    int nvars;                       /* plain variable substitutions */
-    int complex;                     /* a modifier was used */
+    int nlit;    /* bytes that came from the word itself */
+    int nvars;   /* plain variable substitutions */
+    int complex; /* a modifier was used */
     const strata_dockerfile__var *var; /* the last plain variable */
     int depth;
 } lexer;
@@ -361,8 +361,8 @@ process(lexer *lx, strata_buf *out, int stop)
 
 int
 strata_dockerfile__expand(strata_buf *out, const strata_dockerfile__var **sole,
-                        const char *word, size_t len, char escape,
-                        strata_dockerfile__env *env, strata_error *err)
+                          const char *word, size_t len, char escape,
+                          strata_dockerfile__env *env, strata_error *err)
 {
     lexer lx = {.s = word, .n = len, .esc = escape, .env = env, .err = err};
     int rc;

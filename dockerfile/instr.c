@@ -83,7 +83,7 @@ flag_value(strata_dockerfile__parser *p, const strata_dockerfile__line *l,
 
     if (eq == NULL) {
         strata_dockerfile__diag(p->df, l->line, "missing a value on flag '%s'",
-                              w->value);
+                                w->value);
         return NULL;
     }
     return eq + 1;
@@ -148,7 +148,8 @@ add_stage(strata_dockerfile *df, unsigned line)
 }
 
 static void
-do_from(strata_dockerfile__parser *p, const strata_dockerfile__line *l, size_t rest)
+do_from(strata_dockerfile__parser *p, const strata_dockerfile__line *l,
+        size_t rest)
 {
     strata_dockerfile *df = p->df;
     strata_dockerfile__words flags = {0}, args = {0};
@@ -174,7 +175,7 @@ do_from(strata_dockerfile__parser *p, const strata_dockerfile__line *l, size_t r
         st->platform_raw = strata_arena_strdup(&df->arena, v);
         strata_buf_reset(&b);
         if (strata_dockerfile__expand(&b, &sole, v, strlen(v), df->escape,
-                                    &p->meta, &e) != 0)
+                                      &p->meta, &e) != 0)
             strata_dockerfile__diag(df, l->line, "--platform: %s", e.msg);
         else
             st->platform = strata_arena_strdup(&df->arena, b.ptr);
@@ -182,19 +183,19 @@ do_from(strata_dockerfile__parser *p, const strata_dockerfile__line *l, size_t r
     if (!(args.n == 1 ||
           (args.n == 3 && strcasecmp(args.v[1].value, "as") == 0)))
         strata_dockerfile__diag(df, l->line,
-                              "FROM requires either one or three arguments");
+                                "FROM requires either one or three arguments");
     if (args.n == 3 && strcasecmp(args.v[1].value, "as") == 0) {
         char *name = lower_dup(df, args.v[2].value, strlen(args.v[2].value));
 
         if (!valid_stage_name(name))
             strata_dockerfile__diag(df, l->line,
-                                  "invalid name for build stage '%s': name "
-                                  "must start with a letter and contain only "
-                                  "letters, digits, '-', '_' and '.'",
-                                  args.v[2].value);
+                                    "invalid name for build stage '%s': name "
+                                    "must start with a letter and contain only "
+                                    "letters, digits, '-', '_' and '.'",
+                                    args.v[2].value);
         else if (find_stage(df, name) >= 0)
             strata_dockerfile__diag(df, l->line, "duplicate stage name '%s'",
-                                  name);
+                                    name);
         else
             st->name = name;
     }
@@ -215,7 +216,7 @@ do_from(strata_dockerfile__parser *p, const strata_dockerfile__line *l, size_t r
     r->span = strata_dockerfile__span(&p->lx, l, w->start, w->end);
     strata_buf_reset(&b);
     if (strata_dockerfile__expand(&b, &sole, w->value, strlen(w->value),
-                                df->escape, &p->meta, &e) != 0) {
+                                  df->escape, &p->meta, &e) != 0) {
         r->text = "";
         r->error = strata_arena_strdup(&df->arena, e.msg);
         strata_dockerfile__diag(df, r->span.line, "%s", e.msg);
@@ -297,7 +298,7 @@ global_arg(strata_dockerfile__parser *p, const strata_dockerfile__line *l,
     ve = w->end;
     raw = l->text + vs;
     if (strata_dockerfile__expand(&b, &sole, raw, ve - vs, df->escape, &p->meta,
-                                &e) != 0) {
+                                  &e) != 0) {
         strata_dockerfile__diag(df, l->line, "ARG %s: %s", name, e.msg);
         strata_dockerfile__env_set(&p->meta, name);
         goto out;
@@ -337,7 +338,8 @@ out:
 }
 
 static void
-do_arg(strata_dockerfile__parser *p, const strata_dockerfile__line *l, size_t rest)
+do_arg(strata_dockerfile__parser *p, const strata_dockerfile__line *l,
+       size_t rest)
 {
     strata_dockerfile *df = p->df;
     strata_dockerfile__words words = {0};
@@ -346,7 +348,7 @@ do_arg(strata_dockerfile__parser *p, const strata_dockerfile__line *l, size_t re
     strata_dockerfile__split_words(&words, l->text, rest, l->len, df->escape);
     if (words.n == 0)
         strata_dockerfile__diag(df, l->line,
-                              "ARG requires at least one argument");
+                                "ARG requires at least one argument");
     for (i = 0; i < words.n; i++) {
         const strata_dockerfile__word *w = &words.v[i];
         size_t ne = w->eq == (size_t) -1 ? w->end : w->eq;
@@ -356,8 +358,8 @@ do_arg(strata_dockerfile__parser *p, const strata_dockerfile__line *l, size_t re
             strata_dockerfile__diag(df, l->line, "ARG names can not be blank");
             continue;
         }
-        name = strata_arena_strndup(&df->arena, l->text + w->start,
-                                           ne - w->start);
+        name =
+            strata_arena_strndup(&df->arena, l->text + w->start, ne - w->start);
         /* An ARG inside a stage is scoped to it: FROM lines never see it. */
         if (df->nstages == 0)
             global_arg(p, l, w, name);
@@ -394,7 +396,8 @@ from_ref(strata_dockerfile__parser *p, const strata_dockerfile__line *l,
 }
 
 static void
-do_copy(strata_dockerfile__parser *p, const strata_dockerfile__line *l, size_t rest)
+do_copy(strata_dockerfile__parser *p, const strata_dockerfile__line *l,
+        size_t rest)
 {
     strata_dockerfile__words flags = {0};
     size_t i;
@@ -421,7 +424,7 @@ do_mount(strata_dockerfile__parser *p, const strata_dockerfile__line *l,
 
     if (strata_dockerfile__split_csv(&f, v, strlen(v)) != 0) {
         strata_dockerfile__diag(p->df, l->line,
-                              "invalid --mount '%s': bad quoting", v);
+                                "invalid --mount '%s': bad quoting", v);
         goto out;
     }
     for (i = 0; i < f.n; i++) {
@@ -444,7 +447,8 @@ out:
 }
 
 static void
-do_run(strata_dockerfile__parser *p, const strata_dockerfile__line *l, size_t rest)
+do_run(strata_dockerfile__parser *p, const strata_dockerfile__line *l,
+       size_t rest)
 {
     strata_dockerfile__words flags = {0};
     size_t i;
@@ -463,7 +467,7 @@ do_run(strata_dockerfile__parser *p, const strata_dockerfile__line *l, size_t re
 
 void
 strata_dockerfile__instruction(strata_dockerfile__parser *p,
-                             const strata_dockerfile__line *l)
+                               const strata_dockerfile__line *l)
 {
     const char *t = l->text;
     size_t i = 0, cs, rest, k;
@@ -487,7 +491,7 @@ strata_dockerfile__instruction(strata_dockerfile__parser *p,
     }
     if (i - cs >= sizeof(cmd) || known[k] == NULL) {
         strata_dockerfile__diag(p->df, l->line, "unknown instruction '%.*s'",
-                              (int) (i - cs > 64 ? 64 : i - cs), t + cs);
+                                (int) (i - cs > 64 ? 64 : i - cs), t + cs);
         return;
     }
     if (strcmp(cmd, "from") == 0) {
@@ -496,9 +500,9 @@ strata_dockerfile__instruction(strata_dockerfile__parser *p,
         do_arg(p, l, rest);
     } else if (p->df->nstages == 0) {
         strata_dockerfile__diag(p->df, l->line,
-                              "no build stage in current context: '%.*s' "
-                              "before the first FROM",
-                              (int) (i - cs), t + cs);
+                                "no build stage in current context: '%.*s' "
+                                "before the first FROM",
+                                (int) (i - cs), t + cs);
     } else if (strcmp(cmd, "copy") == 0) {
         do_copy(p, l, rest);
     } else if (strcmp(cmd, "run") == 0) {
@@ -544,8 +548,8 @@ strata_dockerfile__resolve(strata_dockerfile__parser *p)
             continue;
         if (stage_index(r->text, &idx)) {
             if (idx < 0 || (size_t) idx >= df->nstages) {
-                r->error = strata_arena_printf(
-                    &df->arena, "invalid stage index %ld", idx);
+                r->error = strata_arena_printf(&df->arena,
+                                               "invalid stage index %ld", idx);
                 strata_dockerfile__diag(df, r->span.line, "%s", r->error);
             } else {
                 r->target_stage = (int) idx;

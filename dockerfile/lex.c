@@ -35,8 +35,8 @@ add_line_start(strata_dockerfile__lexer *lx, size_t off, size_t *cap)
 
 void
 strata_dockerfile__lexer_init(strata_dockerfile__lexer *lx, const char *buf,
-                            size_t len, strata_dockerfile__diag_cb diag,
-                            void *arg)
+                              size_t len, strata_dockerfile__diag_cb diag,
+                              void *arg)
 {
     size_t i, cap = 0;
 
@@ -72,7 +72,7 @@ strata_dockerfile__lexer_release(strata_dockerfile__lexer *lx)
 
 strata_df_span
 strata_dockerfile__span(const strata_dockerfile__lexer *lx,
-                      const strata_dockerfile__line *l, size_t a, size_t b)
+                        const strata_dockerfile__line *l, size_t a, size_t b)
 {
     strata_df_span s;
     size_t lo = 0, hi = lx->nlines;
@@ -404,7 +404,7 @@ skip_heredocs(strata_dockerfile__lexer *lx, unsigned line)
 
 int
 strata_dockerfile__lexer_next(strata_dockerfile__lexer *lx,
-                            strata_dockerfile__line *out)
+                              strata_dockerfile__line *out)
 {
     size_t s, e, ls;
 

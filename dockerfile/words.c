@@ -41,8 +41,8 @@ push(strata_dockerfile__words *w, size_t start, size_t end, strata_buf *value,
 #define NOPOS ((size_t) -1)
 
 size_t
-strata_dockerfile__flags(strata_dockerfile__words *out, const char *t, size_t from,
-                       size_t len)
+strata_dockerfile__flags(strata_dockerfile__words *out, const char *t,
+                         size_t from, size_t len)
 {
     enum {
         SPACES,
@@ -127,7 +127,7 @@ out_at:
 
 void
 strata_dockerfile__split_ws(strata_dockerfile__words *out, const char *t,
-                          size_t from, size_t len)
+                            size_t from, size_t len)
 {
     size_t i = from;
 
@@ -151,7 +151,7 @@ strata_dockerfile__split_ws(strata_dockerfile__words *out, const char *t,
 
 void
 strata_dockerfile__split_words(strata_dockerfile__words *out, const char *t,
-                             size_t from, size_t len, char escape)
+                               size_t from, size_t len, char escape)
 {
     enum {
         SPACES,
@@ -226,7 +226,7 @@ strata_dockerfile__split_words(strata_dockerfile__words *out, const char *t,
 
 int
 strata_dockerfile__split_csv(strata_dockerfile__words *out, const char *s,
-                           size_t len)
+                             size_t len)
 {
     size_t i = 0;
 

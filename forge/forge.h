@@ -1,6 +1,6 @@
 /*
- * forge.h - pull and merge requests on GitHub, GitLab and Gitea: one client on the loop,
- * one backend per forge.
+ * forge.h - pull and merge requests on GitHub, GitLab and Gitea: one client on
+ * the loop, one backend per forge.
  */
 #ifndef STRATA_FORGE_H
 #define STRATA_FORGE_H

@@ -2,8 +2,8 @@
  * action-exec.c - the actions that run a command: `rebuild` through an
  * exec builder (builders: {NAME: {type: exec, command: ...}}) and `exec`
  * (a repository's own command). A rebuild through any other builder type
- * goes to its builders/ backend (strata_rebuild_start) instead. The command is a
- * template whose {variables} are replaced by shell-quoted values and run by
+ * goes to its builders/ backend (strata_rebuild_start) instead. The command is
+ * a template whose {variables} are replaced by shell-quoted values and run by
  * /bin/sh; the same values are in the environment as STRATA_*. The exit status
  * decides; the output's tail is kept in the job's result. After a
  * rebuild, the image's new digest is read from the registry and recorded
@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rebuild.h"
 #include "jobs-int.h"
+#include "rebuild.h"
 
 typedef struct exec_ctx {
     strata_runner_job *job;
@@ -129,8 +129,8 @@ on_exit_done(const strata_proc_result *res, void *arg)
                      (long long) res->exit_status);
         if (c->rebuild)
             strata_jobs_event(job->env, "rebuild.failed", job->job->image,
-                               json_pack("{s:s, s:s}", "image", job->job->image,
-                                         "error", msg));
+                              json_pack("{s:s, s:s}", "image", job->job->image,
+                                        "error", msg));
         strata_runner_job_done(job, STRATA_EIO, msg, c->result);
         free(c);
         return;
@@ -168,8 +168,8 @@ on_built(const strata_rebuild_result *res, const strata_error *err, void *arg)
         json_object_set_new(c->result, "run_id", json_integer(res->run_id));
     if (err != NULL) {
         strata_jobs_event(job->env, "rebuild.failed", job->job->image,
-                           json_pack("{s:s, s:s}", "image", job->job->image,
-                                     "error", err->msg));
+                          json_pack("{s:s, s:s}", "image", job->job->image,
+                                    "error", err->msg));
         strata_runner_job_done(job, err->code, err->msg, c->result);
         free(c);
         return;
@@ -235,8 +235,8 @@ start_backend(strata_runner_job *job, const strata_config_repo *repo,
     if (img->n_build_args > 0)
         kv = strata_xcalloc(img->n_build_args, sizeof(*kv));
     for (i = 0; i < img->n_build_args; i++)
-        kv[i] =
-            (strata_rebuild_kv){img->build_args[i].key, img->build_args[i].value};
+        kv[i] = (strata_rebuild_kv){img->build_args[i].key,
+                                    img->build_args[i].value};
     if (cfg->n_registries > 0)
         regs = strata_xcalloc(cfg->n_registries, sizeof(*regs));
     for (i = 0; i < cfg->n_registries; i++)
@@ -289,9 +289,9 @@ start_backend(strata_runner_job *job, const strata_config_repo *repo,
     c->result = json_pack("{s:s, s:s}", "builder", builder->name, "type",
                           strata_config_builder_type_name(builder->type));
     strata_jobs_event(job->env, "rebuild.started", img->name,
-                       json_pack("{s:s, s:s*, s:s}", "image", img->name, "base",
-                                 job->job->base_ref, "base_digest",
-                                 job->job->base_digest));
+                      json_pack("{s:s, s:s*, s:s}", "image", img->name, "base",
+                                job->job->base_ref, "base_digest",
+                                job->job->base_digest));
     rc = strata_rebuild_start(NULL, job->env->loop, be, &o, on_built, c, err);
     if (rc != 0) {
         json_decref(c->result);
@@ -383,9 +383,9 @@ start(strata_runner_job *job, int rebuild, strata_error *err)
                               .max_output = 64 * 1024};
         if (rebuild)
             strata_jobs_event(job->env, "rebuild.started", img->name,
-                               json_pack("{s:s, s:s*, s:s}", "image", img->name,
-                                         "base", job->job->base_ref,
-                                         "base_digest", job->job->base_digest));
+                              json_pack("{s:s, s:s*, s:s}", "image", img->name,
+                                        "base", job->job->base_ref,
+                                        "base_digest", job->job->base_digest));
         rc = strata_proc_spawn(job->env->loop, &o, on_exit_done, c, err);
     }
     if (rc != 0) {

@@ -14,10 +14,10 @@ start(strata_runner_job *job, strata_error *err)
 
     (void) err;
     strata_jobs_event(job->env, "base.updated", sj->image,
-                       json_pack("{s:s, s:s, s:s, s:i}", "image", sj->image,
-                                 "base", sj->base_ref ? sj->base_ref : "",
-                                 "new_digest", sj->base_digest, "wave",
-                                 sj->wave + 1));
+                      json_pack("{s:s, s:s, s:s, s:i}", "image", sj->image,
+                                "base", sj->base_ref ? sj->base_ref : "",
+                                "new_digest", sj->base_digest, "wave",
+                                sj->wave + 1));
     strata_runner_job_done(job, 0, NULL, NULL);
     return 0;
 }

@@ -214,12 +214,12 @@ strata_pr__done(uv_work_t *req, int status)
         /* A plain git remote: the branch is the change. */
         result = result_of(c);
         json_object_set_new(result, "commit", json_string(c->commit.commit));
-        strata_jobs_event(
-            job->env, "pr.branch_pushed", c->repo->url,
-            json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "repo", c->repo->url,
-                      "branch", c->branch, "commit", c->commit.commit, "image",
-                      job->job->image, "base", job->job->base_ref, "new_digest",
-                      job->job->base_digest));
+        strata_jobs_event(job->env, "pr.branch_pushed", c->repo->url,
+                          json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "repo",
+                                    c->repo->url, "branch", c->branch, "commit",
+                                    c->commit.commit, "image", job->job->image,
+                                    "base", job->job->base_ref, "new_digest",
+                                    job->job->base_digest));
         finish(c, 0, NULL, result);
         return;
     }

@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rebase.h"
 #include "jobs-int.h"
+#include "rebase.h"
 
 typedef struct rebase_ctx {
     strata_runner_job *job;
@@ -104,9 +104,9 @@ rebase_done(uv_work_t *req, int status)
             strata_log_job(STRATA_LOG_ERROR, job->job->id, "%s", err.msg);
     }
     strata_jobs_event(job->env, "rebase.done", job->job->image,
-                       json_pack("{s:s, s:s, s:s}", "image", job->job->image,
-                                 "new_digest", c->res->digest, "base",
-                                 c->new_base));
+                      json_pack("{s:s, s:s, s:s}", "image", job->job->image,
+                                "new_digest", c->res->digest, "base",
+                                c->new_base));
     strata_runner_job_done(job, 0, NULL, result);
     ctx_free(c);
 }

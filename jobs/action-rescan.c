@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "scan.h"
 #include "jobs-int.h"
+#include "scan.h"
 
 typedef struct rescan_ctx {
     strata_runner_job *job;
@@ -53,9 +53,9 @@ ctx_done(rescan_ctx *c, int code, const char *error, json_t *result)
 
     if (code != 0)
         strata_jobs_event(job->env, "rescan.failed", job->job->image,
-                           json_pack("{s:s, s:s*, s:s}", "image",
-                                     job->job->image, "digest", c->digest,
-                                     "error", error));
+                          json_pack("{s:s, s:s*, s:s}", "image",
+                                    job->job->image, "digest", c->digest,
+                                    "error", error));
     strata_runner_job_done(job, code, error, result);
     free(c->digest);
     free(c);
@@ -102,12 +102,12 @@ conclude(rescan_ctx *c, const strata_scan_report *report, const char *log,
     if (d.has_previous &&
         d.added[STRATA_SCAN_CRITICAL] + d.added[STRATA_SCAN_HIGH] > 0)
         strata_jobs_event(job->env, "rescan.regressed", image,
-                           json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "image",
-                                     image, "digest", c->digest, "previous",
-                                     previous, "scanner", sc->name, "critical",
-                                     (json_int_t) d.added[STRATA_SCAN_CRITICAL],
-                                     "high",
-                                     (json_int_t) d.added[STRATA_SCAN_HIGH]));
+                          json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "image",
+                                    image, "digest", c->digest, "previous",
+                                    previous, "scanner", sc->name, "critical",
+                                    (json_int_t) d.added[STRATA_SCAN_CRITICAL],
+                                    "high",
+                                    (json_int_t) d.added[STRATA_SCAN_HIGH]));
     if (verdict == STRATA_SCAN_GATE_FAIL) {
         /* The same digest scans the same: no retry. */
         job->permanent = 1;
@@ -118,10 +118,10 @@ conclude(rescan_ctx *c, const strata_scan_report *report, const char *log,
             strata_log_job(STRATA_LOG_WARN, job->job->id, "%s: %s", image,
                            reason);
         strata_jobs_event(job->env, "rescan.succeeded", image,
-                           json_pack("{s:s, s:s, s:s?, s:s, s:O}", "image",
-                                     image, "digest", c->digest, "previous",
-                                     previous, "scanner", sc->name, "counts",
-                                     json_object_get(result, "counts")));
+                          json_pack("{s:s, s:s, s:s?, s:s, s:O}", "image",
+                                    image, "digest", c->digest, "previous",
+                                    previous, "scanner", sc->name, "counts",
+                                    json_object_get(result, "counts")));
         ctx_done(c, 0, NULL, result);
     }
     free(msg);

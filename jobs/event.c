@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "notify.h"
 #include "jobs-int.h"
+#include "notify.h"
 
 static int
 notifiable(const char *type)
@@ -25,7 +25,7 @@ notifiable(const char *type)
 
 void
 strata_jobs_event(const strata_runner_env *env, const char *type,
-                   const char *subject, json_t *payload)
+                  const char *subject, json_t *payload)
 {
     strata_error err = {0};
     int64_t id = 0;

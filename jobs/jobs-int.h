@@ -24,7 +24,6 @@ void strata_plan__target(const strata_config_repo **out_repo,
 int strata_exec__expand(char **out, const char *tmpl, const char *const *vars,
                         strata_error *err);
 
-
 /* One run of the pr action: made by its start(), freed by strata_pr__free. */
 typedef struct strata_pr__ctx {
     strata_runner_job *job;

@@ -110,13 +110,12 @@ void strata_runner_pause(strata_runner *r);
 /* Replaces the environment (a reload); jobs under way see it too. */
 void strata_runner_set_env(strata_runner *r, const strata_runner_env *env);
 
-
 /*
  * Records an event (payload stolen: a flat object) in the store, logs it,
  * and hands it to the notifier when its type is one notify knows
  * (docs/events.md); failures are logged, never fatal (event.c).
  */
 void strata_jobs_event(const strata_runner_env *env, const char *type,
-                        const char *subject, json_t *payload);
+                       const char *subject, json_t *payload);
 
 #endif

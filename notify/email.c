@@ -12,12 +12,12 @@
  * transfer is blocking libcurl easy, so it runs in uv_queue_work; the loop
  * thread builds every string first and reads the result after.
  */
-#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include <curl/curl.h>
+#include <openssl/evp.h>
 
 #include "notify-int.h"
 

@@ -5,9 +5,10 @@
  * Events are flat JSON objects; strata_notify_event_complete() checks one
  * against its row and fills in id, time and severity.
  */
-#include <openssl/rand.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <openssl/rand.h>
 
 #include "notify-int.h"
 

@@ -8,12 +8,12 @@
  * 408, 425, 5xx and transport errors retried; any other status is
  * permanent. Messages never contain the URL, which may hold a token.
  */
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <curl/curl.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "notify-int.h"
 

@@ -1,6 +1,6 @@
 /*
- * pin.h - digest pinning: image references in Dockerfiles, compose files and Kubernetes
- * manifests rewritten in place to NAME:TAG@sha256:....
+ * pin.h - digest pinning: image references in Dockerfiles, compose files and
+ * Kubernetes manifests rewritten in place to NAME:TAG@sha256:....
  */
 #ifndef STRATA_PIN_H
 #define STRATA_PIN_H

@@ -1,5 +1,6 @@
 /*
- * rebase.h - registry-side rebase: an image moved onto a new base's layers without a build.
+ * rebase.h - registry-side rebase: an image moved onto a new base's layers
+ * without a build.
  */
 #ifndef STRATA_REBASE_H
 #define STRATA_REBASE_H

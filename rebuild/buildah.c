@@ -18,13 +18,14 @@
 
 #include <errno.h>
 #include <ftw.h>
-#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "rebuild-int.h"
+#include <openssl/evp.h>
+
 #include "dockerfile.h"
+#include "rebuild-int.h"
 #include "vcs.h"
 
 typedef struct bah_state {
@@ -105,8 +106,8 @@ same_image(const strata_ref *a, const strata_ref *b)
 
 int
 strata_rebuild_pin_args(char ***out, size_t *nout, const char *dockerfile,
-                      size_t len, const char *base, const char *digest,
-                      strata_error *err)
+                        size_t len, const char *base, const char *digest,
+                        strata_error *err)
 {
     strata_dockerfile *df = NULL;
     strata_ref *want = NULL;
@@ -274,7 +275,7 @@ prepare_work(uv_work_t *w)
     free(path);
     if (s->rc == 0)
         s->rc = strata_rebuild_pin_args(&s->pins, &s->npins, df, len, o->base,
-                                      o->base_digest, &s->err);
+                                        o->base_digest, &s->err);
     free(df);
 }
 
@@ -398,7 +399,7 @@ push(strata_rebuild *b)
     rest[n++] = b->o.image;
     rest[n++] = dest;
     strata_rebuild__log(b, "$ buildah %spush %s\n",
-                      b->o.nplatforms > 1 ? "manifest " : "", b->o.image);
+                        b->o.nplatforms > 1 ? "manifest " : "", b->o.image);
     spawn(b, command(b, rest, n), on_pushed);
     free(digestfile);
     free(dest);

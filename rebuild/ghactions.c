@@ -157,10 +157,10 @@ finish_run(strata_rebuild *b, const char *conclusion)
         strata_rebuild__finish(b, 0, NULL);
     else
         strata_rebuild__finish(b, STRATA_EIO,
-                             "workflow run %lld of '%s' concluded '%s'%s%s",
-                             (long long) b->run_id, b->o.repo,
-                             conclusion ? conclusion : "unknown",
-                             b->url ? ": " : "", b->url ? b->url : "");
+                               "workflow run %lld of '%s' concluded '%s'%s%s",
+                               (long long) b->run_id, b->o.repo,
+                               conclusion ? conclusion : "unknown",
+                               b->url ? ": " : "", b->url ? b->url : "");
 }
 
 static void
@@ -192,7 +192,7 @@ on_jobs(strata_rebuild *b, const strata_http_response *resp,
                 if (sc != NULL && strcmp(sc, "success") != 0 &&
                     strcmp(sc, "skipped") != 0)
                     strata_rebuild__log(b, "  step '%s': %s\n", sn ? sn : "?",
-                                      sc);
+                                        sc);
             }
         }
         json_decref(j);
@@ -218,7 +218,7 @@ on_run(strata_rebuild *b, const strata_http_response *resp,
     s->errors = 0;
     if ((j = strata_rebuild__json(resp)) == NULL) {
         strata_rebuild__finish(b, STRATA_EPROTO,
-                             "get workflow run: malformed reply");
+                               "get workflow run: malformed reply");
         return;
     }
     status = json_string_value(json_object_get(j, "status"));
@@ -232,7 +232,7 @@ on_run(strata_rebuild *b, const strata_http_response *resp,
         return;
     }
     strata_rebuild__log(b, "workflow run %lld completed: %s\n",
-                      (long long) b->run_id, conclusion ? conclusion : "?");
+                        (long long) b->run_id, conclusion ? conclusion : "?");
     s->conclusion = strata_xstrdup(conclusion ? conclusion : "unknown");
     json_decref(j);
     jobs = strata_xasprintf("%s/repos/%s/actions/runs/%lld/jobs?per_page=100",
@@ -273,7 +273,7 @@ on_runs(strata_rebuild *b, const strata_http_response *resp,
     if (!json_is_array(json_object_get(j, "workflow_runs"))) {
         json_decref(j);
         strata_rebuild__finish(b, STRATA_EPROTO,
-                             "list workflow runs: malformed reply");
+                               "list workflow runs: malformed reply");
         return;
     }
     json_array_foreach (json_object_get(j, "workflow_runs"), i, run) {
@@ -307,7 +307,7 @@ on_runs(strata_rebuild *b, const strata_http_response *resp,
         b->url = strata_xstrdup(
             json_string_value(json_object_get(best, "html_url")));
     strata_rebuild__log(b, "workflow run %lld%s%s\n", (long long) b->run_id,
-                      b->url ? ": " : "", b->url ? b->url : "");
+                        b->url ? ": " : "", b->url ? b->url : "");
     json_decref(j);
     poll_run(b);
 }
@@ -356,7 +356,7 @@ on_dispatched(strata_rebuild *b, const strata_http_response *resp,
     if (t > 0)
         s->dispatched = t;
     strata_rebuild__log(b, "dispatched workflow '%s' of '%s' on '%s'\n",
-                      b->o.workflow, b->o.repo, strata_rebuild__git_ref(b));
+                        b->o.workflow, b->o.repo, strata_rebuild__git_ref(b));
     strata_rebuild__later(b, b->o.poll_ms, find_run);
 }
 
@@ -394,15 +394,15 @@ start(strata_rebuild *b, strata_error *err)
                    "platforms", plats, "base", o->base ? o->base : "",
                    "base_digest", o->base_digest ? o->base_digest : "",
                    "strata_id", s->strata_id);
-    body =
-        json_pack("{s:s, s:o}", "ref", strata_rebuild__git_ref(b), "inputs", in);
+    body = json_pack("{s:s, s:o}", "ref", strata_rebuild__git_ref(b), "inputs",
+                     in);
     text = json_dumps(body, JSON_COMPACT);
     wf = strata_url_escape(o->workflow);
     url = strata_xasprintf("%s/repos/%s/actions/workflows/%s/dispatches",
                            s->api, o->repo, wf);
     nh = headers(h, s, 1);
     rc = strata_rebuild__send(b, 0, "POST", url, h, nh, text, strlen(text),
-                            on_dispatched);
+                              on_dispatched);
     json_decref(body);
     free(text);
     free(url);
@@ -419,12 +419,12 @@ on_cancelled(strata_rebuild *b, const strata_http_response *resp,
 {
     if (err == NULL)
         strata_rebuild__log(b, "cancel run %lld: HTTP %ld\n",
-                          (long long) b->run_id, resp->status);
+                            (long long) b->run_id, resp->status);
     strata_rebuild__finish(b, STRATA_ETIMEOUT,
-                         "workflow run %lld of '%s' did not complete within "
-                         "%llu s",
-                         (long long) b->run_id, b->o.repo,
-                         (unsigned long long) b->o.timeout_ms / 1000);
+                           "workflow run %lld of '%s' did not complete within "
+                           "%llu s",
+                           (long long) b->run_id, b->o.repo,
+                           (unsigned long long) b->o.timeout_ms / 1000);
 }
 
 static void
@@ -437,17 +437,17 @@ on_timeout(strata_rebuild *b)
 
     if (b->run_id == 0) {
         strata_rebuild__finish(b, STRATA_ETIMEOUT,
-                             "no run of workflow '%s' of '%s' completed "
-                             "within %llu s",
-                             b->o.workflow, b->o.repo,
-                             (unsigned long long) b->o.timeout_ms / 1000);
+                               "no run of workflow '%s' of '%s' completed "
+                               "within %llu s",
+                               b->o.workflow, b->o.repo,
+                               (unsigned long long) b->o.timeout_ms / 1000);
         return;
     }
     nh = headers(h, s, 0);
     url = strata_xasprintf("%s/repos/%s/actions/runs/%lld/cancel", s->api,
                            b->o.repo, (long long) b->run_id);
-    strata_rebuild__send(b, STRATA_REBUILD__CLEANUP, "POST", url, h, nh, NULL, 0,
-                       on_cancelled);
+    strata_rebuild__send(b, STRATA_REBUILD__CLEANUP, "POST", url, h, nh, NULL,
+                         0, on_cancelled);
     free(url);
 }
 

@@ -179,7 +179,7 @@ on_jobs(strata_rebuild *b, const strata_http_response *resp,
                 json_string_value(json_object_get(job, "status"));
 
             strata_rebuild__log(b, "job '%s' (%s): %s\n", n ? n : "?",
-                              st ? st : "?", status ? status : "?");
+                                st ? st : "?", status ? status : "?");
         }
         json_decref(j);
     }
@@ -188,9 +188,9 @@ on_jobs(strata_rebuild *b, const strata_http_response *resp,
         strata_rebuild__finish(b, 0, NULL);
     else
         strata_rebuild__finish(b, STRATA_EIO,
-                             "pipeline %lld of '%s' did not succeed%s%s",
-                             (long long) b->run_id, b->o.project,
-                             b->url ? ": " : "", b->url ? b->url : "");
+                               "pipeline %lld of '%s' did not succeed%s%s",
+                               (long long) b->run_id, b->o.project,
+                               b->url ? ": " : "", b->url ? b->url : "");
 }
 
 static void
@@ -221,7 +221,8 @@ on_pipeline(strata_rebuild *b, const strata_http_response *resp,
     j = strata_rebuild__json(resp);
     if ((status = json_string_value(json_object_get(j, "status"))) == NULL) {
         json_decref(j);
-        strata_rebuild__finish(b, STRATA_EPROTO, "get pipeline: malformed reply");
+        strata_rebuild__finish(b, STRATA_EPROTO,
+                               "get pipeline: malformed reply");
         return;
     }
     if ((url = json_string_value(json_object_get(j, "web_url"))) != NULL &&
@@ -233,7 +234,8 @@ on_pipeline(strata_rebuild *b, const strata_http_response *resp,
         strata_rebuild__later(b, b->o.poll_ms, poll_pipeline);
         return;
     }
-    strata_rebuild__log(b, "pipeline %lld: %s\n", (long long) b->run_id, status);
+    strata_rebuild__log(b, "pipeline %lld: %s\n", (long long) b->run_id,
+                        status);
     s->succeeded = strcmp(status, "success") == 0;
     json_decref(j);
     jobs = strata_xasprintf("%s/projects/%s/pipelines/%lld/jobs?per_page=100",
@@ -273,15 +275,15 @@ on_created(strata_rebuild *b, const strata_http_response *resp,
     if (!json_is_integer(json_object_get(j, "id"))) {
         json_decref(j);
         strata_rebuild__finish(b, STRATA_EPROTO,
-                             "create pipeline: no 'id' in the reply");
+                               "create pipeline: no 'id' in the reply");
         return;
     }
     b->run_id = json_integer_value(json_object_get(j, "id"));
     if ((url = json_string_value(json_object_get(j, "web_url"))) != NULL)
         b->url = strata_xstrdup(url);
     strata_rebuild__log(b, "pipeline %lld created on '%s'%s%s\n",
-                      (long long) b->run_id, strata_rebuild__git_ref(b),
-                      b->url ? ": " : "", b->url ? b->url : "");
+                        (long long) b->run_id, strata_rebuild__git_ref(b),
+                        b->url ? ": " : "", b->url ? b->url : "");
     json_decref(j);
     strata_rebuild__later(b, b->o.poll_ms, poll_pipeline);
 }
@@ -344,7 +346,7 @@ start(strata_rebuild *b, strata_error *err)
                                s->project);
     }
     rc = strata_rebuild__send(b, 0, "POST", url, h, nh, body.ptr, body.len,
-                            on_created);
+                              on_created);
     if (body.ptr != NULL)
         memset(body.ptr, 0, body.len); /* the trigger token was in it */
     strata_buf_release(&body);
@@ -361,11 +363,11 @@ on_cancelled(strata_rebuild *b, const strata_http_response *resp,
 {
     if (err == NULL)
         strata_rebuild__log(b, "cancel pipeline %lld: HTTP %ld\n",
-                          (long long) b->run_id, resp->status);
+                            (long long) b->run_id, resp->status);
     strata_rebuild__finish(b, STRATA_ETIMEOUT,
-                         "pipeline %lld of '%s' did not finish within %llu s",
-                         (long long) b->run_id, b->o.project,
-                         (unsigned long long) b->o.timeout_ms / 1000);
+                           "pipeline %lld of '%s' did not finish within %llu s",
+                           (long long) b->run_id, b->o.project,
+                           (unsigned long long) b->o.timeout_ms / 1000);
 }
 
 static void
@@ -384,8 +386,8 @@ on_timeout(strata_rebuild *b)
     h[nh++] = (strata_http_header){"PRIVATE-TOKEN", s->read_token};
     url = strata_xasprintf("%s/projects/%s/pipelines/%lld/cancel", s->api,
                            s->project, (long long) b->run_id);
-    strata_rebuild__send(b, STRATA_REBUILD__CLEANUP, "POST", url, h, nh, NULL, 0,
-                       on_cancelled);
+    strata_rebuild__send(b, STRATA_REBUILD__CLEANUP, "POST", url, h, nh, NULL,
+                         0, on_cancelled);
     free(url);
 }
 

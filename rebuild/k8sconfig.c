@@ -12,11 +12,11 @@
 #include <sys/stat.h>
 
 #include <errno.h>
-#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
 #include <yaml.h>
 
 #include "rebuild-int.h"

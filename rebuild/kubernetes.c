@@ -126,8 +126,8 @@ headers(strata_http_header *h, size_t *nh, const k8s_state *s,
 }
 
 static void
-k8s_send(strata_rebuild *b, const char *method, const char *url, const char *body,
-         strata_rebuild__http_cb cb)
+k8s_send(strata_rebuild *b, const char *method, const char *url,
+         const char *body, strata_rebuild__http_cb cb)
 {
     k8s_state *s = b->state;
     strata_http_header h[4];
@@ -135,7 +135,7 @@ k8s_send(strata_rebuild *b, const char *method, const char *url, const char *bod
 
     headers(h, &nh, s, body ? "application/json" : NULL);
     strata_rebuild__send(b, s->flags, method, url, h, nh, body,
-                       body ? strlen(body) : 0, cb);
+                         body ? strlen(body) : 0, cb);
 }
 
 /* The Status object's message, or "". New. */
@@ -335,16 +335,17 @@ on_deleted(strata_rebuild *b, const strata_http_response *resp,
         strata_rebuild__log(b, "delete job '%s': %s\n", s->name, err->msg);
     else if (resp->status != 200 && resp->status != 202 && resp->status != 404)
         strata_rebuild__log(b, "delete job '%s': HTTP %ld\n", s->name,
-                          resp->status);
+                            resp->status);
     if (s->final_code == 0)
         strata_rebuild__finish(b, 0, NULL);
     else if (s->final_code == STRATA_ETIMEOUT)
         strata_rebuild__finish(b, STRATA_ETIMEOUT,
-                             "job '%s' did not finish within %llu s", s->name,
-                             (unsigned long long) b->o.timeout_ms / 1000);
+                               "job '%s' did not finish within %llu s", s->name,
+                               (unsigned long long) b->o.timeout_ms / 1000);
     else
         strata_rebuild__finish(b, STRATA_EIO, "job '%s' failed%s%s", s->name,
-                             s->reason ? ": " : "", s->reason ? s->reason : "");
+                               s->reason ? ": " : "",
+                               s->reason ? s->reason : "");
 }
 
 static void
@@ -366,7 +367,7 @@ on_log(strata_rebuild *b, const strata_http_response *resp,
         strata_rebuild__log_add(b, resp->body.ptr, resp->body.len);
     else
         strata_rebuild__log(b, "(no log: %s)\n",
-                          err ? err->msg : "unexpected status");
+                            err ? err->msg : "unexpected status");
     delete_job(b);
 }
 
@@ -507,7 +508,7 @@ on_job(strata_rebuild *b, const strata_http_response *resp,
         return;
     }
     strata_rebuild__log(b, "job '%s' %s\n", s->name,
-                      s->final_code == 0 ? "complete" : "failed");
+                        s->final_code == 0 ? "complete" : "failed");
     collect(b);
 }
 
@@ -536,17 +537,17 @@ on_created(strata_rebuild *b, const strata_http_response *resp,
         m = k8s_message(resp);
         if (resp->status == 409)
             strata_rebuild__finish(b, STRATA_EEXISTS, "create job '%s': %s",
-                                 s->name, m);
+                                   s->name, m);
         else if (resp->status == 422 || resp->status == 400)
             strata_rebuild__finish(b, STRATA_EINVAL, "create job '%s': %s",
-                                 s->name, m);
+                                   s->name, m);
         else
             strata_rebuild__fail_status(b, "create job", resp, m);
         free(m);
         return;
     }
     strata_rebuild__log(b, "created job '%s' in namespace '%s'\n", s->name,
-                      s->cl.ns);
+                        s->cl.ns);
     free(b->url);
     b->url = strata_xasprintf("%s/%s", s->jobs, s->name);
     strata_rebuild__later(b, b->o.poll_ms, poll_job);
@@ -615,9 +616,9 @@ on_timeout(strata_rebuild *b)
     s->flags = STRATA_REBUILD__CLEANUP;
     s->final_code = STRATA_ETIMEOUT;
     if (b->url == NULL) { /* the Job was never acknowledged */
-        strata_rebuild__finish(b, STRATA_ETIMEOUT,
-                             "job '%s' was not created within %llu s", s->name,
-                             (unsigned long long) b->o.timeout_ms / 1000);
+        strata_rebuild__finish(
+            b, STRATA_ETIMEOUT, "job '%s' was not created within %llu s",
+            s->name, (unsigned long long) b->o.timeout_ms / 1000);
         return;
     }
     collect(b);

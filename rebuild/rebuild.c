@@ -7,11 +7,12 @@
  * strata_rebuild__send() and strata_rebuild__later(); replies that arrive
  * after the build finished are dropped here, so backends never see them.
  */
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "rebuild-int.h"
 
@@ -19,8 +20,9 @@
 #define DEFAULT_TIMEOUT_MS (60ull * 60 * 1000)
 
 static const strata_rebuild_backend *const backends[] = {
-    &strata_rebuild__buildah, &strata_rebuild__kubernetes, &strata_rebuild__ghactions,
-    &strata_rebuild__gitlab,  &strata_rebuild__webhook,
+    &strata_rebuild__buildah,   &strata_rebuild__kubernetes,
+    &strata_rebuild__ghactions, &strata_rebuild__gitlab,
+    &strata_rebuild__webhook,
 };
 
 const strata_rebuild_backend *
@@ -167,7 +169,8 @@ on_poll(uv_timer_t *t)
 }
 
 void
-strata_rebuild__later(strata_rebuild *b, uint64_t ms, void (*fn)(strata_rebuild *b))
+strata_rebuild__later(strata_rebuild *b, uint64_t ms,
+                      void (*fn)(strata_rebuild *b))
 {
     if (b->done)
         return;
@@ -186,7 +189,7 @@ on_deadline(uv_timer_t *t)
     uv_timer_stop(&b->poll);
     b->poll_fn = NULL;
     strata_rebuild__log(b, "timed out after %llu ms\n",
-                      (unsigned long long) b->o.timeout_ms);
+                        (unsigned long long) b->o.timeout_ms);
     if (b->be->timeout != NULL)
         b->be->timeout(b);
     else
@@ -199,9 +202,9 @@ on_deadline(uv_timer_t *t)
 
 int
 strata_rebuild_start(strata_rebuild **out, uv_loop_t *loop,
-                   const strata_rebuild_backend *be,
-                   const strata_rebuild_opts *opts, strata_rebuild_cb cb, void *arg,
-                   strata_error *err)
+                     const strata_rebuild_backend *be,
+                     const strata_rebuild_opts *opts, strata_rebuild_cb cb,
+                     void *arg, strata_error *err)
 {
     strata_rebuild *b;
     int rc;
@@ -300,7 +303,7 @@ strata_rebuild_cancel(strata_rebuild *b)
     if (b == NULL || b->done)
         return;
     strata_rebuild__finish(b, STRATA_ECANCELED, "build of '%s' cancelled",
-                         b->o.image);
+                           b->o.image);
 }
 
 /* ---- HTTP -------------------------------------------------------------- */
@@ -326,9 +329,9 @@ on_reply(const strata_http_response *resp, const strata_error *err, void *arg)
 
 int
 strata_rebuild__send(strata_rebuild *b, int flags, const char *method,
-                   const char *url, const strata_http_header *headers,
-                   size_t nheaders, const char *body, size_t body_len,
-                   strata_rebuild__http_cb cb)
+                     const char *url, const strata_http_header *headers,
+                     size_t nheaders, const char *body, size_t body_len,
+                     strata_rebuild__http_cb cb)
 {
     strata_http_request req = {0};
     strata_error err = {0};
@@ -377,7 +380,8 @@ strata_rebuild__json(const strata_http_response *resp)
 
 void
 strata_rebuild__fail_status(strata_rebuild *b, const char *what,
-                          const strata_http_response *resp, const char *detail)
+                            const strata_http_response *resp,
+                            const char *detail)
 {
     int code = STRATA_EHTTP;
 
@@ -386,7 +390,7 @@ strata_rebuild__fail_status(strata_rebuild *b, const char *what,
     else if (resp->status == 404)
         code = STRATA_ENOTFOUND;
     strata_rebuild__finish(b, code, "%s: HTTP %ld%s%s", what, resp->status,
-                         detail && *detail ? ": " : "", detail ? detail : "");
+                           detail && *detail ? ": " : "", detail ? detail : "");
 }
 
 /* ---- log and small helpers --------------------------------------------- */
@@ -448,7 +452,8 @@ strata_rebuild__strv_free(char **v)
 }
 
 void
-strata_rebuild__hmac(char out[65], const char *key, const void *data, size_t len)
+strata_rebuild__hmac(char out[65], const char *key, const void *data,
+                     size_t len)
 {
     unsigned char mac[EVP_MAX_MD_SIZE];
     unsigned int maclen = 0, i;

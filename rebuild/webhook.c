@@ -116,7 +116,7 @@ on_status(strata_rebuild *b, const strata_http_response *resp,
     if (st == NULL) {
         json_decref(j);
         strata_rebuild__finish(b, STRATA_EPROTO,
-                             "webhook status: no 'status' in the reply");
+                               "webhook status: no 'status' in the reply");
         return;
     }
     if (strcmp(st, "succeeded") != 0 && strcmp(st, "failed") != 0) {
@@ -137,7 +137,7 @@ on_status(strata_rebuild *b, const strata_http_response *resp,
         strata_rebuild__finish(b, 0, NULL);
     else
         strata_rebuild__finish(b, STRATA_EIO, "webhook build of '%s' failed",
-                             b->o.image);
+                               b->o.image);
     json_decref(j);
 }
 
@@ -171,7 +171,7 @@ on_posted(strata_rebuild *b, const strata_http_response *resp,
         return;
     }
     strata_rebuild__log(b, "webhook accepted the build (HTTP %ld)\n",
-                      resp->status);
+                        resp->status);
     j = strata_rebuild__json(resp);
     url = json_string_value(json_object_get(j, "status_url"));
     if (url == NULL ||
@@ -215,7 +215,7 @@ start(strata_rebuild *b, strata_error *err)
         h[nh++] = (strata_http_header){"Authorization", s->auth};
     }
     rc = strata_rebuild__send(b, 0, "POST", b->o.url, h, nh, body, strlen(body),
-                            on_posted);
+                              on_posted);
     free(body);
     (void) err;
     return rc;

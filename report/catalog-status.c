@@ -19,8 +19,8 @@ str_or_null(const char *s)
 /* Counts the images built on entry: directly, and at any depth. */
 static void
 count_images(json_int_t *direct, json_int_t *all, const strata_graph *g,
-             const strata_report__edges *edges,
-             const strata_catalog *cat, const strata_catalog_entry *entry)
+             const strata_report__edges *edges, const strata_catalog *cat,
+             const strata_catalog_entry *entry)
 {
     strata_strmap *d = strata_strmap_new(), *a = strata_strmap_new();
     size_t i, w, k;
@@ -58,10 +58,8 @@ count_images(json_int_t *direct, json_int_t *all, const strata_graph *g,
 }
 
 int
-strata_catalog_STATUS(json_t **out, strata_store *st,
-                             const strata_graph *g,
-                             const strata_catalog *cat,
-                             strata_error *err)
+strata_catalog_STATUS(json_t **out, strata_store *st, const strata_graph *g,
+                      const strata_catalog *cat, strata_error *err)
 {
     strata_graph *loaded = NULL;
     strata_report__edges edges = {0};
@@ -100,10 +98,10 @@ strata_catalog_STATUS(json_t **out, strata_store *st,
         } else {
             json_object_set_new(o, "policy", json_null());
         }
-        json_object_set_new(o, "lifecycle",
-                            json_string(e->lifecycle == STRATA_CATALOG_DEPRECATED
-                                            ? "deprecated"
-                                            : "active"));
+        json_object_set_new(
+            o, "lifecycle",
+            json_string(e->lifecycle == STRATA_CATALOG_DEPRECATED ? "deprecated"
+                                                                  : "active"));
         json_object_set_new(o, "watch", str_or_null(wref));
         if (wref != NULL) {
             rc = strata_store_watch_state_get(&ws, st, wref, err);
@@ -153,7 +151,7 @@ out:
 
 int
 strata_catalog_CHECK(json_t **out, const strata_graph *g,
-                            const strata_catalog *cat, strata_error *err)
+                     const strata_catalog *cat, strata_error *err)
 {
     strata_report__edges edges = {0};
     strata_strmap *seen = strata_strmap_new();

@@ -248,8 +248,8 @@ catalog_fields(json_t *row, ctx *c, const strata_report__edge *e,
                         str_or_null(entry ? entry->sunset : NULL));
     json_object_set_new(row, "replacement",
                         str_or_null(entry ? entry->replacement : NULL));
-    json_object_set_new(
-        row, "team", str_or_null(strata_catalog_team_of(cat, e->child)));
+    json_object_set_new(row, "team",
+                        str_or_null(strata_catalog_team_of(cat, e->child)));
 }
 
 /* Does running item (ref, digest) run image? */
@@ -398,8 +398,7 @@ strata_report_stale(json_t **out, strata_store *st, const strata_graph *g,
             json_decref(running);
             continue;
         }
-        entry = strata_catalog_lookup(opts ? opts->catalog : NULL,
-                                             e->parent);
+        entry = strata_catalog_lookup(opts ? opts->catalog : NULL, e->parent);
         row = json_object();
         json_object_set_new(row, "image", json_string(e->child));
         json_object_set_new(row, "image_kind",

@@ -57,7 +57,7 @@ const char *strata_report_running_ref(const strata_report_running *r, size_t i,
 /* ---- the stale report ------------------------------------------------- */
 
 typedef struct strata_report_options {
-    const strata_catalog *catalog; /* NULL: no base is golden */
+    const strata_catalog *catalog;        /* NULL: no base is golden */
     const strata_report_running *running; /* NULL: every known image */
     int64_t now_ms;                       /* 0: strata_now_ms() */
 } strata_report_options;
@@ -107,10 +107,8 @@ void strata_report_prometheus(strata_buf *b, const json_t *report);
  * digest), "images" (direct), "descendants" (transitive)}]. g NULL: loaded
  * from st. *out is a new reference.
  */
-int strata_catalog_STATUS(json_t **out, strata_store *st,
-                                 const strata_graph *g,
-                                 const strata_catalog *cat,
-                                 strata_error *err);
+int strata_catalog_STATUS(json_t **out, strata_store *st, const strata_graph *g,
+                          const strata_catalog *cat, strata_error *err);
 
 /*
  * Every image built on a base that is not golden or is deprecated:
@@ -118,7 +116,6 @@ int strata_catalog_STATUS(json_t **out, strata_store *st,
  * Empty when all is well. *out is a new reference.
  */
 int strata_catalog_CHECK(json_t **out, const strata_graph *g,
-                                const strata_catalog *cat,
-                                strata_error *err);
+                         const strata_catalog *cat, strata_error *err);
 
 #endif

@@ -1,6 +1,6 @@
 /*
- * scan.h - rescans: vulnerability reports (Trivy, Grype, SARIF), their deltas between
- * digests, gates, and the scanner process.
+ * scan.h - rescans: vulnerability reports (Trivy, Grype, SARIF), their deltas
+ * between digests, gates, and the scanner process.
  */
 #ifndef STRATA_SCAN_H
 #define STRATA_SCAN_H
@@ -36,7 +36,6 @@
  * identified by (id, pkg): the same vulnerability in the same package is
  * unchanged whatever its installed version.
  */
-
 
 typedef enum strata_scan_severity {
     STRATA_SCAN_UNKNOWN = 0,
