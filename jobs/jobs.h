@@ -65,13 +65,21 @@ typedef struct strata_runner_job {
     strata_runner_job_state state;
     json_t *result; /* owned */
     char *error;
-    int permanent; /* no retry */
+    int permanent;                  /* no retry */
+    struct strata_runner_job *next; /* the runner's list of finished jobs */
 } strata_runner_job;
 
 /*
  * An action backend (OpenSMTPD style): start() begins the work and, if it
  * returns 0, calls strata_runner_job_done() exactly once, later or now;
  * if it returns an error, it never calls it.
+ *
+ * The runner keeps libuv's contract towards its actions: whatever an
+ * action does inside start(), including calling strata_runner_job_done()
+ * there, the runner acts on it from a later turn of the loop (a uv_idle_t
+ * settles finished jobs a bounded batch at a time), never from inside the
+ * call, so thousands of jobs that complete at once neither recurse nor
+ * keep the loop from serving the API and signals between batches.
  */
 typedef struct strata_action {
     const char *name;
@@ -86,7 +94,9 @@ extern const strata_action strata_action_notify;
 extern const strata_action strata_action_rescan;
 const strata_action *strata_action_lookup(const char *name);
 
-/* Ends the running job: code 0 succeeded; result is stolen (may be NULL). */
+/* Ends the running job: code 0 succeeded; result is stolen (may be NULL).
+ * Only records the outcome: the runner stores it and claims the next job
+ * from the loop, after this returns. */
 void strata_runner_job_done(strata_runner_job *job, int code, const char *error,
                             json_t *result);
 
@@ -95,7 +105,8 @@ typedef void (*strata_runner_done_cb)(strata_runner *r, void *arg);
 int strata_runner_new(strata_runner **out, uv_loop_t *loop,
                       const strata_runner_env *env, int max_running,
                       strata_error *err);
-/* Runs jobs until none is runnable and none runs; then cb, once. */
+/* Runs jobs until none is runnable and none runs; then cb, once, from the
+ * loop (never from inside this call, even when nothing is queued). */
 void strata_runner_drain(strata_runner *r, strata_runner_done_cb cb, void *arg);
 /* For the daemon: looks for runnable jobs every poll_ms. */
 void strata_runner_start(strata_runner *r, uint64_t poll_ms);

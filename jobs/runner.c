@@ -7,6 +7,14 @@
  * its attempts are spent. Each job is a small state machine; job_step()
  * alone decides what happens next and job_set_state() alone changes and
  * logs the state, with the job id on every line.
+ *
+ * Nothing here recurses through an action: strata_runner_job_done() only
+ * records an outcome and queues the job on the finished list, and a
+ * uv_idle_t (on_settle) stores at most SETTLE_BATCH outcomes per turn of
+ * the loop, then claims more work. So an action may finish inside its own
+ * start() (notify always does; a failing start does too) for twenty
+ * thousand jobs in a row without growing the stack, and the loop polls
+ * for I/O (API requests, signals) between batches.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -17,10 +25,18 @@ static const char *const state_names[] = {
     "claimed", "running", "succeeded", "retrying", "failed",
 };
 
+/* Finished jobs stored per turn of the loop: small enough that a turn
+ * stays short (each is one store transaction), large enough that the
+ * idle handle is not the bottleneck. */
+#define SETTLE_BATCH 32
+
 struct strata_runner {
     uv_loop_t *loop;
     strata_runner_env env;
     uv_timer_t timer;
+    uv_idle_t settle;                   /* active while work is settling */
+    strata_runner_job *done_head, *done_tail; /* finished, not yet stored */
+    int open_handles;                   /* timer and settle until closed */
     int max_running;
     int running;
     int draining;
@@ -86,11 +102,12 @@ job_step(strata_runner_job *job)
     case STRATA_JOB_CLAIMED:
         a = strata_action_lookup(job->job->action);
         if (a == NULL) {
-            job->error = strata_xasprintf("no action '%s' in this strata",
-                                          job->job->action);
+            char *msg = strata_xasprintf("no action '%s' in this strata",
+                                         job->job->action);
+
             job->permanent = 1;
-            job_set_state(job, STRATA_JOB_FAILED);
-            job_step(job);
+            strata_runner_job_done(job, STRATA_EINVAL, msg, NULL);
+            free(msg);
             return;
         }
         job_set_state(job, STRATA_JOB_RUNNING);
@@ -131,7 +148,16 @@ job_step(strata_runner_job *job)
 done:
     r->running--;
     job_free(job);
-    fill(r);
+}
+
+static void on_settle(uv_idle_t *h);
+
+/* Makes the loop come back to on_settle on its next turn. */
+static void
+settle_soon(strata_runner *r)
+{
+    if (!r->closing && !uv_is_active((uv_handle_t *) &r->settle))
+        uv_idle_start(&r->settle, on_settle);
 }
 
 void
@@ -155,19 +181,49 @@ strata_runner_job_done(strata_runner_job *job, int code, const char *error,
         else
             job_set_state(job, STRATA_JOB_RETRYING);
     }
-    job_step(job);
+    job->next = NULL;
+    if (job->runner->done_tail != NULL)
+        job->runner->done_tail->next = job;
+    else
+        job->runner->done_head = job;
+    job->runner->done_tail = job;
+    settle_soon(job->runner);
 }
 
+/* Drains are over when nothing runs and nothing waits to be stored. */
 static void
 maybe_done(strata_runner *r)
 {
     strata_runner_done_cb cb = r->done_cb;
 
-    if (!r->draining || r->running > 0 || cb == NULL)
+    if (!r->draining || r->running > 0 || r->done_head != NULL || cb == NULL)
         return;
     r->draining = 0;
     r->done_cb = NULL;
     cb(r, r->done_arg);
+}
+
+/* One turn's worth of settling: store a batch of outcomes, claim more
+ * work, and stop the idle handle once nothing is left to do. */
+static void
+on_settle(uv_idle_t *h)
+{
+    strata_runner *r = h->data;
+    int n;
+
+    for (n = 0; n < SETTLE_BATCH && r->done_head != NULL; n++) {
+        strata_runner_job *job = r->done_head;
+
+        r->done_head = job->next;
+        if (r->done_head == NULL)
+            r->done_tail = NULL;
+        job_step(job);
+    }
+    fill(r);
+    if (r->done_head == NULL) {
+        uv_idle_stop(&r->settle);
+        maybe_done(r);
+    }
 }
 
 static void
@@ -197,7 +253,6 @@ fill(strata_runner *r)
                        sj->base_digest, sj->wave, sj->attempts);
         job_step(job);
     }
-    maybe_done(r);
 }
 
 static void
@@ -218,6 +273,9 @@ strata_runner_new(strata_runner **out, uv_loop_t *loop,
     r->max_running = max_running > 0 ? max_running : 4;
     uv_timer_init(loop, &r->timer);
     r->timer.data = r;
+    uv_idle_init(loop, &r->settle);
+    r->settle.data = r;
+    r->open_handles = 2;
     *out = r;
     return 0;
 }
@@ -230,6 +288,7 @@ strata_runner_drain(strata_runner *r, strata_runner_done_cb cb, void *arg)
     r->done_cb = cb;
     r->done_arg = arg;
     fill(r);
+    settle_soon(r); /* cb runs from there, even when nothing was queued */
 }
 
 void
@@ -274,9 +333,12 @@ strata_runner_stats(const strata_runner *r, int *succeeded, int *failed,
 }
 
 static void
-on_timer_closed(uv_handle_t *h)
+on_handle_closed(uv_handle_t *h)
 {
-    free(h->data);
+    strata_runner *r = h->data;
+
+    if (--r->open_handles == 0)
+        free(r);
 }
 
 void
@@ -286,5 +348,16 @@ strata_runner_close(strata_runner *r)
         return;
     r->closing = 1;
     uv_timer_stop(&r->timer);
-    uv_close((uv_handle_t *) &r->timer, on_timer_closed);
+    uv_idle_stop(&r->settle);
+    /* Outcomes not stored yet stay "running" in the store, and the next
+     * start requeues them, as after a crash. */
+    while (r->done_head != NULL) {
+        strata_runner_job *job = r->done_head;
+
+        r->done_head = job->next;
+        job_free(job);
+    }
+    r->done_tail = NULL;
+    uv_close((uv_handle_t *) &r->timer, on_handle_closed);
+    uv_close((uv_handle_t *) &r->settle, on_handle_closed);
 }
