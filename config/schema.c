@@ -110,81 +110,27 @@ validate_platform(strata_config__ctx *ctx, const yaml_node_t *node,
 }
 
 /* One version of a range: v?N[.N[.N]] with x or * wildcards, -pre. */
-static int
-version_ok(const char *s, size_t n)
-{
-    size_t i = 0, parts = 0;
-
-    if (i < n && (s[i] == 'v' || s[i] == 'V'))
-        i++;
-    for (;;) {
-        size_t start = i;
-
-        if (i < n && (s[i] == 'x' || s[i] == 'X' || s[i] == '*'))
-            i++;
-        else
-            while (i < n && isdigit((unsigned char) s[i]))
-                i++;
-        if (i == start)
-            return 0;
-        parts++;
-        if (i < n && s[i] == '.' && parts < 3) {
-            i++;
-            continue;
-        }
-        break;
-    }
-    if (i < n && (s[i] == '-' || s[i] == '+')) {
-        i++;
-        if (i == n)
-            return 0;
-        for (; i < n; i++)
-            if (!isalnum((unsigned char) s[i]) && s[i] != '.' && s[i] != '-')
-                return 0;
-    }
-    return i == n;
-}
-
+/* The watcher's own grammar (core/semver.c), so config check accepts
+ * exactly the ranges the watcher can follow. */
 static int
 validate_semver(strata_config__ctx *ctx, const yaml_node_t *node,
                 const strata_config__field *f, const char *v, int tainted)
 {
-    const char *p = v;
-    int want_version = 1, ok = 1, any = 0;
+    strata_semver_range *range = NULL;
+    strata_error err = {0};
+    const char *why;
 
-    while (*p != '\0' && ok) {
-        size_t n;
-
-        while (*p == ' ')
-            p++;
-        if (*p == '\0')
-            break;
-        n = strcspn(p, " ");
-        if ((n == 2 && strncmp(p, "||", 2) == 0) || (n == 1 && *p == '-')) {
-            ok = !want_version;
-            want_version = 1;
-        } else {
-            const char *q = p;
-
-            while (q < p + n && strchr("<>=~^", *q) != NULL)
-                q++;
-            if (q - p > 2 || (q - p == 2 && q[-1] != '='))
-                ok = 0;
-            else if (!version_ok(q, n - (size_t) (q - p)))
-                ok = 0;
-            want_version = 0;
-            any = 1;
-        }
-        p += n;
+    if (strata_semver_range_parse(&range, v, &err) == 0) {
+        strata_semver_range_free(range);
+        return 0;
     }
-    if (!ok || !any || want_version) {
-        strata_config__at(ctx, node,
-                          "invalid semver range %s%s%s (e.g. '>=3.11 <3.13', "
-                          "'^1.2', '1.x || 2.x')",
-                          SHOWN(v, tainted));
-        return -1;
-    }
-    return 0;
+    /* "invalid semver range 'R': why": keep the why, quote R our way. */
+    why = strstr(err.msg, "': ");
+    strata_config__at(ctx, node,
+                      "invalid semver range %s%s%s: %s (e.g. '>=3.11 <3.13', "
+                      "'^1.2', '1.x || 2.x', '1.0 - 1.4')",
+                      SHOWN(v, tainted), why != NULL ? why + 3 : err.msg);
+    return -1;
 }
 
 static int

@@ -285,8 +285,10 @@ int strata_semver_cmp(const strata_semver *a, const strata_semver *b);
  * components widen the comparator: "3.x" and "3" mean >=3.0.0 <4.0.0,
  * ">3.11" means >=3.12.0, "<=3.12" means <3.13.0, "~3.12.4" means
  * >=3.12.4 <3.13.0, "^3.12" means >=3.12.0 <4.0.0 and "^0.2.3" means
- * >=0.2.3 <0.3.0. An empty range or "*" matches every version.
- * Pre-release versions ("1.2.3-rc1") are not accepted in ranges.
+ * >=0.2.3 <0.3.0. A hyphen range "A - B" means >=A <=B, where a partial
+ * B allows all of it ("1.0 - 1.4" is >=1.0.0 <1.5.0). An empty range or
+ * "*" matches every version. Pre-release versions ("1.2.3-rc1") are not
+ * accepted in ranges: tags with them are never chosen.
  */
 typedef struct strata_semver_range strata_semver_range;
 

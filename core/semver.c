@@ -285,6 +285,28 @@ read_op(char opstr[3], const char **p)
     *p = s;
 }
 
+/*
+ * After a version: when the next word is a lone "-", steps *p past it and
+ * the spaces after it and returns 1 (a hyphen range follows); else leaves
+ * *p alone and returns 0.
+ */
+static int
+hyphen_follows(const char **p, const char *end)
+{
+    const char *q = *p;
+
+    while (q < end && isspace((unsigned char) *q))
+        q++;
+    if (q == *p || q == end || *q != '-' ||
+        (q + 1 < end && !isspace((unsigned char) q[1])))
+        return 0;
+    q++;
+    while (q < end && isspace((unsigned char) *q))
+        q++;
+    *p = q;
+    return 1;
+}
+
 /* Parses the alternative in [p, end) into a. */
 static int
 parse_alt(alt *a, const char *p, const char *end, const char *range,
@@ -316,8 +338,8 @@ parse_alt(alt *a, const char *p, const char *end, const char *range,
         }
         if (p - tok == 1 && *tok == '-')
             return strata_error_set(err, STRATA_EINVAL,
-                                    "invalid semver range '%s': hyphen ranges "
-                                    "are not supported (write '>=A <=B')",
+                                    "invalid semver range '%s': '-' without "
+                                    "a version before it (write 'A - B')",
                                     range);
         if (strchr("<>=~^|", *tok) != NULL)
             return strata_error_set(err, STRATA_EINVAL,
@@ -327,6 +349,32 @@ parse_alt(alt *a, const char *p, const char *end, const char *range,
         rc = parse_partial(&v, tok, (size_t) (p - tok), range, err);
         if (rc < 0)
             return rc;
+        if (opstr[0] == '\0' && hyphen_follows(&p, end)) {
+            /* A hyphen range, "A - B": >=A (missing numbers 0) and <=B,
+             * where a partial B allows all of it ("1.0 - 1.4" is
+             * >=1.0.0 <1.5.0), as node-semver reads it. */
+            partial hi;
+
+            tok = p;
+            while (p < end && !isspace((unsigned char) *p))
+                p++;
+            if (p == tok || strchr("<>=~^|-", *tok) != NULL)
+                return strata_error_set(err, STRATA_EINVAL,
+                                        "invalid semver range '%s': a hyphen "
+                                        "range needs a plain version after "
+                                        "'-'",
+                                        range);
+            rc = parse_partial(&hi, tok, (size_t) (p - tok), range, err);
+            if (rc < 0)
+                return rc;
+            if (v.n > 0)
+                alt_add(a, OP_GE, v.num[0], v.num[1], v.num[2]);
+            if (hi.n == 3)
+                alt_add(a, OP_LE, hi.num[0], hi.num[1], hi.num[2]);
+            else if (hi.n > 0)
+                add_below_next(a, &hi, OP_LT);
+            continue;
+        }
         add_comparator(a, opstr, &v);
     }
     return 0;

@@ -727,8 +727,10 @@ TEST(cross_section_rules)
                      "'interval'");
     load_one_problem(
         "watch: {bases: [{ref: a, policy: {semver: \">=1 ||\"}}]}\n",
-        "test.yaml:1:43: invalid semver range '>=1 ||' (e.g. "
-        "'>=3.11 <3.13', '^1.2', '1.x || 2.x')");
+        "test.yaml:1:43: invalid semver range '>=1 ||': empty alternative "
+        "around "
+        "'||' "
+        "(e.g. '>=3.11 <3.13', '^1.2', '1.x || 2.x', '1.0 - 1.4')");
 
     /* Inference: scp-like GitHub URLs, default actions, single builder. */
     d = load_ok(&r,
@@ -949,6 +951,94 @@ TEST(every_key_is_documented)
     free(doc);
 }
 
+/* 1 when `config check` accepts range as a watch policy. */
+static int
+config_accepts_range(const char *range)
+{
+    char yaml[512];
+    result r = {0};
+    int ok;
+
+    snprintf(yaml, sizeof(yaml),
+             "watch: {bases: [{ref: a, policy: {semver: \"%s\"}}]}\n", range);
+    load_str(&r, yaml, "/");
+    ok = r.rc == 0 && count(&r) == 0;
+    result_free(&r);
+    return ok;
+}
+
+/* 1 when the watcher's parser accepts range. */
+static int
+watcher_accepts_range(const char *range)
+{
+    strata_semver_range *sr = NULL;
+    int ok = strata_semver_range_parse(&sr, range, NULL) == 0;
+
+    strata_semver_range_free(sr);
+    return ok;
+}
+
+/*
+ * `config check` and the watcher read ranges with one grammar: every range
+ * the documentation lists (the policy.semver row of docs/configuration.md)
+ * is accepted by both, and for any range both give the same verdict.
+ */
+TEST(semver_ranges_agree_with_the_watcher)
+{
+    static const struct {
+        const char *range;
+        int ok;
+    } cases[] = {
+        {">= 3.11", 1},       {"1.2.3 - 2.0", 1}, {"<=1.2.3-rc.1", 0},
+        {"1.0 - 1.4", 1},     {">=1 ||", 0},      {"^1.2 || 2.x", 1},
+        {"~3.12.4", 1},       {"*", 1},           {"3.x.1", 0},
+        {"1.2 - >=1.4", 0},   {">=3.x.y", 0},     {"1.2.3+build", 0},
+        {"> 3.11 < 3.13", 1}, {"v1.2 - v1.4", 1},
+    };
+    strata_error err = {0};
+    char *doc = NULL, *row, *end, *p;
+    size_t i, documented = 0;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int c = config_accepts_range(cases[i].range);
+        int w = watcher_accepts_range(cases[i].range);
+
+        if (c != cases[i].ok || w != cases[i].ok)
+            printf("# '%s': config %d, watcher %d, want %d\n", cases[i].range,
+                   c, w, cases[i].ok);
+        CHECK_EQ(c, cases[i].ok);
+        CHECK_EQ(w, cases[i].ok);
+    }
+
+    CHECK_OK(strata_read_file(&doc, NULL, STRATA_CONFIG_DOC, 0, &err), &err);
+    row = strstr(doc, "| `policy.semver` |");
+    CHECK(row != NULL);
+    end = strchr(row, '\n');
+    CHECK(end != NULL);
+    *end = '\0';
+    /* Each example is written `"RANGE"`, with "\|" for a literal bar. */
+    for (p = strstr(row, "`\""); p != NULL; p = strstr(p, "`\"")) {
+        char range[128];
+        size_t n = 0;
+
+        for (p += 2; *p != '\0' && *p != '"' && n + 1 < sizeof(range); p++) {
+            if (*p == '\\' && p[1] == '|')
+                p++;
+            range[n++] = *p;
+        }
+        range[n] = '\0';
+        documented++;
+        if (!config_accepts_range(range) || !watcher_accepts_range(range))
+            printf("# documented range '%s' refused\n", range);
+        CHECK(config_accepts_range(range));
+        CHECK(watcher_accepts_range(range));
+    }
+    printf("# %zu documented ranges accepted by config check and watcher\n",
+           documented);
+    CHECK(documented >= 4);
+    free(doc);
+}
+
 int
 main(void)
 {
@@ -968,5 +1058,6 @@ main(void)
     RUN(hostile_inputs_are_bounded);
     RUN(pull_request_settings_inherit);
     RUN(every_key_is_documented);
+    RUN(semver_ranges_agree_with_the_watcher);
     return harness_done();
 }

@@ -136,6 +136,25 @@ TEST(range_matrix)
         {"1.x||3.x", "3.1", 1},
         {"<*", "0.0.0", 0},
         {">=*", "0.0.0", 1},
+        /* Hyphen ranges, as node-semver reads them. */
+        {"1.0 - 1.4", "1.0.0", 1},
+        {"1.0 - 1.4", "1.4.9", 1},
+        {"1.0 - 1.4", "1.5.0", 0},
+        {"1.0 - 1.4", "0.9.9", 0},
+        {"1.2.3 - 2.0", "2.0.7", 1},
+        {"1.2.3 - 2.0", "2.1.0", 0},
+        {"1.2.3 - 2.0", "1.2.2", 0},
+        {"1.2.3 - 2.3.4", "2.3.4", 1},
+        {"1.2.3 - 2.3.4", "2.3.5", 0},
+        {"1.2 - 2", "2.9.9", 1},
+        {"1.2 - 2", "3.0.0", 0},
+        {"1.2 - 2", "1.1.9", 0},
+        {"* - 2", "0.0.1", 1},
+        {"1 - *", "99.0.0", 1},
+        {"1.0 - 1.4 || 3.x", "3.1", 1},
+        {"1.0 - 1.4 || 3.x", "2.0", 0},
+        {">= 3.11", "3.11.0", 1},
+        {">= 3.11", "3.10.9", 0},
     };
     size_t i;
 
@@ -175,7 +194,10 @@ TEST(range_errors)
     range_fails(">=1.2.", "ends with a dot");
     range_fails("abc", "'abc' is not a number");
     range_fails("<<1", "unexpected '<1'");
-    range_fails("1.2 - 1.4", "hyphen ranges");
+    range_fails("- 1.4", "'-' without a version");
+    range_fails("1.2 - >=1.4", "hyphen range needs a plain version");
+    range_fails("1.2 -", "hyphen range needs a plain version");
+    range_fails("<=1.2.3-rc.1", "pre-release");
     range_fails("1|2", "'1|2' is not a number");
     range_fails("1234567890", "is not a number");
 }
@@ -284,9 +306,8 @@ TEST(policy_regex_capture)
     CHECK_STR_EQ(pick(NULL, NULL, "^release-(.+)$", tags, 6), "release-2.0.0");
     /* An optional group that did not take part yields no version. */
     CHECK_STR_EQ(pick(NULL, NULL, "^(x)?[0-9.]+$", tags, 6), "(none)");
-    CHECK_OK(
-        strata_tag_policy_new(&p, ">=1.10", NULL, "release-(.*)", &err),
-        &err);
+    CHECK_OK(strata_tag_policy_new(&p, ">=1.10", NULL, "release-(.*)", &err),
+             &err);
     CHECK_EQ(strata_tag_policy_match(&v, p, "release-1.10.2"), 1);
     CHECK_EQ(v.num[1], 10);
     CHECK_STR_EQ(v.rest, "");
@@ -304,8 +325,7 @@ TEST(policy_errors)
              STRATA_EINVAL);
     CHECK(p == NULL);
     CHECK_CONTAINS(err.msg, "invalid semver range '>=3.x.y': ");
-    CHECK_EQ(strata_tag_policy_new(&p, NULL, NULL, "(", &err),
-             STRATA_EINVAL);
+    CHECK_EQ(strata_tag_policy_new(&p, NULL, NULL, "(", &err), STRATA_EINVAL);
     CHECK(p == NULL);
     CHECK_CONTAINS(err.msg, "invalid tag regex '(': ");
     /* The rest is regerror()'s text, whatever the libc says. */
@@ -330,11 +350,9 @@ TEST(policy_many_tags)
     for (i = 0; i < N; i++)
         tags[i] = strata_xasprintf("%zu.%zu.%zu%s", i % 7, (i / 7) % 50, i,
                                    i % 3 ? "-slim" : "");
-    CHECK_OK(strata_tag_policy_new(&p, "^5.10", "-slim", NULL, &err),
+    CHECK_OK(strata_tag_policy_new(&p, "^5.10", "-slim", NULL, &err), &err);
+    CHECK_OK(strata_tag_policy_select(&best, p, (const char **) tags, N, &err),
              &err);
-    CHECK_OK(
-        strata_tag_policy_select(&best, p, (const char **) tags, N, &err),
-        &err);
     /* The highest (minor, patch) with i%7==5, i%3!=0 and minor >= 10. */
     {
         size_t want = 0, minor, best_minor = 0;
