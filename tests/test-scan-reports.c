@@ -4,9 +4,9 @@
  * tests/scanners/ (a missing FixedVersion, SARIF levels, tags and scores,
  * old Trivy rule ids), malformed reports (an error naming the report,
  * never a crash), deltas between digests, gates, findings in the store,
- * the scanner runner with a fake scanner, `strata scan report|diff`, and,
- * when /work/shared/fixtures/scanners exists, the counts of the real
- * upstream reports there. With --integration (suite integration): the
+ * the scanner runner with a fake scanner, `strata scan report|diff`, and
+ * the counts of the real upstream reports kept in tests/scanners/upstream/
+ * (Apache-2.0, with their source). With --integration (suite integration): the
  * `rescan` action through the runner against a real registry.
  */
 #include <sys/stat.h>
@@ -25,9 +25,6 @@
 
 #ifndef STRATA_TEST_SCANNERS
 #error "STRATA_TEST_SCANNERS must name tests/scanners"
-#endif
-#ifndef STRATA_TEST_REAL_SCANNERS
-#define STRATA_TEST_REAL_SCANNERS "/work/shared/fixtures/scanners"
 #endif
 
 #define FIXTURE(name) STRATA_TEST_SCANNERS "/" name
@@ -936,7 +933,7 @@ TEST(cli_scan_report_and_diff)
     tmp_remove(&t);
 }
 
-/* ---- the real upstream reports, when this machine has them ---- */
+/* ---- the real upstream reports (tests/scanners/upstream/) ---- */
 
 static void
 real_fixtures(void)
@@ -955,18 +952,12 @@ real_fixtures(void)
         {"grype-keycloak-test.json", STRATA_SCAN_GRYPE, {0, 0, 6, 0, 0, 0}},
         {"grype-ghsa-test.json", STRATA_SCAN_GRYPE, {0, 0, 0, 2, 0, 0}},
     };
-    const char *dir = getenv("STRATA_TEST_REAL_SCANNERS");
+    const char *dir = STRATA_TEST_SCANNERS "/upstream";
     strata_scan_report *json, *sarif;
     strata_scan_delta d;
     size_t i;
     int s;
 
-    if (dir == NULL)
-        dir = STRATA_TEST_REAL_SCANNERS;
-    if (access(dir, R_OK) != 0) {
-        printf("ok %d - real_fixtures # SKIP no '%s'\n", ++harness_count, dir);
-        return;
-    }
     harness_current = "real_fixtures";
     for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
         char *path = strata_xasprintf("%s/%s", dir, want[i].file);
