@@ -176,7 +176,7 @@ TEST(reopen_keeps_data)
     strata_store_close(st);
 
     /* Reopen (with a full quick_check): nothing is migrated or lost. */
-    opts.quick_check = 1;
+    opts.check = STRATA_STORE_CHECK_QUICK;
     CHECK_OK(strata_store_open_with(&st, t.db, &opts, &err), &err);
     CHECK_OK(strata_store_meta_get(&v, st, "k", &err), &err);
     CHECK_STR_EQ(v, "v2");
@@ -188,7 +188,8 @@ TEST(reopen_keeps_data)
     json_decref(events);
     CHECK_OK(strata_store_job_enqueue(&id, &created, st, &spec, &err), &err);
     CHECK_EQ(created, 0);
-    CHECK_OK(strata_store_check(st, &err), &err);
+    CHECK_OK(strata_store_check(NULL, st, STRATA_STORE_CHECK_QUICK, &err),
+             &err);
     strata_store_close(st);
     tmp_remove(&t);
 }
@@ -292,7 +293,7 @@ TEST(truncated_database_detected)
     st = NULL;
     rc = strata_store_open(&st, t.db, &err);
     if (rc == 0) {
-        rc = strata_store_check(st, &err);
+        rc = strata_store_check(NULL, st, STRATA_STORE_CHECK_QUICK, &err);
         strata_store_close(st);
     }
     printf("# %s\n", err.msg);
@@ -304,7 +305,7 @@ TEST(truncated_database_detected)
     {
         strata_store_options opts = {0};
 
-        opts.quick_check = 1;
+        opts.check = STRATA_STORE_CHECK_QUICK;
         st = NULL;
         CHECK_EQ(strata_store_open_with(&st, t.db, &opts, &err), STRATA_ESTATE);
         CHECK(st == NULL);
