@@ -91,19 +91,47 @@ strata_store__damaged(strata_store *st)
     sqlite3_exec(st->db, "PRAGMA query_only = 1", NULL, NULL, NULL);
 }
 
+/*
+ * Runs a check pragma on db and appends each problem to problems, one line
+ * each: sqlite puts several in one row, headed "*** in database main ***".
+ * Returns the sqlite result code (SQLITE_DONE when the check ran through).
+ */
+static int
+collect_problems(json_t *problems, sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *stmt = NULL;
+    int rc;
+
+    rc = sqlite3_prepare_v2(db, sql, -1, &stmt, NULL);
+    while (rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        const char *row = (const char *) sqlite3_column_text(stmt, 0);
+
+        rc = SQLITE_OK;
+        while (row != NULL && *row != '\0') {
+            const char *end = strchr(row, '\n');
+            size_t len = end != NULL ? (size_t) (end - row) : strlen(row);
+
+            if (len > 0 && strncmp(row, "ok", len) != 0 &&
+                strncmp(row, "*** in database", 15) != 0)
+                json_array_append_new(problems, json_stringn(row, len));
+            row = end != NULL ? end + 1 : NULL;
+        }
+    }
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
 int
 strata_store_check(json_t **out_problems, strata_store *st,
                    strata_store_check_mode mode, strata_error *err)
 {
-    /* The limit is MAX_PROBLEMS. */
+    /* At most MAX_PROBLEMS. */
     const char *sql = mode == STRATA_STORE_CHECK_FULL
                           ? "PRAGMA integrity_check(100)"
                           : "PRAGMA quick_check(100)";
     const char *what =
         mode == STRATA_STORE_CHECK_FULL ? "integrity_check" : "quick_check";
-    sqlite3_stmt *stmt = NULL;
     json_t *problems = json_array();
-    const char *first = NULL;
     size_t n;
     int rc;
 
@@ -113,14 +141,7 @@ strata_store_check(json_t **out_problems, strata_store *st,
         rc = 0;
         goto out;
     }
-    rc = sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL);
-    while (rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        const char *line = (const char *) sqlite3_column_text(stmt, 0);
-
-        rc = SQLITE_OK;
-        if (line != NULL && strcmp(line, "ok") != 0)
-            json_array_append_new(problems, json_string(line));
-    }
+    rc = collect_problems(problems, st->db, sql);
     if (rc != SQLITE_DONE) {
         /*
          * Damage bad enough to stop the check itself (a broken schema
@@ -128,7 +149,9 @@ strata_store_check(json_t **out_problems, strata_store *st,
          */
         rc = strata_store__error(st, err, rc, what);
         if (rc == STRATA_ESTATE)
-            json_array_append_new(problems, json_string(err->msg));
+            json_array_append_new(
+                problems,
+                json_sprintf("%s stopped: %s", what, sqlite3_errmsg(st->db)));
         goto out;
     }
     n = json_array_size(problems);
@@ -137,15 +160,13 @@ strata_store_check(json_t **out_problems, strata_store *st,
         goto out;
     }
     strata_store__damaged(st);
-    first = json_string_value(json_array_get(problems, 0));
-    rc =
-        strata_error_set(err, STRATA_ESTATE,
-                         "database '%s' is damaged: %s found %zu%s "
-                         "problem%s, the first: %s",
-                         st->path, what, n, n >= MAX_PROBLEMS ? " or more" : "",
-                         n == 1 ? "" : "s", first);
+    rc = strata_error_set(
+        err, STRATA_ESTATE,
+        "database '%s' is damaged: %s found %zu%s "
+        "problem%s, the first: %s",
+        st->path, what, n, n >= MAX_PROBLEMS ? " or more" : "",
+        n == 1 ? "" : "s", json_string_value(json_array_get(problems, 0)));
 out:
-    sqlite3_finalize(stmt);
     if (out_problems != NULL && (rc == 0 || rc == STRATA_ESTATE))
         *out_problems = json_incref(problems);
     json_decref(problems);
@@ -242,6 +263,7 @@ int
 strata_store_backup(strata_store *st, const char *path, strata_error *err)
 {
     sqlite3 *dst = NULL;
+    json_t *problems = NULL;
     char *tmp = NULL, *dircopy = NULL, *msg = NULL;
     struct stat a, b;
     int fd, rc;
@@ -256,8 +278,8 @@ strata_store_backup(strata_store *st, const char *path, strata_error *err)
     /* Written beside path and renamed: path is never half a copy. */
     tmp = strata_xasprintf("%s.tmp-XXXXXX", path);
     if ((fd = mkstemp(tmp)) < 0) {
-        rc = strata_error_set(err, STRATA_EIO, "cannot create '%s': %s", tmp,
-                              strerror(errno));
+        rc = strata_error_set(err, STRATA_EIO, "cannot write backup '%s': %s",
+                              path, strerror(errno));
         free(tmp);
         return rc;
     }
@@ -283,23 +305,15 @@ strata_store_backup(strata_store *st, const char *path, strata_error *err)
                               msg != NULL ? msg : sqlite3_errmsg(dst));
         goto fail;
     }
-    {
-        sqlite3_stmt *stmt = NULL;
-        const char *res = NULL;
-
-        if (sqlite3_prepare_v2(dst, "PRAGMA quick_check(1)", -1, &stmt, NULL) ==
-                SQLITE_OK &&
-            sqlite3_step(stmt) == SQLITE_ROW)
-            res = (const char *) sqlite3_column_text(stmt, 0);
-        if (res == NULL || strcmp(res, "ok") != 0) {
-            rc = strata_error_set(err, STRATA_ESTATE,
-                                  "the copy of '%s' is damaged (so is the "
-                                  "database): %s",
-                                  st->path, res != NULL ? res : "unreadable");
-            sqlite3_finalize(stmt);
-            goto fail;
-        }
-        sqlite3_finalize(stmt);
+    problems = json_array();
+    rc = collect_problems(problems, dst, "PRAGMA quick_check(1)");
+    if (rc != SQLITE_DONE || json_array_size(problems) > 0) {
+        rc = strata_error_set(
+            err, STRATA_ESTATE,
+            "the copy of '%s' is damaged, so is the database: %s", st->path,
+            rc != SQLITE_DONE ? sqlite3_errmsg(dst)
+                              : json_string_value(json_array_get(problems, 0)));
+        goto fail;
     }
     if (sqlite3_close(dst) != SQLITE_OK) {
         rc = strata_error_set(err, STRATA_EIO, "cannot close '%s': %s", tmp,
@@ -316,9 +330,11 @@ strata_store_backup(strata_store *st, const char *path, strata_error *err)
     dircopy = strata_xstrdup(path);
     sync_path(dirname(dircopy), 1);
     free(dircopy);
+    json_decref(problems);
     free(tmp);
     return 0;
 fail:
+    json_decref(problems);
     sqlite3_free(msg);
     if (dst != NULL)
         sqlite3_close(dst);
@@ -382,6 +398,10 @@ strata_store_explain(strata_store *st, strata_store_statement_cb cb, void *arg,
         }
         strata_buf_init(&b);
         s.sql = sqlite3_sql(st->stmt[i]);
+        s.steps =
+            sqlite3_stmt_status(st->stmt[i], SQLITE_STMTSTATUS_VM_STEP, 1);
+        s.fullscan_steps = sqlite3_stmt_status(
+            st->stmt[i], SQLITE_STMTSTATUS_FULLSCAN_STEP, 1);
         if ((rc = explain_one(&b, st, s.sql, err)) == 0) {
             s.plan = strata_buf_cstr(&b);
             rc = cb(&s, arg);

@@ -122,7 +122,8 @@ int strata_store_backup(strata_store *st, const char *path, strata_error *err);
 
 /*
  * Every cached statement of the store, with its SQL text exactly as it
- * runs and sqlite's EXPLAIN QUERY PLAN for it, for tests and diagnostics.
+ * runs, sqlite's EXPLAIN QUERY PLAN for it and what it cost at run time,
+ * for tests and diagnostics.
  * Statements are prepared on first use, so sql and plan are NULL for those
  * this connection has not run yet. Strings are borrowed for the callback.
  */
@@ -132,6 +133,13 @@ typedef struct strata_store_statement {
     /* One line per step ("SEARCH jobs USING INDEX jobs_queue (state=?)"),
      * indented two spaces per level of nesting. */
     const char *plan;
+    /*
+     * Since the previous strata_store_explain (which resets them): sqlite
+     * virtual machine steps the statement ran (its work), and rows it
+     * stepped through in full table scans.
+     */
+    int64_t steps;
+    int64_t fullscan_steps;
 } strata_store_statement;
 
 /* Returns 0 to go on; anything else stops and is returned. */
