@@ -402,6 +402,17 @@ int strata_exec__expand(char **out, const char *tmpl, const char *const *vars,
 void strata_orch__event(const strata_runner_env *env, const char *type,
                         const char *subject, json_t *payload);
 
+/*
+ * The same, once per key: the event row and its outbox rows are written in
+ * one transaction, and an event with the same key recorded before (a job
+ * that runs again after a crash) is found instead, under its first id, so
+ * notify's delivery keys stay the same. Returns 0 or the store's error,
+ * which the caller reports (the job then retries).
+ */
+int strata_orch__event_once(const strata_runner_env *env, const char *key,
+                            const char *type, const char *subject,
+                            json_t *payload, strata_error *err);
+
 /* ---- the pr action (action-pr.c, action-pr-change.c, action-pr-forge.c) */
 #include "builders.h"
 #include "vcs.h"
