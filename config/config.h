@@ -338,7 +338,13 @@ typedef struct strata_config_data {
     const char *file;     /* the file loaded, or "<defaults>" */
     const char *base_dir; /* absolute; relative paths resolve here */
     const char *state;    /* absolute path of the sqlite state */
-    const char *catalog;  /* absolute path of the golden catalog, or NULL */
+    /*
+     * How the daemon checks the state when it starts, a
+     * strata_store_check_mode: 0 off, 1 quick (quick_check), 2 full
+     * (integrity_check). A database that fails is never written to.
+     */
+    int state_check;
+    const char *catalog; /* absolute path of the golden catalog, or NULL */
     strata_config_log log;
     const strata_config_registry *registries;
     size_t n_registries;

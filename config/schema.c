@@ -380,6 +380,8 @@ parse_jitter(strata_config__ctx *ctx, const yaml_node_t *node,
 static const char *const log_levels[] = {"debug", "info", "warn", "error",
                                          NULL};
 static const char *const log_formats[] = {"text", "json", NULL};
+/* In the order of strata_store_check_mode. */
+static const char *const state_checks[] = {"off", "quick", "full", NULL};
 /* In the order of strata_config_forge_type. */
 const char *const strata_config__forge_names[] = {"none", "github", "gitlab",
                                                   "gitea", NULL};
@@ -808,6 +810,8 @@ SCHEMA(scanner, "scanner", strata_config_scanner,
 static const strata_config__field root_fields[] = {
     FLD("state", STRATA_CF_PATH, strata_config_data, state,
         .flags = STRATA_CF_NONEMPTY, .def = "./strata.db"),
+    FLD("state_check", STRATA_CF_ENUM, strata_config_data, state_check,
+        .names = state_checks, .def = "off"),
     FLD("log", STRATA_CF_OBJECT, strata_config_data, log, .sub = &log_section),
     FLDX("registries", STRATA_CF_LIST, strata_config_data, registries,
          n_registries, .sub = &registry),

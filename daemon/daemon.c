@@ -43,6 +43,32 @@ cycle_set_phase(strata_daemon *d, strata_daemon_phase phase)
 
 /* ---- watching and planning ----------------------------------------- */
 
+/*
+ * Inside the watcher's transaction: the change's notification is committed
+ * with the new digest or not at all (a full disk: the digest stays, the
+ * next check sees the change again). Its id is a function of the change,
+ * so a repeat adds nothing.
+ */
+static int
+on_record(const strata_watcher_change *c, strata_error *err, void *arg)
+{
+    strata_daemon *d = arg;
+    char *id;
+    json_t *ev;
+    int rc;
+
+    if (c->old_digest == NULL || d->notify == NULL)
+        return 0;
+    id = strata_xasprintf("base.updated:%s:%s", c->ref, c->new_digest);
+    ev = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s*}", "type", "base.updated",
+                   "id", id, "base", c->ref, "old_digest", c->old_digest,
+                   "new_digest", c->new_digest, "tag", c->tag);
+    rc = strata_notify_enqueue(NULL, d->notify, ev, err);
+    json_decref(ev);
+    free(id);
+    return rc;
+}
+
 static void
 on_change(const strata_watcher_change *c, void *arg)
 {
@@ -55,20 +81,6 @@ on_change(const strata_watcher_change *c, void *arg)
     if (d->once_report != NULL)
         json_array_append(json_object_get(d->once_report, "changes"), o);
     json_decref(o);
-    if (c->old_digest != NULL && d->notify != NULL) {
-        strata_error err = {0};
-        char *id =
-            strata_xasprintf("base.updated:%s:%s", c->ref, c->new_digest);
-        json_t *ev =
-            json_pack("{s:s, s:s, s:s, s:s, s:s, s:s*}", "type", "base.updated",
-                      "id", id, "base", c->ref, "old_digest", c->old_digest,
-                      "new_digest", c->new_digest, "tag", c->tag);
-
-        if (strata_notify_enqueue(NULL, d->notify, ev, &err) != 0)
-            log_warn("notifying base.updated: %s", err.msg);
-        json_decref(ev);
-        free(id);
-    }
     if (d->phase == STRATA_PHASE_SERVE)
         strata_daemon__plan(d);
 }
@@ -358,6 +370,7 @@ strata_daemon_new(strata_daemon **out, const strata_daemon_opts *opts,
     if ((rc = strata_registry_new(&d->registry, &d->loop, NULL, err)) != 0)
         goto fail;
     strata_watcher_options_from_config(&wopts, d->config);
+    wopts.on_record = on_record;
     wopts.on_change = on_change;
     wopts.on_error = on_watch_error;
     wopts.arg = d;

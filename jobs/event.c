@@ -1,10 +1,13 @@
 /*
- * event.c - the orchestrator's one way to record what happened: an event
+ * event.c - the one way to record what happened: an event
  * row in the store (which the HTTP API serves), a log line, and, for the
  * types notify knows (docs/events.md), an outbox entry per matching sink.
- * The notified event's id is derived from the store row, so it is unique
- * and a repeat of the same row would add nothing. A failure to record is
- * logged, never fatal to the job.
+ * The event row and its outbox rows are written in one transaction. The
+ * notified event's id is derived from the store row, so it is unique and a
+ * repeat of the same row would add nothing; an event recorded with a key
+ * (a job's) is found again under its first id when the job runs again.
+ * strata_jobs_event logs a failure to record; strata_jobs_event_once
+ * returns it.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -23,29 +26,60 @@ notifiable(const char *type)
     return 0;
 }
 
-void
-strata_jobs_event(const strata_runner_env *env, const char *type,
-                  const char *subject, json_t *payload)
+int
+strata_jobs_event_once(const strata_runner_env *env, const char *key,
+                        const char *type, const char *subject, json_t *payload,
+                        strata_error *err)
 {
-    strata_error err = {0};
+    strata_store_event_spec spec = {0};
     int64_t id = 0;
+    int created = 0;
+    int rc;
 
-    if (strata_store_event_append(&id, env->store, type, subject, payload,
-                                  strata_now_ms(), &err) != 0) {
-        log_error("recording event '%s': %s", type, err.msg);
-        json_decref(payload);
-        return;
-    }
-    log_info("event %s %s", type, subject);
+    spec.key = key;
+    spec.type = type;
+    spec.subject = subject;
+    spec.payload = payload;
+    spec.time_ms = strata_now_ms();
+    /* The event and its outbox rows: both or neither. */
+    if ((rc = strata_store_begin(env->store, err)) != 0)
+        goto out;
+    if ((rc = strata_store_event_add(&id, &created, env->store, &spec, err)) !=
+        0)
+        goto rollback;
     if (env->notify != NULL && notifiable(type) && json_is_object(payload)) {
         json_t *ev = json_deep_copy(payload);
 
         json_object_set_new(ev, "type", json_string(type));
         json_object_set_new(ev, "id",
                             json_sprintf("strata-%lld", (long long) id));
-        if (strata_notify_enqueue(NULL, env->notify, ev, &err) != 0)
-            log_warn("notifying '%s': %s", type, err.msg);
+        /* Again after a crash: the same id, so nothing is added twice. */
+        rc = strata_notify_enqueue(NULL, env->notify, ev, err);
         json_decref(ev);
+        if (rc != 0)
+            goto rollback;
     }
+    if ((rc = strata_store_commit(env->store, err)) != 0)
+        goto rollback;
+    if (created)
+        log_info("event %s %s", type, subject);
+    else
+        log_info("event %s %s: recorded before, as %lld", type, subject,
+                 (long long) id);
+    goto out;
+rollback:
+    strata_store_rollback(env->store);
+out:
     json_decref(payload);
+    return rc;
+}
+
+void
+strata_jobs_event(const strata_runner_env *env, const char *type,
+                   const char *subject, json_t *payload)
+{
+    strata_error err = {0};
+
+    if (strata_jobs_event_once(env, NULL, type, subject, payload, &err) != 0)
+        log_error("recording event '%s': %s", type, err.msg);
 }

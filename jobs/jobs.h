@@ -129,4 +129,15 @@ void strata_runner_set_env(strata_runner *r, const strata_runner_env *env);
 void strata_jobs_event(const strata_runner_env *env, const char *type,
                        const char *subject, json_t *payload);
 
+/*
+ * The same, once per key: the event row and its outbox rows are written in
+ * one transaction, and an event with the same key recorded before (a job
+ * that runs again after a crash) is found instead, under its first id, so
+ * notify's delivery keys stay the same. Returns 0 or the store's error,
+ * which the caller reports (the job then retries).
+ */
+int strata_jobs_event_once(const strata_runner_env *env, const char *key,
+                           const char *type, const char *subject,
+                           json_t *payload, strata_error *err);
+
 #endif

@@ -3,16 +3,20 @@
  * ("base.updated", "job.failed", ...), each with a subject and a JSON
  * payload. Ids come from AUTOINCREMENT, so they only grow and are never
  * reused; readers (notify's outbox, the HTTP API) page through with
- * "after this id".
+ * "after this id". An event may carry a key: recording it again returns
+ * the first one, so a job that runs again after a crash records nothing
+ * new and notify, which derives delivery keys from the event id, sends
+ * nothing under a second key.
  */
 #include <stdlib.h>
 
 #include "store-int.h"
 
-int
-strata_store_event_append(int64_t *out_id, strata_store *st, const char *type,
-                          const char *subject, const json_t *payload,
-                          int64_t time_ms, strata_error *err)
+/* Inserts one event; key may be NULL. */
+static int
+append(int64_t *out_id, strata_store *st, const char *key, const char *type,
+       const char *subject, const json_t *payload, int64_t time_ms,
+       strata_error *err)
 {
     sqlite3_stmt *stmt = NULL;
     char *text = NULL;
@@ -26,14 +30,15 @@ strata_store_event_append(int64_t *out_id, strata_store *st, const char *type,
                                 type);
     if ((rc = strata_store__stmt(&stmt, st, STMT_EVENT_APPEND,
                                  "INSERT INTO events (time, type, subject, "
-                                 "payload) VALUES (?1, ?2, ?3, "
-                                 "coalesce(?4, '{}'))",
+                                 "payload, key) VALUES (?1, ?2, ?3, "
+                                 "coalesce(?4, '{}'), ?5)",
                                  err)) != 0)
         goto out;
     sqlite3_bind_int64(stmt, 1, time_ms != 0 ? time_ms : strata_store__now(st));
     strata_store__bind_text(stmt, 2, type);
     strata_store__bind_text(stmt, 3, subject);
     strata_store__bind_text(stmt, 4, text);
+    strata_store__bind_text(stmt, 5, key);
     if ((rc = strata_store__exec_stmt(st, stmt, "appending an event", err)) !=
         0)
         goto out;
@@ -46,6 +51,70 @@ out:
 }
 
 int
+strata_store_event_append(int64_t *out_id, strata_store *st, const char *type,
+                          const char *subject, const json_t *payload,
+                          int64_t time_ms, strata_error *err)
+{
+    return append(out_id, st, NULL, type, subject, payload, time_ms, err);
+}
+
+int
+strata_store_event_add(int64_t *out_id, int *out_created, strata_store *st,
+                       const strata_store_event_spec *spec, strata_error *err)
+{
+    sqlite3_stmt *stmt = NULL;
+    int64_t id = 0;
+    int created = 0;
+    int rc;
+
+    if (out_id != NULL)
+        *out_id = 0;
+    if (out_created != NULL)
+        *out_created = 0;
+    if (spec->key == NULL || *spec->key == '\0') {
+        rc = append(out_id, st, NULL, spec->type, spec->subject, spec->payload,
+                    spec->time_ms, err);
+        if (rc == 0 && out_created != NULL)
+            *out_created = 1;
+        return rc;
+    }
+    /* Look and insert under one write lock. */
+    if ((rc = strata_store_begin(st, err)) != 0)
+        return rc;
+    if ((rc = strata_store__stmt(&stmt, st, STMT_EVENT_FIND_KEY,
+                                 "SELECT id FROM events WHERE key = ?1",
+                                 err)) != 0)
+        goto fail;
+    strata_store__bind_text(stmt, 1, spec->key);
+    rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) {
+        id = sqlite3_column_int64(stmt, 0);
+    } else if (rc != SQLITE_DONE) {
+        rc = strata_store__error(st, err, rc, "finding an event");
+        goto fail;
+    }
+    strata_store__done(stmt);
+    stmt = NULL;
+    if (id == 0) {
+        if ((rc = append(&id, st, spec->key, spec->type, spec->subject,
+                         spec->payload, spec->time_ms, err)) != 0)
+            goto fail;
+        created = 1;
+    }
+    if ((rc = strata_store_commit(st, err)) != 0)
+        goto fail;
+    if (out_id != NULL)
+        *out_id = id;
+    if (out_created != NULL)
+        *out_created = created;
+    return 0;
+fail:
+    strata_store__done(stmt);
+    strata_store_rollback(st);
+    return rc;
+}
+
+int
 strata_store_event_list(json_t **out, strata_store *st, int64_t after_id,
                         int limit, const char *type, strata_error *err)
 {
@@ -54,16 +123,28 @@ strata_store_event_list(json_t **out, strata_store *st, int64_t after_id,
     int rc;
 
     *out = NULL;
-    /* LIMIT -1 means no limit in sqlite. */
-    if ((rc = strata_store__stmt(&stmt, st, STMT_EVENT_LIST,
-                                 "SELECT id, time, type, subject, payload "
-                                 "FROM events WHERE id > ?1 AND "
-                                 "(?2 IS NULL OR type = ?2) "
-                                 "ORDER BY id LIMIT ?3",
-                                 err)) != 0)
+    /*
+     * Two statements, so that each pages through an index: every event by
+     * id, or one type's through events_type (type, id). LIMIT -1 means no
+     * limit in sqlite.
+     */
+    if (type != NULL)
+        rc = strata_store__stmt(&stmt, st, STMT_EVENT_LIST_TYPE,
+                                "SELECT id, time, type, subject, payload "
+                                "FROM events WHERE type = ?2 AND id > ?1 "
+                                "ORDER BY id LIMIT ?3",
+                                err);
+    else
+        rc = strata_store__stmt(&stmt, st, STMT_EVENT_LIST,
+                                "SELECT id, time, type, subject, payload "
+                                "FROM events WHERE id > ?1 "
+                                "ORDER BY id LIMIT ?3",
+                                err);
+    if (rc != 0)
         return rc;
     sqlite3_bind_int64(stmt, 1, after_id);
-    strata_store__bind_text(stmt, 2, type);
+    if (type != NULL)
+        strata_store__bind_text(stmt, 2, type);
     sqlite3_bind_int(stmt, 3, limit > 0 ? limit : -1);
     arr = json_array();
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {

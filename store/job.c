@@ -394,8 +394,8 @@ int
 strata_store_job_cancel_superseded(int *out_count, strata_store *st,
                                    int64_t newer, strata_error *err)
 {
-    strata_store_job_filter f = {0};
     strata_store_job *job = NULL;
+    sqlite3_stmt *stmt;
     char *reason = NULL;
     int rc;
 
@@ -403,13 +403,31 @@ strata_store_job_cancel_superseded(int *out_count, strata_store *st,
         *out_count = 0;
     if ((rc = strata_store_job_get(&job, st, newer, err)) != 0)
         return rc;
-    f.image = job->image;
-    f.action = job->action;
-    f.base_ref = job->base_ref;
-    f.base_digest_not = job->base_digest;
-    f.before_id = job->id;
+    /*
+     * The planner asks this once per job it enqueues: one image's jobs of
+     * one action (jobs_image), never the whole queue.
+     */
+    if ((rc = strata_store__stmt(
+             &stmt, st, STMT_JOB_CANCEL_SUPERSEDED,
+             "UPDATE jobs SET state = 'cancelled', last_error = ?6, "
+             "updated = ?7 WHERE image = ?1 AND action = ?2 "
+             "AND state = 'queued' AND (?3 IS NULL OR base_ref = ?3) "
+             "AND base_digest <> ?4 AND id < ?5",
+             err)) != 0)
+        goto out;
     reason = strata_xasprintf("superseded by job %lld", (long long) newer);
-    rc = strata_store_job_cancel(out_count, st, &f, reason, err);
+    strata_store__bind_text(stmt, 1, job->image);
+    strata_store__bind_text(stmt, 2, job->action);
+    strata_store__bind_text(stmt, 3, job->base_ref);
+    strata_store__bind_text(stmt, 4, job->base_digest);
+    sqlite3_bind_int64(stmt, 5, job->id);
+    strata_store__bind_text(stmt, 6, reason);
+    sqlite3_bind_int64(stmt, 7, strata_store__now(st));
+    rc = strata_store__exec_stmt(st, stmt, "cancelling superseded jobs", err);
+    if (rc == 0 && out_count != NULL)
+        *out_count = sqlite3_changes(st->db);
+    strata_store__done(stmt);
+out:
     free(reason);
     strata_store_job_free(job);
     return rc;
@@ -467,28 +485,13 @@ strata_store_job_count(int64_t out[STRATA_STORE_JOB_NSTATES], strata_store *st,
     return rc;
 }
 
-int
-strata_store_job_list(json_t **out, strata_store *st, int64_t after_id,
-                      int limit, int state, strata_error *err)
+/* Steps stmt to the end, appending json_from_row of each row to *out. */
+static int
+list_rows(json_t **out, strata_store *st, sqlite3_stmt *stmt, strata_error *err)
 {
-    sqlite3_stmt *stmt;
-    json_t *arr;
+    json_t *arr = json_array();
     int rc;
 
-    *out = NULL;
-    if ((rc = strata_store__stmt(&stmt, st, STMT_JOB_LIST,
-                                 "SELECT " JOB_COLS " FROM jobs WHERE id > ?1 "
-                                 "AND (?2 IS NULL OR state = ?2) "
-                                 "ORDER BY id LIMIT ?3",
-                                 err)) != 0)
-        return rc;
-    sqlite3_bind_int64(stmt, 1, after_id);
-    strata_store__bind_text(stmt, 2,
-                            state >= 0 && state < STRATA_STORE_JOB_NSTATES
-                                ? state_names[state]
-                                : NULL);
-    sqlite3_bind_int(stmt, 3, limit > 0 ? limit : -1);
-    arr = json_array();
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
         json_array_append_new(arr, json_from_row(stmt));
     if (rc != SQLITE_DONE) {
@@ -497,6 +500,86 @@ strata_store_job_list(json_t **out, strata_store *st, int64_t after_id,
     } else {
         rc = 0;
         *out = arr;
+    }
+    strata_store__done(stmt);
+    return rc;
+}
+
+int
+strata_store_job_list(json_t **out, strata_store *st, int64_t after_id,
+                      int limit, int state, strata_error *err)
+{
+    sqlite3_stmt *stmt;
+    int rc;
+
+    *out = NULL;
+    /*
+     * Two statements, so that each pages through an index: all jobs by
+     * id, or one state's through jobs_state (state, id).
+     */
+    if (state >= 0 && state < STRATA_STORE_JOB_NSTATES) {
+        rc = strata_store__stmt(&stmt, st, STMT_JOB_LIST_STATE,
+                                "SELECT " JOB_COLS " FROM jobs WHERE "
+                                "state = ?2 AND id > ?1 ORDER BY id LIMIT ?3",
+                                err);
+        if (rc != 0)
+            return rc;
+        strata_store__bind_text(stmt, 2, state_names[state]);
+    } else {
+        rc = strata_store__stmt(&stmt, st, STMT_JOB_LIST,
+                                "SELECT " JOB_COLS " FROM jobs WHERE id > ?1 "
+                                "ORDER BY id LIMIT ?3",
+                                err);
+        if (rc != 0)
+            return rc;
+    }
+    sqlite3_bind_int64(stmt, 1, after_id);
+    sqlite3_bind_int(stmt, 3, limit > 0 ? limit : -1);
+    return list_rows(out, st, stmt, err);
+}
+
+int
+strata_store_job_list_image(json_t **out, strata_store *st, const char *image,
+                            const char *action, strata_error *err)
+{
+    sqlite3_stmt *stmt;
+    int rc;
+
+    *out = NULL;
+    if ((rc = strata_store__stmt(&stmt, st, STMT_JOB_LIST_IMAGE,
+                                 "SELECT " JOB_COLS " FROM jobs WHERE "
+                                 "image = ?1 AND action = ?2 ORDER BY id",
+                                 err)) != 0)
+        return rc;
+    strata_store__bind_text(stmt, 1, image);
+    strata_store__bind_text(stmt, 2, action);
+    return list_rows(out, st, stmt, err);
+}
+
+int
+strata_store_job_producing(int *out, strata_store *st, const char *image,
+                           strata_error *err)
+{
+    sqlite3_stmt *stmt;
+    int rc;
+
+    *out = 0;
+    /* The terms of jobs_building's WHERE, so that partial index serves. */
+    if ((rc = strata_store__stmt(&stmt, st, STMT_JOB_PRODUCING,
+                                 "SELECT 1 FROM jobs WHERE image = ?1 AND "
+                                 "action IN ('rebuild', 'rebase') AND "
+                                 "state IN ('queued', 'running') LIMIT 1",
+                                 err)) != 0)
+        return rc;
+    strata_store__bind_text(stmt, 1, image);
+    rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) {
+        *out = 1;
+        rc = 0;
+    } else if (rc == SQLITE_DONE) {
+        rc = 0;
+    } else {
+        rc = strata_store__error(st, err, rc, "finding a rebuild");
     }
     strata_store__done(stmt);
     return rc;

@@ -200,6 +200,51 @@ static const migration migrations[] = {
         "json_extract(NEW.value, '$.files') "
         "ELSE OLD.value IS NOT NEW.value END) "
         "BEGIN UPDATE graph_generation SET n = n + 1; END;"},
+
+    /*
+     * 5: indexes for the queries the runner, the planner, notify and the
+     * API run over and over (issue 20: a claim scanned the whole queue
+     * once for every queued job, so draining n jobs took n^3). Each names
+     * its users; tests/test-store.c checks every statement's query plan.
+     *
+     * jobs_queue: the claim walks the queued jobs in its own order (wave,
+     * created, id) and stops at the first it may run, with no sort.
+     * jobs_blocking: "is a rebuild or rebase of this base digest in an
+     * earlier wave still queued or running?", asked for each candidate.
+     * jobs_building: the same for one image (a rescan waits for its
+     * image's rebuild; the planner's "is strata producing this image?").
+     * Both partial indexes hold only unfinished rebuilds and rebases.
+     * jobs_state: listing and counting by state, crash recovery.
+     * jobs_image: cancelling the jobs a newer one supersedes, and one
+     * image's jobs of one action (the pr action's other bases).
+     * outbox_pending: the outbox claim, oldest first, per sink.
+     * graph_edges_registry: the lineage scan's registry edges.
+     */
+    {5, "DROP INDEX jobs_runnable;"
+        "DROP INDEX jobs_image_action;"
+        "CREATE INDEX jobs_queue ON jobs (state, wave, created, id) "
+        "  WHERE state = 'queued';"
+        "CREATE INDEX jobs_blocking ON jobs (base_digest, wave) "
+        "  WHERE action IN ('rebuild', 'rebase') "
+        "  AND state IN ('queued', 'running');"
+        "CREATE INDEX jobs_building ON jobs (image, base_digest) "
+        "  WHERE action IN ('rebuild', 'rebase') "
+        "  AND state IN ('queued', 'running');"
+        "CREATE INDEX jobs_state ON jobs (state, id);"
+        "CREATE INDEX jobs_image ON jobs (image, action, state);"
+        "CREATE INDEX outbox_pending ON outbox (sink, id) "
+        "  WHERE state = 'pending';"
+        "CREATE INDEX graph_edges_registry ON graph_edges (id) "
+        "  WHERE method != 'dockerfile' AND confidence > 0;"},
+
+    /*
+     * 6: an event may carry an idempotency key: recording it again (a job
+     * that runs again after a crash) finds the first one, with its id, so
+     * what notify derives from the id (the delivery key) stays the same.
+     */
+    {6, "ALTER TABLE events ADD COLUMN key TEXT;"
+        "CREATE UNIQUE INDEX events_key ON events (key) "
+        "  WHERE key IS NOT NULL;"},
 };
 
 #define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))

@@ -30,7 +30,9 @@ enum {
     STMT_STATE_LIST,
     STMT_DIGEST_LIST,
     STMT_EVENT_APPEND,
+    STMT_EVENT_FIND_KEY,
     STMT_EVENT_LIST,
+    STMT_EVENT_LIST_TYPE,
     STMT_JOB_FIND_KEY,
     STMT_JOB_INSERT,
     STMT_JOB_GET,
@@ -38,9 +40,13 @@ enum {
     STMT_JOB_FINISH,
     STMT_JOB_RETRY,
     STMT_JOB_CANCEL,
+    STMT_JOB_CANCEL_SUPERSEDED,
     STMT_JOB_REQUEUE,
     STMT_JOB_COUNT,
     STMT_JOB_LIST,
+    STMT_JOB_LIST_STATE,
+    STMT_JOB_LIST_IMAGE,
+    STMT_JOB_PRODUCING,
     STMT_NODE_UPSERT,
     STMT_NODE_ID,
     STMT_EDGE_UPSERT,
@@ -60,19 +66,32 @@ enum {
     STMT_OUTBOX_NEXT_DUE,
     STMT_OUTBOX_REQUEUE,
     STMT_OUTBOX_COUNT,
+    STMT_OUTBOX_COUNT_SINK,
     STMT_OUTBOX_LIST,
+    STMT_OUTBOX_LIST_STATE,
     STMT__COUNT
 };
+
+/* Each slot's name for strata_store_explain ("job_claim"), in store.c. */
+extern const char *const strata_store__stmt_names[STMT__COUNT];
 
 struct strata_store {
     sqlite3 *db;
     char *path;
     int busy_timeout_ms;
-    int depth; /* open transactions: 1 = BEGIN, more = savepoints */
+    int readonly; /* opened with strata_store_options.readonly */
+    int damaged;  /* a check or a statement found damage: query_only */
+    int depth;    /* open transactions: 1 = BEGIN, more = savepoints */
     int64_t (*now)(void *arg);
     void *now_arg;
     sqlite3_stmt *stmt[STMT__COUNT];
 };
+
+/*
+ * The database was found damaged: the connection becomes query_only, so
+ * nothing more is written to it (check.c).
+ */
+void strata_store__damaged(strata_store *st);
 
 /* The store's clock. */
 int64_t strata_store__now(strata_store *st);

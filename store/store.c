@@ -49,6 +49,27 @@ strata_store__error(strata_store *st, strata_error *err, int rc,
     int sys = st->db != NULL ? sqlite3_system_errno(st->db) : 0;
 
     switch (rc & 0xff) {
+    case SQLITE_NOTADB:
+    case SQLITE_CORRUPT:
+        /* Never write to a damaged file: see strata_store__damaged. */
+        strata_store__damaged(st);
+        break;
+    case SQLITE_READONLY:
+        if (st->damaged)
+            return strata_error_set(err, STRATA_EIO,
+                                    "database '%s' is damaged, so strata no "
+                                    "longer writes to it: %s refused",
+                                    st->path, what);
+        if (st->readonly)
+            return strata_error_set(err, STRATA_EIO,
+                                    "database '%s' was opened read-only: %s "
+                                    "refused",
+                                    st->path, what);
+        break;
+    default:
+        break;
+    }
+    switch (rc & 0xff) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
         return strata_error_set(err, STRATA_ECONFLICT,
@@ -296,12 +317,33 @@ out:
     return rc;
 }
 
+/*
+ * The schema a read-only open finds must be this strata's: it cannot
+ * migrate, and an older schema may lack what the statements need.
+ */
+static int
+check_readonly_version(strata_store *st, int version, strata_error *err)
+{
+    if (version == STRATA_STORE_SCHEMA_VERSION)
+        return 0;
+    if (version == 0)
+        return strata_error_set(err, STRATA_ESTATE,
+                                "database '%s' is not a strata database (it "
+                                "has no schema version)",
+                                st->path);
+    return strata_error_set(err, STRATA_ESTATE,
+                            "database '%s' has schema version %d, not %d: "
+                            "strata migrates it when it opens it for writing",
+                            st->path, version, STRATA_STORE_SCHEMA_VERSION);
+}
+
 int
 strata_store_open_with(strata_store **out, const char *path,
                        const strata_store_options *opts, strata_error *err)
 {
     strata_store *st;
     int version = 0;
+    int flags;
     int rc;
 
     *out = NULL;
@@ -310,17 +352,19 @@ strata_store_open_with(strata_store **out, const char *path,
     st->busy_timeout_ms = opts != NULL && opts->busy_timeout_ms > 0
                               ? opts->busy_timeout_ms
                               : STRATA_STORE_BUSY_TIMEOUT_MS;
+    st->readonly = opts != NULL && opts->readonly;
     st->now = default_now;
 
-    rc = sqlite3_open_v2(path, &st->db,
-                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+    flags = st->readonly ? SQLITE_OPEN_READONLY
+                         : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    rc = sqlite3_open_v2(path, &st->db, flags, NULL);
     if (rc != SQLITE_OK) {
         rc = strata_store__error(st, err, rc, "opening");
         goto out;
     }
     sqlite3_extended_result_codes(st->db, 1);
     sqlite3_busy_timeout(st->db, st->busy_timeout_ms);
-    if (sqlite3_db_readonly(st->db, "main") == 1) {
+    if (!st->readonly && sqlite3_db_readonly(st->db, "main") == 1) {
         rc = strata_error_set(err, STRATA_EIO,
                               "database '%s' is read-only; strata needs to "
                               "write it",
@@ -336,8 +380,21 @@ strata_store_open_with(strata_store **out, const char *path,
                               path, version, STRATA_STORE_SCHEMA_VERSION);
         goto out;
     }
+    if (st->readonly && (rc = check_readonly_version(st, version, err)) != 0)
+        goto out;
     if (version == 0 && (rc = strata_store__check_foreign(st, err)) != 0)
         goto out;
+    /*
+     * The check comes before anything is written (the switch to WAL, a
+     * migration): a damaged database is refused untouched.
+     */
+    if (opts != NULL &&
+        (rc = strata_store_check(NULL, st, opts->check, err)) != 0)
+        goto out;
+    if (st->readonly) {
+        rc = strata_store__migrate(st, STRATA_STORE_SCHEMA_VERSION, err);
+        goto out;
+    }
     /* Nothing is changed before this point. */
     if ((rc = set_wal(st, err)) != 0)
         goto out;
@@ -347,9 +404,6 @@ strata_store_open_with(strata_store **out, const char *path,
                                  "setting pragmas", err)) != 0)
         goto out;
     if ((rc = strata_store__migrate(st, version, err)) != 0)
-        goto out;
-    if (opts != NULL && opts->quick_check &&
-        (rc = strata_store_check(st, err)) != 0)
         goto out;
 out:
     if (rc != 0) {
@@ -384,33 +438,6 @@ strata_store_close(strata_store *st)
     }
     free(st->path);
     free(st);
-}
-
-int
-strata_store_check(strata_store *st, strata_error *err)
-{
-    sqlite3_stmt *stmt = NULL;
-    const char *res;
-    int rc;
-
-    rc = sqlite3_prepare_v2(st->db, "PRAGMA quick_check(1)", -1, &stmt, NULL);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_step(stmt);
-    if (rc != SQLITE_ROW) {
-        rc = strata_store__error(st, err, rc, "checking integrity");
-        goto out;
-    }
-    res = (const char *) sqlite3_column_text(stmt, 0);
-    if (res == NULL || strcmp(res, "ok") != 0) {
-        rc = strata_error_set(err, STRATA_ESTATE,
-                              "database '%s' is corrupt: %s", st->path,
-                              res != NULL ? res : "quick_check failed");
-        goto out;
-    }
-    rc = 0;
-out:
-    sqlite3_finalize(stmt);
-    return rc;
 }
 
 /* ---- meta --------------------------------------------------------------- */

@@ -36,7 +36,7 @@
 #include "core.h"
 
 /* The schema version this strata writes and understands. */
-#define STRATA_STORE_SCHEMA_VERSION 4
+#define STRATA_STORE_SCHEMA_VERSION 6
 /* How long a statement waits for another process's lock by default. */
 #define STRATA_STORE_BUSY_TIMEOUT_MS 5000
 
@@ -44,9 +44,34 @@ typedef struct strata_store strata_store;
 
 /* ---- opening and transactions ----------------------------------------- */
 
+/* How thoroughly strata_store_check (or open) reads the database. */
+typedef enum strata_store_check_mode {
+    STRATA_STORE_CHECK_NONE = 0, /* "off" */
+    /* "quick": PRAGMA quick_check, every page of every table and index,
+     * O(size); what the daemon can afford at start */
+    STRATA_STORE_CHECK_QUICK,
+    /* "full": PRAGMA integrity_check, also every index entry against its
+     * row; O(size log size) */
+    STRATA_STORE_CHECK_FULL,
+} strata_store_check_mode;
+
+/* "off", "quick", "full" (the state_check setting); STRATA_EINVAL else. */
+int strata_store_check_mode_parse(strata_store_check_mode *out,
+                                  const char *name);
+
 typedef struct strata_store_options {
     int busy_timeout_ms; /* 0: STRATA_STORE_BUSY_TIMEOUT_MS */
-    int quick_check;     /* run PRAGMA quick_check on open (O(size)) */
+    /*
+     * Checked on open, before anything is written: a database that fails
+     * is refused (STRATA_ESTATE), never written to.
+     */
+    strata_store_check_mode check;
+    /*
+     * Opens without ever writing: no WAL switch, no migration (the schema
+     * must be this strata's already; STRATA_ESTATE otherwise). For
+     * checking and backing up a database another process may own.
+     */
+    int readonly;
 } strata_store_options;
 
 /*
@@ -54,8 +79,9 @@ typedef struct strata_store_options {
  * STRATA_STORE_SCHEMA_VERSION. ":memory:" gives a private in-memory store.
  * The parent directory must exist; it is not created. On open, strata
  * reads the header and the schema (cheap; catches "file is not a database"
- * and a damaged schema) but does not scan every page: call
- * strata_store_check() for that. *out is the caller's: strata_store_close.
+ * and a damaged schema) but does not scan every page unless opts->check
+ * says so: see strata_store_check(). *out is the caller's:
+ * strata_store_close.
  */
 int strata_store_open(strata_store **out, const char *path, strata_error *err);
 int strata_store_open_with(strata_store **out, const char *path,
@@ -67,8 +93,61 @@ void strata_store_close(strata_store *st);
 /* The path given to open. Borrowed. */
 const char *strata_store_path(const strata_store *st);
 
-/* Runs PRAGMA quick_check; STRATA_ESTATE with its first finding if bad. */
-int strata_store_check(strata_store *st, strata_error *err);
+/*
+ * Reads every page (mode QUICK or FULL; NONE checks nothing). Returns 0
+ * when the database is sound; STRATA_ESTATE when it is damaged, with a
+ * message naming the file, how many problems and the first. *out_problems
+ * (may be NULL) is a new array of every problem sqlite reported, one
+ * string each ("Tree 7 page 12 cell 3: 2nd reference to page 40"), at
+ * most 100, empty when sound; set on 0 and STRATA_ESTATE. Once damage is
+ * found, this connection never writes again (every write fails with
+ * STRATA_EIO naming the damage); so does one where any statement met
+ * SQLITE_CORRUPT. Other store errors (a lock, I/O) as they come.
+ */
+int strata_store_check(json_t **out_problems, strata_store *st,
+                       strata_store_check_mode mode, strata_error *err);
+
+/*
+ * Copies the database to path with sqlite's online backup API, as one
+ * consistent snapshot: a read transaction of this connection, so in WAL
+ * mode the daemon (or this process) goes on writing meanwhile. The copy is
+ * written beside path (path.tmp-XXXXXX), checked with quick_check, synced
+ * and renamed over path, so path is never half a copy; it is one
+ * self-contained file (rollback journal) that strata opens like any state
+ * database. STRATA_EINVAL for path being the database itself, STRATA_EIO
+ * when it cannot be written, STRATA_ESTATE when the database (so the copy)
+ * is damaged, STRATA_ECONFLICT when locked past the busy timeout.
+ */
+int strata_store_backup(strata_store *st, const char *path, strata_error *err);
+
+/*
+ * Every cached statement of the store, with its SQL text exactly as it
+ * runs, sqlite's EXPLAIN QUERY PLAN for it and what it cost at run time,
+ * for tests and diagnostics.
+ * Statements are prepared on first use, so sql and plan are NULL for those
+ * this connection has not run yet. Strings are borrowed for the callback.
+ */
+typedef struct strata_store_statement {
+    const char *name; /* "job_claim" */
+    const char *sql;  /* NULL: not run on this connection yet */
+    /* One line per step ("SEARCH jobs USING INDEX jobs_queue (state=?)"),
+     * indented two spaces per level of nesting. */
+    const char *plan;
+    /*
+     * Since the previous strata_store_explain (which resets them): sqlite
+     * virtual machine steps the statement ran (its work), and rows it
+     * stepped through in full table scans.
+     */
+    int64_t steps;
+    int64_t fullscan_steps;
+} strata_store_statement;
+
+/* Returns 0 to go on; anything else stops and is returned. */
+typedef int (*strata_store_statement_cb)(const strata_store_statement *s,
+                                         void *arg);
+
+int strata_store_explain(strata_store *st, strata_store_statement_cb cb,
+                         void *arg, strata_error *err);
 
 /*
  * Replaces the clock (milliseconds since the epoch) used for every time the
@@ -204,6 +283,24 @@ int strata_store_event_append(int64_t *out_id, strata_store *st,
                               const char *type, const char *subject,
                               const json_t *payload, int64_t time_ms,
                               strata_error *err);
+
+typedef struct strata_store_event_spec {
+    const char *key;       /* idempotency key, or NULL: always a new event */
+    const char *type;      /* "base.updated" */
+    const char *subject;   /* may be NULL */
+    const json_t *payload; /* any JSON value (borrowed), NULL for {} */
+    int64_t time_ms;       /* 0: now */
+} strata_store_event_spec;
+
+/*
+ * Appends an event unless one with the same key exists: then *out_id
+ * (may be NULL) is that event's id and nothing is written, so an action
+ * that runs again after a crash records its event once, under one id.
+ * *out_created (may be NULL) says which.
+ */
+int strata_store_event_add(int64_t *out_id, int *out_created, strata_store *st,
+                           const strata_store_event_spec *spec,
+                           strata_error *err);
 
 /*
  * Events with id > after_id, oldest first, at most limit (<= 0: all), only
@@ -359,6 +456,23 @@ int strata_store_job_count(int64_t out[STRATA_STORE_JOB_NSTATES],
  */
 int strata_store_job_list(json_t **out, strata_store *st, int64_t after_id,
                           int limit, int state, strata_error *err);
+
+/*
+ * The jobs of image with action, in any state, by id, as
+ * strata_store_job_list lists them: one image's history through an index,
+ * where listing the whole queue would cost as much as the queue is long.
+ * New reference.
+ */
+int strata_store_job_list_image(json_t **out, strata_store *st,
+                                const char *image, const char *action,
+                                strata_error *err);
+
+/*
+ * *out = 1 when a rebuild or rebase of image is queued or running (a new
+ * digest of image is then most likely strata's own push), else 0.
+ */
+int strata_store_job_producing(int *out, strata_store *st, const char *image,
+                               strata_error *err);
 
 /* ---- notify's outbox (outbox.c) ---------------------------------------- */
 /*

@@ -304,6 +304,7 @@ TEST(defaults)
     char cwd[PATH_MAX], *want;
 
     CHECK_STR_EQ(d->state, "/srv/strata/strata.db");
+    CHECK_EQ(d->state_check, 0);
     CHECK(d->catalog == NULL);
     CHECK_EQ(d->log.level, STRATA_LOG_INFO);
     CHECK_EQ(d->log.format, STRATA_LOG_TEXT);
@@ -664,6 +665,17 @@ TEST(suggestions_and_enums)
                      "[rebuild.faild]}]\n",
                      "test.yaml:1:51: unknown event 'rebuild.faild'; did you "
                      "mean 'rebuild.failed'?");
+    load_one_problem("state_check: fast\n",
+                     "test.yaml:1:14: unknown value 'fast' for 'state_check' "
+                     "(expected one of: off, quick, full)");
+    {
+        result r;
+
+        CHECK_EQ(load_ok(&r, "state_check: quick\n", "/")->state_check, 1);
+        result_free(&r);
+        CHECK_EQ(load_ok(&r, "state_check: full\n", "/")->state_check, 2);
+        result_free(&r);
+    }
     CHECK_STR_EQ(strata_config_forge_name(STRATA_FORGE_GITEA), "gitea");
     CHECK_STR_EQ(strata_config_builder_type_name(STRATA_BUILDER_GITHUB_ACTIONS),
                  "github-actions");

@@ -378,6 +378,89 @@ TEST(change_after_push_to_same_tag)
     free(d2);
 }
 
+/* on_record: an outbox row per change; fails while fail_records > 0. */
+static int fail_records;
+
+static int
+record_outbox(const strata_watcher_change *c, strata_error *err, void *arg)
+{
+    fixture *f = arg;
+    strata_store_outbox_spec spec = {0};
+    json_t *ev = json_pack("{s:s, s:s}", "ref", c->ref, "new", c->new_digest);
+    int64_t id;
+    int rc;
+
+    spec.delivery = c->new_digest;
+    spec.sink = "test";
+    spec.event_type = c->old_digest ? "base.updated" : "base.first_seen";
+    spec.payload = ev;
+    rc = strata_store_outbox_add(&id, NULL, f->st, &spec, err);
+    json_decref(ev);
+    if (rc == 0 && fail_records > 0) {
+        fail_records--;
+        rc = strata_error_set(err, STRATA_EIO,
+                              "database 'test': database or disk is full");
+    }
+    return rc;
+}
+
+static long long
+count_outbox(fixture *f)
+{
+    strata_error err = {0};
+    int64_t n[STRATA_STORE_OUTBOX_NSTATES];
+
+    CHECK_OK(strata_store_outbox_count(n, f->st, NULL, &err), &err);
+    return n[STRATA_STORE_OUTBOX_PENDING];
+}
+
+TEST(change_committed_with_what_it_records)
+{
+    strata_watcher_options wo = {0};
+    fixture f;
+    char ref[128];
+    char *d1 = seed(&registry, "{\"name\":\"recorded\",\"tag\":\"1\"}");
+    char *d2;
+
+    wo.on_record = record_outbox;
+    fixture_init(&f, 5000, 0, &wo);
+    snprintf(ref, sizeof(ref), "%s/recorded:1", registry.host);
+    watch(&f, ref);
+    round_once(&f);
+    CHECK_EQ(f.nchanges, 1);
+    CHECK_EQ(count_outbox(&f), 1);
+    d2 = seed(&registry,
+              "{\"name\":\"recorded\",\"tag\":\"1\",\"layers\":[\"v2\"]}");
+
+    /* The disk is full when the change is recorded: nothing of it stays. */
+    fail_records = 2;
+    round_once(&f);
+    CHECK_EQ(f.nchanges, 0);
+    CHECK_EQ(f.nerrors, 1);
+    CHECK_CONTAINS(f.last_error, "disk is full");
+    check_current(&f, ref, d1);
+    CHECK_EQ(count_events(&f, "base.updated"), 0);
+    CHECK_EQ(count_outbox(&f), 1);
+    round_once(&f);
+    CHECK_EQ(f.nchanges, 0);
+    check_current(&f, ref, d1);
+
+    /* Space is back: the change, its event and its row, once each. */
+    round_once(&f);
+    CHECK_EQ(f.nchanges, 1);
+    CHECK_STR_EQ(f.changes[0].old, d1);
+    CHECK_STR_EQ(f.changes[0].new_, d2);
+    check_current(&f, ref, d2);
+    CHECK_EQ(count_events(&f, "base.updated"), 1);
+    CHECK_EQ(count_outbox(&f), 2);
+    round_once(&f);
+    CHECK_EQ(f.nchanges, 0);
+    CHECK_EQ(count_outbox(&f), 2);
+    fixture_release(&f);
+    free(d1);
+    free(d2);
+}
+
 TEST(multi_arch_platforms_changed)
 {
     fixture f;
@@ -916,6 +999,7 @@ main(void)
     CHECK_EQ(harness_registry_start(&registry, NULL, NULL), 0);
     RUN(first_sighting_then_no_change);
     RUN(change_after_push_to_same_tag);
+    RUN(change_committed_with_what_it_records);
     RUN(multi_arch_platforms_changed);
     RUN(semver_policy_through_paginated_tags);
     RUN(one_check_per_distinct_reference);

@@ -176,7 +176,7 @@ TEST(reopen_keeps_data)
     strata_store_close(st);
 
     /* Reopen (with a full quick_check): nothing is migrated or lost. */
-    opts.quick_check = 1;
+    opts.check = STRATA_STORE_CHECK_QUICK;
     CHECK_OK(strata_store_open_with(&st, t.db, &opts, &err), &err);
     CHECK_OK(strata_store_meta_get(&v, st, "k", &err), &err);
     CHECK_STR_EQ(v, "v2");
@@ -188,7 +188,8 @@ TEST(reopen_keeps_data)
     json_decref(events);
     CHECK_OK(strata_store_job_enqueue(&id, &created, st, &spec, &err), &err);
     CHECK_EQ(created, 0);
-    CHECK_OK(strata_store_check(st, &err), &err);
+    CHECK_OK(strata_store_check(NULL, st, STRATA_STORE_CHECK_QUICK, &err),
+             &err);
     strata_store_close(st);
     tmp_remove(&t);
 }
@@ -292,7 +293,7 @@ TEST(truncated_database_detected)
     st = NULL;
     rc = strata_store_open(&st, t.db, &err);
     if (rc == 0) {
-        rc = strata_store_check(st, &err);
+        rc = strata_store_check(NULL, st, STRATA_STORE_CHECK_QUICK, &err);
         strata_store_close(st);
     }
     printf("# %s\n", err.msg);
@@ -304,7 +305,7 @@ TEST(truncated_database_detected)
     {
         strata_store_options opts = {0};
 
-        opts.quick_check = 1;
+        opts.check = STRATA_STORE_CHECK_QUICK;
         st = NULL;
         CHECK_EQ(strata_store_open_with(&st, t.db, &opts, &err), STRATA_ESTATE);
         CHECK(st == NULL);
@@ -1436,11 +1437,156 @@ TEST(graph_generation_moves_on_graph_writes)
     strata_store_close(st);
 }
 
+TEST(events_with_a_key_are_recorded_once)
+{
+    strata_error err = {0};
+    strata_store *st = open_store(":memory:", NULL);
+    strata_store_event_spec ev = {0};
+    json_t *payload = json_pack("{s:s}", "image", "r/app");
+    json_t *list = NULL;
+    int64_t first = 0, again = 0, other = 0;
+    int created = -1;
+
+    ev.key = "job r/app|sha256:d1|notify base.updated";
+    ev.type = "base.updated";
+    ev.subject = "r/app";
+    ev.payload = payload;
+    CHECK_OK(strata_store_event_add(&first, &created, st, &ev, &err), &err);
+    CHECK_EQ(created, 1);
+    /* The job runs again after a crash: the same event, the same id. */
+    CHECK_OK(strata_store_event_add(&again, &created, st, &ev, &err), &err);
+    CHECK_EQ(created, 0);
+    CHECK_EQ(again, first);
+    /* Another key, or none, is another event. */
+    ev.key = "job r/app|sha256:d2|notify base.updated";
+    CHECK_OK(strata_store_event_add(&other, &created, st, &ev, &err), &err);
+    CHECK_EQ(created, 1);
+    CHECK(other > first);
+    ev.key = NULL;
+    CHECK_OK(strata_store_event_add(&other, &created, st, &ev, &err), &err);
+    CHECK_OK(strata_store_event_add(&again, &created, st, &ev, &err), &err);
+    CHECK_EQ(created, 1);
+    CHECK(again > other);
+    CHECK_OK(strata_store_event_list(&list, st, 0, 0, NULL, &err), &err);
+    CHECK_EQ(json_array_size(list), 4);
+    json_decref(list);
+    /* Inside a transaction that rolls back, nothing stays. */
+    ev.key = "rolled back";
+    CHECK_OK(strata_store_begin(st, &err), &err);
+    CHECK_OK(strata_store_event_add(&other, &created, st, &ev, &err), &err);
+    strata_store_rollback(st);
+    CHECK_OK(strata_store_event_add(&again, &created, st, &ev, &err), &err);
+    CHECK_EQ(created, 1);
+    json_decref(payload);
+    strata_store_close(st);
+}
+
+TEST(job_history_of_one_image)
+{
+    strata_error err = {0};
+    strata_store *st = open_store(":memory:", NULL);
+    strata_store_job *job = NULL;
+    json_t *list = NULL;
+    int64_t rb, pr1, pr2;
+    int producing = -1;
+
+    pr1 = enqueue(st, "r/a", "pr", "sha256:d1", 0, 0, NULL);
+    enqueue(st, "r/b", "pr", "sha256:d1", 0, 0, NULL);
+    pr2 = enqueue(st, "r/a", "pr", "sha256:d2", 0, 0, NULL);
+    CHECK_OK(strata_store_job_list_image(&list, st, "r/a", "pr", &err), &err);
+    CHECK_EQ(json_array_size(list), 2);
+    CHECK_EQ(json_integer_value(json_object_get(json_array_get(list, 0), "id")),
+             pr1);
+    CHECK_EQ(json_integer_value(json_object_get(json_array_get(list, 1), "id")),
+             pr2);
+    json_decref(list);
+
+    CHECK_OK(strata_store_job_producing(&producing, st, "r/a", &err), &err);
+    CHECK_EQ(producing, 0);
+    rb = enqueue(st, "r/a", "rebuild", "sha256:d2", 0, 0, NULL);
+    CHECK_OK(strata_store_job_producing(&producing, st, "r/a", &err), &err);
+    CHECK_EQ(producing, 1);
+    CHECK_OK(strata_store_job_producing(&producing, st, "r/b", &err), &err);
+    CHECK_EQ(producing, 0);
+    /* Running still counts; finished does not. */
+    while (strata_store_job_claim(&job, st, &err) == 0 && job != NULL) {
+        if (job->id != rb)
+            CHECK_OK(strata_store_job_finish(st, job->id,
+                                             STRATA_STORE_JOB_SUCCEEDED, NULL,
+                                             NULL, &err),
+                     &err);
+        strata_store_job_free(job);
+    }
+    CHECK_EQ(job_state(st, rb), STRATA_STORE_JOB_RUNNING);
+    CHECK_OK(strata_store_job_producing(&producing, st, "r/a", &err), &err);
+    CHECK_EQ(producing, 1);
+    CHECK_OK(strata_store_job_finish(st, rb, STRATA_STORE_JOB_FAILED, "no",
+                                     NULL, &err),
+             &err);
+    CHECK_OK(strata_store_job_producing(&producing, st, "r/a", &err), &err);
+    CHECK_EQ(producing, 0);
+    strata_store_close(st);
+}
+
+TEST(migrates_a_version_4_database)
+{
+    tmpdir t;
+    strata_error err = {0};
+    strata_store *st;
+    json_t *list = NULL;
+    int64_t id = 0;
+
+    tmp_make(&t);
+    /* A database as strata with schema 4 left it, with a queued job. */
+    st = open_store(t.db, NULL);
+    enqueue(st, "r/a", "rebuild", "sha256:d1", 0, 0, NULL);
+    CHECK_OK(
+        strata_store_event_append(&id, st, "base.updated", "x", NULL, 0, &err),
+        &err);
+    strata_store_close(st);
+    raw_exec(t.db, "DROP INDEX jobs_queue; DROP INDEX jobs_blocking; "
+                   "DROP INDEX jobs_building; DROP INDEX jobs_state; "
+                   "DROP INDEX jobs_image; DROP INDEX outbox_pending; "
+                   "DROP INDEX graph_edges_registry; DROP INDEX events_key; "
+                   "ALTER TABLE events DROP COLUMN key; "
+                   "CREATE INDEX jobs_runnable ON jobs "
+                   "(state, next_attempt, id); "
+                   "CREATE INDEX jobs_image_action ON jobs (image, action); "
+                   "PRAGMA user_version = 4");
+    CHECK_EQ(raw_int(t.db, "SELECT count(*) FROM sqlite_master WHERE "
+                           "name = 'jobs_queue'"),
+             0);
+
+    st = open_store(t.db, NULL);
+    CHECK_EQ(raw_int(t.db, "PRAGMA user_version"), STRATA_STORE_SCHEMA_VERSION);
+    CHECK_EQ(raw_int(t.db, "SELECT count(*) FROM sqlite_master WHERE "
+                           "type = 'index' AND name IN ('jobs_queue', "
+                           "'jobs_blocking', 'jobs_building', 'jobs_state', "
+                           "'jobs_image', 'outbox_pending', "
+                           "'graph_edges_registry', 'events_key')"),
+             8);
+    CHECK_EQ(raw_int(t.db, "SELECT count(*) FROM sqlite_master WHERE "
+                           "name IN ('jobs_runnable', 'jobs_image_action')"),
+             0);
+    /* The data is still there and the queue still works. */
+    CHECK_OK(
+        strata_store_job_list(&list, st, 0, 0, STRATA_STORE_JOB_QUEUED, &err),
+        &err);
+    CHECK_EQ(json_array_size(list), 1);
+    json_decref(list);
+    CHECK_OK(strata_store_event_list(&list, st, 0, 0, NULL, &err), &err);
+    CHECK_EQ(json_array_size(list), 1);
+    json_decref(list);
+    strata_store_close(st);
+    tmp_remove(&t);
+}
+
 int
 main(void)
 {
     RUN(migrates_from_empty);
     RUN(reopen_keeps_data);
+    RUN(migrates_a_version_4_database);
     RUN(newer_schema_refused);
     RUN(foreign_database_refused);
     RUN(random_bytes_refused);
@@ -1452,6 +1598,7 @@ main(void)
     RUN(error_never_clears_digest);
     RUN(watches_add_list_remove);
     RUN(events_paginate);
+    RUN(events_with_a_key_are_recorded_once);
     RUN(job_enqueue_is_idempotent);
     RUN(job_claim_and_finish);
     RUN(job_claim_waits_for_earlier_waves);
@@ -1461,6 +1608,7 @@ main(void)
     RUN(job_requeue_running_at_startup);
     RUN(job_claim_is_atomic_across_connections);
     RUN(job_list_paginates);
+    RUN(job_history_of_one_image);
     RUN(job_state_names);
     RUN(graph_edges_replaced);
     RUN(graph_generation_moves_on_graph_writes);

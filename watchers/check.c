@@ -3,8 +3,9 @@
  * (policy: list tags, pick the best) -> HEAD the tag -> if the digest
  * differs from the stored one, GET the manifest by tag and make sure its
  * content hashes to that digest (so a registry or proxy that lies in a
- * header cannot fake a change) -> settle window -> record the observation
- * and its event in one store transaction -> report. A failure at any step
+ * header cannot fake a change) -> settle window -> record the observation,
+ * its event and what the owner's on_record writes in one store
+ * transaction -> report. A failure at any step
  * is recorded with strata_store_watch_error and never moves the digest.
  * Every path ends in check_end(), which hands the result to poller.c.
  */
@@ -138,32 +139,68 @@ platforms_changed(const strata_watcher__watch *wt, const json_t *old,
 
 /* ---- recording and reporting ------------------------------------------ */
 
+/*
+ * Describes a change for the callbacks; *names (free it) holds the
+ * platform names ch points to.
+ */
+static void
+describe(strata_watcher_change *ch, const char ***names, check *c,
+         const char *old, const json_t *platforms, const json_t *changed,
+         int64_t now)
+{
+    size_t i, n = json_array_size(changed);
+
+    memset(ch, 0, sizeof(*ch));
+    *names = n > 0 ? strata_xcalloc(n, sizeof(**names)) : NULL;
+    for (i = 0; i < n; i++)
+        (*names)[i] = json_string_value(json_array_get(changed, i));
+    ch->ref = c->wt->key;
+    ch->old_digest = old;
+    ch->new_digest = c->digest;
+    ch->tag = c->tag;
+    ch->target = strata_ref_string(c->target);
+    ch->platforms_changed = *names;
+    ch->nplatforms_changed = n;
+    ch->platforms = platforms;
+    ch->time_ms = now;
+}
+
 static void
 report(check *c, const char *old, const json_t *platforms,
        const json_t *changed, int64_t now)
 {
     strata_watcher *w = c->w;
-    strata_watcher_change ch = {0};
+    strata_watcher_change ch;
     const char **names = NULL;
-    size_t i, n = json_array_size(changed);
 
     if (w->opts.on_change == NULL)
         return;
-    if (n > 0)
-        names = strata_xcalloc(n, sizeof(*names));
-    for (i = 0; i < n; i++)
-        names[i] = json_string_value(json_array_get(changed, i));
-    ch.ref = c->wt->key;
-    ch.old_digest = old;
-    ch.new_digest = c->digest;
-    ch.tag = c->tag;
-    ch.target = strata_ref_string(c->target);
-    ch.platforms_changed = names;
-    ch.nplatforms_changed = n;
-    ch.platforms = platforms;
-    ch.time_ms = now;
+    describe(&ch, &names, c, old, platforms, changed, now);
     w->opts.on_change(&ch, w->opts.arg);
     free(names);
+}
+
+/* Lets the owner write what goes with the change, in its transaction. */
+static int
+record_with(check *c, const char *old, const json_t *platforms,
+            const json_t *changed, int64_t now, strata_error *err)
+{
+    strata_watcher *w = c->w;
+    strata_watcher_change ch;
+    const char **names = NULL;
+    int rc;
+
+    if (w->opts.on_record == NULL)
+        return 0;
+    describe(&ch, &names, c, old, platforms, changed, now);
+    rc = w->opts.on_record(&ch, err, w->opts.arg);
+    free(names);
+    if (rc == 0)
+        return 0;
+    if (err->code == 0)
+        strata_error_set(err, rc < 0 ? rc : STRATA_EINTERNAL,
+                         "recording the change of '%s' failed", c->wt->key);
+    return err->code;
 }
 
 static json_t *
@@ -224,6 +261,15 @@ record(check *c, json_t *platforms)
             (rc = strata_store_event_append(
                  NULL, w->store, previous ? "base.updated" : "base.first_seen",
                  wt->key, payload, now, &err)) != 0)
+            goto rollback;
+        /*
+         * What the owner must do about the change (notify's outbox rows)
+         * is committed with the new digest or not at all: a full disk then
+         * leaves the digest where it was, and the next check sees the
+         * change again, instead of a digest that moved without its
+         * notification.
+         */
+        if ((rc = record_with(c, previous, platforms, changed, now, &err)) != 0)
             goto rollback;
     }
     if ((rc = strata_store_commit(w->store, &err)) != 0)

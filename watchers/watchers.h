@@ -266,6 +266,17 @@ typedef struct strata_watcher_change {
 /* Runs once per change, from the loop, after the store has recorded it. */
 typedef void (*strata_watcher_change_cb)(const strata_watcher_change *change,
                                          void *arg);
+/*
+ * Runs once per change, from the loop, inside the store transaction that
+ * records it (the new digest and its event), before the commit: what it
+ * writes to the store (say, the change's notifications in notify's outbox)
+ * is committed together with the change, or not at all. Returning non-zero
+ * (with err set) rolls the whole change back: the digest stays where it
+ * was, the error is recorded as a failed check, and the next check sees
+ * the change again. on_change then does not run.
+ */
+typedef int (*strata_watcher_record_cb)(const strata_watcher_change *change,
+                                        strata_error *err, void *arg);
 /* Runs once per failed check (already recorded in the store). */
 typedef void (*strata_watcher_error_cb)(const char *ref,
                                         const strata_error *err, void *arg);
@@ -279,9 +290,10 @@ typedef struct strata_watcher_options {
     int tag_page_size;    /* n= of tags/list; 0 = 1000 */
     int tag_max_pages;    /* 0 = 50 */
     int no_events;        /* don't append base.* events to the store */
+    strata_watcher_record_cb on_record; /* may be NULL */
     strata_watcher_change_cb on_change; /* may be NULL */
     strata_watcher_error_cb on_error;   /* may be NULL */
-    void *arg;                          /* for both callbacks */
+    void *arg;                          /* for the callbacks */
 } strata_watcher_options;
 
 /*
