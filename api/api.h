@@ -51,8 +51,9 @@ int strata_metrics_define(strata_metrics *m, strata_metric_kind kind,
  * Updates one series of a declared family (an undeclared name or a wrong
  * kind is a programming error and asserts). labels is NULL or a
  * NULL-terminated list of name, value pairs: {"code", "200", NULL}; values
- * are escaped on output. add: counters (v >= 0) and gauges; set: gauges;
- * observe: histograms.
+ * are escaped on output. add: counters (v >= 0) and gauges; set: gauges,
+ * and counters that mirror a total kept elsewhere (never lower than
+ * before); observe: histograms.
  */
 void strata_metrics_add(strata_metrics *m, const char *name,
                         const char *const *labels, double v);
@@ -124,7 +125,8 @@ typedef struct strata_api_options {
      * Optional registry (borrowed, must outlive the server): the server
      * counts requests there (strata_http_requests_total{code},
      * strata_http_request_duration_seconds) and /metrics renders it
-     * before the metrics callback's text.
+     * after the metrics callback ran (so the callback may update it
+     * first) and before the callback's text.
      */
     strata_metrics *registry;
 } strata_api_options;

@@ -147,12 +147,12 @@ strata_metrics_define(strata_metrics *m, strata_metric_kind kind,
     return 0;
 }
 
-/* Label values escape backslash, double quote and newline. */
+/* Label values escape backslash, double quote and newline (core's
+ * strata_prom_label_escape, the one escaper of the exposition format). */
 static void
 render_labels(strata_buf *b, const char *const *labels)
 {
     size_t i;
-    const char *p;
 
     for (i = 0; labels != NULL && labels[i] != NULL; i += 2) {
         assert(labels[i + 1] != NULL);
@@ -160,16 +160,7 @@ render_labels(strata_buf *b, const char *const *labels)
         if (i > 0)
             strata_buf_putc(b, ',');
         strata_buf_printf(b, "%s=\"", labels[i]);
-        for (p = labels[i + 1]; *p != '\0'; p++) {
-            if (*p == '\\')
-                strata_buf_puts(b, "\\\\");
-            else if (*p == '"')
-                strata_buf_puts(b, "\\\"");
-            else if (*p == '\n')
-                strata_buf_puts(b, "\\n");
-            else
-                strata_buf_putc(b, *p);
-        }
+        strata_prom_label_escape(b, labels[i + 1]);
         strata_buf_putc(b, '"');
     }
 }
@@ -184,7 +175,8 @@ get_series(strata_metrics *m, const char *name, strata_metric_kind kind,
 
     assert(f != NULL && "metric not defined");
     assert(f->kind == kind ||
-           (kind == STRATA_METRIC_COUNTER && f->kind == STRATA_METRIC_GAUGE));
+           (kind == STRATA_METRIC_COUNTER && f->kind == STRATA_METRIC_GAUGE) ||
+           (kind == STRATA_METRIC_GAUGE && f->kind == STRATA_METRIC_COUNTER));
     render_labels(&key, labels);
     for (s = f->first; s != NULL; s = s->next) {
         if (strcmp(s->labels, strata_buf_cstr(&key)) == 0) {
@@ -218,7 +210,11 @@ void
 strata_metrics_set(strata_metrics *m, const char *name,
                    const char *const *labels, double v)
 {
-    get_series(m, name, STRATA_METRIC_GAUGE, labels)->value = v;
+    series *s = get_series(m, name, STRATA_METRIC_GAUGE, labels);
+
+    /* A counter mirrors a total kept elsewhere: it never goes down. */
+    assert(find_family(m, name)->kind == STRATA_METRIC_GAUGE || v >= s->value);
+    s->value = v;
 }
 
 void

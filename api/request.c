@@ -220,48 +220,19 @@ strata_api_req_header(const strata_api_req *req, const char *name)
     return strata_xstrndup(v->base, v->len);
 }
 
-static int
-hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* Percent-decodes s[0..n) (and '+' as space); NULL if malformed. */
+/* Percent-decodes s[0..n) ('+' as a space); NULL when malformed or when
+ * it decodes a NUL, which no key or value may hold. */
 static char *
 decode(const char *s, size_t n)
 {
-    char *out = strata_xmalloc(n + 1), *o = out;
-    size_t i;
+    size_t len;
+    char *out = strata_url_decode(&len, s, n, 1);
 
-    for (i = 0; i < n; i++) {
-        if (s[i] == '+') {
-            *o++ = ' ';
-        } else if (s[i] == '%') {
-            int hi, lo;
-            if (i + 2 >= n)
-                goto bad;
-            hi = hexval(s[i + 1]);
-            lo = hexval(s[i + 2]);
-            if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
-                goto bad;
-            *o++ = (char) (hi * 16 + lo);
-            i += 2;
-        } else {
-            *o++ = s[i];
-        }
+    if (out != NULL && len != strlen(out)) {
+        free(out);
+        return NULL;
     }
-    *o = '\0';
     return out;
-
-bad:
-    free(out);
-    return NULL;
 }
 
 int

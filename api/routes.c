@@ -47,14 +47,17 @@ static void
 serve_metrics(strata_api_req *req, void *arg)
 {
     const strata_api_options *o = strata_api__opts(arg);
-    strata_buf b = STRATA_BUF_INIT;
+    strata_buf b = STRATA_BUF_INIT, text = STRATA_BUF_INIT;
 
+    /* The callback first: it may bring the registry up to date. */
+    if (o->metrics != NULL)
+        o->metrics(&text, o->metrics_arg);
     if (o->registry != NULL)
         strata_metrics_render(o->registry, &b);
-    if (o->metrics != NULL)
-        o->metrics(&b, o->metrics_arg);
+    strata_buf_add(&b, strata_buf_cstr(&text), text.len);
     strata_api_respond(req, 200, "text/plain; version=0.0.4; charset=utf-8",
                        strata_buf_cstr(&b), b.len);
+    strata_buf_release(&text);
     strata_buf_release(&b);
 }
 

@@ -354,6 +354,59 @@ int strata_tag_policy_select(const char **out, const strata_tag_policy *policy,
 /* s percent-encoded as a URL path segment or query value (RFC 3986
  * unreserved characters kept); NULL counts as "". Caller frees. */
 char *strata_url_escape(const char *s);
+/*
+ * s[0..n) percent-decoded ('+' as a space when plus_space, as in a query
+ * or a form body), NUL-terminated; *out_len (may be NULL) is its length,
+ * which a decoded %00 makes shorter than strlen. NULL for a malformed
+ * escape ("%", "%4", "%zz"). Caller frees.
+ */
+char *strata_url_decode(size_t *out_len, const char *s, size_t n,
+                        int plus_space);
+
+/* ---- hex, HMAC and comparisons in constant time (crypto.c) ------------- */
+
+/* 0..15 for a hex digit (either case), else -1. */
+int strata_hex_value(int c);
+/* out (2 * len + 1 bytes) = lowercase hex of data, NUL-terminated. */
+void strata_hex_encode(char *out, const void *data, size_t len);
+/* hex[0..hexlen) into exactly outlen bytes; STRATA_EINVAL otherwise. */
+int strata_hex_decode(unsigned char *out, size_t outlen, const char *hex,
+                      size_t hexlen);
+/* 1 when a and b are equal, in time that does not depend on where they
+ * differ (CRYPTO_memcmp). */
+int strata_ct_equal(const void *a, const void *b, size_t len);
+/* HMAC-SHA256 of data under key (either may be empty). */
+void strata_hmac_sha256(unsigned char out[32], const void *key, size_t keylen,
+                        const void *data, size_t len);
+/* The same as 64 lowercase hex digits; key is a NUL-terminated secret. */
+void strata_hmac_sha256_hex(char out[65], const char *key, const void *data,
+                            size_t len);
+/* 1 when hex[0..hexlen) (either case) is HMAC-SHA256(key, data), compared
+ * in constant time; 0 for a mismatch or anything that is not 64 digits. */
+int strata_hmac_sha256_verify(const char *hex, size_t hexlen, const char *key,
+                              const void *data, size_t len);
+
+/* ---- retries (retry.c) ------------------------------------------------- */
+
+/* base_ms doubled attempt times, never above cap_ms (any attempt count). */
+uint64_t strata_backoff_ms(uint64_t base_ms, unsigned attempt, uint64_t cap_ms);
+/*
+ * A Retry-After value (RFC 9110): delta-seconds, or an HTTP-date that is
+ * turned into the wait from now_ms (0 when it has passed); *out is never
+ * above max_ms. STRATA_ENOTFOUND when v is NULL, STRATA_EINVAL when it is
+ * neither form: the caller then falls back on its own backoff.
+ */
+int strata_retry_after_ms(uint64_t *out, const char *v, int64_t now_ms,
+                          uint64_t max_ms);
+
+/* ---- escaping (escape.c) ----------------------------------------------- */
+
+/* Appends s escaped for HTML text and quoted attributes (& < > " '). */
+void strata_html_escape(strata_buf *b, const char *s);
+/* Appends s as one single-quoted POSIX shell word. */
+void strata_shell_quote(strata_buf *b, const char *s);
+/* Appends s escaped as a Prometheus label value (\, ", newline). */
+void strata_prom_label_escape(strata_buf *b, const char *s);
 
 /* ---- arena (arena.c) -------------------------------------------------- */
 

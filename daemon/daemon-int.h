@@ -57,6 +57,7 @@ struct strata_daemon {
     int64_t stop_started;
     int exit_code;
     size_t watch_errors;
+    strata_metrics *metrics;  /* /metrics: the daemon's and the API's */
     strata_buf report_gauges; /* /metrics: the stale report's gauges */
     int64_t report_gauges_at; /* when they were computed; 0: never */
     int waiting_notify;       /* --once: the cycle waits for the outbox */

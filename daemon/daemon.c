@@ -462,5 +462,6 @@ strata_daemon_free(strata_daemon *d)
     free(d->cache_dir);
     json_decref(d->once_report);
     strata_buf_release(&d->report_gauges);
+    strata_metrics_free(d->metrics);
     free(d);
 }

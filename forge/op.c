@@ -176,9 +176,8 @@ op_retry(op *o, uint64_t delay_ms, int code, const char *why)
 static uint64_t
 backoff_ms(const op *o)
 {
-    uint64_t d = (uint64_t) o->forge->retry_base_ms << (o->attempt & 15);
-
-    return d > o->forge->max_retry_wait_ms ? o->forge->max_retry_wait_ms : d;
+    return strata_backoff_ms(o->forge->retry_base_ms, (unsigned) o->attempt,
+                             o->forge->max_retry_wait_ms);
 }
 
 static int
@@ -208,8 +207,10 @@ rate_wait_ms(const op *o, const strata_http_response *resp)
     int64_t now = strata_now_ms();
     const char *reset = strata_http_response_header(resp, "x-ratelimit-reset");
 
-    if (parse_u64(&s, strata_http_response_header(resp, "retry-after")) == 0)
-        return s * 1000;
+    if (strata_retry_after_ms(&s,
+                              strata_http_response_header(resp, "retry-after"),
+                              now, UINT64_MAX) == 0)
+        return s; /* op_retry gives up on a wait over the limit */
     if (reset == NULL)
         reset = strata_http_response_header(resp, "ratelimit-reset");
     if (parse_u64(&s, reset) == 0)

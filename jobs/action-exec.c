@@ -22,19 +22,6 @@ typedef struct exec_ctx {
     json_t *result;
 } exec_ctx;
 
-static void
-shell_quote(strata_buf *b, const char *s)
-{
-    strata_buf_putc(b, '\'');
-    for (; *s != '\0'; s++) {
-        if (*s == '\'')
-            strata_buf_puts(b, "'\\''");
-        else
-            strata_buf_putc(b, *s);
-    }
-    strata_buf_putc(b, '\'');
-}
-
 /* Expands {name} from vars (NULL-terminated name/value pairs). */
 int
 strata_exec__expand(char **out, const char *tmpl, const char *const *vars,
@@ -67,7 +54,7 @@ strata_exec__expand(char **out, const char *tmpl, const char *const *vars,
                                     "unknown variable '{%.*s}' in command",
                                     (int) len, p + 1);
         }
-        shell_quote(&b, vars[i + 1]);
+        strata_shell_quote(&b, vars[i + 1]);
         p = close + 1;
     }
     *out = strata_buf_detach(&b);

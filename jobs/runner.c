@@ -34,9 +34,9 @@ struct strata_runner {
     uv_loop_t *loop;
     strata_runner_env env;
     uv_timer_t timer;
-    uv_idle_t settle;                   /* active while work is settling */
+    uv_idle_t settle; /* active while work is settling */
     strata_runner_job *done_head, *done_tail; /* finished, not yet stored */
-    int open_handles;                   /* timer and settle until closed */
+    int open_handles; /* timer and settle until closed */
     int max_running;
     int running;
     int draining;
@@ -126,8 +126,9 @@ job_step(strata_runner_job *job)
         break;
     case STRATA_JOB_RETRYING: {
         /* 2 s, 4 s, 8 s, ... capped at 10 min. */
-        int shift = job->job->attempts < 9 ? job->job->attempts : 9;
-        int64_t next = strata_now_ms() + (int64_t) 1000 * (1 << shift);
+        int64_t next = strata_now_ms() +
+                       (int64_t) strata_backoff_ms(
+                           1000, (unsigned) job->job->attempts, 600 * 1000);
 
         if (strata_store_job_retry(&requeued, st, job->job->id, job->error,
                                    next, &err) != 0)

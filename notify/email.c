@@ -119,7 +119,7 @@ bodies(char **out_text, char **out_html, const strata_notify__attempt *a)
     strata_buf_printf(&t, "%s\n\n", title);
     strata_buf_puts(&h, "<!DOCTYPE html>\n<html><body style=\"font-family: "
                         "sans-serif\">\n<h2>");
-    strata_notify__html_escape(&h, title);
+    strata_html_escape(&h, title);
     strata_buf_puts(&h, "</h2>\n");
     for (i = 0; i < count; i++) {
         const json_t *e = json_array_get(a->events, i);
@@ -133,12 +133,12 @@ bodies(char **out_text, char **out_html, const strata_notify__attempt *a)
         if (count > 1) {
             strata_buf_printf(&t, "* %s\n", et);
             strata_buf_puts(&h, "<h3>");
-            strata_notify__html_escape(&h, et);
+            strata_html_escape(&h, et);
             strata_buf_puts(&h, "</h3>\n");
         }
         strata_buf_printf(&t, "%s\n\n", ex);
         strata_buf_puts(&h, "<p>");
-        strata_notify__html_escape(&h, ex);
+        strata_html_escape(&h, ex);
         strata_buf_puts(&h, "</p>\n<table>\n");
         for (j = 0; j < json_array_size(facts); j++) {
             const char *label =
@@ -148,18 +148,18 @@ bodies(char **out_text, char **out_html, const strata_notify__attempt *a)
 
             strata_buf_printf(&t, "%s: %s\n", label, value);
             strata_buf_puts(&h, "<tr><th align=\"left\">");
-            strata_notify__html_escape(&h, label);
+            strata_html_escape(&h, label);
             strata_buf_puts(&h, "</th><td><code>");
-            strata_notify__html_escape(&h, value);
+            strata_html_escape(&h, value);
             strata_buf_puts(&h, "</code></td></tr>\n");
         }
         strata_buf_puts(&h, "</table>\n");
         if (link != NULL) {
             strata_buf_printf(&t, "%s\n", link);
             strata_buf_puts(&h, "<p><a href=\"");
-            strata_notify__html_escape(&h, link);
+            strata_html_escape(&h, link);
             strata_buf_puts(&h, "\">");
-            strata_notify__html_escape(&h, link);
+            strata_html_escape(&h, link);
             strata_buf_puts(&h, "</a></p>\n");
         }
         strata_buf_puts(&t, "\n");
@@ -170,7 +170,7 @@ bodies(char **out_text, char **out_html, const strata_notify__attempt *a)
     strata_buf_printf(&t, "-- \nstrata, %s\n",
                       json_string_value(json_object_get(event, "time")));
     strata_buf_puts(&h, "<p style=\"color: #666\">strata, ");
-    strata_notify__html_escape(
+    strata_html_escape(
         &h, json_string_value(json_object_get(event, "time")));
     strata_buf_puts(&h, "</p>\n</body></html>\n");
     free(title);

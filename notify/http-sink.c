@@ -12,8 +12,6 @@
 #include <string.h>
 
 #include <curl/curl.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include "notify-int.h"
 
@@ -25,40 +23,26 @@ typedef struct http_state {
 char *
 strata_notify__signature(const char *key, const void *data, size_t len)
 {
-    unsigned char mac[EVP_MAX_MD_SIZE];
-    unsigned int maclen = 0;
-    strata_buf b = STRATA_BUF_INIT;
-    unsigned int i;
+    char *out = strata_xmalloc(7 + 64 + 1);
 
-    if (HMAC(EVP_sha256(), key, (int) strlen(key), data, len, mac, &maclen) ==
-        NULL)
-        abort(); /* only on a broken OpenSSL */
-    strata_buf_puts(&b, "sha256=");
-    for (i = 0; i < maclen; i++)
-        strata_buf_printf(&b, "%02x", mac[i]);
-    return strata_buf_detach(&b);
+    memcpy(out, "sha256=", 7);
+    strata_hmac_sha256_hex(out + 7, key, data, len);
+    return out;
 }
 
-/* Retry-After: delta-seconds or an HTTP date; 0 when absent or bad. */
+/* Retry-After: delta-seconds or an HTTP date (at most a day); 0 when
+ * absent or bad. */
 static int64_t
 retry_after_ms(const strata_http_response *resp)
 {
     const char *v = strata_http_response_header(resp, "retry-after");
     json_t *body;
+    uint64_t wait = 0;
     int64_t ms = 0;
-    char *end;
 
     if (v != NULL) {
-        long s = strtol(v, &end, 10);
-        time_t t;
-
-        if (end != v && *end == '\0' && s >= 0)
-            return (int64_t) s * 1000;
-        if ((t = curl_getdate(v, NULL)) > 0)
-            return (int64_t) t * 1000 > strata_now_ms()
-                       ? (int64_t) t * 1000 - strata_now_ms()
-                       : 0;
-        return 0;
+        strata_retry_after_ms(&wait, v, strata_now_ms(), 24 * 3600 * 1000);
+        return (int64_t) wait;
     }
     /* Discord also says it in the body: {"retry_after": 1.5} seconds. */
     body = json_loadb(resp->body.ptr, resp->body.len, 0, NULL);
@@ -67,7 +51,7 @@ retry_after_ms(const strata_http_response *resp)
             (int64_t) (json_number_value(json_object_get(body, "retry_after")) *
                        1000.0);
     json_decref(body);
-    return ms > 0 ? ms : 0;
+    return ms > 0 ? (ms < 24 * 3600 * 1000 ? ms : 24 * 3600 * 1000) : 0;
 }
 
 /* The first line of a body, printable and short, for messages. */

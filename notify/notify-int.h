@@ -155,9 +155,6 @@ json_t *strata_notify__facts(const json_t *event);
 /* The event's link (pr_url, url), or NULL. Borrowed from event. */
 const char *strata_notify__link(const json_t *event);
 
-/* Appends s to b with &, <, > (and quotes) escaped for HTML. */
-void strata_notify__html_escape(strata_buf *b, const char *s);
-
 /* A copy of s cut to at most max bytes (UTF-8 safe), "…" marking a cut. */
 char *strata_notify__truncate(const char *s, size_t max);
 

@@ -29,18 +29,12 @@ strata_notify__kick(strata_notify *n)
 }
 
 /* The delay before retry number attempts + 1: doubling, capped, +0-10%. */
-static int64_t
+static uint64_t
 backoff(const strata_notify *n, int attempts)
 {
-    uint64_t d = n->opts.backoff_ms;
-    int i;
-
-    for (i = 1; i < attempts && d < n->opts.backoff_max_ms; i++)
-        d *= 2;
-    if (d > n->opts.backoff_max_ms)
-        d = n->opts.backoff_max_ms;
-    /* Jitter so that sinks failing together do not retry in lockstep. */
-    return (int64_t) (d + (d / 10 > 0 ? uv_hrtime() % (d / 10 + 1) : 0));
+    return strata_backoff_ms(n->opts.backoff_ms,
+                             attempts > 1 ? (unsigned) attempts - 1 : 0,
+                             n->opts.backoff_max_ms);
 }
 
 /*

@@ -138,29 +138,6 @@ strata_notify__link(const json_t *event)
     return NULL;
 }
 
-void
-strata_notify__html_escape(strata_buf *b, const char *s)
-{
-    for (; s != NULL && *s != '\0'; s++) {
-        switch (*s) {
-        case '&':
-            strata_buf_puts(b, "&amp;");
-            break;
-        case '<':
-            strata_buf_puts(b, "&lt;");
-            break;
-        case '>':
-            strata_buf_puts(b, "&gt;");
-            break;
-        case '"':
-            strata_buf_puts(b, "&quot;");
-            break;
-        default:
-            strata_buf_putc(b, *s);
-        }
-    }
-}
-
 char *
 strata_notify__truncate(const char *s, size_t max)
 {

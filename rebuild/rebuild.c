@@ -11,9 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
 #include "rebuild-int.h"
 
 #define LOG_MAX (64 * 1024)
@@ -449,19 +446,6 @@ strata_rebuild__strv_free(char **v)
     for (i = 0; v != NULL && v[i] != NULL; i++)
         free(v[i]);
     free(v);
-}
-
-void
-strata_rebuild__hmac(char out[65], const char *key, const void *data,
-                     size_t len)
-{
-    unsigned char mac[EVP_MAX_MD_SIZE];
-    unsigned int maclen = 0, i;
-
-    HMAC(EVP_sha256(), key, (int) strlen(key), data, len, mac, &maclen);
-    for (i = 0; i < maclen && i < 32; i++)
-        snprintf(out + 2 * i, 3, "%02x", mac[i]);
-    out[64] = '\0';
 }
 
 const char *

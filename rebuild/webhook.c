@@ -207,7 +207,7 @@ start(strata_rebuild *b, strata_error *err)
         h[nh++] = (strata_http_header){"X-Strata-Delivery", b->o.id};
     if (b->o.secret != NULL) {
         memcpy(sig, "sha256=", 7);
-        strata_rebuild__hmac(sig + 7, b->o.secret, body, strlen(body));
+        strata_hmac_sha256_hex(sig + 7, b->o.secret, body, strlen(body));
         h[nh++] = (strata_http_header){"X-Strata-Signature", sig};
     }
     if (b->o.token != NULL) {

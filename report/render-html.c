@@ -174,7 +174,7 @@ chart(strata_buf *b, const json_t *rows, const char *key, const char *none,
     qsort(v, n, sizeof(*v), cmp_agg);
     shown = n < MAX_BARS ? n : MAX_BARS;
     strata_buf_printf(b, "<figure id=\"%s\"><figcaption>", id);
-    strata_report__html_escape(b, caption);
+    strata_html_escape(b, caption);
     strata_buf_printf(b,
                       "</figcaption><svg xmlns=\"http://www.w3.org/2000/svg\" "
                       "role=\"img\" width=\"%d\" height=\"%d\" "
@@ -190,11 +190,11 @@ chart(strata_buf *b, const json_t *rows, const char *key, const char *none,
         int wb = (int) (v[i].behind * bar_w / max);
 
         strata_buf_puts(b, "<g class=\"bar\"><title>");
-        strata_report__html_escape(b, v[i].name);
+        strata_html_escape(b, v[i].name);
         strata_buf_printf(b, ": %lld stale, %lld behind, %lld in all</title>",
                           v[i].stale, v[i].behind, v[i].total);
         strata_buf_printf(b, "<text x=\"0\" y=\"%d\">", y + 15);
-        strata_report__html_escape(b, v[i].name);
+        strata_html_escape(b, v[i].name);
         strata_buf_printf(b,
                           "</text><rect class=\"bar-total\" x=\"%d\" y=\"%d\" "
                           "width=\"%d\" height=\"16\"/>",
@@ -242,21 +242,21 @@ cell(strata_buf *b, const json_t *row, const hcol *c)
     if (strcmp(c->key, "class") == 0)
         cls = text;
     strata_buf_puts(b, "<td class=\"");
-    strata_report__html_escape(b, cls);
+    strata_html_escape(b, cls);
     strata_buf_puts(b, "\" data-v=\"");
-    strata_report__html_escape(b, text);
+    strata_html_escape(b, text);
     strata_buf_puts(b, "\">");
     if (strncmp(text, "sha256:", 7) == 0) {
         /* The full digest in the tooltip, a short one on screen. */
         char shortd[20];
         snprintf(shortd, sizeof(shortd), "%.19s", text);
         strata_buf_puts(b, "<code title=\"");
-        strata_report__html_escape(b, text);
+        strata_html_escape(b, text);
         strata_buf_puts(b, "\">");
-        strata_report__html_escape(b, shortd);
+        strata_html_escape(b, shortd);
         strata_buf_puts(b, "</code>");
     } else {
-        strata_report__html_escape(b, text);
+        strata_html_escape(b, text);
     }
     strata_buf_puts(b, "</td>");
 }
@@ -276,7 +276,7 @@ strata_report__render_html(strata_buf *b, const json_t *report)
                       "<style>%s</style></head><body>\n",
                       css);
     strata_buf_puts(b, "<h1>Stale base images</h1><p class=\"gen\">Generated ");
-    strata_report__html_escape(b, strata_report__str(report, "generated", ""));
+    strata_html_escape(b, strata_report__str(report, "generated", ""));
     strata_buf_puts(b, " by strata</p>\n<section id=\"summary\">");
     card(b, sum, "images", "images");
     card(b, sum, "stale", "stale");
@@ -301,7 +301,7 @@ strata_report__render_html(strata_buf *b, const json_t *report)
     strata_buf_puts(b, "</tr></thead>\n<tbody>\n");
     json_array_foreach (rows, i, row) {
         strata_buf_puts(b, "<tr class=\"");
-        strata_report__html_escape(b, strata_report__str(row, "status", ""));
+        strata_html_escape(b, strata_report__str(row, "status", ""));
         strata_buf_puts(b, "\">");
         for (k = 0; k < NHCOLS; k++)
             cell(b, row, &hcols[k]);

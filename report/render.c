@@ -236,32 +236,6 @@ render_md(strata_buf *b, const json_t *report)
 }
 
 void
-strata_report__html_escape(strata_buf *b, const char *s)
-{
-    for (; *s != '\0'; s++) {
-        switch (*s) {
-        case '&':
-            strata_buf_puts(b, "&amp;");
-            break;
-        case '<':
-            strata_buf_puts(b, "&lt;");
-            break;
-        case '>':
-            strata_buf_puts(b, "&gt;");
-            break;
-        case '"':
-            strata_buf_puts(b, "&quot;");
-            break;
-        case '\'':
-            strata_buf_puts(b, "&#39;");
-            break;
-        default:
-            strata_buf_putc(b, *s);
-        }
-    }
-}
-
-void
 strata_report_render(strata_buf *b, const json_t *report,
                      strata_report_format format, int color)
 {
@@ -290,19 +264,6 @@ strata_report_render(strata_buf *b, const json_t *report,
 
 /* A Prometheus label value: backslash, quote and newline escaped. */
 static void
-prom_label(strata_buf *b, const char *s)
-{
-    for (; *s != '\0'; s++) {
-        if (*s == '\\' || *s == '"')
-            strata_buf_putc(b, '\\');
-        if (*s == '\n')
-            strata_buf_puts(b, "\\n");
-        else
-            strata_buf_putc(b, *s);
-    }
-}
-
-static void
 prom_family(strata_buf *b, const json_t *report, const char *name,
             const char *help, const char *key)
 {
@@ -321,9 +282,9 @@ prom_family(strata_buf *b, const json_t *report, const char *name,
         else
             continue; /* unknown: no sample rather than a made-up one */
         strata_buf_printf(b, "%s{image=\"", name);
-        prom_label(b, strata_report__str(row, "image", ""));
+        strata_prom_label_escape(b, strata_report__str(row, "image", ""));
         strata_buf_puts(b, "\",base=\"");
-        prom_label(b, strata_report__str(row, "base", ""));
+        strata_prom_label_escape(b, strata_report__str(row, "base", ""));
         strata_buf_printf(b, "\"} %lld\n", value);
     }
 }

@@ -69,9 +69,8 @@ int strata_report__running_item(const strata_report_running *r, size_t i,
                                 const char **ref, const char **digest,
                                 const char **where);
 
-/* ---- escaping (render.c) ----------------------------------------------- */
+/* ---- rendering (render.c) --------------------------------------------- */
 
-void strata_report__html_escape(strata_buf *b, const char *s);
 /* Appends the HTML page for report (render-html.c). */
 void strata_report__render_html(strata_buf *b, const json_t *report);
 

@@ -24,19 +24,6 @@ typedef struct run_ctx {
     char *path; /* the spooled stdout */
 } run_ctx;
 
-static void
-shell_quote(strata_buf *b, const char *s)
-{
-    strata_buf_putc(b, '\'');
-    for (; *s != '\0'; s++) {
-        if (*s == '\'')
-            strata_buf_puts(b, "'\\''");
-        else
-            strata_buf_putc(b, *s);
-    }
-    strata_buf_putc(b, '\'');
-}
-
 int
 strata_scan_command(char **out, const char *tmpl, const char *image,
                     const char *digest, strata_error *err)
@@ -76,7 +63,7 @@ strata_scan_command(char **out, const char *tmpl, const char *image,
                                   (int) len, p + 1);
             goto out;
         }
-        shell_quote(&b, v);
+        strata_shell_quote(&b, v);
         p = close + 1;
     }
     *out = strata_buf_detach(&b);
@@ -202,7 +189,7 @@ strata_scan_run(uv_loop_t *loop, const strata_scan_run_opts *opts,
      * and hold the output pipe open. The newline ends a trailing comment.
      */
     strata_buf_puts(&script, "exec >");
-    shell_quote(&script, c->path);
+    strata_shell_quote(&script, c->path);
     strata_buf_printf(&script,
                       "\ntrap 'kill $pid 2>/dev/null; wait $pid; exit 143' "
                       "TERM\n{ %s\n} &\npid=$!\nwait $pid\n",

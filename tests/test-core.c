@@ -191,6 +191,111 @@ TEST(proc_runs_feeds_and_times_out)
     CHECK_EQ(uv_loop_close(&loop), 0);
 }
 
+/* The helpers every module shares: one home each (core/crypto.c,
+ * retry.c, url.c, escape.c). */
+TEST(hex_and_hmac)
+{
+    unsigned char mac[32], raw[3];
+    char hex[65];
+
+    /* RFC 4231, test case 2. */
+    strata_hmac_sha256(mac, "Jefe", 4, "what do ya want for nothing?", 28);
+    strata_hex_encode(hex, mac, sizeof(mac));
+    CHECK_STR_EQ(hex, "5bdcc146bf60754e6a042426089575c7"
+                      "5a003f089d2739839dec58b964ec3843");
+    strata_hmac_sha256_hex(hex, "Jefe", "what do ya want for nothing?", 28);
+    CHECK_STR_EQ(hex, "5bdcc146bf60754e6a042426089575c7"
+                      "5a003f089d2739839dec58b964ec3843");
+    CHECK(strata_hmac_sha256_verify(hex, 64, "Jefe",
+                                    "what do ya want for nothing?", 28));
+    hex[0] = '5';
+    hex[1] = 'B';
+    CHECK(strata_hmac_sha256_verify(hex, 64, "Jefe",
+                                    "what do ya want for nothing?", 28));
+    CHECK(!strata_hmac_sha256_verify(hex, 64, "Jefe", "what do ya want", 15));
+    CHECK(!strata_hmac_sha256_verify(hex, 63, "Jefe",
+                                     "what do ya want for nothing?", 28));
+    CHECK(!strata_hmac_sha256_verify("zz", 2, "k", "", 0));
+    /* An empty body and an empty key are valid inputs. */
+    strata_hmac_sha256_hex(hex, "", NULL, 0);
+    CHECK_STR_EQ(hex, "b613679a0814d9ec772f95d778c35fc5"
+                      "ff1697c493715653c6c712144292c5ad");
+    CHECK_EQ(strata_hex_decode(raw, 3, "00fFa0", 6), 0);
+    CHECK(raw[0] == 0 && raw[1] == 0xff && raw[2] == 0xa0);
+    CHECK_EQ(strata_hex_decode(raw, 3, "00fFa", 5), STRATA_EINVAL);
+    CHECK_EQ(strata_hex_decode(raw, 3, "00fFag", 6), STRATA_EINVAL);
+    CHECK_EQ(strata_hex_value('g'), -1);
+    CHECK(strata_ct_equal("abc", "abc", 3));
+    CHECK(!strata_ct_equal("abc", "abd", 3));
+}
+
+TEST(backoff_and_retry_after)
+{
+    uint64_t ms;
+    int64_t now = 1700000000000; /* 2023-11-14T22:13:20Z */
+
+    CHECK_EQ(strata_backoff_ms(1000, 0, 60000), 1000);
+    CHECK_EQ(strata_backoff_ms(1000, 3, 60000), 8000);
+    CHECK_EQ(strata_backoff_ms(1000, 6, 60000), 60000);
+    CHECK_EQ(strata_backoff_ms(1000, 4000000000u, 60000), 60000);
+    CHECK_EQ(strata_backoff_ms(UINT64_MAX / 2 + 1, 5, UINT64_MAX), UINT64_MAX);
+    CHECK_EQ(strata_retry_after_ms(&ms, "120", now, 3600000), 0);
+    CHECK_EQ(ms, 120000);
+    CHECK_EQ(strata_retry_after_ms(&ms, " 7 ", now, 3600000), 0);
+    CHECK_EQ(ms, 7000);
+    /* Clamped, and no overflow on absurd values. */
+    CHECK_EQ(
+        strata_retry_after_ms(&ms, "99999999999999999999999", now, 3600000), 0);
+    CHECK_EQ(ms, 3600000);
+    /* An HTTP-date, 90 s from now; one in the past means now. */
+    CHECK_EQ(strata_retry_after_ms(&ms, "Tue, 14 Nov 2023 22:14:50 GMT", now,
+                                   3600000),
+             0);
+    CHECK_EQ(ms, 90000);
+    CHECK_EQ(strata_retry_after_ms(&ms, "Tue, 14 Nov 2023 22:00:00 GMT", now,
+                                   3600000),
+             0);
+    CHECK_EQ(ms, 0);
+    CHECK_EQ(strata_retry_after_ms(&ms, "soon", now, 3600000), STRATA_EINVAL);
+    CHECK_EQ(strata_retry_after_ms(&ms, "-5", now, 3600000), STRATA_EINVAL);
+    CHECK_EQ(strata_retry_after_ms(&ms, "5s", now, 3600000), STRATA_EINVAL);
+    CHECK_EQ(strata_retry_after_ms(&ms, NULL, now, 3600000), STRATA_ENOTFOUND);
+}
+
+TEST(urls_and_escaping)
+{
+    strata_buf b = STRATA_BUF_INIT;
+    size_t len;
+    char *s;
+
+    s = strata_url_escape("a b/c?d=é~");
+    CHECK_STR_EQ(s, "a%20b%2Fc%3Fd%3D%C3%A9~");
+    free(s);
+    s = strata_url_decode(&len, "a+b%2Fc%3d", 10, 1);
+    CHECK_STR_EQ(s, "a b/c=");
+    free(s);
+    s = strata_url_decode(&len, "a+b", 3, 0);
+    CHECK_STR_EQ(s, "a+b");
+    free(s);
+    s = strata_url_decode(&len, "x%00y", 5, 1);
+    CHECK(s != NULL && len == 3 && strlen(s) == 1);
+    free(s);
+    CHECK(strata_url_decode(NULL, "%", 1, 1) == NULL);
+    CHECK(strata_url_decode(NULL, "%4", 2, 1) == NULL);
+    CHECK(strata_url_decode(NULL, "%zz", 3, 1) == NULL);
+
+    strata_html_escape(&b, "<a href=\"x\" title='y'>&</a>");
+    CHECK_STR_EQ(b.ptr, "&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&amp;"
+                        "&lt;/a&gt;");
+    strata_buf_reset(&b);
+    strata_shell_quote(&b, "it's $(rm -rf /)");
+    CHECK_STR_EQ(b.ptr, "'it'\\''s $(rm -rf /)'");
+    strata_buf_reset(&b);
+    strata_prom_label_escape(&b, "a\"b\\c\nd");
+    CHECK_STR_EQ(b.ptr, "a\\\"b\\\\c\\nd");
+    strata_buf_release(&b);
+}
+
 int
 main(void)
 {
@@ -202,5 +307,8 @@ main(void)
     RUN(log_levels);
     RUN(strmap_put_get_iterate);
     RUN(proc_runs_feeds_and_times_out);
+    RUN(hex_and_hmac);
+    RUN(backoff_and_retry_after);
+    RUN(urls_and_escaping);
     return harness_done();
 }

@@ -7,9 +7,10 @@
  * calls these; nothing here reads a clock.
  */
 #include <assert.h>
-#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <openssl/evp.h>
 
 #include "watchers.h"
 
@@ -62,15 +63,10 @@ strata_watchers_grid_next(int64_t earliest, uint64_t phase,
 uint64_t
 strata_watchers_backoff_ms(unsigned errors, uint64_t interval_ms)
 {
-    uint64_t d = STRATA_WATCHERS_BACKOFF_BASE_MS;
-    unsigned i;
-
     if (errors == 0)
         return 0;
-    interval_ms = clamp_interval(interval_ms);
-    for (i = 1; i < errors && d < interval_ms; i++)
-        d *= 2;
-    return d < interval_ms ? d : interval_ms;
+    return strata_backoff_ms(STRATA_WATCHERS_BACKOFF_BASE_MS, errors - 1,
+                             clamp_interval(interval_ms));
 }
 
 int64_t

@@ -5,12 +5,12 @@
  * comparisons are constant-time through OpenSSL's CRYPTO_memcmp, and no
  * message ever contains a secret or what the sender offered instead.
  */
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
 
 #include "watchers-int.h"
 
@@ -88,18 +88,6 @@ verify_authorization(const char *header, const char *secret, strata_error *err)
     return 0;
 }
 
-static int
-hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /*
  * Finds the first "token=" parameter of a URL query and percent-decodes
  * its value into a new buffer of *out_len bytes (the caller frees; it may
@@ -114,24 +102,8 @@ query_token(const char *query, size_t *out_len)
         const char *end = strchr(p, '&');
         size_t len = end ? (size_t) (end - p) : strlen(p);
 
-        if (len >= 6 && strncmp(p, "token=", 6) == 0) {
-            char *out = strata_xmalloc(len - 6 + 1);
-            size_t i, o = 0;
-
-            for (i = 6; i < len; i++) {
-                if (p[i] == '%' && i + 2 < len && hexval(p[i + 1]) >= 0 &&
-                    hexval(p[i + 2]) >= 0) {
-                    out[o++] =
-                        (char) (hexval(p[i + 1]) * 16 + hexval(p[i + 2]));
-                    i += 2;
-                } else {
-                    out[o++] = p[i] == '+' ? ' ' : p[i];
-                }
-            }
-            out[o] = '\0';
-            *out_len = o;
-            return out;
-        }
+        if (len >= 6 && strncmp(p, "token=", 6) == 0)
+            return strata_url_decode(out_len, p + 6, len - 6, 1);
         p = end ? end + 1 : NULL;
     }
     return NULL;
@@ -162,32 +134,13 @@ verify_token(const strata_watchers_webhook_request *req, const char *secret,
     return rc;
 }
 
-static void
-hmac_sha256(unsigned char out[32], const char *secret, const void *body,
-            size_t len)
-{
-    unsigned int outlen = 32;
-
-    /* An empty body is valid; HMAC() wants a non-NULL pointer for it. */
-    HMAC(EVP_sha256(), secret, (int) strlen(secret),
-         (const unsigned char *) (body ? body : ""), len, out, &outlen);
-}
-
 char *
 strata_watchers_webhook_sign(const char *secret, const void *body, size_t len)
 {
-    static const char hex[] = "0123456789abcdef";
-    unsigned char mac[32];
     char *out = strata_xmalloc(7 + 64 + 1);
-    int i;
 
-    hmac_sha256(mac, secret, body, len);
     memcpy(out, "sha256=", 7);
-    for (i = 0; i < 32; i++) {
-        out[7 + 2 * i] = hex[mac[i] >> 4];
-        out[7 + 2 * i + 1] = hex[mac[i] & 15];
-    }
-    out[7 + 64] = '\0';
+    strata_hmac_sha256_hex(out + 7, secret, body, len);
     return out;
 }
 
@@ -196,27 +149,17 @@ verify_signature(const strata_watchers_webhook_request *req, const char *secret,
                  strata_error *err)
 {
     const char *sig = req->signature;
-    unsigned char want[32], got[32];
-    int i;
 
     if (sig == NULL || *sig == '\0')
         return strata_error_set(err, STRATA_EAUTH,
                                 "webhook has no X-Strata-Signature header");
-    if (strncasecmp(sig, "sha256=", 7) != 0 || strlen(sig) != 7 + 64)
+    if (strncasecmp(sig, "sha256=", 7) != 0 || strlen(sig) != 7 + 64 ||
+        strspn(sig + 7, "0123456789abcdefABCDEF") != 64)
         return strata_error_set(err, STRATA_EAUTH,
                                 "malformed X-Strata-Signature header "
                                 "(expected 'sha256=' and 64 hex digits)");
-    for (i = 0; i < 32; i++) {
-        int hi = hexval(sig[7 + 2 * i]), lo = hexval(sig[7 + 2 * i + 1]);
-
-        if (hi < 0 || lo < 0)
-            return strata_error_set(err, STRATA_EAUTH,
-                                    "malformed X-Strata-Signature header "
-                                    "(expected 'sha256=' and 64 hex digits)");
-        got[i] = (unsigned char) (hi * 16 + lo);
-    }
-    hmac_sha256(want, secret, req->body, req->body_len);
-    if (CRYPTO_memcmp(want, got, sizeof(want)) != 0)
+    if (!strata_hmac_sha256_verify(sig + 7, 64, secret, req->body,
+                                   req->body_len))
         return strata_error_set(err, STRATA_EAUTH,
                                 "X-Strata-Signature does not match the body");
     return 0;

@@ -107,7 +107,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_truncate(out, 3);
     check_truncate(out, tlen % 61);
     check_truncate(out, 150);
-    strata_notify__html_escape(&b, out);
+    strata_html_escape(&b, out);
     check(b.len >= strlen(out) && strchr(strata_buf_cstr(&b), '<') == NULL);
     facts = strata_notify__facts(event);
     check(json_is_array(facts));
