@@ -207,8 +207,17 @@ strata_pr__work(uv_work_t *req)
     source_of(&src, c);
     if ((c->rc = strata_vcs_sync(&vr, &src, c->job->env->cache_dir, &c->err)) !=
             0 ||
-        (c->rc = strata_vcs_list_dockerfiles(&list, vr, NULL, 0, &c->err)) != 0)
+        (c->rc = strata_vcs_list_dockerfiles(
+             &list, vr, NULL, STRATA_VCS_DOCKERFILE_MAX, &c->err)) != 0)
         goto out;
+    /* As the graph scan does: a Dockerfile over the limit is not read. */
+    for (i = 0; i < list.nskipped; i++)
+        json_array_append_new(
+            c->problems,
+            json_sprintf("%s: %llu bytes, over the limit of %d: not pinned",
+                         list.skipped[i].path,
+                         (unsigned long long) list.skipped[i].size,
+                         STRATA_VCS_DOCKERFILE_MAX));
     pins = strata_xcalloc(list.len ? list.len : 1, sizeof(*pins));
     edits = strata_xcalloc(list.len ? list.len : 1, sizeof(*edits));
     for (i = 0; i < list.len; i++) {
@@ -217,8 +226,8 @@ strata_pr__work(uv_work_t *req)
         char *data = NULL;
         size_t len = 0;
 
-        if (strata_vcs_read_blob(&data, &len, vr, list.blobs[i].id, 0,
-                                 &c->err) != 0 ||
+        if (strata_vcs_read_blob(&data, &len, vr, list.blobs[i].id,
+                                 STRATA_VCS_DOCKERFILE_MAX, &c->err) != 0 ||
             strata_dockerfile_parse(&df, data, len, path, NULL, &c->err) != 0) {
             json_array_append_new(c->problems,
                                   json_sprintf("%s: %s", path, c->err.msg));
