@@ -154,15 +154,32 @@ on_sideband(const char *str, int len, void *payload)
     return strata_vcs__guard_expired(&auth->guard) ? -1 : 0;
 }
 
+/* Bytes received and objects indexed: resolving the deltas of a big pack
+ * after its last byte came is progress too, with no socket activity. */
 static int
 on_transfer(const git_indexer_progress *stats, void *payload)
 {
     strata_vcs__auth *auth = payload;
+    size_t mark = stats->received_bytes + stats->indexed_objects +
+                  stats->indexed_deltas + stats->local_objects;
 
-    if (stats->received_bytes != auth->received) {
-        auth->received = stats->received_bytes;
+    if (mark != auth->received) {
+        auth->received = mark;
         strata_vcs__guard_progress(&auth->guard);
     }
+    return strata_vcs__guard_expired(&auth->guard) ? -1 : 0;
+}
+
+/* Building the pack of a push, before its first byte is sent. */
+static int
+on_pack(int stage, uint32_t current, uint32_t total, void *payload)
+{
+    strata_vcs__auth *auth = payload;
+
+    (void) stage;
+    (void) current;
+    (void) total;
+    strata_vcs__guard_progress(&auth->guard);
     return strata_vcs__guard_expired(&auth->guard) ? -1 : 0;
 }
 
@@ -194,6 +211,7 @@ strata_vcs__callbacks(git_remote_callbacks *cb, strata_vcs__auth *auth,
     cb->sideband_progress = on_sideband;
     cb->transfer_progress = on_transfer;
     cb->push_transfer_progress = on_push_transfer;
+    cb->pack_progress = on_pack;
     cb->payload = auth;
     strata_vcs__guard_enter(&auth->guard, repo);
 }

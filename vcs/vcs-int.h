@@ -87,7 +87,7 @@ void strata_vcs__stream_register(void);
 typedef struct strata_vcs__auth {
     const strata_vcs_repo *repo;
     strata_vcs__guard guard;
-    size_t received; /* bytes the progress callbacks last reported */
+    size_t received; /* what the progress callbacks last reported */
     int userpass_tries;
     int sshkey_tries;
     int username_tries;
