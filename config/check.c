@@ -185,6 +185,16 @@ strata_config__check_repo(strata_config__ctx *ctx, void *obj,
         if (!remote && strstr(r->url, "://") == NULL)
             r->url = strata_config__path(ctx, r->url);
     }
+    /* Credentials in the URL are kept apart, for fetching only: the URL
+     * that is stored, printed and sent in events has none. */
+    if (r->url != NULL && strata_url_has_credentials(r->url)) {
+        char *clean = strata_url_strip_credentials(r->url);
+
+        r->fetch_url = strata_config__secret(ctx->cfg, r->url, strlen(r->url),
+                                             "the repository url");
+        r->url = strata_config__strdup(ctx->cfg, clean);
+        free(clean);
+    }
     if (strata_config__is_null(type) && host != NULL) {
         if (strcmp(host, "github.com") == 0)
             r->forge = STRATA_FORGE_GITHUB;
@@ -558,6 +568,13 @@ resolve_repos(strata_config__ctx *ctx, strata_config_data *d,
                           "'default'");
         }
     }
+}
+
+const char *
+strata_config_repo_fetch_url(const strata_config_repo *repo)
+{
+    return repo->fetch_url != NULL ? strata_secret_reveal(repo->fetch_url)
+                                   : repo->url;
 }
 
 int

@@ -171,10 +171,16 @@ typedef struct strata_config_pr {
 
 typedef struct strata_config_repo {
     strata_config_pos pos;
-    const char *url;      /* https, http, git, ssh, scp-like, file://, or an
-                             absolute local path */
-    const char *branch;   /* default "main" */
-    const char *username; /* or NULL */
+    const char *url; /* https, http, git, ssh, scp-like, file://, or an
+                        absolute local path; never with credentials
+                        (strata_url_strip_credentials): the name
+                        stored, printed and sent in events */
+    /* The URL as configured when it carries credentials
+     * ("https://user:token@host/..."), to fetch and push with; else NULL.
+     * See strata_config_repo_fetch_url(). */
+    const strata_secret *fetch_url;
+    const char *branch;             /* default "main" */
+    const char *username;           /* or NULL */
     const strata_secret *token;     /* repo's own, else the forge's, or NULL */
     const char *ssh_key_file;       /* absolute path, or NULL */
     strata_config_forge_type forge; /* inferred from the URL when not set */
@@ -332,6 +338,9 @@ typedef struct strata_config_scanner {
 /* The repositories' rescans by the daemon. */
 typedef struct strata_config_scan {
     uint64_t interval_ms; /* how often; a git push webhook rescans at once */
+    /* Deadlines of one git network operation (a fetch, a push). */
+    uint64_t fetch_timeout_ms; /* the whole operation; default 2m */
+    uint64_t stall_timeout_ms; /* no byte in or out; default 30s */
 } strata_config_scan;
 
 typedef struct strata_config_data {
@@ -420,6 +429,11 @@ const char *strata_config_action_name(unsigned action_bit);
 /* True when a listen address ("127.0.0.1:8780") is on loopback. */
 int strata_config_listen_is_loopback(const char *listen);
 
+/*
+ * The URL to give git for repo: the one configured, credentials included
+ * (fetch_url), or url when it had none. Borrowed. Never print it.
+ */
+const char *strata_config_repo_fetch_url(const strata_config_repo *repo);
 /* ---- the golden catalog (catalog.c, catalog-lookup.c) ----------------- */
 
 /*

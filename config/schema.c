@@ -408,6 +408,10 @@ SCHEMA(log_section, "log", strata_config_log, .pos_offset = -1,
 static const strata_config__field scan_section_fields[] = {
     FLD("interval", STRATA_CF_DURATION, strata_config_scan, interval_ms,
         .def = "5m", .min = 10000),
+    FLD("fetch_timeout", STRATA_CF_DURATION, strata_config_scan,
+        fetch_timeout_ms, .def = "2m", .min = 1000),
+    FLD("stall_timeout", STRATA_CF_DURATION, strata_config_scan,
+        stall_timeout_ms, .def = "30s", .min = 1000),
 };
 SCHEMA(scan_section, "scan", strata_config_scan, .pos_offset = -1,
        .name_offset = -1, .set_offset = -1);

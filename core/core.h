@@ -185,6 +185,38 @@ void strata_format_time(char *out, size_t outlen, int64_t ms);
 /* Lowercase hex sha256 of data into out (65 bytes). */
 void strata_sha256_hex(char out[65], const void *data, size_t len);
 
+/* ---- URLs as they may be shown (url.c) -------------------------------- */
+
+/*
+ * Secrets ride in URLs: in the userinfo ("https://user:token@host/"), in
+ * the query ("?sig=...") and, for webhook receivers (Slack, Teams), in the
+ * path. Each function returns a new string (the caller's). A string that
+ * is not "scheme://..." (a local path, git's scp-like "git@host:path") is
+ * returned unchanged.
+ */
+
+/* url without its "user:password@" part, whatever the scheme. */
+char *strata_url_strip_userinfo(const char *url);
+
+/*
+ * The form of a URL that may be stored, printed or sent in an event: for
+ * http and https without any userinfo (a user name alone is often a
+ * token: "https://TOKEN@github.com/o/r"); for other schemes without the
+ * password, keeping a login name ("ssh://git@host/o/r" is unchanged).
+ */
+char *strata_url_strip_credentials(const char *url);
+
+/* 1 when strata_url_strip_credentials() would change url. */
+int strata_url_has_credentials(const char *url);
+
+/*
+ * The form of a URL that may be logged: scheme, host, port and path, with
+ * no userinfo, query or fragment ("https://host/v2/x/manifests/1"); with
+ * secret set (the URL is itself a credential, as a webhook's is), scheme,
+ * host and port only ("https://hooks.slack.com"). NULL gives "".
+ */
+char *strata_url_for_log(const char *url, int secret);
+
 /* ---- string map ------------------------------------------------------- */
 
 /* FNV-1a (64 bits) of a string: what the hash tables here probe with. */

@@ -15,23 +15,7 @@
 char *
 strata_http_url_redact(const char *url)
 {
-    const char *auth, *end, *at = NULL, *p;
-    char *out;
-
-    auth = strstr(url, "://");
-    if (auth == NULL)
-        return strata_xstrdup(url);
-    auth += 3;
-    end = auth + strcspn(auth, "/?#");
-    for (p = auth; p < end; p++)
-        if (*p == '@')
-            at = p;
-    if (at == NULL)
-        return strata_xstrdup(url);
-    out = strata_xmalloc(strlen(url) + 1);
-    memcpy(out, url, (size_t) (auth - url));
-    strcpy(out + (auth - url), at + 1);
-    return out;
+    return strata_url_strip_userinfo(url);
 }
 
 const char *

@@ -51,7 +51,9 @@ struct http_req {
     size_t max_body;
     int too_big;
     char *method;
-    char *url; /* without credentials: safe for messages and logs */
+    /* Safe for messages and logs: no userinfo, no query (which may hold
+     * a signature or a token), and no path when the URL is a secret. */
+    char *url;
     uint32_t timeout_ms;
     char errbuf[CURL_ERROR_SIZE];
     strata_http_cb cb;
@@ -704,7 +706,7 @@ strata_http_send(strata_http *http, const strata_http_request *req,
     r->http = http;
     r->cb = cb;
     r->arg = arg;
-    r->url = strata_http_url_redact(req->url);
+    r->url = strata_url_for_log(req->url, req->url_secret);
     r->method = strata_xstrdup(req->method != NULL ? req->method : "GET");
     r->max_body = req->max_body ? req->max_body : DEFAULT_MAX_BODY;
     r->timeout_ms = req->timeout_ms ? req->timeout_ms : DEFAULT_TIMEOUT_MS;

@@ -38,6 +38,10 @@ typedef struct strata_http_request {
     int insecure;                /* skip TLS verification */
     const char *ca_file;         /* CA bundle used instead of the system's */
     const char *userpwd;         /* "user:password" Basic auth, or NULL */
+    /* The URL is itself a credential (a Slack, Teams or Discord webhook):
+     * logs and messages name its scheme and host only. Any other URL is
+     * named by scheme, host and path, never with its userinfo or query. */
+    int url_secret;
 } strata_http_request;
 
 typedef struct strata_http_response {
@@ -56,8 +60,8 @@ typedef struct strata_http_response {
  * (connection, DNS, TLS), STRATA_ETIMEOUT, STRATA_ETOOBIG (body over
  * max_body), STRATA_EPROTO (too many redirects, a garbled reply) or
  * STRATA_ECANCELED (strata_http_close). resp is NULL when err is set.
- * Messages name the URL without credentials. Both are borrowed and valid
- * only during the call; steal the body with strata_buf_detach() if you
+ * Messages name the URL as strata_url_for_log() shows it. Both are borrowed and
+ * valid only during the call; steal the body with strata_buf_detach() if you
  * need it after (body.ptr is never NULL in a response).
  */
 typedef void (*strata_http_cb)(const strata_http_response *resp,
@@ -107,8 +111,9 @@ strata_http_response *strata_http_response_dup(const strata_http_response *r);
 void strata_http_response_free(strata_http_response *resp);
 
 /*
- * Returns url without its "user:password@" part, for messages and logs.
- * New; the caller frees it.
+ * Returns url without its "user:password@" part (strata_url_strip_userinfo).
+ * New; the caller frees it. Logs want strata_url_for_log(), which also
+ * drops the query.
  */
 char *strata_http_url_redact(const char *url);
 

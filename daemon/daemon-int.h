@@ -15,6 +15,7 @@
 #include "jobs.h"
 #include "oci.h"
 #include "store.h"
+#include "vcs.h"
 
 struct strata_watcher;
 
@@ -48,6 +49,7 @@ struct strata_daemon {
     int rescan_wanted;                  /* a reload came while scanning */
     const strata_config_data *scan_cfg; /* what the scan under way reads */
     int scan_rc;
+    strata_vcs_cancel *scan_cancel; /* set on stop: ends a running fetch */
     json_t *scan_summary;
     strata_error scan_err;
     char *cache_dir;

@@ -323,6 +323,8 @@ daemon_stop(strata_daemon *d, int exit_code)
     d->stop_started = strata_now_ms();
     cycle_set_phase(d, STRATA_PHASE_STOPPING);
     strata_watcher_stop(d->watcher);
+    /* A scan under way ends within about 100 ms, even mid-fetch. */
+    strata_vcs_cancel_set(d->scan_cancel);
     uv_timer_stop(&d->plan_timer);
     uv_timer_stop(&d->scan_timer);
     strata_runner_pause(d->runner);
@@ -343,6 +345,7 @@ strata_daemon_new(strata_daemon **out, const strata_daemon_opts *opts,
 
     *out = NULL;
     d->opts = *opts;
+    d->scan_cancel = strata_vcs_cancel_new();
     uv_loop_init(&d->loop);
     rc = strata_config_load_or_default(&d->config, opts->config_path,
                                        opts->config_explicit, problems, err);
@@ -460,6 +463,7 @@ strata_daemon_free(strata_daemon *d)
         strata_config_free(d->retired[i]);
     free(d->retired);
     free(d->cache_dir);
+    strata_vcs_cancel_free(d->scan_cancel);
     json_decref(d->once_report);
     strata_buf_release(&d->report_gauges);
     strata_metrics_free(d->metrics);

@@ -16,7 +16,8 @@ static void
 scan_work(uv_work_t *req)
 {
     strata_daemon *d = req->data;
-    strata_graph_scan_opts opts = {.cache_dir = d->cache_dir};
+    strata_graph_scan_opts opts = {.cache_dir = d->cache_dir,
+                                   .cancel = d->scan_cancel};
     strata_store *st = NULL;
 
     /* The worker has its own connection: the loop keeps using d->store.
@@ -27,8 +28,9 @@ scan_work(uv_work_t *req)
         d->scan_rc = strata_graph_scan(&d->scan_summary, st, d->scan_cfg, &opts,
                                        &d->scan_err);
     /* Then what the registries say each image is built on (lineage.c),
-     * with short timeouts: a registry that is down delays the cycle. */
-    if (d->scan_rc == 0) {
+     * with short timeouts: a registry that is down delays the cycle.
+     * Not once the daemon is stopping. */
+    if (d->scan_rc == 0 && !strata_vcs_cancel_is_set(d->scan_cancel)) {
         strata_registry_opts ro = {.timeout_ms = 15000, .max_retries = 1};
         strata_graph_lineage_opts lo = {.defaults = &ro};
         json_t *images = NULL;

@@ -103,7 +103,8 @@ typedef struct strata_graph__scan_ctx {
     const strata_config_data *cfg;
     const char *cache_dir;
     size_t max_size;
-    strata_strmap *ids; /* ref -> store node id, for nodes written */
+    strata_vcs_cancel *cancel; /* borrowed, or NULL */
+    strata_strmap *ids;        /* ref -> store node id, for nodes written */
 } strata_graph__scan_ctx;
 
 /* One repository being scanned. */

@@ -184,12 +184,19 @@ typedef struct strata_graph_scan_opts {
     const char *cache_dir;
     /* Dockerfiles larger than this are skipped; 0: STRATA_DF_MAX_SIZE. */
     size_t max_size;
+    /*
+     * Borrowed, may be NULL: once set (from any thread), the fetch under
+     * way fails within about 100 ms and the repositories not yet scanned
+     * are reported as failed with "cancelled" (strata_vcs_cancel_set).
+     */
+    struct strata_vcs_cancel *cancel;
 } strata_graph_scan_opts;
 
 /*
  * Scans every repository of cfg into st. A repository that cannot be
- * synced, a Dockerfile that cannot be parsed and every parser diagnostic
- * are reported in the summary and never stop the scan; only a store
+ * synced (its remote fails, or is over cfg->scan's fetch_timeout or
+ * stall_timeout), a Dockerfile that cannot be parsed and every parser
+ * diagnostic are reported in the summary and never stop the scan; only a store
  * failure does (its code is returned, and the repository being written is
  * rolled back). *summary (new reference, also on error when not NULL) is
  *   {"repos": [{"url", "branch", "commit": hex|null, "error": msg|null,

@@ -267,11 +267,16 @@ scan_repo(json_t *entry, strata_graph__scan_ctx *sc,
             strata_strmap_put(rs.named, p, (void *) repo->images[i].name);
         free(p);
     }
-    src.url = repo->url;
+    /* The configured URL with its credentials is for git only: the
+     * summary, the store and the graph name repo->url, which has none. */
+    src.url = strata_config_repo_fetch_url(repo);
     src.branch = repo->branch ? repo->branch : "main";
     src.username = repo->username;
     src.token = repo->token ? strata_secret_reveal(repo->token) : NULL;
     src.ssh_key = repo->ssh_key_file;
+    src.timeout_ms = sc->cfg->scan.fetch_timeout_ms;
+    src.stall_ms = sc->cfg->scan.stall_timeout_ms;
+    src.cancel = sc->cancel;
     if (strata_vcs_sync(&rs.vr, &src, sc->cache_dir, &e) != 0) {
         json_object_set_new(entry, "error", json_string(e.msg));
         json_array_append_new(rs.errors, json_string(e.msg));
@@ -346,6 +351,7 @@ strata_graph_scan(json_t **summary, strata_store *st,
     sc.cfg = cfg;
     sc.cache_dir = cache ? cache : opts->cache_dir;
     sc.max_size = opts && opts->max_size ? opts->max_size : STRATA_DF_MAX_SIZE;
+    sc.cancel = opts != NULL ? opts->cancel : NULL;
     sc.ids = strata_strmap_new();
     for (i = 0; i < cfg->n_repos && rc == 0; i++) {
         const strata_config_repo *repo = &cfg->repos[i];
@@ -355,6 +361,10 @@ strata_graph_scan(json_t **summary, strata_store *st,
             "dockerfiles", 0, "parsed", 0, "skipped", 0, "edges", 0, "errors");
 
         json_array_append_new(repos, entry);
+        if (strata_vcs_cancel_is_set(sc.cancel)) {
+            json_object_set_new(entry, "error", json_string("cancelled"));
+            continue;
+        }
         rc = scan_repo(entry, &sc, repo, err);
     }
     strata_strmap_free(sc.ids);

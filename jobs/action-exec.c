@@ -242,7 +242,11 @@ start_backend(strata_runner_job *job, const strata_config_repo *repo,
     o.base_digest = job->job->base_digest;
     o.annotate_base =
         builds_from(job->env->graph, job->job->image, job->job->base_ref);
-    o.repo_url = repo->url;
+    /* Builders that clone need the credentials; others name the repo. */
+    o.repo_url = builder->type == STRATA_BUILDER_BUILDAH ||
+                         builder->type == STRATA_BUILDER_KUBERNETES
+                     ? strata_config_repo_fetch_url(repo)
+                     : repo->url;
     o.branch = repo->branch;
     o.id = jobid;
     o.timeout_ms = builder->timeout_ms;

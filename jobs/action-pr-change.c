@@ -19,10 +19,14 @@ resolve(const char *ref, const strata_df_ref *where, void *arg)
 }
 
 static void
-source_of(strata_vcs_source *src, const strata_config_repo *repo)
+source_of(strata_vcs_source *src, const strata_pr__ctx *c)
 {
+    const strata_config_repo *repo = c->repo;
+
     memset(src, 0, sizeof(*src));
-    src->url = repo->url;
+    src->url = strata_config_repo_fetch_url(repo);
+    src->timeout_ms = c->job->env->cfg->scan.fetch_timeout_ms;
+    src->stall_ms = c->job->env->cfg->scan.stall_timeout_ms;
     src->branch = repo->branch;
     src->username = repo->username;
     src->token = repo->token ? strata_secret_reveal(repo->token) : NULL;
@@ -200,11 +204,20 @@ strata_pr__work(uv_work_t *req)
     strata_buf msg = STRATA_BUF_INIT;
     size_t i, j, nedits = 0;
 
-    source_of(&src, repo);
+    source_of(&src, c);
     if ((c->rc = strata_vcs_sync(&vr, &src, c->job->env->cache_dir, &c->err)) !=
             0 ||
-        (c->rc = strata_vcs_list_dockerfiles(&list, vr, NULL, 0, &c->err)) != 0)
+        (c->rc = strata_vcs_list_dockerfiles(
+             &list, vr, NULL, STRATA_VCS_DOCKERFILE_MAX, &c->err)) != 0)
         goto out;
+    /* As the graph scan does: a Dockerfile over the limit is not read. */
+    for (i = 0; i < list.nskipped; i++)
+        json_array_append_new(
+            c->problems,
+            json_sprintf("%s: %llu bytes, over the limit of %d: not pinned",
+                         list.skipped[i].path,
+                         (unsigned long long) list.skipped[i].size,
+                         STRATA_VCS_DOCKERFILE_MAX));
     pins = strata_xcalloc(list.len ? list.len : 1, sizeof(*pins));
     edits = strata_xcalloc(list.len ? list.len : 1, sizeof(*edits));
     for (i = 0; i < list.len; i++) {
@@ -213,8 +226,8 @@ strata_pr__work(uv_work_t *req)
         char *data = NULL;
         size_t len = 0;
 
-        if (strata_vcs_read_blob(&data, &len, vr, list.blobs[i].id, 0,
-                                 &c->err) != 0 ||
+        if (strata_vcs_read_blob(&data, &len, vr, list.blobs[i].id,
+                                 STRATA_VCS_DOCKERFILE_MAX, &c->err) != 0 ||
             strata_dockerfile_parse(&df, data, len, path, NULL, &c->err) != 0) {
             json_array_append_new(c->problems,
                                   json_sprintf("%s: %s", path, c->err.msg));
@@ -279,7 +292,7 @@ strata_pr__delete_work(uv_work_t *req)
     strata_vcs_source src;
     strata_vcs_repo *vr = NULL;
 
-    source_of(&src, c->repo);
+    source_of(&src, c);
     if ((c->rc = strata_vcs_open(&vr, &src, c->job->env->cache_dir, &c->err)) ==
         0)
         c->rc = strata_vcs_delete_branch(&c->deleted, vr, c->branch, &c->err);

@@ -160,6 +160,7 @@ strata_notify__http_send(strata_notify__attempt *a, strata_error *err)
             (strata_http_header){cfg->headers[i].key, cfg->headers[i].value};
     req.method = "POST";
     req.url = strata_secret_reveal(cfg->url);
+    req.url_secret = 1; /* logs name its scheme and host, no more */
     req.headers = headers;
     req.nheaders = nh;
     req.body = hs->body;

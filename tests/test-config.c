@@ -317,6 +317,8 @@ TEST(defaults)
     CHECK(d->api.token == NULL);
     CHECK_STR_EQ(d->forges.github.api_url, "https://api.github.com");
     CHECK_EQ(d->scan.interval_ms, 5 * 60 * 1000);
+    CHECK_EQ(d->scan.fetch_timeout_ms, 2 * 60 * 1000);
+    CHECK_EQ(d->scan.stall_timeout_ms, 30 * 1000);
     result_free(&r);
 
     /* A null document and empty sections give the defaults too. */
@@ -590,13 +592,15 @@ TEST(api_listen_needs_token_off_loopback)
             "api:\n  webhooks:\n    - {name: gh, kind: github, secret: s}\n"
             "    - {name: gl, kind: gitlab, secret: s}\n"
             "    - {name: ge, kind: gitea, secret: s}\n"
-            "scan: {interval: 30s}\n",
+            "scan: {interval: 30s, fetch_timeout: 45s, stall_timeout: 5s}\n",
             "/");
 
         CHECK_EQ(d->api.n_webhooks, 3);
         CHECK(STRATA_WEBHOOK_IS_GIT(d->api.webhooks[0].kind));
         CHECK_EQ(d->api.webhooks[1].kind, STRATA_WEBHOOK_GITLAB);
         CHECK_EQ(d->scan.interval_ms, 30000);
+        CHECK_EQ(d->scan.fetch_timeout_ms, 45000);
+        CHECK_EQ(d->scan.stall_timeout_ms, 5000);
         result_free(&r);
     }
     load_one_problem("api:\n  webhooks:\n    - {name: gh, kind: github, "
@@ -605,6 +609,8 @@ TEST(api_listen_needs_token_off_loopback)
                      "'github' webhook (a git push webhook)");
     load_one_problem("scan: {interval: 1s}\n",
                      "test.yaml:1:18: 'interval' must be at least 10s");
+    load_one_problem("scan: {stall_timeout: 500ms}\n",
+                     "test.yaml:1:23: 'stall_timeout' must be at least 1s");
     CHECK(strata_config_listen_is_loopback("127.0.0.1:1"));
     CHECK(strata_config_listen_is_loopback("[::1]:1"));
     CHECK(!strata_config_listen_is_loopback("[::]:1"));

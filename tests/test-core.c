@@ -294,6 +294,56 @@ TEST(urls_and_escaping)
     strata_prom_label_escape(&b, "a\"b\\c\nd");
     CHECK_STR_EQ(b.ptr, "a\\\"b\\\\c\\nd");
     strata_buf_release(&b);
+/* core/url.c: what may be stored, and what may be logged, of a URL. */
+TEST(url_forms)
+{
+    static const char *strip[][2] = {
+        {"https://user:tok@git.example.com/o/r.git",
+         "https://git.example.com/o/r.git"},
+        {"https://TOKEN@github.com/o/r", "https://github.com/o/r"},
+        {"HTTP://a:b@c@host:8080/x?y=1", "HTTP://host:8080/x?y=1"},
+        {"ssh://git@host/o/r.git", "ssh://git@host/o/r.git"},
+        {"ssh://git:pw@host:22/o/r", "ssh://git@host:22/o/r"},
+        {"git@github.com:o/r.git", "git@github.com:o/r.git"},
+        {"/srv/git/r.git", "/srv/git/r.git"},
+        {"https://host/path@at?q=a@b", "https://host/path@at?q=a@b"},
+        {"", ""},
+    };
+    static const char *logged[][3] = {
+        /* url, logged, logged when secret */
+        {"https://hooks.slack.com/services/T0/B0/SECRET?sig=S2",
+         "https://hooks.slack.com/services/T0/B0/SECRET",
+         "https://hooks.slack.com"},
+        {"http://u:p@127.0.0.1:5000/v2/x/blobs/sha256:1?X-Amz-Signature=s",
+         "http://127.0.0.1:5000/v2/x/blobs/sha256:1", "http://127.0.0.1:5000"},
+        {"https://host?token=t#frag", "https://host", "https://host"},
+        {"https://host/a#frag", "https://host/a", "https://host"},
+        {"not a url?x", "not a url?x", "not a url?x"},
+    };
+    size_t i;
+    char *s;
+
+    for (i = 0; i < sizeof(strip) / sizeof(strip[0]); i++) {
+        s = strata_url_strip_credentials(strip[i][0]);
+        CHECK_STR_EQ(s, strip[i][1]);
+        CHECK_EQ(strata_url_has_credentials(strip[i][0]),
+                 strcmp(strip[i][0], strip[i][1]) != 0);
+        free(s);
+    }
+    s = strata_url_strip_userinfo("ssh://git@host/o/r");
+    CHECK_STR_EQ(s, "ssh://host/o/r");
+    free(s);
+    for (i = 0; i < sizeof(logged) / sizeof(logged[0]); i++) {
+        s = strata_url_for_log(logged[i][0], 0);
+        CHECK_STR_EQ(s, logged[i][1]);
+        free(s);
+        s = strata_url_for_log(logged[i][0], 1);
+        CHECK_STR_EQ(s, logged[i][2]);
+        free(s);
+    }
+    s = strata_url_for_log(NULL, 0);
+    CHECK_STR_EQ(s, "");
+    free(s);
 }
 
 int
@@ -310,5 +360,6 @@ main(void)
     RUN(hex_and_hmac);
     RUN(backoff_and_retry_after);
     RUN(urls_and_escaping);
+    RUN(url_forms);
     return harness_done();
 }

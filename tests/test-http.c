@@ -256,7 +256,10 @@ TEST(timeout)
 
     run_one(&req, &res);
     CHECK_EQ(res.code, STRATA_ETIMEOUT);
+    /* Named by scheme, host and path: a query may hold a signature. */
+    *strchr(url, '?') = '\0';
     CHECK_CONTAINS(res.msg, url);
+    CHECK(strstr(res.msg, "?s=3") == NULL);
     CHECK((uv_hrtime() - start) / 1000000 < 2000);
     free(url);
 }
@@ -314,8 +317,9 @@ TEST(body_limit)
 
     run_one(&req, &res);
     CHECK_EQ(res.code, STRATA_ETOOBIG);
-    snprintf(want, sizeof(want), "response from '%s' is larger than 1000 bytes",
-             url);
+    snprintf(want, sizeof(want),
+             "response from '%.*s' is larger than 1000 bytes",
+             (int) (strchr(url, '?') - url), url);
     CHECK_STR_EQ(res.msg, want);
 
     req.url = exact;
@@ -582,7 +586,7 @@ TEST(close_cancels_transfers)
     for (i = 0; i < NCANCEL; i++) {
         CHECK_EQ(res[i].calls, 1);
         CHECK_EQ(res[i].code, STRATA_ECANCELED);
-        CHECK_CONTAINS(res[i].msg, url);
+        CHECK_CONTAINS(res[i].msg, "/slow'"); /* the query is not shown */
         CHECK_EQ(res[i].resend_rc, STRATA_ECANCELED);
     }
     CHECK_EQ(uv_loop_close(&loop), 0);

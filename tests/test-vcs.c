@@ -441,7 +441,13 @@ TEST(read_blobs)
              STRATA_ETOOBIG);
     CHECK_CONTAINS(err.msg, "over the limit");
     CHECK(data == NULL);
-    CHECK_OK(strata_vcs_read_blob(&data, &len, repo, big, 0, &err), &err);
+    /* Every read has a limit: 0 is STRATA_VCS_BLOB_MAX, not "no limit". */
+    CHECK_EQ(strata_vcs_read_blob(&data, &len, repo, big, 0, &err),
+             STRATA_ETOOBIG);
+    CHECK(data == NULL);
+    CHECK_OK(
+        strata_vcs_read_blob(&data, &len, repo, big, 4 * 1024 * 1024, &err),
+        &err);
     check_same_bytes(data, len, "main:big/Dockerfile");
     free(data);
 

@@ -37,10 +37,24 @@ write_blob(export_walk *w, const char *path, const git_oid *id,
            git_filemode_t mode)
 {
     git_blob *blob = NULL;
+    git_odb *odb = NULL;
+    git_object_t type;
     const char *data;
     size_t len, off = 0;
     int fd, rc;
 
+    /* The header first: a blob is inflated whole to be written. */
+    rc = git_repository_odb(&odb, w->repo->git);
+    if (rc == 0)
+        rc = git_odb_read_header(&len, &type, odb, id);
+    git_odb_free(odb);
+    if (rc < 0)
+        return strata_vcs__error(w->err, rc, w->repo, NULL,
+                                 "reading a blob of");
+    if (len > STRATA_VCS_EXPORT_FILE_MAX)
+        return strata_error_set(w->err, STRATA_ETOOBIG,
+                                "'%s' is %zu bytes, over the limit of %d", path,
+                                len, STRATA_VCS_EXPORT_FILE_MAX);
     if ((rc = git_blob_lookup(&blob, w->repo->git, id)) < 0)
         return strata_vcs__error(w->err, rc, w->repo, NULL,
                                  "reading a blob of");

@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <git2.h>
@@ -25,6 +26,8 @@ do_init(void)
 {
     /* Never shut down: libgit2's state lives as long as the process. */
     git_libgit2_init();
+    /* Every socket libgit2 opens is strata's, within deadlines. */
+    strata_vcs__stream_register();
 }
 
 void
@@ -135,6 +138,66 @@ on_push_ref(const char *refname, const char *status, void *payload)
     return 0;
 }
 
+/*
+ * Progress of any kind keeps a slow but moving transfer alive (over ssh
+ * these are the only signs of it: libssh2 reads the socket itself), and
+ * an expired guard stops a transfer that uses no socket (file://).
+ */
+static int
+on_sideband(const char *str, int len, void *payload)
+{
+    strata_vcs__auth *auth = payload;
+
+    (void) str;
+    (void) len;
+    strata_vcs__guard_progress(&auth->guard);
+    return strata_vcs__guard_expired(&auth->guard) ? -1 : 0;
+}
+
+/* Bytes received and objects indexed: resolving the deltas of a big pack
+ * after its last byte came is progress too, with no socket activity. */
+static int
+on_transfer(const git_indexer_progress *stats, void *payload)
+{
+    strata_vcs__auth *auth = payload;
+    size_t mark = stats->received_bytes + stats->indexed_objects +
+                  stats->indexed_deltas + stats->local_objects;
+
+    if (mark != auth->received) {
+        auth->received = mark;
+        strata_vcs__guard_progress(&auth->guard);
+    }
+    return strata_vcs__guard_expired(&auth->guard) ? -1 : 0;
+}
+
+/* Building the pack of a push, before its first byte is sent. */
+static int
+on_pack(int stage, uint32_t current, uint32_t total, void *payload)
+{
+    strata_vcs__auth *auth = payload;
+
+    (void) stage;
+    (void) current;
+    (void) total;
+    strata_vcs__guard_progress(&auth->guard);
+    return strata_vcs__guard_expired(&auth->guard) ? -1 : 0;
+}
+
+static int
+on_push_transfer(unsigned int current, unsigned int total, size_t bytes,
+                 void *payload)
+{
+    strata_vcs__auth *auth = payload;
+
+    (void) current;
+    (void) total;
+    if (bytes != auth->received) {
+        auth->received = bytes;
+        strata_vcs__guard_progress(&auth->guard);
+    }
+    return strata_vcs__guard_expired(&auth->guard) ? -1 : 0;
+}
+
 void
 strata_vcs__callbacks(git_remote_callbacks *cb, strata_vcs__auth *auth,
                       const strata_vcs_repo *repo)
@@ -145,7 +208,18 @@ strata_vcs__callbacks(git_remote_callbacks *cb, strata_vcs__auth *auth,
     cb->credentials = on_credentials;
     cb->certificate_check = on_certificate;
     cb->push_update_reference = on_push_ref;
+    cb->sideband_progress = on_sideband;
+    cb->transfer_progress = on_transfer;
+    cb->push_transfer_progress = on_push_transfer;
+    cb->pack_progress = on_pack;
     cb->payload = auth;
+    strata_vcs__guard_enter(&auth->guard, repo);
+}
+
+void
+strata_vcs__done(strata_vcs__auth *auth)
+{
+    strata_vcs__guard_leave(&auth->guard);
 }
 
 /* ---- errors ----------------------------------------------------------- */
@@ -237,11 +311,20 @@ strata_vcs__error(strata_error *err, int rc, const strata_vcs_repo *repo,
                   const strata_vcs__auth *auth, const char *what)
 {
     const git_error *e = git_error_last(); /* thread-local: read it now */
+    int expired = auth != NULL ? atomic_load(&auth->guard.expired) : 0;
     char *msg;
     int code;
 
     code = classify(rc, e != NULL ? e->klass : GIT_ERROR_NONE, auth);
-    if (auth != NULL && auth->refused)
+    if (expired != 0) {
+        char why[128];
+
+        /* Whatever libgit2 made of the shut socket, this is the cause. */
+        strata_vcs__guard_reason(why, sizeof(why), &auth->guard);
+        msg = strata_xstrdup(why);
+        code = expired == STRATA_VCS__CANCELED ? STRATA_ECANCELED
+                                               : STRATA_ETIMEOUT;
+    } else if (auth != NULL && auth->refused)
         msg = strata_xstrdup("authentication failed: the server refused "
                              "the credentials");
     else if (auth != NULL && auth->missing)
@@ -280,9 +363,9 @@ strata_vcs__error(strata_error *err, int rc, const strata_vcs_repo *repo,
 /* ---- small shared helpers --------------------------------------------- */
 
 int
-strata_vcs__lock(int *out_fd, const char *mirror_path, strata_error *err)
+strata_vcs__lock(int *out_fd, const strata_vcs_repo *repo, strata_error *err)
 {
-    char *lock = strata_xasprintf("%s.lock", mirror_path);
+    char *lock = strata_xasprintf("%s.lock", repo->path);
     int fd;
 
     *out_fd = -1;
@@ -295,8 +378,12 @@ strata_vcs__lock(int *out_fd, const char *mirror_path, strata_error *err)
         free(lock);
         return STRATA_EIO;
     }
-    while (flock(fd, LOCK_EX) != 0) {
-        if (errno != EINTR) {
+    /* Another holder is bounded by its own deadlines; a cancel (the
+     * daemon stopping) need not wait for them. */
+    while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        struct timespec tick = {0, 50 * 1000000L};
+
+        if (errno != EINTR && errno != EWOULDBLOCK) {
             int e = errno;
 
             close(fd);
@@ -305,6 +392,14 @@ strata_vcs__lock(int *out_fd, const char *mirror_path, strata_error *err)
             free(lock);
             return STRATA_EIO;
         }
+        if (strata_vcs_cancel_is_set(repo->cancel)) {
+            close(fd);
+            strata_error_set(err, STRATA_ECANCELED,
+                             "cancelled while waiting for '%s'", lock);
+            free(lock);
+            return STRATA_ECANCELED;
+        }
+        nanosleep(&tick, NULL);
     }
     free(lock);
     *out_fd = fd;

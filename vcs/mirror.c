@@ -187,6 +187,10 @@ repo_new(strata_vcs_repo **out, const strata_vcs_source *src,
     repo->ssh_passphrase = dup_or_null(src->ssh_passphrase);
     repo->ssh_host_sha256 = dup_or_null(src->ssh_host_sha256);
     repo->insecure = src->insecure;
+    repo->timeout_ms =
+        src->timeout_ms ? src->timeout_ms : STRATA_VCS_TIMEOUT_MS;
+    repo->stall_ms = src->stall_ms ? src->stall_ms : STRATA_VCS_STALL_MS;
+    repo->cancel = src->cancel;
     if ((rc = mkdir_p(cache_dir, err)) < 0)
         goto out;
     if (realpath(cache_dir, abs) == NULL) {
@@ -251,6 +255,7 @@ fetch_branch(strata_vcs_repo *repo, strata_error *err)
     rc = git_remote_fetch(remote, &specs, &fo, NULL);
     if (rc < 0)
         rc = strata_vcs__error(err, rc, repo, &auth, "fetching");
+    strata_vcs__done(&auth);
 out:
     git_remote_free(remote);
     free(spec);
@@ -318,7 +323,7 @@ strata_vcs_sync(strata_vcs_repo **out, const strata_vcs_source *src,
     *out = NULL;
     if ((rc = repo_new(&repo, src, cache_dir, err)) < 0)
         return rc;
-    if ((rc = strata_vcs__lock(&fd, repo->path, err)) < 0)
+    if ((rc = strata_vcs__lock(&fd, repo, err)) < 0)
         goto out;
     if (!exists(repo->path)) {
         rc = clone_bare(repo, err);

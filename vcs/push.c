@@ -124,10 +124,12 @@ fetch_pair(git_commit **out_base, git_commit **out_branch,
     fo.prune = GIT_FETCH_PRUNE;
     fo.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
     fo.update_fetchhead = 0;
-    if ((rc = git_remote_fetch(remote, &specs, &fo, NULL)) < 0) {
+    rc = git_remote_fetch(remote, &specs, &fo, NULL);
+    if (rc < 0)
         rc = strata_vcs__error(err, rc, repo, &auth, "fetching");
+    strata_vcs__done(&auth);
+    if (rc < 0)
         goto out;
-    }
     rc = git_reference_name_to_id(&oid, repo->git, base_ref);
     if (rc == GIT_ENOTFOUND) {
         git_error_clear();
@@ -273,7 +275,10 @@ push_refspec(strata_vcs_repo *repo, git_remote *remote, const char *spec,
     strata_vcs__callbacks(&po.callbacks, &auth, repo);
     rc = git_remote_push(remote, &specs, &po);
     if (rc < 0)
-        return strata_vcs__error(err, rc, repo, &auth, "pushing to");
+        rc = strata_vcs__error(err, rc, repo, &auth, "pushing to");
+    strata_vcs__done(&auth);
+    if (rc < 0)
+        return rc;
     if (auth.push_status[0] != '\0')
         return strata_error_set(err, STRATA_ECONFLICT,
                                 "push of '%s' to '%s' rejected: %s", branch,
@@ -298,7 +303,7 @@ strata_vcs_commit_branch(strata_vcs_commit_result *out, strata_vcs_repo *repo,
     memset(out, 0, sizeof(*out));
     if ((rc = check_opts(opts, err)) < 0)
         return rc;
-    if ((rc = strata_vcs__lock(&fd, repo->path, err)) < 0)
+    if ((rc = strata_vcs__lock(&fd, repo, err)) < 0)
         return rc;
     if ((rc = strata_vcs__remote(&remote, repo, err)) < 0)
         goto out;
@@ -373,17 +378,18 @@ strata_vcs_delete_branch(int *out_deleted, strata_vcs_repo *repo,
     strata_vcs__auth auth;
     char *name = NULL, *spec = NULL;
     size_t i, n;
-    int found = 0, fd = -1, rc;
+    int found = 0, fd = -1, guarded = 0, rc;
 
     if (out_deleted != NULL)
         *out_deleted = 0;
     if ((rc = check_push_branch(branch, err)) < 0)
         return rc;
-    if ((rc = strata_vcs__lock(&fd, repo->path, err)) < 0)
+    if ((rc = strata_vcs__lock(&fd, repo, err)) < 0)
         return rc;
     if ((rc = strata_vcs__remote(&remote, repo, err)) < 0)
         goto out;
     strata_vcs__callbacks(&cb, &auth, repo);
+    guarded = 1;
     rc = git_remote_connect(remote, GIT_DIRECTION_PUSH, &cb, NULL, NULL);
     if (rc == 0)
         rc = git_remote_ls(&heads, &n, remote);
@@ -407,6 +413,8 @@ out:
     free(spec);
     free(name);
     git_remote_free(remote);
+    if (guarded)
+        strata_vcs__done(&auth);
     strata_vcs__unlock(fd);
     return rc;
 }

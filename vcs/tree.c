@@ -1,7 +1,9 @@
 /*
  * tree.c - reading a mirror without a checkout: the blobs of a commit's
  * tree that a predicate keeps (with their ids and sizes, the oversized
- * ones set apart), a blob's bytes under a size limit, and the paths whose
+ * ones set apart), a blob's bytes under a size limit (always one: the
+ * object header is read first, and an oversized blob is never inflated),
+ * and the paths whose
  * blob changed between two commits, so a scanner re-parses only those.
  */
 #include <stdlib.h>
@@ -197,7 +199,9 @@ read_oid(char **out, size_t *out_len, strata_vcs_repo *repo, const git_oid *id,
             strata_error_set(err, STRATA_ENOTFOUND, "'%s' is not a blob", what);
         goto out;
     }
-    if (max != 0 && size > max) {
+    if (max == 0)
+        max = STRATA_VCS_BLOB_MAX; /* every read has a limit */
+    if (size > max) {
         rc = strata_error_set(err, STRATA_ETOOBIG,
                               "'%s' is %zu bytes, over the limit of %zu", what,
                               size, max);

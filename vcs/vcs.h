@@ -29,6 +29,19 @@
  * TLS certificates are verified (libgit2's default) unless the source sets
  * `insecure`. libgit2 1.5 does not check ssh host keys against
  * known_hosts; set `ssh_host_sha256` to pin the server's key.
+ *
+ * Deadlines. Every network operation (one fetch, one push, one listing
+ * of the remote's branches) ends, whatever the remote does: with
+ * STRATA_ETIMEOUT when it takes longer than the source's timeout_ms, or
+ * when no byte comes or goes for stall_ms (a remote that accepts and
+ * never answers, or stalls in the middle of a pack), and with
+ * STRATA_ECANCELED soon after its cancel handle is set from any thread
+ * (a daemon's SIGTERM). libgit2 1.5 has no timeouts of its own
+ * (GIT_OPT_SET_SERVER_TIMEOUT came in 1.7), so strata gives it the
+ * sockets: a watchdog thread shuts down the socket of an operation that
+ * is over its time, which ends a blocked read in libgit2, in TLS and in
+ * libssh2 alike. Name resolution is the system resolver's and is bounded
+ * by its own timeouts (resolv.conf), not by these.
  */
 #ifndef STRATA_VCS_H
 #define STRATA_VCS_H
@@ -44,8 +57,41 @@
 /* The default limit for one Dockerfile (larger ones are skipped). */
 #define STRATA_VCS_DOCKERFILE_MAX (1024 * 1024)
 
+/* The default limit for any blob read (strata_vcs_read_blob with 0). */
+#define STRATA_VCS_BLOB_MAX STRATA_VCS_DOCKERFILE_MAX
+
+/*
+ * The largest file strata_vcs_export writes (GitHub refuses files over
+ * 100 MiB): a blob is inflated whole in memory to be written.
+ */
+#define STRATA_VCS_EXPORT_FILE_MAX (100 * 1024 * 1024)
+
+/* Network deadlines when the source sets none (see "Deadlines"). */
+#define STRATA_VCS_TIMEOUT_MS (120 * 1000)
+#define STRATA_VCS_STALL_MS (30 * 1000)
+
 /* Only branches under this prefix may be (force-)pushed or deleted. */
 #define STRATA_VCS_BRANCH_PREFIX "strata/"
+
+/*
+ * A cancel flag shared between the thread that runs git operations and
+ * one that may stop them (the loop thread, on SIGTERM). Once set, every
+ * network operation of a repo whose source names it fails with
+ * STRATA_ECANCELED within about 100 ms (a blocked read included), and
+ * every new one fails at once, until it is reset.
+ */
+typedef struct strata_vcs_cancel strata_vcs_cancel;
+
+/* A new, unset flag; the caller's (strata_vcs_cancel_free). */
+strata_vcs_cancel *strata_vcs_cancel_new(void);
+
+/* NULL is a no-op. No operation may still be using it. */
+void strata_vcs_cancel_free(strata_vcs_cancel *c);
+
+/* Any thread, also from a signal handler (one atomic store). */
+void strata_vcs_cancel_set(strata_vcs_cancel *c);
+void strata_vcs_cancel_reset(strata_vcs_cancel *c);
+int strata_vcs_cancel_is_set(const strata_vcs_cancel *c);
 
 /*
  * Where a repository lives and how to authenticate. Every string is
@@ -65,6 +111,12 @@ typedef struct strata_vcs_source {
     /* ssh: the server key's SHA-256 as 64 hex digits; NULL accepts any. */
     const char *ssh_host_sha256;
     int insecure; /* 1 skips TLS certificate verification */
+    /* Deadlines of each network operation; 0: STRATA_VCS_TIMEOUT_MS and
+     * STRATA_VCS_STALL_MS. */
+    uint64_t timeout_ms; /* the whole fetch, push or listing */
+    uint64_t stall_ms;   /* no byte received or sent for this long */
+    /* Borrowed, may be NULL; it must outlive the repo opened with it. */
+    strata_vcs_cancel *cancel;
 } strata_vcs_source;
 
 /* A bare mirror, opened. One thread at a time (see above). */
@@ -162,7 +214,9 @@ void strata_vcs_blob_list_release(strata_vcs_blob_list *list);
 
 /*
  * Reads a blob's bytes by hex id. *out is the caller's, NUL-terminated
- * (not counted in *out_len). STRATA_ETOOBIG over max bytes (0 = no limit),
+ * (not counted in *out_len). Every read has a limit: max bytes, or
+ * STRATA_VCS_BLOB_MAX when max is 0; a larger blob is STRATA_ETOOBIG,
+ * refused from its object header before anything is inflated.
  * STRATA_ENOTFOUND for an unknown id.
  */
 int strata_vcs_read_blob(char **out, size_t *out_len, strata_vcs_repo *repo,
@@ -267,7 +321,9 @@ int strata_vcs_delete_branch(int *out_deleted, strata_vcs_repo *repo,
  * Writes the tree of `commit` (hex id, or NULL for the head) into dir,
  * which must exist and be empty: files with their bytes and executable
  * bit, directories, symbolic links; submodules are skipped. Entry names
- * that could escape dir ("..", ".git", "/") are refused (STRATA_EINVAL).
+ * that could escape dir ("..", ".git", "/") are refused (STRATA_EINVAL),
+ * and so is a file over STRATA_VCS_EXPORT_FILE_MAX (STRATA_ETOOBIG,
+ * from its object header, before it is read).
  * Blocks: run it from a uv_queue_work worker. STRATA_EIO on disk errors.
  */
 int strata_vcs_export(strata_vcs_repo *repo, const char *commit,
