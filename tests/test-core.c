@@ -294,6 +294,8 @@ TEST(urls_and_escaping)
     strata_prom_label_escape(&b, "a\"b\\c\nd");
     CHECK_STR_EQ(b.ptr, "a\\\"b\\\\c\\nd");
     strata_buf_release(&b);
+}
+
 /* core/url.c: what may be stored, and what may be logged, of a URL. */
 TEST(url_forms)
 {

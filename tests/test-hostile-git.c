@@ -32,7 +32,7 @@
 #include "harness-exec.h"
 #include "harness-server.h"
 #include "harness.h"
-#include "orchestrator-int.h"
+#include "jobs.h"
 #include "store.h"
 #include "vcs.h"
 

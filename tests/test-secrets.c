@@ -24,7 +24,7 @@
 #include "harness-exec.h"
 #include "harness-server.h"
 #include "harness.h"
-#include "orchestrator-int.h"
+#include "jobs.h"
 #include "store.h"
 
 #define PATH_SECRET "PathSecretT0B0x9"
