@@ -50,6 +50,7 @@ strata_verify__material_release(strata_verify__material *m)
     for (i = 0; i < m->ntimestamps; i++)
         free(m->timestamps[i].data);
     free(m->timestamps);
+    free(m->ts_data.data);
     memset(m, 0, sizeof(*m));
 }
 
@@ -200,7 +201,10 @@ check_times_and_log(int64_t *times, size_t *ntimes, int64_t *log_index,
 
     if (m->ntimestamps > STRATA_VERIFY__MAX_TIMESTAMPS)
         return strata_verify__fail(err, "%s has too many timestamps", m->what);
-    tsdata = m->is_dsse ? &m->dsse_sigs[0] : &m->sig;
+    if (m->ts_data.data != NULL)
+        tsdata = &m->ts_data;
+    else
+        tsdata = m->is_dsse ? &m->dsse_sigs[0] : &m->sig;
     for (i = 0; i < m->ntimestamps; i++) {
         for (j = 0; j < i; j++)
             if (m->timestamps[j].len == m->timestamps[i].len &&

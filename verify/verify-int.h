@@ -243,6 +243,11 @@ typedef struct strata_verify__material {
     size_t nentries;
     strata_verify__blob *timestamps; /* DER TimeStampResp */
     size_t ntimestamps;
+    /*
+     * What the timestamps are over when not the signature itself (cosign
+     * stamps an attestation's whole envelope).
+     */
+    strata_verify__blob ts_data;
 } strata_verify__material;
 
 void strata_verify__material_release(strata_verify__material *m);

@@ -437,8 +437,9 @@ strata_verify_signing_key_fingerprint(const strata_verify_signing_key *key);
 char *strata_verify_signing_key_public_pem(const strata_verify_signing_key *k);
 
 /*
- * Signs data as cosign does (ECDSA/RSA over SHA-256 of data, SHA-384 for
- * P-384; Ed25519 over data) and returns the base64 signature for the
+ * Signs data as cosign does (ECDSA and RSA PKCS#1 v1.5 over SHA-256 of
+ * data, whatever the curve, as cosign verifies them; Ed25519 over data)
+ * and returns the base64 signature for the
  * dev.cosignproject.cosign/signature annotation. Caller frees *out.
  */
 int strata_verify_sign(char **out, const strata_verify_signing_key *key,
