@@ -208,7 +208,11 @@ typedef struct strata_verify_policy {
      */
     const char *const *mirrors;
     size_t nmirrors;
-    /* Seconds since the epoch to verify at; 0 means now. */
+    /*
+     * The current time, in seconds since the epoch (0: the clock), for
+     * what is checked against now (an SCT may not come from the future).
+     * Certificates are checked at their verified signing time instead.
+     */
     int64_t now;
 } strata_verify_policy;
 
@@ -270,10 +274,11 @@ int strata_verify_bundle(strata_verify_signer *out, const void *bundle,
  * given); else keyless with identity (or identity_regexp) and issuer,
  * which are then required, as is trusted_root_path.
  *
- * Returns 0 when verified (out filled, when not NULL),
- * STRATA_VERIFY_EUNVERIFIED (exit 1) when not, and STRATA_EUSAGE,
- * STRATA_EINVAL or STRATA_EIO (exit 2) for missing flags, an unreadable
- * key, trusted root, bundle or artifact.
+ * Returns 0 when verified (out filled, when not NULL; release it),
+ * STRATA_VERIFY_EUNVERIFIED (exit 1) when not, and any other code (exit
+ * 2: STRATA_EUSAGE for missing flags, STRATA_EINVAL, STRATA_EIO or
+ * STRATA_ENOTFOUND for a bad or unreadable key, trusted root, bundle or
+ * artifact). The artifact file may be up to 256 MiB.
  */
 typedef struct strata_verify_bundle_opts {
     const char *bundle_path;
