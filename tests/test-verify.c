@@ -444,6 +444,24 @@ TEST(bundle_verified_signer)
     json_decref(b);
 }
 
+TEST(bundle_sct_clock)
+{
+    json_t *b = load_json(BV "/happy-path-v0.3/bundle.sigstore.json");
+    strata_verify_policy p = keyless_policy(&default_identity, 1);
+    strata_verify_artifact a = {a_txt, a_txt_len, NULL};
+    strata_error err;
+
+    /* A CT log's clock a little ahead of ours is fine (5 minutes)... */
+    p.now = 1710869186 - 120;
+    CHECK_OK(verify_doc(NULL, b, &a, &p, &err), &err);
+    /* ... an SCT from an hour later than now is not. */
+    p.now = 1710869186 - 3600;
+    CHECK_EQ(verify_doc(NULL, b, &a, &p, &err), STRATA_VERIFY_EUNVERIFIED);
+    CHECK_STR_EQ(err.msg, "the certificate's SCT is dated after now (is the "
+                          "clock right?)");
+    json_decref(b);
+}
+
 TEST(bundle_identity)
 {
     json_t *b = load_json(BV "/happy-path-v0.3/bundle.sigstore.json");
@@ -1824,6 +1842,7 @@ main(void)
     RUN(trusted_root_errors);
     load_fixtures();
     RUN(bundle_verified_signer);
+    RUN(bundle_sct_clock);
     RUN(bundle_identity);
     RUN(bundle_untrusted_ca);
     RUN(bundle_expired_certificate);

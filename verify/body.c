@@ -283,6 +283,64 @@ intoto_sig(json_t *v, const strata_verify__blob *sig,
     return ok && b64pem_is_signer(strata_verify__jstr(v, "publicKey"), s);
 }
 
+/*
+ * A dsse entry that records what was proposed (the whole envelope, as
+ * JSON text, and the verifiers) instead of Rekor's canonical hashes, as
+ * sigstore-js's mock Rekor does: the envelope must be this one exactly.
+ */
+static int
+dsse_proposed(json_t *pc, const strata_verify__material *m,
+              const strata_verify__signing *s, strata_error *err)
+{
+    const char *text = strata_verify__jstr(pc, "envelope");
+    json_t *verifiers = json_object_get(pc, "verifiers"), *v;
+    strata_verify__material logged;
+    json_t *env = NULL;
+    size_t i, j;
+    int rc, found;
+
+    memset(&logged, 0, sizeof(logged));
+    if (text == NULL)
+        return strata_verify__fail(err, "log entry has no envelope");
+    rc = strata_verify__json_object(&env, text, strlen(text),
+                                    "log entry envelope", err);
+    if (rc == 0)
+        rc = strata_verify__dsse_parse(&logged, env, "log entry", err);
+    if (rc == 0 &&
+        (strcmp(logged.payload_type, m->payload_type) != 0 ||
+         logged.payload.len != m->payload.len ||
+         memcmp(logged.payload.data, m->payload.data, m->payload.len) != 0))
+        rc = strata_verify__fail(err, "log entry records another envelope "
+                                      "payload");
+    if (rc == 0 && logged.ndsse_sigs != m->ndsse_sigs)
+        rc = strata_verify__fail(err, "log entry records other envelope "
+                                      "signatures");
+    for (i = 0; rc == 0 && i < m->ndsse_sigs; i++) {
+        for (found = 0, j = 0; j < logged.ndsse_sigs && !found; j++)
+            found = logged.dsse_sigs[j].len == m->dsse_sigs[i].len &&
+                    memcmp(logged.dsse_sigs[j].data, m->dsse_sigs[i].data,
+                           m->dsse_sigs[i].len) == 0;
+        if (!found)
+            rc = strata_verify__fail(err, "log entry records other envelope "
+                                          "signatures");
+    }
+    if (rc == 0) {
+        found = 0;
+        json_array_foreach (verifiers, i, v) {
+            if (b64pem_is_signer(json_string_value(v), s)) {
+                found = 1;
+                break;
+            }
+        }
+        if (!found)
+            rc = strata_verify__fail(err, "log entry records another %s",
+                                     s->leaf ? "certificate" : "public key");
+    }
+    strata_verify__material_release(&logged);
+    json_decref(env);
+    return rc;
+}
+
 static int
 dsse_entry(json_t *spec, const char *version, const strata_verify__material *m,
            const strata_verify__signing *s, strata_error *err)
@@ -293,6 +351,10 @@ dsse_entry(json_t *spec, const char *version, const strata_verify__material *m,
         return strata_verify__fail(err, "log entry is a dsse entry, but the "
                                         "signature is not a DSSE envelope");
     strata_verify__sha256(sha, m->payload.data, m->payload.len);
+    if (strcmp(version, "0.0.1") == 0 &&
+        json_object_get(spec, "proposedContent") != NULL)
+        return dsse_proposed(json_object_get(spec, "proposedContent"), m, s,
+                             err);
     if (strcmp(version, "0.0.1") == 0) {
         if (!hex_hash_equals(json_object_get(spec, "payloadHash"), sha))
             return strata_verify__fail(err, "log entry records another "

@@ -51,6 +51,20 @@ parse_cert(X509 **out, json_t *v, const char *what, strata_error *err)
     return 0;
 }
 
+/*
+ * A protobuf int64 field: proto3's JSON leaves out zeros, so an absent
+ * one is 0 (an inclusion proof of the first leaf has no logIndex).
+ */
+static int
+opt_int64(int64_t *out, json_t *v)
+{
+    if (v == NULL) {
+        *out = 0;
+        return 0;
+    }
+    return strata_verify__json_int64(out, v);
+}
+
 static int
 parse_proof(strata_verify__tlog_entry *e, json_t *p, strata_error *err)
 {
@@ -62,10 +76,8 @@ parse_proof(strata_verify__tlog_entry *e, json_t *p, strata_error *err)
     if (!json_is_object(p))
         return strata_verify__fail(err, "log entry's inclusionProof is not an "
                                         "object");
-    if (strata_verify__json_int64(&e->proof_index,
-                                  json_object_get(p, "logIndex")) < 0 ||
-        strata_verify__json_int64(&e->tree_size,
-                                  json_object_get(p, "treeSize")) < 0 ||
+    if (opt_int64(&e->proof_index, json_object_get(p, "logIndex")) < 0 ||
+        opt_int64(&e->tree_size, json_object_get(p, "treeSize")) < 0 ||
         e->proof_index < 0 || e->tree_size <= 0)
         return strata_verify__fail(err, "log entry's inclusionProof has no "
                                         "valid logIndex or treeSize");
@@ -131,8 +143,7 @@ parse_entry(strata_verify__tlog_entry *e, json_t *j, strata_error *err)
     e->body_len = b.len;
     if (rc < 0)
         return rc;
-    if (strata_verify__json_int64(&e->log_index,
-                                  json_object_get(j, "logIndex")) < 0)
+    if (opt_int64(&e->log_index, json_object_get(j, "logIndex")) < 0)
         return strata_verify__fail(err, "log entry has no valid logIndex");
     if (e->log_index < 0)
         return strata_verify__fail(err, "log entry has a negative log index");
@@ -149,8 +160,7 @@ parse_entry(strata_verify__tlog_entry *e, json_t *j, strata_error *err)
     e->log_id_len = b.len;
     free(b.data);
     if (it != NULL) {
-        if (strata_verify__json_int64(&e->integrated_time, it) < 0 ||
-            e->integrated_time < 0)
+        if (opt_int64(&e->integrated_time, it) < 0 || e->integrated_time < 0)
             return strata_verify__fail(err, "log entry has an invalid "
                                             "integratedTime");
         e->has_integrated_time = e->integrated_time != 0;

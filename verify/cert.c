@@ -107,7 +107,8 @@ strata_verify__cert_sct(X509 *leaf, X509 *issuer,
 {
     STACK_OF(SCT) * scts;
     CT_POLICY_EVAL_CTX *ctx;
-    int i, valid = 0, unknown = 0, invalid = 0;
+    uint64_t limit = ((uint64_t) now + 300u) * 1000u;
+    int i, valid = 0, unknown = 0, invalid = 0, future = 0;
 
     scts = X509_get_ext_d2i(leaf, NID_ct_precert_scts, NULL, NULL);
     if (scts == NULL) {
@@ -123,7 +124,11 @@ strata_verify__cert_sct(X509 *leaf, X509 *issuer,
     CT_POLICY_EVAL_CTX_set1_cert(ctx, leaf);
     CT_POLICY_EVAL_CTX_set1_issuer(ctx, issuer);
     CT_POLICY_EVAL_CTX_set_shared_CTLOG_STORE(ctx, root->ctstore);
-    CT_POLICY_EVAL_CTX_set_time(ctx, (uint64_t) now * 1000u);
+    /*
+     * An SCT may not come from the future, but the log's clock may run a
+     * little ahead of ours: allow OpenSSL's own default drift, 5 minutes.
+     */
+    CT_POLICY_EVAL_CTX_set_time(ctx, limit);
     /* The list's verdict is "all valid"; one valid SCT is what counts. */
     SCT_LIST_validate(scts, ctx);
     for (i = 0; i < sk_SCT_num(scts); i++) {
@@ -135,7 +140,10 @@ strata_verify__cert_sct(X509 *leaf, X509 *issuer,
             unknown++;
             break;
         default:
-            invalid++;
+            if (SCT_get_timestamp(sk_SCT_value(scts, i)) > limit)
+                future++;
+            else
+                invalid++;
             break;
         }
     }
@@ -148,6 +156,9 @@ strata_verify__cert_sct(X509 *leaf, X509 *issuer,
         return strata_verify__fail(err,
                                    "the certificate's SCT does not verify "
                                    "under the CT log key of the trusted root");
+    if (future > 0)
+        return strata_verify__fail(err, "the certificate's SCT is dated "
+                                        "after now (is the clock right?)");
     if (unknown > 0)
         return strata_verify__fail(err, "the certificate's SCT is from a CT "
                                         "log the trusted root does not list");
