@@ -47,9 +47,10 @@ function tbsOf(der) {
 }
 
 // A CT log that signs SCTs as RFC 6962 says (a DER ECDSA signature over
-// the precertificate's digitally-signed struct). @sigstore/mock's own
-// encodes its SCT signatures as raw r||s, which no RFC 6962 verifier
-// accepts; its CA calls log() and embeds what it returns.
+// the precertificate's digitally-signed struct). @sigstore/mock's own SCTs
+// verify under no RFC 6962 verifier (0.10 serialises an empty signature,
+// later versions a raw r||s one); its CA calls log() and embeds what it
+// returns, as Fulcio embeds what its CT log returns.
 function ctLog() {
   const { publicKey, privateKey } = keyPair();
   const spki = publicKey.export({ format: 'der', type: 'spki' });
