@@ -462,6 +462,37 @@ TEST(bundle_sct_clock)
     json_decref(b);
 }
 
+TEST(bundle_ct_log_validity)
+{
+    json_t *b = load_json(BV "/happy-path-v0.3/bundle.sigstore.json");
+    json_t *root = load_json(CONF "/trusted_root.production.json");
+    strata_verify_trusted_root *r = NULL;
+    strata_verify_policy p = keyless_policy(&default_identity, 1);
+    strata_verify_artifact a = {a_txt, a_txt_len, NULL};
+    strata_error err;
+    json_t *logs = json_object_get(root, "ctlogs"), *log;
+    size_t i;
+    char *doc;
+
+    /* Every CT log ends before the SCT (2024-03-19) was made. */
+    json_array_foreach (logs, i, log) {
+        json_object_set_new(
+            json_object_get(json_object_get(log, "publicKey"), "validFor"),
+            "end", json_string("2024-01-01T00:00:00Z"));
+    }
+    doc = json_dumps(root, 0);
+    CHECK_OK(strata_verify_trusted_root_parse(&r, doc, strlen(doc), "r", &err),
+             &err);
+    p.trusted_root = r;
+    CHECK_EQ(verify_doc(NULL, b, &a, &p, &err), STRATA_VERIFY_EUNVERIFIED);
+    CHECK_STR_EQ(err.msg, "the certificate's SCT is dated outside the "
+                          "validity of its CT log in the trusted root");
+    strata_verify_trusted_root_free(r);
+    free(doc);
+    json_decref(root);
+    json_decref(b);
+}
+
 TEST(bundle_identity)
 {
     json_t *b = load_json(BV "/happy-path-v0.3/bundle.sigstore.json");
@@ -1843,6 +1874,7 @@ main(void)
     load_fixtures();
     RUN(bundle_verified_signer);
     RUN(bundle_sct_clock);
+    RUN(bundle_ct_log_validity);
     RUN(bundle_identity);
     RUN(bundle_untrusted_ca);
     RUN(bundle_expired_certificate);

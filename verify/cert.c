@@ -100,6 +100,29 @@ strata_verify__cert_chain(X509 **issuer, const strata_verify_trusted_root *root,
                                when, why);
 }
 
+/* Whether the CT log that signed sct was valid (validFor) when it did. */
+static int
+ctlog_valid_at(const strata_verify_trusted_root *root, const SCT *sct)
+{
+    unsigned char *id = NULL;
+    size_t idlen = SCT_get0_log_id(sct, &id), i;
+    int64_t t = (int64_t) (SCT_get_timestamp(sct) / 1000u);
+
+    /* The log's id as OpenSSL found it: the sha256 of its key. */
+    for (i = 0; i < root->nctlogs; i++) {
+        const strata_verify__log *log = &root->ctlogs[i];
+        unsigned char *der = NULL, h[32];
+        int n = i2d_PUBKEY(log->key, &der);
+        if (n <= 0)
+            continue;
+        strata_verify__sha256(h, der, (size_t) n);
+        OPENSSL_free(der);
+        if (idlen == 32 && memcmp(h, id, 32) == 0)
+            return t >= log->start && t <= log->end;
+    }
+    return 0;
+}
+
 int
 strata_verify__cert_sct(X509 *leaf, X509 *issuer,
                         const strata_verify_trusted_root *root, int64_t now,
@@ -108,7 +131,7 @@ strata_verify__cert_sct(X509 *leaf, X509 *issuer,
     STACK_OF(SCT) * scts;
     CT_POLICY_EVAL_CTX *ctx;
     uint64_t limit = ((uint64_t) now + 300u) * 1000u;
-    int i, valid = 0, unknown = 0, invalid = 0, future = 0;
+    int i, valid = 0, unknown = 0, invalid = 0, future = 0, outside = 0;
 
     scts = X509_get_ext_d2i(leaf, NID_ct_precert_scts, NULL, NULL);
     if (scts == NULL) {
@@ -134,7 +157,10 @@ strata_verify__cert_sct(X509 *leaf, X509 *issuer,
     for (i = 0; i < sk_SCT_num(scts); i++) {
         switch (SCT_get_validation_status(sk_SCT_value(scts, i))) {
         case SCT_VALIDATION_STATUS_VALID:
-            valid++;
+            if (ctlog_valid_at(root, sk_SCT_value(scts, i)))
+                valid++;
+            else
+                outside++;
             break;
         case SCT_VALIDATION_STATUS_UNKNOWN_LOG:
             unknown++;
@@ -156,6 +182,10 @@ strata_verify__cert_sct(X509 *leaf, X509 *issuer,
         return strata_verify__fail(err,
                                    "the certificate's SCT does not verify "
                                    "under the CT log key of the trusted root");
+    if (outside > 0)
+        return strata_verify__fail(err, "the certificate's SCT is dated "
+                                        "outside the validity of its CT log "
+                                        "in the trusted root");
     if (future > 0)
         return strata_verify__fail(err, "the certificate's SCT is dated "
                                         "after now (is the clock right?)");
