@@ -210,7 +210,8 @@ typedef struct strata_verify_policy {
     size_t nmirrors;
     /*
      * The current time, in seconds since the epoch (0: the clock), for
-     * what is checked against now (an SCT may not come from the future).
+     * what is checked against now (an SCT may not be dated more than 5
+     * minutes ahead of it).
      * Certificates are checked at their verified signing time instead.
      */
     int64_t now;
