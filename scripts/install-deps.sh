@@ -18,6 +18,10 @@ pkgs=(
   wrk  # bounded load in tests/test-api.c
   chromium  # renders the HTML report (tests/report/browser.sh)
 )
+# node and npm run sigstore-js, the independent producer of the bundles
+# tests/test-verify-sigstore-js.c verifies (node >= 18.17); a node from
+# elsewhere with its own npm (NodeSource) is kept as it is.
+command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
 
 missing=()
 for p in "${pkgs[@]}"; do
