@@ -407,6 +407,10 @@ int strata_hex_decode(unsigned char *out, size_t outlen, const char *hex,
 /* 1 when a and b are equal, in time that does not depend on where they
  * differ (CRYPTO_memcmp). */
 int strata_ct_equal(const void *a, const void *b, size_t len);
+/* 1 when the alen bytes at a are exactly secret (a NUL-terminated string),
+ * compared through their SHA-256 digests so that neither the position of
+ * the first difference nor the secret's length shows in the timing. */
+int strata_secret_equal(const void *a, size_t alen, const char *secret);
 /* HMAC-SHA256 of data under key (either may be empty). */
 void strata_hmac_sha256(unsigned char out[32], const void *key, size_t keylen,
                         const void *data, size_t len);

@@ -64,6 +64,21 @@ strata_ct_equal(const void *a, const void *b, size_t len)
     return CRYPTO_memcmp(a, b, len) == 0;
 }
 
+int
+strata_secret_equal(const void *a, size_t alen, const char *secret)
+{
+    unsigned char da[32], db[32];
+
+    /* Digests first: equal lengths, and no early exit on either. */
+    if (EVP_Digest(a != NULL ? a : "", alen, da, NULL, EVP_sha256(), NULL) !=
+            1 ||
+        EVP_Digest(secret != NULL ? secret : "",
+                   secret != NULL ? strlen(secret) : 0, db, NULL, EVP_sha256(),
+                   NULL) != 1)
+        abort(); /* only on a broken libcrypto */
+    return CRYPTO_memcmp(da, db, sizeof(da)) == 0;
+}
+
 void
 strata_hmac_sha256(unsigned char out[32], const void *key, size_t keylen,
                    const void *data, size_t len)

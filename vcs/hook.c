@@ -8,9 +8,6 @@
  * time; nothing here logs, and no message holds a secret.
  */
 #include <ctype.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -33,41 +30,6 @@ strata_vcs_hook_kind_name(strata_vcs_hook_kind kind)
 }
 
 static int
-hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = tolower(c);
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-/* hex (64 digits) equals HMAC-SHA256(secret, body)? */
-static int
-mac_matches(const char *hex, const char *secret, const void *body, size_t len)
-{
-    unsigned char want[EVP_MAX_MD_SIZE], got[32];
-    unsigned int wlen = 0;
-    int i;
-
-    if (strlen(hex) != 64)
-        return 0;
-    for (i = 0; i < 32; i++) {
-        int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
-
-        if (hi < 0 || lo < 0)
-            return 0;
-        got[i] = (unsigned char) (hi * 16 + lo);
-    }
-    /* HMAC() wants a non-NULL pointer even for an empty body. */
-    if (HMAC(EVP_sha256(), secret, (int) strlen(secret),
-             (const unsigned char *) (body ? body : ""), len, want,
-             &wlen) == NULL ||
-        wlen != 32)
-        return 0;
-    return CRYPTO_memcmp(want, got, 32) == 0;
-}
-
-static int
 verify(strata_vcs_hook_kind kind, const char *secret,
        const strata_vcs_hook_request *req, strata_error *err)
 {
@@ -80,7 +42,8 @@ verify(strata_vcs_hook_kind kind, const char *secret,
                                     "delivery has no X-Hub-Signature-256 "
                                     "header (set the webhook's secret)");
         if (strncasecmp(sig, "sha256=", 7) != 0 ||
-            !mac_matches(sig + 7, secret, req->body, req->body_len))
+            !strata_hmac_sha256_verify(sig + 7, strlen(sig + 7), secret,
+                                       req->body, req->body_len))
             return strata_error_set(err, STRATA_EAUTH,
                                     "X-Hub-Signature-256 does not match the "
                                     "body and the configured secret");
@@ -90,22 +53,18 @@ verify(strata_vcs_hook_kind kind, const char *secret,
             return strata_error_set(err, STRATA_EAUTH,
                                     "delivery has no X-Gitea-Signature header "
                                     "(set the webhook's secret)");
-        if (!mac_matches(sig, secret, req->body, req->body_len))
+        if (!strata_hmac_sha256_verify(sig, strlen(sig), secret, req->body,
+                                       req->body_len))
             return strata_error_set(err, STRATA_EAUTH,
                                     "X-Gitea-Signature does not match the "
                                     "body and the configured secret");
         return 0;
     case STRATA_VCS_HOOK_GITLAB: {
-        unsigned char a[32], b[32];
-
         if (req->token == NULL || *req->token == '\0')
             return strata_error_set(err, STRATA_EAUTH,
                                     "delivery has no X-Gitlab-Token header "
                                     "(set the webhook's secret token)");
-        /* Digests first: equal lengths, and a constant-time compare. */
-        EVP_Digest(req->token, strlen(req->token), a, NULL, EVP_sha256(), NULL);
-        EVP_Digest(secret, strlen(secret), b, NULL, EVP_sha256(), NULL);
-        if (CRYPTO_memcmp(a, b, sizeof(a)) != 0)
+        if (!strata_secret_equal(req->token, strlen(req->token), secret))
             return strata_error_set(err, STRATA_EAUTH,
                                     "X-Gitlab-Token is not the configured "
                                     "secret");

@@ -10,7 +10,6 @@
 #include <strings.h>
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 
 #include "watchers-int.h"
 
@@ -49,22 +48,6 @@ strata_watchers_webhook_kind_name(strata_watchers_webhook_kind k)
 
 /* ---- verification ------------------------------------------------------- */
 
-/*
- * Constant-time equality of two strings of any lengths: compares their
- * sha256 digests with CRYPTO_memcmp, so neither the position of the first
- * difference nor the secret's length shows in the timing.
- */
-static int
-secret_equal(const char *a, size_t alen, const char *b)
-{
-    unsigned char da[EVP_MAX_MD_SIZE], db[EVP_MAX_MD_SIZE];
-    unsigned int la = 0, lb = 0;
-
-    EVP_Digest(a, alen, da, &la, EVP_sha256(), NULL);
-    EVP_Digest(b, strlen(b), db, &lb, EVP_sha256(), NULL);
-    return la == lb && CRYPTO_memcmp(da, db, la) == 0;
-}
-
 /* "Bearer SECRET" (any case, any spaces) or exactly "SECRET". */
 static int
 verify_authorization(const char *header, const char *secret, strata_error *err)
@@ -74,13 +57,13 @@ verify_authorization(const char *header, const char *secret, strata_error *err)
     if (header == NULL || *header == '\0')
         return strata_error_set(err, STRATA_EAUTH,
                                 "webhook has no Authorization header");
-    ok = secret_equal(header, strlen(header), secret);
+    ok = strata_secret_equal(header, strlen(header), secret);
     if (strncasecmp(header, "Bearer ", 7) == 0) {
         const char *t = header + 7;
 
         while (*t == ' ')
             t++;
-        ok |= secret_equal(t, strlen(t), secret);
+        ok |= strata_secret_equal(t, strlen(t), secret);
     }
     if (!ok)
         return strata_error_set(err, STRATA_EAUTH,
@@ -123,9 +106,9 @@ verify_token(const strata_watchers_webhook_request *req, const char *secret,
                                 "add ?token=... to the webhook URL)");
     /* All decoded bytes count: "SECRET%00junk" is not SECRET. */
     if (qt != NULL)
-        ok |= secret_equal(qt, qlen, secret);
+        ok |= strata_secret_equal(qt, qlen, secret);
     if (req->token != NULL)
-        ok |= secret_equal(req->token, strlen(req->token), secret);
+        ok |= strata_secret_equal(req->token, strlen(req->token), secret);
     if (!ok)
         rc = strata_error_set(err, STRATA_EAUTH, "webhook token is wrong");
     if (qt != NULL)
