@@ -181,14 +181,7 @@ configure_host(pin_cmd *c, host *h)
 
     h->limit = DEFAULT_CONCURRENCY;
     if (r != NULL) {
-        o.username = r->username;
-        o.password = r->password ? strata_secret_reveal(r->password)
-                     : r->token  ? strata_secret_reveal(r->token)
-                                 : NULL;
-        if (o.password != NULL && o.username == NULL)
-            o.username = "strata";
-        o.insecure = r->insecure;
-        o.ca_file = r->ca_file;
+        strata_config_registry_opts(&o, r);
         if (r->max_concurrency > 0)
             h->limit = r->max_concurrency;
         strata_registry_set_host(c->reg, h->domain, &o);

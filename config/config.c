@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "config-int.h"
+#include "oci.h"
 
 /* Configurations are small; anything bigger is a mistake. */
 #define MAX_FILE (4 * 1024 * 1024)
@@ -328,6 +329,21 @@ strata_config_registry_find(const strata_config *config, const char *host)
         if (strcasecmp(config->data.registries[i].host, host) == 0)
             return &config->data.registries[i];
     return NULL;
+}
+
+void
+strata_config_registry_opts(strata_registry_opts *o,
+                            const strata_config_registry *r)
+{
+    o->username = r->username;
+    /* A token (a personal access token) is sent as the password. */
+    o->password = r->password ? strata_secret_reveal(r->password)
+                  : r->token  ? strata_secret_reveal(r->token)
+                              : NULL;
+    if (o->password != NULL && o->username == NULL)
+        o->username = "strata";
+    o->insecure = r->insecure;
+    o->ca_file = r->ca_file;
 }
 
 const strata_config_builder *

@@ -420,6 +420,17 @@ strata_config_registry_find(const strata_config *config, const char *host);
 const strata_config_builder *
 strata_config_builder_find(const strata_config *config, const char *name);
 
+struct strata_registry_opts;
+/*
+ * Sets o's credentials and TLS options from a registries[] entry, the one
+ * place that says how: a password, else a token, sent with the username
+ * (or "strata" when the entry names none); insecure and ca_file as given.
+ * Other fields of o (timeouts, retries) are left as the caller set them.
+ * The strings stay r's (borrowed): o must not outlive the configuration.
+ */
+void strata_config_registry_opts(struct strata_registry_opts *o,
+                                 const strata_config_registry *r);
+
 /* "github", "exec", "slack", "rebuild": names as spelled in the YAML. */
 const char *strata_config_forge_name(strata_config_forge_type type);
 const char *strata_config_builder_type_name(strata_config_builder_type type);

@@ -159,15 +159,7 @@ configure_hosts(lx *x)
 
         if (x->defaults != NULL)
             o = *x->defaults;
-        o.username = r->username;
-        /* A token (a personal access token) is sent as the password. */
-        o.password = r->password ? strata_secret_reveal(r->password)
-                     : r->token  ? strata_secret_reveal(r->token)
-                                 : NULL;
-        if (o.password != NULL && o.username == NULL)
-            o.username = "strata";
-        o.insecure = r->insecure;
-        o.ca_file = r->ca_file;
+        strata_config_registry_opts(&o, r);
         strata_registry_set_host(x->reg, r->host, &o);
     }
 }

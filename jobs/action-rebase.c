@@ -181,12 +181,7 @@ start(strata_runner_job *job, strata_error *err)
         strata_rebase_host *h = &c->hosts[c->nhosts++];
 
         h->domain = r->host;
-        h->opts.username = r->username;
-        h->opts.password = r->password ? strata_secret_reveal(r->password)
-                           : r->token  ? strata_secret_reveal(r->token)
-                                       : NULL;
-        h->opts.insecure = r->insecure;
-        h->opts.ca_file = r->ca_file;
+        strata_config_registry_opts(&h->opts, r);
     }
     c->work.data = c;
     if (uv_queue_work(env->loop, &c->work, rebase_work, rebase_done) != 0) {

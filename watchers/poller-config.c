@@ -114,17 +114,9 @@ strata_watcher_configure(strata_watcher *w, const struct strata_config *config,
 
         if (base != NULL)
             o = *base;
-        o.username = r->username;
-        /* A token (a personal access token) is sent as the password. */
-        o.password = r->password ? strata_secret_reveal(r->password)
-                     : r->token  ? strata_secret_reveal(r->token)
-                                 : NULL;
-        if (o.password != NULL && o.username == NULL)
-            o.username = "strata";
+        strata_config_registry_opts(&o, r);
         if (o.password == NULL)
             docker_creds(&o, &creds, &helper, r->host);
-        o.insecure = r->insecure;
-        o.ca_file = r->ca_file;
         strata_registry_set_host(w->registry, r->host, &o);
         strata_registry_creds_release(&creds);
         free(helper);
