@@ -110,4 +110,28 @@ int strata_forge__op_start(strata_forge *forge, const strata_forge_req *req,
 /* Fails (STRATA_ECANCELED) every operation not waiting on the network. */
 void strata_forge__op_cancel_idle(strata_forge *forge);
 
+/* ---- the GitHub-shaped REST API (util.c): GitHub's, which Gitea copies */
+
+/* STRATA_EINVAL unless req->repo is "owner/name". */
+int strata_forge__owner_name_check(const strata_forge_req *req,
+                                   strata_error *err);
+/* PATCH /repos/R/pulls/N with the title, body and base given. */
+void strata_forge__gh_update(strata_forge__call *c,
+                             const strata_forge__opview *v);
+/* POST /repos/R/issues/N/labels by name. */
+void strata_forge__gh_label(strata_forge__call *c,
+                            const strata_forge__opview *v);
+/* POST /repos/R/pulls/N/requested_reviewers. */
+void strata_forge__gh_review(strata_forge__call *c,
+                             const strata_forge__opview *v);
+/* POST /repos/R/issues/N/comments. */
+void strata_forge__gh_comment(strata_forge__call *c,
+                              const strata_forge__opview *v);
+/* PATCH /repos/R/pulls/N to state closed. */
+void strata_forge__gh_close(strata_forge__call *c,
+                            const strata_forge__opview *v);
+/* A pull-request object into out; merged says whether the forge marks it
+ * merged (GitHub: merged_at; Gitea: merged). -1 when it is not one. */
+int strata_forge__gh_parse(strata_forge_pr *out, const json_t *obj, int merged);
+
 #endif

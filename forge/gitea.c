@@ -5,7 +5,8 @@
  * and matches head.ref. Labels are added through the issue of the same
  * index by name (Gitea >= 1.20 accepts names there; the create body only
  * takes label ids), reviewers through /pulls/{n}/requested_reviewers.
- * Auth: "Authorization: token <token>".
+ * Auth: "Authorization: token <token>". The rest of the API is GitHub's
+ * shape: those requests are util.c's strata_forge__gh_*.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -17,19 +18,6 @@
 static const strata_http_header gitea_headers[] = {
     {"Accept", "application/json"},
 };
-
-static int
-gitea_check(const strata_forge_req *req, strata_error *err)
-{
-    const char *slash = strchr(req->repo, '/');
-
-    if (slash == NULL || slash == req->repo || slash[1] == '\0' ||
-        strchr(slash + 1, '/') != NULL)
-        return strata_error_set(err, STRATA_EINVAL,
-                                "gitea repository '%s' is not 'owner/name'",
-                                req->repo);
-    return 0;
-}
 
 static void
 gitea_find(strata_forge__call *c, const strata_forge__opview *v)
@@ -51,80 +39,11 @@ gitea_open(strata_forge__call *c, const strata_forge__opview *v)
                   "title", r->title, "body", r->body ? r->body : "");
 }
 
-static void
-gitea_update(strata_forge__call *c, const strata_forge__opview *v)
-{
-    const strata_forge_req *r = v->req;
-
-    strata_forge__call_set(c, "PATCH", "update pull", "/repos/%s/pulls/%lld",
-                           r->repo, (long long) v->number);
-    c->body = json_object();
-    if (r->title != NULL)
-        json_object_set_new(c->body, "title", json_string(r->title));
-    if (r->body != NULL)
-        json_object_set_new(c->body, "body", json_string(r->body));
-    if (r->base != NULL)
-        json_object_set_new(c->body, "base", json_string(r->base));
-}
-
-static void
-gitea_label(strata_forge__call *c, const strata_forge__opview *v)
-{
-    strata_forge__call_set(c, "POST", "add labels",
-                           "/repos/%s/issues/%lld/labels", v->req->repo,
-                           (long long) v->number);
-    c->body = json_pack("{s:o}", "labels",
-                        strata_forge__strings(v->req->labels, v->req->nlabels));
-}
-
-static void
-gitea_review(strata_forge__call *c, const strata_forge__opview *v)
-{
-    strata_forge__call_set(c, "POST", "request reviewers",
-                           "/repos/%s/pulls/%lld/requested_reviewers",
-                           v->req->repo, (long long) v->number);
-    c->body =
-        json_pack("{s:o}", "reviewers",
-                  strata_forge__strings(v->req->reviewers, v->req->nreviewers));
-}
-
-static void
-gitea_comment(strata_forge__call *c, const strata_forge__opview *v)
-{
-    strata_forge__call_set(c, "POST", "create comment",
-                           "/repos/%s/issues/%lld/comments", v->req->repo,
-                           (long long) v->number);
-    c->body = json_pack("{s:s}", "body", v->req->comment);
-}
-
-static void
-gitea_close(strata_forge__call *c, const strata_forge__opview *v)
-{
-    strata_forge__call_set(c, "PATCH", "close pull", "/repos/%s/pulls/%lld",
-                           v->req->repo, (long long) v->number);
-    c->body = json_pack("{s:s}", "state", "closed");
-}
-
 static int
 gitea_parse(strata_forge_pr *out, const json_t *obj)
 {
-    const json_t *n = json_object_get(obj, "number");
-    const char *state = json_string_value(json_object_get(obj, "state"));
-
-    if (!json_is_integer(n) || json_integer_value(n) <= 0 || state == NULL)
-        return -1;
-    memset(out, 0, sizeof(*out));
-    out->number = json_integer_value(n);
-    out->url = strata_forge__dupstr(obj, "html_url");
-    if (json_is_true(json_object_get(obj, "merged")))
-        state = "merged";
-    out->state = strata_xstrdup(state);
-    out->title = strata_forge__dupstr(obj, "title");
-    out->body = strata_forge__dupstr(obj, "body");
-    out->head = strata_forge__dupstr(json_object_get(obj, "head"), "ref");
-    out->base = strata_forge__dupstr(json_object_get(obj, "base"), "ref");
-    out->draft = json_is_true(json_object_get(obj, "draft"));
-    return 0;
+    return strata_forge__gh_parse(out, obj,
+                                  json_is_true(json_object_get(obj, "merged")));
 }
 
 static int
@@ -169,14 +88,14 @@ const strata_forge_backend strata_forge__gitea = {
     .extra = gitea_headers,
     .nextra = 1,
     .inline_meta = 0,
-    .check = gitea_check,
+    .check = strata_forge__owner_name_check,
     .find = gitea_find,
     .open = gitea_open,
-    .update = gitea_update,
-    .label = gitea_label,
-    .review = gitea_review,
-    .comment = gitea_comment,
-    .close = gitea_close,
+    .update = strata_forge__gh_update,
+    .label = strata_forge__gh_label,
+    .review = strata_forge__gh_review,
+    .comment = strata_forge__gh_comment,
+    .close = strata_forge__gh_close,
     .pick = gitea_pick,
     .parse = gitea_parse,
     .exists = gitea_exists,

@@ -4,6 +4,9 @@
  * /repos/{owner}/{repo}/pulls; labels and comments go through the issue
  * of the same number; reviewers through /pulls/{n}/requested_reviewers.
  * Auth: "Authorization: Bearer <token>", with the versioned media type.
+ * The requests Gitea's API shares with GitHub's (update, labels,
+ * reviewers, comments, close, the pull-request object) are built by
+ * util.c's strata_forge__gh_* for both.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -23,19 +26,6 @@ repo_owner(const char *repo)
 
     return slash ? strata_xstrndup(repo, (size_t) (slash - repo))
                  : strata_xstrdup(repo);
-}
-
-static int
-github_check(const strata_forge_req *req, strata_error *err)
-{
-    const char *slash = strchr(req->repo, '/');
-
-    if (slash == NULL || slash == req->repo || slash[1] == '\0' ||
-        strchr(slash + 1, '/') != NULL)
-        return strata_error_set(err, STRATA_EINVAL,
-                                "github repository '%s' is not 'owner/name'",
-                                req->repo);
-    return 0;
 }
 
 static void
@@ -67,82 +57,12 @@ github_open(strata_forge__call *c, const strata_forge__opview *v)
                   "draft", r->draft, "maintainer_can_modify", 1);
 }
 
-static void
-github_update(strata_forge__call *c, const strata_forge__opview *v)
-{
-    const strata_forge_req *r = v->req;
-
-    strata_forge__call_set(c, "PATCH", "update pull", "/repos/%s/pulls/%lld",
-                           r->repo, (long long) v->number);
-    c->body = json_object();
-    if (r->title != NULL)
-        json_object_set_new(c->body, "title", json_string(r->title));
-    if (r->body != NULL)
-        json_object_set_new(c->body, "body", json_string(r->body));
-    if (r->base != NULL)
-        json_object_set_new(c->body, "base", json_string(r->base));
-}
-
-static void
-github_label(strata_forge__call *c, const strata_forge__opview *v)
-{
-    strata_forge__call_set(c, "POST", "add labels",
-                           "/repos/%s/issues/%lld/labels", v->req->repo,
-                           (long long) v->number);
-    c->body = json_pack("{s:o}", "labels",
-                        strata_forge__strings(v->req->labels, v->req->nlabels));
-}
-
-static void
-github_review(strata_forge__call *c, const strata_forge__opview *v)
-{
-    strata_forge__call_set(c, "POST", "request reviewers",
-                           "/repos/%s/pulls/%lld/requested_reviewers",
-                           v->req->repo, (long long) v->number);
-    c->body =
-        json_pack("{s:o}", "reviewers",
-                  strata_forge__strings(v->req->reviewers, v->req->nreviewers));
-}
-
-static void
-github_comment(strata_forge__call *c, const strata_forge__opview *v)
-{
-    strata_forge__call_set(c, "POST", "create comment",
-                           "/repos/%s/issues/%lld/comments", v->req->repo,
-                           (long long) v->number);
-    c->body = json_pack("{s:s}", "body", v->req->comment);
-}
-
-static void
-github_close(strata_forge__call *c, const strata_forge__opview *v)
-{
-    strata_forge__call_set(c, "PATCH", "close pull", "/repos/%s/pulls/%lld",
-                           v->req->repo, (long long) v->number);
-    c->body = json_pack("{s:s}", "state", "closed");
-}
-
 static int
 github_parse(strata_forge_pr *out, const json_t *obj)
 {
-    const json_t *n = json_object_get(obj, "number");
-    const char *state = json_string_value(json_object_get(obj, "state"));
-
-    if (!json_is_integer(n) || json_integer_value(n) <= 0 || state == NULL)
-        return -1;
-    memset(out, 0, sizeof(*out));
-    out->number = json_integer_value(n);
-    out->url = strata_forge__dupstr(obj, "html_url");
     /* A merged pull request is "closed" with merged_at set. */
-    if (strcmp(state, "closed") == 0 &&
-        json_is_string(json_object_get(obj, "merged_at")))
-        state = "merged";
-    out->state = strata_xstrdup(state);
-    out->title = strata_forge__dupstr(obj, "title");
-    out->body = strata_forge__dupstr(obj, "body");
-    out->head = strata_forge__dupstr(json_object_get(obj, "head"), "ref");
-    out->base = strata_forge__dupstr(json_object_get(obj, "base"), "ref");
-    out->draft = json_is_true(json_object_get(obj, "draft"));
-    return 0;
+    return strata_forge__gh_parse(
+        out, obj, json_is_string(json_object_get(obj, "merged_at")));
 }
 
 static int
@@ -186,14 +106,14 @@ const strata_forge_backend strata_forge__github = {
     .extra = github_headers,
     .nextra = 2,
     .inline_meta = 0,
-    .check = github_check,
+    .check = strata_forge__owner_name_check,
     .find = github_find,
     .open = github_open,
-    .update = github_update,
-    .label = github_label,
-    .review = github_review,
-    .comment = github_comment,
-    .close = github_close,
+    .update = strata_forge__gh_update,
+    .label = strata_forge__gh_label,
+    .review = strata_forge__gh_review,
+    .comment = strata_forge__gh_comment,
+    .close = strata_forge__gh_close,
     .pick = github_pick,
     .parse = github_parse,
     .exists = github_exists,

@@ -165,3 +165,94 @@ strata_forge__req_release(strata_forge_req *r)
         free((char *) r->reviewers[i]);
     free((char **) r->reviewers);
 }
+
+/* ---- the GitHub-shaped REST API (GitHub, and Gitea which copies it) --- */
+
+int
+strata_forge__owner_name_check(const strata_forge_req *req, strata_error *err)
+{
+    const char *slash = strchr(req->repo, '/');
+
+    if (slash == NULL || slash == req->repo || slash[1] == '\0' ||
+        strchr(slash + 1, '/') != NULL)
+        return strata_error_set(err, STRATA_EINVAL,
+                                "repository '%s' is not 'owner/name'",
+                                req->repo);
+    return 0;
+}
+
+void
+strata_forge__gh_update(strata_forge__call *c, const strata_forge__opview *v)
+{
+    const strata_forge_req *r = v->req;
+
+    strata_forge__call_set(c, "PATCH", "update pull", "/repos/%s/pulls/%lld",
+                           r->repo, (long long) v->number);
+    c->body = json_object();
+    if (r->title != NULL)
+        json_object_set_new(c->body, "title", json_string(r->title));
+    if (r->body != NULL)
+        json_object_set_new(c->body, "body", json_string(r->body));
+    if (r->base != NULL)
+        json_object_set_new(c->body, "base", json_string(r->base));
+}
+
+void
+strata_forge__gh_label(strata_forge__call *c, const strata_forge__opview *v)
+{
+    strata_forge__call_set(c, "POST", "add labels",
+                           "/repos/%s/issues/%lld/labels", v->req->repo,
+                           (long long) v->number);
+    c->body = json_pack("{s:o}", "labels",
+                        strata_forge__strings(v->req->labels, v->req->nlabels));
+}
+
+void
+strata_forge__gh_review(strata_forge__call *c, const strata_forge__opview *v)
+{
+    strata_forge__call_set(c, "POST", "request reviewers",
+                           "/repos/%s/pulls/%lld/requested_reviewers",
+                           v->req->repo, (long long) v->number);
+    c->body =
+        json_pack("{s:o}", "reviewers",
+                  strata_forge__strings(v->req->reviewers, v->req->nreviewers));
+}
+
+void
+strata_forge__gh_comment(strata_forge__call *c, const strata_forge__opview *v)
+{
+    strata_forge__call_set(c, "POST", "create comment",
+                           "/repos/%s/issues/%lld/comments", v->req->repo,
+                           (long long) v->number);
+    c->body = json_pack("{s:s}", "body", v->req->comment);
+}
+
+void
+strata_forge__gh_close(strata_forge__call *c, const strata_forge__opview *v)
+{
+    strata_forge__call_set(c, "PATCH", "close pull", "/repos/%s/pulls/%lld",
+                           v->req->repo, (long long) v->number);
+    c->body = json_pack("{s:s}", "state", "closed");
+}
+
+int
+strata_forge__gh_parse(strata_forge_pr *out, const json_t *obj, int merged)
+{
+    const json_t *n = json_object_get(obj, "number");
+    const char *state = json_string_value(json_object_get(obj, "state"));
+
+    if (!json_is_integer(n) || json_integer_value(n) <= 0 || state == NULL)
+        return -1;
+    memset(out, 0, sizeof(*out));
+    out->number = json_integer_value(n);
+    out->url = strata_forge__dupstr(obj, "html_url");
+    if (merged)
+        state = "merged";
+    out->state = strata_xstrdup(state);
+    out->title = strata_forge__dupstr(obj, "title");
+    out->body = strata_forge__dupstr(obj, "body");
+    out->head = strata_forge__dupstr(json_object_get(obj, "head"), "ref");
+    out->base = strata_forge__dupstr(json_object_get(obj, "base"), "ref");
+    out->draft = json_is_true(json_object_get(obj, "draft"));
+    return 0;
+}
