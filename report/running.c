@@ -65,6 +65,15 @@ jstr(const json_t *o, const char *key)
     return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
+/* The string member key of o, or def. Borrowed. */
+static const char *
+jstr_or(const json_t *o, const char *key, const char *def)
+{
+    const char *s = jstr(o, key);
+
+    return s != NULL ? s : def;
+}
+
 /* The imageID status of container name in statuses, or NULL. */
 static const char *
 status_digest(const json_t *statuses, const char *name)
@@ -101,11 +110,11 @@ add_containers(strata_report_running *r, const json_t *pod,
             continue;
         if (strata_ref_parse(&ref, image, &e) != 0)
             return strata_error_set(err, STRATA_EINVAL, "%s: pod '%s/%s': %s",
-                                    name, jstr(meta, "namespace") ?: "",
-                                    jstr(meta, "name") ?: "", e.msg);
+                                    name, jstr_or(meta, "namespace", ""),
+                                    jstr_or(meta, "name", ""), e.msg);
         add(r, ref, status_digest(statuses, cname),
-            strata_xasprintf("%s/%s/%s%s", jstr(meta, "namespace") ?: "-",
-                             jstr(meta, "name") ?: "-", prefix,
+            strata_xasprintf("%s/%s/%s%s", jstr_or(meta, "namespace", "-"),
+                             jstr_or(meta, "name", "-"), prefix,
                              cname ? cname : "-"));
         strata_ref_free(ref);
     }
