@@ -121,27 +121,12 @@ strata_plan__mark_produced(strata_store *st, const char *image,
 static int
 being_produced(strata_store *st, const char *image)
 {
-    static const strata_store_job_state states[] = {STRATA_STORE_JOB_QUEUED,
-                                                    STRATA_STORE_JOB_RUNNING};
-    json_t *jobs = NULL, *j;
-    size_t i, k;
-    int found = 0;
+    int yes = 0;
 
-    for (k = 0; k < 2 && !found; k++) {
-        if (strata_store_job_list(&jobs, st, 0, 0, (int) states[k], NULL) != 0)
-            return 0;
-        json_array_foreach (jobs, i, j) {
-            const char *img = json_string_value(json_object_get(j, "image"));
-            const char *act = json_string_value(json_object_get(j, "action"));
-
-            if (img != NULL && act != NULL && strcmp(img, image) == 0 &&
-                (strcmp(act, "rebuild") == 0 || strcmp(act, "rebase") == 0))
-                found = 1;
-        }
-        json_decref(jobs);
-        jobs = NULL;
-    }
-    return found;
+    /* One index probe (jobs_building), not a list of the whole queue. */
+    if (strata_store_job_producing(&yes, st, image, NULL) != 0)
+        return 0;
+    return yes;
 }
 
 /* Enqueues every action of every impacted image; fills "waves". */

@@ -395,8 +395,9 @@ exercise(strata_store *st)
     enqueue(st, "r/app", "pr", "sha256:e2", 0);
     CHECK_OK(strata_store_job_claim(&job, st, &err), &err);
     CHECK(job != NULL);
-    CHECK_OK(strata_store_job_get(&job, st, job->id, &err), &err);
     id = job->id;
+    strata_store_job_free(job);
+    CHECK_OK(strata_store_job_get(&job, st, id, &err), &err);
     strata_store_job_free(job);
     CHECK_OK(strata_store_job_retry(NULL, st, id, "later", 0, &err), &err);
     CHECK_OK(strata_store_job_claim(&job, st, &err), &err);
