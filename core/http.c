@@ -31,7 +31,8 @@
 #define MAX_REDIRECTS 8
 
 typedef struct http_sock http_sock;
-typedef struct http_req http_req;
+/* A request is the transfer a body sink is handed (http.h). */
+typedef struct strata_http_transfer http_req;
 
 /* A socket curl asked us to watch. Freed in its close callback. */
 struct http_sock {
@@ -42,7 +43,7 @@ struct http_sock {
 };
 
 /* One transfer under way. */
-struct http_req {
+struct strata_http_transfer {
     strata_http *http;
     CURL *easy;
     struct curl_slist *headers;
@@ -50,6 +51,11 @@ struct http_req {
     size_t header_cap;
     size_t max_body;
     int too_big;
+    strata_http_sink_cb sink; /* the body of a 2xx answer, or NULL */
+    void *sink_arg;
+    size_t sunk;   /* bytes the sink took */
+    int sink_code; /* the sink's negative code, when it ended the transfer */
+    int paused;
     char *method;
     char *url; /* without credentials: safe for messages and logs */
     uint32_t timeout_ms;
@@ -162,10 +168,19 @@ req_error(http_req *r, CURLcode code, strata_error *err)
     const char *why =
         r->errbuf[0] != '\0' ? r->errbuf : curl_easy_strerror(code);
 
-    if (code == CURLE_WRITE_ERROR && r->too_big)
+    if (code == CURLE_FILESIZE_EXCEEDED)
+        /* curl refused a declared length before reading any of it. */
+        strata_error_set(err, STRATA_ETOOBIG,
+                         "response from '%s' is larger than %zu bytes (by "
+                         "its Content-Length)",
+                         r->url, r->max_body);
+    else if (code == CURLE_WRITE_ERROR && r->too_big)
         strata_error_set(err, STRATA_ETOOBIG,
                          "response from '%s' is larger than %zu bytes", r->url,
                          r->max_body);
+    else if (code == CURLE_WRITE_ERROR && r->sink_code < 0)
+        strata_error_set(err, r->sink_code,
+                         "request to '%s' was stopped by its receiver", r->url);
     else if (code == CURLE_OPERATION_TIMEDOUT)
         strata_error_set(err, STRATA_ETIMEOUT, "request to '%s' timed out: %s",
                          r->url, why);
@@ -448,14 +463,46 @@ on_header(char *data, size_t size, size_t nmemb, void *userp)
     return len;
 }
 
-/* CURLOPT_WRITEFUNCTION: collects the body, aborting past max_body. */
+/* The body of a 2xx answer goes to the sink, when there is one. */
+static size_t
+sink_write(http_req *r, char *data, size_t len)
+{
+    int rc;
+
+    if (len > r->max_body - r->sunk) {
+        r->too_big = 1;
+        return CURL_WRITEFUNC_ERROR;
+    }
+    rc = r->sink(r, data, len, r->sink_arg);
+    if (rc == STRATA_HTTP_PAUSE) {
+        r->paused = 1;
+        return CURL_WRITEFUNC_PAUSE;
+    }
+    if (rc < 0) {
+        r->sink_code = rc;
+        return CURL_WRITEFUNC_ERROR;
+    }
+    r->sunk += len;
+    return len;
+}
+
+/*
+ * CURLOPT_WRITEFUNCTION: collects the body (or hands it to the sink),
+ * aborting past max_body.
+ */
 static size_t
 on_write(char *data, size_t size, size_t nmemb, void *userp)
 {
     http_req *r = userp;
     strata_buf *body = &r->resp->body;
     size_t len = size * nmemb;
+    long status = 0;
 
+    if (r->sink != NULL) {
+        curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
+        if (status >= 200 && status < 300)
+            return sink_write(r, data, len);
+    }
     if (len > r->max_body - body->len) {
         r->too_big = 1;
         return CURL_WRITEFUNC_ERROR;
@@ -594,6 +641,9 @@ setup_easy(http_req *r, const strata_http_request *req, strata_error *err)
     SETOPT(CURLOPT_HEADERDATA, (void *) r);
     SETOPT(CURLOPT_WRITEFUNCTION, on_write);
     SETOPT(CURLOPT_WRITEDATA, (void *) r);
+    /* A HEAD's Content-Length is that of a body it does not carry. */
+    if (!head)
+        SETOPT(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) r->max_body);
     if (head)
         SETOPT(CURLOPT_NOBODY, 1L);
     else if (has_body) {
@@ -707,6 +757,8 @@ strata_http_send(strata_http *http, const strata_http_request *req,
     r->url = strata_http_url_redact(req->url);
     r->method = strata_xstrdup(req->method != NULL ? req->method : "GET");
     r->max_body = req->max_body ? req->max_body : DEFAULT_MAX_BODY;
+    r->sink = req->sink;
+    r->sink_arg = req->sink_arg;
     r->timeout_ms = req->timeout_ms ? req->timeout_ms : DEFAULT_TIMEOUT_MS;
     r->resp = strata_xcalloc(1, sizeof(*r->resp));
     if (!is_token(r->method)) {
@@ -744,6 +796,19 @@ strata_http_send(strata_http *http, const strata_http_request *req,
 out:
     req_free(r);
     return rc;
+}
+
+void
+strata_http_resume(strata_http_transfer *t)
+{
+    if (t == NULL || !t->paused || t->http->closing)
+        return;
+    /*
+     * Cleared first: curl may hand the held bytes to the sink from inside
+     * curl_easy_pause(), and the sink may pause again.
+     */
+    t->paused = 0;
+    curl_easy_pause(t->easy, CURLPAUSE_CONT);
 }
 
 size_t
