@@ -409,7 +409,9 @@ typedef void (*strata_registry_blob_cb)(char *blob, size_t len,
 
 /*
  * GETs a blob of ref's repository into memory (at most max bytes; 0 =
- * 64 MiB; more is STRATA_ETOOBIG) and verifies its sha256.
+ * 64 MiB; more is STRATA_ETOOBIG, refused before reading when the answer
+ * declares its length) and verifies its sha256. For layers, which may be
+ * large, strata_registry_copy_blob streams instead.
  */
 int strata_registry_get_blob(strata_registry *reg, const strata_ref *ref,
                              const char *digest, size_t max,

@@ -348,8 +348,8 @@ on_blob(char *blob, size_t len, const strata_error *err, void *arg)
     note_err(r, err);
 }
 
-static void
-__attribute__((unused)) on_pushed(strata_blob_outcome outcome, uint64_t bytes, const strata_error *err,
+static void __attribute__((unused))
+on_pushed(strata_blob_outcome outcome, uint64_t bytes, const strata_error *err,
           void *arg)
 {
     op_result *r = arg;
@@ -402,8 +402,8 @@ client_wait(client *c, op_result *r, double limit_s)
     }
 }
 
-static strata_ref *
-ref_at(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static strata_ref *ref_at(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
 
 static strata_ref *
 ref_at(const char *fmt, ...)
@@ -484,7 +484,8 @@ TEST(retries_are_bounded_and_back_off)
     n = json_array_size(reqs);
     CHECK_EQ(n, 4); /* the first try and 3 retries */
     for (i = 0; i < n; i++)
-        t[i] = json_real_value(json_object_get(json_array_get(reqs, i), "time"));
+        t[i] =
+            json_real_value(json_object_get(json_array_get(reqs, i), "time"));
     for (i = 1; i + 1 < n; i++) {
         printf("# gap %zu: %.3f s\n", i, t[i] - t[i - 1]);
         CHECK(t[i + 1] - t[i] > (t[i] - t[i - 1]) * 1.5);
@@ -694,9 +695,9 @@ TEST(answers_over_their_limits)
     client_open(&c, &o);
     hwm_reset();
     before = proc_status_kb("VmHWM");
-    CHECK_OK(strata_registry_get_config(c.reg, ref, DIGEST_A, on_config, &r,
-                                        &err),
-             &err);
+    CHECK_OK(
+        strata_registry_get_config(c.reg, ref, DIGEST_A, on_config, &r, &err),
+        &err);
     client_wait(&c, &r, 30);
     peak = proc_status_kb("VmHWM") - before;
     printf("# config: %s; peak +%ld kB\n", r.err.msg, peak);
@@ -710,9 +711,9 @@ TEST(answers_over_their_limits)
     client_open(&c, &o);
     hwm_reset();
     before = proc_status_kb("VmHWM");
-    CHECK_OK(strata_registry_get_blob(c.reg, ref, DIGEST_A, 1024, on_blob, &r,
-                                      &err),
-             &err);
+    CHECK_OK(
+        strata_registry_get_blob(c.reg, ref, DIGEST_A, 1024, on_blob, &r, &err),
+        &err);
     client_wait(&c, &r, 30);
     peak = proc_status_kb("VmHWM") - before;
     printf("# blob: %s; peak +%ld kB\n", r.err.msg, peak);
@@ -789,8 +790,7 @@ TEST(rebase_reads_no_more_than_the_descriptor)
                "'headers':{'Content-Type':'%s'},'digest':true,'body':%s},"
                "{'method':'GET','path':'/v2/nb/blobs/%s$','body':%s},"
                "{'method':'GET','path':'/v2/nb/blobs/%s$',%s}]}",
-               STRATA_MT_OCI_MANIFEST, jm, cfg_digest, jc, DIGEST_A,
-               shapes[i]);
+               STRATA_MT_OCI_MANIFEST, jm, cfg_digest, jc, DIGEST_A, shapes[i]);
         free(jm);
         free(jc);
         json_decref(body_m);
@@ -826,26 +826,27 @@ TEST(credentials_stay_on_their_host)
          * k 0: Basic; k 1: Bearer. /1 redirects to the other port, /2 to
          * the same port under the name localhost: both are other hosts.
          */
-        script("{'rules':["
-               "{'path':'^/token','body':'{\\'token\\':\\'tok\\'}'},"
-               "{'listener':'other','headers':{'Docker-Content-Digest':'" DIGEST_A
-               "'}},"
-               "{'if_header':{'host':'^localhost'},'headers':"
-               "{'Docker-Content-Digest':'" DIGEST_A "'}},"
-               "{'path':'^/v2/','unless_header':{'authorization':'.'},"
-               "'status':401,'headers':{'WWW-Authenticate':'%s'},'body':'{}'},"
-               "{'path':'^/v2/x/manifests/1$','redirect':"
-               "'http://127.0.0.1:{other_port}/v2/x/manifests/1'},"
-               "{'path':'^/v2/x/manifests/2$','redirect':"
-               "'http://localhost:{port}/v2/x/manifests/2'}]}",
-               k == 0 ? "Basic realm=\\'r\\'"
-                      : "Bearer realm=\\'http://127.0.0.1:{port}/token\\'");
+        script(
+            "{'rules':["
+            "{'path':'^/token','body':'{\\'token\\':\\'tok\\'}'},"
+            "{'listener':'other','headers':{'Docker-Content-Digest':'" DIGEST_A
+            "'}},"
+            "{'if_header':{'host':'^localhost'},'headers':"
+            "{'Docker-Content-Digest':'" DIGEST_A "'}},"
+            "{'path':'^/v2/','unless_header':{'authorization':'.'},"
+            "'status':401,'headers':{'WWW-Authenticate':'%s'},'body':'{}'},"
+            "{'path':'^/v2/x/manifests/1$','redirect':"
+            "'http://127.0.0.1:{other_port}/v2/x/manifests/1'},"
+            "{'path':'^/v2/x/manifests/2$','redirect':"
+            "'http://localhost:{port}/v2/x/manifests/2'}]}",
+            k == 0 ? "Basic realm=\\'r\\'"
+                   : "Bearer realm=\\'http://127.0.0.1:{port}/token\\'");
         client_open(&c, &o);
         for (i = 1; i <= 2; i++) {
             ref = ref_at("127.0.0.1:%d/x:%zu", port, i);
-            CHECK_OK(strata_registry_digest(c.reg, ref, NULL, on_digest, &r,
-                                            &err),
-                     &err);
+            CHECK_OK(
+                strata_registry_digest(c.reg, ref, NULL, on_digest, &r, &err),
+                &err);
             client_wait(&c, &r, 20);
             CHECK_OK(r.err.code, &r.err);
             CHECK_STR_EQ(r.digest, DIGEST_A);
@@ -943,9 +944,9 @@ TEST(stall_and_drip_end_at_the_timeout)
     for (i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
         script("{'rules':[{'path':'/v2/x/manifests/1$',%s}]}", shapes[i]);
         start = now_s();
-        CHECK_OK(strata_registry_get_manifest(c.reg, ref, on_manifest, &r,
-                                              &err),
-                 &err);
+        CHECK_OK(
+            strata_registry_get_manifest(c.reg, ref, on_manifest, &r, &err),
+            &err);
         client_wait(&c, &r, 20);
         printf("# %s: %s after %.2f s\n", shapes[i], r.err.msg,
                now_s() - start);
@@ -1017,19 +1018,18 @@ TEST(transient_faults_are_not_changes)
         "{'method':'GET'," PATH ",'digest':true,'headers':{" MT "},'body':%s}",
         db_, sa);
     /* No digest on HEAD; the GET's header names a, its body is b. */
-    faults[3] = strata_xasprintf(
-        "{'method':'HEAD'," PATH "},"
-        "{'method':'GET'," PATH ",'headers':{" MT
-        ",'Docker-Content-Digest':'%s'},'body':%s}",
-        da, sb);
+    faults[3] = strata_xasprintf("{'method':'HEAD'," PATH "},"
+                                 "{'method':'GET'," PATH ",'headers':{" MT
+                                 ",'Docker-Content-Digest':'%s'},'body':%s}",
+                                 da, sb);
     faults[4] = strata_xasprintf("{" PATH ",'body':'','headers':"
                                  "{'Docker-Content-Digest':'sha256:zz'}}");
     /* No digest on HEAD; the GET's body is cut short. */
-    faults[5] = strata_xasprintf(
-        "{'method':'HEAD'," PATH "},"
-        "{'method':'GET'," PATH ",'headers':{" MT "},'body':%s,"
-        "'content_length':4000}",
-        sb);
+    faults[5] = strata_xasprintf("{'method':'HEAD'," PATH "},"
+                                 "{'method':'GET'," PATH ",'headers':{" MT
+                                 "},'body':%s,"
+                                 "'content_length':4000}",
+                                 sb);
 
     snprintf(ref, sizeof(ref), "127.0.0.1:%d/x:w", port);
     cfg = watch_config(ref);
