@@ -29,6 +29,8 @@
 #define DEFAULT_CONNECT_TIMEOUT_MS 10000
 #define DEFAULT_MAX_BODY ((size_t) 64 * 1024 * 1024)
 #define MAX_REDIRECTS 8
+/* With a sink, what the body of an answer other than 2xx may hold. */
+#define MAX_OTHER_BODY ((size_t) 1024 * 1024)
 
 typedef struct http_sock http_sock;
 /* A request is the transfer a body sink is handed (http.h). */
@@ -53,6 +55,7 @@ struct strata_http_transfer {
     int too_big;
     strata_http_sink_cb sink; /* the body of a 2xx answer, or NULL */
     void *sink_arg;
+    long status;   /* of the response being read, from its status line */
     size_t sunk;   /* bytes the sink took */
     int sink_code; /* the sink's negative code, when it ended the transfer */
     int paused;
@@ -168,8 +171,9 @@ req_error(http_req *r, CURLcode code, strata_error *err)
     const char *why =
         r->errbuf[0] != '\0' ? r->errbuf : curl_easy_strerror(code);
 
-    if (code == CURLE_FILESIZE_EXCEEDED)
-        /* curl refused a declared length before reading any of it. */
+    if (code == CURLE_FILESIZE_EXCEEDED ||
+        (code == CURLE_WRITE_ERROR && r->too_big == 2))
+        /* A declared length was refused before any of it was read. */
         strata_error_set(err, STRATA_ETOOBIG,
                          "response from '%s' is larger than %zu bytes (by "
                          "its Content-Length)",
@@ -177,7 +181,10 @@ req_error(http_req *r, CURLcode code, strata_error *err)
     else if (code == CURLE_WRITE_ERROR && r->too_big)
         strata_error_set(err, STRATA_ETOOBIG,
                          "response from '%s' is larger than %zu bytes", r->url,
-                         r->max_body);
+                         r->sink != NULL &&
+                                 !(r->status >= 200 && r->status < 300)
+                             ? MAX_OTHER_BODY
+                             : r->max_body);
     else if (code == CURLE_WRITE_ERROR && r->sink_code < 0)
         strata_error_set(err, r->sink_code,
                          "request to '%s' was stopped by its receiver", r->url);
@@ -454,9 +461,18 @@ on_header(char *data, size_t size, size_t nmemb, void *userp)
 
     while (n > 0 && (data[n - 1] == '\r' || data[n - 1] == '\n'))
         n--;
-    if (n >= 5 && memcmp(data, "HTTP/", 5) == 0)
+    if (n >= 5 && memcmp(data, "HTTP/", 5) == 0) {
+        const char *sp = memchr(data, ' ', n);
+
         reset_response(r);
-    else if (n > 0 && (data[0] == ' ' || data[0] == '\t'))
+        r->status = sp != NULL ? strtol(sp + 1, NULL, 10) : 0;
+    } else if (r->sink != NULL && r->status >= 200 && r->status < 300 &&
+               n > 15 && strncasecmp(data, "content-length:", 15) == 0 &&
+               strtoull(data + 15, NULL, 10) > r->max_body) {
+        /* What the sink would get is too big: stop before reading it. */
+        r->too_big = 2;
+        return 0;
+    } else if (n > 0 && (data[0] == ' ' || data[0] == '\t'))
         fold_header(r, data, n);
     else if (n > 0)
         add_header(r, data, n);
@@ -496,14 +512,10 @@ on_write(char *data, size_t size, size_t nmemb, void *userp)
     http_req *r = userp;
     strata_buf *body = &r->resp->body;
     size_t len = size * nmemb;
-    long status = 0;
 
-    if (r->sink != NULL) {
-        curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
-        if (status >= 200 && status < 300)
-            return sink_write(r, data, len);
-    }
-    if (len > r->max_body - body->len) {
+    if (r->sink != NULL && r->status >= 200 && r->status < 300)
+        return sink_write(r, data, len);
+    if (len > (r->sink != NULL ? MAX_OTHER_BODY : r->max_body) - body->len) {
         r->too_big = 1;
         return CURL_WRITEFUNC_ERROR;
     }
@@ -641,8 +653,11 @@ setup_easy(http_req *r, const strata_http_request *req, strata_error *err)
     SETOPT(CURLOPT_HEADERDATA, (void *) r);
     SETOPT(CURLOPT_WRITEFUNCTION, on_write);
     SETOPT(CURLOPT_WRITEDATA, (void *) r);
-    /* A HEAD's Content-Length is that of a body it does not carry. */
-    if (!head)
+    /*
+     * A HEAD's Content-Length is that of a body it does not carry; with a
+     * sink, on_header checks the length of a 2xx body only.
+     */
+    if (!head && req->sink == NULL)
         SETOPT(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) r->max_body);
     if (head)
         SETOPT(CURLOPT_NOBODY, 1L);

@@ -36,9 +36,11 @@ typedef struct strata_http_transfer strata_http_transfer;
  * collected there as usual). Returns 0 when it took all len bytes;
  * STRATA_HTTP_PAUSE when it took none of them and the transfer is to wait
  * until strata_http_resume(t) (the same bytes come again then); or a
- * negative STRATA_E* code to end the transfer with that code. The bytes
- * it took count against max_body. It runs from the loop, and may run
- * from inside strata_http_resume().
+ * negative STRATA_E* code to end the transfer with that code. max_body
+ * limits what the sink gets (a larger Content-Length of a 2xx answer is
+ * refused before reading); the body of another answer is kept up to
+ * 1 MiB. It runs from the loop, and may run from inside
+ * strata_http_resume().
  */
 typedef int (*strata_http_sink_cb)(strata_http_transfer *t, const char *data,
                                    size_t len, void *arg);

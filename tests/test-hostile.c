@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 
 #include <fcntl.h>
+#include <openssl/evp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -280,6 +281,8 @@ typedef struct op_result {
     size_t len;
     strata_blob_outcome outcome;
     uint64_t bytes;
+    int exists;
+    int64_t size;
 } op_result;
 
 static void
@@ -356,6 +359,16 @@ on_pushed(strata_blob_outcome outcome, uint64_t bytes, const strata_error *err,
 
     r->outcome = outcome;
     r->bytes = bytes;
+    note_err(r, err);
+}
+
+static void
+on_exists(int exists, int64_t size, const strata_error *err, void *arg)
+{
+    op_result *r = arg;
+
+    r->exists = exists;
+    r->size = size;
     note_err(r, err);
 }
 
@@ -799,12 +812,230 @@ TEST(rebase_reads_no_more_than_the_descriptor)
                    "--new-base", new_base, "--tag", tag, NULL);
         CHECK(!res.timed_out);
         CHECK(res.status != 0);
-        CHECK_CONTAINS(res.err, "1024");
+        CHECK_CONTAINS(res.err, "larger than its descriptor's 1024 bytes");
         CHECK(res.maxrss_kb < 64 * 1024);
         run_release(&res);
     }
     json_decref(base);
     json_decref(app);
+}
+
+/* "sha256:..." of n bytes of 'x' (what hostile.py's body_size sends). */
+static void
+sha256_of_xs(char out[72], size_t n)
+{
+    static char block[65536];
+    unsigned char md[32];
+    unsigned int len = 0, i;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+
+    memset(block, 'x', sizeof(block));
+    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+    while (n > 0) {
+        size_t k = n < sizeof(block) ? n : sizeof(block);
+
+        EVP_DigestUpdate(ctx, block, k);
+        n -= k;
+    }
+    EVP_DigestFinal_ex(ctx, md, &len);
+    EVP_MD_CTX_free(ctx);
+    strcpy(out, "sha256:");
+    for (i = 0; i < len; i++)
+        snprintf(out + 7 + 2 * i, 3, "%02x", md[i]);
+}
+
+/* Runs strata_registry_copy_blob on c; the result in r. */
+static void
+copy(client *c, op_result *r, const strata_ref *src, const strata_ref *dst,
+     const char *digest, int64_t size, size_t chunk)
+{
+    strata_blob_copy_opts co = {.chunk_size = chunk};
+    strata_error err = {0};
+
+    memset(r, 0, sizeof(*r));
+    CHECK_OK(strata_registry_copy_blob(c->reg, src, dst, digest, size, &co,
+                                       on_pushed, r, &err),
+             &err);
+    CHECK_EQ(r->done, 0); /* never from inside the call */
+    client_wait(c, r, 60);
+}
+
+/*
+ * The streaming copy into a real registry: 40 MB in 4 MiB chunks with
+ * little memory, then found there; a second copy finds it.
+ */
+TEST(copy_blob_streams_into_a_registry)
+{
+    const size_t size = 40 * 1000 * 1000;
+    char digest[72];
+    strata_ref *src = ref_at("127.0.0.1:%d/src:1", port), *dst;
+    strata_error err = {0};
+    op_result r = {0};
+    long before, peak;
+    json_t *reqs;
+    client c;
+
+    if (!have_registry) {
+        printf("# no docker-registry: skipped\n");
+        strata_ref_free(src);
+        return;
+    }
+    dst = ref_at("%s/copied:1", registry.host);
+    sha256_of_xs(digest, size);
+    script("{'rules':[{'method':'GET','path':'/v2/src/blobs/%s$',"
+           "'body_size':%zu}]}",
+           digest, size);
+    client_open(&c, NULL);
+    hwm_reset();
+    before = proc_status_kb("VmHWM");
+    copy(&c, &r, src, dst, digest, (int64_t) size, 4 * MIB);
+    peak = proc_status_kb("VmHWM") - before;
+    printf("# copied %llu bytes; peak +%ld kB\n", (unsigned long long) r.bytes,
+           peak);
+    CHECK_OK(r.err.code, &r.err);
+    CHECK_EQ(r.outcome, STRATA_BLOB_UPLOADED);
+    CHECK_EQ(r.bytes, size);
+    CHECK(peak < 20 * 1024);
+    reqs = requests();
+    CHECK_EQ(count_requests(reqs, "GET", "/blobs/"), 1);
+    json_decref(reqs);
+    op_release(&r);
+    /* The registry has it, and says so to the next copy. */
+    CHECK_OK(
+        strata_registry_blob_exists(c.reg, dst, digest, on_exists, &r, &err),
+        &err);
+    client_wait(&c, &r, 20);
+    CHECK_OK(r.err.code, &r.err);
+    CHECK_EQ(r.exists, 1);
+    CHECK_EQ(r.size, (int64_t) size);
+    op_release(&r);
+    copy(&c, &r, src, dst, digest, (int64_t) size, 0);
+    CHECK_OK(r.err.code, &r.err);
+    CHECK_EQ(r.outcome, STRATA_BLOB_EXISTED);
+    op_release(&r);
+    client_close(&c);
+    strata_ref_free(src);
+    strata_ref_free(dst);
+}
+
+/*
+ * The streaming copy against a hostile source (and a hostile target that
+ * records the upload): a blob larger than its descriptor, declared or
+ * endless, shorter, of another digest, or cut off; each is refused,
+ * nothing is finished on the target and the session is deleted.
+ */
+TEST(copy_blob_refuses_what_the_descriptor_does_not_say)
+{
+    static const struct {
+        const char *shape; /* of the source's answer */
+        int64_t size;      /* the descriptor's */
+        int code;
+        const char *msg;
+    } cases[] = {
+        {"'endless':true,'content_length':1500000000", 1024, STRATA_ETOOBIG,
+         "larger than its descriptor's 1024 bytes"},
+        {"'endless':true,'chunked':true", 1024, STRATA_ETOOBIG,
+         "larger than its descriptor's 1024 bytes"},
+        {"'body_size':1024", 2048, STRATA_EPROTO,
+         "has 1024 bytes, its descriptor says 2048"},
+        {"'body_size':1024,'body_byte':'y'", 1024, STRATA_EPROTO,
+         "digest mismatch"},
+        {"'body_size':600000,'content_length':1000000", 1000000, STRATA_ENET,
+         "failed"},
+    };
+    strata_ref *src = ref_at("127.0.0.1:%d/src:1", port);
+    strata_ref *dst = ref_at("localhost:%d/dst:1", port);
+    char digest[72];
+    op_result r = {0};
+    long before, peak;
+    json_t *reqs;
+    size_t i;
+    client c;
+
+    client_open(&c, NULL);
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        sha256_of_xs(digest, (size_t) cases[i].size);
+        script(
+            "{'rules':["
+            "{'method':'GET','path':'^/v2/src/blobs/','listener':'main',"
+            "'if_header':{'host':'^127'},%s},"
+            "{'method':'HEAD','path':'^/v2/dst/blobs/','status':404,"
+            "'body':'{}'},"
+            "{'method':'POST','path':'^/v2/dst/blobs/uploads/$',"
+            "'status':202,'headers':{'Location':'/v2/dst/blobs/uploads/u1'}},"
+            "{'method':'PATCH','path':'^/v2/dst/blobs/uploads/u1$',"
+            "'status':202,'headers':{'Location':'/v2/dst/blobs/uploads/u1'}},"
+            "{'method':'PUT','path':'^/v2/dst/blobs/uploads/u1','status':201},"
+            "{'method':'DELETE','path':'^/v2/dst/blobs/uploads/u1$',"
+            "'status':204}]}",
+            cases[i].shape);
+        hwm_reset();
+        before = proc_status_kb("VmHWM");
+        copy(&c, &r, src, dst, digest, cases[i].size, 256 * 1024);
+        peak = proc_status_kb("VmHWM") - before;
+        reqs = requests();
+        printf("# %s: %s; peak +%ld kB; %zu PATCH, %zu DELETE\n",
+               cases[i].shape, r.err.msg, peak,
+               count_requests(reqs, "PATCH", NULL),
+               count_requests(reqs, "DELETE", NULL));
+        CHECK_EQ(r.err.code, cases[i].code);
+        CHECK_CONTAINS(r.err.msg, cases[i].msg);
+        CHECK(peak < 16 * 1024);
+        CHECK_EQ(count_requests(reqs, "GET", "/v2/src/blobs/"), 1);
+        CHECK_EQ(count_requests(reqs, "PUT", NULL), 0);
+        CHECK_EQ(count_requests(reqs, "DELETE", "/v2/dst/blobs/uploads/u1"), 1);
+        json_decref(reqs);
+        op_release(&r);
+    }
+
+    /* The same hostile pair, honest: 1 MB in 256 KiB chunks. */
+    sha256_of_xs(digest, 1000000);
+    script("{'rules':["
+           "{'method':'GET','path':'^/v2/src/blobs/','if_header':"
+           "{'host':'^127'},'body_size':1000000},"
+           "{'method':'HEAD','path':'^/v2/dst/blobs/','status':404,"
+           "'body':'{}'},"
+           "{'method':'POST','path':'^/v2/dst/blobs/uploads/$',"
+           "'status':202,'headers':{'Location':'/v2/dst/blobs/uploads/u1'}},"
+           "{'method':'PATCH','path':'^/v2/dst/blobs/uploads/u1$',"
+           "'status':202,'headers':{'Location':'/v2/dst/blobs/uploads/u1'}},"
+           "{'method':'PUT','path':'^/v2/dst/blobs/uploads/u1','status':201,"
+           "'headers':{'Docker-Content-Digest':'%s'}}]}",
+           digest);
+    copy(&c, &r, src, dst, digest, 1000000, 256 * 1024);
+    CHECK_OK(r.err.code, &r.err);
+    CHECK_EQ(r.outcome, STRATA_BLOB_UPLOADED);
+    CHECK_EQ(r.bytes, 1000000);
+    reqs = requests();
+    CHECK(count_requests(reqs, "PATCH", NULL) >= 4);
+    CHECK(count_requests(reqs, "PATCH", NULL) <= 5);
+    CHECK_EQ(count_requests(reqs, "PUT", digest), 1);
+    {
+        /* The PATCHes are contiguous, of at most a chunk, and cover it. */
+        unsigned long long from, to, next = 0;
+        json_t *q;
+        size_t k;
+
+        json_array_foreach (reqs, k, q) {
+            if (strcmp(json_string_value(json_object_get(q, "method")),
+                       "PATCH") != 0)
+                continue;
+            CHECK_EQ(
+                sscanf(req_header(q, "content-range"), "%llu-%llu", &from, &to),
+                2);
+            CHECK_EQ(from, next);
+            CHECK(to - from + 1 <= 256 * 1024);
+            CHECK_EQ(json_integer_value(json_object_get(q, "body_len")),
+                     to - from + 1);
+            next = to + 1;
+        }
+        CHECK_EQ(next, 1000000);
+    }
+    json_decref(reqs);
+    op_release(&r);
+    client_close(&c);
+    strata_ref_free(src);
+    strata_ref_free(dst);
 }
 
 /* ---- guarantees --------------------------------------------------------- */
@@ -1128,6 +1359,8 @@ main(int argc, char **argv_)
     RUN_ONE(token_with_an_absurd_lifetime);
     RUN_ONE(token_loops_end);
     RUN_ONE(answers_over_their_limits);
+    RUN_ONE(copy_blob_streams_into_a_registry);
+    RUN_ONE(copy_blob_refuses_what_the_descriptor_does_not_say);
     RUN_ONE(credentials_stay_on_their_host);
     RUN_ONE(retry_after_is_honoured_with_a_bound);
     RUN_ONE(stall_and_drip_end_at_the_timeout);

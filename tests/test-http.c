@@ -433,9 +433,13 @@ TEST(body_sink)
     result_release(&res);
     strata_buf_release(&s.got);
 
-    /* Not a 2xx: the body is the response's, the sink never runs. */
+    /*
+     * Not a 2xx: the body is the response's, the sink never runs, and
+     * max_body (the sink's limit) does not apply to it.
+     */
     memset(&s, 0, sizeof(s));
     req.url = missing;
+    req.max_body = 3;
     run_sink(&req, &s, &res);
     CHECK_EQ(res.code, 0);
     CHECK_EQ(res.resp->status, 404);
@@ -447,6 +451,7 @@ TEST(body_sink)
     memset(&s, 0, sizeof(s));
     s.fail_with = STRATA_EIO;
     req.url = big;
+    req.max_body = 0;
     run_sink(&req, &s, &res);
     CHECK_EQ(res.code, STRATA_EIO);
     CHECK_CONTAINS(res.msg, "stopped by its receiver");
