@@ -281,7 +281,15 @@ start_get(copy_op *o)
     strata_error err = {0};
     char *path =
         strata_xasprintf("/v2/%s/blobs/%s", strata_ref_path(o->src), o->digest);
+    size_t want = (uint64_t) o->size < o->chunk ? (size_t) o->size : o->chunk;
 
+    /*
+     * Both buffers are sized once, so they never move or grow while the
+     * stream runs (a curl write is at most CURL_MAX_WRITE_SIZE, 16 KiB,
+     * but one held back by a pause may be larger).
+     */
+    strata_buf_grow(&o->fill, want + 65536);
+    strata_buf_grow(&o->send, want + 65536);
     /* Never more than the descriptor says (at least 1: 0 means default). */
     ro.max_body = o->size > 0 ? (size_t) o->size : 1;
     ro.sink = on_body;
