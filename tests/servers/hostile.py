@@ -49,6 +49,7 @@ no body.
 
 import hashlib
 import json
+import os
 import re
 import socket
 import sys
@@ -288,7 +289,16 @@ class Server(ThreadingHTTPServer):
             super().handle_error(request, client_address)
 
 
+def watch_parent():
+    """Exits when the test that started us is gone, however it ended."""
+    parent = os.getppid()
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(0)
+
+
 def main():
+    threading.Thread(target=watch_parent, daemon=True).start()
     main_srv = Server(("127.0.0.1", 0), Handler)
     other_srv = Server(("127.0.0.1", 0), OtherHandler)
     STATE["port"] = main_srv.server_address[1]
