@@ -1072,13 +1072,15 @@ TEST(credentials_stay_on_their_host)
     client c;
     int k;
 
-    for (k = 0; k < 2; k++) {
+    for (k = 0; k < 3; k++) {
         /*
-         * k 0: Basic; k 1: Bearer. /1 redirects to the other port, /2 to
-         * the same port under the name localhost: both are other hosts.
+         * k 0: Basic; k 1: Bearer; k 2: Bearer from a token endpoint that
+         * redirects to the other port (the Basic credentials it is sent
+         * must not follow). /1 redirects to the other port, /2 to the same
+         * port under the name localhost: both are other hosts.
          */
         script(
-            "{'rules':["
+            "{'rules':[%s"
             "{'path':'^/token','body':'{\\'token\\':\\'tok\\'}'},"
             "{'listener':'other','headers':{'Docker-Content-Digest':'" DIGEST_A
             "'}},"
@@ -1090,6 +1092,11 @@ TEST(credentials_stay_on_their_host)
             "'http://127.0.0.1:{other_port}/v2/x/manifests/1'},"
             "{'path':'^/v2/x/manifests/2$','redirect':"
             "'http://localhost:{port}/v2/x/manifests/2'}]}",
+            k < 2 ? ""
+                  : "{'listener':'other','path':'^/token','body':"
+                    "'{\\'token\\':\\'tok\\'}'},"
+                    "{'path':'^/token','redirect':"
+                    "'http://127.0.0.1:{other_port}/token'},",
             k == 0 ? "Basic realm=\\'r\\'"
                    : "Bearer realm=\\'http://127.0.0.1:{port}/token\\'");
         client_open(&c, &o);
@@ -1122,7 +1129,7 @@ TEST(credentials_stay_on_their_host)
         }
         json_decref(reqs);
     }
-    CHECK_EQ(other, 4);
+    CHECK_EQ(other, 7);
 }
 
 /* 429 with Retry-After: waited for, but never longer than the cap. */
