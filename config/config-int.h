@@ -67,8 +67,20 @@ const char *strata_config__suggest(const char *word,
 
 /* More problems than this and loading stops collecting them. */
 #define STRATA_CONFIG_MAX_PROBLEMS 200
-/* A bound on the mapping pairs walked, against alias bombs. */
+/*
+ * Bounds on what walking may expand, against alias bombs: the nodes
+ * visited (mapping pairs and list items, every time an alias makes one
+ * appear again) and the bytes of scalar text converted (after ${VAR}
+ * interpolation). The file itself is at most 4 MiB.
+ */
 #define STRATA_CONFIG_MAX_VISITS 200000
+#define STRATA_CONFIG_MAX_TEXT (16 * 1024 * 1024)
+/*
+ * A quoted value in a problem is cut to this many bytes, plus "…": room
+ * for any image reference with a digest, URL or path, not for an aliased
+ * 64 KiB string in each of 200 problems.
+ */
+#define STRATA_CONFIG_MAX_QUOTE 256
 /* A secret file larger than this is refused. */
 #define STRATA_CONFIG_MAX_SECRET 65536
 
@@ -79,6 +91,7 @@ typedef struct strata_config__ctx {
     const char *file;
     const char *base_dir;
     size_t visits;
+    size_t text;       /* bytes of scalar text converted */
     size_t n_problems; /* added by this load */
     int stopped;       /* too many problems or visits */
 } strata_config__ctx;
@@ -90,6 +103,14 @@ void strata_config__at(strata_config__ctx *ctx, const yaml_node_t *node,
 void strata_config__at_mark(strata_config__ctx *ctx, yaml_mark_t mark,
                             const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/*
+ * Counts n more nodes seen at node. Past STRATA_CONFIG_MAX_VISITS it
+ * reports that the configuration is too large and stops the walk; returns
+ * -1 once stopped, else 0.
+ */
+int strata_config__visit(strata_config__ctx *ctx, const yaml_node_t *node,
+                         size_t n);
 
 /* The value node of key in a mapping node, or NULL. */
 yaml_node_t *strata_config__lookup(strata_config__ctx *ctx,
@@ -104,7 +125,8 @@ const char *strata_config__node_kind(const yaml_node_t *node);
 
 /*
  * A scalar's text with ${VAR} replaced from the environment and $${
- * turned into ${. Reports unset variables and returns NULL then. *tainted
+ * turned into ${. Reports unset variables and returns NULL then; so too
+ * once the text converted passes STRATA_CONFIG_MAX_TEXT. *tainted
  * is set when a variable was used (the value may then be a secret and is
  * never quoted in messages); *var, when not NULL, gets the first one.
  */

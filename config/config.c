@@ -44,6 +44,19 @@ strata_config__alloc(strata_config *cfg, size_t size)
     void *p;
 
     size = (size + align - 1) / align * align;
+    if (b != NULL && size > BLOCK_SIZE / 4 && b->cap - b->used < size) {
+        /*
+         * A large piece gets a block of its own behind the current one, so
+         * the rest of the current block is not thrown away for it.
+         */
+        strata_config__block *own = strata_xmalloc(sizeof(*own) + size);
+
+        own->cap = own->used = size;
+        own->next = b->next;
+        b->next = own;
+        memset(own->data, 0, size);
+        return own->data;
+    }
     if (b == NULL || b->cap - b->used < size) {
         size_t cap = size > BLOCK_SIZE ? size : BLOCK_SIZE;
 

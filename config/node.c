@@ -15,11 +15,62 @@ static void vat_mark(strata_config__ctx *ctx, int line, int col,
                      const char *fmt, va_list ap)
     __attribute__((format(printf, 4, 0)));
 
+/* Bytes of s up to max, not cutting a UTF-8 sequence. */
+static size_t
+cut_len(const char *s, size_t len, size_t max)
+{
+    if (len <= max)
+        return len;
+    while (max > 0 && ((unsigned char) s[max] & 0xc0) == 0x80)
+        max--;
+    return max;
+}
+
+/*
+ * Messages quote their subjects in single quotes; a quoted run longer
+ * than STRATA_CONFIG_MAX_QUOTE is cut there and marked with "…", so an
+ * aliased 64 KiB value costs a line, not 64 KiB, per problem. New.
+ */
+static const char *
+next_quote(const char *msg, const char *p, int opening)
+{
+    for (p = strchr(p, '\''); p != NULL; p = strchr(p + 1, '\'')) {
+        /* An apostrophe ("repository's") neither opens nor closes. */
+        if (opening && (p == msg || strchr(" ([,=:", p[-1]) != NULL))
+            return p;
+        if (!opening && strchr(" )],;:.", p[1]) != NULL)
+            return p; /* includes the end of msg */
+    }
+    return NULL;
+}
+
+static char *
+cut_quotes(const char *msg)
+{
+    strata_buf b = STRATA_BUF_INIT;
+    const char *p = msg, *open, *close;
+    size_t n;
+
+    while ((open = next_quote(msg, p, 1)) != NULL &&
+           (close = next_quote(msg, open + 1, 0)) != NULL) {
+        n = (size_t) (close - open - 1);
+        strata_buf_add(&b, p, (size_t) (open + 1 - p));
+        strata_buf_add(&b, open + 1,
+                       cut_len(open + 1, n, STRATA_CONFIG_MAX_QUOTE));
+        if (n > STRATA_CONFIG_MAX_QUOTE)
+            strata_buf_puts(&b, "\xe2\x80\xa6"); /* … */
+        strata_buf_putc(&b, '\'');
+        p = close + 1;
+    }
+    strata_buf_puts(&b, p);
+    return strata_buf_detach(&b);
+}
+
 static void
 vat_mark(strata_config__ctx *ctx, int line, int col, const char *fmt,
          va_list ap)
 {
-    char *msg;
+    char *msg, *cut;
 
     if (ctx->stopped)
         return;
@@ -31,9 +82,27 @@ vat_mark(strata_config__ctx *ctx, int line, int col, const char *fmt,
         return;
     }
     msg = strata_xvasprintf(fmt, ap);
-    strata_config__problem(ctx->problems, ctx->file, line, col, "%s", msg);
+    cut = cut_quotes(msg);
+    strata_config__problem(ctx->problems, ctx->file, line, col, "%s", cut);
     ctx->n_problems++;
+    free(cut);
     free(msg);
+}
+
+int
+strata_config__visit(strata_config__ctx *ctx, const yaml_node_t *node, size_t n)
+{
+    if (ctx->stopped)
+        return -1;
+    ctx->visits += n;
+    if (ctx->visits > STRATA_CONFIG_MAX_VISITS) {
+        strata_config__at(ctx, node,
+                          "the configuration is too large "
+                          "(too many keys or aliases)");
+        ctx->stopped = 1;
+        return -1;
+    }
+    return 0;
 }
 
 void
@@ -141,6 +210,16 @@ strata_config__interpolate(strata_config__ctx *ctx, const yaml_node_t *node,
     int bad = 0;
 
     *tainted = 0;
+    if (ctx->stopped)
+        return NULL;
+    if (len > STRATA_CONFIG_MAX_TEXT - ctx->text) {
+        strata_config__at(ctx, node,
+                          "the configuration is too large (too much text "
+                          "once its aliases are expanded)");
+        ctx->stopped = 1;
+        return NULL;
+    }
+    ctx->text += len;
     if (memchr(s, '\0', len) != NULL) {
         strata_config__at(ctx, node, "'%s' must not contain a NUL character",
                           key);

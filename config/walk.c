@@ -195,8 +195,11 @@ convert_scalar(strata_config__ctx *ctx, const yaml_node_t *node,
         }
         if (f->validate != NULL && f->validate(ctx, node, f, v, tainted) != 0)
             return -1;
+        /* v from a node is already the arena's (interpolated) copy. */
         *(const char **) slot = f->kind == STRATA_CF_PATH && v[0] != '\0'
                                     ? strata_config__path(ctx, v)
+                                : node != NULL
+                                    ? v
                                     : strata_config__strdup(ctx->cfg, v);
         return 0;
     case STRATA_CF_BOOL:
@@ -336,17 +339,23 @@ convert_strings(strata_config__ctx *ctx, const yaml_node_t *node,
 {
     strata_config_strings *out = slot;
     size_t n = seq_len(node), i;
-    strata_strmap *seen = strata_strmap_new();
-    const char **items =
-        strata_config__alloc(ctx->cfg, (n + 1) * sizeof(*items));
+    strata_strmap *seen;
+    const char **items;
     strata_config__field elem = *f;
 
+    /* Every item counts, however often an alias brings it back. */
+    if (strata_config__visit(ctx, node, n) != 0)
+        return;
+    seen = strata_strmap_new();
+    items = strata_config__alloc(ctx->cfg, (n + 1) * sizeof(*items));
     elem.kind = STRATA_CF_STRING;
     elem.flags |= STRATA_CF_NONEMPTY;
     for (i = 0; i < n; i++) {
         const yaml_node_t *it = strata_config__item(ctx, node, i);
 
         items[i] = "";
+        if (ctx->stopped)
+            continue;
         if (it == NULL || it->type != YAML_SCALAR_NODE) {
             strata_config__at(ctx, it, "items of '%s' must be strings, not %s",
                               f->key, strata_config__node_kind(it));
@@ -370,7 +379,9 @@ convert_flags(strata_config__ctx *ctx, const yaml_node_t *node,
     unsigned bits = 0;
     size_t n = seq_len(node), i;
 
-    for (i = 0; i < n; i++) {
+    if (strata_config__visit(ctx, node, n) != 0)
+        return;
+    for (i = 0; i < n && !ctx->stopped; i++) {
         const yaml_node_t *it = strata_config__item(ctx, node, i);
         int tainted = 0, k;
         char *v;
@@ -399,11 +410,14 @@ convert_kv(strata_config__ctx *ctx, const yaml_node_t *node,
            const strata_config__field *f, void *obj)
 {
     size_t n = map_len(node), i;
-    strata_strmap *seen = strata_strmap_new();
-    strata_config_kv *kv =
-        strata_config__alloc(ctx->cfg, (n + 1) * sizeof(*kv));
+    strata_strmap *seen;
+    strata_config_kv *kv;
     strata_config__field elem = *f;
 
+    if (strata_config__visit(ctx, node, n) != 0)
+        return;
+    seen = strata_strmap_new();
+    kv = strata_config__alloc(ctx->cfg, (n + 1) * sizeof(*kv));
     elem.kind = STRATA_CF_STRING;
     for (i = 0; i < n; i++) {
         yaml_node_pair_t *p = &node->data.mapping.pairs.start[i];
@@ -411,6 +425,8 @@ convert_kv(strata_config__ctx *ctx, const yaml_node_t *node,
         yaml_node_t *v = yaml_document_get_node(ctx->doc, p->value);
 
         kv[i].key = kv[i].value = "";
+        if (ctx->stopped)
+            continue;
         if (k == NULL || k->type != YAML_SCALAR_NODE) {
             strata_config__at(ctx, k, "keys of '%s' must be strings", f->key);
             continue;
@@ -436,7 +452,11 @@ convert_list(strata_config__ctx *ctx, const yaml_node_t *node,
 {
     const strata_config__schema *sub = f->sub;
     size_t n = f->kind == STRATA_CF_LIST ? seq_len(node) : map_len(node), i;
-    char *arr = strata_config__alloc(ctx->cfg, (n + 1) * sub->size);
+    char *arr;
+
+    if (strata_config__visit(ctx, node, n) != 0)
+        return;
+    arr = strata_config__alloc(ctx->cfg, (n + 1) * sub->size);
 
     for (i = 0; i < n && !ctx->stopped; i++) {
         void *elem = arr + i * sub->size;
@@ -604,14 +624,7 @@ strata_config__walk(strata_config__ctx *ctx, const strata_config__schema *s,
             pos->col = (int) node->start_mark.column + 1;
         }
         n = map_len(node);
-        ctx->visits += n + 1;
-        if (ctx->visits > STRATA_CONFIG_MAX_VISITS && !ctx->stopped) {
-            strata_config__at(ctx, node,
-                              "the configuration is too large "
-                              "(too many keys or aliases)");
-            ctx->stopped = 1;
-        }
-        if (ctx->stopped)
+        if (strata_config__visit(ctx, node, n + 1) != 0)
             return;
     }
     seen = strata_strmap_new();

@@ -29,9 +29,12 @@
 #define DEFAULT_CONNECT_TIMEOUT_MS 10000
 #define DEFAULT_MAX_BODY ((size_t) 64 * 1024 * 1024)
 #define MAX_REDIRECTS 8
+/* With a sink, what the body of an answer other than 2xx may hold. */
+#define MAX_OTHER_BODY ((size_t) 1024 * 1024)
 
 typedef struct http_sock http_sock;
-typedef struct http_req http_req;
+/* A request is the transfer a body sink is handed (http.h). */
+typedef struct strata_http_transfer http_req;
 
 /* A socket curl asked us to watch. Freed in its close callback. */
 struct http_sock {
@@ -42,7 +45,7 @@ struct http_sock {
 };
 
 /* One transfer under way. */
-struct http_req {
+struct strata_http_transfer {
     strata_http *http;
     CURL *easy;
     struct curl_slist *headers;
@@ -50,6 +53,12 @@ struct http_req {
     size_t header_cap;
     size_t max_body;
     int too_big;
+    strata_http_sink_cb sink; /* the body of a 2xx answer, or NULL */
+    void *sink_arg;
+    long status;   /* of the response being read, from its status line */
+    size_t sunk;   /* bytes the sink took */
+    int sink_code; /* the sink's negative code, when it ended the transfer */
+    int paused;
     char *method;
     /* Safe for messages and logs: no userinfo, no query (which may hold
      * a signature or a token), and no path when the URL is a secret. */
@@ -164,10 +173,23 @@ req_error(http_req *r, CURLcode code, strata_error *err)
     const char *why =
         r->errbuf[0] != '\0' ? r->errbuf : curl_easy_strerror(code);
 
-    if (code == CURLE_WRITE_ERROR && r->too_big)
+    if (code == CURLE_FILESIZE_EXCEEDED ||
+        (code == CURLE_WRITE_ERROR && r->too_big == 2))
+        /* A declared length was refused before any of it was read. */
+        strata_error_set(err, STRATA_ETOOBIG,
+                         "response from '%s' is larger than %zu bytes (by "
+                         "its Content-Length)",
+                         r->url, r->max_body);
+    else if (code == CURLE_WRITE_ERROR && r->too_big)
         strata_error_set(err, STRATA_ETOOBIG,
                          "response from '%s' is larger than %zu bytes", r->url,
-                         r->max_body);
+                         r->sink != NULL &&
+                                 !(r->status >= 200 && r->status < 300)
+                             ? MAX_OTHER_BODY
+                             : r->max_body);
+    else if (code == CURLE_WRITE_ERROR && r->sink_code < 0)
+        strata_error_set(err, r->sink_code,
+                         "request to '%s' was stopped by its receiver", r->url);
     else if (code == CURLE_OPERATION_TIMEDOUT)
         strata_error_set(err, STRATA_ETIMEOUT, "request to '%s' timed out: %s",
                          r->url, why);
@@ -441,16 +463,51 @@ on_header(char *data, size_t size, size_t nmemb, void *userp)
 
     while (n > 0 && (data[n - 1] == '\r' || data[n - 1] == '\n'))
         n--;
-    if (n >= 5 && memcmp(data, "HTTP/", 5) == 0)
+    if (n >= 5 && memcmp(data, "HTTP/", 5) == 0) {
+        const char *sp = memchr(data, ' ', n);
+
         reset_response(r);
-    else if (n > 0 && (data[0] == ' ' || data[0] == '\t'))
+        r->status = sp != NULL ? strtol(sp + 1, NULL, 10) : 0;
+    } else if (r->sink != NULL && r->status >= 200 && r->status < 300 &&
+               n > 15 && strncasecmp(data, "content-length:", 15) == 0 &&
+               strtoull(data + 15, NULL, 10) > r->max_body) {
+        /* What the sink would get is too big: stop before reading it. */
+        r->too_big = 2;
+        return 0;
+    } else if (n > 0 && (data[0] == ' ' || data[0] == '\t'))
         fold_header(r, data, n);
     else if (n > 0)
         add_header(r, data, n);
     return len;
 }
 
-/* CURLOPT_WRITEFUNCTION: collects the body, aborting past max_body. */
+/* The body of a 2xx answer goes to the sink, when there is one. */
+static size_t
+sink_write(http_req *r, char *data, size_t len)
+{
+    int rc;
+
+    if (len > r->max_body - r->sunk) {
+        r->too_big = 1;
+        return CURL_WRITEFUNC_ERROR;
+    }
+    rc = r->sink(r, data, len, r->sink_arg);
+    if (rc == STRATA_HTTP_PAUSE) {
+        r->paused = 1;
+        return CURL_WRITEFUNC_PAUSE;
+    }
+    if (rc < 0) {
+        r->sink_code = rc;
+        return CURL_WRITEFUNC_ERROR;
+    }
+    r->sunk += len;
+    return len;
+}
+
+/*
+ * CURLOPT_WRITEFUNCTION: collects the body (or hands it to the sink),
+ * aborting past max_body.
+ */
 static size_t
 on_write(char *data, size_t size, size_t nmemb, void *userp)
 {
@@ -458,7 +515,9 @@ on_write(char *data, size_t size, size_t nmemb, void *userp)
     strata_buf *body = &r->resp->body;
     size_t len = size * nmemb;
 
-    if (len > r->max_body - body->len) {
+    if (r->sink != NULL && r->status >= 200 && r->status < 300)
+        return sink_write(r, data, len);
+    if (len > (r->sink != NULL ? MAX_OTHER_BODY : r->max_body) - body->len) {
         r->too_big = 1;
         return CURL_WRITEFUNC_ERROR;
     }
@@ -596,6 +655,12 @@ setup_easy(http_req *r, const strata_http_request *req, strata_error *err)
     SETOPT(CURLOPT_HEADERDATA, (void *) r);
     SETOPT(CURLOPT_WRITEFUNCTION, on_write);
     SETOPT(CURLOPT_WRITEDATA, (void *) r);
+    /*
+     * A HEAD's Content-Length is that of a body it does not carry; with a
+     * sink, on_header checks the length of a 2xx body only.
+     */
+    if (!head && req->sink == NULL)
+        SETOPT(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) r->max_body);
     if (head)
         SETOPT(CURLOPT_NOBODY, 1L);
     else if (has_body) {
@@ -709,6 +774,8 @@ strata_http_send(strata_http *http, const strata_http_request *req,
     r->url = strata_url_for_log(req->url, req->url_secret);
     r->method = strata_xstrdup(req->method != NULL ? req->method : "GET");
     r->max_body = req->max_body ? req->max_body : DEFAULT_MAX_BODY;
+    r->sink = req->sink;
+    r->sink_arg = req->sink_arg;
     r->timeout_ms = req->timeout_ms ? req->timeout_ms : DEFAULT_TIMEOUT_MS;
     r->resp = strata_xcalloc(1, sizeof(*r->resp));
     if (!is_token(r->method)) {
@@ -746,6 +813,19 @@ strata_http_send(strata_http *http, const strata_http_request *req,
 out:
     req_free(r);
     return rc;
+}
+
+void
+strata_http_resume(strata_http_transfer *t)
+{
+    if (t == NULL || !t->paused || t->http->closing)
+        return;
+    /*
+     * Cleared first: curl may hand the held bytes to the sink from inside
+     * curl_easy_pause(), and the sink may pause again.
+     */
+    t->paused = 0;
+    curl_easy_pause(t->easy, CURLPAUSE_CONT);
 }
 
 size_t

@@ -24,6 +24,27 @@ typedef struct strata_http_header {
     const char *value;
 } strata_http_header;
 
+/* One transfer under way, as a body sink sees it. */
+typedef struct strata_http_transfer strata_http_transfer;
+
+/* What a body sink returns to wait for strata_http_resume(). */
+#define STRATA_HTTP_PAUSE 1
+
+/*
+ * Receives the body of a 2xx answer as it arrives, instead of
+ * resp->body (which then stays empty; the body of any other answer is
+ * collected there as usual). Returns 0 when it took all len bytes;
+ * STRATA_HTTP_PAUSE when it took none of them and the transfer is to wait
+ * until strata_http_resume(t) (the same bytes come again then); or a
+ * negative STRATA_E* code to end the transfer with that code. max_body
+ * limits what the sink gets (a larger Content-Length of a 2xx answer is
+ * refused before reading); the body of another answer is kept up to
+ * 1 MiB. It runs from the loop, and may run from inside
+ * strata_http_resume().
+ */
+typedef int (*strata_http_sink_cb)(strata_http_transfer *t, const char *data,
+                                   size_t len, void *arg);
+
 typedef struct strata_http_request {
     const char *method; /* "GET" when NULL; "HEAD" sends no body back */
     const char *url;
@@ -33,11 +54,17 @@ typedef struct strata_http_request {
     size_t body_len;
     uint32_t timeout_ms;         /* whole transfer; 0 = 30 s */
     uint32_t connect_timeout_ms; /* 0 = 10 s */
-    size_t max_body;             /* response body limit; 0 = 64 MiB */
-    int follow_redirects;        /* up to 8 hops when non-zero */
-    int insecure;                /* skip TLS verification */
-    const char *ca_file;         /* CA bundle used instead of the system's */
-    const char *userpwd;         /* "user:password" Basic auth, or NULL */
+    /*
+     * Response body limit; 0 = 64 MiB. A declared Content-Length over it
+     * is refused before anything is read, and reading stops there.
+     */
+    size_t max_body;
+    int follow_redirects;     /* up to 8 hops when non-zero */
+    int insecure;             /* skip TLS verification */
+    const char *ca_file;      /* CA bundle used instead of the system's */
+    const char *userpwd;      /* "user:password" Basic auth, or NULL */
+    strata_http_sink_cb sink; /* the body of a 2xx answer, or NULL */
+    void *sink_arg;
     /* The URL is itself a credential (a Slack, Teams or Discord webhook):
      * logs and messages name its scheme and host only. Any other URL is
      * named by scheme, host and path, never with its userinfo or query. */
@@ -87,6 +114,13 @@ void strata_http_close(strata_http *http);
  */
 int strata_http_send(strata_http *http, const strata_http_request *req,
                      strata_http_cb cb, void *arg, strata_error *err);
+
+/*
+ * Resumes a transfer whose sink returned STRATA_HTTP_PAUSE; the sink may
+ * run again from inside this call. t is valid until the request's
+ * callback has run; resuming one that is not paused does nothing.
+ */
+void strata_http_resume(strata_http_transfer *t);
 
 /* Number of transfers under way. */
 size_t strata_http_active(const strata_http *http);

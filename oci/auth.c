@@ -4,7 +4,10 @@
  * from the realm as the Docker token protocol describes (anonymously or
  * with Basic credentials), or through the OAuth2 form (POST
  * grant_type=refresh_token) with an identity token, and a per-host token
- * cache keyed by scope that honours expires_in. A realm on plain HTTP is
+ * cache keyed by scope that honours expires_in (clamped: a token server
+ * cannot make a token live forever, nor expire before it is used). Token
+ * answers are read up to STRATA_OCI__MAX_ANSWER and a token that could
+ * not go into a header is refused. A realm on plain HTTP is
  * accepted only where plain HTTP to the registry itself would be. Tokens,
  * passwords and identity tokens are never logged nor put in a message,
  * and are wiped before their memory is freed.
@@ -165,8 +168,14 @@ strata_oci__token_put(strata_oci__host *h, const char *scope, const char *token,
                       int64_t expires_in_s)
 {
     strata_oci__token *t = strata_xcalloc(1, sizeof(*t));
-    int64_t life_ms = expires_in_s * 1000;
+    int64_t life_ms;
 
+    /* Clamped before multiplying: no overflow, whatever the caller says. */
+    if (expires_in_s < 1)
+        expires_in_s = 1;
+    if (expires_in_s > STRATA_OCI__MAX_TOKEN_LIFE_S)
+        expires_in_s = STRATA_OCI__MAX_TOKEN_LIFE_S;
+    life_ms = expires_in_s * 1000;
     strata_oci__token_drop(h, scope);
     /* Renew a little early, but never make a token useless. */
     if (life_ms > 2 * EXPIRY_MARGIN_MS)
@@ -238,14 +247,62 @@ oauth_invalid_grant(const strata_http_response *resp)
     return yes;
 }
 
+int
+strata_oci__token_parse(char **token, int64_t *expires_in_s, const char *body,
+                        size_t len, const char *domain, strata_error *err)
+{
+    json_t *j = json_loadb(body, len, 0, NULL);
+    json_t *e = json_object_get(j, "expires_in");
+    json_t *tv = json_object_get(j, "token");
+    const unsigned char *p;
+    size_t n;
+    int rc = 0;
+
+    *token = NULL;
+    *expires_in_s = DEFAULT_EXPIRES_S;
+    if (!json_is_object(j)) {
+        rc = strata_error_set(err, STRATA_EPROTO,
+                              "token server of '%s' sent no JSON object",
+                              domain);
+        goto out;
+    }
+    if (json_string_length(tv) == 0)
+        tv = json_object_get(j, "access_token");
+    n = json_string_length(tv);
+    if (n == 0) {
+        rc = strata_error_set(err, STRATA_EPROTO,
+                              "token server of '%s' sent no token", domain);
+        goto out;
+    }
+    /* It goes into "Authorization: Bearer TOKEN": visible ASCII only. */
+    p = (const unsigned char *) json_string_value(tv);
+    while (n > 0 && *p > 0x20 && *p < 0x7f) {
+        p++;
+        n--;
+    }
+    if (n > 0) {
+        rc = strata_error_set(err, STRATA_EPROTO,
+                              "token server of '%s' sent a malformed token",
+                              domain);
+        goto out;
+    }
+    if (json_is_integer(e) && json_integer_value(e) > 0)
+        *expires_in_s = json_integer_value(e) > STRATA_OCI__MAX_TOKEN_LIFE_S
+                            ? STRATA_OCI__MAX_TOKEN_LIFE_S
+                            : (int64_t) json_integer_value(e);
+    *token = strata_xstrdup(json_string_value(tv));
+out:
+    json_decref(j);
+    return rc;
+}
+
 static void
 on_token(const strata_http_response *resp, const strata_error *terr, void *arg)
 {
     token_req *t = arg;
     strata_error err = {0};
-    const char *tok = NULL;
-    json_t *j = NULL;
-    json_int_t expires = DEFAULT_EXPIRES_S;
+    char *tok = NULL;
+    int64_t expires = DEFAULT_EXPIRES_S;
 
     if (terr != NULL) {
         err = *terr;
@@ -266,23 +323,17 @@ on_token(const strata_http_response *resp, const strata_error *terr, void *arg)
                          t->host->domain, resp->status);
         goto out;
     }
-    j = json_loadb(resp->body.ptr, resp->body.len, 0, NULL);
-    tok = json_string_value(json_object_get(j, "token"));
-    if (tok == NULL || tok[0] == '\0')
-        tok = json_string_value(json_object_get(j, "access_token"));
-    if (tok == NULL || tok[0] == '\0') {
-        strata_error_set(&err, STRATA_EPROTO,
-                         "token server of '%s' sent no token", t->host->domain);
+    if (strata_oci__token_parse(&tok, &expires, resp->body.ptr, resp->body.len,
+                                t->host->domain, &err) != 0)
         goto out;
-    }
-    if (json_is_integer(json_object_get(j, "expires_in")) &&
-        json_integer_value(json_object_get(j, "expires_in")) > 0)
-        expires = json_integer_value(json_object_get(j, "expires_in"));
-    strata_oci__token_put(t->host, t->scope, tok, (int64_t) expires);
+    strata_oci__token_put(t->host, t->scope, tok, expires);
 out:
-    t->cb(err.code == 0 ? strata_oci__token_get(t->host, t->scope) : NULL,
-          err.code == 0 ? NULL : &err, t->arg);
-    json_decref(j);
+    /* The token itself, not a cache lookup that could come back empty. */
+    t->cb(err.code == 0 ? tok : NULL, err.code == 0 ? NULL : &err, t->arg);
+    if (tok != NULL) {
+        memset(tok, 0, strlen(tok));
+        free(tok);
+    }
     token_req_free(t);
 }
 
@@ -335,7 +386,7 @@ fetch_oauth(strata_registry *reg, strata_oci__host *h, const char *scope,
     req.insecure = h->insecure;
     req.ca_file = h->ca_file;
     req.timeout_ms = h->timeout_ms;
-    req.max_body = 1024 * 1024;
+    req.max_body = STRATA_OCI__MAX_ANSWER;
     rc = strata_http_send(reg->http, &req, on_token, t, err);
     if (rc != 0)
         token_req_free(t);
@@ -388,7 +439,7 @@ strata_oci__fetch_token(strata_registry *reg, strata_oci__host *h,
     req.insecure = h->insecure;
     req.ca_file = h->ca_file;
     req.timeout_ms = h->timeout_ms;
-    req.max_body = 1024 * 1024;
+    req.max_body = STRATA_OCI__MAX_ANSWER;
     req.follow_redirects = 1;
     rc = strata_http_send(reg->http, &req, on_token, t, err);
     if (rc != 0)

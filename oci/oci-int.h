@@ -93,8 +93,27 @@ typedef struct strata_oci__req_opts {
     const void *body;
     size_t body_len;
     const char *scope; /* NULL: "repository:REPO:pull" */
-    size_t max_body;   /* response body limit; 0: core's default */
+    /* response body limit; 0: STRATA_OCI__MAX_ANSWER */
+    size_t max_body;
+    /*
+     * The body of a 2xx answer goes to sink as it arrives (see core's
+     * strata_http_sink_cb) and the response's body stays empty. Once the
+     * sink has taken a byte, a failed transfer is not retried: the
+     * receiver could not tell a resent body from the rest of the first.
+     */
+    strata_http_sink_cb sink;
+    void *sink_arg;
 } strata_oci__req_opts;
+
+/*
+ * What a request reads at most unless it says otherwise: the answers that
+ * carry no content (errors, HEAD, upload steps) and token answers.
+ */
+#define STRATA_OCI__MAX_ANSWER ((size_t) 1024 * 1024)
+/* Manifests, indexes, image configs and pages of a tag list. */
+#define STRATA_OCI__MAX_MANIFEST ((size_t) 4 * 1024 * 1024)
+/* A token lives at most this long, whatever its server says. */
+#define STRATA_OCI__MAX_TOKEN_LIFE_S (24 * 60 * 60)
 
 /*
  * strata_oci__request with the options above. path starts with "/v2/";
@@ -122,6 +141,18 @@ int strata_oci__parse_challenge(strata_oci__host *h, const char *value,
 const char *strata_oci__token_get(strata_oci__host *h, const char *scope);
 void strata_oci__token_put(strata_oci__host *h, const char *scope,
                            const char *token, int64_t expires_in_s);
+
+/*
+ * A token server's answer body: *token (new; wipe it before freeing) from
+ * "token", else "access_token"; *expires_in_s from "expires_in", clamped
+ * to [1, STRATA_OCI__MAX_TOKEN_LIFE_S] (60 when absent or not a positive
+ * integer). STRATA_EPROTO when the body is not a JSON object, has no
+ * token, or the token holds a blank, a control or a non-ASCII byte (it
+ * goes into a header). domain names the registry in messages.
+ */
+int strata_oci__token_parse(char **token, int64_t *expires_in_s,
+                            const char *body, size_t len, const char *domain,
+                            strata_error *err);
 void strata_oci__token_drop(strata_oci__host *h, const char *scope);
 void strata_oci__host_free(strata_oci__host *h);
 
@@ -175,6 +206,18 @@ int strata_oci__helper_get_sync(strata_registry_creds *out, const char *helper,
  */
 int strata_oci__next_link(char **out, const char *link, const char *domain,
                           strata_error *err);
+
+/*
+ * tags.c: the tags of one tag list page body (len bytes), appended to
+ * *tags (*ntags of them, *cap allocated; the caller frees them with
+ * strata_registry_tags_free). A repository with more than max_tags in all
+ * is STRATA_ETOOBIG; a body that is not the documented object, a tag
+ * that is not a string of 1 to 128 bytes, STRATA_EPROTO. name names the
+ * repository in messages.
+ */
+int strata_oci__tags_parse(char ***tags, size_t *ntags, size_t *cap,
+                           const char *body, size_t len, size_t max_tags,
+                           const char *name, strata_error *err);
 
 /*
  * push.c: the path of an upload Location into *out (new): "/v2/..." as

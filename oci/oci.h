@@ -339,7 +339,7 @@ int strata_docker_helper_get(uv_loop_t *loop, const char *helper,
                              strata_docker_helper_cb cb, void *arg,
                              strata_error *err);
 
-/* ==== push: blobs and manifests (push.c, push-manifest.c) ============= */
+/* ==== push: blobs and manifests (push.c, push-manifest.c, blob-copy.c) = */
 
 /*
  * Writing to a registry. Every operation here asks for the
@@ -409,12 +409,42 @@ typedef void (*strata_registry_blob_cb)(char *blob, size_t len,
 
 /*
  * GETs a blob of ref's repository into memory (at most max bytes; 0 =
- * 64 MiB; more is STRATA_ETOOBIG) and verifies its sha256.
+ * 64 MiB; more is STRATA_ETOOBIG, refused before reading when the answer
+ * declares its length) and verifies its sha256. For layers, which may be
+ * large, strata_registry_copy_blob streams instead.
  */
 int strata_registry_get_blob(strata_registry *reg, const strata_ref *ref,
                              const char *digest, size_t max,
                              strata_registry_blob_cb cb, void *arg,
                              strata_error *err);
+
+/* Options of strata_registry_copy_blob; all may be 0. */
+typedef struct strata_blob_copy_opts {
+    size_t chunk_size; /* bytes per PATCH to the target; 0 = 8 MiB */
+    int no_check;      /* don't HEAD the target first */
+    int no_mount;      /* don't try a cross-repository mount */
+} strata_blob_copy_opts;
+
+/*
+ * Makes dst's repository hold the blob digest (sha256) of src's
+ * repository, whose descriptor says size bytes, without holding it in
+ * memory: HEAD on dst (unless opts->no_check; outcome EXISTED), a
+ * cross-repository mount when src and dst share a registry (MOUNTED),
+ * else a GET from src streamed into a chunked upload to dst (UPLOADED):
+ * at most two chunks are held at a time. The GET reads at most size bytes:
+ * a larger Content-Length is refused before reading and a longer body
+ * stops there (STRATA_ETOOBIG); a shorter body or another digest is
+ * STRATA_EPROTO. After a failure the upload session is deleted, never
+ * finished. src and dst may be on different registries; either may carry
+ * a tag or digest, which are ignored. cb as for strata_registry_push_blob
+ * (bytes: what was uploaded); it runs once, from the loop. opts may be
+ * NULL. Errors: STRATA_EINVAL (not sha256, negative size).
+ */
+int strata_registry_copy_blob(strata_registry *reg, const strata_ref *src,
+                              const strata_ref *dst, const char *digest,
+                              int64_t size, const strata_blob_copy_opts *opts,
+                              strata_registry_push_cb cb, void *arg,
+                              strata_error *err);
 
 /*
  * PUTs a manifest or index under ref's tag (or its digest when it has no

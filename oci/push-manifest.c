@@ -170,7 +170,7 @@ strata_registry_get_blob(strata_registry *reg, const strata_ref *ref,
     o->cb = cb;
     o->arg = arg;
     path = strata_xasprintf("/v2/%s/blobs/%s", strata_ref_path(ref), digest);
-    ro.max_body = max;
+    ro.max_body = max ? max : (size_t) 64 * 1024 * 1024;
     rc = strata_oci__request_ex(reg, strata_ref_domain(ref),
                                 strata_ref_path(ref), "GET", path, &ro, on_blob,
                                 o, err);

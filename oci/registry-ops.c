@@ -4,7 +4,10 @@
  * against the body and Docker-Content-Digest), GET a config blob
  * (verified), resolve the digest a tag points to (HEAD, or through the
  * index for one platform), and synchronous wrappers that run a private
- * loop for the CLI.
+ * loop for the CLI. Manifests and configs are read up to
+ * STRATA_OCI__MAX_MANIFEST and no further. A tag whose digest cannot be
+ * learnt (no Docker-Content-Digest on the HEAD, an empty GET) is an error
+ * that says so, after one GET.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +15,7 @@
 #include "oci-int.h"
 
 /* Manifests and configs are small; anything bigger is not one. */
-#define MAX_MANIFEST_BYTES (4 * 1024 * 1024)
+#define MAX_MANIFEST_BYTES STRATA_OCI__MAX_MANIFEST
 
 typedef struct op {
     strata_registry *reg;
@@ -115,9 +118,14 @@ send_op(op *o, const char *method, const char *what, const char *reference,
 {
     char *path = strata_xasprintf("/v2/%s/%s/%s", strata_ref_path(o->ref), what,
                                   reference);
-    int rc = strata_oci__request(o->reg, strata_ref_domain(o->ref),
-                                 strata_ref_path(o->ref), method, path, accept,
-                                 cb, o, err);
+    strata_oci__req_opts ro = {0};
+    int rc;
+
+    ro.accept = accept;
+    ro.max_body = MAX_MANIFEST_BYTES;
+    rc = strata_oci__request_ex(o->reg, strata_ref_domain(o->ref),
+                                strata_ref_path(o->ref), method, path, &ro, cb,
+                                o, err);
 
     free(path);
     return rc;
@@ -271,28 +279,49 @@ on_platform_manifest(strata_manifest *m, const strata_error *merr, void *arg)
     strata_manifest_free(m);
 }
 
+/*
+ * The GET after a HEAD that named no digest: the body's hash is the
+ * digest. Never another request from here: an empty body ends the check.
+ */
 static void
-on_head(const strata_http_response *resp, const strata_error *rerr, void *arg)
+on_head_get(const strata_http_response *resp, const strata_error *rerr,
+            void *arg)
 {
     op *o = arg;
     strata_error err = {0};
     strata_manifest *m = NULL;
-    const char *d;
     char *found;
 
     if (rerr != NULL) {
         digest_done(o, NULL, rerr);
         return;
     }
-    if (resp->body.len > 0) {
-        /* The GET fallback: hash the body. */
-        if (manifest_from_response(&m, o->ref, resp, &err) != 0) {
-            digest_done(o, NULL, &err);
-            return;
-        }
-        found = strata_xstrdup(m->digest);
-        strata_manifest_free(m);
-        digest_done(o, found, NULL);
+    if (resp->body.len == 0) {
+        strata_error_set(&err, STRATA_EPROTO,
+                         "cannot learn the digest of '%s': the registry sent "
+                         "no Docker-Content-Digest and an empty manifest",
+                         strata_ref_string(o->ref));
+        digest_done(o, NULL, &err);
+        return;
+    }
+    if (manifest_from_response(&m, o->ref, resp, &err) != 0) {
+        digest_done(o, NULL, &err);
+        return;
+    }
+    found = strata_xstrdup(m->digest);
+    strata_manifest_free(m);
+    digest_done(o, found, NULL);
+}
+
+static void
+on_head(const strata_http_response *resp, const strata_error *rerr, void *arg)
+{
+    op *o = arg;
+    strata_error err = {0};
+    const char *d;
+
+    if (rerr != NULL) {
+        digest_done(o, NULL, rerr);
         return;
     }
     d = strata_http_response_header(resp, "docker-content-digest");
@@ -308,9 +337,9 @@ on_head(const strata_http_response *resp, const strata_error *rerr, void *arg)
         digest_done(o, strata_xstrdup(d), NULL);
         return;
     }
-    /* No usable Docker-Content-Digest: GET and hash the body. */
+    /* No usable Docker-Content-Digest: GET once and hash the body. */
     if (send_op(o, "GET", "manifests", ref_reference(o->ref),
-                STRATA_MANIFEST_ACCEPT, on_head, &err) != 0)
+                STRATA_MANIFEST_ACCEPT, on_head_get, &err) != 0)
         digest_done(o, NULL, &err);
 }
 

@@ -6,7 +6,9 @@
  * send through core's HTTP client, and on the answer either finish, or
  * react: 401 -> read the challenge, get a token, resend once; 5xx, 429
  * and transport errors -> wait (backoff doubling from retry_base_ms, or
- * Retry-After) on the request's own uv timer, then resend.
+ * Retry-After, both capped at max_retry_wait_ms) on the request's own uv
+ * timer, then resend, at most max_retries times. Every request reads at
+ * most its max_body (STRATA_OCI__MAX_ANSWER unless it says more).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +28,9 @@ struct strata_oci__req {
     char *content_type, *content_range; /* request_ex: may be NULL */
     const void *body;                   /* borrowed from the caller */
     size_t body_len, max_body;
+    strata_http_sink_cb sink; /* request_ex: the 2xx body's receiver */
+    void *sink_arg;
+    uint64_t sunk; /* bytes the sink took, over all attempts */
     strata_oci__req_cb cb;
     void *arg;
     int attempt;      /* retries done */
@@ -277,7 +282,9 @@ req_retry(strata_oci__req *r, uint64_t delay_ms, const strata_error *err)
 static uint64_t
 backoff_ms(const strata_oci__req *r)
 {
-    uint64_t d = (uint64_t) r->host->retry_base_ms << r->attempt;
+    /* Past 2^20 times the base, the cap applies anyway. */
+    int shift = r->attempt < 20 ? r->attempt : 20;
+    uint64_t d = (uint64_t) r->host->retry_base_ms << shift;
 
     return d > r->host->max_retry_wait_ms ? r->host->max_retry_wait_ms : d;
 }
@@ -361,8 +368,16 @@ static void
 on_token_ready(const char *token, const strata_error *err, void *arg)
 {
     strata_oci__req *r = arg;
+    strata_error e = {0};
 
     r->in_flight = 0;
+    if (err == NULL && token == NULL) {
+        /* Never "Bearer (null)": a token fetch that gave none failed. */
+        strata_error_set(&e, STRATA_EPROTO,
+                         "token server of '%s' gave no usable token",
+                         r->host->domain);
+        err = &e;
+    }
     if (err != NULL) {
         /* What a helper gave was refused: ask it again next time. */
         if (err->code == STRATA_EAUTH && r->host->cred_helper != NULL)
@@ -406,7 +421,10 @@ on_response(const strata_http_response *resp, const strata_error *terr,
                 h->https_error = *terr;
             }
             req_send(r);
-        } else if (terr->code == STRATA_ENET || terr->code == STRATA_ETIMEOUT)
+        } else if (r->sunk > 0)
+            /* A sink cannot take the body again from its start. */
+            req_finish(r, NULL, terr);
+        else if (terr->code == STRATA_ENET || terr->code == STRATA_ETIMEOUT)
             req_retry(r, backoff_ms(r), terr);
         else
             req_finish(r, NULL, terr);
@@ -496,6 +514,18 @@ on_response(const strata_http_response *resp, const strata_error *terr,
         req_finish(r, NULL, &err);
 }
 
+/* Counts what the caller's sink takes (so a broken transfer is final). */
+static int
+on_sink(strata_http_transfer *t, const char *data, size_t len, void *arg)
+{
+    strata_oci__req *r = arg;
+    int rc = r->sink(t, data, len, r->sink_arg);
+
+    if (rc == 0)
+        r->sunk += len;
+    return rc;
+}
+
 static void
 req_send(strata_oci__req *r)
 {
@@ -548,6 +578,10 @@ req_send(strata_oci__req *r)
     req.body = r->body;
     req.body_len = r->body_len;
     req.max_body = r->max_body;
+    if (r->sink != NULL) {
+        req.sink = on_sink;
+        req.sink_arg = r;
+    }
     req.timeout_ms = h->timeout_ms;
     req.insecure = h->insecure;
     req.ca_file = h->ca_file;
@@ -597,7 +631,9 @@ strata_oci__request_ex(strata_registry *reg, const char *domain,
     r->content_range = dup_or_null(opts->content_range);
     r->body = opts->body;
     r->body_len = opts->body_len;
-    r->max_body = opts->max_body;
+    r->max_body = opts->max_body ? opts->max_body : STRATA_OCI__MAX_ANSWER;
+    r->sink = opts->sink;
+    r->sink_arg = opts->sink_arg;
     if (opts->scope != NULL)
         r->scope = strata_xstrdup(opts->scope);
     else

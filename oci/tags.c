@@ -3,8 +3,9 @@
  * following the Link header's rel="next" pages (registries that paginate,
  * such as Docker Hub and ghcr.io, answer at most n tags per page) up to a
  * page cap, so a repository with an endless list cannot keep a watcher
- * busy forever. Every page is checked before it is used: a body that is not
- * the documented JSON object fails the whole listing.
+ * busy forever. Every page is read up to STRATA_OCI__MAX_MANIFEST and
+ * checked before it is used: a body that is not the documented JSON object
+ * fails the whole listing.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -97,20 +98,22 @@ strata_oci__next_link(char **out, const char *link, const char *domain,
     return 0;
 }
 
-/* Appends the tags of one page's body to o. */
-static int
-add_page(tags_op *o, const strata_http_response *resp, strata_error *err)
+/* The tags of one page's body: see oci-int.h. */
+int
+strata_oci__tags_parse(char ***tags_out, size_t *ntags, size_t *cap,
+                       const char *body, size_t len, size_t max_tags,
+                       const char *name, strata_error *err)
 {
     json_error_t jerr;
     json_t *root, *tags, *t;
     size_t i;
     int rc = 0;
 
-    root = json_loadb(resp->body.ptr, resp->body.len, 0, &jerr);
+    root = json_loadb(body, len, 0, &jerr);
     if (root == NULL || !json_is_object(root)) {
-        rc = strata_error_set(
-            err, STRATA_EPROTO, "malformed tag list for '%s': %s",
-            strata_ref_name(o->ref), root ? "not an object" : jerr.text);
+        rc = strata_error_set(err, STRATA_EPROTO,
+                              "malformed tag list for '%s': %s", name,
+                              root ? "not an object" : jerr.text);
         goto out;
     }
     tags = json_object_get(root, "tags");
@@ -121,28 +124,28 @@ add_page(tags_op *o, const strata_http_response *resp, strata_error *err)
         rc = strata_error_set(err, STRATA_EPROTO,
                               "malformed tag list for '%s': 'tags' is not an "
                               "array",
-                              strata_ref_name(o->ref));
+                              name);
         goto out;
     }
     json_array_foreach (tags, i, t) {
         if (!json_is_string(t) || json_string_length(t) == 0 ||
-            json_string_length(t) > 128) {
+            json_string_length(t) > 128 ||
+            strlen(json_string_value(t)) != json_string_length(t)) {
             rc = strata_error_set(err, STRATA_EPROTO,
-                                  "malformed tag list for '%s': bad tag",
-                                  strata_ref_name(o->ref));
+                                  "malformed tag list for '%s': bad tag", name);
             goto out;
         }
-        if (o->ntags >= MAX_TAGS) {
-            rc = strata_error_set(err, STRATA_ETOOBIG,
-                                  "'%s' has more than %d tags",
-                                  strata_ref_name(o->ref), MAX_TAGS);
+        if (*ntags >= max_tags) {
+            rc =
+                strata_error_set(err, STRATA_ETOOBIG,
+                                 "'%s' has more than %zu tags", name, max_tags);
             goto out;
         }
-        if (o->ntags == o->cap) {
-            o->cap = o->cap ? o->cap * 2 : 64;
-            o->tags = strata_xrealloc(o->tags, o->cap * sizeof(*o->tags));
+        if (*ntags == *cap) {
+            *cap = *cap ? *cap * 2 : 64;
+            *tags_out = strata_xrealloc(*tags_out, *cap * sizeof(**tags_out));
         }
-        o->tags[o->ntags++] = strata_xstrdup(json_string_value(t));
+        (*tags_out)[(*ntags)++] = strata_xstrdup(json_string_value(t));
     }
 out:
     json_decref(root);
@@ -163,7 +166,9 @@ on_page(const strata_http_response *resp, const strata_error *rerr, void *arg)
         return;
     }
     o->pages++;
-    if (add_page(o, resp, &err) != 0 ||
+    if (strata_oci__tags_parse(&o->tags, &o->ntags, &o->cap, resp->body.ptr,
+                               resp->body.len, MAX_TAGS,
+                               strata_ref_name(o->ref), &err) != 0 ||
         strata_oci__next_link(&next, strata_http_response_header(resp, "link"),
                               strata_ref_domain(o->ref), &err) != 0) {
         tags_done(o, &err);
@@ -189,9 +194,13 @@ on_page(const strata_http_response *resp, const strata_error *rerr, void *arg)
 static int
 send_page(tags_op *o, const char *path, strata_error *err)
 {
-    return strata_oci__request(o->reg, strata_ref_domain(o->ref),
-                               strata_ref_path(o->ref), "GET", path,
-                               "application/json", on_page, o, err);
+    strata_oci__req_opts ro = {0};
+
+    ro.accept = "application/json";
+    ro.max_body = STRATA_OCI__MAX_MANIFEST;
+    return strata_oci__request_ex(o->reg, strata_ref_domain(o->ref),
+                                  strata_ref_path(o->ref), "GET", path, &ro,
+                                  on_page, o, err);
 }
 
 int

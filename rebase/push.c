@@ -13,9 +13,6 @@
 
 #include "rebase-int.h"
 
-/* Layers copied between registries pass through memory. */
-#define MAX_LAYER_BYTES ((size_t) 1024 * 1024 * 1024)
-
 typedef struct push_wait {
     int done;
     strata_error err;
@@ -101,29 +98,39 @@ upload(strata_rebase__ctx *c, const char *digest, const char *data, size_t len,
     return 0;
 }
 
-/* GETs digest from src's repository and uploads it into the target. */
+/*
+ * Streams digest (size bytes, as its descriptor says) from src's
+ * repository into the target, never holding it whole.
+ */
 static int
 copy_blob(strata_rebase__ctx *c, const strata_ref *src, const char *digest,
-          strata_error *err)
+          int64_t size, strata_error *err)
 {
-    char *data = NULL;
-    size_t len = 0;
+    strata_blob_copy_opts co = {0};
+    push_wait w = {0};
     int rc;
 
-    rc = strata_rebase__get_blob(&data, &len, c, src, digest, MAX_LAYER_BYTES,
-                                 err);
-    if (rc == 0)
-        rc = upload(c, digest, data, len, 0, err);
-    free(data);
-    return rc;
+    co.chunk_size = c->opts->chunk_size;
+    co.no_check = 1;
+    co.no_mount = 1;
+    rc = run_wait(c, &w,
+                  strata_registry_copy_blob(c->reg, src, c->target, digest,
+                                            size, &co, on_pushed, &w, err),
+                  err);
+    if (rc != 0)
+        return rc;
+    c->res->bytes_pushed += w.bytes;
+    c->res->blobs_uploaded++;
+    return 0;
 }
 
 /* Makes the target repository hold the blob digest that src's has. */
 static int
-ensure_blob(strata_rebase__ctx *c, const strata_ref *src, const char *digest,
-            strata_error *err)
+ensure_blob(strata_rebase__ctx *c, const strata_ref *src,
+            const strata_descriptor *d, strata_error *err)
 {
     const strata_ref *t = c->target;
+    const char *digest = d->digest;
     strata_blob_push_opts po = {0};
     push_wait w = {0};
     int same_host = strcmp(strata_ref_domain(src), strata_ref_domain(t)) == 0;
@@ -142,7 +149,7 @@ ensure_blob(strata_rebase__ctx *c, const strata_ref *src, const char *digest,
         else if (w.outcome == STRATA_BLOB_MOUNTED)
             c->res->blobs_mounted++;
         else
-            return copy_blob(c, src, digest, err);
+            return copy_blob(c, src, digest, d->size, err);
         return 0;
     }
     rc = run_wait(
@@ -159,7 +166,7 @@ ensure_blob(strata_rebase__ctx *c, const strata_ref *src, const char *digest,
         return strata_error_set(err, STRATA_EPROTO,
                                 "blob '%s' is missing from '%s'", digest,
                                 strata_ref_name(t));
-    return copy_blob(c, src, digest, err);
+    return copy_blob(c, src, digest, d->size, err);
 }
 
 static int
@@ -192,10 +199,10 @@ push_blobs(strata_rebase__ctx *c, const strata_rebase__plat *p,
     int rc;
 
     for (i = 0; i < p->new->nlayers; i++)
-        if ((rc = ensure_blob(c, c->new_base, p->new->layers[i].digest, err)))
+        if ((rc = ensure_blob(c, c->new_base, &p->new->layers[i], err)))
             return rc;
     for (i = nold; i < p->img->nlayers; i++)
-        if ((rc = ensure_blob(c, c->image, p->img->layers[i].digest, err)))
+        if ((rc = ensure_blob(c, c->image, &p->img->layers[i], err)))
             return rc;
     return upload(c, p->out.config_digest, p->out.config, p->out.config_len, 1,
                   err);

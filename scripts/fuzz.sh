@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds every libFuzzer target (tests/fuzz/fuzz-*.c, listed in
 # tests/fuzz/meson.build) with clang, ASan and UBSan in build-fuzz/, and
-# runs each for FUZZ_SECONDS seconds (default 20: with 14 targets that is
-# about 5 minutes in all) from a seed corpus:
+# runs each for FUZZ_SECONDS seconds (default 20: with 17 targets that is
+# about 6 minutes in all) from a seed corpus:
 # tests/fuzz/corpus/NAME/ and tests/NAME/ when they exist (e.g.
 # tests/dockerfile/*), with tests/fuzz/NAME.dict as dictionary when present.
 # Fails if any target crashes, leaks or times out; the input that did it

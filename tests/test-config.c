@@ -8,7 +8,9 @@
 #include <sys/stat.h>
 
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config-int.h"
@@ -888,6 +890,155 @@ TEST(hostile_inputs_are_bounded)
     result_free(&r);
 }
 
+/* Sanitizers inflate time and memory: their builds get more room. */
+#if defined(__SANITIZE_ADDRESS__)
+#define SLACK 4
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SLACK 4
+#endif
+#endif
+#ifndef SLACK
+#define SLACK 1
+#endif
+
+/* This process's peak RSS, after resetting it to the current RSS. */
+static long
+peak_rss_kb(int reset)
+{
+    char line[256];
+    long kb = -1;
+    FILE *f;
+
+    if (reset) {
+        f = fopen("/proc/self/clear_refs", "w");
+        CHECK(f != NULL);
+        fputs("5", f);
+        fclose(f);
+    }
+    f = fopen("/proc/self/status", "r");
+    CHECK(f != NULL);
+    while (fgets(line, sizeof(line), f) != NULL)
+        if (strncmp(line, "VmHWM:", 6) == 0)
+            kb = atol(line + 6);
+    fclose(f);
+    return kb;
+}
+
+static double
+seconds_now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+/* Loads tests/config/NAME with its time and memory as diagnostics. */
+static void
+load_laughs(result *r, const char *name, double *secs, long *peak_kb)
+{
+    char *path = strata_xasprintf("%s/%s", STRATA_TEST_CONFIG_DIR, name);
+    long before = peak_rss_kb(1);
+    double start = seconds_now();
+
+    memset(r, 0, sizeof(*r));
+    r->problems = strata_config_problems_new();
+    r->rc = strata_config_load(&r->config, path, r->problems, &r->err);
+    *secs = seconds_now() - start;
+    *peak_kb = peak_rss_kb(0) - before;
+    printf("# %s: %zu problems in %.3f s, peak +%ld kB\n", name, count(r),
+           *secs, *peak_kb);
+    free(path);
+}
+
+/*
+ * "Billion laughs" through the lists and mappings the walk used not to
+ * count (issue 21): a 15 KB file whose build_args and headers expand to
+ * 800 MB, and a 70 KB one whose string lists repeat a 64 KiB value in
+ * every problem. Loading stops early, small and fast, and a problem
+ * quotes at most a cut of a value.
+ */
+TEST(alias_bombs_in_lists_and_mappings)
+{
+    const strata_config_problem *p;
+    size_t i, total = 0;
+    double secs;
+    long peak;
+    result r;
+
+    load_laughs(&r, "laughs-build-args.yaml", &secs, &peak);
+    CHECK_EQ(r.rc, STRATA_EINVAL);
+    dump(&r);
+    CHECK_EQ(count(&r), 1);
+    CHECK_CONTAINS(text(&r, 0), "the configuration is too large");
+    CHECK(secs < 2 * SLACK);
+    CHECK(peak < 48 * 1024 * SLACK);
+    result_free(&r);
+
+    load_laughs(&r, "laughs-lists.yaml", &secs, &peak);
+    CHECK_EQ(r.rc, STRATA_EINVAL);
+    CHECK(count(&r) > 10);
+    for (i = 0; i < count(&r); i++) {
+        p = strata_config_problems_get(r.problems, i);
+        total += strlen(p->text);
+        CHECK(strlen(p->message) < 400);
+    }
+    printf("# %zu bytes of problems; first: %s\n", total, text(&r, 0));
+    CHECK_CONTAINS(text(&r, 0), "yyyyyyyyyy\xe2\x80\xa6'");
+    CHECK(total < 100 * 1024);
+    CHECK(secs < 2 * SLACK);
+    CHECK(peak < 48 * 1024 * SLACK);
+    result_free(&r);
+
+    /* Items of every list count: 300,000 aliases of one short label. */
+    {
+        strata_buf b = STRATA_BUF_INIT;
+
+        strata_buf_puts(&b, "pull_requests:\n  labels: &l [");
+        for (i = 0; i < 1000; i++)
+            strata_buf_printf(&b, "%sl%zu", i ? ", " : "", i);
+        strata_buf_puts(&b, "]\nrepos:\n");
+        for (i = 0; i < 300; i++)
+            strata_buf_printf(&b, "  - {url: /r%zu, pr: {labels: *l}}\n", i);
+        load_str(&r, b.ptr, "/");
+        CHECK_EQ(r.rc, STRATA_EINVAL);
+        CHECK_CONTAINS(text(&r, count(&r) - 1),
+                       "the configuration is too large (too many keys or "
+                       "aliases)");
+        result_free(&r);
+        strata_buf_release(&b);
+    }
+}
+
+/* A long value is cut in a message, at a character, marked with "…". */
+TEST(long_values_are_cut_in_problems)
+{
+    strata_buf b = STRATA_BUF_INIT;
+    result r;
+    int i;
+
+    strata_buf_puts(&b, "log: {level: \"");
+    strata_buf_putc(&b, 'x'); /* so a cut at 256 bytes splits an é */
+    for (i = 0; i < 200; i++)
+        strata_buf_puts(&b, "\xc3\xa9"); /* é: two bytes each */
+    strata_buf_puts(&b, "\"}\n");
+    load_str(&r, b.ptr, "/");
+    CHECK_EQ(count(&r), 1);
+    dump(&r);
+    /* 256 bytes is 128 é; the cut never splits one. */
+    CHECK_CONTAINS(text(&r, 0), "unknown value '");
+    CHECK_CONTAINS(text(&r, 0), "\xc3\xa9\xe2\x80\xa6' for 'level'");
+    CHECK(strstr(text(&r, 0), "\xc3\xe2") == NULL);
+    CHECK(strlen(text(&r, 0)) < 350);
+    result_free(&r);
+    strata_buf_release(&b);
+    /* Short values and apostrophes are left alone. */
+    load_one_problem("log: {level: loud}\n",
+                     "test.yaml:1:14: unknown value 'loud' for 'level' "
+                     "(expected one of: debug, info, warn, error)");
+}
+
 /* pull_requests gives defaults; a repository's pr overrides key by key. */
 TEST(pull_request_settings_inherit)
 {
@@ -1074,6 +1225,8 @@ main(void)
     RUN(cross_section_rules);
     RUN(builder_push_secret_and_api_token);
     RUN(hostile_inputs_are_bounded);
+    RUN(alias_bombs_in_lists_and_mappings);
+    RUN(long_values_are_cut_in_problems);
     RUN(pull_request_settings_inherit);
     RUN(every_key_is_documented);
     RUN(semver_ranges_agree_with_the_watcher);

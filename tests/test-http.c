@@ -317,8 +317,10 @@ TEST(body_limit)
 
     run_one(&req, &res);
     CHECK_EQ(res.code, STRATA_ETOOBIG);
+    /* The declared length is refused before the body is read. */
     snprintf(want, sizeof(want),
-             "response from '%.*s' is larger than 1000 bytes",
+             "response from '%.*s' is larger than 1000 bytes (by its "
+             "Content-Length)",
              (int) (strchr(url, '?') - url), url);
     CHECK_STR_EQ(res.msg, want);
 
@@ -341,6 +343,132 @@ TEST(body_limit)
     free(url);
     free(exact);
     free(large);
+}
+
+/* A sink that takes the body in pieces, pausing now and then. */
+typedef struct sink_state {
+    strata_buf got;
+    size_t pause_every; /* pause when got crosses a multiple of this */
+    size_t next_pause;
+    int pauses, calls;
+    int fail_with; /* a code to stop the transfer with, or 0 */
+    strata_http_transfer *paused;
+    uv_timer_t timer;
+} sink_state;
+
+static void
+on_resume_timer(uv_timer_t *t)
+{
+    sink_state *s = t->data;
+    strata_http_transfer *tr = s->paused;
+
+    s->paused = NULL;
+    strata_http_resume(tr);
+}
+
+static int
+on_sink(strata_http_transfer *t, const char *data, size_t len, void *arg)
+{
+    sink_state *s = arg;
+
+    s->calls++;
+    if (s->fail_with != 0)
+        return s->fail_with;
+    if (s->pause_every > 0 && s->got.len >= s->next_pause) {
+        /* Take nothing now; the same bytes come again after resuming. */
+        s->next_pause += s->pause_every;
+        s->pauses++;
+        s->paused = t;
+        uv_timer_start(&s->timer, on_resume_timer, 1, 0);
+        return STRATA_HTTP_PAUSE;
+    }
+    strata_buf_add(&s->got, data, len);
+    return 0;
+}
+
+/* Runs req with the sink on a fresh loop. */
+static void
+run_sink(strata_http_request *req, sink_state *s, result *res)
+{
+    strata_http *http = NULL;
+    strata_error err = {0};
+    uv_loop_t loop;
+
+    memset(res, 0, sizeof(*res));
+    CHECK_EQ(uv_loop_init(&loop), 0);
+    CHECK_EQ(uv_timer_init(&loop, &s->timer), 0);
+    s->timer.data = s;
+    s->next_pause = s->pause_every;
+    req->sink = on_sink;
+    req->sink_arg = s;
+    CHECK_OK(strata_http_new(&http, &loop, &err), &err);
+    CHECK_OK(strata_http_send(http, req, on_result, res, &err), &err);
+    while (res->calls == 0)
+        uv_run(&loop, UV_RUN_ONCE);
+    strata_http_close(http);
+    uv_close((uv_handle_t *) &s->timer, NULL);
+    CHECK_EQ(uv_run(&loop, UV_RUN_DEFAULT), 0);
+    CHECK_EQ(uv_loop_close(&loop), 0);
+}
+
+TEST(body_sink)
+{
+    char *big = url_for("/big?n=3000000");
+    char *missing = url_for("/nothing");
+    char *small = url_for("/big?n=5000");
+    strata_http_request req = {.url = big};
+    sink_state s = {0};
+    result res;
+    size_t i;
+
+    /* 3 MB in pieces, paused every 256 KiB, resumed from a timer. */
+    s.pause_every = 256 * 1024;
+    run_sink(&req, &s, &res);
+    CHECK_EQ(res.code, 0);
+    CHECK_EQ(res.resp->status, 200);
+    CHECK_EQ(res.resp->body.len, 0);
+    CHECK_EQ(s.got.len, 3000000);
+    for (i = 0; i < s.got.len && s.got.ptr[i] == 'x'; i++)
+        ;
+    CHECK_EQ(i, 3000000);
+    printf("# %d sink calls, %d pauses\n", s.calls, s.pauses);
+    CHECK(s.pauses >= 10);
+    result_release(&res);
+    strata_buf_release(&s.got);
+
+    /*
+     * Not a 2xx: the body is the response's, the sink never runs, and
+     * max_body (the sink's limit) does not apply to it.
+     */
+    memset(&s, 0, sizeof(s));
+    req.url = missing;
+    req.max_body = 3;
+    run_sink(&req, &s, &res);
+    CHECK_EQ(res.code, 0);
+    CHECK_EQ(res.resp->status, 404);
+    CHECK_STR_EQ(res.resp->body.ptr, "not found");
+    CHECK_EQ(s.calls, 0);
+    result_release(&res);
+
+    /* The sink ends the transfer with its own code. */
+    memset(&s, 0, sizeof(s));
+    s.fail_with = STRATA_EIO;
+    req.url = big;
+    req.max_body = 0;
+    run_sink(&req, &s, &res);
+    CHECK_EQ(res.code, STRATA_EIO);
+    CHECK_CONTAINS(res.msg, "stopped by its receiver");
+
+    /* max_body counts what the sink took. */
+    memset(&s, 0, sizeof(s));
+    req.url = small;
+    req.max_body = 1000;
+    run_sink(&req, &s, &res);
+    CHECK_EQ(res.code, STRATA_ETOOBIG);
+    CHECK_EQ(s.calls, 0); /* refused on its Content-Length */
+    free(big);
+    free(missing);
+    free(small);
 }
 
 TEST(request_body_echo)
@@ -838,6 +966,7 @@ main(void)
     RUN(timeout);
     RUN(connection_refused);
     RUN(body_limit);
+    RUN(body_sink);
     RUN(request_body_echo);
     RUN(header_lookup);
     RUN(keep_alive_reuses_connection);
