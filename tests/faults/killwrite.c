@@ -45,6 +45,17 @@ static unsigned long long full_leave;
 typedef ssize_t (*write_fn)(int, const void *, size_t);
 typedef ssize_t (*pwrite_fn)(int, const void *, size_t, off_t);
 
+/* dlsym's object pointer as a function pointer: POSIX guarantees the
+ * conversion, ISO C does not, so the bytes are copied (no cast). */
+static void (*next_symbol(const char *name))(void)
+{
+    void *p = dlsym(RTLD_NEXT, name);
+    void (*f)(void) = NULL;
+
+    memcpy(&f, &p, sizeof(f));
+    return f;
+}
+
 static pwrite_fn real_pwrite64;
 
 __attribute__((constructor)) static void
@@ -52,7 +63,7 @@ init(void)
 {
     const char *s;
 
-    real_pwrite64 = (pwrite_fn) dlsym(RTLD_NEXT, "pwrite64");
+    real_pwrite64 = (pwrite_fn) next_symbol("pwrite64");
     if ((s = getenv("STRATA_FAULT_DB")) != NULL)
         snprintf(db_name, sizeof(db_name), "%s", s);
     if ((s = getenv("STRATA_FAULT_KILL_AT")) != NULL)
@@ -169,7 +180,7 @@ write(int fd, const void *buf, size_t n)
     static write_fn real;
 
     if (real == NULL)
-        real = (write_fn) dlsym(RTLD_NEXT, "write");
+        real = (write_fn) next_symbol("write");
     count(fd);
     return real(fd, buf, n);
 }
@@ -180,7 +191,7 @@ pwrite(int fd, const void *buf, size_t n, off_t off)
     static pwrite_fn real;
 
     if (real == NULL)
-        real = (pwrite_fn) dlsym(RTLD_NEXT, "pwrite");
+        real = (pwrite_fn) next_symbol("pwrite");
     count(fd);
     return real(fd, buf, n, off);
 }
@@ -189,7 +200,7 @@ ssize_t
 pwrite64(int fd, const void *buf, size_t n, off_t off)
 {
     if (real_pwrite64 == NULL)
-        real_pwrite64 = (pwrite_fn) dlsym(RTLD_NEXT, "pwrite64");
+        real_pwrite64 = (pwrite_fn) next_symbol("pwrite64");
     count(fd);
     return real_pwrite64(fd, buf, n, off);
 }
