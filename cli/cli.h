@@ -64,7 +64,8 @@ typedef enum strata_cmd_config {
     STRATA_CMD_CONFIG_OPTIONAL,
     /* -c FILE, else ./strata.yaml, which must exist (config check) */
     STRATA_CMD_CONFIG_REQUIRED,
-    /* the command loads it itself: the daemon, which reloads it on SIGHUP */
+    /* as OPTIONAL, checked and its problems printed here, but then freed:
+     * the command loads its own (the daemon, which reloads it on SIGHUP) */
     STRATA_CMD_CONFIG_SELF,
 } strata_cmd_config;
 

@@ -112,13 +112,18 @@ load(strata_cmd_ctx *ctx)
     if (cmd->config == STRATA_CMD_CONFIG_REQUIRED)
         rc = strata_config_load(&ctx->config, ctx->cli->config_path, problems,
                                 &err);
-    else if (cmd->config == STRATA_CMD_CONFIG_OPTIONAL)
+    else if (cmd->config != STRATA_CMD_CONFIG_NONE)
         rc = strata_config_load_or_default(&ctx->config, ctx->cli->config_path,
                                            ctx->cli->config_explicit, problems,
                                            &err);
     if (rc != 0) {
         rc = problems_exit(problems, &err);
         goto out;
+    }
+    if (cmd->config == STRATA_CMD_CONFIG_SELF) {
+        /* Checked here like any other; the command keeps its own copy. */
+        strata_config_free(ctx->config);
+        ctx->config = NULL;
     }
     if (cmd->catalog == STRATA_CMD_CATALOG_NONE)
         goto out;
