@@ -299,23 +299,28 @@ is_positional(const char *tok)
     return tok[0] >= 'A' && tok[0] <= 'Z';
 }
 
-/* The arguments that satisfy c's required positionals and options. */
+/*
+ * The arguments that satisfy c's required positionals and options. The
+ * option names live in a static ring, valid until the next few calls.
+ */
 static int
 required_args(char **args, const cmd *c)
 {
+    static char names[16][64];
+    static int next;
     int i, n = 0;
 
     for (i = 0; i < c->ntokens; i++) {
         const char *t = c->tokens[i];
-        char s[128];
 
         if (is_positional(t)) {
             args[n++] = "x";
         } else if (strncmp(t, "--", 2) == 0 && strchr(t, ' ') != NULL) {
             /* A required option: the option's name, then a value. */
-            strip(s, sizeof(s), t);
-            *strchr(s, ' ') = '\0';
-            args[n++] = strdup(s);
+            char *name = names[next++ % 16];
+
+            snprintf(name, 64, "%.*s", (int) strcspn(t, " "), t);
+            args[n++] = name;
             args[n++] = "x";
         }
     }
