@@ -66,7 +66,7 @@ peak() {
   shift
   if [ -x /usr/bin/time ]; then
     /usr/bin/time -f "%M" -o "$work/rss" "$@" >/dev/null 2>&1 || true
-    echo "  peak RSS, $name: $(cat "$work/rss") KiB (/usr/bin/time)"
+    echo "  peak RSS, $name: $(tail -n 1 "$work/rss") KiB (/usr/bin/time)"
   fi
 }
 peak "strata --version" "$strata" --version
