@@ -13,37 +13,20 @@
 #include "cli.h"
 
 static int
-exec_approve(strata_cli *cli, int argc, char **argv)
+exec_approve(strata_cmd_ctx *ctx)
 {
-    strata_config *config = NULL;
     strata_store *st = NULL;
     strata_store_watch_state ws = {0};
     strata_error err = {0};
     strata_ref *ref = NULL, *bare = NULL;
-    const char *arg = NULL, *digest = NULL;
+    const char *digest = strata_args_get(ctx->args, "digest");
     char *key = NULL;
-    int i, rc;
+    int rc;
 
-    for (i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--digest") == 0 && i + 1 < argc)
-            digest = argv[++i];
-        else if (argv[i][0] == '-' || arg != NULL) {
-            strata_cmd_usage(&strata_cmd_approve, stderr);
-            return STRATA_EXIT_USAGE;
-        } else
-            arg = argv[i];
-    }
-    if (arg == NULL) {
-        strata_cmd_usage(&strata_cmd_approve, stderr);
-        return STRATA_EXIT_USAGE;
-    }
-    if (strata_ref_parse(&ref, arg, &err) != 0 ||
+    if (strata_ref_parse(&ref, strata_args_arg(ctx->args, 0), &err) != 0 ||
         strata_ref_with_digest(&bare, ref, NULL, &err) != 0 ||
         (digest != NULL && strata_digest_validate(digest, &err) != 0) ||
-        strata_config_load_or_default(&config, cli->config_path,
-                                      cli->config_explicit, NULL, &err) != 0 ||
-        strata_store_open(&st, strata_config_data_get(config)->state, &err) !=
-            0 ||
+        strata_cmd_open_store(&st, ctx, &err) != 0 ||
         strata_store_watch_state_get(&ws, st, strata_ref_string(bare), &err) !=
             0)
         goto fail;
@@ -70,18 +53,27 @@ out:
     free(key);
     strata_store_watch_state_release(&ws);
     strata_store_close(st);
-    strata_config_free(config);
     strata_ref_free(ref);
     strata_ref_free(bare);
     return rc;
 }
 
+static const strata_cmd_opt approve_opts[] = {
+    {"digest", 0, STRATA_OPT_VALUE, "DIGEST", NULL,
+     "approve this digest, which must be REF's current one"},
+    {NULL, 0, 0, NULL, NULL, NULL},
+};
+
 const strata_cmd_entry strata_cmd_approve = {
     .name = "approve",
-    .usage = "REF [--digest DIGEST]",
     .summary = "Let a base update that waits for approval go ahead.",
     .help = "With watch.approval (or a base's approval: true), a new digest "
             "is held\nafter its soak until approved. REF's current digest "
             "is approved, or\nDIGEST, which must be the current one.\n",
+    .opts = approve_opts,
+    .args = "REF",
+    .min_args = 1,
+    .max_args = 1,
+    .config = STRATA_CMD_CONFIG_OPTIONAL,
     .exec = exec_approve,
 };

@@ -4,7 +4,8 @@
  * list prints its entries; status adds each entry's current digest from
  * the state store, when it last changed and how many images build on it;
  * check exits 1 naming every image built on a non-golden or deprecated
- * base. A catalog with problems prints them as FILE:LINE:COL and exits 2.
+ * base. cmd.c loads the configuration and the catalog (a catalog with
+ * problems prints them as FILE:LINE:COL and exits 2).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,92 +16,13 @@
 #include "report.h"
 #include "store.h"
 
-typedef struct catalog_cmd {
-    const char *format;
-    strata_config *config;
-    strata_catalog *cat;
-    strata_store *st;
-} catalog_cmd;
-
-static void
-catalog_cmd_release(catalog_cmd *c)
-{
-    strata_store_close(c->st);
-    strata_catalog_free(c->cat);
-    strata_config_free(c->config);
-}
-
-/*
- * Parses [--catalog FILE] [--format table|json] and loads the config and
- * the catalog (and the store when want_store). Returns 0 or an exit code.
- */
+/* --format json? (table by default) */
 static int
-setup(catalog_cmd *c, const strata_cmd_entry *cmd, strata_cli *cli, int argc,
-      char **argv, int want_store)
+want_json(const strata_cmd_ctx *ctx)
 {
-    strata_config_problems *cp = strata_config_problems_new();
-    strata_config_problems *rp = strata_config_problems_new();
-    const char *path = NULL;
-    strata_error err = {0};
-    int i, rc = STRATA_EXIT_USAGE;
-    size_t k;
+    const char *f = strata_args_get(ctx->args, "format");
 
-    c->format = "table";
-    for (i = 1; i < argc; i++) {
-        const char **slot = strcmp(argv[i], "--catalog") == 0  ? &path
-                            : strcmp(argv[i], "--format") == 0 ? &c->format
-                                                               : NULL;
-        if (slot == NULL || i + 1 >= argc) {
-            fprintf(stderr, "strata: %s '%s'\n",
-                    slot ? "missing value for" : "unexpected argument",
-                    argv[i]);
-            strata_cmd_usage(cmd, stderr);
-            goto out;
-        }
-        *slot = argv[++i];
-    }
-    if (strcmp(c->format, "table") != 0 && strcmp(c->format, "json") != 0) {
-        fprintf(stderr, "strata: unknown format '%s' (table, json)\n",
-                c->format);
-        goto out;
-    }
-    if (strata_config_load_or_default(&c->config, cli->config_path,
-                                      cli->config_explicit, cp, &err) != 0) {
-        if (strata_config_problems_count(cp) == 0)
-            fprintf(stderr, "strata: %s\n", err.msg);
-        for (k = 0; k < strata_config_problems_count(cp); k++)
-            fprintf(stderr, "%s\n", strata_config_problems_get(cp, k)->text);
-        goto out;
-    }
-    if (path == NULL)
-        path = strata_config_data_get(c->config)->catalog;
-    if (path == NULL) {
-        fprintf(stderr, "strata: no catalog: set 'catalog:' in the "
-                        "configuration or pass --catalog FILE\n");
-        goto out;
-    }
-    if (strata_catalog_load(&c->cat, path, rp, &err) != 0) {
-        if (strata_config_problems_count(rp) == 0)
-            fprintf(stderr, "strata: %s\n", err.msg);
-        for (k = 0; k < strata_config_problems_count(rp); k++)
-            fprintf(stderr, "%s\n", strata_config_problems_get(rp, k)->text);
-        goto out;
-    }
-    if (want_store &&
-        strata_store_open(&c->st, strata_config_data_get(c->config)->state,
-                          &err) != 0) {
-        rc = strata_cmd_fail(&err);
-        goto out;
-    }
-    rc = 0;
-out:
-    if (rc != 0) {
-        catalog_cmd_release(c);
-        memset(c, 0, sizeof(*c));
-    }
-    strata_config_problems_free(rp);
-    strata_config_problems_free(cp);
-    return rc;
+    return f != NULL && strcmp(f, "json") == 0;
 }
 
 static void
@@ -169,25 +91,22 @@ entry_json(const strata_catalog_entry *e)
 }
 
 static int
-exec_catalog_list(strata_cli *cli, int argc, char **argv)
+exec_catalog_list(strata_cmd_ctx *ctx)
 {
-    catalog_cmd c = {0};
+    const strata_catalog *cat = ctx->catalog;
     size_t i;
-    int rc = setup(&c, &strata_cmd_catalog_list, cli, argc, argv, 0);
 
-    if (rc != 0)
-        return rc;
-    if (strcmp(c.format, "json") == 0) {
+    if (want_json(ctx)) {
         json_t *a = json_array();
-        for (i = 0; i < strata_catalog_count(c.cat); i++)
-            json_array_append_new(a, entry_json(strata_catalog_get(c.cat, i)));
+        for (i = 0; i < strata_catalog_count(cat); i++)
+            json_array_append_new(a, entry_json(strata_catalog_get(cat, i)));
         print_json(a);
         json_decref(a);
     } else {
         printf("%-44s  %-10s  %-8s  %-8s  %-7s  %s\n", "REF", "LIFECYCLE",
                "TIER", "OS", "MAX AGE", "OWNERS");
-        for (i = 0; i < strata_catalog_count(c.cat); i++) {
-            const strata_catalog_entry *e = strata_catalog_get(c.cat, i);
+        for (i = 0; i < strata_catalog_count(cat); i++) {
+            const strata_catalog_entry *e = strata_catalog_get(cat, i);
             char ref[512], age[64];
             size_t k;
 
@@ -209,26 +128,24 @@ exec_catalog_list(strata_cli *cli, int argc, char **argv)
                 printf("    sunset %s, use %s\n", e->sunset, e->replacement);
         }
     }
-    catalog_cmd_release(&c);
     return STRATA_EXIT_OK;
 }
 
 static int
-exec_catalog_status(strata_cli *cli, int argc, char **argv)
+exec_catalog_status(strata_cmd_ctx *ctx)
 {
-    catalog_cmd c = {0};
+    strata_store *st = NULL;
     strata_error err = {0};
     json_t *status = NULL, *o;
     size_t i;
-    int rc = setup(&c, &strata_cmd_catalog_status, cli, argc, argv, 1);
+    int rc = STRATA_EXIT_OK;
 
-    if (rc != 0)
-        return rc;
-    if (strata_catalog_STATUS(&status, c.st, NULL, c.cat, &err) != 0) {
+    if (strata_cmd_open_store(&st, ctx, &err) != 0 ||
+        strata_catalog_STATUS(&status, st, NULL, ctx->catalog, &err) != 0) {
         rc = strata_cmd_fail(&err);
         goto out;
     }
-    if (strcmp(c.format, "json") == 0) {
+    if (want_json(ctx)) {
         print_json(status);
         goto out;
     }
@@ -251,28 +168,27 @@ exec_catalog_status(strata_cli *cli, int argc, char **argv)
     }
 out:
     json_decref(status);
-    catalog_cmd_release(&c);
+    strata_store_close(st);
     return rc;
 }
 
 static int
-exec_catalog_check(strata_cli *cli, int argc, char **argv)
+exec_catalog_check(strata_cmd_ctx *ctx)
 {
-    catalog_cmd c = {0};
+    strata_store *st = NULL;
     strata_graph *g = NULL;
     strata_error err = {0};
     json_t *bad = NULL, *o;
     size_t i;
-    int rc = setup(&c, &strata_cmd_catalog_check, cli, argc, argv, 1);
+    int rc;
 
-    if (rc != 0)
-        return rc;
-    if (strata_graph_load(&g, c.st, &err) != 0 ||
-        strata_catalog_CHECK(&bad, g, c.cat, &err) != 0) {
+    if (strata_cmd_open_store(&st, ctx, &err) != 0 ||
+        strata_graph_load(&g, st, &err) != 0 ||
+        strata_catalog_CHECK(&bad, g, ctx->catalog, &err) != 0) {
         rc = strata_cmd_fail(&err);
         goto out;
     }
-    if (strcmp(c.format, "json") == 0)
+    if (want_json(ctx))
         print_json(bad);
     else
         json_array_foreach (bad, i, o) {
@@ -297,42 +213,53 @@ exec_catalog_check(strata_cli *cli, int argc, char **argv)
 out:
     json_decref(bad);
     strata_graph_free(g);
-    catalog_cmd_release(&c);
+    strata_store_close(st);
     return rc;
 }
 
+static const strata_cmd_opt catalog_opts[] = {
+    {"catalog", 0, STRATA_OPT_VALUE, "FILE", NULL,
+     "the catalog (default: the configuration's 'catalog')"},
+    {"format", 0, STRATA_OPT_VALUE, NULL, "table|json",
+     "table (default) or json"},
+    {NULL, 0, 0, NULL, NULL, NULL},
+};
+
 #define CATALOG_HELP                                                           \
-    "  --catalog FILE   the catalog (default: the configuration's "            \
-    "'catalog')\n"                                                             \
-    "  --format F       table (default) or json\n"                             \
-    "\nThe catalog format is documented in docs/catalog.md. A catalog with\n"  \
+    "The catalog format is documented in docs/catalog.md. A catalog with\n"    \
     "problems prints each as FILE:LINE:COL: message and exits 2.\n"
 
 const strata_cmd_entry strata_cmd_catalog_list = {
     .name = "catalog list",
-    .usage = "[--catalog FILE] [--format table|json]",
     .summary = "List the golden base images of the catalog.",
     .help = CATALOG_HELP,
+    .opts = catalog_opts,
+    .config = STRATA_CMD_CONFIG_OPTIONAL,
+    .catalog = STRATA_CMD_CATALOG_REQUIRED,
     .exec = exec_catalog_list,
 };
 
 const strata_cmd_entry strata_cmd_catalog_status = {
     .name = "catalog status",
-    .usage = "[--catalog FILE] [--format table|json]",
     .summary = "Show each golden base's current digest and its images.",
     .help = "For each entry: its current digest (from the state store), when\n"
             "it last changed, and how many images build on it directly and\n"
-            "at any depth.\n\n" CATALOG_HELP,
+            "at any depth.\n" CATALOG_HELP,
+    .opts = catalog_opts,
+    .config = STRATA_CMD_CONFIG_OPTIONAL,
+    .catalog = STRATA_CMD_CATALOG_REQUIRED,
     .exec = exec_catalog_status,
 };
 
 const strata_cmd_entry strata_cmd_catalog_check = {
     .name = "catalog check",
-    .usage = "[--catalog FILE] [--format table|json]",
     .summary = "Fail when an image is built on a non-golden or deprecated "
                "base.",
     .help = "Prints every image built on a base that is not in the catalog\n"
             "or is deprecated, and exits 1; exits 0 when there is "
-            "none.\n\n" CATALOG_HELP,
+            "none.\n" CATALOG_HELP,
+    .opts = catalog_opts,
+    .config = STRATA_CMD_CONFIG_OPTIONAL,
+    .catalog = STRATA_CMD_CATALOG_REQUIRED,
     .exec = exec_catalog_check,
 };

@@ -14,32 +14,17 @@
 #include "oci.h"
 
 static int
-exec_digest(strata_cli *cli, int argc, char **argv)
+exec_digest(strata_cmd_ctx *ctx)
 {
     strata_registry_opts opts = {0};
     strata_registry_creds creds = {0};
     strata_error err = {0};
     strata_ref *ref = NULL;
-    const char *arg = NULL, *platform = NULL;
+    const char *arg = strata_args_arg(ctx->args, 0);
+    const char *platform = strata_args_get(ctx->args, "platform");
     char *digest = NULL;
-    int i, rc;
+    int rc;
 
-    for (i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--platform") == 0 && i + 1 < argc) {
-            platform = argv[++i];
-        } else if (strncmp(argv[i], "--platform=", 11) == 0) {
-            platform = argv[i] + 11;
-        } else if (argv[i][0] == '-' || arg != NULL) {
-            strata_cmd_usage(&strata_cmd_digest, stderr);
-            return STRATA_EXIT_USAGE;
-        } else {
-            arg = argv[i];
-        }
-    }
-    if (arg == NULL) {
-        strata_cmd_usage(&strata_cmd_digest, stderr);
-        return STRATA_EXIT_USAGE;
-    }
     if (strata_ref_parse(&ref, arg, &err) != 0 ||
         (platform != NULL && strata_platform_validate(platform, &err) != 0))
         goto fail;
@@ -64,9 +49,14 @@ out:
     return rc;
 }
 
+static const strata_cmd_opt digest_opts[] = {
+    {"platform", 0, STRATA_OPT_VALUE, "OS/ARCH[/VARIANT]", NULL,
+     "that platform's manifest digest instead of the index's"},
+    {NULL, 0, 0, NULL, NULL, NULL},
+};
+
 const strata_cmd_entry strata_cmd_digest = {
     .name = "digest",
-    .usage = "REF [--platform OS/ARCH[/VARIANT]]",
     .summary = "Print the digest an image reference points to now.",
     .help = "Without --platform, the digest of what the tag names (the "
             "index digest\nfor a multi-arch tag); with --platform, that "
@@ -74,5 +64,9 @@ const strata_cmd_entry strata_cmd_digest = {
             "spoken to over plain HTTP.\nCredentials: the Docker config "
             "($DOCKER_CONFIG or ~/.docker/config.json:\ncredHelpers, "
             "credsStore, auths), else anonymous.\n",
+    .opts = digest_opts,
+    .args = "REF",
+    .min_args = 1,
+    .max_args = 1,
     .exec = exec_digest,
 };

@@ -4,8 +4,9 @@
  * images read from their registries) into the lineage graph in the state
  * store,
  * rendering the whole graph, and the images that descend from a base, in
- * waves. Each loads the configuration, opens the store at its `state`
- * and works synchronously (the daemon runs the scan in a worker instead).
+ * waves. Each opens the store at the configuration's `state` (cmd.c has
+ * loaded it) and works synchronously (the daemon runs the scan in a
+ * worker instead).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,53 +18,6 @@
 #include "oci.h"
 #include "report.h"
 #include "store.h"
-
-/* "--opt VALUE" or "--opt=VALUE": 1 and *out set, -1 missing value. */
-static int
-opt_value(int *i, int argc, char **argv, const char *opt, const char **out)
-{
-    size_t n = strlen(opt);
-
-    if (strcmp(argv[*i], opt) == 0) {
-        if (*i + 1 >= argc) {
-            fprintf(stderr, "strata: option '%s' needs a value\n", opt);
-            return -1;
-        }
-        *out = argv[++*i];
-        return 1;
-    }
-    if (strncmp(argv[*i], opt, n) == 0 && argv[*i][n] == '=') {
-        *out = argv[*i] + n + 1;
-        return 1;
-    }
-    return 0;
-}
-
-/* Loads the configuration and opens its store; prints why not. */
-static int
-open_state(strata_config **config, strata_store **st, strata_cli *cli)
-{
-    strata_config_problems *problems = strata_config_problems_new();
-    strata_error err = {0};
-    size_t i;
-    int rc = STRATA_EXIT_OK;
-
-    if (strata_config_load_or_default(config, cli->config_path,
-                                      cli->config_explicit, problems,
-                                      &err) != 0) {
-        for (i = 0; i < strata_config_problems_count(problems); i++)
-            fprintf(stderr, "%s\n",
-                    strata_config_problems_get(problems, i)->text);
-        if (strata_config_problems_count(problems) == 0)
-            fprintf(stderr, "strata: %s\n", err.msg);
-        rc = STRATA_EXIT_USAGE;
-    } else if (strata_store_open(st, strata_config_data_get(*config)->state,
-                                 &err) != 0) {
-        rc = strata_cmd_fail(&err);
-    }
-    strata_config_problems_free(problems);
-    return rc;
-}
 
 static int
 write_out(const strata_buf *b)
@@ -174,53 +128,37 @@ running_images(char ***out, const char *path, strata_error *err)
 }
 
 static int
-exec_graph_scan(strata_cli *cli, int argc, char **argv)
+exec_graph_scan(strata_cmd_ctx *ctx)
 {
-    const char *format = "text", *running = NULL;
+    const char *format = strata_args_get(ctx->args, "format");
+    const char *running = strata_args_get(ctx->args, "running");
     strata_graph_lineage_opts lopts = {0};
     char **extra = NULL;
     strata_graph_scan_opts opts = {0};
-    strata_config *config = NULL;
+    const strata_config_data *d = strata_config_data_get(ctx->config);
     strata_store *st = NULL;
     strata_error err = {0};
     strata_buf b = STRATA_BUF_INIT;
     json_t *summary = NULL, *images = NULL;
-    int i, r, rc = STRATA_EXIT_USAGE, registry = 1;
+    int i, r, rc = STRATA_EXIT_USAGE;
+    int registry = !strata_args_has(ctx->args, "no-registry");
 
-    for (i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--no-registry") == 0) {
-            registry = 0;
-        } else if (strcmp(argv[i], "--no-layers") == 0) {
-            lopts.no_layers = 1;
-        } else if ((r = opt_value(&i, argc, argv, "--format", &format)) != 0 ||
-                   (r = opt_value(&i, argc, argv, "--running", &running)) !=
-                       0 ||
-                   (r = opt_value(&i, argc, argv, "--cache",
-                                  &opts.cache_dir)) != 0) {
-            if (r < 0)
-                goto out;
-        } else {
-            fprintf(stderr, "strata: unexpected argument '%s'\n", argv[i]);
-            strata_cmd_usage(&strata_cmd_graph_scan, stderr);
-            goto out;
-        }
-    }
-    if (strcmp(format, "text") != 0 && strcmp(format, "json") != 0) {
-        fprintf(stderr, "strata: unknown format '%s' (text, json)\n", format);
-        goto out;
-    }
+    if (format == NULL)
+        format = "text";
+    lopts.no_layers = strata_args_has(ctx->args, "no-layers");
+    opts.cache_dir = strata_args_get(ctx->args, "cache");
     if (running != NULL && running_images(&extra, running, &err) != 0) {
         fprintf(stderr, "strata: %s\n", err.msg);
         goto out;
     }
     lopts.images = (const char *const *) extra;
-    if ((rc = open_state(&config, &st, cli)) != STRATA_EXIT_OK)
+    if (strata_cmd_open_store(&st, ctx, &err) != 0) {
+        rc = strata_cmd_fail(&err);
         goto out;
-    r = strata_graph_scan(&summary, st, strata_config_data_get(config), &opts,
-                          &err);
+    }
+    r = strata_graph_scan(&summary, st, d, &opts, &err);
     if (r == 0 && registry) {
-        r = strata_graph_scan_lineage(
-            &images, st, strata_config_data_get(config), &lopts, &err);
+        r = strata_graph_scan_lineage(&images, st, d, &lopts, &err);
         json_object_set(summary, "images", json_object_get(images, "images"));
     }
     if (strcmp(format, "json") == 0) {
@@ -245,14 +183,27 @@ out:
     json_decref(images);
     json_decref(summary);
     strata_store_close(st);
-    strata_config_free(config);
     return rc;
 }
 
+static const strata_cmd_opt graph_scan_opts[] = {
+    {"format", 0, STRATA_OPT_VALUE, NULL, "text|json",
+     "text (default: one line per repository, then one per image read from "
+     "a registry) or json"},
+    {"cache", 0, STRATA_OPT_VALUE, "DIR", NULL,
+     "git mirrors (default: DIR-OF-STATE/cache/git)"},
+    {"running", 0, STRATA_OPT_VALUE, "FILE", NULL,
+     "also read these images (a list of references, or kubectl get pods -A "
+     "-o json), as in report stale"},
+    {"no-layers", 0, 0, NULL, NULL,
+     "annotations only, no layer-prefix "
+     "matching"},
+    {"no-registry", 0, 0, NULL, NULL, "skip the registry reads"},
+    {NULL, 0, 0, NULL, NULL, NULL},
+};
+
 const strata_cmd_entry strata_cmd_graph_scan = {
     .name = "graph scan",
-    .usage = "[--format text|json] [--cache DIR] [--running FILE] "
-             "[--no-layers] [--no-registry]",
     .summary = "Scan the configured repositories into the lineage graph.",
     .help =
         "Mirrors each repository's branch (bare, under the cache directory),\n"
@@ -267,49 +218,32 @@ const strata_cmd_entry strata_cmd_graph_scan = {
         "'annotation' edge (confidence 100); without them, the watched base\n"
         "digest whose layers start the image's is a 'layers' edge\n"
         "(confidence 90). Both record the base digest the image was built\n"
-        "on. A registry that fails also gives exit status 1.\n"
-        "\n"
-        "  --format F     text (default: one line per repository, then one\n"
-        "                 per image read from a registry) or json\n"
-        "  --cache DIR    git mirrors (default: DIR-OF-STATE/cache/git)\n"
-        "  --running FILE also read these images (a list of references, or\n"
-        "                 kubectl get pods -A -o json), as in report stale\n"
-        "  --no-layers    annotations only, no layer-prefix matching\n"
-        "  --no-registry  skip the registry reads\n",
+        "on. A registry that fails also gives exit status 1.\n",
+    .opts = graph_scan_opts,
+    .config = STRATA_CMD_CONFIG_OPTIONAL,
     .exec = exec_graph_scan,
 };
 
 /* ---- graph show ------------------------------------------------------- */
 
 static int
-exec_graph_show(strata_cli *cli, int argc, char **argv)
+exec_graph_show(strata_cmd_ctx *ctx)
 {
-    const char *format_name = "text";
+    const char *format_name = strata_args_get(ctx->args, "format");
     strata_graph_format format;
-    strata_config *config = NULL;
     strata_store *st = NULL;
     strata_graph *g = NULL;
     strata_error err = {0};
     strata_buf b = STRATA_BUF_INIT;
-    int i, r, rc = STRATA_EXIT_USAGE;
+    int rc = STRATA_EXIT_USAGE;
 
-    for (i = 1; i < argc; i++) {
-        if ((r = opt_value(&i, argc, argv, "--format", &format_name)) != 0) {
-            if (r < 0)
-                goto out;
-        } else {
-            fprintf(stderr, "strata: unexpected argument '%s'\n", argv[i]);
-            strata_cmd_usage(&strata_cmd_graph_show, stderr);
-            goto out;
-        }
-    }
-    if (strata_graph_parse_format(&format, format_name) != 0) {
-        fprintf(stderr, "strata: unknown format '%s' (text, json, dot)\n",
-                format_name);
+    if (strata_graph_parse_format(&format,
+                                  format_name ? format_name : "text") != 0)
+        goto out;
+    if (strata_cmd_open_store(&st, ctx, &err) != 0) {
+        rc = strata_cmd_fail(&err);
         goto out;
     }
-    if ((rc = open_state(&config, &st, cli)) != STRATA_EXIT_OK)
-        goto out;
     if (strata_graph_load(&g, st, &err) != 0) {
         rc = strata_cmd_fail(&err);
         goto out;
@@ -320,26 +254,31 @@ out:
     strata_buf_release(&b);
     strata_graph_free(g);
     strata_store_close(st);
-    strata_config_free(config);
     return rc;
 }
 
+static const strata_cmd_opt graph_show_opts[] = {
+    {"format", 0, STRATA_OPT_VALUE, NULL, "text|json|dot",
+     "text (default), json or dot (Graphviz)"},
+    {NULL, 0, 0, NULL, NULL, NULL},
+};
+
 const strata_cmd_entry strata_cmd_graph_show = {
     .name = "graph show",
-    .usage = "[--format text|json|dot]",
     .summary = "Print the whole lineage graph from the state store.",
-    .help = "  --format F  text (default), json or dot (Graphviz)\n",
+    .opts = graph_show_opts,
+    .config = STRATA_CMD_CONFIG_OPTIONAL,
     .exec = exec_graph_show,
 };
 
 /* ---- graph impacted --------------------------------------------------- */
 
 static int
-exec_graph_impacted(strata_cli *cli, int argc, char **argv)
+exec_graph_impacted(strata_cmd_ctx *ctx)
 {
-    const char *format_name = "text", *ref_text = NULL;
+    const char *format_name = strata_args_get(ctx->args, "format");
+    const char *ref_text = strata_args_arg(ctx->args, 0);
     strata_graph_format format;
-    strata_config *config = NULL;
     strata_store *st = NULL;
     strata_graph *g = NULL;
     strata_graph_waves *w = NULL;
@@ -347,38 +286,18 @@ exec_graph_impacted(strata_cli *cli, int argc, char **argv)
     strata_error err = {0};
     strata_buf b = STRATA_BUF_INIT;
     size_t node;
-    int i, r, rc = STRATA_EXIT_USAGE;
+    int rc = STRATA_EXIT_USAGE;
 
-    for (i = 1; i < argc; i++) {
-        if ((r = opt_value(&i, argc, argv, "--format", &format_name)) != 0) {
-            if (r < 0)
-                goto out;
-        } else if (argv[i][0] != '-' && ref_text == NULL) {
-            ref_text = argv[i];
-        } else {
-            fprintf(stderr, "strata: unexpected argument '%s'\n", argv[i]);
-            strata_cmd_usage(&strata_cmd_graph_impacted, stderr);
-            goto out;
-        }
-    }
-    if (ref_text == NULL) {
-        strata_cmd_usage(&strata_cmd_graph_impacted, stderr);
+    if (strata_graph_parse_format(&format,
+                                  format_name ? format_name : "text") != 0)
         goto out;
-    }
-    if (strata_graph_parse_format(&format, format_name) != 0 ||
-        format == STRATA_GRAPH_DOT) {
-        fprintf(stderr, "strata: unknown format '%s' (text, json)\n",
-                format_name);
-        goto out;
-    }
     if (strata_ref_parse(&ref, ref_text, &err) != 0 ||
         strata_ref_with_digest(&plain, ref, NULL, &err) != 0) {
         rc = strata_cmd_fail(&err);
         goto out;
     }
-    if ((rc = open_state(&config, &st, cli)) != STRATA_EXIT_OK)
-        goto out;
-    if (strata_graph_load(&g, st, &err) != 0) {
+    if (strata_cmd_open_store(&st, ctx, &err) != 0 ||
+        strata_graph_load(&g, st, &err) != 0) {
         rc = strata_cmd_fail(&err);
         goto out;
     }
@@ -401,13 +320,18 @@ out:
     strata_ref_free(plain);
     strata_ref_free(ref);
     strata_store_close(st);
-    strata_config_free(config);
     return rc;
 }
 
+static const strata_cmd_opt graph_impacted_opts[] = {
+    {"format", 0, STRATA_OPT_VALUE, NULL, "text|json",
+     "text (default) or "
+     "json"},
+    {NULL, 0, 0, NULL, NULL, NULL},
+};
+
 const strata_cmd_entry strata_cmd_graph_impacted = {
     .name = "graph impacted",
-    .usage = "REF [--format text|json]",
     .summary = "Print the images that descend from REF, in waves.",
     .help =
         "REF is normalised (ubuntu -> docker.io/library/ubuntu:latest) and\n"
@@ -415,8 +339,11 @@ const strata_cmd_entry strata_cmd_graph_impacted = {
         "comes after every impacted image it is built from. json prints\n"
         "{\"base\": REF, \"waves\": [[{\"image\", \"parent\", \"repo\", "
         "\"path\",\n"
-        "\"line\", ...}]]}. Exit 1 when REF is not in the graph.\n"
-        "\n"
-        "  --format F  text (default) or json\n",
+        "\"line\", ...}]]}. Exit 1 when REF is not in the graph.\n",
+    .opts = graph_impacted_opts,
+    .args = "REF",
+    .min_args = 1,
+    .max_args = 1,
+    .config = STRATA_CMD_CONFIG_OPTIONAL,
     .exec = exec_graph_impacted,
 };

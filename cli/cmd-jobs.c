@@ -8,35 +8,13 @@
 
 #include "cli.h"
 
-typedef struct list_args {
-    int json;
-    const char *filter; /* --state or --type */
-    int limit;
-} list_args;
-
+/* --format json? (text by default) */
 static int
-parse_args(list_args *a, const strata_cmd_entry *cmd, const char *filter_opt,
-           int argc, char **argv)
+want_json(const strata_cmd_ctx *ctx)
 {
-    int i;
+    const char *f = strata_args_get(ctx->args, "format");
 
-    a->limit = 200;
-    for (i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--format") == 0 && i + 1 < argc &&
-            (strcmp(argv[i + 1], "json") == 0 ||
-             strcmp(argv[i + 1], "text") == 0))
-            a->json = strcmp(argv[++i], "json") == 0;
-        else if (strcmp(argv[i], filter_opt) == 0 && i + 1 < argc)
-            a->filter = argv[++i];
-        else if (strcmp(argv[i], "--limit") == 0 && i + 1 < argc &&
-                 atoi(argv[i + 1]) > 0)
-            a->limit = atoi(argv[++i]);
-        else {
-            strata_cmd_usage(cmd, stderr);
-            return STRATA_EXIT_USAGE;
-        }
-    }
-    return 0;
+    return f != NULL && strcmp(f, "json") == 0;
 }
 
 static void
@@ -49,33 +27,30 @@ print_json(json_t *items)
 }
 
 static int
-exec_jobs(strata_cli *cli, int argc, char **argv)
+exec_jobs(strata_cmd_ctx *ctx)
 {
-    strata_config *config = NULL;
     strata_store *st = NULL;
     strata_error err = {0};
-    strata_store_job_state state;
-    list_args a = {0};
+    strata_store_job_state state = STRATA_STORE_JOB_QUEUED;
+    const char *filter = strata_args_get(ctx->args, "state");
+    int limit = (int) strata_args_number(ctx->args, "limit", 200);
+    int json = want_json(ctx), rc = STRATA_EXIT_OK;
     json_t *items = NULL, *j;
     size_t i;
-    int rc;
 
-    if ((rc = parse_args(&a, &strata_cmd_jobs, "--state", argc, argv)) != 0)
-        return rc;
-    if (a.filter != NULL && strata_store_job_state_parse(&state, a.filter)) {
-        fprintf(stderr, "strata: unknown job state '%s'\n", a.filter);
-        return STRATA_EXIT_USAGE;
-    }
-    if (strata_cmd_open_store(&st, &config, cli, &err) != 0 ||
-        strata_store_job_list(&items, st, 0, a.limit,
-                              a.filter ? (int) state : -1, &err) != 0) {
+    /* The declared choices are the store's states. */
+    if (filter != NULL)
+        strata_store_job_state_parse(&state, filter);
+    if (strata_cmd_open_store(&st, ctx, &err) != 0 ||
+        strata_store_job_list(&items, st, 0, limit, filter ? (int) state : -1,
+                              &err) != 0) {
         rc = strata_cmd_fail(&err);
         goto out;
     }
-    if (a.json)
+    if (json)
         print_json(items);
     json_array_foreach (items, i, j) {
-        if (a.json)
+        if (json)
             break;
         printf("%-5lld %-9s %-8s wave %lld  %s  (attempts %lld)%s%s\n",
                json_integer_value(json_object_get(j, "id")),
@@ -92,34 +67,32 @@ exec_jobs(strata_cli *cli, int argc, char **argv)
 out:
     json_decref(items);
     strata_store_close(st);
-    strata_config_free(config);
     return rc;
 }
 
 static int
-exec_events(strata_cli *cli, int argc, char **argv)
+exec_events(strata_cmd_ctx *ctx)
 {
-    strata_config *config = NULL;
     strata_store *st = NULL;
     strata_error err = {0};
-    list_args a = {0};
+    int limit = (int) strata_args_number(ctx->args, "limit", 200);
+    int json = want_json(ctx), rc = STRATA_EXIT_OK;
     json_t *items = NULL, *e;
     size_t i;
-    int rc;
 
-    if ((rc = parse_args(&a, &strata_cmd_events, "--type", argc, argv)) != 0)
-        return rc;
-    if (strata_cmd_open_store(&st, &config, cli, &err) != 0 ||
-        strata_store_event_list(&items, st, 0, a.limit, a.filter, &err) != 0) {
+    if (strata_cmd_open_store(&st, ctx, &err) != 0 ||
+        strata_store_event_list(&items, st, 0, limit,
+                                strata_args_get(ctx->args, "type"),
+                                &err) != 0) {
         rc = strata_cmd_fail(&err);
         goto out;
     }
-    if (a.json)
+    if (json)
         print_json(items);
     json_array_foreach (items, i, e) {
         char when[32];
 
-        if (a.json)
+        if (json)
             break;
         strata_format_time(when, sizeof(when),
                            json_integer_value(json_object_get(e, "time")));
@@ -131,22 +104,48 @@ exec_events(strata_cli *cli, int argc, char **argv)
 out:
     json_decref(items);
     strata_store_close(st);
-    strata_config_free(config);
     return rc;
 }
 
+#define LIMIT_OPT                                                              \
+    {                                                                          \
+        "limit", 0, STRATA_OPT_NUMBER, "N", NULL,                              \
+            "at most N, the newest (default 200)"                              \
+    }
+#define FORMAT_OPT                                                             \
+    {                                                                          \
+        "format", 0, STRATA_OPT_VALUE, NULL, "text|json",                      \
+            "text (default) or json"                                           \
+    }
+
+static const strata_cmd_opt jobs_opts[] = {
+    {"state", 0, STRATA_OPT_VALUE, "STATE",
+     "queued|running|succeeded|failed|cancelled", "only jobs in STATE"},
+    LIMIT_OPT,
+    FORMAT_OPT,
+    {NULL, 0, 0, NULL, NULL, NULL},
+};
+
+static const strata_cmd_opt events_opts[] = {
+    {"type", 0, STRATA_OPT_VALUE, "TYPE", NULL,
+     "only events of TYPE (base.updated, pr.opened, ...)"},
+    LIMIT_OPT,
+    FORMAT_OPT,
+    {NULL, 0, 0, NULL, NULL, NULL},
+};
+
 const strata_cmd_entry strata_cmd_jobs = {
     .name = "jobs",
-    .usage = "[--state STATE] [--limit N] [--format text|json]",
     .summary = "List jobs (queued, running, succeeded, failed, cancelled).",
-    .help = NULL,
+    .opts = jobs_opts,
+    .config = STRATA_CMD_CONFIG_OPTIONAL,
     .exec = exec_jobs,
 };
 
 const strata_cmd_entry strata_cmd_events = {
     .name = "events",
-    .usage = "[--type TYPE] [--limit N] [--format text|json]",
     .summary = "List recorded events (base.updated, rebuild.*, pr.*, ...).",
-    .help = NULL,
+    .opts = events_opts,
+    .config = STRATA_CMD_CONFIG_OPTIONAL,
     .exec = exec_events,
 };

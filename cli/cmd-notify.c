@@ -14,26 +14,6 @@
 #include "config.h"
 #include "notify.h"
 
-/* Loads -c FILE, printing every problem; returns an exit code or -1. */
-static int
-load_config(strata_config **out, strata_cli *cli)
-{
-    strata_config_problems *problems = strata_config_problems_new();
-    strata_error err = {0};
-    size_t i, n;
-    int rc;
-
-    rc = strata_config_load_or_default(out, cli->config_path,
-                                       cli->config_explicit, problems, &err);
-    n = strata_config_problems_count(problems);
-    if (rc != 0 && n == 0)
-        fprintf(stderr, "strata: %s\n", err.msg);
-    for (i = 0; i < n; i++)
-        fprintf(stderr, "%s\n", strata_config_problems_get(problems, i)->text);
-    strata_config_problems_free(problems);
-    return rc == 0 ? -1 : STRATA_EXIT_USAGE;
-}
-
 typedef struct test_result {
     int done;
     strata_error err;
@@ -50,38 +30,23 @@ on_test_done(const strata_error *err, void *arg)
 }
 
 static int
-exec_notify_test(strata_cli *cli, int argc, char **argv)
+exec_notify_test(strata_cmd_ctx *ctx)
 {
     const strata_config_data *d;
-    strata_config *config = NULL;
     strata_notify *n = NULL;
     strata_error err = {0};
     test_result t = {0};
     const strata_config_notify *sink;
-    const char *event_type = NULL, *name = NULL;
+    const char *event_type = strata_args_get(ctx->args, "event");
+    const char *name = strata_args_arg(ctx->args, 0);
     json_t *event = NULL;
     uv_loop_t loop;
-    int i, bad = 0, rc;
+    int rc;
 
-    for (i = 1; i < argc && !bad; i++) {
-        if (strcmp(argv[i], "--event") == 0 && i + 1 < argc)
-            event_type = argv[++i];
-        else if (argv[i][0] == '-' || name != NULL)
-            bad = 1;
-        else
-            name = argv[i];
-    }
-    if (name == NULL || bad) {
-        strata_cmd_usage(&strata_cmd_notify_test, stderr);
-        return STRATA_EXIT_USAGE;
-    }
-    if ((rc = load_config(&config, cli)) >= 0)
-        return rc;
-    d = strata_config_data_get(config);
+    d = strata_config_data_get(ctx->config);
     if (event_type != NULL &&
         (event = strata_notify_event_sample(event_type)) == NULL) {
         fprintf(stderr, "strata: unknown event type '%s'\n", event_type);
-        strata_config_free(config);
         return STRATA_EXIT_USAGE;
     }
     uv_loop_init(&loop);
@@ -109,13 +74,17 @@ exec_notify_test(strata_cli *cli, int argc, char **argv)
         rc = STRATA_EXIT_OK;
     }
     json_decref(event);
-    strata_config_free(config);
     return rc;
 }
 
+static const strata_cmd_opt notify_test_opts[] = {
+    {"event", 0, STRATA_OPT_VALUE, "TYPE", NULL,
+     "the sample's event type (default base.updated)"},
+    {NULL, 0, 0, NULL, NULL, NULL},
+};
+
 const strata_cmd_entry strata_cmd_notify_test = {
     .name = "notify test",
-    .usage = "SINK [--event TYPE]",
     .summary = "Send a sample event to one notification sink.",
     .help = "SINK is the 'name' of a notify entry (default TYPE-N, e.g. "
             "slack-1). The\nsample (base.updated unless --event says "
@@ -123,6 +92,11 @@ const strata_cmd_entry strata_cmd_notify_test = {
             "routing, batching or rate limits. Exits 0\nwhen the sink "
             "accepted it, 1 when it failed, 2 for an unknown sink or\na "
             "bad configuration.\n",
+    .opts = notify_test_opts,
+    .args = "SINK",
+    .min_args = 1,
+    .max_args = 1,
+    .config = STRATA_CMD_CONFIG_OPTIONAL,
     .exec = exec_notify_test,
 };
 
@@ -160,40 +134,22 @@ print_table(const json_t *rows)
 }
 
 static int
-exec_notify_outbox(strata_cli *cli, int argc, char **argv)
+exec_notify_outbox(strata_cmd_ctx *ctx)
 {
-    const strata_config_data *d;
-    strata_config *config = NULL;
+    const strata_config_data *d = strata_config_data_get(ctx->config);
     strata_store *st = NULL;
     strata_error err = {0};
     json_t *rows = NULL, *shown = NULL, *row;
-    const char *format = "text", *state_name = NULL;
-    strata_store_outbox_state state;
-    long long retry = 0;
+    const char *format = strata_args_get(ctx->args, "format");
+    const char *state_name = strata_args_get(ctx->args, "state");
+    strata_store_outbox_state state = STRATA_STORE_OUTBOX_PENDING;
+    long long retry = strata_args_number(ctx->args, "retry", 0);
     size_t i;
-    int all = 0, rc;
+    int all = strata_args_has(ctx->args, "all"), rc;
 
-    for (i = 1; i < (size_t) argc; i++) {
-        if (strcmp(argv[i], "--all") == 0) {
-            all = 1;
-        } else if (strcmp(argv[i], "--format") == 0 && i + 1 < (size_t) argc &&
-                   (strcmp(argv[i + 1], "text") == 0 ||
-                    strcmp(argv[i + 1], "json") == 0)) {
-            format = argv[++i];
-        } else if (strcmp(argv[i], "--state") == 0 && i + 1 < (size_t) argc &&
-                   strata_store_outbox_state_parse(&state, argv[i + 1]) == 0) {
-            state_name = argv[++i];
-        } else if (strcmp(argv[i], "--retry") == 0 && i + 1 < (size_t) argc &&
-                   (retry = atoll(argv[i + 1])) > 0) {
-            i++;
-        } else {
-            strata_cmd_usage(&strata_cmd_notify_outbox, stderr);
-            return STRATA_EXIT_USAGE;
-        }
-    }
-    if ((rc = load_config(&config, cli)) >= 0)
-        return rc;
-    d = strata_config_data_get(config);
+    /* The declared choices are the store's states. */
+    if (state_name != NULL)
+        strata_store_outbox_state_parse(&state, state_name);
     if ((rc = strata_store_open(&st, d->state, &err)) != 0)
         goto fail;
     if (retry > 0) {
@@ -214,7 +170,7 @@ exec_notify_outbox(strata_cli *cli, int argc, char **argv)
         if (all || state_name != NULL || strcmp(s, "sent") != 0)
             json_array_append(shown, row);
     }
-    if (strcmp(format, "json") == 0) {
+    if (format != NULL && strcmp(format, "json") == 0) {
         char *text = json_dumps(shown, JSON_INDENT(2));
 
         printf("%s\n", text);
@@ -230,18 +186,29 @@ out:
     json_decref(rows);
     json_decref(shown);
     strata_store_close(st);
-    strata_config_free(config);
     return rc;
 }
 
+static const strata_cmd_opt notify_outbox_opts[] = {
+    {"all", 0, 0, NULL, NULL, "sent messages too"},
+    {"state", 0, STRATA_OPT_VALUE, "STATE", "pending|sending|sent|dead",
+     "only messages in STATE"},
+    {"format", 0, STRATA_OPT_VALUE, NULL, "text|json",
+     "text (default) or json"},
+    {"retry", 0, STRATA_OPT_NUMBER, "ID", NULL,
+     "make dead-lettered message ID pending again"},
+    {NULL, 0, 0, NULL, NULL, NULL},
+};
+
 const strata_cmd_entry strata_cmd_notify_outbox = {
     .name = "notify outbox",
-    .usage = "[--all | --state STATE] [--format text|json] [--retry ID]",
     .summary = "List notifications waiting, being sent or dead-lettered.",
     .help = "Reads the outbox of the state database. STATE is pending, "
             "sending, sent\nor dead; without --state or --all, sent messages "
             "are left out.\n--retry ID makes a dead-lettered message pending "
             "again (attempts reset);\nthe daemon sends it on its next "
             "pass.\n",
+    .opts = notify_outbox_opts,
+    .config = STRATA_CMD_CONFIG_OPTIONAL,
     .exec = exec_notify_outbox,
 };

@@ -1,9 +1,9 @@
 /*
- * cmd-pin.c - `strata pin PATH [--check] [--platform-pins] [--format
+ * cmd-pin.c - `strata pin PATH... [--check] [--platform-pins] [--format
  * text|json]`: pins every image reference in the Dockerfiles, compose
- * files and Kubernetes manifests under PATH to the digest its tag points
- * to now (NAME:TAG@sha256:...), or with --check only reports what is
- * unpinned or stale. Three steps: read every file and collect the
+ * files and Kubernetes manifests under each PATH to the digest its tag
+ * points to now (NAME:TAG@sha256:...), or with --check only reports what
+ * is unpinned or stale. Three steps: read every file and collect the
  * distinct references (a pin pass whose lookup only records); ask the
  * registries for all of them at once on one loop, within each registry's
  * max_concurrency; pin again with the answers and write the files that
@@ -52,7 +52,8 @@ typedef struct pin_file {
     char *data;
     size_t len;
     strata_pin_result res;
-    int ok; /* read and parsed */
+    int ok;            /* read and parsed */
+    int explicit_file; /* named on the command line, not found in a dir */
 } pin_file;
 
 typedef struct pin_cmd {
@@ -313,7 +314,7 @@ pin_one(pin_cmd *c, pin_file *pf, strata_error *err)
 
 /* Reads, parses and collects one file; 0 when it takes part. */
 static void
-load(pin_cmd *c, pin_file *pf, int explicit_file)
+load(pin_cmd *c, pin_file *pf)
 {
     strata_error err = {0};
 
@@ -324,7 +325,7 @@ load(pin_cmd *c, pin_file *pf, int explicit_file)
          * Any *.yaml may be a Helm template or something else entirely:
          * one that does not parse counts only if it looks like a manifest.
          */
-        if (pf->f.kind == STRATA_PIN_MANIFEST && !explicit_file &&
+        if (pf->f.kind == STRATA_PIN_MANIFEST && !pf->explicit_file &&
             !(strstr(pf->data, "kind:") && strstr(pf->data, "image:")))
             return;
         goto bad;
@@ -442,66 +443,91 @@ free_tables(pin_cmd *c)
     strata_strmap_free(c->seen);
 }
 
-static int
-exec_pin(strata_cli *cli, int argc, char **argv)
+/*
+ * The files under every PATH, each file once (by device and inode: a
+ * file named twice, or inside a directory also named, is pinned once),
+ * in the order given. *explicit_out[i] says whether file i was named
+ * itself rather than found in a directory. A PATH that does not exist is
+ * reported and counted as bad input; the others are still walked.
+ */
+static void
+walk_all(pin_file **out, size_t *nout, pin_cmd *c, const strata_args *args)
 {
-    strata_config_problems *cp = strata_config_problems_new();
-    strata_config *config = NULL;
-    strata_pin_file *files = NULL;
+    strata_strmap *seen = strata_strmap_new();
+    pin_file *pfs = NULL;
+    size_t n = 0, cap = 0, i, j;
+
+    for (i = 0; i < strata_args_count(args); i++) {
+        const char *path = strata_args_arg(args, i);
+        strata_pin_file *files = NULL;
+        strata_error err = {0};
+        struct stat st;
+        size_t nfiles = 0;
+        int explicit_file;
+
+        if (strata_pin_walk(&files, &nfiles, path, &err) != 0) {
+            c->bad_input++;
+            if (c->json)
+                json_array_append_new(
+                    c->errors,
+                    json_pack("{s:s, s:s}", "path", path, "error", err.msg));
+            else
+                fprintf(stderr, "strata: %s\n", err.msg);
+            continue;
+        }
+        explicit_file = stat(path, &st) == 0 && !S_ISDIR(st.st_mode);
+        for (j = 0; j < nfiles; j++) {
+            char key[64];
+
+            if (stat(files[j].path, &st) == 0) {
+                snprintf(key, sizeof(key), "%llu:%llu",
+                         (unsigned long long) st.st_dev,
+                         (unsigned long long) st.st_ino);
+                if (strata_strmap_has(seen, key)) {
+                    free(files[j].path);
+                    continue;
+                }
+                strata_strmap_put(seen, key, c);
+            }
+            if (n == cap) {
+                cap = cap ? cap * 2 : 64;
+                pfs = strata_xrealloc(pfs, cap * sizeof(*pfs));
+            }
+            memset(&pfs[n], 0, sizeof(pfs[n]));
+            pfs[n].f = files[j];
+            pfs[n].explicit_file = explicit_file;
+            n++;
+        }
+        /* The paths now belong to pfs. */
+        free(files);
+    }
+    strata_strmap_free(seen);
+    *out = pfs;
+    *nout = n;
+}
+
+static int
+exec_pin(strata_cmd_ctx *ctx)
+{
     pin_file *pfs = NULL;
     strata_error err = {0};
     pin_cmd c = {0};
-    const char *path = NULL, *format = "text";
+    const char *format = strata_args_get(ctx->args, "format");
     json_t *results = json_array(), *problems = json_array();
     size_t nfiles = 0, i, j, nrefs = 0, nchanges = 0, nproblems = 0;
-    struct stat st;
-    int rc = STRATA_EXIT_USAGE, explicit_file;
+    int rc = STRATA_EXIT_USAGE;
 
-    for (i = 1; i < (size_t) argc; i++) {
-        if (strcmp(argv[i], "--check") == 0)
-            c.check = 1;
-        else if (strcmp(argv[i], "--platform-pins") == 0)
-            c.platform_pins = 1;
-        else if (strcmp(argv[i], "--format") == 0 && i + 1 < (size_t) argc)
-            format = argv[++i];
-        else if (strncmp(argv[i], "--format=", 9) == 0)
-            format = argv[i] + 9;
-        else if (argv[i][0] == '-' && argv[i][1] != '\0')
-            goto usage;
-        else if (path != NULL)
-            goto usage;
-        else
-            path = argv[i];
-    }
-    if (path == NULL ||
-        (strcmp(format, "text") != 0 && strcmp(format, "json") != 0))
-        goto usage;
-    c.json = strcmp(format, "json") == 0;
+    c.check = strata_args_has(ctx->args, "check");
+    c.platform_pins = strata_args_has(ctx->args, "platform-pins");
+    c.json = format != NULL && strcmp(format, "json") == 0;
     c.errors = json_array();
-    if (strata_config_load_or_default(&config, cli->config_path,
-                                      cli->config_explicit, cp, &err) != 0) {
-        if (strata_config_problems_count(cp) == 0)
-            fprintf(stderr, "strata: %s\n", err.msg);
-        for (i = 0; i < strata_config_problems_count(cp); i++)
-            fprintf(stderr, "%s\n", strata_config_problems_get(cp, i)->text);
-        goto out;
-    }
-    c.config = config;
-    if (strata_pin_walk(&files, &nfiles, path, &err) != 0) {
-        rc = strata_cmd_fail(&err);
-        if (err.code == STRATA_ENOTFOUND)
-            rc = STRATA_EXIT_USAGE;
-        goto out;
-    }
-    explicit_file = stat(path, &st) == 0 && !S_ISDIR(st.st_mode);
+    c.config = ctx->config;
+    walk_all(&pfs, &nfiles, &c, ctx->args);
     c.entries = strata_strmap_new();
     c.hosts = strata_strmap_new();
     c.seen = strata_strmap_new();
-    pfs = strata_xcalloc(nfiles ? nfiles : 1, sizeof(*pfs));
-    for (i = 0; i < nfiles; i++) {
-        pfs[i].f = files[i];
-        load(&c, &pfs[i], explicit_file);
-    }
+    for (i = 0; i < nfiles; i++)
+        load(&c, &pfs[i]);
     if (strata_strmap_len(c.entries) > 0 && resolve_all(&c, &err) != 0) {
         rc = strata_cmd_fail(&err);
         goto out;
@@ -560,29 +586,36 @@ exec_pin(strata_cli *cli, int argc, char **argv)
         rc = STRATA_EXIT_PROBLEM;
     else
         rc = STRATA_EXIT_OK;
-    goto out;
-usage:
-    strata_cmd_usage(&strata_cmd_pin, stderr);
 out:
     for (i = 0; pfs != NULL && i < nfiles; i++) {
+        free(pfs[i].f.path);
         free(pfs[i].data);
         strata_pin_result_release(&pfs[i].res);
     }
     free(pfs);
-    strata_pin_files_free(files, nfiles);
     free_tables(&c);
     json_decref(c.errors);
     json_decref(results);
     json_decref(problems);
-    strata_config_free(config);
-    strata_config_problems_free(cp);
     return rc;
 }
 
+static const strata_cmd_opt pin_opts[] = {
+    {"check", 0, 0, NULL, NULL,
+     "change nothing; print FILE:LINE: unpinned REF or FILE:LINE: stale REF "
+     "(pinned X, current Y) and exit 1 if any reference is not current"},
+    {"platform-pins", 0, 0, NULL, NULL,
+     "pin FROM --platform=OS/ARCH stages to that platform's manifest "
+     "instead of the index"},
+    {"format", 0, STRATA_OPT_VALUE, NULL, "text|json",
+     "text (default), or one JSON document instead of lines"},
+    {NULL, 0, 0, NULL, NULL, NULL},
+};
+
 const strata_cmd_entry strata_cmd_pin = {
     .name = "pin",
-    .usage = "PATH [--check] [--platform-pins] [--format text|json]",
-    .summary = "Pin image references under PATH to their current digests.",
+    .summary = "Pin image references under each PATH to their current "
+               "digests.",
     .help =
         "Rewrites every image reference in the Dockerfiles (Dockerfile,\n"
         "Containerfile, *.Dockerfile, Dockerfile.*), compose files\n"
@@ -590,17 +623,17 @@ const strata_cmd_entry strata_cmd_pin = {
         "Kubernetes manifests (*.yaml, *.yml) under PATH to NAME:TAG@DIGEST,\n"
         "the digest the tag points to now (a multi-arch tag's index digest).\n"
         "Only the references change; every other byte of each file stays.\n"
-        "\n"
-        "  --check           change nothing; print FILE:LINE: unpinned REF\n"
-        "                    or FILE:LINE: stale REF (pinned X, current Y)\n"
-        "                    and exit 1 if any reference is not current\n"
-        "  --platform-pins   pin FROM --platform=OS/ARCH stages to that\n"
-        "                    platform's manifest instead of the index\n"
-        "  --format json     one JSON document instead of lines\n"
-        "\n"
+        "Every PATH is read in this one run, each file once, and each\n"
+        "distinct reference is resolved once for all of them.\n"
         "References that cannot be resolved or rewritten in place are\n"
         "reported on stderr and give exit 1. Credentials: the config's\n"
-        "registries[], else ~/.docker/config.json. Exit 2 on bad usage or\n"
-        "an unreadable or unparseable file.\n",
+        "registries[], else ~/.docker/config.json. Exit 2 on bad usage, a\n"
+        "PATH that does not exist, or an unreadable or unparseable file\n"
+        "(the other files are still pinned or checked).\n",
+    .opts = pin_opts,
+    .args = "PATH",
+    .min_args = 1,
+    .max_args = STRATA_ARGS_MANY,
+    .config = STRATA_CMD_CONFIG_OPTIONAL,
     .exec = exec_pin,
 };

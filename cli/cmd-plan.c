@@ -13,41 +13,20 @@
 #include "jobs.h"
 
 static int
-exec_plan(strata_cli *cli, int argc, char **argv)
+exec_plan(strata_cmd_ctx *ctx)
 {
-    strata_config_problems *problems = strata_config_problems_new();
-    strata_config *config = NULL;
+    const strata_config_data *d = strata_config_data_get(ctx->config);
+    const char *format = strata_args_get(ctx->args, "format");
     strata_store *st = NULL;
     strata_graph *g = NULL;
     json_t *plan = NULL, *queued = NULL, *u, *w, *h;
     strata_error err = {0};
     size_t i, j, k;
-    int json = 0, rc;
+    int json = format != NULL && strcmp(format, "json") == 0, rc;
 
-    for (i = 1; i < (size_t) argc; i++) {
-        if (strcmp(argv[i], "--format") == 0 && i + 1 < (size_t) argc &&
-            (strcmp(argv[i + 1], "json") == 0 ||
-             strcmp(argv[i + 1], "text") == 0)) {
-            json = strcmp(argv[++i], "json") == 0;
-        } else {
-            strata_cmd_usage(&strata_cmd_plan, stderr);
-            strata_config_problems_free(problems);
-            return STRATA_EXIT_USAGE;
-        }
-    }
-    if ((rc = strata_config_load_or_default(&config, cli->config_path,
-                                            cli->config_explicit, problems,
-                                            &err)) != 0) {
-        for (i = 0; i < strata_config_problems_count(problems); i++)
-            fprintf(stderr, "%s\n",
-                    strata_config_problems_get(problems, i)->text);
-        goto fail;
-    }
-    if (strata_store_open(&st, strata_config_data_get(config)->state, &err) !=
-            0 ||
+    if (strata_store_open(&st, d->state, &err) != 0 ||
         strata_graph_load(&g, st, &err) != 0 ||
-        strata_plan_updates(&plan, st, g, strata_config_data_get(config), 1,
-                            strata_now_ms(), &err) != 0 ||
+        strata_plan_updates(&plan, st, g, d, 1, strata_now_ms(), &err) != 0 ||
         strata_store_job_list(&queued, st, 0, 1000, STRATA_STORE_JOB_QUEUED,
                               &err) != 0)
         goto fail;
@@ -89,17 +68,22 @@ out:
     json_decref(queued);
     strata_graph_free(g);
     strata_store_close(st);
-    strata_config_free(config);
-    strata_config_problems_free(problems);
     return rc;
 }
 
+static const strata_cmd_opt plan_opts[] = {
+    {"format", 0, STRATA_OPT_VALUE, NULL, "text|json",
+     "text (default) or json"},
+    {NULL, 0, 0, NULL, NULL, NULL},
+};
+
 const strata_cmd_entry strata_cmd_plan = {
     .name = "plan",
-    .usage = "[--format text|json]",
     .summary = "Show what the daemon would do now, changing nothing.",
     .help = "Plans the recorded base updates as a dry run (first sightings, "
             "updates\nstill soaking, and the jobs a due update would "
             "enqueue, wave by wave),\nand lists the jobs already queued.\n",
+    .opts = plan_opts,
+    .config = STRATA_CMD_CONFIG_OPTIONAL,
     .exec = exec_plan,
 };

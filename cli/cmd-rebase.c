@@ -73,60 +73,21 @@ creds_release(creds *c)
     }
 }
 
-/* "--name VALUE" or "--name=VALUE" at argv[*i]; 1 when matched. */
 static int
-flag(const char **out, int argc, char **argv, int *i, const char *name)
-{
-    size_t n = strlen(name);
-
-    if (strcmp(argv[*i], name) == 0 && *i + 1 < argc) {
-        *out = argv[++*i];
-        return 1;
-    }
-    if (strncmp(argv[*i], name, n) == 0 && argv[*i][n] == '=') {
-        *out = argv[*i] + n + 1;
-        return 1;
-    }
-    return 0;
-}
-
-static int
-exec_rebase(strata_cli *cli, int argc, char **argv)
+exec_rebase(strata_cmd_ctx *ctx)
 {
     strata_rebase_opts opts = {0};
     strata_rebase_result *res = NULL;
     strata_error err = {0};
     creds c = {0};
-    const char *chunk = NULL;
-    int i, rc, verbose = 0;
+    int rc, verbose = strata_args_has(ctx->args, "verbose");
 
-    (void) cli;
-    for (i = 1; i < argc; i++) {
-        if (flag(&opts.old_base, argc, argv, &i, "--old-base") ||
-            flag(&opts.new_base, argc, argv, &i, "--new-base") ||
-            flag(&opts.tag, argc, argv, &i, "--tag") ||
-            flag(&chunk, argc, argv, &i, "--chunk-size"))
-            continue;
-        if (strcmp(argv[i], "--dry-run") == 0)
-            opts.dry_run = 1;
-        else if (strcmp(argv[i], "--verbose") == 0)
-            verbose = 1;
-        else if (argv[i][0] == '-' || opts.image != NULL)
-            goto usage;
-        else
-            opts.image = argv[i];
-    }
-    if (opts.image == NULL || opts.old_base == NULL || opts.new_base == NULL ||
-        opts.tag == NULL)
-        goto usage;
-    if (chunk != NULL) {
-        char *end;
-        unsigned long long v = strtoull(chunk, &end, 10);
-
-        if (end == chunk || *end != '\0' || v == 0)
-            goto usage;
-        opts.chunk_size = (size_t) v;
-    }
+    opts.image = strata_args_arg(ctx->args, 0);
+    opts.old_base = strata_args_get(ctx->args, "old-base");
+    opts.new_base = strata_args_get(ctx->args, "new-base");
+    opts.tag = strata_args_get(ctx->args, "tag");
+    opts.dry_run = strata_args_has(ctx->args, "dry-run");
+    opts.chunk_size = (size_t) strata_args_number(ctx->args, "chunk-size", 0);
     if (add_creds(&c, opts.image, &err) || add_creds(&c, opts.old_base, &err) ||
         add_creds(&c, opts.new_base, &err) || add_creds(&c, opts.tag, &err))
         goto fail;
@@ -146,10 +107,6 @@ exec_rebase(strata_cli *cli, int argc, char **argv)
                 res->already ? " (already on the new base)" : "");
     rc = STRATA_EXIT_OK;
     goto out;
-usage:
-    strata_cmd_usage(&strata_cmd_rebase, stderr);
-    rc = STRATA_EXIT_USAGE;
-    goto out;
 fail:
     rc = strata_cmd_fail(&err);
 out:
@@ -158,10 +115,23 @@ out:
     return rc;
 }
 
+static const strata_cmd_opt rebase_opts[] = {
+    {"old-base", 0, STRATA_OPT_REQUIRED, "REF", NULL,
+     "the base IMAGE is built on now"},
+    {"new-base", 0, STRATA_OPT_REQUIRED, "REF", NULL, "the base to move it to"},
+    {"tag", 0, STRATA_OPT_REQUIRED, "TAG", NULL,
+     "where to push the result: a tag of IMAGE's repository or a full "
+     "reference"},
+    {"dry-run", 0, 0, NULL, NULL,
+     "check and compose, print the digest, push nothing"},
+    {"chunk-size", 0, STRATA_OPT_NUMBER, "BYTES", NULL,
+     "upload blobs in PATCH chunks of BYTES"},
+    {"verbose", 0, 0, NULL, NULL, "blob and byte counts on stderr"},
+    {NULL, 0, 0, NULL, NULL, NULL},
+};
+
 const strata_cmd_entry strata_cmd_rebase = {
     .name = "rebase",
-    .usage = "IMAGE --old-base REF --new-base REF --tag TAG [--dry-run] "
-             "[--chunk-size BYTES] [--verbose]",
     .summary = "Put an image onto a new base's layers in the registry.",
     .help = "IMAGE's layers (each platform's, for a multi-arch image) must "
             "start with\nthe old base's, and its config's diff_ids with the "
@@ -173,10 +143,10 @@ const strata_cmd_entry strata_cmd_rebase = {
             "reference. The result is read back and\nchecked; its digest is "
             "printed. A refusal (not on the old base, a\nplatform the new base "
             "lacks, media types that don't fit) pushes\nnothing and exits 1.\n"
-            "  --dry-run        check and compose, print the digest, push "
-            "nothing\n"
-            "  --chunk-size N   upload blobs in PATCH chunks of N bytes\n"
-            "  --verbose        blob and byte counts on stderr\n"
             "Credentials: ~/.docker/config.json 'auths', else anonymous.\n",
+    .opts = rebase_opts,
+    .args = "IMAGE",
+    .min_args = 1,
+    .max_args = 1,
     .exec = exec_rebase,
 };

@@ -9,16 +9,12 @@
 #include "oci.h"
 
 static int
-exec_ref(strata_cli *cli, int argc, char **argv)
+exec_ref(strata_cmd_ctx *ctx)
 {
     strata_error err = {0};
     strata_ref *ref = NULL;
 
-    if (argc != 2 || (argv[1][0] == '-' && argv[1][1] != '\0')) {
-        strata_cmd_usage(&strata_cmd_ref, stderr);
-        return STRATA_EXIT_USAGE;
-    }
-    if (strata_ref_parse(&ref, argv[1], &err) != 0)
+    if (strata_ref_parse(&ref, strata_args_arg(ctx->args, 0), &err) != 0)
         return strata_cmd_fail(&err);
     printf("%s\n", strata_ref_string(ref));
     strata_ref_free(ref);
@@ -27,11 +23,13 @@ exec_ref(strata_cli *cli, int argc, char **argv)
 
 const strata_cmd_entry strata_cmd_ref = {
     .name = "ref",
-    .usage = "REF",
     .summary = "Print the canonical form of an image reference.",
     .help = "Normalises REF as Docker does: docker.io is the default "
             "registry,\none-element Docker Hub names get 'library/', and "
             "'latest' is added\nwhen there is neither tag nor digest. An "
             "invalid reference exits 2.\n",
+    .args = "REF",
+    .min_args = 1,
+    .max_args = 1,
     .exec = exec_ref,
 };

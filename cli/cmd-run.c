@@ -52,28 +52,21 @@ print_report(const json_t *r)
 }
 
 static int
-exec_run(strata_cli *cli, int argc, char **argv)
+exec_run(strata_cmd_ctx *ctx)
 {
     strata_daemon_opts opts = {0};
     strata_daemon *d = NULL;
     strata_error err = {0};
-    int i, json = 0, rc;
+    int json = strata_args_has(ctx->args, "json"), rc;
 
-    opts.config_path = cli->config_path;
-    opts.config_explicit = cli->config_explicit;
-    opts.log_explicit = cli->log_explicit;
-    for (i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--once") == 0)
-            opts.once = 1;
-        else if (strcmp(argv[i], "--json") == 0)
-            json = 1;
-        else if (strcmp(argv[i], "--listen") == 0 && i + 1 < argc)
-            opts.listen = argv[++i];
-        else {
-            strata_cmd_usage(&strata_cmd_run, stderr);
-            return STRATA_EXIT_USAGE;
-        }
-    }
+    /* The daemon loads the configuration itself: it reloads it on SIGHUP. */
+    opts.config_path = ctx->cli->config_path;
+    opts.config_explicit = ctx->cli->config_explicit;
+    opts.log_explicit = ctx->cli->log_explicit;
+    opts.once = strata_args_has(ctx->args, "once");
+    opts.listen = strata_args_get(ctx->args, "listen");
+    if (json && !opts.once)
+        return strata_cmd_usage_error(ctx, "--json needs --once");
     if (strata_daemon_new(&d, &opts, &err) != 0)
         return strata_cmd_fail(&err);
     rc = strata_daemon_run(d);
@@ -90,9 +83,18 @@ exec_run(strata_cli *cli, int argc, char **argv)
     return rc;
 }
 
+static const strata_cmd_opt run_opts[] = {
+    {"once", 0, 0, NULL, NULL,
+     "run one cycle (scan, watch, plan, act), print what it saw and did, "
+     "exit"},
+    {"json", 0, 0, NULL, NULL, "with --once: the whole report as JSON"},
+    {"listen", 0, STRATA_OPT_VALUE, "HOST:PORT", NULL,
+     "serve the HTTP API there instead of api.listen"},
+    {NULL, 0, 0, NULL, NULL, NULL},
+};
+
 const strata_cmd_entry strata_cmd_run = {
     .name = "run",
-    .usage = "[--once [--json]] [--listen HOST:PORT]",
     .summary = "Run the daemon, or one full cycle with --once.",
     .help = "The daemon scans the configured repositories, watches every "
             "base on its\nschedule, plans each update into jobs (after the "
@@ -101,5 +103,7 @@ const strata_cmd_entry strata_cmd_run = {
             "--once runs one cycle (scan, watch, plan, act) and prints what it "
             "saw and\ndid (--json for the whole report); exit 1 if a check "
             "or a job failed.\n",
+    .opts = run_opts,
+    .config = STRATA_CMD_CONFIG_SELF,
     .exec = exec_run,
 };

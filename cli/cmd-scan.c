@@ -15,50 +15,6 @@
 #include "cli.h"
 #include "scan.h"
 
-typedef struct scan_args {
-    const char *file; /* report: FILE; diff: IMAGE */
-    strata_scan_format format;
-    const char *image;
-    const char *digest;
-    int json;
-} scan_args;
-
-static int
-parse_args(scan_args *a, const strata_cmd_entry *cmd, int report, int argc,
-           char **argv)
-{
-    strata_error err = {0};
-    int i;
-
-    for (i = 1; i < argc; i++) {
-        const char *arg = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
-
-        if (report && strcmp(arg, "--format") == 0 && val != NULL) {
-            if (strata_scan_format_parse(&a->format, val, &err) != 0) {
-                fprintf(stderr, "strata: %s\n", err.msg);
-                return STRATA_EXIT_USAGE;
-            }
-            i++;
-        } else if (report && strcmp(arg, "--image") == 0 && val != NULL) {
-            a->image = argv[++i];
-        } else if (report && strcmp(arg, "--digest") == 0 && val != NULL) {
-            a->digest = argv[++i];
-        } else if (strcmp(arg, "--json") == 0) {
-            a->json = 1;
-        } else if (arg[0] != '-' && a->file == NULL) {
-            a->file = arg;
-        } else {
-            goto usage;
-        }
-    }
-    if (a->file == NULL || (a->image == NULL) != (a->digest == NULL))
-        goto usage;
-    return 0;
-usage:
-    strata_cmd_usage(cmd, stderr);
-    return STRATA_EXIT_USAGE;
-}
-
 /* "sha256:" and 64 lowercase hex digits (or another algorithm:hex). */
 static int
 digest_ok(const char *d)
@@ -188,53 +144,60 @@ show_report(const strata_scan_report *r, const char *file, int json)
 }
 
 static int
-exec_report(strata_cli *cli, int argc, char **argv)
+exec_report(strata_cmd_ctx *ctx)
 {
-    strata_config *config = NULL;
     strata_store *st = NULL;
     strata_scan_report *r = NULL;
     strata_scan_delta d = {0};
     strata_scan_gate gate;
     strata_scan_gate_action verdict;
+    strata_scan_format format = STRATA_SCAN_AUTO;
     strata_ref *ref = NULL;
     strata_error err = {0};
-    scan_args a = {0};
+    const char *file = strata_args_arg(ctx->args, 0);
+    const char *image = strata_args_get(ctx->args, "image");
+    const char *digest = strata_args_get(ctx->args, "digest");
+    const char *format_name = strata_args_get(ctx->args, "format");
     const char *scanner = NULL;
     char *previous = NULL, *reason = NULL;
     json_t *res = NULL;
-    int rc;
+    int json = strata_args_has(ctx->args, "json"), rc;
 
-    if ((rc = parse_args(&a, &strata_cmd_scan_report, 1, argc, argv)) != 0)
-        return rc;
-    if (strata_scan_report_load(&r, a.file, a.format, &err) != 0) {
+    if ((image == NULL) != (digest == NULL))
+        return strata_cmd_usage_error(ctx, "--image and --digest go together");
+    /* The declared choices are the formats the scanner module reads. */
+    if (format_name != NULL &&
+        strata_scan_format_parse(&format, format_name, &err) != 0)
+        return strata_cmd_fail(&err);
+    if (strata_scan_report_load(&r, file, format, &err) != 0) {
         fprintf(stderr, "strata: %s\n", err.msg);
         return STRATA_EXIT_USAGE; /* bad input, whatever the cause */
     }
-    if (a.image == NULL) {
-        rc = show_report(r, a.file, a.json);
+    if (image == NULL) {
+        rc = show_report(r, file, json);
         goto out;
     }
-    if (!digest_ok(a.digest)) {
+    if (!digest_ok(digest)) {
         fprintf(stderr, "strata: invalid digest '%s' (expected sha256:HEX)\n",
-                a.digest);
+                digest);
         rc = STRATA_EXIT_USAGE;
         goto out;
     }
-    if (strata_ref_parse(&ref, a.image, &err) != 0 ||
-        strata_cmd_open_store(&st, &config, cli, &err) != 0) {
+    if (strata_ref_parse(&ref, image, &err) != 0 ||
+        strata_cmd_open_store(&st, ctx, &err) != 0) {
         rc = strata_cmd_fail(&err);
         goto out;
     }
-    config_gate(&gate, &scanner, config);
+    config_gate(&gate, &scanner, ctx->config);
     /* The image as the daemon names it: canonical, without a digest. */
-    if (strata_scan_record(&d, &previous, st, strata_ref_string(ref), a.digest,
+    if (strata_scan_record(&d, &previous, st, strata_ref_string(ref), digest,
                            scanner, r, &err) != 0) {
         rc = strata_cmd_fail(&err);
         goto out;
     }
     verdict = strata_scan_gate_check(&reason, &gate, &d);
-    res = strata_scan_result_json(&d, strata_ref_string(ref), a.digest,
-                                  previous, scanner);
+    res = strata_scan_result_json(&d, strata_ref_string(ref), digest, previous,
+                                  scanner);
     json_object_set_new(
         res, "gate",
         json_string(verdict == STRATA_SCAN_GATE_IGNORE
@@ -242,7 +205,7 @@ exec_report(strata_cli *cli, int argc, char **argv)
                         : strata_scan_gate_action_name(verdict)));
     if (reason != NULL)
         json_object_set_new(res, "gate_reason", json_string(reason));
-    if (a.json)
+    if (json)
         print_json(res);
     else
         print_delta(res);
@@ -259,28 +222,23 @@ out:
     strata_scan_report_free(r);
     strata_ref_free(ref);
     strata_store_close(st);
-    strata_config_free(config);
     return rc;
 }
 
 static int
-exec_diff(strata_cli *cli, int argc, char **argv)
+exec_diff(strata_cmd_ctx *ctx)
 {
-    strata_config *config = NULL;
     strata_store *st = NULL;
     strata_scan_report *cur = NULL, *prev = NULL;
     strata_scan_delta d = {0};
     strata_ref *ref = NULL;
     strata_error err = {0};
-    scan_args a = {0};
     json_t *scans = NULL, *res = NULL;
     const char *image, *digest, *previous = NULL;
-    int rc;
+    int json = strata_args_has(ctx->args, "json"), rc;
 
-    if ((rc = parse_args(&a, &strata_cmd_scan_diff, 0, argc, argv)) != 0)
-        return rc;
-    if (strata_ref_parse(&ref, a.file, &err) != 0 ||
-        strata_cmd_open_store(&st, &config, cli, &err) != 0) {
+    if (strata_ref_parse(&ref, strata_args_arg(ctx->args, 0), &err) != 0 ||
+        strata_cmd_open_store(&st, ctx, &err) != 0) {
         rc = strata_cmd_fail(&err);
         goto out;
     }
@@ -309,7 +267,7 @@ exec_diff(strata_cli *cli, int argc, char **argv)
     res = strata_scan_result_json(&d, image, digest, previous,
                                   json_string_value(json_object_get(
                                       json_array_get(scans, 0), "scanner")));
-    if (a.json)
+    if (json)
         print_json(res);
     else
         print_delta(res);
@@ -322,14 +280,32 @@ out:
     strata_scan_report_free(prev);
     strata_ref_free(ref);
     strata_store_close(st);
-    strata_config_free(config);
     return rc;
 }
 
+#define JSON_OPT                                                               \
+    {                                                                          \
+        "json", 0, 0, NULL, NULL, "one JSON document"                          \
+    }
+
+static const strata_cmd_opt scan_report_opts[] = {
+    {"format", 0, STRATA_OPT_VALUE, NULL, "trivy|grype|sarif|auto",
+     "the report's format (default auto: detected)"},
+    {"image", 0, STRATA_OPT_VALUE, "REF", NULL,
+     "record the findings for this image (with --digest)"},
+    {"digest", 0, STRATA_OPT_VALUE, "D", NULL,
+     "the digest of REF that was scanned (with --image)"},
+    JSON_OPT,
+    {NULL, 0, 0, NULL, NULL, NULL},
+};
+
+static const strata_cmd_opt scan_diff_opts[] = {
+    JSON_OPT,
+    {NULL, 0, 0, NULL, NULL, NULL},
+};
+
 const strata_cmd_entry strata_cmd_scan_report = {
     .name = "scan report",
-    .usage = "FILE [--format trivy|grype|sarif|auto] [--image REF --digest D] "
-             "[--json]",
     .summary = "Read a vulnerability report; record it for an image digest.",
     .help = "FILE is a Trivy JSON, Grype JSON or SARIF 2.1.0 report (the "
             "format is\ndetected unless --format says). Without --image it "
@@ -339,16 +315,25 @@ const strata_cmd_entry strata_cmd_scan_report = {
             "REF; the gate of the\nconfigured scanner applies (without one: "
             "new critical fails, new high\nwarns). Exit 1 when the gate "
             "fails, 2 for a bad or unreadable report.\n",
+    .opts = scan_report_opts,
+    .args = "FILE",
+    .min_args = 1,
+    .max_args = 1,
+    .config = STRATA_CMD_CONFIG_OPTIONAL,
     .exec = exec_report,
 };
 
 const strata_cmd_entry strata_cmd_scan_diff = {
     .name = "scan diff",
-    .usage = "IMAGE [--json]",
     .summary = "What changed between the two newest scans of an image.",
     .help = "Compares the findings of IMAGE's newest scanned digest with "
             "those of the\none scanned before it: counts by severity (total, "
             "new, fixed,\nunchanged) and the new and fixed findings. Exit 1 "
             "when IMAGE was never\nscanned.\n",
+    .opts = scan_diff_opts,
+    .args = "IMAGE",
+    .min_args = 1,
+    .max_args = 1,
+    .config = STRATA_CMD_CONFIG_OPTIONAL,
     .exec = exec_diff,
 };

@@ -90,21 +90,13 @@ on_signal(uv_signal_t *s, int signum)
     uv_stop(&c->loop);
 }
 
-/* The golden catalog's entries become watches too. */
+/* The golden catalog's entries (cmd.c loaded it) become watches too. */
 static int
-add_catalog(strata_watcher *w, const char *path, strata_error *err)
+add_catalog(strata_watcher *w, const strata_catalog *cat, const char *path,
+            strata_error *err)
 {
-    strata_catalog *cat = NULL;
-    strata_config_problems *rp = strata_config_problems_new();
-    size_t i, k;
-    int rc;
+    size_t i;
 
-    rc = strata_catalog_load(&cat, path, rp, err);
-    if (rc != 0) {
-        for (k = 0; k < strata_config_problems_count(rp); k++)
-            fprintf(stderr, "%s\n", strata_config_problems_get(rp, k)->text);
-        goto out;
-    }
     for (i = 0; i < strata_catalog_count(cat); i++) {
         const strata_catalog_entry *e = strata_catalog_get(cat, i);
         strata_watcher_spec spec = {0};
@@ -112,63 +104,38 @@ add_catalog(strata_watcher *w, const char *path, strata_error *err)
         spec.ref = e->ref;
         spec.semver = e->semver;
         spec.suffix = e->suffix;
-        if ((rc = strata_watcher_add(NULL, w, &spec, err)) != 0) {
-            strata_error_wrap(err, "%s:%d:%d", path, e->line, e->col);
-            goto out;
-        }
+        if (strata_watcher_add(NULL, w, &spec, err) != 0)
+            return strata_error_wrap(err, "%s:%d:%d", path, e->line, e->col);
     }
-out:
-    strata_catalog_free(cat);
-    strata_config_problems_free(rp);
-    return rc;
+    return 0;
 }
 
 static int
-exec_watch(strata_cli *cli, int argc, char **argv)
+exec_watch(strata_cmd_ctx *ctx)
 {
-    strata_config_problems *cp = strata_config_problems_new();
-    strata_config *config = NULL;
     strata_store *st = NULL;
     strata_watcher_options wo = {0};
     strata_error err = {0};
     watch_cmd c = {0};
-    const strata_config_data *d;
-    int once = 0, i, rc = STRATA_EXIT_USAGE, loop_ok = 0;
-    size_t k;
+    const strata_config_data *d = strata_config_data_get(ctx->config);
+    int once = strata_args_has(ctx->args, "once"), rc, loop_ok = 0;
 
-    for (i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--once") == 0) {
-            once = 1;
-        } else {
-            fprintf(stderr, "strata: unexpected argument '%s'\n", argv[i]);
-            strata_cmd_usage(&strata_cmd_watch, stderr);
-            goto out;
-        }
-    }
-    if (strata_config_load_or_default(&config, cli->config_path,
-                                      cli->config_explicit, cp, &err) != 0) {
-        if (strata_config_problems_count(cp) == 0)
-            fprintf(stderr, "strata: %s\n", err.msg);
-        for (k = 0; k < strata_config_problems_count(cp); k++)
-            fprintf(stderr, "%s\n", strata_config_problems_get(cp, k)->text);
-        goto out;
-    }
-    d = strata_config_data_get(config);
     if (strata_store_open(&st, d->state, &err) != 0)
         goto fail;
     uv_loop_init(&c.loop);
     loop_ok = 1;
     if (strata_registry_new(&c.reg, &c.loop, NULL, &err) != 0)
         goto fail;
-    strata_watcher_options_from_config(&wo, config);
+    strata_watcher_options_from_config(&wo, ctx->config);
     wo.on_change = on_change;
     wo.on_error = on_error;
     wo.arg = &c;
     if (strata_watcher_new(&c.w, &c.loop, st, c.reg, &wo, &err) != 0)
         goto fail;
-    if (strata_watcher_configure(c.w, config, NULL, &err) != 0)
+    if (strata_watcher_configure(c.w, ctx->config, NULL, &err) != 0)
         goto fail;
-    if (d->catalog != NULL && add_catalog(c.w, d->catalog, &err) != 0)
+    if (ctx->catalog != NULL &&
+        add_catalog(c.w, ctx->catalog, d->catalog, &err) != 0)
         goto fail;
     if (once) {
         if (strata_watcher_check_all(c.w, on_round, &c, &err) != 0)
@@ -202,14 +169,16 @@ out:
             log_warn("watch: loop left with open handles");
     }
     strata_store_close(st);
-    strata_config_free(config);
-    strata_config_problems_free(cp);
     return rc;
 }
 
+static const strata_cmd_opt watch_opts[] = {
+    {"once", 0, 0, NULL, NULL, "check everything once and exit"},
+    {NULL, 0, 0, NULL, NULL, NULL},
+};
+
 const strata_cmd_entry strata_cmd_watch = {
     .name = "watch",
-    .usage = "[--once]",
     .summary = "Poll the watched base images and print each change.",
     .help = "Watches the config's watch.bases and the golden catalog's "
             "entries, each\ndistinct reference once. Prints one JSON object "
@@ -222,5 +191,8 @@ const strata_cmd_entry strata_cmd_watch = {
             "base.first_seen). --once checks everything once and\nexits: 0, "
             "or 1 when any check failed (errors on stderr); without it,\n"
             "polls on the schedule until SIGINT or SIGTERM.\n",
+    .opts = watch_opts,
+    .config = STRATA_CMD_CONFIG_OPTIONAL,
+    .catalog = STRATA_CMD_CATALOG_OPTIONAL,
     .exec = exec_watch,
 };

@@ -1,8 +1,13 @@
 /*
- * cmd.c - the command table and helpers shared by every cmd-*.c file.
- * main() matches argv against the names here, longest name first.
+ * cmd.c - the command table, and running one command: its arguments
+ * parsed against its declaration (args.c), the configuration and the
+ * golden catalog loaded as it declares, each with every problem printed
+ * the same way, then its exec. main() matches argv against the names
+ * here, longest name first.
  */
+#include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "cli.h"
 
@@ -31,18 +36,10 @@ const strata_cmd_entry *const strata_cmd_table[] = {
     &strata_cmd_jobs,
     &strata_cmd_events,
     &strata_cmd_approve,
+    &strata_cmd_check_state,
+    &strata_cmd_backup,
     NULL,
 };
-
-void
-strata_cmd_usage(const strata_cmd_entry *cmd, FILE *f)
-{
-    fprintf(f, "usage: strata %s%s%s [-c FILE]\n", cmd->name,
-            cmd->usage[0] ? " " : "", cmd->usage);
-    fprintf(f, "\n%s\n", cmd->summary);
-    if (cmd->help != NULL)
-        fprintf(f, "\n%s", cmd->help);
-}
 
 int
 strata_cmd_fail(const strata_error *err)
@@ -52,13 +49,121 @@ strata_cmd_fail(const strata_error *err)
 }
 
 int
-strata_cmd_open_store(strata_store **st, strata_config **config,
-                      strata_cli *cli, strata_error *err)
+strata_cmd_usage_error(const strata_cmd_ctx *ctx, const char *fmt, ...)
 {
-    int rc = strata_config_load_or_default(config, cli->config_path,
-                                           cli->config_explicit, NULL, err);
+    va_list ap;
 
-    if (rc == 0)
-        rc = strata_store_open(st, strata_config_data_get(*config)->state, err);
+    fprintf(stderr, "strata %s: ", ctx->cmd->name);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\n");
+    strata_cmd_usage_line(ctx->cmd, stderr);
+    return STRATA_EXIT_USAGE;
+}
+
+int
+strata_cmd_open_store(strata_store **st, const strata_cmd_ctx *ctx,
+                      strata_error *err)
+{
+    return strata_store_open(st, strata_config_data_get(ctx->config)->state,
+                             err);
+}
+
+/*
+ * A file that did not load: every problem as FILE:LINE:COL: message, or,
+ * when it could not be read at all, the reason. Always exit 2: the
+ * configuration or the catalog is bad input.
+ */
+static int
+problems_exit(const strata_config_problems *problems, const strata_error *err)
+{
+    size_t i, n = strata_config_problems_count(problems);
+
+    if (n == 0)
+        fprintf(stderr, "strata: %s\n", err->msg);
+    for (i = 0; i < n; i++)
+        fprintf(stderr, "%s\n", strata_config_problems_get(problems, i)->text);
+    return STRATA_EXIT_USAGE;
+}
+
+/* Declares an option named "catalog"? */
+static int
+has_catalog_option(const strata_cmd_entry *cmd)
+{
+    size_t i;
+
+    for (i = 0; cmd->opts != NULL && cmd->opts[i].name != NULL; i++)
+        if (strcmp(cmd->opts[i].name, "catalog") == 0)
+            return 1;
+    return 0;
+}
+
+/* Loads what ctx->cmd declares; 0 or an exit code. */
+static int
+load(strata_cmd_ctx *ctx)
+{
+    const strata_cmd_entry *cmd = ctx->cmd;
+    strata_config_problems *problems = strata_config_problems_new();
+    strata_error err = {0};
+    const char *path = NULL;
+    int rc = 0;
+
+    if (cmd->config == STRATA_CMD_CONFIG_REQUIRED)
+        rc = strata_config_load(&ctx->config, ctx->cli->config_path, problems,
+                                &err);
+    else if (cmd->config != STRATA_CMD_CONFIG_NONE)
+        rc = strata_config_load_or_default(&ctx->config, ctx->cli->config_path,
+                                           ctx->cli->config_explicit, problems,
+                                           &err);
+    if (rc != 0) {
+        rc = problems_exit(problems, &err);
+        goto out;
+    }
+    if (cmd->config == STRATA_CMD_CONFIG_SELF) {
+        /* Checked here like any other; the command keeps its own copy. */
+        strata_config_free(ctx->config);
+        ctx->config = NULL;
+    }
+    if (cmd->catalog == STRATA_CMD_CATALOG_NONE)
+        goto out;
+    if (has_catalog_option(cmd))
+        path = strata_args_get(ctx->args, "catalog");
+    if (path == NULL && ctx->config != NULL)
+        path = strata_config_data_get(ctx->config)->catalog;
+    if (path == NULL && cmd->catalog == STRATA_CMD_CATALOG_REQUIRED) {
+        fprintf(stderr,
+                "strata: no catalog: set 'catalog:' in the "
+                "configuration%s\n",
+                has_catalog_option(cmd) ? " or pass --catalog FILE" : "");
+        rc = STRATA_EXIT_USAGE;
+    } else if (path != NULL &&
+               strata_catalog_load(&ctx->catalog, path, problems, &err) != 0) {
+        rc = problems_exit(problems, &err);
+    }
+out:
+    strata_config_problems_free(problems);
+    return rc;
+}
+
+int
+strata_cmd_exec(const strata_cmd_entry *cmd, strata_cli *cli, int argc,
+                char **argv)
+{
+    strata_cmd_ctx ctx = {0};
+    strata_args *args = NULL;
+    strata_error err = {0};
+    int rc;
+
+    ctx.cmd = cmd;
+    ctx.cli = cli;
+    if (strata_args_parse(&args, cmd, argc, argv, &err) != 0)
+        return strata_cmd_usage_error(&ctx, "%s", err.msg);
+    ctx.args = args;
+    if ((rc = load(&ctx)) == 0)
+        rc = cmd->exec(&ctx);
+    strata_catalog_free(ctx.catalog);
+    strata_config_free(ctx.config);
+    strata_args_free(args);
     return rc;
 }

@@ -1,8 +1,11 @@
 /*
  * main.c - the strata binary: global options (-c, --log-level,
  * --log-format, --help, --version), then the longest command name in the
- * table that matches the leading words of argv. Global options may stand
- * anywhere before a "--"; everything else is the command's.
+ * table that matches the leading words of argv, run by strata_cmd_exec()
+ * (cmd.c). The global options are declared like a command's and taken
+ * out of argv wherever they stand before a "--"; everything else is the
+ * command's. Nothing is initialised here that a command does not need:
+ * each command sets up the libraries it uses itself.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -10,6 +13,29 @@
 #include <string.h>
 
 #include "cli.h"
+
+static const strata_cmd_opt global_opts[] = {
+    {"config", 'c', STRATA_OPT_VALUE, "FILE", NULL,
+     "the configuration (default ./strata.yaml)"},
+    {"log-level", 0, STRATA_OPT_VALUE, "LEVEL", NULL,
+     "debug, info (default), warn or error; on stderr"},
+    {"log-format", 0, STRATA_OPT_VALUE, NULL, "text|json",
+     "log lines as text (default) or one JSON object each"},
+    {"help", 'h', 0, NULL, NULL, "this help, or with a command, the command's"},
+    {NULL, 0, 0, NULL, NULL, NULL},
+};
+
+/* Only before the command's words: after them it is the command's. */
+static const strata_cmd_opt version_opt[] = {
+    {"version", 0, 0, NULL, NULL, "print 'strata X.Y.Z' and exit"},
+    {NULL, 0, 0, NULL, NULL, NULL},
+};
+
+static const strata_cmd_entry globals = {
+    .name = "",
+    .opts = global_opts,
+    .max_args = STRATA_ARGS_MANY,
+};
 
 static void
 usage(FILE *f)
@@ -23,6 +49,9 @@ usage(FILE *f)
     for (i = 0; strata_cmd_table[i] != NULL; i++)
         fprintf(f, "  %-22s %s\n", strata_cmd_table[i]->name,
                 strata_cmd_table[i]->summary);
+    fprintf(f, "\nglobal options (before or after the command's words):\n");
+    strata_cmd_options(global_opts, f);
+    strata_cmd_options(version_opt, f);
     fprintf(f, "\nRun 'strata COMMAND --help' for a command's options.\n"
                "Exit status: 0 success, 1 a problem was found, "
                "2 bad usage, input or config.\n");
@@ -62,30 +91,32 @@ group_usage(const char *group, FILE *f)
         if (strncmp(c->name, group, glen) == 0 && c->name[glen] == ' ') {
             if (!found)
                 fprintf(f, "usage:\n");
-            fprintf(f, "  strata %s %s\n", c->name, c->usage);
+            fprintf(f, "  ");
+            strata_cmd_synopsis(c, f);
+            fprintf(f, "\n");
             found = 1;
         }
     }
     return found;
 }
 
+/* Applies --log-level and --log-format; 0 or STRATA_EXIT_USAGE. */
 static int
-take_value(int *i, int argc, char **argv, const char *opt, const char **out)
+setup_log(strata_cli *cli, const strata_args *g)
 {
-    size_t olen = strlen(opt);
+    strata_log_level level = STRATA_LOG_INFO;
+    const char *v;
 
-    if (strcmp(argv[*i], opt) == 0) {
-        if (*i + 1 >= argc) {
-            fprintf(stderr, "strata: option '%s' needs a value\n", opt);
-            return -1;
-        }
-        *out = argv[++*i];
-        return 1;
+    if ((v = strata_args_get(g, "log-level")) != NULL &&
+        strata_log_parse_level(&level, v) != 0) {
+        fprintf(stderr, "strata: unknown log level '%s'\n", v);
+        return STRATA_EXIT_USAGE;
     }
-    if (strncmp(argv[*i], opt, olen) == 0 && argv[*i][olen] == '=') {
-        *out = argv[*i] + olen + 1;
-        return 1;
-    }
+    v = strata_args_get(g, "log-format");
+    cli->log_explicit = strata_args_has(g, "log-level") || v != NULL;
+    strata_log_setup(level, v != NULL && strcmp(v, "json") == 0
+                                ? STRATA_LOG_JSON
+                                : STRATA_LOG_TEXT);
     return 0;
 }
 
@@ -93,72 +124,35 @@ int
 main(int argc, char **argv)
 {
     strata_cli cli = {.config_path = "strata.yaml", .argv0 = argv[0]};
-    strata_log_level level = STRATA_LOG_INFO;
-    strata_log_format format = STRATA_LOG_TEXT;
     const strata_cmd_entry *best = NULL;
-    char **rest;
-    int nrest = 0, want_help = 0, after_dashes = 0, best_words = 0;
-    int i, r;
+    strata_args *g = NULL;
+    strata_error err = {0};
+    int nrest = argc - 1, want_help, best_words = 0, i, rc;
+    char **rest = argv + 1;
 
     /* A child that exits without reading its stdin must not kill us. */
     signal(SIGPIPE, SIG_IGN);
-    rest = strata_xcalloc((size_t) argc + 1, sizeof(*rest));
-    for (i = 1; i < argc; i++) {
-        const char *val = NULL;
-
-        if (after_dashes) {
-            rest[nrest++] = argv[i];
-            continue;
-        }
-        if (strcmp(argv[i], "--") == 0) {
-            after_dashes = 1;
-            rest[nrest++] = argv[i];
-            continue;
-        }
-        if ((r = take_value(&i, argc, argv, "-c", &val)) != 0 ||
-            (r = take_value(&i, argc, argv, "--config", &val)) != 0) {
-            if (r < 0)
-                goto usage_error;
-            cli.config_path = val;
-            cli.config_explicit = 1;
-        } else if ((r = take_value(&i, argc, argv, "--log-level", &val)) != 0) {
-            if (r < 0)
-                goto usage_error;
-            cli.log_explicit = 1;
-            if (strata_log_parse_level(&level, val) != 0) {
-                fprintf(stderr, "strata: unknown log level '%s'\n", val);
-                goto usage_error;
-            }
-        } else if ((r = take_value(&i, argc, argv, "--log-format", &val)) !=
-                   0) {
-            if (r < 0)
-                goto usage_error;
-            cli.log_explicit = 1;
-            if (strcmp(val, "json") == 0)
-                format = STRATA_LOG_JSON;
-            else if (strcmp(val, "text") == 0)
-                format = STRATA_LOG_TEXT;
-            else {
-                fprintf(stderr, "strata: unknown log format '%s'\n", val);
-                goto usage_error;
-            }
-        } else if (strcmp(argv[i], "--help") == 0 ||
-                   strcmp(argv[i], "-h") == 0) {
-            want_help = 1;
-        } else if (strcmp(argv[i], "--version") == 0 && nrest == 0) {
-            printf("strata %s\n", STRATA_VERSION);
-            free(rest);
-            return STRATA_EXIT_OK;
-        } else {
-            rest[nrest++] = argv[i];
-        }
+    if (strata_args_take(&g, &globals, &nrest, rest, &err) != 0) {
+        fprintf(stderr, "strata: %s\n", err.msg);
+        return STRATA_EXIT_USAGE;
     }
-    strata_log_setup(level, format);
-
+    if (strata_args_get(g, "config") != NULL) {
+        cli.config_path = strata_args_get(g, "config");
+        cli.config_explicit = 1;
+    }
+    want_help = strata_args_has(g, "help");
+    /* --version before any command word; after one it is the command's. */
+    if (nrest > 0 && strcmp(rest[0], "--version") == 0) {
+        printf("strata %s\n", STRATA_VERSION);
+        rc = STRATA_EXIT_OK;
+        goto out;
+    }
+    if ((rc = setup_log(&cli, g)) != 0)
+        goto out;
     if (nrest == 0) {
         usage(want_help ? stdout : stderr);
-        free(rest);
-        return want_help ? STRATA_EXIT_OK : STRATA_EXIT_USAGE;
+        rc = want_help ? STRATA_EXIT_OK : STRATA_EXIT_USAGE;
+        goto out;
     }
     for (i = 0; strata_cmd_table[i] != NULL; i++) {
         int w = match_words(strata_cmd_table[i]->name, nrest, rest);
@@ -169,25 +163,21 @@ main(int argc, char **argv)
     }
     if (best == NULL) {
         if (group_usage(rest[0], want_help ? stdout : stderr)) {
-            free(rest);
-            return want_help ? STRATA_EXIT_OK : STRATA_EXIT_USAGE;
+            rc = want_help ? STRATA_EXIT_OK : STRATA_EXIT_USAGE;
+            goto out;
         }
         fprintf(stderr, "strata: unknown command '%s' (see 'strata --help')\n",
                 rest[0]);
-        goto usage_error;
+        rc = STRATA_EXIT_USAGE;
+        goto out;
     }
     if (want_help) {
         strata_cmd_usage(best, stdout);
-        free(rest);
-        return STRATA_EXIT_OK;
+        rc = STRATA_EXIT_OK;
+        goto out;
     }
-    /* The command sees its own name as argv[0], then its arguments. */
-    rest[best_words - 1] = (char *) best->name;
-    r = best->exec(&cli, nrest - best_words + 1, rest + best_words - 1);
-    free(rest);
-    return r;
-
-usage_error:
-    free(rest);
-    return STRATA_EXIT_USAGE;
+    rc = strata_cmd_exec(best, &cli, nrest - best_words, rest + best_words);
+out:
+    strata_args_free(g);
+    return rc;
 }

@@ -7,7 +7,9 @@
  * the stale file:line with both digests. Also: platform pins, private
  * registries through the config's registries[] and through
  * ~/.docker/config.json, unresolvable references (reported, never
- * written), JSON output and the exit codes for bad usage and bad input.
+ * written), JSON output, the exit codes for bad usage and bad input, and
+ * several paths in one run (each file once, a missing path reported while
+ * the others are still checked).
  */
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -519,6 +521,76 @@ TEST(usage_and_bad_input)
     free(err);
 }
 
+/* pin and pin --check over several paths in one run: each file once. */
+TEST(many_paths_in_one_run)
+{
+    const char *h = reg.host;
+    char *out, *err, p[700];
+    json_t *doc;
+
+    snprintf(p, sizeof(p), "%s/many", tree);
+    mkdir(p, 0755);
+    snprintf(p, sizeof(p), "%s/many/a", tree);
+    mkdir(p, 0755);
+    snprintf(p, sizeof(p), "%s/many/b", tree);
+    mkdir(p, 0755);
+    write_file("many/a/Dockerfile", "FROM %s/tool:2\n", h);
+    write_file("many/b/compose.yaml", "services:\n  x:\n    image: %s/tool:2\n",
+               h);
+    /* A directory, a file inside it again, another directory. */
+    CHECK_EQ(strata(&out, &err,
+                    "pin --check %s/many/a %s/many/a/Dockerfile "
+                    "%s/many/b",
+                    tree, tree, tree),
+             1);
+    diag_lines(out);
+    CHECK_EQ(count_lines(out), 2);
+    snprintf(p, sizeof(p), "%s/many/a/Dockerfile:1: unpinned %s/tool:2\n", tree,
+             h);
+    CHECK_CONTAINS(out, p);
+    snprintf(p, sizeof(p), "%s/many/b/compose.yaml:3: unpinned %s/tool:2\n",
+             tree, h);
+    CHECK_CONTAINS(out, p);
+    CHECK_CONTAINS(err, "strata: 2 file(s), 2 reference(s)");
+    free(out);
+    free(err);
+    /* A path that does not exist: bad input, the others still checked. */
+    CHECK_EQ(strata(&out, &err,
+                    "pin --check %s/many/a %s/many/nowhere "
+                    "%s/many/b",
+                    tree, tree, tree),
+             2);
+    CHECK_EQ(count_lines(out), 2);
+    CHECK_CONTAINS(err, "many/nowhere");
+    free(out);
+    free(err);
+    CHECK_EQ(strata(&out, &err,
+                    "pin --check --format json %s/many/nowhere %s/many/b", tree,
+                    tree),
+             2);
+    doc = json_loads(out, 0, NULL);
+    CHECK(doc != NULL);
+    CHECK_EQ(json_integer_value(json_object_get(doc, "files")), 1);
+    CHECK_EQ(json_array_size(json_object_get(doc, "results")), 1);
+    CHECK_EQ(json_array_size(json_object_get(doc, "errors")), 1);
+    json_decref(doc);
+    free(out);
+    free(err);
+    /* Pinned together, then current together. */
+    CHECK_EQ(strata(&out, &err, "pin %s/many/a %s/many/b", tree, tree), 0);
+    CHECK_EQ(count_lines(out), 2);
+    free(out);
+    free(err);
+    check_file("many/a/Dockerfile", "FROM %s/tool:2@%s\n", h, tool2);
+    check_file("many/b/compose.yaml",
+               "services:\n  x:\n    image: %s/tool:2@%s\n", h, tool2);
+    CHECK_EQ(strata(&out, &err, "pin --check %s/many/a %s/many/b", tree, tree),
+             0);
+    CHECK_STR_EQ(out, "");
+    free(out);
+    free(err);
+}
+
 static void
 cleanup(void)
 {
@@ -587,5 +659,6 @@ main(void)
     RUN(unresolvable_references_are_reported_not_written);
     RUN(private_registries);
     RUN(usage_and_bad_input);
+    RUN(many_paths_in_one_run);
     return harness_done();
 }
