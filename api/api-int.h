@@ -16,6 +16,8 @@ strata_api_req *strata_api__req_new(strata_api *api, struct st_h2o_req_t *hreq);
 void strata_api__req_set_rest(strata_api_req *req, size_t prefix_len);
 void strata_api__req_done(strata_api_req *req);
 void strata_api__req_cancel_all(strata_api *api);
-void strata_api__route(strata_api *api, strata_api_req *req);
+/* Dispatches req; authorized says whether it passed the API token check
+ * (or needed none). Routes with own_auth are served either way. */
+void strata_api__route(strata_api *api, strata_api_req *req, int authorized);
 
 #endif

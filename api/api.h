@@ -92,6 +92,12 @@ typedef struct strata_api_route {
     int prefix;       /* match every path that starts with path */
     strata_api_handler_cb handler; /* NULL ends the table */
     void *arg;
+    /*
+     * The handler verifies each request with a secret of its own (a
+     * webhook's HMAC signature or token): the API token, which senders
+     * such as GitHub or a registry cannot send, is not asked for.
+     */
+    int own_auth;
 } strata_api_route;
 
 /* Non-zero when the daemon is ready to serve (GET /readyz). */

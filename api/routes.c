@@ -19,10 +19,10 @@ static void serve_metrics(strata_api_req *req, void *arg);
 
 /* Their arg is replaced by the server when they run. */
 static const strata_api_route builtin[] = {
-    {STRATA_API_GET, "/healthz", 0, serve_healthz, NULL},
-    {STRATA_API_GET, "/readyz", 0, serve_readyz, NULL},
-    {STRATA_API_GET, "/metrics", 0, serve_metrics, NULL},
-    {0, NULL, 0, NULL, NULL},
+    {STRATA_API_GET, "/healthz", 0, serve_healthz, NULL, 0},
+    {STRATA_API_GET, "/readyz", 0, serve_readyz, NULL, 0},
+    {STRATA_API_GET, "/metrics", 0, serve_metrics, NULL, 0},
+    {0, NULL, 0, NULL, NULL, 0},
 };
 
 static void
@@ -114,7 +114,7 @@ allow_header(strata_buf *b, unsigned methods)
 }
 
 void
-strata_api__route(strata_api *api, strata_api_req *req)
+strata_api__route(strata_api *api, strata_api_req *req, int authorized)
 {
     const strata_api_route *tables[2] = {builtin,
                                          strata_api__opts(api)->routes};
@@ -142,7 +142,12 @@ strata_api__route(strata_api *api, strata_api_req *req)
             }
         }
 
-    if (hit != NULL) {
+    /* Without the token, nothing is said of which paths exist, except to
+     * a route that checks its own secret. */
+    if (!authorized && (hit == NULL || !hit->own_auth)) {
+        strata_api_req_add_header(req, "www-authenticate", "Bearer");
+        strata_api_respond_error(req, 401, "missing or wrong bearer token");
+    } else if (hit != NULL) {
         if (hit->prefix)
             strata_api__req_set_rest(req, strlen(hit->path));
         hit->handler(req, hit_builtin ? (void *) api : hit->arg);

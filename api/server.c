@@ -212,12 +212,8 @@ on_req(h2o_handler_t *self, h2o_req_t *hreq)
     strata_api *api = ((api_handler *) self)->api;
     strata_api_req *req = strata_api__req_new(api, hreq);
 
-    if (api->has_token && !is_open_path(hreq) && !token_ok(api, hreq)) {
-        strata_api_req_add_header(req, "www-authenticate", "Bearer");
-        strata_api_respond_error(req, 401, "missing or wrong bearer token");
-    } else {
-        strata_api__route(api, req);
-    }
+    strata_api__route(
+        api, req, !api->has_token || is_open_path(hreq) || token_ok(api, hreq));
     strata_api__req_done(req);
     return 0;
 }

@@ -357,17 +357,20 @@ strata_daemon__api_start(strata_daemon *d, strata_error *err)
 {
     strata_api_options o = {0};
     const strata_api_route routes[] = {
-        {STRATA_API_GET, "/api/v1/bases", 0, on_bases, d},
-        {STRATA_API_GET, "/api/v1/images", 0, on_images, d},
-        {STRATA_API_GET, "/api/v1/graph", 0, on_graph, d},
-        {STRATA_API_GET, "/api/v1/jobs", 0, on_jobs, d},
-        {STRATA_API_GET, "/api/v1/events", 0, on_events, d},
-        {STRATA_API_GET, "/api/v1/report", 0, on_report, d},
-        {STRATA_API_GET, "/api/v1/outbox", 0, on_outbox, d},
+        {STRATA_API_GET, "/api/v1/bases", 0, on_bases, d, 0},
+        {STRATA_API_GET, "/api/v1/images", 0, on_images, d, 0},
+        {STRATA_API_GET, "/api/v1/graph", 0, on_graph, d, 0},
+        {STRATA_API_GET, "/api/v1/jobs", 0, on_jobs, d, 0},
+        {STRATA_API_GET, "/api/v1/events", 0, on_events, d, 0},
+        {STRATA_API_GET, "/api/v1/report", 0, on_report, d, 0},
+        {STRATA_API_GET, "/api/v1/outbox", 0, on_outbox, d, 0},
+        /* Webhooks carry their own secrets (docs/configuration.md):
+         * GitHub, GitLab, Gitea, Docker Hub and registries cannot send
+         * the API token, so the hooks verify their own. */
         {STRATA_API_POST, "/hooks/registry/", 1, strata_daemon__registry_hook,
-         d},
-        {STRATA_API_POST, "/hooks/git/", 1, strata_daemon__git_hook, d},
-        {0, NULL, 0, NULL, NULL},
+         d, 1},
+        {STRATA_API_POST, "/hooks/git/", 1, strata_daemon__git_hook, d, 1},
+        {0, NULL, 0, NULL, NULL, 0},
     };
 
     memcpy(d->routes, routes, sizeof(routes));

@@ -1,11 +1,11 @@
 /*
- * test-api.c - the HTTP API server (api/server.c, request.c, routes.c) and the metrics
- * registry (api/metrics.c), tested in-process: the server runs
- * on a uv loop in the main thread on 127.0.0.1 with an ephemeral port,
- * and real clients drive it from another thread (libcurl easy handles,
- * and wrk when installed). The client thread signals the loop through a
- * uv_async_t when it is done; the loop thread then closes the server and
- * every test ends with uv_loop_close() == 0.
+ * test-api.c - the HTTP API server (api/server.c, request.c, routes.c) and the
+ * metrics registry (api/metrics.c), tested in-process: the server runs on a uv
+ * loop in the main thread on 127.0.0.1 with an ephemeral port, and real clients
+ * drive it from another thread (libcurl easy handles, and wrk when installed).
+ * The client thread signals the loop through a uv_async_t when it is done; the
+ * loop thread then closes the server and every test ends with uv_loop_close()
+ * == 0.
  */
 #include <sys/stat.h>
 
@@ -19,8 +19,8 @@
 #include <jansson.h>
 #include <uv.h>
 
-#include "harness.h"
 #include "api.h"
+#include "harness.h"
 
 /* ---- fixture: a server on a loop, a client thread ------------------- */
 
@@ -192,13 +192,13 @@ run_fixture(const char *token, client_fn client)
     strata_error err = {0};
     pthread_t th;
     const strata_api_route routes[] = {
-        {STRATA_API_GET, "/api/v1/jobs", 0, route_jobs, &f},
-        {STRATA_API_GET, "/api/v1/images/", 1, route_image, &f},
-        {STRATA_API_GET, "/api/v1/lazy", 0, route_lazy, &f},
-        {STRATA_API_GET, "/api/v1/slow", 0, route_slow, &f},
-        {STRATA_API_POST, "/hooks/registry", 0, route_hook, &f},
-        {STRATA_API_POST, "/hooks/never", 0, route_never, &f},
-        {0, NULL, 0, NULL, NULL},
+        {STRATA_API_GET, "/api/v1/jobs", 0, route_jobs, &f, 0},
+        {STRATA_API_GET, "/api/v1/images/", 1, route_image, &f, 0},
+        {STRATA_API_GET, "/api/v1/lazy", 0, route_lazy, &f, 0},
+        {STRATA_API_GET, "/api/v1/slow", 0, route_slow, &f, 0},
+        {STRATA_API_POST, "/hooks/registry", 0, route_hook, &f, 0},
+        {STRATA_API_POST, "/hooks/never", 0, route_never, &f, 0},
+        {0, NULL, 0, NULL, NULL, 0},
     };
     strata_api_options opts = {
         .listen = "127.0.0.1:0",

@@ -224,8 +224,16 @@ start_daemon() {
         "$dlog" | tail -n 1 | sed 's/.*(port \([0-9]*\))/\1/')
     wait_until 60 base_known
 }
+# acurl: curl with the API token when the world's config sets one.
+acurl() {
+    if [ -n "${API_TOKEN:-}" ]; then
+        curl -H "Authorization: Bearer $API_TOKEN" "$@"
+    else
+        curl "$@"
+    fi
+}
 base_known() {
-    curl -fsS "$api/api/v1/bases" |
+    acurl -fsS "$api/api/v1/bases" |
         jpy "any(b['ref'] == '$BASE' and b.get('current_digest') for b in d['items'])" |
         grep -q True
 }
