@@ -491,7 +491,8 @@ int strata_registry_referrers(strata_registry *reg, const strata_ref *ref,
                               void *arg, strata_error *err);
 
 /* Artifact types and layer media types signatures come in. */
-#define STRATA_MT_COSIGN_SIG_ARTIFACT "application/vnd.dev.cosign.artifact.sig.v1+json"
+#define STRATA_MT_COSIGN_SIG_ARTIFACT                                          \
+    "application/vnd.dev.cosign.artifact.sig.v1+json"
 #define STRATA_MT_COSIGN_SIMPLESIGNING                                         \
     "application/vnd.dev.cosign.simplesigning.v1+json"
 #define STRATA_MT_DSSE_ENVELOPE "application/vnd.dsse.envelope.v1+json"
@@ -500,14 +501,14 @@ int strata_registry_referrers(strata_registry *reg, const strata_ref *ref,
 
 /* Where to look (a bit set). */
 enum {
-    STRATA_SIGS_COSIGN = 1 << 0,      /* sha256-<hex>.sig */
+    STRATA_SIGS_COSIGN = 1 << 0,       /* sha256-<hex>.sig */
     STRATA_SIGS_ATTESTATIONS = 1 << 1, /* sha256-<hex>.att */
-    STRATA_SIGS_REFERRERS = 1 << 2,   /* referrers API or tag schema */
+    STRATA_SIGS_REFERRERS = 1 << 2,    /* referrers API or tag schema */
     STRATA_SIGS_ALL = 7,
 };
 
 typedef enum strata_signature_kind {
-    STRATA_SIGNATURE_COSIGN = 0, /* a simple-signing payload layer */
+    STRATA_SIGNATURE_COSIGN = 0,  /* a simple-signing payload layer */
     STRATA_SIGNATURE_ATTESTATION, /* a DSSE envelope layer */
     STRATA_SIGNATURE_BUNDLE,      /* a Sigstore bundle */
     STRATA_SIGNATURE_FAILURE,     /* found, but could not be read */
@@ -516,8 +517,8 @@ typedef enum strata_signature_kind {
 /* One candidate: its bytes and annotations, or why it could not be read. */
 typedef struct strata_signature {
     strata_signature_kind kind;
-    char *label;         /* "sha256-ab12….sig layer 1", "referrer sha256:…" */
-    char *data;          /* the layer blob (NUL-terminated), or NULL */
+    char *label; /* "sha256-ab12….sig layer 1", "referrer sha256:…" */
+    char *data;  /* the layer blob (NUL-terminated), or NULL */
     size_t len;
     json_t *annotations; /* the layer's annotations, or NULL */
     char *reason;        /* STRATA_SIGNATURE_FAILURE: why */
@@ -553,11 +554,10 @@ typedef void (*strata_registry_signatures_cb)(strata_signatures *sigs,
  * to 4 MiB (a layer that declares more is refused unread), at most 16
  * layers a manifest. Requests run one after another.
  */
-int strata_registry_find_signatures(strata_registry *reg,
-                                    const strata_ref *ref, const char *digest,
-                                    unsigned layouts,
-                                    strata_registry_signatures_cb cb,
-                                    void *arg, strata_error *err);
+int strata_registry_find_signatures(strata_registry *reg, const strata_ref *ref,
+                                    const char *digest, unsigned layouts,
+                                    strata_registry_signatures_cb cb, void *arg,
+                                    strata_error *err);
 
 /* ==== end of referrers and signatures =================================== */
 
