@@ -67,6 +67,15 @@ extern const strata_cmd_entry strata_cmd_rebase;
 extern const strata_cmd_entry strata_cmd_pin;
 extern const strata_cmd_entry strata_cmd_scan_report;
 extern const strata_cmd_entry strata_cmd_scan_diff;
+extern const strata_cmd_entry strata_cmd_verify;
+extern const strata_cmd_entry strata_cmd_verify_bundle;
+
+/*
+ * cmd-verify.c: one line per base whose current digest the signature gate
+ * holds (awaiting, quarantined) or let through unverified (warn mode):
+ * "held  REF@DIGEST  STATE: REASON".
+ */
+void strata_cmd_print_held(strata_store *st);
 
 /* Loads the configuration (-c, else the defaults) and opens its store. */
 int strata_cmd_open_store(strata_store **st, strata_config **config,

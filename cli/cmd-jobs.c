@@ -89,6 +89,8 @@ exec_jobs(strata_cli *cli, int argc, char **argv)
                    ? json_string_value(json_object_get(j, "last_error"))
                    : "");
     }
+    if (!a.json)
+        strata_cmd_print_held(st);
 out:
     json_decref(items);
     strata_store_close(st);

@@ -31,6 +31,8 @@ const strata_cmd_entry *const strata_cmd_table[] = {
     &strata_cmd_jobs,
     &strata_cmd_events,
     &strata_cmd_approve,
+    &strata_cmd_verify,
+    &strata_cmd_verify_bundle,
     NULL,
 };
 

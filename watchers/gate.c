@@ -612,3 +612,62 @@ out:
     json_decref(payload);
     return rc;
 }
+
+int
+strata_watchers_gate_approve(strata_store *st, const char *watch_key,
+                             const char *digest, const char *who, int64_t now,
+                             strata_error *err)
+{
+    json_t *rec = strata_watchers_gate_get(st, watch_key), *payload = NULL;
+    const char *d = json_string_value(json_object_get(rec, "digest"));
+    const char *state = json_string_value(json_object_get(rec, "state"));
+    char *prior = NULL;
+    int rc;
+
+    if (rec == NULL || d == NULL || state == NULL) {
+        rc = strata_error_set(err, STRATA_ENOTFOUND,
+                              "'%s' has no signature verdict: nothing to "
+                              "override",
+                              watch_key);
+        goto out;
+    }
+    if (strcmp(d, digest) != 0) {
+        rc = strata_error_set(err, STRATA_ECONFLICT,
+                              "the signature verdict of '%s' is about %s, not "
+                              "%s: nothing approved",
+                              watch_key, d, digest);
+        goto out;
+    }
+    if (strcmp(state, "verified") == 0 || strcmp(state, "approved") == 0) {
+        rc = strata_error_set(err, STRATA_ECONFLICT,
+                              "'%s@%s' is %s already: nothing to override",
+                              watch_key, digest, state);
+        goto out;
+    }
+    prior = strata_xstrdup(state);
+    json_object_set_new(rec, "state", json_string("approved"));
+    json_object_set_new(rec, "prior_state", json_string(prior));
+    json_object_set_new(rec, "approved_by", json_string(who));
+    json_object_set_new(rec, "approved_at", json_integer(now));
+    payload = json_pack("{s:s, s:s, s:s, s:s, s:s*}", "base", watch_key,
+                        "digest", digest, "approved_by", who, "prior_state",
+                        prior, "reason",
+                        json_string_value(json_object_get(rec, "reason")));
+    /* The override and its audit event: both or neither. */
+    if ((rc = strata_store_begin(st, err)) != 0)
+        goto out;
+    if ((rc = gate_put(st, watch_key, rec, err)) != 0 ||
+        (rc = strata_store_event_append(NULL, st, "base.unsigned_approved",
+                                        watch_key, payload, now, err)) != 0 ||
+        (rc = strata_store_commit(st, err)) != 0) {
+        strata_store_rollback(st);
+        goto out;
+    }
+    log_warn("'%s@%s' approved unsigned by %s (was %s)", watch_key, digest, who,
+             prior);
+out:
+    free(prior);
+    json_decref(rec);
+    json_decref(payload);
+    return rc;
+}

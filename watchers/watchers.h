@@ -490,6 +490,21 @@ int strata_watchers_verify_digest(strata_registry *reg, const strata_ref *ref,
 json_t *strata_watchers_gate_get(struct strata_store *st,
                                  const char *watch_key);
 
+/*
+ * `strata approve BASE@DIGEST --unsigned`: overrides the gate for digest
+ * (awaiting, quarantined or unverified), which is then planned as a
+ * verified one would be. who names the approver (the CLI user, an API
+ * token's name). Writes the state "approved" (with approved_by,
+ * approved_at, prior_state) and the audit event base.unsigned_approved
+ * in one transaction. STRATA_ENOTFOUND when the base has no verdict,
+ * STRATA_ECONFLICT when the verdict is about another digest or the digest
+ * is verified or approved already.
+ */
+int strata_watchers_gate_approve(struct strata_store *st,
+                                 const char *watch_key, const char *digest,
+                                 const char *who, int64_t now,
+                                 strata_error *err);
+
 /* ==== end of polling scheduler ========================================== */
 
 #endif
