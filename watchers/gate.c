@@ -649,10 +649,10 @@ strata_watchers_gate_approve(strata_store *st, const char *watch_key,
     json_object_set_new(rec, "prior_state", json_string(prior));
     json_object_set_new(rec, "approved_by", json_string(who));
     json_object_set_new(rec, "approved_at", json_integer(now));
-    payload = json_pack("{s:s, s:s, s:s, s:s, s:s*}", "base", watch_key,
-                        "digest", digest, "approved_by", who, "prior_state",
-                        prior, "reason",
-                        json_string_value(json_object_get(rec, "reason")));
+    payload =
+        json_pack("{s:s, s:s, s:s, s:s, s:s*}", "base", watch_key, "digest",
+                  digest, "approved_by", who, "prior_state", prior, "reason",
+                  json_string_value(json_object_get(rec, "reason")));
     /* The override and its audit event: both or neither. */
     if ((rc = strata_store_begin(st, err)) != 0)
         goto out;
