@@ -214,5 +214,14 @@ extern const strata_cmd_entry strata_cmd_scan_report;
 extern const strata_cmd_entry strata_cmd_scan_diff;
 extern const strata_cmd_entry strata_cmd_check_state;
 extern const strata_cmd_entry strata_cmd_backup;
+extern const strata_cmd_entry strata_cmd_verify;
+extern const strata_cmd_entry strata_cmd_verify_bundle;
+
+/*
+ * cmd-verify.c: one line per base whose current digest the signature gate
+ * holds (awaiting, quarantined) or let through unverified (warn mode):
+ * "held  REF@DIGEST  STATE: REASON".
+ */
+void strata_cmd_print_held(strata_store *st);
 
 #endif

@@ -64,6 +64,8 @@ exec_jobs(strata_cmd_ctx *ctx)
                    ? json_string_value(json_object_get(j, "last_error"))
                    : "");
     }
+    if (!json)
+        strata_cmd_print_held(st);
 out:
     json_decref(items);
     strata_store_close(st);

@@ -41,9 +41,15 @@ exec_plan(strata_cmd_ctx *ctx)
         if (json_array_size(plan) == 0 && json_array_size(queued) == 0)
             printf("nothing to do\n");
         json_array_foreach (plan, i, u) {
+            json_t *v = json_object_get(u, "verify");
+
             printf("%s %s@%s\n", json_string_value(json_object_get(u, "state")),
                    json_string_value(json_object_get(u, "base")),
                    json_string_value(json_object_get(u, "new")));
+            if (v != NULL)
+                printf("  signature: %s: %s\n",
+                       json_string_value(json_object_get(v, "state")),
+                       json_string_value(json_object_get(v, "reason")));
             json_array_foreach (json_object_get(u, "waves"), j, w) {
                 printf("  wave %zu\n", j + 1);
                 json_array_foreach (w, k, h)

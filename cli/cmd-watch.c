@@ -51,6 +51,8 @@ on_change(const strata_watcher_change *c, void *arg)
             json_array_append_new(pc, json_string(c->platforms_changed[i]));
         json_object_set_new(o, "platforms_changed", pc);
     }
+    if (c->verify_state != NULL)
+        json_object_set_new(o, "verify", json_string(c->verify_state));
     line = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
     printf("%s\n", line);
     fflush(stdout);
@@ -104,6 +106,7 @@ add_catalog(strata_watcher *w, const strata_catalog *cat, const char *path,
         spec.ref = e->ref;
         spec.semver = e->semver;
         spec.suffix = e->suffix;
+        spec.verify = &e->verify;
         if (strata_watcher_add(NULL, w, &spec, err) != 0)
             return strata_error_wrap(err, "%s:%d:%d", path, e->line, e->col);
     }

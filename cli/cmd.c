@@ -38,6 +38,8 @@ const strata_cmd_entry *const strata_cmd_table[] = {
     &strata_cmd_approve,
     &strata_cmd_check_state,
     &strata_cmd_backup,
+    &strata_cmd_verify,
+    &strata_cmd_verify_bundle,
     NULL,
 };
 

@@ -76,6 +76,13 @@ keep_list(strata_catalog *cat, size_t n)
     return l;
 }
 
+/* size zeroed bytes owned by the catalog (freed with its lists). */
+static void *
+keep_mem(strata_catalog *cat, size_t size)
+{
+    return (void *) keep_list(cat, size / sizeof(char *) + 1);
+}
+
 static yaml_node_t *
 node_at(ctx *c, yaml_node_item_t i)
 {
@@ -253,26 +260,287 @@ entry_policy(ctx *c, strata_catalog_entry *e, const yaml_node_t *node)
 static const char *const entry_keys[] = {
     "ref",  "policy",      "description", "owners",      "tier",
     "os",   "lifecycle",   "sunset",      "replacement", "max_age",
-    "soak", "signing_key", NULL};
+    "soak", "signing_key", "verify",      NULL};
 
+/* A path as written, resolved against the catalog's directory. */
+static const char *
+catalog_path(ctx *c, const char *s)
+{
+    return keep(c->cat, s[0] == '/'
+                            ? strata_xstrdup(s)
+                            : strata_xasprintf("%s/%s", c->base_dir, s));
+}
+
+/*
+ * signing_key: a public key every new digest of the entry must be signed
+ * with (shorthand for verify.keys), checked as verify checks keys.
+ */
 static void
 signing_key(ctx *c, strata_catalog_entry *e, const yaml_node_t *node)
 {
     const char *s = string_value(c, node, "signing_key");
-    struct stat sb;
-    char *path;
+    strata_error err = {0};
+    const char *path;
 
     if (s == NULL)
         return;
-    path = s[0] == '/' ? strata_xstrdup(s)
-                       : strata_xasprintf("%s/%s", c->base_dir, s);
-    if (stat(path, &sb) != 0)
-        at(c, node, "cannot read signing key '%s': %s", s, strerror(errno));
-    else if (!S_ISREG(sb.st_mode))
-        at(c, node, "signing key '%s' is not a regular file", s);
-    else if (access(path, R_OK) != 0)
-        at(c, node, "cannot read signing key '%s': %s", s, strerror(errno));
-    e->signing_key = keep(c->cat, path);
+    path = catalog_path(c, s);
+    if (strata_config__verify_key_check(path, &err) != 0)
+        at(c, node, "%s", err.msg);
+    e->signing_key = path;
+}
+
+static int
+int_value(int *out, ctx *c, const yaml_node_t *node, const char *key, int min,
+          int max)
+{
+    const char *s = scalar(c, node, key);
+    char *end;
+    long n;
+
+    if (s == NULL)
+        return -1;
+    n = strtol(s, &end, 10);
+    if (*s == '\0' || *end != '\0' || n < min || n > max) {
+        at(c, node, "'%s' must be a whole number from %d to %d, not '%s'", key,
+           min, max, s);
+        return -1;
+    }
+    *out = (int) n;
+    return 0;
+}
+
+static void
+verify_identities(ctx *c, strata_config_verify *v, const yaml_node_t *node)
+{
+    static const char *const id_keys[] = {"issuer", "subject", "subject_regexp",
+                                          NULL};
+    strata_config_identity *ids;
+    yaml_node_item_t *it;
+    size_t n = 0;
+
+    if (node->type != YAML_SEQUENCE_NODE ||
+        node->data.sequence.items.top == node->data.sequence.items.start) {
+        at(c, node,
+           "'identities' must be a list of {issuer, subject} "
+           "mappings");
+        return;
+    }
+    ids = keep_mem(c->cat, (size_t) (node->data.sequence.items.top -
+                                     node->data.sequence.items.start) *
+                               sizeof(*ids));
+    for (it = node->data.sequence.items.start;
+         it < node->data.sequence.items.top; it++) {
+        const yaml_node_t *in = node_at(c, *it);
+        strata_config_identity *id = &ids[n];
+        strata_error err = {0};
+        yaml_node_pair_t *p;
+        size_t i;
+
+        memset(id, 0, sizeof(*id));
+        id->pos.line = (int) in->start_mark.line + 1;
+        id->pos.col = (int) in->start_mark.column + 1;
+        if (in->type != YAML_MAPPING_NODE) {
+            at(c, in,
+               "each identity must be a mapping with 'issuer' and "
+               "'subject' or 'subject_regexp'");
+            continue;
+        }
+        for (p = in->data.mapping.pairs.start; p < in->data.mapping.pairs.top;
+             p++) {
+            yaml_node_t *k = node_at(c, p->key), *val = node_at(c, p->value);
+            const char *key = k->type == YAML_SCALAR_NODE
+                                  ? (const char *) k->data.scalar.value
+                                  : "";
+
+            for (i = 0; id_keys[i] != NULL; i++)
+                if (strcmp(key, id_keys[i]) == 0)
+                    break;
+            if (id_keys[i] == NULL)
+                at(c, k,
+                   "unknown key '%s' in keyless identity (known: issuer, "
+                   "subject, subject_regexp)",
+                   key);
+            else if (i == 0)
+                id->issuer = string_value(c, val, key);
+            else if (i == 1)
+                id->subject = string_value(c, val, key);
+            else
+                id->subject_regexp = string_value(c, val, key);
+        }
+        if (id->issuer == NULL)
+            at(c, in, "missing required key 'issuer' in keyless identity");
+        else if (id->subject == NULL && id->subject_regexp == NULL)
+            at(c, in, "an identity needs 'subject' or 'subject_regexp'");
+        else if (strata_config__verify_identity_check(
+                     id->issuer, id->subject, id->subject_regexp, &err) != 0)
+            at(c, in, "%s", err.msg);
+        n++;
+    }
+    v->identities = ids;
+    v->n_identities = n;
+}
+
+static void
+verify_keyless(ctx *c, strata_config_verify *v, const yaml_node_t *node)
+{
+    yaml_node_pair_t *p;
+
+    if (node->type != YAML_MAPPING_NODE) {
+        at(c, node,
+           "'keyless' must be a mapping with 'trusted_root' and "
+           "'identities'");
+        return;
+    }
+    for (p = node->data.mapping.pairs.start; p < node->data.mapping.pairs.top;
+         p++) {
+        yaml_node_t *k = node_at(c, p->key), *val = node_at(c, p->value);
+        const char *key = k->type == YAML_SCALAR_NODE
+                              ? (const char *) k->data.scalar.value
+                              : "";
+        strata_error err = {0};
+        const char *s;
+
+        if (strcmp(key, "trusted_root") == 0) {
+            if ((s = string_value(c, val, key)) == NULL)
+                continue;
+            v->trusted_root = catalog_path(c, s);
+            if (strata_config__verify_root_check(v->trusted_root, &err) != 0)
+                at(c, val, "%s", err.msg);
+        } else if (strcmp(key, "identities") == 0) {
+            verify_identities(c, v, val);
+        } else {
+            at(c, k,
+               "unknown key '%s' in keyless (known: trusted_root, "
+               "identities)",
+               key);
+        }
+    }
+}
+
+/* An entry's verify block, as watch.verify in the configuration. */
+static void
+entry_verify(ctx *c, strata_catalog_entry *e, const yaml_node_t *node)
+{
+    static const char *const keys[] = {"keys",         "keyless", "threshold",
+                                       "attestations", "mode",    "wait",
+                                       "mirrors",      "tlog",    NULL};
+    strata_config_verify *v = &e->verify;
+    yaml_node_pair_t *p;
+    size_t i, nverifiers;
+
+    v->pos.line = (int) node->start_mark.line + 1;
+    v->pos.col = (int) node->start_mark.column + 1;
+    if (node->type != YAML_MAPPING_NODE) {
+        at(c, node, "'verify' must be a mapping");
+        return;
+    }
+    for (p = node->data.mapping.pairs.start; p < node->data.mapping.pairs.top;
+         p++) {
+        yaml_node_t *k = node_at(c, p->key), *val = node_at(c, p->value);
+        const char *key = k->type == YAML_SCALAR_NODE
+                              ? (const char *) k->data.scalar.value
+                              : "";
+        strata_error err = {0};
+        const char *s;
+        size_t n;
+
+        for (i = 0; keys[i] != NULL; i++)
+            if (strcmp(key, keys[i]) == 0)
+                break;
+        if (keys[i] == NULL) {
+            at(c, k,
+               "unknown key '%s' in verify (known: keys, keyless, threshold, "
+               "attestations, mode, wait, mirrors, tlog)",
+               key);
+        } else if (strcmp(key, "keys") == 0) {
+            const char *const *l = strings_value(c, val, key, &n);
+            const char **abs = keep_list(c->cat, n + 1);
+
+            for (i = 0; l != NULL && i < n; i++) {
+                abs[i] = catalog_path(c, l[i]);
+                if (strata_config__verify_key_check(abs[i], &err) != 0)
+                    at(c, node_at(c, val->data.sequence.items.start[i]), "%s",
+                       err.msg);
+            }
+            v->keys.items = abs;
+            v->keys.count = l != NULL ? n : 0;
+        } else if (strcmp(key, "keyless") == 0) {
+            verify_keyless(c, v, val);
+        } else if (strcmp(key, "threshold") == 0) {
+            int_value(&v->threshold, c, val, key, 1, 64);
+        } else if (strcmp(key, "attestations") == 0) {
+            v->attestations.items = strings_value(c, val, key, &n);
+            v->attestations.count = n;
+        } else if (strcmp(key, "mode") == 0) {
+            s = scalar(c, val, key);
+            for (i = 0; s != NULL && strata_config__verify_modes[i]; i++)
+                if (strcmp(s, strata_config__verify_modes[i]) == 0)
+                    break;
+            if (s != NULL && strata_config__verify_modes[i] == NULL)
+                at(c, val, "'mode' must be enforce, warn or off, not '%s'", s);
+            else if (s != NULL)
+                v->mode = (int) i;
+        } else if (strcmp(key, "wait") == 0) {
+            duration_value(&v->wait_ms, c, val, key);
+        } else if (strcmp(key, "mirrors") == 0) {
+            v->mirrors.items = strings_value(c, val, key, &n);
+            v->mirrors.count = n;
+            for (i = 0; i < n; i++)
+                if (strata_config__verify_mirror_check(v->mirrors.items[i],
+                                                       &err) != 0)
+                    at(c, val, "%s", err.msg);
+        } else {
+            s = scalar(c, val, key);
+            if (s != NULL && strcmp(s, "true") == 0)
+                v->tlog = 1;
+            else if (s != NULL && strcmp(s, "false") != 0)
+                at(c, val, "'tlog' must be true or false, not '%s'", s);
+        }
+    }
+    v->set = 1;
+    if (v->mode == STRATA_CONFIG_VERIFY_OFF)
+        return;
+    nverifiers = v->keys.count + v->n_identities;
+    if (nverifiers == 0 && e->signing_key == NULL)
+        at(c, node,
+           "'verify' needs 'keys' or 'keyless' identities (or "
+           "mode: off)");
+    if (v->n_identities > 0 && v->trusted_root == NULL)
+        at(c, node, "keyless identities need 'keyless.trusted_root'");
+    if (v->tlog && v->trusted_root == NULL)
+        at(c, node, "'tlog: true' needs 'keyless.trusted_root'");
+}
+
+/*
+ * The entry's policy once both keys are read: defaults, and signing_key
+ * folded into verify.keys.
+ */
+static void
+entry_verify_finish(ctx *c, strata_catalog_entry *e)
+{
+    strata_config_verify *v = &e->verify;
+    const char **keys;
+    size_t i;
+
+    if (!v->set && e->signing_key == NULL)
+        return;
+    if (!v->set) {
+        v->set = 1;
+        v->threshold = 1;
+        v->wait_ms = 10 * 60 * 1000;
+    }
+    if (e->signing_key != NULL) {
+        keys = keep_list(c->cat, v->keys.count + 2);
+        for (i = 0; i < v->keys.count; i++)
+            keys[i] = v->keys.items[i];
+        for (i = 0; i < v->keys.count; i++)
+            if (strcmp(keys[i], e->signing_key) == 0)
+                break;
+        if (i == v->keys.count)
+            keys[v->keys.count++] = e->signing_key;
+        v->keys.items = keys;
+    }
 }
 
 /* Walks one entry of bases:. Returns 0 when the entry is usable. */
@@ -304,7 +572,7 @@ walk_entry(ctx *c, strata_catalog_entry *e, const yaml_node_t *node)
             at(c, k,
                "unknown key '%s' (known: ref, policy, description, owners, "
                "tier, os, lifecycle, sunset, replacement, max_age, soak, "
-               "signing_key)",
+               "signing_key, verify)",
                key);
         else if (strcmp(key, "ref") == 0)
             ref_node = node_at(c, p->value);
@@ -345,6 +613,19 @@ walk_entry(ctx *c, strata_catalog_entry *e, const yaml_node_t *node)
         else if (strcmp(key, "signing_key") == 0)
             signing_key(c, e, v);
     }
+    /* After signing_key, which verify may stand on alone. */
+    for (p = node->data.mapping.pairs.start; p < node->data.mapping.pairs.top;
+         p++) {
+        yaml_node_t *k = node_at(c, p->key);
+
+        if (k->type == YAML_SCALAR_NODE &&
+            strcmp((const char *) k->data.scalar.value, "verify") == 0) {
+            e->verify.threshold = 1;
+            e->verify.wait_ms = 10 * 60 * 1000;
+            entry_verify(c, e, node_at(c, p->value));
+        }
+    }
+    entry_verify_finish(c, e);
 
     if (lifecycle_node != NULL) {
         const char *s = scalar(c, lifecycle_node, "lifecycle");

@@ -247,6 +247,36 @@ void strata_config__check_notify(strata_config__ctx *ctx, void *obj,
 void strata_config__check_root(strata_config__ctx *ctx, void *obj,
                                const yaml_node_t *node);
 
+/* ---- verify blocks (verify.c) ------------------------------------------- */
+
+/* "enforce", "warn", "off", NULL: strata_config_verify_mode order. */
+extern const char *const strata_config__verify_modes[];
+/* The checks of one value, shared with the catalog: 0, or why not. */
+int strata_config__verify_key_check(const char *path, strata_error *err);
+int strata_config__verify_root_check(const char *path, strata_error *err);
+int strata_config__verify_identity_check(const char *issuer,
+                                         const char *subject,
+                                         const char *subject_regexp,
+                                         strata_error *err);
+int strata_config__verify_mirror_check(const char *mirror, strata_error *err);
+/* The same as schema validators. */
+int strata_config__verify_validate_key(strata_config__ctx *ctx,
+                                       const yaml_node_t *node,
+                                       const strata_config__field *f,
+                                       const char *v, int tainted);
+int strata_config__verify_validate_root(strata_config__ctx *ctx,
+                                        const yaml_node_t *node,
+                                        const strata_config__field *f,
+                                        const char *v, int tainted);
+int strata_config__verify_validate_mirror(strata_config__ctx *ctx,
+                                          const yaml_node_t *node,
+                                          const strata_config__field *f,
+                                          const char *v, int tainted);
+void strata_config__check_identity(strata_config__ctx *ctx, void *obj,
+                                   const yaml_node_t *node);
+void strata_config__check_verify(strata_config__ctx *ctx, void *obj,
+                                 const yaml_node_t *node);
+
 /* ---- catalog storage (catalog.c) --------------------------------------- */
 
 struct strata_catalog {

@@ -100,6 +100,41 @@ typedef struct strata_config_policy {
     const char *regex;  /* a POSIX extended regex for tags, or NULL */
 } strata_config_policy;
 
+/*
+ * What a base's new digests must carry before anything is planned: the
+ * `verify` block of a watched base, of `watch` (the default of every base
+ * without its own) and of a catalog entry. Paths are absolute; every key
+ * file and trusted root was checked loadable by config check.
+ */
+typedef enum strata_config_verify_mode {
+    STRATA_CONFIG_VERIFY_ENFORCE = 0, /* unverified digests are held */
+    STRATA_CONFIG_VERIFY_WARN,        /* recorded and notified, not held */
+    STRATA_CONFIG_VERIFY_OFF,         /* no verification for this base */
+} strata_config_verify_mode;
+
+typedef struct strata_config_identity {
+    strata_config_pos pos;
+    const char *issuer;         /* the OIDC issuer, exactly */
+    const char *subject;        /* the certificate's SAN, exactly; or NULL */
+    const char *subject_regexp; /* or a POSIX ERE over the whole SAN */
+} strata_config_identity;
+
+typedef struct strata_config_verify {
+    strata_config_pos pos;
+    int set;                    /* the block was written (or inherited) */
+    strata_config_strings keys; /* PEM public keys (absolute paths) */
+    const char *trusted_root;   /* keyless.trusted_root, or NULL */
+    const strata_config_identity *identities; /* keyless.identities */
+    size_t n_identities;
+    int threshold;                      /* distinct verifiers; default 1 */
+    strata_config_strings attestations; /* in-toto predicate types */
+    int mode;                           /* a strata_config_verify_mode */
+    uint64_t wait_ms; /* how long a signature may take; default 10m */
+    strata_config_strings mirrors; /* other repositories a docker-reference
+                                      may name */
+    int tlog; /* key signatures need a log entry (trusted_root); false */
+} strata_config_verify;
+
 typedef struct strata_config_base {
     strata_config_pos pos;
     const char *ref;      /* canonical ("docker.io/library/debian:12-slim") */
@@ -110,6 +145,8 @@ typedef struct strata_config_base {
     strata_config_strings platforms; /* "linux/amd64", ...; may be empty */
     strata_config_policy policy;
     int has_policy; /* any of the policy fields is set */
+    /* Its own verify block, else watch.verify (verify.set 0: none). */
+    strata_config_verify verify;
 } strata_config_base;
 
 typedef struct strata_config_watch {
@@ -120,6 +157,7 @@ typedef struct strata_config_watch {
     uint64_t soak_ms;   /* default 0 */
     uint64_t settle_ms; /* default 0 */
     int approval;       /* default false: updates need no approval */
+    strata_config_verify verify; /* the default of every base */
     const strata_config_base *bases;
     size_t n_bases;
 } strata_config_watch;
@@ -436,6 +474,8 @@ const char *strata_config_forge_name(strata_config_forge_type type);
 const char *strata_config_builder_type_name(strata_config_builder_type type);
 const char *strata_config_notify_type_name(strata_config_notify_type type);
 const char *strata_config_action_name(unsigned action_bit);
+/* "enforce", "warn", "off". */
+const char *strata_config_verify_mode_name(int mode);
 
 /* True when a listen address ("127.0.0.1:8780") is on loopback. */
 int strata_config_listen_is_loopback(const char *listen);
@@ -481,6 +521,12 @@ typedef struct strata_catalog_entry {
     uint64_t max_age_ms;     /* 0: any update behind is stale */
     uint64_t soak_ms;        /* newer digests younger than this don't count */
     const char *signing_key; /* absolute path, or NULL */
+    /*
+     * The entry's verify block; signing_key is shorthand for
+     * `verify: {keys: [that key]}` (and is added to keys when both are
+     * written). verify.set is 0 when the entry has neither.
+     */
+    strata_config_verify verify;
 } strata_catalog_entry;
 
 /* A team and the image references it owns (fnmatch(3) patterns). */

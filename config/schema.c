@@ -451,6 +451,53 @@ SCHEMA(policy, "policy", strata_config_base, .pos_offset = -1,
        .name_offset = -1,
        .set_offset = offsetof(strata_config_base, has_policy));
 
+/* verify: watch.verify and watch.bases[].verify. */
+static const strata_config__field identity_fields[] = {
+    FLD("issuer", STRATA_CF_STRING, strata_config_identity, issuer,
+        .flags = STRATA_CF_REQUIRED | STRATA_CF_NONEMPTY,
+        .validate = validate_http_url),
+    FLD("subject", STRATA_CF_STRING, strata_config_identity, subject,
+        .flags = STRATA_CF_NONEMPTY),
+    FLD("subject_regexp", STRATA_CF_STRING, strata_config_identity,
+        subject_regexp, .flags = STRATA_CF_NONEMPTY),
+};
+SCHEMA(identity, "keyless identity", strata_config_identity,
+       .pos_offset = offsetof(strata_config_identity, pos), .name_offset = -1,
+       .set_offset = -1, .check = strata_config__check_identity);
+
+static const strata_config__field keyless_fields[] = {
+    FLD("trusted_root", STRATA_CF_PATH, strata_config_verify, trusted_root,
+        .flags = STRATA_CF_NONEMPTY,
+        .validate = strata_config__verify_validate_root),
+    FLDX("identities", STRATA_CF_LIST, strata_config_verify, identities,
+         n_identities, .flags = STRATA_CF_NONEMPTY, .sub = &identity),
+};
+SCHEMA(keyless, "keyless", strata_config_verify, .pos_offset = -1,
+       .name_offset = -1, .set_offset = -1);
+
+static const strata_config__field verify_section_fields[] = {
+    FLD("keys", STRATA_CF_STRINGS, strata_config_verify, keys,
+        .flags = STRATA_CF_NONEMPTY,
+        .validate = strata_config__verify_validate_key),
+    FLAT("keyless", &keyless),
+    FLD("threshold", STRATA_CF_INT, strata_config_verify, threshold, .min = 1,
+        .max = 64, .def = "1"),
+    FLD("attestations", STRATA_CF_STRINGS, strata_config_verify, attestations,
+        .flags = STRATA_CF_NONEMPTY),
+    FLD("mode", STRATA_CF_ENUM, strata_config_verify, mode,
+        .names = strata_config__verify_modes, .def = "enforce"),
+    FLD("wait", STRATA_CF_DURATION, strata_config_verify, wait_ms,
+        .def = "10m"),
+    FLD("mirrors", STRATA_CF_STRINGS, strata_config_verify, mirrors,
+        .flags = STRATA_CF_NONEMPTY,
+        .validate = strata_config__verify_validate_mirror),
+    FLD("tlog", STRATA_CF_BOOL, strata_config_verify, tlog, .def = "false"),
+};
+SCHEMA(verify_section, "verify", strata_config_verify,
+       .pos_offset = offsetof(strata_config_verify, pos), .name_offset = -1,
+       .set_offset = offsetof(strata_config_verify, set),
+       .check = strata_config__check_verify);
+
 static const strata_config__field base_fields[] = {
     FLDX("ref", STRATA_CF_REF, strata_config_base, ref, name,
          .flags = STRATA_CF_REQUIRED),
@@ -461,6 +508,8 @@ static const strata_config__field base_fields[] = {
     FLD("platforms", STRATA_CF_STRINGS, strata_config_base, platforms,
         .validate = validate_platform),
     FLAT("policy", &policy),
+    FLD("verify", STRATA_CF_OBJECT, strata_config_base, verify,
+        .sub = &verify_section),
 };
 SCHEMA(base, "watched base", strata_config_base,
        .pos_offset = offsetof(strata_config_base, pos), .name_offset = -1,
@@ -476,6 +525,8 @@ static const strata_config__field watch_fields[] = {
         .def = "0"),
     FLD("approval", STRATA_CF_BOOL, strata_config_watch, approval,
         .def = "false"),
+    FLD("verify", STRATA_CF_OBJECT, strata_config_watch, verify,
+        .sub = &verify_section),
     FLDX("bases", STRATA_CF_LIST, strata_config_watch, bases, n_bases,
          .sub = &base),
 };

@@ -63,6 +63,46 @@ on_record(const strata_watcher_change *c, strata_error *err, void *arg)
     ev = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s*}", "type", "base.updated",
                    "id", id, "base", c->ref, "old_digest", c->old_digest,
                    "new_digest", c->new_digest, "tag", c->tag);
+    /* What verified it (or that it awaits its signature). */
+    if (c->verify_state != NULL) {
+        json_object_set_new(ev, "verify", json_string(c->verify_state));
+        if (c->verify_summary != NULL)
+            json_object_set_new(ev, "verified_by",
+                                json_string(c->verify_summary));
+    }
+    rc = strata_notify_enqueue(NULL, d->notify, ev, err);
+    json_decref(ev);
+    free(id);
+    return rc;
+}
+
+/*
+ * Inside the watcher's transaction: a digest quarantined (or, in warn
+ * mode, left unverified) after its wait is notified, critical, once.
+ */
+static int
+on_gate(const char *type, const json_t *payload, strata_error *err, void *arg)
+{
+    strata_daemon *d = arg;
+    const char *base = json_string_value(json_object_get(payload, "base"));
+    const char *digest = json_string_value(json_object_get(payload, "digest"));
+    const char *mode = json_string_value(json_object_get(payload, "mode"));
+    char *id;
+    json_t *ev;
+    int rc;
+
+    if (strcmp(type, "base.signature_failed") != 0 || d->notify == NULL)
+        return 0;
+    id = strata_xasprintf("base.signature_failed:%s:%s", base, digest);
+    ev = json_deep_copy(payload);
+    json_object_set_new(ev, "type", json_string(type));
+    json_object_set_new(ev, "id", json_string(id));
+    json_object_set_new(ev, "severity",
+                        json_string(mode != NULL && strcmp(mode, "warn") == 0
+                                        ? "warning"
+                                        : "critical"));
+    if (json_object_get(ev, "reason") == NULL)
+        json_object_set_new(ev, "reason", json_string("no valid signature"));
     rc = strata_notify_enqueue(NULL, d->notify, ev, err);
     json_decref(ev);
     free(id);
@@ -374,6 +414,7 @@ strata_daemon_new(strata_daemon **out, const strata_daemon_opts *opts,
         goto fail;
     strata_watcher_options_from_config(&wopts, d->config);
     wopts.on_record = on_record;
+    wopts.on_gate = on_gate;
     wopts.on_change = on_change;
     wopts.on_error = on_watch_error;
     wopts.arg = d;

@@ -146,11 +146,21 @@ on_bases(strata_api_req *req, void *arg)
 {
     strata_daemon *d = arg;
     strata_error err = {0};
-    json_t *states = NULL, *doc;
+    json_t *states = NULL, *doc, *s, *gate;
+    size_t i;
 
     if (strata_store_watch_states(&states, d->store, &err) != 0) {
         strata_api_respond_error(req, 500, "%s", err.msg);
         return;
+    }
+    /* The verification gate's state of each base with a policy. */
+    json_array_foreach (states, i, s) {
+        gate = strata_watchers_gate_get(
+            d->store, json_string_value(json_object_get(s, "ref")));
+        if (gate != NULL) {
+            json_object_del(gate, "digests");
+            json_object_set_new(s, "verify", gate);
+        }
     }
     doc = json_pack("{s:o}", "items", states);
     strata_api_respond_json(req, 200, doc);

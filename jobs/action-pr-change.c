@@ -117,6 +117,12 @@ body_of(const strata_pr__ctx *c)
             old ? "`" : "", old ? old : "unknown", old ? "`" : "",
             strata_pr__field(e, "digest"), strata_pr__field(e, "first_seen"));
     }
+    json_array_foreach (c->bases, i, e) {
+        if (is_live(e) && strata_pr__field(e, "verified") != NULL)
+            strata_buf_printf(&b, "\nSignature of `%s`: %s\n",
+                              strata_pr__field(e, "ref"),
+                              strata_pr__field(e, "verified"));
+    }
     strata_buf_puts(&b, "\nImages built from this repository that it "
                         "affects:\n");
     json_array_foreach (c->affected, i, e) {

@@ -149,7 +149,7 @@ history_of(json_t *base, const strata_runner_env *env, const char *ref,
 {
     json_t *digests = NULL, *d;
     const char *prev = NULL, *old = NULL;
-    char when[32] = "unknown";
+    char when[32] = "unknown", *verified;
     size_t i;
 
     if (strata_store_digests_list(&digests, env->store, ref, NULL) == 0) {
@@ -168,6 +168,10 @@ history_of(json_t *base, const strata_runner_env *env, const char *ref,
     json_object_set_new(base, "old", old ? json_string(old) : json_null());
     json_object_set_new(base, "first_seen", json_string(when));
     json_decref(digests);
+    /* What verified the digest, when the base has a signature policy. */
+    if ((verified = strata_jobs__verified_by(env->store, ref, digest)) != NULL)
+        json_object_set_new(base, "verified", json_string(verified));
+    free(verified);
 }
 
 /*

@@ -50,6 +50,15 @@ typedef struct strata_pr__ctx {
     strata_forge_pr *closed; /* the request closed, or NULL */
 } strata_pr__ctx;
 
+/*
+ * verified.c: what verified ref@digest in words ("verified by key
+ * `sha256:…`", "keyless identity `…` (issuer `…`), transparency log index
+ * N", "NOT verified (unverified): …"), from the verification gate's row;
+ * NULL when the base has no gate row for that digest. Caller frees.
+ */
+char *strata_jobs__verified_by(strata_store *st, const char *ref,
+                               const char *digest);
+
 /* action-pr.c: frees c and all it holds. */
 void strata_pr__free(strata_pr__ctx *c);
 /* The string member key of obj (borrowed), or NULL. */

@@ -23,7 +23,9 @@
  * last planned (and has soaked), enqueues the impacted images' actions.
  * dry_run changes nothing. *out (new reference) lists each update:
  * [{"base", "old", "new", "first_seen", "state": "first-seen" | "produced"
- * | "building" | "soaking" | "awaiting-approval" | "planned", "waves":
+ * | "awaiting-signature" | "quarantined" | "building" | "soaking" |
+ * "awaiting-approval" | "planned", "verify": the gate's row when the base
+ * has a signature policy (watchers.h, strata_watchers_gate_get), "waves":
  * [[{"image", "action", "wave", "repo", "path", "line", "job",
  * "created"}]]}]. "building": a rebuild or rebase of that image is queued
  * or running, so the new digest is probably strata's own.

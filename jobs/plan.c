@@ -52,6 +52,52 @@ strata_plan__target(const strata_config_repo **out_repo,
     }
 }
 
+/*
+ * The verification gate (watchers/gate.c) keeps one row per base,
+ * "verify:REF" = {"digest", "state", "reason", ...}. A digest is held
+ * while it awaits its signature or is quarantined, under an enforcing
+ * policy; verified, approved and warn-mode digests go on. A base whose
+ * configuration has an enforcing policy but no row for the digest (the
+ * gate has not seen it) is held too. Returns 1 to hold and fills
+ * update's "verify".
+ */
+static int
+gate_holds(json_t *update, strata_store *st, const strata_config_base *cb,
+           const strata_config_data *cfg, const char *ref, const char *cur)
+{
+    const strata_config_verify *v = cb ? &cb->verify : &cfg->watch.verify;
+    char *key = strata_xasprintf("verify:%s", ref), *val = NULL;
+    json_t *rec = NULL;
+    const char *d, *state, *mode;
+    int hold = 0;
+
+    if (strata_store_meta_get(&val, st, key, NULL) == 0 && val != NULL)
+        rec = json_loads(val, 0, NULL);
+    free(key);
+    free(val);
+    d = json_string_value(json_object_get(rec, "digest"));
+    if (d == NULL || strcmp(d, cur) != 0) {
+        if (v->set && v->mode == STRATA_CONFIG_VERIFY_ENFORCE) {
+            json_object_set_new(update, "verify",
+                                json_pack("{s:s, s:s}", "state", "awaiting",
+                                          "reason",
+                                          "not checked for signatures yet"));
+            hold = 1;
+        }
+        json_decref(rec);
+        return hold;
+    }
+    state = json_string_value(json_object_get(rec, "state"));
+    mode = json_string_value(json_object_get(rec, "mode"));
+    json_object_del(rec, "digests");
+    json_object_set(update, "verify", rec);
+    if (state != NULL && mode != NULL && strcmp(mode, "enforce") == 0 &&
+        (strcmp(state, "awaiting") == 0 || strcmp(state, "quarantined") == 0))
+        hold = 1;
+    json_decref(rec);
+    return hold;
+}
+
 static const strata_config_base *
 base_for(const strata_config_data *cfg, const char *ref)
 {
@@ -256,6 +302,16 @@ strata_plan_updates(json_t **out, strata_store *st, const strata_graph *g,
                 json_string(planned == NULL ? "first-seen" : "produced"));
             if (!dry_run)
                 rc = meta_set(st, "planned", ref, cur, err);
+        } else if (gate_holds(update, st, cb, cfg, ref, cur)) {
+            /* Never planned unless verified or approved --unsigned. */
+            const char *gs = json_string_value(
+                json_object_get(json_object_get(update, "verify"), "state"));
+
+            json_object_set_new(
+                update, "state",
+                json_string(gs != NULL && strcmp(gs, "quarantined") == 0
+                                ? "quarantined"
+                                : "awaiting-signature"));
         } else if (being_produced(st, ref)) {
             /* Decided when the job ends: produced, or a real update. */
             json_object_set_new(update, "state", json_string("building"));

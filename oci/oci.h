@@ -460,4 +460,135 @@ int strata_registry_put_manifest(strata_registry *reg, const strata_ref *ref,
 
 /* ==== end of push ======================================================= */
 
+/* ==== referrers and signatures (referrers.c, signatures.c) ============== */
+
+/* The largest referrers list or signature manifest read (bytes). */
+#define STRATA_REFERRERS_MAX_BYTES (256 * 1024)
+/* At most this many referrers of one digest are read. */
+#define STRATA_REFERRERS_MAX 32
+
+/*
+ * GETs a manifest (by ref's digest, else its tag) with the full Accept
+ * list, reading at most max bytes (0: STRATA_REFERRERS_MAX_BYTES; more is
+ * STRATA_ETOOBIG, refused unread), and checks its digest. As
+ * strata_registry_get_manifest otherwise; m->body holds the exact bytes.
+ */
+int strata_registry_get_manifest_max(strata_registry *reg,
+                                     const strata_ref *ref, size_t max,
+                                     strata_registry_manifest_cb cb, void *arg,
+                                     strata_error *err);
+
+/* One entry of a referrers list. */
+typedef struct strata_referrer {
+    char *digest;
+    char *media_type;    /* may be NULL */
+    char *artifact_type; /* may be NULL */
+    int64_t size;
+    json_t *annotations; /* an object, or NULL */
+} strata_referrer;
+
+typedef struct strata_referrers {
+    strata_referrer *items;
+    size_t n;
+    int via_tag_schema; /* the API was not served; the tag was read */
+    unsigned requests;  /* HTTP requests made (1 or 2) */
+    char *note; /* why the API was not used when it failed, or that the list
+                   was cut; else NULL */
+} strata_referrers;
+
+void strata_referrers_free(strata_referrers *r);
+
+/* out is the callback's (free it); NULL when err is set. */
+typedef void (*strata_registry_referrers_cb)(strata_referrers *out,
+                                             const strata_error *err,
+                                             void *arg);
+
+/*
+ * What refers to digest in ref's repository: GET
+ * /v2/PATH/referrers/DIGEST[?artifactType=T] (OCI 1.1); when the registry
+ * answers 404 (it does not serve the API) or fails, the referrers tag
+ * schema's index "sha256-<hex>" (a missing tag is an empty list). Entries
+ * are kept only when their artifactType is artifact_type (NULL: all),
+ * unless the registry says it filtered (OCI-Filters-Applied). At most
+ * STRATA_REFERRERS_MAX entries; answers over max bytes (0: the default)
+ * are refused. Errors: the tag schema's (STRATA_EPROTO for an answer that
+ * is not an index of descriptors, STRATA_ETOOBIG, network errors), and
+ * STRATA_EINVAL for a digest that is not sha256.
+ */
+int strata_registry_referrers(strata_registry *reg, const strata_ref *ref,
+                              const char *digest, const char *artifact_type,
+                              size_t max, strata_registry_referrers_cb cb,
+                              void *arg, strata_error *err);
+
+/* Artifact types and layer media types signatures come in. */
+#define STRATA_MT_COSIGN_SIG_ARTIFACT                                          \
+    "application/vnd.dev.cosign.artifact.sig.v1+json"
+#define STRATA_MT_COSIGN_SIMPLESIGNING                                         \
+    "application/vnd.dev.cosign.simplesigning.v1+json"
+#define STRATA_MT_DSSE_ENVELOPE "application/vnd.dsse.envelope.v1+json"
+#define STRATA_MT_SIGSTORE_BUNDLE_PREFIX "application/vnd.dev.sigstore.bundle"
+#define STRATA_MT_NOTATION_SIGNATURE "application/vnd.cncf.notary.signature"
+
+/* Where to look (a bit set). */
+enum {
+    STRATA_SIGS_COSIGN = 1 << 0,       /* sha256-<hex>.sig */
+    STRATA_SIGS_ATTESTATIONS = 1 << 1, /* sha256-<hex>.att */
+    STRATA_SIGS_REFERRERS = 1 << 2,    /* referrers API or tag schema */
+    STRATA_SIGS_ALL = 7,
+};
+
+typedef enum strata_signature_kind {
+    STRATA_SIGNATURE_COSIGN = 0,  /* a simple-signing payload layer */
+    STRATA_SIGNATURE_ATTESTATION, /* a DSSE envelope layer */
+    STRATA_SIGNATURE_BUNDLE,      /* a Sigstore bundle */
+    STRATA_SIGNATURE_FAILURE,     /* found, but could not be read */
+} strata_signature_kind;
+
+/* One candidate: its bytes and annotations, or why it could not be read. */
+typedef struct strata_signature {
+    strata_signature_kind kind;
+    char *label; /* "sha256-ab12….sig layer 1", "referrer sha256:…" */
+    char *data;  /* the layer blob (NUL-terminated), or NULL */
+    size_t len;
+    json_t *annotations; /* the layer's annotations, or NULL */
+    char *reason;        /* STRATA_SIGNATURE_FAILURE: why */
+} strata_signature;
+
+typedef struct strata_signatures {
+    strata_signature *items;
+    size_t n;
+    unsigned requests; /* registry requests made */
+} strata_signatures;
+
+void strata_signatures_free(strata_signatures *s);
+
+/*
+ * sigs is the callback's (free it). err is set only when the registry
+ * client was closed (STRATA_ECANCELED); every other problem (a garbage or
+ * huge manifest, a referrer loop, a referrers API answering 500) is a
+ * STRATA_SIGNATURE_FAILURE entry with a reason, and a layout that is
+ * simply absent (404) adds nothing.
+ */
+typedef void (*strata_registry_signatures_cb)(strata_signatures *sigs,
+                                              const strata_error *err,
+                                              void *arg);
+
+/*
+ * Collects the signatures of digest in ref's repository from the layouts
+ * in `layouts`: cosign's "sha256-<hex>.sig" (each layer: a simple-signing
+ * payload with its signature annotations) and ".att" (each layer: a DSSE
+ * envelope), and the referrers of digest (the API or the tag schema):
+ * Sigstore bundles (v0.1 to v0.3), cosign signatures and attestations
+ * attached as referrers. Each referrer manifest must name digest as its
+ * subject. Manifests are read up to STRATA_REFERRERS_MAX_BYTES, layers up
+ * to 4 MiB (a layer that declares more is refused unread), at most 16
+ * layers a manifest. Requests run one after another.
+ */
+int strata_registry_find_signatures(strata_registry *reg, const strata_ref *ref,
+                                    const char *digest, unsigned layouts,
+                                    strata_registry_signatures_cb cb, void *arg,
+                                    strata_error *err);
+
+/* ==== end of referrers and signatures =================================== */
+
 #endif

@@ -1152,6 +1152,242 @@ watcher_accepts_range(const char *range)
  * the documentation lists (the policy.semver row of docs/configuration.md)
  * is accepted by both, and for any range both give the same verdict.
  */
+/*
+ * verify blocks: what strata cannot carry out is a problem at the place it
+ * is written (keys, trusted roots and regexps are loaded by the check);
+ * bases inherit watch.verify unless they write their own.
+ */
+TEST(verify_blocks)
+{
+    char tmpl[] = "/tmp/strata-test-config-XXXXXX", *dir, *cmd, *yaml, *want;
+    const strata_config_data *d;
+    FILE *f;
+    result r;
+
+    dir = mkdtemp(tmpl);
+    CHECK(dir != NULL);
+    cmd = strata_xasprintf(
+        "cd '%s' && openssl genpkey -algorithm EC -pkeyopt "
+        "ec_paramgen_curve:P-256 -out p256.pem 2>/dev/null && openssl pkey "
+        "-in p256.pem -pubout -out p256.pub && openssl genpkey -algorithm EC "
+        "-pkeyopt ec_paramgen_curve:secp256k1 -out k1.pem 2>/dev/null && "
+        "openssl pkey -in k1.pem -pubout -out k1.pub && cp '%s' root.json",
+        dir,
+        STRATA_TEST_CONFIG_DIR "/../verify/conformance/"
+                               "trusted_root.production.json");
+    CHECK_EQ(system(cmd), 0);
+    free(cmd);
+    cmd = strata_xasprintf("%s/garbage.json", dir);
+    f = fopen(cmd, "w");
+    fputs("{\"mediaType\": 1}", f);
+    fclose(f);
+    free(cmd);
+
+    d = load_ok(
+        &r,
+        "watch:\n"
+        "  verify:\n"
+        "    keys: [p256.pub]\n"
+        "    keyless:\n"
+        "      trusted_root: root.json\n"
+        "      identities:\n"
+        "        - {issuer: https://accounts.example, subject: "
+        "a@example.com}\n"
+        "        - issuer: https://token.actions.githubusercontent.com\n"
+        "          subject_regexp: '^https://github.com/acme/.*$'\n"
+        "    threshold: 2\n"
+        "    attestations: [https://slsa.dev/provenance/v1]\n"
+        "    mode: warn\n"
+        "    wait: 2m\n"
+        "    mirrors: [mirror.example.com/library/debian]\n"
+        "  bases:\n"
+        "    - ref: debian:12\n"
+        "    - ref: alpine:3\n"
+        "      verify: {keys: [./p256.pub], wait: 5s}\n"
+        "    - ref: busybox:1\n"
+        "      verify: {mode: off}\n",
+        dir);
+    CHECK_EQ(d->watch.verify.set, 1);
+    CHECK_EQ(d->watch.verify.keys.count, 1);
+    cmd = strata_xasprintf("%s/p256.pub", dir);
+    CHECK_STR_EQ(d->watch.verify.keys.items[0], cmd);
+    free(cmd);
+    CHECK_EQ(d->watch.verify.n_identities, 2);
+    CHECK_STR_EQ(d->watch.verify.identities[1].subject_regexp,
+                 "^https://github.com/acme/.*$");
+    CHECK_EQ(d->watch.verify.threshold, 2);
+    CHECK_EQ(d->watch.verify.mode, STRATA_CONFIG_VERIFY_WARN);
+    CHECK_EQ(d->watch.verify.wait_ms, 120000);
+    CHECK_EQ(d->watch.verify.mirrors.count, 1);
+    /* debian inherits; alpine has its own, with the defaults. */
+    CHECK_EQ(d->watch.bases[0].verify.set, 1);
+    CHECK_EQ(d->watch.bases[0].verify.n_identities, 2);
+    CHECK_EQ(d->watch.bases[1].verify.n_identities, 0);
+    CHECK_EQ(d->watch.bases[1].verify.threshold, 1);
+    CHECK_EQ(d->watch.bases[1].verify.mode, STRATA_CONFIG_VERIFY_ENFORCE);
+    CHECK_EQ(d->watch.bases[1].verify.wait_ms, 5000);
+    CHECK_EQ(d->watch.bases[2].verify.mode, STRATA_CONFIG_VERIFY_OFF);
+    result_free(&r);
+
+    /* No verify anywhere: no policy. */
+    d = load_ok(&r, "watch: {bases: [{ref: debian:12}]}\n", dir);
+    CHECK_EQ(d->watch.bases[0].verify.set, 0);
+    result_free(&r);
+
+    /* An unsupported key type, at its line and column. */
+    yaml = strata_xasprintf("watch:\n  verify: {keys: [k1.pub]}\n");
+    want = strata_xasprintf("test.yaml:2:19: unsupported key '%s/k1.pub': "
+                            "ecdsa on curve secp256k1; use ECDSA P-256 or "
+                            "P-384, RSA 2048+ or Ed25519",
+                            dir);
+    load_str(&r, yaml, dir);
+    dump(&r);
+    CHECK_EQ(count(&r), 1);
+    CHECK(strstr(text(&r, 0), "test.yaml:2:19: ") == text(&r, 0));
+    CHECK(strstr(text(&r, 0), "k1.pub") != NULL);
+    result_free(&r);
+    free(yaml);
+    free(want);
+
+    /* A missing key file. */
+    load_str(&r, "watch:\n  verify:\n    keys: [nope.pub]\n", dir);
+    dump(&r);
+    CHECK_EQ(count(&r), 1);
+    CHECK(strncmp(text(&r, 0), "test.yaml:3:12: ", 16) == 0);
+    CHECK(strstr(text(&r, 0), "nope.pub") != NULL);
+    result_free(&r);
+
+    /* A trusted root that is not one. */
+    load_str(&r,
+             "watch:\n  verify:\n    keyless:\n      trusted_root: "
+             "garbage.json\n      identities: [{issuer: https://i.example, "
+             "subject: x}]\n",
+             dir);
+    dump(&r);
+    CHECK_EQ(count(&r), 1);
+    CHECK(strncmp(text(&r, 0), "test.yaml:4:21: ", 16) == 0);
+    CHECK(strstr(text(&r, 0), "garbage.json") != NULL);
+    result_free(&r);
+
+    /* A bad regexp; subject and subject_regexp both; neither. */
+    load_str(&r,
+             "watch:\n  verify:\n    keyless:\n      trusted_root: root.json\n"
+             "      identities:\n"
+             "        - {issuer: https://i.example, subject_regexp: 'a(b'}\n"
+             "        - {issuer: https://i.example, subject: a, "
+             "subject_regexp: a}\n"
+             "        - {issuer: https://i.example}\n",
+             dir);
+    dump(&r);
+    CHECK_EQ(count(&r), 3);
+    CHECK(strncmp(text(&r, 0), "test.yaml:6:11: ", 16) == 0);
+    CHECK(strncmp(text(&r, 1), "test.yaml:7:11: an identity has either", 38) ==
+          0);
+    CHECK_STR_EQ(text(&r, 2), "test.yaml:8:11: an identity needs 'subject' "
+                              "or 'subject_regexp'");
+    result_free(&r);
+
+    /* Rules across keys. */
+    load_one_problem("watch:\n  verify: {wait: 1m}\n",
+                     "test.yaml:2:11: 'verify' needs 'keys' or 'keyless' "
+                     "identities (or mode: off)");
+    yaml = strata_xasprintf("watch:\n  verify:\n    keys: [%s/p256.pub]\n"
+                            "    threshold: 2\n",
+                            dir);
+    load_one_problem(yaml, "test.yaml:4:16: 'threshold' is 2 but only 1 "
+                           "verifiers (keys and identities) are configured");
+    free(yaml);
+    yaml = strata_xasprintf("watch:\n  verify:\n    keys: [%s/p256.pub]\n"
+                            "    mode: block\n",
+                            dir);
+    load_str(&r, yaml, dir);
+    CHECK_EQ(count(&r), 1);
+    CHECK(strncmp(text(&r, 0), "test.yaml:4:11: ", 16) == 0);
+    result_free(&r);
+    free(yaml);
+
+    cmd = strata_xasprintf("rm -rf '%s'", dir);
+    CHECK_EQ(system(cmd), 0);
+    free(cmd);
+}
+
+/*
+ * The catalog's verify block and signing_key, which is now enforced: the
+ * key must be one strata can verify with.
+ */
+TEST(catalog_verify)
+{
+    char tmpl[] = "/tmp/strata-test-config-XXXXXX", *dir, *cmd, *yaml;
+    strata_config_problems *problems = strata_config_problems_new();
+    strata_catalog *cat = NULL;
+    const strata_catalog_entry *e;
+    strata_error err = {0};
+
+    dir = mkdtemp(tmpl);
+    CHECK(dir != NULL);
+    cmd = strata_xasprintf(
+        "cd '%s' && openssl genpkey -algorithm EC -pkeyopt "
+        "ec_paramgen_curve:P-256 -out p256.pem 2>/dev/null && openssl pkey "
+        "-in p256.pem -pubout -out p256.pub && openssl genpkey -algorithm "
+        "ed25519 -out ed.pem && openssl pkey -in ed.pem -pubout -out ed.pub "
+        "&& echo 'not a key' > bad.pub",
+        dir);
+    CHECK_EQ(system(cmd), 0);
+    free(cmd);
+
+    yaml = "bases:\n"
+           "  - ref: debian:12\n"
+           "    signing_key: p256.pub\n"
+           "  - ref: alpine:3\n"
+           "    signing_key: p256.pub\n"
+           "    verify: {keys: [ed.pub], mode: warn, wait: 30s}\n"
+           "  - ref: busybox:1\n";
+    CHECK_OK(strata_catalog_load_string(&cat, yaml, strlen(yaml), "cat.yaml",
+                                        dir, problems, &err),
+             &err);
+    e = strata_catalog_get(cat, 0);
+    CHECK_EQ(e->verify.set, 1);
+    CHECK_EQ(e->verify.keys.count, 1);
+    CHECK_STR_EQ(e->verify.keys.items[0], e->signing_key);
+    CHECK_EQ(e->verify.threshold, 1);
+    CHECK_EQ(e->verify.wait_ms, 600000);
+    e = strata_catalog_get(cat, 1);
+    CHECK_EQ(e->verify.keys.count, 2);
+    CHECK_EQ(e->verify.mode, STRATA_CONFIG_VERIFY_WARN);
+    CHECK_EQ(e->verify.wait_ms, 30000);
+    CHECK_EQ(strata_catalog_get(cat, 2)->verify.set, 0);
+    strata_catalog_free(cat);
+    cat = NULL;
+
+    yaml = "bases:\n"
+           "  - ref: debian:12\n"
+           "    signing_key: bad.pub\n"
+           "  - ref: alpine:3\n"
+           "    verify:\n"
+           "      keyless: {identities: [{issuer: https://i.example, "
+           "subject_regexp: '('}]}\n"
+           "      colour: red\n";
+    CHECK_EQ(strata_catalog_load_string(&cat, yaml, strlen(yaml), "cat.yaml",
+                                        dir, problems, &err),
+             STRATA_EINVAL);
+    {
+        size_t i, n = strata_config_problems_count(problems);
+
+        for (i = 0; i < n; i++)
+            printf("#   problem: %s\n",
+                   strata_config_problems_get(problems, i)->text);
+        CHECK_EQ(n, 4);
+        CHECK(strncmp(strata_config_problems_get(problems, 0)->text,
+                      "cat.yaml:3:18: ", 15) == 0);
+        CHECK(strstr(strata_config_problems_get(problems, 0)->text,
+                     "bad.pub") != NULL);
+    }
+    strata_config_problems_free(problems);
+    cmd = strata_xasprintf("rm -rf '%s'", dir);
+    CHECK_EQ(system(cmd), 0);
+    free(cmd);
+}
+
 TEST(semver_ranges_agree_with_the_watcher)
 {
     static const struct {
@@ -1229,6 +1465,8 @@ main(void)
     RUN(long_values_are_cut_in_problems);
     RUN(pull_request_settings_inherit);
     RUN(every_key_is_documented);
+    RUN(verify_blocks);
+    RUN(catalog_verify);
     RUN(semver_ranges_agree_with_the_watcher);
     return harness_done();
 }

@@ -319,7 +319,7 @@ TEST(catalog_yaml_errors)
              STRATA_EINVAL);
     CHECK_EQ(strata_config_problems_count(p), 2);
     CHECK_STR_EQ(strata_config_problems_get(p, 0)->text,
-                 "c.yaml:3:18: cannot read signing key 'nope.pub': No such "
+                 "c.yaml:3:18: cannot open '/nonexistent/nope.pub': No such "
                  "file or directory");
     CHECK_STR_EQ(strata_config_problems_get(p, 1)->text,
                  "c.yaml:4:8: 'teams' must be a list");

@@ -22,6 +22,11 @@ typedef struct check {
     char *tag;          /* the tag a policy picked */
     strata_ref *target; /* name:tag, what is read */
     char *digest;       /* what HEAD said */
+    /* The verification gate (gate.c), for a watch with a policy. */
+    strata_watcher__verdict *verdict; /* what this check found, or NULL */
+    json_t *gate_platforms;           /* platforms held while verifying */
+    const char *gate_state;           /* as recorded: a constant */
+    char *gate_summary;
 } check;
 
 static void
@@ -34,6 +39,9 @@ check_end(check *c, const strata_watcher__result *res)
     free(c->tag);
     strata_ref_free(c->target);
     free(c->digest);
+    strata_watcher__verdict_free(c->verdict);
+    json_decref(c->gate_platforms);
+    free(c->gate_summary);
     free(c);
     strata_watcher__check_done(w, wt, in_round, res);
 }
@@ -163,6 +171,8 @@ describe(strata_watcher_change *ch, const char ***names, check *c,
     ch->nplatforms_changed = n;
     ch->platforms = platforms;
     ch->time_ms = now;
+    ch->verify_state = c->gate_state;
+    ch->verify_summary = c->gate_summary;
 }
 
 static void
@@ -215,6 +225,8 @@ event_payload(check *c, const char *old, const json_t *platforms,
     if (c->tag != NULL)
         json_object_set_new(p, "tag", json_string(c->tag));
     json_object_set_new(p, "target", json_string(strata_ref_string(c->target)));
+    if (c->gate_state != NULL)
+        json_object_set_new(p, "verify", json_string(c->gate_state));
     if (platforms != NULL) {
         json_object_set(p, "platforms", (json_t *) platforms);
         json_object_set(p, "platforms_changed", (json_t *) changed);
@@ -253,6 +265,16 @@ record(check *c, json_t *platforms)
     if ((rc = strata_store_watch_observe(NULL, &previous, w->store, &obs,
                                          &err)) != 0)
         goto rollback;
+    /* The gate's verdict, decided in the same transaction as the digest. */
+    if (c->verdict != NULL &&
+        (rc = strata_watcher__gate_record(&c->gate_state, w, wt->gate, wt->key,
+                                          c->digest, c->verdict, now, &err)) !=
+            0)
+        goto rollback;
+    if (c->verdict != NULL)
+        c->gate_summary = c->verdict->summary
+                              ? strata_xstrdup(c->verdict->summary)
+                              : NULL;
     if (previous == NULL || strcmp(previous, c->digest) != 0) {
         changed = platforms_changed(wt, previous ? wt->current_platforms : NULL,
                                     platforms);
@@ -304,6 +326,70 @@ out:
     check_end(c, &res);
 }
 
+static void
+on_gate(strata_watcher__verdict *v, void *arg)
+{
+    check *c = arg;
+    strata_watcher__result res = {0};
+    json_t *platforms = c->gate_platforms;
+
+    c->gate_platforms = NULL;
+    if (v == NULL) {
+        /* The registry client was closed: nothing is recorded. */
+        json_decref(platforms);
+        res.started_ms = c->started_ms;
+        res.canceled = 1;
+        check_end(c, &res);
+        return;
+    }
+    c->verdict = v;
+    record(c, platforms);
+}
+
+/*
+ * Before a digest is recorded: when the watch has a signature policy and
+ * this digest's gate is not decided yet, verify it (and each watched
+ * platform's manifest) first, so the digest and its gate state are
+ * written together. platforms: the index's, when it was read.
+ */
+static void
+gate_or_record(check *c, json_t *platforms)
+{
+    strata_watcher *w = c->w;
+    strata_watcher__watch *wt = c->wt;
+    const json_t *plats = platforms ? platforms : wt->current_platforms;
+    const char **digests;
+    strata_error err = {0};
+    size_t i, n = 1;
+
+    if (wt->gate == NULL ||
+        !strata_watcher__gate_pending(w, wt->key, c->digest)) {
+        record(c, platforms);
+        return;
+    }
+    digests = strata_xcalloc(wt->nplatforms + 2, sizeof(*digests));
+    digests[0] = c->digest;
+    for (i = 0; i < wt->nplatforms; i++) {
+        const char *d =
+            json_string_value(json_object_get(plats, wt->platforms[i]));
+
+        if (d != NULL && strcmp(d, c->digest) != 0)
+            digests[n++] = d;
+    }
+    c->gate_platforms = platforms;
+    if (strata_watcher__gate_start(w, wt->gate, c->target, digests, n, on_gate,
+                                   c, &err) != 0) {
+        /* Could not look at all (the client is closing): no verdict. */
+        c->gate_platforms = NULL;
+        c->verdict = strata_xcalloc(1, sizeof(*c->verdict));
+        c->verdict->summary = strata_xasprintf("not verified: %s", err.msg);
+        c->verdict->signers = json_array();
+        c->verdict->digests = json_array();
+        record(c, platforms);
+    }
+    free(digests);
+}
+
 /*
  * A verified new digest: with a settle window (and something to compare
  * with), wait until it has been stable for the whole window.
@@ -319,14 +405,14 @@ settle_or_record(check *c, json_t *platforms)
     int64_t now = strata_now_ms();
 
     if (w->opts.settle_ms == 0 || c->in_round || wt->current == NULL) {
-        record(c, platforms);
+        gate_or_record(c, platforms);
         return;
     }
     strata_watchers_settle_observe(&wt->settle, c->digest, now);
     if (strata_watchers_settle_take(&settled, &old, &wt->settle, now,
                                     w->opts.settle_ms)) {
         free(old);
-        record(c, platforms);
+        gate_or_record(c, platforms);
         return;
     }
     log_debug("watch '%s': '%s' waits for the settle window", wt->key,
@@ -382,9 +468,10 @@ on_head(char *digest, const strata_error *herr, void *arg)
     }
     c->digest = digest;
     if (wt->current != NULL && strcmp(wt->current, digest) == 0) {
-        /* No change; a pending one flipped back. */
+        /* No change; a pending one flipped back. A digest still awaiting
+         * its signature is verified again. */
         strata_watchers_settle_observe(&wt->settle, digest, strata_now_ms());
-        record(c, NULL);
+        gate_or_record(c, NULL);
         return;
     }
     if (strata_registry_get_manifest(c->w->registry, c->target, on_manifest, c,

@@ -134,6 +134,7 @@ strata_watcher_configure(strata_watcher *w, const struct strata_config *config,
         spec.interval_ms = b->interval_ms;
         spec.platforms = b->platforms.items;
         spec.nplatforms = b->platforms.count;
+        spec.verify = &b->verify;
         if ((rc = strata_watcher_add(NULL, w, &spec, err)) != 0)
             return strata_error_wrap(err, "%s:%d:%d: watch '%s'", d->file,
                                      b->pos.line, b->pos.col, b->ref);

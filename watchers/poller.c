@@ -492,6 +492,11 @@ strata_watcher_add(const char **out_key, strata_watcher *w,
     }
     wt->interval_ms =
         spec->interval_ms ? spec->interval_ms : w->opts.interval_ms;
+    if ((rc = strata_watcher__gate_compile(&wt->gate, w, spec->verify, err)) !=
+        0) {
+        strata_error_wrap(err, "verify policy of '%s'", wt->key);
+        goto fail;
+    }
     old = strata_strmap_get(w->by_key, wt->key);
     if (old != NULL) {
         /* The same reference again: one watch, the shortest interval. */
@@ -503,6 +508,8 @@ strata_watcher_add(const char **out_key, strata_watcher *w,
         }
         if (wt->interval_ms < old->interval_ms)
             old->interval_ms = wt->interval_ms;
+        if (old->gate == NULL)
+            old->gate = wt->gate;
         add_platforms(old, spec->platforms, spec->nplatforms);
         if (out_key != NULL)
             *out_key = old->key;
@@ -618,6 +625,51 @@ strata_watcher_stop(strata_watcher *w)
     uv_timer_stop(&w->timer);
 }
 
+static void
+check_soon(strata_watcher__watch *wt)
+{
+    if (wt->state == STRATA_WATCHER__IDLE)
+        enqueue(wt);
+    else if (wt->state == STRATA_WATCHER__RUNNING)
+        wt->again = 1;
+}
+
+/*
+ * A push of a signature's tag: cosign's "sha256-<hex>.sig" or ".att", or
+ * the referrers tag schema's "sha256-<hex>". Every watch of that
+ * repository with a policy whose current digest is <hex> is checked again
+ * now (its gate reads the new signature). Returns 1 when one was.
+ */
+static int
+trigger_signature(strata_watcher *w, const strata_ref *ref)
+{
+    const char *tag = strata_ref_tag(ref);
+    size_t len = strlen(tag), i, hits = 0;
+    char *digest;
+
+    if (strncmp(tag, "sha256-", 7) != 0 ||
+        !(len == 7 + 64 || (len == 7 + 64 + 4 &&
+                            (strcmp(tag + 71, ".sig") == 0 ||
+                             strcmp(tag + 71, ".att") == 0))))
+        return 0;
+    digest = strata_xasprintf("sha256:%.64s", tag + 7);
+    for (i = 0; i < w->nwatches; i++) {
+        strata_watcher__watch *wt = w->watches[i];
+        const strata_ref *r = wt->policy != NULL ? wt->repo : wt->ref;
+
+        if (wt->gate != NULL && wt->current != NULL &&
+            strcmp(wt->current, digest) == 0 &&
+            strcmp(strata_ref_name(r), strata_ref_name(ref)) == 0) {
+            log_info("watch '%s': its signature tag '%s' was pushed", wt->key,
+                     tag);
+            check_soon(wt);
+            hits++;
+        }
+    }
+    free(digest);
+    return hits > 0;
+}
+
 int
 strata_watcher_trigger(strata_watcher *w, const char *ref, strata_error *err)
 {
@@ -640,17 +692,18 @@ strata_watcher_trigger(strata_watcher *w, const char *ref, strata_error *err)
             NULL &&
         hit[n]->policy != NULL)
         n++;
+    if (n == 0 && strata_ref_tag(parsed) != NULL)
+        rc = trigger_signature(w, parsed);
     strata_ref_free(tagged);
     strata_ref_free(parsed);
+    if (n == 0 && rc == 1)
+        goto kick;
     if (n == 0)
         return strata_error_set(err, STRATA_ENOTFOUND, "'%s' is not watched",
                                 ref);
-    for (i = 0; i < n; i++) {
-        if (hit[i]->state == STRATA_WATCHER__IDLE)
-            enqueue(hit[i]);
-        else if (hit[i]->state == STRATA_WATCHER__RUNNING)
-            hit[i]->again = 1;
-    }
+    for (i = 0; i < n; i++)
+        check_soon(hit[i]);
+kick:
     uv_timer_start(&w->kick, on_kick, 0, 0);
     return 0;
 }
@@ -671,6 +724,7 @@ on_handle_close(uv_handle_t *handle)
         watch_free(w->watches[i]);
     free(w->watches);
     strata_strmap_free(w->by_key);
+    strata_watcher__gates_free(w);
     while ((h = w->hosts) != NULL) {
         w->hosts = h->next;
         free(h->domain);

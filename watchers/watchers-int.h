@@ -26,6 +26,7 @@ enum {
 };
 
 typedef struct strata_watcher__host strata_watcher__host;
+typedef struct strata_watcher__gate strata_watcher__gate;
 
 /* One watched reference and its schedule. */
 typedef struct strata_watcher__watch {
@@ -51,6 +52,7 @@ typedef struct strata_watcher__watch {
     strata_watchers_settle settle;
     strata_watcher__host *host;
     struct strata_watcher__watch *qnext; /* in host's queue */
+    const strata_watcher__gate *gate;    /* verify policy, or NULL */
 } strata_watcher__watch;
 
 /* A registry's queue of checks and its concurrency limit. */
@@ -86,6 +88,10 @@ struct strata_watcher {
     void *round_arg;
     strata_watcher_close_cb close_cb;
     void *close_arg;
+    /* The gate's compiled policies and what they share (gate.c). */
+    strata_watcher__gate *gates;
+    strata_strmap *trust_keys;  /* path -> strata_verify_key */
+    strata_strmap *trust_roots; /* path -> strata_verify_trusted_root */
 };
 
 /* How one check ended, handed from check.c to poller.c. */
@@ -122,5 +128,57 @@ unsigned strata_watcher__record_error(strata_watcher *w,
 /* When wt is due next after a check that started at started_ms. */
 int64_t strata_watcher__next_due(strata_watcher *w, strata_watcher__watch *wt,
                                  int64_t now_ms);
+
+/* ---- the verification gate (gate.c) -------------------------------------- */
+
+/* A verdict over a watch's digest and its watched platforms' manifests. */
+typedef struct strata_watcher__verdict {
+    int ok;           /* every digest met the policy */
+    char *summary;    /* one line: what verified, or why not */
+    json_t *signers;  /* [{"verifier", "key"|"subject", ...}] of the digest */
+    json_t *digests;  /* [{"digest", "ok", "summary", "result"}] */
+    unsigned requests;
+} strata_watcher__verdict;
+
+void strata_watcher__verdict_free(strata_watcher__verdict *v);
+
+/* Compiles a verify block (NULL when it has none, or mode off). */
+struct strata_config_verify;
+int strata_watcher__gate_compile(const strata_watcher__gate **out,
+                                 strata_watcher *w,
+                                 const struct strata_config_verify *v,
+                                 strata_error *err);
+void strata_watcher__gates_free(strata_watcher *w);
+int strata_watcher__gate_mode(const strata_watcher__gate *g);
+
+/* v: the verdict (the callback's), NULL when the client was closed. */
+typedef void (*strata_watcher__gate_cb)(strata_watcher__verdict *v,
+                                        void *arg);
+
+/*
+ * Verifies digests[0] (the tag's) and the others (watched platforms'
+ * manifests) of target's repository in turn. cb runs once from the loop,
+ * unless this returns an error.
+ */
+int strata_watcher__gate_start(strata_watcher *w,
+                               const strata_watcher__gate *gate,
+                               const strata_ref *target,
+                               const char *const *digests, size_t n,
+                               strata_watcher__gate_cb cb, void *arg,
+                               strata_error *err);
+
+/* 1 unless digest's gate state is decided (verified, quarantined, ...). */
+int strata_watcher__gate_pending(strata_watcher *w, const char *watch_key,
+                                 const char *digest);
+
+/*
+ * Inside the caller's transaction: the verdict becomes the gate state
+ * (and its event, with on_gate). *out_state: a constant name.
+ */
+int strata_watcher__gate_record(const char **out_state, strata_watcher *w,
+                                const strata_watcher__gate *gate,
+                                const char *watch_key, const char *digest,
+                                const strata_watcher__verdict *v, int64_t now,
+                                strata_error *err);
 
 #endif

@@ -15,6 +15,7 @@
 
 #include "core.h"
 #include "oci.h"
+#include "verify.h"
 
 struct strata_store;
 
@@ -261,6 +262,13 @@ typedef struct strata_watcher_change {
     size_t nplatforms_changed;
     const json_t *platforms; /* {"linux/amd64": "sha256:..."} or NULL */
     int64_t time_ms;         /* when the change was read */
+    /*
+     * The verification gate, for a watch with a policy: "verified",
+     * "awaiting", "quarantined", "unverified" (warn mode) or "approved",
+     * with its one-line reason; both NULL without a policy.
+     */
+    const char *verify_state;
+    const char *verify_summary;
 } strata_watcher_change;
 
 /* Runs once per change, from the loop, after the store has recorded it. */
@@ -277,6 +285,14 @@ typedef void (*strata_watcher_change_cb)(const strata_watcher_change *change,
  */
 typedef int (*strata_watcher_record_cb)(const strata_watcher_change *change,
                                         strata_error *err, void *arg);
+/*
+ * Runs inside the store transaction that records a gate event
+ * ("base.verified", "base.signature_failed"; payload borrowed: base,
+ * digest, state, mode, reason or summary, verified_by), like on_record:
+ * non-zero (err set) rolls the check back.
+ */
+typedef int (*strata_watcher_gate_cb)(const char *type, const json_t *payload,
+                                      strata_error *err, void *arg);
 /* Runs once per failed check (already recorded in the store). */
 typedef void (*strata_watcher_error_cb)(const char *ref,
                                         const strata_error *err, void *arg);
@@ -291,6 +307,7 @@ typedef struct strata_watcher_options {
     int tag_max_pages;    /* 0 = 50 */
     int no_events;        /* don't append base.* events to the store */
     strata_watcher_record_cb on_record; /* may be NULL */
+    strata_watcher_gate_cb on_gate;     /* may be NULL */
     strata_watcher_change_cb on_change; /* may be NULL */
     strata_watcher_error_cb on_error;   /* may be NULL */
     void *arg;                          /* for the callbacks */
@@ -317,6 +334,12 @@ typedef struct strata_watcher_spec {
     uint64_t interval_ms;         /* 0: the watcher's default */
     const char *const *platforms; /* "os/arch[/variant]", may be NULL */
     size_t nplatforms;
+    /*
+     * The signature policy of new digests (borrowed for the call; keys and
+     * trusted roots are loaded then, once per path), or NULL. A watch
+     * added again keeps the policy it was first given unless it had none.
+     */
+    const struct strata_config_verify *verify;
 } strata_watcher_spec;
 
 /*
@@ -428,6 +451,59 @@ int strata_watcher_configure(strata_watcher *w,
 /* Fills opts from a configuration's watch section (callbacks unset). */
 void strata_watcher_options_from_config(strata_watcher_options *opts,
                                         const struct strata_config *config);
+
+/* ==== the verification gate (gate.c) ==================================== */
+
+/*
+ * r: the verdict over digest (the callback's: free it), NULL when err is
+ * set (only STRATA_ECANCELED: every registry problem is an entry of r).
+ * requests: registry requests made.
+ */
+typedef void (*strata_watchers_verify_cb)(strata_verify_result *r,
+                                          unsigned requests,
+                                          const strata_error *err, void *arg);
+
+/*
+ * Finds the signatures of digest in ref's repository and verifies them
+ * under policy (borrowed until the callback). exhaustive: read every
+ * layout (.sig, .att, referrers) at once, as `strata verify` does; else
+ * in stages, the .sig tag first (two requests), then the referrers and
+ * the .att tag only while the policy is not met. The callback runs once,
+ * from the loop, unless this returns an error.
+ */
+int strata_watchers_verify_digest(strata_registry *reg, const strata_ref *ref,
+                                  const char *digest,
+                                  const strata_verify_policy *policy,
+                                  int exhaustive, strata_watchers_verify_cb cb,
+                                  void *arg, strata_error *err);
+
+/*
+ * The gate state of a watch (its key: the canonical tag, or a policy's
+ * repository), new reference or NULL when none was recorded:
+ *   {"digest", "state": "verified" | "awaiting" | "quarantined" |
+ *    "unverified" | "approved", "mode", "since", "checked", "deadline"
+ *    (ms), "checks", "reason", "verified_by": [{"verifier", "key" |
+ *    "subject", "issuer", "log_index"}], "digests": [...],
+ *    "approved_by"}
+ * The row is "verify:KEY" in the store's meta table.
+ */
+json_t *strata_watchers_gate_get(struct strata_store *st,
+                                 const char *watch_key);
+
+/*
+ * `strata approve BASE@DIGEST --unsigned`: overrides the gate for digest
+ * (awaiting, quarantined or unverified), which is then planned as a
+ * verified one would be. who names the approver (the CLI user, an API
+ * token's name). Writes the state "approved" (with approved_by,
+ * approved_at, prior_state) and the audit event base.unsigned_approved
+ * in one transaction. STRATA_ENOTFOUND when the base has no verdict,
+ * STRATA_ECONFLICT when the verdict is about another digest or the digest
+ * is verified or approved already.
+ */
+int strata_watchers_gate_approve(struct strata_store *st,
+                                 const char *watch_key, const char *digest,
+                                 const char *who, int64_t now,
+                                 strata_error *err);
 
 /* ==== end of polling scheduler ========================================== */
 

@@ -1,0 +1,130 @@
+#!/bin/sh
+# verify.sh - benchmark of the verification gate and of `strata verify
+# bundle` (not in CI).
+#
+#   bench/verify.sh [BUILD_DIR]          (default: build)
+#   TAGS=1000 RUNS=3 bench/verify.sh build
+#
+# 1. The real registry (tests/registry/registry.py) holds TAGS distinct
+#    images, each signed with an ECDSA P-256 key in cosign's layout
+#    (sha256-<hex>.sig, signed with openssl by tests/registry/sign.py's
+#    format). `strata watch --once` over all of them, every tag a first
+#    sighting (a fresh state each run), with `watch.verify.keys` and
+#    without, in one farm-bench call (A: verified, B: unverified, paired).
+#    Goal: the verified rate at least a third of the unverified one.
+# 2. The Sigstore conformance bundles (tests/verify/conformance) through
+#    `strata verify bundle`, one process per bundle, against @sigstore/cli
+#    verifying the same bundles, when it is installed
+#    (tests/verify/sigstore-js/node_modules/.bin/sigstore).
+# Prints farm-bench's reports; README.md "Benchmarks" quotes a run.
+set -eu
+
+build=${1:-build}
+TAGS=${TAGS:-1000}
+RUNS=${RUNS:-3}
+root=$(cd "$(dirname "$0")/.." && pwd)
+strata="$root/$build/cli/strata"
+ninja -C "$root/$build" cli/strata >/dev/null
+command -v farm-bench >/dev/null || { echo "verify.sh: needs farm-bench" >&2; exit 1; }
+work=$(mktemp -d /tmp/strata-bench-verify-XXXXXX)
+pid=
+cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT INT TERM
+
+set -- $(/usr/bin/python3 "$root/tests/registry/registry.py" start --dir "$work/reg")
+port=$1 pid=$2
+(cd "$work" &&
+  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out k.pem 2>/dev/null &&
+  openssl pkey -in k.pem -pubout -out k.pub)
+echo '{"name":"bench/base","tag":"seed"}' |
+  /usr/bin/python3 "$root/tests/registry/registry.py" seed --port "$port" - >/dev/null
+
+# TAGS distinct manifests (an annotation each), each signed in cosign's
+# layout, and two configurations watching every tag.
+/usr/bin/python3 - "$port" "$TAGS" "$work" "$root/tests/registry" <<'PY'
+import base64, hashlib, http.client, json, subprocess, sys
+port, n, work, regdir = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
+mt = "application/vnd.oci.image.manifest.v1+json"
+c = http.client.HTTPConnection("127.0.0.1", port)
+def req(method, path, body=None, headers=None):
+    c.request(method, path, body=body, headers=headers or {})
+    r = c.getresponse()
+    data = r.read()
+    return r.status, r.headers, data
+def sha(b):
+    return "sha256:" + hashlib.sha256(b).hexdigest()
+def blob(data):
+    s, h, _ = req("POST", "/v2/bench/base/blobs/uploads/")
+    loc = h["Location"]
+    loc = loc[loc.index("/v2/"):] if "/v2/" in loc else loc
+    sep = "&" if "?" in loc else "?"
+    s, _, _ = req("PUT", loc + sep + "digest=" + sha(data), data,
+                  {"Content-Type": "application/octet-stream"})
+    assert s == 201, s
+_, _, seed = req("GET", "/v2/bench/base/manifests/seed", headers={"Accept": mt})
+m = json.loads(seed)
+blob(b"{}")
+empty = {"mediaType": "application/vnd.oci.empty.v1+json",
+         "digest": sha(b"{}"), "size": 2}
+bases = []
+for i in range(n):
+    tag = "t%05d" % i
+    m["annotations"] = {"bench": tag}
+    body = json.dumps(m).encode()
+    s, _, _ = req("PUT", "/v2/bench/base/manifests/" + tag, body, {"Content-Type": mt})
+    assert s == 201, s
+    d = sha(body)
+    payload = json.dumps({"critical": {
+        "identity": {"docker-reference": "127.0.0.1:%d/bench/base" % port},
+        "image": {"docker-manifest-digest": d},
+        "type": "cosign container image signature"}, "optional": None},
+        separators=(",", ":")).encode()
+    sig = subprocess.run(["openssl", "dgst", "-sha256", "-sign", work + "/k.pem"],
+                         input=payload, stdout=subprocess.PIPE, check=True).stdout
+    blob(payload)
+    sm = json.dumps({"schemaVersion": 2, "mediaType": mt, "config": empty,
+        "layers": [{"mediaType": "application/vnd.dev.cosign.simplesigning.v1+json",
+                    "digest": sha(payload), "size": len(payload),
+                    "annotations": {"dev.cosignproject.cosign/signature":
+                                    base64.b64encode(sig).decode()}}]}).encode()
+    s, _, _ = req("PUT", "/v2/bench/base/manifests/sha256-%s.sig" % d[7:], sm,
+                  {"Content-Type": mt})
+    assert s == 201, s
+    bases.append("    - ref: 127.0.0.1:%d/bench/base:%s\n" % (port, tag))
+for name, verify in (("verified", True), ("unverified", False)):
+    with open("%s/%s.yaml" % (work, name), "w") as f:
+        f.write("state: %s/%s.db\nwatch:\n  interval: 15m\n" % (work, name))
+        if verify:
+            f.write("  verify: {keys: [%s/k.pub]}\n" % work)
+        f.write("  bases:\n" + "".join(bases))
+PY
+
+once() { # NAME: one first-sighting run, the state removed first
+  echo "sh -c 'rm -f $work/$1.db*; exec $strata -c $work/$1.yaml watch --once >/dev/null 2>>$work/$1.err'"
+}
+# Sanity: every tag verifies.
+sh -c "$(once verified | sed "s/^sh -c '//; s/'\$//")"
+n_ok=$("$strata" -c "$work/verified.yaml" events --type base.verified --limit 100000 --format json |
+  /usr/bin/python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
+echo "# watch --once over $TAGS key-signed tags: $n_ok base.verified events"
+echo "## 1. watch --once, A: with verification, B: without"
+eval farm-bench -n "$RUNS" --warmup 1 --timeout 1800 --vs "\"$(once unverified)\"" -- $(once verified)
+
+echo "## 2. the conformance bundles: strata verify bundle vs @sigstore/cli"
+conf="$root/tests/verify/conformance"
+sig="$root/tests/verify/sigstore-js/node_modules/.bin/sigstore"
+farm-bench -n "$RUNS" --warmup 1 --timeout 1800 -- \
+  sh "$root/tests/verify/conformance-cli.sh" "$strata"
+if [ -x "$sig" ]; then
+  cat >"$work/sigstore-all.sh" <<EOF
+#!/bin/sh
+# @sigstore/cli over the same cases (key cases with --key, else identity)
+for c in $conf/bundle-verify/*/; do
+  a=$conf/a.txt; [ -f "\$c/artifact" ] && a=\$c/artifact
+  "$sig" verify "\$c/bundle.sigstore.json" --blob-file "\$a" >/dev/null 2>&1 || true
+done
+EOF
+  farm-bench -n "$RUNS" --warmup 1 --timeout 1800 -- sh "$work/sigstore-all.sh"
+else
+  echo "# @sigstore/cli is not installed ($sig): run the sigstore-js test first"
+fi
