@@ -173,6 +173,15 @@ void strata_vlog(strata_log_level level, int64_t job, const char *fmt,
 /* Reads a whole file (max bytes; 0 = no limit). *out is the caller's. */
 int strata_read_file(char **out, size_t *out_len, const char *path, size_t max,
                      strata_error *err);
+/*
+ * Reads dir/rel like strata_read_file, but never follows a symbolic link
+ * in any component of rel and never leaves dir ("..", an absolute rel):
+ * a file in a checked-out repository that links elsewhere is refused
+ * (STRATA_EINVAL, "'rel' is or goes through a symbolic link"), as is
+ * anything but a regular file.
+ */
+int strata_read_file_beneath(char **out, size_t *out_len, const char *dir,
+                             const char *rel, size_t max, strata_error *err);
 /* Writes data atomically (temp file + rename). */
 int strata_write_file(const char *path, const void *data, size_t len,
                       strata_error *err);

@@ -3,9 +3,11 @@
  * atomic writes, durations, wall-clock time and sha256 digests.
  */
 #include <sys/stat.h>
+#include <sys/syscall.h>
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,23 +18,16 @@
 
 #include "core.h"
 
-int
-strata_read_file(char **out, size_t *out_len, const char *path, size_t max,
-                 strata_error *err)
+/* Reads fd to its end (at most max bytes; 0: no limit), then closes it;
+ * path names it in messages. */
+static int
+read_fd(char **out, size_t *out_len, int fd, const char *path, size_t max,
+        strata_error *err)
 {
     strata_buf b = STRATA_BUF_INIT;
     char chunk[65536];
     ssize_t n;
-    int fd;
 
-    *out = NULL;
-    if (out_len != NULL)
-        *out_len = 0;
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return strata_error_set(err,
-                                errno == ENOENT ? STRATA_ENOTFOUND : STRATA_EIO,
-                                "cannot open '%s': %s", path, strerror(errno));
     for (;;) {
         n = read(fd, chunk, sizeof(chunk));
         if (n < 0 && errno == EINTR)
@@ -59,6 +54,120 @@ strata_read_file(char **out, size_t *out_len, const char *path, size_t max,
         *out_len = b.len;
     *out = strata_buf_detach(&b);
     return 0;
+}
+
+int
+strata_read_file(char **out, size_t *out_len, const char *path, size_t max,
+                 strata_error *err)
+{
+    int fd;
+
+    *out = NULL;
+    if (out_len != NULL)
+        *out_len = 0;
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return strata_error_set(err,
+                                errno == ENOENT ? STRATA_ENOTFOUND : STRATA_EIO,
+                                "cannot open '%s': %s", path, strerror(errno));
+    return read_fd(out, out_len, fd, path, max, err);
+}
+
+/*
+ * Opens rel beneath the directory dirfd without following any symbolic
+ * link and without leaving the directory (no "..", no absolute path):
+ * openat2(2) with RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS where the kernel
+ * has it (5.6), else one component at a time with O_NOFOLLOW. Returns the
+ * fd, or -1 with errno (ELOOP for a symbolic link, EXDEV for a way out).
+ */
+static int
+open_beneath(int dirfd, const char *rel)
+{
+    struct open_how how = {
+        .flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW,
+        .resolve =
+            RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+    };
+    char *copy, *part, *next;
+    int fd, cur;
+
+    fd = (int) syscall(SYS_openat2, dirfd, rel, &how, sizeof(how));
+    if (fd >= 0 || errno != ENOSYS)
+        return fd;
+    if (*rel == '/')
+        return errno = EXDEV, -1;
+    copy = strata_xstrdup(rel);
+    cur = dup(dirfd);
+    for (part = copy; cur >= 0 && part != NULL; part = next) {
+        int nfd;
+
+        next = strchr(part, '/');
+        if (next != NULL)
+            *next++ = '\0';
+        if (*part == '\0' || strcmp(part, ".") == 0)
+            continue;
+        if (strcmp(part, "..") == 0) {
+            close(cur);
+            cur = -1;
+            errno = EXDEV;
+            break;
+        }
+        nfd = openat(cur, part,
+                     O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
+                         (next != NULL ? O_DIRECTORY : 0));
+        close(cur);
+        cur = nfd;
+    }
+    free(copy);
+    return cur;
+}
+
+int
+strata_read_file_beneath(char **out, size_t *out_len, const char *dir,
+                         const char *rel, size_t max, strata_error *err)
+{
+    struct stat st;
+    char *shown = strata_xasprintf("%s/%s", dir, rel);
+    int dirfd, fd, rc;
+
+    *out = NULL;
+    if (out_len != NULL)
+        *out_len = 0;
+    dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dirfd < 0) {
+        rc = strata_error_set(err, STRATA_EIO, "cannot open '%s': %s", dir,
+                              strerror(errno));
+        goto out;
+    }
+    fd = open_beneath(dirfd, rel);
+    close(dirfd);
+    if (fd < 0) {
+        int e = errno;
+
+        if (e == ELOOP)
+            rc = strata_error_set(err, STRATA_EINVAL,
+                                  "'%s' is or goes through a symbolic link: "
+                                  "not followed",
+                                  rel);
+        else if (e == EXDEV)
+            rc = strata_error_set(err, STRATA_EINVAL, "'%s' leads outside '%s'",
+                                  rel, dir);
+        else
+            rc = strata_error_set(err,
+                                  e == ENOENT ? STRATA_ENOTFOUND : STRATA_EIO,
+                                  "cannot open '%s': %s", shown, strerror(e));
+        goto out;
+    }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        rc = strata_error_set(err, STRATA_EINVAL, "'%s' is not a regular file",
+                              rel);
+        goto out;
+    }
+    rc = read_fd(out, out_len, fd, shown, max, err);
+out:
+    free(shown);
+    return rc;
 }
 
 int

@@ -230,7 +230,7 @@ prepare_work(uv_work_t *w)
     bah_state *s = w->data;
     const strata_rebuild_opts *o = &s->b->o;
     strata_vcs_repo *repo = NULL;
-    char *df = NULL, *path;
+    char *df = NULL;
     size_t len = 0;
     const char *tmpdir = getenv("TMPDIR");
 
@@ -270,9 +270,11 @@ prepare_work(uv_work_t *w)
         s->authfile = strata_xstrdup(o->authfile);
     else if ((s->rc = write_authfile(s, o, &s->err)) != 0)
         return;
-    path = strata_xasprintf("%s/%s", s->src, o->dockerfile);
-    s->rc = strata_read_file(&df, &len, path, 1024 * 1024, &s->err);
-    free(path);
+    /* Never through a symbolic link: the Dockerfile parsed for its build
+     * arguments and handed to buildah is the repository's own, inside the
+     * build context. */
+    s->rc = strata_read_file_beneath(&df, &len, s->src, o->dockerfile,
+                                     1024 * 1024, &s->err);
     if (s->rc == 0)
         s->rc = strata_rebuild_pin_args(&s->pins, &s->npins, df, len, o->base,
                                         o->base_digest, &s->err);

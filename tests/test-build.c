@@ -23,11 +23,11 @@
 #include <jansson.h>
 #include <uv.h>
 
-#include "rebuild.h"
 #include "core.h"
 #include "harness-registry.h"
 #include "harness-server.h"
 #include "harness.h"
+#include "rebuild.h"
 
 #define GLPAT "glpat-s3cret-api-token"
 #define TOKEN GLPAT /* GitHub, the hook and GitLab's API take it */
@@ -136,7 +136,7 @@ run(outcome *out, const char *backend, const strata_rebuild_opts *opts)
     memset(out, 0, sizeof(*out));
     CHECK_EQ(uv_loop_init(&loop), 0);
     rc = strata_rebuild_start(NULL, &loop, strata_rebuild_lookup(backend), opts,
-                            on_done, out, &err);
+                              on_done, out, &err);
     if (rc != 0)
         snprintf(out->msg, sizeof(out->msg), "%s", err.msg);
     uv_run(&loop, UV_RUN_DEFAULT);
@@ -186,8 +186,9 @@ TEST(lookup_and_checks)
     size_t i;
 
     for (i = 0; i < 5; i++)
-        CHECK_STR_EQ(strata_rebuild_backend_name(strata_rebuild_lookup(names[i])),
-                     names[i]);
+        CHECK_STR_EQ(
+            strata_rebuild_backend_name(strata_rebuild_lookup(names[i])),
+            names[i]);
     CHECK(strata_rebuild_lookup("exec") == NULL);
     CHECK(strata_rebuild_lookup(NULL) == NULL);
     /* Missing options: refused at start, the callback never runs. */
@@ -207,6 +208,63 @@ TEST(lookup_and_checks)
     CHECK_EQ(run(&out, "webhook", &o), STRATA_EINVAL);
 }
 
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * Issue 21, defect 9: a repository whose Dockerfile is a symbolic link (or
+ * lies in a linked directory) made the buildah builder parse a file
+ * outside the repository and hand buildah a -f path outside the context.
+ * Now the Dockerfile is opened beneath the export with no link followed:
+ * the build fails with a clear reason and buildah never runs.
+ */
+TEST(buildah_never_follows_a_symlinked_dockerfile)
+{
+    /* The Dockerfile itself links out of the repository; a directory on
+     * the way links out. */
+    static const char *layouts[] = {"outside/Dockerfile app/Dockerfile",
+                                    "outside app"};
+    char repo[300], cache[300], prog[400], marker[300];
+    strata_rebuild_opts o = {0};
+    outcome out;
+    size_t i;
+    int rc;
+
+    rc = sh("mkdir -p '%s/outside' && printf 'ARG BASE=evil.example/x:1\\n"
+            "FROM $BASE\\n' > '%s/outside/Dockerfile'",
+            tmpdir, tmpdir);
+    CHECK_EQ(rc, 0);
+    snprintf(marker, sizeof(marker), "%s/buildah-ran", tmpdir);
+    snprintf(prog, sizeof(prog), "sh -c 'touch %s' --", marker);
+    for (i = 0; i < sizeof(layouts) / sizeof(layouts[0]); i++) {
+        snprintf(repo, sizeof(repo), "%s/linked-%zu", tmpdir, i);
+        snprintf(cache, sizeof(cache), "%s/linked-cache-%zu", tmpdir, i);
+        rc = sh("mkdir -p '%s/app' && cd '%s' && git init -q -b main && "
+                "set -- %s && rmdir app%s && ln -s '%s'/$1 $2 && "
+                "git add -A && git -c user.name=t -c user.email=t@t "
+                "commit -qm init",
+                repo, repo, layouts[i], i == 0 ? " && mkdir app" : "", tmpdir);
+        CHECK_EQ(rc, 0);
+        o.image = "127.0.0.1:1/app:1";
+        o.dockerfile = "app/Dockerfile";
+        o.context = "app";
+        o.base = "evil.example/x:1";
+        o.base_digest = "sha256:"
+                        "1111111111111111111111111111111111111111111111111111"
+                        "111111111111";
+        o.repo_url = repo;
+        o.branch = "main";
+        o.cache_dir = cache;
+        o.program = prog;
+        o.timeout_ms = 60000;
+        CHECK_EQ(run(&out, "buildah", &o), 0);
+        printf("# %s: %s\n", layouts[i], out.msg);
+        CHECK(out.code != 0);
+        CHECK_CONTAINS(out.msg, "symbolic link");
+        CHECK_EQ(access(marker, F_OK), -1);
+        outcome_release(&out);
+    }
+}
+
 TEST(pin_args)
 {
     const char *df = "ARG BASE=\"127.0.0.1:5000/base:1\"\n"
@@ -222,7 +280,7 @@ TEST(pin_args)
     strata_error err = {0};
 
     CHECK_OK(strata_rebuild_pin_args(&v, &n, df, strlen(df),
-                                   "127.0.0.1:5000/base:1", d, &err),
+                                     "127.0.0.1:5000/base:1", d, &err),
              &err);
     CHECK_EQ(n, 2);
     CHECK_STR_EQ(v[0], "BASE_DIGEST=sha256:22222222222222222222222222222222"
@@ -1031,8 +1089,6 @@ skip(const char *name, const char *why)
     printf("ok %d - %s # SKIP %s\n", ++harness_count, name, why);
 }
 
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
 static int
 sh(const char *fmt, ...)
 {
@@ -1213,6 +1269,7 @@ main(void)
 
     RUN(lookup_and_checks);
     RUN(pin_args);
+    RUN(buildah_never_follows_a_symlinked_dockerfile);
     RUN(webhook_followed);
     RUN(webhook_accepted_failed_refused_timeout);
     RUN(github_actions);

@@ -348,6 +348,46 @@ TEST(url_forms)
     free(s);
 }
 
+/* strata_read_file_beneath: no symbolic link, no way out of the dir. */
+TEST(read_file_beneath)
+{
+    char dir[] = "/tmp/strata-beneath-XXXXXX", cmd[512], *data = NULL;
+    strata_error err = {0};
+    size_t len = 0;
+
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(cmd, sizeof(cmd),
+             "cd '%s' && mkdir -p in/sub && echo ok > in/sub/f && "
+             "echo secret > out && ln -s ../out in/link && ln -s sub in/dir",
+             dir);
+    CHECK_EQ(system(cmd), 0);
+    snprintf(cmd, sizeof(cmd), "%s/in", dir);
+    CHECK_OK(strata_read_file_beneath(&data, &len, cmd, "sub/f", 100, &err),
+             &err);
+    CHECK_EQ(len, 3);
+    free(data);
+    CHECK_EQ(strata_read_file_beneath(&data, &len, cmd, "link", 100, &err),
+             STRATA_EINVAL);
+    CHECK_CONTAINS(err.msg, "symbolic link");
+    CHECK_EQ(strata_read_file_beneath(&data, &len, cmd, "dir/f", 100, &err),
+             STRATA_EINVAL);
+    CHECK_CONTAINS(err.msg, "symbolic link");
+    CHECK_EQ(strata_read_file_beneath(&data, &len, cmd, "../out", 100, &err),
+             STRATA_EINVAL);
+    CHECK_EQ(
+        strata_read_file_beneath(&data, &len, cmd, "/etc/passwd", 100, &err),
+        STRATA_EINVAL);
+    CHECK_EQ(strata_read_file_beneath(&data, &len, cmd, "sub", 100, &err),
+             STRATA_EINVAL);
+    CHECK_CONTAINS(err.msg, "not a regular file");
+    CHECK_EQ(strata_read_file_beneath(&data, &len, cmd, "sub/f", 2, &err),
+             STRATA_ETOOBIG);
+    CHECK_EQ(strata_read_file_beneath(&data, &len, cmd, "nope", 100, &err),
+             STRATA_ENOTFOUND);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    CHECK_EQ(system(cmd), 0);
+}
+
 int
 main(void)
 {
@@ -362,6 +402,7 @@ main(void)
     RUN(hex_and_hmac);
     RUN(backoff_and_retry_after);
     RUN(urls_and_escaping);
+    RUN(read_file_beneath);
     RUN(url_forms);
     return harness_done();
 }
