@@ -35,8 +35,6 @@ typedef struct strata_config_problem {
 
 strata_config_problems *strata_config_problems_new(void);
 void strata_config_problems_free(strata_config_problems *problems);
-/* Drops every problem, so the list can be reused. */
-void strata_config_problems_clear(strata_config_problems *problems);
 size_t strata_config_problems_count(const strata_config_problems *problems);
 /* The i-th problem (i < count). Borrowed from the list. */
 const strata_config_problem *

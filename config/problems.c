@@ -29,8 +29,8 @@ strata_config_problems_new(void)
     return strata_xcalloc(1, sizeof(strata_config_problems));
 }
 
-void
-strata_config_problems_clear(strata_config_problems *problems)
+static void
+problems_clear(strata_config_problems *problems)
 {
     size_t i;
 
@@ -49,7 +49,7 @@ strata_config_problems_free(strata_config_problems *problems)
 {
     if (problems == NULL)
         return;
-    strata_config_problems_clear(problems);
+    problems_clear(problems);
     free(problems->items);
     free(problems);
 }

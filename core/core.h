@@ -154,14 +154,11 @@ typedef enum strata_log_format {
  */
 void strata_log_setup(strata_log_level level, strata_log_format format);
 int strata_log_parse_level(strata_log_level *out, const char *name);
-int strata_log_enabled(strata_log_level level);
 void strata_log(strata_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Adds "job" to the line (JSON field or "[job N]" prefix). */
 void strata_log_job(strata_log_level level, int64_t job, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-void strata_vlog(strata_log_level level, int64_t job, const char *fmt,
-                 va_list ap) __attribute__((format(printf, 3, 0)));
 
 #define log_debug(...) strata_log(STRATA_LOG_DEBUG, __VA_ARGS__)
 #define log_info(...) strata_log(STRATA_LOG_INFO, __VA_ARGS__)
@@ -250,11 +247,6 @@ size_t strata_strmap_len(const strata_strmap *m);
  * same address, until the map is freed.
  */
 const char *strata_strmap_key(const strata_strmap *m, const char *key);
-/*
- * Interning: the map's copy of key, added (with a non-NULL value) when
- * absent, so equal strings share one allocation for the map's lifetime.
- */
-const char *strata_strmap_intern(strata_strmap *m, const char *key);
 /* Iterates: size_t it = 0; while (strata_strmap_next(m, &it, &k, &v)). */
 int strata_strmap_next(const strata_strmap *m, size_t *iter, const char **key,
                        void **val);

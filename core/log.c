@@ -40,20 +40,20 @@ strata_log_parse_level(strata_log_level *out, const char *name)
     return STRATA_EINVAL;
 }
 
-int
-strata_log_enabled(strata_log_level level)
+static int
+log_enabled(strata_log_level level)
 {
     return level >= min_level;
 }
 
-void
-strata_vlog(strata_log_level level, int64_t job, const char *fmt, va_list ap)
+static void
+vlog(strata_log_level level, int64_t job, const char *fmt, va_list ap)
 {
     char when[32];
     strata_buf line = STRATA_BUF_INIT;
     char *msg;
 
-    if (!strata_log_enabled(level))
+    if (!log_enabled(level))
         return;
     strata_format_time(when, sizeof(when), strata_now_ms());
     msg = strata_xvasprintf(fmt, ap);
@@ -85,7 +85,7 @@ strata_log(strata_log_level level, const char *fmt, ...)
     va_list ap;
 
     va_start(ap, fmt);
-    strata_vlog(level, 0, fmt, ap);
+    vlog(level, 0, fmt, ap);
     va_end(ap);
 }
 
@@ -95,6 +95,6 @@ strata_log_job(strata_log_level level, int64_t job, const char *fmt, ...)
     va_list ap;
 
     va_start(ap, fmt);
-    strata_vlog(level, job, fmt, ap);
+    vlog(level, job, fmt, ap);
     va_end(ap);
 }

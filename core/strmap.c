@@ -126,17 +126,6 @@ strata_strmap_key(const strata_strmap *m, const char *key)
     return m->keys[i];
 }
 
-const char *
-strata_strmap_intern(strata_strmap *m, const char *key)
-{
-    const char *k = strata_strmap_key(m, key);
-
-    if (k != NULL)
-        return k;
-    strata_strmap_put(m, key, (void *) 1);
-    return strata_strmap_key(m, key);
-}
-
 size_t
 strata_strmap_len(const strata_strmap *m)
 {

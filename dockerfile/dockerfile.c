@@ -373,12 +373,6 @@ strata_dockerfile_free(strata_dockerfile *df)
     free(df);
 }
 
-const char *
-strata_dockerfile_name(const strata_dockerfile *df)
-{
-    return df->name;
-}
-
 char
 strata_dockerfile_escape(const strata_dockerfile *df)
 {

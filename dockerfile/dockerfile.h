@@ -162,9 +162,6 @@ int strata_dockerfile_parse_file(strata_dockerfile **out, const char *path,
 
 void strata_dockerfile_free(strata_dockerfile *df);
 
-/* The display name given to the parser. Borrowed. */
-const char *strata_dockerfile_name(const strata_dockerfile *df);
-
 /* Parser directives: the escape character ('\\' or '`'), and the values
  * of "# syntax=" and "# check=" (NULL when absent). */
 char strata_dockerfile_escape(const strata_dockerfile *df);

@@ -94,7 +94,6 @@ extern const strata_action strata_action_pr;
 extern const strata_action strata_action_rebase;
 extern const strata_action strata_action_notify;
 extern const strata_action strata_action_rescan;
-const strata_action *strata_action_lookup(const char *name);
 
 /* Ends the running job: code 0 succeeded; result is stolen (may be NULL).
  * Only records the outcome: the runner stores it and claims the next job

@@ -57,8 +57,8 @@ static const strata_action *const actions[] = {
     NULL,
 };
 
-const strata_action *
-strata_action_lookup(const char *name)
+static const strata_action *
+action_lookup(const char *name)
 {
     size_t i;
 
@@ -100,7 +100,7 @@ job_step(strata_runner_job *job)
 
     switch (job->state) {
     case STRATA_JOB_CLAIMED:
-        a = strata_action_lookup(job->job->action);
+        a = action_lookup(job->job->action);
         if (a == NULL) {
             char *msg = strata_xasprintf("no action '%s' in this strata",
                                          job->job->action);

@@ -108,14 +108,6 @@ strata_notify_event_types(void)
     return names;
 }
 
-const char *
-strata_notify_severity_name(strata_notify_severity s)
-{
-    if ((int) s < 0 || (int) s > STRATA_NOTIFY_CRITICAL)
-        return "unknown";
-    return severity_names[s];
-}
-
 int
 strata_notify_severity_parse(strata_notify_severity *out, const char *name)
 {

@@ -47,7 +47,6 @@ typedef enum strata_notify_severity {
 const char *const *strata_notify_event_types(void);
 
 /* "info", "warning", "critical"; STRATA_EINVAL for another name. */
-const char *strata_notify_severity_name(strata_notify_severity s);
 int strata_notify_severity_parse(strata_notify_severity *out, const char *name);
 
 /*

@@ -266,10 +266,6 @@ int strata_registry_digest_sync(char **out, const strata_registry_opts *opts,
 int strata_registry_get_manifest_sync(strata_manifest **out,
                                       const strata_registry_opts *opts,
                                       const strata_ref *ref, strata_error *err);
-int strata_registry_get_config_sync(strata_image_config **out,
-                                    const strata_registry_opts *opts,
-                                    const strata_ref *ref, const char *digest,
-                                    strata_error *err);
 
 /*
  * strata_docker_config_creds reduced to a username and password (an

@@ -464,12 +464,3 @@ strata_registry_get_manifest_sync(strata_manifest **out,
 {
     return run_sync((void **) out, SYNC_MANIFEST, opts, ref, NULL, err);
 }
-
-int
-strata_registry_get_config_sync(strata_image_config **out,
-                                const strata_registry_opts *opts,
-                                const strata_ref *ref, const char *digest,
-                                strata_error *err)
-{
-    return run_sync((void **) out, SYNC_CONFIG, opts, ref, digest, err);
-}

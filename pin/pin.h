@@ -147,9 +147,6 @@ typedef enum strata_pin_kind {
                               manifests, if it holds any */
 } strata_pin_kind;
 
-/* What a file's base name makes it; STRATA_PIN_NONE for anything else. */
-strata_pin_kind strata_pin_kind_of(const char *basename);
-
 typedef struct strata_pin_file {
     char *path; /* PATH joined with the file's path below it */
     strata_pin_kind kind;
@@ -165,6 +162,5 @@ typedef struct strata_pin_file {
  */
 int strata_pin_walk(strata_pin_file **out, size_t *nout, const char *path,
                     strata_error *err);
-void strata_pin_files_free(strata_pin_file *files, size_t n);
 
 #endif

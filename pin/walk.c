@@ -31,8 +31,8 @@ is_yaml(const char *s)
     return ends_with(s, ".yaml") || ends_with(s, ".yml");
 }
 
-strata_pin_kind
-strata_pin_kind_of(const char *name)
+static strata_pin_kind
+kind_of(const char *name)
 {
     if (strcmp(name, "Dockerfile") == 0 || strcmp(name, "Containerfile") == 0)
         return STRATA_PIN_DOCKERFILE;
@@ -98,7 +98,7 @@ walk_dir(walk *w, const char *dir, int depth, strata_error *err)
             rc = walk_dir(w, path, depth + 1, err);
             free(path);
         } else if (S_ISREG(st.st_mode) &&
-                   (kind = strata_pin_kind_of(name)) != STRATA_PIN_NONE) {
+                   (kind = kind_of(name)) != STRATA_PIN_NONE) {
             add(w, path, kind);
         } else {
             free(path);
@@ -108,6 +108,16 @@ walk_dir(walk *w, const char *dir, int depth, strata_error *err)
         free(ents[i]);
     free(ents);
     return rc;
+}
+
+static void
+files_free(strata_pin_file *files, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        free(files[i].path);
+    free(files);
 }
 
 int
@@ -126,26 +136,16 @@ strata_pin_walk(strata_pin_file **out, size_t *nout, const char *path,
                                 "cannot open '%s': %s", path, strerror(errno));
     if (!S_ISDIR(st.st_mode)) {
         const char *base = strrchr(path, '/');
-        strata_pin_kind kind = strata_pin_kind_of(base ? base + 1 : path);
+        strata_pin_kind kind = kind_of(base ? base + 1 : path);
 
         if (kind == STRATA_PIN_NONE)
             kind = is_yaml(path) ? STRATA_PIN_MANIFEST : STRATA_PIN_DOCKERFILE;
         add(&w, strata_xstrdup(path), kind);
     } else if ((rc = walk_dir(&w, path, 0, err)) != 0) {
-        strata_pin_files_free(w.v, w.n);
+        files_free(w.v, w.n);
         return rc;
     }
     *out = w.v;
     *nout = w.n;
     return 0;
-}
-
-void
-strata_pin_files_free(strata_pin_file *files, size_t n)
-{
-    size_t i;
-
-    for (i = 0; i < n; i++)
-        free(files[i].path);
-    free(files);
 }

@@ -173,13 +173,6 @@ strata_scan_gate_action strata_scan_gate_check(char **out_reason,
 /* ---- findings in the store (scan-delta.c) ---- */
 
 /*
- * Records r as the findings of image@digest, scanned by `scanner` (a
- * name), replacing what an earlier scan of that digest recorded.
- */
-int strata_scan_report_save(strata_store *st, const char *image,
-                            const char *digest, const char *scanner,
-                            const strata_scan_report *r, strata_error *err);
-/*
  * The findings recorded for image@digest. STRATA_ENOTFOUND when that
  * digest was never scanned.
  */

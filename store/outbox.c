@@ -19,8 +19,8 @@ static const char *const state_names[STRATA_STORE_OUTBOX_NSTATES] = {
     "dead",
 };
 
-const char *
-strata_store_outbox_state_name(strata_store_outbox_state s)
+static const char *
+state_name_of(strata_store_outbox_state s)
 {
     if ((int) s < 0 || s >= STRATA_STORE_OUTBOX_NSTATES)
         return "unknown";
@@ -282,8 +282,7 @@ not_sending(strata_store *st, int64_t id, strata_error *err)
     rc = strata_error_set(err, STRATA_ECONFLICT,
                           "outbox message %lld is not in this attempt (it is "
                           "%s)",
-                          (long long) id,
-                          strata_store_outbox_state_name(m->state));
+                          (long long) id, state_name_of(m->state));
     strata_store_outbox_msg_free(m);
     return rc;
 }
@@ -427,9 +426,9 @@ strata_store_outbox_requeue(strata_store *st, int64_t id, strata_error *err)
         return rc;
     if ((rc = strata_store_outbox_get(&m, st, id, err)) != 0)
         return rc;
-    rc = strata_error_set(
-        err, STRATA_ECONFLICT, "outbox message %lld is not dead (it is %s)",
-        (long long) id, strata_store_outbox_state_name(m->state));
+    rc = strata_error_set(err, STRATA_ECONFLICT,
+                          "outbox message %lld is not dead (it is %s)",
+                          (long long) id, state_name_of(m->state));
     strata_store_outbox_msg_free(m);
     return rc;
 }

@@ -492,8 +492,6 @@ typedef enum strata_store_outbox_state {
     STRATA_STORE_OUTBOX_NSTATES
 } strata_store_outbox_state;
 
-/* "pending", "sending", "sent", "dead". */
-const char *strata_store_outbox_state_name(strata_store_outbox_state s);
 /* STRATA_EINVAL for an unknown name. */
 int strata_store_outbox_state_parse(strata_store_outbox_state *out,
                                     const char *name);

@@ -21,8 +21,8 @@
 
 static const char *const kind_names[] = {"github", "gitlab", "gitea"};
 
-const char *
-strata_vcs_hook_kind_name(strata_vcs_hook_kind kind)
+static const char *
+kind_name(strata_vcs_hook_kind kind)
 {
     return (unsigned) kind < sizeof(kind_names) / sizeof(kind_names[0])
                ? kind_names[kind]
@@ -115,8 +115,7 @@ strata_vcs_hook_parse(strata_vcs_hook_push *out, strata_vcs_hook_kind kind,
     memset(out, 0, sizeof(*out));
     if (secret == NULL || *secret == '\0')
         return strata_error_set(err, STRATA_EINVAL,
-                                "a %s webhook needs a secret",
-                                strata_vcs_hook_kind_name(kind));
+                                "a %s webhook needs a secret", kind_name(kind));
     if (req->body_len > MAX_BODY)
         return strata_error_set(err, STRATA_ETOOBIG,
                                 "delivery of %zu bytes is larger than %d",

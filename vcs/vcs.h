@@ -339,8 +339,6 @@ typedef enum strata_vcs_hook_kind {
     STRATA_VCS_HOOK_GITEA,      /* X-Gitea-Signature: HMAC (Forgejo too) */
 } strata_vcs_hook_kind;
 
-const char *strata_vcs_hook_kind_name(strata_vcs_hook_kind kind);
-
 /* A delivery as received; every field borrowed, headers NULL if absent. */
 typedef struct strata_vcs_hook_request {
     const char *body;
