@@ -426,7 +426,7 @@ on_pods(strata_rebuild *b, const strata_http_response *resp,
         return;
     }
     url = strata_xasprintf("%s/api/v1/namespaces/%s/pods/%s/log"
-                           "?container=build&tailLines=200",
+                           "?container=build&tailLines=200&limitBytes=262144",
                            s->cl.server, s->cl.ns, name);
     json_decref(j);
     k8s_send(b, "GET", url, NULL, on_log);

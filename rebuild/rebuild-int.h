@@ -8,6 +8,9 @@
 
 #include "rebuild.h"
 
+/* The most a build system's answer may hold. */
+#define STRATA_REBUILD__MAX_ANSWER ((size_t) 8 * 1024 * 1024)
+
 /* Sends no further normal requests' replies once the deadline passed. */
 #define STRATA_REBUILD__CLEANUP 1
 

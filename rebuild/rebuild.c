@@ -356,6 +356,9 @@ strata_rebuild__send(strata_rebuild *b, int flags, const char *method,
     req.body = c->body;
     req.body_len = body_len;
     req.timeout_ms = b->o.request_timeout_ms;
+    /* A build system's answers are small JSON (and a pod's log, asked
+     * for with limitBytes): a larger one is refused, not read whole. */
+    req.max_body = STRATA_REBUILD__MAX_ANSWER;
     req.insecure = b->o.insecure;
     req.ca_file = b->o.ca_file;
     if ((rc = strata_http_send(b->http, &req, on_reply, c, &err)) != 0) {

@@ -15,6 +15,7 @@ reference/kubernetes-api/workload-resources/job-v1/):
   DELETE /apis/batch/v1/namespaces/NS/jobs/NAME?propagationPolicy=Background
   GET    /api/v1/namespaces/NS/pods?labelSelector=job-name=NAME
   GET    /api/v1/namespaces/NS/pods/POD/log?container=build&tailLines=N
+         &limitBytes=B
 
 The Job body is checked: apiVersion batch/v1, kind Job, a DNS-1123
 metadata.name of at most 63, the namespace of the path, spec.backoffLimit
@@ -351,6 +352,13 @@ class Handler(BaseHTTPRequestHandler):
         if q.get("container") != ["build"]:
             with LOCK:
                 VIOLATIONS.append("log without container=build")
+        # The API's PodLogOptions: both must be positive integers.
+        for opt in ("tailLines", "limitBytes"):
+            v = q.get(opt, ["1"])[0]
+            if not v.isdigit() or int(v) <= 0:
+                with LOCK:
+                    VIOLATIONS.append("log %s=%r is not a positive integer"
+                                      % (opt, v))
         name = pod[:-len("-x7k2p")] if pod.endswith("-x7k2p") else None
         job = JOBS.get((ns, name))
         if job is None:
