@@ -2,7 +2,7 @@
  * action-exec.c - the actions that run a command: `rebuild` through an
  * exec builder (builders: {NAME: {type: exec, command: ...}}) and `exec`
  * (a repository's own command). A rebuild through any other builder type
- * goes to its builders/ backend (strata_rebuild_start) instead. The command is
+ * goes to its rebuild/ backend (strata_rebuild_start) instead. The command is
  * a template whose {variables} are replaced by shell-quoted values and run by
  * /bin/sh; the same values are in the environment as STRATA_*. The exit status
  * decides; the output's tail is kept in the job's result. After a
@@ -138,7 +138,7 @@ on_exit_done(const strata_proc_result *res, void *arg)
     strata_ref_free(ref);
 }
 
-/* ---- rebuilds through the builders/ backends (all but exec) ---- */
+/* ---- rebuilds through the rebuild/ backends (all but exec) ---- */
 
 static void
 on_built(const strata_rebuild_result *res, const strata_error *err, void *arg)

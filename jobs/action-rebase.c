@@ -2,7 +2,7 @@
  * action-rebase.c - the `rebase` action: puts an image whose own layers
  * don't depend on its base's contents (distroless, static binaries) onto
  * the base's new layers in the registry, with no build (crane rebase
- * semantics, builders/rebase.c). The parent to move off is the image's
+ * semantics, rebase/rebase.c). The parent to move off is the image's
  * parent on the way from the base that moved: the base itself at the
  * job's digest, or an intermediate image strata rebuilt in an earlier
  * wave at its current digest; the old digest is the one recorded before

@@ -1,7 +1,7 @@
 /*
  * action-rescan.c - the `rescan` action: reads the image's current digest
  * from the registry, runs the configured scanner on exactly that digest
- * (builders/scan-run.c), records its findings per digest in the store and
+ * (scan/run.c), records its findings per digest in the store and
  * compares them with the previous digest of the same image. The job's
  * result is {"image", "digest", "previous", "scanner", "counts", "new",
  * "fixed", "gate"}. New critical or high findings record a

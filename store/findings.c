@@ -4,7 +4,7 @@
  * sequence number that orders scans newest last); its findings are rows
  * of `findings` in report order. Recording a digest again replaces its
  * findings and makes it the newest scan of its image, in one transaction.
- * The store only keeps them: comparing digests is builders/scan-delta.c's.
+ * The store only keeps them: comparing digests is scan/delta.c's.
  *
  * These statements run once per scan, not per event, so they are prepared
  * here on use rather than kept in the store's statement cache.

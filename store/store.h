@@ -3,12 +3,11 @@
  * references and the digests seen for them, the event log, the job queue
  * and the lineage graph.
  *
- * DESIGN.md lists "the sqlite store" under orchestrator/, but watchers/ and
- * graph/ must persist their state too, and modules must stay acyclic
- * (orchestrator depends on watchers and graph, not the other way round).
- * So the store is its own module below them all: core -> oci -> store ->
- * config, graph, watchers, ... -> orchestrator. It knows tables, not
- * policies: deciding what a change means stays with the callers.
+ * watchers/, graph/, jobs/, notify/ and the daemon all persist their
+ * state here, and modules must stay acyclic, so the store is its own
+ * module below them all: core -> oci -> store -> config, graph,
+ * watchers, ... -> jobs -> daemon. It knows tables, not policies:
+ * deciding what a change means stays with the callers.
  *
  * The database is opened in WAL mode with a busy timeout (5 s by default),
  * foreign keys on and synchronous=NORMAL. Its schema is versioned with
@@ -716,7 +715,7 @@ int strata_store_graph_load(strata_store *st, strata_store_node_cb node_cb,
 /* ---- rescans: findings per image digest (findings.c) ------------------ */
 /*
  * What a vulnerability scan of image@digest found. The store keeps
- * findings; comparing digests and gating are builders/scan-delta.c's.
+ * findings; comparing digests and gating are scan/delta.c's.
  */
 
 typedef struct strata_store_finding {

@@ -1,6 +1,6 @@
 /*
  * test-build.c - integration tests for the rebuild backends
- * (builders/build*.c). The HTTP backends run against loopback servers this
+ * (rebuild/). The HTTP backends run against loopback servers this
  * binary starts (and kills at exit, also when a check fails):
  * tests/servers/ci.py plays GitHub Actions, GitLab and a build webhook,
  * tests/servers/k8s.py the Kubernetes API server (plain, and over TLS for

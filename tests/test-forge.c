@@ -1,5 +1,5 @@
 /*
- * test-forge.c - integration tests for the forge clients (builders/forge*.c)
+ * test-forge.c - integration tests for the forge clients (forge/)
  * against tests/servers/forge.py, which this binary starts on 127.0.0.1
  * (an ephemeral port) as GitHub, then GitLab, then Gitea, and kills at exit,
  * also when a check fails. The server checks every request against the

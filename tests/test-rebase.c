@@ -1,5 +1,5 @@
 /*
- * test-rebase.c - registry-side rebase (builders/rebase*.c) and the push
+ * test-rebase.c - registry-side rebase (rebase/) and the push
  * operations under it (oci/push*.c), against real docker-registry
  * instances started by tests/registry/. Results are cross-checked with
  * skopeo (raw manifest and config), the registry's own request log

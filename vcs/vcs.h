@@ -4,8 +4,8 @@
  * trees and blobs without a checkout, and writing a commit for a
  * digest-pinning pull request that is pushed to a `strata/` branch.
  *
- * It is a module of its own so that graph/ (repository scanning) and
- * builders/ (pull requests) can both use it while the dependencies between
+ * It is a module of its own so that graph/ (repository scanning), jobs/
+ * (pull requests) and rebuild/ (exported build contexts) can all use it while the dependencies between
  * modules stay acyclic: vcs/ depends on core/ and libgit2 only.
  *
  * Threads. Every call here blocks (network, disk), so the daemon runs them
