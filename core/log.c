@@ -46,6 +46,9 @@ log_enabled(strata_log_level level)
     return level >= min_level;
 }
 
+static void vlog(strata_log_level level, int64_t job, const char *fmt,
+                 va_list ap) __attribute__((format(printf, 3, 0)));
+
 static void
 vlog(strata_log_level level, int64_t job, const char *fmt, va_list ap)
 {

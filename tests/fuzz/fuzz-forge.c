@@ -15,7 +15,7 @@
 
 #include <jansson.h>
 
-#include "builders-int.h"
+#include "forge-int.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
