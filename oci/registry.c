@@ -282,29 +282,22 @@ req_retry(strata_oci__req *r, uint64_t delay_ms, const strata_error *err)
 static uint64_t
 backoff_ms(const strata_oci__req *r)
 {
-    /* Past 2^20 times the base, the cap applies anyway. */
-    int shift = r->attempt < 20 ? r->attempt : 20;
-    uint64_t d = (uint64_t) r->host->retry_base_ms << shift;
-
-    return d > r->host->max_retry_wait_ms ? r->host->max_retry_wait_ms : d;
+    return strata_backoff_ms(r->host->retry_base_ms, (unsigned) r->attempt,
+                             r->host->max_retry_wait_ms);
 }
 
-/* Retry-After in seconds (HTTP dates are treated as absent). */
+/* Retry-After (seconds or an HTTP date), at most the host's longest
+ * wait; the backoff when there is none. */
 static uint64_t
 retry_after_ms(const strata_oci__req *r, const strata_http_response *resp)
 {
-    const char *v = strata_http_response_header(resp, "retry-after");
-    char *end;
-    unsigned long s;
+    uint64_t ms;
 
-    if (v == NULL)
+    if (strata_retry_after_ms(&ms,
+                              strata_http_response_header(resp, "retry-after"),
+                              strata_now_ms(), r->host->max_retry_wait_ms) != 0)
         return backoff_ms(r);
-    s = strtoul(v, &end, 10);
-    if (end == v || *end != '\0')
-        return backoff_ms(r);
-    if ((uint64_t) s * 1000 > r->host->max_retry_wait_ms)
-        return r->host->max_retry_wait_ms;
-    return (uint64_t) s * 1000;
+    return ms;
 }
 
 /* "MANIFEST_UNKNOWN: manifest unknown" from a registry error body. */
