@@ -18,10 +18,11 @@
  * registry.c's request layer; copy_step() sends the step of the current
  * state, and copy_settle() alone decides what comes after the stream.
  */
-#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include <openssl/evp.h>
 
 #include "oci-int.h"
 
@@ -113,35 +114,6 @@ copy_fail(copy_op *o, const strata_error *err)
     }
 }
 
-/* Takes the Location of an upload answer as the session to continue. */
-static int
-take_location(copy_op *o, const strata_http_response *resp, strata_error *err)
-{
-    char *path;
-    int rc = strata_oci__location_path(
-        &path, strata_ref_domain(o->dst),
-        strata_http_response_header(resp, "location"), err);
-
-    if (rc != 0)
-        return rc;
-    free(o->location);
-    o->location = path;
-    return 0;
-}
-
-static int
-check_digest_header(copy_op *o, const strata_http_response *resp,
-                    strata_error *err)
-{
-    const char *d = strata_http_response_header(resp, "docker-content-digest");
-
-    if (d != NULL && strcmp(d, o->digest) != 0)
-        return strata_error_set(err, STRATA_EPROTO,
-                                "'%s' stored blob '%s' as '%s'",
-                                strata_ref_name(o->dst), o->digest, d);
-    return 0;
-}
-
 /* ---- the stream --------------------------------------------------------- */
 
 static void
@@ -154,7 +126,7 @@ on_patch(const strata_http_response *resp, const strata_error *rerr, void *arg)
     o->patch_running = 0;
     if (rerr != NULL)
         copy_fail(o, rerr);
-    else if (take_location(o, resp, &err) != 0)
+    else if (strata_oci__take_location(&o->location, o->dst, resp, &err) != 0)
         copy_fail(o, &err);
     else
         o->offset += o->send.len;
@@ -369,7 +341,8 @@ on_answer(const strata_http_response *resp, const strata_error *rerr, void *arg)
             return;
         }
         if (resp->status == 201) {
-            if (check_digest_header(o, resp, &err) != 0) {
+            if (strata_oci__check_blob_digest(o->dst, o->digest, resp, &err) !=
+                0) {
                 copy_finish(o, &err);
                 return;
             }
@@ -378,21 +351,23 @@ on_answer(const strata_http_response *resp, const strata_error *rerr, void *arg)
             return;
         }
         /* 202: an ordinary upload session instead; stream into it. */
-        if (take_location(o, resp, &err) != 0) {
+        if (strata_oci__take_location(&o->location, o->dst, resp, &err) != 0) {
             copy_finish(o, &err);
             return;
         }
         copy_set_state(o, CS_STREAM);
         break;
     case CS_START:
-        if (rerr != NULL || take_location(o, resp, &err) != 0) {
+        if (rerr != NULL ||
+            strata_oci__take_location(&o->location, o->dst, resp, &err) != 0) {
             copy_finish(o, rerr ? rerr : &err);
             return;
         }
         copy_set_state(o, CS_STREAM);
         break;
     case CS_FINISH:
-        if (rerr != NULL || check_digest_header(o, resp, &err) != 0) {
+        if (rerr != NULL ||
+            strata_oci__check_blob_digest(o->dst, o->digest, resp, &err) != 0) {
             copy_finish(o, rerr ? rerr : &err);
             return;
         }

@@ -226,6 +226,16 @@ int strata_oci__tags_parse(char ***tags, size_t *ntags, size_t *cap,
  */
 int strata_oci__location_path(char **out, const char *domain, const char *loc,
                               strata_error *err);
+/* An upload answer's Location, checked by strata_oci__location_path for
+ * ref's registry, as the session path to continue (*location replaced). */
+int strata_oci__take_location(char **location, const strata_ref *ref,
+                              const strata_http_response *resp,
+                              strata_error *err);
+/* STRATA_EPROTO when the registry says it stored the blob under another
+ * digest than digest. */
+int strata_oci__check_blob_digest(const strata_ref *ref, const char *digest,
+                                  const strata_http_response *resp,
+                                  strata_error *err);
 
 /* manifest.c: "os/arch[/variant]" into parts (caller frees); -1 if bad. */
 int strata_oci__platform_split(char **os, char **arch, char **variant,

@@ -105,33 +105,33 @@ strata_oci__location_path(char **out, const char *domain, const char *loc,
     return 0;
 }
 
-/* Takes the Location of a 202/201 answer as the session to continue. */
-static int
-take_location(push_op *o, const strata_http_response *resp, strata_error *err)
+int
+strata_oci__take_location(char **location, const strata_ref *ref,
+                          const strata_http_response *resp, strata_error *err)
 {
     char *path;
     int rc = strata_oci__location_path(
-        &path, strata_ref_domain(o->ref),
+        &path, strata_ref_domain(ref),
         strata_http_response_header(resp, "location"), err);
 
     if (rc != 0)
         return rc;
-    free(o->location);
-    o->location = path;
+    free(*location);
+    *location = path;
     return 0;
 }
 
-/* The registry's digest for a finished blob must be ours. */
-static int
-check_digest_header(push_op *o, const strata_http_response *resp,
-                    strata_error *err)
+int
+strata_oci__check_blob_digest(const strata_ref *ref, const char *digest,
+                              const strata_http_response *resp,
+                              strata_error *err)
 {
     const char *d = strata_http_response_header(resp, "docker-content-digest");
 
-    if (d != NULL && strcmp(d, o->digest) != 0)
+    if (d != NULL && strcmp(d, digest) != 0)
         return strata_error_set(err, STRATA_EPROTO,
                                 "'%s' stored blob '%s' as '%s'",
-                                strata_ref_name(o->ref), o->digest, d);
+                                strata_ref_name(ref), digest, d);
     return 0;
 }
 
@@ -160,7 +160,8 @@ on_answer(const strata_http_response *resp, const strata_error *rerr, void *arg)
             return;
         }
         if (resp->status == 201) {
-            if (check_digest_header(o, resp, &err) != 0) {
+            if (strata_oci__check_blob_digest(o->ref, o->digest, resp, &err) !=
+                0) {
                 push_finish(o, &err);
                 return;
             }
@@ -169,14 +170,15 @@ on_answer(const strata_http_response *resp, const strata_error *rerr, void *arg)
             return;
         }
         /* 202: the registry opened an ordinary upload session instead. */
-        if (take_location(o, resp, &err) != 0) {
+        if (strata_oci__take_location(&o->location, o->ref, resp, &err) != 0) {
             push_finish(o, &err);
             return;
         }
         push_set_state(o, o->data ? PS_SEND : PS_ABANDON);
         break;
     case PS_START:
-        if (rerr != NULL || take_location(o, resp, &err) != 0) {
+        if (rerr != NULL ||
+            strata_oci__take_location(&o->location, o->ref, resp, &err) != 0) {
             push_finish(o, rerr ? rerr : &err);
             return;
         }
@@ -189,7 +191,8 @@ on_answer(const strata_http_response *resp, const strata_error *rerr, void *arg)
         }
         if (o->chunk_size == 0) {
             o->bytes += o->len;
-            if (check_digest_header(o, resp, &err) != 0) {
+            if (strata_oci__check_blob_digest(o->ref, o->digest, resp, &err) !=
+                0) {
                 push_finish(o, &err);
                 return;
             }
@@ -198,7 +201,7 @@ on_answer(const strata_http_response *resp, const strata_error *rerr, void *arg)
             return;
         }
         o->bytes += o->chunk_len;
-        if (take_location(o, resp, &err) != 0) {
+        if (strata_oci__take_location(&o->location, o->ref, resp, &err) != 0) {
             push_finish(o, &err);
             return;
         }
@@ -206,7 +209,8 @@ on_answer(const strata_http_response *resp, const strata_error *rerr, void *arg)
             push_set_state(o, PS_FINISH);
         break;
     case PS_FINISH:
-        if (rerr != NULL || check_digest_header(o, resp, &err) != 0) {
+        if (rerr != NULL ||
+            strata_oci__check_blob_digest(o->ref, o->digest, resp, &err) != 0) {
             push_finish(o, rerr ? rerr : &err);
             return;
         }
