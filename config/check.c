@@ -119,6 +119,8 @@ strata_config__check_watch(strata_config__ctx *ctx, void *obj,
             b[i].approval = w->approval;
         if (strata_config__is_null(strata_config__lookup(ctx, it, "verify")))
             b[i].verify = w->verify;
+        else
+            b[i].verify_own = 1;
     }
 }
 

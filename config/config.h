@@ -147,6 +147,7 @@ typedef struct strata_config_base {
     int has_policy; /* any of the policy fields is set */
     /* Its own verify block, else watch.verify (verify.set 0: none). */
     strata_config_verify verify;
+    int verify_own; /* verify is the base's own block, not watch.verify */
 } strata_config_base;
 
 typedef struct strata_config_watch {
@@ -581,5 +582,21 @@ const char *strata_catalog_team_of(const strata_catalog *cat,
 
 /* "golden", "non-golden", "deprecated" for a lookup result. Static. */
 const char *strata_catalog_classify(const strata_catalog_entry *entry);
+
+/*
+ * The signature policy of a watched reference, as the configuration and
+ * the catalog give it, for everything that watches or plans (the daemon,
+ * `strata watch`, `strata plan`): the watch.bases entry's own `verify`
+ * block, else the verify block (or signing_key) of the catalog entry that
+ * covers it (strata_catalog_lookup; for a tag-policy watch, the policy
+ * entry of that repository), else watch.verify. key is a watch key: a
+ * canonical tag reference ("docker.io/library/debian:12-slim"; a digest
+ * is ignored) or, for a tag-policy watch, the repository name. cat may be
+ * NULL. Never NULL: the result's `set` is 0 when there is no policy.
+ * Borrowed from d or cat.
+ */
+const strata_config_verify *
+strata_config_verify_for(const strata_config_data *d, const strata_catalog *cat,
+                         const char *key);
 
 #endif

@@ -338,6 +338,8 @@ typedef struct strata_watcher_spec {
      * The signature policy of new digests (borrowed for the call; keys and
      * trusted roots are loaded then, once per path), or NULL. A watch
      * added again keeps the policy it was first given unless it had none.
+     * Ignored once the watcher was configured with
+     * strata_watcher_configure_catalog: the configuration decides.
      */
     const struct strata_config_verify *verify;
 } strata_watcher_spec;
@@ -448,6 +450,26 @@ int strata_watcher_configure(strata_watcher *w,
                              const strata_registry_opts *base,
                              strata_error *err);
 
+/*
+ * The same, and every entry of the golden catalog (may be NULL) becomes a
+ * watch too. From then on every watch, however it is added (here, or by
+ * strata_watcher_add for the graph's bases), takes the signature policy
+ * that config and catalog give its reference (strata_config_verify_for:
+ * the base's own verify block, else its catalog entry's verify or
+ * signing_key, else watch.verify), and spec->verify is ignored. Called
+ * again with a new configuration (SIGHUP), every existing watch takes its
+ * new policy, with keys and trusted roots read again. config and catalog
+ * are borrowed until the next call or the watcher's close. A policy that
+ * cannot be compiled (a key removed since config check) is an error; the
+ * watch keeps the policy it had, if any.
+ */
+struct strata_catalog;
+int strata_watcher_configure_catalog(strata_watcher *w,
+                                     const struct strata_config *config,
+                                     const struct strata_catalog *catalog,
+                                     const strata_registry_opts *base,
+                                     strata_error *err);
+
 /* Fills opts from a configuration's watch section (callbacks unset). */
 void strata_watcher_options_from_config(strata_watcher_options *opts,
                                         const struct strata_config *config);
@@ -500,10 +522,9 @@ json_t *strata_watchers_gate_get(struct strata_store *st,
  * STRATA_ECONFLICT when the verdict is about another digest or the digest
  * is verified or approved already.
  */
-int strata_watchers_gate_approve(struct strata_store *st,
-                                 const char *watch_key, const char *digest,
-                                 const char *who, int64_t now,
-                                 strata_error *err);
+int strata_watchers_gate_approve(struct strata_store *st, const char *watch_key,
+                                 const char *digest, const char *who,
+                                 int64_t now, strata_error *err);
 
 /* ==== end of polling scheduler ========================================== */
 
