@@ -97,8 +97,13 @@ base_is(const strata_config_base *b, const char *key)
     const char *at;
     size_t len;
 
-    if (b->has_policy)
-        return b->name != NULL && strcmp(b->name, key) == 0;
+    if (b->has_policy) {
+        /* The repository, or any tag of it (`strata verify python:3.12`). */
+        len = b->name != NULL ? strlen(b->name) : 0;
+        return len > 0 && strncmp(b->name, key, len) == 0 &&
+               (key[len] == '\0' ||
+                (key[len] == ':' && strchr(key + len, '/') == NULL));
+    }
     if (b->ref == NULL)
         return 0;
     /* A pinned base is watched by its tag. */

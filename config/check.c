@@ -326,7 +326,7 @@ void
 strata_config__check_builder(strata_config__ctx *ctx, void *obj,
                              const yaml_node_t *node)
 {
-    static const char *const common[] = {"type", "timeout"};
+    static const char *const common[] = {"type", "timeout", "verify"};
     strata_config_builder *b = obj;
 
     if (strata_config__is_null(strata_config__lookup(ctx, node, "type")))

@@ -1470,6 +1470,87 @@ TEST(verify_policy_precedence)
     free(cmd);
 }
 
+/*
+ * signing.key: a private key strata can sign with, or a FILE:LINE:COL
+ * problem that names the file and never shows what it holds; and
+ * builders[].verify, a verify block like a base's.
+ */
+TEST(signing_key_and_builder_verify)
+{
+    char tmpl[] = "/tmp/strata-test-config-XXXXXX", *dir, *cmd;
+    const strata_config_data *d;
+    result r;
+
+    dir = mkdtemp(tmpl);
+    CHECK(dir != NULL);
+    cmd = strata_xasprintf(
+        "cd '%s' && openssl genpkey -algorithm EC -pkeyopt "
+        "ec_paramgen_curve:P-256 -out k.pem 2>/dev/null && openssl pkey -in "
+        "k.pem -pubout -out k.pub && openssl genpkey -algorithm EC -pkeyopt "
+        "ec_paramgen_curve:P-256 -aes-256-cbc -pass pass:x -out enc.pem "
+        "2>/dev/null && openssl genpkey -algorithm EC -pkeyopt "
+        "ec_paramgen_curve:secp256k1 -out k1.pem 2>/dev/null",
+        dir);
+    CHECK_EQ(system(cmd), 0);
+    free(cmd);
+
+    d = load_ok(&r,
+                "signing: {key: k.pem}\n"
+                "builders:\n"
+                "  default:\n"
+                "    type: exec\n"
+                "    command: 'true'\n"
+                "    verify: {keys: [k.pub], wait: 30s}\n",
+                dir);
+    CHECK(d->signing.key != NULL && d->signing.key[0] == '/');
+    CHECK(strstr(d->signing.key, "/k.pem") != NULL);
+    CHECK_EQ(d->builders[0].verify.set, 1);
+    CHECK_EQ(d->builders[0].verify.wait_ms, 30000);
+    CHECK_EQ(d->builders[0].verify.keys.count, 1);
+    result_free(&r);
+    d = load_ok(&r, "state: x.db\n", dir);
+    CHECK(d->signing.key == NULL);
+    result_free(&r);
+
+    load_str(&r, "signing: {key: enc.pem}\n", dir);
+    dump(&r);
+    CHECK_EQ(count(&r), 1);
+    CHECK(strncmp(text(&r, 0), "test.yaml:1:16: ", 16) == 0);
+    CHECK(strstr(text(&r, 0), "enc.pem") != NULL);
+    CHECK(strstr(text(&r, 0), "encrypted") != NULL);
+    CHECK(strstr(text(&r, 0), "BEGIN") == NULL);
+    result_free(&r);
+    load_str(&r, "signing:\n  key: k.pub\n", dir);
+    dump(&r);
+    CHECK_EQ(count(&r), 1);
+    CHECK(strncmp(text(&r, 0), "test.yaml:2:8: ", 15) == 0);
+    CHECK(strstr(text(&r, 0), "no PEM private key") != NULL);
+    result_free(&r);
+    load_str(&r, "signing: {key: k1.pem}\n", dir);
+    dump(&r);
+    CHECK_EQ(count(&r), 1);
+    CHECK(strstr(text(&r, 0), "unsupported signing key") != NULL);
+    result_free(&r);
+    load_str(&r, "signing: {key: missing.pem}\n", dir);
+    CHECK_EQ(count(&r), 1);
+    CHECK(strncmp(text(&r, 0), "test.yaml:1:16: ", 16) == 0);
+    result_free(&r);
+    load_str(&r,
+             "builders:\n"
+             "  default:\n"
+             "    type: exec\n"
+             "    command: 'true'\n"
+             "    verify: {mode: enforce}\n",
+             dir);
+    dump(&r);
+    CHECK_EQ(count(&r), 1);
+    result_free(&r);
+
+    cmd = strata_xasprintf("rm -rf '%s'", dir);
+    CHECK_EQ(system(cmd), 0);
+    free(cmd);
+}
+
 TEST(semver_ranges_agree_with_the_watcher)
 {
     static const struct {
@@ -1550,6 +1631,7 @@ main(void)
     RUN(verify_blocks);
     RUN(catalog_verify);
     RUN(verify_policy_precedence);
+    RUN(signing_key_and_builder_verify);
     RUN(semver_ranges_agree_with_the_watcher);
     return harness_done();
 }

@@ -286,6 +286,57 @@ strata_watcher__gates_reconfigure(strata_watcher *w,
     return rc;
 }
 
+/* ---- a policy on its own ------------------------------------------------ */
+
+struct strata_watchers_policy {
+    strata_watcher w; /* only its gate list and key maps are used */
+    const strata_watcher__gate *gate;
+};
+
+int
+strata_watchers_policy_new(strata_watchers_policy **out,
+                           const strata_config_verify *v, strata_error *err)
+{
+    strata_watchers_policy *p = strata_xcalloc(1, sizeof(*p));
+    int rc;
+
+    *out = NULL;
+    if ((rc = strata_watcher__gate_compile(&p->gate, &p->w, v, err)) != 0 ||
+        p->gate == NULL) {
+        strata_watchers_policy_free(p);
+        return rc;
+    }
+    *out = p;
+    return 0;
+}
+
+const strata_verify_policy *
+strata_watchers_policy_get(const strata_watchers_policy *p)
+{
+    return &p->gate->policy;
+}
+
+int
+strata_watchers_policy_mode(const strata_watchers_policy *p)
+{
+    return p->gate->mode;
+}
+
+uint64_t
+strata_watchers_policy_wait_ms(const strata_watchers_policy *p)
+{
+    return p->gate->wait_ms;
+}
+
+void
+strata_watchers_policy_free(strata_watchers_policy *p)
+{
+    if (p == NULL)
+        return;
+    strata_watcher__gates_free(&p->w);
+    free(p);
+}
+
 int
 strata_watcher__gate_mode(const strata_watcher__gate *g)
 {

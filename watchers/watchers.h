@@ -500,6 +500,23 @@ int strata_watchers_verify_digest(strata_registry *reg, const strata_ref *ref,
                                   void *arg, strata_error *err);
 
 /*
+ * A verify block compiled on its own (keys and trusted root loaded), for
+ * what verifies an image outside a watch (a rebuild's output under
+ * builders[].verify). NULL with 0 when v has no policy (unset or mode
+ * off). Errors: the key's or trusted root's (STRATA_EINVAL, STRATA_EIO).
+ */
+typedef struct strata_watchers_policy strata_watchers_policy;
+int strata_watchers_policy_new(strata_watchers_policy **out,
+                               const struct strata_config_verify *v,
+                               strata_error *err);
+/* The policy (borrowed from p) and the block's mode and wait. */
+const strata_verify_policy *
+strata_watchers_policy_get(const strata_watchers_policy *p);
+int strata_watchers_policy_mode(const strata_watchers_policy *p);
+uint64_t strata_watchers_policy_wait_ms(const strata_watchers_policy *p);
+void strata_watchers_policy_free(strata_watchers_policy *p);
+
+/*
  * The gate state of a watch (its key: the canonical tag, or a policy's
  * repository), new reference or NULL when none was recorded:
  *   {"digest", "state": "verified" | "awaiting" | "quarantined" |
