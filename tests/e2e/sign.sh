@@ -12,6 +12,8 @@
 #     its PAE;
 #   - another key does not verify it;
 #   - without a key the job's result says the output is unsigned;
+#   - `strata rebase --sign-key` run twice keeps one signature layer, a
+#     second key's is added beside it, a bad key pushes nothing;
 #   - `config check` refuses an unusable key at its FILE:LINE:COL, and the
 #     key's bytes appear in no output or log;
 #   - builders[].verify: a rebuild whose builder pushes an unsigned image
@@ -141,6 +143,30 @@ check "and that the output is unsigned" grep -q 'the output is unsigned' \
     <<<"$(job_field "$WEB" "$v3" unsigned)"
 S verify "$WEB" --key "$work/k.pub" >/dev/null 2>&1
 is "$?" 1 "strata verify of the unsigned output exits 1"
+
+# ---- strata rebase --sign-key: run again, the signature is not doubled -------
+cli_rebase() { # KEY
+    "$strata" rebase "$WEB" --old-base "$R/library/debian@$v3" \
+        --new-base "$R/library/debian@$v2" --tag cli-signed --sign-key "$1" 2>>"$work/cli.log"
+}
+d1=$(cli_rebase "$work/k.pem")
+is "$?" 0 "strata rebase --sign-key"
+d2=$(cli_rebase "$work/k.pem")
+is "$d2" "$d1" "run again: the same digest"
+sig_layers() {
+    reg "/v2/acme/web/manifests/sha256-${d1#sha256:}.sig" | jpy "len(d['layers'])"
+}
+is "$(sig_layers)" 1 "and still one signature layer (it verified under the key already)"
+cli_rebase "$work/other.pem" >/dev/null
+is "$(sig_layers)" 2 "another key's signature is added beside it"
+"$strata" verify "$R/acme/web:cli-signed" --key "$work/k.pub" >/dev/null 2>&1 &&
+    "$strata" verify "$R/acme/web:cli-signed" --key "$work/other.pub" >/dev/null 2>&1
+is "$?" 0 "both keys verify it"
+"$strata" rebase "$WEB" --old-base "$R/library/debian@$v3" --new-base "$R/library/debian@$v2" \
+    --tag cli-bad --sign-key "$work/enc.pem" >/dev/null 2>"$work/bad.err"
+is "$?" 2 "an encrypted --sign-key is refused (exit 2)"
+check "before anything is pushed" bash -c \
+    "! curl -fsS -o /dev/null http://127.0.0.1:$port/v2/acme/web/manifests/cli-bad"
 
 # ---- builders[].verify: a rebuild's output must be signed -------------------
 write_config 1h "[rebuild]"
