@@ -26,7 +26,8 @@ exec_plan(strata_cmd_ctx *ctx)
 
     if (strata_store_open(&st, d->state, &err) != 0 ||
         strata_graph_load(&g, st, &err) != 0 ||
-        strata_plan_updates(&plan, st, g, d, 1, strata_now_ms(), &err) != 0 ||
+        strata_plan_updates_catalog(&plan, st, g, d, ctx->catalog, 1,
+                                    strata_now_ms(), &err) != 0 ||
         strata_store_job_list(&queued, st, 0, 1000, STRATA_STORE_JOB_QUEUED,
                               &err) != 0)
         goto fail;
@@ -91,5 +92,6 @@ const strata_cmd_entry strata_cmd_plan = {
             "enqueue, wave by wave),\nand lists the jobs already queued.\n",
     .opts = plan_opts,
     .config = STRATA_CMD_CONFIG_OPTIONAL,
+    .catalog = STRATA_CMD_CATALOG_OPTIONAL, /* its signature policies */
     .exec = exec_plan,
 };

@@ -5,7 +5,8 @@
  * involved come from ~/.docker/config.json when it has an entry, else the
  * registry is asked anonymously. A refusal (IMAGE not on the old base,
  * a platform the new base lacks, media types that don't fit) pushes
- * nothing and exits 1.
+ * nothing and exits 1. With --sign-key the result is signed (cosign's
+ * .sig) and gets a SLSA provenance attestation (rebase/sign.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 
 #include "cli.h"
 #include "rebase.h"
+#include "verify.h"
 
 #define MAX_HOSTS 4
 
@@ -78,6 +80,8 @@ exec_rebase(strata_cmd_ctx *ctx)
 {
     strata_rebase_opts opts = {0};
     strata_rebase_result *res = NULL;
+    strata_verify_signing_key *key = NULL;
+    const char *key_path;
     strata_error err = {0};
     creds c = {0};
     int rc, verbose = strata_args_has(ctx->args, "verbose");
@@ -93,6 +97,14 @@ exec_rebase(strata_cmd_ctx *ctx)
         goto fail;
     opts.hosts = c.hosts;
     opts.nhosts = c.n;
+    /* The key before anything is pushed: a bad key is bad input. */
+    key_path = strata_args_get(ctx->args, "sign-key");
+    if (key_path != NULL &&
+        strata_verify_signing_key_load(&key, key_path, &err) != 0) {
+        rc = strata_cmd_fail(&err);
+        goto out;
+    }
+    opts.signing_key = key;
     rc = strata_rebase_run(&res, &opts, &err);
     if (rc != 0)
         goto fail;
@@ -105,12 +117,18 @@ exec_rebase(strata_cmd_ctx *ctx)
                 res->nplatforms, res->blobs_existed, res->blobs_mounted,
                 res->blobs_uploaded, (unsigned long long) res->bytes_pushed,
                 res->already ? " (already on the new base)" : "");
+    if (verbose && res->signature != NULL)
+        fprintf(stderr,
+                "strata: signed with key %s: signature %s, provenance "
+                "%s\n",
+                res->key_fingerprint, res->signature, res->attestation);
     rc = STRATA_EXIT_OK;
     goto out;
 fail:
     rc = strata_cmd_fail(&err);
 out:
     strata_rebase_result_free(res);
+    strata_verify_signing_key_free(key);
     creds_release(&c);
     return rc;
 }
@@ -126,6 +144,9 @@ static const strata_cmd_opt rebase_opts[] = {
      "check and compose, print the digest, push nothing"},
     {"chunk-size", 0, STRATA_OPT_NUMBER, "BYTES", NULL,
      "upload blobs in PATCH chunks of BYTES"},
+    {"sign-key", 0, STRATA_OPT_VALUE, "FILE", NULL,
+     "sign the result with this PEM private key: a cosign signature and a "
+     "SLSA provenance attestation"},
     {"verbose", 0, 0, NULL, NULL, "blob and byte counts on stderr"},
     {NULL, 0, 0, NULL, NULL, NULL},
 };

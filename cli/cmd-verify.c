@@ -151,38 +151,25 @@ policy_from_config(loaded *l, const strata_config_verify *v, strata_error *err)
 }
 
 /*
- * The configured policy of ref: a watched base's (a tag, or a policy's
- * repository), else watch.verify, else the catalog entry's. *catp keeps
- * the catalog the block lives in. NULL when there is none.
+ * The configured policy of ref, as the daemon applies it
+ * (strata_config_verify_for): the watched base's own, else its catalog
+ * entry's, else watch.verify. *catp keeps the catalog the block lives in.
+ * NULL when there is none.
  */
 static const strata_config_verify *
 configured(strata_catalog **catp, const strata_config_data *d,
            const strata_ref *ref)
 {
     strata_ref *bare = NULL;
-    const strata_catalog_entry *e;
-    const strata_config_verify *v = NULL;
-    size_t i;
+    const strata_config_verify *v;
 
     if (strata_ref_with_digest(&bare, ref, NULL, NULL) != 0)
         return NULL;
-    for (i = 0; i < d->watch.n_bases && v == NULL; i++) {
-        const strata_config_base *b = &d->watch.bases[i];
-
-        if (strcmp(b->has_policy ? b->name : b->ref,
-                   b->has_policy ? strata_ref_name(bare)
-                                 : strata_ref_string(bare)) == 0)
-            v = &b->verify;
-    }
-    if (v == NULL && d->watch.verify.set)
-        v = &d->watch.verify;
-    if (v == NULL && d->catalog != NULL &&
-        strata_catalog_load(catp, d->catalog, NULL, NULL) == 0 &&
-        (e = strata_catalog_lookup(*catp, strata_ref_string(bare))) != NULL &&
-        e->verify.set)
-        v = &e->verify;
+    if (d->catalog != NULL)
+        (void) strata_catalog_load(catp, d->catalog, NULL, NULL);
+    v = strata_config_verify_for(d, *catp, strata_ref_string(bare));
     strata_ref_free(bare);
-    if (v != NULL && (!v->set || v->mode == STRATA_CONFIG_VERIFY_OFF))
+    if (!v->set || v->mode == STRATA_CONFIG_VERIFY_OFF)
         return NULL;
     return v;
 }

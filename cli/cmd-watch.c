@@ -92,27 +92,6 @@ on_signal(uv_signal_t *s, int signum)
     uv_stop(&c->loop);
 }
 
-/* The golden catalog's entries (cmd.c loaded it) become watches too. */
-static int
-add_catalog(strata_watcher *w, const strata_catalog *cat, const char *path,
-            strata_error *err)
-{
-    size_t i;
-
-    for (i = 0; i < strata_catalog_count(cat); i++) {
-        const strata_catalog_entry *e = strata_catalog_get(cat, i);
-        strata_watcher_spec spec = {0};
-
-        spec.ref = e->ref;
-        spec.semver = e->semver;
-        spec.suffix = e->suffix;
-        spec.verify = &e->verify;
-        if (strata_watcher_add(NULL, w, &spec, err) != 0)
-            return strata_error_wrap(err, "%s:%d:%d", path, e->line, e->col);
-    }
-    return 0;
-}
-
 static int
 exec_watch(strata_cmd_ctx *ctx)
 {
@@ -135,10 +114,9 @@ exec_watch(strata_cmd_ctx *ctx)
     wo.arg = &c;
     if (strata_watcher_new(&c.w, &c.loop, st, c.reg, &wo, &err) != 0)
         goto fail;
-    if (strata_watcher_configure(c.w, ctx->config, NULL, &err) != 0)
-        goto fail;
-    if (ctx->catalog != NULL &&
-        add_catalog(c.w, ctx->catalog, d->catalog, &err) != 0)
+    /* The golden catalog's entries (cmd.c loaded it) are watched too. */
+    if (strata_watcher_configure_catalog(c.w, ctx->config, ctx->catalog, NULL,
+                                         &err) != 0)
         goto fail;
     if (once) {
         if (strata_watcher_check_all(c.w, on_round, &c, &err) != 0)

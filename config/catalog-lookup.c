@@ -89,3 +89,60 @@ strata_catalog_classify(const strata_catalog_entry *entry)
     return entry->lifecycle == STRATA_CATALOG_DEPRECATED ? "deprecated"
                                                          : "golden";
 }
+
+/* Whether base b is watched under key (see strata_config_verify_for). */
+static int
+base_is(const strata_config_base *b, const char *key)
+{
+    const char *at;
+    size_t len;
+
+    if (b->has_policy) {
+        /* The repository, or any tag of it (`strata verify python:3.12`). */
+        len = b->name != NULL ? strlen(b->name) : 0;
+        return len > 0 && strncmp(b->name, key, len) == 0 &&
+               (key[len] == '\0' ||
+                (key[len] == ':' && strchr(key + len, '/') == NULL));
+    }
+    if (b->ref == NULL)
+        return 0;
+    /* A pinned base is watched by its tag. */
+    at = strchr(b->ref, '@');
+    len = at != NULL ? (size_t) (at - b->ref) : strlen(b->ref);
+    return strncmp(b->ref, key, len) == 0 && key[len] == '\0';
+}
+
+/* The catalog entry of a watch key: a tag's, or a policy's by its name. */
+static const strata_catalog_entry *
+catalog_entry_for(const strata_catalog *cat, const char *key)
+{
+    size_t i;
+
+    if (cat == NULL)
+        return NULL;
+    for (i = 0; i < cat->n_entries; i++) {
+        const strata_catalog_entry *e = &cat->entries[i];
+
+        /* A tag-policy watch's key is its repository, as is the entry's. */
+        if (e->name != NULL && (e->semver != NULL || e->suffix != NULL) &&
+            strcmp(e->ref, key) == 0)
+            return e;
+    }
+    return strata_catalog_lookup(cat, key);
+}
+
+const strata_config_verify *
+strata_config_verify_for(const strata_config_data *d, const strata_catalog *cat,
+                         const char *key)
+{
+    const strata_catalog_entry *e;
+    size_t i;
+
+    for (i = 0; i < d->watch.n_bases; i++)
+        if (base_is(&d->watch.bases[i], key) && d->watch.bases[i].verify_own)
+            return &d->watch.bases[i].verify;
+    e = catalog_entry_for(cat, key);
+    if (e != NULL && e->verify.set)
+        return &e->verify;
+    return &d->watch.verify;
+}

@@ -119,6 +119,8 @@ strata_config__check_watch(strata_config__ctx *ctx, void *obj,
             b[i].approval = w->approval;
         if (strata_config__is_null(strata_config__lookup(ctx, it, "verify")))
             b[i].verify = w->verify;
+        else
+            b[i].verify_own = 1;
     }
 }
 
@@ -324,7 +326,7 @@ void
 strata_config__check_builder(strata_config__ctx *ctx, void *obj,
                              const yaml_node_t *node)
 {
-    static const char *const common[] = {"type", "timeout"};
+    static const char *const common[] = {"type", "timeout", "verify"};
     strata_config_builder *b = obj;
 
     if (strata_config__is_null(strata_config__lookup(ctx, node, "type")))

@@ -272,6 +272,10 @@ int strata_config__verify_validate_mirror(strata_config__ctx *ctx,
                                           const yaml_node_t *node,
                                           const strata_config__field *f,
                                           const char *v, int tainted);
+int strata_config__signing_validate_key(strata_config__ctx *ctx,
+                                        const yaml_node_t *node,
+                                        const strata_config__field *f,
+                                        const char *v, int tainted);
 void strata_config__check_identity(strata_config__ctx *ctx, void *obj,
                                    const yaml_node_t *node);
 void strata_config__check_verify(strata_config__ctx *ctx, void *obj,

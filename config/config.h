@@ -145,6 +145,7 @@ typedef struct strata_config_base {
     int has_policy; /* any of the policy fields is set */
     /* Its own verify block, else watch.verify (verify.set 0: none). */
     strata_config_verify verify;
+    int verify_own; /* verify is the base's own block, not watch.verify */
 } strata_config_base;
 
 typedef struct strata_config_watch {
@@ -273,6 +274,11 @@ typedef struct strata_config_builder {
     const char *push_secret;
     /* gitlab: reads (follows, cancels) pipelines a trigger token started */
     const strata_secret *api_token;
+    /*
+     * What the image a rebuild produced must carry before the job
+     * succeeds (a builder that signs what it pushes); set 0: nothing.
+     */
+    strata_config_verify verify;
 } strata_config_builder;
 
 typedef enum strata_config_notify_type {
@@ -379,6 +385,15 @@ typedef struct strata_config_scan {
     uint64_t stall_timeout_ms; /* no byte in or out; default 30s */
 } strata_config_scan;
 
+/* What strata signs its own outputs with (rebases). */
+typedef struct strata_config_signing {
+    strata_config_pos pos;
+    /* Absolute path of an unencrypted PEM private key (ECDSA P-256/P-384,
+     * RSA 2048+, Ed25519), or NULL: outputs are unsigned. A secret: read
+     * when a job signs, never logged. */
+    const char *key;
+} strata_config_signing;
+
 typedef struct strata_config_data {
     const char *file;     /* the file loaded, or "<defaults>" */
     const char *base_dir; /* absolute; relative paths resolve here */
@@ -406,6 +421,7 @@ typedef struct strata_config_data {
     strata_config_api api;
     const strata_config_scanner *scanners; /* rescans */
     size_t n_scanners;
+    strata_config_signing signing;
 } strata_config_data;
 
 /* ---- loading ---------------------------------------------------------- */
@@ -579,5 +595,22 @@ const char *strata_catalog_team_of(const strata_catalog *cat,
 
 /* "golden", "non-golden", "deprecated" for a lookup result. Static. */
 const char *strata_catalog_classify(const strata_catalog_entry *entry);
+
+/*
+ * The signature policy of a watched reference, as the configuration and
+ * the catalog give it, for everything that watches or plans (the daemon,
+ * `strata watch`, `strata plan`): the watch.bases entry's own `verify`
+ * block, else the verify block (or signing_key) of the catalog entry that
+ * covers it (strata_catalog_lookup; for a tag-policy watch, the policy
+ * entry of that repository), else watch.verify. key is a watch key: a
+ * canonical tag reference ("docker.io/library/debian:12-slim"; a digest
+ * is ignored; a tag of a repository watched with a tag policy takes that
+ * base's block) or, for a tag-policy watch, the repository name. cat may be
+ * NULL. Never NULL: the result's `set` is 0 when there is no policy.
+ * Borrowed from d or cat.
+ */
+const strata_config_verify *
+strata_config_verify_for(const strata_config_data *d, const strata_catalog *cat,
+                         const char *key);
 
 #endif

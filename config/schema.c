@@ -738,6 +738,8 @@ static const strata_config__field builder_fields[] = {
     FLD("api_token", STRATA_CF_SECRET, strata_config_builder, api_token),
     FLD("timeout", STRATA_CF_DURATION, strata_config_builder, timeout_ms,
         .def = "1h"),
+    FLD("verify", STRATA_CF_OBJECT, strata_config_builder, verify,
+        .sub = &verify_section),
 };
 SCHEMA(builder, "builder", strata_config_builder,
        .pos_offset = offsetof(strata_config_builder, pos),
@@ -862,6 +864,15 @@ SCHEMA(scanner, "scanner", strata_config_scanner,
        .name_offset = offsetof(strata_config_scanner, name), .set_offset = -1);
 /* ---- end of rescans ---- */
 
+static const strata_config__field signing_fields[] = {
+    FLD("key", STRATA_CF_PATH, strata_config_signing, key,
+        .flags = STRATA_CF_NONEMPTY,
+        .validate = strata_config__signing_validate_key),
+};
+SCHEMA(signing, "signing", strata_config_signing,
+       .pos_offset = offsetof(strata_config_signing, pos), .name_offset = -1,
+       .set_offset = -1);
+
 static const strata_config__field root_fields[] = {
     FLD("state", STRATA_CF_PATH, strata_config_data, state,
         .flags = STRATA_CF_NONEMPTY, .def = "./strata.db"),
@@ -887,6 +898,8 @@ static const strata_config__field root_fields[] = {
     FLD("api", STRATA_CF_OBJECT, strata_config_data, api, .sub = &api),
     FLDX("scanners", STRATA_CF_MAP, strata_config_data, scanners, n_scanners,
          .sub = &scanner),
+    FLD("signing", STRATA_CF_OBJECT, strata_config_data, signing,
+        .sub = &signing),
 };
 
 const strata_config__schema strata_config__root = {

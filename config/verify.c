@@ -88,6 +88,30 @@ strata_config__verify_validate_key(strata_config__ctx *ctx,
     return 0;
 }
 
+/*
+ * signing.key: loadable as a private key strata can sign with. The file
+ * is a secret: the message names it and says why, never what it holds.
+ */
+int
+strata_config__signing_validate_key(strata_config__ctx *ctx,
+                                    const yaml_node_t *node,
+                                    const strata_config__field *f,
+                                    const char *v, int tainted)
+{
+    strata_verify_signing_key *key = NULL;
+    strata_error err = {0};
+    char *path = strata_config__path(ctx, v);
+
+    (void) f;
+    (void) tainted;
+    if (strata_verify_signing_key_load(&key, path, &err) != 0) {
+        strata_config__at(ctx, node, "%s", err.msg);
+        return -1;
+    }
+    strata_verify_signing_key_free(key);
+    return 0;
+}
+
 int
 strata_config__verify_validate_root(strata_config__ctx *ctx,
                                     const yaml_node_t *node,

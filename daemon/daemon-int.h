@@ -29,6 +29,9 @@ struct strata_daemon {
     strata_config **retired;
     size_t nretired;
     const strata_config_data *cfg;
+    /* The golden catalog (cfg->catalog), or NULL: its entries are watched
+     * under their verify policies; replaced whole by SIGHUP. */
+    strata_catalog *catalog;
     strata_store *store;
     strata_registry *registry;
     struct strata_watcher *watcher;

@@ -146,8 +146,9 @@ strata_daemon__plan(strata_daemon *d)
 
     if (d->graph == NULL)
         return;
-    if (strata_plan_updates(&plan, d->store, d->graph, d->cfg, 0,
-                            strata_now_ms(), &err) != 0) {
+    if (strata_plan_updates_catalog(&plan, d->store, d->graph, d->cfg,
+                                    d->catalog, 0, strata_now_ms(),
+                                    &err) != 0) {
         log_error("planning: %s", err.msg);
         return;
     }
@@ -396,6 +397,15 @@ strata_daemon_new(strata_daemon **out, const strata_daemon_opts *opts,
         goto fail;
     }
     d->cfg = strata_config_data_get(d->config);
+    /* The golden catalog: its entries are watched, under their policies. */
+    if (d->cfg->catalog != NULL &&
+        (rc = strata_catalog_load(&d->catalog, d->cfg->catalog, problems,
+                                  err)) != 0) {
+        for (i = 0; i < strata_config_problems_count(problems); i++)
+            fprintf(stderr, "%s\n",
+                    strata_config_problems_get(problems, i)->text);
+        goto fail;
+    }
     /* The config's log section, unless the command line said otherwise. */
     if (!opts->log_explicit)
         strata_log_setup((strata_log_level) d->cfg->log.level,
@@ -420,7 +430,8 @@ strata_daemon_new(strata_daemon **out, const strata_daemon_opts *opts,
     wopts.arg = d;
     if ((rc = strata_watcher_new(&d->watcher, &d->loop, d->store, d->registry,
                                  &wopts, err)) != 0 ||
-        (rc = strata_watcher_configure(d->watcher, d->config, NULL, err)) != 0)
+        (rc = strata_watcher_configure_catalog(d->watcher, d->config,
+                                               d->catalog, NULL, err)) != 0)
         goto fail;
     if ((rc = strata_notify_new(&d->notify, &d->loop, d->store, d->cfg->notify,
                                 d->cfg->n_notify, NULL, err)) != 0 ||
@@ -500,6 +511,7 @@ strata_daemon_free(strata_daemon *d)
     strata_graph_free(d->graph);
     strata_store_close(d->store);
     strata_config_free(d->config);
+    strata_catalog_free(d->catalog);
     for (i = 0; i < d->nretired; i++)
         strata_config_free(d->retired[i]);
     free(d->retired);

@@ -1,8 +1,9 @@
 /*
  * reload.c - SIGHUP: the configuration loaded again and applied
- * whole or not at all (a bad file, or sinks that cannot be built, keep
- * the running one): watches, builders and actions, notification sinks
- * (a new notifier that starts once the old one has stopped, so nothing is
+ * whole or not at all (a bad file or catalog, or sinks that cannot be
+ * built, keep the running one): watches and their signature policies
+ * (from the configuration and the catalog), builders and actions, notification
+ * sinks (a new notifier that starts once the old one has stopped, so nothing is
  * sent twice), webhooks, the scan interval, then a rescan. Replaced
  * configurations are freed once nothing can point into them.
  */
@@ -77,6 +78,7 @@ strata_daemon__reload(strata_daemon *d)
     strata_config_problems *problems = strata_config_problems_new();
     const strata_config_data *nd;
     strata_config *next = NULL;
+    strata_catalog *catalog = NULL, *old_catalog;
     strata_notify *notify = NULL;
     strata_error err = {0};
     size_t i;
@@ -90,13 +92,23 @@ strata_daemon__reload(strata_daemon *d)
         strata_config_problems_free(problems);
         return;
     }
-    strata_config_problems_free(problems);
-    /* The new sinks first: a reload either applies whole or not at all. */
+    /* The new catalog and sinks first: a reload applies whole or not. */
     nd = strata_config_data_get(next);
+    if (nd->catalog != NULL &&
+        strata_catalog_load(&catalog, nd->catalog, problems, &err) != 0) {
+        log_error("reload: keeping the running configuration: %s", err.msg);
+        for (i = 0; i < strata_config_problems_count(problems); i++)
+            log_error("%s", strata_config_problems_get(problems, i)->text);
+        strata_config_problems_free(problems);
+        strata_config_free(next);
+        return;
+    }
+    strata_config_problems_free(problems);
     if (strata_notify_new(&notify, &d->loop, d->store, nd->notify, nd->n_notify,
                           NULL, &err) != 0) {
         log_error("reload: keeping the running configuration: notify: %s",
                   err.msg);
+        strata_catalog_free(catalog);
         strata_config_free(next);
         return;
     }
@@ -110,8 +122,13 @@ strata_daemon__reload(strata_daemon *d)
     d->env.cfg = d->cfg;
     swap_notify(d, notify);
     strata_runner_set_env(d->runner, &d->env);
-    if (strata_watcher_configure(d->watcher, next, NULL, &err) != 0)
+    old_catalog = d->catalog;
+    d->catalog = catalog;
+    /* Every watch takes its new policy; the old catalog is not used after. */
+    if (strata_watcher_configure_catalog(d->watcher, next, catalog, NULL,
+                                         &err) != 0)
         log_error("reload: watches: %s", err.msg);
+    strata_catalog_free(old_catalog);
     strata_daemon__watch_graph_bases(d);
     strata_release_free_memory();
     log_info("reloaded '%s'", d->cfg->file);

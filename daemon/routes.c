@@ -2,7 +2,8 @@
  * routes.c - what the daemon serves over its HTTP API: the watched
  * bases, the images and the graph, jobs and events (paginated with
  * ?limit=&after=, the next cursor in "next"), Prometheus metrics, and
- * the webhook endpoints (daemon-hooks.c). The HTTP itself is
+ * the webhook endpoints (daemon-hooks.c), and one write: the signature
+ * override POST /api/v1/bases/approve. The HTTP itself is
  * api-server.c's.
  */
 #include <stdlib.h>
@@ -165,6 +166,118 @@ on_bases(strata_api_req *req, void *arg)
     doc = json_pack("{s:o}", "items", states);
     strata_api_respond_json(req, 200, doc);
     json_decref(doc);
+}
+
+/*
+ * The watch key a client's ref names: the canonical tag (a digest
+ * dropped); for a tag-policy watch, its repository, when that is what has
+ * a gate row. New string.
+ */
+static char *
+approve_key(strata_daemon *d, const strata_ref *bare)
+{
+    json_t *row = strata_watchers_gate_get(d->store, strata_ref_string(bare));
+    char *key;
+
+    if (row == NULL && (row = strata_watchers_gate_get(
+                            d->store, strata_ref_name(bare))) != NULL)
+        key = strata_xstrdup(strata_ref_name(bare));
+    else
+        key = strata_xstrdup(strata_ref_string(bare));
+    json_decref(row);
+    return key;
+}
+
+/*
+ * POST /api/v1/bases/approve {"ref", "digest", "unsigned": true}: what
+ * `strata approve BASE@DIGEST --unsigned` does, over the API. It overrides
+ * the signature gate for that digest (awaiting, quarantined or
+ * unverified) and records base.unsigned_approved naming the approver,
+ * "api token" (the API has one token). Served only when api.token is set:
+ * an override nobody can be held to account for is refused (403).
+ * 200 {"base", "digest", "approved_by", "prior_state"}; 400 bad body;
+ * 404 no verdict for that base; 409 another digest, or verified or
+ * approved already.
+ */
+static void
+on_approve(strata_api_req *req, void *arg)
+{
+    strata_daemon *d = arg;
+    strata_error err = {0};
+    json_error_t jerr;
+    json_t *body = NULL, *row = NULL, *doc;
+    strata_ref *ref = NULL, *bare = NULL;
+    const char *r, *digest;
+    char *key = NULL;
+    const void *data;
+    size_t len;
+    int status;
+
+    if (d->cfg->api.token == NULL) {
+        strata_api_respond_error(req, 403,
+                                 "approving over the API needs an API token "
+                                 "(api.token): use strata approve --unsigned");
+        return;
+    }
+    data = strata_api_req_body(req, &len);
+    body = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!json_is_object(body)) {
+        strata_api_respond_error(req, 400,
+                                 "the body must be a JSON object {\"ref\", "
+                                 "\"digest\", \"unsigned\": true}: %s",
+                                 body ? "not an object" : jerr.text);
+        goto out;
+    }
+    r = json_string_value(json_object_get(body, "ref"));
+    digest = json_string_value(json_object_get(body, "digest"));
+    if (r == NULL || strata_ref_parse(&ref, r, &err) != 0) {
+        strata_api_respond_error(req, 400,
+                                 "'ref' must be an image reference%s%s",
+                                 r ? ": " : "", r ? err.msg : "");
+        goto out;
+    }
+    if (digest == NULL)
+        digest = strata_ref_digest(ref);
+    if (digest == NULL || strata_digest_validate(digest, &err) != 0) {
+        strata_api_respond_error(req, 400,
+                                 "'digest' (or ref@digest) must name the "
+                                 "digest let through%s%s",
+                                 digest ? ": " : "", digest ? err.msg : "");
+        goto out;
+    }
+    if (!json_is_true(json_object_get(body, "unsigned"))) {
+        strata_api_respond_error(req, 400,
+                                 "only signature overrides are served here: "
+                                 "send \"unsigned\": true");
+        goto out;
+    }
+    if (strata_ref_with_digest(&bare, ref, NULL, &err) != 0) {
+        strata_api_respond_error(req, 400, "%s", err.msg);
+        goto out;
+    }
+    key = approve_key(d, bare);
+    if (strata_watchers_gate_approve(d->store, key, digest, "api token",
+                                     strata_now_ms(), &err) != 0) {
+        status = err.code == STRATA_ENOTFOUND   ? 404
+                 : err.code == STRATA_ECONFLICT ? 409
+                                                : 500;
+        strata_api_respond_error(req, status, "%s", err.msg);
+        goto out;
+    }
+    row = strata_watchers_gate_get(d->store, key);
+    doc = json_pack("{s:s, s:s, s:s, s:s*}", "base", key, "digest", digest,
+                    "approved_by", "api token", "prior_state",
+                    json_string_value(json_object_get(row, "prior_state")));
+    strata_api_respond_json(req, 200, doc);
+    json_decref(doc);
+    /* Planned now, not at the next tick. */
+    strata_daemon__plan(d);
+out:
+    json_decref(body);
+    json_decref(row);
+    strata_ref_free(ref);
+    strata_ref_free(bare);
+    free(key);
 }
 
 static void
@@ -368,6 +481,7 @@ strata_daemon__api_start(strata_daemon *d, strata_error *err)
     strata_api_options o = {0};
     const strata_api_route routes[] = {
         {STRATA_API_GET, "/api/v1/bases", 0, on_bases, d, 0},
+        {STRATA_API_POST, "/api/v1/bases/approve", 0, on_approve, d, 0},
         {STRATA_API_GET, "/api/v1/images", 0, on_images, d, 0},
         {STRATA_API_GET, "/api/v1/graph", 0, on_graph, d, 0},
         {STRATA_API_GET, "/api/v1/jobs", 0, on_jobs, d, 0},

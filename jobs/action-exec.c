@@ -8,19 +8,56 @@
  * decides; the output's tail is kept in the job's result. After a
  * rebuild, the image's new digest is read from the registry and recorded
  * as strata's own doing, so the next wave pins it and the watcher does
- * not mistake it for an outside update.
+ * not mistake it for an outside update. With builders[].verify, the job
+ * succeeds only once that digest's signatures meet the block (looked up
+ * again every 5 s up to its wait): an admission policy downstream never
+ * meets an unsigned output by surprise.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "jobs-int.h"
 #include "rebuild.h"
+#include "watchers.h"
 
 typedef struct exec_ctx {
     strata_runner_job *job;
     int rebuild;
     json_t *result;
+    const strata_config_builder *builder; /* a rebuild's */
+    /* builders[].verify: the produced digest's signatures, until wait. */
+    strata_watchers_policy *policy;
+    strata_ref *image; /* the image rebuilt */
+    char *digest;      /* what the builder produced */
+    int64_t deadline;  /* ms: verified by then, or the job fails */
+    unsigned checks;
+    uv_timer_t timer;
+    int timer_used;
 } exec_ctx;
+
+static void
+on_ctx_closed(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+/* Frees c, once its timer (if it ever ran) has closed. */
+static void
+ctx_end(exec_ctx *c)
+{
+    strata_watchers_policy_free(c->policy);
+    strata_ref_free(c->image);
+    free(c->digest);
+    c->policy = NULL;
+    c->image = NULL;
+    c->digest = NULL;
+    if (c->timer_used) {
+        c->timer.data = c;
+        uv_close((uv_handle_t *) &c->timer, on_ctx_closed);
+        return;
+    }
+    free(c);
+}
 
 /* Expands {name} from vars (NULL-terminated name/value pairs). */
 int
@@ -61,6 +98,154 @@ strata_exec__expand(char **out, const char *tmpl, const char *const *vars,
     return 0;
 }
 
+/* The rebuild succeeded (and its output verified, when asked). */
+static void
+rebuild_succeeded(exec_ctx *c)
+{
+    strata_runner_job *job = c->job;
+
+    strata_jobs_event(
+        job->env, "rebuild.succeeded", job->job->image,
+        json_pack("{s:s, s:s, s:s*, s:s}", "image", job->job->image, "digest",
+                  json_string_value(json_object_get(c->result, "digest"))
+                      ? json_string_value(json_object_get(c->result, "digest"))
+                      : "unknown",
+                  "base", job->job->base_ref, "base_digest",
+                  job->job->base_digest));
+    strata_runner_job_done(job, 0, NULL, c->result);
+    c->result = NULL;
+    ctx_end(c);
+}
+
+static void verify_output(exec_ctx *c);
+
+static void
+on_verify_timer(uv_timer_t *t)
+{
+    verify_output(t->data);
+}
+
+/*
+ * One look at the signatures of what the builder produced. Not verified
+ * yet: again in 5 s until the block's wait is over (signing often follows
+ * the push), then the job fails (enforce) or succeeds with the reason
+ * recorded (warn).
+ */
+static void
+on_output_verified(strata_verify_result *r, unsigned requests,
+                   const strata_error *err, void *arg)
+{
+    exec_ctx *c = arg;
+    strata_runner_job *job = c->job;
+    int64_t now = strata_now_ms();
+    json_t *v;
+    char *msg;
+
+    (void) requests;
+    if (err != NULL) {
+        strata_runner_job_done(job, err->code, err->msg, c->result);
+        c->result = NULL;
+        ctx_end(c);
+        return;
+    }
+    c->checks++;
+    v = json_pack("{s:b, s:s, s:i}", "ok", strata_verify_result_ok(r),
+                  "summary", strata_verify_result_summary(r), "checks",
+                  (int) c->checks);
+    json_object_set_new(v, "result", strata_verify_result_to_json(r));
+    json_object_set_new(c->result, "verify", v);
+    if (strata_verify_result_ok(r)) {
+        strata_log_job(STRATA_LOG_INFO, job->job->id, "%s@%s: %s",
+                       job->job->image, c->digest,
+                       strata_verify_result_summary(r));
+        strata_verify_result_free(r);
+        rebuild_succeeded(c);
+        return;
+    }
+    if (now < c->deadline) {
+        strata_verify_result_free(r);
+        if (!c->timer_used) {
+            uv_timer_init(job->env->loop, &c->timer);
+            c->timer.data = c;
+            c->timer_used = 1;
+        }
+        uv_timer_start(
+            &c->timer, on_verify_timer,
+            (uint64_t) (c->deadline - now < 5000 ? c->deadline - now : 5000),
+            0);
+        return;
+    }
+    msg = strata_xasprintf("the image '%s@%s' that builder '%s' produced does "
+                           "not meet builders.%s.verify: %s",
+                           job->job->image, c->digest, c->builder->name,
+                           c->builder->name, strata_verify_result_summary(r));
+    strata_verify_result_free(r);
+    if (strata_watchers_policy_mode(c->policy) == STRATA_CONFIG_VERIFY_WARN) {
+        strata_log_job(STRATA_LOG_WARN, job->job->id, "%s (mode: warn)", msg);
+        free(msg);
+        rebuild_succeeded(c);
+        return;
+    }
+    strata_jobs_event(job->env, "rebuild.failed", job->job->image,
+                      json_pack("{s:s, s:s, s:s}", "image", job->job->image,
+                                "digest", c->digest, "error", msg));
+    job->permanent = 1; /* building again would not sign it */
+    strata_runner_job_done(job, STRATA_EAUTH, msg, c->result);
+    c->result = NULL;
+    free(msg);
+    ctx_end(c);
+}
+
+static void
+verify_output(exec_ctx *c)
+{
+    strata_error err = {0};
+
+    if (strata_watchers_verify_digest(c->job->env->registry, c->image,
+                                      c->digest,
+                                      strata_watchers_policy_get(c->policy), 0,
+                                      on_output_verified, c, &err) != 0) {
+        /* Could not even look: like an unverified answer, retried. */
+        strata_verify_result *r = strata_verify_result_new(
+            strata_watchers_policy_get(c->policy), c->digest, NULL);
+
+        strata_verify_result_add_failure(r, "registry", err.msg);
+        on_output_verified(r, 0, NULL, c);
+    }
+}
+
+/* builders[].verify: 1 when the output's check started (it ends the job). */
+static int
+start_output_verify(exec_ctx *c, const char *digest)
+{
+    strata_runner_job *job = c->job;
+    strata_error err = {0};
+    char *msg;
+
+    if (c->builder == NULL || !c->builder->verify.set ||
+        c->builder->verify.mode == STRATA_CONFIG_VERIFY_OFF ||
+        job->env->registry == NULL)
+        return 0;
+    if (strata_watchers_policy_new(&c->policy, &c->builder->verify, &err) !=
+            0 ||
+        strata_ref_parse(&c->image, job->job->image, &err) != 0) {
+        msg = strata_xasprintf("builders.%s.verify: %s", c->builder->name,
+                               err.msg);
+        strata_runner_job_done(job, err.code, msg, c->result);
+        c->result = NULL;
+        free(msg);
+        ctx_end(c);
+        return 1;
+    }
+    if (c->policy == NULL)
+        return 0;
+    c->digest = strata_xstrdup(digest);
+    c->deadline =
+        strata_now_ms() + (int64_t) strata_watchers_policy_wait_ms(c->policy);
+    verify_output(c);
+    return 1;
+}
+
 static void
 on_digest(char *digest, const strata_error *err, void *arg)
 {
@@ -69,6 +254,20 @@ on_digest(char *digest, const strata_error *err, void *arg)
     strata_store *st = job->env->store;
     strata_error e2 = {0};
 
+    if (err != NULL && c->builder != NULL && c->builder->verify.set &&
+        c->builder->verify.mode == STRATA_CONFIG_VERIFY_ENFORCE) {
+        /* Nothing to verify: the job cannot say its output is signed. */
+        char *msg = strata_xasprintf("builders.%s.verify: the digest the "
+                                     "builder produced is unknown: %s",
+                                     c->builder->name, err->msg);
+
+        json_object_set_new(c->result, "digest_error", json_string(err->msg));
+        strata_runner_job_done(job, STRATA_EIO, msg, c->result);
+        c->result = NULL;
+        free(msg);
+        ctx_end(c);
+        return;
+    }
     if (err != NULL) {
         /* Built but not readable back: say so, keep the build. */
         json_object_set_new(c->result, "digest_error", json_string(err->msg));
@@ -79,18 +278,14 @@ on_digest(char *digest, const strata_error *err, void *arg)
         if (strata_plan__mark_produced(st, job->job->image, digest, &e2) != 0 ||
             strata_store_watch_observe(NULL, NULL, st, &obs, &e2) != 0)
             strata_log_job(STRATA_LOG_ERROR, job->job->id, "%s", e2.msg);
+        /* builders[].verify: the job succeeds once the output verifies. */
+        if (start_output_verify(c, digest)) {
+            free(digest);
+            return;
+        }
         free(digest);
     }
-    strata_jobs_event(
-        job->env, "rebuild.succeeded", job->job->image,
-        json_pack("{s:s, s:s, s:s*, s:s}", "image", job->job->image, "digest",
-                  json_string_value(json_object_get(c->result, "digest"))
-                      ? json_string_value(json_object_get(c->result, "digest"))
-                      : "unknown",
-                  "base", job->job->base_ref, "base_digest",
-                  job->job->base_digest));
-    strata_runner_job_done(job, 0, NULL, c->result);
-    free(c);
+    rebuild_succeeded(c);
 }
 
 static void
@@ -277,6 +472,7 @@ start_backend(strata_runner_job *job, const strata_config_repo *repo,
     c = strata_xcalloc(1, sizeof(*c));
     c->job = job;
     c->rebuild = 1;
+    c->builder = builder;
     c->result = json_pack("{s:s, s:s}", "builder", builder->name, "type",
                           strata_config_builder_type_name(builder->type));
     strata_jobs_event(job->env, "rebuild.started", img->name,
@@ -367,6 +563,7 @@ start(strata_runner_job *job, int rebuild, strata_error *err)
     c = strata_xcalloc(1, sizeof(*c));
     c->job = job;
     c->rebuild = rebuild;
+    c->builder = builder;
     c->result = json_pack("{s:s}", "command", cmd);
     {
         strata_proc_opts o = {.argv = argv,

@@ -7,7 +7,10 @@
  * job's digest, or an intermediate image strata rebuilt in an earlier
  * wave at its current digest; the old digest is the one recorded before
  * it. The registry work blocks, so it runs in a worker with its own loop;
- * the result (digest, blobs mounted or uploaded) lands in the job, and
+ * with `signing.key` the worker loads the key (a secret, never logged) and
+ * the new digest is signed and gets its SLSA provenance (rebase/sign.c);
+ * without, the job's result says the output is unsigned. The result
+ * (digest, blobs mounted or uploaded, signature) lands in the job, and
  * the new digest is recorded as strata's own doing like a rebuild's.
  */
 #include <stdlib.h>
@@ -15,11 +18,14 @@
 
 #include "jobs-int.h"
 #include "rebase.h"
+#include "verify.h"
 
 typedef struct rebase_ctx {
     strata_runner_job *job;
     uv_work_t work;
     char *image, *old_base, *new_base, *tag;
+    char *key_path; /* signing.key, or NULL: the output is unsigned */
+    char *job_id;
     strata_rebase_host *hosts;
     size_t nhosts;
     strata_rebase_result *res;
@@ -34,6 +40,8 @@ ctx_free(rebase_ctx *c)
     free(c->old_base);
     free(c->new_base);
     free(c->tag);
+    free(c->key_path);
+    free(c->job_id);
     free(c->hosts);
     strata_rebase_result_free(c->res);
     free(c);
@@ -66,15 +74,25 @@ static void
 rebase_work(uv_work_t *req)
 {
     rebase_ctx *c = req->data;
+    strata_verify_signing_key *key = NULL;
     strata_rebase_opts o = {0};
 
+    /* The key first: an unusable key fails the job before any push. */
+    if (c->key_path != NULL && (c->rc = strata_verify_signing_key_load(
+                                    &key, c->key_path, &c->err)) != 0) {
+        strata_error_wrap(&c->err, "signing.key");
+        return;
+    }
     o.image = c->image;
     o.old_base = c->old_base;
     o.new_base = c->new_base;
     o.tag = c->tag;
     o.hosts = c->hosts;
     o.nhosts = c->nhosts;
+    o.signing_key = key;
+    o.invocation_id = c->job_id;
     c->rc = strata_rebase_run(&c->res, &o, &c->err);
+    strata_verify_signing_key_free(key);
 }
 
 static void
@@ -91,9 +109,24 @@ rebase_done(uv_work_t *req, int status)
         ctx_free(c);
         return;
     }
-    result = json_pack("{s:s, s:s, s:s, s:s, s:b}", "ref", c->res->ref,
+    result = json_pack("{s:s, s:s, s:s, s:s, s:b, s:b}", "ref", c->res->ref,
                        "digest", c->res->digest, "old_base", c->old_base,
-                       "new_base", c->new_base, "already", c->res->already);
+                       "new_base", c->new_base, "already", c->res->already,
+                       "signed", c->res->signature != NULL);
+    if (c->res->signature != NULL) {
+        /* What admission policies downstream will find. */
+        json_object_set_new(result, "signature",
+                            json_string(c->res->signature));
+        json_object_set_new(result, "provenance",
+                            json_string(c->res->attestation));
+        json_object_set_new(result, "key",
+                            json_string(c->res->key_fingerprint));
+    } else {
+        json_object_set_new(result, "unsigned",
+                            json_string("no signing key configured "
+                                        "(signing.key): the output is "
+                                        "unsigned"));
+    }
     {
         strata_store_observation obs = {.ref = job->job->image,
                                         .digest = c->res->digest};
@@ -103,10 +136,11 @@ rebase_done(uv_work_t *req, int status)
                                        &err) != 0)
             strata_log_job(STRATA_LOG_ERROR, job->job->id, "%s", err.msg);
     }
-    strata_jobs_event(job->env, "rebase.done", job->job->image,
-                      json_pack("{s:s, s:s, s:s}", "image", job->job->image,
-                                "new_digest", c->res->digest, "base",
-                                c->new_base));
+    strata_jobs_event(
+        job->env, "rebase.done", job->job->image,
+        json_pack("{s:s, s:s, s:s, s:b, s:s*}", "image", job->job->image,
+                  "new_digest", c->res->digest, "base", c->new_base, "signed",
+                  c->res->signature != NULL, "key", c->res->key_fingerprint));
     strata_runner_job_done(job, 0, NULL, result);
     ctx_free(c);
 }
@@ -173,6 +207,8 @@ start(strata_runner_job *job, strata_error *err)
     c->new_base = strata_xasprintf("%s@%s", parent, new_digest);
     c->tag =
         strata_xstrdup(strata_ref_tag(img) ? strata_ref_tag(img) : "latest");
+    c->key_path = cfg->signing.key ? strata_xstrdup(cfg->signing.key) : NULL;
+    c->job_id = strata_xasprintf("strata-job-%lld", (long long) sj->id);
     /* Registry credentials and TLS options from the configuration. */
     c->hosts = strata_xcalloc(cfg->n_registries ? cfg->n_registries : 1,
                               sizeof(*c->hosts));

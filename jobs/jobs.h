@@ -33,6 +33,17 @@
 int strata_plan_updates(json_t **out, strata_store *st, const strata_graph *g,
                         const strata_config_data *cfg, int dry_run, int64_t now,
                         strata_error *err);
+/*
+ * The same, where each base's signature policy is the one the
+ * configuration and the golden catalog (may be NULL) give it
+ * (strata_config_verify_for): a digest of a base under an enforcing
+ * policy that the gate has not verified (or approved) is never planned.
+ */
+int strata_plan_updates_catalog(json_t **out, strata_store *st,
+                                const strata_graph *g,
+                                const strata_config_data *cfg,
+                                const strata_catalog *catalog, int dry_run,
+                                int64_t now, strata_error *err);
 /* Records that strata itself produced image@digest (a rebuild). */
 int strata_plan__mark_produced(strata_store *st, const char *image,
                                const char *digest, strata_error *err);

@@ -62,10 +62,10 @@ strata_plan__target(const strata_config_repo **out_repo,
  * update's "verify".
  */
 static int
-gate_holds(json_t *update, strata_store *st, const strata_config_base *cb,
-           const strata_config_data *cfg, const char *ref, const char *cur)
+gate_holds(json_t *update, strata_store *st, const strata_config_data *cfg,
+           const strata_catalog *cat, const char *ref, const char *cur)
 {
-    const strata_config_verify *v = cb ? &cb->verify : &cfg->watch.verify;
+    const strata_config_verify *v = strata_config_verify_for(cfg, cat, ref);
     char *key = strata_xasprintf("verify:%s", ref), *val = NULL;
     json_t *rec = NULL;
     const char *d, *state, *mode;
@@ -261,6 +261,17 @@ strata_plan_updates(json_t **out, strata_store *st, const strata_graph *g,
                     const strata_config_data *cfg, int dry_run, int64_t now,
                     strata_error *err)
 {
+    return strata_plan_updates_catalog(out, st, g, cfg, NULL, dry_run, now,
+                                       err);
+}
+
+int
+strata_plan_updates_catalog(json_t **out, strata_store *st,
+                            const strata_graph *g,
+                            const strata_config_data *cfg,
+                            const strata_catalog *catalog, int dry_run,
+                            int64_t now, strata_error *err)
+{
     json_t *states = NULL, *updates = json_array(), *s;
     size_t i;
     int rc;
@@ -302,7 +313,7 @@ strata_plan_updates(json_t **out, strata_store *st, const strata_graph *g,
                 json_string(planned == NULL ? "first-seen" : "produced"));
             if (!dry_run)
                 rc = meta_set(st, "planned", ref, cur, err);
-        } else if (gate_holds(update, st, cb, cfg, ref, cur)) {
+        } else if (gate_holds(update, st, cfg, catalog, ref, cur)) {
             /* Never planned unless verified or approved --unsigned. */
             const char *gs = json_string_value(
                 json_object_get(json_object_get(update, "verify"), "state"));

@@ -54,4 +54,9 @@ void strata_rebase__dump(char **out, size_t *len, char **digest,
 int strata_rebase__push(strata_rebase__ctx *c, strata_error *err);
 int strata_rebase__verify(strata_rebase__ctx *c, strata_error *err);
 
+/* sign.c: the signature and provenance of c->res->digest (opts' key);
+ * started: when the rebase began (seconds). */
+int strata_rebase__sign(strata_rebase__ctx *c, int64_t started,
+                        strata_error *err);
+
 #endif

@@ -9,6 +9,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -494,6 +495,7 @@ strata_rebase_run(strata_rebase_result **out, const strata_rebase_opts *opts,
 {
     strata_rebase__ctx c;
     strata_error e = {0};
+    int64_t started = (int64_t) time(NULL);
     size_t i;
     int rc;
 
@@ -534,6 +536,8 @@ strata_rebase_run(strata_rebase_result **out, const strata_rebase_opts *opts,
     rc = strata_rebase__push(&c, &e);
     if (rc == 0)
         rc = strata_rebase__verify(&c, &e);
+    if (rc == 0 && opts->signing_key != NULL)
+        rc = strata_rebase__sign(&c, started, &e);
 out:
     strata_registry_close(c.reg);
     uv_run(&c.loop, UV_RUN_DEFAULT);
@@ -566,5 +570,8 @@ strata_rebase_result_free(strata_rebase_result *res)
     free(res->ref);
     free(res->digest);
     free(res->media_type);
+    free(res->signature);
+    free(res->attestation);
+    free(res->key_fingerprint);
     free(res);
 }

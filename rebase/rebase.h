@@ -91,6 +91,17 @@ typedef struct strata_rebase_opts {
     size_t nhosts;
     size_t chunk_size; /* blob uploads in PATCH chunks; 0: monolithic */
     int dry_run;       /* fetch, check and compose; push nothing */
+    /*
+     * Sign what was pushed (sign.c), or NULL to leave it unsigned: a
+     * cosign signature ("sha256-<hex>.sig") of the digest the tag points
+     * to, and an in-toto SLSA provenance v1 statement (builder_id, the old
+     * image and the old and new base digests) as a DSSE envelope attached
+     * as a referrer (the tag schema where the registry lacks the API) and
+     * under "sha256-<hex>.att". Borrowed; never logged.
+     */
+    const struct strata_verify_signing_key *signing_key;
+    const char *builder_id;    /* the provenance's builder; NULL: strata's */
+    const char *invocation_id; /* the job, for the provenance; may be NULL */
 } strata_rebase_opts;
 
 typedef struct strata_rebase_result {
@@ -105,6 +116,10 @@ typedef struct strata_rebase_result {
     size_t blobs_uploaded;   /* sent (copied between registries, configs) */
     uint64_t bytes_pushed;   /* blob and manifest bytes sent */
     int already;             /* every platform was on the new base */
+    /* With a signing key: what was attached; else all NULL (unsigned). */
+    char *signature;       /* the .sig manifest's digest */
+    char *attestation;     /* the provenance referrer's digest */
+    char *key_fingerprint; /* "sha256:<hex>" of the key's public half */
 } strata_rebase_result;
 
 void strata_rebase_result_free(strata_rebase_result *res);
@@ -117,7 +132,9 @@ void strata_rebase_result_free(strata_rebase_result *res);
  * repository has, mounting the new base's from its repository on the same
  * registry, copying the rest), configs, platform manifests, the index,
  * then read the tag back and verify the manifest digest, each platform's
- * config digest, layer list and diff_ids. *out is the caller's
+ * config digest, layer list and diff_ids; then, with a signing key, sign
+ * the result and attach its provenance (a failure there fails the call,
+ * with the image pushed but unsigned). *out is the caller's
  * (strata_rebase_result_free). Errors: STRATA_EINVAL (a bad reference or
  * tag), STRATA_ECONFLICT (a refusal: nothing was pushed), STRATA_EPROTO
  * (malformed data, or the read-back differs), and the registry's codes.

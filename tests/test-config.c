@@ -1388,6 +1388,169 @@ TEST(catalog_verify)
     free(cmd);
 }
 
+/*
+ * Which policy a watched reference gets (strata_config_verify_for): its
+ * watch.bases entry's own verify block, else its catalog entry's (or
+ * signing_key), else watch.verify; a tag-policy watch by its repository.
+ */
+TEST(verify_policy_precedence)
+{
+    char tmpl[] = "/tmp/strata-test-config-XXXXXX", *dir, *cmd, *yaml;
+    strata_config *cfg = NULL;
+    strata_catalog *cat = NULL;
+    const strata_config_data *d;
+    const strata_config_verify *v;
+    strata_error err = {0};
+
+    dir = mkdtemp(tmpl);
+    CHECK(dir != NULL);
+    cmd = strata_xasprintf(
+        "cd '%s' && for k in a b c d; do openssl genpkey -algorithm EC "
+        "-pkeyopt ec_paramgen_curve:P-256 -out $k.pem 2>/dev/null && "
+        "openssl pkey -in $k.pem -pubout -out $k.pub || exit 1; done",
+        dir);
+    CHECK_EQ(system(cmd), 0);
+    free(cmd);
+    yaml = "watch:\n"
+           "  verify: {keys: [a.pub]}\n"
+           "  bases:\n"
+           "    - ref: debian:12\n"
+           "      verify: {keys: [b.pub], mode: warn}\n"
+           "    - ref: alpine:3\n"
+           "    - ref: python\n"
+           "      policy: {semver: '>=3.11'}\n"
+           "    - ref: busybox:1@sha256:"
+           "0000000000000000000000000000000000000000000000000000000000000000\n"
+           "      verify: {mode: off}\n";
+    CHECK_OK(strata_config_load_string(&cfg, yaml, strlen(yaml), "s.yaml", dir,
+                                       NULL, &err),
+             &err);
+    d = strata_config_data_get(cfg);
+    yaml = "bases:\n"
+           "  - ref: debian:12\n"
+           "    signing_key: c.pub\n"
+           "  - ref: alpine:3\n"
+           "    signing_key: c.pub\n"
+           "  - ref: python\n"
+           "    policy: {semver: '>=3.11'}\n"
+           "    signing_key: d.pub\n"
+           "  - ref: golang:1.22\n"
+           "    verify: {keys: [d.pub], wait: 5s}\n";
+    CHECK_OK(strata_catalog_load_string(&cat, yaml, strlen(yaml), "cat.yaml",
+                                        dir, NULL, &err),
+             &err);
+    /* Its own block wins over the catalog's. */
+    v = strata_config_verify_for(d, cat, "docker.io/library/debian:12");
+    CHECK_EQ(v->mode, STRATA_CONFIG_VERIFY_WARN);
+    CHECK(strstr(v->keys.items[0], "/b.pub") != NULL);
+    /* No block of its own: the catalog's signing_key. */
+    v = strata_config_verify_for(d, cat, "docker.io/library/alpine:3");
+    CHECK_EQ(v->set, 1);
+    CHECK_EQ(v->keys.count, 1);
+    CHECK(strstr(v->keys.items[0], "/c.pub") != NULL);
+    /* A tag-policy watch, by its repository: the catalog's policy entry. */
+    v = strata_config_verify_for(d, cat, "docker.io/library/python");
+    CHECK(strstr(v->keys.items[0], "/d.pub") != NULL);
+    /* A base the graph names, covered by the catalog. */
+    v = strata_config_verify_for(d, cat, "docker.io/library/golang:1.22");
+    CHECK_EQ(v->wait_ms, 5000);
+    /* Not in the catalog: watch.verify. */
+    v = strata_config_verify_for(d, cat, "docker.io/library/ubuntu:24.04");
+    CHECK(strstr(v->keys.items[0], "/a.pub") != NULL);
+    CHECK(v == &d->watch.verify);
+    /* Without a catalog, alpine has watch.verify; a pinned base its own. */
+    v = strata_config_verify_for(d, NULL, "docker.io/library/alpine:3");
+    CHECK(v == &d->watch.verify);
+    v = strata_config_verify_for(d, cat, "docker.io/library/busybox:1");
+    CHECK_EQ(v->mode, STRATA_CONFIG_VERIFY_OFF);
+    strata_catalog_free(cat);
+    strata_config_free(cfg);
+    cmd = strata_xasprintf("rm -rf '%s'", dir);
+    CHECK_EQ(system(cmd), 0);
+    free(cmd);
+}
+
+/*
+ * signing.key: a private key strata can sign with, or a FILE:LINE:COL
+ * problem that names the file and never shows what it holds; and
+ * builders[].verify, a verify block like a base's.
+ */
+TEST(signing_key_and_builder_verify)
+{
+    char tmpl[] = "/tmp/strata-test-config-XXXXXX", *dir, *cmd;
+    const strata_config_data *d;
+    result r;
+
+    dir = mkdtemp(tmpl);
+    CHECK(dir != NULL);
+    cmd = strata_xasprintf(
+        "cd '%s' && openssl genpkey -algorithm EC -pkeyopt "
+        "ec_paramgen_curve:P-256 -out k.pem 2>/dev/null && openssl pkey -in "
+        "k.pem -pubout -out k.pub && openssl genpkey -algorithm EC -pkeyopt "
+        "ec_paramgen_curve:P-256 -aes-256-cbc -pass pass:x -out enc.pem "
+        "2>/dev/null && openssl genpkey -algorithm EC -pkeyopt "
+        "ec_paramgen_curve:secp256k1 -out k1.pem 2>/dev/null",
+        dir);
+    CHECK_EQ(system(cmd), 0);
+    free(cmd);
+
+    d = load_ok(&r,
+                "signing: {key: k.pem}\n"
+                "builders:\n"
+                "  default:\n"
+                "    type: exec\n"
+                "    command: 'true'\n"
+                "    verify: {keys: [k.pub], wait: 30s}\n",
+                dir);
+    CHECK(d->signing.key != NULL && d->signing.key[0] == '/');
+    CHECK(strstr(d->signing.key, "/k.pem") != NULL);
+    CHECK_EQ(d->builders[0].verify.set, 1);
+    CHECK_EQ(d->builders[0].verify.wait_ms, 30000);
+    CHECK_EQ(d->builders[0].verify.keys.count, 1);
+    result_free(&r);
+    d = load_ok(&r, "state: x.db\n", dir);
+    CHECK(d->signing.key == NULL);
+    result_free(&r);
+
+    load_str(&r, "signing: {key: enc.pem}\n", dir);
+    dump(&r);
+    CHECK_EQ(count(&r), 1);
+    CHECK(strncmp(text(&r, 0), "test.yaml:1:16: ", 16) == 0);
+    CHECK(strstr(text(&r, 0), "enc.pem") != NULL);
+    CHECK(strstr(text(&r, 0), "encrypted") != NULL);
+    CHECK(strstr(text(&r, 0), "BEGIN") == NULL);
+    result_free(&r);
+    load_str(&r, "signing:\n  key: k.pub\n", dir);
+    dump(&r);
+    CHECK_EQ(count(&r), 1);
+    CHECK(strncmp(text(&r, 0), "test.yaml:2:8: ", 15) == 0);
+    CHECK(strstr(text(&r, 0), "no PEM private key") != NULL);
+    result_free(&r);
+    load_str(&r, "signing: {key: k1.pem}\n", dir);
+    dump(&r);
+    CHECK_EQ(count(&r), 1);
+    CHECK(strstr(text(&r, 0), "unsupported signing key") != NULL);
+    result_free(&r);
+    load_str(&r, "signing: {key: missing.pem}\n", dir);
+    CHECK_EQ(count(&r), 1);
+    CHECK(strncmp(text(&r, 0), "test.yaml:1:16: ", 16) == 0);
+    result_free(&r);
+    load_str(&r,
+             "builders:\n"
+             "  default:\n"
+             "    type: exec\n"
+             "    command: 'true'\n"
+             "    verify: {mode: enforce}\n",
+             dir);
+    dump(&r);
+    CHECK_EQ(count(&r), 1);
+    result_free(&r);
+
+    cmd = strata_xasprintf("rm -rf '%s'", dir);
+    CHECK_EQ(system(cmd), 0);
+    free(cmd);
+}
+
 TEST(semver_ranges_agree_with_the_watcher)
 {
     static const struct {
@@ -1467,6 +1630,8 @@ main(void)
     RUN(every_key_is_documented);
     RUN(verify_blocks);
     RUN(catalog_verify);
+    RUN(verify_policy_precedence);
+    RUN(signing_key_and_builder_verify);
     RUN(semver_ranges_agree_with_the_watcher);
     return harness_done();
 }

@@ -25,6 +25,7 @@
  *                approved     `strata approve REF@DIGEST --unsigned`.
  *              jobs/plan.c reads the row; the CLI and the API show it.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -78,12 +79,19 @@ trust_free_maps(strata_watcher *w)
     w->trust_keys = w->trust_roots = NULL;
 }
 
-void
-strata_watcher__gates_free(strata_watcher *w)
-{
-    strata_watcher__gate *g, *next;
+/* The compiled policies of a replaced configuration. */
+struct strata_watcher__gates_gen {
+    strata_watcher__gate *gates;
+    strata_strmap *trust_keys, *trust_roots;
+    struct strata_watcher__gates_gen *next;
+};
 
-    for (g = w->gates; g != NULL; g = next) {
+static void
+gates_list_free(strata_watcher__gate *g)
+{
+    strata_watcher__gate *next;
+
+    for (; g != NULL; g = next) {
         size_t i;
 
         next = g->next;
@@ -96,8 +104,36 @@ strata_watcher__gates_free(strata_watcher *w)
         free(g->mirrors);
         free(g);
     }
+}
+
+static void
+retired_free(strata_watcher *w)
+{
+    struct strata_watcher__gates_gen *gen, *next;
+    strata_strmap *keys = w->trust_keys, *roots = w->trust_roots;
+
+    for (gen = w->retired; gen != NULL; gen = next) {
+        next = gen->next;
+        gates_list_free(gen->gates);
+        w->trust_keys = gen->trust_keys;
+        w->trust_roots = gen->trust_roots;
+        trust_free_maps(w);
+        free(gen);
+    }
+    w->retired = NULL;
+    w->trust_keys = keys;
+    w->trust_roots = roots;
+}
+
+void
+strata_watcher__gates_free(strata_watcher *w)
+{
+    gates_list_free(w->gates);
     w->gates = NULL;
     trust_free_maps(w);
+    retired_free(w);
+    strata_strmap_free(w->gate_cache);
+    w->gate_cache = NULL;
 }
 
 int
@@ -174,6 +210,131 @@ fail:
     free(g->keys);
     free(g);
     return rc;
+}
+
+int
+strata_watcher__gate_for(const strata_watcher__gate **out, strata_watcher *w,
+                         const char *key, const strata_config_verify *spec,
+                         strata_error *err)
+{
+    const strata_config_verify *v;
+    const strata_watcher__gate *g;
+    char ptr[32];
+    int rc;
+
+    if (w->policy_cfg == NULL)
+        return strata_watcher__gate_compile(out, w, spec, err);
+    *out = NULL;
+    v = strata_config_verify_for(w->policy_cfg, w->policy_cat, key);
+    if (!v->set || v->mode == STRATA_CONFIG_VERIFY_OFF)
+        return 0;
+    /* Watches that share a block (watch.verify) share its gate. */
+    snprintf(ptr, sizeof(ptr), "%p", (const void *) v);
+    if (w->gate_cache == NULL)
+        w->gate_cache = strata_strmap_new();
+    if ((g = strata_strmap_get(w->gate_cache, ptr)) != NULL) {
+        *out = g;
+        return 0;
+    }
+    if ((rc = strata_watcher__gate_compile(out, w, v, err)) != 0)
+        return rc;
+    strata_strmap_put(w->gate_cache, ptr, (void *) *out);
+    return 0;
+}
+
+int
+strata_watcher__gates_reconfigure(strata_watcher *w,
+                                  const strata_config_data *cfg,
+                                  const strata_catalog *cat, strata_error *err)
+{
+    struct strata_watcher__gates_gen *gen;
+    strata_error e = {0};
+    size_t i;
+    int rc = 0, busy = 0;
+
+    /* What the replaced configuration compiled, until nothing uses it. */
+    gen = strata_xcalloc(1, sizeof(*gen));
+    gen->gates = w->gates;
+    gen->trust_keys = w->trust_keys;
+    gen->trust_roots = w->trust_roots;
+    gen->next = w->retired;
+    w->retired = gen;
+    w->gates = NULL;
+    w->trust_keys = w->trust_roots = NULL;
+    strata_strmap_free(w->gate_cache);
+    w->gate_cache = NULL;
+    w->policy_cfg = cfg;
+    w->policy_cat = cat;
+    for (i = 0; i < w->nwatches; i++) {
+        strata_watcher__watch *wt = w->watches[i];
+        const strata_watcher__gate *g = NULL;
+
+        if (strata_watcher__gate_for(&g, w, wt->key, NULL, &e) != 0) {
+            /* Keep what it had: never drop a policy because of a reload. */
+            if (rc == 0)
+                rc = strata_error_set(err, e.code, "verify policy of '%s': %s",
+                                      wt->key, e.msg);
+            busy = 1; /* its old gate stays in use */
+            continue;
+        }
+        wt->gate = g;
+        if (wt->state == STRATA_WATCHER__RUNNING)
+            busy = 1;
+    }
+    if (!busy)
+        retired_free(w);
+    return rc;
+}
+
+/* ---- a policy on its own ------------------------------------------------ */
+
+struct strata_watchers_policy {
+    strata_watcher w; /* only its gate list and key maps are used */
+    const strata_watcher__gate *gate;
+};
+
+int
+strata_watchers_policy_new(strata_watchers_policy **out,
+                           const strata_config_verify *v, strata_error *err)
+{
+    strata_watchers_policy *p = strata_xcalloc(1, sizeof(*p));
+    int rc;
+
+    *out = NULL;
+    if ((rc = strata_watcher__gate_compile(&p->gate, &p->w, v, err)) != 0 ||
+        p->gate == NULL) {
+        strata_watchers_policy_free(p);
+        return rc;
+    }
+    *out = p;
+    return 0;
+}
+
+const strata_verify_policy *
+strata_watchers_policy_get(const strata_watchers_policy *p)
+{
+    return &p->gate->policy;
+}
+
+int
+strata_watchers_policy_mode(const strata_watchers_policy *p)
+{
+    return p->gate->mode;
+}
+
+uint64_t
+strata_watchers_policy_wait_ms(const strata_watchers_policy *p)
+{
+    return p->gate->wait_ms;
+}
+
+void
+strata_watchers_policy_free(strata_watchers_policy *p)
+{
+    if (p == NULL)
+        return;
+    strata_watcher__gates_free(&p->w);
+    free(p);
 }
 
 int

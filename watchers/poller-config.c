@@ -3,10 +3,12 @@
  * watch section becomes watcher options, registries[] become the registry
  * client's per-host options (credentials revealed only here, to hand them
  * to the client) and per-registry concurrency limits, and watch.bases[]
- * become watches. A registry the configuration gives no credentials gets
- * those of the Docker client config (credHelpers, credsStore, auths), if
- * any: configured credentials take precedence. Credential helpers are
- * named to the registry client, which asks them when it needs to.
+ * become watches, as do the golden catalog's entries; every watch takes the
+ * signature policy that the configuration and the catalog give its
+ * reference (strata_config_verify_for). A registry the configuration gives no
+ * credentials gets those of the Docker client config (credHelpers, credsStore,
+ * auths), if any: configured credentials take precedence. Credential helpers
+ * are named to the registry client, which asks them when it needs to.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -98,13 +100,46 @@ configure_unlisted(strata_watcher *w, const strata_config_data *d,
     strata_strmap_free(seen);
 }
 
+/* The golden catalog's entries become watches too (their keys resolved). */
+static int
+add_catalog(strata_watcher *w, const strata_config_data *d,
+            const strata_catalog *cat, strata_error *err)
+{
+    size_t i;
+
+    for (i = 0; i < strata_catalog_count(cat); i++) {
+        const strata_catalog_entry *e = strata_catalog_get(cat, i);
+        strata_watcher_spec spec = {0};
+
+        spec.ref = e->ref;
+        spec.semver = e->semver;
+        spec.suffix = e->suffix;
+        if (strata_watcher_add(NULL, w, &spec, err) != 0)
+            return strata_error_wrap(err, "%s:%d:%d",
+                                     d->catalog ? d->catalog : "catalog",
+                                     e->line, e->col);
+    }
+    return 0;
+}
+
 int
 strata_watcher_configure(strata_watcher *w, const struct strata_config *config,
                          const strata_registry_opts *base, strata_error *err)
 {
+    return strata_watcher_configure_catalog(w, config, NULL, base, err);
+}
+
+int
+strata_watcher_configure_catalog(strata_watcher *w,
+                                 const struct strata_config *config,
+                                 const struct strata_catalog *catalog,
+                                 const strata_registry_opts *base,
+                                 strata_error *err)
+{
     const strata_config_data *d = strata_config_data_get(config);
+    strata_error perr = {0};
     size_t i;
-    int rc;
+    int rc, prc;
 
     for (i = 0; i < d->n_registries; i++) {
         const strata_config_registry *r = &d->registries[i];
@@ -123,6 +158,12 @@ strata_watcher_configure(strata_watcher *w, const struct strata_config *config,
         strata_watcher_set_host_limit(w, r->host, r->max_concurrency);
     }
     configure_unlisted(w, d, base);
+    /*
+     * Every watch, however it is added (here, the catalog, the graph's
+     * bases), takes the policy config and catalog give its reference;
+     * watches already there take the new one (a reload).
+     */
+    prc = strata_watcher__gates_reconfigure(w, d, catalog, &perr);
     for (i = 0; i < d->watch.n_bases; i++) {
         const strata_config_base *b = &d->watch.bases[i];
         strata_watcher_spec spec = {0};
@@ -134,10 +175,13 @@ strata_watcher_configure(strata_watcher *w, const struct strata_config *config,
         spec.interval_ms = b->interval_ms;
         spec.platforms = b->platforms.items;
         spec.nplatforms = b->platforms.count;
-        spec.verify = &b->verify;
         if ((rc = strata_watcher_add(NULL, w, &spec, err)) != 0)
             return strata_error_wrap(err, "%s:%d:%d: watch '%s'", d->file,
                                      b->pos.line, b->pos.col, b->ref);
     }
+    if ((rc = add_catalog(w, d, catalog, err)) != 0)
+        return rc;
+    if (prc != 0)
+        return strata_error_set(err, prc, "%s", perr.msg);
     return 0;
 }

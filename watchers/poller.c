@@ -467,7 +467,7 @@ strata_watcher_add(const char **out_key, strata_watcher *w,
     strata_watchers_settle_init(&wt->settle, NULL);
     if (has_policy) {
         rc = strata_tag_policy_new(&wt->policy, spec->semver, spec->suffix,
-                                        spec->regex, err);
+                                   spec->regex, err);
         if (rc != 0)
             goto fail;
         s = strata_xasprintf("%s:latest", strata_ref_name(parsed));
@@ -492,8 +492,8 @@ strata_watcher_add(const char **out_key, strata_watcher *w,
     }
     wt->interval_ms =
         spec->interval_ms ? spec->interval_ms : w->opts.interval_ms;
-    if ((rc = strata_watcher__gate_compile(&wt->gate, w, spec->verify, err)) !=
-        0) {
+    if ((rc = strata_watcher__gate_for(&wt->gate, w, wt->key, spec->verify,
+                                       err)) != 0) {
         strata_error_wrap(err, "verify policy of '%s'", wt->key);
         goto fail;
     }
@@ -508,8 +508,8 @@ strata_watcher_add(const char **out_key, strata_watcher *w,
         }
         if (wt->interval_ms < old->interval_ms)
             old->interval_ms = wt->interval_ms;
-        if (old->gate == NULL)
-            old->gate = wt->gate;
+        if (old->gate == NULL || w->policy_cfg != NULL)
+            old->gate = wt->gate; /* resolved: the same for every adder */
         add_platforms(old, spec->platforms, spec->nplatforms);
         if (out_key != NULL)
             *out_key = old->key;
@@ -648,9 +648,9 @@ trigger_signature(strata_watcher *w, const strata_ref *ref)
     char *digest;
 
     if (strncmp(tag, "sha256-", 7) != 0 ||
-        !(len == 7 + 64 || (len == 7 + 64 + 4 &&
-                            (strcmp(tag + 71, ".sig") == 0 ||
-                             strcmp(tag + 71, ".att") == 0))))
+        !(len == 7 + 64 ||
+          (len == 7 + 64 + 4 &&
+           (strcmp(tag + 71, ".sig") == 0 || strcmp(tag + 71, ".att") == 0))))
         return 0;
     digest = strata_xasprintf("sha256:%.64s", tag + 7);
     for (i = 0; i < w->nwatches; i++) {

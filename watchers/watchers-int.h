@@ -30,11 +30,11 @@ typedef struct strata_watcher__gate strata_watcher__gate;
 
 /* One watched reference and its schedule. */
 typedef struct strata_watcher__watch {
-    char *key;                      /* canonical tag ref, or repo name */
-    strata_ref *ref;                /* tag watch: the tag to HEAD */
-    strata_ref *repo;               /* policy watch: name:latest */
+    char *key;                 /* canonical tag ref, or repo name */
+    strata_ref *ref;           /* tag watch: the tag to HEAD */
+    strata_ref *repo;          /* policy watch: name:latest */
     strata_tag_policy *policy; /* NULL: follow the tag */
-    json_t *policy_json;            /* as stored; NULL for a tag */
+    json_t *policy_json;       /* as stored; NULL for a tag */
     uint64_t interval_ms;
     char **platforms; /* watched platforms; may be empty */
     size_t nplatforms;
@@ -92,6 +92,18 @@ struct strata_watcher {
     strata_watcher__gate *gates;
     strata_strmap *trust_keys;  /* path -> strata_verify_key */
     strata_strmap *trust_roots; /* path -> strata_verify_trusted_root */
+    /*
+     * Where every watch's policy comes from once configured
+     * (strata_watcher_configure_catalog): borrowed until the next
+     * configure. gate_cache maps a verify block ("%p") to its compiled
+     * gate, for this configuration only; retired holds the compiled
+     * policies of replaced configurations that a check under way may still
+     * use.
+     */
+    const struct strata_config_data *policy_cfg;
+    const struct strata_catalog *policy_cat;
+    strata_strmap *gate_cache;
+    struct strata_watcher__gates_gen *retired;
 };
 
 /* How one check ended, handed from check.c to poller.c. */
@@ -133,10 +145,10 @@ int64_t strata_watcher__next_due(strata_watcher *w, strata_watcher__watch *wt,
 
 /* A verdict over a watch's digest and its watched platforms' manifests. */
 typedef struct strata_watcher__verdict {
-    int ok;           /* every digest met the policy */
-    char *summary;    /* one line: what verified, or why not */
-    json_t *signers;  /* [{"verifier", "key"|"subject", ...}] of the digest */
-    json_t *digests;  /* [{"digest", "ok", "summary", "result"}] */
+    int ok;          /* every digest met the policy */
+    char *summary;   /* one line: what verified, or why not */
+    json_t *signers; /* [{"verifier", "key"|"subject", ...}] of the digest */
+    json_t *digests; /* [{"digest", "ok", "summary", "result"}] */
     unsigned requests;
 } strata_watcher__verdict;
 
@@ -149,11 +161,32 @@ int strata_watcher__gate_compile(const strata_watcher__gate **out,
                                  const struct strata_config_verify *v,
                                  strata_error *err);
 void strata_watcher__gates_free(strata_watcher *w);
+
+/*
+ * The gate of the watch with key: the policy the configuration and catalog
+ * give it once the watcher was configured with them (spec_verify is then
+ * ignored), else spec_verify's (may be NULL).
+ */
+int strata_watcher__gate_for(const strata_watcher__gate **out,
+                             strata_watcher *w, const char *key,
+                             const struct strata_config_verify *spec_verify,
+                             strata_error *err);
+
+/*
+ * A new configuration: policies are compiled again (keys and trusted
+ * roots read again, so a rotated key file counts) and every watch takes
+ * the policy cfg and cat give it. The policies replaced are freed now when
+ * no check is under way, else when the watcher is. Returns the first
+ * policy that could not be compiled (that watch keeps its former policy).
+ */
+int strata_watcher__gates_reconfigure(strata_watcher *w,
+                                      const struct strata_config_data *cfg,
+                                      const struct strata_catalog *cat,
+                                      strata_error *err);
 int strata_watcher__gate_mode(const strata_watcher__gate *g);
 
 /* v: the verdict (the callback's), NULL when the client was closed. */
-typedef void (*strata_watcher__gate_cb)(strata_watcher__verdict *v,
-                                        void *arg);
+typedef void (*strata_watcher__gate_cb)(strata_watcher__verdict *v, void *arg);
 
 /*
  * Verifies digests[0] (the tag's) and the others (watched platforms'

@@ -338,6 +338,8 @@ typedef struct strata_watcher_spec {
      * The signature policy of new digests (borrowed for the call; keys and
      * trusted roots are loaded then, once per path), or NULL. A watch
      * added again keeps the policy it was first given unless it had none.
+     * Ignored once the watcher was configured with
+     * strata_watcher_configure_catalog: the configuration decides.
      */
     const struct strata_config_verify *verify;
 } strata_watcher_spec;
@@ -448,6 +450,26 @@ int strata_watcher_configure(strata_watcher *w,
                              const strata_registry_opts *base,
                              strata_error *err);
 
+/*
+ * The same, and every entry of the golden catalog (may be NULL) becomes a
+ * watch too. From then on every watch, however it is added (here, or by
+ * strata_watcher_add for the graph's bases), takes the signature policy
+ * that config and catalog give its reference (strata_config_verify_for:
+ * the base's own verify block, else its catalog entry's verify or
+ * signing_key, else watch.verify), and spec->verify is ignored. Called
+ * again with a new configuration (SIGHUP), every existing watch takes its
+ * new policy, with keys and trusted roots read again. config and catalog
+ * are borrowed until the next call or the watcher's close. A policy that
+ * cannot be compiled (a key removed since config check) is an error; the
+ * watch keeps the policy it had, if any.
+ */
+struct strata_catalog;
+int strata_watcher_configure_catalog(strata_watcher *w,
+                                     const struct strata_config *config,
+                                     const struct strata_catalog *catalog,
+                                     const strata_registry_opts *base,
+                                     strata_error *err);
+
 /* Fills opts from a configuration's watch section (callbacks unset). */
 void strata_watcher_options_from_config(strata_watcher_options *opts,
                                         const struct strata_config *config);
@@ -478,6 +500,23 @@ int strata_watchers_verify_digest(strata_registry *reg, const strata_ref *ref,
                                   void *arg, strata_error *err);
 
 /*
+ * A verify block compiled on its own (keys and trusted root loaded), for
+ * what verifies an image outside a watch (a rebuild's output under
+ * builders[].verify). NULL with 0 when v has no policy (unset or mode
+ * off). Errors: the key's or trusted root's (STRATA_EINVAL, STRATA_EIO).
+ */
+typedef struct strata_watchers_policy strata_watchers_policy;
+int strata_watchers_policy_new(strata_watchers_policy **out,
+                               const struct strata_config_verify *v,
+                               strata_error *err);
+/* The policy (borrowed from p) and the block's mode and wait. */
+const strata_verify_policy *
+strata_watchers_policy_get(const strata_watchers_policy *p);
+int strata_watchers_policy_mode(const strata_watchers_policy *p);
+uint64_t strata_watchers_policy_wait_ms(const strata_watchers_policy *p);
+void strata_watchers_policy_free(strata_watchers_policy *p);
+
+/*
  * The gate state of a watch (its key: the canonical tag, or a policy's
  * repository), new reference or NULL when none was recorded:
  *   {"digest", "state": "verified" | "awaiting" | "quarantined" |
@@ -500,10 +539,9 @@ json_t *strata_watchers_gate_get(struct strata_store *st,
  * STRATA_ECONFLICT when the verdict is about another digest or the digest
  * is verified or approved already.
  */
-int strata_watchers_gate_approve(struct strata_store *st,
-                                 const char *watch_key, const char *digest,
-                                 const char *who, int64_t now,
-                                 strata_error *err);
+int strata_watchers_gate_approve(struct strata_store *st, const char *watch_key,
+                                 const char *digest, const char *who,
+                                 int64_t now, strata_error *err);
 
 /* ==== end of polling scheduler ========================================== */
 

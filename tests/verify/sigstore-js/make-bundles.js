@@ -2,7 +2,7 @@
 // strata, against @sigstore/mock's Fulcio (with its CT log), Rekor and
 // timestamp authority, and writes them with the matching trusted root.
 //
-//   node make-bundles.js OUTDIR
+//   node make-bundles.js OUTDIR [NAME=FILE]...
 //
 // The mock services answer in-process (nock intercepts sigstore-js's HTTP
 // requests to their made-up hosts), so nothing listens and nothing leaves
@@ -13,6 +13,13 @@
 //   msg-tsa          timestamp only, no log entry (keyless needs one)
 //   dsse-rekor-tsa   DSSE in-toto statement about the artifact (dsse entry)
 //   dsse-intoto      the same logged as an intoto entry
+// and for each NAME=FILE (an image manifest, say), bundles over FILE's
+// bytes, as cosign v3 attaches them to an image as referrers:
+//   NAME             message signature over FILE (its digest is the
+//                    image's), Rekor v1 entry and a timestamp
+//   NAME-dsse        a DSSE in-toto statement whose subject is FILE's
+//                    sha256 (predicate https://sigstore.dev/cosign/sign/v1,
+//                    cosign v3's image signature), Rekor v1 entry
 'use strict';
 
 const crypto = require('crypto');
@@ -114,7 +121,7 @@ const b64 = (buf) => Buffer.from(buf).toString('base64');
 
 async function main() {
   const out = process.argv[2];
-  if (!out) throw new Error('usage: make-bundles.js OUTDIR');
+  if (!out) throw new Error('usage: make-bundles.js OUTDIR [NAME=FILE]...');
   fs.mkdirSync(out, { recursive: true });
   const start = new Date(Date.now() - 3600 * 1000).toISOString();
 
@@ -161,6 +168,23 @@ async function main() {
     'dsse-intoto': new sign.DSSEBundleBuilder({ signer, witnesses: [rekorIntoto] })
       .create({ data: statement, type: intoto }),
   };
+  for (const arg of process.argv.slice(3)) {
+    const eq = arg.indexOf('=');
+    if (eq < 1) throw new Error(`not NAME=FILE: ${arg}`);
+    const name = arg.slice(0, eq);
+    const data = fs.readFileSync(arg.slice(eq + 1));
+    const sha = crypto.createHash('sha256').update(data).digest('hex');
+    const st = Buffer.from(JSON.stringify({
+      _type: 'https://in-toto.io/Statement/v1',
+      subject: [{ name, digest: { sha256: sha } }],
+      predicateType: 'https://sigstore.dev/cosign/sign/v1',
+      predicate: {},
+    }));
+    bundles[name] = new sign.MessageSignatureBundleBuilder({
+      signer, witnesses: [rekor, timestamps] }).create({ data });
+    bundles[`${name}-dsse`] = new sign.DSSEBundleBuilder({ signer, witnesses: [rekor] })
+      .create({ data: st, type: intoto });
+  }
   for (const [name, promise] of Object.entries(bundles)) {
     const bundle = await promise;
     fs.writeFileSync(path.join(out, `${name}.sigstore.json`),
