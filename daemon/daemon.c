@@ -379,6 +379,7 @@ strata_daemon_new(strata_daemon **out, const strata_daemon_opts *opts,
 {
     strata_config_problems *problems = strata_config_problems_new();
     strata_watcher_options wopts = {0};
+    strata_store_options sopts = {0};
     strata_daemon *d = strata_xcalloc(1, sizeof(*d));
     int rc, n;
     size_t i;
@@ -400,8 +401,22 @@ strata_daemon_new(strata_daemon **out, const strata_daemon_opts *opts,
     if (!opts->log_explicit)
         strata_log_setup((strata_log_level) d->cfg->log.level,
                          (strata_log_format) d->cfg->log.format);
-    if ((rc = strata_store_open(&d->store, d->cfg->state, err)) != 0)
+    /* state_check: every page read before anything is written; a damaged
+     * database is refused, never written to. */
+    sopts.check = (strata_store_check_mode) d->cfg->state_check;
+    if (sopts.check != STRATA_STORE_CHECK_NONE)
+        log_info("state_check: checking '%s' (%s)", d->cfg->state,
+                 sopts.check == STRATA_STORE_CHECK_FULL ? "integrity_check"
+                                                        : "quick_check");
+    if ((rc = strata_store_open_with(&d->store, d->cfg->state, &sopts, err)) !=
+        0) {
+        if (rc == STRATA_ESTATE && sopts.check != STRATA_STORE_CHECK_NONE) {
+            log_error("state_check: `strata check-state` lists every "
+                      "problem; restore a backup (README, Operations)");
+            strata_error_wrap(err, "refusing to start");
+        }
         goto fail;
+    }
     /* Crash recovery: whatever was running when we died runs again. */
     if ((rc = strata_store_job_requeue_running(&n, d->store, err)) != 0)
         goto fail;

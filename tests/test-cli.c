@@ -910,6 +910,36 @@ TEST(check_state_finds_a_damaged_page)
         release(&r);
     }
 
+    /*
+     * state_check: quick: `run --once` and the daemon check every page at
+     * start and refuse the damaged file (exit 1, the reason), writing
+     * nothing to it: no -wal, the bytes as they were.
+     */
+    {
+        char qcfg[160];
+        const char *const runs[] = {"run --once", "run --listen 127.0.0.1:0"};
+
+        snprintf(qcfg, sizeof(qcfg), "%s/quick.yaml", dir);
+        write_text(qcfg, "state: ./state.db\nstate_check: quick\n");
+        for (i = 0; i < 2; i++) {
+            r = run("-c", qcfg, runs[i], NULL);
+            if (r.code != 1)
+                diag("stderr:", r.err);
+            CHECK_EQ(r.code, 1);
+            CHECK_CONTAINS(r.err, "strata: refusing to start: database '");
+            CHECK_CONTAINS(r.err, "state.db' is damaged: quick_check found ");
+            CHECK_CONTAINS(r.err, "strata check-state");
+            release(&r);
+            CHECK_EQ(file_hash(db), before);
+            {
+                char wal[200];
+
+                snprintf(wal, sizeof(wal), "%s-wal", db);
+                CHECK(access(wal, F_OK) != 0);
+            }
+        }
+    }
+
     /* Restored from the pristine copy, as the README says. */
     copy_file(pristine, db);
     remove_sidecars(db);
