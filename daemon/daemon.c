@@ -138,6 +138,18 @@ on_watch_error(const char *ref, const strata_error *err, void *arg)
 }
 
 void
+strata_daemon__error(strata_daemon *d, const char *what,
+                     const strata_error *err)
+{
+    /* Logged and counted (d->errors) by the one function jobs/ uses. */
+    strata_jobs_error(&d->env, 0, what, err);
+    if (d->once_report != NULL)
+        json_array_append_new(
+            json_object_get(d->once_report, "errors"),
+            json_pack("{s:s, s:s}", "ref", what, "error", err->msg));
+}
+
+void
 strata_daemon__plan(strata_daemon *d)
 {
     strata_error err = {0};
@@ -148,7 +160,7 @@ strata_daemon__plan(strata_daemon *d)
         return;
     if (strata_plan_updates(&plan, d->store, d->graph, d->cfg, 0,
                             strata_now_ms(), &err) != 0) {
-        log_error("planning: %s", err.msg);
+        strata_daemon__error(d, "planning", &err);
         return;
     }
     json_array_foreach (plan, i, u) {
@@ -223,6 +235,30 @@ strata_daemon__arm_scan_timer(strata_daemon *d)
 
 /* ---- the cycle ------------------------------------------------------ */
 
+/*
+ * The daemon serves at once, with the graph the store had at start: the
+ * watcher, the planner and the runner run on their own schedules, and
+ * the API answers ready, while the repositories are scanned in the
+ * background (scan.c), each on its own; what a scan adds to the graph is
+ * planned with once it is loaded. A remote that stalls holds back none
+ * of this.
+ */
+static void
+serve(strata_daemon *d)
+{
+    strata_error err = {0};
+
+    cycle_set_phase(d, STRATA_PHASE_SERVE);
+    if (strata_watcher_start(d->watcher, &err) != 0)
+        strata_daemon__error(d, "watcher", &err);
+    strata_daemon__plan(d);
+    strata_runner_start(d->runner, 1000);
+    uv_timer_start(&d->plan_timer, on_plan_timer, PLAN_EVERY_MS, PLAN_EVERY_MS);
+    strata_daemon__arm_scan_timer(d);
+    d->ready = 1;
+    strata_daemon__rescan(d);
+}
+
 void
 strata_daemon__cycle_step(strata_daemon *d)
 {
@@ -232,24 +268,16 @@ strata_daemon__cycle_step(strata_daemon *d)
         return;
     switch (d->phase) {
     case STRATA_PHASE_START:
+        if (!d->opts.once) {
+            serve(d);
+            return;
+        }
         cycle_set_phase(d, STRATA_PHASE_SCAN);
         strata_daemon__rescan(d);
         return;
     case STRATA_PHASE_SCAN:
+        /* --once: the scan is done; now every watched reference. */
         cycle_set_phase(d, STRATA_PHASE_WATCH);
-        if (!d->opts.once) {
-            /* The daemon: everything runs on its own schedule now. */
-            cycle_set_phase(d, STRATA_PHASE_SERVE);
-            if (strata_watcher_start(d->watcher, &err) != 0)
-                log_error("watcher: %s", err.msg);
-            strata_daemon__plan(d);
-            strata_runner_start(d->runner, 1000);
-            uv_timer_start(&d->plan_timer, on_plan_timer, PLAN_EVERY_MS,
-                           PLAN_EVERY_MS);
-            strata_daemon__arm_scan_timer(d);
-            d->ready = 1;
-            return;
-        }
         if (strata_watcher_check_all(d->watcher, on_round, d, &err) != 0) {
             log_error("watch: %s", err.msg);
             daemon_stop(d, STRATA_EXIT_PROBLEM);
@@ -262,7 +290,7 @@ strata_daemon__cycle_step(strata_daemon *d)
         strata_runner_drain(d->runner, on_drained, d);
         return;
     case STRATA_PHASE_ACT: {
-        int ok, failed, retrying;
+        int ok, failed, retrying, errors;
 
         if (d->notify != NULL && !d->notify_idle) {
             /* Deliver what the cycle produced before exiting. */
@@ -273,11 +301,21 @@ strata_daemon__cycle_step(strata_daemon *d)
 
         strata_runner_stats(d->runner, &ok, &failed, &retrying);
         cycle_set_phase(d, STRATA_PHASE_DONE);
+        errors = d->errors + strata_notify_errors(d->notify);
         json_object_set_new(d->once_report, "jobs",
                             json_pack("{s:i, s:i, s:i}", "succeeded", ok,
                                       "failed", failed, "retrying", retrying));
-        daemon_stop(d, failed > 0 || d->watch_errors > 0 ? STRATA_EXIT_PROBLEM
-                                                         : STRATA_EXIT_OK);
+        json_object_set_new(d->once_report, "store_errors",
+                            json_integer(errors));
+        /*
+         * The truth for cron and CI: 1 when a check failed, a job failed or
+         * must be retried, or an error could only be logged (the store
+         * could not record a plan, an outcome, an event, a delivery).
+         */
+        daemon_stop(d, failed > 0 || retrying > 0 || d->watch_errors > 0 ||
+                               errors > 0
+                           ? STRATA_EXIT_PROBLEM
+                           : STRATA_EXIT_OK);
         return;
     }
     default:
@@ -320,6 +358,7 @@ close_all(strata_daemon *d)
     uv_close((uv_handle_t *) &d->stop_timer, NULL);
     uv_close((uv_handle_t *) &d->plan_timer, NULL);
     uv_close((uv_handle_t *) &d->scan_timer, NULL);
+    uv_close((uv_handle_t *) &d->scan_kick, NULL);
     uv_close((uv_handle_t *) &d->sig_term, NULL);
     uv_close((uv_handle_t *) &d->sig_int, NULL);
     uv_close((uv_handle_t *) &d->sig_hup, NULL);
@@ -364,7 +403,7 @@ daemon_stop(strata_daemon *d, int exit_code)
     cycle_set_phase(d, STRATA_PHASE_STOPPING);
     strata_watcher_stop(d->watcher);
     /* A scan under way ends within about 100 ms, even mid-fetch. */
-    strata_vcs_cancel_set(d->scan_cancel);
+    strata_vcs_cancel_set(d->cancel);
     uv_timer_stop(&d->plan_timer);
     uv_timer_stop(&d->scan_timer);
     strata_runner_pause(d->runner);
@@ -386,7 +425,7 @@ strata_daemon_new(strata_daemon **out, const strata_daemon_opts *opts,
 
     *out = NULL;
     d->opts = *opts;
-    d->scan_cancel = strata_vcs_cancel_new();
+    d->cancel = strata_vcs_cancel_new();
     uv_loop_init(&d->loop);
     rc = strata_config_load_or_default(&d->config, opts->config_path,
                                        opts->config_explicit, problems, err);
@@ -448,12 +487,22 @@ strata_daemon_new(strata_daemon **out, const strata_daemon_opts *opts,
     d->env.store = d->store;
     d->env.registry = d->registry;
     d->env.cache_dir = d->cache_dir;
+    d->env.errors = &d->errors;
+    d->env.cancel = d->cancel;
     if ((rc = strata_runner_new(&d->runner, &d->loop, &d->env, 0, err)) != 0)
         goto fail;
+    /* The graph the store has from before: the daemon plans with it (and
+     * watches its bases) at once, before any repository is scanned. */
+    if ((rc = strata_daemon__load_graph(d, err)) != 0) {
+        strata_error_wrap(err, "loading the graph");
+        goto fail;
+    }
     uv_timer_init(&d->loop, &d->plan_timer);
     uv_timer_init(&d->loop, &d->scan_timer);
     uv_timer_init(&d->loop, &d->stop_timer);
+    uv_timer_init(&d->loop, &d->scan_kick);
     d->plan_timer.data = d->scan_timer.data = d->stop_timer.data = d;
+    d->scan_kick.data = d;
     uv_signal_init(&d->loop, &d->sig_term);
     uv_signal_init(&d->loop, &d->sig_int);
     uv_signal_init(&d->loop, &d->sig_hup);
@@ -519,7 +568,7 @@ strata_daemon_free(strata_daemon *d)
         strata_config_free(d->retired[i]);
     free(d->retired);
     free(d->cache_dir);
-    strata_vcs_cancel_free(d->scan_cancel);
+    strata_vcs_cancel_free(d->cancel);
     json_decref(d->once_report);
     strata_buf_release(&d->report_gauges);
     strata_metrics_free(d->metrics);
