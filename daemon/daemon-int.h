@@ -45,7 +45,8 @@ struct strata_daemon {
     strata_api_route routes[16];
     uv_signal_t sig_term, sig_int, sig_hup;
     uv_timer_t plan_timer, scan_timer, stop_timer;
-    uv_timer_t scan_kick; /* starts a round from the loop (scan.c) */
+    uv_timer_t scan_kick;   /* starts a round from the loop (scan.c) */
+    uv_timer_t graph_timer; /* reloads the graph during a round (scan.c) */
     int scanning;         /* a round of repository scans is under way */
     int rescan_wanted;    /* a reload came while scanning */
     const strata_config_data *scan_cfg; /* what the round reads */

@@ -166,6 +166,7 @@ static void
 round_done(strata_daemon *d)
 {
     d->scanning = 0;
+    uv_timer_stop(&d->graph_timer);
     if (d->once_report != NULL && d->scan_summary != NULL)
         json_object_set(d->once_report, "scan", d->scan_summary);
     json_decref(d->scan_summary);
@@ -187,6 +188,15 @@ reload_graph(strata_daemon *d)
 
     if (strata_daemon__load_graph(d, &err) != 0)
         strata_daemon__error(d, "loading the graph", &err);
+}
+
+static void
+on_graph_timer(uv_timer_t *t)
+{
+    strata_daemon *d = t->data;
+
+    if (!d->stopping)
+        reload_graph(d);
 }
 
 static void
@@ -214,10 +224,15 @@ scan_done(uv_work_t *req, int status)
     }
     json_decref(it->summary);
     free(it);
-    /* Serving: what this repository added is planned with from now on. */
+    /* Serving: what this repository added is planned with soon, not
+     * when the slowest repository of the round is done. */
     if (!d->stopping && d->phase == STRATA_PHASE_SERVE &&
-        strata_now_ms() - d->graph_loaded_at >= GRAPH_RELOAD_MS)
-        reload_graph(d);
+        !uv_is_active((uv_handle_t *) &d->graph_timer)) {
+        int64_t wait = d->graph_loaded_at + GRAPH_RELOAD_MS - strata_now_ms();
+
+        uv_timer_start(&d->graph_timer, on_graph_timer,
+                       wait > 0 ? (uint64_t) wait : 0, 0);
+    }
     fill(d);
 }
 

@@ -940,11 +940,92 @@ TEST(check_state_finds_a_damaged_page)
         }
     }
 
+    /*
+     * Without state_check the damage is met on the way (claiming a job,
+     * recording an outcome): `run --once` must not exit 0 after logging
+     * "database ... is corrupt" (issue 22: it did).
+     */
+    r = run("-c", cfg, "run --once", NULL);
+    if (r.code != 1)
+        diag("stderr:", r.err);
+    CHECK_EQ(r.code, 1);
+    CHECK_CONTAINS(r.err, "state.db' is ");
+    release(&r);
+
     /* Restored from the pristine copy, as the README says. */
     copy_file(pristine, db);
     remove_sidecars(db);
     r = run("-c", cfg, "check-state --full", NULL);
     CHECK_EQ(r.code, 0);
+    release(&r);
+}
+
+/*
+ * issue 22: `run --once` exited 0 after "error planning: database ... is
+ * corrupt". A state with 3,000 watched references (what the planner
+ * reads first) and a page of them overwritten; no job, no repository, no
+ * base configured, so only the store can fail the cycle. It must exit 1,
+ * and say why.
+ */
+TEST(run_once_exits_1_after_a_store_error)
+{
+    char cfg[160], db[160], ref[96];
+    strata_error err = {0};
+    strata_store *st = NULL;
+    unsigned char garbage[4096];
+    struct stat sb;
+    result r;
+    size_t i;
+    int fd;
+
+    snprintf(cfg, sizeof(cfg), "%s/plan.yaml", dir);
+    snprintf(db, sizeof(db), "%s/plan.db", dir);
+    write_text(cfg, "state: ./plan.db\n");
+    CHECK_OK(strata_store_open(&st, db, &err), &err);
+    CHECK_OK(strata_store_begin(st, &err), &err);
+    for (i = 0; i < 3000; i++) {
+        strata_store_observation obs = {0};
+
+        snprintf(ref, sizeof(ref), "registry.example.com/base%zu:1", i);
+        obs.ref = ref;
+        obs.digest = "sha256:"
+                     "0123456789abcdef0123456789abcdef"
+                     "0123456789abcdef0123456789abcdef";
+        CHECK_OK(strata_store_watch_observe(NULL, NULL, st, &obs, &err), &err);
+    }
+    CHECK_OK(strata_store_commit(st, &err), &err);
+    strata_store_close(st);
+    remove_sidecars(db);
+
+    /* A clean cycle first: nothing to do, exit 0. */
+    r = run("-c", cfg, "run --once", NULL);
+    if (r.code != 0)
+        diag("stderr:", r.err);
+    CHECK_EQ(r.code, 0);
+    release(&r);
+    remove_sidecars(db);
+
+    CHECK_EQ(stat(db, &sb), 0);
+    CHECK(sb.st_size > 16 * 4096);
+    for (i = 0; i < sizeof(garbage); i++)
+        garbage[i] = (unsigned char) (i * 131 + 7);
+    /* Every page of the second half: what the planner reads is there. */
+    fd = open(db, O_WRONLY);
+    CHECK(fd >= 0);
+    for (i = (size_t) sb.st_size / 2 / 4096; i < (size_t) sb.st_size / 4096;
+         i++)
+        CHECK_EQ(pwrite(fd, garbage, sizeof(garbage), (off_t) i * 4096),
+                 (long) sizeof(garbage));
+    close(fd);
+
+    r = run("-c", cfg, "run --once", NULL);
+    diag("strata run --once (stderr):", r.err);
+    CHECK_EQ(r.code, 1);
+    CHECK_CONTAINS(r.err, "plan.db' is ");
+    release(&r);
+    r = run("-c", cfg, "run --once --json", NULL);
+    CHECK_EQ(r.code, 1);
+    CHECK_CONTAINS(r.out, "\"store_errors\"");
     release(&r);
 }
 
@@ -1068,6 +1149,7 @@ main(void)
     RUN(option_forms_and_global_options);
     RUN(dockerfile_refs_of_many_files);
     RUN(check_state_finds_a_damaged_page);
+    RUN(run_once_exits_1_after_a_store_error);
     RUN(backup_while_another_process_writes);
     for (i = 0; i < ncmds; i++) {
         free(cmds[i].synopsis);
