@@ -545,12 +545,35 @@ write_text(const char *path, const char *text)
     CHECK_EQ(fclose(f), 0);
 }
 
+/* A file of size bytes: "state_check: " and x's when value, else a
+ * comment. */
+static void
+write_big(const char *path, size_t size, int value)
+{
+    FILE *f = fopen(path, "wb");
+    const char *head = value ? "state_check: " : "# ";
+    size_t i;
+
+    CHECK(f != NULL);
+    fputs(head, f);
+    for (i = strlen(head); i + 1 < size; i++)
+        fputc('x', f);
+    fputc('\n', f);
+    CHECK_EQ(fclose(f), 0);
+}
+
 TEST(configuration_problems_every_command)
 {
-    char missing[160];
+    char missing[160], huge[160], longval[160];
     int i, tested = 0;
 
     snprintf(missing, sizeof(missing), "%s/missing.yaml", dir);
+    /* issue 22: over 4 MiB exited 2 from some commands, 1 from others. */
+    snprintf(huge, sizeof(huge), "%s/huge.yaml", dir);
+    write_big(huge, 4 * 1024 * 1024 + 100, 0);
+    /* A 4 MB value: the message says why before it quotes (a cut) value. */
+    snprintf(longval, sizeof(longval), "%s/longval.yaml", dir);
+    write_big(longval, 4000000, 1);
     for (i = 0; i < ncmds; i++) {
         const cmd *c = &cmds[i];
         char *args[MAX_TOKENS * 2 + 8], copy[64], *w, *save, want[512];
@@ -588,6 +611,28 @@ TEST(configuration_problems_every_command)
                  missing);
         CHECK_EQ(r.code, 2);
         CHECK_STR_EQ(r.err, want);
+        release(&r);
+        /* Over 4 MiB: the same exit and message from every command. */
+        args[1] = huge;
+        r = run_argv(args);
+        snprintf(want, sizeof(want),
+                 "strata: '%s' is larger than 4194304 bytes\n", huge);
+        if (r.code != 2 || strcmp(r.err, want) != 0)
+            printf("# strata %s: exit %d\n", c->name, r.code),
+                diag("stderr:", r.err);
+        CHECK_EQ(r.code, 2);
+        CHECK_STR_EQ(r.err, want);
+        release(&r);
+        /* One line: the place and the reason, then at most 256 of the
+         * value's bytes, then what is expected. */
+        args[1] = longval;
+        r = run_argv(args);
+        snprintf(want, sizeof(want), "%s:1:14: unknown value 'xxxx", longval);
+        CHECK_EQ(r.code, 2);
+        CHECK(strncmp(r.err, want, strlen(want)) == 0);
+        CHECK_CONTAINS(r.err, "' for 'state_check' (expected one of: off, "
+                              "quick, full)\n");
+        CHECK(strlen(r.err) < strlen(longval) + 400);
         release(&r);
         tested++;
     }
@@ -738,6 +783,29 @@ TEST(dockerfile_refs_of_many_files)
     CHECK_STR_EQ(r.err, want);
     release(&r);
     release(&single);
+}
+
+/*
+ * docs/exit-codes.md has a row for every command `strata --help` lists,
+ * with its 0, 1 and 2 (the general rules above are pinned by the tests
+ * of every command; this keeps the table from missing one).
+ */
+TEST(exit_codes_are_documented)
+{
+    char *doc = slurp(STRATA_DOCS_DIR "/exit-codes.md"), row[128];
+    int i;
+
+    CHECK_CONTAINS(doc, "| `0` |");
+    CHECK_CONTAINS(doc, "| `1` |");
+    CHECK_CONTAINS(doc, "| `2` |");
+    for (i = 0; i < ncmds; i++) {
+        snprintf(row, sizeof(row), "\n| `strata %.63s` |", cmds[i].name);
+        if (strstr(doc, row) == NULL)
+            printf("# docs/exit-codes.md has no row for 'strata %s'\n",
+                   cmds[i].name);
+        CHECK(strstr(doc, row) != NULL);
+    }
+    free(doc);
 }
 
 /* ---- check-state and backup --------------------------------------------- */
@@ -1027,6 +1095,11 @@ TEST(run_once_exits_1_after_a_store_error)
     CHECK_EQ(r.code, 1);
     CHECK_CONTAINS(r.out, "\"store_errors\"");
     release(&r);
+    /* The same failure, the same code: plan reads what run --once did. */
+    r = run("-c", cfg, "plan", NULL);
+    CHECK_EQ(r.code, 1);
+    CHECK_CONTAINS(r.err, "plan.db' is corrupt");
+    release(&r);
 }
 
 /* Enqueues jobs into path from another process until stop exists. */
@@ -1146,6 +1219,7 @@ main(void)
     RUN(missing_and_extra_arguments_every_command);
     RUN(option_values_every_command);
     RUN(configuration_problems_every_command);
+    RUN(exit_codes_are_documented);
     RUN(option_forms_and_global_options);
     RUN(dockerfile_refs_of_many_files);
     RUN(check_state_finds_a_damaged_page);
