@@ -5,18 +5,23 @@
  * logs each transition; strata_daemon__cycle_step() decides what comes
  * next):
  *
- *   start -> scan (git + sqlite, in uv_queue_work with its own store
- *   connection) -> watch (every watched reference, on the loop) -> plan
- *   (updates to jobs, one sqlite transaction per base) -> act (the job
- *   runner) -> done
+ *   start -> scan (each repository in its own uv_queue_work item with its
+ *   own store connection, scan.c) -> watch (every watched reference, on
+ *   the loop) -> plan (updates to jobs, one sqlite transaction per base)
+ *   -> act (the job runner) -> done
  *
- * `run --once` walks the cycle once and exits. The daemon walks it to
- * "serve": watches then fire on their own schedules, each change is
+ * `run --once` walks the cycle once and exits, 1 when a check or a job
+ * failed, a job must be retried or the store failed where the error could
+ * only be logged (strata_jobs_error counts them). The daemon goes from
+ * start to "serve" at once, with the graph the store had when it started:
+ * it is ready, watches fire on their own schedules, each change is
  * planned at once, a plan timer catches updates whose soak time ends,
- * the runner polls the queue, and the repositories are rescanned every
- * scan interval (daemon-scan.c). SIGTERM/SIGINT drain within a bounded
- * time; SIGHUP reloads the configuration, keeping the old one if the new
- * one is bad (daemon-reload.c).
+ * the runner polls the queue, and the repositories are scanned in the
+ * background, now and every scan interval, each on its own, so a remote
+ * that stalls holds back nothing (scan.c). SIGTERM/SIGINT drain within a
+ * bounded time, and end every git fetch under way (the cancel flag the
+ * scans and the jobs share); SIGHUP reloads the configuration, keeping
+ * the old one if the new one is bad (reload.c).
  */
 #include <stdlib.h>
 #include <string.h>
