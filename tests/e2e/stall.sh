@@ -7,7 +7,7 @@
 # must be ready (/readyz 200) and watching within a few seconds, scan the
 # healthy repositories meanwhile, pin web's Dockerfile within 45 s of a
 # base update, and end within its drain bound on SIGTERM, the dripping
-# fetch cut short.
+# fetch cut short; and a pr job whose fetch drips must end with it.
 . "$(dirname "$0")/lib.sh"
 need docker-registry git curl
 
@@ -47,8 +47,9 @@ check "/readyz answers 200 while a remote drips (before: 503 until its fetch end
 ready_ms=$(($(now_ms) - started))
 echo "# ready after $ready_ms ms"
 check "ready within 5 s of the start" test "$ready_ms" -lt 5000
-check "the dripping remote is being fetched meanwhile" \
-    grep -q '^drip-5 ' "$work/stall/gitstall.log"
+dripping() { grep -q '^drip-5 ' "$work/stall/gitstall.log"; }
+wait_until 10 dripping
+check "the dripping remote is being fetched meanwhile" dripping
 
 # Watching: the base is seen without waiting for the scans.
 wait_until 10 base_known
@@ -88,4 +89,41 @@ wait "$dpid" 2>/dev/null
 is "$?" 0 "and it exits 0"
 check "the dripping fetch was cancelled" \
     grep -q "slow.git.*cancel" "$work/daemon.log"
+
+# A job's fetch, too. The slow repository is scanned once through its
+# healthy URL (run --once), so the graph knows its image; then the daemon
+# runs with the dripping URL and a base update starts a pr job for it,
+# whose fetch drips (or waits for the mirror the background scan holds).
+# SIGTERM must end it at once (before: the drain waited its 30 s bound),
+# and the job is re-queued for the next start, no attempt spent.
+APP_REPO_YAML="  - url: http://127.0.0.1:$gport/ok/slow.git
+    images: [{name: $SLOW}]
+    on_base_update: [pr]" write_config 1s "[pr]"
+"$strata" -c "$work/strata.yaml" run --once >>"$work/once.log" 2>&1
+check "the slow repository scanned once through its healthy URL" \
+    grep -q "scan http://127.0.0.1:$gport/ok/slow.git: 1 Dockerfiles" "$work/once.log"
+APP_REPO_YAML="  - url: http://127.0.0.1:$gport/drip-5/slow.git
+    images: [{name: $SLOW}]
+    on_base_update: [pr]" write_config 1s "[pr]"
+"$strata" -c "$work/strata.yaml" run >>"$work/daemon2.log" 2>&1 &
+dpid=$!
+pids+=("$dpid")
+wait_until 10 grep -q 'api: listening on .*(port [0-9]*)' "$work/daemon2.log"
+base_v3=$(push_base v3)
+slow_running() { grep -q "pr $SLOW: claimed -> running" "$work/daemon2.log"; }
+wait_until 30 slow_running
+check "a pr job for the slow repository runs" slow_running
+sleep 1
+stopped=$(now_ms)
+kill -TERM "$dpid"
+wait_until 30 gone
+took=$(($(now_ms) - stopped))
+echo "# exited $took ms after SIGTERM"
+check "SIGTERM ends the pr job's fetch: the daemon exits within 5 s" test "$took" -lt 5000
+wait "$dpid" 2>/dev/null
+is "$?" 0 "and it exits 0"
+check "the job is re-queued for the next start, not failed" \
+    grep -q "cancelled by the shutdown: re-queued at the next start" "$work/daemon2.log"
+is "$(jobs_json | jpy "[(j['state'], j['attempts']) for j in d if j['image'] == '$SLOW' and j['base_digest'] == '$base_v3']")" \
+    '[["running", 1]]' "the store has it running (the next start re-queues it), one attempt"
 finish
