@@ -47,8 +47,8 @@ struct strata_daemon {
     uv_timer_t plan_timer, scan_timer, stop_timer;
     uv_timer_t scan_kick;   /* starts a round from the loop (scan.c) */
     uv_timer_t graph_timer; /* reloads the graph during a round (scan.c) */
-    int scanning;         /* a round of repository scans is under way */
-    int rescan_wanted;    /* a reload came while scanning */
+    int scanning;           /* a round of repository scans is under way */
+    int rescan_wanted;      /* a reload came while scanning */
     const strata_config_data *scan_cfg; /* what the round reads */
     size_t scan_next;                   /* the next repository to queue */
     int scan_running;                   /* repositories being scanned */
