@@ -41,20 +41,24 @@ struct strata_daemon {
     int notify_closing;
     strata_graph *graph;
     int64_t graph_generation; /* the store's, when graph was loaded */
+    int64_t graph_loaded_at;  /* when it was last loaded or found current */
     strata_runner *runner;
     strata_runner_env env;
     strata_api *api;
     strata_api_route routes[16];
     uv_signal_t sig_term, sig_int, sig_hup;
     uv_timer_t plan_timer, scan_timer, stop_timer;
-    uv_work_t scan_work;
-    int scanning;
-    int rescan_wanted;                  /* a reload came while scanning */
-    const strata_config_data *scan_cfg; /* what the scan under way reads */
-    int scan_rc;
-    strata_vcs_cancel *scan_cancel; /* set on stop: ends a running fetch */
-    json_t *scan_summary;
-    strata_error scan_err;
+    uv_timer_t scan_kick;   /* starts a round from the loop (scan.c) */
+    uv_timer_t graph_timer; /* reloads the graph during a round (scan.c) */
+    int scanning;           /* a round of repository scans is under way */
+    int rescan_wanted;      /* a reload came while scanning */
+    const strata_config_data *scan_cfg; /* what the round reads */
+    size_t scan_next;                   /* the next repository to queue */
+    int scan_running;                   /* repositories being scanned */
+    json_t *scan_summary;               /* the round's, merged */
+    /* Set on stop: ends every git fetch and push under way, the scans'
+     * and the jobs' (env.cancel), and the scans' registry reads. */
+    strata_vcs_cancel *cancel;
     char *cache_dir;
     strata_daemon_phase phase;
     int ready;
@@ -62,6 +66,7 @@ struct strata_daemon {
     int64_t stop_started;
     int exit_code;
     size_t watch_errors;
+    int errors; /* logged, not returned: strata_jobs_error (env.errors) */
     strata_metrics *metrics;  /* /metrics: the daemon's and the API's */
     strata_buf report_gauges; /* /metrics: the stale report's gauges */
     int64_t report_gauges_at; /* when they were computed; 0: never */
@@ -70,6 +75,10 @@ struct strata_daemon {
     json_t *once_report; /* --once: what the cycle saw and did */
 };
 
+/* An error only the log and the exit status can tell: logged, counted
+ * (run --once exits 1), and in the --once report's "errors". */
+void strata_daemon__error(strata_daemon *d, const char *what,
+                          const strata_error *err);
 /* Plans pending updates now and wakes the runner. */
 void strata_daemon__plan(strata_daemon *d);
 int strata_daemon__api_start(strata_daemon *d, strata_error *err);
@@ -80,10 +89,13 @@ void strata_daemon__git_hook(strata_api_req *req, void *arg);
 void strata_daemon__cycle_step(strata_daemon *d);
 /* daemon.c: (re)starts the scheduled rescans at the configured interval. */
 void strata_daemon__arm_scan_timer(strata_daemon *d);
-/* daemon-scan.c: rescans the repositories now, or after the scan under
- * way; watches every base the graph names. */
+/* daemon-scan.c: rescans the repositories now, each on its own, or
+ * after the round under way; watches every base the graph names. */
 void strata_daemon__rescan(strata_daemon *d);
 void strata_daemon__watch_graph_bases(strata_daemon *d);
+/* daemon-scan.c: (re)loads the graph from the store when its generation
+ * moved, and watches its bases; 0 or the store's error. */
+int strata_daemon__load_graph(strata_daemon *d, strata_error *err);
 /* daemon-reload.c: SIGHUP; frees replaced configurations when idle. */
 void strata_daemon__reload(strata_daemon *d);
 void strata_daemon__retired_sweep(strata_daemon *d);

@@ -5,18 +5,23 @@
  * logs each transition; strata_daemon__cycle_step() decides what comes
  * next):
  *
- *   start -> scan (git + sqlite, in uv_queue_work with its own store
- *   connection) -> watch (every watched reference, on the loop) -> plan
- *   (updates to jobs, one sqlite transaction per base) -> act (the job
- *   runner) -> done
+ *   start -> scan (each repository in its own uv_queue_work item with its
+ *   own store connection, scan.c) -> watch (every watched reference, on
+ *   the loop) -> plan (updates to jobs, one sqlite transaction per base)
+ *   -> act (the job runner) -> done
  *
- * `run --once` walks the cycle once and exits. The daemon walks it to
- * "serve": watches then fire on their own schedules, each change is
+ * `run --once` walks the cycle once and exits, 1 when a check or a job
+ * failed, a job must be retried or the store failed where the error could
+ * only be logged (strata_jobs_error counts them). The daemon goes from
+ * start to "serve" at once, with the graph the store had when it started:
+ * it is ready, watches fire on their own schedules, each change is
  * planned at once, a plan timer catches updates whose soak time ends,
- * the runner polls the queue, and the repositories are rescanned every
- * scan interval (daemon-scan.c). SIGTERM/SIGINT drain within a bounded
- * time; SIGHUP reloads the configuration, keeping the old one if the new
- * one is bad (daemon-reload.c).
+ * the runner polls the queue, and the repositories are scanned in the
+ * background, now and every scan interval, each on its own, so a remote
+ * that stalls holds back nothing (scan.c). SIGTERM/SIGINT drain within a
+ * bounded time, and end every git fetch under way (the cancel flag the
+ * scans and the jobs share); SIGHUP reloads the configuration, keeping
+ * the old one if the new one is bad (reload.c).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -138,6 +143,18 @@ on_watch_error(const char *ref, const strata_error *err, void *arg)
 }
 
 void
+strata_daemon__error(strata_daemon *d, const char *what,
+                     const strata_error *err)
+{
+    /* Logged and counted (d->errors) by the one function jobs/ uses. */
+    strata_jobs_error(&d->env, 0, what, err);
+    if (d->once_report != NULL)
+        json_array_append_new(
+            json_object_get(d->once_report, "errors"),
+            json_pack("{s:s, s:s}", "ref", what, "error", err->msg));
+}
+
+void
 strata_daemon__plan(strata_daemon *d)
 {
     strata_error err = {0};
@@ -149,7 +166,7 @@ strata_daemon__plan(strata_daemon *d)
     if (strata_plan_updates_catalog(&plan, d->store, d->graph, d->cfg,
                                     d->catalog, 0, strata_now_ms(),
                                     &err) != 0) {
-        log_error("planning: %s", err.msg);
+        strata_daemon__error(d, "planning", &err);
         return;
     }
     json_array_foreach (plan, i, u) {
@@ -224,6 +241,30 @@ strata_daemon__arm_scan_timer(strata_daemon *d)
 
 /* ---- the cycle ------------------------------------------------------ */
 
+/*
+ * The daemon serves at once, with the graph the store had at start: the
+ * watcher, the planner and the runner run on their own schedules, and
+ * the API answers ready, while the repositories are scanned in the
+ * background (scan.c), each on its own; what a scan adds to the graph is
+ * planned with once it is loaded. A remote that stalls holds back none
+ * of this.
+ */
+static void
+serve(strata_daemon *d)
+{
+    strata_error err = {0};
+
+    cycle_set_phase(d, STRATA_PHASE_SERVE);
+    if (strata_watcher_start(d->watcher, &err) != 0)
+        strata_daemon__error(d, "watcher", &err);
+    strata_daemon__plan(d);
+    strata_runner_start(d->runner, 1000);
+    uv_timer_start(&d->plan_timer, on_plan_timer, PLAN_EVERY_MS, PLAN_EVERY_MS);
+    strata_daemon__arm_scan_timer(d);
+    d->ready = 1;
+    strata_daemon__rescan(d);
+}
+
 void
 strata_daemon__cycle_step(strata_daemon *d)
 {
@@ -233,24 +274,16 @@ strata_daemon__cycle_step(strata_daemon *d)
         return;
     switch (d->phase) {
     case STRATA_PHASE_START:
+        if (!d->opts.once) {
+            serve(d);
+            return;
+        }
         cycle_set_phase(d, STRATA_PHASE_SCAN);
         strata_daemon__rescan(d);
         return;
     case STRATA_PHASE_SCAN:
+        /* --once: the scan is done; now every watched reference. */
         cycle_set_phase(d, STRATA_PHASE_WATCH);
-        if (!d->opts.once) {
-            /* The daemon: everything runs on its own schedule now. */
-            cycle_set_phase(d, STRATA_PHASE_SERVE);
-            if (strata_watcher_start(d->watcher, &err) != 0)
-                log_error("watcher: %s", err.msg);
-            strata_daemon__plan(d);
-            strata_runner_start(d->runner, 1000);
-            uv_timer_start(&d->plan_timer, on_plan_timer, PLAN_EVERY_MS,
-                           PLAN_EVERY_MS);
-            strata_daemon__arm_scan_timer(d);
-            d->ready = 1;
-            return;
-        }
         if (strata_watcher_check_all(d->watcher, on_round, d, &err) != 0) {
             log_error("watch: %s", err.msg);
             daemon_stop(d, STRATA_EXIT_PROBLEM);
@@ -263,7 +296,7 @@ strata_daemon__cycle_step(strata_daemon *d)
         strata_runner_drain(d->runner, on_drained, d);
         return;
     case STRATA_PHASE_ACT: {
-        int ok, failed, retrying;
+        int ok, failed, retrying, errors;
 
         if (d->notify != NULL && !d->notify_idle) {
             /* Deliver what the cycle produced before exiting. */
@@ -274,11 +307,21 @@ strata_daemon__cycle_step(strata_daemon *d)
 
         strata_runner_stats(d->runner, &ok, &failed, &retrying);
         cycle_set_phase(d, STRATA_PHASE_DONE);
+        errors = d->errors + strata_notify_errors(d->notify);
         json_object_set_new(d->once_report, "jobs",
                             json_pack("{s:i, s:i, s:i}", "succeeded", ok,
                                       "failed", failed, "retrying", retrying));
-        daemon_stop(d, failed > 0 || d->watch_errors > 0 ? STRATA_EXIT_PROBLEM
-                                                         : STRATA_EXIT_OK);
+        json_object_set_new(d->once_report, "store_errors",
+                            json_integer(errors));
+        /*
+         * The truth for cron and CI: 1 when a check failed, a job failed or
+         * must be retried, or an error could only be logged (the store
+         * could not record a plan, an outcome, an event, a delivery).
+         */
+        daemon_stop(d, failed > 0 || retrying > 0 || d->watch_errors > 0 ||
+                               errors > 0
+                           ? STRATA_EXIT_PROBLEM
+                           : STRATA_EXIT_OK);
         return;
     }
     default:
@@ -321,6 +364,8 @@ close_all(strata_daemon *d)
     uv_close((uv_handle_t *) &d->stop_timer, NULL);
     uv_close((uv_handle_t *) &d->plan_timer, NULL);
     uv_close((uv_handle_t *) &d->scan_timer, NULL);
+    uv_close((uv_handle_t *) &d->scan_kick, NULL);
+    uv_close((uv_handle_t *) &d->graph_timer, NULL);
     uv_close((uv_handle_t *) &d->sig_term, NULL);
     uv_close((uv_handle_t *) &d->sig_int, NULL);
     uv_close((uv_handle_t *) &d->sig_hup, NULL);
@@ -365,7 +410,7 @@ daemon_stop(strata_daemon *d, int exit_code)
     cycle_set_phase(d, STRATA_PHASE_STOPPING);
     strata_watcher_stop(d->watcher);
     /* A scan under way ends within about 100 ms, even mid-fetch. */
-    strata_vcs_cancel_set(d->scan_cancel);
+    strata_vcs_cancel_set(d->cancel);
     uv_timer_stop(&d->plan_timer);
     uv_timer_stop(&d->scan_timer);
     strata_runner_pause(d->runner);
@@ -380,13 +425,14 @@ strata_daemon_new(strata_daemon **out, const strata_daemon_opts *opts,
 {
     strata_config_problems *problems = strata_config_problems_new();
     strata_watcher_options wopts = {0};
+    strata_store_options sopts = {0};
     strata_daemon *d = strata_xcalloc(1, sizeof(*d));
     int rc, n;
     size_t i;
 
     *out = NULL;
     d->opts = *opts;
-    d->scan_cancel = strata_vcs_cancel_new();
+    d->cancel = strata_vcs_cancel_new();
     uv_loop_init(&d->loop);
     rc = strata_config_load_or_default(&d->config, opts->config_path,
                                        opts->config_explicit, problems, err);
@@ -410,8 +456,22 @@ strata_daemon_new(strata_daemon **out, const strata_daemon_opts *opts,
     if (!opts->log_explicit)
         strata_log_setup((strata_log_level) d->cfg->log.level,
                          (strata_log_format) d->cfg->log.format);
-    if ((rc = strata_store_open(&d->store, d->cfg->state, err)) != 0)
+    /* state_check: every page read before anything is written; a damaged
+     * database is refused, never written to. */
+    sopts.check = (strata_store_check_mode) d->cfg->state_check;
+    if (sopts.check != STRATA_STORE_CHECK_NONE)
+        log_info("state_check: checking '%s' (%s)", d->cfg->state,
+                 sopts.check == STRATA_STORE_CHECK_FULL ? "integrity_check"
+                                                        : "quick_check");
+    if ((rc = strata_store_open_with(&d->store, d->cfg->state, &sopts, err)) !=
+        0) {
+        if (rc == STRATA_ESTATE && sopts.check != STRATA_STORE_CHECK_NONE) {
+            log_error("state_check: `strata check-state` lists every "
+                      "problem; restore a backup (README, Operations)");
+            strata_error_wrap(err, "refusing to start");
+        }
         goto fail;
+    }
     /* Crash recovery: whatever was running when we died runs again. */
     if ((rc = strata_store_job_requeue_running(&n, d->store, err)) != 0)
         goto fail;
@@ -444,12 +504,23 @@ strata_daemon_new(strata_daemon **out, const strata_daemon_opts *opts,
     d->env.store = d->store;
     d->env.registry = d->registry;
     d->env.cache_dir = d->cache_dir;
+    d->env.errors = &d->errors;
+    d->env.cancel = d->cancel;
     if ((rc = strata_runner_new(&d->runner, &d->loop, &d->env, 0, err)) != 0)
         goto fail;
+    /* The graph the store has from before: the daemon plans with it (and
+     * watches its bases) at once, before any repository is scanned. */
+    if ((rc = strata_daemon__load_graph(d, err)) != 0) {
+        strata_error_wrap(err, "loading the graph");
+        goto fail;
+    }
     uv_timer_init(&d->loop, &d->plan_timer);
     uv_timer_init(&d->loop, &d->scan_timer);
     uv_timer_init(&d->loop, &d->stop_timer);
+    uv_timer_init(&d->loop, &d->scan_kick);
+    uv_timer_init(&d->loop, &d->graph_timer);
     d->plan_timer.data = d->scan_timer.data = d->stop_timer.data = d;
+    d->scan_kick.data = d->graph_timer.data = d;
     uv_signal_init(&d->loop, &d->sig_term);
     uv_signal_init(&d->loop, &d->sig_int);
     uv_signal_init(&d->loop, &d->sig_hup);
@@ -516,7 +587,7 @@ strata_daemon_free(strata_daemon *d)
         strata_config_free(d->retired[i]);
     free(d->retired);
     free(d->cache_dir);
-    strata_vcs_cancel_free(d->scan_cancel);
+    strata_vcs_cancel_free(d->cancel);
     json_decref(d->once_report);
     strata_buf_release(&d->report_gauges);
     strata_metrics_free(d->metrics);

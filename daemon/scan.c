@@ -1,10 +1,17 @@
 /*
- * scan.c - the daemon's repository scans: git and sqlite work in a
- * uv_queue_work worker with its own store connection (the Dockerfiles,
- * then what the registries say each image is built on), then, back on the
- * loop, the graph reloaded when the store's graph generation moved and
- * every base it names watched. One scan at a time: asking during one
- * (a reload, a git push webhook) scans again when it ends.
+ * scan.c - the daemon's repository scans. A round scans every configured
+ * repository, each on its own: one uv_queue_work item per repository
+ * (its git mirror synced, its Dockerfiles parsed into the graph, then
+ * what the registries say its images are built on), with its own store
+ * connection, at most SCAN_WORKERS at a time. A remote that stalls costs
+ * one worker until its deadline (scan.fetch_timeout, scan.stall_timeout)
+ * and never holds back the others, the watcher or the jobs; SIGTERM ends
+ * a fetch under way (the daemon's cancel flag). Back on the loop, each
+ * repository's result is logged, its errors counted, and (while the
+ * daemon serves) the graph is reloaded when the store's graph generation
+ * moved, at most every GRAPH_RELOAD_MS and once more when the round ends,
+ * and every base it names is watched. One round at a time: asking during
+ * one (a reload, a git push webhook) starts another when it ends.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -12,32 +19,51 @@
 #include "daemon-int.h"
 #include "watchers.h"
 
+/* Repositories scanned at once: the rest of libuv's pool (4 threads by
+ * default) stays free for the jobs' git work and rebases. */
+#define SCAN_WORKERS 2
+/* While serving, the graph is reloaded this often at most during a round
+ * (a fleet's first scan changes it once per repository). */
+#define GRAPH_RELOAD_MS 2000
+
+/* One repository's scan: queued, run in a worker, merged on the loop. */
+typedef struct scan_item {
+    uv_work_t work;
+    strata_daemon *d;
+    const strata_config_data *cfg; /* the round's; a reload keeps it alive */
+    size_t repo;                   /* its index in cfg->repos */
+    json_t *summary;               /* {"repos": [...], "images": [...]} */
+    strata_error err;
+    int rc;
+} scan_item;
+
 static void
 scan_work(uv_work_t *req)
 {
-    strata_daemon *d = req->data;
+    scan_item *it = req->data;
+    strata_daemon *d = it->d;
+    strata_config_data one = *it->cfg;
     strata_graph_scan_opts opts = {.cache_dir = d->cache_dir,
-                                   .cancel = d->scan_cancel};
+                                   .cancel = d->cancel};
     strata_store *st = NULL;
 
-    /* The worker has its own connection: the loop keeps using d->store.
-     * It reads the configuration strata_daemon__rescan() chose, never d->cfg,
-     * which a reload may replace meanwhile. */
-    d->scan_rc = strata_store_open(&st, d->scan_cfg->state, &d->scan_err);
-    if (d->scan_rc == 0)
-        d->scan_rc = strata_graph_scan(&d->scan_summary, st, d->scan_cfg, &opts,
-                                       &d->scan_err);
-    /* Then what the registries say each image is built on (lineage.c),
-     * with short timeouts: a registry that is down delays the cycle.
-     * Not once the daemon is stopping. */
-    if (d->scan_rc == 0 && !strata_vcs_cancel_is_set(d->scan_cancel)) {
+    /* This repository only: a configuration of one, sharing the rest. */
+    one.repos = &it->cfg->repos[it->repo];
+    one.n_repos = 1;
+    /* The worker has its own connection: the loop keeps using d->store. */
+    it->rc = strata_store_open(&st, one.state, &it->err);
+    if (it->rc == 0)
+        it->rc = strata_graph_scan(&it->summary, st, &one, &opts, &it->err);
+    /* Then what the registries say its images are built on (lineage.c),
+     * with short timeouts: a registry that is down delays this repository
+     * only. Not once the daemon is stopping. */
+    if (it->rc == 0 && !strata_vcs_cancel_is_set(d->cancel)) {
         strata_registry_opts ro = {.timeout_ms = 15000, .max_retries = 1};
-        strata_graph_lineage_opts lo = {.defaults = &ro};
+        strata_graph_lineage_opts lo = {.defaults = &ro, .cancel = d->cancel};
         json_t *images = NULL;
 
-        d->scan_rc = strata_graph_scan_lineage(&images, st, d->scan_cfg, &lo,
-                                               &d->scan_err);
-        json_object_set(d->scan_summary, "images",
+        it->rc = strata_graph_scan_lineage(&images, st, &one, &lo, &it->err);
+        json_object_set(it->summary, "images",
                         json_object_get(images, "images"));
         json_decref(images);
     }
@@ -45,9 +71,9 @@ scan_work(uv_work_t *req)
 }
 
 static void
-log_scan(strata_daemon *d)
+log_scan(const json_t *summary)
 {
-    json_t *repos = json_object_get(d->scan_summary, "repos"), *r, *e;
+    json_t *repos = json_object_get(summary, "repos"), *r, *e;
     size_t i, j;
 
     json_array_foreach (repos, i, r) {
@@ -65,7 +91,7 @@ log_scan(strata_daemon *d)
         json_array_foreach (json_object_get(r, "errors"), j, e)
             log_warn("scan: %s", json_string_value(e));
     }
-    json_array_foreach (json_object_get(d->scan_summary, "images"), i, r) {
+    json_array_foreach (json_object_get(summary, "images"), i, r) {
         const char *image = json_string_value(json_object_get(r, "image"));
         const char *parent = json_string_value(json_object_get(r, "parent"));
         const char *digest = json_string_value(json_object_get(r, "digest"));
@@ -84,7 +110,7 @@ log_scan(strata_daemon *d)
 void
 strata_daemon__watch_graph_bases(strata_daemon *d)
 {
-    size_t i, n = strata_graph_node_count(d->graph);
+    size_t i, n = d->graph != NULL ? strata_graph_node_count(d->graph) : 0;
     strata_error err = {0};
 
     for (i = 0; i < n; i++) {
@@ -100,20 +126,21 @@ strata_daemon__watch_graph_bases(strata_daemon *d)
 }
 
 /*
- * Loads the graph again after a scan, unless nothing in it moved since the
- * last load (the store's graph generation): a rescan of unchanged
- * repositories costs no second copy of a 100,000-node graph.
+ * Loads the graph again, unless nothing in it moved since the last load
+ * (the store's graph generation): a rescan of unchanged repositories
+ * costs no second copy of a 100,000-node graph.
  */
-static int
-reload_graph(strata_daemon *d, strata_error *err)
+int
+strata_daemon__load_graph(strata_daemon *d, strata_error *err)
 {
     strata_graph *g = NULL;
     int64_t gen = -1;
     int rc;
 
-    if (strata_store_graph_generation(&gen, d->store, NULL) != 0)
-        gen = -1;
-    if (d->graph != NULL && gen >= 0 && gen == d->graph_generation) {
+    if ((rc = strata_store_graph_generation(&gen, d->store, err)) != 0)
+        return rc;
+    d->graph_loaded_at = strata_now_ms();
+    if (d->graph != NULL && gen == d->graph_generation) {
         log_debug("graph: unchanged (generation %lld)", (long long) gen);
         return 0;
     }
@@ -123,38 +150,122 @@ reload_graph(strata_daemon *d, strata_error *err)
     strata_graph_free(d->graph);
     d->graph = g;
     d->env.graph = g;
-    strata_runner_set_env(d->runner, &d->env);
-    strata_daemon__watch_graph_bases(d);
+    if (d->runner != NULL)
+        strata_runner_set_env(d->runner, &d->env);
+    if (d->watcher != NULL)
+        strata_daemon__watch_graph_bases(d);
     strata_release_free_memory();
     return 0;
+}
+
+static void reload_graph(strata_daemon *d);
+static void fill(strata_daemon *d);
+
+/* Every repository of the round is done (or the daemon stops). */
+static void
+round_done(strata_daemon *d)
+{
+    d->scanning = 0;
+    uv_timer_stop(&d->graph_timer);
+    if (d->once_report != NULL && d->scan_summary != NULL)
+        json_object_set(d->once_report, "scan", d->scan_summary);
+    json_decref(d->scan_summary);
+    d->scan_summary = NULL;
+    if (d->stopping)
+        return;
+    reload_graph(d);
+    strata_daemon__retired_sweep(d);
+    if (d->phase == STRATA_PHASE_SCAN)
+        strata_daemon__cycle_step(d);
+    else if (d->rescan_wanted)
+        strata_daemon__rescan(d); /* the configuration changed meanwhile */
+}
+
+static void
+reload_graph(strata_daemon *d)
+{
+    strata_error err = {0};
+
+    if (strata_daemon__load_graph(d, &err) != 0)
+        strata_daemon__error(d, "loading the graph", &err);
+}
+
+static void
+on_graph_timer(uv_timer_t *t)
+{
+    strata_daemon *d = t->data;
+
+    if (!d->stopping)
+        reload_graph(d);
 }
 
 static void
 scan_done(uv_work_t *req, int status)
 {
-    strata_daemon *d = req->data;
-    strata_error err = {0};
+    scan_item *it = req->data;
+    strata_daemon *d = it->d;
+    const json_t *v;
+    size_t i;
 
-    d->scanning = 0;
-    if (status == UV_ECANCELED)
-        return;
-    if (d->scan_rc != 0)
-        log_error("scan: %s", d->scan_err.msg);
-    if (d->scan_summary != NULL) {
-        log_scan(d);
-        if (d->once_report != NULL)
-            json_object_set(d->once_report, "scan", d->scan_summary);
-        json_decref(d->scan_summary);
-        d->scan_summary = NULL;
+    d->scan_running--;
+    if (status != UV_ECANCELED) {
+        if (it->summary != NULL) {
+            log_scan(it->summary);
+            json_array_foreach (json_object_get(it->summary, "repos"), i, v)
+                json_array_append(json_object_get(d->scan_summary, "repos"),
+                                  (json_t *) v);
+            json_array_foreach (json_object_get(it->summary, "images"), i, v)
+                json_array_append(json_object_get(d->scan_summary, "images"),
+                                  (json_t *) v);
+        }
+        /* A store error: the repository's changes were rolled back. */
+        if (it->rc != 0 && !d->stopping)
+            strata_daemon__error(d, "scan", &it->err);
     }
-    if (reload_graph(d, &err) != 0)
-        log_error("loading the graph: %s", err.msg);
-    strata_daemon__retired_sweep(d);
-    if (d->phase == STRATA_PHASE_SCAN)
-        strata_daemon__cycle_step(d);
-    else if (d->rescan_wanted)
-        strata_daemon__rescan(
-            d); /* the configuration changed while we scanned */
+    json_decref(it->summary);
+    free(it);
+    /* Serving: what this repository added is planned with soon, not
+     * when the slowest repository of the round is done. */
+    if (!d->stopping && d->phase == STRATA_PHASE_SERVE &&
+        !uv_is_active((uv_handle_t *) &d->graph_timer)) {
+        int64_t wait = d->graph_loaded_at + GRAPH_RELOAD_MS - strata_now_ms();
+
+        uv_timer_start(&d->graph_timer, on_graph_timer,
+                       wait > 0 ? (uint64_t) wait : 0, 0);
+    }
+    fill(d);
+}
+
+/* Queues repositories up to SCAN_WORKERS; ends the round when all are. */
+static void
+fill(strata_daemon *d)
+{
+    const strata_config_data *cfg = d->scan_cfg;
+
+    while (!d->stopping && d->scan_running < SCAN_WORKERS &&
+           d->scan_next < cfg->n_repos) {
+        scan_item *it = strata_xcalloc(1, sizeof(*it));
+
+        it->d = d;
+        it->cfg = cfg;
+        it->repo = d->scan_next++;
+        it->work.data = it;
+        if (uv_queue_work(&d->loop, &it->work, scan_work, scan_done) != 0) {
+            log_error("scan: cannot queue the scan of '%s'",
+                      cfg->repos[it->repo].url);
+            free(it);
+            continue;
+        }
+        d->scan_running++;
+    }
+    if (d->scan_running == 0 && d->scanning)
+        round_done(d);
+}
+
+static void
+on_idle_round(uv_timer_t *t)
+{
+    fill(t->data);
 }
 
 void
@@ -169,8 +280,9 @@ strata_daemon__rescan(strata_daemon *d)
     d->scanning = 1;
     d->rescan_wanted = 0;
     d->scan_cfg = d->cfg;
-    d->scan_rc = 0;
-    strata_error_clear(&d->scan_err);
-    d->scan_work.data = d;
-    uv_queue_work(&d->loop, &d->scan_work, scan_work, scan_done);
+    d->scan_next = 0;
+    d->scan_summary = json_pack("{s:[], s:[]}", "repos", "images");
+    /* From the loop, never inside this call (a round of no repository
+     * ends at once). */
+    uv_timer_start(&d->scan_kick, on_idle_round, 0, 0);
 }

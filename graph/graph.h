@@ -262,6 +262,12 @@ typedef struct strata_graph_lineage_opts {
     const strata_registry_opts *defaults;
     /* 1: annotations only, no layer-prefix matching. */
     int no_layers;
+    /*
+     * Borrowed, may be NULL: once set (strata_vcs_cancel_set, from any
+     * thread), the registry requests under way end within about 100 ms
+     * and no further image is read (those left are not in the summary).
+     */
+    struct strata_vcs_cancel *cancel;
 } strata_graph_lineage_opts;
 
 /*

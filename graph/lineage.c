@@ -25,6 +25,7 @@
 #include <uv.h>
 
 #include "graph.h"
+#include "vcs.h"
 
 #define ANN_BASE_NAME "org.opencontainers.image.base.name"
 #define ANN_BASE_DIGEST "org.opencontainers.image.base.digest"
@@ -42,7 +43,15 @@ typedef struct lx {
     strata_strmap *bases;       /* watch ref -> json_t digests (new refs) */
     strata_strmap *layer_cache; /* "digest platform" -> char * ("" failed) */
     json_t *registry_edges;     /* child -> [[parent, method], ...] */
+    const struct strata_vcs_cancel *cancel; /* or NULL */
+    uv_timer_t tick; /* while cancel is set: wakes wait_call to look */
 } lx;
+
+static void
+on_tick(uv_timer_t *t)
+{
+    (void) t; /* only ends uv_run(UV_RUN_ONCE) in wait_call */
+}
 
 /* ---- one request at a time on the private loop ------------------------ */
 
@@ -79,8 +88,14 @@ on_config(strata_image_config *cfg, const strata_error *err, void *arg)
 static int
 wait_call(lx *x, call *c, strata_error *err)
 {
-    while (!c->done)
+    while (!c->done) {
+        /* Stopping: every request under way ends with STRATA_ECANCELED. */
+        if (x->reg != NULL && strata_vcs_cancel_is_set(x->cancel)) {
+            strata_registry_close(x->reg);
+            x->reg = NULL;
+        }
         uv_run(&x->loop, UV_RUN_ONCE);
+    }
     if (c->m != NULL || c->c != NULL)
         return 0;
     if (err != NULL)
@@ -93,7 +108,10 @@ get_manifest(strata_manifest **out, lx *x, const strata_ref *ref,
              strata_error *err)
 {
     call c = {0};
-    int rc = strata_registry_get_manifest(x->reg, ref, on_manifest, &c, err);
+    int rc =
+        x->reg == NULL
+            ? strata_error_set(err, STRATA_ECANCELED, "cancelled")
+            : strata_registry_get_manifest(x->reg, ref, on_manifest, &c, err);
 
     if (rc == 0)
         rc = wait_call(x, &c, err);
@@ -106,8 +124,10 @@ get_config(strata_image_config **out, lx *x, const strata_ref *ref,
            const char *digest, strata_error *err)
 {
     call c = {0};
-    int rc =
-        strata_registry_get_config(x->reg, ref, digest, on_config, &c, err);
+    int rc = x->reg == NULL
+                 ? strata_error_set(err, STRATA_ECANCELED, "cancelled")
+                 : strata_registry_get_config(x->reg, ref, digest, on_config,
+                                              &c, err);
 
     if (rc == 0)
         rc = wait_call(x, &c, err);
@@ -422,17 +442,17 @@ annotated_base(char **digest, const char *name, strata_error *err)
 }
 
 /*
- * 1 when the store has l already (same confidence and digest), so that a
- * steady state writes nothing. The digest is in persist.c's meta key
- * "lineage:CHILD|PARENT|METHOD" ("" for none).
+ * *out 1 when the store has l already (same confidence and digest), so
+ * that a steady state writes nothing; 0 or a store error. The digest is in
+ * persist.c's meta key "lineage:CHILD|PARENT|METHOD" ("" for none).
  */
 static int
-unchanged(lx *x, const strata_graph_lineage *l)
+unchanged(int *out, lx *x, const strata_graph_lineage *l, strata_error *err)
 {
     const json_t *e = NULL;
     char *key, *digest = NULL;
     size_t i;
-    int same = 0;
+    int rc;
 
     json_array_foreach (json_object_get(x->registry_edges, l->child), i, e) {
         if (strcmp(json_string_value(json_array_get(e, 0)), l->parent) == 0 &&
@@ -440,15 +460,21 @@ unchanged(lx *x, const strata_graph_lineage *l)
             json_integer_value(json_array_get(e, 2)) == l->confidence)
             break;
     }
+    *out = 0;
     if (e == NULL)
         return 0;
     key = strata_xasprintf("lineage:%s|%s|%s", l->child, l->parent,
                            strata_store_edge_method_name(l->method));
-    if (strata_store_meta_get(&digest, x->st, key, NULL) == 0)
-        same = strcmp(digest, l->digest ? l->digest : "") == 0;
+    rc = strata_store_meta_get(&digest, x->st, key, err);
+    if (rc == 0)
+        *out = strcmp(digest, l->digest ? l->digest : "") == 0;
+    else if (rc == STRATA_ENOTFOUND) {
+        strata_error_clear(err);
+        rc = 0;
+    }
     free(digest);
     free(key);
-    return same;
+    return rc;
 }
 
 /* Reads one image and records its lineage; returns store errors only. */
@@ -461,7 +487,7 @@ image_lineage(json_t *entry, lx *x, const char *child, const strata_ref *ref,
     strata_error e = {0};
     char *name = NULL, *digest = NULL, *parent = NULL;
     match mt = {0};
-    int rc = 0, r;
+    int rc = 0, r, same = 0;
 
     r = get_image(&index, &image, x, ref, platform, &e);
     if (r == STRATA_ENOTFOUND) {
@@ -501,8 +527,8 @@ image_lineage(json_t *entry, lx *x, const char *child, const strata_ref *ref,
         set_str(entry, "note", "no lineage found");
         goto out;
     }
-    if (!unchanged(x, &l) &&
-        (rc = strata_graph_add_lineage(x->st, &l, err)) != 0)
+    if ((rc = unchanged(&same, x, &l, err)) != 0 ||
+        (!same && (rc = strata_graph_add_lineage(x->st, &l, err)) != 0))
         goto out;
     set_str(entry, "parent", l.parent);
     set_str(entry, "digest", l.digest);
@@ -572,16 +598,20 @@ strata_graph_scan_lineage(json_t **summary, strata_store *st,
     x.bases = strata_strmap_new();
     x.layer_cache = strata_strmap_new();
     x.registry_edges = json_object();
+    x.cancel = opts ? opts->cancel : NULL;
     uv_loop_init(&x.loop);
+    uv_timer_init(&x.loop, &x.tick);
+    if (x.cancel != NULL)
+        uv_timer_start(&x.tick, on_tick, 100, 100);
     if ((rc = strata_registry_new(&x.reg, &x.loop, x.defaults, err)) != 0)
         goto out;
     configure_hosts(&x);
     if ((rc = strata_store_graph_registry_edges(st, on_edge, &x, err)) != 0)
         goto out;
-    for (i = 0; i < cfg->n_repos && rc == 0; i++) {
+    for (i = 0; i < cfg->n_repos && rc == 0 && x.reg != NULL; i++) {
         const strata_config_repo *repo = &cfg->repos[i];
 
-        for (j = 0; j < repo->n_images && rc == 0; j++) {
+        for (j = 0; j < repo->n_images && rc == 0 && x.reg != NULL; j++) {
             const strata_config_image *im = &repo->images[j];
 
             rc = one(images, &x, done, im->name,
@@ -590,11 +620,14 @@ strata_graph_scan_lineage(json_t **summary, strata_store *st,
                      err);
         }
     }
-    for (i = 0; rc == 0 && opts && opts->images && opts->images[i]; i++)
+    for (i = 0;
+         rc == 0 && x.reg != NULL && opts && opts->images && opts->images[i];
+         i++)
         rc = one(images, &x, done, opts->images[i], "linux/amd64", err);
 out:
     if (x.reg != NULL)
         strata_registry_close(x.reg);
+    uv_close((uv_handle_t *) &x.tick, NULL);
     uv_run(&x.loop, UV_RUN_DEFAULT);
     uv_loop_close(&x.loop);
     while (strata_strmap_next(x.bases, &it, &k, &v))

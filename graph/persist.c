@@ -28,7 +28,22 @@ typedef struct load_ctx {
     uint32_t *at;
     size_t n, cap;
     strata_strmap *docs; /* repository URL -> its scan document */
+    strata_error *err;   /* a store error stops the load (the callbacks) */
 } load_ctx;
+
+/* *out: the value of key (caller frees), or NULL when unset. */
+static int
+meta_get(char **out, strata_store *st, const char *key, strata_error *err)
+{
+    int rc = strata_store_meta_get(out, st, key, err);
+
+    if (rc == STRATA_ENOTFOUND) {
+        strata_error_clear(err);
+        *out = NULL;
+        return 0;
+    }
+    return rc;
+}
 
 static int
 on_node(const strata_store_node *node, void *arg)
@@ -82,39 +97,45 @@ find_node(const load_ctx *c, int64_t id, size_t *out)
 }
 
 /*
- * The digest pinned at a Dockerfile edge's line, from the repository's
- * scan document (cached per repository in docs: url -> json_t, new
- * references, NULL stored as json_null()). Borrowed from docs.
+ * *out: the digest pinned at a Dockerfile edge's line, from the
+ * repository's scan document (cached per repository in docs: url ->
+ * json_t, new references, NULL stored as json_null()), or NULL. Borrowed
+ * from docs. A store error is returned: a graph without its pins would
+ * pass for the whole graph.
  */
-static const char *
-dockerfile_pin(strata_strmap *docs, strata_store *st,
-               const strata_store_edge *e)
+static int
+dockerfile_pin(const char **out, strata_strmap *docs, strata_store *st,
+               const strata_store_edge *e, strata_error *err)
 {
     json_t *doc, *pin;
     char line[16];
 
+    *out = NULL;
     if (e->repo == NULL || e->path == NULL || e->line <= 0)
-        return NULL;
+        return 0;
     doc = strata_strmap_get(docs, e->repo);
     if (doc == NULL) {
         char *key = strata_xasprintf(STRATA_GRAPH_SCAN_META "%s", e->repo);
         char *text = NULL;
+        int rc = meta_get(&text, st, key, err);
 
-        doc = NULL;
-        if (strata_store_meta_get(&text, st, key, NULL) == 0)
+        free(key);
+        if (rc != 0)
+            return rc;
+        if (text != NULL)
             doc = json_loads(text, 0, NULL);
         if (doc == NULL)
             doc = json_null();
         strata_strmap_put(docs, e->repo, doc);
         free(text);
-        free(key);
     }
     snprintf(line, sizeof(line), "%d", e->line);
     pin = json_object_get(
         json_object_get(json_object_get(json_object_get(doc, "files"), e->path),
                         "pins"),
         line);
-    return json_is_string(pin) ? json_string_value(pin) : NULL;
+    *out = json_is_string(pin) ? json_string_value(pin) : NULL;
+    return 0;
 }
 
 static char *
@@ -132,6 +153,7 @@ on_edge(const strata_store_edge *edge, void *arg)
     strata_graph_edge_info info = {0};
     size_t child, parent;
     char *pin = NULL;
+    int rc = 0;
 
     /* A registry edge a later read no longer confirms (see lineage.c). */
     if (edge->method != STRATA_STORE_EDGE_DOCKERFILE && edge->confidence <= 0)
@@ -145,19 +167,21 @@ on_edge(const strata_store_edge *edge, void *arg)
     info.method = strata_store_edge_method_name(edge->method);
     info.confidence = (int) (edge->confidence * 100 + 0.5);
     if (edge->method == STRATA_STORE_EDGE_DOCKERFILE) {
-        info.digest = dockerfile_pin(c->docs, c->st, edge);
+        rc = dockerfile_pin(&info.digest, c->docs, c->st, edge, c->err);
     } else {
         char *key =
             lineage_key(strata_graph_node_ref(c->g, child),
                         strata_graph_node_ref(c->g, parent), edge->method);
 
-        if (strata_store_meta_get(&pin, c->st, key, NULL) == 0 && *pin)
+        rc = meta_get(&pin, c->st, key, c->err);
+        if (rc == 0 && pin != NULL && *pin)
             info.digest = pin;
         free(key);
     }
-    strata_graph__add_edge_at(c->g, child, parent, &info);
+    if (rc == 0)
+        strata_graph__add_edge_at(c->g, child, parent, &info);
     free(pin);
-    return 0;
+    return rc;
 }
 
 int
@@ -175,6 +199,7 @@ strata_graph_load(strata_graph **out, strata_store *st, strata_error *err)
     c.g = strata_graph_new();
     c.st = st;
     c.docs = strata_strmap_new();
+    c.err = err;
     strata_graph__reserve(c.g, nnodes, nedges);
     c.cap = nnodes ? nnodes : 1;
     c.ids = strata_xmalloc(c.cap * sizeof(*c.ids));

@@ -204,14 +204,23 @@ reconfigured_files(strata_graph__repo_scan *rs, strata_error *err)
     return rc;
 }
 
-/* Loads "scan:<url>" (a fresh document when absent or unreadable). */
-static json_t *
-load_doc(strata_store *st, const char *key)
+/*
+ * Loads "scan:<url>" into *out (a fresh document when absent or not
+ * JSON); a store error is returned, never taken for "never scanned".
+ */
+static int
+load_doc(json_t **out, strata_store *st, const char *key, strata_error *err)
 {
     char *text = NULL;
     json_t *doc = NULL;
+    int rc = strata_store_meta_get(&text, st, key, err);
 
-    if (strata_store_meta_get(&text, st, key, NULL) == 0)
+    *out = NULL;
+    if (rc == STRATA_ENOTFOUND)
+        strata_error_clear(err);
+    else if (rc != 0)
+        return rc;
+    if (text != NULL)
         doc = json_loads(text, 0, NULL);
     free(text);
     if (!json_is_object(doc)) {
@@ -220,7 +229,8 @@ load_doc(strata_store *st, const char *key)
     }
     if (!json_is_object(json_object_get(doc, "files")))
         json_object_set_new(doc, "files", json_object());
-    return doc;
+    *out = doc;
+    return 0;
 }
 
 static void
@@ -286,7 +296,8 @@ scan_repo(json_t *entry, strata_graph__scan_ctx *sc,
     json_object_set_new(entry, "commit", json_string(rs.head));
 
     key = strata_xasprintf(STRATA_GRAPH_SCAN_META "%s", repo->url);
-    doc = load_doc(sc->st, key);
+    if ((rc = load_doc(&doc, sc->st, key, err)) != 0)
+        goto out;
     rs.files = json_object_get(doc, "files");
     old = json_string_value(json_object_get(doc, "commit"));
 

@@ -4,7 +4,8 @@
  * (a repository's own command). A rebuild through any other builder type
  * goes to its rebuild/ backend (strata_rebuild_start) instead. The command is
  * a template whose {variables} are replaced by shell-quoted values and run by
- * /bin/sh; the same values are in the environment as STRATA_*. The exit status
+ * /bin/sh; the same values are in the environment as STRATA_* ({image} as
+ * STRATA_IMAGE, {job_key} as STRATA_JOB_KEY). The exit status
  * decides; the output's tail is kept in the job's result. After a
  * rebuild, the image's new digest is read from the registry and recorded
  * as strata's own doing, so the next wave pins it and the watcher does
@@ -12,6 +13,12 @@
  * succeeds only once that digest's signatures meet the block (looked up
  * again every 5 s up to its wait): an admission policy downstream never
  * meets an unsigned output by surprise.
+ *
+ * At least once: a command killed with strata (kill -9, a power cut) runs
+ * again when the job is re-queued. STRATA_JOB_KEY is the same for every
+ * run of one job, so a command (or the builder behind it) can drop a
+ * repeat. The job's events are keyed by the job: a rerun records none
+ * twice.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -98,14 +105,34 @@ strata_exec__expand(char **out, const char *tmpl, const char *const *vars,
     return 0;
 }
 
+/*
+ * An event that comes with the end of the work: the build is done (or
+ * failed), so a store that cannot record it does not fail the job (that
+ * would build again); it is counted, and run --once exits 1.
+ */
+static void
+end_event(strata_runner_job *job, int per_attempt, const char *type,
+          json_t *payload)
+{
+    strata_error err = {0};
+    char *what;
+
+    if (strata_jobs_job_event(job, per_attempt, type, job->job->image, payload,
+                              &err) != 0) {
+        what = strata_xasprintf("recording event '%s'", type);
+        strata_jobs_error(job->env, job->job->id, what, &err);
+        free(what);
+    }
+}
+
 /* The rebuild succeeded (and its output verified, when asked). */
 static void
 rebuild_succeeded(exec_ctx *c)
 {
     strata_runner_job *job = c->job;
 
-    strata_jobs_event(
-        job->env, "rebuild.succeeded", job->job->image,
+    end_event(
+        job, 0, "rebuild.succeeded",
         json_pack("{s:s, s:s, s:s*, s:s}", "image", job->job->image, "digest",
                   json_string_value(json_object_get(c->result, "digest"))
                       ? json_string_value(json_object_get(c->result, "digest"))
@@ -186,9 +213,9 @@ on_output_verified(strata_verify_result *r, unsigned requests,
         rebuild_succeeded(c);
         return;
     }
-    strata_jobs_event(job->env, "rebuild.failed", job->job->image,
-                      json_pack("{s:s, s:s, s:s}", "image", job->job->image,
-                                "digest", c->digest, "error", msg));
+    end_event(job, 1, "rebuild.failed",
+              json_pack("{s:s, s:s, s:s}", "image", job->job->image, "digest",
+                        c->digest, "error", msg));
     job->permanent = 1; /* building again would not sign it */
     strata_runner_job_done(job, STRATA_EAUTH, msg, c->result);
     c->result = NULL;
@@ -275,9 +302,12 @@ on_digest(char *digest, const strata_error *err, void *arg)
         strata_store_observation obs = {.ref = job->job->image,
                                         .digest = digest};
         json_object_set_new(c->result, "digest", json_string(digest));
+        /* Not recorded, the new digest would look like an outside update
+         * of the image: counted, so the cycle does not pass for clean. */
         if (strata_plan__mark_produced(st, job->job->image, digest, &e2) != 0 ||
             strata_store_watch_observe(NULL, NULL, st, &obs, &e2) != 0)
-            strata_log_job(STRATA_LOG_ERROR, job->job->id, "%s", e2.msg);
+            strata_jobs_error(job->env, job->job->id,
+                              "recording what the rebuild produced", &e2);
         /* builders[].verify: the job succeeds once the output verifies. */
         if (start_output_verify(c, digest)) {
             free(digest);
@@ -310,9 +340,9 @@ on_exit_done(const strata_proc_result *res, void *arg)
             snprintf(msg, sizeof(msg), "command exited with status %lld",
                      (long long) res->exit_status);
         if (c->rebuild)
-            strata_jobs_event(job->env, "rebuild.failed", job->job->image,
-                              json_pack("{s:s, s:s}", "image", job->job->image,
-                                        "error", msg));
+            end_event(job, 1, "rebuild.failed",
+                      json_pack("{s:s, s:s}", "image", job->job->image, "error",
+                                msg));
         strata_runner_job_done(job, STRATA_EIO, msg, c->result);
         free(c);
         return;
@@ -349,9 +379,9 @@ on_built(const strata_rebuild_result *res, const strata_error *err, void *arg)
     if (res->run_id != 0)
         json_object_set_new(c->result, "run_id", json_integer(res->run_id));
     if (err != NULL) {
-        strata_jobs_event(job->env, "rebuild.failed", job->job->image,
-                          json_pack("{s:s, s:s}", "image", job->job->image,
-                                    "error", err->msg));
+        end_event(job, 1, "rebuild.failed",
+                  json_pack("{s:s, s:s}", "image", job->job->image, "error",
+                            err->msg));
         strata_runner_job_done(job, err->code, err->msg, c->result);
         free(c);
         return;
@@ -395,6 +425,81 @@ builds_from(const strata_graph *g, const char *image, const char *base)
             return 1;
     }
     return 0;
+}
+
+/* rebuild.started, once per job; 0 or the store's error. */
+static int
+started_event(strata_runner_job *job, const strata_config_image *img,
+              strata_error *err)
+{
+    return strata_jobs_job_event(
+        job, 0, "rebuild.started", img->name,
+        json_pack("{s:s, s:s*, s:s}", "image", img->name, "base",
+                  job->job->base_ref, "base_digest", job->job->base_digest),
+        err);
+}
+
+/* "STRATA_" and name in capitals: {base_digest} -> STRATA_BASE_DIGEST. */
+static char *
+env_name(const char *name)
+{
+    strata_buf b = STRATA_BUF_INIT;
+    const char *p;
+
+    strata_buf_puts(&b, "STRATA_");
+    for (p = name; *p != '\0'; p++)
+        strata_buf_putc(&b, *p >= 'a' && *p <= 'z' ? (char) (*p - 32) : *p);
+    return strata_buf_detach(&b);
+}
+
+/*
+ * The child's environment: strata's own, but STRATA_<NAME> for each
+ * template variable (vars: name/value pairs) replaced by the job's value.
+ * New; env_free.
+ */
+static char **
+child_env(const char *const *vars)
+{
+    extern char **environ;
+    size_t n = 0, k = 0, i, j;
+    char **env, **names;
+
+    while (environ[n] != NULL)
+        n++;
+    for (i = 0; vars[i] != NULL; i += 2)
+        k++;
+    names = strata_xcalloc(k + 1, sizeof(*names));
+    for (i = 0, j = 0; vars[i] != NULL; i += 2)
+        names[j++] = env_name(vars[i]);
+    env = strata_xcalloc(n + k + 1, sizeof(*env));
+    k = 0;
+    for (i = 0; i < n; i++) {
+        size_t len = strcspn(environ[i], "=");
+
+        for (j = 0; names[j] != NULL; j++)
+            if (strlen(names[j]) == len &&
+                strncmp(environ[i], names[j], len) == 0)
+                break;
+        if (names[j] == NULL)
+            env[k++] = strata_xstrdup(environ[i]);
+    }
+    for (i = 0, j = 0; vars[i] != NULL; i += 2, j++) {
+        env[k++] = strata_xasprintf("%s=%s", names[j], vars[i + 1]);
+        free(names[j]);
+    }
+    env[k] = NULL;
+    free(names);
+    return env;
+}
+
+static void
+env_free(char **env)
+{
+    size_t i;
+
+    for (i = 0; env != NULL && env[i] != NULL; i++)
+        free(env[i]);
+    free(env);
 }
 
 static int
@@ -444,6 +549,8 @@ start_backend(strata_runner_job *job, const strata_config_repo *repo,
                      : repo->url;
     o.branch = repo->branch;
     o.id = jobid;
+    o.job_key = job->job->key;
+    o.cancel = job->env->cancel;
     o.timeout_ms = builder->timeout_ms;
     /* buildah: STORAGE_DRIVER and BUILDAH_ISOLATION from the environment. */
     o.cache_dir = job->env->cache_dir;
@@ -469,21 +576,22 @@ start_backend(strata_runner_job *job, const strata_config_repo *repo,
     o.command =
         builder->type == STRATA_BUILDER_KUBERNETES ? builder->command : NULL;
 #undef REVEAL
+    /* Before anything runs: a store that cannot record it fails the
+     * attempt, and the job retries with nothing built. */
+    if ((rc = started_event(job, img, err)) != 0)
+        goto out;
     c = strata_xcalloc(1, sizeof(*c));
     c->job = job;
     c->rebuild = 1;
     c->builder = builder;
     c->result = json_pack("{s:s, s:s}", "builder", builder->name, "type",
                           strata_config_builder_type_name(builder->type));
-    strata_jobs_event(job->env, "rebuild.started", img->name,
-                      json_pack("{s:s, s:s*, s:s}", "image", img->name, "base",
-                                job->job->base_ref, "base_digest",
-                                job->job->base_digest));
     rc = strata_rebuild_start(NULL, job->env->loop, be, &o, on_built, c, err);
     if (rc != 0) {
         json_decref(c->result);
         free(c);
     }
+out:
     free(kv);
     free(regs);
     free(jobid);
@@ -500,7 +608,7 @@ start(strata_runner_job *job, int rebuild, strata_error *err)
     const char *tmpl = NULL;
     strata_buf args = STRATA_BUF_INIT, plats = STRATA_BUF_INIT;
     strata_ref *ref = NULL;
-    char *cmd = NULL, *jobid = NULL;
+    char *cmd = NULL, *jobid = NULL, **cenv = NULL;
     const char *argv[4];
     exec_ctx *c;
     size_t i;
@@ -550,9 +658,12 @@ start(strata_runner_job *job, int rebuild, strata_error *err)
             "build_args",  strata_buf_cstr(&args),
             "platforms",   strata_buf_cstr(&plats),
             "job",         jobid,
+            "job_key",     job->job->key,
             NULL,
         };
         rc = strata_exec__expand(&cmd, tmpl, vars, err);
+        if (rc == 0)
+            cenv = child_env(vars);
     }
     if (rc != 0)
         goto out;
@@ -560,6 +671,8 @@ start(strata_runner_job *job, int rebuild, strata_error *err)
     argv[1] = "-c";
     argv[2] = cmd;
     argv[3] = NULL;
+    if (rebuild && (rc = started_event(job, img, err)) != 0)
+        goto out;
     c = strata_xcalloc(1, sizeof(*c));
     c->job = job;
     c->rebuild = rebuild;
@@ -567,13 +680,9 @@ start(strata_runner_job *job, int rebuild, strata_error *err)
     c->result = json_pack("{s:s}", "command", cmd);
     {
         strata_proc_opts o = {.argv = argv,
+                              .env = (const char *const *) cenv,
                               .timeout_ms = builder ? builder->timeout_ms : 0,
                               .max_output = 64 * 1024};
-        if (rebuild)
-            strata_jobs_event(job->env, "rebuild.started", img->name,
-                              json_pack("{s:s, s:s*, s:s}", "image", img->name,
-                                        "base", job->job->base_ref,
-                                        "base_digest", job->job->base_digest));
         rc = strata_proc_spawn(job->env->loop, &o, on_exit_done, c, err);
     }
     if (rc != 0) {
@@ -581,6 +690,7 @@ start(strata_runner_job *job, int rebuild, strata_error *err)
         free(c);
     }
 out:
+    env_free(cenv);
     free(cmd);
     free(jobid);
     strata_buf_release(&args);

@@ -6,15 +6,12 @@
  * store cannot record the event (and then retries). Delivery is the
  * outbox's business.
  */
-#include <stdlib.h>
-
 #include "jobs-int.h"
 
 static int
 start(strata_runner_job *job, strata_error *err)
 {
     const strata_store_job *sj = job->job;
-    char *key = strata_xasprintf("job %s base.updated", sj->key);
     int rc;
 
     /*
@@ -23,13 +20,12 @@ start(strata_runner_job *job, strata_error *err)
      * nothing under a second delivery key. A store error (a full disk)
      * fails the attempt, and the job retries: nothing is lost.
      */
-    rc = strata_jobs_event_once(
-        job->env, key, "base.updated", sj->image,
+    rc = strata_jobs_job_event(
+        job, 0, "base.updated", sj->image,
         json_pack("{s:s, s:s, s:s, s:i}", "image", sj->image, "base",
                   sj->base_ref ? sj->base_ref : "", "new_digest",
                   sj->base_digest, "wave", sj->wave + 1),
         err);
-    free(key);
     if (rc != 0)
         return rc;
     strata_runner_job_done(job, 0, NULL, NULL);

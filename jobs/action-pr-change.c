@@ -31,6 +31,8 @@ source_of(strata_vcs_source *src, const strata_pr__ctx *c)
     src->username = repo->username;
     src->token = repo->token ? strata_secret_reveal(repo->token) : NULL;
     src->ssh_key = repo->ssh_key_file;
+    /* The daemon's SIGTERM ends a fetch or push under way. */
+    src->cancel = c->job->env->cancel;
 }
 
 /* ---- the words: title, body, comment (no store, no loop) ------------ */

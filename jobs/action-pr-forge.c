@@ -30,12 +30,36 @@ finish(strata_pr__ctx *c, int code, const char *msg, json_t *result)
     strata_pr__free(c);
 }
 
+/*
+ * Records the job's event (keyed by the job: a rerun records none twice)
+ * and ends the job: succeeded, or, when the store cannot record the
+ * event, failed for a retry. The change is idempotent (the branch is
+ * there, the request is found again), so the retry loses nothing and
+ * opens nothing twice. payload is stolen.
+ */
+static void
+finish_with_event(strata_pr__ctx *c, const char *type, const char *key_type,
+                  json_t *payload, json_t *result)
+{
+    strata_error err = {0};
+    char *key = strata_xasprintf("job %s %s", c->job->job->key, key_type);
+    int rc;
+
+    rc = strata_jobs_event_once(c->job->env, key, type, c->repo->url, payload,
+                                &err);
+    free(key);
+    if (rc != 0)
+        finish(c, err.code, err.msg, result);
+    else
+        finish(c, 0, NULL, result);
+}
+
 static void
 delete_done(uv_work_t *req, int status)
 {
     strata_pr__ctx *c = req->data;
-    const strata_runner_job *job = c->job;
     json_t *result;
+    int plain;
 
     if (status != 0 || c->rc != 0) {
         finish(c, c->rc ? c->rc : STRATA_ECANCELED,
@@ -44,21 +68,24 @@ delete_done(uv_work_t *req, int status)
     }
     result = result_of(c);
     json_object_set_new(result, "branch_deleted", json_boolean(c->deleted));
+    plain = c->forge == NULL;
+    strata_forge_close(c->forge);
+    c->forge = NULL;
     /* A forge request closed, or (plain remote) the branch that was it. */
-    if (c->closed != NULL || (c->forge == NULL && c->deleted)) {
+    if (c->closed != NULL || (plain && c->deleted)) {
         const char *url =
             c->closed && c->closed->url ? c->closed->url : c->branch;
 
         json_object_set_new(result, "closed", json_string(url));
-        strata_jobs_event(
-            job->env, "pr.closed", c->repo->url,
+        finish_with_event(
+            c, "pr.closed", "pr.closed",
             json_pack("{s:s, s:s, s:s, s:s, s:I}", "repo", c->repo->url,
                       "pr_url", url, "reason", "already_pinned", "branch",
                       c->branch, "number",
-                      (json_int_t) (c->closed ? c->closed->number : 0)));
+                      (json_int_t) (c->closed ? c->closed->number : 0)),
+            result);
+        return;
     }
-    strata_forge_close(c->forge);
-    c->forge = NULL;
     finish(c, 0, NULL, result);
 }
 
@@ -180,13 +207,18 @@ on_forge(const strata_forge_pr *pr, const strata_error *err, void *arg)
                         json_pack("{s:I, s:s*, s:b}", "number",
                                   (json_int_t) pr->number, "url", pr->url,
                                   "created", pr->created));
-    strata_jobs_event(
-        job->env, pr->created ? "pr.opened" : "pr.updated", c->repo->url,
+    /*
+     * One event per job for its request, keyed without its type: a rerun
+     * after a crash finds the request it opened (created 0) and would
+     * otherwise record a "pr.updated" beside the "pr.opened".
+     */
+    finish_with_event(
+        c, pr->created ? "pr.opened" : "pr.updated", "pr.request",
         json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "repo", c->repo->url,
                   "pr_url", pr->url ? pr->url : c->branch, "image",
                   job->job->image, "base", job->job->base_ref, "new_digest",
-                  job->job->base_digest, "number", (json_int_t) pr->number));
-    finish(c, 0, NULL, result);
+                  job->job->base_digest, "number", (json_int_t) pr->number),
+        result);
 }
 
 void
@@ -214,13 +246,13 @@ strata_pr__done(uv_work_t *req, int status)
         /* A plain git remote: the branch is the change. */
         result = result_of(c);
         json_object_set_new(result, "commit", json_string(c->commit.commit));
-        strata_jobs_event(job->env, "pr.branch_pushed", c->repo->url,
+        finish_with_event(c, "pr.branch_pushed", "pr.branch_pushed",
                           json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "repo",
                                     c->repo->url, "branch", c->branch, "commit",
                                     c->commit.commit, "image", job->job->image,
                                     "base", job->job->base_ref, "new_digest",
-                                    job->job->base_digest));
-        finish(c, 0, NULL, result);
+                                    job->job->base_digest),
+                          result);
         return;
     }
     fr.verb = STRATA_FORGE_ENSURE;

@@ -108,17 +108,21 @@ strata_pr__field(const json_t *obj, const char *key)
  * repository builds; only the job's own base unless grouping. The job's
  * own base and digest are always there, since it runs.
  */
-static void
-gather_bases(strata_strmap *out, strata_pr__ctx *c, int group)
+static int
+gather_bases(strata_strmap *out, strata_pr__ctx *c, int group,
+             strata_error *err)
 {
     const strata_runner_env *env = c->job->env;
     const strata_store_job *sj = c->job->job;
     json_t *jobs = NULL, *j;
     size_t i;
+    int rc;
 
     free(strata_strmap_put(out, sj->base_ref, strata_xstrdup(sj->base_digest)));
-    if (strata_store_job_list(&jobs, env->store, 0, 0, -1, NULL) != 0)
-        return;
+    /* A store error fails the attempt: a change that pins fewer bases
+     * than it should would be pushed as if complete. */
+    if ((rc = strata_store_job_list(&jobs, env->store, 0, 0, -1, err)) != 0)
+        return rc;
     json_array_foreach (jobs, i, j) {
         const char *action = json_string_value(json_object_get(j, "action"));
         const char *state = json_string_value(json_object_get(j, "state"));
@@ -140,30 +144,32 @@ gather_bases(strata_strmap *out, strata_pr__ctx *c, int group)
         free(strata_strmap_put(out, ref, strata_xstrdup(dg)));
     }
     json_decref(jobs);
+    return 0;
 }
 
 /* The digest seen for ref before digest, and when digest was first seen. */
-static void
+static int
 history_of(json_t *base, const strata_runner_env *env, const char *ref,
-           const char *digest)
+           const char *digest, strata_error *err)
 {
     json_t *digests = NULL, *d;
     const char *prev = NULL, *old = NULL;
     char when[32] = "unknown", *verified;
     size_t i;
+    int rc;
 
-    if (strata_store_digests_list(&digests, env->store, ref, NULL) == 0) {
-        json_array_foreach (digests, i, d) {
-            const char *dg = json_string_value(json_object_get(d, "digest"));
+    if ((rc = strata_store_digests_list(&digests, env->store, ref, err)) != 0)
+        return rc;
+    json_array_foreach (digests, i, d) {
+        const char *dg = json_string_value(json_object_get(d, "digest"));
 
-            if (dg != NULL && strcmp(dg, digest) == 0) {
-                old = prev;
-                strata_format_time(
-                    when, sizeof(when),
-                    json_integer_value(json_object_get(d, "first_seen")));
-            }
-            prev = dg;
+        if (dg != NULL && strcmp(dg, digest) == 0) {
+            old = prev;
+            strata_format_time(
+                when, sizeof(when),
+                json_integer_value(json_object_get(d, "first_seen")));
         }
+        prev = dg;
     }
     json_object_set_new(base, "old", old ? json_string(old) : json_null());
     json_object_set_new(base, "first_seen", json_string(when));
@@ -172,6 +178,7 @@ history_of(json_t *base, const strata_runner_env *env, const char *ref,
     if ((verified = strata_jobs__verified_by(env->store, ref, digest)) != NULL)
         json_object_set_new(base, "verified", json_string(verified));
     free(verified);
+    return 0;
 }
 
 /*
@@ -179,8 +186,9 @@ history_of(json_t *base, const strata_runner_env *env, const char *ref,
  * of the image's current digest: "rescan of `sha256:…` against `…`:
  * critical 0 (+0), high 2 (-1), …". New string, or NULL.
  */
-static char *
-rescan_line(const strata_runner_env *env, const char *image)
+static int
+rescan_line(char **out, const strata_runner_env *env, const char *image,
+            strata_error *err)
 {
     static const char *const sev[] = {"critical", "high", "medium", "low"};
     strata_store_watch_state st = {0};
@@ -188,10 +196,17 @@ rescan_line(const strata_runner_env *env, const char *image)
     strata_buf b = STRATA_BUF_INIT;
     const char *dg;
     size_t i;
+    int rc;
 
-    if (strata_store_watch_state_get(&st, env->store, image, NULL) != 0 ||
-        st.current_digest == NULL ||
-        strata_store_scans_list(&scans, env->store, image, 2, NULL) != 0)
+    *out = NULL;
+    rc = strata_store_watch_state_get(&st, env->store, image, err);
+    if (rc == STRATA_ENOTFOUND) { /* never checked: nothing to compare */
+        strata_error_clear(err);
+        rc = 0;
+        goto out;
+    }
+    if (rc != 0 || st.current_digest == NULL ||
+        (rc = strata_store_scans_list(&scans, env->store, image, 2, err)) != 0)
         goto out;
     now = json_array_get(scans, 0);
     before = json_array_get(scans, 1);
@@ -213,81 +228,114 @@ rescan_line(const strata_runner_env *env, const char *image)
 out:
     json_decref(scans);
     strata_store_watch_state_release(&st);
-    return b.len ? strata_buf_detach(&b) : NULL;
+    if (rc == 0 && b.len > 0)
+        *out = strata_buf_detach(&b);
+    strata_buf_release(&b);
+    return rc;
 }
 
-static void
-add_affected(strata_pr__ctx *c, strata_strmap *seen, const char *image)
+static int
+add_affected(strata_pr__ctx *c, strata_strmap *seen, const char *image,
+             strata_error *err)
 {
-    char *line;
+    char *line = NULL;
+    int rc;
 
     if (strata_strmap_has(seen, image))
-        return;
+        return 0;
     strata_strmap_put(seen, image, (void *) 1);
-    line = rescan_line(c->job->env, image);
+    if ((rc = rescan_line(&line, c->job->env, image, err)) != 0)
+        return rc;
     json_array_append_new(
         c->affected, json_pack("{s:s, s:s?}", "image", image, "rescan", line));
     free(line);
+    return 0;
+}
+
+/* *out: image's current digest (new), or NULL when never checked. */
+static int
+current_digest(char **out, strata_store *st, const char *image,
+               strata_error *err)
+{
+    strata_store_watch_state ws = {0};
+    int rc = strata_store_watch_state_get(&ws, st, image, err);
+
+    *out = NULL;
+    if (rc == STRATA_ENOTFOUND) {
+        strata_error_clear(err);
+        rc = 0;
+    } else if (rc == 0 && ws.current_digest != NULL) {
+        *out = strata_xstrdup(ws.current_digest);
+    }
+    strata_store_watch_state_release(&ws);
+    return rc;
 }
 
 /*
  * Fills c->bases (sorted by ref) and c->pins: each base at its planned
  * digest, the images between it and the job's image at their current
  * digest, and c->affected: the impacted images this repository builds.
+ * A store error is returned (the attempt fails and the job retries).
  */
-static void
-gather(strata_pr__ctx *c)
+static int
+gather(strata_pr__ctx *c, strata_error *err)
 {
     const strata_runner_env *env = c->job->env;
     strata_strmap *planned = strata_strmap_new(), *seen = strata_strmap_new();
-    const char **refs;
+    const char **refs = NULL;
     size_t n = 0, it = 0, i, w, k;
     const char *key;
     void *val;
+    int rc;
 
-    gather_bases(planned, c, c->repo->pr.group);
+    if ((rc = gather_bases(planned, c, c->repo->pr.group, err)) != 0 ||
+        (rc = add_affected(c, seen, c->job->job->image, err)) != 0)
+        goto out;
     refs = strata_xcalloc(strata_strmap_len(planned) + 1, sizeof(*refs));
     while (strata_strmap_next(planned, &it, &key, &val))
         refs[n++] = key;
     qsort(refs, n, sizeof(*refs), cmp_ref);
-    add_affected(c, seen, c->job->job->image);
-    for (i = 0; i < n; i++) {
+    for (i = 0; i < n && rc == 0; i++) {
         const char *digest = strata_strmap_get(planned, refs[i]);
         json_t *b = json_pack("{s:s, s:s}", "ref", refs[i], "digest", digest);
         strata_graph_waves *wv = NULL;
 
-        history_of(b, env, refs[i], digest);
         json_array_append_new(c->bases, b);
+        if ((rc = history_of(b, env, refs[i], digest, err)) != 0)
+            break;
         pin_put(c, refs[i], digest, refs[i]);
         if (env->graph == NULL ||
             strata_graph_impacted(&wv, env->graph, refs[i], NULL) != 0)
             continue;
-        for (w = 0; w < wv->nwaves; w++) {
-            for (k = 0; k < wv->len[w]; k++) {
-                strata_store_watch_state st = {0};
+        for (w = 0; w < wv->nwaves && rc == 0; w++) {
+            for (k = 0; k < wv->len[w] && rc == 0; k++) {
                 const char *img = wv->waves[w][k].image;
                 const strata_config_repo *repo = NULL;
                 const strata_config_image *ci = NULL;
+                char *cur = NULL;
 
-                if (!strata_strmap_has(c->pins, img) &&
-                    strata_store_watch_state_get(&st, env->store, img, NULL) ==
-                        0 &&
-                    st.current_digest != NULL)
-                    pin_put(c, img, st.current_digest, refs[i]);
-                strata_store_watch_state_release(&st);
+                if (!strata_strmap_has(c->pins, img)) {
+                    if ((rc = current_digest(&cur, env->store, img, err)) != 0)
+                        break;
+                    if (cur != NULL)
+                        pin_put(c, img, cur, refs[i]);
+                    free(cur);
+                }
                 strata_plan__target(&repo, &ci, env->cfg, img);
                 if (repo == c->repo && ci != NULL)
-                    add_affected(c, seen, img);
+                    rc = add_affected(c, seen, img, err);
             }
         }
         strata_graph_waves_free(wv);
     }
+out:
     free(refs);
     it = 0;
     while (strata_strmap_next(planned, &it, &key, &val))
         free(val);
     strata_strmap_free(planned);
     strata_strmap_free(seen);
+    return rc;
 }
 
 static int
@@ -297,6 +345,7 @@ start(strata_runner_job *job, strata_error *err)
     const strata_config_repo *repo = NULL;
     const strata_config_image *img = NULL;
     strata_pr__ctx *c;
+    int rc;
 
     strata_plan__target(&repo, &img, job->env->cfg, sj->image);
     if (repo == NULL)
@@ -317,7 +366,10 @@ start(strata_runner_job *job, strata_error *err)
     c->branch = repo->pr.group ? strata_xstrdup(GROUP_BRANCH)
                                : branch_for(sj->base_ref);
     c->origin = strata_strmap_new();
-    gather(c);
+    if ((rc = gather(c, err)) != 0) {
+        strata_pr__free(c);
+        return rc;
+    }
     c->work.data = c;
     if (uv_queue_work(job->env->loop, &c->work, strata_pr__work,
                       strata_pr__done) != 0) {

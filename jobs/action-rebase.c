@@ -47,17 +47,19 @@ ctx_free(rebase_ctx *c)
     free(c);
 }
 
-/* The digest recorded for ref just before digest, or NULL. New string. */
-static char *
-previous_digest(strata_store *st, const char *ref, const char *digest)
+/* *out: the digest recorded for ref just before digest (new), or NULL. */
+static int
+previous_digest(char **out, strata_store *st, const char *ref,
+                const char *digest, strata_error *err)
 {
     json_t *list = NULL, *d;
     const char *prev = NULL;
-    char *out = NULL;
     size_t i;
+    int rc;
 
-    if (strata_store_digests_list(&list, st, ref, NULL) != 0)
-        return NULL;
+    *out = NULL;
+    if ((rc = strata_store_digests_list(&list, st, ref, err)) != 0)
+        return rc;
     json_array_foreach (list, i, d) {
         const char *dg = json_string_value(json_object_get(d, "digest"));
         if (dg != NULL && strcmp(dg, digest) == 0)
@@ -65,9 +67,46 @@ previous_digest(strata_store *st, const char *ref, const char *digest)
         prev = dg;
     }
     if (i < json_array_size(list) && prev != NULL)
-        out = strata_xstrdup(prev);
+        *out = strata_xstrdup(prev);
     json_decref(list);
-    return out;
+    return 0;
+}
+
+/*
+ * *out: 1 when strata produced ref's current digest (a rebuild or rebase
+ * of an earlier wave), which it then copies into *digest (new). A store
+ * error is returned, never taken for "no".
+ */
+static int
+produced_now(int *out, char **digest, strata_store *st, const char *ref,
+             strata_error *err)
+{
+    strata_store_watch_state ws = {0};
+    char *produced = NULL, *key = NULL;
+    int rc;
+
+    *out = 0;
+    rc = strata_store_watch_state_get(&ws, st, ref, err);
+    if (rc == STRATA_ENOTFOUND) {
+        strata_error_clear(err);
+        return 0;
+    }
+    if (rc != 0 || ws.current_digest == NULL)
+        goto out;
+    key = strata_xasprintf("produced:%s", ref);
+    rc = strata_store_meta_get(&produced, st, key, err);
+    if (rc == STRATA_ENOTFOUND) {
+        strata_error_clear(err);
+        rc = 0;
+    } else if (rc == 0 && strcmp(produced, ws.current_digest) == 0) {
+        *out = 1;
+        *digest = strata_xstrdup(ws.current_digest);
+    }
+out:
+    free(produced);
+    free(key);
+    strata_store_watch_state_release(&ws);
+    return rc;
 }
 
 static void
@@ -127,20 +166,32 @@ rebase_done(uv_work_t *req, int status)
                                         "(signing.key): the output is "
                                         "unsigned"));
     }
+    /*
+     * What it produced and its event, or the attempt fails and the job
+     * retries: a rebase is idempotent (the next run finds the image
+     * already on the new base and pushes nothing), so nothing is lost or
+     * doubled by trying again.
+     */
     {
         strata_store_observation obs = {.ref = job->job->image,
                                         .digest = c->res->digest};
         if (strata_plan__mark_produced(job->env->store, job->job->image,
                                        c->res->digest, &err) != 0 ||
             strata_store_watch_observe(NULL, NULL, job->env->store, &obs,
-                                       &err) != 0)
-            strata_log_job(STRATA_LOG_ERROR, job->job->id, "%s", err.msg);
+                                       &err) != 0 ||
+            strata_jobs_job_event(
+                job, 0, "rebase.done", job->job->image,
+                json_pack("{s:s, s:s, s:s, s:b, s:s*}", "image",
+                          job->job->image, "new_digest", c->res->digest,
+                          "base", c->new_base, "signed",
+                          c->res->signature != NULL, "key",
+                          c->res->key_fingerprint),
+                &err) != 0) {
+            strata_runner_job_done(job, err.code, err.msg, result);
+            ctx_free(c);
+            return;
+        }
     }
-    strata_jobs_event(
-        job->env, "rebase.done", job->job->image,
-        json_pack("{s:s, s:s, s:s, s:b, s:s*}", "image", job->job->image,
-                  "new_digest", c->res->digest, "base", c->new_base, "signed",
-                  c->res->signature != NULL, "key", c->res->key_fingerprint));
     strata_runner_job_done(job, 0, NULL, result);
     ctx_free(c);
 }
@@ -165,25 +216,18 @@ start(strata_runner_job *job, strata_error *err)
     /* The nearest ancestor that is the base or was rebuilt for it. */
     strata_graph_ancestors(&anc, &n, env->graph, sj->image, NULL);
     for (i = 0; i < n && parent == NULL; i++) {
-        strata_store_watch_state st = {0};
+        int yes = 0;
 
         if (strcmp(anc[i], sj->base_ref) == 0) {
             parent = anc[i];
             new_digest = strata_xstrdup(sj->base_digest);
-        } else if (strata_store_watch_state_get(&st, env->store, anc[i],
-                                                NULL) == 0 &&
-                   st.current_digest != NULL) {
-            char *produced = NULL,
-                 *key = strata_xasprintf("produced:%s", anc[i]);
-            if (strata_store_meta_get(&produced, env->store, key, NULL) == 0 &&
-                strcmp(produced, st.current_digest) == 0) {
-                parent = anc[i];
-                new_digest = strata_xstrdup(st.current_digest);
-            }
-            free(produced);
-            free(key);
+        } else if ((rc = produced_now(&yes, &new_digest, env->store, anc[i],
+                                      err)) != 0) {
+            free(anc);
+            return rc;
+        } else if (yes) {
+            parent = anc[i];
         }
-        strata_store_watch_state_release(&st);
     }
     if (parent == NULL) {
         free(anc);
@@ -191,7 +235,9 @@ start(strata_runner_job *job, strata_error *err)
                                 "no parent of '%s' moved with '%s'", sj->image,
                                 sj->base_ref);
     }
-    old_digest = previous_digest(env->store, parent, new_digest);
+    if ((rc = previous_digest(&old_digest, env->store, parent, new_digest,
+                              err)) != 0)
+        goto out;
     if (old_digest == NULL) {
         rc = strata_error_set(err, STRATA_ENOTFOUND,
                               "no digest of '%s' before %s is recorded", parent,

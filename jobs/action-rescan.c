@@ -50,12 +50,17 @@ static void
 ctx_done(rescan_ctx *c, int code, const char *error, json_t *result)
 {
     strata_runner_job *job = c->job;
+    strata_error err = {0};
 
-    if (code != 0)
-        strata_jobs_event(job->env, "rescan.failed", job->job->image,
-                          json_pack("{s:s, s:s*, s:s}", "image",
-                                    job->job->image, "digest", c->digest,
-                                    "error", error));
+    /* One rescan.failed per failed attempt; a store that cannot record it
+     * is counted (the job fails all the same). */
+    if (code != 0 && strata_jobs_job_event(
+                         job, 1, "rescan.failed", job->job->image,
+                         json_pack("{s:s, s:s*, s:s}", "image", job->job->image,
+                                   "digest", c->digest, "error", error),
+                         &err) != 0)
+        strata_jobs_error(job->env, job->job->id,
+                          "recording event 'rescan.failed'", &err);
     strata_runner_job_done(job, code, error, result);
     free(c->digest);
     free(c);
@@ -99,16 +104,20 @@ conclude(rescan_ctx *c, const strata_scan_report *report, const char *log,
         json_object_set_new(result, "exit", json_integer(exit_status));
     if (log != NULL && *log != '\0')
         json_object_set_new(result, "log", json_string(log));
+    /* The job's events, once each; a store that cannot record one fails
+     * the attempt (scanning again is harmless), so none is lost. */
     if (d.has_previous &&
-        d.added[STRATA_SCAN_CRITICAL] + d.added[STRATA_SCAN_HIGH] > 0)
-        strata_jobs_event(job->env, "rescan.regressed", image,
-                          json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "image",
-                                    image, "digest", c->digest, "previous",
-                                    previous, "scanner", sc->name, "critical",
-                                    (json_int_t) d.added[STRATA_SCAN_CRITICAL],
-                                    "high",
-                                    (json_int_t) d.added[STRATA_SCAN_HIGH]));
-    if (verdict == STRATA_SCAN_GATE_FAIL) {
+        d.added[STRATA_SCAN_CRITICAL] + d.added[STRATA_SCAN_HIGH] > 0 &&
+        strata_jobs_job_event(
+            job, 0, "rescan.regressed", image,
+            json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "image", image,
+                      "digest", c->digest, "previous", previous, "scanner",
+                      sc->name, "critical",
+                      (json_int_t) d.added[STRATA_SCAN_CRITICAL], "high",
+                      (json_int_t) d.added[STRATA_SCAN_HIGH]),
+            &err) != 0) {
+        ctx_done(c, err.code, err.msg, result);
+    } else if (verdict == STRATA_SCAN_GATE_FAIL) {
         /* The same digest scans the same: no retry. */
         job->permanent = 1;
         msg = strata_xasprintf("gate failed: %s", reason);
@@ -117,12 +126,16 @@ conclude(rescan_ctx *c, const strata_scan_report *report, const char *log,
         if (verdict == STRATA_SCAN_GATE_WARN)
             strata_log_job(STRATA_LOG_WARN, job->job->id, "%s: %s", image,
                            reason);
-        strata_jobs_event(job->env, "rescan.succeeded", image,
-                          json_pack("{s:s, s:s, s:s?, s:s, s:O}", "image",
-                                    image, "digest", c->digest, "previous",
-                                    previous, "scanner", sc->name, "counts",
-                                    json_object_get(result, "counts")));
-        ctx_done(c, 0, NULL, result);
+        if (strata_jobs_job_event(job, 0, "rescan.succeeded", image,
+                                  json_pack("{s:s, s:s, s:s?, s:s, s:O}",
+                                            "image", image, "digest", c->digest,
+                                            "previous", previous, "scanner",
+                                            sc->name, "counts",
+                                            json_object_get(result, "counts")),
+                                  &err) != 0)
+            ctx_done(c, err.code, err.msg, result);
+        else
+            ctx_done(c, 0, NULL, result);
     }
     free(msg);
     free(reason);

@@ -6,8 +6,10 @@
  * notified event's id is derived from the store row, so it is unique and a
  * repeat of the same row would add nothing; an event recorded with a key
  * (a job's) is found again under its first id when the job runs again.
- * strata_jobs_event logs a failure to record; strata_jobs_event_once
- * returns it.
+ * strata_jobs_event logs and counts a failure to record (the errors that
+ * make `run --once` exit 1); strata_jobs_event_once returns it, and so
+ * does strata_jobs_job_event, which keys an event by the job that records
+ * it.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -28,8 +30,8 @@ notifiable(const char *type)
 
 int
 strata_jobs_event_once(const strata_runner_env *env, const char *key,
-                        const char *type, const char *subject, json_t *payload,
-                        strata_error *err)
+                       const char *type, const char *subject, json_t *payload,
+                       strata_error *err)
 {
     strata_store_event_spec spec = {0};
     int64_t id = 0;
@@ -75,11 +77,43 @@ out:
 }
 
 void
+strata_jobs_error(const strata_runner_env *env, int64_t job_id,
+                  const char *what, const strata_error *err)
+{
+    if (job_id != 0)
+        strata_log_job(STRATA_LOG_ERROR, job_id, "%s: %s", what, err->msg);
+    else
+        log_error("%s: %s", what, err->msg);
+    if (env != NULL && env->errors != NULL)
+        (*env->errors)++;
+}
+
+void
 strata_jobs_event(const strata_runner_env *env, const char *type,
-                   const char *subject, json_t *payload)
+                  const char *subject, json_t *payload)
 {
     strata_error err = {0};
+    char *what;
 
-    if (strata_jobs_event_once(env, NULL, type, subject, payload, &err) != 0)
-        log_error("recording event '%s': %s", type, err.msg);
+    if (strata_jobs_event_once(env, NULL, type, subject, payload, &err) != 0) {
+        what = strata_xasprintf("recording event '%s'", type);
+        strata_jobs_error(env, 0, what, &err);
+        free(what);
+    }
+}
+
+int
+strata_jobs_job_event(const strata_runner_job *job, int per_attempt,
+                      const char *type, const char *subject, json_t *payload,
+                      strata_error *err)
+{
+    char *key = per_attempt
+                    ? strata_xasprintf("job %s %s attempt %d", job->job->key,
+                                       type, job->job->attempts)
+                    : strata_xasprintf("job %s %s", job->job->key, type);
+    int rc;
+
+    rc = strata_jobs_event_once(job->env, key, type, subject, payload, err);
+    free(key);
+    return rc;
 }

@@ -48,6 +48,8 @@ int strata_plan_updates_catalog(json_t **out, strata_store *st,
 int strata_plan__mark_produced(strata_store *st, const char *image,
                                const char *digest, strata_error *err);
 
+struct strata_vcs_cancel;
+
 /* What every job can reach. All borrowed from the daemon. */
 typedef struct strata_runner_env {
     uv_loop_t *loop;
@@ -58,6 +60,19 @@ typedef struct strata_runner_env {
     strata_registry *registry;    /* may be NULL */
     const char *cache_dir;        /* git mirrors */
     struct strata_notify *notify; /* may be NULL: events not notified */
+    /*
+     * May be NULL. Counts the errors that no caller could be handed, only
+     * logged (strata_jobs_error): a store that failed to record a job's
+     * outcome, an event, what a rebuild produced, a claim. `run --once`
+     * exits 1 when any was counted. Touched on the loop thread only.
+     */
+    int *errors;
+    /*
+     * May be NULL. Set (strata_vcs_cancel_set) when the daemon stops: a
+     * job's git fetch or push under way (pr, buildah) ends within about
+     * 100 ms with STRATA_ECANCELED, and the job is re-queued.
+     */
+    struct strata_vcs_cancel *cancel;
 } strata_runner_env;
 
 typedef enum strata_runner_job_state {
@@ -78,6 +93,7 @@ typedef struct strata_runner_job {
     strata_runner_job_state state;
     json_t *result; /* owned */
     char *error;
+    int code;                       /* the outcome's, 0 when it succeeded */
     int permanent;                  /* no retry */
     struct strata_runner_job *next; /* the runner's list of finished jobs */
 } strata_runner_job;
@@ -136,10 +152,18 @@ void strata_runner_set_env(strata_runner *r, const strata_runner_env *env);
 /*
  * Records an event (payload stolen: a flat object) in the store, logs it,
  * and hands it to the notifier when its type is one notify knows
- * (docs/events.md); failures are logged, never fatal (event.c).
+ * (docs/events.md); a failure is logged and counted (strata_jobs_error),
+ * never fatal (event.c).
  */
 void strata_jobs_event(const strata_runner_env *env, const char *type,
                        const char *subject, json_t *payload);
+
+/*
+ * An error nobody can be handed: logged (as job job_id's when not 0) and
+ * counted in env->errors, so that `run --once` does not exit 0 after it.
+ */
+void strata_jobs_error(const strata_runner_env *env, int64_t job_id,
+                       const char *what, const strata_error *err);
 
 /*
  * The same, once per key: the event row and its outbox rows are written in
@@ -151,5 +175,16 @@ void strata_jobs_event(const strata_runner_env *env, const char *type,
 int strata_jobs_event_once(const strata_runner_env *env, const char *key,
                            const char *type, const char *subject,
                            json_t *payload, strata_error *err);
+
+/*
+ * An event of a running job, keyed by the job's idempotency key and the
+ * type (and, when per_attempt, the attempt: a failure of each attempt is
+ * its own fact): a job that runs again after a crash records no second
+ * event and notifies nothing under a second delivery key. payload is
+ * stolen. Returns 0 or the store's error, as strata_jobs_event_once.
+ */
+int strata_jobs_job_event(const strata_runner_job *job, int per_attempt,
+                          const char *type, const char *subject,
+                          json_t *payload, strata_error *err);
 
 #endif

@@ -62,18 +62,25 @@ strata_plan__target(const strata_config_repo **out_repo,
  * update's "verify".
  */
 static int
-gate_holds(json_t *update, strata_store *st, const strata_config_data *cfg,
-           const strata_catalog *cat, const char *ref, const char *cur)
+gate_holds(int *out_hold, json_t *update, strata_store *st,
+           const strata_config_data *cfg, const strata_catalog *cat,
+           const char *ref, const char *cur, strata_error *err)
 {
     const strata_config_verify *v = strata_config_verify_for(cfg, cat, ref);
     char *key = strata_xasprintf("verify:%s", ref), *val = NULL;
     json_t *rec = NULL;
     const char *d, *state, *mode;
-    int hold = 0;
+    int hold = 0, rc;
 
-    if (strata_store_meta_get(&val, st, key, NULL) == 0 && val != NULL)
-        rec = json_loads(val, 0, NULL);
+    *out_hold = 1;
+    rc = strata_store_meta_get(&val, st, key, err);
     free(key);
+    if (rc == STRATA_ENOTFOUND)
+        strata_error_clear(err);
+    else if (rc != 0)
+        return rc;
+    if (val != NULL)
+        rec = json_loads(val, 0, NULL);
     free(val);
     d = json_string_value(json_object_get(rec, "digest"));
     if (d == NULL || strcmp(d, cur) != 0) {
@@ -85,7 +92,8 @@ gate_holds(json_t *update, strata_store *st, const strata_config_data *cfg,
             hold = 1;
         }
         json_decref(rec);
-        return hold;
+        *out_hold = hold;
+        return 0;
     }
     state = json_string_value(json_object_get(rec, "state"));
     mode = json_string_value(json_object_get(rec, "mode"));
@@ -95,7 +103,8 @@ gate_holds(json_t *update, strata_store *st, const strata_config_data *cfg,
         (strcmp(state, "awaiting") == 0 || strcmp(state, "quarantined") == 0))
         hold = 1;
     json_decref(rec);
-    return hold;
+    *out_hold = hold;
+    return 0;
 }
 
 static const strata_config_base *
@@ -109,35 +118,46 @@ base_for(const strata_config_data *cfg, const char *ref)
     return NULL;
 }
 
-/* first_seen of digest in ref's history, or -1. */
-static int64_t
-first_seen(strata_store *st, const char *ref, const char *digest)
+/* *out: first_seen of digest in ref's history, or -1. */
+static int
+first_seen(int64_t *out, strata_store *st, const char *ref, const char *digest,
+           strata_error *err)
 {
     json_t *list = NULL, *d;
-    int64_t when = -1;
     size_t i;
+    int rc;
 
-    if (strata_store_digests_list(&list, st, ref, NULL) != 0)
-        return -1;
+    *out = -1;
+    if ((rc = strata_store_digests_list(&list, st, ref, err)) != 0)
+        return rc;
     json_array_foreach (list, i, d) {
         if (strcmp(json_string_value(json_object_get(d, "digest")), digest) ==
             0)
-            when = json_integer_value(json_object_get(d, "first_seen"));
+            *out = json_integer_value(json_object_get(d, "first_seen"));
     }
     json_decref(list);
-    return when;
+    return 0;
 }
 
-static char *
-meta_get(strata_store *st, const char *prefix, const char *ref)
+/* *out: the value of "prefix:ref" (caller frees), or NULL when unset. A
+ * store error is returned: never taken for "unset" (a base never planned
+ * would be recorded as first seen, and its update lost). */
+static int
+meta_get(char **out, strata_store *st, const char *prefix, const char *ref,
+         strata_error *err)
 {
     char *key = strata_xasprintf("%s:%s", prefix, ref);
-    char *val = NULL;
+    int rc = strata_store_meta_get(out, st, key, err);
 
-    if (strata_store_meta_get(&val, st, key, NULL) != 0)
-        val = NULL;
     free(key);
-    return val;
+    if (rc == STRATA_ENOTFOUND) {
+        strata_error_clear(err);
+        *out = NULL;
+        return 0;
+    }
+    if (rc != 0)
+        *out = NULL;
+    return rc;
 }
 
 static int
@@ -165,14 +185,10 @@ strata_plan__mark_produced(strata_store *st, const char *image,
  * runs again). Planning it now would act on the image's children twice.
  */
 static int
-being_produced(strata_store *st, const char *image)
+being_produced(int *out, strata_store *st, const char *image, strata_error *err)
 {
-    int yes = 0;
-
     /* One index probe (jobs_building), not a list of the whole queue. */
-    if (strata_store_job_producing(&yes, st, image, NULL) != 0)
-        return 0;
-    return yes;
+    return strata_store_job_producing(out, st, image, err);
 }
 
 /* Enqueues every action of every impacted image; fills "waves". */
@@ -285,7 +301,8 @@ strata_plan_updates_catalog(json_t **out, strata_store *st,
             json_string_value(json_object_get(s, "current_digest"));
         char *planned = NULL, *produced = NULL;
         json_t *update;
-        int64_t seen;
+        int64_t seen = -1;
+        int hold = 0, building = 0;
         const strata_config_base *cb = base_for(cfg, ref);
         uint64_t soak = cb ? cb->soak_ms : cfg->watch.soak_ms;
         int approval = cb ? cb->approval : cfg->watch.approval;
@@ -293,7 +310,8 @@ strata_plan_updates_catalog(json_t **out, strata_store *st,
 
         if (ref == NULL || cur == NULL)
             continue;
-        planned = meta_get(st, "planned", ref);
+        if ((rc = meta_get(&planned, st, "planned", ref, err)) != 0)
+            goto out;
         if (planned != NULL && strcmp(planned, cur) == 0) {
             free(planned);
             continue;
@@ -301,10 +319,11 @@ strata_plan_updates_catalog(json_t **out, strata_store *st,
         update = json_pack("{s:s, s:s*, s:s}", "base", ref, "old", planned,
                            "new", cur);
         json_array_append_new(updates, update);
-        produced = meta_get(st, "produced", ref);
-        seen = first_seen(st, ref, cur);
-        if (approval)
-            approved = meta_get(st, "approved", ref);
+        if ((rc = meta_get(&produced, st, "produced", ref, err)) != 0 ||
+            (rc = first_seen(&seen, st, ref, cur, err)) != 0 ||
+            (approval &&
+             (rc = meta_get(&approved, st, "approved", ref, err)) != 0))
+            goto next;
         json_object_set_new(update, "first_seen", json_integer(seen));
         if (planned == NULL || (produced && strcmp(produced, cur) == 0)) {
             /* Nothing to do downstream: record it and move on. */
@@ -313,7 +332,13 @@ strata_plan_updates_catalog(json_t **out, strata_store *st,
                 json_string(planned == NULL ? "first-seen" : "produced"));
             if (!dry_run)
                 rc = meta_set(st, "planned", ref, cur, err);
-        } else if (gate_holds(update, st, cfg, catalog, ref, cur)) {
+            goto next;
+        }
+        if ((rc = gate_holds(&hold, update, st, cfg, catalog, ref, cur, err)) != 0)
+            goto next;
+        if (!hold && (rc = being_produced(&building, st, ref, err)) != 0)
+            goto next;
+        if (hold) {
             /* Never planned unless verified or approved --unsigned. */
             const char *gs = json_string_value(
                 json_object_get(json_object_get(update, "verify"), "state"));
@@ -323,7 +348,7 @@ strata_plan_updates_catalog(json_t **out, strata_store *st,
                 json_string(gs != NULL && strcmp(gs, "quarantined") == 0
                                 ? "quarantined"
                                 : "awaiting-signature"));
-        } else if (being_produced(st, ref)) {
+        } else if (building) {
             /* Decided when the job ends: produced, or a real update. */
             json_object_set_new(update, "state", json_string("building"));
         } else if (seen >= 0 && (uint64_t) (now - seen) < soak) {

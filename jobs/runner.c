@@ -4,9 +4,11 @@
  * back while an earlier rebuild of the same base digest is pending) up to
  * a concurrency limit, hands each to its action backend, and records the
  * outcome: succeeded, a retry with exponential backoff, or failed once
- * its attempts are spent. Each job is a small state machine; job_step()
- * alone decides what happens next and job_set_state() alone changes and
- * logs the state, with the job id on every line.
+ * its attempts are spent. A store that cannot record an outcome or claim
+ * a job is counted (strata_jobs_error): the job stays "running" in the
+ * store and the next start re-queues it. Each job is a small state machine;
+ * job_step() alone decides what happens next and job_set_state() alone changes
+ * and logs the state, with the job id on every line.
  *
  * Nothing here recurses through an action: strata_runner_job_done() only
  * records an outcome and queues the job on the finished list, and a
@@ -122,17 +124,26 @@ job_step(strata_runner_job *job)
         if (strata_store_job_finish(st, job->job->id,
                                     STRATA_STORE_JOB_SUCCEEDED, NULL,
                                     job->result, &err) != 0)
-            strata_log_job(STRATA_LOG_ERROR, job->job->id, "%s", err.msg);
+            strata_jobs_error(&r->env, job->job->id, "recording success", &err);
         break;
     case STRATA_JOB_RETRYING: {
         /* 2 s, 4 s, 8 s, ... capped at 10 min. */
+        if (r->paused && job->code == STRATA_ECANCELED) {
+            /* The daemon stops and cut it short (SIGTERM ends a fetch):
+             * not an attempt that failed. Left "running" in the store,
+             * the next start re-queues it, as after a crash. */
+            strata_log_job(STRATA_LOG_INFO, job->job->id,
+                           "cancelled by the shutdown: re-queued at the next "
+                           "start");
+            goto done;
+        }
         int64_t next = strata_now_ms() +
                        (int64_t) strata_backoff_ms(
                            1000, (unsigned) job->job->attempts, 600 * 1000);
 
         if (strata_store_job_retry(&requeued, st, job->job->id, job->error,
                                    next, &err) != 0)
-            strata_log_job(STRATA_LOG_ERROR, job->job->id, "%s", err.msg);
+            strata_jobs_error(&r->env, job->job->id, "recording a retry", &err);
         else if (!requeued)
             strata_log_job(STRATA_LOG_WARN, job->job->id,
                            "no attempts left: failed");
@@ -142,7 +153,8 @@ job_step(strata_runner_job *job)
     case STRATA_JOB_FAILED:
         if (strata_store_job_finish(st, job->job->id, STRATA_STORE_JOB_FAILED,
                                     job->error, job->result, &err) != 0)
-            strata_log_job(STRATA_LOG_ERROR, job->job->id, "%s", err.msg);
+            strata_jobs_error(&r->env, job->job->id, "recording a failure",
+                              &err);
         break;
     }
     r->stats[job->state]++;
@@ -169,6 +181,7 @@ strata_runner_job_done(strata_runner_job *job, int code, const char *error,
         json_decref(job->result);
         job->result = result; /* steals the reference */
     }
+    job->code = code;
     if (code == 0) {
         job_set_state(job, STRATA_JOB_SUCCEEDED);
     } else {
@@ -237,7 +250,8 @@ fill(strata_runner *r)
         strata_runner_job *job;
 
         if (strata_store_job_claim(&sj, r->env.store, &err) != 0) {
-            log_error("claiming a job: %s", err.msg);
+            /* Counted: run --once must not take this for an empty queue. */
+            strata_jobs_error(&r->env, 0, "claiming a job", &err);
             break;
         }
         if (sj == NULL)

@@ -65,9 +65,10 @@ struct strata_notify {
     int started;
     int closing;
     int in_pump;
-    int rekick;      /* kicked during pump(): run again at once */
-    int close_armed; /* close may finish when the last attempt ends */
-    size_t inflight; /* attempts under way, tests included */
+    int rekick;       /* kicked during pump(): run again at once */
+    int close_armed;  /* close may finish when the last attempt ends */
+    size_t inflight;  /* attempts under way, tests included */
+    int store_errors; /* strata_notify_errors */
     strata_notify__attempt *attempts; /* under way, for close */
     strata_notify_idle_cb idle_cb;
     void *idle_arg;

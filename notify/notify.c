@@ -189,6 +189,12 @@ out:
     return rc;
 }
 
+int
+strata_notify_errors(const strata_notify *n)
+{
+    return n != NULL ? n->store_errors : 0;
+}
+
 void
 strata_notify_on_idle(strata_notify *n, strata_notify_idle_cb cb, void *arg)
 {

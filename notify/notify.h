@@ -151,6 +151,14 @@ void strata_notify_on_idle(strata_notify *n, strata_notify_idle_cb cb,
                            void *arg);
 
 /*
+ * How many times the store failed the notifier where no caller could be
+ * told: claiming a message, recording it sent or failed, asking when the
+ * next is due (each is logged). The message stays in the outbox and is
+ * sent later; `strata run --once` exits 1 when any happened. NULL: 0.
+ */
+int strata_notify_errors(const strata_notify *n);
+
+/*
  * Sends event (NULL: a sample base.updated) to the sink named sink right
  * away, bypassing routing, batching, rate limits and the outbox: for
  * `strata notify test`. cb runs exactly once from the loop with NULL on

@@ -95,6 +95,19 @@ strata_notify__attempt_start(strata_notify__attempt *a, strata_error *err)
     return rc;
 }
 
+/*
+ * The store failed where nobody can be told: logged and counted
+ * (strata_notify_errors). The row stays as it was (pending, or "sending"
+ * until the next start recovers it): nothing is lost, it is sent later.
+ */
+static void
+store_error(strata_notify *n, const strata_notify__sink *s,
+            const strata_error *err)
+{
+    log_error("notify: sink '%s': %s", s->cfg->name, err->msg);
+    n->store_errors++;
+}
+
 /* Claims and starts the next message of sink s; 1 when one started. */
 static int
 start_sink(strata_notify *n, strata_notify__sink *s, int64_t *wake)
@@ -116,14 +129,14 @@ start_sink(strata_notify *n, strata_notify__sink *s, int64_t *wake)
     if (strata_store_outbox_claim(&msgs, &nmsgs, n->st, s->cfg->name,
                                   s->cfg->batch_ms > 0 ? n->opts.batch_max : 1,
                                   attempt_id, &err) != 0) {
-        log_warn("notify: sink '%s': %s", s->cfg->name, err.msg);
+        store_error(n, s, &err);
         free(attempt_id);
         return 0;
     }
     if (nmsgs == 0) {
         free(attempt_id);
         if (strata_store_outbox_next_due(&due, n->st, s->cfg->name, &err) != 0)
-            log_warn("notify: sink '%s': %s", s->cfg->name, err.msg);
+            store_error(n, s, &err);
         else if (due != 0 && (*wake == 0 || due < *wake))
             *wake = due > now ? due : now + 1;
         return 0;
@@ -226,7 +239,7 @@ record(strata_notify__attempt *a, const strata_notify__result *r)
         if (r->ok) {
             if (strata_store_outbox_sent(n->st, m->id, a->attempt_id, &err) !=
                 0)
-                log_warn("notify: sink '%s': %s", a->sink->cfg->name, err.msg);
+                store_error(n, a->sink, &err);
             continue;
         }
         /* A delivery cut short by close is simply due at the next start. */
@@ -239,7 +252,7 @@ record(strata_notify__attempt *a, const strata_notify__result *r)
         if (strata_store_outbox_fail(&dead, n->st, m->id, a->attempt_id,
                                      r->error, now + delay, r->permanent,
                                      &err) != 0) {
-            log_warn("notify: sink '%s': %s", a->sink->cfg->name, err.msg);
+            store_error(n, a->sink, &err);
             continue;
         }
         if (dead)

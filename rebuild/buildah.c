@@ -249,7 +249,8 @@ prepare_work(uv_work_t *w)
         strata_vcs_source src = {.url = o->repo_url,
                                  .branch = o->branch ? o->branch : "main",
                                  .username = o->repo_username,
-                                 .token = o->repo_token};
+                                 .token = o->repo_token,
+                                 .cancel = o->cancel};
 
         s->src = strata_xasprintf("%s/src", s->tmp);
         if (mkdir(s->src, 0700) != 0) {
@@ -422,7 +423,7 @@ bud(strata_rebuild *b)
 {
     bah_state *s = b->state;
     const strata_rebuild_opts *o = &b->o;
-    size_t cap = 24 + 2 * (o->nbuild_args + s->npins), n = 0, i;
+    size_t cap = 28 + 2 * (o->nbuild_args + s->npins), n = 0, i;
     const char **rest = strata_xcalloc(cap, sizeof(char *));
     char **owned = strata_xcalloc(cap, sizeof(char *));
     size_t nowned = 0;
@@ -450,6 +451,10 @@ bud(strata_rebuild *b)
     for (i = 0; i < s->npins; i++) {
         rest[n++] = "--build-arg";
         rest[n++] = s->pins[i];
+    }
+    if (o->job_key != NULL) {
+        rest[n++] = "--build-arg";
+        rest[n++] = OWN(strata_xasprintf("STRATA_JOB_KEY=%s", o->job_key));
     }
     if (o->nplatforms > 0) {
         rest[n++] = "--platform";

@@ -14,7 +14,8 @@
  *
  * Variables: STRATA_IMAGE, STRATA_DOCKERFILE, STRATA_CONTEXT,
  * STRATA_TARGET, STRATA_BUILD_ARGS (K=V lines, BASE_DIGEST included),
- * STRATA_PLATFORMS, STRATA_BASE, STRATA_BASE_DIGEST, STRATA_ID.
+ * STRATA_PLATFORMS, STRATA_BASE, STRATA_BASE_DIGEST, STRATA_ID and
+ * STRATA_JOB_KEY (the same for every run of one job).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -60,7 +61,7 @@ check(const strata_rebuild_opts *o, strata_error *err)
     return 0;
 }
 
-/* The variables, as name/value pairs in vars (room for 9 pairs). */
+/* The variables, as name/value pairs in vars (room for 10 pairs). */
 static size_t
 variables(const char **vars, char **args, char **plats, strata_rebuild *b)
 {
@@ -79,6 +80,8 @@ variables(const char **vars, char **args, char **plats, strata_rebuild *b)
     V("STRATA_BASE", o->base ? o->base : "");
     V("STRATA_BASE_DIGEST", o->base_digest ? o->base_digest : "");
     V("STRATA_ID", o->id ? o->id : "");
+    if (o->job_key != NULL)
+        V("STRATA_JOB_KEY", o->job_key);
 #undef V
     return n / 2;
 }
@@ -294,7 +297,7 @@ static int
 start(strata_rebuild *b, strata_error *err)
 {
     gl_state *s = strata_xcalloc(1, sizeof(*s));
-    const char *vars[18];
+    const char *vars[20];
     strata_http_header h[4] = {{"Accept", "application/json"},
                                {"User-Agent", "strata/" STRATA_VERSION}};
     strata_buf body = STRATA_BUF_INIT;

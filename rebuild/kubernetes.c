@@ -192,6 +192,8 @@ build_args(const strata_rebuild *b, const k8s_state *s)
                  o->build_args[i].value);
         if (o->base_digest != NULL)
             ADDF("--build-arg=BASE_DIGEST=%s", o->base_digest);
+        if (o->job_key != NULL)
+            ADDF("--build-arg=STRATA_JOB_KEY=%s", o->job_key);
         if (o->nplatforms == 1)
             ADDF("--custom-platform=%s", o->platforms[0]);
         /* kaniko writes labels, not annotations: lineage reads both. */
@@ -222,6 +224,10 @@ build_args(const strata_rebuild *b, const k8s_state *s)
         if (o->base_digest != NULL) {
             ADD("--opt");
             ADDF("build-arg:BASE_DIGEST=%s", o->base_digest);
+        }
+        if (o->job_key != NULL) {
+            ADD("--opt");
+            ADDF("build-arg:STRATA_JOB_KEY=%s", o->job_key);
         }
         if (o->nplatforms > 0) {
             ADD("--opt");

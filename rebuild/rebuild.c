@@ -68,7 +68,7 @@ copy_opts(strata_rebuild *b, const strata_rebuild_opts *in)
     *o = *in;
 #define K(f) o->f = keep(b, in->f)
     K(image), K(dockerfile), K(context), K(target), K(base), K(base_digest);
-    K(repo_url), K(branch), K(id), K(context_dir), K(cache_dir);
+    K(repo_url), K(branch), K(id), K(job_key), K(context_dir), K(cache_dir);
     K(repo_username), K(repo_token), K(program), K(storage_driver);
     K(isolation), K(authfile), K(api_url), K(token), K(ca_file), K(repo);
     K(workflow), K(project), K(ref), K(api_token), K(url), K(secret);
@@ -471,6 +471,9 @@ strata_rebuild__args_lines(const strata_rebuild_opts *o)
     if (o->base_digest != NULL)
         strata_buf_printf(&s, "%sBASE_DIGEST=%s", s.len ? "\n" : "",
                           o->base_digest);
+    if (o->job_key != NULL)
+        strata_buf_printf(&s, "%sSTRATA_JOB_KEY=%s", s.len ? "\n" : "",
+                          o->job_key);
     return strata_buf_detach(&s);
 }
 

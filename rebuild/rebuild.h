@@ -1,6 +1,6 @@
 /*
- * rebuild.h - rebuild backends: buildah, Kubernetes Jobs, GitHub Actions, GitLab pipelines
- * and generic webhooks, behind one asynchronous interface.
+ * rebuild.h - rebuild backends: buildah, Kubernetes Jobs, GitHub Actions,
+ * GitLab pipelines and generic webhooks, behind one asynchronous interface.
  */
 #ifndef STRATA_REBUILD_H
 #define STRATA_REBUILD_H
@@ -12,6 +12,8 @@
 
 #include "core.h"
 #include "oci.h"
+
+struct strata_vcs_cancel;
 
 /*
  * Rebuild an image somewhere and report how it went: buildah on this host
@@ -87,9 +89,20 @@ typedef struct strata_rebuild_opts {
      * whose direct base is an intermediate image.
      */
     int annotate_base;
-    const char *repo_url;        /* the git repository holding the sources */
-    const char *branch;          /* its branch ("main" when NULL) */
-    const char *id;              /* a caller's id for names and labels ("42") */
+    const char *repo_url; /* the git repository holding the sources */
+    const char *branch;   /* its branch ("main" when NULL) */
+    const char *id;       /* a caller's id for names and labels ("42") */
+    /*
+     * The job's idempotency key ("IMAGE|BASE-DIGEST|rebuild"), the same
+     * for every run of one job, a rerun after a crash included: every
+     * backend passes it as the build argument STRATA_JOB_KEY (GitLab also
+     * as the variable STRATA_JOB_KEY, the webhook as "job_key"), so a
+     * builder can drop a repeat. NULL: not passed.
+     */
+    const char *job_key;
+    /* Borrowed, may be NULL: ends the git fetch of a build under way
+     * (buildah's mirror) when set (strata_vcs_cancel_set). */
+    struct strata_vcs_cancel *cancel;
     uint64_t timeout_ms;         /* the whole build; 0 = 1 h */
     uint32_t poll_ms;            /* status polling interval; 0 = 5 s */
     uint32_t request_timeout_ms; /* per HTTP request; 0 = 30 s */
@@ -158,7 +171,7 @@ typedef struct strata_rebuild_result {
  * helps with failures too). Both are borrowed for the call.
  */
 typedef void (*strata_rebuild_cb)(const strata_rebuild_result *res,
-                                const strata_error *err, void *arg);
+                                  const strata_error *err, void *arg);
 
 /*
  * Starts a build on loop. On error (STRATA_EINVAL: an option the backend
@@ -167,9 +180,9 @@ typedef void (*strata_rebuild_cb)(const strata_rebuild_result *res,
  * is valid until cb runs.
  */
 int strata_rebuild_start(strata_rebuild **out, uv_loop_t *loop,
-                       const strata_rebuild_backend *be,
-                       const strata_rebuild_opts *opts, strata_rebuild_cb cb,
-                       void *arg, strata_error *err);
+                         const strata_rebuild_backend *be,
+                         const strata_rebuild_opts *opts, strata_rebuild_cb cb,
+                         void *arg, strata_error *err);
 
 /*
  * Stops waiting: cb runs with STRATA_ECANCELED from inside this call. A
@@ -186,7 +199,7 @@ void strata_rebuild_cancel(strata_rebuild *b);
  * "K=V" strings (free each and the array).
  */
 int strata_rebuild_pin_args(char ***out, size_t *nout, const char *dockerfile,
-                          size_t len, const char *base, const char *digest,
-                          strata_error *err);
+                            size_t len, const char *base, const char *digest,
+                            strata_error *err);
 
 #endif

@@ -59,10 +59,15 @@ payload(const strata_rebuild_opts *o)
                             json_string(o->build_args[i].value));
     if (o->base_digest != NULL)
         json_object_set_new(args, "BASE_DIGEST", json_string(o->base_digest));
+    if (o->job_key != NULL)
+        json_object_set_new(args, "STRATA_JOB_KEY", json_string(o->job_key));
     for (i = 0; i < o->nplatforms; i++)
         json_array_append_new(plats, json_string(o->platforms[i]));
     json_object_set_new(j, "event", json_string("rebuild"));
     json_object_set_new(j, "id", o->id ? json_string(o->id) : json_null());
+    /* The same for every run of the job: a receiver drops a repeat. */
+    json_object_set_new(j, "job_key",
+                        o->job_key ? json_string(o->job_key) : json_null());
     json_object_set_new(j, "image", json_string(o->image));
     json_object_set_new(j, "repo",
                         o->repo_url ? json_string(o->repo_url) : json_null());

@@ -13,7 +13,7 @@ pkgs=(
   libuv1-dev libcurl4-openssl-dev libjansson-dev libyaml-dev libgit2-dev
   libsqlite3-dev libssl-dev zlib1g-dev libh2o-dev
   # real services and peers the tests start on loopback
-  docker-registry git apache2-utils skopeo python3 python3-jwt
+  docker-registry git apache2-utils skopeo buildah python3 python3-jwt
   python3-cryptography python3-aiosmtpd sqlite3 curl ca-certificates
   wrk  # bounded load in tests/test-api.c
   chromium  # renders the HTML report (tests/report/browser.sh)

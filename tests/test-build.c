@@ -150,6 +150,11 @@ run(outcome *out, const char *backend, const strata_rebuild_opts *opts)
 static const strata_rebuild_kv bargs[] = {{"VERSION", "1.2"}};
 static const char *const plats[] = {"linux/amd64"};
 
+/* The job's idempotency key: every backend hands it to the build. */
+#define JOB_KEY                                                                \
+    "registry.test/acme/app:1|sha256:"                                         \
+    "1111111111111111111111111111111111111111111111111111111111111111|rebuild"
+
 static strata_rebuild_opts
 base_opts(void)
 {
@@ -170,6 +175,7 @@ base_opts(void)
     o.repo_url = "https://git.test/acme/app.git";
     o.branch = "main";
     o.id = "42";
+    o.job_key = JOB_KEY;
     o.poll_ms = 20;
     o.timeout_ms = 5000;
     return o;
@@ -336,6 +342,10 @@ TEST(webhook_followed)
     CHECK_STR_EQ(json_string_value(json_object_get(
                      json_object_get(req, "build_args"), "BASE_DIGEST")),
                  o.base_digest);
+    CHECK_STR_EQ(json_string_value(json_object_get(
+                     json_object_get(req, "build_args"), "STRATA_JOB_KEY")),
+                 JOB_KEY);
+    CHECK_STR_EQ(json_string_value(json_object_get(req, "job_key")), JOB_KEY);
     CHECK_STR_EQ(json_string_value(json_object_get(req, "target")), "runtime");
     json_decref(st);
     no_violations(ci_port);
@@ -420,9 +430,10 @@ TEST(github_actions)
                         "github"),
         "inputs");
     CHECK_STR_EQ(json_string_value(json_object_get(in, "image")), o.image);
-    CHECK_STR_EQ(json_string_value(json_object_get(in, "build_args")),
-                 "VERSION=1.2\nBASE_DIGEST=sha256:111111111111111111111111111"
-                 "1111111111111111111111111111111111111");
+    CHECK_STR_EQ(
+        json_string_value(json_object_get(in, "build_args")),
+        "VERSION=1.2\nBASE_DIGEST=sha256:111111111111111111111111111"
+        "1111111111111111111111111111111111111\nSTRATA_JOB_KEY=" JOB_KEY);
     CHECK_STR_EQ(json_string_value(json_object_get(in, "platforms")),
                  "linux/amd64");
     CHECK(strncmp(json_string_value(json_object_get(in, "strata_id")),
@@ -528,6 +539,9 @@ TEST(gitlab)
     CHECK_STR_EQ(json_string_value(
                      json_object_get(form, "variables[STRATA_BASE_DIGEST]")),
                  o.base_digest);
+    CHECK_STR_EQ(
+        json_string_value(json_object_get(form, "variables[STRATA_JOB_KEY]")),
+        JOB_KEY);
     json_decref(st);
 
     /* An access token: the pipeline API. A failed pipeline. */
@@ -743,6 +757,7 @@ TEST(kubernetes_buildkit)
     CHECK_CONTAINS(argstr, "\"target=runtime\"");
     CHECK_CONTAINS(argstr, "\"build-arg:VERSION=1.2\"");
     CHECK_CONTAINS(argstr, "\"build-arg:BASE_DIGEST=sha256:1111");
+    CHECK_CONTAINS(argstr, "\"build-arg:STRATA_JOB_KEY=" JOB_KEY "\"");
     CHECK_CONTAINS(argstr, "\"platform=linux/amd64\"");
     CHECK_CONTAINS(argstr,
                    "\"type=image,name=registry.test/acme/app:1,push=true\"");
@@ -750,6 +765,8 @@ TEST(kubernetes_buildkit)
     json_decref(st);
     no_violations(k8s_port);
 }
+
+static json_t *pod_of(json_t *st, const char *url);
 
 TEST(kubernetes_kaniko_failure_timeout_errors)
 {
@@ -772,6 +789,20 @@ TEST(kubernetes_kaniko_failure_timeout_errors)
     CHECK_EQ(out.code, STRATA_EIO);
     CHECK_CONTAINS(out.msg, "backoff limit");
     CHECK_CONTAINS(out.log, "ERROR: process did not complete");
+    /* kaniko gets the job's key as a build argument too. */
+    st = harness_server_admin(k8s_port, "state", NULL);
+    {
+        char *args = json_dumps(
+            json_object_get(
+                json_array_get(
+                    json_object_get(pod_of(st, out.url), "containers"), 0),
+                "args"),
+            JSON_COMPACT);
+
+        CHECK_CONTAINS(args, "\"--build-arg=STRATA_JOB_KEY=" JOB_KEY "\"");
+        free(args);
+    }
+    json_decref(st);
     outcome_release(&out);
     /* Never finishes: deleted on the deadline. */
     o.timeout_ms = 300;
@@ -1130,7 +1161,8 @@ buildah_builds(void)
     snprintf(repo, sizeof(repo), "%s/repo", tmpdir);
     rc = sh("mkdir -p '%s/app' && cd '%s' && git init -q -b main && "
             "printf 'ARG BASE=%s\\nFROM $BASE\\nARG BASE_DIGEST\\n"
-            "COPY hello.txt /hello.txt\\nLABEL base.digest=$BASE_DIGEST\\n'"
+            "ARG STRATA_JOB_KEY\\nCOPY hello.txt /hello.txt\\n"
+            "LABEL base.digest=$BASE_DIGEST job.key=$STRATA_JOB_KEY\\n'"
             " > app/Dockerfile && echo hello > app/hello.txt && "
             "git add -A && git -c user.name=t -c user.email=t@t "
             "commit -qm init",
@@ -1158,6 +1190,7 @@ buildah_builds(void)
     o.registries = &creds;
     o.nregistries = 1;
     o.timeout_ms = 300000;
+    o.job_key = "app|sha256:42|rebuild";
     CHECK_EQ(run(&out, "buildah", &o), 0);
     if (out.code != 0)
         printf("# log: %s\n", out.log);
@@ -1183,6 +1216,15 @@ buildah_builds(void)
     CHECK(digest != NULL);
     CHECK_CONTAINS(digest, "org.opencontainers.image.base.digest");
     CHECK_CONTAINS(digest, base_digest);
+    free(digest);
+    /* The job's key reached the build: the Dockerfile labelled with it. */
+    snprintf(cmd, sizeof(cmd),
+             "skopeo inspect --config --tls-verify=false --creds "
+             "builder:pw-builder docker://%s",
+             image);
+    digest = harness_capture(cmd);
+    CHECK(digest != NULL);
+    CHECK_CONTAINS(digest, "\"job.key\": \"app|sha256:42|rebuild\"");
     free(digest);
     outcome_release(&out);
     /* The credentials never reach the log. */

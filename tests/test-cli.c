@@ -545,12 +545,35 @@ write_text(const char *path, const char *text)
     CHECK_EQ(fclose(f), 0);
 }
 
+/* A file of size bytes: "state_check: " and x's when value, else a
+ * comment. */
+static void
+write_big(const char *path, size_t size, int value)
+{
+    FILE *f = fopen(path, "wb");
+    const char *head = value ? "state_check: " : "# ";
+    size_t i;
+
+    CHECK(f != NULL);
+    fputs(head, f);
+    for (i = strlen(head); i + 1 < size; i++)
+        fputc('x', f);
+    fputc('\n', f);
+    CHECK_EQ(fclose(f), 0);
+}
+
 TEST(configuration_problems_every_command)
 {
-    char missing[160];
+    char missing[160], huge[160], longval[160];
     int i, tested = 0;
 
     snprintf(missing, sizeof(missing), "%s/missing.yaml", dir);
+    /* issue 22: over 4 MiB exited 2 from some commands, 1 from others. */
+    snprintf(huge, sizeof(huge), "%s/huge.yaml", dir);
+    write_big(huge, 4 * 1024 * 1024 + 100, 0);
+    /* A 4 MB value: the message says why before it quotes (a cut) value. */
+    snprintf(longval, sizeof(longval), "%s/longval.yaml", dir);
+    write_big(longval, 4000000, 1);
     for (i = 0; i < ncmds; i++) {
         const cmd *c = &cmds[i];
         char *args[MAX_TOKENS * 2 + 8], copy[64], *w, *save, want[512];
@@ -588,6 +611,28 @@ TEST(configuration_problems_every_command)
                  missing);
         CHECK_EQ(r.code, 2);
         CHECK_STR_EQ(r.err, want);
+        release(&r);
+        /* Over 4 MiB: the same exit and message from every command. */
+        args[1] = huge;
+        r = run_argv(args);
+        snprintf(want, sizeof(want),
+                 "strata: '%s' is larger than 4194304 bytes\n", huge);
+        if (r.code != 2 || strcmp(r.err, want) != 0)
+            printf("# strata %s: exit %d\n", c->name, r.code),
+                diag("stderr:", r.err);
+        CHECK_EQ(r.code, 2);
+        CHECK_STR_EQ(r.err, want);
+        release(&r);
+        /* One line: the place and the reason, then at most 256 of the
+         * value's bytes, then what is expected. */
+        args[1] = longval;
+        r = run_argv(args);
+        snprintf(want, sizeof(want), "%s:1:14: unknown value 'xxxx", longval);
+        CHECK_EQ(r.code, 2);
+        CHECK(strncmp(r.err, want, strlen(want)) == 0);
+        CHECK_CONTAINS(r.err, "' for 'state_check' (expected one of: off, "
+                              "quick, full)\n");
+        CHECK(strlen(r.err) < strlen(longval) + 400);
         release(&r);
         tested++;
     }
@@ -738,6 +783,29 @@ TEST(dockerfile_refs_of_many_files)
     CHECK_STR_EQ(r.err, want);
     release(&r);
     release(&single);
+}
+
+/*
+ * docs/exit-codes.md has a row for every command `strata --help` lists,
+ * with its 0, 1 and 2 (the general rules above are pinned by the tests
+ * of every command; this keeps the table from missing one).
+ */
+TEST(exit_codes_are_documented)
+{
+    char *doc = slurp(STRATA_DOCS_DIR "/exit-codes.md"), row[128];
+    int i;
+
+    CHECK_CONTAINS(doc, "| `0` |");
+    CHECK_CONTAINS(doc, "| `1` |");
+    CHECK_CONTAINS(doc, "| `2` |");
+    for (i = 0; i < ncmds; i++) {
+        snprintf(row, sizeof(row), "\n| `strata %.63s` |", cmds[i].name);
+        if (strstr(doc, row) == NULL)
+            printf("# docs/exit-codes.md has no row for 'strata %s'\n",
+                   cmds[i].name);
+        CHECK(strstr(doc, row) != NULL);
+    }
+    free(doc);
 }
 
 /* ---- check-state and backup --------------------------------------------- */
@@ -910,11 +978,127 @@ TEST(check_state_finds_a_damaged_page)
         release(&r);
     }
 
+    /*
+     * state_check: quick: `run --once` and the daemon check every page at
+     * start and refuse the damaged file (exit 1, the reason), writing
+     * nothing to it: no -wal, the bytes as they were.
+     */
+    {
+        char qcfg[160];
+        const char *const runs[] = {"run --once", "run --listen 127.0.0.1:0"};
+
+        snprintf(qcfg, sizeof(qcfg), "%s/quick.yaml", dir);
+        write_text(qcfg, "state: ./state.db\nstate_check: quick\n");
+        for (i = 0; i < 2; i++) {
+            r = run("-c", qcfg, runs[i], NULL);
+            if (r.code != 1)
+                diag("stderr:", r.err);
+            CHECK_EQ(r.code, 1);
+            CHECK_CONTAINS(r.err, "strata: refusing to start: database '");
+            CHECK_CONTAINS(r.err, "state.db' is damaged: quick_check found ");
+            CHECK_CONTAINS(r.err, "strata check-state");
+            release(&r);
+            CHECK_EQ(file_hash(db), before);
+            {
+                char wal[200];
+
+                snprintf(wal, sizeof(wal), "%s-wal", db);
+                CHECK(access(wal, F_OK) != 0);
+            }
+        }
+    }
+
+    /*
+     * Without state_check the damage is met on the way (claiming a job,
+     * recording an outcome): `run --once` must not exit 0 after logging
+     * "database ... is corrupt" (issue 22: it did).
+     */
+    r = run("-c", cfg, "run --once", NULL);
+    if (r.code != 1)
+        diag("stderr:", r.err);
+    CHECK_EQ(r.code, 1);
+    CHECK_CONTAINS(r.err, "state.db' is ");
+    release(&r);
+
     /* Restored from the pristine copy, as the README says. */
     copy_file(pristine, db);
     remove_sidecars(db);
     r = run("-c", cfg, "check-state --full", NULL);
     CHECK_EQ(r.code, 0);
+    release(&r);
+}
+
+/*
+ * issue 22: `run --once` exited 0 after "error planning: database ... is
+ * corrupt". A state with 3,000 watched references (what the planner
+ * reads first) and a page of them overwritten; no job, no repository, no
+ * base configured, so only the store can fail the cycle. It must exit 1,
+ * and say why.
+ */
+TEST(run_once_exits_1_after_a_store_error)
+{
+    char cfg[160], db[160], ref[96];
+    strata_error err = {0};
+    strata_store *st = NULL;
+    unsigned char garbage[4096];
+    struct stat sb;
+    result r;
+    size_t i;
+    int fd;
+
+    snprintf(cfg, sizeof(cfg), "%s/plan.yaml", dir);
+    snprintf(db, sizeof(db), "%s/plan.db", dir);
+    write_text(cfg, "state: ./plan.db\n");
+    CHECK_OK(strata_store_open(&st, db, &err), &err);
+    CHECK_OK(strata_store_begin(st, &err), &err);
+    for (i = 0; i < 3000; i++) {
+        strata_store_observation obs = {0};
+
+        snprintf(ref, sizeof(ref), "registry.example.com/base%zu:1", i);
+        obs.ref = ref;
+        obs.digest = "sha256:"
+                     "0123456789abcdef0123456789abcdef"
+                     "0123456789abcdef0123456789abcdef";
+        CHECK_OK(strata_store_watch_observe(NULL, NULL, st, &obs, &err), &err);
+    }
+    CHECK_OK(strata_store_commit(st, &err), &err);
+    strata_store_close(st);
+    remove_sidecars(db);
+
+    /* A clean cycle first: nothing to do, exit 0. */
+    r = run("-c", cfg, "run --once", NULL);
+    if (r.code != 0)
+        diag("stderr:", r.err);
+    CHECK_EQ(r.code, 0);
+    release(&r);
+    remove_sidecars(db);
+
+    CHECK_EQ(stat(db, &sb), 0);
+    CHECK(sb.st_size > 16 * 4096);
+    for (i = 0; i < sizeof(garbage); i++)
+        garbage[i] = (unsigned char) (i * 131 + 7);
+    /* Every page of the second half: what the planner reads is there. */
+    fd = open(db, O_WRONLY);
+    CHECK(fd >= 0);
+    for (i = (size_t) sb.st_size / 2 / 4096; i < (size_t) sb.st_size / 4096;
+         i++)
+        CHECK_EQ(pwrite(fd, garbage, sizeof(garbage), (off_t) i * 4096),
+                 (long) sizeof(garbage));
+    close(fd);
+
+    r = run("-c", cfg, "run --once", NULL);
+    diag("strata run --once (stderr):", r.err);
+    CHECK_EQ(r.code, 1);
+    CHECK_CONTAINS(r.err, "plan.db' is ");
+    release(&r);
+    r = run("-c", cfg, "run --once --json", NULL);
+    CHECK_EQ(r.code, 1);
+    CHECK_CONTAINS(r.out, "\"store_errors\"");
+    release(&r);
+    /* The same failure, the same code: plan reads what run --once did. */
+    r = run("-c", cfg, "plan", NULL);
+    CHECK_EQ(r.code, 1);
+    CHECK_CONTAINS(r.err, "plan.db' is corrupt");
     release(&r);
 }
 
@@ -1035,9 +1219,11 @@ main(void)
     RUN(missing_and_extra_arguments_every_command);
     RUN(option_values_every_command);
     RUN(configuration_problems_every_command);
+    RUN(exit_codes_are_documented);
     RUN(option_forms_and_global_options);
     RUN(dockerfile_refs_of_many_files);
     RUN(check_state_finds_a_damaged_page);
+    RUN(run_once_exits_1_after_a_store_error);
     RUN(backup_while_another_process_writes);
     for (i = 0; i < ncmds; i++) {
         free(cmds[i].synopsis);

@@ -5,6 +5,7 @@
  * here on a free 127.0.0.1 port and killed at exit, also when a check
  * fails). Results are cross-checked with `git -C src.git ...`.
  */
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -579,6 +580,89 @@ TEST(sync_local_path)
     free(path);
 }
 
+/*
+ * A strata killed while libgit2 wrote a reference leaves its lock file
+ * ("refs/remotes/origin/main.lock", "packed-refs.lock"), and one killed
+ * in a first clone leaves "<mirror>.tmp-*": every later fetch of that
+ * reference failed with "failed to lock file". Holding the mirror's
+ * flock, strata removes them; while another holds it, it waits (here:
+ * cancelled while waiting) and removes nothing.
+ */
+TEST(stale_locks_cleared)
+{
+    char *url = file_url(), *dir = cache("stale");
+    strata_vcs_repo *repo = sync_ok(url, dir);
+    char *mirror = strata_xstrdup(strata_vcs_repo_path(repo));
+    char *flock_path = strata_xasprintf("%s.lock", mirror);
+    static const char *const stale[] = {
+        "refs/remotes/origin/main.lock",
+        "packed-refs.lock",
+        "refs/strata/push/strata/pin-x.lock",
+    };
+    strata_vcs_source src = {.url = url, .branch = "main"};
+    strata_vcs_cancel *cancel = strata_vcs_cancel_new();
+    strata_error err = {0};
+    char *want, *tmp;
+    size_t i;
+    int fd;
+
+    strata_vcs_repo_free(repo);
+    CHECK_EQ(sh("mkdir -p '%s/refs/strata/push/strata' '%s.tmp-Ab12Cd/refs'",
+                mirror, mirror),
+             0);
+    for (i = 0; i < sizeof(stale) / sizeof(stale[0]); i++)
+        CHECK_EQ(sh("echo 0123 > '%s/%s'", mirror, stale[i]), 0);
+    /* A new commit on main, for the fetch to write the reference. */
+    {
+        int rc = sh("cd '%s/src.git' && export HOME='%s' "
+                    "GIT_CONFIG_NOSYSTEM=1 GIT_AUTHOR_NAME=t "
+                    "GIT_AUTHOR_EMAIL=t@example.com GIT_COMMITTER_NAME=t "
+                    "GIT_COMMITTER_EMAIL=t@example.com && c=$(git "
+                    "commit-tree -p main -m stale 'main^{tree}') && git "
+                    "update-ref refs/heads/main $c",
+                    tmpdir, tmpdir);
+
+        CHECK_EQ(rc, 0);
+    }
+    want = git_out("rev-parse main");
+
+    /* Another process holds the mirror: nothing is touched. */
+    fd = open(flock_path, O_RDWR | O_CLOEXEC);
+    CHECK(fd >= 0);
+    CHECK_EQ(flock(fd, LOCK_EX), 0);
+    src.cancel = cancel;
+    strata_vcs_cancel_set(cancel);
+    CHECK_EQ(strata_vcs_sync(&repo, &src, dir, &err), STRATA_ECANCELED);
+    CHECK(strstr(err.msg, "waiting") != NULL);
+    tmp = strata_xasprintf("%s/%s", mirror, stale[0]);
+    CHECK_EQ(access(tmp, F_OK), 0);
+    free(tmp);
+    close(fd);
+
+    /* Then strata holds it: the stale files go, the fetch works. */
+    src.cancel = NULL;
+    CHECK_OK(strata_vcs_sync(&repo, &src, dir, &err), &err);
+    CHECK_STR_EQ(strata_vcs_repo_head(repo), want);
+    for (i = 0; i < sizeof(stale) / sizeof(stale[0]); i++) {
+        tmp = strata_xasprintf("%s/%s", mirror, stale[i]);
+        if (access(tmp, F_OK) == 0)
+            printf("# still there: %s\n", tmp);
+        CHECK(access(tmp, F_OK) != 0);
+        free(tmp);
+    }
+    tmp = strata_xasprintf("%s.tmp-Ab12Cd", mirror);
+    CHECK(access(tmp, F_OK) != 0);
+    free(tmp);
+    CHECK_EQ(count_entries(dir), 1);
+    strata_vcs_repo_free(repo);
+    strata_vcs_cancel_free(cancel);
+    free(want);
+    free(flock_path);
+    free(mirror);
+    free(dir);
+    free(url);
+}
+
 /* ---- pull-request branches -------------------------------------------- */
 
 static const char api_new[] = "FROM python:3.13-slim@sha256:"
@@ -999,6 +1083,7 @@ main(void)
     RUN(read_blobs);
     RUN(second_sync_fetches_changes);
     RUN(sync_local_path);
+    RUN(stale_locks_cleared);
     RUN(commit_branch_file);
     RUN(git_daemon_sync_and_push);
     RUN(smart_http_credentials);

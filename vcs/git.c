@@ -2,11 +2,14 @@
  * git.c - the boundary with libgit2: one-time initialisation, the remote
  * callbacks (credentials with a retry cap, certificate and host-key
  * checks, push status), the conversion of libgit2's thread-local error
- * into a strata_error without credentials in it, and the mirror lock.
+ * into a strata_error without credentials in it, and the mirror lock
+ * (which also clears what a killed process left in the mirror).
  */
 #include <sys/file.h>
+#include <sys/stat.h>
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -362,11 +365,96 @@ strata_vcs__error(strata_error *err, int rc, const strata_vcs_repo *repo,
 
 /* ---- small shared helpers --------------------------------------------- */
 
+/* A name libgit2 gives the lock file of what it writes: "<file>.lock". */
+static int
+is_lock_name(const char *name)
+{
+    size_t len = strlen(name);
+
+    return len > 5 && strcmp(name + len - 5, ".lock") == 0;
+}
+
+/*
+ * Removes the lock files in dir and, when recurse (at most 16 levels:
+ * references are "refs/strata/push/strata/<branch>"), in the directories
+ * below it.
+ */
+static void
+remove_locks(const char *dir, int recurse)
+{
+    DIR *d;
+    struct dirent *e;
+
+    if (recurse > 16 || (d = opendir(dir)) == NULL)
+        return;
+    while ((e = readdir(d)) != NULL) {
+        char *path;
+        struct stat st;
+
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        path = strata_xasprintf("%s/%s", dir, e->d_name);
+        if (lstat(path, &st) != 0) {
+            free(path);
+            continue;
+        }
+        if (S_ISDIR(st.st_mode) && recurse > 0)
+            remove_locks(path, recurse + 1);
+        else if (S_ISREG(st.st_mode) && is_lock_name(e->d_name) &&
+                 unlink(path) == 0)
+            log_warn("removed '%s', left by a strata that died", path);
+        free(path);
+    }
+    closedir(d);
+}
+
+/*
+ * Holding the mirror's flock, nothing else works on the mirror: a libgit2
+ * lock file in it ("refs/strata/remote/main.lock", "packed-refs.lock")
+ * was left by a process killed in the middle of writing it, and would
+ * fail every later write of that reference ("failed to lock file"). So
+ * is the directory of a first clone that was killed ("<mirror>.tmp-*").
+ * libgit2 writes lock files beside references (refs/...) and beside the
+ * files at the top of the repository (HEAD, config, packed-refs).
+ */
+static void
+clear_stale(const strata_vcs_repo *repo)
+{
+    const char *slash = strrchr(repo->path, '/');
+    char *refs = strata_xasprintf("%s/refs", repo->path);
+    char *cache, *prefix;
+    DIR *d;
+    struct dirent *e;
+
+    remove_locks(repo->path, 0);
+    remove_locks(refs, 1);
+    free(refs);
+    if (slash == NULL)
+        return;
+    cache = strata_xstrndup(repo->path, (size_t) (slash - repo->path));
+    prefix = strata_xasprintf("%s.tmp-", slash + 1);
+    if ((d = opendir(cache)) != NULL) {
+        while ((e = readdir(d)) != NULL) {
+            if (strncmp(e->d_name, prefix, strlen(prefix)) == 0) {
+                char *path = strata_xasprintf("%s/%s", cache, e->d_name);
+
+                log_warn("removing '%s', a clone left by a strata that died",
+                         path);
+                strata_vcs__rm_rf(path);
+                free(path);
+            }
+        }
+        closedir(d);
+    }
+    free(prefix);
+    free(cache);
+}
+
 int
 strata_vcs__lock(int *out_fd, const strata_vcs_repo *repo, strata_error *err)
 {
     char *lock = strata_xasprintf("%s.lock", repo->path);
-    int fd;
+    int fd, waited = 0;
 
     *out_fd = -1;
     fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -399,9 +487,14 @@ strata_vcs__lock(int *out_fd, const strata_vcs_repo *repo, strata_error *err)
             free(lock);
             return STRATA_ECANCELED;
         }
+        if (!waited++)
+            log_info("waiting for '%s': another strata process (or job) "
+                     "works on the mirror of '%s'",
+                     lock, repo->shown_url);
         nanosleep(&tick, NULL);
     }
     free(lock);
+    clear_stale(repo);
     *out_fd = fd;
     return 0;
 }

@@ -104,8 +104,8 @@ rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
     return 0;
 }
 
-static void
-rm_rf(const char *dir)
+void
+strata_vcs__rm_rf(const char *dir)
 {
     nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
@@ -298,7 +298,7 @@ out:
     if (rc < 0) {
         git_repository_free(repo->git);
         repo->git = NULL;
-        rm_rf(tmp);
+        strata_vcs__rm_rf(tmp);
     }
     free(tmp);
     return rc;

@@ -123,12 +123,17 @@ char *strata_vcs__redact_url(const char *url);
 
 /*
  * Takes an exclusive flock on "<repo->path>.lock"; *out_fd for unlock.
- * Waiting for another holder ends with STRATA_ECANCELED when repo's
- * cancel flag is set.
+ * Waiting for another holder (logged once) ends with STRATA_ECANCELED
+ * when repo's cancel flag is set. Once held, whatever a killed process
+ * left in the mirror is removed: libgit2's "*.lock" files and the
+ * directory of an unfinished first clone.
  */
 int strata_vcs__lock(int *out_fd, const strata_vcs_repo *repo,
                      strata_error *err);
 void strata_vcs__unlock(int fd);
+
+/* Removes dir and everything under it, never following a link. */
+void strata_vcs__rm_rf(const char *dir);
 
 /*
  * An in-memory remote for repo->url, used exactly as configured: the

@@ -3,9 +3,13 @@
 # rebuild, then during the wave-1 rebuild), and restart each time. The
 # jobs left running are re-queued and every job ends succeeded, exactly
 # one job per (image, action, base digest); each repository has one
-# pinned branch with one commit on it; no update is planned twice.
+# pinned branch with one commit on it; no update is planned twice. A
+# build killed with strata runs again (at least once), with the same
+# STRATA_JOB_KEY each time, and the job's events are recorded once.
 . "$(dirname "$0")/lib.sh"
 need docker-registry git curl
+# jpy_lines: the lines of stdin as a sorted JSON list.
+jpy_lines() { $py -c 'import json, sys; print(json.dumps(sorted(l.strip() for l in sys.stdin if l.strip())))'; }
 
 make_world || {
     nok "world set up"
@@ -45,6 +49,21 @@ is "$(jpy "len(set(j['key'] for j in d)) == len(d) == 6 and all(j['base_digest']
 is "$(jpy "sorted(j['attempts'] for j in d if j['action'] == 'rebuild')" <"$work/jobs.json")" \
     "[2, 2, 2]" "each rebuild was interrupted once and ran again"
 is "$(count_events base.updated "$BASE")" 1 "one base.updated event for the base"
+
+# At least once: a build killed with strata ran again (issue 22: "a
+# restart never runs an action twice" did not hold), but every run of a
+# job carried the same STRATA_JOB_KEY, so a builder can drop the repeat,
+# and the job's events were recorded once.
+is "$(awk '{print $1}' "$work/builds.log" | sort | uniq -c | awk '{print $1}' | sort -u | tr '\n' ' ')" \
+    "2 " "each interrupted build ran twice"
+is "$(awk 'NF == 3 {print $1, $3}' "$work/builds.log" | sort -u | wc -l)" 3 \
+    "with one STRATA_JOB_KEY per job, the same in both runs"
+is "$(jpy "sorted(j['key'] for j in d if j['action'] == 'rebuild')" <"$work/jobs.json")" \
+    "$(awk '{print $3}' "$work/builds.log" | sort -u | jpy_lines)" \
+    "STRATA_JOB_KEY is the job's idempotency key"
+for img in "$RUNTIME" "$APP" "$WEB"; do
+    is "$(count_events rebuild.started "$img")" 1 "$img: one rebuild.started across the rerun"
+done
 is "$(count_events base.planned "$RUNTIME")" 0 \
     "the runtime's new digest (strata's own push, seen across the crash) is not planned"
 

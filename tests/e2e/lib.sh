@@ -165,10 +165,11 @@ build_image() { # IMAGE REPO-NAME
         --repo "$work/git/$2.git"
 }
 
-# The builder strata runs for `rebuild`: records each run in builds.log,
-# sleeps BUILD_SLEEP seconds, then builds like CI would.
+# The builder strata runs for `rebuild`: records each run in builds.log
+# (IMAGE JOB-ID STRATA_JOB_KEY, the key from the environment), sleeps
+# BUILD_SLEEP seconds, then builds like CI would.
 builder_command() {
-    echo "echo {image} {job} >> $work/builds.log; sleep ${BUILD_SLEEP:-0}; $py $src/scripts/demo-build.py --port ${R##*:} --image {image} --repo {repo} --dockerfile {dockerfile}"
+    echo "echo {image} {job} \$STRATA_JOB_KEY >> $work/builds.log; sleep ${BUILD_SLEEP:-0}; $py $src/scripts/demo-build.py --port ${R##*:} --image {image} --repo {repo} --dockerfile {dockerfile}"
 }
 
 # write_config [INTERVAL] [ACTIONS]: the standard configuration;

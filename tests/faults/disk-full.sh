@@ -8,7 +8,8 @@
 # run --once` runs again (until the jobs a full disk failed have been
 # retried), and the promises hold (tests/faults/verify.py): nothing lost
 # (every notification delivered, every job finished once), nothing
-# doubled (one delivery key per notification), integrity_check ok.
+# doubled (one delivery key per notification), integrity_check ok. And
+# the cycle that met the full disk did not exit 0.
 #
 # Mounting a tmpfs needs root (CI runs as root); elsewhere this skips.
 # FAULT_POINTS=N fills at N points spread over the cycle (default 24;
@@ -70,5 +71,7 @@ done
 echo "# the disk filled at $tried points; strata reported a full disk at $saw_full, and exited 0 all the same after $full_exit0 of them"
 echo "# disk-full points: $tried tried, $held held${failed_at:+ (failed at:$failed_at)}"
 check "strata met the full disk (reported it) at some points" test "$saw_full" -gt 0
+# issue 22: run --once exited 0 after "database or disk is full" (5 of 7).
+is "$full_exit0" 0 "run --once never exits 0 after a full disk failed a write ($saw_full met it)"
 is "$held" "$tried" "disk-full points: $tried tried, $held held"
 finish

@@ -71,7 +71,8 @@ GH_INPUTS = {"image", "dockerfile", "context", "target", "build_args",
 GH_WORKFLOWS = {"rebuild.yml"}
 GL_VARIABLES = {"STRATA_IMAGE", "STRATA_DOCKERFILE", "STRATA_CONTEXT",
                 "STRATA_TARGET", "STRATA_BUILD_ARGS", "STRATA_PLATFORMS",
-                "STRATA_BASE", "STRATA_BASE_DIGEST", "STRATA_ID"}
+                "STRATA_BASE", "STRATA_BASE_DIGEST", "STRATA_ID",
+                "STRATA_JOB_KEY"}
 GL_PROJECT = "acme%2Fapp"   # private
 GL_PUBLIC = "acme%2Fsite"   # public: anyone may read its pipelines
 
