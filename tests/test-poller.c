@@ -661,6 +661,48 @@ TEST(concurrency_limit_per_registry)
     proxy_stop();
 }
 
+/*
+ * A loopback registry may speak plain HTTP: the first request tries HTTPS
+ * alone, the others wait for its answer, so eight checks at once make one
+ * TLS attempt, not eight (each costs a CA bundle load).
+ */
+TEST(one_tls_attempt_for_a_plain_loopback_registry)
+{
+    fixture f;
+    char ref[128], up[64], spec[128];
+    json_t *j;
+    int pp, i;
+
+    snprintf(up, sizeof(up), "%s", registry.host);
+    pp = proxy_start(up);
+    fixture_init(&f, 5000, 0, NULL);
+    for (i = 0; i < 8; i++) {
+        snprintf(spec, sizeof(spec), "{\"name\":\"probe\",\"tag\":\"p%d\"}", i);
+        free(seed(&registry, spec));
+        snprintf(ref, sizeof(ref), "127.0.0.1:%d/probe:p%d", pp, i);
+        watch(&f, ref);
+    }
+    json_decref(proxy_ctl(pp, "__reset_stats"));
+    round_once(&f);
+    CHECK_EQ(f.round.checked, 8);
+    CHECK_EQ(f.round.first_seen, 8);
+    CHECK_EQ(f.round.errors, 0);
+    j = proxy_ctl(pp, "__stats");
+    CHECK_EQ(json_integer_value(json_object_get(j, "bad")), 1);
+    CHECK_EQ(json_integer_value(
+                 json_object_get(json_object_get(j, "requests"), "HEAD")),
+             8);
+    json_decref(j);
+    /* Known from then on: a second round makes no TLS attempt. */
+    json_decref(proxy_ctl(pp, "__reset_stats"));
+    round_once(&f);
+    j = proxy_ctl(pp, "__stats");
+    CHECK_EQ(json_integer_value(json_object_get(j, "bad")), 0);
+    json_decref(j);
+    fixture_release(&f);
+    proxy_stop();
+}
+
 TEST(basic_auth_from_config)
 {
     harness_registry authreg;
@@ -1004,6 +1046,7 @@ main(void)
     RUN(semver_policy_through_paginated_tags);
     RUN(one_check_per_distinct_reference);
     RUN(concurrency_limit_per_registry);
+    RUN(one_tls_attempt_for_a_plain_loopback_registry);
     RUN(basic_auth_from_config);
     RUN(faults_never_change_anything);
     RUN(trigger_and_settle_window);
