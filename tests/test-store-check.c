@@ -351,7 +351,7 @@ exercise(strata_store *st)
     json_t *list = NULL, *payload = json_pack("{s:s}", "k", "v");
     char *s = NULL;
     size_t nmsgs, nn, ne;
-    int n = 0, yes = 0;
+    int n = 0, yes = 0, created = 0;
 
     CHECK_OK(strata_store_meta_set(st, "k", "v", &err), &err);
     CHECK_OK(strata_store_meta_get(&s, st, "k", &err), &err);
@@ -360,9 +360,9 @@ exercise(strata_store *st)
     CHECK_OK(
         strata_store_watch_add(NULL, st, "docker.io/library/x:1", NULL, &err),
         &err);
-    CHECK_OK(
-        strata_store_watch_add(NULL, st, "docker.io/library/y:1", NULL, &err),
-        &err);
+    CHECK_OK(strata_store_watch_add(&created, st, "docker.io/library/y:1", NULL,
+                                    &err),
+             &err);
     CHECK_OK(strata_store_watch_remove(st, "docker.io/library/y:1", &err),
              &err);
     CHECK_OK(strata_store_watch_list(&list, st, &err), &err);
@@ -371,6 +371,13 @@ exercise(strata_store *st)
     obs.ref = "docker.io/library/x:1";
     obs.digest = "sha256:01";
     CHECK_OK(strata_store_watch_observe(NULL, NULL, st, &obs, &err), &err);
+    CHECK_OK(strata_store_begin(st, &err), &err);
+    CHECK_OK(strata_store_watch_seen(&created, st, &obs, &err), &err);
+    CHECK_OK(strata_store_commit(st, &err), &err);
+    CHECK_OK(
+        strata_store_digest_platforms(&list, st, obs.ref, obs.digest, &err),
+        &err);
+    json_decref(list);
     CHECK_OK(strata_store_watch_error(&n64, st, obs.ref, "boom", 0, &err),
              &err);
     CHECK_OK(strata_store_watch_state_get(&ws, st, obs.ref, &err), &err);

@@ -123,6 +123,12 @@ strata_watcher_configure(strata_watcher *w, const struct strata_config *config,
         strata_watcher_set_host_limit(w, r->host, r->max_concurrency);
     }
     configure_unlisted(w, d, base);
+    /*
+     * Every watch is recorded in the store: in one transaction, not one
+     * each (10,000 bases: 10,000 commits, each a WAL write and lock round).
+     */
+    if ((rc = strata_store_begin(w->store, err)) != 0)
+        return rc;
     for (i = 0; i < d->watch.n_bases; i++) {
         const strata_config_base *b = &d->watch.bases[i];
         strata_watcher_spec spec = {0};
@@ -135,9 +141,13 @@ strata_watcher_configure(strata_watcher *w, const struct strata_config *config,
         spec.platforms = b->platforms.items;
         spec.nplatforms = b->platforms.count;
         spec.verify = &b->verify;
-        if ((rc = strata_watcher_add(NULL, w, &spec, err)) != 0)
+        if ((rc = strata_watcher_add(NULL, w, &spec, err)) != 0) {
+            strata_store_rollback(w->store);
             return strata_error_wrap(err, "%s:%d:%d: watch '%s'", d->file,
                                      b->pos.line, b->pos.col, b->ref);
+        }
     }
-    return 0;
+    if ((rc = strata_store_commit(w->store, err)) != 0)
+        strata_store_rollback(w->store);
+    return rc;
 }
