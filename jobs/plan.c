@@ -17,41 +17,6 @@
 
 #include "jobs-int.h"
 
-/* What config says about one impacted graph node. */
-typedef struct plan_target {
-    const strata_config_repo *repo;   /* NULL: no configured repository */
-    const strata_config_image *image; /* NULL: an unnamed Dockerfile */
-} plan_target;
-
-void
-strata_plan__target(const strata_config_repo **out_repo,
-                    const strata_config_image **out_image,
-                    const strata_config_data *cfg, const char *node)
-{
-    size_t r, i;
-
-    *out_repo = NULL;
-    *out_image = NULL;
-    for (r = 0; r < cfg->n_repos; r++) {
-        const strata_config_repo *repo = &cfg->repos[r];
-        size_t ulen = strlen(repo->url);
-
-        for (i = 0; i < repo->n_images; i++) {
-            if (strcmp(repo->images[i].name, node) == 0) {
-                *out_repo = repo;
-                *out_image = &repo->images[i];
-                return;
-            }
-        }
-        /* Unnamed consumers are named "URL//PATH" by the scanner. */
-        if (strncmp(node, repo->url, ulen) == 0 && node[ulen] == '/' &&
-            node[ulen + 1] == '/') {
-            *out_repo = repo;
-            return;
-        }
-    }
-}
-
 /*
  * The verification gate (watchers/gate.c) keeps one row per base,
  * "verify:REF" = {"digest", "state", "reason", ...}. A digest is held
@@ -207,7 +172,7 @@ enqueue_waves(json_t *update, strata_store *st, const strata_graph *g,
             const strata_config_image *img;
             unsigned actions;
 
-            strata_plan__target(&repo, &img, cfg, h->image);
+            strata_config_target(&repo, &img, cfg, h->image);
             /* Unconfigured consumers are reported, not acted on. */
             actions = repo != NULL ? repo->on_base_update : 0;
             if (img == NULL)

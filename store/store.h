@@ -496,6 +496,23 @@ int strata_store_job_list_image(json_t **out, strata_store *st,
                                 const char *image, const char *action,
                                 strata_error *err);
 
+/* One job's base, as strata_store_job_each_base hands it (borrowed). */
+typedef int (*strata_store_job_base_cb)(int64_t id, const char *base_ref,
+                                        const char *base_digest, void *arg);
+
+/*
+ * For each job of action on image (with prefix: on every image that starts
+ * with image, such as a repository's unnamed Dockerfiles "URL//"), not
+ * cancelled and with a base, by id: cb(id, base_ref, base_digest, arg).
+ * A negative return from cb (a STRATA_E* code) stops the walk and is
+ * returned. One range of an index (jobs_image), however long the queue.
+ * STRATA_EINVAL for an empty prefix.
+ */
+int strata_store_job_each_base(strata_store *st, const char *action,
+                               const char *image, int prefix,
+                               strata_store_job_base_cb cb, void *arg,
+                               strata_error *err);
+
 /*
  * *out = 1 when a rebuild or rebase of image is queued or running (a new
  * digest of image is then most likely strata's own push), else 0.

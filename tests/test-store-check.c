@@ -334,6 +334,16 @@ count_watch(const strata_store_watch *w, void *arg)
     return 0;
 }
 
+static int
+count_base(int64_t id, const char *ref, const char *digest, void *arg)
+{
+    (void) id;
+    (void) ref;
+    (void) digest;
+    ++*(int *) arg;
+    return 0;
+}
+
 /* Runs every statement the store has, at least once. */
 static void
 exercise(strata_store *st)
@@ -425,6 +435,12 @@ exercise(strata_store *st)
     json_decref(list);
     CHECK_OK(strata_store_job_list_image(&list, st, "r/app", "pr", &err), &err);
     json_decref(list);
+    CHECK_OK(
+        strata_store_job_each_base(st, "pr", "r/app", 0, count_base, &n, &err),
+        &err);
+    CHECK_OK(
+        strata_store_job_each_base(st, "pr", "r/", 1, count_base, &n, &err),
+        &err);
     CHECK_OK(strata_store_job_producing(&yes, st, "r/app", &err), &err);
     /* The graph. */
     CHECK_OK(strata_store_graph_upsert_node(
@@ -529,6 +545,8 @@ TEST(every_statement_uses_an_index)
         {"job_find_key", "sqlite_autoindex_jobs_1"},
         {"job_list_state", "jobs_state"},
         {"job_list_image", "jobs_image"},
+        {"job_bases", "jobs_image"},
+        {"job_bases_prefix", "jobs_image"},
         {"job_cancel_superseded", "jobs_image"},
         {"job_requeue", "jobs_state"},
         {"job_count", "jobs_state"},
