@@ -514,10 +514,9 @@ json_t *strata_watchers_gate_get(struct strata_store *st,
  * STRATA_ECONFLICT when the verdict is about another digest or the digest
  * is verified or approved already.
  */
-int strata_watchers_gate_approve(struct strata_store *st,
-                                 const char *watch_key, const char *digest,
-                                 const char *who, int64_t now,
-                                 strata_error *err);
+int strata_watchers_gate_approve(struct strata_store *st, const char *watch_key,
+                                 const char *digest, const char *who,
+                                 int64_t now, strata_error *err);
 
 /* ==== end of polling scheduler ========================================== */
 
