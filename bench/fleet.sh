@@ -15,18 +15,21 @@
 # remote. Then, timed:
 #   1. `strata graph scan` (set-up: clone every mirror, parse every file);
 #   2. `strata run` (the daemon, polling every second) is started, and
-#      once it is ready base A is pushed anew: HIT * PER pr jobs are
-#      queued (one per Dockerfile; a repository's first job pins all its
-#      Dockerfiles, the others find the branch already there). Measured
-#      from the push: the base.updated event (detection), base.planned
-#      (planning), the first and the last pr job to end, and the
-#      daemon's peak RSS (VmHWM) and CPU time; then every remote is
-#      checked: HIT branches, each pinning the new digest in every
-#      Dockerfile, and none elsewhere;
+#      once it is ready (its start-up scan done, both bases seen) base A
+#      is pushed anew: HIT * PER pr jobs are queued (one per Dockerfile;
+#      a repository's first job pins all its Dockerfiles, the others find
+#      the branch already there). Measured from the push, from the
+#      store's own times: the base.updated event (detection),
+#      base.planned (the jobs enqueued), the first job to end, the last
+#      job that pushed a branch, the last job to end (the cycle), and
+#      the daemon's peak RSS (VmHWM) and its CPU time from the push;
+#      then every remote is checked: HIT branches, each pinning the new
+#      digest in every Dockerfile, and none elsewhere;
 #   3. the store's claim latency with those HIT * PER jobs queued again
 #      (bench-claim --db on a copy of the daemon's database, requeued).
 # Goal (issue 20): every branch pushed within 30 s of the push, peak RSS
-# under 64 MiB. README.md "Benchmarks" quotes a run.
+# under 64 MiB. PER=1 is one job per repository. README.md "Benchmarks"
+# quotes runs of both, and of STRATA= the build before.
 set -eu
 
 build=${1:-build}
@@ -42,7 +45,7 @@ else
   strata="$root/$build/cli/strata"
   ninja -C "$root/$build" cli/strata >/dev/null
 fi
-for t in git sqlite3 /usr/bin/time /usr/bin/python3; do
+for t in git sqlite3 bc /usr/bin/time /usr/bin/python3; do
   command -v "$t" >/dev/null || { echo "fleet.sh: needs $t" >&2; exit 1; }
 done
 work=$(mktemp -d /tmp/strata-bench-fleet-XXXXXX)
