@@ -436,7 +436,9 @@ TEST(transactions_nest)
     strata_error err = {0};
     strata_store *st = open_store(":memory:", NULL);
 
+    CHECK_EQ(strata_store_in_transaction(st), 0);
     CHECK_OK(strata_store_begin(st, &err), &err);
+    CHECK_EQ(strata_store_in_transaction(st), 1);
     CHECK_OK(strata_store_event_append(NULL, st, "a", NULL, NULL, 0, &err),
              &err);
     CHECK_OK(strata_store_begin(st, &err), &err);
@@ -444,8 +446,10 @@ TEST(transactions_nest)
              &err);
     CHECK_EQ(count_events(st), 2);
     strata_store_rollback(st); /* only the inner part */
+    CHECK_EQ(strata_store_in_transaction(st), 1);
     CHECK_EQ(count_events(st), 1);
     CHECK_OK(strata_store_commit(st, &err), &err);
+    CHECK_EQ(strata_store_in_transaction(st), 0);
     CHECK_EQ(count_events(st), 1);
 
     CHECK_OK(strata_store_begin(st, &err), &err);
