@@ -6,12 +6,15 @@
  * daemon's.
  *
  *   bench-claim [--drain] [--mix notify|mixed] [--claims K] N...
+ *   bench-claim --db PATH
  *
  * notify: N notify jobs for one base digest, in three waves (issue 20's
  * case). mixed: per image a pin and a notify job, and a rebuild for one
  * image in five, in three waves, so later waves wait for earlier
  * rebuilds. Prints one line per N: the median and worst of K claims, and
- * the drain time.
+ * the drain time. --db: the queued jobs of an existing database (say a
+ * daemon's, requeued), claimed and finished one by one until none is left;
+ * prints the median, 99th percentile and worst claim, and the drain time.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -155,12 +158,51 @@ out:
     return rc != 0;
 }
 
+/* Every queued job of the database at path, claim by claim. */
+static int
+run_db(const char *path)
+{
+    strata_store *st = NULL;
+    strata_error err = {0};
+    double *t = NULL, t0, drain_ms, ms;
+    size_t k = 0, cap = 1024;
+    int rc;
+
+    if ((rc = strata_store_open(&st, path, &err)) != 0)
+        goto out;
+    t = malloc(cap * sizeof(*t));
+    t0 = now_ms();
+    for (;;) {
+        if ((rc = claim_one(&ms, st, &err)) != 0)
+            goto out;
+        if (ms < 0)
+            break;
+        if (k == cap)
+            t = realloc(t, (cap *= 2) * sizeof(*t));
+        t[k++] = ms;
+    }
+    drain_ms = now_ms() - t0;
+    qsort(t, k, sizeof(*t), cmp_double);
+    printf("  %zu jobs queued: claim median %.3f ms, 99th percentile %.3f ms, "
+           "worst %.3f ms; drained (claim and finish each) in %.0f ms\n",
+           k, k > 0 ? t[k / 2] : 0.0, k > 0 ? t[k * 99 / 100] : 0.0,
+           k > 0 ? t[k - 1] : 0.0, drain_ms);
+out:
+    if (rc != 0)
+        fprintf(stderr, "bench-claim: %s\n", err.msg);
+    free(t);
+    strata_store_close(st);
+    return rc != 0;
+}
+
 int
 main(int argc, char **argv)
 {
     char dir[] = "/tmp/strata-bench-claim-XXXXXX";
     int i, mixed = 0, drain = 0, claims = 20, rc = 0;
 
+    if (argc == 3 && strcmp(argv[1], "--db") == 0)
+        return run_db(argv[2]);
     for (i = 1; i < argc && argv[i][0] == '-'; i++) {
         if (strcmp(argv[i], "--drain") == 0) {
             drain = 1;
@@ -175,7 +217,8 @@ main(int argc, char **argv)
     }
     if (i >= argc || claims < 1) {
         fprintf(stderr, "usage: bench-claim [--drain] [--mix notify|mixed] "
-                        "[--claims K] N...\n");
+                        "[--claims K] N...\n"
+                        "       bench-claim --db PATH\n");
         return 2;
     }
     if (mkdtemp(dir) == NULL) {

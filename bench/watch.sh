@@ -2,26 +2,37 @@
 # watch.sh - benchmark of `strata watch --once` (not in CI).
 #
 #   bench/watch.sh [BUILD_DIR]            (default: build)
-#   TAGS=1000 SAMPLE=50 bench/watch.sh build
+#   TAGS=1000 SAMPLE=50 RUNS=7 bench/watch.sh build
+#   STRATA=/path/to/strata bench/watch.sh     (another build's binary)
 #
 # Starts the real registry (tests/registry/registry.py) on loopback, pushes
 # one image under TAGS tags and watches all of them. Then, in the same run:
 #   1. `strata watch --once`, first run (every tag a first sighting: HEAD +
-#      verifying GET + store writes) and second run (steady state: one HEAD
-#      per tag), wall time and peak RSS from /usr/bin/time -v;
-#   2. `skopeo inspect --raw --tls-verify=false` per tag, sequentially, on a
-#      sample of SAMPLE tags, extrapolated to TAGS;
-#   3. the registry's raw HEAD rate, `ab -i -k -n N -c 8` on one tag: the
-#      floor for TAGS HEADs at strata's default concurrency (8).
+#      verifying GET + store writes), wall time and peak RSS from
+#      /usr/bin/time -v;
+#   2. the steady state (one HEAD per tag, nothing changed) against the
+#      registry's raw HEAD rate: RUNS pairs, each a steady-state
+#      `strata watch --once` (the whole process: start-up, configuration,
+#      store, TAGS checks) then `ab -i -k -n TAGS -c 8` on one tag (TAGS
+#      HEADs at strata's default concurrency, 8, on the same registry),
+#      in turn, so both see the same machine; strata's rate as a fraction
+#      of ab's is taken pair by pair and the median quoted;
+#   3. `skopeo inspect --raw --tls-verify=false` per tag, sequentially, on a
+#      sample of SAMPLE tags, extrapolated to TAGS.
 # Prints the figures and the ratios; README.md "Benchmarks" quotes a run.
 set -eu
 
 build=${1:-build}
 TAGS=${TAGS:-1000}
 SAMPLE=${SAMPLE:-50}
+RUNS=${RUNS:-7}
 root=$(cd "$(dirname "$0")/.." && pwd)
-strata="$root/$build/cli/strata"
-ninja -C "$root/$build" cli/strata >/dev/null
+if [ -n "${STRATA:-}" ]; then
+  strata=$STRATA # another build to measure, say an older one
+else
+  strata="$root/$build/cli/strata"
+  ninja -C "$root/$build" cli/strata >/dev/null
+fi
 for t in skopeo ab /usr/bin/time; do
   command -v "$t" >/dev/null || { echo "watch.sh: needs $t" >&2; exit 1; }
 done
@@ -70,9 +81,32 @@ timed "$strata" -c "$work/strata.yaml" --log-level warn watch --once
 first_wall=$wall first_rss=$rss
 lines=$(wc -l <"$work/out")
 [ "$lines" -eq "$TAGS" ] || { echo "watch.sh: $lines first sightings, want $TAGS" >&2; cat "$work/err" >&2; exit 1; }
-timed "$strata" -c "$work/strata.yaml" --log-level warn watch --once
-steady_wall=$wall steady_rss=$rss
-[ ! -s "$work/out" ] || { echo "watch.sh: changes on the second run" >&2; exit 1; }
+
+# median of the numbers on stdin
+median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+: >"$work/pairs"
+i=0
+while [ "$i" -lt "$RUNS" ]; do
+  timed "$strata" -c "$work/strata.yaml" --log-level warn watch --once
+  [ ! -s "$work/out" ] || { echo "watch.sh: changes in the steady state" >&2; exit 1; }
+  grep -q . "$work/err" && { echo "watch.sh: errors in the steady state:" >&2; cat "$work/err" >&2; exit 1; }
+  ab -i -k -n "$TAGS" -c 8 \
+    -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
+    "http://$host/v2/bench/base/manifests/t00000" >"$work/ab" 2>&1
+  rate=$(awk '/Requests per second/ { print $4 }' "$work/ab")
+  failed=$(awk '/Failed requests/ { print $3 }' "$work/ab")
+  [ "$failed" = 0 ] || { echo "watch.sh: ab saw $failed failed requests" >&2; exit 1; }
+  # strata wall, strata RSS, ab rate, strata rate / ab rate
+  echo "$wall $rss $rate $(echo "$TAGS / $wall / $rate" | bc -l)" >>"$work/pairs"
+  i=$((i + 1))
+done
+steady_wall=$(awk '{ print $1 }' "$work/pairs" | median)
+steady_rss=$(awk '{ print $2 }' "$work/pairs" | median)
+rate=$(awk '{ print $3 }' "$work/pairs" | median)
+ratio=$(awk '{ print $4 }' "$work/pairs" | median)
+ratio_min=$(awk '{ print $4 }' "$work/pairs" | sort -g | head -1)
+ratio_max=$(awk '{ print $4 }' "$work/pairs" | sort -g | tail -1)
 
 start=$(date +%s.%N)
 i=0
@@ -84,17 +118,10 @@ done
 end=$(date +%s.%N)
 skopeo_wall=$(echo "($end - $start) * $TAGS / $SAMPLE" | bc -l)
 
-n=$((TAGS * 5))
-ab -i -k -n "$n" -c 8 \
-  -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
-  "http://$host/v2/bench/base/manifests/t00000" >"$work/ab" 2>&1
-rate=$(awk '/Requests per second/ { print $4 }' "$work/ab")
-ab_wall=$(echo "$TAGS / $rate" | bc -l)
-
 printf 'tags watched:                      %d\n' "$TAGS"
 printf 'strata watch --once, first run:    %.2f s, peak RSS %d KiB (%d first sightings)\n' "$first_wall" "$first_rss" "$lines"
-printf 'strata watch --once, steady state: %.2f s, peak RSS %d KiB (%.0f tags/s)\n' "$steady_wall" "$steady_rss" "$(echo "$TAGS / $steady_wall" | bc -l)"
+printf 'strata watch --once, steady state: %.2f s median of %d, peak RSS %d KiB (%.0f tags/s)\n' "$steady_wall" "$RUNS" "$steady_rss" "$(echo "$TAGS / $steady_wall" | bc -l)"
+printf 'ab -i -k -n %d -c 8 raw HEAD:      %.0f req/s median (%.2f s for %d HEADs)\n' "$TAGS" "$rate" "$(echo "$TAGS / $rate" | bc -l)" "$TAGS"
+printf 'strata steady rate / ab rate:      %.2f median of %d pairs (%.2f-%.2f)\n' "$ratio" "$RUNS" "$ratio_min" "$ratio_max"
 printf 'skopeo inspect --raw per tag:      %.2f s (%d-tag sample, extrapolated)\n' "$skopeo_wall" "$SAMPLE"
-printf 'ab -i -k -c 8 raw HEAD:            %.0f req/s -> %.2f s for %d HEADs\n' "$rate" "$ab_wall" "$TAGS"
 printf 'ratio skopeo / strata (steady):    %.1fx\n' "$(echo "$skopeo_wall / $steady_wall" | bc -l)"
-printf 'ratio strata (steady) / raw HEAD:  %.2fx\n' "$(echo "$steady_wall / $ab_wall" | bc -l)"

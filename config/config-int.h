@@ -39,6 +39,9 @@ struct strata_config {
 };
 
 void *strata_config__alloc(strata_config *cfg, size_t size);
+/* Builds data.index for strata_config_target (target.c), once loaded. */
+typedef struct strata_config__index strata_config__index;
+void strata_config__index_build(strata_config *cfg);
 char *strata_config__strdup(strata_config *cfg, const char *s);
 char *strata_config__strndup(strata_config *cfg, const char *s, size_t n);
 /* A new secret holding a copy of value (len bytes); owned by cfg. */

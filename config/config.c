@@ -272,6 +272,7 @@ strata_config_load_string(strata_config **out, const char *yaml, size_t len,
                               strata_config_problems_get(problems, 0)->text);
         strata_config_free(ctx.cfg);
     } else {
+        strata_config__index_build(ctx.cfg);
         *out = ctx.cfg;
     }
     strata_config_problems_free(own);

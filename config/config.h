@@ -422,6 +422,9 @@ typedef struct strata_config_data {
     const strata_config_scanner *scanners; /* rescans */
     size_t n_scanners;
     strata_config_signing signing;
+    /* strata_config_target's index, built on load; NULL in a tree made
+     * by hand (it then looks through repos[]). */
+    const struct strata_config__index *index;
 } strata_config_data;
 
 /* ---- loading ---------------------------------------------------------- */
@@ -465,6 +468,17 @@ void strata_config_free(strata_config *config);
 
 /* The validated tree. Owned by config; read-only. */
 const strata_config_data *strata_config_data_get(const strata_config *config);
+
+/*
+ * The repository (and image) a graph node belongs to: a configured image's
+ * name gives its repository and image; an unnamed Dockerfile
+ * "REPO-URL//PATH" (graph/) its repository and a NULL image. Both NULL when
+ * no repository has it. When a node could be both, the repository listed
+ * first wins. Constant time on a loaded configuration. Borrowed.
+ */
+void strata_config_target(const strata_config_repo **out_repo,
+                          const strata_config_image **out_image,
+                          const strata_config_data *cfg, const char *node);
 
 /* Lookups by key; NULL when absent. Borrowed. */
 const strata_config_registry *

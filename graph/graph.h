@@ -121,6 +121,17 @@ int strata_graph_ancestors(const char ***out, size_t *n, const strata_graph *g,
                            const char *ref, strata_error *err);
 
 /*
+ * The nodes that repository repo (its URL, as configured) makes: the
+ * children of the edges learnt from its Dockerfiles (configured images and
+ * unnamed consumers), each once, in the order the edges were added. *out
+ * is an array of borrowed strings (free the array only); 0 nodes when the
+ * graph knows nothing of repo. Costs a pass over the edges (integer
+ * compares), not over strings.
+ */
+int strata_graph_repo_nodes(const char ***out, size_t *n, const strata_graph *g,
+                            const char *repo);
+
+/*
  * Finds a cycle anywhere in the graph. Returns 0 and *out = NULL when
  * there is none; otherwise *out is "a -> b -> a" (caller frees).
  */

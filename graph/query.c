@@ -2,7 +2,8 @@
  * query.c - questions asked of the lineage graph: which images descend
  * from a base, in waves (Kahn's algorithm restricted to the descendants,
  * so a wave holds images whose impacted parents are all in earlier
- * waves); the ancestors of an image; and cycles, found by an iterative
+ * waves); the ancestors of an image; the nodes a repository's
+ * Dockerfiles make; and cycles, found by an iterative
  * depth-first search so a 100,000-deep chain cannot overflow the stack.
  */
 #include <stdint.h>
@@ -214,12 +215,52 @@ strata_graph_waves_free(strata_graph_waves *w)
     free(w);
 }
 
+/*
+ * A set of node indexes, open addressing, sized to what it holds: the
+ * ancestors of an image are a handful even in a 100,000-node graph, so
+ * nothing here is proportional to the graph (an answer per pull request
+ * of a fleet's base update must not cost a pass over every node).
+ */
+typedef struct node_set {
+    size_t *slots; /* index + 1; 0 is empty */
+    size_t cap, n; /* cap a power of two */
+} node_set;
+
+/* 1 when i was added, 0 when it was there. */
+static int
+node_set_add(node_set *s, size_t i)
+{
+    size_t k, j;
+
+    if (2 * (s->n + 1) > s->cap) {
+        node_set old = *s;
+
+        s->cap = old.cap ? old.cap * 2 : 32;
+        s->slots = strata_xcalloc(s->cap, sizeof(*s->slots));
+        s->n = 0;
+        for (k = 0; k < old.cap; k++)
+            if (old.slots[k] != 0)
+                node_set_add(s, old.slots[k] - 1);
+        free(old.slots);
+    }
+    for (j = (i * 0x9e3779b97f4a7c15ULL) & (s->cap - 1);;
+         j = (j + 1) & (s->cap - 1)) {
+        if (s->slots[j] == i + 1)
+            return 0;
+        if (s->slots[j] == 0) {
+            s->slots[j] = i + 1;
+            s->n++;
+            return 1;
+        }
+    }
+}
+
 int
 strata_graph_ancestors(const char ***out, size_t *n, const strata_graph *g,
                        const char *ref, strata_error *err)
 {
-    unsigned char *seen;
-    size_t *queue, head = 0, tail = 0, start, i;
+    node_set seen = {0};
+    size_t *queue = NULL, head = 0, tail = 0, cap = 0, start, i;
     const char **res;
 
     *out = NULL;
@@ -227,24 +268,56 @@ strata_graph_ancestors(const char ***out, size_t *n, const strata_graph *g,
     if (strata_graph_find(g, ref, &start) != 0)
         return strata_error_set(err, STRATA_ENOTFOUND,
                                 "no image '%s' in the graph", ref);
-    seen = strata_xcalloc(g->nnodes, 1);
-    queue = strata_xcalloc(g->nnodes, sizeof(*queue));
-    res = strata_xcalloc(g->nnodes, sizeof(*res));
-    seen[start] = 1;
+    node_set_add(&seen, start);
+    queue = strata_xrealloc(queue, (cap = 16) * sizeof(*queue));
     queue[tail++] = start;
     while (head < tail) {
         const strata_graph__node *nd = &g->nodes[queue[head++]];
+
         for (i = 0; i < nd->parents.n; i++) {
             size_t p = g->edges[strata_graph__at(&nd->parents, i)].parent;
-            if (!seen[p]) {
-                seen[p] = 1;
-                queue[tail++] = p;
-                res[(*n)++] = g->nodes[p].ref;
-            }
+
+            if (!node_set_add(&seen, p))
+                continue;
+            if (tail == cap)
+                queue = strata_xrealloc(queue, (cap *= 2) * sizeof(*queue));
+            queue[tail++] = p;
         }
     }
-    free(seen);
+    /* The queue past the start is the answer, nearest first. */
+    res = strata_xcalloc(tail, sizeof(*res));
+    for (i = 1; i < tail; i++)
+        res[(*n)++] = g->nodes[queue[i]].ref;
+    free(seen.slots);
     free(queue);
+    *out = res;
+    return 0;
+}
+
+int
+strata_graph_repo_nodes(const char ***out, size_t *n, const strata_graph *g,
+                        const char *repo)
+{
+    uint32_t id = strata_graph__strtab_find(&g->strings, repo);
+    node_set seen = {0};
+    const char **res = NULL;
+    size_t i, cap = 0;
+
+    *out = NULL;
+    *n = 0;
+    if (id == 0)
+        return 0;
+    for (i = 0; i < g->nedges; i++) {
+        const strata_graph__edge *e = &g->edges[i];
+
+        if (e->repo != id || !node_set_add(&seen, e->child))
+            continue;
+        if (*n == cap)
+            res =
+                strata_xrealloc(res, (cap = cap ? cap * 2 : 8) * sizeof(*res));
+        res[(*n)++] = g->nodes[e->child].ref;
+    }
+    free(seen.slots);
     *out = res;
     return 0;
 }

@@ -614,7 +614,7 @@ start(strata_runner_job *job, int rebuild, strata_error *err)
     size_t i;
     int rc;
 
-    strata_plan__target(&repo, &img, env->cfg, job->job->image);
+    strata_config_target(&repo, &img, env->cfg, job->job->image);
     if (repo == NULL || img == NULL)
         return strata_error_set(err, STRATA_ENOTFOUND,
                                 "no configured image '%s'", job->job->image);

@@ -102,11 +102,48 @@ strata_pr__field(const json_t *obj, const char *key)
 
 /* ---- what to pin, and the words around it ---------------------------- */
 
+/* The newest job's digest per base (gather_bases), and its id. */
+typedef struct planned_base {
+    int64_t id;
+    char *digest;
+} planned_base;
+
+typedef struct bases_walk {
+    strata_strmap *out; /* base ref -> planned_base */
+    const char *only;   /* the job's own base, unless grouping */
+} bases_walk;
+
+static int
+on_job_base(int64_t id, const char *ref, const char *digest, void *arg)
+{
+    bases_walk *b = arg;
+    planned_base *p;
+
+    if (b->only != NULL && strcmp(ref, b->only) != 0)
+        return 0;
+    p = strata_strmap_get(b->out, ref);
+    if (p == NULL) {
+        p = strata_xcalloc(1, sizeof(*p));
+        strata_strmap_put(b->out, ref, p);
+    }
+    /* Ids grow: a later job's digest replaces an earlier one's. */
+    if (p->digest == NULL || id > p->id) {
+        free(p->digest);
+        p->digest = strata_xstrdup(digest);
+        p->id = id;
+    }
+    return 0;
+}
+
 /*
  * The planned digest of each base this change pins: the base_digest of
  * the newest (largest id) `pr` job, not cancelled, of an image this
- * repository builds; only the job's own base unless grouping. The job's
- * own base and digest are always there, since it runs.
+ * repository builds (a configured image of it, or one of its unnamed
+ * Dockerfiles "URL//PATH"); only the job's own base unless grouping. The
+ * job's own base and digest are always there, since it runs. Each image's
+ * jobs come from one range of an index: the cost is this repository's
+ * jobs, not the queue's. A store error fails the attempt: a change that
+ * pins fewer bases than it should would be pushed as if complete.
  */
 static int
 gather_bases(strata_strmap *out, strata_pr__ctx *c, int group,
@@ -114,37 +151,20 @@ gather_bases(strata_strmap *out, strata_pr__ctx *c, int group,
 {
     const strata_runner_env *env = c->job->env;
     const strata_store_job *sj = c->job->job;
-    json_t *jobs = NULL, *j;
+    bases_walk b = {out, group ? NULL : sj->base_ref};
+    char *prefix = strata_xasprintf("%s//", c->repo->url);
     size_t i;
-    int rc;
+    int rc = 0;
 
-    free(strata_strmap_put(out, sj->base_ref, strata_xstrdup(sj->base_digest)));
-    /* A store error fails the attempt: a change that pins fewer bases
-     * than it should would be pushed as if complete. */
-    if ((rc = strata_store_job_list(&jobs, env->store, 0, 0, -1, err)) != 0)
-        return rc;
-    json_array_foreach (jobs, i, j) {
-        const char *action = json_string_value(json_object_get(j, "action"));
-        const char *state = json_string_value(json_object_get(j, "state"));
-        const char *image = json_string_value(json_object_get(j, "image"));
-        const char *ref = json_string_value(json_object_get(j, "base_ref"));
-        const char *dg = json_string_value(json_object_get(j, "base_digest"));
-        const strata_config_repo *repo = NULL;
-        const strata_config_image *img = NULL;
-
-        if (action == NULL || strcmp(action, "pr") != 0 || ref == NULL ||
-            dg == NULL || image == NULL ||
-            (state != NULL && strcmp(state, "cancelled") == 0) ||
-            (!group && strcmp(ref, sj->base_ref) != 0))
-            continue;
-        strata_plan__target(&repo, &img, env->cfg, image);
-        if (repo != c->repo)
-            continue;
-        /* Ids grow: a later job's digest replaces an earlier one's. */
-        free(strata_strmap_put(out, ref, strata_xstrdup(dg)));
-    }
-    json_decref(jobs);
-    return 0;
+    on_job_base(sj->id, sj->base_ref, sj->base_digest, &b);
+    for (i = 0; i < c->repo->n_images && rc == 0; i++)
+        rc = strata_store_job_each_base(
+            env->store, "pr", c->repo->images[i].name, 0, on_job_base, &b, err);
+    if (rc == 0)
+        rc = strata_store_job_each_base(env->store, "pr", prefix, 1,
+                                        on_job_base, &b, err);
+    free(prefix);
+    return rc;
 }
 
 /* The digest seen for ref before digest, and when digest was first seen. */
@@ -271,19 +291,58 @@ current_digest(char **out, strata_store *st, const char *image,
     return rc;
 }
 
+/* 1 when ref is among the n strings of list. */
+static int
+among(const char *const *list, size_t n, const char *ref)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if (strcmp(list[i], ref) == 0)
+            return 1;
+    return 0;
+}
+
+/* 1 when the graph has base among ref's ancestors. */
+static int
+descends(const strata_graph *g, const char *ref, const char *base)
+{
+    const char **anc = NULL;
+    size_t n = 0;
+    int yes;
+
+    if (strata_graph_ancestors(&anc, &n, g, ref, NULL) != 0)
+        return 0;
+    yes = among(anc, n, base);
+    free(anc);
+    return yes;
+}
+
+/* One of this repository's graph nodes, with its ancestors. */
+typedef struct repo_node {
+    const char *ref; /* borrowed from the graph */
+    const char **anc;
+    size_t nanc;
+} repo_node;
+
 /*
  * Fills c->bases (sorted by ref) and c->pins: each base at its planned
- * digest, the images between it and the job's image at their current
- * digest, and c->affected: the impacted images this repository builds.
- * A store error is returned (the attempt fails and the job retries).
+ * digest, the images between it and this repository's Dockerfiles at
+ * their current digest (those strata rebuilt in earlier waves), and
+ * c->affected: the impacted images this repository builds. Only the
+ * repository's own nodes and their ancestors are looked at (a few, from
+ * the graph), never every image a base update reaches: a base under a
+ * thousand repositories costs each of their jobs the same as one. A store
+ * error is returned (the attempt fails and the job retries).
  */
 static int
 gather(strata_pr__ctx *c, strata_error *err)
 {
     const strata_runner_env *env = c->job->env;
     strata_strmap *planned = strata_strmap_new(), *seen = strata_strmap_new();
-    const char **refs = NULL;
-    size_t n = 0, it = 0, i, w, k;
+    const char **refs = NULL, **nodes = NULL;
+    repo_node *rn = NULL;
+    size_t n = 0, it = 0, nn = 0, i, k, a;
     const char *key;
     void *val;
     int rc;
@@ -295,44 +354,61 @@ gather(strata_pr__ctx *c, strata_error *err)
     while (strata_strmap_next(planned, &it, &key, &val))
         refs[n++] = key;
     qsort(refs, n, sizeof(*refs), cmp_ref);
+    if (env->graph != NULL)
+        strata_graph_repo_nodes(&nodes, &nn, env->graph, c->repo->url);
+    rn = strata_xcalloc(nn + 1, sizeof(*rn));
+    for (k = 0; k < nn; k++) {
+        rn[k].ref = nodes[k];
+        strata_graph_ancestors(&rn[k].anc, &rn[k].nanc, env->graph, nodes[k],
+                               NULL);
+    }
     for (i = 0; i < n && rc == 0; i++) {
-        const char *digest = strata_strmap_get(planned, refs[i]);
-        json_t *b = json_pack("{s:s, s:s}", "ref", refs[i], "digest", digest);
-        strata_graph_waves *wv = NULL;
+        const planned_base *p = strata_strmap_get(planned, refs[i]);
+        json_t *b =
+            json_pack("{s:s, s:s}", "ref", refs[i], "digest", p->digest);
 
         json_array_append_new(c->bases, b);
-        if ((rc = history_of(b, env, refs[i], digest, err)) != 0)
+        if ((rc = history_of(b, env, refs[i], p->digest, err)) != 0)
             break;
-        pin_put(c, refs[i], digest, refs[i]);
-        if (env->graph == NULL ||
-            strata_graph_impacted(&wv, env->graph, refs[i], NULL) != 0)
-            continue;
-        for (w = 0; w < wv->nwaves && rc == 0; w++) {
-            for (k = 0; k < wv->len[w] && rc == 0; k++) {
-                const char *img = wv->waves[w][k].image;
-                const strata_config_repo *repo = NULL;
-                const strata_config_image *ci = NULL;
+        pin_put(c, refs[i], p->digest, refs[i]);
+        for (k = 0; k < nn && rc == 0; k++) {
+            const strata_config_repo *repo = NULL;
+            const strata_config_image *ci = NULL;
+
+            if (!among(rn[k].anc, rn[k].nanc, refs[i]))
+                continue;
+            strata_config_target(&repo, &ci, env->cfg, rn[k].ref);
+            if (repo == c->repo && ci != NULL &&
+                (rc = add_affected(c, seen, rn[k].ref, err)) != 0)
+                break;
+            /* Its ancestors that descend from the base: rebuilt ones. */
+            for (a = 0; a < rn[k].nanc && rc == 0; a++) {
+                const char *img = rn[k].anc[a];
                 char *cur = NULL;
 
-                if (!strata_strmap_has(c->pins, img)) {
-                    if ((rc = current_digest(&cur, env->store, img, err)) != 0)
-                        break;
-                    if (cur != NULL)
-                        pin_put(c, img, cur, refs[i]);
-                    free(cur);
-                }
-                strata_plan__target(&repo, &ci, env->cfg, img);
-                if (repo == c->repo && ci != NULL)
-                    rc = add_affected(c, seen, img, err);
+                if (strcmp(img, refs[i]) == 0 ||
+                    strata_strmap_has(c->pins, img) ||
+                    !descends(env->graph, img, refs[i]))
+                    continue;
+                if ((rc = current_digest(&cur, env->store, img, err)) != 0)
+                    break;
+                if (cur != NULL)
+                    pin_put(c, img, cur, refs[i]);
+                free(cur);
             }
         }
-        strata_graph_waves_free(wv);
     }
 out:
+    for (k = 0; k < nn; k++)
+        free(rn[k].anc);
+    free(rn);
+    free(nodes);
     free(refs);
     it = 0;
-    while (strata_strmap_next(planned, &it, &key, &val))
+    while (strata_strmap_next(planned, &it, &key, &val)) {
+        free(((planned_base *) val)->digest);
         free(val);
+    }
     strata_strmap_free(planned);
     strata_strmap_free(seen);
     return rc;
@@ -347,7 +423,7 @@ start(strata_runner_job *job, strata_error *err)
     strata_pr__ctx *c;
     int rc;
 
-    strata_plan__target(&repo, &img, job->env->cfg, sj->image);
+    strata_config_target(&repo, &img, job->env->cfg, sj->image);
     if (repo == NULL)
         return strata_error_set(err, STRATA_ENOTFOUND,
                                 "no configured repository builds '%s'",

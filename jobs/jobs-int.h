@@ -15,11 +15,6 @@
 #include "scan.h"
 #include "vcs.h"
 
-/* The configured repository (and image, if named) of a graph node. */
-void strata_plan__target(const strata_config_repo **out_repo,
-                         const strata_config_image **out_image,
-                         const strata_config_data *cfg, const char *node);
-
 /* Expands {var} templates with shell-quoted values (action-exec.c). */
 int strata_exec__expand(char **out, const char *tmpl, const char *const *vars,
                         strata_error *err);

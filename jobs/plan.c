@@ -17,41 +17,6 @@
 
 #include "jobs-int.h"
 
-/* What config says about one impacted graph node. */
-typedef struct plan_target {
-    const strata_config_repo *repo;   /* NULL: no configured repository */
-    const strata_config_image *image; /* NULL: an unnamed Dockerfile */
-} plan_target;
-
-void
-strata_plan__target(const strata_config_repo **out_repo,
-                    const strata_config_image **out_image,
-                    const strata_config_data *cfg, const char *node)
-{
-    size_t r, i;
-
-    *out_repo = NULL;
-    *out_image = NULL;
-    for (r = 0; r < cfg->n_repos; r++) {
-        const strata_config_repo *repo = &cfg->repos[r];
-        size_t ulen = strlen(repo->url);
-
-        for (i = 0; i < repo->n_images; i++) {
-            if (strcmp(repo->images[i].name, node) == 0) {
-                *out_repo = repo;
-                *out_image = &repo->images[i];
-                return;
-            }
-        }
-        /* Unnamed consumers are named "URL//PATH" by the scanner. */
-        if (strncmp(node, repo->url, ulen) == 0 && node[ulen] == '/' &&
-            node[ulen + 1] == '/') {
-            *out_repo = repo;
-            return;
-        }
-    }
-}
-
 /*
  * The verification gate (watchers/gate.c) keeps one row per base,
  * "verify:REF" = {"digest", "state", "reason", ...}. A digest is held
@@ -191,6 +156,60 @@ being_produced(int *out, strata_store *st, const char *image, strata_error *err)
     return strata_store_job_producing(out, st, image, err);
 }
 
+typedef struct ranked {
+    size_t hit;  /* index in the wave */
+    size_t rank; /* how many of its repository's images come before it */
+} ranked;
+
+static int
+cmp_ranked(const void *a, const void *b)
+{
+    const ranked *x = a, *y = b;
+
+    if (x->rank != y->rank)
+        return x->rank < y->rank ? -1 : 1;
+    return x->hit < y->hit ? -1 : x->hit > y->hit;
+}
+
+/*
+ * The order a wave's jobs are queued in (the runner claims them in that
+ * order): every repository's first image, then every repository's second,
+ * and so on. A repository with five Dockerfiles on the base gets five pr
+ * jobs that make the same change; queued side by side they would run at
+ * once and wait on each other's mirror lock, and the last repository
+ * would get its branch only after every repository's every job. Spread
+ * out, one job per repository pushes first and the others find their
+ * branch there. *out: the wave's hit indexes (caller frees).
+ */
+static size_t *
+wave_order(const strata_graph_waves *w, size_t i, const strata_config_data *cfg)
+{
+    strata_strmap *count = strata_strmap_new();
+    ranked *r = strata_xcalloc(w->len[i] + 1, sizeof(*r));
+    size_t *order = strata_xcalloc(w->len[i] + 1, sizeof(*order));
+    size_t j;
+
+    for (j = 0; j < w->len[i]; j++) {
+        const strata_config_repo *repo;
+        const strata_config_image *img;
+        uintptr_t n;
+
+        strata_config_target(&repo, &img, cfg, w->waves[i][j].image);
+        r[j].hit = j;
+        if (repo == NULL)
+            continue;
+        n = (uintptr_t) strata_strmap_get(count, repo->url);
+        r[j].rank = n;
+        strata_strmap_put(count, repo->url, (void *) (n + 1));
+    }
+    qsort(r, w->len[i], sizeof(*r), cmp_ranked);
+    for (j = 0; j < w->len[i]; j++)
+        order[j] = r[j].hit;
+    free(r);
+    strata_strmap_free(count);
+    return order;
+}
+
 /* Enqueues every action of every impacted image; fills "waves". */
 static int
 enqueue_waves(json_t *update, strata_store *st, const strata_graph *g,
@@ -198,8 +217,9 @@ enqueue_waves(json_t *update, strata_store *st, const strata_graph *g,
               const char *digest, int dry_run, strata_error *err)
 {
     strata_graph_waves *w = NULL;
-    json_t *waves = json_array();
-    size_t i, j;
+    json_t *waves = json_array(), **per_hit = NULL;
+    size_t *order = NULL;
+    size_t i, j, k;
     unsigned bit;
     int rc;
 
@@ -217,13 +237,18 @@ enqueue_waves(json_t *update, strata_store *st, const strata_graph *g,
         json_t *wave = json_array();
 
         json_array_append_new(waves, wave);
-        for (j = 0; j < w->len[i]; j++) {
-            const strata_graph_hit *h = &w->waves[i][j];
+        /* Queued in wave_order; listed in the graph's order. */
+        order = wave_order(w, i, cfg);
+        per_hit = strata_xcalloc(w->len[i] + 1, sizeof(*per_hit));
+        for (k = 0; k < w->len[i]; k++) {
+            const strata_graph_hit *h = &w->waves[i][order[k]];
             const strata_config_repo *repo;
             const strata_config_image *img;
             unsigned actions;
 
-            strata_plan__target(&repo, &img, cfg, h->image);
+            j = order[k];
+            per_hit[j] = json_array();
+            strata_config_target(&repo, &img, cfg, h->image);
             /* Unconfigured consumers are reported, not acted on. */
             actions = repo != NULL ? repo->on_base_update : 0;
             if (img == NULL)
@@ -263,11 +288,25 @@ enqueue_waves(json_t *update, strata_store *st, const strata_graph *g,
                     json_object_set_new(entry, "created",
                                         json_boolean(created));
                 }
-                json_array_append_new(wave, entry);
+                json_array_append_new(per_hit[j], entry);
             }
         }
+        for (j = 0; j < w->len[i]; j++) {
+            json_array_extend(wave, per_hit[j]);
+            json_decref(per_hit[j]);
+            per_hit[j] = NULL;
+        }
+        free(per_hit);
+        per_hit = NULL;
+        free(order);
+        order = NULL;
     }
 out:
+    if (per_hit != NULL)
+        for (j = 0; j < w->len[i]; j++)
+            json_decref(per_hit[j]);
+    free(per_hit);
+    free(order);
     strata_graph_waves_free(w);
     return rc;
 }

@@ -33,8 +33,15 @@ typedef struct strata_oci__host {
     int max_retries;
     uint32_t retry_base_ms;
     uint32_t max_retry_wait_ms;
-    int plain_allowed;        /* loopback or insecure */
-    int use_http;             /* HTTPS failed; plain HTTP works */
+    int plain_allowed; /* loopback or insecure */
+    int use_http;      /* HTTPS failed; plain HTTP works */
+    int https_ok;      /* an HTTPS request was answered */
+    /*
+     * Where plain HTTP is allowed and the scheme is not known yet, one
+     * request finds out (HTTPS first) while the others wait: one failed
+     * TLS handshake instead of one per connection.
+     */
+    struct strata_oci__req *probe;
     strata_error https_error; /* why HTTPS failed, when use_http was set */
     int auth;                 /* STRATA_OCI__AUTH_* */
     char *realm, *service;    /* bearer challenge */

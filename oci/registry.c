@@ -2,13 +2,14 @@
  * registry.c - the registry client and its request layer. Every call to
  * a registry is a small state machine (strata_oci__req): pick the scheme
  * (HTTPS; plain HTTP only for loopback or insecure hosts, after HTTPS
- * failed), attach auth (Basic or a cached bearer token for the scope),
- * send through core's HTTP client, and on the answer either finish, or
- * react: 401 -> read the challenge, get a token, resend once; 5xx, 429
- * and transport errors -> wait (backoff doubling from retry_base_ms, or
- * Retry-After, both capped at max_retry_wait_ms) on the request's own uv
- * timer, then resend, at most max_retries times. Every request reads at
- * most its max_body (STRATA_OCI__MAX_ANSWER unless it says more).
+ * failed, which one request finds out while the others wait), attach auth
+ * (Basic or a cached bearer token for the scope), send through core's HTTP
+ * client, and on the answer either finish, or react: 401 -> read the challenge,
+ * get a token, resend once; 5xx, 429 and transport errors -> wait (backoff
+ * doubling from retry_base_ms, or Retry-After, both capped at
+ * max_retry_wait_ms) on the request's own uv timer, then resend, at most
+ * max_retries times. Every request reads at most its max_body
+ * (STRATA_OCI__MAX_ANSWER unless it says more).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,7 @@ struct strata_oci__req {
     int in_flight;    /* an HTTP transfer or token fetch is under way */
     int timer_active; /* waiting to retry */
     int wait_creds;   /* waiting for the host's credential helper */
+    int wait_scheme;  /* waiting for the host's probe (scheme_wait) */
     uv_timer_t timer;
 };
 
@@ -88,6 +90,7 @@ host_apply(strata_oci__host *h, const strata_registry_opts *o)
     h->plain_allowed =
         strata_registry_plain_http_allowed(h->domain, h->insecure);
     h->use_http = 0;
+    h->https_ok = 0;
     h->auth = STRATA_OCI__AUTH_UNKNOWN;
     /* Tokens were issued for the old credentials. */
     while (h->tokens != NULL)
@@ -190,11 +193,14 @@ on_timer_close(uv_handle_t *handle)
     free(r);
 }
 
+static void scheme_release(strata_oci__req *r);
+
 /* Calls the callback once and releases r (after its timer closed). */
 static void
 req_finish(strata_oci__req *r, const strata_http_response *resp,
            const strata_error *err)
 {
+    scheme_release(r);
     req_unlink(r);
     r->cb(resp, err, r->arg);
     free(r->method);
@@ -260,6 +266,49 @@ strata_oci__creds_ready(strata_registry *reg, strata_oci__host *h)
             r->wait_creds = 0;
             r->timer_active = 1;
             uv_timer_start(&r->timer, on_retry_timer, 0, 0);
+        }
+    }
+}
+
+/*
+ * On a host where plain HTTP is allowed (loopback, insecure), the first
+ * request tries HTTPS alone; the others wait until it has an answer, then
+ * go straight to the scheme it found. Without this, each of the first
+ * requests in parallel opens its own connection, loads the CA bundle and
+ * fails its TLS handshake against a plain-HTTP registry (about 30 ms of
+ * CPU each). 1 when r now waits (scheme_release sends it again).
+ */
+static int
+scheme_wait(strata_oci__req *r)
+{
+    strata_oci__host *h = r->host;
+
+    if (!h->plain_allowed || h->use_http || h->https_ok)
+        return 0;
+    if (h->probe == NULL)
+        h->probe = r;
+    if (h->probe == r)
+        return 0;
+    r->wait_scheme = 1;
+    return 1;
+}
+
+/* r's attempt has ended: if it was the probe, the others go on. */
+static void
+scheme_release(strata_oci__req *r)
+{
+    strata_oci__host *h = r->host;
+    strata_oci__req *q;
+
+    if (h->probe != r)
+        return;
+    h->probe = NULL;
+    /* Through the timer: callbacks never run from inside this call. */
+    for (q = r->reg->reqs; q != NULL; q = q->next) {
+        if (q->wait_scheme && q->host == h) {
+            q->wait_scheme = 0;
+            q->timer_active = 1;
+            uv_timer_start(&q->timer, on_retry_timer, 0, 0);
         }
     }
 }
@@ -400,6 +449,9 @@ on_response(const strata_http_response *resp, const strata_error *terr,
     r->in_flight = 0;
     if (resp != NULL)
         note_ratelimit(h, resp);
+    if (resp != NULL && strncmp(r->url, "https:", 6) == 0)
+        h->https_ok = 1;
+    scheme_release(r);
     if (terr != NULL) {
         /*
          * HTTPS failed on a host where plain HTTP is allowed: switch, and
@@ -531,6 +583,8 @@ req_send(strata_oci__req *r)
     size_t n = 0;
     int rc;
 
+    if (scheme_wait(r))
+        return;
     if (h->auth == STRATA_OCI__AUTH_BASIC && creds_wait(r))
         return;
     if (h->auth == STRATA_OCI__AUTH_BEARER && r->auth_header == NULL &&

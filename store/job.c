@@ -539,6 +539,68 @@ strata_store_job_list(json_t **out, strata_store *st, int64_t after_id,
 }
 
 int
+strata_store_job_each_base(strata_store *st, const char *action,
+                           const char *image, int prefix,
+                           strata_store_job_base_cb cb, void *arg,
+                           strata_error *err)
+{
+    sqlite3_stmt *stmt;
+    char *upper = NULL;
+    size_t len = strlen(image);
+    int rc;
+
+    if (prefix) {
+        /*
+         * Every image that starts with image: from image up to (not
+         * including) image with its last byte below 0xff raised by one, a
+         * range of the index.
+         */
+        upper = strata_xstrdup(image);
+        while (len > 0 && (unsigned char) upper[len - 1] == 0xff)
+            upper[--len] = '\0';
+        if (len == 0) {
+            rc = strata_error_set(err, STRATA_EINVAL,
+                                  "no image prefix to list jobs by");
+            goto out;
+        }
+        upper[len - 1] = (char) ((unsigned char) upper[len - 1] + 1);
+        rc = strata_store__stmt(
+            &stmt, st, STMT_JOB_BASES_PREFIX,
+            "SELECT id, base_ref, base_digest FROM jobs WHERE image >= ?1 "
+            "AND image < ?2 AND action = ?3 AND state <> 'cancelled' AND "
+            "base_ref IS NOT NULL ORDER BY id",
+            err);
+    } else {
+        rc = strata_store__stmt(
+            &stmt, st, STMT_JOB_BASES,
+            "SELECT id, base_ref, base_digest FROM jobs WHERE image = ?1 "
+            "AND action = ?3 AND state <> 'cancelled' AND base_ref IS NOT "
+            "NULL ORDER BY id",
+            err);
+    }
+    if (rc != 0)
+        goto out;
+    strata_store__bind_text(stmt, 1, image);
+    if (prefix)
+        strata_store__bind_text(stmt, 2, upper);
+    strata_store__bind_text(stmt, 3, action);
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        if ((rc = cb(sqlite3_column_int64(stmt, 0),
+                     (const char *) sqlite3_column_text(stmt, 1),
+                     (const char *) sqlite3_column_text(stmt, 2), arg)) != 0)
+            break;
+    }
+    if (rc == SQLITE_DONE)
+        rc = 0;
+    else if (rc > 0) /* sqlite's; cb's are negative */
+        rc = strata_store__error(st, err, rc, "listing the bases of jobs");
+    strata_store__done(stmt);
+out:
+    free(upper);
+    return rc;
+}
+
+int
 strata_store_job_list_image(json_t **out, strata_store *st, const char *image,
                             const char *action, strata_error *err)
 {

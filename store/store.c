@@ -289,6 +289,12 @@ strata_store_rollback(strata_store *st)
     }
 }
 
+int
+strata_store_in_transaction(const strata_store *st)
+{
+    return st->depth > 0 && !sqlite3_get_autocommit(st->db);
+}
+
 /* ---- open and close ----------------------------------------------------- */
 
 static int

@@ -166,6 +166,12 @@ int strata_store_begin(strata_store *st, strata_error *err);
 int strata_store_commit(strata_store *st, strata_error *err);
 /* Undoes the innermost open transaction; a no-op when none is open. */
 void strata_store_rollback(strata_store *st);
+/*
+ * 1 while a transaction is open. sqlite ends one on its own after some
+ * errors (an I/O error, a full disk): after an inner part failed and was
+ * rolled back, this says whether the outer transaction is still there.
+ */
+int strata_store_in_transaction(const strata_store *st);
 
 /* ---- meta: a small key/value table ------------------------------------ */
 
@@ -231,6 +237,21 @@ int strata_store_watch_observe(int *out_new, char **out_previous,
                                strata_error *err);
 
 /*
+ * The steady state's cheaper observe, for a check that read the digest
+ * its caller knows as current: sets last_check = last_ok = now, clears
+ * the error and consecutive_errors, moves next_check (0 keeps it) and the
+ * digest's last_seen (and tag, when given); obs->platforms is ignored.
+ * When the stored current digest is not obs->digest (another process
+ * recorded a change since the caller read it), or the digest has no row,
+ * *out_moved is 1 and what was written is the caller's to roll back or to
+ * complete with strata_store_watch_observe, which sees the change. Two
+ * statements: call it inside a transaction.
+ */
+int strata_store_watch_seen(int *out_moved, strata_store *st,
+                            const strata_store_observation *obs,
+                            strata_error *err);
+
+/*
  * Records a failed check (transient errors are never a change): sets
  * last_check and last_error, adds one to consecutive_errors, which it
  * returns in *out_errors (may be NULL), and never touches the current
@@ -263,6 +284,14 @@ void strata_store_watch_state_release(strata_store_watch_state *s);
  */
 int strata_store_watch_states(json_t **out, strata_store *st,
                               strata_error *err);
+
+/*
+ * The per-platform digests recorded with digest of ref (a new reference),
+ * or *out NULL when there are none (not an index, or never seen).
+ */
+int strata_store_digest_platforms(json_t **out, strata_store *st,
+                                  const char *ref, const char *digest,
+                                  strata_error *err);
 
 /*
  * The digests seen for ref, oldest first: [{"digest", "tag", "platforms":
@@ -465,6 +494,23 @@ int strata_store_job_list(json_t **out, strata_store *st, int64_t after_id,
 int strata_store_job_list_image(json_t **out, strata_store *st,
                                 const char *image, const char *action,
                                 strata_error *err);
+
+/* One job's base, as strata_store_job_each_base hands it (borrowed). */
+typedef int (*strata_store_job_base_cb)(int64_t id, const char *base_ref,
+                                        const char *base_digest, void *arg);
+
+/*
+ * For each job of action on image (with prefix: on every image that starts
+ * with image, such as a repository's unnamed Dockerfiles "URL//"), not
+ * cancelled and with a base, by id: cb(id, base_ref, base_digest, arg).
+ * A negative return from cb (a STRATA_E* code) stops the walk and is
+ * returned. One range of an index (jobs_image), however long the queue.
+ * STRATA_EINVAL for an empty prefix.
+ */
+int strata_store_job_each_base(strata_store *st, const char *action,
+                               const char *image, int prefix,
+                               strata_store_job_base_cb cb, void *arg,
+                               strata_error *err);
 
 /*
  * *out = 1 when a rebuild or rebase of image is queued or running (a new

@@ -30,22 +30,26 @@ strata_store_watch_add(int *out_created, strata_store *st, const char *ref,
     }
     if ((rc = strata_store_begin(st, err)) != 0)
         goto out;
-    if ((rc = strata_store__stmt(&stmt, st, STMT_WATCH_EXISTS,
-                                 "SELECT 1 FROM watches WHERE ref = ?1",
-                                 err)) != 0)
-        goto fail;
-    strata_store__bind_text(stmt, 1, ref);
-    rc = sqlite3_step(stmt);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        rc = strata_store__error(st, err, rc, "reading watches");
-        goto fail;
+    if (out_created != NULL) {
+        if ((rc = strata_store__stmt(&stmt, st, STMT_WATCH_EXISTS,
+                                     "SELECT 1 FROM watches WHERE ref = ?1",
+                                     err)) != 0)
+            goto fail;
+        strata_store__bind_text(stmt, 1, ref);
+        rc = sqlite3_step(stmt);
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+            rc = strata_store__error(st, err, rc, "reading watches");
+            goto fail;
+        }
+        exists = rc == SQLITE_ROW;
+        strata_store__done(stmt);
     }
-    exists = rc == SQLITE_ROW;
-    strata_store__done(stmt);
+    /* A watch that is already there as it is is not written again. */
     if ((rc = strata_store__stmt(&stmt, st, STMT_WATCH_ADD,
                                  "INSERT INTO watches (ref, policy, created) "
                                  "VALUES (?1, ?2, ?3) ON CONFLICT (ref) DO "
-                                 "UPDATE SET policy = excluded.policy",
+                                 "UPDATE SET policy = excluded.policy "
+                                 "WHERE policy IS NOT excluded.policy",
                                  err)) != 0)
         goto fail;
     strata_store__bind_text(stmt, 1, ref);
@@ -261,6 +265,56 @@ out:
 }
 
 int
+strata_store_watch_seen(int *out_moved, strata_store *st,
+                        const strata_store_observation *obs, strata_error *err)
+{
+    sqlite3_stmt *stmt;
+    int64_t now = strata_store__now(st);
+    int rc;
+
+    *out_moved = 0;
+    if (obs->ref == NULL || *obs->ref == '\0' || obs->digest == NULL ||
+        *obs->digest == '\0')
+        return strata_error_set(err, STRATA_EINVAL,
+                                "an observation needs a ref and a digest");
+    if ((rc = strata_store__stmt(
+             &stmt, st, STMT_STATE_SEEN,
+             "UPDATE watch_state SET last_check = ?2, last_ok = ?2, "
+             "last_error = NULL, consecutive_errors = 0, "
+             "next_check = coalesce(?3, next_check) "
+             "WHERE ref = ?1 AND current_digest = ?4",
+             err)) != 0)
+        return rc;
+    strata_store__bind_text(stmt, 1, obs->ref);
+    sqlite3_bind_int64(stmt, 2, now);
+    strata_store__bind_time(stmt, 3, obs->next_check_ms);
+    strata_store__bind_text(stmt, 4, obs->digest);
+    rc = strata_store__exec_stmt(st, stmt, "recording a check", err);
+    strata_store__done(stmt);
+    if (rc != 0)
+        return rc;
+    if (sqlite3_changes(st->db) == 0) {
+        *out_moved = 1;
+        return 0;
+    }
+    if ((rc = strata_store__stmt(&stmt, st, STMT_DIGEST_SEEN,
+                                 "UPDATE digests SET last_seen = ?3, "
+                                 "tag = coalesce(?4, tag) "
+                                 "WHERE ref = ?1 AND digest = ?2",
+                                 err)) != 0)
+        return rc;
+    strata_store__bind_text(stmt, 1, obs->ref);
+    strata_store__bind_text(stmt, 2, obs->digest);
+    sqlite3_bind_int64(stmt, 3, now);
+    strata_store__bind_text(stmt, 4, obs->tag);
+    rc = strata_store__exec_stmt(st, stmt, "recording a digest", err);
+    strata_store__done(stmt);
+    if (rc == 0 && sqlite3_changes(st->db) == 0)
+        *out_moved = 1;
+    return rc;
+}
+
+int
 strata_store_watch_error(int64_t *out_errors, strata_store *st, const char *ref,
                          const char *message, int64_t next_check_ms,
                          strata_error *err)
@@ -384,6 +438,37 @@ strata_store_watch_states(json_t **out, strata_store *st, strata_error *err)
     } else {
         rc = 0;
         *out = arr;
+    }
+    strata_store__done(stmt);
+    return rc;
+}
+
+int
+strata_store_digest_platforms(json_t **out, strata_store *st, const char *ref,
+                              const char *digest, strata_error *err)
+{
+    sqlite3_stmt *stmt;
+    const char *text;
+    int rc;
+
+    *out = NULL;
+    if ((rc = strata_store__stmt(&stmt, st, STMT_DIGEST_PLATFORMS,
+                                 "SELECT platforms FROM digests "
+                                 "WHERE ref = ?1 AND digest = ?2",
+                                 err)) != 0)
+        return rc;
+    strata_store__bind_text(stmt, 1, ref);
+    strata_store__bind_text(stmt, 2, digest);
+    rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) {
+        text = (const char *) sqlite3_column_text(stmt, 0);
+        if (text != NULL)
+            *out = json_loads(text, 0, NULL);
+        rc = 0;
+    } else if (rc == SQLITE_DONE) {
+        rc = 0;
+    } else {
+        rc = strata_store__error(st, err, rc, "reading digests");
     }
     strata_store__done(stmt);
     return rc;

@@ -1110,6 +1110,79 @@ check_documented(const char *doc, const strata_config__schema *s, int depth)
     }
 }
 
+/* The repository (and image) of a graph node, by the index and without. */
+static void
+check_target(const strata_config_data *d, const char *node, int repo,
+             const char *image)
+{
+    strata_config_data plain = *d;
+    const strata_config_repo *r = NULL;
+    const strata_config_image *i = NULL;
+    int pass;
+
+    /* A tree made by hand has no index: the same answers, by a pass. */
+    plain.index = NULL;
+    for (pass = 0; pass < 2; pass++) {
+        strata_config_target(&r, &i, pass ? &plain : d, node);
+        if (repo < 0) {
+            CHECK(r == NULL);
+        } else {
+            CHECK(r == &d->repos[repo]);
+        }
+        if (image == NULL) {
+            CHECK(i == NULL);
+        } else {
+            CHECK(i != NULL);
+            CHECK_STR_EQ(i->name, image);
+        }
+    }
+}
+
+TEST(graph_nodes_find_their_repository)
+{
+    result r;
+    char yaml[8192];
+    size_t len = 0;
+    int k;
+    const strata_config_data *d;
+
+    len += (size_t) snprintf(yaml + len, sizeof(yaml) - len,
+                             "repos:\n"
+                             "  - url: file:///srv/git/a.git\n"
+                             "    images:\n"
+                             "      - {name: reg.example.com/a, dockerfile: "
+                             "a/Dockerfile}\n"
+                             "      - {name: reg.example.com/a-debug}\n"
+                             "  - url: https://git.example.com/b\n"
+                             "    images: [{name: reg.example.com/b}]\n"
+                             "  - url: https://git.example.com/b/c\n");
+    for (k = 0; k < 40; k++)
+        len += (size_t) snprintf(yaml + len, sizeof(yaml) - len,
+                                 "  - url: https://git.example.com/r%d\n"
+                                 "    images: [{name: reg.example.com/r%d}]\n",
+                                 k, k);
+    d = load_ok(&r, yaml, "/");
+    CHECK(d->index != NULL);
+    check_target(d, "reg.example.com/a:latest", 0, "reg.example.com/a:latest");
+    check_target(d, "reg.example.com/a-debug:latest", 0,
+                 "reg.example.com/a-debug:latest");
+    check_target(d, "reg.example.com/b:latest", 1, "reg.example.com/b:latest");
+    check_target(d, "reg.example.com/r39:latest", 42,
+                 "reg.example.com/r39:latest");
+    /* Unnamed Dockerfiles: "URL//PATH", a URL with "//" of its own. */
+    check_target(d, "file:///srv/git/a.git//svc/Dockerfile", 0, NULL);
+    check_target(d, "https://git.example.com/b//Dockerfile", 1, NULL);
+    check_target(d, "https://git.example.com/b/c//x/Dockerfile", 2, NULL);
+    check_target(d, "https://git.example.com/r7//Dockerfile", 10, NULL);
+    /* Not a repository's: a prefix of a URL, another host, a base. */
+    check_target(d, "https://git.example.com/r//Dockerfile", -1, NULL);
+    check_target(d, "https://git.example.com/b", -1, NULL);
+    check_target(d, "https://git.example.com/bb//Dockerfile", -1, NULL);
+    check_target(d, "docker.io/library/debian:12", -1, NULL);
+    check_target(d, "", -1, NULL);
+    result_free(&r);
+}
+
 TEST(every_key_is_documented)
 {
     strata_error err = {0};
@@ -1627,6 +1700,7 @@ main(void)
     RUN(alias_bombs_in_lists_and_mappings);
     RUN(long_values_are_cut_in_problems);
     RUN(pull_request_settings_inherit);
+    RUN(graph_nodes_find_their_repository);
     RUN(every_key_is_documented);
     RUN(verify_blocks);
     RUN(catalog_verify);

@@ -1,7 +1,8 @@
 /*
  * test-graph.c - unit tests for the lineage graph: impacted waves over
  * chains, diamonds and uneven depths, cycles named and never looped on,
- * ancestors, and the JSON rendering read back with jansson.
+ * ancestors, a repository's nodes, and the JSON rendering read back with
+ * jansson.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -145,6 +146,87 @@ TEST(ancestors_nearest_first)
     strata_graph_free(g);
 }
 
+/*
+ * Ancestors in a diamond, a long chain and a wide graph: each once,
+ * nearest first, none missed however many nodes the set must grow to.
+ */
+TEST(ancestors_diamond_chain_and_wide)
+{
+    strata_graph *g = strata_graph_new();
+    const char **anc = NULL;
+    size_t n = 0, i;
+    char child[32], parent[32];
+
+    /* d -> b -> a, d -> c -> a: a once. */
+    strata_graph_add_edge(g, "d", "b", NULL);
+    strata_graph_add_edge(g, "d", "c", NULL);
+    strata_graph_add_edge(g, "b", "a", NULL);
+    strata_graph_add_edge(g, "c", "a", NULL);
+    CHECK_EQ(strata_graph_ancestors(&anc, &n, g, "d", NULL), 0);
+    CHECK_EQ(n, 3);
+    CHECK_STR_EQ(anc[0], "b");
+    CHECK_STR_EQ(anc[1], "c");
+    CHECK_STR_EQ(anc[2], "a");
+    free(anc);
+    CHECK_EQ(strata_graph_ancestors(&anc, &n, g, "a", NULL), 0);
+    CHECK_EQ(n, 0);
+    free(anc);
+    CHECK_EQ(strata_graph_ancestors(&anc, &n, g, "nope", NULL),
+             STRATA_ENOTFOUND);
+    /* A chain of 1,000 and a node with 1,000 parents. */
+    for (i = 0; i < 1000; i++) {
+        snprintf(child, sizeof(child), "chain%zu", i);
+        snprintf(parent, sizeof(parent), "chain%zu", i + 1);
+        strata_graph_add_edge(g, child, parent, NULL);
+        snprintf(parent, sizeof(parent), "wide%zu", i);
+        strata_graph_add_edge(g, "w", parent, NULL);
+        strata_graph_add_edge(g, parent, "d", NULL);
+    }
+    CHECK_EQ(strata_graph_ancestors(&anc, &n, g, "chain0", NULL), 0);
+    CHECK_EQ(n, 1000);
+    CHECK_STR_EQ(anc[999], "chain1000");
+    free(anc);
+    CHECK_EQ(strata_graph_ancestors(&anc, &n, g, "w", NULL), 0);
+    CHECK_EQ(n, 1004); /* wide0..999, d, b, c, a */
+    CHECK_STR_EQ(anc[1000], "d");
+    CHECK_STR_EQ(anc[1003], "a");
+    free(anc);
+    strata_graph_free(g);
+}
+
+/* The nodes a repository's Dockerfiles make: each once, edge order. */
+TEST(repo_nodes)
+{
+    strata_graph *g = sample();
+    strata_graph_edge_info e = {.repo = "file:///r/app1",
+                                .path = "b/Dockerfile",
+                                .method = "dockerfile"};
+    const char **nodes = NULL;
+    size_t n = 0;
+
+    /* A second stage of app1's Dockerfile, and a second Dockerfile. */
+    strata_graph_add_edge(g, "reg/app1:latest", "docker.io/library/golang:1",
+                          &e);
+    strata_graph_add_edge(g, "file:///r/app1//b/Dockerfile", "reg/runtime:1",
+                          &e);
+    CHECK_EQ(strata_graph_repo_nodes(&nodes, &n, g, "file:///r/app1"), 0);
+    CHECK_EQ(n, 2);
+    CHECK_STR_EQ(nodes[0], "reg/app1:latest");
+    CHECK_STR_EQ(nodes[1], "file:///r/app1//b/Dockerfile");
+    free(nodes);
+    CHECK_EQ(strata_graph_repo_nodes(&nodes, &n, g, "file:///r/runtime"), 0);
+    CHECK_EQ(n, 1);
+    CHECK_STR_EQ(nodes[0], "reg/runtime:1");
+    free(nodes);
+    /* A repository the graph does not know, or a node's name: none. */
+    CHECK_EQ(strata_graph_repo_nodes(&nodes, &n, g, "file:///r/other"), 0);
+    CHECK_EQ(n, 0);
+    CHECK(nodes == NULL);
+    CHECK_EQ(strata_graph_repo_nodes(&nodes, &n, g, "reg/runtime:1"), 0);
+    CHECK_EQ(n, 0);
+    strata_graph_free(g);
+}
+
 TEST(kinds_rise_never_fall)
 {
     strata_graph *g = strata_graph_new();
@@ -243,6 +325,8 @@ main(void)
     RUN(uneven_paths_wait_for_the_longest);
     RUN(cycles_are_named_not_looped);
     RUN(ancestors_nearest_first);
+    RUN(ancestors_diamond_chain_and_wide);
+    RUN(repo_nodes);
     RUN(kinds_rise_never_fall);
     RUN(json_renderings_parse_back);
     RUN(hundred_thousand_nodes);

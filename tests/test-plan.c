@@ -2,7 +2,8 @@
  * test-plan.c - the planner: first sightings change nothing, an update
  * waits out its soak and any approval, becomes one job per (image, base
  * digest, action) in graph waves, is never planned twice, and a newer
- * digest cancels the jobs of the one it supersedes.
+ * digest cancels the jobs of the one it supersedes; a wave is queued one
+ * repository at a time.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -170,9 +171,85 @@ TEST(update_waits_then_plans_in_waves_once)
     strata_config_free(config);
 }
 
+/*
+ * A repository with several Dockerfiles on the base: its pr jobs make the
+ * same change, so the queue takes one of each repository first (they run
+ * apart, not side by side on one mirror); the plan lists them as the
+ * graph has them.
+ */
+TEST(a_wave_is_queued_one_repository_at_a_time)
+{
+    static const char fleet[] = "state: ':memory:'\n"
+                                "watch: {bases: [{ref: debian:12-slim}]}\n"
+                                "repos:\n"
+                                "  - url: file:///srv/a.git\n"
+                                "  - url: file:///srv/b.git\n"
+                                "  - url: file:///srv/c.git\n"
+                                "    on_base_update: [pr, notify]\n";
+    static const char *const listed[] = {
+        "file:///srv/a.git//1/Dockerfile",  "file:///srv/a.git//2/Dockerfile",
+        "file:///srv/a.git//3/Dockerfile",  "file:///srv/b.git//1/Dockerfile",
+        "file:///srv/b.git//2/Dockerfile",  "file:///srv/c.git//1/Dockerfile",
+        "docker.io/library/unconfigured:1",
+    };
+    /* Queued: a1 b1 c1 (pr, notify) a2 b2 a3; nothing for the stranger. */
+    static const char *const queued[] = {
+        "a.git//1", "b.git//1", "c.git//1", "c.git//1",
+        "a.git//2", "b.git//2", "a.git//3",
+    };
+    strata_config *config = NULL;
+    strata_store *st = NULL;
+    strata_graph *g = strata_graph_new();
+    strata_error err = {0};
+    const strata_config_data *cfg;
+    json_t *p, *wave, *jobs = NULL;
+    size_t i;
+
+    CHECK_OK(strata_config_load_string(&config, fleet, strlen(fleet), "t.yaml",
+                                       "/", NULL, &err),
+             &err);
+    cfg = strata_config_data_get(config);
+    CHECK_OK(strata_store_open(&st, ":memory:", &err), &err);
+    strata_store_set_clock(st, clock_cb, NULL);
+    for (i = 0; i < sizeof(listed) / sizeof(listed[0]); i++)
+        strata_graph_add_edge(g, listed[i], BASE, NULL);
+    observe(st, D1);
+    json_decref(plan(st, g, cfg, 0));
+    observe(st, D2);
+    p = plan(st, g, cfg, 0);
+    CHECK_STR_EQ(state_of(p), "planned");
+    wave = json_array_get(json_object_get(json_array_get(p, 0), "waves"), 0);
+    CHECK_EQ(json_array_size(wave), 7);
+    CHECK_STR_EQ(
+        json_string_value(json_object_get(json_array_get(wave, 0), "image")),
+        listed[0]);
+    CHECK_STR_EQ(
+        json_string_value(json_object_get(json_array_get(wave, 6), "image")),
+        listed[5]);
+    CHECK_STR_EQ(
+        json_string_value(json_object_get(json_array_get(wave, 6), "action")),
+        "notify");
+    json_decref(p);
+    CHECK_OK(strata_store_job_list(&jobs, st, 0, 0, -1, &err), &err);
+    CHECK_EQ(json_array_size(jobs), 7);
+    for (i = 0; i < json_array_size(jobs); i++) {
+        const char *img = json_string_value(
+            json_object_get(json_array_get(jobs, i), "image"));
+
+        if (strstr(img, queued[i]) == NULL)
+            printf("# job %zu: %s, want %s\n", i, img, queued[i]);
+        CHECK(strstr(img, queued[i]) != NULL);
+    }
+    json_decref(jobs);
+    strata_graph_free(g);
+    strata_store_close(st);
+    strata_config_free(config);
+}
+
 int
 main(void)
 {
     RUN(update_waits_then_plans_in_waves_once);
+    RUN(a_wave_is_queued_one_repository_at_a_time);
     return harness_done();
 }

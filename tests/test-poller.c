@@ -118,7 +118,7 @@ proxy_count(int port, const char *method)
 
 /* ---- a watcher on a loop ----------------------------------------------- */
 
-#define MAX_SEEN 16
+#define MAX_SEEN 64
 
 typedef struct seen_change {
     char ref[256];
@@ -143,13 +143,19 @@ typedef struct fixture {
     strata_watcher_round round;
 } fixture;
 
+static char *current(fixture *f, const char *ref);
+
 static void
 on_change(const strata_watcher_change *c, void *arg)
 {
     fixture *f = arg;
     seen_change *s;
     size_t i;
+    char *cur = current(f, c->ref);
 
+    /* A change is reported only once it is committed. */
+    CHECK_STR_EQ(cur, c->new_digest);
+    free(cur);
     CHECK(f->nchanges < MAX_SEEN);
     s = &f->changes[f->nchanges++];
     memset(s, 0, sizeof(*s));
@@ -461,6 +467,216 @@ TEST(change_committed_with_what_it_records)
     free(d2);
 }
 
+/* last_ok of ref's watch state (0: never). */
+static int64_t
+last_ok(fixture *f, const char *ref)
+{
+    strata_store_watch_state s = {0};
+    strata_error err = {0};
+    int64_t t;
+
+    CHECK_OK(strata_store_watch_state_get(&s, f->st, ref, &err), &err);
+    t = s.last_ok_ms;
+    strata_store_watch_state_release(&s);
+    return t;
+}
+
+#define NBATCH 40
+
+/*
+ * The steady state: unchanged checks are written many to a transaction,
+ * every one of them; a change among them is reported once committed; a
+ * digest the store moved behind the watcher's back (another process) is
+ * still recorded as the change it is.
+ */
+TEST(unchanged_checks_share_transactions)
+{
+    fixture f;
+    strata_watcher_stats s0, s1;
+    strata_store_observation obs = {0};
+    strata_error err = {0};
+    char ref[NBATCH][128], spec[600];
+    char *d1, *d2;
+    const char *other = "sha256:"
+                        "00000000000000000000000000000000000000000000000000"
+                        "00000000000000";
+    int64_t t0;
+    size_t len = 0;
+    int i;
+
+    len +=
+        (size_t) snprintf(spec, sizeof(spec), "{\"name\":\"batch\",\"tag\":[");
+    for (i = 0; i < NBATCH; i++)
+        len += (size_t) snprintf(spec + len, sizeof(spec) - len, "%s\"b%d\"",
+                                 i ? "," : "", i);
+    snprintf(spec + len, sizeof(spec) - len, "]}");
+    d1 = seed(&registry, spec);
+    fixture_init(&f, 5000, 0, NULL);
+    for (i = 0; i < NBATCH; i++) {
+        snprintf(ref[i], sizeof(ref[i]), "%s/batch:b%d", registry.host, i);
+        watch(&f, ref[i]);
+    }
+    round_once(&f);
+    CHECK_EQ(f.round.first_seen, NBATCH);
+    CHECK_EQ(f.nchanges, NBATCH);
+
+    strata_watcher_stats_get(&s0, f.w);
+    t0 = strata_now_ms();
+    round_once(&f);
+    strata_watcher_stats_get(&s1, f.w);
+    CHECK_EQ(f.round.checked, NBATCH);
+    CHECK_EQ(f.round.errors, 0);
+    CHECK_EQ(f.nchanges, 0);
+    CHECK_EQ(s1.checks - s0.checks, NBATCH);
+    /* Every check written, in far fewer transactions than checks. */
+    for (i = 0; i < NBATCH; i++)
+        CHECK(last_ok(&f, ref[i]) >= t0);
+    printf("# %d unchanged checks in %llu transactions\n", NBATCH,
+           (unsigned long long) (s1.batches - s0.batches));
+    CHECK(s1.batches - s0.batches <= NBATCH / 2);
+
+    /* One tag moves: one change, among unchanged checks. */
+    d2 = seed(&registry,
+              "{\"name\":\"batch\",\"tag\":\"b7\",\"layers\":[\"v2\"]}");
+    round_once(&f);
+    CHECK_EQ(f.round.checked, NBATCH);
+    CHECK_EQ(f.nchanges, 1);
+    CHECK_STR_EQ(f.changes[0].ref, ref[7]);
+    CHECK_STR_EQ(f.changes[0].old, d1);
+    CHECK_STR_EQ(f.changes[0].new_, d2);
+    CHECK_EQ(count_events(&f, "base.updated"), 1);
+
+    /*
+     * Another process records another digest for b3: the registry still
+     * has d1, which the watcher knows as current, so the check is quiet,
+     * but the store says otherwise: a change from what the store has.
+     */
+    obs.ref = ref[3];
+    obs.digest = other;
+    CHECK_OK(strata_store_watch_observe(NULL, NULL, f.st, &obs, &err), &err);
+    round_once(&f);
+    CHECK_EQ(f.round.errors, 0);
+    CHECK_EQ(f.nchanges, 1);
+    CHECK_STR_EQ(f.changes[0].ref, ref[3]);
+    CHECK_STR_EQ(f.changes[0].old, other);
+    CHECK_STR_EQ(f.changes[0].new_, d1);
+    check_current(&f, ref[3], d1);
+    round_once(&f);
+    CHECK_EQ(f.nchanges, 0);
+    fixture_release(&f);
+    free(d1);
+    free(d2);
+}
+
+/*
+ * Changes written in one batch: the one whose on_record fails is rolled
+ * back alone (its digest stays, it is seen again next time); the others
+ * are committed with their rows.
+ */
+TEST(a_failed_change_leaves_its_batch_alone)
+{
+    strata_watcher_options wo = {0};
+    fixture f;
+    char ref[4][128], spec[200];
+    char *d1[4], *d2[4];
+    int i;
+
+    wo.on_record = record_outbox;
+    fixture_init(&f, 5000, 0, &wo);
+    for (i = 0; i < 4; i++) {
+        snprintf(spec, sizeof(spec),
+                 "{\"name\":\"fail%d\",\"tag\":\"1\",\"layers\":[\"v1-%d\"]}",
+                 i, i);
+        d1[i] = seed(&registry, spec);
+        snprintf(ref[i], sizeof(ref[i]), "%s/fail%d:1", registry.host, i);
+        watch(&f, ref[i]);
+    }
+    round_once(&f);
+    CHECK_EQ(f.nchanges, 4);
+    CHECK_EQ(count_outbox(&f), 4);
+    for (i = 0; i < 4; i++) {
+        snprintf(spec, sizeof(spec),
+                 "{\"name\":\"fail%d\",\"tag\":\"1\",\"layers\":[\"v2-%d\"]}",
+                 i, i);
+        d2[i] = seed(&registry, spec);
+    }
+    fail_records = 1;
+    round_once(&f);
+    CHECK_EQ(f.round.checked, 4);
+    CHECK_EQ(f.nerrors, 1);
+    CHECK_EQ(f.nchanges, 3);
+    CHECK_EQ(count_outbox(&f), 7);
+    CHECK_EQ(count_events(&f, "base.updated"), 3);
+    round_once(&f);
+    CHECK_EQ(f.nerrors, 0);
+    CHECK_EQ(f.nchanges, 1);
+    CHECK_EQ(count_outbox(&f), 8);
+    for (i = 0; i < 4; i++) {
+        check_current(&f, ref[i], d2[i]);
+        free(d1[i]);
+        free(d2[i]);
+    }
+    fixture_release(&f);
+}
+
+/*
+ * A check whose observation waits in the batch when the watcher is closed
+ * is still written: a slow check keeps the batch from being written at
+ * once, and the close comes before the batch's wait is over.
+ */
+static void
+on_stop_timer(uv_timer_t *t)
+{
+    fixture *f = t->data;
+
+    strata_registry_close(f->reg);
+    strata_watcher_close(f->w, NULL, NULL);
+    uv_close((uv_handle_t *) t, NULL);
+}
+
+TEST(close_writes_what_was_read)
+{
+    strata_watcher_options wo = {0};
+    fixture f;
+    uv_timer_t stop;
+    strata_error err = {0};
+    int64_t t0;
+    char ref[128], slow[128], up[64];
+    char *d = seed(&registry, "{\"name\":\"closing\",\"tag\":[\"1\",\"2\"]}");
+    int pp;
+
+    snprintf(up, sizeof(up), "%s", registry.host);
+    pp = proxy_start(up);
+    wo.batch_wait_ms = 60000;
+    fixture_init(&f, 5000, 0, &wo);
+    snprintf(ref, sizeof(ref), "127.0.0.1:%d/closing:1", pp);
+    snprintf(slow, sizeof(slow), "127.0.0.1:%d/closing:2", pp);
+    watch(&f, ref);
+    watch(&f, slow);
+    round_once(&f);
+    CHECK_EQ(f.round.first_seen, 2);
+    /* Now ref's check is quiet (no change): it may wait in the batch. */
+    proxy_fault(pp, "mode=stall&stall=3&path=closing/manifests/2");
+    f.round_done = 0;
+    t0 = strata_now_ms();
+    CHECK_OK(strata_watcher_check_all(f.w, on_round, &f, &err), &err);
+    uv_timer_init(&f.loop, &stop);
+    stop.data = &f;
+    uv_timer_start(&stop, on_stop_timer, 1000, 0);
+    CHECK_EQ(uv_run(&f.loop, UV_RUN_DEFAULT), 0);
+    /* Written when the watcher closed, not when the batch's wait ended. */
+    CHECK(strata_now_ms() - t0 < 10000);
+    CHECK(f.round_done);
+    CHECK(f.round.canceled);
+    CHECK_EQ(uv_loop_close(&f.loop), 0);
+    CHECK(last_ok(&f, ref) >= t0);
+    CHECK(last_ok(&f, slow) < t0);
+    strata_store_close(f.st);
+    proxy_fault(pp, "mode=none");
+    proxy_stop();
+    free(d);
+}
+
 TEST(multi_arch_platforms_changed)
 {
     fixture f;
@@ -657,6 +873,48 @@ TEST(concurrency_limit_per_registry)
     CHECK_EQ(json_integer_value(json_object_get(j, "max_inflight")), 2);
     json_decref(j);
     proxy_fault(pp, "mode=none");
+    fixture_release(&f);
+    proxy_stop();
+}
+
+/*
+ * A loopback registry may speak plain HTTP: the first request tries HTTPS
+ * alone, the others wait for its answer, so eight checks at once make one
+ * TLS attempt, not eight (each costs a CA bundle load).
+ */
+TEST(one_tls_attempt_for_a_plain_loopback_registry)
+{
+    fixture f;
+    char ref[128], up[64], spec[128];
+    json_t *j;
+    int pp, i;
+
+    snprintf(up, sizeof(up), "%s", registry.host);
+    pp = proxy_start(up);
+    fixture_init(&f, 5000, 0, NULL);
+    for (i = 0; i < 8; i++) {
+        snprintf(spec, sizeof(spec), "{\"name\":\"probe\",\"tag\":\"p%d\"}", i);
+        free(seed(&registry, spec));
+        snprintf(ref, sizeof(ref), "127.0.0.1:%d/probe:p%d", pp, i);
+        watch(&f, ref);
+    }
+    json_decref(proxy_ctl(pp, "__reset_stats"));
+    round_once(&f);
+    CHECK_EQ(f.round.checked, 8);
+    CHECK_EQ(f.round.first_seen, 8);
+    CHECK_EQ(f.round.errors, 0);
+    j = proxy_ctl(pp, "__stats");
+    CHECK_EQ(json_integer_value(json_object_get(j, "bad")), 1);
+    CHECK_EQ(json_integer_value(
+                 json_object_get(json_object_get(j, "requests"), "HEAD")),
+             8);
+    json_decref(j);
+    /* Known from then on: a second round makes no TLS attempt. */
+    json_decref(proxy_ctl(pp, "__reset_stats"));
+    round_once(&f);
+    j = proxy_ctl(pp, "__stats");
+    CHECK_EQ(json_integer_value(json_object_get(j, "bad")), 0);
+    json_decref(j);
     fixture_release(&f);
     proxy_stop();
 }
@@ -1000,10 +1258,14 @@ main(void)
     RUN(first_sighting_then_no_change);
     RUN(change_after_push_to_same_tag);
     RUN(change_committed_with_what_it_records);
+    RUN(unchanged_checks_share_transactions);
+    RUN(a_failed_change_leaves_its_batch_alone);
+    RUN(close_writes_what_was_read);
     RUN(multi_arch_platforms_changed);
     RUN(semver_policy_through_paginated_tags);
     RUN(one_check_per_distinct_reference);
     RUN(concurrency_limit_per_registry);
+    RUN(one_tls_attempt_for_a_plain_loopback_registry);
     RUN(basic_auth_from_config);
     RUN(faults_never_change_anything);
     RUN(trigger_and_settle_window);

@@ -334,6 +334,16 @@ count_watch(const strata_store_watch *w, void *arg)
     return 0;
 }
 
+static int
+count_base(int64_t id, const char *ref, const char *digest, void *arg)
+{
+    (void) id;
+    (void) ref;
+    (void) digest;
+    ++*(int *) arg;
+    return 0;
+}
+
 /* Runs every statement the store has, at least once. */
 static void
 exercise(strata_store *st)
@@ -351,7 +361,7 @@ exercise(strata_store *st)
     json_t *list = NULL, *payload = json_pack("{s:s}", "k", "v");
     char *s = NULL;
     size_t nmsgs, nn, ne;
-    int n = 0, yes = 0;
+    int n = 0, yes = 0, created = 0;
 
     CHECK_OK(strata_store_meta_set(st, "k", "v", &err), &err);
     CHECK_OK(strata_store_meta_get(&s, st, "k", &err), &err);
@@ -360,9 +370,9 @@ exercise(strata_store *st)
     CHECK_OK(
         strata_store_watch_add(NULL, st, "docker.io/library/x:1", NULL, &err),
         &err);
-    CHECK_OK(
-        strata_store_watch_add(NULL, st, "docker.io/library/y:1", NULL, &err),
-        &err);
+    CHECK_OK(strata_store_watch_add(&created, st, "docker.io/library/y:1", NULL,
+                                    &err),
+             &err);
     CHECK_OK(strata_store_watch_remove(st, "docker.io/library/y:1", &err),
              &err);
     CHECK_OK(strata_store_watch_list(&list, st, &err), &err);
@@ -371,6 +381,13 @@ exercise(strata_store *st)
     obs.ref = "docker.io/library/x:1";
     obs.digest = "sha256:01";
     CHECK_OK(strata_store_watch_observe(NULL, NULL, st, &obs, &err), &err);
+    CHECK_OK(strata_store_begin(st, &err), &err);
+    CHECK_OK(strata_store_watch_seen(&created, st, &obs, &err), &err);
+    CHECK_OK(strata_store_commit(st, &err), &err);
+    CHECK_OK(
+        strata_store_digest_platforms(&list, st, obs.ref, obs.digest, &err),
+        &err);
+    json_decref(list);
     CHECK_OK(strata_store_watch_error(&n64, st, obs.ref, "boom", 0, &err),
              &err);
     CHECK_OK(strata_store_watch_state_get(&ws, st, obs.ref, &err), &err);
@@ -418,6 +435,12 @@ exercise(strata_store *st)
     json_decref(list);
     CHECK_OK(strata_store_job_list_image(&list, st, "r/app", "pr", &err), &err);
     json_decref(list);
+    CHECK_OK(
+        strata_store_job_each_base(st, "pr", "r/app", 0, count_base, &n, &err),
+        &err);
+    CHECK_OK(
+        strata_store_job_each_base(st, "pr", "r/", 1, count_base, &n, &err),
+        &err);
     CHECK_OK(strata_store_job_producing(&yes, st, "r/app", &err), &err);
     /* The graph. */
     CHECK_OK(strata_store_graph_upsert_node(
@@ -522,6 +545,8 @@ TEST(every_statement_uses_an_index)
         {"job_find_key", "sqlite_autoindex_jobs_1"},
         {"job_list_state", "jobs_state"},
         {"job_list_image", "jobs_image"},
+        {"job_bases", "jobs_image"},
+        {"job_bases_prefix", "jobs_image"},
         {"job_cancel_superseded", "jobs_image"},
         {"job_requeue", "jobs_state"},
         {"job_count", "jobs_state"},

@@ -436,7 +436,9 @@ TEST(transactions_nest)
     strata_error err = {0};
     strata_store *st = open_store(":memory:", NULL);
 
+    CHECK_EQ(strata_store_in_transaction(st), 0);
     CHECK_OK(strata_store_begin(st, &err), &err);
+    CHECK_EQ(strata_store_in_transaction(st), 1);
     CHECK_OK(strata_store_event_append(NULL, st, "a", NULL, NULL, 0, &err),
              &err);
     CHECK_OK(strata_store_begin(st, &err), &err);
@@ -444,8 +446,10 @@ TEST(transactions_nest)
              &err);
     CHECK_EQ(count_events(st), 2);
     strata_store_rollback(st); /* only the inner part */
+    CHECK_EQ(strata_store_in_transaction(st), 1);
     CHECK_EQ(count_events(st), 1);
     CHECK_OK(strata_store_commit(st, &err), &err);
+    CHECK_EQ(strata_store_in_transaction(st), 0);
     CHECK_EQ(count_events(st), 1);
 
     CHECK_OK(strata_store_begin(st, &err), &err);
@@ -604,6 +608,68 @@ TEST(error_never_clears_digest)
                                                    "current_digest")),
                  "sha256:111");
     json_decref(states);
+    strata_store_close(st);
+}
+
+/*
+ * The steady state's short write: it moves the check's times and the
+ * digest's last_seen only while the store's current digest is the one
+ * read; otherwise it says so and the full observe sees the change.
+ */
+TEST(watch_seen_is_observe_without_a_change)
+{
+    fake_clock clock = {1000};
+    strata_error err = {0};
+    strata_store *st = open_store(":memory:", &clock);
+    strata_store_observation obs = {0};
+    strata_store_watch_state ws;
+    json_t *digests = NULL;
+    char *prev = NULL;
+    int moved = -1;
+
+    obs.ref = "ghcr.io/a/b:1";
+    obs.digest = "sha256:111";
+    /* Never observed: nothing to move. */
+    CHECK_OK(strata_store_begin(st, &err), &err);
+    CHECK_OK(strata_store_watch_seen(&moved, st, &obs, &err), &err);
+    CHECK_OK(strata_store_commit(st, &err), &err);
+    CHECK_EQ(moved, 1);
+    CHECK_OK(strata_store_watch_observe(NULL, &prev, st, &obs, &err), &err);
+    CHECK(prev == NULL);
+    clock.now = 2000;
+    CHECK_OK(strata_store_watch_error(NULL, st, obs.ref, "503", 0, &err), &err);
+    clock.now = 3000;
+    obs.next_check_ms = 9000;
+    CHECK_OK(strata_store_watch_seen(&moved, st, &obs, &err), &err);
+    CHECK_EQ(moved, 0);
+    CHECK_OK(strata_store_watch_state_get(&ws, st, obs.ref, &err), &err);
+    CHECK_STR_EQ(ws.current_digest, "sha256:111");
+    CHECK(ws.last_error == NULL);
+    CHECK_EQ(ws.consecutive_errors, 0);
+    CHECK_EQ(ws.last_ok_ms, 3000);
+    CHECK_EQ(ws.last_check_ms, 3000);
+    CHECK_EQ(ws.next_check_ms, 9000);
+    strata_store_watch_state_release(&ws);
+    CHECK_OK(strata_store_digests_list(&digests, st, obs.ref, &err), &err);
+    CHECK_EQ(json_array_size(digests), 1);
+    CHECK_EQ(json_integer_value(
+                 json_object_get(json_array_get(digests, 0), "first_seen")),
+             1000);
+    CHECK_EQ(json_integer_value(
+                 json_object_get(json_array_get(digests, 0), "last_seen")),
+             3000);
+    json_decref(digests);
+    /* Another digest than the current one: moved, and nothing written. */
+    clock.now = 4000;
+    obs.digest = "sha256:222";
+    CHECK_OK(strata_store_watch_seen(&moved, st, &obs, &err), &err);
+    CHECK_EQ(moved, 1);
+    CHECK_OK(strata_store_watch_state_get(&ws, st, obs.ref, &err), &err);
+    CHECK_STR_EQ(ws.current_digest, "sha256:111");
+    CHECK_EQ(ws.last_check_ms, 3000);
+    strata_store_watch_state_release(&ws);
+    obs.digest = NULL;
+    CHECK_EQ(strata_store_watch_seen(&moved, st, &obs, &err), STRATA_EINVAL);
     strata_store_close(st);
 }
 
@@ -1528,6 +1594,89 @@ TEST(job_history_of_one_image)
     strata_store_close(st);
 }
 
+/* "ID BASE DIGEST;" for each job strata_store_job_each_base hands over. */
+static int
+collect_base(int64_t id, const char *ref, const char *digest, void *arg)
+{
+    char *line = strata_xasprintf("%lld %s %s;", (long long) id, ref, digest);
+
+    strata_buf_puts(arg, line);
+    free(line);
+    return 0;
+}
+
+static int
+stop_at_first(int64_t id, const char *ref, const char *digest, void *arg)
+{
+    (void) id;
+    (void) ref;
+    (void) digest;
+    ++*(int *) arg;
+    return STRATA_ECANCELED;
+}
+
+TEST(job_bases_of_one_image_or_a_repository)
+{
+    strata_error err = {0};
+    strata_store *st = open_store(":memory:", NULL);
+    strata_buf b = STRATA_BUF_INIT;
+    strata_store_job_filter f = {0};
+    int64_t a1, a2, c1;
+    int n = 0, calls = 0;
+    char want[512];
+
+    a1 =
+        enqueue(st, "file:///r/a//x/Dockerfile", "pr", "sha256:d1", 0, 0, NULL);
+    c1 =
+        enqueue(st, "file:///r/a//y/Dockerfile", "pr", "sha256:d1", 0, 0, NULL);
+    /* Not the repository's: another repository whose URL goes on, its
+     * image, another action. */
+    enqueue(st, "file:///r/ab//x/Dockerfile", "pr", "sha256:d1", 0, 0, NULL);
+    enqueue(st, "file:///r/a", "pr", "sha256:d1", 0, 0, NULL);
+    enqueue(st, "file:///r/a//x/Dockerfile", "notify", "sha256:d1", 0, 0, NULL);
+    a2 =
+        enqueue(st, "file:///r/a//x/Dockerfile", "pr", "sha256:d2", 0, 0, NULL);
+    /* Cancelled jobs are not planned any more. */
+    f.id =
+        enqueue(st, "file:///r/a//y/Dockerfile", "pr", "sha256:d3", 0, 0, NULL);
+    CHECK_OK(strata_store_job_cancel(&n, st, &f, "test", &err), &err);
+    CHECK_EQ(n, 1);
+
+    CHECK_OK(strata_store_job_each_base(st, "pr", "file:///r/a//", 1,
+                                        collect_base, &b, &err),
+             &err);
+    snprintf(want, sizeof(want),
+             "%lld docker.io/library/debian:12 sha256:d1;"
+             "%lld docker.io/library/debian:12 sha256:d1;"
+             "%lld docker.io/library/debian:12 sha256:d2;",
+             (long long) a1, (long long) c1, (long long) a2);
+    CHECK_STR_EQ(strata_buf_cstr(&b), want);
+    strata_buf_release(&b);
+    CHECK_OK(strata_store_job_each_base(st, "pr", "file:///r/a//x/Dockerfile",
+                                        0, collect_base, &b, &err),
+             &err);
+    snprintf(want, sizeof(want),
+             "%lld docker.io/library/debian:12 sha256:d1;"
+             "%lld docker.io/library/debian:12 sha256:d2;",
+             (long long) a1, (long long) a2);
+    CHECK_STR_EQ(strata_buf_cstr(&b), want);
+    strata_buf_release(&b);
+    CHECK_OK(strata_store_job_each_base(st, "pr", "file:///r/none//", 1,
+                                        collect_base, &b, &err),
+             &err);
+    CHECK_EQ(b.len, 0);
+    /* A callback stops the walk with its code. */
+    CHECK_EQ(strata_store_job_each_base(st, "pr", "file:///r/a//", 1,
+                                        stop_at_first, &calls, &err),
+             STRATA_ECANCELED);
+    CHECK_EQ(calls, 1);
+    CHECK_EQ(
+        strata_store_job_each_base(st, "pr", "", 1, collect_base, &b, &err),
+        STRATA_EINVAL);
+    strata_buf_release(&b);
+    strata_store_close(st);
+}
+
 TEST(migrates_a_version_4_database)
 {
     tmpdir t;
@@ -1586,6 +1735,7 @@ main(void)
 {
     RUN(migrates_from_empty);
     RUN(reopen_keeps_data);
+    RUN(job_bases_of_one_image_or_a_repository);
     RUN(migrates_a_version_4_database);
     RUN(newer_schema_refused);
     RUN(foreign_database_refused);
@@ -1596,6 +1746,7 @@ main(void)
     RUN(transactions_nest);
     RUN(digest_first_seen);
     RUN(error_never_clears_digest);
+    RUN(watch_seen_is_observe_without_a_change);
     RUN(watches_add_list_remove);
     RUN(events_paginate);
     RUN(events_with_a_key_are_recorded_once);

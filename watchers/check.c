@@ -14,7 +14,9 @@
 
 #include "watchers-int.h"
 
-typedef struct check {
+typedef struct strata_watcher__check check;
+
+struct strata_watcher__check {
     strata_watcher *w;
     strata_watcher__watch *wt;
     int in_round;
@@ -27,7 +29,17 @@ typedef struct check {
     json_t *gate_platforms;           /* platforms held while verifying */
     const char *gate_state;           /* as recorded: a constant */
     char *gate_summary;
-} check;
+    /* The observation, while it waits in the batch (record). */
+    check *bnext;
+    json_t *platforms; /* the index's, when it was read */
+    int64_t now;       /* when it was read */
+    int64_t next_ms;   /* when the watch is due next */
+    int quiet;         /* the digest the watch knows: likely no change */
+    int failed;        /* not recorded: err says why */
+    strata_error err;
+    char *previous; /* as written: the stored digest before */
+    json_t *changed, *payload;
+};
 
 static void
 check_end(check *c, const strata_watcher__result *res)
@@ -42,6 +54,10 @@ check_end(check *c, const strata_watcher__result *res)
     strata_watcher__verdict_free(c->verdict);
     json_decref(c->gate_platforms);
     free(c->gate_summary);
+    json_decref(c->platforms);
+    free(c->previous);
+    json_decref(c->changed);
+    json_decref(c->payload);
     free(c);
     strata_watcher__check_done(w, wt, in_round, res);
 }
@@ -235,95 +251,210 @@ event_payload(check *c, const char *old, const json_t *platforms,
 }
 
 /*
- * Writes the observation (and, for a first sighting or a change, its
- * event) in one transaction, then reports. platforms: the index's
- * per-platform digests when they were read (a changed digest), else NULL.
+ * A check's observation is not written at once: it waits in the watcher's
+ * batch (a check ends only when its observation is committed, but its
+ * registry slot goes to the next check at once), and the batch is written
+ * in one transaction (strata_watcher__flush): when it holds BATCH_MAX
+ * observations, BATCH_WAIT_MS after the first, or at once when it holds a
+ * possible change or nothing else is under way. In the steady state one
+ * commit serves hundreds of checks instead of one each. Nothing is
+ * reported before the commit, so a crash loses no change that was
+ * reported: at worst the last_check times of unchanged checks, which the
+ * next check writes again.
  */
 static void
 record(check *c, json_t *platforms)
 {
     strata_watcher *w = c->w;
     strata_watcher__watch *wt = c->wt;
-    strata_watcher__result res = {0};
-    strata_store_observation obs = {0};
-    strata_error err = {0};
-    char *previous = NULL;
-    json_t *changed = NULL, *payload = NULL;
-    int64_t now = strata_now_ms();
-    int rc;
 
-    res.started_ms = c->started_ms;
+    c->platforms = platforms;
+    c->now = strata_now_ms();
     wt->errors = 0;
     wt->last_ms = c->started_ms;
+    c->next_ms = strata_watcher__next_due(w, wt, c->now);
+    /* The digest it knows, nothing to verify: most likely no change. */
+    c->quiet = c->verdict == NULL && platforms == NULL && wt->current != NULL &&
+               strcmp(wt->current, c->digest) == 0;
+    c->bnext = NULL;
+    *w->batch_tail = c;
+    w->batch_tail = &c->bnext;
+    w->nbatch++;
+    strata_watcher__park(w, wt, !c->quiet);
+}
+
+/*
+ * Writes one observation (and, for a first sighting or a change, its
+ * event, the gate's verdict and what on_record adds) inside the batch's
+ * transaction. A quiet check takes the short path unless the store's
+ * current digest moved meanwhile (another process): then it is recorded
+ * in full, as the change it is.
+ */
+static int
+write_full(check *c, strata_error *err)
+{
+    strata_watcher *w = c->w;
+    strata_watcher__watch *wt = c->wt;
+    strata_store_observation obs = {0};
+    int rc;
+
     obs.ref = wt->key;
     obs.digest = c->digest;
     obs.tag = c->tag;
-    obs.platforms = platforms;
-    obs.next_check_ms = strata_watcher__next_due(w, wt, now);
-    if ((rc = strata_store_begin(w->store, &err)) != 0)
-        goto fail;
-    if ((rc = strata_store_watch_observe(NULL, &previous, w->store, &obs,
-                                         &err)) != 0)
-        goto rollback;
+    obs.platforms = c->platforms;
+    obs.next_check_ms = c->next_ms;
+    if ((rc = strata_store_watch_observe(NULL, &c->previous, w->store, &obs,
+                                         err)) != 0)
+        return rc;
     /* The gate's verdict, decided in the same transaction as the digest. */
-    if (c->verdict != NULL &&
-        (rc = strata_watcher__gate_record(&c->gate_state, w, wt->gate, wt->key,
-                                          c->digest, c->verdict, now, &err)) !=
-            0)
-        goto rollback;
-    if (c->verdict != NULL)
-        c->gate_summary = c->verdict->summary
-                              ? strata_xstrdup(c->verdict->summary)
-                              : NULL;
-    if (previous == NULL || strcmp(previous, c->digest) != 0) {
-        changed = platforms_changed(wt, previous ? wt->current_platforms : NULL,
-                                    platforms);
-        payload = event_payload(c, previous, platforms, changed);
-        if (!w->opts.no_events &&
-            (rc = strata_store_event_append(
-                 NULL, w->store, previous ? "base.updated" : "base.first_seen",
-                 wt->key, payload, now, &err)) != 0)
-            goto rollback;
-        /*
-         * What the owner must do about the change (notify's outbox rows)
-         * is committed with the new digest or not at all: a full disk then
-         * leaves the digest where it was, and the next check sees the
-         * change again, instead of a digest that moved without its
-         * notification.
-         */
-        if ((rc = record_with(c, previous, platforms, changed, now, &err)) != 0)
-            goto rollback;
+    if (c->verdict != NULL && (rc = strata_watcher__gate_record(
+                                   &c->gate_state, w, wt->gate, wt->key,
+                                   c->digest, c->verdict, c->now, err)) != 0)
+        return rc;
+    if (c->verdict != NULL) {
+        free(c->gate_summary);
+        c->gate_summary =
+            c->verdict->summary ? strata_xstrdup(c->verdict->summary) : NULL;
     }
-    if ((rc = strata_store_commit(w->store, &err)) != 0)
-        goto rollback;
+    if (c->previous != NULL && strcmp(c->previous, c->digest) == 0)
+        return 0;
+    c->changed = platforms_changed(
+        wt, c->previous ? wt->current_platforms : NULL, c->platforms);
+    c->payload = event_payload(c, c->previous, c->platforms, c->changed);
+    if (!w->opts.no_events &&
+        (rc = strata_store_event_append(
+             NULL, w->store, c->previous ? "base.updated" : "base.first_seen",
+             wt->key, c->payload, c->now, err)) != 0)
+        return rc;
+    /*
+     * What the owner must do about the change (notify's outbox rows) is
+     * committed with the new digest or not at all: a full disk then leaves
+     * the digest where it was, and the next check sees the change again,
+     * instead of a digest that moved without its notification.
+     */
+    return record_with(c, c->previous, c->platforms, c->changed, c->now, err);
+}
+
+/* Undoes what write_full set in c, after its part was rolled back. */
+static void
+unwrite(check *c)
+{
+    free(c->previous);
+    c->previous = NULL;
+    json_decref(c->changed);
+    c->changed = NULL;
+    json_decref(c->payload);
+    c->payload = NULL;
+}
+
+/*
+ * One observation inside the batch's transaction. Returns non-zero only
+ * when the transaction itself is lost; a failure of this observation alone
+ * (its own part rolled back) sets c->failed.
+ */
+static int
+write_one(check *c)
+{
+    strata_store *st = c->w->store;
+    strata_store_observation obs = {0};
+    int moved = 0, rc;
+
+    if (c->quiet) {
+        obs.ref = c->wt->key;
+        obs.digest = c->digest;
+        obs.tag = c->tag;
+        obs.next_check_ms = c->next_ms;
+        rc = strata_store_watch_seen(&moved, st, &obs, &c->err);
+        if (rc != 0) {
+            c->failed = 1;
+            return rc;
+        }
+        if (!moved)
+            return 0;
+    }
+    /* A part of its own: a refused on_record undoes only this change. */
+    if ((rc = strata_store_begin(st, &c->err)) != 0) {
+        c->failed = 1;
+        return rc;
+    }
+    if ((rc = write_full(c, &c->err)) == 0 &&
+        (rc = strata_store_commit(st, &c->err)) == 0)
+        return 0;
+    c->failed = 1;
+    strata_store_rollback(st);
+    unwrite(c);
+    return strata_store_in_transaction(st) ? 0 : rc;
+}
+
+/* After the commit (or the failure): report, remember, end the check. */
+static void
+settle_one(check *c)
+{
+    strata_watcher *w = c->w;
+    strata_watcher__watch *wt = c->wt;
+    strata_watcher__result res = {0};
+
+    res.started_ms = c->started_ms;
+    if (c->failed) {
+        strata_watcher__record_error(w, wt, &c->err);
+        check_end(c, &res);
+        return;
+    }
     res.ok = 1;
-    if (payload != NULL) {
+    if (c->payload != NULL) {
         res.changed = 1;
-        res.first = previous == NULL;
+        res.first = c->previous == NULL;
         log_info("watch '%s': %s -> %s", wt->key,
-                 previous ? previous : "(first sighting)", c->digest);
-        report(c, previous, platforms, changed, now);
+                 c->previous ? c->previous : "(first sighting)", c->digest);
+        report(c, c->previous, c->platforms, c->changed, c->now);
     }
     if (wt->current == NULL || strcmp(wt->current, c->digest) != 0) {
         free(wt->current);
         wt->current = strata_xstrdup(c->digest);
         json_decref(wt->current_platforms);
-        wt->current_platforms = json_incref(platforms);
+        wt->current_platforms = json_incref(c->platforms);
     }
     /* Whatever was pending has been recorded (or superseded). */
     strata_watchers_settle_release(&wt->settle);
     strata_watchers_settle_init(&wt->settle, wt->current);
-    goto out;
-rollback:
-    strata_store_rollback(w->store);
-fail:
-    strata_watcher__record_error(w, wt, &err);
-out:
-    free(previous);
-    json_decref(changed);
-    json_decref(payload);
-    json_decref(platforms);
     check_end(c, &res);
+}
+
+void
+strata_watcher__flush(strata_watcher *w)
+{
+    check *list = w->batch, *c, *next;
+    strata_error err = {0};
+    int rc;
+
+    w->batch = NULL;
+    w->batch_tail = &w->batch;
+    w->nbatch = 0;
+    if (list == NULL)
+        return;
+    rc = strata_store_begin(w->store, &err);
+    for (c = list; rc == 0 && c != NULL; c = c->bnext)
+        if ((rc = write_one(c)) != 0)
+            err = c->err;
+    if (rc == 0)
+        rc = strata_store_commit(w->store, &err);
+    if (rc == 0)
+        w->stats.batches++;
+    if (rc != 0) {
+        /* Nothing of the batch was written: every check failed. */
+        strata_store_rollback(w->store);
+        for (c = list; c != NULL; c = c->bnext) {
+            unwrite(c);
+            if (!c->failed) {
+                c->failed = 1;
+                c->err = err;
+            }
+        }
+    }
+    for (c = list; c != NULL; c = next) {
+        next = c->bnext;
+        settle_one(c);
+    }
 }
 
 static void
@@ -503,8 +634,8 @@ on_tags(char **tags, size_t ntags, const strata_error *terr, void *arg)
         check_fail(c, terr);
         return;
     }
-    rc = strata_tag_policy_select(&best, wt->policy,
-                                       (const char *const *) tags, ntags, &err);
+    rc = strata_tag_policy_select(&best, wt->policy, (const char *const *) tags,
+                                  ntags, &err);
     if (rc == 0) {
         c->tag = strata_xstrdup(best);
         s = strata_xasprintf("%s:%s", strata_ref_name(wt->repo), best);

@@ -164,6 +164,12 @@ strata_watcher_configure_catalog(strata_watcher *w,
      * watches already there take the new one (a reload).
      */
     prc = strata_watcher__gates_reconfigure(w, d, catalog, &perr);
+    /*
+     * Every watch is recorded in the store: in one transaction, not one
+     * each (10,000 bases: 10,000 commits, each a WAL write and lock round).
+     */
+    if ((rc = strata_store_begin(w->store, err)) != 0)
+        return rc;
     for (i = 0; i < d->watch.n_bases; i++) {
         const strata_config_base *b = &d->watch.bases[i];
         strata_watcher_spec spec = {0};
@@ -175,12 +181,20 @@ strata_watcher_configure_catalog(strata_watcher *w,
         spec.interval_ms = b->interval_ms;
         spec.platforms = b->platforms.items;
         spec.nplatforms = b->platforms.count;
-        if ((rc = strata_watcher_add(NULL, w, &spec, err)) != 0)
+        if ((rc = strata_watcher_add(NULL, w, &spec, err)) != 0) {
+            strata_store_rollback(w->store);
             return strata_error_wrap(err, "%s:%d:%d: watch '%s'", d->file,
                                      b->pos.line, b->pos.col, b->ref);
+        }
     }
-    if ((rc = add_catalog(w, d, catalog, err)) != 0)
+    if ((rc = add_catalog(w, d, catalog, err)) != 0) {
+        strata_store_rollback(w->store);
         return rc;
+    }
+    if ((rc = strata_store_commit(w->store, err)) != 0) {
+        strata_store_rollback(w->store);
+        return rc;
+    }
     if (prc != 0)
         return strata_error_set(err, prc, "%s", perr.msg);
     return 0;

@@ -260,10 +260,11 @@ round_maybe_done(strata_watcher *w)
 static void
 close_maybe_handles(strata_watcher *w)
 {
-    if (!w->closing || w->stats.running > 0 || w->handles_open != 2)
+    if (!w->closing || w->stats.running > 0 || w->handles_open != 3)
         return;
     uv_close((uv_handle_t *) &w->timer, on_handle_close);
     uv_close((uv_handle_t *) &w->kick, on_handle_close);
+    uv_close((uv_handle_t *) &w->flush, on_handle_close);
 }
 
 static void
@@ -272,7 +273,9 @@ finish(strata_watcher *w, strata_watcher__watch *wt, int in_round,
 {
     int64_t now = strata_now_ms(), deadline;
 
-    wt->host->active--;
+    if (!wt->parked)
+        wt->host->active--;
+    wt->parked = 0;
     w->stats.running--;
     wt->state = STRATA_WATCHER__IDLE;
     if (!res->canceled) {
@@ -322,6 +325,29 @@ strata_watcher__check_done(strata_watcher *w, strata_watcher__watch *wt,
     close_maybe_handles(w);
 }
 
+static void
+on_flush(uv_timer_t *t)
+{
+    strata_watcher__flush(t->data);
+}
+
+void
+strata_watcher__park(strata_watcher *w, strata_watcher__watch *wt, int urgent)
+{
+    wt->parked = 1;
+    wt->host->active--;
+    pump(w, wt->host);
+    /*
+     * At once when the batch may hold a change (reported only after the
+     * commit), is full, or when every check under way waits in it.
+     */
+    if (urgent || w->nbatch >= STRATA_WATCHER__BATCH_MAX ||
+        w->nbatch >= w->stats.running)
+        uv_timer_start(&w->flush, on_flush, 0, 0);
+    else if (w->nbatch == 1)
+        uv_timer_start(&w->flush, on_flush, w->opts.batch_wait_ms, 0);
+}
+
 /* Deferred work: callbacks must not run inside the calls that cause them. */
 static void
 on_kick(uv_timer_t *t)
@@ -359,13 +385,18 @@ strata_watcher_new(strata_watcher **out, uv_loop_t *loop,
         w->opts.interval_ms = DEFAULT_INTERVAL_MS;
     if (w->opts.max_concurrency == 0)
         w->opts.max_concurrency = DEFAULT_CONCURRENCY;
+    if (w->opts.batch_wait_ms == 0)
+        w->opts.batch_wait_ms = STRATA_WATCHER__BATCH_WAIT_MS;
     w->by_key = strata_strmap_new();
     w->rng = (uv_hrtime() ^ (uint64_t) (uintptr_t) w) | 1;
     uv_timer_init(loop, &w->timer);
     uv_timer_init(loop, &w->kick);
+    uv_timer_init(loop, &w->flush);
     w->timer.data = w;
     w->kick.data = w;
-    w->handles_open = 2;
+    w->flush.data = w;
+    w->batch_tail = &w->batch;
+    w->handles_open = 3;
     *out = w;
     return 0;
 }
@@ -375,8 +406,7 @@ static int
 load_state(strata_watcher *w, strata_watcher__watch *wt, strata_error *err)
 {
     strata_store_watch_state st = {0};
-    json_t *list = NULL, *d;
-    size_t i;
+    json_t *p = NULL;
     int rc;
 
     rc = strata_store_watch_state_get(&st, w->store, wt->key, err);
@@ -390,18 +420,14 @@ load_state(strata_watcher *w, strata_watcher__watch *wt, strata_error *err)
     wt->errors = (unsigned) st.consecutive_errors;
     if (st.current_digest != NULL) {
         wt->current = strata_xstrdup(st.current_digest);
-        rc = strata_store_digests_list(&list, w->store, wt->key, err);
-        json_array_foreach (list, i, d) {
-            const char *dg = json_string_value(json_object_get(d, "digest"));
-            json_t *p = json_object_get(d, "platforms");
-
-            if (dg != NULL && strcmp(dg, wt->current) == 0 &&
-                json_is_object(p)) {
-                json_decref(wt->current_platforms);
-                wt->current_platforms = json_incref(p);
-            }
+        rc = strata_store_digest_platforms(&p, w->store, wt->key, wt->current,
+                                           err);
+        if (json_is_object(p)) {
+            json_decref(wt->current_platforms);
+            wt->current_platforms = p;
+            p = NULL;
         }
-        json_decref(list);
+        json_decref(p);
     }
     strata_watchers_settle_release(&wt->settle);
     strata_watchers_settle_init(&wt->settle, wt->current);
@@ -762,5 +788,8 @@ strata_watcher_close(strata_watcher *w, strata_watcher_close_cb cb, void *arg)
         }
         w->watches[i]->again = 0;
     }
+    /* What was read is still written; those checks end then. */
+    if (w->nbatch > 0)
+        uv_timer_start(&w->flush, on_flush, 0, 0);
     close_maybe_handles(w);
 }

@@ -27,6 +27,12 @@ enum {
 
 typedef struct strata_watcher__host strata_watcher__host;
 typedef struct strata_watcher__gate strata_watcher__gate;
+typedef struct strata_watcher__check strata_watcher__check;
+
+/* A batch of observations is written when it holds this many... */
+#define STRATA_WATCHER__BATCH_MAX 256
+/* ... or this long after its first one (sooner: see check.c record). */
+#define STRATA_WATCHER__BATCH_WAIT_MS 50 /* batch_wait_ms' default */
 
 /* One watched reference and its schedule. */
 typedef struct strata_watcher__watch {
@@ -47,6 +53,7 @@ typedef struct strata_watcher__watch {
     int state;
     int again;        /* check again when the one under way ends */
     int round_wanted; /* part of a check_all round not yet started */
+    int parked;       /* its check gave its slot back: it waits in the batch */
     int64_t due_ms;
     uint64_t phase;
     strata_watchers_settle settle;
@@ -75,6 +82,13 @@ struct strata_watcher {
     strata_watcher__host *hosts;
     uv_timer_t timer; /* the next due time */
     uv_timer_t kick;  /* deferred work: an empty round's callback */
+    /*
+     * Checks whose observations wait to be written together (check.c),
+     * and the timer that writes them.
+     */
+    strata_watcher__check *batch, **batch_tail;
+    size_t nbatch;
+    uv_timer_t flush;
     int started;
     int closing;
     int handles_open;
@@ -123,6 +137,20 @@ typedef struct strata_watcher__result {
  */
 int strata_watcher__check_start(strata_watcher *w, strata_watcher__watch *wt,
                                 int in_round, strata_error *err);
+
+/*
+ * Called by check.c when a check's observation joins the batch: its
+ * registry slot goes to the next check, and the batch is written soon
+ * (at once when urgent). The check ends later, in strata_watcher__flush.
+ */
+void strata_watcher__park(strata_watcher *w, strata_watcher__watch *wt,
+                          int urgent);
+
+/*
+ * Writes the batch in one transaction, then reports its changes and ends
+ * its checks (check.c). From the loop (the flush timer).
+ */
+void strata_watcher__flush(strata_watcher *w);
 
 /* Called by check.c when a check has ended and been recorded. */
 void strata_watcher__check_done(strata_watcher *w, strata_watcher__watch *wt,

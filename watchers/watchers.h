@@ -236,7 +236,11 @@ int strata_watchers_settle_take(const char **out_new, char **out_old,
  * stored current digest. Errors are recorded with strata_store_watch_error
  * (backoff per watch); they never touch the stored digest and never report
  * a change. Observations and their events ("base.first_seen",
- * "base.updated") are written in one store transaction.
+ * "base.updated") are written in one store transaction, many checks to a
+ * transaction: a check's observation waits (batch_wait_ms at most, and
+ * not at all when it may be a change or nothing else is under way) for
+ * others to share its commit, and a check ends, and a change is reported,
+ * only once it is committed.
  *
  * Threads: everything runs on the loop thread, store calls included (they
  * are short single-row writes). The store and the registry client are
@@ -306,6 +310,11 @@ typedef struct strata_watcher_options {
     int tag_page_size;    /* n= of tags/list; 0 = 1000 */
     int tag_max_pages;    /* 0 = 50 */
     int no_events;        /* don't append base.* events to the store */
+    /*
+     * How long the observation of an unchanged check may wait for others
+     * to share its store transaction; 0 = 50 ms. Changes never wait.
+     */
+    uint64_t batch_wait_ms;
     strata_watcher_record_cb on_record; /* may be NULL */
     strata_watcher_gate_cb on_gate;     /* may be NULL */
     strata_watcher_change_cb on_change; /* may be NULL */
@@ -371,6 +380,11 @@ typedef struct strata_watcher_stats {
     size_t queued;  /* waiting for a registry slot */
     size_t running; /* checks under way */
     uint64_t checks, errors, changes, first_seen;
+    /*
+     * Store transactions that recorded checks: successful checks are
+     * written in batches, many to a transaction in the steady state.
+     */
+    uint64_t batches;
 } strata_watcher_stats;
 void strata_watcher_stats_get(strata_watcher_stats *out,
                               const strata_watcher *w);

@@ -17,7 +17,9 @@ Control (answered by the proxy itself, never forwarded):
   GET /__set?ratelimit=N      adds "RateLimit-Remaining: N;w=21600" (-1: off)
   GET /__set?paginate=N       serves tags/list in pages of N with Link
                               headers (0: off), as Docker Hub does
-  GET /__stats                {"requests": {"HEAD": n, ...}, "max_inflight": n}
+  GET /__stats                {"requests": {"HEAD": n, ...}, "max_inflight": n,
+                               "bad": n}  (bad: connections that did not
+                               speak HTTP, such as TLS handshakes)
   GET /__reset_stats
 
 Only the standard library; run with /usr/bin/python3.
@@ -38,7 +40,7 @@ STATE = {
     "mode": "none", "methods": None, "path": "/v2/", "count": -1,
     "retry_after": "1", "stall": 5.0, "ratelimit": -1, "paginate": 0,
 }
-STATS = {"requests": {}, "inflight": 0, "max_inflight": 0}
+STATS = {"requests": {}, "inflight": 0, "max_inflight": 0, "bad": 0}
 FAKE_DIGEST = "sha256:" + hashlib.sha256(b"not the real manifest").hexdigest()
 
 
@@ -63,6 +65,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def log_message(self, fmt, *args):
         pass
+
+    def parse_request(self):
+        ok = super().parse_request()
+        if not ok:
+            with LOCK:
+                STATS["bad"] += 1
+        return ok
 
     def reply(self, status, body=b"", headers=None, ctype="application/json"):
         self.send_response(status)
@@ -93,11 +102,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
             elif url.path == "/__reset_stats":
                 STATS["requests"] = {}
                 STATS["max_inflight"] = 0
+                STATS["bad"] = 0
             elif url.path != "/__stats":
                 self.reply(404, b'{"error":"unknown control"}')
                 return
             body = json.dumps({"requests": STATS["requests"],
-                               "max_inflight": STATS["max_inflight"]})
+                               "max_inflight": STATS["max_inflight"],
+                               "bad": STATS["bad"]})
         self.reply(200, body.encode())
 
     def upstream_request(self, method, path, body):
