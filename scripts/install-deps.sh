@@ -20,6 +20,7 @@ pkgs=(
   # the man pages rendered and the completions run in their shells
   # (tests/docs/check.sh)
   man-db groff-base bash-completion zsh fish
+  systemd  # systemd-analyze verify and security (tests/deploy/systemd.sh)
 )
 # node and npm run sigstore-js, the independent producer of the bundles
 # tests/test-verify-sigstore-js.c verifies (node >= 18.17); a node from
