@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The README's test command: installs what is needed, builds with warnings
 # as errors, and runs every test (unit and integration, the latter against
-# real services started on loopback). Prints "N passed, N failed" last.
+# real services started on loopback; and the 'package' suite, which builds
+# the container image and the Debian package). Prints "N passed, N failed"
+# last.
 #
 #   scripts/test.sh                 # build/ with gcc
 #   BUILD=build-asan SANITIZE=1 scripts/test.sh   # clang ASan+UBSan
@@ -24,7 +26,9 @@ fi
 ninja -C "$build"
 
 set +e
-meson test -C "$build" --print-errorlogs --num-processes 2 "$@"
+# --setup full: the 'package' suite too (the container image and the
+# Debian package, built from scratch; minutes, and Debian's mirrors).
+meson test -C "$build" --setup full --print-errorlogs --num-processes 2 "$@"
 rc=$?
 set -e
 python3 - "$build/meson-logs/testlog.json" <<'PY'
