@@ -23,6 +23,7 @@ pkgs=(
   systemd  # systemd-analyze verify and security (tests/deploy/systemd.sh)
   python3-yaml python3-jsonschema  # tests/deploy/kubernetes.py, k8s.py roles
   buildah mmdebstrap  # the Containerfile, from a Debian base made here
+  dpkg-dev debhelper lintian  # debian/ (tests/deploy/debian.sh)
 )
 # node and npm run sigstore-js, the independent producer of the bundles
 # tests/test-verify-sigstore-js.c verifies (node >= 18.17); a node from
