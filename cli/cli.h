@@ -237,6 +237,7 @@ extern const strata_cmd_entry strata_cmd_check_state;
 extern const strata_cmd_entry strata_cmd_backup;
 extern const strata_cmd_entry strata_cmd_verify;
 extern const strata_cmd_entry strata_cmd_verify_bundle;
+extern const strata_cmd_entry strata_cmd_init;
 extern const strata_cmd_entry strata_cmd_describe; /* hidden */
 extern const strata_cmd_entry strata_cmd_complete; /* hidden */
 
