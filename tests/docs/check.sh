@@ -214,6 +214,29 @@ notify:
     command: cat
 YAML
 touch "$tmp/Dockerfile.fixture"
+# The same names in a configuration that does not load in this shell: a
+# secret from a variable the daemon has and the shell has not.
+sed 's/^notify:/api:\n  token: ${STRATA_DOCS_TEST_UNSET_TOKEN}\nnotify:/' \
+    "$tmp/strata.yaml" >"$tmp/secret.yaml"
+unset STRATA_DOCS_TEST_UNSET_TOKEN
+for f in strata secret; do
+    for k in sinks bases images; do
+        "$exe" -c "$tmp/$f.yaml" __complete $k >"$tmp/$f.$k" 2>"$tmp/$f.$k.err" ||
+            echo "exit $?" >>"$tmp/$f.$k.err"
+    done
+done
+is_names() { [ "$(cat "$1")" = "$2" ] && [ ! -s "$1.err" ]; }
+is_names "$tmp/strata.sinks" "$(printf 'ops-slack\nexec-2')" &&
+    is_names "$tmp/strata.bases" "$(printf 'docker.io/library/debian:12-slim\nregistry.example.com/base/python:3.12')" &&
+    is_names "$tmp/strata.images" "$(printf 'registry.example.com/acme/payments:1\nregistry.example.com/acme/web:2')"
+check $? "strata __complete prints the configured sinks, bases and images (canonical), nothing on stderr"
+is_names "$tmp/secret.sinks" "$(printf 'ops-slack\nexec-2')" &&
+    is_names "$tmp/secret.bases" "$(printf 'debian:12-slim\nregistry.example.com/base/python:3.12')" &&
+    is_names "$tmp/secret.images" "$(printf 'registry.example.com/acme/payments:1\nregistry.example.com/acme/web:2')"
+check $? "from a configuration whose secret is not in this shell's environment, the names as written"
+"$exe" -c "$tmp/nope.yaml" __complete sinks >"$tmp/nope.out" 2>&1
+[ $? = 0 ] && [ ! -s "$tmp/nope.out" ]
+check $? "no configuration: no names, no message"
 
 # What each shell completes for each line of $tmp/lines, in $tmp/SHELL.out.
 {
@@ -233,6 +256,7 @@ touch "$tmp/Dockerfile.fixture"
     echo "strata --config=$tmp/strata.yaml scan diff "
     echo "strata -c $tmp/strata.yaml rebase --old-base "
     echo "strata pin $tmp/Dockerfile.fi"
+    echo "strata -c $tmp/secret.yaml notify test "
 } >"$tmp/lines"
 
 # The candidates for LINE in OUT, one a line.
@@ -256,7 +280,7 @@ for sh in bash zsh fish; do
         continue
     fi
     PATH=$(dirname "$exe"):$PATH run <"$tmp/lines" >"$tmp/$sh.out" 2>"$tmp/$sh.err"
-    if [ $? != 0 ] || ! grep -q "^> strata pin $tmp/Dockerfile.fi\$" "$tmp/$sh.out"; then
+    if [ $? != 0 ] || ! grep -q "^> strata -c $tmp/secret.yaml notify test \$" "$tmp/$sh.out"; then
         nok "$sh: the completion ran over every line"
         sed 's/^/#   /' "$tmp/$sh.err" | head -5
         continue
@@ -293,6 +317,7 @@ for sh in bash zsh fish; do
     m="$m$(lacks "$f" "strata --config=$tmp/strata.yaml scan diff " \
         registry.example.com/acme/payments:1 registry.example.com/acme/web:2)"
     m="$m$(lacks "$f" "strata -c $tmp/strata.yaml rebase --old-base " docker.io/library/debian:12-slim)"
+    m="$m$(lacks "$f" "strata -c $tmp/secret.yaml notify test " ops-slack exec-2)"
     got "$f" "strata -c $tmp/strata.yaml rebase --old-base " | grep -q payments && m="$m (an image offered as a base)"
     [ -z "$m" ]
     check $? "$sh: the configured sinks, bases and images of -c FILE${m:+ (missing:$m)}"
