@@ -196,14 +196,22 @@ token_ok(const strata_api *api, h2o_req_t *hreq)
     return CRYPTO_memcmp(got, api->token_hash, sizeof(got)) == 0;
 }
 
+/*
+ * GET /healthz and /readyz answer without the token: a Kubernetes probe
+ * (or a load balancer's health check) cannot send a secret header, and
+ * they say only "ok" or "not ready".
+ */
 static int
 is_open_path(h2o_req_t *hreq)
 {
     int get =
         h2o_memis(hreq->method.base, hreq->method.len, H2O_STRLIT("GET")) ||
         h2o_memis(hreq->method.base, hreq->method.len, H2O_STRLIT("HEAD"));
-    return get && h2o_memis(hreq->path_normalized.base,
-                            hreq->path_normalized.len, H2O_STRLIT("/healthz"));
+    return get &&
+           (h2o_memis(hreq->path_normalized.base, hreq->path_normalized.len,
+                      H2O_STRLIT("/healthz")) ||
+            h2o_memis(hreq->path_normalized.base, hreq->path_normalized.len,
+                      H2O_STRLIT("/readyz")));
 }
 
 static int

@@ -422,6 +422,25 @@ count_names(const strata_cmd_entry *cmd)
     return n;
 }
 
+int
+strata_cmd_opt_takes_value(const strata_cmd_opt *o)
+{
+    return takes_value(o);
+}
+
+const char *
+strata_cmd_opt_value_name(const strata_cmd_opt *o)
+{
+    return value_name(o);
+}
+
+void
+strata_cmd_arg_name(char *buf, size_t size, const strata_cmd_entry *cmd,
+                    size_t i)
+{
+    arg_name(buf, size, cmd, i);
+}
+
 void
 strata_cmd_synopsis(const strata_cmd_entry *cmd, FILE *f)
 {
@@ -536,13 +555,18 @@ strata_cmd_usage(const strata_cmd_entry *cmd, FILE *f)
         fprintf(f, "\n%s", cmd->help);
     fprintf(f, "\noptions:\n");
     strata_cmd_options(cmd->opts, f);
-    if (cmd->config == STRATA_CMD_CONFIG_REQUIRED)
-        option_line(f, 'c', "config", "FILE",
-                    "the configuration (default ./strata.yaml, which must "
-                    "exist)");
-    else if (cmd->config != STRATA_CMD_CONFIG_NONE)
-        option_line(f, 'c', "config", "FILE",
-                    "the configuration (default ./strata.yaml; the "
-                    "built-in defaults when it does not exist)");
+    if (cmd->config != STRATA_CMD_CONFIG_NONE)
+        option_line(f, 'c', "config", "FILE", strata_cmd_config_help(cmd));
     option_line(f, 'h', "help", NULL, "print this help and exit");
+}
+
+const char *
+strata_cmd_config_help(const strata_cmd_entry *cmd)
+{
+    if (cmd->config == STRATA_CMD_CONFIG_NONE)
+        return NULL;
+    if (cmd->config == STRATA_CMD_CONFIG_REQUIRED)
+        return "the configuration (default ./strata.yaml, which must exist)";
+    return "the configuration (default ./strata.yaml; the built-in defaults "
+           "when it does not exist)";
 }

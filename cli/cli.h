@@ -93,6 +93,12 @@ typedef struct strata_cmd_entry {
     strata_cmd_catalog catalog;
     /* Returns an exit code (STRATA_EXIT_*). */
     int (*exec)(strata_cmd_ctx *ctx);
+    /*
+     * Not listed by `strata --help` nor given a man page: the internal
+     * commands that the build and the shell completions call (their names
+     * start with "__").
+     */
+    int hidden;
 } strata_cmd_entry;
 
 /* Parsed arguments: what argv said, by the names the entry declared. */
@@ -145,6 +151,21 @@ void strata_cmd_usage_line(const strata_cmd_entry *cmd, FILE *f);
 void strata_cmd_options(const strata_cmd_opt *opts, FILE *f);
 /* `strata CMD --help`: usage, summary, help prose and every option. */
 void strata_cmd_usage(const strata_cmd_entry *cmd, FILE *f);
+/* What `strata CMD --help` says of -c FILE, or NULL when cmd reads none. */
+const char *strata_cmd_config_help(const strata_cmd_entry *cmd);
+/* Whether o takes a value, and the value's name in usage ("FILE"). */
+int strata_cmd_opt_takes_value(const strata_cmd_opt *o);
+const char *strata_cmd_opt_value_name(const strata_cmd_opt *o);
+/* The name of cmd's positional argument i ("FILE"; the last repeats). */
+void strata_cmd_arg_name(char *buf, size_t size, const strata_cmd_entry *cmd,
+                         size_t i);
+
+/* The global options (main.c), and --version, which only leads. */
+extern const strata_cmd_opt strata_cmd_global_opts[];
+extern const strata_cmd_opt strata_cmd_version_opts[];
+/* What strata is, in one sentence: `strata --help` and strata(1). */
+#define STRATA_CMD_ABOUT                                                       \
+    "strata keeps container images on fresh, trusted base images."
 
 /* ---- running a command (cmd.c) ---------------------------------------- */
 
@@ -216,6 +237,9 @@ extern const strata_cmd_entry strata_cmd_check_state;
 extern const strata_cmd_entry strata_cmd_backup;
 extern const strata_cmd_entry strata_cmd_verify;
 extern const strata_cmd_entry strata_cmd_verify_bundle;
+extern const strata_cmd_entry strata_cmd_init;
+extern const strata_cmd_entry strata_cmd_describe; /* hidden */
+extern const strata_cmd_entry strata_cmd_complete; /* hidden */
 
 /*
  * cmd-verify.c: one line per base whose current digest the signature gate

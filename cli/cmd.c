@@ -40,6 +40,9 @@ const strata_cmd_entry *const strata_cmd_table[] = {
     &strata_cmd_backup,
     &strata_cmd_verify,
     &strata_cmd_verify_bundle,
+    &strata_cmd_init,
+    &strata_cmd_describe,
+    &strata_cmd_complete,
     NULL,
 };
 

@@ -14,7 +14,7 @@
 
 #include "cli.h"
 
-static const strata_cmd_opt global_opts[] = {
+const strata_cmd_opt strata_cmd_global_opts[] = {
     {"config", 'c', STRATA_OPT_VALUE, "FILE", NULL,
      "the configuration (default ./strata.yaml)"},
     {"log-level", 0, STRATA_OPT_VALUE, "LEVEL", NULL,
@@ -26,14 +26,14 @@ static const strata_cmd_opt global_opts[] = {
 };
 
 /* Only before the command's words: after them it is the command's. */
-static const strata_cmd_opt version_opt[] = {
+const strata_cmd_opt strata_cmd_version_opts[] = {
     {"version", 0, 0, NULL, NULL, "print 'strata X.Y.Z' and exit"},
     {NULL, 0, 0, NULL, NULL, NULL},
 };
 
 static const strata_cmd_entry globals = {
     .name = "",
-    .opts = global_opts,
+    .opts = strata_cmd_global_opts,
     .max_args = STRATA_ARGS_MANY,
 };
 
@@ -43,15 +43,15 @@ usage(FILE *f)
     size_t i;
 
     fprintf(f, "usage: strata [-c FILE] [--log-level LEVEL] "
-               "[--log-format text|json] COMMAND [ARGS]\n\n"
-               "strata keeps container images on fresh, trusted base "
-               "images.\n\ncommands:\n");
+               "[--log-format text|json] COMMAND [ARGS]\n\n" STRATA_CMD_ABOUT
+               "\n\ncommands:\n");
     for (i = 0; strata_cmd_table[i] != NULL; i++)
-        fprintf(f, "  %-22s %s\n", strata_cmd_table[i]->name,
-                strata_cmd_table[i]->summary);
+        if (!strata_cmd_table[i]->hidden)
+            fprintf(f, "  %-22s %s\n", strata_cmd_table[i]->name,
+                    strata_cmd_table[i]->summary);
     fprintf(f, "\nglobal options (before or after the command's words):\n");
-    strata_cmd_options(global_opts, f);
-    strata_cmd_options(version_opt, f);
+    strata_cmd_options(strata_cmd_global_opts, f);
+    strata_cmd_options(strata_cmd_version_opts, f);
     fprintf(f, "\nRun 'strata COMMAND --help' for a command's options.\n"
                "Exit status: 0 success, 1 a problem was found, "
                "2 bad usage, input or config.\n");
@@ -88,7 +88,8 @@ group_usage(const char *group, FILE *f)
 
     for (i = 0; strata_cmd_table[i] != NULL; i++) {
         const strata_cmd_entry *c = strata_cmd_table[i];
-        if (strncmp(c->name, group, glen) == 0 && c->name[glen] == ' ') {
+        if (!c->hidden && strncmp(c->name, group, glen) == 0 &&
+            c->name[glen] == ' ') {
             if (!found)
                 fprintf(f, "usage:\n");
             fprintf(f, "  ");

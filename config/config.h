@@ -505,6 +505,15 @@ const char *strata_config_action_name(unsigned action_bit);
 /* "enforce", "warn", "off". */
 const char *strata_config_verify_mode_name(int mode);
 
+/*
+ * The schema as one JSON object (schema-doc.c): {"id", "what", "fields":
+ * [{"key", "kind", "required", "default", "min", "max", "choices",
+ * "section"}]}, each section written once and {"ref": ID} where it recurs.
+ * For the man page and its check against docs/configuration.md. New;
+ * the caller frees it.
+ */
+char *strata_config_schema_json(void);
+
 /* True when a listen address ("127.0.0.1:8780") is on loopback. */
 int strata_config_listen_is_loopback(const char *listen);
 

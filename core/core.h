@@ -154,6 +154,8 @@ typedef enum strata_log_format {
  */
 void strata_log_setup(strata_log_level level, strata_log_format format);
 int strata_log_parse_level(strata_log_level *out, const char *name);
+/* "debug", "info", "warn", "error"; NULL past STRATA_LOG_ERROR. */
+const char *strata_log_level_name(int level);
 void strata_log(strata_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Adds "job" to the line (JSON field or "[job N]" prefix). */

@@ -40,6 +40,15 @@ strata_log_parse_level(strata_log_level *out, const char *name)
     return STRATA_EINVAL;
 }
 
+const char *
+strata_log_level_name(int level)
+{
+    if (level < 0 ||
+        (size_t) level >= sizeof(level_names) / sizeof(level_names[0]))
+        return NULL;
+    return level_names[level];
+}
+
 static int
 log_enabled(strata_log_level level)
 {

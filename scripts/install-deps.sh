@@ -17,6 +17,13 @@ pkgs=(
   python3-cryptography python3-aiosmtpd sqlite3 curl ca-certificates
   wrk  # bounded load in tests/test-api.c
   chromium  # renders the HTML report (tests/report/browser.sh)
+  # the man pages rendered and the completions run in their shells
+  # (tests/docs/check.sh)
+  man-db groff-base bash-completion zsh fish
+  systemd  # systemd-analyze verify and security (tests/deploy/systemd.sh)
+  python3-yaml python3-jsonschema  # tests/deploy/kubernetes.py, k8s.py roles
+  buildah mmdebstrap  # the Containerfile, from a Debian base made here
+  dpkg-dev debhelper lintian  # debian/ (tests/deploy/debian.sh)
 )
 # node and npm run sigstore-js, the independent producer of the bundles
 # tests/test-verify-sigstore-js.c verifies (node >= 18.17); a node from

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The README's test command: installs what is needed, builds with warnings
 # as errors, and runs every test (unit and integration, the latter against
-# real services started on loopback). Prints "N passed, N failed" last.
+# real services started on loopback; and, except under SANITIZE=1, the
+# 'package' suite, which builds the container image and the Debian
+# package). Prints "N passed, N failed" last.
 #
 #   scripts/test.sh                 # build/ with gcc
 #   BUILD=build-asan SANITIZE=1 scripts/test.sh   # clang ASan+UBSan
@@ -23,11 +25,16 @@ if [ ! -f "$build/build.ninja" ]; then
 fi
 ninja -C "$build"
 
+# The 'package' suite too (--setup full: the container image and the
+# Debian package, built from scratch; minutes, and Debian's mirrors),
+# except under the sanitizers, where it would only build them again.
+setup=full log=testlog-full.json
+if [ "${SANITIZE:-0}" = 1 ]; then setup=default log=testlog.json; fi
 set +e
-meson test -C "$build" --print-errorlogs --num-processes 2 "$@"
+meson test -C "$build" --setup "$setup" --print-errorlogs --num-processes 2 "$@"
 rc=$?
 set -e
-python3 - "$build/meson-logs/testlog.json" <<'PY'
+python3 - "$build/meson-logs/$log" <<'PY'
 import json, sys
 p = f = s = 0
 for line in open(sys.argv[1]):

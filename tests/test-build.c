@@ -38,7 +38,7 @@
     "sha256:cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd"
 
 /* Process state on purpose: the atexit() handler must find the servers. */
-static pid_t pids[4];
+static pid_t pids[5];
 static size_t npids;
 static char tmpdir[256];
 
@@ -766,6 +766,67 @@ TEST(kubernetes_buildkit)
     no_violations(k8s_port);
 }
 
+/*
+ * deploy/kubernetes/rbac.yaml's Role is enough for a build, a failed
+ * build included, and each verb it grants is used: with any one left
+ * out, k8s.py (authorizing as the API server's RBAC does) refuses a
+ * request the build makes.
+ */
+TEST(kubernetes_role_is_least)
+{
+    /* A server of its own: refused deletes leave Jobs behind. */
+    char *argv[] = {"/usr/bin/python3", STRATA_TEST_K8S, "--token", K8S_TOKEN,
+                    "--namespace",      "builds",        NULL};
+    int port = start_server(argv);
+    strata_rebuild_opts o = k8s_opts();
+    json_t *r, *st, *grants;
+    char body[600], api[64];
+    size_t i, n;
+    outcome out;
+
+    snprintf(api, sizeof(api), "http://127.0.0.1:%d", port);
+    o.kubeconfig = NULL;
+    o.api_url = api;
+    o.token = K8S_TOKEN;
+    o.k8s_namespace = "builds";
+    snprintf(body, sizeof(body), "{\"file\": \"%s\"}", STRATA_TEST_K8S_ROLE);
+    r = harness_server_admin(port, "role", body);
+    grants = json_object_get(r, "grants");
+    n = json_array_size(grants);
+    CHECK_EQ(n, 5);
+    next(port, "{\"polls\": 1}");
+    CHECK_EQ(run(&out, "kubernetes", &o), 0);
+    CHECK_EQ(out.code, 0);
+    CHECK_STR_EQ(out.digest, DIGEST_K8S);
+    outcome_release(&out);
+    next(port, "{\"outcome\": \"failure\", \"polls\": 1}");
+    CHECK_EQ(run(&out, "kubernetes", &o), 0);
+    CHECK(out.code != 0);
+    CHECK_CONTAINS(out.log, "ERROR: process did not complete");
+    outcome_release(&out);
+    st = harness_server_admin(port, "state", NULL);
+    CHECK_EQ(json_array_size(json_object_get(st, "forbidden")), 0);
+    json_decref(st);
+    for (i = 0; i < n; i++) {
+        char *g = json_dumps(json_array_get(grants, i), JSON_COMPACT);
+
+        snprintf(body, sizeof(body), "{\"file\": \"%s\", \"drop\": %zu}",
+                 STRATA_TEST_K8S_ROLE, i);
+        json_decref(harness_server_admin(port, "role", body));
+        next(port, "{\"polls\": 1}");
+        CHECK_EQ(run(&out, "kubernetes", &o), 0);
+        outcome_release(&out);
+        st = harness_server_admin(port, "state", NULL);
+        if (json_array_size(json_object_get(st, "forbidden")) == 0)
+            printf("# without %s the build asked nothing forbidden\n", g);
+        CHECK(json_array_size(json_object_get(st, "forbidden")) > 0);
+        json_decref(st);
+        free(g);
+    }
+    json_decref(r);
+    no_violations(port);
+}
+
 static json_t *pod_of(json_t *st, const char *url);
 
 TEST(kubernetes_kaniko_failure_timeout_errors)
@@ -1319,6 +1380,7 @@ main(void)
     RUN(gitlab);
     RUN(gitlab_trigger_token_and_api_token);
     RUN(kubernetes_buildkit);
+    RUN(kubernetes_role_is_least);
     RUN(kubernetes_kaniko_failure_timeout_errors);
     RUN(kubernetes_push_secret);
     RUN(kubernetes_tls_in_cluster_and_ca_data);

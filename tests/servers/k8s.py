@@ -29,6 +29,14 @@ string image and string args (BuildKit: build --frontend dockerfile.v0
 --context=git://). Errors are Status objects: 400/422 Invalid, 404
 NotFound (unknown namespace), 409 AlreadyExists.
 
+RBAC, as the API server's authorizer: POST /_admin/role {"file": PATH,
+"drop": N} loads the Role in the YAML file PATH (deploy/kubernetes/
+rbac.yaml) and from then on answers 403 Forbidden to any request its
+rules do not grant (apiGroup, resource or subresource, verb: create,
+get, list, delete; N, when given, leaves out the N-th granted (group,
+resource, verb), in sorted order); it answers {"grants": [...]}. {} lifts
+it. Either clears the refusals and any unused scripted outcome. GET /_admin/state lists the refused requests in "forbidden".
+
 Scripted transitions: POST /_admin/next {"outcome": "success" | "failure"
 | "never", "polls": N} sets how the next Job goes: active for N reads,
 then Complete or Failed (never: active forever). GET /_admin/state:
@@ -49,6 +57,8 @@ JOBS = {}   # (ns, name) -> dict
 LOG = []
 VIOLATIONS = []
 NEXT = []
+GRANTS = None  # set of (group, resource, verb) when a Role is loaded
+FORBIDDEN = []
 DIGEST = "sha256:" + "cd" * 32
 DNS1123 = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
@@ -226,6 +236,8 @@ class Handler(BaseHTTPRequestHandler):
             with LOCK:
                 NEXT.append(json.loads(self.body()))
             return self.send(200, {})
+        if path == "/_admin/role" and method == "POST":
+            return self.load_role(json.loads(self.body()))
         if path == "/_admin/state":
             with LOCK:
                 jobs = {k[1]: {"body": v["body"], "deleted": v["deleted"],
@@ -233,11 +245,14 @@ class Handler(BaseHTTPRequestHandler):
                                "reads": v["reads"]}
                         for k, v in JOBS.items()}
                 st = {"jobs": jobs, "log": list(LOG),
-                      "violations": list(VIOLATIONS)}
+                      "violations": list(VIOLATIONS),
+                      "forbidden": list(FORBIDDEN)}
             return self.send(200, st)
         if self.headers.get("Authorization") != "Bearer " + ARGS.token:
             return self.send(401, status(401, "Unauthorized",
                                          "Unauthorized"))
+        if not self.authorized(method, path):
+            return
         m = re.fullmatch(r"/apis/batch/v1/namespaces/([^/]+)/jobs(?:/([^/]+))?",
                          path)
         if m:
@@ -270,6 +285,61 @@ class Handler(BaseHTTPRequestHandler):
             VIOLATIONS.append("unknown endpoint %s %s" % (method, path))
         self.send(404, status(404, "NotFound", "the server could not find "
                               "the requested resource"))
+
+    # ---- RBAC ----
+
+    def load_role(self, req):
+        global GRANTS
+        with LOCK:
+            # A refused create leaves its scripted outcome unused.
+            FORBIDDEN.clear()
+            NEXT.clear()
+            if not req.get("file"):
+                GRANTS = None
+        if not req.get("file"):
+            return self.send(200, {"grants": None})
+        import yaml  # python3-yaml; only a Role needs it
+        with open(req["file"]) as f:
+            roles = [d for d in yaml.safe_load_all(f)
+                     if d and d.get("kind") == "Role"]
+        grants = sorted({(g, r, v) for role in roles
+                         for rule in role.get("rules", [])
+                         for g in rule.get("apiGroups", [])
+                         for r in rule.get("resources", [])
+                         for v in rule.get("verbs", [])})
+        if req.get("drop") is not None:
+            del grants[req["drop"]]
+        with LOCK:
+            GRANTS = set(grants)
+        self.send(200, {"grants": grants})
+
+    def authorized(self, method, path):
+        """The request's (group, resource, verb), as the API server's
+        RBAC authorizer sees it, against the loaded Role."""
+        if GRANTS is None:
+            return True
+        m = re.fullmatch(r"/(?:api/v1|apis/([^/]+)/[^/]+)/namespaces/[^/]+/"
+                         r"([^/]+)(?:/([^/]+))?(?:/([^/]+))?", path)
+        if not m:
+            return True
+        group, res, name, sub = m.group(1) or "", m.group(2), m.group(3), \
+            m.group(4)
+        if sub:
+            res += "/" + sub
+        verb = {"POST": "create", "DELETE": "delete", "PUT": "update",
+                "PATCH": "patch"}.get(method)
+        if verb is None:
+            verb = "get" if name else "list"
+        if (group, res, verb) in GRANTS or (group, res, "*") in GRANTS:
+            return True
+        with LOCK:
+            FORBIDDEN.append([group, res, verb])
+        gr = res.split("/")[0] + ("." + group if group else "")
+        self.send(403, status(403, "Forbidden",
+                              '%s is forbidden: User "system:serviceaccount:'
+                              'strata:strata" cannot %s resource "%s" in API '
+                              'group "%s"' % (gr, verb, res, group)))
+        return False
 
     def create(self, ns):
         if self.headers.get("Content-Type") != "application/json":
