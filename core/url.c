@@ -3,7 +3,8 @@
  * (RFC 3986: everything but ALPHA / DIGIT / "-" / "." / "_" / "~"), the
  * matching decoder, and URLs as strata may show them.
  *
- * A URL can carry a secret in three places: its userinfo ("https://user:token@host/..."), its query
+ * A URL can carry a secret in three places: its userinfo
+ * ("https://user:token@host/..."), its query
  * ("?sig=...", "?token=...") and, for webhook receivers such as Slack's
  * or Teams', its path. What is stored (the graph, events) keeps the URL
  * whole but for its credentials; what is logged keeps only the scheme,

@@ -182,10 +182,9 @@ rebase_done(uv_work_t *req, int status)
             strata_jobs_job_event(
                 job, 0, "rebase.done", job->job->image,
                 json_pack("{s:s, s:s, s:s, s:b, s:s*}", "image",
-                          job->job->image, "new_digest", c->res->digest,
-                          "base", c->new_base, "signed",
-                          c->res->signature != NULL, "key",
-                          c->res->key_fingerprint),
+                          job->job->image, "new_digest", c->res->digest, "base",
+                          c->new_base, "signed", c->res->signature != NULL,
+                          "key", c->res->key_fingerprint),
                 &err) != 0) {
             strata_runner_job_done(job, err.code, err.msg, result);
             ctx_free(c);

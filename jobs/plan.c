@@ -373,7 +373,8 @@ strata_plan_updates_catalog(json_t **out, strata_store *st,
                 rc = meta_set(st, "planned", ref, cur, err);
             goto next;
         }
-        if ((rc = gate_holds(&hold, update, st, cfg, catalog, ref, cur, err)) != 0)
+        if ((rc = gate_holds(&hold, update, st, cfg, catalog, ref, cur, err)) !=
+            0)
             goto next;
         if (!hold && (rc = being_produced(&building, st, ref, err)) != 0)
             goto next;

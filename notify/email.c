@@ -170,8 +170,7 @@ bodies(char **out_text, char **out_html, const strata_notify__attempt *a)
     strata_buf_printf(&t, "-- \nstrata, %s\n",
                       json_string_value(json_object_get(event, "time")));
     strata_buf_puts(&h, "<p style=\"color: #666\">strata, ");
-    strata_html_escape(
-        &h, json_string_value(json_object_get(event, "time")));
+    strata_html_escape(&h, json_string_value(json_object_get(event, "time")));
     strata_buf_puts(&h, "</p>\n</body></html>\n");
     free(title);
     free(text);

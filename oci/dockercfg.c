@@ -7,9 +7,10 @@
  * refresh token in "identitytoken". Docker Hub's entries may be keyed by
  * its legacy URL. Helpers run through credhelper.c.
  */
-#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <openssl/evp.h>
 
 #include "oci-int.h"
 

@@ -17,8 +17,8 @@
 #include <jansson.h>
 #include <uv.h>
 
-#include "forge.h"
 #include "core.h"
+#include "forge.h"
 #include "harness-server.h"
 #include "harness.h"
 

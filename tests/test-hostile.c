@@ -15,7 +15,6 @@
 #include <sys/wait.h>
 
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -23,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
 #include <uv.h>
 
 #include "harness-registry.h"

@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pin.h"
 #include "harness.h"
+#include "pin.h"
 
 #define D1                                                                     \
     "sha256:1111111111111111111111111111111111111111111111111111111111111111"

@@ -14,10 +14,10 @@
 
 #include <uv.h>
 
-#include "rebase.h"
 #include "harness-registry.h"
 #include "harness.h"
 #include "oci.h"
+#include "rebase.h"
 
 #define ANN_NAME "org.opencontainers.image.base.name"
 #define ANN_DIGEST "org.opencontainers.image.base.digest"

@@ -136,9 +136,8 @@ world_init(world *w)
     /* Built on our own image: not an external base, no row. */
     edge(w->g, "registry.example.com/acme/app:1",
          "registry.example.com/acme/payments:latest", NULL, 1);
-    CHECK_OK(
-        strata_catalog_load(&w->cat, fixture("catalog.yaml"), p, &err),
-        &err);
+    CHECK_OK(strata_catalog_load(&w->cat, fixture("catalog.yaml"), p, &err),
+             &err);
     strata_config_problems_free(p);
     w->clk.now = T0 + 30 * DAY;
 }
@@ -233,8 +232,7 @@ TEST(catalog_classifies)
     world w;
 
     world_init(&w);
-#define CLASS(ref)                                                             \
-    strata_catalog_classify(strata_catalog_lookup(w.cat, ref))
+#define CLASS(ref) strata_catalog_classify(strata_catalog_lookup(w.cat, ref))
     CHECK_STR_EQ(CLASS("debian:12-slim"), "golden");
     CHECK_STR_EQ(CLASS("docker.io/library/debian:12-slim@" D("a")), "golden");
     CHECK_STR_EQ(CLASS("debian:11-slim"), "deprecated");
@@ -246,11 +244,10 @@ TEST(catalog_classifies)
     CHECK_STR_EQ(CLASS("ghcr.io/library/python:3.12.4-slim"), "non-golden");
     CHECK_STR_EQ(CLASS("not a ref"), "non-golden");
 #undef CLASS
-    CHECK_STR_EQ(strata_catalog_team_of(
-                     w.cat, "registry.example.com/acme/api:latest"),
-                 "Payments, \"Core\"");
-    CHECK(strata_catalog_team_of(w.cat, "registry.example.com/x:1") ==
-          NULL);
+    CHECK_STR_EQ(
+        strata_catalog_team_of(w.cat, "registry.example.com/acme/api:latest"),
+        "Payments, \"Core\"");
+    CHECK(strata_catalog_team_of(w.cat, "registry.example.com/x:1") == NULL);
     world_release(&w);
 }
 
@@ -278,9 +275,8 @@ TEST(catalog_problems)
     size_t i, n = sizeof(expected) / sizeof(expected[0]);
     char want[2048];
 
-    CHECK_EQ(
-        strata_catalog_load(&cat, fixture("bad-catalog.yaml"), p, &err),
-        STRATA_EINVAL);
+    CHECK_EQ(strata_catalog_load(&cat, fixture("bad-catalog.yaml"), p, &err),
+             STRATA_EINVAL);
     CHECK(cat == NULL);
     for (i = 0; i < strata_config_problems_count(p); i++)
         printf("# %s\n", strata_config_problems_get(p, i)->text);
@@ -306,16 +302,16 @@ TEST(catalog_yaml_errors)
     const char *yaml2 = "bases:\n  - ref: a:1\n    signing_key: nope.pub\n"
                         "teams: {x: 1}\n";
 
-    CHECK_EQ(strata_catalog_load_string(&cat, yaml, strlen(yaml),
-                                               "c.yaml", "/", p, &err),
+    CHECK_EQ(strata_catalog_load_string(&cat, yaml, strlen(yaml), "c.yaml", "/",
+                                        p, &err),
              STRATA_EINVAL);
     CHECK_EQ(strata_config_problems_count(p), 1);
     CHECK_CONTAINS(strata_config_problems_get(p, 0)->text,
                    "c.yaml:3:1: invalid YAML: ");
     strata_config_problems_free(p);
     p = strata_config_problems_new();
-    CHECK_EQ(strata_catalog_load_string(
-                 &cat, yaml2, strlen(yaml2), "c.yaml", "/nonexistent", p, &err),
+    CHECK_EQ(strata_catalog_load_string(&cat, yaml2, strlen(yaml2), "c.yaml",
+                                        "/nonexistent", p, &err),
              STRATA_EINVAL);
     CHECK_EQ(strata_config_problems_count(p), 2);
     CHECK_STR_EQ(strata_config_problems_get(p, 0)->text,
@@ -326,9 +322,9 @@ TEST(catalog_yaml_errors)
     strata_config_problems_free(p);
     /* An empty catalog, and a missing file. */
     p = strata_config_problems_new();
-    CHECK_EQ(strata_catalog_load_string(&cat, "bases: []\n", 10, "e",
-                                               NULL, p, &err),
-             0);
+    CHECK_EQ(
+        strata_catalog_load_string(&cat, "bases: []\n", 10, "e", NULL, p, &err),
+        0);
     CHECK_EQ(strata_catalog_count(cat), 0);
     strata_catalog_free(cat);
     CHECK_EQ(strata_catalog_load(&cat, "/nonexistent/c.yaml", p, &err),
@@ -889,8 +885,7 @@ TEST(catalog_status_and_check)
     world w;
 
     world_init(&w);
-    CHECK_OK(strata_catalog_STATUS(&status, w.st, w.g, w.cat, &err),
-             &err);
+    CHECK_OK(strata_catalog_STATUS(&status, w.st, w.g, w.cat, &err), &err);
     CHECK_EQ(json_array_size(status), 4);
     o = json_array_get(status, 0);
     CHECK_STR_EQ(sfield(o, "ref"), "docker.io/library/debian:12-slim");

@@ -18,10 +18,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "scan.h"
 #include "harness-registry.h"
 #include "harness.h"
 #include "jobs.h"
+#include "scan.h"
 
 #ifndef STRATA_TEST_SCANNERS
 #error "STRATA_TEST_SCANNERS must name tests/scanners"

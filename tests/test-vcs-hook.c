@@ -6,10 +6,11 @@
  * ignored; bad payloads refused; repository URLs compared the way forges
  * spell the same repository.
  */
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <stdio.h>
 #include <string.h>
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "harness.h"
 #include "vcs.h"

@@ -9,12 +9,13 @@
 #include <sys/stat.h>
 
 #include <dirent.h>
-#include <openssl/pem.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <openssl/pem.h>
 
 #include "harness.h"
 #include "verify-int.h"

@@ -5,8 +5,9 @@
  * digest-pinning pull request that is pushed to a `strata/` branch.
  *
  * It is a module of its own so that graph/ (repository scanning), jobs/
- * (pull requests) and rebuild/ (exported build contexts) can all use it while the dependencies between
- * modules stay acyclic: vcs/ depends on core/ and libgit2 only.
+ * (pull requests) and rebuild/ (exported build contexts) can all use it while
+ * the dependencies between modules stay acyclic: vcs/ depends on core/ and
+ * libgit2 only.
  *
  * Threads. Every call here blocks (network, disk), so the daemon runs them
  * from uv_queue_work() workers, never on the loop thread. The rules:

@@ -6,9 +6,10 @@
  * Without this check a valid entry of some other signature could be
  * stapled to a forged one (CVE-2022-36056).
  */
-#include <openssl/pem.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <openssl/pem.h>
 
 #include "verify-int.h"
 

@@ -6,11 +6,12 @@
  * (email or URI) and the OIDC issuer extension (1.3.6.1.4.1.57264.1.8, or
  * the legacy .1.1 whose value is the raw string).
  */
-#include <openssl/err.h>
-#include <openssl/x509v3.h>
 #include <regex.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
 
 #include "verify-int.h"
 

@@ -4,12 +4,13 @@
  * fingerprints for reports, and the one place signatures are checked
  * (EVP_DigestVerify, or EVP_PKEY_verify over a digest).
  */
+#include <stdlib.h>
+#include <string.h>
+
 #include <openssl/core_names.h>
 #include <openssl/decoder.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include "verify-int.h"
 

@@ -7,9 +7,10 @@
  * Everything signed here verifies with verify/'s own functions and with
  * cosign and `openssl dgst`.
  */
-#include <openssl/pem.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <openssl/pem.h>
 
 #include "oci.h"
 #include "verify-int.h"

@@ -6,10 +6,11 @@
  * certificate has since expired still vouches for what it stamped while
  * valid; the time must also fall inside the authority's validFor.
  */
-#include <openssl/err.h>
-#include <openssl/ts.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/ts.h>
 
 #include "verify-int.h"
 

@@ -7,10 +7,11 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
-#include <openssl/asn1.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <openssl/asn1.h>
 
 #include "verify-int.h"
 

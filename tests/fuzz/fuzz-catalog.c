@@ -75,9 +75,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int rc;
 
     problems = strata_config_problems_new();
-    rc = strata_catalog_load_string(&cat, (const char *) data, size,
-                                           "fuzz.yaml", "/nonexistent-fuzz-dir",
-                                           problems, &err);
+    rc =
+        strata_catalog_load_string(&cat, (const char *) data, size, "fuzz.yaml",
+                                   "/nonexistent-fuzz-dir", problems, &err);
     n = strata_config_problems_count(problems);
     if (rc == 0) {
         check(cat != NULL && n == 0);

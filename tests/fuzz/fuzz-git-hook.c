@@ -6,12 +6,13 @@
  * STRATA_EINVAL or STRATA_ETOOBIG and a message and nothing set, or yield
  * a push with a ref and 1..8 URLs that compare equal to themselves.
  */
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "vcs.h"
 

@@ -86,11 +86,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             *nl++ = '\0';
         lines[n++] = p;
     }
-    rc_range =
-        strata_semver_range_parse(&range, n > 0 ? lines[0] : "", &rerr);
+    rc_range = strata_semver_range_parse(&range, n > 0 ? lines[0] : "", &rerr);
     rc_pol = strata_tag_policy_new(&pol, n > 0 ? lines[0] : NULL,
-                                        n > 1 && lines[1][0] ? lines[1] : NULL,
-                                        regexes[data[0] % 4], &perr);
+                                   n > 1 && lines[1][0] ? lines[1] : NULL,
+                                   regexes[data[0] % 4], &perr);
     check(rc_range == rc_pol);
     check(strcmp(rerr.msg, perr.msg) == 0);
     if (rc_range != 0) {
