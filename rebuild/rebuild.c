@@ -294,15 +294,6 @@ strata_rebuild__finish(strata_rebuild *b, int code, const char *fmt, ...)
     strata_rebuild__unref(b); /* the start reference */
 }
 
-void
-strata_rebuild_cancel(strata_rebuild *b)
-{
-    if (b == NULL || b->done)
-        return;
-    strata_rebuild__finish(b, STRATA_ECANCELED, "build of '%s' cancelled",
-                           b->o.image);
-}
-
 /* ---- HTTP -------------------------------------------------------------- */
 
 typedef struct send_ctx {

@@ -36,7 +36,7 @@ struct strata_vcs_cancel;
  *   STRATA_ENOTFOUND  404: no such repository, workflow, project,
  *                     namespace; or no run appeared for a dispatch
  *   STRATA_EHTTP, STRATA_ENET, STRATA_EPROTO   the API misbehaved
- *   STRATA_ECANCELED  strata_rebuild_cancel()
+ *   STRATA_ECANCELED  the opts.cancel flag was set (strata stopping)
  */
 
 typedef struct strata_rebuild_backend strata_rebuild_backend;
@@ -183,13 +183,6 @@ int strata_rebuild_start(strata_rebuild **out, uv_loop_t *loop,
                          const strata_rebuild_backend *be,
                          const strata_rebuild_opts *opts, strata_rebuild_cb cb,
                          void *arg, strata_error *err);
-
-/*
- * Stops waiting: cb runs with STRATA_ECANCELED from inside this call. A
- * Job or run already started is left to finish (buildah: the child runs
- * to its end). The build's memory is freed once the loop has run.
- */
-void strata_rebuild_cancel(strata_rebuild *b);
 
 /*
  * The build args that pin base (canonical, without digest) at digest for
