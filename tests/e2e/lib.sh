@@ -31,10 +31,12 @@ nok() {
     for l in "$@"; do echo "# $l"; done
 }
 # check DESC CMD...: ok when CMD succeeds.
+# check DESC CMD...: ok when CMD succeeds; what CMD prints goes to stderr,
+# so only TAP reaches stdout (openssl's "Verified OK" is not TAP).
 check() {
     local d=$1
     shift
-    if "$@"; then ok "$d"; else nok "$d" "failed: $*"; fi
+    if "$@" >&2; then ok "$d"; else nok "$d" "failed: $*"; fi
 }
 # is GOT WANT DESC
 is() {
