@@ -3,13 +3,14 @@
  * bases, the images and the graph, jobs and events (paginated with
  * ?limit=&after=, the next cursor in "next"), Prometheus metrics, and
  * the webhook endpoints (daemon-hooks.c), and one write: the signature
- * override POST /api/v1/bases/approve. The HTTP itself is
- * api-server.c's.
+ * override POST /api/v1/bases/approve; the event stream (stream.c) and
+ * the dashboard's assets (dashboard/). The HTTP itself is api-server.c's.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "daemon-int.h"
+#include "dashboard.h"
 #include "notify.h"
 #include "report.h"
 #include "watchers.h"
@@ -488,6 +489,12 @@ strata_daemon__api_start(strata_daemon *d, strata_error *err)
         {STRATA_API_GET, "/api/v1/events", 0, on_events, d, 0},
         {STRATA_API_GET, "/api/v1/report", 0, on_report, d, 0},
         {STRATA_API_GET, "/api/v1/outbox", 0, on_outbox, d, 0},
+        {STRATA_API_GET, "/api/v1/stream", 0, strata_daemon__on_stream, d, 0},
+        /* The dashboard's page, script and style hold no data: served
+         * without the token (a browser loading a page cannot send it);
+         * what the page reads asks for it like any client. */
+        {STRATA_API_GET, "/", 0, strata_dashboard_serve, NULL, 1},
+        {STRATA_API_GET, "/dashboard/", 1, strata_dashboard_serve, NULL, 1},
         /* Webhooks carry their own secrets (docs/configuration.md):
          * GitHub, GitLab, Gitea, Docker Hub and registries cannot send
          * the API token, so the hooks verify their own. */

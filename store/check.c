@@ -42,6 +42,7 @@ const char *const strata_store__stmt_names[STMT__COUNT] = {
     [STMT_EVENT_FIND_KEY] = "event_find_key",
     [STMT_EVENT_LIST] = "event_list",
     [STMT_EVENT_LIST_TYPE] = "event_list_type",
+    [STMT_EVENT_LAST] = "event_last",
     [STMT_JOB_FIND_KEY] = "job_find_key",
     [STMT_JOB_INSERT] = "job_insert",
     [STMT_JOB_GET] = "job_get",
