@@ -479,6 +479,9 @@ int strata_store_job_requeue_running(int *out_count, strata_store *st,
 int strata_store_job_count(int64_t out[STRATA_STORE_JOB_NSTATES],
                            strata_store *st, strata_error *err);
 
+/* The newest job's id into *out (0 when there is none). */
+int strata_store_job_last_id(int64_t *out, strata_store *st, strata_error *err);
+
 /*
  * Jobs with id > after_id, by id, at most limit (<= 0: all), only in
  * state unless state is -1: [{"id", "key", "image", "action", "base_ref",
