@@ -411,11 +411,14 @@
   }
   async function renderLineage(arg) {
     const [graph, jobs] = await Promise.all([api('/api/v1/graph'), loadJobs().catch(() => [])]);
+    /* parent -> (child -> the edges that say so: Dockerfile, annotation...) */
     const children = new Map();
     const isChild = new Set();
     graph.edges.forEach((e) => {
-      if (!children.has(e.parent)) children.set(e.parent, []);
-      children.get(e.parent).push(e);
+      if (!children.has(e.parent)) children.set(e.parent, new Map());
+      const m = children.get(e.parent);
+      if (!m.has(e.child)) m.set(e.child, []);
+      m.get(e.child).push(e);
       isChild.add(e.child);
     });
     const roots = graph.nodes.filter((n) => children.has(n.ref) && (n.kind === 'base' || !isChild.has(n.ref)))
@@ -438,25 +441,27 @@
       return out;
     }
     let count = 0;
-    const node = (e, path) => {
+    const evidence = (e) => el('span', { class: 'edge' },
+      repoLink(e.repo), e.path ? [' ', el('span', { class: 'mono' }, e.path + (e.line ? ':' + e.line : ''))] : null,
+      e.digest ? [' ', el('code', { title: e.digest }, short(e.digest))] : null,
+      ' (' + (e.method || 'dockerfile') + ')');
+    const node = (child, edges, path) => {
       count++;
-      const meta = el('span', { class: 'node-meta' },
-        repoLink(e.repo), e.path ? [' ', el('span', { class: 'mono' }, e.path + (e.line ? ':' + e.line : ''))] : null,
-        e.digest ? [' ', el('code', { title: e.digest }, short(e.digest))] : null,
-        ' ', e.method || '',
-        jobsOf.has(e.child) ? [' ', el('a', { href: '#/jobs/' + encodeURIComponent(e.child) }, `${jobsOf.get(e.child)} jobs`)] : null);
-      const kids = path.has(e.child) || path.size > 40 ? [] : children.get(e.child) || [];
-      if (!kids.length) return el('li', { class: 'leaf', 'data-ref': e.child }, el('span', { class: 'mono' }, e.child), meta);
-      const next = new Set(path).add(e.child);
-      return el('li', { 'data-ref': e.child },
+      const n = jobsOf.get(child) || 0;
+      const meta = el('span', { class: 'node-meta' }, edges.map((e) => [evidence(e), ' ']),
+        n ? el('a', { href: '#/jobs/' + encodeURIComponent(child) }, n === 1 ? '1 job' : `${n} jobs`) : null);
+      const km = path.has(child) || path.size > 40 ? null : children.get(child);
+      if (!km) return el('li', { class: 'leaf', 'data-ref': child }, el('span', { class: 'mono' }, child), ' ', meta);
+      const next = new Set(path).add(child);
+      return el('li', { 'data-ref': child },
         el('details', { open: true },
-          el('summary', null, el('span', { class: 'mono' }, e.child), ` (${kids.length})`),
+          el('summary', null, el('span', { class: 'mono' }, child), ` (${km.size})`),
           meta,
-          el('ul', null, kids.map((k) => node(k, next)))));
+          el('ul', null, Array.from(km.keys()).sort().map((k) => node(k, km.get(k), next)))));
     };
-    const top = children.get(pick) || [];
+    const top = children.get(pick) || new Map();
     const tree = el('ul', { class: 'tree', 'aria-label': 'Descendants of ' + pick },
-      top.map((e) => node(e, new Set([pick]))));
+      Array.from(top.keys()).sort().map((k) => node(k, top.get(k), new Set([pick]))));
     out.push(el('h2', null, pick));
     out.push(el('p', { class: 'muted', id: 'lineage-count' }, `${count} descendants`));
     out.push(tree);
