@@ -583,7 +583,7 @@
             btn.disabled = false;
           }
         },
-      }, 'Approve unsigned');
+      }, 'Approve ', el('code', null, short(v.digest)), ' unsigned');
       out.push(el('section', { class: 'card held', 'aria-label': b.ref },
         el('h3', null, b.ref),
         el('p', null, el('code', { title: v.digest }, short(v.digest)), ' ', badge(v.state)),
