@@ -23,12 +23,6 @@ ok "daemon up, API on $api"
 rt_seen() { [ "$(count_events base.first_seen "$RUNTIME")" = 1 ]; }
 check "the graph is scanned" wait_until 60 rt_seen
 
-# The heartbeat needs 15 s of quiet on a stream: this one runs meanwhile.
-curl -sN -m 17 -H 'Last-Event-ID: 999999999' "$api/api/v1/stream" \
-    >"$work/ping.out" 2>/dev/null &
-ping_pid=$!
-pids+=("$ping_pid")
-
 last_id() { curl -fsS "$api/api/v1/events?tail=1" | jpy "d['items'][0]['id'] if d['items'] else 0"; }
 before=$(last_id)
 curl -sN -D "$work/live.h" -m 30 "$api/api/v1/stream" >"$work/live.out" 2>/dev/null &
@@ -44,6 +38,12 @@ check "a base pushed to the registry arrives on the stream (base.updated)" \
     wait_until 30 updated_in_stream
 check "and the pull requests it plans" wait_until 60 grep -q '"type":"pr.opened"\|"type":"pr.branch_pushed"' "$work/live.out"
 sleep 1
+# The heartbeat needs 15 s of quiet on a stream: this one opens once the
+# update's events are all out, and runs while the checks below do.
+curl -sN -m 17 -H 'Last-Event-ID: 999999999' "$api/api/v1/stream" \
+    >"$work/ping.out" 2>/dev/null &
+ping_pid=$!
+pids+=("$ping_pid")
 kill "$live_pid" 2>/dev/null
 wait "$live_pid" 2>/dev/null
 ids=$(grep '^id: ' "$work/live.out" | cut -d' ' -f2 | tr '\n' ' ')
@@ -94,7 +94,7 @@ echo "# places free again after $(($(now_ms) - t0)) ms"
 
 # ---- the heartbeat, and SIGTERM ----------------------------------------------
 wait "$ping_pid" 2>/dev/null
-check "an idle stream gets a comment heartbeat within 16 s" grep -q '^: ping' "$work/ping.out"
+check "an idle stream gets a comment heartbeat within 17 s" grep -q '^: ping' "$work/ping.out"
 curl -sN -m 30 "$api/api/v1/stream" >"$work/term.out" 2>/dev/null &
 term_pid=$!
 sleep 0.5
