@@ -180,6 +180,11 @@ strata_daemon__on_stream(strata_api_req *req, void *arg)
     int64_t last = 0, from;
     sub *u;
 
+    /* HEAD: the headers of an endless body, without holding a place. */
+    if (strcmp(strata_api_req_method(req), "HEAD") == 0) {
+        strata_api_respond(req, 200, "text/event-stream", "", 0);
+        return;
+    }
     if (d->stopping) {
         strata_api_respond_error(req, 503, "the daemon is stopping");
         return;

@@ -566,12 +566,6 @@
         id: 'approve-' + (b.ref + '@' + v.digest).replace(/[^A-Za-z0-9_-]/g, '_'),
         'data-ref': b.ref, 'data-digest': v.digest, 'data-state': v.state,
         onclick: async () => {
-          if (!token()) {
-            say('Enter the API token first (under "API token" above), then approve.');
-            askToken();
-            tokenInput.focus();
-            return;
-          }
           btn.disabled = true;
           say('Approving ' + b.ref + '…');
           try {
@@ -579,8 +573,14 @@
             say(`Approved ${r.base} ${short(r.digest)} (was ${r.prior_state}).`);
             render(false);
           } catch (err) {
-            say('Not approved: ' + err.message);
             btn.disabled = false;
+            if (err.status === 401) {
+              say('Approving needs the API token: enter it under "API token" above, then approve again.');
+              askToken();
+              tokenInput.focus();
+            } else {
+              say('Not approved: ' + err.message);
+            }
           }
         },
       }, 'Approve ', el('code', null, short(v.digest)), ' unsigned');

@@ -59,6 +59,9 @@ print("same" if got == want else "differs: %r vs %r" % (got[:2], want[:2]))
 PY
 )" same "each data line is the JSON object /api/v1/events gives"
 
+is "$(curl -sI -m 3 -o /dev/null -w '%{http_code} %{exitcode}' "$api/api/v1/stream")" "200 0" \
+    "HEAD answers the headers at once (no endless body)"
+
 # ---- Last-Event-ID ----------------------------------------------------------
 set -- $ids
 mid=$2
