@@ -28,6 +28,9 @@
   let streamCtl = null;
   const jobFilters = { kind: '', state: '', base: '', text: '', type: '' };
   let approveMsg = '';
+  /* A page that can bring itself up to date without a redraw (the jobs
+   * page: its filters keep focus and caret) sets this while shown. */
+  let softRefresh = null;
 
   /* ---- helpers ---------------------------------------------------- */
 
@@ -170,7 +173,8 @@
     if (refreshTimer) return;
     refreshTimer = setTimeout(() => {
       refreshTimer = null;
-      if (route().page !== 'lineage') render(false);
+      if (softRefresh) softRefresh();
+      else if (route().page !== 'lineage') render(false);
     }, 300);
   }
   function handleBlock(block) {
@@ -267,6 +271,7 @@
   async function render(navigate) {
     const gen = ++renderGen;
     const r = route();
+    softRefresh = null;
     document.querySelectorAll('.top nav a').forEach((a) => {
       if (a.dataset.page === r.page) a.setAttribute('aria-current', 'page');
       else a.removeAttribute('aria-current');
@@ -409,6 +414,16 @@
     if (!repo) return null;
     return /^https?:\/\//.test(repo) ? el('a', { href: repo, rel: 'noreferrer' }, repo) : el('span', { class: 'mono' }, repo);
   }
+  /* The Dockerfile line on the forge's web page (GitHub and Gitea use
+   * /blob/, GitLab /-/blob/), or as text for other remotes. */
+  function fileLink(repo, file, line) {
+    const text = file + (line ? ':' + line : '');
+    if (!repo || !/^https?:\/\//.test(repo)) return el('span', { class: 'mono' }, text);
+    const base = repo.replace(/\.git$/, '').replace(/\/$/, '');
+    const blob = /gitlab/.test(base) ? '/-/blob/HEAD/' : '/blob/HEAD/';
+    const href = base + blob + file.split('/').map(encodeURIComponent).join('/') + (line ? '#L' + line : '');
+    return el('a', { href: href, rel: 'noreferrer', class: 'mono' }, text);
+  }
   async function renderLineage(arg) {
     const [graph, jobs] = await Promise.all([api('/api/v1/graph'), loadJobs().catch(() => [])]);
     /* parent -> (child -> the edges that say so: Dockerfile, annotation...) */
@@ -442,8 +457,9 @@
     }
     let count = 0;
     const evidence = (e) => el('span', { class: 'edge' },
-      repoLink(e.repo), e.path ? [' ', el('span', { class: 'mono' }, e.path + (e.line ? ':' + e.line : ''))] : null,
-      e.digest ? [' ', el('code', { title: e.digest }, short(e.digest))] : null,
+      repoLink(e.repo), e.path ? [' ', fileLink(e.repo, e.path, e.line)] : null,
+      e.digest ? [' ', el('a', { href: '#/jobs/' + encodeURIComponent(e.digest), title: 'Jobs for base digest ' + e.digest },
+        el('code', null, short(e.digest)))] : null,
       ' (' + (e.method || 'dockerfile') + ')');
     const node = (child, edges, path) => {
       count++;
@@ -491,7 +507,7 @@
     return el('tr', { 'data-type': e.type, 'data-id': e.id }, cells.map((c, i) => el('td', { 'data-label': heads[i] }, c)));
   }
   async function renderJobs(arg) {
-    const jobs = await loadJobs();
+    let jobs = await loadJobs();
     if (arg) jobFilters.text = arg;
     const out = [el('h1', null, 'Jobs and events')];
     const uniq = (xs) => Array.from(new Set(xs.filter(Boolean))).sort();
@@ -537,6 +553,14 @@
       eventsBox.replaceChildren(t);
     }
     drawTables();
+    const gen = renderGen;
+    softRefresh = async () => {
+      const fresh = await loadJobs().catch(() => null);
+      if (fresh && gen === renderGen) {
+        jobs = fresh;
+        drawTables();
+      }
+    };
     return out;
   }
 

@@ -246,6 +246,39 @@ async function main() {
   ok(waves.includes('Wave 0') && waves.includes('Wave 1'), 'rollouts: grouped by wave', waves.join(','));
   await shoot(page, 'rollouts-live', 1280);
 
+  /* ---- lineage -> a node's jobs ---------------------------------------- */
+  await go(page, 'lineage');
+  const jobsLink = `.tree li[data-ref="${env.APP}"] > .node-meta > a[href^="#/jobs/"]`;
+  ok(await waitFor(page, (sel) => !!document.querySelector(sel), jobsLink, 10000), 'lineage: the app\'s node links to its jobs');
+  if (await page.$(jobsLink)) {
+    const before = await page.$eval('#view', (v) => v.dataset.ready || '');
+    await page.focus(jobsLink);
+    await page.keyboard.press('Enter');
+    await waitFor(page, (b) => document.getElementById('view').dataset.page === 'jobs' &&
+      document.getElementById('view').dataset.ready !== b, before);
+    const rows = await page.$$eval('#jobs-box tbody tr', (r) => r.map((x) => x.cells[1].textContent));
+    ok(rows.length > 0 && rows.every((x) => x === env.APP), 'jobs: reached from the node, filtered to the app\'s jobs',
+      rows.join(','));
+    ok(await page.$eval('#f-text', (i) => i.value) === env.APP, 'jobs: the text filter says so');
+    /* A live refresh keeps the filter's focus and text. */
+    await page.focus('#f-text');
+    await page.keyboard.press('End');
+    await page.keyboard.type(' ');
+    await page.keyboard.press('Backspace');
+    const latestBefore = await page.$eval('#latest', (e) => e.textContent);
+    execFileSync('/usr/bin/python3', [env.REG_PY, 'seed', '--port', env.REG_PORT, '-'], { input: JSON.stringify({
+      name: 'library/debian', tag: '12-slim', created: '2026-01-01T00:00:00Z', layers: [{ files: { 'etc/mark': 'v3\n' } }] }) });
+    const arrived = await waitFor(page, (b) => document.getElementById('latest').textContent !== b, latestBefore, 15000);
+    ok(arrived, 'jobs: the next push\'s event arrives while the filter is focused');
+    await sleep(800); /* the refresh it brings (300 ms later) is done */
+    const st = await page.evaluate(() => ({ id: document.activeElement.id, v: document.getElementById('f-text').value }));
+    ok(st.id === 'f-text' && st.v === env.APP, 'jobs: a live update keeps the focused filter and its text', JSON.stringify(st));
+    await page.evaluate(() => {
+      document.getElementById('f-text').value = '';
+      document.getElementById('f-text').dispatchEvent(new Event('input'));
+    });
+  }
+
   /* ---- 390 px wide, and dark mode ------------------------------------ */
   await page.setViewport({ width: 390, height: 844 });
   for (const p of pages) {
