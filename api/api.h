@@ -271,7 +271,9 @@ size_t strata_api_stream_backlog(const strata_api_stream *s);
 /*
  * Ends the body once what is queued is sent, and frees s (at once or
  * when the client has taken the rest); the close callback does not run.
- * s may be NULL.
+ * After a write was refused with STRATA_ETOOBIG, an HTTP/1.1 client's
+ * connection is shut down instead (a client that slow would otherwise
+ * hold it for as long as it likes). s may be NULL.
  */
 void strata_api_stream_end(strata_api_stream *s);
 

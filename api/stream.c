@@ -33,8 +33,9 @@ struct strata_api_stream {
     h2o_req_t *hreq;     /* NULL once h2o has dropped the request */
     strata_buf sending, queued;
     size_t max_backlog;
-    int in_flight; /* h2o holds "sending" until proceed */
-    int ending;    /* the owner is done: final send when idle */
+    int in_flight;  /* h2o holds "sending" until proceed */
+    int ending;     /* the owner is done: final send when idle */
+    int overflowed; /* a write passed max_backlog: the client is too slow */
     strata_api_stream_close_cb cb;
     void *arg;
     strata_api_stream *prev, *next;
@@ -96,6 +97,20 @@ flush(strata_api_stream *s)
     }
     s->in_flight = 1; /* before: h2o may call proceed inside h2o_send */
     h2o_send(h, &buf, 1, H2O_SEND_STATE_IN_PROGRESS);
+}
+
+/* The connection's socket, or -1 (HTTP/2 shares one among streams, and
+ * h2o reads it all along). */
+static int
+conn_fd(const strata_api_stream *s)
+{
+    h2o_socket_t *sock;
+
+    if (s->hreq == NULL || s->hreq->version >= 0x200 ||
+        s->hreq->conn->callbacks->get_socket == NULL ||
+        (sock = s->hreq->conn->callbacks->get_socket(s->hreq->conn)) == NULL)
+        return -1;
+    return h2o_socket_get_fd(sock);
 }
 
 static void
@@ -177,10 +192,12 @@ strata_api_stream_write(strata_api_stream *s, const void *data, size_t len,
     assert(!s->ending);
     if (s->hreq == NULL)
         return strata_error_set(err, STRATA_ECANCELED, "the client has gone");
-    if (s->queued.len + s->sending.len + len > s->max_backlog)
+    if (s->queued.len + s->sending.len + len > s->max_backlog) {
+        s->overflowed = 1;
         return strata_error_set(err, STRATA_ETOOBIG,
                                 "the client is %zu bytes behind (limit %zu)",
                                 s->queued.len + s->sending.len, s->max_backlog);
+    }
     strata_buf_add(&s->queued, data, len);
     flush(s);
     return 0;
@@ -189,16 +206,13 @@ strata_api_stream_write(strata_api_stream *s, const void *data, size_t len,
 int
 strata_api_stream_peer_closed(const strata_api_stream *s)
 {
-    h2o_socket_t *sock;
     ssize_t n;
     char c;
     int fd;
 
     if (s->hreq == NULL)
         return 1;
-    if (s->hreq->conn->callbacks->get_socket == NULL ||
-        (sock = s->hreq->conn->callbacks->get_socket(s->hreq->conn)) == NULL ||
-        (fd = h2o_socket_get_fd(sock)) < 0)
+    if ((fd = conn_fd(s)) < 0)
         return 0;
     /* A peek takes nothing from h2o: a pipelined request stays queued. */
     n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
@@ -223,7 +237,20 @@ strata_api_stream_end(strata_api_stream *s)
         stream_free(s);
         return;
     }
-    /* While h2o holds a piece, proceed sends the rest and the end. */
+    /*
+     * A client too slow to take what h2o holds would keep the connection
+     * (and the bytes) for as long as it likes: its socket is shut down,
+     * so h2o's write fails and h2o closes the connection (then stop frees
+     * s). Otherwise proceed sends the rest and the end.
+     */
+    if (s->overflowed && s->in_flight) {
+        int fd = conn_fd(s);
+
+        if (fd >= 0) {
+            shutdown(fd, SHUT_RDWR);
+            return;
+        }
+    }
     flush(s);
 }
 

@@ -9,9 +9,13 @@
  * gets, and streamed answers (api/stream.c) to clients that read, hang up,
  * or are still reading when the server closes.
  */
+#include <sys/socket.h>
 #include <sys/stat.h>
 
+#include <arpa/inet.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <strings.h>
@@ -53,6 +57,8 @@ struct fixture {
     int stream_closed;  /* its close callback ran */
     int toobig_rc;      /* a write over the backlog cap */
     int stream_written; /* bytes of ticks written */
+    int flood;          /* ticks write 64 KiB each (a slow client test) */
+    int dropped;        /* a write hit the backlog cap: stream ended */
 };
 
 static void
@@ -172,6 +178,21 @@ on_tick(uv_timer_t *t)
 
     if (f->stream == NULL)
         return;
+    if (f->flood) {
+        static char chunk[64 * 1024];
+        strata_error err = {0};
+
+        memset(chunk, 'x', sizeof(chunk));
+        if (strata_api_stream_write(f->stream, chunk, sizeof(chunk), &err) !=
+            0) {
+            /* The client reads nothing: drop it, as the daemon does. */
+            CHECK_EQ(err.code, STRATA_ETOOBIG);
+            strata_api_stream_end(f->stream);
+            f->stream = NULL;
+            __atomic_store_n(&f->dropped, 1, __ATOMIC_SEQ_CST);
+        }
+        return;
+    }
     n = snprintf(line, sizeof(line), "tick %d\n", ++f->ticks);
     if (strata_api_stream_write(f->stream, line, (size_t) n, NULL) == 0)
         __atomic_add_fetch(&f->stream_written, n, __ATOMIC_SEQ_CST);
@@ -203,6 +224,21 @@ route_stream(strata_api_req *req, void *arg)
     free(big);
     CHECK(strata_api_stream_backlog(f->stream) <= 6);
     uv_timer_start(&f->tick, on_tick, 10, 10);
+}
+
+/* GET /api/v1/flood : a stream written as fast as the cap allows. */
+static void
+route_flood(strata_api_req *req, void *arg)
+{
+    fixture *f = arg;
+    strata_error err = {0};
+
+    CHECK(f->stream == NULL);
+    CHECK_OK(strata_api_stream_begin(&f->stream, req, "text/plain", 0,
+                                     on_stream_closed, f, &err),
+             &err);
+    f->flood = 1;
+    uv_timer_start(&f->tick, on_tick, 5, 5);
 }
 
 /* GET /api/v1/lazy : a buggy handler that never answers. */
@@ -276,6 +312,7 @@ run_fixture(const char *token, client_fn client)
         {STRATA_API_POST, "/hooks/never", 0, route_never, &f, 0},
         {STRATA_API_POST, "/api/v1/echo", 0, route_echo, &f, 0},
         {STRATA_API_GET, "/api/v1/stream", 0, route_stream, &f, 0},
+        {STRATA_API_GET, "/api/v1/flood", 0, route_flood, &f, 0},
         {0, NULL, 0, NULL, NULL, 0},
     };
     strata_api_options opts = {
@@ -823,6 +860,51 @@ TEST(stream_open_when_the_server_closes)
     run_fixture(NULL, client_stream_at_close);
 }
 
+/* A client that sends its request and then reads nothing. */
+static void
+client_slow(fixture *f)
+{
+    struct sockaddr_in sin;
+    char reqline[128];
+    int fd = socket(AF_INET, SOCK_STREAM, 0), small = 4096, i;
+
+    CHECK(fd >= 0);
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+    memset(&sin, 0, sizeof(sin));
+    sin.sin_family = AF_INET;
+    sin.sin_port = htons((uint16_t) atoi(strrchr(f->base, ':') + 1));
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    CHECK_EQ(connect(fd, (struct sockaddr *) &sin, sizeof(sin)), 0);
+    snprintf(reqline, sizeof(reqline),
+             "GET /api/v1/flood HTTP/1.1\r\nHost: x\r\n\r\n");
+    CHECK(write(fd, reqline, strlen(reqline)) == (ssize_t) strlen(reqline));
+    /* The kernel's buffers fill, then the stream's 256 KiB backlog. */
+    for (i = 0; i < 1000 && !__atomic_load_n(&f->dropped, __ATOMIC_SEQ_CST);
+         i++)
+        usleep(10000);
+    CHECK_EQ(__atomic_load_n(&f->dropped, __ATOMIC_SEQ_CST), 1);
+    /* And the connection is shut: reading drains it to its end. */
+    {
+        struct timeval tv = {5, 0};
+        char buf[65536];
+        ssize_t n;
+
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+        while ((n = read(fd, buf, sizeof(buf))) > 0)
+            ;
+        CHECK(n == 0 || errno == ECONNRESET);
+    }
+    /* The server saw it go: the close callback did not run (the stream
+     * was ended by its owner). */
+    CHECK_EQ(__atomic_load_n(&f->stream_closed, __ATOMIC_SEQ_CST), 0);
+    close(fd);
+}
+
+TEST(stream_slow_client_dropped)
+{
+    run_fixture(NULL, client_slow);
+}
+
 TEST(bind_policy)
 {
     uv_loop_t loop;
@@ -1216,6 +1298,7 @@ main(void)
     RUN(csrf_and_security_headers);
     RUN(stream_client_hangs_up);
     RUN(stream_open_when_the_server_closes);
+    RUN(stream_slow_client_dropped);
     RUN(client_gone_before_deferred_answer);
     RUN(keepalive_and_http2);
     RUN(many_requests_many_connections);

@@ -90,6 +90,10 @@ async function main() {
     if (m.type() === 'error') problems.push(m.text());
   });
   page.on('pageerror', (e) => problems.push(String(e)));
+  const elsewhere = [];
+  page.on('request', (r) => {
+    if (!r.url().startsWith(URL0 + '/') && !r.url().startsWith('data:')) elsewhere.push(r.url());
+  });
   await page.setViewport({ width: 1280, height: 900 });
 
   /* ---- the page loads without the token and asks for it ------------ */
@@ -302,6 +306,8 @@ async function main() {
   await sleep(200);
   await shoot(page, 'overview', 1280);
 
+  ok(elsewhere.length === 0, 'self-contained: every request went to the daemon (no CDN, works offline)',
+    elsewhere.slice(0, 5).join('\n'));
   ok(problems.filter((p) => !/status of 401/.test(p)).length === 0,
     'no script error and no Content-Security-Policy violation in the console', problems.join('\n'));
   await browser.close();
