@@ -258,6 +258,7 @@ void
 strata_api__stream_close_all(strata_api *api)
 {
     strata_api_stream **head = strata_api__streams(api);
+    int fd;
 
     while (*head != NULL) {
         strata_api_stream *s = *head;
@@ -271,9 +272,14 @@ strata_api__stream_close_all(strata_api *api)
         if (cb != NULL)
             cb(s, arg);
         s->ending = 1;
-        if (s->hreq == NULL)
+        if (s->hreq == NULL) {
             stream_free(s);
-        else
+        } else if (s->in_flight && (fd = conn_fd(s)) >= 0) {
+            /* A client that is not taking what h2o holds would keep the
+             * connection, and the server from closing: cut it. */
+            shutdown(fd, SHUT_RDWR);
+        } else {
             flush(s);
+        }
     }
 }

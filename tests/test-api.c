@@ -58,6 +58,7 @@ struct fixture {
     int toobig_rc;      /* a write over the backlog cap */
     int stream_written; /* bytes of ticks written */
     int flood;          /* ticks write 64 KiB each (a slow client test) */
+    int flood_hold;     /* flood only until 1 MiB waits, never drop */
     int dropped;        /* a write hit the backlog cap: stream ended */
 };
 
@@ -183,6 +184,8 @@ on_tick(uv_timer_t *t)
         strata_error err = {0};
 
         memset(chunk, 'x', sizeof(chunk));
+        if (f->flood_hold && strata_api_stream_backlog(f->stream) > 1 << 20)
+            return;
         if (strata_api_stream_write(f->stream, chunk, sizeof(chunk), &err) !=
             0) {
             /* The client reads nothing: drop it, as the daemon does. */
@@ -234,7 +237,9 @@ route_flood(strata_api_req *req, void *arg)
     strata_error err = {0};
 
     CHECK(f->stream == NULL);
-    CHECK_OK(strata_api_stream_begin(&f->stream, req, "text/plain", 0,
+    f->flood_hold = strcmp(strata_api_req_path(req), "/api/v1/flood-hold") == 0;
+    CHECK_OK(strata_api_stream_begin(&f->stream, req, "text/plain",
+                                     f->flood_hold ? 1 << 30 : 0,
                                      on_stream_closed, f, &err),
              &err);
     f->flood = 1;
@@ -313,6 +318,7 @@ run_fixture(const char *token, client_fn client)
         {STRATA_API_POST, "/api/v1/echo", 0, route_echo, &f, 0},
         {STRATA_API_GET, "/api/v1/stream", 0, route_stream, &f, 0},
         {STRATA_API_GET, "/api/v1/flood", 0, route_flood, &f, 0},
+        {STRATA_API_GET, "/api/v1/flood-hold", 0, route_flood, &f, 0},
         {0, NULL, 0, NULL, NULL, 0},
     };
     strata_api_options opts = {
@@ -860,13 +866,13 @@ TEST(stream_open_when_the_server_closes)
     run_fixture(NULL, client_stream_at_close);
 }
 
-/* A client that sends its request and then reads nothing. */
-static void
-client_slow(fixture *f)
+/* Connects, sends GET path and reads nothing; the socket. */
+static int
+connect_silent(fixture *f, const char *path)
 {
     struct sockaddr_in sin;
     char reqline[128];
-    int fd = socket(AF_INET, SOCK_STREAM, 0), small = 4096, i;
+    int fd = socket(AF_INET, SOCK_STREAM, 0), small = 4096;
 
     CHECK(fd >= 0);
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
@@ -875,9 +881,18 @@ client_slow(fixture *f)
     sin.sin_port = htons((uint16_t) atoi(strrchr(f->base, ':') + 1));
     sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     CHECK_EQ(connect(fd, (struct sockaddr *) &sin, sizeof(sin)), 0);
-    snprintf(reqline, sizeof(reqline),
-             "GET /api/v1/flood HTTP/1.1\r\nHost: x\r\n\r\n");
+    snprintf(reqline, sizeof(reqline), "GET %s HTTP/1.1\r\nHost: x\r\n\r\n",
+             path);
     CHECK(write(fd, reqline, strlen(reqline)) == (ssize_t) strlen(reqline));
+    return fd;
+}
+
+/* A client that sends its request and then reads nothing. */
+static void
+client_slow(fixture *f)
+{
+    int fd = connect_silent(f, "/api/v1/flood"), i;
+
     /* The kernel's buffers fill, then the stream's 256 KiB backlog. */
     for (i = 0; i < 1000 && !__atomic_load_n(&f->dropped, __ATOMIC_SEQ_CST);
          i++)
@@ -903,6 +918,28 @@ client_slow(fixture *f)
 TEST(stream_slow_client_dropped)
 {
     run_fixture(NULL, client_slow);
+}
+
+/* A client that reads nothing, still connected when the server closes:
+ * the close finishes all the same. */
+static void
+client_stuck_at_close(fixture *f)
+{
+    int fd = connect_silent(f, "/api/v1/flood-hold"), i;
+
+    usleep(300000); /* h2o holds bytes the client does not take */
+    f->signaled = 1;
+    uv_async_send(&f->done);
+    for (i = 0; i < 500 && !__atomic_load_n(&f->closed, __ATOMIC_SEQ_CST); i++)
+        usleep(10000);
+    CHECK_EQ(__atomic_load_n(&f->closed, __ATOMIC_SEQ_CST), 1);
+    CHECK_EQ(__atomic_load_n(&f->stream_closed, __ATOMIC_SEQ_CST), 1);
+    close(fd);
+}
+
+TEST(stream_stuck_client_at_close)
+{
+    run_fixture(NULL, client_stuck_at_close);
 }
 
 TEST(bind_policy)
@@ -1299,6 +1336,7 @@ main(void)
     RUN(stream_client_hangs_up);
     RUN(stream_open_when_the_server_closes);
     RUN(stream_slow_client_dropped);
+    RUN(stream_stuck_client_at_close);
     RUN(client_gone_before_deferred_answer);
     RUN(keepalive_and_http2);
     RUN(many_requests_many_connections);
