@@ -56,10 +56,11 @@
     }
     parent.append(kid instanceof Node ? kid : document.createTextNode(String(kid)));
   }
+  /* sha256:0123456789ab for a digest; anything else as it is. */
   function short(d) {
     if (!d) return '—';
-    const i = d.indexOf(':');
-    return i > 0 ? d.slice(0, i + 1) + d.slice(i + 1, i + 13) : d;
+    const m = /^([a-z0-9]+):([0-9a-f]{16,})$/.exec(String(d));
+    return m ? m[1] + ':' + m[2].slice(0, 12) : String(d);
   }
   function when(ms) {
     if (!ms) return '—';
