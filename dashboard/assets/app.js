@@ -299,8 +299,17 @@
   /* ---- fleet overview ------------------------------------------------ */
 
   async function renderOverview() {
-    const [bases, report] = await Promise.all([api('/api/v1/bases'), api('/api/v1/report').catch(() => null)]);
+    const [bases, report, graph] = await Promise.all([api('/api/v1/bases'),
+      api('/api/v1/report').catch(() => null), api('/api/v1/graph').catch(() => null)]);
     const rows = (report && report.rows) || [];
+    /* base -> child -> the digest it was built on (from any edge that
+     * knows it: a pin, an annotation, a layer match). */
+    const builtOn = new Map();
+    ((graph && graph.edges) || []).forEach((e) => {
+      if (!builtOn.has(e.parent)) builtOn.set(e.parent, new Map());
+      const m = builtOn.get(e.parent);
+      if (!m.get(e.child)) m.set(e.child, e.digest || null);
+    });
     const out = [el('h1', null, 'Fleet')];
     if (report && report.summary) {
       const s = report.summary;
@@ -309,9 +318,11 @@
     }
     out.push(el('h2', null, 'Watched bases'));
     const cards = bases.items.map((b) => {
-      const on = rows.filter((r) => r.watch === b.ref || r.base === b.ref);
       const byDigest = new Map();
-      on.forEach((r) => byDigest.set(r.built_on, (byDigest.get(r.built_on) || 0) + 1));
+      (builtOn.get(b.ref) || new Map()).forEach((d) => {
+        const k = d || 'unknown';
+        byDigest.set(k, (byDigest.get(k) || 0) + 1);
+      });
       const digests = Array.from(byDigest.entries()).sort((x, y) => y[1] - x[1]);
       return el('section', { class: 'card base-card', 'aria-label': b.ref },
         el('h3', null, el('a', { href: '#/lineage/' + encodeURIComponent(b.ref) }, b.ref)),
@@ -321,9 +332,9 @@
           b.last_error ? ' — error: ' + b.last_error : ''),
         digests.length
           ? el('ul', { class: 'digests' }, digests.map(([d, n]) =>
-            el('li', null, el('code', { title: d }, short(d)), ` ${n} image${n === 1 ? '' : 's'}`,
-              d === b.current_digest ? ' (current)' : '')))
-          : el('p', { class: 'muted' }, 'No image of ours is known to be built on it.'));
+            el('li', null, d === 'unknown' ? 'digest not known' : el('code', { title: d }, short(d)),
+              ` ${n} image${n === 1 ? '' : 's'}`, d === b.current_digest ? ' (current)' : '')))
+          : el('p', { class: 'muted' }, 'Nothing in the lineage graph is built on it.'));
     });
     out.push(cards.length ? el('div', { class: 'grid' }, cards) : notice('No base is watched yet.'));
 

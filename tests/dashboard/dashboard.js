@@ -125,7 +125,9 @@ async function main() {
   ok(overview.summary.startsWith(`${report.summary.images} images: ${report.summary.current} current`),
     'fleet: the summary is the stale report\'s', overview.summary);
   ok(overview.digests.some((d) => /2 images \(current\)/.test(d)),
-    'fleet: 2 images are on the base\'s current digest', overview.digests.join(' | '));
+    'fleet: 2 images (runtime, web) are on the base\'s current digest', overview.digests.join(' | '));
+  ok(overview.digests.some((d) => /1 image \(current\)/.test(d)),
+    'fleet: 1 image (the app) is on the runtime\'s current digest', overview.digests.join(' | '));
   ok(overview.teams >= 2, 'fleet: stale counts by team are shown');
 
   /* ---- every page: DOM, keyboard, axe, screenshots at both widths ---- */
