@@ -266,10 +266,11 @@ strata_api__stream_close_all(strata_api *api)
         void *arg = s->arg;
 
         unlink_stream(s);
-        /* The owner forgets s in its callback; the end is sent (or
-         * follows the piece h2o holds) and s freed by flush/proceed. */
+        /* The owner forgets s in its callback (unless it ended s itself
+         * already, and forgot it then); the end is sent (or follows the
+         * piece h2o holds) and s freed by flush/proceed. */
         s->cb = NULL;
-        if (cb != NULL)
+        if (cb != NULL && !s->ending)
             cb(s, arg);
         s->ending = 1;
         if (s->hreq == NULL) {

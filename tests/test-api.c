@@ -59,6 +59,7 @@ struct fixture {
     int stream_written; /* bytes of ticks written */
     int flood;          /* ticks write 64 KiB each (a slow client test) */
     int flood_hold;     /* flood only until 1 MiB waits, never drop */
+    int flood_end;      /* then end the stream (its last bytes stuck) */
     int dropped;        /* a write hit the backlog cap: stream ended */
 };
 
@@ -184,8 +185,14 @@ on_tick(uv_timer_t *t)
         strata_error err = {0};
 
         memset(chunk, 'x', sizeof(chunk));
-        if (f->flood_hold && strata_api_stream_backlog(f->stream) > 1 << 20)
+        if (f->flood_hold && strata_api_stream_backlog(f->stream) > 1 << 20) {
+            if (f->flood_end) {
+                strata_api_stream_end(f->stream);
+                f->stream = NULL;
+                __atomic_store_n(&f->dropped, 1, __ATOMIC_SEQ_CST);
+            }
             return;
+        }
         if (strata_api_stream_write(f->stream, chunk, sizeof(chunk), &err) !=
             0) {
             /* The client reads nothing: drop it, as the daemon does. */
@@ -237,7 +244,9 @@ route_flood(strata_api_req *req, void *arg)
     strata_error err = {0};
 
     CHECK(f->stream == NULL);
-    f->flood_hold = strcmp(strata_api_req_path(req), "/api/v1/flood-hold") == 0;
+    f->flood_end = strcmp(strata_api_req_path(req), "/api/v1/flood-end") == 0;
+    f->flood_hold = f->flood_end ||
+                    strcmp(strata_api_req_path(req), "/api/v1/flood-hold") == 0;
     CHECK_OK(strata_api_stream_begin(&f->stream, req, "text/plain",
                                      f->flood_hold ? 1 << 30 : 0,
                                      on_stream_closed, f, &err),
@@ -319,6 +328,7 @@ run_fixture(const char *token, client_fn client)
         {STRATA_API_GET, "/api/v1/stream", 0, route_stream, &f, 0},
         {STRATA_API_GET, "/api/v1/flood", 0, route_flood, &f, 0},
         {STRATA_API_GET, "/api/v1/flood-hold", 0, route_flood, &f, 0},
+        {STRATA_API_GET, "/api/v1/flood-end", 0, route_flood, &f, 0},
         {0, NULL, 0, NULL, NULL, 0},
     };
     strata_api_options opts = {
@@ -923,23 +933,45 @@ TEST(stream_slow_client_dropped)
 /* A client that reads nothing, still connected when the server closes:
  * the close finishes all the same. */
 static void
-client_stuck_at_close(fixture *f)
+stuck_at_close(fixture *f, const char *path, int want_closed_cb)
 {
-    int fd = connect_silent(f, "/api/v1/flood-hold"), i;
+    int fd = connect_silent(f, path), i;
 
-    usleep(300000); /* h2o holds bytes the client does not take */
+    /* h2o holds bytes the client does not take (and with flood-end the
+     * owner has ended the stream). */
+    for (i = 0; i < 500 && want_closed_cb == 0 &&
+                !__atomic_load_n(&f->dropped, __ATOMIC_SEQ_CST);
+         i++)
+        usleep(10000);
+    usleep(300000);
     f->signaled = 1;
     uv_async_send(&f->done);
     for (i = 0; i < 500 && !__atomic_load_n(&f->closed, __ATOMIC_SEQ_CST); i++)
         usleep(10000);
     CHECK_EQ(__atomic_load_n(&f->closed, __ATOMIC_SEQ_CST), 1);
-    CHECK_EQ(__atomic_load_n(&f->stream_closed, __ATOMIC_SEQ_CST), 1);
+    CHECK_EQ(__atomic_load_n(&f->stream_closed, __ATOMIC_SEQ_CST),
+             want_closed_cb);
     close(fd);
+}
+
+static void
+client_stuck_at_close(fixture *f)
+{
+    stuck_at_close(f, "/api/v1/flood-hold", 1);
+}
+
+/* The same, with the stream ended by its owner before the close, its
+ * last bytes still waiting: the close callback does not run for it. */
+static void
+client_stuck_after_end(fixture *f)
+{
+    stuck_at_close(f, "/api/v1/flood-end", 0);
 }
 
 TEST(stream_stuck_client_at_close)
 {
     run_fixture(NULL, client_stuck_at_close);
+    run_fixture(NULL, client_stuck_after_end);
 }
 
 TEST(bind_policy)
