@@ -265,6 +265,13 @@ int strata_api_stream_write(strata_api_stream *s, const void *data, size_t len,
  */
 int strata_api_stream_peer_closed(const strata_api_stream *s);
 
+/*
+ * Ends s at once, for a client that takes nothing: an HTTP/1.1
+ * connection is shut down (what is queued is lost), otherwise as
+ * strata_api_stream_end(). Frees s; the close callback does not run.
+ */
+void strata_api_stream_abort(strata_api_stream *s);
+
 /* Bytes queued and not yet taken by the client. */
 size_t strata_api_stream_backlog(const strata_api_stream *s);
 

@@ -255,6 +255,23 @@ strata_api_stream_end(strata_api_stream *s)
 }
 
 void
+strata_api_stream_abort(strata_api_stream *s)
+{
+    if (s == NULL)
+        return;
+    s->overflowed = 1;
+    if (s->hreq != NULL && !s->in_flight) {
+        int fd = conn_fd(s);
+
+        /* Nothing in flight: shut the socket; h2o's next read or the
+         * final write fails and it closes the connection. */
+        if (fd >= 0)
+            shutdown(fd, SHUT_RDWR);
+    }
+    strata_api_stream_end(s);
+}
+
+void
 strata_api__stream_close_all(strata_api *api)
 {
     strata_api_stream **head = strata_api__streams(api);

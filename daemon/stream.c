@@ -16,8 +16,11 @@
  * at the newest event, or after the id its Last-Event-ID header names
  * (a reconnecting client misses nothing). Every 15 s an idle subscriber
  * gets a comment line, so proxies and the client see the connection
- * live. At most 64 subscribers (503 beyond); one that lets more than
- * 256 KiB wait is dropped (the API's stream backlog cap).
+ * live. At most 64 subscribers (503 beyond). Each may have 256 KiB
+ * waiting (the API's stream backlog cap): a slow reader is sent no more
+ * once half of that waits, and catches up from the store as it reads; one
+ * that takes nothing for 30 s is dropped (it reconnects with its
+ * Last-Event-ID). An event over 64 KiB goes without its payload.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -30,12 +33,15 @@
 #define PAGE 100
 #define PAGES_PER_TICK 5
 #define BACKLOG (256 * 1024)
+#define MAX_EVENT (64 * 1024)
+#define STUCK_MS 30000
 
 struct strata_daemon_sub {
     strata_daemon *d;
     strata_api_stream *s;
     int64_t cursor; /* the last event id sent */
     int64_t sent_at;
+    int64_t behind_since; /* since when half its backlog waits; 0: not */
     struct strata_daemon_sub *prev, *next;
 };
 typedef struct strata_daemon_sub sub;
@@ -75,8 +81,42 @@ drop(strata_daemon *d, sub *u, const strata_error *err)
     unlink_sub(d, u);
 }
 
-/* Sends u what follows its cursor, up to last; 0, or -1 when u was
- * dropped (and freed). */
+/*
+ * One event as SSE into b. An event over MAX_EVENT (a huge payload) goes
+ * as its envelope with "payload": null and "truncated": true, so that no
+ * single event can take a client over its backlog and drop it at every
+ * reconnection; GET /api/v1/events has it whole.
+ */
+static void
+format_event(strata_buf *b, json_t *e)
+{
+    char *s = json_dumps(e, JSON_COMPACT);
+    int64_t id = json_integer_value(json_object_get(e, "id"));
+
+    if (s != NULL && strlen(s) > MAX_EVENT) {
+        json_t *stub = json_pack(
+            "{s:O, s:O, s:O, s:O, s:n, s:b}", "id", json_object_get(e, "id"),
+            "time", json_object_get(e, "time"), "type",
+            json_object_get(e, "type"), "subject",
+            json_object_get(e, "subject"), "payload", "truncated", 1);
+
+        free(s);
+        s = stub != NULL ? json_dumps(stub, JSON_COMPACT) : NULL;
+        json_decref(stub);
+    }
+    if (s == NULL)
+        return;
+    /* Compact JSON has no newline, so one data line is enough. */
+    strata_buf_printf(b, "id: %lld\ndata: %s\n\n", (long long) id, s);
+    free(s);
+}
+
+/*
+ * Sends u what follows its cursor, up to last, paced: no more this tick
+ * once half its backlog waits (a slow reader falls behind, and catches up
+ * from the store later, rather than being dropped). 0, or -1 when u was
+ * dropped (and freed).
+ */
 static int
 pump(strata_daemon *d, sub *u, int64_t last)
 {
@@ -84,7 +124,8 @@ pump(strata_daemon *d, sub *u, int64_t last)
     strata_error err = {0};
     int pages = 0;
 
-    while (u->cursor < last && pages++ < PAGES_PER_TICK) {
+    while (u->cursor < last && pages++ < PAGES_PER_TICK &&
+           strata_api_stream_backlog(u->s) < BACKLOG / 2) {
         json_t *items = NULL, *e;
         size_t i;
 
@@ -98,25 +139,22 @@ pump(strata_daemon *d, sub *u, int64_t last)
             u->cursor = last;
             break;
         }
-        strata_buf_reset(&b);
         json_array_foreach (items, i, e) {
-            char *s = json_dumps(e, JSON_COMPACT);
-
+            strata_buf_reset(&b);
+            format_event(&b, e);
+            if (b.len > 0 &&
+                strata_api_stream_write(u->s, b.ptr, b.len, &err) != 0) {
+                json_decref(items);
+                strata_buf_release(&b);
+                drop(d, u, &err);
+                return -1;
+            }
             u->cursor = json_integer_value(json_object_get(e, "id"));
-            if (s == NULL)
-                continue;
-            /* Compact JSON has no newline, so one data line is enough. */
-            strata_buf_printf(&b, "id: %lld\ndata: %s\n\n",
-                              (long long) u->cursor, s);
-            free(s);
+            u->sent_at = strata_now_ms();
+            if (strata_api_stream_backlog(u->s) >= BACKLOG / 2)
+                break;
         }
         json_decref(items);
-        if (strata_api_stream_write(u->s, b.ptr, b.len, &err) != 0) {
-            strata_buf_release(&b);
-            drop(d, u, &err);
-            return -1;
-        }
-        u->sent_at = strata_now_ms();
     }
     strata_buf_release(&b);
     return 0;
@@ -136,6 +174,18 @@ on_tick(uv_timer_t *t)
     }
     for (u = d->subs; u != NULL; u = next) {
         next = u->next;
+        if (strata_api_stream_backlog(u->s) < BACKLOG / 2) {
+            u->behind_since = 0;
+        } else if (u->behind_since == 0) {
+            u->behind_since = now;
+        } else if (now - u->behind_since > STUCK_MS) {
+            log_info("api: dropping an event stream subscriber that took "
+                     "nothing for %d s",
+                     STUCK_MS / 1000);
+            strata_api_stream_abort(u->s);
+            unlink_sub(d, u);
+            continue;
+        }
         if (strata_api_stream_peer_closed(u->s)) {
             log_debug("api: event stream subscriber left (%zu open)",
                       d->nsubs - 1);

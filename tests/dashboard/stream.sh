@@ -38,12 +38,6 @@ check "a base pushed to the registry arrives on the stream (base.updated)" \
     wait_until 30 updated_in_stream
 check "and the pull requests it plans" wait_until 60 grep -q '"type":"pr.opened"\|"type":"pr.branch_pushed"' "$work/live.out"
 sleep 1
-# The heartbeat needs 15 s of quiet on a stream: this one opens once the
-# update's events are all out, and runs while the checks below do.
-curl -sN -m 17 -H 'Last-Event-ID: 999999999' "$api/api/v1/stream" \
-    >"$work/ping.out" 2>/dev/null &
-ping_pid=$!
-pids+=("$ping_pid")
 kill "$live_pid" 2>/dev/null
 wait "$live_pid" 2>/dev/null
 ids=$(grep '^id: ' "$work/live.out" | cut -d' ' -f2 | tr '\n' ' ')
@@ -75,15 +69,45 @@ is "$(grep -c '^id: ' "$work/all.out")" "$(curl -fsS "$api/api/v1/events?limit=5
 curl -sN -m 1 -H "Last-Event-ID: bogus" "$api/api/v1/stream" >"$work/bogus.out" 2>/dev/null
 is "$(grep -c '^id: ' "$work/bogus.out")" 0 "a malformed Last-Event-ID starts at the newest event"
 
+# ---- an event too big for a stream -------------------------------------------
+# Written into the state as another strata process would (the CLI shares
+# it): a 200 KiB payload goes without it, and the client stays.
+curl -sN -m 4 "$api/api/v1/stream" >"$work/big.out" 2>/dev/null &
+big_pid=$!
+sleep 0.5
+$py - "$work/strata.db" <<'PY'
+import json, sqlite3, sys
+db = sqlite3.connect(sys.argv[1], timeout=10)
+with db:
+    db.execute("INSERT INTO events (time, type, subject, payload) VALUES (?, ?, ?, ?)",
+               (1796600000000, "test.big", "big", json.dumps({"blob": "x" * 200000})))
+    db.execute("INSERT INTO events (time, type, subject, payload) VALUES (?, ?, ?, ?)",
+               (1796600000001, "test.after", "small", "{}"))
+PY
+wait "$big_pid"
+is "$(grep '^data: .*"test.big"' "$work/big.out" | sed 's/^data: //' | jpy '[d["payload"], d["truncated"]]' 2>/dev/null)" \
+    '[null, true]' "an event over 64 KiB arrives without its payload, marked truncated"
+check "and the stream goes on (the next event follows)" grep -q '"type":"test.after"' "$work/big.out"
+
+# The heartbeat needs 15 s of quiet on a stream: this one opens once the
+# last event is out, and runs while the checks below do.
+curl -sN -m 17 -H 'Last-Event-ID: 999999999' "$api/api/v1/stream" \
+    >"$work/ping.out" 2>/dev/null &
+ping_pid=$!
+pids+=("$ping_pid")
+
 # ---- the subscriber cap -------------------------------------------------------
+# 63 more, with the heartbeat stream: 64 open.
 cap=()
-for i in $(seq 1 64); do
-    curl -sN -m 60 -o /dev/null "$api/api/v1/stream" 2>/dev/null &
+for i in $(seq 1 63); do
+    curl -sN -m 60 -o "$work/cap$i.out" "$api/api/v1/stream" 2>/dev/null &
     cap+=($!)
     pids+=($!)
 done
-sixty_four() { [ "$(curl -s -o /dev/null -w '%{http_code}' -m 1 "$api/api/v1/stream")" = 503 ]; }
-check "with 64 streams open a 65th is refused: 503" wait_until 20 sixty_four
+all_in() { [ "$(grep -l 'strata event stream' "$work"/cap*.out 2>/dev/null | wc -l)" = 63 ]; }
+check "63 more streams open (each got the stream's greeting)" wait_until 30 all_in
+is "$(curl -s -o /dev/null -w '%{http_code}' -m 2 "$api/api/v1/stream")" 503 \
+    "with 64 streams open a 65th is refused: 503"
 curl -s -D - -o "$work/cap.out" -m 2 "$api/api/v1/stream" >"$work/cap.h"
 check "with Retry-After, and a JSON error saying why" bash -c \
     "grep -qi '^retry-after: ' '$work/cap.h' && grep -q 'too many event streams' '$work/cap.out'"
