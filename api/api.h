@@ -218,4 +218,70 @@ void strata_api_respond_json(strata_api_req *req, int status,
 void strata_api_respond_error(strata_api_req *req, int status, const char *fmt,
                               ...) __attribute__((format(printf, 3, 4)));
 
+/* ---- streamed answers (stream.c) ---- */
+
+/*
+ * A response whose body is written bit by bit for as long as both sides
+ * want (Server-Sent Events): a 200 with no Content-Length, sent with
+ * chunked encoding (HTTP/1.1) or as DATA frames (HTTP/2).
+ */
+typedef struct strata_api_stream strata_api_stream;
+
+/*
+ * Runs once when the stream ends other than by strata_api_stream_end():
+ * the client went away, or the server is closing. The stream is freed
+ * right after; the callback must forget it.
+ */
+typedef void (*strata_api_stream_close_cb)(strata_api_stream *s, void *arg);
+
+/*
+ * Answers req, a request its handler deferred, with a 200 whose body
+ * follows through strata_api_stream_write(); req is released and must
+ * not be used after. Headers added to req before are sent. At most
+ * max_backlog bytes may wait for a slow client (0: 256 KiB). cb (with
+ * arg) runs as strata_api_stream_close_cb says, never inside this call.
+ * Returns STRATA_ECANCELED, with *out NULL, when the client has gone or
+ * the server is closing (req is released all the same).
+ */
+int strata_api_stream_begin(strata_api_stream **out, strata_api_req *req,
+                            const char *content_type, size_t max_backlog,
+                            strata_api_stream_close_cb cb, void *arg,
+                            strata_error *err);
+
+/*
+ * Queues len bytes of the body; they are sent when the client has taken
+ * what went before. STRATA_ETOOBIG when the bytes waiting would pass
+ * max_backlog (nothing is queued: the caller ends the stream, a client
+ * that slow is dropped).
+ */
+int strata_api_stream_write(strata_api_stream *s, const void *data, size_t len,
+                            strata_error *err);
+
+/*
+ * Non-zero when the client has closed its end of the connection. An
+ * HTTP/1.1 server reads nothing while it answers, so an idle stream would
+ * learn of a gone client only when a write fails, two writes later; the
+ * owner asks this on its timer and ends such a stream.
+ */
+int strata_api_stream_peer_closed(const strata_api_stream *s);
+
+/*
+ * Ends s at once, for a client that takes nothing: an HTTP/1.1
+ * connection is shut down (what is queued is lost), otherwise as
+ * strata_api_stream_end(). Frees s; the close callback does not run.
+ */
+void strata_api_stream_abort(strata_api_stream *s);
+
+/* Bytes queued and not yet taken by the client. */
+size_t strata_api_stream_backlog(const strata_api_stream *s);
+
+/*
+ * Ends the body once what is queued is sent, and frees s (at once or
+ * when the client has taken the rest); the close callback does not run.
+ * After a write was refused with STRATA_ETOOBIG, an HTTP/1.1 client's
+ * connection is shut down instead (a client that slow would otherwise
+ * hold it for as long as it likes). s may be NULL.
+ */
+void strata_api_stream_end(strata_api_stream *s);
+
 #endif

@@ -417,6 +417,25 @@ strata_api_respond(strata_api_req *req, int status, const char *content_type,
         release(req);
 }
 
+h2o_req_t *
+strata_api__req_take(strata_api **api_out, strata_api_req *req)
+{
+    h2o_req_t *h = req->hreq;
+
+    assert(!req->responded);
+    req->responded = 1;
+    *api_out = req->api;
+    if (h != NULL) {
+        unlink_pending(req);
+        req->hreq = NULL;
+        strata_api__finished(req->api, req->method, req->path, 200,
+                             (double) (uv_hrtime() - req->start_ns) / 1e9);
+    }
+    if (!req->dispatching)
+        release(req);
+    return h;
+}
+
 void
 strata_api_respond_json(strata_api_req *req, int status, const json_t *body)
 {

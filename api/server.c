@@ -73,7 +73,8 @@ struct strata_api {
 
     conn *conns;
     size_t nconns;
-    strata_api_req *pending; /* deferred requests, owned by api-request.c */
+    strata_api_req *pending;    /* deferred requests, owned by api-request.c */
+    strata_api_stream *streams; /* open streams, owned by stream.c */
 
     int closing, listener_closed;
     strata_api_close_cb close_cb;
@@ -92,6 +93,12 @@ strata_api_req **
 strata_api__pending(strata_api *api)
 {
     return &api->pending;
+}
+
+strata_api_stream **
+strata_api__streams(strata_api *api)
+{
+    return &api->streams;
 }
 
 int
@@ -214,14 +221,93 @@ is_open_path(h2o_req_t *hreq)
                       H2O_STRLIT("/readyz")));
 }
 
+/*
+ * Every answer forbids what a browser could be tricked into: the
+ * dashboard's pages run only the daemon's own script and style (no
+ * inline code, nothing from elsewhere), are never framed, never sniffed
+ * as another type, and send no Referer. JSON answers carry the same
+ * headers; they cost nothing there.
+ */
+static void
+add_security_headers(h2o_req_t *hreq)
+{
+    static const char csp[] =
+        "default-src 'none'; script-src 'self'; style-src 'self'; "
+        "img-src 'self' data:; connect-src 'self'; base-uri 'none'; "
+        "form-action 'none'; frame-ancestors 'none'";
+
+    h2o_add_header_by_str(&hreq->pool, &hreq->res.headers,
+                          H2O_STRLIT("content-security-policy"), 0, NULL,
+                          H2O_STRLIT(csp));
+    h2o_add_header_by_str(&hreq->pool, &hreq->res.headers,
+                          H2O_STRLIT("x-content-type-options"), 0, NULL,
+                          H2O_STRLIT("nosniff"));
+    h2o_add_header_by_str(&hreq->pool, &hreq->res.headers,
+                          H2O_STRLIT("referrer-policy"), 0, NULL,
+                          H2O_STRLIT("no-referrer"));
+}
+
+/*
+ * A browser attaches no bearer token on its own, so a page elsewhere
+ * cannot act with it; on top of that, a POST to /api/v1 is refused when
+ * it comes from another origin (an Origin header present and not this
+ * server's own scheme://host:port) or is not JSON (a cross-site form can
+ * send only form and text types without a preflight). 0, or the status
+ * to refuse with and *why.
+ */
+static int
+csrf_refusal(h2o_req_t *hreq, const char **why)
+{
+    const h2o_iovec_t *v;
+    ssize_t i;
+
+    if (!h2o_memis(hreq->method.base, hreq->method.len, H2O_STRLIT("POST")) ||
+        hreq->path_normalized.len < 8 ||
+        memcmp(hreq->path_normalized.base, "/api/v1/", 8) != 0)
+        return 0;
+    i = h2o_find_header_by_str(&hreq->headers, H2O_STRLIT("origin"), -1);
+    if (i >= 0) {
+        const h2o_iovec_t *a = &hreq->authority;
+        size_t skip;
+
+        v = &hreq->headers.entries[i].value;
+        skip = v->len >= 7 && h2o_memis(v->base, 7, H2O_STRLIT("http://")) ? 7
+               : v->len >= 8 && h2o_memis(v->base, 8, H2O_STRLIT("https://"))
+                   ? 8
+                   : 0;
+        if (skip == 0 ||
+            !h2o_lcstris(v->base + skip, v->len - skip, a->base, a->len)) {
+            *why = "cross-origin requests are refused";
+            return 403;
+        }
+    }
+    i = h2o_find_header(&hreq->headers, H2O_TOKEN_CONTENT_TYPE, -1);
+    v = i >= 0 ? &hreq->headers.entries[i].value : NULL;
+    if (v == NULL || v->len < 16 ||
+        !h2o_lcstris(v->base, 16, H2O_STRLIT("application/json")) ||
+        (v->len > 16 && v->base[16] != ';' && v->base[16] != ' ')) {
+        *why = "a POST to the API must have Content-Type: application/json";
+        return 415;
+    }
+    return 0;
+}
+
 static int
 on_req(h2o_handler_t *self, h2o_req_t *hreq)
 {
     strata_api *api = ((api_handler *) self)->api;
     strata_api_req *req = strata_api__req_new(api, hreq);
+    int authorized =
+        !api->has_token || is_open_path(hreq) || token_ok(api, hreq);
+    const char *why = NULL;
+    int status;
 
-    strata_api__route(
-        api, req, !api->has_token || is_open_path(hreq) || token_ok(api, hreq));
+    add_security_headers(hreq);
+    /* Without the token the router answers 401 first. */
+    if (authorized && (status = csrf_refusal(hreq, &why)) != 0)
+        strata_api_respond_error(req, status, "%s", why);
+    else
+        strata_api__route(api, req, authorized);
     strata_api__req_done(req);
     return 0;
 }
@@ -428,6 +514,7 @@ strata_api_close(strata_api *api, strata_api_close_cb cb, void *arg)
     api->close_arg = arg;
     uv_close((uv_handle_t *) &api->listener, on_listener_close);
     strata_api__req_cancel_all(api);
+    strata_api__stream_close_all(api);
     for (c = api->conns; c != NULL; c = c->next) {
         uv_os_fd_t fd;
         if (uv_fileno((uv_handle_t *) &c->tcp, &fd) == 0)

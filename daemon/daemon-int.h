@@ -18,6 +18,7 @@
 #include "vcs.h"
 
 struct strata_watcher;
+struct strata_daemon_sub;
 
 /* main()'s one object: everything the daemon owns. */
 struct strata_daemon {
@@ -46,6 +47,11 @@ struct strata_daemon {
     strata_runner_env env;
     strata_api *api;
     strata_api_route routes[16];
+    /* GET /api/v1/stream's subscribers, and the timer that tails the
+     * event log for them (stream.c). */
+    struct strata_daemon_sub *subs;
+    size_t nsubs;
+    uv_timer_t stream_timer;
     uv_signal_t sig_term, sig_int, sig_hup;
     uv_timer_t plan_timer, scan_timer, stop_timer;
     uv_timer_t scan_kick;   /* starts a round from the loop (scan.c) */
@@ -96,6 +102,11 @@ void strata_daemon__watch_graph_bases(strata_daemon *d);
 /* daemon-scan.c: (re)loads the graph from the store when its generation
  * moved, and watches its bases; 0 or the store's error. */
 int strata_daemon__load_graph(strata_daemon *d, strata_error *err);
+/* stream.c: GET /api/v1/stream (Server-Sent Events of the event log);
+ * _init sets up its timer, _close ends every subscriber's stream. */
+void strata_daemon__on_stream(strata_api_req *req, void *arg);
+void strata_daemon__stream_init(strata_daemon *d);
+void strata_daemon__stream_close(strata_daemon *d);
 /* daemon-reload.c: SIGHUP; frees replaced configurations when idle. */
 void strata_daemon__reload(strata_daemon *d);
 void strata_daemon__retired_sweep(strata_daemon *d);

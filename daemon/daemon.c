@@ -366,6 +366,7 @@ close_all(strata_daemon *d)
     uv_close((uv_handle_t *) &d->scan_timer, NULL);
     uv_close((uv_handle_t *) &d->scan_kick, NULL);
     uv_close((uv_handle_t *) &d->graph_timer, NULL);
+    strata_daemon__stream_close(d);
     uv_close((uv_handle_t *) &d->sig_term, NULL);
     uv_close((uv_handle_t *) &d->sig_int, NULL);
     uv_close((uv_handle_t *) &d->sig_hup, NULL);
@@ -519,6 +520,7 @@ strata_daemon_new(strata_daemon **out, const strata_daemon_opts *opts,
     uv_timer_init(&d->loop, &d->stop_timer);
     uv_timer_init(&d->loop, &d->scan_kick);
     uv_timer_init(&d->loop, &d->graph_timer);
+    strata_daemon__stream_init(d);
     d->plan_timer.data = d->scan_timer.data = d->stop_timer.data = d;
     d->scan_kick.data = d->graph_timer.data = d;
     uv_signal_init(&d->loop, &d->sig_term);

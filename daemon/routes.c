@@ -3,13 +3,14 @@
  * bases, the images and the graph, jobs and events (paginated with
  * ?limit=&after=, the next cursor in "next"), Prometheus metrics, and
  * the webhook endpoints (daemon-hooks.c), and one write: the signature
- * override POST /api/v1/bases/approve. The HTTP itself is
- * api-server.c's.
+ * override POST /api/v1/bases/approve; the event stream (stream.c) and
+ * the dashboard's assets (dashboard/). The HTTP itself is api-server.c's.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "daemon-int.h"
+#include "dashboard.h"
 #include "notify.h"
 #include "report.h"
 #include "watchers.h"
@@ -57,9 +58,45 @@ respond_page(strata_api_req *req, json_t *items, long limit)
 typedef int (*list_fetch)(json_t **out, strata_daemon *d, int64_t after,
                           int limit, const char *filter, strata_error *err);
 
+/* The newest row's id of a list (0 when empty). */
+typedef int (*list_last)(int64_t *out, strata_store *st, strata_error *err);
+
+/*
+ * ?tail=N (1..500, without ?after=): the page of the newest N rows, by
+ * id, starting after the newest id less N, so a dashboard reads the end
+ * of a long log without paging through it.
+ */
+static int
+parse_tail(int64_t *after, strata_api_page *page, strata_api_req *req,
+           strata_daemon *d, list_last last_fn, strata_error *err)
+{
+    char *tail = NULL, *end = NULL;
+    int64_t last = 0;
+    long n;
+    int rc = 0;
+
+    if (strata_api_req_query(&tail, req, "tail", err) != 0 || tail == NULL)
+        goto out;
+    n = strtol(tail, &end, 10);
+    if (tail[0] < '0' || tail[0] > '9' || *end != '\0' || n < 1 || n > 500 ||
+        page->after != NULL) {
+        rc = strata_error_set(err, STRATA_EINVAL,
+                              "bad 'tail': want an integer from 1 to 500, "
+                              "without 'after'");
+        goto out;
+    }
+    if ((rc = last_fn(&last, d->store, err)) != 0)
+        goto out;
+    *after = last > n ? last - n : 0;
+    page->limit = n;
+out:
+    free(tail);
+    return rc;
+}
+
 static void
 respond_list(strata_api_req *req, strata_daemon *d, const char *filter_name,
-             list_fetch fetch)
+             list_fetch fetch, list_last last_fn)
 {
     strata_api_page page = {0};
     strata_error err = {0};
@@ -72,6 +109,12 @@ respond_list(strata_api_req *req, strata_daemon *d, const char *filter_name,
         parse_after(&after, &page) != 0) {
         strata_api_respond_error(req, 400, "%s",
                                  err.code ? err.msg : "bad 'after'");
+        goto out;
+    }
+    if (last_fn != NULL &&
+        (rc = parse_tail(&after, &page, req, d, last_fn, &err)) != 0) {
+        strata_api_respond_error(req, rc == STRATA_EINVAL ? 400 : 500, "%s",
+                                 err.msg);
         goto out;
     }
     strata_api_req_query(&filter, req, filter_name, NULL);
@@ -127,19 +170,19 @@ fetch_outbox(json_t **out, strata_daemon *d, int64_t after, int limit,
 static void
 on_jobs(strata_api_req *req, void *arg)
 {
-    respond_list(req, arg, "state", fetch_jobs);
+    respond_list(req, arg, "state", fetch_jobs, strata_store_job_last_id);
 }
 
 static void
 on_events(strata_api_req *req, void *arg)
 {
-    respond_list(req, arg, "type", fetch_events);
+    respond_list(req, arg, "type", fetch_events, strata_store_event_last_id);
 }
 
 static void
 on_outbox(strata_api_req *req, void *arg)
 {
-    respond_list(req, arg, "state", fetch_outbox);
+    respond_list(req, arg, "state", fetch_outbox, NULL);
 }
 
 static void
@@ -488,6 +531,12 @@ strata_daemon__api_start(strata_daemon *d, strata_error *err)
         {STRATA_API_GET, "/api/v1/events", 0, on_events, d, 0},
         {STRATA_API_GET, "/api/v1/report", 0, on_report, d, 0},
         {STRATA_API_GET, "/api/v1/outbox", 0, on_outbox, d, 0},
+        {STRATA_API_GET, "/api/v1/stream", 0, strata_daemon__on_stream, d, 0},
+        /* The dashboard's page, script and style hold no data: served
+         * without the token (a browser loading a page cannot send it);
+         * what the page reads asks for it like any client. */
+        {STRATA_API_GET, "/", 0, strata_dashboard_serve, NULL, 1},
+        {STRATA_API_GET, "/dashboard/", 1, strata_dashboard_serve, NULL, 1},
         /* Webhooks carry their own secrets (docs/configuration.md):
          * GitHub, GitLab, Gitea, Docker Hub and registries cannot send
          * the API token, so the hooks verify their own. */

@@ -16,7 +16,7 @@ pkgs=(
   docker-registry git apache2-utils skopeo buildah python3 python3-jwt
   python3-cryptography python3-aiosmtpd sqlite3 curl ca-certificates
   wrk  # bounded load in tests/test-api.c
-  chromium  # renders the HTML report (tests/report/browser.sh)
+  chromium  # renders the HTML report (tests/report/browser.sh), runs the dashboard (tests/dashboard/)
   # the man pages rendered and the completions run in their shells
   # (tests/docs/check.sh)
   man-db groff-base bash-completion zsh fish

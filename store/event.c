@@ -167,3 +167,23 @@ strata_store_event_list(json_t **out, strata_store *st, int64_t after_id,
     strata_store__done(stmt);
     return rc;
 }
+
+int
+strata_store_event_last_id(int64_t *out, strata_store *st, strata_error *err)
+{
+    sqlite3_stmt *stmt;
+    int rc;
+
+    *out = 0;
+    /* max() of the rowid reads one row: the end of the table's b-tree. */
+    if ((rc = strata_store__stmt(&stmt, st, STMT_EVENT_LAST,
+                                 "SELECT max(id) FROM events", err)) != 0)
+        return rc;
+    rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW)
+        *out = sqlite3_column_int64(stmt, 0);
+    else
+        rc = strata_store__error(st, err, rc, "reading the last event id");
+    strata_store__done(stmt);
+    return rc == SQLITE_ROW ? 0 : rc;
+}

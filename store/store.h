@@ -338,6 +338,10 @@ int strata_store_event_add(int64_t *out_id, int *out_created, strata_store *st,
 int strata_store_event_list(json_t **out, strata_store *st, int64_t after_id,
                             int limit, const char *type, strata_error *err);
 
+/* The newest event's id into *out (0 when there is none). */
+int strata_store_event_last_id(int64_t *out, strata_store *st,
+                               strata_error *err);
+
 /* ---- jobs --------------------------------------------------------------- */
 
 typedef enum strata_store_job_state {
@@ -474,6 +478,9 @@ int strata_store_job_requeue_running(int *out_count, strata_store *st,
 /* out[state] = how many jobs are in that state. */
 int strata_store_job_count(int64_t out[STRATA_STORE_JOB_NSTATES],
                            strata_store *st, strata_error *err);
+
+/* The newest job's id into *out (0 when there is none). */
+int strata_store_job_last_id(int64_t *out, strata_store *st, strata_error *err);
 
 /*
  * Jobs with id > after_id, by id, at most limit (<= 0: all), only in

@@ -5,11 +5,17 @@
  * drive it from another thread (libcurl easy handles, and wrk when installed).
  * The client thread signals the loop through a uv_async_t when it is done; the
  * loop thread then closes the server and every test ends with uv_loop_close()
- * == 0.
+ * == 0. Also: the security headers and CSRF checks every answer and POST
+ * gets, and streamed answers (api/stream.c) to clients that read, hang up,
+ * or are still reading when the server closes.
  */
+#include <sys/socket.h>
 #include <sys/stat.h>
 
+#include <arpa/inet.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <strings.h>
@@ -45,6 +51,16 @@ struct fixture {
     uint64_t close_ns;      /* how long the close took */
     char base[64];          /* "http://127.0.0.1:PORT" */
     client_fn client;
+    uv_timer_t tick;           /* writes to the open stream */
+    strata_api_stream *stream; /* GET /api/v1/stream, while open */
+    int ticks;
+    int stream_closed;  /* its close callback ran */
+    int toobig_rc;      /* a write over the backlog cap */
+    int stream_written; /* bytes of ticks written */
+    int flood;          /* ticks write 64 KiB each (a slow client test) */
+    int flood_hold;     /* flood only until 1 MiB waits, never drop */
+    int flood_end;      /* then end the stream (its last bytes stuck) */
+    int dropped;        /* a write hit the backlog cap: stream ended */
 };
 
 static void
@@ -130,6 +146,115 @@ route_never(strata_api_req *req, void *arg)
     __atomic_store_n(&f->never_seen, 1, __ATOMIC_SEQ_CST);
 }
 
+/* POST /api/v1/echo : 200 with the body's length. */
+static void
+route_echo(strata_api_req *req, void *arg)
+{
+    size_t len;
+    json_t *o;
+
+    strata_api_req_body(req, &len);
+    o = json_pack("{s:I}", "bytes", (json_int_t) len);
+    strata_api_respond_json(req, 200, o);
+    json_decref(o);
+}
+
+static void
+on_stream_closed(strata_api_stream *s, void *arg)
+{
+    fixture *f = arg;
+
+    CHECK(s == f->stream);
+    f->stream = NULL;
+    uv_timer_stop(&f->tick);
+    __atomic_add_fetch(&f->stream_closed, 1, __ATOMIC_SEQ_CST);
+}
+
+/* Every 10 ms a line, until the client goes or the server closes. */
+static void
+on_tick(uv_timer_t *t)
+{
+    fixture *f = t->data;
+    char line[32];
+    int n;
+
+    if (f->stream == NULL)
+        return;
+    if (f->flood) {
+        static char chunk[64 * 1024];
+        strata_error err = {0};
+
+        memset(chunk, 'x', sizeof(chunk));
+        if (f->flood_hold && strata_api_stream_backlog(f->stream) > 1 << 20) {
+            if (f->flood_end) {
+                strata_api_stream_end(f->stream);
+                f->stream = NULL;
+                __atomic_store_n(&f->dropped, 1, __ATOMIC_SEQ_CST);
+            }
+            return;
+        }
+        if (strata_api_stream_write(f->stream, chunk, sizeof(chunk), &err) !=
+            0) {
+            /* The client reads nothing: drop it, as the daemon does. */
+            CHECK_EQ(err.code, STRATA_ETOOBIG);
+            strata_api_stream_end(f->stream);
+            f->stream = NULL;
+            __atomic_store_n(&f->dropped, 1, __ATOMIC_SEQ_CST);
+        }
+        return;
+    }
+    n = snprintf(line, sizeof(line), "tick %d\n", ++f->ticks);
+    if (strata_api_stream_write(f->stream, line, (size_t) n, NULL) == 0)
+        __atomic_add_fetch(&f->stream_written, n, __ATOMIC_SEQ_CST);
+    /* An HTTP/1.1 server reads nothing while it answers: a client that
+     * hung up is seen by peeking, as the daemon's timer does. */
+    if (f->stream != NULL && strata_api_stream_peer_closed(f->stream)) {
+        strata_api_stream_end(f->stream);
+        f->stream = NULL;
+        __atomic_add_fetch(&f->stream_closed, 1, __ATOMIC_SEQ_CST);
+    }
+}
+
+/* GET /api/v1/stream : a streamed answer, "hello" then ticks. */
+static void
+route_stream(strata_api_req *req, void *arg)
+{
+    fixture *f = arg;
+    strata_error err = {0};
+    char *big;
+
+    CHECK(f->stream == NULL);
+    CHECK_OK(strata_api_stream_begin(&f->stream, req, "text/plain", 64 * 1024,
+                                     on_stream_closed, f, &err),
+             &err);
+    CHECK_OK(strata_api_stream_write(f->stream, "hello\n", 6, &err), &err);
+    /* Over the cap at once: refused, nothing queued. */
+    big = strata_xcalloc(1, 100 * 1024);
+    f->toobig_rc = strata_api_stream_write(f->stream, big, 100 * 1024, &err);
+    free(big);
+    CHECK(strata_api_stream_backlog(f->stream) <= 6);
+    uv_timer_start(&f->tick, on_tick, 10, 10);
+}
+
+/* GET /api/v1/flood : a stream written as fast as the cap allows. */
+static void
+route_flood(strata_api_req *req, void *arg)
+{
+    fixture *f = arg;
+    strata_error err = {0};
+
+    CHECK(f->stream == NULL);
+    f->flood_end = strcmp(strata_api_req_path(req), "/api/v1/flood-end") == 0;
+    f->flood_hold = f->flood_end ||
+                    strcmp(strata_api_req_path(req), "/api/v1/flood-hold") == 0;
+    CHECK_OK(strata_api_stream_begin(&f->stream, req, "text/plain",
+                                     f->flood_hold ? 1 << 30 : 0,
+                                     on_stream_closed, f, &err),
+             &err);
+    f->flood = 1;
+    uv_timer_start(&f->tick, on_tick, 5, 5);
+}
+
 /* GET /api/v1/lazy : a buggy handler that never answers. */
 static void
 route_lazy(strata_api_req *req, void *arg)
@@ -172,6 +297,7 @@ on_done(uv_async_t *a)
     strata_api_close(f->api, on_api_closed, f);
     uv_close((uv_handle_t *) &f->done, NULL);
     uv_close((uv_handle_t *) &f->timer, NULL);
+    uv_close((uv_handle_t *) &f->tick, NULL);
 }
 
 static void *
@@ -198,6 +324,11 @@ run_fixture(const char *token, client_fn client)
         {STRATA_API_GET, "/api/v1/slow", 0, route_slow, &f, 0},
         {STRATA_API_POST, "/hooks/registry", 0, route_hook, &f, 0},
         {STRATA_API_POST, "/hooks/never", 0, route_never, &f, 0},
+        {STRATA_API_POST, "/api/v1/echo", 0, route_echo, &f, 0},
+        {STRATA_API_GET, "/api/v1/stream", 0, route_stream, &f, 0},
+        {STRATA_API_GET, "/api/v1/flood", 0, route_flood, &f, 0},
+        {STRATA_API_GET, "/api/v1/flood-hold", 0, route_flood, &f, 0},
+        {STRATA_API_GET, "/api/v1/flood-end", 0, route_flood, &f, 0},
         {0, NULL, 0, NULL, NULL, 0},
     };
     strata_api_options opts = {
@@ -222,6 +353,8 @@ run_fixture(const char *token, client_fn client)
     f.done.data = &f;
     uv_timer_init(&f.loop, &f.timer);
     f.timer.data = &f;
+    uv_timer_init(&f.loop, &f.tick);
+    f.tick.data = &f;
 
     CHECK_EQ(pthread_create(&th, NULL, client_main, &f), 0);
     CHECK_EQ(uv_run(&f.loop, UV_RUN_DEFAULT), 0);
@@ -554,6 +687,291 @@ TEST(token_required)
     CHECK_CONTAINS(log, "api: GET /api/v1/jobs 200");
     CHECK(strstr(log, "s3cret") == NULL);
     free(log);
+}
+
+/* A POST to /api/v1 with an Origin and a Content-Type, as status. */
+static long
+post_from(CURL *c, resp *r, fixture *f, const char *origin, const char *ctype,
+          const char *token)
+{
+    struct curl_slist *h = NULL;
+    char url[256], line[256];
+
+    memset(r, 0, sizeof(*r));
+    snprintf(url, sizeof(url), "%s/api/v1/echo", f->base);
+    curl_easy_reset(c);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, "{}");
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r->body);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, &r->headers);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
+    if (origin != NULL) {
+        snprintf(line, sizeof(line), "Origin: %s", origin);
+        h = curl_slist_append(h, line);
+    }
+    snprintf(line, sizeof(line), "Content-Type:%s%s", ctype ? " " : "",
+             ctype ? ctype : "");
+    h = curl_slist_append(h, line);
+    if (token != NULL) {
+        snprintf(line, sizeof(line), "Authorization: Bearer %s", token);
+        h = curl_slist_append(h, line);
+    }
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    if (curl_easy_perform(c) != CURLE_OK)
+        r->status = -1;
+    else
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+    curl_slist_free_all(h);
+    return r->status;
+}
+
+static void
+client_csrf(fixture *f)
+{
+    CURL *c = curl_easy_init();
+    const char *tok = "s3cret-token";
+    char v[512], other[128];
+    resp r;
+
+    /* Every answer, errors too, carries the browser hardening. */
+    CHECK_EQ(get(c, &r, f, "/healthz", NULL), 200);
+    CHECK_STR_EQ(header(&r, "content-security-policy", v, sizeof(v)),
+                 "default-src 'none'; script-src 'self'; style-src 'self'; "
+                 "img-src 'self' data:; connect-src 'self'; base-uri 'none'; "
+                 "form-action 'none'; frame-ancestors 'none'");
+    CHECK_STR_EQ(header(&r, "x-content-type-options", v, sizeof(v)), "nosniff");
+    CHECK_STR_EQ(header(&r, "referrer-policy", v, sizeof(v)), "no-referrer");
+    resp_release(&r);
+    CHECK_EQ(get(c, &r, f, "/api/v1/jobs", NULL), 401);
+    CHECK_STR_EQ(header(&r, "x-content-type-options", v, sizeof(v)), "nosniff");
+    resp_release(&r);
+
+    CHECK_EQ(post_from(c, &r, f, NULL, "application/json", tok), 200);
+    resp_release(&r);
+    CHECK_EQ(post_from(c, &r, f, f->base, "application/json", tok), 200);
+    resp_release(&r);
+    CHECK_EQ(post_from(c, &r, f, NULL, "application/json; charset=utf-8", tok),
+             200);
+    resp_release(&r);
+    CHECK_EQ(
+        post_from(c, &r, f, "http://evil.example", "application/json", tok),
+        403);
+    check_json_error(&r, "cross-origin");
+    resp_release(&r);
+    /* Same host, another port; a scheme-less or null Origin. */
+    snprintf(other, sizeof(other), "%s1", f->base);
+    CHECK_EQ(post_from(c, &r, f, other, "application/json", tok), 403);
+    resp_release(&r);
+    CHECK_EQ(post_from(c, &r, f, "null", "application/json", tok), 403);
+    resp_release(&r);
+    CHECK_EQ(post_from(c, &r, f, NULL, "text/plain", tok), 415);
+    check_json_error(&r, "application/json");
+    resp_release(&r);
+    CHECK_EQ(post_from(c, &r, f, NULL, "application/jsonx", tok), 415);
+    resp_release(&r);
+    CHECK_EQ(post_from(c, &r, f, NULL, NULL, tok), 415);
+    resp_release(&r);
+    /* Without the token the answer is 401 first, whatever else. */
+    CHECK_EQ(post_from(c, &r, f, "http://evil.example", "text/plain", NULL),
+             401);
+    resp_release(&r);
+    curl_easy_cleanup(c);
+}
+
+TEST(csrf_and_security_headers)
+{
+    run_fixture("s3cret-token", client_csrf);
+}
+
+/* Reads a stream; stops (hangs up) after `stop_after` bytes when set. */
+typedef struct reader {
+    fixture *f;
+    strata_buf got;
+    size_t stop_after;
+    int signal_done; /* ask the loop to close the server on first data */
+} reader;
+
+static size_t
+on_stream_body(char *p, size_t sz, size_t n, void *arg)
+{
+    reader *rd = arg;
+
+    strata_buf_add(&rd->got, p, sz * n);
+    if (rd->signal_done && !rd->f->signaled) {
+        rd->f->signaled = 1;
+        uv_async_send(&rd->f->done);
+    }
+    if (rd->stop_after > 0 && rd->got.len >= rd->stop_after)
+        return 0; /* hang up */
+    return sz * n;
+}
+
+static CURLcode
+read_stream(reader *rd, long *status, char *ctype, size_t ctlen)
+{
+    CURL *c = curl_easy_init();
+    char url[256];
+    char *ct = NULL;
+    CURLcode rc;
+
+    snprintf(url, sizeof(url), "%s/api/v1/stream", rd->f->base);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_stream_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, rd);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
+    rc = curl_easy_perform(c);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+    curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct);
+    snprintf(ctype, ctlen, "%s", ct ? ct : "");
+    curl_easy_cleanup(c);
+    return rc;
+}
+
+static void
+client_stream_gone(fixture *f)
+{
+    reader rd = {f, STRATA_BUF_INIT, 40, 0};
+    char ct[64];
+    long status = 0;
+    int i;
+
+    CHECK_EQ(read_stream(&rd, &status, ct, sizeof(ct)), CURLE_WRITE_ERROR);
+    CHECK_EQ(status, 200);
+    CHECK_STR_EQ(ct, "text/plain");
+    CHECK(strncmp(strata_buf_cstr(&rd.got), "hello\ntick 1\ntick 2\n", 20) ==
+          0);
+    CHECK_EQ(f->toobig_rc, STRATA_ETOOBIG);
+    /* The server learns the client has gone, and the stream ends. */
+    for (i = 0; i < 500 && !__atomic_load_n(&f->stream_closed, 0); i++)
+        usleep(10000);
+    CHECK_EQ(__atomic_load_n(&f->stream_closed, __ATOMIC_SEQ_CST), 1);
+    strata_buf_release(&rd.got);
+}
+
+TEST(stream_client_hangs_up)
+{
+    run_fixture(NULL, client_stream_gone);
+}
+
+static void
+client_stream_at_close(fixture *f)
+{
+    reader rd = {f, STRATA_BUF_INIT, 0, 1};
+    char ct[64];
+    long status = 0;
+
+    /* The server closes while the stream is open: the body ends cleanly
+     * (the final chunk), not with a cut connection or the timeout. */
+    CHECK_EQ(read_stream(&rd, &status, ct, sizeof(ct)), CURLE_OK);
+    CHECK_EQ(status, 200);
+    CHECK(strncmp(strata_buf_cstr(&rd.got), "hello\n", 6) == 0);
+    CHECK_EQ(__atomic_load_n(&f->stream_closed, __ATOMIC_SEQ_CST), 1);
+    strata_buf_release(&rd.got);
+}
+
+TEST(stream_open_when_the_server_closes)
+{
+    run_fixture(NULL, client_stream_at_close);
+}
+
+/* Connects, sends GET path and reads nothing; the socket. */
+static int
+connect_silent(fixture *f, const char *path)
+{
+    struct sockaddr_in sin;
+    char reqline[128];
+    int fd = socket(AF_INET, SOCK_STREAM, 0), small = 4096;
+
+    CHECK(fd >= 0);
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+    memset(&sin, 0, sizeof(sin));
+    sin.sin_family = AF_INET;
+    sin.sin_port = htons((uint16_t) atoi(strrchr(f->base, ':') + 1));
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    CHECK_EQ(connect(fd, (struct sockaddr *) &sin, sizeof(sin)), 0);
+    snprintf(reqline, sizeof(reqline), "GET %s HTTP/1.1\r\nHost: x\r\n\r\n",
+             path);
+    CHECK(write(fd, reqline, strlen(reqline)) == (ssize_t) strlen(reqline));
+    return fd;
+}
+
+/* A client that sends its request and then reads nothing. */
+static void
+client_slow(fixture *f)
+{
+    int fd = connect_silent(f, "/api/v1/flood"), i;
+
+    /* The kernel's buffers fill, then the stream's 256 KiB backlog. */
+    for (i = 0; i < 1000 && !__atomic_load_n(&f->dropped, __ATOMIC_SEQ_CST);
+         i++)
+        usleep(10000);
+    CHECK_EQ(__atomic_load_n(&f->dropped, __ATOMIC_SEQ_CST), 1);
+    /* And the connection is shut: reading drains it to its end. */
+    {
+        struct timeval tv = {5, 0};
+        char buf[65536];
+        ssize_t n;
+
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+        while ((n = read(fd, buf, sizeof(buf))) > 0)
+            ;
+        CHECK(n == 0 || errno == ECONNRESET);
+    }
+    /* The server saw it go: the close callback did not run (the stream
+     * was ended by its owner). */
+    CHECK_EQ(__atomic_load_n(&f->stream_closed, __ATOMIC_SEQ_CST), 0);
+    close(fd);
+}
+
+TEST(stream_slow_client_dropped)
+{
+    run_fixture(NULL, client_slow);
+}
+
+/* A client that reads nothing, still connected when the server closes:
+ * the close finishes all the same. */
+static void
+stuck_at_close(fixture *f, const char *path, int want_closed_cb)
+{
+    int fd = connect_silent(f, path), i;
+
+    /* h2o holds bytes the client does not take (and with flood-end the
+     * owner has ended the stream). */
+    for (i = 0; i < 500 && want_closed_cb == 0 &&
+                !__atomic_load_n(&f->dropped, __ATOMIC_SEQ_CST);
+         i++)
+        usleep(10000);
+    usleep(300000);
+    f->signaled = 1;
+    uv_async_send(&f->done);
+    for (i = 0; i < 500 && !__atomic_load_n(&f->closed, __ATOMIC_SEQ_CST); i++)
+        usleep(10000);
+    CHECK_EQ(__atomic_load_n(&f->closed, __ATOMIC_SEQ_CST), 1);
+    CHECK_EQ(__atomic_load_n(&f->stream_closed, __ATOMIC_SEQ_CST),
+             want_closed_cb);
+    close(fd);
+}
+
+static void
+client_stuck_at_close(fixture *f)
+{
+    stuck_at_close(f, "/api/v1/flood-hold", 1);
+}
+
+/* The same, with the stream ended by its owner before the close, its
+ * last bytes still waiting: the close callback does not run for it. */
+static void
+client_stuck_after_end(fixture *f)
+{
+    stuck_at_close(f, "/api/v1/flood-end", 0);
+}
+
+TEST(stream_stuck_client_at_close)
+{
+    run_fixture(NULL, client_stuck_at_close);
+    run_fixture(NULL, client_stuck_after_end);
 }
 
 TEST(bind_policy)
@@ -946,6 +1364,11 @@ main(void)
     RUN(builtin_routes);
     RUN(errors_routes_and_async);
     RUN(token_required);
+    RUN(csrf_and_security_headers);
+    RUN(stream_client_hangs_up);
+    RUN(stream_open_when_the_server_closes);
+    RUN(stream_slow_client_dropped);
+    RUN(stream_stuck_client_at_close);
     RUN(client_gone_before_deferred_answer);
     RUN(keepalive_and_http2);
     RUN(many_requests_many_connections);

@@ -402,6 +402,11 @@ exercise(strata_store *st)
     ev.payload = payload;
     CHECK_OK(strata_store_event_add(&id, NULL, st, &ev, &err), &err);
     CHECK_OK(strata_store_event_list(&list, st, 0, 10, NULL, &err), &err);
+    {
+        int64_t last = 0;
+        CHECK_OK(strata_store_event_last_id(&last, st, &err), &err);
+        CHECK(last > 0);
+    }
     json_decref(list);
     CHECK_OK(strata_store_event_list(&list, st, 0, 10, "base.updated", &err),
              &err);
@@ -427,6 +432,11 @@ exercise(strata_store *st)
     CHECK_OK(strata_store_job_cancel(&n, st, &f, "test", &err), &err);
     CHECK_OK(strata_store_job_requeue_running(&n, st, &err), &err);
     CHECK_OK(strata_store_job_count(counts, st, &err), &err);
+    {
+        int64_t last = 0;
+        CHECK_OK(strata_store_job_last_id(&last, st, &err), &err);
+        CHECK(last > 0);
+    }
     CHECK_OK(strata_store_job_list(&list, st, 0, 10, -1, &err), &err);
     json_decref(list);
     CHECK_OK(
