@@ -1,0 +1,20 @@
+/*
+ * pkg-int.h - what the files of the packages module share: the paths of
+ * the databases and the layer format's markers.
+ */
+#ifndef STRATA_PKG_INT_H
+#define STRATA_PKG_INT_H
+
+#include "pkg.h"
+
+#define STRATA_PKG__STATUS "var/lib/dpkg/status"
+#define STRATA_PKG__STATUS_D "var/lib/dpkg/status.d/"
+#define STRATA_PKG__WHITEOUT ".wh."
+#define STRATA_PKG__OPAQUE ".wh..wh..opq"
+
+/* Frees a package's strings (not p itself). */
+void strata_pkg__release(strata_pkg *p);
+/* Sorts by name, then arch. */
+void strata_pkg__sort(strata_pkg *pkgs, size_t n);
+
+#endif
