@@ -44,22 +44,29 @@ pkg_cmp(const void *a, const void *b)
 }
 
 void
-strata_pkg__sort(strata_pkg *pkgs, size_t n)
+strata_pkg_sort(strata_pkg *pkgs, size_t n)
 {
     if (n > 1)
         qsort(pkgs, n, sizeof(*pkgs), pkg_cmp);
 }
 
 void
-strata_pkg_image_free(strata_pkg_image *img)
+strata_pkg_list_free(strata_pkg *pkgs, size_t n)
 {
     size_t i;
 
+    for (i = 0; i < n; i++)
+        strata_pkg__release(&pkgs[i]);
+    free(pkgs);
+}
+
+void
+strata_pkg_image_free(strata_pkg_image *img)
+{
+
     if (img == NULL)
         return;
-    for (i = 0; i < img->npkgs; i++)
-        strata_pkg__release(&img->pkgs[i]);
-    free(img->pkgs);
+    strata_pkg_list_free(img->pkgs, img->npkgs);
     free(img->digest);
     free(img->platform);
     free(img->ecosystem);
@@ -243,7 +250,7 @@ strata_pkg_files_image(strata_pkg_image **out, const strata_pkg_files *f,
                 goto fail;
             }
     }
-    strata_pkg__sort(img->pkgs, img->npkgs);
+    strata_pkg_sort(img->pkgs, img->npkgs);
     *out = img;
     return 0;
 fail:

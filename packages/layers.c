@@ -15,6 +15,7 @@
  */
 #include <archive.h>
 #include <archive_entry.h>
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -257,8 +258,12 @@ archive_fail(layer *l, const char *what, strata_error *err)
     if (l->err.code != 0)
         return strata_error_set(err, l->err.code, "%s", l->err.msg);
     why = archive_error_string(l->a);
-    return strata_error_set(err, STRATA_EPROTO, "cannot read layer '%s': %s%s",
-                            l->name, what, why != NULL ? why : "unknown error");
+    if (why == NULL || why[0] == '\0')
+        why = "unknown error";
+    /* libarchive's messages start with a capital: ours never do. */
+    return strata_error_set(err, STRATA_EPROTO,
+                            "cannot read layer '%s': %s%c%s", l->name, what,
+                            tolower((unsigned char) why[0]), why + 1);
 }
 
 /* Reads the current entry's data (at most STRATA_PKG_MAX_FILE bytes). */

@@ -14,7 +14,5 @@
 
 /* Frees a package's strings (not p itself). */
 void strata_pkg__release(strata_pkg *p);
-/* Sorts by name, then arch. */
-void strata_pkg__sort(strata_pkg *pkgs, size_t n);
 
 #endif

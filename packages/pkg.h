@@ -33,6 +33,11 @@ typedef struct strata_pkg {
     char *source; /* the source package, or NULL when it is name */
 } strata_pkg;
 
+/* Sorts by name, then arch. */
+void strata_pkg_sort(strata_pkg *pkgs, size_t n);
+/* Frees pkgs[0..n) and pkgs. */
+void strata_pkg_list_free(strata_pkg *pkgs, size_t n);
+
 /* One image (one platform) as read: owned by the caller. */
 typedef struct strata_pkg_image {
     char *digest;    /* the platform manifest's digest */

@@ -1,0 +1,115 @@
+/*
+ * cmd-diff.c - `strata diff BASE@OLD BASE@NEW [--format text|json|md]
+ * [--platform P]`: what changed in a base between two digests (or any
+ * two references): packages added, removed, upgraded and downgraded, the
+ * distribution's release and the sizes. Each image's package database is
+ * read from its registry with its layers streamed (packages/), once per
+ * digest and platform: the state store keeps what was read, so a digest
+ * already read costs one manifest request.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "oci.h"
+#include "pkg.h"
+#include "store.h"
+
+/* Reads one side of the diff, with the Docker config's credentials. */
+static int
+read_side(strata_pkg_image **out, strata_store *st, const char *arg,
+          const char *platform, strata_error *err)
+{
+    strata_registry_opts opts = {0};
+    strata_registry_creds creds = {0};
+    strata_ref *ref = NULL;
+    int rc;
+
+    if ((rc = strata_ref_parse(&ref, arg, err)) != 0)
+        return rc;
+    if ((rc = strata_docker_config_creds(&creds, NULL, strata_ref_domain(ref),
+                                         0, err)) != 0)
+        goto out;
+    opts.username = creds.username;
+    opts.password = creds.password;
+    opts.identity_token = creds.identity_token;
+    rc = strata_pkg_image_read_sync(out, st, &opts, ref, platform, err);
+out:
+    strata_registry_creds_release(&creds);
+    strata_ref_free(ref);
+    return rc;
+}
+
+static int
+exec_diff(strata_cmd_ctx *ctx)
+{
+    const char *platform = strata_args_get(ctx->args, "platform");
+    const char *format = strata_args_get(ctx->args, "format");
+    strata_pkg_image *old = NULL, *new_ = NULL;
+    strata_pkg_delta *d = NULL;
+    strata_store *st = NULL;
+    strata_error err = {0};
+    char *text = NULL;
+    int rc;
+
+    if (format == NULL)
+        format = "text";
+    if (platform == NULL)
+        platform = "linux/amd64";
+    if (strata_platform_validate(platform, &err) != 0)
+        goto fail;
+    if (strata_cmd_open_store(&st, ctx, &err) != 0 ||
+        read_side(&old, st, strata_args_arg(ctx->args, 0), platform, &err) !=
+            0 ||
+        read_side(&new_, st, strata_args_arg(ctx->args, 1), platform, &err) !=
+            0)
+        goto fail;
+    d = strata_pkg_delta_new(old, new_);
+    if (strcmp(format, "json") == 0) {
+        json_t *j = strata_pkg_delta_to_json(d);
+
+        text = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        json_decref(j);
+        printf("%s\n", text);
+    } else {
+        text = strata_pkg_delta_format(d, format);
+        fputs(text, stdout);
+    }
+    rc = STRATA_EXIT_OK;
+    goto out;
+fail:
+    rc = strata_cmd_fail(&err);
+out:
+    free(text);
+    strata_pkg_delta_free(d);
+    strata_pkg_image_free(old);
+    strata_pkg_image_free(new_);
+    strata_store_close(st);
+    return rc;
+}
+
+static const strata_cmd_opt diff_opts[] = {
+    {"format", 0, STRATA_OPT_VALUE, NULL, "text|json|md",
+     "text (default), json (docs/diff.schema.json) or md (Markdown)"},
+    {"platform", 0, STRATA_OPT_VALUE, "OS/ARCH[/VARIANT]", NULL,
+     "the platform of a multi-arch base (default linux/amd64)"},
+    {NULL, 0, 0, NULL, NULL, NULL},
+};
+
+const strata_cmd_entry strata_cmd_diff = {
+    .name = "diff",
+    .summary = "Show what changed in a base between two digests.",
+    .help = "Reads the package database (dpkg) and os-release of both "
+            "images from\ntheir registries, each layer streamed and never "
+            "unpacked, and prints\nthe packages added, removed, upgraded "
+            "and downgraded (dpkg's version\norder), the distribution's "
+            "release and the size change. A digest read\nonce is kept in "
+            "the state database (state:) for every later diff.\n",
+    .opts = diff_opts,
+    .args = "BASE@OLD BASE@NEW",
+    .min_args = 2,
+    .max_args = 2,
+    .config = STRATA_CMD_CONFIG_OPTIONAL,
+    .exec = exec_diff,
+};

@@ -1,0 +1,514 @@
+/*
+ * test-packages.c - packages/ without a registry: the dpkg status parser
+ * on this machine's own database, cross-checked with dpkg-query; dpkg's
+ * version order against `dpkg --compare-versions` over every pair of a
+ * table of versions; os-release; and layers read from files made by
+ * tests/packages/mklayers.py: whiteouts, opaque directories, hard and
+ * symbolic links, PAX long names, a database a later layer deletes, and
+ * bad input (truncated gzip, corrupt zstd, a header declaring 1 TiB, a
+ * status over the size limit, a malformed status), each a clear error.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness-exec.h"
+#include "harness.h"
+#include "pkg.h"
+
+static char tmpdir[] = "/tmp/strata-test-packages-XXXXXX";
+
+/* ---- helpers ------------------------------------------------------------ */
+
+typedef struct file_src {
+    FILE *f;
+    char buf[65536];
+} file_src;
+
+static int
+read_file_cb(const void **data, size_t *len, void *arg, strata_error *err)
+{
+    file_src *s = arg;
+
+    (void) err;
+    *len = fread(s->buf, 1, sizeof(s->buf), s->f);
+    *data = s->buf;
+    return 0;
+}
+
+/* Applies tests' layer NAME over f. */
+static int
+apply(strata_pkg_files *f, const char *name, strata_error *err)
+{
+    char *path = strata_xasprintf("%s/%s", tmpdir, name);
+    file_src s;
+    int rc;
+
+    s.f = fopen(path, "rb");
+    CHECK(s.f != NULL);
+    rc = strata_pkg_files_apply(f, name, read_file_cb, &s, NULL, err);
+    fclose(s.f);
+    free(path);
+    return rc;
+}
+
+/* The image the named layers make, in order (NULL-terminated). */
+static int
+image_of(strata_pkg_image **out, strata_error *err, ...)
+{
+    strata_pkg_files *f = strata_pkg_files_new();
+    const char *name;
+    va_list ap;
+    int rc = 0;
+
+    *out = NULL;
+    va_start(ap, err);
+    while (rc == 0 && (name = va_arg(ap, const char *)) != NULL)
+        rc = apply(f, name, err);
+    va_end(ap);
+    if (rc == 0)
+        rc = strata_pkg_files_image(out, f, err);
+    strata_pkg_files_free(f);
+    return rc;
+}
+
+static char *
+capture(const char *cmd)
+{
+    FILE *p = popen(cmd, "r");
+    strata_buf b;
+    char chunk[4096];
+    size_t n;
+
+    CHECK(p != NULL);
+    strata_buf_init(&b);
+    while ((n = fread(chunk, 1, sizeof(chunk), p)) > 0)
+        strata_buf_add(&b, chunk, n);
+    CHECK_EQ(pclose(p), 0);
+    return strata_buf_detach(&b);
+}
+
+/* ---- dpkg status ----------------------------------------------------------
+ */
+
+/* The host's database, package for package, as dpkg-query lists it. */
+TEST(dpkg_host_status_matches_dpkg_query)
+{
+    strata_pkg *pkgs = NULL;
+    size_t n = 0, i;
+    strata_error err = {0};
+    char *data = NULL, *want;
+    size_t len = 0;
+    strata_buf got;
+
+    CHECK_OK(strata_read_file(&data, &len, "/var/lib/dpkg/status", 0, &err),
+             &err);
+    CHECK_OK(strata_pkg_dpkg_parse(&pkgs, &n, "/var/lib/dpkg/status", data, len,
+                                   &err),
+             &err);
+    CHECK(n > 50);
+    strata_pkg_sort(pkgs, n);
+    strata_buf_init(&got);
+    for (i = 0; i < n; i++)
+        strata_buf_printf(&got, "%s\t%s\t%s\n", pkgs[i].name, pkgs[i].version,
+                          pkgs[i].arch);
+    want = capture("dpkg-query --admindir=/var/lib/dpkg -W -f "
+                   "'${Status}\\t${Package}\\t${Version}\\t${Architecture}\\n' "
+                   "| grep '^install ok installed' | cut -f2- | LC_ALL=C sort");
+    CHECK_STR_EQ(strata_buf_cstr(&got), want);
+    printf("# %zu installed packages, as dpkg-query lists them\n", n);
+    free(want);
+    strata_buf_release(&got);
+    strata_pkg_list_free(pkgs, n);
+    free(data);
+}
+
+static void
+parse_fails_n(const char *text, size_t len, const char *msg)
+{
+    strata_pkg *pkgs = NULL;
+    size_t n = 0;
+    strata_error err = {0};
+
+    if (strata_pkg_dpkg_parse(&pkgs, &n, "/var/lib/dpkg/status", text, len,
+                              &err) != STRATA_EPROTO)
+        printf("# parsed: '%s'\n", text);
+    CHECK_STR_EQ(err.msg, msg);
+    strata_pkg_list_free(pkgs, n);
+}
+
+static void
+parse_fails(const char *text, const char *msg)
+{
+    parse_fails_n(text, strlen(text), msg);
+}
+
+TEST(dpkg_malformed_status_names_file_and_line)
+{
+    strata_pkg *pkgs = NULL;
+    size_t n = 0;
+    strata_error err = {0};
+    const char *ok = "Package: a\nStatus: install ok installed\n"
+                     "Version: 1:2.0-1\nArchitecture: amd64\n"
+                     "Source: a-src (1.0)\nDescription: x\n y\n\n\n"
+                     "Package: b\nStatus: deinstall ok config-files\n"
+                     "Version: 1\n";
+
+    CHECK_OK(strata_pkg_dpkg_parse(&pkgs, &n, "s", ok, strlen(ok), &err), &err);
+    CHECK_EQ(n, 1);
+    CHECK_STR_EQ(pkgs[0].name, "a");
+    CHECK_STR_EQ(pkgs[0].version, "1:2.0-1");
+    CHECK_STR_EQ(pkgs[0].source, "a-src");
+    strata_pkg_list_free(pkgs, n);
+    parse_fails("Package: a\nStatus: install ok installed\ngarbage\n",
+                "'/var/lib/dpkg/status':3: expected 'Field: value'");
+    parse_fails("Package: a\n\n continued\n",
+                "'/var/lib/dpkg/status':3: a continuation line outside a "
+                "field");
+    parse_fails("Status: install ok installed\nVersion: 1\n",
+                "'/var/lib/dpkg/status':1: stanza without a 'Package' field");
+    parse_fails("Package: a\nStatus: install ok installed\n",
+                "'/var/lib/dpkg/status':1: installed package 'a' has no "
+                "'Version' field");
+    parse_fails("Package: a\nPackage: b\n",
+                "'/var/lib/dpkg/status':2: field 'Package' given twice");
+    parse_fails_n("Package: a\n\0x", 13,
+                  "'/var/lib/dpkg/status': a NUL byte: not a status file");
+}
+
+/* ---- versions ----------------------------------------------------------- */
+
+static const char *const versions[] = {
+    "0",
+    "1",
+    "1.0",
+    "1.00",
+    "1.0~rc1",
+    "1.0~~",
+    "1.0~",
+    "1.0-1",
+    "1.0-1~bpo1",
+    "1.0-0",
+    "1.0a",
+    "1.0+b1",
+    "1.0.1",
+    "1:0.9",
+    "2:0",
+    "1.0-1.1",
+    "1.0-10",
+    "1.0-9",
+    "0a",
+    "0~",
+    "0~~a",
+    "1.2.3-4",
+    "1.2.3+dfsg-4",
+    "2.36-9+deb12u4",
+    "2.36-9+deb12u10",
+    "3.0.11-1~deb12u2",
+    "3.0.15-1~deb12u1",
+    "1.0+really0.9",
+    "10",
+    "9.9",
+    "0:1.0",
+    "1.0-a",
+    "1.0-A",
+    "1.0-+",
+    "1.0-.",
+    "1.0-z~",
+    "5.2.15-2+b7",
+    "5.2.15-2+b10",
+};
+
+#define NVERSIONS (sizeof(versions) / sizeof(versions[0]))
+
+TEST(dpkg_vercmp_matches_dpkg_compare_versions)
+{
+    char *script = strata_xasprintf("%s/pairs.txt", tmpdir);
+    char *cmd;
+    FILE *f = fopen(script, "w");
+    char *out, *line, *save = NULL;
+    size_t i, j, k = 0;
+
+    CHECK(f != NULL);
+    for (i = 0; i < NVERSIONS; i++)
+        for (j = 0; j < NVERSIONS; j++)
+            fprintf(f, "%s %s\n", versions[i], versions[j]);
+    fclose(f);
+    cmd = strata_xasprintf(
+        "while read a b; do if dpkg --compare-versions \"$a\" lt \"$b\"; "
+        "then echo -1; elif dpkg --compare-versions \"$a\" eq \"$b\"; then "
+        "echo 0; else echo 1; fi; done < %s",
+        script);
+    out = capture(cmd);
+    for (i = 0; i < NVERSIONS; i++)
+        for (j = 0; j < NVERSIONS; j++) {
+            int want, got;
+
+            line = strtok_r(k == 0 ? out : NULL, "\n", &save);
+            k++;
+            CHECK(line != NULL);
+            want = atoi(line);
+            got = strata_pkg_dpkg_vercmp(versions[i], versions[j]);
+            got = got < 0 ? -1 : got > 0;
+            if (got != want)
+                printf("# '%s' vs '%s': dpkg says %d, we say %d\n", versions[i],
+                       versions[j], want, got);
+            CHECK_EQ(got, want);
+        }
+    printf("# %zu pairs agree with dpkg --compare-versions\n", k);
+    free(out);
+    free(cmd);
+    free(script);
+}
+
+/* Every version of this machine's database, each against the next. */
+TEST(dpkg_vercmp_host_versions)
+{
+    char *out = capture("dpkg-query -W -f '${Version}\\n' | sort -u | head "
+                        "-300");
+    char *v[300], *save = NULL, *tok;
+    size_t n = 0, i;
+    FILE *f;
+    char *pairs = strata_xasprintf("%s/host-pairs.txt", tmpdir), *cmd, *res;
+    char *line, *save2 = NULL;
+
+    for (tok = strtok_r(out, "\n", &save); tok != NULL && n < 300;
+         tok = strtok_r(NULL, "\n", &save))
+        v[n++] = tok;
+    CHECK(n > 10);
+    f = fopen(pairs, "w");
+    for (i = 0; i + 1 < n; i++)
+        fprintf(f, "%s %s\n", v[i], v[i + 1]);
+    fclose(f);
+    cmd = strata_xasprintf(
+        "while read a b; do if dpkg --compare-versions \"$a\" lt \"$b\"; "
+        "then echo -1; elif dpkg --compare-versions \"$a\" eq \"$b\"; then "
+        "echo 0; else echo 1; fi; done < %s",
+        pairs);
+    res = capture(cmd);
+    for (i = 0; i + 1 < n; i++) {
+        int got = strata_pkg_dpkg_vercmp(v[i], v[i + 1]);
+
+        line = strtok_r(i == 0 ? res : NULL, "\n", &save2);
+        CHECK(line != NULL);
+        got = got < 0 ? -1 : got > 0;
+        if (got != atoi(line))
+            printf("# '%s' vs '%s'\n", v[i], v[i + 1]);
+        CHECK_EQ(got, atoi(line));
+    }
+    printf("# %zu pairs of this machine's versions agree\n", n - 1);
+    free(res);
+    free(cmd);
+    free(pairs);
+    free(out);
+}
+
+/* ---- os-release --------------------------------------------------------- */
+
+TEST(os_release)
+{
+    strata_pkg_image img = {0};
+    strata_error err = {0};
+    char *data = NULL, *want;
+    size_t len = 0;
+    const char *q = "# comment\n\nID=alpine\nVERSION_ID=3.19.1\n"
+                    "PRETTY_NAME=\"Alpine \\\"Linux\\\" v3.19\"\n"
+                    "NAME='x y'\n";
+
+    CHECK_OK(strata_read_file(&data, &len, "/etc/os-release", 0, &err), &err);
+    CHECK_OK(
+        strata_pkg_os_release_parse(&img, "/etc/os-release", data, len, &err),
+        &err);
+    want = capture(". /etc/os-release && printf '%s' \"$ID\"");
+    CHECK_STR_EQ(img.os_id, want);
+    free(want);
+    want = capture(". /etc/os-release && printf '%s' \"$PRETTY_NAME\"");
+    CHECK_STR_EQ(img.os_pretty, want);
+    free(want);
+    free(img.os_id);
+    free(img.os_version_id);
+    free(img.os_pretty);
+    memset(&img, 0, sizeof(img));
+    CHECK_OK(strata_pkg_os_release_parse(&img, "o", q, strlen(q), &err), &err);
+    CHECK_STR_EQ(img.os_id, "alpine");
+    CHECK_STR_EQ(img.os_version_id, "3.19.1");
+    CHECK_STR_EQ(img.os_pretty, "Alpine \"Linux\" v3.19");
+    free(img.os_id);
+    free(img.os_version_id);
+    free(img.os_pretty);
+    memset(&img, 0, sizeof(img));
+    CHECK(strata_pkg_os_release_parse(&img, "/etc/os-release", "ID=x\nBAD\n", 9,
+                                      &err) == STRATA_EPROTO);
+    CHECK_STR_EQ(err.msg, "'/etc/os-release':2: expected KEY=VALUE");
+    CHECK(strata_pkg_os_release_parse(&img, "/etc/os-release", "ID=\"x\n", 6,
+                                      &err) == STRATA_EPROTO);
+    CHECK_STR_EQ(err.msg, "'/etc/os-release':1: unterminated quote");
+    free(img.os_id);
+    free(data);
+}
+
+/* ---- layers ---------------------------------------------------------------
+ */
+
+static void
+check_pkg(const strata_pkg_image *img, size_t i, const char *name,
+          const char *version, const char *arch)
+{
+    CHECK(i < img->npkgs);
+    CHECK_STR_EQ(img->pkgs[i].name, name);
+    CHECK_STR_EQ(img->pkgs[i].version, version);
+    CHECK_STR_EQ(img->pkgs[i].arch, arch);
+}
+
+TEST(layers_one_at_a_time)
+{
+    strata_pkg_image *img = NULL;
+    strata_error err = {0};
+
+    /* Layer 1: status, status.d (a PAX long name), os-release via a link. */
+    CHECK_OK(image_of(&img, &err, "edge-1.tar.gz", NULL), &err);
+    CHECK_STR_EQ(img->ecosystem, "dpkg");
+    CHECK_STR_EQ(img->os_pretty, "Test Linux 1 (one)");
+    CHECK_STR_EQ(img->os_version_id, "1");
+    CHECK_EQ(img->npkgs, 4);
+    check_pkg(img, 0, "a", "1.0", "amd64");
+    check_pkg(img, 1, "b", "1.0", "amd64");
+    check_pkg(img, 2, "e", "1.0", "amd64");
+    check_pkg(img, 3, "longname", "1.0", "amd64");
+    strata_pkg_image_free(img);
+}
+
+TEST(layers_whiteouts_opaque_dirs_and_links)
+{
+    strata_pkg_image *img = NULL;
+    strata_error err = {0};
+
+    /* Layer 2 (zstd) replaces the status and whites out the long name;
+     * layer 3 (plain tar) makes status.d/ opaque and adds one file. */
+    CHECK_OK(image_of(&img, &err, "edge-1.tar.gz", "edge-2.tar.zst", NULL),
+             &err);
+    CHECK_EQ(img->npkgs, 4);
+    check_pkg(img, 0, "a", "2.0", "amd64");
+    check_pkg(img, 2, "c", "1.0", "amd64");
+    check_pkg(img, 3, "e", "1.0", "amd64");
+    strata_pkg_image_free(img);
+    CHECK_OK(image_of(&img, &err, "edge-1.tar.gz", "edge-2.tar.zst",
+                      "edge-3.tar", NULL),
+             &err);
+    CHECK_EQ(img->npkgs, 4);
+    check_pkg(img, 0, "a", "2.0", "amd64");
+    check_pkg(img, 1, "b", "1.0", "amd64");
+    check_pkg(img, 2, "c", "1.0", "amd64");
+    check_pkg(img, 3, "d", "1.0", "all");
+    /* etc/os-release is a file now, and usr/lib/os-release its hard link. */
+    CHECK_STR_EQ(img->os_pretty, "Test Linux 2 (two)");
+    CHECK_STR_EQ(img->os_version_id, "2");
+    strata_pkg_image_free(img);
+}
+
+TEST(layers_database_deleted_by_a_later_layer)
+{
+    strata_pkg_image *img = NULL;
+    strata_error err = {0};
+
+    CHECK_OK(image_of(&img, &err, "gone-1.tar.gz", NULL), &err);
+    CHECK_EQ(img->npkgs, 1);
+    strata_pkg_image_free(img);
+    CHECK_OK(image_of(&img, &err, "gone-1.tar.gz", "gone-2.tar.gz", NULL),
+             &err);
+    CHECK(img->ecosystem == NULL);
+    CHECK_EQ(img->npkgs, 0);
+    CHECK_STR_EQ(img->os_id, "testlinux");
+    strata_pkg_image_free(img);
+}
+
+static void
+bad_layer(const char *name, int code, const char *msg)
+{
+    strata_pkg_image *img = NULL;
+    strata_error err = {0};
+    int rc = image_of(&img, &err, name, NULL);
+
+    if (rc != code)
+        printf("# %s: rc %d (%s)\n", name, rc, err.msg);
+    CHECK_EQ(rc, code);
+    CHECK_CONTAINS(err.msg, msg);
+    printf("# %s: %s\n", name, err.msg);
+    CHECK(img == NULL);
+}
+
+TEST(layers_bad_input_is_a_clear_error)
+{
+    bad_layer("truncated.tar.gz", STRATA_EPROTO,
+              "cannot read layer 'truncated.tar.gz': ");
+    bad_layer("corrupt.tar.zst", STRATA_EPROTO,
+              "cannot read layer 'corrupt.tar.zst': ");
+    bad_layer("huge.tar", STRATA_EPROTO, "cannot read layer 'huge.tar': ");
+    bad_layer("bigstatus.tar", STRATA_ETOOBIG,
+              "'var/lib/dpkg/status' in layer 'bigstatus.tar' has 68157440 "
+              "bytes, more than the 67108864 read");
+    bad_layer("malformed.tar.gz", STRATA_EPROTO,
+              "'/var/lib/dpkg/status':3: expected 'Field: value'");
+    bad_layer("badlink.tar", STRATA_EPROTO,
+              "hard link 'var/lib/dpkg/status' in layer 'badlink.tar' points "
+              "to 'var/lib/dpkg/status-old', which is not a package database");
+}
+
+/* ---- the delta ------------------------------------------------------------
+ */
+
+TEST(delta_of_two_layer_stacks)
+{
+    strata_pkg_image *a = NULL, *b = NULL;
+    strata_pkg_delta *d;
+    strata_error err = {0};
+    char *md;
+    json_t *j;
+
+    CHECK_OK(image_of(&a, &err, "edge-1.tar.gz", NULL), &err);
+    CHECK_OK(image_of(&b, &err, "edge-1.tar.gz", "edge-2.tar.zst", "edge-3.tar",
+                      NULL),
+             &err);
+    d = strata_pkg_delta_new(a, b);
+    CHECK_EQ(d->upgraded, 1);
+    CHECK_EQ(d->added, 2);
+    CHECK_EQ(d->removed, 2);
+    CHECK_EQ(d->downgraded, 0);
+    CHECK(d->release_changed);
+    CHECK(d->major);
+    j = strata_pkg_delta_to_json(d);
+    CHECK_EQ(json_integer_value(
+                 json_object_get(json_object_get(j, "counts"), "added")),
+             2);
+    json_decref(j);
+    md = strata_pkg_delta_format(d, "md");
+    CHECK_CONTAINS(md, "1 package upgraded, 2 added, 2 removed");
+    CHECK_CONTAINS(md, "| a | upgraded | 1.0 | 2.0 |");
+    CHECK_CONTAINS(md, "(**new distribution release**)");
+    free(md);
+    strata_pkg_delta_free(d);
+    strata_pkg_image_free(a);
+    strata_pkg_image_free(b);
+}
+
+int
+main(void)
+{
+    CHECK(mkdtemp(tmpdir) != NULL);
+    if (system("command -v dpkg-query >/dev/null && command -v zstd "
+               ">/dev/null") != 0)
+        SKIP_ALL("needs dpkg-query and zstd");
+    harness_sh("/usr/bin/python3 %s %s", STRATA_TEST_MKLAYERS, tmpdir);
+    RUN(dpkg_host_status_matches_dpkg_query);
+    RUN(dpkg_malformed_status_names_file_and_line);
+    RUN(dpkg_vercmp_matches_dpkg_compare_versions);
+    RUN(dpkg_vercmp_host_versions);
+    RUN(os_release);
+    RUN(layers_one_at_a_time);
+    RUN(layers_whiteouts_opaque_dirs_and_links);
+    RUN(layers_database_deleted_by_a_later_layer);
+    RUN(layers_bad_input_is_a_clear_error);
+    RUN(delta_of_two_layer_stacks);
+    harness_sh("rm -rf %s", tmpdir);
+    return harness_done();
+}
