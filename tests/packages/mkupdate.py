@@ -100,7 +100,8 @@ def main():
             continue
         new.append(s)
     new.append("Package: strata-test-pkg\nStatus: install ok installed\n"
-               "Priority: optional\nArchitecture: all\nVersion: 1.0-1\n"
+               "Priority: optional\nMaintainer: strata <strata@example.org>\n"
+               "Architecture: all\nVersion: 1.0-1\n"
                "Description: added by the update\n")
     newtext = "\n\n".join(new) + "\n"
     for sub, text in (("admin1", old), ("admin2", newtext)):
