@@ -13,7 +13,7 @@
 
 #include "cli.h"
 #include "oci.h"
-#include "pkg.h"
+#include "packages.h"
 #include "store.h"
 
 /* Reads one side of the diff, with the Docker config's credentials. */

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pkg-int.h"
+#include "packages-int.h"
 
 static const char *const core_names[] = {
     "libc6", "libc-bin", "glibc", "libc", "musl", "openssl",

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "pkg-int.h"
+#include "packages-int.h"
 
 typedef struct stanza {
     size_t line; /* where it starts */

@@ -19,7 +19,7 @@
 
 #include <uv.h>
 
-#include "pkg-int.h"
+#include "packages-int.h"
 #include "store.h"
 
 #define READ_CHUNK ((size_t) 1024 * 1024)

@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pkg-int.h"
+#include "packages-int.h"
 
 #define MAX_LINK_HOPS 8
 

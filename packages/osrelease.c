@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pkg-int.h"
+#include "packages-int.h"
 
 /* The value of one line's assignment (new), or NULL when malformed. */
 static char *

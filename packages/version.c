@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pkg-int.h"
+#include "packages-int.h"
 
 static int
 order(int c)

@@ -18,7 +18,7 @@
 #include "harness-exec.h"
 #include "harness-registry.h"
 #include "harness.h"
-#include "pkg.h"
+#include "packages.h"
 
 static char work[] = "/tmp/strata-test-pkgreg-XXXXXX";
 static harness_registry reg;

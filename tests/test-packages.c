@@ -14,7 +14,7 @@
 
 #include "harness-exec.h"
 #include "harness.h"
-#include "pkg.h"
+#include "packages.h"
 
 static char tmpdir[] = "/tmp/strata-test-packages-XXXXXX";
 

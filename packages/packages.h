@@ -1,5 +1,5 @@
 /*
- * pkg.h - what is installed in an image: its package database and
+ * packages.h - what is installed in an image: its package database and
  * distribution read straight from the registry (each layer streamed
  * through libarchive, never unpacked), the package delta between two
  * digests, and version comparison by each ecosystem's rules.
@@ -10,8 +10,8 @@
  * are refused with an error naming the database: those parsers are not
  * built yet.
  */
-#ifndef STRATA_PKG_H
-#define STRATA_PKG_H
+#ifndef STRATA_PACKAGES_H
+#define STRATA_PACKAGES_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,11 +1,11 @@
 /*
- * pkg-int.h - what the files of the packages module share: the paths of
+ * packages-int.h - what the files of the packages module share: the paths of
  * the databases and the layer format's markers.
  */
-#ifndef STRATA_PKG_INT_H
-#define STRATA_PKG_INT_H
+#ifndef STRATA_PACKAGES_INT_H
+#define STRATA_PACKAGES_INT_H
 
-#include "pkg.h"
+#include "packages.h"
 
 #define STRATA_PKG__STATUS "var/lib/dpkg/status"
 #define STRATA_PKG__STATUS_D "var/lib/dpkg/status.d/"
