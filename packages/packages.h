@@ -187,4 +187,20 @@ json_t *strata_pkg_delta_to_json(const strata_pkg_delta *d);
 /* "text" or "md" (a Markdown summary and table); new. */
 char *strata_pkg_delta_format(const strata_pkg_delta *d, const char *format);
 
+/* ---- SBOMs (sbom.c) ------------------------------------------------------ */
+
+/*
+ * The package URL of p in img (new): "pkg:deb/debian/NAME@VERSION?arch=
+ * ARCH&distro=debian-12", name and version percent-encoded.
+ */
+char *strata_pkg_purl(const strata_pkg_image *img, const strata_pkg *p);
+
+/*
+ * img as an SBOM (new): format "spdx-json" (SPDX 2.3) or "cyclonedx-json"
+ * (CycloneDX 1.6); NULL for another format. name names the image (its
+ * reference); created_ms is the creation time written.
+ */
+json_t *strata_pkg_sbom(const strata_pkg_image *img, const char *name,
+                        const char *format, int64_t created_ms);
+
 #endif
