@@ -142,6 +142,39 @@ TEST(read_from_registry_matches_dpkg_query)
     strata_pkg_image_free(img);
 }
 
+/*
+ * Runs check-sbom.py KIND on text (docs/diff.schema.json for diff-json);
+ * returns its exit status.
+ */
+static int
+check_json(const char *kind, const char *text)
+{
+    char *path = strata_xasprintf("%s/sbom-%s.json", work, kind);
+    char *cmd = strata_xasprintf("/usr/bin/python3 %s %s %s %s > %s.out 2>&1",
+                                 STRATA_TEST_CHECK_SBOM, kind, path,
+                                 STRATA_TEST_DIFF_SCHEMA, path);
+    char *out = NULL, *line, *save = NULL, *outp;
+    strata_error err = {0};
+    FILE *f = fopen(path, "w");
+    int rc;
+
+    CHECK(f != NULL);
+    fputs(text, f);
+    fclose(f);
+    rc = system(cmd);
+    outp = strata_xasprintf("%s.out", path);
+    CHECK_OK(strata_read_file(&out, NULL, outp, 0, &err), &err);
+    /* The first problems, as TAP diagnostics. */
+    for (line = strtok_r(out, "\n", &save); line != NULL;
+         line = strtok_r(NULL, "\n", &save))
+        printf("# check-sbom %s: %.200s\n", kind, line);
+    free(out);
+    free(outp);
+    free(cmd);
+    free(path);
+    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
 static size_t
 count_of(const json_t *changes, const char *kind, const char *name)
 {
@@ -171,6 +204,7 @@ TEST(diff_json_says_what_changed)
     CHECK_EQ(r.status, 0);
     printf("# diff of two bases (%s): %.2f s, peak RSS %ld KiB\n",
            jstr(changed, "source"), r.seconds, r.maxrss_kb);
+    CHECK_EQ(check_json("diff-json", r.out), 0);
     j = json_loads(r.out, 0, NULL);
     CHECK(j != NULL);
     changes = json_object_get(j, "changes");
@@ -272,35 +306,6 @@ blob_path(const char *digest)
                             reg.dir, digest + 7, digest + 7);
 }
 
-/* Runs check-sbom.py KIND on text; returns its exit status. */
-static int
-check_sbom(const char *kind, const char *text)
-{
-    char *path = strata_xasprintf("%s/sbom-%s.json", work, kind);
-    char *cmd = strata_xasprintf("/usr/bin/python3 %s %s %s > %s.out 2>&1",
-                                 STRATA_TEST_CHECK_SBOM, kind, path, path);
-    char *out = NULL, *line, *save = NULL, *outp;
-    strata_error err = {0};
-    FILE *f = fopen(path, "w");
-    int rc;
-
-    CHECK(f != NULL);
-    fputs(text, f);
-    fclose(f);
-    rc = system(cmd);
-    outp = strata_xasprintf("%s.out", path);
-    CHECK_OK(strata_read_file(&out, NULL, outp, 0, &err), &err);
-    /* The first problems, as TAP diagnostics. */
-    for (line = strtok_r(out, "\n", &save); line != NULL;
-         line = strtok_r(NULL, "\n", &save))
-        printf("# check-sbom %s: %.200s\n", kind, line);
-    free(out);
-    free(outp);
-    free(cmd);
-    free(path);
-    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
-
 /* The component or package of doc named name (borrowed). */
 static const json_t *
 find_named(const json_t *list, const char *name)
@@ -333,7 +338,7 @@ TEST(sbom_cyclonedx_and_spdx)
 
     strata(&r, "-c", cfg, "sbom", ref1, "--format", "cyclonedx-json", NULL);
     CHECK_EQ(r.status, 0);
-    CHECK_EQ(check_sbom("cyclonedx-json", r.out), 0);
+    CHECK_EQ(check_json("cyclonedx-json", r.out), 0);
     doc = json_loads(r.out, 0, NULL);
     CHECK(doc != NULL);
     CHECK_EQ(json_array_size(json_object_get(doc, "components")),
@@ -344,14 +349,14 @@ TEST(sbom_cyclonedx_and_spdx)
     /* The schema check can fail: a component without its type. */
     json_object_del((json_t *) bash, "type");
     broken = json_dumps(doc, 0);
-    CHECK_EQ(check_sbom("cyclonedx-json", broken), 1);
+    CHECK_EQ(check_json("cyclonedx-json", broken), 1);
     free(broken);
     json_decref(doc);
     harness_run_release(&r);
 
     strata(&r, "-c", cfg, "sbom", ref1, "--format", "spdx-json", NULL);
     CHECK_EQ(r.status, 0);
-    CHECK_EQ(check_sbom("spdx-json", r.out), 0);
+    CHECK_EQ(check_json("spdx-json", r.out), 0);
     doc = json_loads(r.out, 0, NULL);
     CHECK(doc != NULL);
     CHECK_EQ(json_array_size(json_object_get(doc, "packages")), img->npkgs + 1);
@@ -359,7 +364,7 @@ TEST(sbom_cyclonedx_and_spdx)
              img->npkgs + 1);
     json_object_set_new(doc, "dataLicense", json_string("MIT"));
     broken = json_dumps(doc, 0);
-    CHECK_EQ(check_sbom("spdx-json", broken), 1);
+    CHECK_EQ(check_json("spdx-json", broken), 1);
     free(broken);
     json_decref(doc);
     harness_run_release(&r);

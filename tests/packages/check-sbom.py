@@ -4,6 +4,8 @@
   check-sbom.py cyclonedx-json FILE   validates FILE against the CycloneDX
                                       1.6 JSON schema in schemas/ (with
                                       python3-jsonschema, draft 7)
+  check-sbom.py diff-json FILE SCHEMA validates `strata diff --format json`
+                                      output against docs/diff.schema.json
   check-sbom.py spdx-json FILE        checks FILE against SPDX 2.3's rules
                                       for JSON documents: the required
                                       document and package fields, SPDXID
@@ -106,7 +108,17 @@ def main():
     kind, path = sys.argv[1], sys.argv[2]
     with open(path) as f:
         doc = json.load(f)
-    problems = cyclonedx(doc) if kind == "cyclonedx-json" else spdx(doc)
+    if kind == "diff-json":
+        import jsonschema
+
+        with open(sys.argv[3]) as f:
+            v = jsonschema.Draft7Validator(json.load(f))
+        problems = ["%s: %s" % ("/".join(str(p) for p in e.absolute_path),
+                                e.message) for e in v.iter_errors(doc)]
+    elif kind == "cyclonedx-json":
+        problems = cyclonedx(doc)
+    else:
+        problems = spdx(doc)
     for line in problems:
         print(line)
     sys.exit(1 if problems else 0)
