@@ -100,12 +100,13 @@ static const strata_cmd_opt diff_opts[] = {
 const strata_cmd_entry strata_cmd_diff = {
     .name = "diff",
     .summary = "Show what changed in a base between two digests.",
-    .help = "Reads the package database (dpkg) and os-release of both "
-            "images from\ntheir registries, each layer streamed and never "
-            "unpacked, and prints\nthe packages added, removed, upgraded "
-            "and downgraded (dpkg's version\norder), the distribution's "
-            "release and the size change. A digest read\nonce is kept in "
-            "the state database (state:) for every later diff.\n",
+    .help =
+        "Reads the package database (dpkg, apk) and os-release of both "
+        "images from\ntheir registries, each layer streamed and never "
+        "unpacked, and prints\nthe packages added, removed, upgraded "
+        "and downgraded (the ecosystem's\nversion order), the distribution's "
+        "release and the size change. A digest read\nonce is kept in "
+        "the state database (state:) for every later diff.\n",
     .opts = diff_opts,
     .args = "BASE@OLD BASE@NEW",
     .min_args = 2,

@@ -206,8 +206,20 @@ read_dpkg(strata_pkg_image *img, const strata_pkg_files *f, strata_error *err)
     return 0;
 }
 
+static int
+read_apk(strata_pkg_image *img, const strata_pkg_files *f, strata_error *err)
+{
+    size_t len;
+    const char *data = strata_pkg_files_get(f, STRATA_PKG__APK, &len);
+
+    if (data == NULL)
+        return 0;
+    img->ecosystem = strata_xstrdup("apk");
+    return strata_pkg_apk_parse(&img->pkgs, &img->npkgs, "/" STRATA_PKG__APK,
+                                data, len, err);
+}
+
 static const char *const unsupported[] = {
-    "lib/apk/db/installed",
     "var/lib/rpm/rpmdb.sqlite",
     "usr/lib/sysimage/rpm/rpmdb.sqlite",
     "var/lib/rpm/Packages",
@@ -240,12 +252,14 @@ strata_pkg_files_image(strata_pkg_image **out, const strata_pkg_files *f,
     }
     if ((rc = read_dpkg(img, f, err)) != 0)
         goto fail;
+    if (img->ecosystem == NULL && (rc = read_apk(img, f, err)) != 0)
+        goto fail;
     if (img->ecosystem == NULL) {
         for (i = 0; i < sizeof(unsupported) / sizeof(unsupported[0]); i++)
             if (strata_pkg_files_get(f, unsupported[i], NULL) != NULL) {
                 rc = strata_error_set(err, STRATA_EINVAL,
                                       "package database '/%s' is not "
-                                      "supported (dpkg only)",
+                                      "supported (dpkg and apk only)",
                                       unsupported[i]);
                 goto fail;
             }

@@ -9,6 +9,7 @@
 
 #define STRATA_PKG__STATUS "var/lib/dpkg/status"
 #define STRATA_PKG__STATUS_D "var/lib/dpkg/status.d/"
+#define STRATA_PKG__APK "lib/apk/db/installed"
 #define STRATA_PKG__WHITEOUT ".wh."
 #define STRATA_PKG__OPAQUE ".wh..wh..opq"
 

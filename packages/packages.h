@@ -5,10 +5,9 @@
  * digests, and version comparison by each ecosystem's rules.
  *
  * Supported databases: dpkg (var/lib/dpkg/status and the
- * var/lib/dpkg/status.d/ files distroless images write). An image with
- * an apk or rpm database is read for its distribution, and its packages
- * are refused with an error naming the database: those parsers are not
- * built yet.
+ * var/lib/dpkg/status.d/ files distroless images write) and apk
+ * (lib/apk/db/installed). An image with an rpm database is refused with
+ * an error naming the database: that parser is not built yet.
  */
 #ifndef STRATA_PACKAGES_H
 #define STRATA_PACKAGES_H
@@ -42,7 +41,7 @@ void strata_pkg_list_free(strata_pkg *pkgs, size_t n);
 typedef struct strata_pkg_image {
     char *digest;    /* the platform manifest's digest */
     char *platform;  /* "linux/amd64" */
-    char *ecosystem; /* "dpkg", or NULL when no package database */
+    char *ecosystem; /* "dpkg", "apk", or NULL when no package database */
     char *os_id, *os_version_id, *os_pretty; /* NULL when absent */
     int64_t compressed_size;   /* the layers' descriptors, summed */
     int64_t uncompressed_size; /* the layers' tar streams, summed */
@@ -118,6 +117,13 @@ int strata_pkg_files_image(strata_pkg_image **out, const strata_pkg_files *f,
 int strata_pkg_dpkg_parse(strata_pkg **pkgs, size_t *npkgs, const char *name,
                           const char *data, size_t len, strata_error *err);
 
+/*
+ * Parses an apk installed database (lib/apk/db/installed): P, V, A and o
+ * of every stanza appended to *pkgs. Errors as strata_pkg_dpkg_parse.
+ */
+int strata_pkg_apk_parse(strata_pkg **pkgs, size_t *npkgs, const char *name,
+                         const char *data, size_t len, strata_error *err);
+
 /* os-release's ID, VERSION_ID and PRETTY_NAME into img (new strings). */
 int strata_pkg_os_release_parse(strata_pkg_image *img, const char *name,
                                 const char *data, size_t len,
@@ -127,7 +133,9 @@ int strata_pkg_os_release_parse(strata_pkg_image *img, const char *name,
 
 /* dpkg's order of versions ([epoch:]upstream[-revision]): <0, 0, >0. */
 int strata_pkg_dpkg_vercmp(const char *a, const char *b);
-/* The ecosystem's order ("dpkg"; others compare as strings). */
+/* apk's order (apk-tools' version.c): <0, 0, >0. */
+int strata_pkg_apk_vercmp(const char *a, const char *b);
+/* The ecosystem's order ("dpkg", "apk"; others compare as strings). */
 int strata_pkg_vercmp(const char *ecosystem, const char *a, const char *b);
 
 /* ---- reading an image (image.c) ----------------------------------------- */

@@ -19,6 +19,8 @@ purl_type(const char *ecosystem)
 {
     if (ecosystem != NULL && strcmp(ecosystem, "dpkg") == 0)
         return "deb";
+    if (ecosystem != NULL && strcmp(ecosystem, "apk") == 0)
+        return "apk";
     return "generic";
 }
 

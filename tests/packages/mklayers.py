@@ -20,6 +20,8 @@ writes into DIR:
   bigstatus.tar (a status declaring 65 MiB), malformed.tar.gz (a status
   whose line 3 is no field), badlink.tar (status hard-linked to a file
   that is no package database)
+  alpine-1.tar.gz an apk installed database and Alpine's os-release
+  rpm.tar         a Berkeley DB rpm database (not supported)
 Only the standard library and the zstd command; run with /usr/bin/python3.
 """
 import gzip
@@ -138,6 +140,27 @@ def main():
         ("var/lib/dpkg/status",
          "Package: a\nStatus: install ok installed\ngarbage line\n"),
     ]), mtime=0))
+    # Alpine: lib/apk/db/installed as apk writes it (files and checksums
+    # between the fields), os-release a link as in alpine:3.19.
+    apk = ("C:Q1abc=\nP:musl\nV:1.2.4_git20230717-r4\nA:x86_64\nS:383152\n"
+           "I:622592\nT:the musl c library\nU:https://musl.libc.org/\n"
+           "L:MIT\no:musl\nm:Maintainer <m@example.org>\nt:1700000000\n"
+           "c:abc\nF:lib\nR:libc.musl-x86_64.so.1\na:0:0:777\n"
+           "Z:Q1xyz=\n\n"
+           "C:Q1def=\nP:busybox\nV:1.36.1-r15\nA:x86_64\no:busybox\n"
+           "D:so:libc.musl-x86_64.so.1\n\n"
+           "P:alpine-baselayout-data\nV:3.4.3-r2\nA:x86_64\n"
+           "o:alpine-baselayout\n")
+    write(os.path.join(d, "alpine-1.tar.gz"), gzip.compress(tar([
+        ("lib/apk/db/installed", apk),
+        ("usr/lib/os-release",
+         'NAME="Alpine Linux"\nID=alpine\nVERSION_ID=3.19.1\n'
+         'PRETTY_NAME="Alpine Linux v3.19"\n'),
+        ("etc/os-release", ("sym", "../usr/lib/os-release")),
+    ]), mtime=0))
+    write(os.path.join(d, "rpm.tar"), tar([
+        ("var/lib/rpm/Packages", "berkeley db bytes"),
+    ]))
     write(os.path.join(d, "badlink.tar"), tar([
         ("var/lib/dpkg/status-old", stanza("a", "1.0")),
         ("var/lib/dpkg/status", ("link", "var/lib/dpkg/status-old")),
