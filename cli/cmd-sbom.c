@@ -73,11 +73,12 @@ const strata_cmd_entry strata_cmd_sbom = {
     .summary = "Print the packages of an image as an SPDX or CycloneDX SBOM.",
     .help =
         "Reads the image's package database (dpkg, apk) and os-release from "
-        "its\nregistry, the layers streamed and never unpacked (a digest "
-        "read once\nis kept in the state database), and prints an SPDX "
-        "2.3 or CycloneDX\n1.6 JSON document: every installed package "
-        "with its package URL\n(pkg:deb/..., pkg:apk/...), the image as the "
-        "document's subject.\n",
+        "its\n"
+        "registry, the layers streamed and never unpacked (a digest read once "
+        "is\n"
+        "kept in the state database), and prints an SPDX 2.3 or CycloneDX 1.6\n"
+        "JSON document: every installed package with its package URL\n"
+        "(pkg:deb/..., pkg:apk/...), the image as the document's subject.\n",
     .opts = sbom_opts,
     .args = "REF",
     .min_args = 1,
