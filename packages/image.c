@@ -219,9 +219,33 @@ read_apk(strata_pkg_image *img, const strata_pkg_files *f, strata_error *err)
                                 data, len, err);
 }
 
+static int
+read_rpm(strata_pkg_image *img, const strata_pkg_files *f, strata_error *err)
+{
+    static const char *const paths[] = {
+        "usr/lib/sysimage/rpm/rpmdb.sqlite",
+        "var/lib/rpm/rpmdb.sqlite",
+    };
+    const char *data;
+    size_t len, i;
+    int rc;
+
+    for (i = 0; i < 2; i++) {
+        char *name;
+
+        if ((data = strata_pkg_files_get(f, paths[i], &len)) == NULL)
+            continue;
+        name = strata_xasprintf("/%s", paths[i]);
+        img->ecosystem = strata_xstrdup("rpm");
+        rc =
+            strata_pkg_rpm_parse(&img->pkgs, &img->npkgs, name, data, len, err);
+        free(name);
+        return rc;
+    }
+    return 0;
+}
+
 static const char *const unsupported[] = {
-    "var/lib/rpm/rpmdb.sqlite",
-    "usr/lib/sysimage/rpm/rpmdb.sqlite",
     "var/lib/rpm/Packages",
     "var/lib/rpm/Packages.db",
     "usr/lib/sysimage/rpm/Packages.db",
@@ -254,12 +278,15 @@ strata_pkg_files_image(strata_pkg_image **out, const strata_pkg_files *f,
         goto fail;
     if (img->ecosystem == NULL && (rc = read_apk(img, f, err)) != 0)
         goto fail;
+    if (img->ecosystem == NULL && (rc = read_rpm(img, f, err)) != 0)
+        goto fail;
     if (img->ecosystem == NULL) {
         for (i = 0; i < sizeof(unsupported) / sizeof(unsupported[0]); i++)
             if (strata_pkg_files_get(f, unsupported[i], NULL) != NULL) {
                 rc = strata_error_set(err, STRATA_EINVAL,
                                       "package database '/%s' is not "
-                                      "supported (dpkg and apk only)",
+                                      "supported (rpm's sqlite database is; "
+                                      "Berkeley DB and ndb are not)",
                                       unsupported[i]);
                 goto fail;
             }

@@ -5,9 +5,11 @@
  * digests, and version comparison by each ecosystem's rules.
  *
  * Supported databases: dpkg (var/lib/dpkg/status and the
- * var/lib/dpkg/status.d/ files distroless images write) and apk
- * (lib/apk/db/installed). An image with an rpm database is refused with
- * an error naming the database: that parser is not built yet.
+ * var/lib/dpkg/status.d/ files distroless images write), apk
+ * (lib/apk/db/installed) and rpm's sqlite database (var/lib/rpm/ or
+ * usr/lib/sysimage/rpm/rpmdb.sqlite). An image with rpm's Berkeley DB
+ * (Packages) or ndb (Packages.db) database is refused with an error
+ * naming the file.
  */
 #ifndef STRATA_PACKAGES_H
 #define STRATA_PACKAGES_H
@@ -41,7 +43,7 @@ void strata_pkg_list_free(strata_pkg *pkgs, size_t n);
 typedef struct strata_pkg_image {
     char *digest;    /* the platform manifest's digest */
     char *platform;  /* "linux/amd64" */
-    char *ecosystem; /* "dpkg", "apk", or NULL when no package database */
+    char *ecosystem; /* "dpkg", "apk", "rpm"; NULL: no package database */
     char *os_id, *os_version_id, *os_pretty; /* NULL when absent */
     int64_t compressed_size;   /* the layers' descriptors, summed */
     int64_t uncompressed_size; /* the layers' tar streams, summed */
@@ -124,6 +126,18 @@ int strata_pkg_dpkg_parse(strata_pkg **pkgs, size_t *npkgs, const char *name,
 int strata_pkg_apk_parse(strata_pkg **pkgs, size_t *npkgs, const char *name,
                          const char *data, size_t len, strata_error *err);
 
+/*
+ * Reads an rpm sqlite database (rpmdb.sqlite; data is its bytes, opened
+ * from memory): every header of its Packages table appended to *pkgs,
+ * the version as [EPOCH:]VERSION-RELEASE. STRATA_EPROTO for a database
+ * or a header that is not what rpm writes, naming the file and row.
+ */
+int strata_pkg_rpm_parse(strata_pkg **pkgs, size_t *npkgs, const char *name,
+                         const char *data, size_t len, strata_error *err);
+/* One rpm header blob (of the database's row) into *out. */
+int strata_pkg_rpm_header(strata_pkg *out, const void *blob, size_t len,
+                          const char *name, long row, strata_error *err);
+
 /* os-release's ID, VERSION_ID and PRETTY_NAME into img (new strings). */
 int strata_pkg_os_release_parse(strata_pkg_image *img, const char *name,
                                 const char *data, size_t len,
@@ -135,7 +149,9 @@ int strata_pkg_os_release_parse(strata_pkg_image *img, const char *name,
 int strata_pkg_dpkg_vercmp(const char *a, const char *b);
 /* apk's order (apk-tools' version.c): <0, 0, >0. */
 int strata_pkg_apk_vercmp(const char *a, const char *b);
-/* The ecosystem's order ("dpkg", "apk"; others compare as strings). */
+/* rpm's order of [EPOCH:]VERSION-RELEASE (rpmvercmp on each part). */
+int strata_pkg_rpm_vercmp(const char *a, const char *b);
+/* The ecosystem's order ("dpkg", "apk", "rpm"; others as strings). */
 int strata_pkg_vercmp(const char *ecosystem, const char *a, const char *b);
 
 /* ---- reading an image (image.c) ----------------------------------------- */

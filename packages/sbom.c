@@ -21,6 +21,8 @@ purl_type(const char *ecosystem)
         return "deb";
     if (ecosystem != NULL && strcmp(ecosystem, "apk") == 0)
         return "apk";
+    if (ecosystem != NULL && strcmp(ecosystem, "rpm") == 0)
+        return "rpm";
     return "generic";
 }
 

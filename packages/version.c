@@ -123,5 +123,7 @@ strata_pkg_vercmp(const char *ecosystem, const char *a, const char *b)
         return strata_pkg_dpkg_vercmp(a, b);
     if (ecosystem != NULL && strcmp(ecosystem, "apk") == 0)
         return strata_pkg_apk_vercmp(a, b);
+    if (ecosystem != NULL && strcmp(ecosystem, "rpm") == 0)
+        return strata_pkg_rpm_vercmp(a, b);
     return strcmp(a, b);
 }

@@ -24,6 +24,7 @@ pkgs=(
   man-db groff-base bash-completion zsh fish
   systemd  # systemd-analyze verify and security (tests/deploy/systemd.sh)
   python3-yaml python3-jsonschema  # tests/deploy/kubernetes.py, k8s.py roles
+  rpm  # rpmbuild and rpm --justdb make a real rpmdb (tests/test-packages.c)
   buildah mmdebstrap  # the Containerfile, from a Debian base made here
   dpkg-dev debhelper lintian  # debian/ (tests/deploy/debian.sh)
 )

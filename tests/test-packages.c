@@ -486,7 +486,8 @@ TEST(apk_layer_and_database)
     /* rpm's Berkeley DB: refused, naming the file. */
     CHECK(image_of(&img, &err, "rpm.tar", NULL) == STRATA_EINVAL);
     CHECK_STR_EQ(err.msg, "package database '/var/lib/rpm/Packages' is not "
-                          "supported (dpkg and apk only)");
+                          "supported (rpm's sqlite database is; Berkeley DB "
+                          "and ndb are not)");
 }
 
 /*
@@ -539,6 +540,134 @@ TEST(apk_vercmp_table)
     printf("# %zu pairs in apk's order\n", i);
 }
 
+/* ---- rpm ----------------------------------------------------------- */
+
+/* A real database from rpmbuild and rpm --justdb, as rpm -qa lists it. */
+TEST(rpm_database_matches_rpm_qa)
+{
+    strata_pkg_image *img = NULL;
+    strata_pkg *pkgs = NULL;
+    size_t n = 0, i, len = 0;
+    strata_error err = {0};
+    char *want, *path, *data = NULL;
+    strata_buf got;
+
+    harness_sh("bash %s %s", STRATA_TEST_MKRPM, tmpdir);
+    CHECK_OK(image_of(&img, &err, "rpm-1.tar.gz", NULL), &err);
+    CHECK_STR_EQ(img->ecosystem, "rpm");
+    CHECK_STR_EQ(img->os_pretty, "Fedora Linux 40 (Container Image)");
+    strata_buf_init(&got);
+    for (i = 0; i < img->npkgs; i++)
+        strata_buf_printf(&got, "%s\t%s\t%s\n", img->pkgs[i].name,
+                          img->pkgs[i].version, img->pkgs[i].arch);
+    path = strata_xasprintf("%s/rpm-expected.txt", tmpdir);
+    CHECK_OK(strata_read_file(&want, NULL, path, 0, &err), &err);
+    CHECK_STR_EQ(strata_buf_cstr(&got), want);
+    CHECK_EQ(img->npkgs, 3);
+    CHECK_STR_EQ(img->pkgs[0].source, "strata-hello-1.2.3-4.fc40.src.rpm");
+    free(want);
+    free(path);
+    strata_buf_release(&got);
+    strata_pkg_image_free(img);
+
+    /* A header cut short inside the database: an error naming the row. */
+    harness_sh("cp %s/rpmdb/rpmdb.sqlite %s/bad.sqlite && sqlite3 "
+               "%s/bad.sqlite \"PRAGMA journal_mode=DELETE; UPDATE Packages "
+               "SET blob = substr(blob, 1, 40) WHERE hnum = 2\" >/dev/null",
+               tmpdir, tmpdir, tmpdir);
+    path = strata_xasprintf("%s/bad.sqlite", tmpdir);
+    CHECK_OK(strata_read_file(&data, &len, path, 0, &err), &err);
+    CHECK(strata_pkg_rpm_parse(&pkgs, &n, "/var/lib/rpm/rpmdb.sqlite", data,
+                               len, &err) == STRATA_EPROTO);
+    CHECK_CONTAINS(err.msg, "'/var/lib/rpm/rpmdb.sqlite': package 2: header "
+                            "sizes (");
+    printf("# %s\n", err.msg);
+    strata_pkg_list_free(pkgs, n);
+    pkgs = NULL;
+    n = 0;
+    /* Bytes that are no sqlite database at all. */
+    CHECK(strata_pkg_rpm_parse(&pkgs, &n, "/var/lib/rpm/rpmdb.sqlite",
+                               "SQLite format 3\0garbage garbage garbage", 40,
+                               &err) == STRATA_EPROTO);
+    printf("# %s\n", err.msg);
+    CHECK_CONTAINS(err.msg, "'/var/lib/rpm/rpmdb.sqlite': ");
+    free(data);
+    free(path);
+}
+
+static const char *const rpm_versions[] = {
+    "1.0",
+    "1.0.1",
+    "1.0~rc1",
+    "1.0~~",
+    "1.0^git1",
+    "1.0^",
+    "1.0a",
+    "1.0.a",
+    "1.00",
+    "1.01",
+    "2",
+    "10",
+    "1:0.9",
+    "0:1.0",
+    "1.0-1",
+    "1.0-2",
+    "1.0-10",
+    "1.0-1.fc40",
+    "1.0-1.el9",
+    "1.0-1~rc",
+    "a",
+    "b",
+    "1.0_1",
+    "1.0+1",
+    "2.0~rc1-1.fc40",
+    "2.0-0.1",
+    "3.0.11-1.el9_2",
+    "3.0.7-27.el9",
+};
+
+#define NRPM (sizeof(rpm_versions) / sizeof(rpm_versions[0]))
+
+/*
+ * rpm's own EVR order (rpm.ver objects of its Lua interface, rpm >= 4.17)
+ * over every pair of the table.
+ */
+TEST(rpm_vercmp_matches_rpm)
+{
+    strata_buf lua;
+    char *cmd, *out, *line, *save = NULL;
+    size_t i, j, k = 0;
+
+    strata_buf_init(&lua);
+    strata_buf_puts(&lua, "%{lua: local v = {");
+    for (i = 0; i < NRPM; i++)
+        strata_buf_printf(&lua, "'%s',", rpm_versions[i]);
+    strata_buf_puts(&lua, "}; for i = 1, #v do for j = 1, #v do "
+                          "local x, y = rpm.ver(v[i]), rpm.ver(v[j]); "
+                          "local r = 1; if x < y then r = -1 elseif x == y "
+                          "then r = 0 end; print(r .. '\\n') end end}");
+    cmd = strata_xasprintf("rpm --eval \"%s\"", strata_buf_cstr(&lua));
+    out = capture(cmd);
+    for (i = 0; i < NRPM; i++)
+        for (j = 0; j < NRPM; j++) {
+            int want, got;
+
+            line = strtok_r(k++ == 0 ? out : NULL, "\n", &save);
+            CHECK(line != NULL);
+            want = atoi(line);
+            got = strata_pkg_rpm_vercmp(rpm_versions[i], rpm_versions[j]);
+            got = got < 0 ? -1 : got > 0;
+            if (got != want)
+                printf("# '%s' vs '%s': rpm says %d, we say %d\n",
+                       rpm_versions[i], rpm_versions[j], want, got);
+            CHECK_EQ(got, want);
+        }
+    printf("# %zu pairs agree with rpm's EVR order\n", k);
+    free(out);
+    free(cmd);
+    strata_buf_release(&lua);
+}
+
 /* ---- the delta ---------------------------------------------------- */
 
 TEST(delta_of_two_layer_stacks)
@@ -580,8 +709,10 @@ main(void)
 {
     CHECK(mkdtemp(tmpdir) != NULL);
     if (system("command -v dpkg-query >/dev/null && command -v zstd "
-               ">/dev/null") != 0)
-        SKIP_ALL("needs dpkg-query and zstd");
+               ">/dev/null && command -v rpmbuild >/dev/null && command -v "
+               "sqlite3 >/dev/null") != 0)
+        SKIP_ALL("needs dpkg-query, zstd, rpmbuild and sqlite3 "
+                 "(scripts/install-deps.sh)");
     harness_sh("/usr/bin/python3 %s %s", STRATA_TEST_MKLAYERS, tmpdir);
     RUN(dpkg_host_status_matches_dpkg_query);
     RUN(dpkg_malformed_status_names_file_and_line);
@@ -594,6 +725,8 @@ main(void)
     RUN(layers_bad_input_is_a_clear_error);
     RUN(apk_layer_and_database);
     RUN(apk_vercmp_table);
+    RUN(rpm_database_matches_rpm_qa);
+    RUN(rpm_vercmp_matches_rpm);
     RUN(delta_of_two_layer_stacks);
     harness_sh("rm -rf %s", tmpdir);
     return harness_done();
