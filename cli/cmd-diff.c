@@ -101,13 +101,12 @@ const strata_cmd_entry strata_cmd_diff = {
     .name = "diff",
     .summary = "Show what changed in a base between two digests.",
     .help =
-        "Reads the package database (dpkg, apk) and os-release of both images\n"
-        "from their registries, each layer streamed and never unpacked, and\n"
-        "prints the packages added, removed, upgraded and downgraded (in the\n"
-        "ecosystem's version order), the distribution's release and the size\n"
-        "change. A digest read once is kept in the state database (state:) "
-        "for\n"
-        "every later diff.\n",
+        "Reads the package database (dpkg, apk, rpm sqlite) and os-release of\n"
+        "both images from their registries, each layer streamed and never\n"
+        "unpacked, and prints the packages added, removed, upgraded and\n"
+        "downgraded (in the ecosystem's version order), the distribution's\n"
+        "release and the size change. A digest read once is kept in the state\n"
+        "database (state:) for every later diff.\n",
     .opts = diff_opts,
     .args = "BASE@OLD BASE@NEW",
     .min_args = 2,

@@ -72,13 +72,14 @@ const strata_cmd_entry strata_cmd_sbom = {
     .name = "sbom",
     .summary = "Print the packages of an image as an SPDX or CycloneDX SBOM.",
     .help =
-        "Reads the image's package database (dpkg, apk) and os-release from "
-        "its\n"
-        "registry, the layers streamed and never unpacked (a digest read once "
-        "is\n"
-        "kept in the state database), and prints an SPDX 2.3 or CycloneDX 1.6\n"
-        "JSON document: every installed package with its package URL\n"
-        "(pkg:deb/..., pkg:apk/...), the image as the document's subject.\n",
+        "Reads the image's package database (dpkg, apk, rpm sqlite) and\n"
+        "os-release from its registry, the layers streamed and never unpacked\n"
+        "(a digest read once is kept in the state database), and prints an "
+        "SPDX\n"
+        "2.3 or CycloneDX 1.6 JSON document: every installed package with its\n"
+        "package URL (pkg:deb/..., pkg:apk/..., pkg:rpm/...), the image as "
+        "the\n"
+        "document's subject.\n",
     .opts = sbom_opts,
     .args = "REF",
     .min_args = 1,

@@ -3,10 +3,12 @@
  * packages/: the first byte picks what the rest is fed to: (0) the dpkg
  * status parser, (1) the os-release parser, (2) a layer (tar, gzip or
  * zstd) applied through libarchive, then turned into an image (the
- * parsers again, on what the layer left), (3) dpkg's version order on the
- * two halves of the input. Invariants: a failure is a known code with a
- * message; every package kept has a name and a version; the version order
- * is reflexive and antisymmetric.
+ * parsers again, on what the layer left), (3) dpkg's, apk's and rpm's
+ * version orders on the two halves of the input, (4) the apk installed
+ * parser, (5) the rpm header parser, (6) the rpm sqlite database reader.
+ * Invariants: a failure is a known code with a message; every package
+ * kept has a name and a version; each version order is reflexive and
+ * antisymmetric.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -70,13 +72,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (size < 1)
         return 0;
-    switch (data[0] % 4) {
+    switch (data[0] % 7) {
     case 0: {
         strata_pkg *pkgs = NULL;
         size_t n = 0;
 
-        rc = strata_pkg_dpkg_parse(&pkgs, &n, "status",
-                                   (const char *) data + 1, size - 1, &err);
+        rc = strata_pkg_dpkg_parse(&pkgs, &n, "status", (const char *) data + 1,
+                                   size - 1, &err);
         check(rc == 0 || ((rc == STRATA_EPROTO || rc == STRATA_ETOOBIG) &&
                           err.msg[0] != '\0'));
         check_pkgs(pkgs, n);
@@ -86,9 +88,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case 1: {
         strata_pkg_image img = {0};
 
-        rc = strata_pkg_os_release_parse(&img, "os-release",
-                                         (const char *) data + 1, size - 1,
-                                         &err);
+        rc = strata_pkg_os_release_parse(
+            &img, "os-release", (const char *) data + 1, size - 1, &err);
         check(rc == 0 || (rc == STRATA_EPROTO && err.msg[0] != '\0'));
         free(img.os_id);
         free(img.os_version_id);
@@ -98,7 +99,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case 2: {
         strata_pkg_files *f = strata_pkg_files_new();
         strata_pkg_image *img = NULL;
-        mem_src s = {data + 1, size - 1, 1 + data[0] / 4 * 97};
+        mem_src s = {data + 1, size - 1, 1 + data[0] / 7 * 97};
 
         rc = strata_pkg_files_apply(f, "layer", mem_read, &s, NULL, &err);
         check(rc == 0 || ((rc == STRATA_EPROTO || rc == STRATA_ETOOBIG) &&
@@ -113,16 +114,52 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         strata_pkg_files_free(f);
         break;
     }
-    default: {
+    case 3: {
         size_t half = (size - 1) / 2;
         char *a = strndup((const char *) data + 1, half);
         char *b = strndup((const char *) data + 1 + half, size - 1 - half);
+        int (*const cmps[])(const char *, const char *) = {
+            strata_pkg_dpkg_vercmp, strata_pkg_apk_vercmp,
+            strata_pkg_rpm_vercmp};
+        size_t i;
 
-        check(strata_pkg_dpkg_vercmp(a, a) == 0);
-        check(sign(strata_pkg_dpkg_vercmp(a, b)) ==
-              -sign(strata_pkg_dpkg_vercmp(b, a)));
+        for (i = 0; i < 3; i++) {
+            check(cmps[i](a, a) == 0);
+            check(sign(cmps[i](a, b)) == -sign(cmps[i](b, a)));
+        }
         free(a);
         free(b);
+        break;
+    }
+    case 4:
+    case 6: {
+        strata_pkg *pkgs = NULL;
+        size_t n = 0;
+
+        if (data[0] % 7 == 4)
+            rc = strata_pkg_apk_parse(&pkgs, &n, "installed",
+                                      (const char *) data + 1, size - 1, &err);
+        else
+            rc = strata_pkg_rpm_parse(&pkgs, &n, "rpmdb.sqlite",
+                                      (const char *) data + 1, size - 1, &err);
+        check(rc == 0 || ((rc == STRATA_EPROTO || rc == STRATA_ETOOBIG) &&
+                          err.msg[0] != '\0'));
+        check_pkgs(pkgs, n);
+        strata_pkg_list_free(pkgs, n);
+        break;
+    }
+    default: {
+        strata_pkg p;
+
+        rc = strata_pkg_rpm_header(&p, data + 1, size - 1, "rpmdb", 1, &err);
+        check(rc == 0 || (rc == STRATA_EPROTO && err.msg[0] != '\0'));
+        if (rc == 0) {
+            check_pkgs(&p, 1);
+            free(p.name);
+            free(p.version);
+            free(p.arch);
+            free(p.source);
+        }
         break;
     }
     }
