@@ -24,6 +24,8 @@
 
 #define READ_CHUNK ((size_t) 1024 * 1024)
 #define MAX_STATUS_D 4096
+/* Each request's deadline when the caller sets none (a layer is one). */
+#define LAYER_TIMEOUT_MS (5 * 60 * 1000)
 
 void
 strata_pkg__release(strata_pkg *p)
@@ -552,14 +554,23 @@ strata_pkg_image_read_sync(strata_pkg_image **out, strata_store *st,
     strata_pkg_image *img = NULL;
     int64_t compressed = 0, uncompressed = 0;
     strata_error serr = {0};
+    strata_registry_opts o = {0};
     size_t i;
     int rc;
 
     *out = NULL;
     if (platform == NULL)
         platform = "linux/amd64";
+    /*
+     * A request's deadline covers its whole transfer, and a layer is one
+     * request: the registry's 30 s default is too short for a large one.
+     */
+    if (opts != NULL)
+        o = *opts;
+    if (o.timeout_ms == 0)
+        o.timeout_ms = LAYER_TIMEOUT_MS;
     uv_loop_init(&loop);
-    if ((rc = strata_registry_new(&reg, &loop, opts, err)) != 0 ||
+    if ((rc = strata_registry_new(&reg, &loop, &o, err)) != 0 ||
         (rc = get_manifest(&m, reg, &loop, ref, platform, err)) != 0)
         goto out;
     if (st != NULL &&

@@ -162,7 +162,9 @@ int strata_pkg_vercmp(const char *ecosystem, const char *a, const char *b);
  * linux/amd64), then each layer streamed in order. st (may be NULL) is
  * the state store: an image already read (by manifest digest and
  * platform) is taken from it without reading a layer, and one read is
- * stored there. opts as for strata_registry_new.
+ * stored there. opts (may be NULL) as for strata_registry_new, except
+ * that a timeout_ms of 0 means 5 minutes: each request's deadline covers
+ * its whole transfer, and a layer is one request.
  */
 struct strata_store;
 int strata_pkg_image_read_sync(strata_pkg_image **out, struct strata_store *st,
