@@ -15,6 +15,7 @@
 #include "harness-exec.h"
 #include "harness.h"
 #include "packages.h"
+#include "store.h"
 
 static char tmpdir[] = "/tmp/strata-test-packages-XXXXXX";
 
@@ -668,6 +669,61 @@ TEST(rpm_vercmp_matches_rpm)
     strata_buf_release(&lua);
 }
 
+/* ---- the store ----------------------------------------------------- */
+
+/* A digest's packages round-trip through the store, by primary key. */
+TEST(store_keeps_a_digest_per_platform)
+{
+    strata_store *st = NULL;
+    strata_pkg_image *img = NULL, *back = NULL;
+    strata_error err = {0};
+    char *path = strata_xasprintf("%s/store.db", tmpdir), *body = NULL;
+    char *plan, *cmd;
+    json_t *j, *j2;
+
+    CHECK_OK(image_of(&img, &err, "edge-1.tar.gz", NULL), &err);
+    img->digest = strata_xstrdup("sha256:0123");
+    img->platform = strata_xstrdup("linux/amd64");
+    CHECK_OK(strata_store_open(&st, path, &err), &err);
+    CHECK(strata_store_pkgdb_get(&body, st, "sha256:0123", "linux/amd64",
+                                 &err) == STRATA_ENOTFOUND);
+    CHECK_CONTAINS(err.msg, "no package database for 'sha256:0123' "
+                            "(linux/amd64)");
+    j = strata_pkg_image_to_json(img);
+    body = json_dumps(j, JSON_COMPACT);
+    CHECK_OK(
+        strata_store_pkgdb_put(st, "sha256:0123", "linux/amd64", body, &err),
+        &err);
+    free(body);
+    CHECK(strata_store_pkgdb_get(&body, st, "sha256:0123", "linux/arm64",
+                                 &err) == STRATA_ENOTFOUND);
+    CHECK_OK(
+        strata_store_pkgdb_get(&body, st, "sha256:0123", "linux/amd64", &err),
+        &err);
+    j2 = json_loads(body, 0, NULL);
+    CHECK_OK(strata_pkg_image_from_json(&back, j2, &err), &err);
+    CHECK_EQ(back->npkgs, img->npkgs);
+    CHECK_STR_EQ(back->pkgs[3].name, "longname");
+    CHECK_STR_EQ(back->os_pretty, img->os_pretty);
+    strata_store_close(st);
+    /* The lookup is a search by the primary key, never a scan. */
+    cmd = strata_xasprintf("sqlite3 %s \"EXPLAIN QUERY PLAN SELECT body FROM "
+                           "pkgdb WHERE digest = 'a' AND platform = 'b'\"",
+                           path);
+    plan = capture(cmd);
+    printf("# %s", plan);
+    CHECK_CONTAINS(plan, "USING PRIMARY KEY (digest=? AND platform=?)");
+    CHECK(strstr(plan, "SCAN") == NULL);
+    free(plan);
+    free(cmd);
+    free(body);
+    json_decref(j);
+    json_decref(j2);
+    strata_pkg_image_free(img);
+    strata_pkg_image_free(back);
+    free(path);
+}
+
 /* ---- the delta ---------------------------------------------------- */
 
 TEST(delta_of_two_layer_stacks)
@@ -727,6 +783,7 @@ main(void)
     RUN(apk_vercmp_table);
     RUN(rpm_database_matches_rpm_qa);
     RUN(rpm_vercmp_matches_rpm);
+    RUN(store_keeps_a_digest_per_platform);
     RUN(delta_of_two_layer_stacks);
     harness_sh("rm -rf %s", tmpdir);
     return harness_done();
