@@ -297,6 +297,39 @@ TEST(multi_arch_picks_the_platform)
     harness_run_release(&r);
 }
 
+/* A layer that is not what it claims, served by a real registry. */
+TEST(a_bad_layer_is_a_clear_error)
+{
+    harness_run r;
+    char spec[1024], ref[512], *cmd;
+    json_t *bad;
+    const char *layer;
+
+    /* Half of the base's gzip layer: a valid blob, a truncated stream. */
+    cmd = strata_xasprintf("head -c 1000000 %s/l1.tar.gz > %s/half.tar.gz",
+                           work, work);
+    harness_sh("%s", cmd);
+    free(cmd);
+    snprintf(spec, sizeof(spec),
+             "{\"name\":\"library/broken\",\"tag\":\"1\",\"layers\":"
+             "[{\"blob_file\":\"%s/half.tar.gz\"}]}",
+             work);
+    bad = seed(spec);
+    layer = json_string_value(json_array_get(
+        json_object_get(json_array_get(json_object_get(bad, "manifests"), 0),
+                        "layers"),
+        0));
+    snprintf(ref, sizeof(ref), "%s/library/broken:1", reg.host);
+    strata(&r, "-c", fresh_cfg, "diff", ref1, ref, NULL);
+    CHECK_EQ(r.status, 1);
+    CHECK_CONTAINS(r.err, "cannot read layer '");
+    CHECK_CONTAINS(r.err, layer);
+    CHECK_CONTAINS(r.err, "truncated");
+    printf("# %s", r.err);
+    harness_run_release(&r);
+    json_decref(bad);
+}
+
 /* The base layer's blob file in the registry's own storage. */
 static char *
 blob_path(const char *digest)
@@ -490,6 +523,7 @@ main(void)
     RUN(diff_md_and_text);
     RUN(multi_arch_picks_the_platform);
     RUN(sbom_cyclonedx_and_spdx);
+    RUN(a_bad_layer_is_a_clear_error);
     RUN(a_digest_is_read_once);
     json_decref(v1);
     json_decref(v2);
