@@ -23,6 +23,7 @@
 #include "harness-registry.h"
 #include "harness.h"
 #include "packages.h"
+#include "store.h"
 
 static char work[] = "/tmp/strata-test-pkgreg-XXXXXX";
 static harness_registry reg;
@@ -297,6 +298,49 @@ TEST(multi_arch_picks_the_platform)
     harness_run_release(&r);
 }
 
+/* `strata diff BASE`: the last update the store recorded for a watch. */
+TEST(diff_of_a_watched_base_s_last_update)
+{
+    harness_run r, two;
+    strata_store *st = NULL;
+    strata_error err = {0};
+    strata_store_observation obs = {0};
+    char db[300], watched[300], other[300];
+
+    snprintf(db, sizeof(db), "%s/strata.db", work);
+    snprintf(watched, sizeof(watched), "%s/library/debian:stable", reg.host);
+    snprintf(other, sizeof(other), "%s/library/debian:other", reg.host);
+    CHECK_OK(strata_store_open(&st, db, &err), &err);
+    CHECK_OK(strata_store_watch_add(NULL, st, watched, NULL, &err), &err);
+    obs.ref = watched;
+    obs.digest = jstr(v1, "digest");
+    CHECK_OK(strata_store_watch_observe(NULL, NULL, st, &obs, &err), &err);
+    strata_store_close(st);
+    strata(&r, "-c", cfg, "diff", watched, NULL);
+    CHECK_EQ(r.status, 1);
+    CHECK_CONTAINS(r.err, "(1 digest seen): watch it, or give two digests");
+    harness_run_release(&r);
+
+    CHECK_OK(strata_store_open(&st, db, &err), &err);
+    obs.digest = jstr(v2, "digest");
+    CHECK_OK(strata_store_watch_observe(NULL, NULL, st, &obs, &err), &err);
+    strata_store_close(st);
+    strata(&r, "-c", cfg, "diff", watched, "--format", "json", NULL);
+    if (r.status != 0)
+        printf("# %s", r.err);
+    CHECK_EQ(r.status, 0);
+    strata(&two, "-c", cfg, "diff", ref1, ref2, "--format", "json", NULL);
+    CHECK_EQ(two.status, 0);
+    CHECK_STR_EQ(r.out, two.out);
+    harness_run_release(&r);
+    harness_run_release(&two);
+    strata(&r, "-c", cfg, "diff", other, NULL);
+    CHECK_EQ(r.status, 1);
+    CHECK_CONTAINS(r.err, "no update of '");
+    CHECK_CONTAINS(r.err, "(0 digests seen)");
+    harness_run_release(&r);
+}
+
 /* A layer that is not what it claims, served by a real registry. */
 TEST(a_bad_layer_is_a_clear_error)
 {
@@ -522,6 +566,7 @@ main(void)
     RUN(diff_json_says_what_changed);
     RUN(diff_md_and_text);
     RUN(multi_arch_picks_the_platform);
+    RUN(diff_of_a_watched_base_s_last_update);
     RUN(sbom_cyclonedx_and_spdx);
     RUN(a_bad_layer_is_a_clear_error);
     RUN(a_digest_is_read_once);
