@@ -22,6 +22,13 @@
 #include "packages-int.h"
 
 #define MAX_LINK_HOPS 8
+/*
+ * What all kept files may hold together, however many layers and
+ * status.d files: each is at most STRATA_PKG_MAX_FILE, and these bound
+ * their number and their sum.
+ */
+#define MAX_KEPT_FILES 10000
+#define MAX_KEPT_BYTES ((size_t) 256 * 1024 * 1024)
 
 static const char *const wanted_paths[] = {
     "var/lib/dpkg/status",
@@ -226,6 +233,7 @@ typedef struct layer {
     void *arg;
     strata_error err; /* the read callback's failure */
     files upper;
+    size_t kept_bytes;          /* below's and upper's content, summed */
     char **whiteouts, **opaque; /* paths deleted in lower layers */
     size_t nwhiteouts, nopaque;
 } layer;
@@ -377,6 +385,16 @@ entry(layer *l, const strata_pkg_files *below, struct archive_entry *e,
         free(path);
         return rc;
     }
+    l->kept_bytes += f.len;
+    if (below->kept.n + l->upper.n >= MAX_KEPT_FILES ||
+        l->kept_bytes > MAX_KEPT_BYTES) {
+        rc = strata_error_set(err, STRATA_ETOOBIG,
+                              "layer '%s': the package databases it leaves "
+                              "are over %d files or %zu bytes",
+                              l->name, MAX_KEPT_FILES, MAX_KEPT_BYTES);
+        file_release(&f);
+        return rc;
+    }
     files_put(&l->upper, &f);
     return 0;
 }
@@ -394,6 +412,8 @@ strata_pkg_files_apply(strata_pkg_files *f, const char *name,
     l.name = name;
     l.read = read;
     l.arg = arg;
+    for (i = 0; i < f->kept.n; i++)
+        l.kept_bytes += f->kept.v[i].len;
     l.a = archive_read_new();
     archive_read_support_filter_gzip(l.a);
     archive_read_support_filter_zstd(l.a);

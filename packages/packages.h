@@ -80,8 +80,9 @@ void strata_pkg_files_free(strata_pkg_files *f);
  * it over what earlier layers left in f: whiteouts (.wh.NAME) and opaque
  * directories (.wh..wh..opq) delete what lower layers had, the last
  * writer wins, hard links to a wanted file are followed. Only the wanted
- * files' content is kept (each at most STRATA_PKG_MAX_FILE bytes:
- * STRATA_ETOOBIG), everything else is skipped as it streams. name names
+ * files' content is kept (each at most STRATA_PKG_MAX_FILE bytes, and
+ * all of them together at most 10000 files and 256 MiB: STRATA_ETOOBIG),
+ * everything else is skipped as it streams. name names
  * the layer in messages. *tar_bytes (may be NULL) gets the size of the
  * uncompressed stream. Errors: STRATA_EPROTO (a corrupt or truncated
  * stream), STRATA_ETOOBIG, and read's.

@@ -450,6 +450,9 @@ TEST(layers_bad_input_is_a_clear_error)
               "bytes, more than the 67108864 read");
     bad_layer("malformed.tar.gz", STRATA_EPROTO,
               "'/var/lib/dpkg/status':3: expected 'Field: value'");
+    bad_layer("many.tar.gz", STRATA_ETOOBIG,
+              "layer 'many.tar.gz': the package databases it leaves are over "
+              "10000 files or 268435456 bytes");
     bad_layer("badlink.tar", STRATA_EPROTO,
               "hard link 'var/lib/dpkg/status' in layer 'badlink.tar' points "
               "to 'var/lib/dpkg/status-old', which is not a package database");

@@ -22,6 +22,7 @@ writes into DIR:
   that is no package database)
   alpine-1.tar.gz an apk installed database and Alpine's os-release
   rpm.tar         a Berkeley DB rpm database (not supported)
+  many.tar.gz     10001 files in var/lib/dpkg/status.d/
 Only the standard library and the zstd command; run with /usr/bin/python3.
 """
 import gzip
@@ -158,6 +159,10 @@ def main():
          'PRETTY_NAME="Alpine Linux v3.19"\n'),
         ("etc/os-release", ("sym", "../usr/lib/os-release")),
     ]), mtime=0))
+    # A tar bomb of another kind: 10001 status.d files.
+    write(os.path.join(d, "many.tar.gz"), gzip.compress(tar([
+        ("var/lib/dpkg/status.d/p%d" % i, "Package: p\n")
+        for i in range(10001)]), mtime=0))
     write(os.path.join(d, "rpm.tar"), tar([
         ("var/lib/rpm/Packages", "berkeley db bytes"),
     ]))
