@@ -217,6 +217,8 @@ extern const strata_cmd_entry strata_cmd_events;
 extern const strata_cmd_entry strata_cmd_approve;
 extern const strata_cmd_entry strata_cmd_ref;
 extern const strata_cmd_entry strata_cmd_digest;
+extern const strata_cmd_entry strata_cmd_diff;
+extern const strata_cmd_entry strata_cmd_sbom;
 extern const strata_cmd_entry strata_cmd_config_check;
 extern const strata_cmd_entry strata_cmd_dockerfile_refs;
 extern const strata_cmd_entry strata_cmd_notify_test;

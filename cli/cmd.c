@@ -15,6 +15,8 @@ const strata_cmd_entry *const strata_cmd_table[] = {
     &strata_cmd_version,
     &strata_cmd_ref,
     &strata_cmd_digest,
+    &strata_cmd_diff,
+    &strata_cmd_sbom,
     &strata_cmd_config_check,
     &strata_cmd_dockerfile_refs,
     &strata_cmd_notify_test,

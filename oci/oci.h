@@ -414,6 +414,26 @@ int strata_registry_get_blob(strata_registry *reg, const strata_ref *ref,
                              strata_registry_blob_cb cb, void *arg,
                              strata_error *err);
 
+/* Runs once when a streamed blob ends: err NULL on success. */
+typedef void (*strata_registry_stream_cb)(const strata_error *err, void *arg);
+
+/*
+ * GETs the blob digest (sha256) of ref's repository, whose descriptor says
+ * size bytes, handing its body to sink as it arrives (core's
+ * strata_http_sink_cb: the sink may pause the transfer and resume it with
+ * strata_http_resume, so the reader sets the pace; sink's arg is arg).
+ * At most size bytes are read (a larger Content-Length is refused before
+ * reading: STRATA_ETOOBIG); at the end the bytes are checked against size
+ * and digest (STRATA_EPROTO). cb runs once, from the loop, after the last
+ * sink call. Errors: STRATA_EINVAL (not sha256, negative size), and those
+ * of strata_registry_get_blob.
+ */
+int strata_registry_stream_blob(strata_registry *reg, const strata_ref *ref,
+                                const char *digest, int64_t size,
+                                strata_http_sink_cb sink,
+                                strata_registry_stream_cb cb, void *arg,
+                                strata_error *err);
+
 /* Options of strata_registry_copy_blob; all may be 0. */
 typedef struct strata_blob_copy_opts {
     size_t chunk_size; /* bytes per PATCH to the target; 0 = 8 MiB */

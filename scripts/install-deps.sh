@@ -12,6 +12,8 @@ pkgs=(
   # libraries
   libuv1-dev libcurl4-openssl-dev libjansson-dev libyaml-dev libgit2-dev
   libsqlite3-dev libssl-dev zlib1g-dev libh2o-dev
+  libarchive-dev  # packages/: layers streamed (gzip, zstd, tar)
+  zstd  # tests/test-packages.c packs zstd layers
   # real services and peers the tests start on loopback
   docker-registry git apache2-utils skopeo buildah python3 python3-jwt
   python3-cryptography python3-aiosmtpd sqlite3 curl ca-certificates
@@ -22,6 +24,7 @@ pkgs=(
   man-db groff-base bash-completion zsh fish
   systemd  # systemd-analyze verify and security (tests/deploy/systemd.sh)
   python3-yaml python3-jsonschema  # tests/deploy/kubernetes.py, k8s.py roles
+  rpm  # rpmbuild and rpm --justdb make a real rpmdb (tests/test-packages.c)
   buildah mmdebstrap  # the Containerfile, from a Debian base made here
   dpkg-dev debhelper lintian  # debian/ (tests/deploy/debian.sh)
 )

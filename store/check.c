@@ -150,16 +150,23 @@ strata_store_check(json_t **out_problems, strata_store *st,
     }
     rc = collect_problems(problems, st->db, sql);
     if (rc != SQLITE_DONE) {
+        int found = json_array_size(problems) > 0;
+
         /*
          * Damage bad enough to stop the check itself (a broken schema
-         * page, a file that is not a database) is a finding too.
+         * page, a file that is not a database) is a finding too. When
+         * the check found problems before it stopped (a page it could not
+         * read), the database is reported damaged with them, as `strata
+         * check-state` lists them: where the damage lands in the file
+         * must not change the message.
          */
         rc = strata_store__error(st, err, rc, what);
         if (rc == STRATA_ESTATE)
             json_array_append_new(
                 problems,
                 json_sprintf("%s stopped: %s", what, sqlite3_errmsg(st->db)));
-        goto out;
+        if (rc != STRATA_ESTATE || !found)
+            goto out;
     }
     n = json_array_size(problems);
     if (n == 0) {

@@ -245,6 +245,18 @@ static const migration migrations[] = {
     {6, "ALTER TABLE events ADD COLUMN key TEXT;"
         "CREATE UNIQUE INDEX events_key ON events (key) "
         "  WHERE key IS NOT NULL;"},
+    /*
+     * 7: what an image digest has installed (packages/), read once from
+     * the registry and kept for every image built on it: JSON as
+     * strata_pkg_image_to_json writes it, one row per digest and platform.
+     */
+    {7, "CREATE TABLE pkgdb ("
+        "  digest TEXT NOT NULL,"
+        "  platform TEXT NOT NULL,"
+        "  body TEXT NOT NULL,"
+        "  created INTEGER NOT NULL,"
+        "  PRIMARY KEY (digest, platform)"
+        ") WITHOUT ROWID;"},
 };
 
 #define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))

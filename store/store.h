@@ -35,7 +35,7 @@
 #include "core.h"
 
 /* The schema version this strata writes and understands. */
-#define STRATA_STORE_SCHEMA_VERSION 6
+#define STRATA_STORE_SCHEMA_VERSION 7
 /* How long a statement waits for another process's lock by default. */
 #define STRATA_STORE_BUSY_TIMEOUT_MS 5000
 
@@ -815,5 +815,19 @@ int strata_store_scans_previous(char **out, strata_store *st, const char *image,
                                 const char *except, strata_error *err);
 
 /* ---- end of rescans ---------------------------------------------------- */
+
+/* ---- package databases (pkgdb.c) ---------------------------------------- */
+
+/*
+ * What image digest (a platform manifest's) has installed, for platform,
+ * as the packages module wrote it: *out is new JSON text. STRATA_ENOTFOUND
+ * when it was never stored.
+ */
+int strata_store_pkgdb_get(char **out, strata_store *st, const char *digest,
+                           const char *platform, strata_error *err);
+/* Stores (or replaces) body, JSON text, for digest and platform. */
+int strata_store_pkgdb_put(strata_store *st, const char *digest,
+                           const char *platform, const char *body,
+                           strata_error *err);
 
 #endif

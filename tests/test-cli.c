@@ -316,12 +316,21 @@ required_args(char **args, const cmd *c)
         if (is_positional(t)) {
             args[n++] = "x";
         } else if (strncmp(t, "--", 2) == 0 && strchr(t, ' ') != NULL) {
-            /* A required option: the option's name, then a value. */
+            /* A required option: the option's name, then a value (the
+             * first of its choices, "--format a|b" -> "a"). */
             char *name = names[next++ % 16];
+            const char *v = strchr(t, ' ') + 1;
 
             snprintf(name, 64, "%.*s", (int) strcspn(t, " "), t);
             args[n++] = name;
-            args[n++] = "x";
+            if (strchr(v, '|') != NULL) {
+                char *value = names[next++ % 16];
+
+                snprintf(value, 64, "%.*s", (int) strcspn(v, "|"), v);
+                args[n++] = value;
+            } else {
+                args[n++] = "x";
+            }
         }
     }
     args[n] = NULL;

@@ -1697,7 +1697,7 @@ TEST(migrates_a_version_4_database)
                    "DROP INDEX jobs_building; DROP INDEX jobs_state; "
                    "DROP INDEX jobs_image; DROP INDEX outbox_pending; "
                    "DROP INDEX graph_edges_registry; DROP INDEX events_key; "
-                   "ALTER TABLE events DROP COLUMN key; "
+                   "ALTER TABLE events DROP COLUMN key; DROP TABLE pkgdb; "
                    "CREATE INDEX jobs_runnable ON jobs "
                    "(state, next_attempt, id); "
                    "CREATE INDEX jobs_image_action ON jobs (image, action); "

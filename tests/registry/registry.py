@@ -33,7 +33,8 @@ An image SPEC (JSON):
    "format": "oci" | "docker",           # media types; default "oci"
    "platforms": ["linux/amd64", "linux/arm64/v8"],  # >1 or "index": true
    "index": false,                       #   makes an OCI index / list
-   "layers": ["text", {"files": {"etc/os-release": "ID=x\\n"}}],
+   "layers": ["text", {"files": {"etc/os-release": "ID=x\\n"}},
+              {"blob_file": "/tmp/l.tar.zst"}],  # a layer file as it is
    "labels": {"k": "v"}, "created": "2024-01-02T03:04:05Z",
    "annotations": {"k": "v"},            # on the manifest (and index)
    "base": {"name": ..., "digest": ...}  # optional: reuse a base's layers
@@ -284,8 +285,14 @@ def push_image(c, spec, platform, fmt):
         layers.append(bl)
     diff_ids.extend(spec.get("base_diff_ids", []))
     for i, ls in enumerate(spec.get("layers", ["hello from strata\n"])):
-        gz, diff_id = make_layer(ls, i, platform if len(
-            spec.get("platforms", [])) > 1 else None)
+        if isinstance(ls, dict) and "blob_file" in ls:
+            # A layer made by the test (any compression), pushed as it is.
+            with open(ls["blob_file"], "rb") as f:
+                gz = f.read()
+            diff_id = ls.get("diff_id", sha256(gz))
+        else:
+            gz, diff_id = make_layer(ls, i, platform if len(
+                spec.get("platforms", [])) > 1 else None)
         digest = c.push_blob(name, gz)
         layers.append({"mediaType": OCI_LAYER if fmt == "oci" else
                        DOCKER_LAYER, "digest": digest, "size": len(gz)})
