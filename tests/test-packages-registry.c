@@ -11,8 +11,9 @@
  * changed; the store keeps each digest, so a second diff reads no layer
  * (the test deletes the layer from the registry's storage to prove it).
  * `strata sbom` of the same base is validated against the CycloneDX 1.6
- * JSON schema and checked against SPDX 2.3's rules (tests/packages/
- * check-sbom.py), and each check is shown to fail on a broken document.
+ * JSON schema and against the SPDX 2.3 JSON schema, then SPDX 2.3's
+ * identifier rules (tests/packages/check-sbom.py), and each check is
+ * shown to fail on a broken document.
  * mmdebstrap uses this machine's apt sources, or $DEBIAN_MIRROR.
  */
 #include <stdio.h>

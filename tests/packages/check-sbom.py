@@ -6,8 +6,10 @@
                                       python3-jsonschema, draft 7)
   check-sbom.py diff-json FILE SCHEMA validates `strata diff --format json`
                                       output against docs/diff.schema.json
-  check-sbom.py spdx-json FILE        checks FILE against SPDX 2.3's rules
-                                      for JSON documents: the required
+  check-sbom.py spdx-json FILE        validates FILE against the official
+                                      SPDX 2.3 JSON schema in schemas/,
+                                      then checks SPDX 2.3's rules the
+                                      schema cannot say: the required
                                       document and package fields, SPDXID
                                       syntax, unique identifiers, every
                                       relationship naming a known element,
@@ -50,7 +52,13 @@ TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 
 
 def spdx(doc):
-    p = []
+    import jsonschema
+
+    with open(os.path.join(HERE, "schemas", "spdx-2.3.schema.json")) as f:
+        v = jsonschema.Draft7Validator(
+            json.load(f), format_checker=jsonschema.FormatChecker())
+    p = ["schema: %s: %s" % ("/".join(str(x) for x in e.absolute_path),
+                             e.message) for e in v.iter_errors(doc)]
     for k in ("spdxVersion", "dataLicense", "SPDXID", "name",
               "documentNamespace", "creationInfo"):
         if k not in doc:
