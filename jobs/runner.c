@@ -130,11 +130,16 @@ job_step(strata_runner_job *job)
         /* 2 s, 4 s, 8 s, ... capped at 10 min. */
         if (r->paused && job->code == STRATA_ECANCELED) {
             /* The daemon stops and cut it short (SIGTERM ends a fetch):
-             * not an attempt that failed. Left "running" in the store,
-             * the next start re-queues it, as after a crash. */
-            strata_log_job(STRATA_LOG_INFO, job->job->id,
-                           "cancelled by the shutdown: re-queued at the next "
-                           "start");
+             * not an attempt that failed. Queued again, the attempt not
+             * counted; the next start runs it. */
+            if (strata_store_job_release(st, job->job->id, &err) != 0)
+                strata_jobs_error(&r->env, job->job->id,
+                                  "re-queueing a job cut short by the "
+                                  "shutdown",
+                                  &err);
+            else
+                strata_log_job(STRATA_LOG_INFO, job->job->id,
+                               "cancelled by the shutdown: queued again");
             goto done;
         }
         int64_t next = strata_now_ms() +

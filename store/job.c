@@ -459,6 +459,29 @@ strata_store_job_requeue_running(int *out_count, strata_store *st,
 }
 
 int
+strata_store_job_release(strata_store *st, int64_t id, strata_error *err)
+{
+    sqlite3_stmt *stmt;
+    int64_t now = strata_store__now(st);
+    int rc;
+
+    if ((rc = strata_store__stmt(
+             &stmt, st, STMT_JOB_RELEASE,
+             "UPDATE jobs SET state = 'queued', attempts = max(attempts - 1, "
+             "0), next_attempt = ?2, last_error = 'interrupted by the "
+             "shutdown', updated = ?2 WHERE id = ?1 AND state = 'running'",
+             err)) != 0)
+        return rc;
+    sqlite3_bind_int64(stmt, 1, id);
+    sqlite3_bind_int64(stmt, 2, now);
+    rc = strata_store__exec_stmt(st, stmt, "releasing a job", err);
+    if (rc == 0 && sqlite3_changes(st->db) == 0)
+        rc = not_running(st, id, err);
+    strata_store__done(stmt);
+    return rc;
+}
+
+int
 strata_store_job_count(int64_t out[STRATA_STORE_JOB_NSTATES], strata_store *st,
                        strata_error *err)
 {

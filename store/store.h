@@ -475,6 +475,14 @@ int strata_store_job_cancel_superseded(int *out_count, strata_store *st,
 int strata_store_job_requeue_running(int *out_count, strata_store *st,
                                      strata_error *err);
 
+/*
+ * Shutdown: running job id goes back to queued, due now, with last error
+ * "interrupted by the shutdown", and its attempt is not counted (the
+ * daemon stopping is not the job failing). STRATA_ENOTFOUND or
+ * STRATA_ECONFLICT when id is not running, as strata_store_job_finish.
+ */
+int strata_store_job_release(strata_store *st, int64_t id, strata_error *err);
+
 /* out[state] = how many jobs are in that state. */
 int strata_store_job_count(int64_t out[STRATA_STORE_JOB_NSTATES],
                            strata_store *st, strata_error *err);

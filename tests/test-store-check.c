@@ -431,6 +431,8 @@ exercise(strata_store *st)
     f.image = "r/none";
     CHECK_OK(strata_store_job_cancel(&n, st, &f, "test", &err), &err);
     CHECK_OK(strata_store_job_requeue_running(&n, st, &err), &err);
+    CHECK(strata_store_job_release(st, id, &err) != 0); /* not running */
+    strata_error_clear(&err);
     CHECK_OK(strata_store_job_count(counts, st, &err), &err);
     {
         int64_t last = 0;

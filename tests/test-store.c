@@ -1126,6 +1126,42 @@ TEST(job_requeue_running_at_startup)
     tmp_remove(&t);
 }
 
+TEST(job_release_at_shutdown)
+{
+    tmpdir t;
+    fake_clock clock = {1000};
+    strata_error err = {0};
+    strata_store *st;
+    strata_store_job *job = NULL;
+    int64_t a;
+
+    tmp_make(&t);
+    st = open_store(t.db, &clock);
+    /* One attempt only: a shutdown must not use it up. */
+    a = enqueue(st, "r.example/a", "pr", "sha256:d1", 1, 0, NULL);
+    CHECK_OK(strata_store_job_claim(&job, st, &err), &err);
+    CHECK_EQ(job->attempts, 1);
+    strata_store_job_free(job);
+    clock.now = 5000;
+    CHECK_OK(strata_store_job_release(st, a, &err), &err);
+    CHECK_EQ(job_state(st, a), STRATA_STORE_JOB_QUEUED);
+    CHECK_OK(strata_store_job_claim(&job, st, &err), &err);
+    CHECK_EQ(job->id, a);
+    CHECK_EQ(job->attempts, 1);
+    CHECK_STR_EQ(job->last_error, "interrupted by the shutdown");
+    strata_store_job_free(job);
+    CHECK_OK(strata_store_job_finish(st, a, STRATA_STORE_JOB_SUCCEEDED, NULL,
+                                     NULL, &err),
+             &err);
+    /* Only a running job can be released. */
+    CHECK_EQ(strata_store_job_release(st, a, &err), STRATA_ECONFLICT);
+    strata_error_clear(&err);
+    CHECK_EQ(strata_store_job_release(st, 999, &err), STRATA_ENOTFOUND);
+    strata_error_clear(&err);
+    strata_store_close(st);
+    tmp_remove(&t);
+}
+
 TEST(job_claim_is_atomic_across_connections)
 {
     tmpdir t;
@@ -1757,6 +1793,7 @@ main(void)
     RUN(job_retry_until_exhausted);
     RUN(job_cancel_and_superseded);
     RUN(job_requeue_running_at_startup);
+    RUN(job_release_at_shutdown);
     RUN(job_claim_is_atomic_across_connections);
     RUN(job_list_paginates);
     RUN(job_history_of_one_image);

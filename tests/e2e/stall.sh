@@ -95,7 +95,7 @@ check "the dripping fetch was cancelled" \
 # runs with the dripping URL and a base update starts a pr job for it,
 # whose fetch drips (or waits for the mirror the background scan holds).
 # SIGTERM must end it at once (before: the drain waited its 30 s bound),
-# and the job is re-queued for the next start, no attempt spent.
+# and the job is queued again for the next start, no attempt spent.
 APP_REPO_YAML="  - url: http://127.0.0.1:$gport/ok/slow.git
     images: [{name: $SLOW}]
     on_base_update: [pr]" write_config 1s "[pr]"
@@ -122,8 +122,8 @@ echo "# exited $took ms after SIGTERM"
 check "SIGTERM ends the pr job's fetch: the daemon exits within 5 s" test "$took" -lt 5000
 wait "$dpid" 2>/dev/null
 is "$?" 0 "and it exits 0"
-check "the job is re-queued for the next start, not failed" \
-    grep -q "cancelled by the shutdown: re-queued at the next start" "$work/daemon2.log"
+check "the job is queued again for the next start, not failed" \
+    grep -q "cancelled by the shutdown: queued again" "$work/daemon2.log"
 is "$(jobs_json | jpy "[(j['state'], j['attempts']) for j in d if j['image'] == '$SLOW' and j['base_digest'] == '$base_v3']")" \
-    '[["running", 1]]' "the store has it running (the next start re-queues it), one attempt"
+    '[["queued", 0]]' "the store has it queued, no attempt spent (never left running)"
 finish
