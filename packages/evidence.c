@@ -108,7 +108,7 @@ strata_pkg_delta_markdown(const strata_pkg_delta *d, const char *base,
                                   "version.**\n");
     else
         strata_buf_puts(&b, ".\n");
-    if (b.len > limit) { /* a pathological os-release: the line alone */
+    if (b.len > max) { /* a pathological os-release: a line of its own */
         strata_buf_reset(&b);
         strata_buf_puts(&b, "#### What changed in the base\n\n(summary too "
                             "long for the body)\n");
