@@ -675,7 +675,7 @@ TEST(github_body_shows_the_package_delta)
     const char *v1 = s_of(deb_v1, "digest"), *v2 = s_of(deb_v2, "digest");
     const char *body, *libc, *pkg;
     char *stored = NULL, want[512];
-    json_t *p, *pr, *base;
+    json_t *p, *pr, *base, *ev;
 
     start_server("github");
     fixture_start_on(&f, "github", "{evidence: {packages: true}}", deb_ref, v1);
@@ -730,6 +730,18 @@ TEST(github_body_shows_the_package_delta)
     CHECK_CONTAINS(body, "closes this request once `main` pins");
     json_decref(p);
     no_violations();
+    /* The notification carries the summary, flat, as sinks show it. */
+    ev = last_event(&f, "pr.opened");
+    CHECK_STR_EQ(s_of(ev, "packages"),
+                 "3002 packages upgraded, 1 added, no removals; Debian "
+                 "GNU/Linux 12 (bookworm)");
+    CHECK(json_is_false(json_object_get(ev, "packages_major")));
+    CHECK(json_is_false(json_object_get(ev, "packages_release_changed")));
+    CHECK_EQ(json_integer_value(json_object_get(ev, "packages_upgraded")),
+             3002);
+    CHECK_EQ(json_integer_value(json_object_get(ev, "packages_added")), 1);
+    CHECK_EQ(json_integer_value(json_object_get(ev, "packages_removed")), 0);
+    json_decref(ev);
     /* Each digest was read once and kept for the fleet. */
     CHECK_OK(strata_store_pkgdb_get(&stored, f.store, v1, "linux/amd64", &err),
              &err);
@@ -749,7 +761,7 @@ TEST(an_unreadable_delta_never_fails_the_pin)
     strata_store_job *job;
     const char *v2 = s_of(deb_v2, "digest");
     char want[512];
-    json_t *p;
+    json_t *p, *ev;
 
     start_server("gitlab");
     /* The old digest is not in the registry: its manifest is unknown. */
@@ -768,6 +780,10 @@ TEST(an_unreadable_delta_never_fails_the_pin)
     CHECK(strstr(s_of(json_array_get(p, 0), "body"), "#### What changed") ==
           NULL);
     json_decref(p);
+    ev = last_event(&f, "pr.opened");
+    CHECK(s_of(ev, "packages_error") != NULL);
+    CHECK(json_object_get(ev, "packages") == NULL);
+    json_decref(ev);
     no_violations();
     fixture_stop(&f);
     stop_server();
