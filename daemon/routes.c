@@ -530,6 +530,7 @@ strata_daemon__api_start(strata_daemon *d, strata_error *err)
         {STRATA_API_GET, "/api/v1/jobs", 0, on_jobs, d, 0},
         {STRATA_API_GET, "/api/v1/events", 0, on_events, d, 0},
         {STRATA_API_GET, "/api/v1/report", 0, on_report, d, 0},
+        {STRATA_API_GET, "/api/v1/diff", 0, strata_daemon__on_diff, d, 0},
         {STRATA_API_GET, "/api/v1/outbox", 0, on_outbox, d, 0},
         {STRATA_API_GET, "/api/v1/stream", 0, strata_daemon__on_stream, d, 0},
         /* The dashboard's page, script and style hold no data: served
