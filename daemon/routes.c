@@ -3,8 +3,9 @@
  * bases, the images and the graph, jobs and events (paginated with
  * ?limit=&after=, the next cursor in "next"), Prometheus metrics, and
  * the webhook endpoints (daemon-hooks.c), and one write: the signature
- * override POST /api/v1/bases/approve; the event stream (stream.c) and
- * the dashboard's assets (dashboard/). The HTTP itself is api-server.c's.
+ * override POST /api/v1/bases/approve; the event stream (stream.c), a
+ * base's package delta (diff.c) and the dashboard's assets (dashboard/). The
+ * HTTP itself is api-server.c's.
  */
 #include <stdlib.h>
 #include <string.h>

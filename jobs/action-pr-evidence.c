@@ -31,8 +31,10 @@ read_one(strata_pkg_image **out, strata_store *st, const strata_pr__ctx *c,
     if ((rc = strata_ref_parse(&base, ref, err)) != 0 ||
         (rc = strata_ref_with_digest(&with, base, digest, err)) != 0)
         goto out;
-    r = strata_config_registry_find(c->job->env->config,
-                                    strata_ref_domain(with));
+    r = c->job->env->config != NULL
+            ? strata_config_registry_find(c->job->env->config,
+                                          strata_ref_domain(with))
+            : NULL;
     if (r != NULL)
         strata_config_registry_opts(&opts, r);
     opts.max_retries = 1;
