@@ -121,7 +121,7 @@ evidence_of(strata_buf *b, const strata_pr__ctx *c, size_t budget)
         if (strata_strmap_get(c->deltas, strata_pr__field(e, "ref")) != NULL)
             ndeltas++;
         else if (why != NULL)
-            strata_buf_printf(&b[0],
+            strata_buf_printf(b,
                               "\nPackage changes of `%s` unavailable: "
                               "%.200s\n",
                               strata_pr__field(e, "ref"), why);
