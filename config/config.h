@@ -201,9 +201,11 @@ typedef struct strata_config_pr {
     strata_config_strings labels;    /* added to the request */
     strata_config_strings reviewers; /* GitHub/Gitea logins, GitLab ids */
     int draft;                       /* open as a draft; default false */
-    int group;         /* one request per repository (strata/pin-all) */
-    const char *title; /* template ({base} {digest} {short} {repo} {count})
-                          or NULL: the built-in title */
+    int group;             /* one request per repository (strata/pin-all) */
+    const char *title;     /* template ({base} {digest} {short} {repo} {count})
+                              or NULL: the built-in title */
+    int evidence_packages; /* the base's package delta in the body;
+                              default true */
 } strata_config_pr;
 
 typedef struct strata_config_repo {

@@ -609,8 +609,17 @@ static const strata_config__field pr_author_fields[] = {
 SCHEMA(pr_author, "pull request author", strata_config_pr, .pos_offset = -1,
        .name_offset = -1, .set_offset = -1);
 
+/* pull_requests.evidence: what the request shows beyond the pins. */
+static const strata_config__field pr_evidence_fields[] = {
+    FLD("packages", STRATA_CF_BOOL, strata_config_pr, evidence_packages,
+        .def = "true"),
+};
+SCHEMA(pr_evidence, "pull request evidence", strata_config_pr, .pos_offset = -1,
+       .name_offset = -1, .set_offset = -1);
+
 static const strata_config__field pr_section_fields[] = {
     FLAT("author", &pr_author),
+    FLAT("evidence", &pr_evidence),
     FLD("signoff", STRATA_CF_BOOL, strata_config_pr, signoff, .def = "false"),
     FLD("labels", STRATA_CF_STRINGS, strata_config_pr, labels,
         .flags = STRATA_CF_NONEMPTY),

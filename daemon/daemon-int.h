@@ -105,6 +105,8 @@ int strata_daemon__load_graph(strata_daemon *d, strata_error *err);
 /* stream.c: GET /api/v1/stream (Server-Sent Events of the event log);
  * _init sets up its timer, _close ends every subscriber's stream. */
 void strata_daemon__on_stream(strata_api_req *req, void *arg);
+/* diff.c: GET /api/v1/diff, answered from a worker (deferred). */
+void strata_daemon__on_diff(strata_api_req *req, void *arg);
 void strata_daemon__stream_init(strata_daemon *d);
 void strata_daemon__stream_close(strata_daemon *d);
 /* daemon-reload.c: SIGHUP; frees replaced configurations when idle. */

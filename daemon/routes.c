@@ -3,8 +3,9 @@
  * bases, the images and the graph, jobs and events (paginated with
  * ?limit=&after=, the next cursor in "next"), Prometheus metrics, and
  * the webhook endpoints (daemon-hooks.c), and one write: the signature
- * override POST /api/v1/bases/approve; the event stream (stream.c) and
- * the dashboard's assets (dashboard/). The HTTP itself is api-server.c's.
+ * override POST /api/v1/bases/approve; the event stream (stream.c), a
+ * base's package delta (diff.c) and the dashboard's assets (dashboard/). The
+ * HTTP itself is api-server.c's.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -530,6 +531,7 @@ strata_daemon__api_start(strata_daemon *d, strata_error *err)
         {STRATA_API_GET, "/api/v1/jobs", 0, on_jobs, d, 0},
         {STRATA_API_GET, "/api/v1/events", 0, on_events, d, 0},
         {STRATA_API_GET, "/api/v1/report", 0, on_report, d, 0},
+        {STRATA_API_GET, "/api/v1/diff", 0, strata_daemon__on_diff, d, 0},
         {STRATA_API_GET, "/api/v1/outbox", 0, on_outbox, d, 0},
         {STRATA_API_GET, "/api/v1/stream", 0, strata_daemon__on_stream, d, 0},
         /* The dashboard's page, script and style hold no data: served

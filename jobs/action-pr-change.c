@@ -91,16 +91,79 @@ title_of(const strata_pr__ctx *c)
 }
 
 /*
+ * The most a forge takes as a request's body. GitHub and Gitea (whose
+ * own limit is not documented: GitHub's is taken) count characters and
+ * GitLab bytes; a byte is at most a character, so bytes are counted.
+ */
+static size_t
+body_limit(const strata_config_repo *repo)
+{
+    return repo->forge == STRATA_FORGE_GITLAB ? 1000000 : 65536;
+}
+
+/*
+ * The package evidence of each live base (action-pr-evidence.c) into b,
+ * in at most budget bytes: a delta's section gets an equal share of what
+ * the one-line errors leave, or, when the share is too small for a table,
+ * the summary line alone.
+ */
+static void
+evidence_of(strata_buf *b, const strata_pr__ctx *c, size_t budget)
+{
+    size_t i, ndeltas = 0, start = b->len, share;
+    json_t *e;
+
+    json_array_foreach (c->bases, i, e) {
+        const char *why = strata_pr__field(e, "delta_error");
+
+        if (!is_live(e))
+            continue;
+        if (strata_strmap_get(c->deltas, strata_pr__field(e, "ref")) != NULL)
+            ndeltas++;
+        else if (why != NULL)
+            strata_buf_printf(b,
+                              "\nPackage changes of `%s` unavailable: "
+                              "%.200s\n",
+                              strata_pr__field(e, "ref"), why);
+    }
+    if (ndeltas == 0)
+        return;
+    share = b->len - start < budget ? (budget - (b->len - start)) / ndeltas : 0;
+    json_array_foreach (c->bases, i, e) {
+        const strata_pkg_delta *d;
+        char *text;
+
+        if (!is_live(e) || (d = strata_strmap_get(
+                                c->deltas, strata_pr__field(e, "ref"))) == NULL)
+            continue;
+        if (share >= 512) {
+            text = strata_pkg_delta_markdown(d, strata_pr__field(e, "ref"),
+                                             share - 1);
+            strata_buf_printf(b, "\n%s", text);
+        } else if (share >= 64) {
+            text = strata_pkg_delta_summary(d);
+            strata_buf_printf(b, "\nPackages of `%s`: %.*s\n",
+                              strata_pr__field(e, "ref"), (int) share / 2,
+                              text);
+        } else {
+            continue;
+        }
+        free(text);
+    }
+}
+
+/*
  * What a reviewer needs: each live base with its old and new digest and
- * when the new one was first seen, the repository's images it affects
- * (with the rescan delta when there is one), every line changed, and how
- * to reproduce. Caller frees.
+ * when the new one was first seen, what changed in its packages, the
+ * repository's images it affects (with the rescan delta when there is
+ * one), every line changed, and how to reproduce; within the forge's
+ * limit, which only the package evidence can outgrow. Caller frees.
  */
 static char *
 body_of(const strata_pr__ctx *c)
 {
-    strata_buf b = STRATA_BUF_INIT;
-    size_t i, nb = 0;
+    strata_buf b = STRATA_BUF_INIT, rest = STRATA_BUF_INIT;
+    size_t i, nb = 0, limit = body_limit(c->repo);
     json_t *e;
 
     json_array_foreach (c->bases, i, e)
@@ -125,37 +188,48 @@ body_of(const strata_pr__ctx *c)
                               strata_pr__field(e, "ref"),
                               strata_pr__field(e, "verified"));
     }
-    strata_buf_puts(&b, "\nImages built from this repository that it "
-                        "affects:\n");
+    strata_buf_puts(&rest, "\nImages built from this repository that it "
+                           "affects:\n");
     json_array_foreach (c->affected, i, e) {
-        strata_buf_printf(&b, "- `%s`\n", strata_pr__field(e, "image"));
+        strata_buf_printf(&rest, "- `%s`\n", strata_pr__field(e, "image"));
         if (strata_pr__field(e, "rescan") != NULL)
-            strata_buf_printf(&b, "  - %s\n", strata_pr__field(e, "rescan"));
+            strata_buf_printf(&rest, "  - %s\n", strata_pr__field(e, "rescan"));
     }
-    strata_buf_puts(&b, "\nLines changed:\n");
+    strata_buf_puts(&rest, "\nLines changed:\n");
     json_array_foreach (c->changes, i, e)
         strata_buf_printf(
-            &b, "- `%s:%lld`: `%s` -> `%s`\n", strata_pr__field(e, "path"),
+            &rest, "- `%s:%lld`: `%s` -> `%s`\n", strata_pr__field(e, "path"),
             (long long) json_integer_value(json_object_get(e, "line")),
             strata_pr__field(e, "from"), strata_pr__field(e, "to"));
-    strata_buf_puts(&b, "\nTo reproduce:\n");
+    strata_buf_puts(&rest, "\nTo reproduce:\n");
     json_array_foreach (c->bases, i, e) {
         if (!is_live(e))
             continue;
-        strata_buf_printf(&b,
+        strata_buf_printf(&rest,
                           "- `strata digest %s` prints the new digest; "
                           "`strata graph impacted %s` lists what descends "
                           "from it\n",
                           strata_pr__field(e, "ref"),
                           strata_pr__field(e, "ref"));
+        if (strata_strmap_get(c->deltas, strata_pr__field(e, "ref")) != NULL)
+            strata_buf_printf(
+                &rest,
+                "- `strata diff %s@%s %s@%s` lists every "
+                "package change\n",
+                strata_pr__field(e, "ref"), strata_pr__field(e, "old"),
+                strata_pr__field(e, "ref"), strata_pr__field(e, "digest"));
     }
-    strata_buf_printf(&b,
+    strata_buf_printf(&rest,
                       "- `strata pin --check .` in a checkout of `%s` "
                       "lists the stale references\n\n"
                       "Opened by strata; it updates this branch when a base "
                       "moves again, and closes this request once `%s` pins "
                       "these digests.\n",
                       c->repo->branch, c->repo->branch);
+    if (b.len + rest.len < limit)
+        evidence_of(&b, c, limit - b.len - rest.len);
+    strata_buf_add(&b, rest.ptr, rest.len);
+    strata_buf_release(&rest);
     return strata_buf_detach(&b);
 }
 
@@ -269,6 +343,7 @@ strata_pr__work(uv_work_t *req)
         goto out;
     }
     mark_live(c);
+    strata_pr__evidence(c);
     c->title = title_of(c);
     c->body = body_of(c);
     strata_buf_printf(&msg, "%s\n\n%s", c->title, c->body);

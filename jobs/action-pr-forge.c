@@ -6,6 +6,7 @@
  * pin, closes the branch's open request with a comment, has the branch
  * deleted and records `pr.closed`. Every path ends the job once.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -189,12 +190,55 @@ start_closing(strata_pr__ctx *c)
     }
 }
 
+/*
+ * The package delta of base (action-pr-evidence.c) as flat fields of an
+ * event's payload, as sinks show them: "packages" (the summary line),
+ * "packages_major", "packages_release_changed" and the four counts; or
+ * "packages_error" when it could not be read. Nothing when it was not
+ * read (pull_requests.evidence.packages off).
+ */
+static void
+add_packages(json_t *payload, const strata_pr__ctx *c, const char *base)
+{
+    static const char *const kinds[] = {"upgraded", "added", "removed",
+                                        "downgraded"};
+    const json_t *e, *p;
+    size_t i, k;
+
+    json_array_foreach (c->bases, i, e) {
+        const char *ref = strata_pr__field(e, "ref");
+
+        if (ref == NULL || strcmp(ref, base) != 0)
+            continue;
+        if (strata_pr__field(e, "delta_error") != NULL)
+            json_object_set_new(
+                payload, "packages_error",
+                json_string(strata_pr__field(e, "delta_error")));
+        if ((p = json_object_get(e, "packages")) == NULL)
+            return;
+        json_object_set_new(payload, "packages",
+                            json_string(strata_pr__field(p, "summary")));
+        json_object_set(payload, "packages_major", json_object_get(p, "major"));
+        json_object_set(payload, "packages_release_changed",
+                        json_object_get(p, "release_changed"));
+        for (k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+            char key[32];
+
+            snprintf(key, sizeof(key), "packages_%s", kinds[k]);
+            json_object_set(
+                payload, key,
+                json_object_get(json_object_get(p, "counts"), kinds[k]));
+        }
+        return;
+    }
+}
+
 static void
 on_forge(const strata_forge_pr *pr, const strata_error *err, void *arg)
 {
     strata_pr__ctx *c = arg;
     strata_runner_job *job = c->job;
-    json_t *result = result_of(c);
+    json_t *result = result_of(c), *payload;
 
     strata_forge_close(c->forge);
     c->forge = NULL;
@@ -212,13 +256,14 @@ on_forge(const strata_forge_pr *pr, const strata_error *err, void *arg)
      * after a crash finds the request it opened (created 0) and would
      * otherwise record a "pr.updated" beside the "pr.opened".
      */
-    finish_with_event(
-        c, pr->created ? "pr.opened" : "pr.updated", "pr.request",
+    payload =
         json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "repo", c->repo->url,
                   "pr_url", pr->url ? pr->url : c->branch, "image",
                   job->job->image, "base", job->job->base_ref, "new_digest",
-                  job->job->base_digest, "number", (json_int_t) pr->number),
-        result);
+                  job->job->base_digest, "number", (json_int_t) pr->number);
+    add_packages(payload, c, job->job->base_ref);
+    finish_with_event(c, pr->created ? "pr.opened" : "pr.updated", "pr.request",
+                      payload, result);
 }
 
 void

@@ -48,6 +48,10 @@ strata_pr__free(strata_pr__ctx *c)
     while (strata_strmap_next(c->origin, &it, &k, &v))
         free(v);
     strata_strmap_free(c->origin);
+    it = 0;
+    while (strata_strmap_next(c->deltas, &it, &k, &v))
+        strata_pkg_delta_free(v);
+    strata_strmap_free(c->deltas);
     json_decref(c->bases);
     json_decref(c->affected);
     free(c->branch);
@@ -442,6 +446,7 @@ start(strata_runner_job *job, strata_error *err)
     c->branch = repo->pr.group ? strata_xstrdup(GROUP_BRANCH)
                                : branch_for(sj->base_ref);
     c->origin = strata_strmap_new();
+    c->deltas = strata_strmap_new();
     if ((rc = gather(c, err)) != 0) {
         strata_pr__free(c);
         return rc;

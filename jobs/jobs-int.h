@@ -9,6 +9,7 @@
 
 #include "forge.h"
 #include "jobs.h"
+#include "packages.h"
 #include "pin.h"
 #include "rebase.h"
 #include "rebuild.h"
@@ -29,6 +30,9 @@ typedef struct strata_pr__ctx {
      * by the worker) when the change pins the base or an image from it. */
     json_t *bases;
     json_t *affected; /* [{"image", "rescan"}]: this repository's images */
+    /* The worker's: base ref -> strata_pkg_delta (action-pr-evidence.c);
+     * a live base also gets "packages" (its summary) or "delta_error". */
+    strata_strmap *deltas;
     char *branch;
     char *title;
     char *body;
@@ -61,6 +65,12 @@ const char *strata_pr__field(const json_t *obj, const char *key);
 /* action-pr-change.c: the uv_queue_work workers (req->data is the ctx). */
 void strata_pr__work(uv_work_t *req);
 void strata_pr__delete_work(uv_work_t *req);
+/*
+ * action-pr-evidence.c, in the worker: the package delta of each live
+ * base into c->deltas, or its "delta_error"; nothing when the repository's
+ * pr.evidence.packages is off. Never fails.
+ */
+void strata_pr__evidence(strata_pr__ctx *c);
 /* The comment a request gets when it is closed. Caller frees. */
 char *strata_pr__close_comment(const strata_pr__ctx *c);
 /* action-pr-forge.c: back on the loop after strata_pr__work. */

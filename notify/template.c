@@ -108,6 +108,7 @@ strata_notify__facts(const json_t *event)
         {"digest", "Digest"},
         {"team", "Team"},
         {"severity", "Severity"},
+        {"packages", "Packages"},
     };
     json_t *arr = json_array();
     size_t i;

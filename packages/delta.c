@@ -325,8 +325,8 @@ put_size_change(strata_buf *b, const char *what, int64_t a, int64_t n)
 }
 
 /* Markdown text: HTML-escaped, and the table's and emphasis' marks too. */
-static void
-md(strata_buf *b, const char *s)
+void
+strata_pkg__md(strata_buf *b, const char *s)
 {
     strata_buf e;
     const char *p;
@@ -339,6 +339,12 @@ md(strata_buf *b, const char *s)
         strata_buf_putc(b, *p);
     }
     strata_buf_release(&e);
+}
+
+const char *
+strata_pkg__kind_name(strata_pkg_change_kind kind)
+{
+    return kind_names[kind];
 }
 
 static void
@@ -389,11 +395,11 @@ static void
 md_row(strata_buf *b, const strata_pkg_change *c)
 {
     strata_buf_puts(b, "| ");
-    md(b, c->name);
+    strata_pkg__md(b, c->name);
     strata_buf_printf(b, " | %s | ", kind_names[c->kind]);
-    md(b, c->old_version ? c->old_version : "");
+    strata_pkg__md(b, c->old_version ? c->old_version : "");
     strata_buf_puts(b, " | ");
-    md(b, c->new_version ? c->new_version : "");
+    strata_pkg__md(b, c->new_version ? c->new_version : "");
     strata_buf_printf(b, " | %s |\n",
                       c->major  ? "core, major"
                       : c->core ? "core"
@@ -408,10 +414,10 @@ format_md(strata_buf *b, const strata_pkg_delta *d)
     strata_buf_puts(b, "**What changed in the base**");
     if (d->old_os != NULL || d->new_os != NULL) {
         strata_buf_puts(b, ": ");
-        md(b, d->old_os ? d->old_os : "unknown");
+        strata_pkg__md(b, d->old_os ? d->old_os : "unknown");
         if (d->release_changed) {
             strata_buf_puts(b, " → ");
-            md(b, d->new_os ? d->new_os : "unknown");
+            strata_pkg__md(b, d->new_os ? d->new_os : "unknown");
             strata_buf_puts(b, " (**new distribution release**)");
         }
     }
@@ -442,6 +448,21 @@ format_md(strata_buf *b, const strata_pkg_delta *d)
     for (i = 0; i < d->nchanges; i++)
         md_row(b, &d->changes[i]);
     strata_buf_puts(b, "\n</details>\n");
+}
+
+char *
+strata_pkg_delta_summary(const strata_pkg_delta *d)
+{
+    strata_buf b;
+
+    strata_buf_init(&b);
+    summary(&b, d);
+    if (d->old_os != NULL && d->new_os != NULL &&
+        strcmp(d->old_os, d->new_os) != 0)
+        strata_buf_printf(&b, "; %s → %s", d->old_os, d->new_os);
+    else if (d->new_os != NULL || d->old_os != NULL)
+        strata_buf_printf(&b, "; %s", d->new_os ? d->new_os : d->old_os);
+    return strata_buf_detach(&b);
 }
 
 char *

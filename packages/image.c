@@ -551,7 +551,7 @@ strata_pkg_image_read_sync(strata_pkg_image **out, strata_store *st,
     strata_registry *reg = NULL;
     strata_manifest *m = NULL;
     strata_pkg_files *f = NULL;
-    strata_pkg_image *img = NULL;
+    strata_pkg_image *img = NULL, *alias = NULL;
     int64_t compressed = 0, uncompressed = 0;
     strata_error serr = {0};
     strata_registry_opts o = {0};
@@ -607,6 +607,24 @@ strata_pkg_image_read_sync(strata_pkg_image **out, strata_store *st,
             goto out;
     }
 done:
+    /*
+     * Kept under the digest asked for as well, when it is an index's: the
+     * stale report looks a base up by the digest a Dockerfile pins.
+     */
+    if (st != NULL && strata_ref_digest(ref) != NULL &&
+        strcmp(strata_ref_digest(ref), img->digest) != 0 &&
+        from_store(&alias, st, strata_ref_digest(ref), platform, &serr) != 0) {
+        json_t *j = strata_pkg_image_to_json(img);
+        char *body = json_dumps(j, JSON_COMPACT);
+
+        if (strata_store_pkgdb_put(st, strata_ref_digest(ref), platform, body,
+                                   &serr) != 0)
+            log_warn("packages: '%s' not kept: %s", strata_ref_digest(ref),
+                     serr.msg);
+        free(body);
+        json_decref(j);
+    }
+    strata_pkg_image_free(alias);
     *out = img;
     img = NULL;
     rc = 0;

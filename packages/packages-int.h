@@ -16,4 +16,9 @@
 /* Frees a package's strings (not p itself). */
 void strata_pkg__release(strata_pkg *p);
 
+/* delta.c: s as Markdown text (HTML and Markdown marks escaped) into b. */
+void strata_pkg__md(strata_buf *b, const char *s);
+/* "added", "removed", "upgraded", "downgraded". */
+const char *strata_pkg__kind_name(strata_pkg_change_kind kind);
+
 #endif

@@ -213,6 +213,22 @@ void strata_pkg_delta_free(strata_pkg_delta *d);
 json_t *strata_pkg_delta_to_json(const strata_pkg_delta *d);
 /* "text" or "md" (a Markdown summary and table); new. */
 char *strata_pkg_delta_format(const strata_pkg_delta *d, const char *format);
+/*
+ * The one-line summary (new): "12 packages upgraded, 3 added, no
+ * removals; Debian GNU/Linux 12 (bookworm)", the distribution as "OLD →
+ * NEW" when it changed.
+ */
+char *strata_pkg_delta_summary(const strata_pkg_delta *d);
+/*
+ * The delta as evidence in a pull-request body (new): a heading naming
+ * base, the summary line, a table of the upgraded, downgraded and removed
+ * packages most important first (a core package's major jump, then core
+ * packages, then by name), and every change in a collapsible <details>.
+ * At most max bytes (at least 256): the rows that do not fit are counted
+ * ("… and 40 more"). Text from the registry is escaped for Markdown.
+ */
+char *strata_pkg_delta_markdown(const strata_pkg_delta *d, const char *base,
+                                size_t max);
 
 /* ---- SBOMs (sbom.c) ------------------------------------------------------ */
 

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "oci.h"
+#include "packages.h"
 #include "report-int.h"
 
 #define DAY_MS (24LL * 60 * 60 * 1000)
@@ -31,6 +32,7 @@ typedef struct ctx {
     strata_report__watches *watches;
     strata_strmap *bases;        /* watch ref -> base_state */
     strata_strmap *node_digests; /* image ref -> digest (store nodes) */
+    strata_strmap *missing;      /* "OLD NEW" -> json_t {summary, major} */
     char **owned;                /* strings the maps point to */
     size_t nowned, capowned;
 } ctx;
@@ -164,6 +166,55 @@ is_current(const json_t *digests, const char *digest, const char *current)
            strcmp(strata_report__str(d, "digest", ""), current) == 0;
 }
 
+/* The packages kept for digest (linux/amd64), or NULL. New. */
+static strata_pkg_image *
+kept(strata_store *st, const char *digest)
+{
+    strata_pkg_image *img = NULL;
+    char *body = NULL;
+    json_t *j;
+
+    if (strata_store_pkgdb_get(&body, st, digest, "linux/amd64", NULL) != 0)
+        return NULL;
+    j = json_loads(body, 0, NULL);
+    free(body);
+    if (j != NULL && strata_pkg_image_from_json(&img, j, NULL) != 0)
+        img = NULL;
+    json_decref(j);
+    return img;
+}
+
+/*
+ * What an image built on old misses of new: the package delta's summary
+ * and major flag ({"summary", "major"}, borrowed from c's cache), when the
+ * state store keeps both digests' packages (read by strata diff, a pr job
+ * or the API); NULL otherwise. The report reads no registry.
+ */
+static const json_t *
+missing_of(ctx *c, const char *old, const char *new_)
+{
+    char *key = strata_xasprintf("%s %s", old, new_);
+    json_t *m = strata_strmap_get(c->missing, key);
+    strata_pkg_image *a = NULL, *b = NULL;
+
+    if (m == NULL && !strata_strmap_has(c->missing, key)) {
+        if ((a = kept(c->st, old)) != NULL && (b = kept(c->st, new_)) != NULL &&
+            (a->ecosystem != NULL || b->ecosystem != NULL)) {
+            strata_pkg_delta *d = strata_pkg_delta_new(a, b);
+            char *line = strata_pkg_delta_summary(d);
+
+            m = json_pack("{s:s, s:b}", "summary", line, "major", d->major);
+            free(line);
+            strata_pkg_delta_free(d);
+        }
+        strata_strmap_put(c->missing, key, m);
+        strata_pkg_image_free(a);
+        strata_pkg_image_free(b);
+    }
+    free(key);
+    return m;
+}
+
 /* Fills the staleness fields of row for edge e. */
 static int
 staleness(json_t *row, ctx *c, const strata_report__edge *e,
@@ -227,6 +278,17 @@ staleness(json_t *row, ctx *c, const strata_report__edge *e,
                         behind > 0 ? time_or_null(first_newer) : json_null());
     json_object_set_new(row, "status", json_string(status));
     json_object_set_new(row, "reason", str_or_null(reason));
+    {
+        const json_t *m =
+            behind > 0 ? missing_of(c, e->digest, b->current) : NULL;
+
+        json_object_set_new(row, "missing",
+                            m ? json_incref(json_object_get(m, "summary"))
+                              : json_null());
+        json_object_set_new(row, "missing_major",
+                            m ? json_incref(json_object_get(m, "major"))
+                              : json_null());
+    }
     return 0;
 }
 
@@ -372,6 +434,7 @@ strata_report_stale(json_t **out, strata_store *st, const strata_graph *g,
     c.now = opts && opts->now_ms ? opts->now_ms : strata_now_ms();
     c.bases = strata_strmap_new();
     c.node_digests = strata_strmap_new();
+    c.missing = strata_strmap_new();
     if (g == NULL) {
         rc = strata_graph_load(&loaded, st, err);
         if (rc != 0)
@@ -464,6 +527,15 @@ out:
     free(c.owned);
     strata_strmap_free(c.bases);
     strata_strmap_free(c.node_digests);
+    {
+        size_t it = 0;
+        const char *k;
+        void *v;
+
+        while (strata_strmap_next(c.missing, &it, &k, &v))
+            json_decref(v);
+    }
+    strata_strmap_free(c.missing);
     strata_report__watches_free(c.watches);
     strata_graph_free(loaded);
     return rc;

@@ -124,6 +124,7 @@ static const hcol hcols[] = {
     {"status", "Status", "status", 0},
     {"class", "Catalog", "class", 0},
     {"team", "Team", "team", 0},
+    {"missing", "Missing packages", "missing", 0},
 };
 #define NHCOLS (sizeof(hcols) / sizeof(hcols[0]))
 

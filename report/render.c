@@ -128,6 +128,18 @@ render_table(strata_buf *b, const json_t *report, int color)
         }
         strata_buf_putc(b, '\n');
     }
+    /* What each image behind misses, when the packages of both digests
+     * are kept: one line each, below the table it would widen. */
+    json_array_foreach (rows, i, row) {
+        const char *m = json_string_value(json_object_get(row, "missing"));
+
+        if (m != NULL)
+            strata_buf_printf(
+                b, "%s misses: %s%s\n",
+                json_string_value(json_object_get(row, "image")), m,
+                json_is_true(json_object_get(row, "missing_major")) ? " (major)"
+                                                                    : "");
+    }
     strata_buf_printf(
         b, "%lld images, %lld stale, %lld behind, %lld current, %lld unknown\n",
         (long long) json_integer_value(json_object_get(sum, "images")),
@@ -154,9 +166,9 @@ csv_field(strata_buf *b, const char *s)
     strata_buf_putc(b, '"');
 }
 
-static const char *const csv_extra[] = {"reason", "tier",        "base_owners",
-                                        "sunset", "replacement", "repo",
-                                        "path",   "line",        "running"};
+static const char *const csv_extra[] = {
+    "reason", "tier", "base_owners", "sunset",  "replacement",
+    "repo",   "path", "line",        "running", "missing"};
 #define NEXTRA (sizeof(csv_extra) / sizeof(csv_extra[0]))
 
 static void

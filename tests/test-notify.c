@@ -261,7 +261,10 @@ static const char ev_pr[] =
     "\"https://github.com/acme/payments/pull/7\", \"image\": "
     "\"registry.example.com/acme/payments\", \"base\": "
     "\"docker.io/library/debian:12-slim\", \"new_digest\": \"sha256:"
-    "2222222222222222222222222222222222222222222222222222222222222222\"}";
+    "2222222222222222222222222222222222222222222222222222222222222222\", "
+    "\"packages\": \"12 packages upgraded, 3 added, no removals; Debian "
+    "GNU/Linux 12 (bookworm)\", \"packages_major\": false, "
+    "\"packages_upgraded\": 12}";
 static const char ev_fail[] =
     "{\"type\": \"rebuild.failed\", \"image\": "
     "\"registry.example.com/acme/api\", \"base\": "
@@ -447,6 +450,14 @@ TEST(payload_shapes)
         "Pull request opened: acme/payments");
     CHECK_CONTAINS(json_string_value(json_object_get(e, "text")),
                    "https://github.com/acme/payments/pull/7");
+    /* The package delta of a pr.opened is one of its facts. */
+    {
+        char *blocks = json_dumps(json_object_get(e, "blocks"), 0);
+
+        CHECK_CONTAINS(blocks, "*Packages*\\n12 packages upgraded, 3 added, "
+                               "no removals; Debian GNU/Linux 12 (bookworm)");
+        free(blocks);
+    }
     json_decref(reqs);
 
     /* Teams: the link becomes an OpenUrl action. */
@@ -460,6 +471,13 @@ TEST(payload_shapes)
     CHECK_STR_EQ(json_string_value(json_object_get(
                      json_array_get(json_object_get(e, "actions"), 0), "url")),
                  "https://github.com/acme/payments/pull/7");
+    {
+        char *card = json_dumps(e, 0);
+
+        CHECK_CONTAINS(card, "{\"title\": \"Packages\", \"value\": \"12 "
+                             "packages upgraded, 3 added, no removals;");
+        free(card);
+    }
     json_decref(reqs);
 
     /* Discord: a warning is orange, mentions are off. */

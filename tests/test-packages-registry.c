@@ -297,6 +297,39 @@ TEST(multi_arch_picks_the_platform)
     strata(&r, "-c", cfg, "diff", ref, "not a ref", NULL);
     CHECK_EQ(r.status, 2);
     harness_run_release(&r);
+    /* Read by the index's digest, it is kept under that digest too (the
+     * stale report looks bases up by the digest a Dockerfile pins). */
+    {
+        strata_store *st = NULL;
+        strata_ref *pr = NULL;
+        strata_error err = {0};
+        char db[600], *body = NULL;
+
+        snprintf(db, sizeof(db), "%s/alias.db", work);
+        snprintf(ref, sizeof(ref), "%s/library/debian@%s", reg.host,
+                 jstr(multi, "digest"));
+        CHECK_OK(strata_store_open(&st, db, &err), &err);
+        CHECK_OK(strata_ref_parse(&pr, ref, &err), &err);
+        CHECK_EQ(strata_store_pkgdb_get(&body, st, jstr(multi, "digest"),
+                                        "linux/arm64", NULL),
+                 STRATA_ENOTFOUND);
+        CHECK_OK(
+            strata_pkg_image_read_sync(&img, st, NULL, pr, "linux/arm64", &err),
+            &err);
+        strata_pkg_image_free(img);
+        CHECK_OK(strata_store_pkgdb_get(&body, st, jstr(multi, "digest"),
+                                        "linux/arm64", &err),
+                 &err);
+        CHECK_CONTAINS(body, "\"plat\"");
+        free(body);
+        CHECK_OK(strata_store_pkgdb_get(&body, st,
+                                        platform_digest("linux/arm64"),
+                                        "linux/arm64", &err),
+                 &err);
+        free(body);
+        strata_ref_free(pr);
+        strata_store_close(st);
+    }
 }
 
 /* `strata diff BASE`: the last update the store recorded for a watch. */

@@ -765,6 +765,72 @@ TEST(delta_of_two_layer_stacks)
     strata_pkg_image_free(b);
 }
 
+/* An image of n packages: p-NNNN at version, and libc6 at libc. */
+static strata_pkg_image *
+made_image(size_t n, const char *version, const char *libc, const char *os)
+{
+    strata_pkg_image *img = calloc(1, sizeof(*img));
+    size_t i;
+
+    CHECK(img != NULL);
+    img->ecosystem = strata_xstrdup("dpkg");
+    img->os_id = strata_xstrdup("debian");
+    img->os_version_id = strata_xstrdup(os);
+    img->os_pretty = strata_xasprintf("Debian GNU/Linux %s", os);
+    img->pkgs = calloc(n + 1, sizeof(*img->pkgs));
+    for (i = 0; i < n; i++) {
+        img->pkgs[i].name = strata_xasprintf("p-%04zu", i);
+        img->pkgs[i].version = strata_xstrdup(version);
+        img->pkgs[i].arch = strata_xstrdup("amd64");
+    }
+    img->pkgs[n].name = strata_xstrdup("libc6");
+    img->pkgs[n].version = strata_xstrdup(libc);
+    img->pkgs[n].arch = strata_xstrdup("amd64");
+    img->npkgs = n + 1;
+    strata_pkg_sort(img->pkgs, img->npkgs);
+    return img;
+}
+
+TEST(evidence_ranks_and_stays_within_its_budget)
+{
+    strata_pkg_image *a = made_image(5000, "1.0", "2.36-9", "12");
+    strata_pkg_image *b = made_image(5000, "1.1", "3.0-1", "13");
+    strata_pkg_delta *d = strata_pkg_delta_new(a, b);
+    static const size_t budgets[] = {256, 1000, 4096, 65536, 1000000};
+    char *md, *line;
+    size_t i;
+
+    line = strata_pkg_delta_summary(d);
+    CHECK_STR_EQ(line, "5001 packages upgraded, 0 added, no removals; Debian "
+                       "GNU/Linux 12 → Debian GNU/Linux 13");
+    free(line);
+    for (i = 0; i < sizeof(budgets) / sizeof(budgets[0]); i++) {
+        md = strata_pkg_delta_markdown(d, "debian:12", budgets[i]);
+        printf("# budget %zu: %zu bytes\n", budgets[i], strlen(md));
+        CHECK(strlen(md) <= budgets[i]);
+        CHECK_CONTAINS(md, "#### What changed in `debian:12`\n\n5001 packages");
+        CHECK_CONTAINS(md, "**Major change: a new distribution release.**");
+        if (budgets[i] >= 1000) /* the major jump of a core package first */
+            CHECK_CONTAINS(md, "|---|---|---|---|\n| libc6 | 2.36-9 | 3.0-1 "
+                               "| core, **major** |\n| p-0000 |");
+        if (budgets[i] >= 4096 && budgets[i] < 1000000) {
+            CHECK_CONTAINS(md, "\n… and 4976 more (below)\n");
+            CHECK_CONTAINS(md, "<details><summary>All 5001 changes");
+            CHECK_CONTAINS(md, " more\n\n</details>\n");
+        }
+        if (budgets[i] == 1000000) {
+            CHECK(strstr(md, "… and") == NULL ||
+                  strstr(md, "… and 4976 more (below)") != NULL);
+            CHECK_CONTAINS(md, "| p-4999 | upgraded | 1.0 | 1.1 |  |\n\n"
+                               "</details>\n");
+        }
+        free(md);
+    }
+    strata_pkg_delta_free(d);
+    strata_pkg_image_free(a);
+    strata_pkg_image_free(b);
+}
+
 int
 main(void)
 {
@@ -790,6 +856,7 @@ main(void)
     RUN(rpm_vercmp_matches_rpm);
     RUN(store_keeps_a_digest_per_platform);
     RUN(delta_of_two_layer_stacks);
+    RUN(evidence_ranks_and_stays_within_its_budget);
     harness_sh("rm -rf %s", tmpdir);
     return harness_done();
 }

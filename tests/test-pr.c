@@ -31,6 +31,7 @@
 
 #include "config.h"
 #include "core.h"
+#include "harness-registry.h"
 #include "harness-server.h"
 #include "harness.h"
 #include "jobs.h"
@@ -44,6 +45,13 @@
 /* Process state on purpose: the atexit() handler must find the server. */
 static pid_t server_pid = -1;
 static int server_port;
+static harness_registry reg;
+
+static void
+stop_registry(void)
+{
+    harness_registry_stop(&reg);
+}
 
 static void
 stop_server(void)
@@ -72,6 +80,8 @@ start_server(const char *forge)
                     "strata/pin-debian-12-slim",
                     "--branch",
                     "strata/pin-all",
+                    "--branch",
+                    "strata/pin-debian-12",
                     NULL};
 
     server_port = harness_server_start(&server_pid, argv);
@@ -177,8 +187,14 @@ typedef struct fixture {
     char cache[128];
 } fixture;
 
+/*
+ * A repository whose Dockerfile is built on base@base_digest and alpine,
+ * under forge; pr_yaml is its pr mapping. The package evidence is off
+ * unless pr_yaml turns it on (the bases here are not in a registry).
+ */
 static void
-fixture_start(fixture *f, const char *forge, const char *pr_yaml)
+fixture_start_on(fixture *f, const char *forge, const char *pr_yaml,
+                 const char *base, const char *base_digest)
 {
     strata_error err = {0};
     char *yaml;
@@ -192,12 +208,13 @@ fixture_start(fixture *f, const char *forge, const char *pr_yaml)
        "--from=build /out /out\\n' > src/Dockerfile && cd src && git add "
        "Dockerfile && git -c user.name=dev -c user.email=dev@example.com "
        "commit -qm initial && git push -q ../app.git main",
-       f->dir, DEBIAN, dg('1'), ALPINE, dg('a'));
+       f->dir, base, base_digest, ALPINE, dg('a'));
     yaml = strata_xasprintf(
         "state: %s/strata.db\n"
         "pull_requests:\n"
         "  author: {name: Bot, email: bot@example.com}\n"
         "  labels: [deps]\n"
+        "  evidence: {packages: false}\n"
         "repos:\n"
         "  - url: file://%s/app.git\n"
         "    forge: {type: %s, repo: acme/app, api_url: "
@@ -227,6 +244,12 @@ fixture_start(fixture *f, const char *forge, const char *pr_yaml)
     f->env.store = f->store;
     f->env.cache_dir = f->cache;
     CHECK_OK(strata_runner_new(&f->runner, &f->loop, &f->env, 2, &err), &err);
+}
+
+static void
+fixture_start(fixture *f, const char *forge, const char *pr_yaml)
+{
+    fixture_start_on(f, forge, pr_yaml, DEBIAN, dg('1'));
 }
 
 static void
@@ -579,6 +602,193 @@ TEST(gitlab_grouped)
     stop_server();
 }
 
+/* ---- the package evidence (a real registry) --------------------------- */
+
+#define FILLER 3000
+static char deb_ref[128];
+static json_t *deb_v1, *deb_v2;
+
+/*
+ * A dpkg status: libc6 and openssl at the given versions, FILLER packages
+ * pkg-NNNN at filler, and tzdata when with_tzdata. New string.
+ */
+static char *
+status_of(const char *libc, const char *openssl, const char *filler,
+          int with_tzdata)
+{
+    strata_buf b = STRATA_BUF_INIT;
+    int i;
+
+    strata_buf_printf(&b,
+                      "Package: libc6\nStatus: install ok installed\n"
+                      "Architecture: amd64\nVersion: %s\n\n"
+                      "Package: openssl\nStatus: install ok installed\n"
+                      "Architecture: amd64\nVersion: %s\n\n",
+                      libc, openssl);
+    for (i = 0; i < FILLER; i++)
+        strata_buf_printf(&b,
+                          "Package: pkg-%04d\nStatus: install ok installed\n"
+                          "Architecture: amd64\nVersion: %s\n\n",
+                          i, filler);
+    if (with_tzdata)
+        strata_buf_puts(&b, "Package: tzdata\nStatus: install ok installed\n"
+                            "Architecture: all\nVersion: 2024a-0+deb12u1\n");
+    return strata_buf_detach(&b);
+}
+
+/* Pushes library/debian:TAG with status and Debian 12's os-release. */
+static json_t *
+seed_debian(const char *tag, char *status)
+{
+    json_t *spec = json_pack(
+        "{s:s, s:s, s:[{s:{s:s, s:s}}]}", "name", "library/debian", "tag", tag,
+        "layers", "files", "var/lib/dpkg/status", status, "etc/os-release",
+        "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\n"
+        "VERSION_ID=\"12\"\n");
+    char *text = json_dumps(spec, JSON_COMPACT);
+    json_t *img = NULL;
+
+    CHECK_EQ(harness_registry_seed(&reg, text, &img), 0);
+    CHECK(img != NULL);
+    free(text);
+    free(status);
+    json_decref(spec);
+    return img;
+}
+
+static void
+seed_bases(void)
+{
+    CHECK_EQ(harness_registry_start(&reg, NULL, NULL), 0);
+    atexit(stop_registry);
+    deb_v1 = seed_debian("12", status_of("2.36-9", "3.0.11-1", "1.0-1", 0));
+    deb_v2 = seed_debian(
+        "12", status_of("2.36-9+deb12u4", "3.0.13-1~deb12u1", "1.0-2", 1));
+    snprintf(deb_ref, sizeof(deb_ref), "%s/library/debian:12", reg.host);
+}
+
+TEST(github_body_shows_the_package_delta)
+{
+    fixture f;
+    strata_store_job *job;
+    strata_error err = {0};
+    const char *v1 = s_of(deb_v1, "digest"), *v2 = s_of(deb_v2, "digest");
+    const char *body, *libc, *pkg;
+    char *stored = NULL, want[512];
+    json_t *p, *pr, *base, *ev;
+
+    start_server("github");
+    fixture_start_on(&f, "github", "{evidence: {packages: true}}", deb_ref, v1);
+    observe(&f, deb_ref, v1);
+    observe(&f, deb_ref, v2);
+    job = run_one(&f, ":1", deb_ref, v2, STRATA_STORE_JOB_SUCCEEDED);
+    CHECK_STR_EQ(outcome(job), "pushed");
+    /* The job's result carries the summary of each base's delta. */
+    {
+        const json_t *r = job->result;
+
+        CHECK(r != NULL);
+        base = json_array_get(json_object_get(r, "bases"), 0);
+        CHECK_STR_EQ(s_of(json_object_get(base, "packages"), "summary"),
+                     "3002 packages upgraded, 1 added, no removals; Debian "
+                     "GNU/Linux 12 (bookworm)");
+        CHECK_EQ(
+            json_integer_value(json_object_get(
+                json_object_get(json_object_get(base, "packages"), "counts"),
+                "upgraded")),
+            3002);
+    }
+    strata_store_job_free(job);
+    p = pulls();
+    CHECK_EQ(json_array_size(p), 1);
+    pr = json_array_get(p, 0);
+    body = s_of(pr, "body");
+    printf("# body: %zu bytes\n", strlen(body));
+    /* Within GitHub's limit, however many packages changed. */
+    CHECK(strlen(body) <= 65536);
+    CHECK(strlen(body) > 30000);
+    snprintf(want, sizeof(want), "#### What changed in `%s`\n\n", deb_ref);
+    CHECK_CONTAINS(body, want);
+    CHECK_CONTAINS(body, "3002 packages upgraded, 1 added, no removals; "
+                         "Debian GNU/Linux 12 (bookworm).\n");
+    /* Core packages first, the rest counted, all in <details>. */
+    CHECK_CONTAINS(body, "| Package | Old | New | |\n|---|---|---|---|\n"
+                         "| libc6 | 2.36-9 | 2.36-9+deb12u4 | core |\n"
+                         "| openssl | 3.0.11-1 | 3.0.13-1\\~deb12u1 | core |\n"
+                         "| pkg-0000 | 1.0-1 | 1.0-2 |  |\n");
+    CHECK_CONTAINS(body, "… and 2977 more (below)\n");
+    CHECK_CONTAINS(body, "<details><summary>All 3003 changes</summary>");
+    CHECK_CONTAINS(body, "more\n\n</details>\n");
+    libc = strstr(body, "| libc6 | upgraded |");
+    pkg = strstr(body, "| pkg-0000 | upgraded |");
+    CHECK(libc != NULL && pkg != NULL && libc < pkg);
+    /* What follows the evidence is all there. */
+    CHECK_CONTAINS(body, "- `Dockerfile:1`: `");
+    snprintf(want, sizeof(want), "- `strata diff %s@%s %s@%s`", deb_ref, v1,
+             deb_ref, v2);
+    CHECK_CONTAINS(body, want);
+    CHECK_CONTAINS(body, "closes this request once `main` pins");
+    json_decref(p);
+    no_violations();
+    /* The notification carries the summary, flat, as sinks show it. */
+    ev = last_event(&f, "pr.opened");
+    CHECK_STR_EQ(s_of(ev, "packages"),
+                 "3002 packages upgraded, 1 added, no removals; Debian "
+                 "GNU/Linux 12 (bookworm)");
+    CHECK(json_is_false(json_object_get(ev, "packages_major")));
+    CHECK(json_is_false(json_object_get(ev, "packages_release_changed")));
+    CHECK_EQ(json_integer_value(json_object_get(ev, "packages_upgraded")),
+             3002);
+    CHECK_EQ(json_integer_value(json_object_get(ev, "packages_added")), 1);
+    CHECK_EQ(json_integer_value(json_object_get(ev, "packages_removed")), 0);
+    json_decref(ev);
+    /* Each digest was read once and kept for the fleet. */
+    CHECK_OK(strata_store_pkgdb_get(&stored, f.store, v1, "linux/amd64", &err),
+             &err);
+    CHECK_CONTAINS(stored, "\"2.36-9\"");
+    free(stored);
+    CHECK_OK(strata_store_pkgdb_get(&stored, f.store, v2, "linux/amd64", &err),
+             &err);
+    CHECK_CONTAINS(stored, "tzdata");
+    free(stored);
+    fixture_stop(&f);
+    stop_server();
+}
+
+TEST(an_unreadable_delta_never_fails_the_pin)
+{
+    fixture f;
+    strata_store_job *job;
+    const char *v2 = s_of(deb_v2, "digest");
+    char want[512];
+    json_t *p, *ev;
+
+    start_server("gitlab");
+    /* The old digest is not in the registry: its manifest is unknown. */
+    fixture_start_on(&f, "gitlab", "{evidence: {packages: true}}", deb_ref,
+                     dg('1'));
+    observe(&f, deb_ref, dg('1'));
+    observe(&f, deb_ref, v2);
+    job = run_one(&f, ":1", deb_ref, v2, STRATA_STORE_JOB_SUCCEEDED);
+    CHECK_STR_EQ(outcome(job), "pushed");
+    strata_store_job_free(job);
+    p = pulls();
+    CHECK_EQ(json_array_size(p), 1);
+    snprintf(want, sizeof(want),
+             "\nPackage changes of `%s` unavailable: ", deb_ref);
+    CHECK_CONTAINS(s_of(json_array_get(p, 0), "body"), want);
+    CHECK(strstr(s_of(json_array_get(p, 0), "body"), "#### What changed") ==
+          NULL);
+    json_decref(p);
+    ev = last_event(&f, "pr.opened");
+    CHECK(s_of(ev, "packages_error") != NULL);
+    CHECK(json_object_get(ev, "packages") == NULL);
+    json_decref(ev);
+    no_violations();
+    fixture_stop(&f);
+    stop_server();
+}
+
 int
 main(void)
 {
@@ -589,5 +799,15 @@ main(void)
     atexit(stop_server);
     RUN(github_one_request_per_base);
     RUN(gitlab_grouped);
+    if (harness_registry_missing(0) != NULL) {
+        printf("# no registry (%s): the package evidence is not tested\n",
+               harness_registry_missing(0));
+    } else {
+        seed_bases();
+        RUN(github_body_shows_the_package_delta);
+        RUN(an_unreadable_delta_never_fails_the_pin);
+        json_decref(deb_v1);
+        json_decref(deb_v2);
+    }
     return harness_done();
 }

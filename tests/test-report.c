@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "packages.h"
 #include "report.h"
 
 #define DAY (24LL * 60 * 60 * 1000)
@@ -755,7 +756,7 @@ TEST(render_csv_quotes)
              "docker.io/library/debian:12-slim," D("a") "," D(
                  "c") ",2,20,stale,golden,\"Payments, \"\"Core\"\"\",,gold,"
                       "platform security,,,"
-                      "https://git.example.com/acme/mono.git,Dockerfile,3,"
+                      "https://git.example.com/acme/mono.git,Dockerfile,3,,"
                       "\r\n");
     /* Seven rows and a header, each ended by CRLF. */
     {
@@ -768,6 +769,76 @@ TEST(render_csv_quotes)
         CHECK_EQ(n, 8);
     }
     free(csv);
+    json_decref(r);
+    world_release(&w);
+}
+
+/* Keeps a package database for digest, as packages/ stores one. */
+static void
+keep_packages(strata_store *st, const char *digest, const char *libc,
+              const char *bash)
+{
+    strata_error err = {0};
+    json_t *j = json_pack(
+        "{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:[{s:s, s:s, s:s}, "
+        "{s:s, s:s, s:s}]}",
+        "digest", digest, "platform", "linux/amd64", "ecosystem", "dpkg",
+        "os_id", "debian", "os_version_id", "12", "os_pretty",
+        "Debian GNU/Linux 12 (bookworm)", "compressed_size", (json_int_t) 1,
+        "uncompressed_size", (json_int_t) 2, "packages", "name", "bash",
+        "version", bash, "arch", "amd64", "name", "libc6", "version", libc,
+        "arch", "amd64");
+    char *body;
+    strata_pkg_image *img = NULL;
+
+    CHECK(j != NULL);
+    /* The form packages/ writes: checked by reading it back. */
+    CHECK_OK(strata_pkg_image_from_json(&img, j, &err), &err);
+    strata_pkg_image_free(img);
+    body = json_dumps(j, JSON_COMPACT);
+    CHECK_OK(strata_store_pkgdb_put(st, digest, "linux/amd64", body, &err),
+             &err);
+    free(body);
+    json_decref(j);
+}
+
+TEST(stale_rows_say_what_they_miss)
+{
+    world w;
+    json_t *r, *row, *payments = NULL;
+    char *s;
+    size_t i;
+
+    world_init(&w);
+    keep_packages(w.st, D("a"), "2.36-9", "5.2.15-2");
+    keep_packages(w.st, D("c"), "3.0-1", "5.2.15-3");
+    r = world_report(&w, NULL);
+    json_array_foreach (json_object_get(r, "rows"), i, row) {
+        const char *img = json_string_value(json_object_get(row, "image"));
+
+        if (strcmp(img, "registry.example.com/acme/payments:latest") == 0)
+            payments = row;
+        else /* the others: current, unknown, or packages not kept */
+            CHECK(json_is_null(json_object_get(row, "missing")));
+    }
+    CHECK(payments != NULL);
+    CHECK_STR_EQ(json_string_value(json_object_get(payments, "missing")),
+                 "2 packages upgraded, 0 added, no removals; Debian GNU/Linux "
+                 "12 (bookworm)");
+    CHECK(json_is_true(json_object_get(payments, "missing_major")));
+    s = render(r, STRATA_REPORT_TABLE, 0);
+    CHECK_CONTAINS(s, "\nregistry.example.com/acme/payments:latest misses: 2 "
+                      "packages upgraded, 0 added, no removals; Debian "
+                      "GNU/Linux 12 (bookworm) (major)\n7 images, 1 stale");
+    free(s);
+    s = render(r, STRATA_REPORT_HTML, 0);
+    CHECK_CONTAINS(s, "Missing packages");
+    CHECK_CONTAINS(s, "2 packages upgraded, 0 added, no removals;");
+    free(s);
+    s = render(r, STRATA_REPORT_CSV, 0);
+    CHECK_CONTAINS(s, "Dockerfile,3,,\"2 packages upgraded, 0 added, no "
+                      "removals; Debian GNU/Linux 12 (bookworm)\"\r\n");
+    free(s);
     json_decref(r);
     world_release(&w);
 }
@@ -1029,6 +1100,7 @@ main(int argc, char **argv)
     RUN(running_kubectl);
     RUN(render_csv_quotes);
     RUN(render_table_md_json);
+    RUN(stale_rows_say_what_they_miss);
     RUN(render_html_escapes);
     RUN(prometheus_gauges);
     RUN(formats);
