@@ -133,13 +133,8 @@ check "a rebuild for v4 is running" wait_until 30 sh -c \
     "tail -n +$lines '$work/daemon.log' | grep -q 'rebuild .*claimed -> running'"
 check "SIGHUP applied the new notify sink: base.updated for v4 delivered" \
     wait_until 30 grep -q "$base_v4" "$work/hup-notify.json"
-# The pr jobs of v4 end before the stop: a pr job that SIGTERM cuts short
-# is left "running" on purpose (the next start re-queues it), and reading
-# the base's package delta for its body makes it outlast the notification.
-no_pr_running() {
-    [ "$(jobs_json | jpy "len([j for j in d if j['action'] == 'pr' and j['state'] == 'running'])")" = 0 ]
-}
-check "the pr jobs under way for v4 ended" wait_until 30 no_pr_running
+# A pr job of v4 may still be reading the base's package delta: SIGTERM
+# cuts it short and it goes back to the queue, never left "running".
 t0=$(now_ms)
 kill -TERM "$dpid"
 wait "$dpid"
