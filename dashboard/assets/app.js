@@ -666,5 +666,15 @@
     render(false);
   });
   window.addEventListener('hashchange', () => render(true));
+  /* The link of the page already shown changes no hash: it draws the page
+   * again, fresh, as a click on it promises. */
+  document.querySelectorAll('.top nav a').forEach((a) => {
+    a.addEventListener('click', (ev) => {
+      if (a.getAttribute('href') === location.hash) {
+        ev.preventDefault();
+        render(true);
+      }
+    });
+  });
   start();
 })();
