@@ -125,6 +125,6 @@ is "$(events_json | jpy "[(e['payload']['approved_by'], e['payload']['digest']) 
 check "v3 is approved" wait_until 5 state_is "$v3" approved
 check "and planned at once (3 more pull requests)" wait_until 10 jobs_are 6
 is "$(approve "$body")" 409 "a second approval: 409"
-check "the pull request says it was approved unsigned" bash -c \
+check "the pull request says it was approved unsigned" wait_until 30 bash -c \
     "git -C '$work/git/web.git' log --all --format=%B | grep -q 'NOT verified: approved unsigned by api token'"
 finish
