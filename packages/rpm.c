@@ -141,7 +141,8 @@ strata_pkg_rpm_parse(strata_pkg **pkgs, size_t *npkgs, const char *name,
     size_t cap = *npkgs;
     int rc, src;
 
-    if (len < 16 || memcmp(data, "SQLite format 3", 16) != 0)
+    /* The sqlite header is 100 bytes; bytes 18-19 are read below. */
+    if (len < 100 || memcmp(data, "SQLite format 3", 16) != 0)
         return strata_error_set(err, STRATA_EPROTO,
                                 "'%s': not a sqlite database", name);
     if (sqlite3_open_v2(":memory:", &db, SQLITE_OPEN_READWRITE, NULL) !=
