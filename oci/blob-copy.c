@@ -196,29 +196,31 @@ on_body(strata_http_transfer *t, const char *data, size_t len, void *arg)
 }
 
 /* Checks what the GET gave against the descriptor: size, then digest. */
-static int
-check_stream(copy_op *o, strata_error *err)
+int
+strata_oci__blob_check(EVP_MD_CTX *md, uint64_t received, int64_t size,
+                       const char *digest, const strata_ref *ref,
+                       strata_error *err)
 {
-    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned char sum[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
     char hex[2 * EVP_MAX_MD_SIZE + 1];
     unsigned int i;
 
-    if (o->received != (uint64_t) o->size)
+    if (received != (uint64_t) size)
         return strata_error_set(err, STRATA_EPROTO,
                                 "blob '%s' of '%s' has %llu bytes, its "
                                 "descriptor says %lld",
-                                o->digest, strata_ref_name(o->src),
-                                (unsigned long long) o->received,
-                                (long long) o->size);
-    EVP_DigestFinal_ex(o->md, md, &mdlen);
+                                digest, strata_ref_name(ref),
+                                (unsigned long long) received,
+                                (long long) size);
+    EVP_DigestFinal_ex(md, sum, &mdlen);
     for (i = 0; i < mdlen; i++)
-        snprintf(hex + 2 * i, 3, "%02x", md[i]);
-    if (strcmp(hex, o->digest + 7) != 0)
+        snprintf(hex + 2 * i, 3, "%02x", sum[i]);
+    if (strcmp(hex, digest + 7) != 0)
         return strata_error_set(err, STRATA_EPROTO,
                                 "digest mismatch for blob '%s' of '%s': "
                                 "content is 'sha256:%s'",
-                                o->digest, strata_ref_name(o->src), hex);
+                                digest, strata_ref_name(ref), hex);
     return 0;
 }
 
@@ -241,7 +243,9 @@ on_get(const strata_http_response *resp, const strata_error *rerr, void *arg)
                              o->digest, strata_ref_name(o->src),
                              (long long) o->size);
         copy_fail(o, err.code ? &err : rerr);
-    } else if (!o->failed && check_stream(o, &err) != 0)
+    } else if (!o->failed &&
+               strata_oci__blob_check(o->md, o->received, o->size, o->digest,
+                                      o->src, &err) != 0)
         copy_fail(o, &err);
     copy_settle(o);
 }

@@ -50,32 +50,6 @@ on_body(strata_http_transfer *t, const char *data, size_t len, void *arg)
     return rc;
 }
 
-static int
-check_stream(stream_op *o, strata_error *err)
-{
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    char hex[2 * EVP_MAX_MD_SIZE + 1];
-    unsigned int i;
-
-    if (o->received != (uint64_t) o->size)
-        return strata_error_set(err, STRATA_EPROTO,
-                                "blob '%s' of '%s' has %llu bytes, its "
-                                "descriptor says %lld",
-                                o->digest, strata_ref_name(o->ref),
-                                (unsigned long long) o->received,
-                                (long long) o->size);
-    EVP_DigestFinal_ex(o->md, md, &mdlen);
-    for (i = 0; i < mdlen; i++)
-        snprintf(hex + 2 * i, 3, "%02x", md[i]);
-    if (strcmp(hex, o->digest + 7) != 0)
-        return strata_error_set(err, STRATA_EPROTO,
-                                "digest mismatch for blob '%s' of '%s': "
-                                "content is 'sha256:%s'",
-                                o->digest, strata_ref_name(o->ref), hex);
-    return 0;
-}
-
 static void
 on_get(const strata_http_response *resp, const strata_error *rerr, void *arg)
 {
@@ -92,7 +66,8 @@ on_get(const strata_http_response *resp, const strata_error *rerr, void *arg)
     else if (rerr != NULL)
         err = *rerr;
     else
-        check_stream(o, &err);
+        strata_oci__blob_check(o->md, o->received, o->size, o->digest, o->ref,
+                               &err);
     o->cb(err.code != 0 ? &err : NULL, o->arg);
     stream_free(o);
 }

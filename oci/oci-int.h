@@ -6,6 +6,8 @@
 #ifndef STRATA_OCI_INT_H
 #define STRATA_OCI_INT_H
 
+#include <openssl/evp.h>
+
 #include "oci.h"
 
 /* A cached bearer token for one scope. */
@@ -247,5 +249,14 @@ int strata_oci__check_blob_digest(const strata_ref *ref, const char *digest,
 /* manifest.c: "os/arch[/variant]" into parts (caller frees); -1 if bad. */
 int strata_oci__platform_split(char **os, char **arch, char **variant,
                                const char *platform);
+
+/*
+ * A streamed blob against its descriptor (blob-copy.c): received bytes
+ * equal to size, then md's SHA-256 equal to digest ("sha256:<hex>").
+ * Finalises md. STRATA_EPROTO naming the blob and ref otherwise.
+ */
+int strata_oci__blob_check(EVP_MD_CTX *md, uint64_t received, int64_t size,
+                           const char *digest, const strata_ref *ref,
+                           strata_error *err);
 
 #endif
