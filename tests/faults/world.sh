@@ -26,7 +26,14 @@ world_setup() {
     cat >"$work/sink.sh" <<'SH'
 #!/bin/sh
 # One line per delivery: the key, then the event; one write, appended.
+# A sender killed before it wrote the event leaves an empty or cut body:
+# refused, as an HTTP receiver refuses a body shorter than its
+# Content-Length, and delivered again after the restart.
 body=$(cat)
+case $body in
+'{'*'}') ;;
+*) exit 1 ;;
+esac
 printf '%s %s\n' "$STRATA_DELIVERY" "$body" >>"$1"
 SH
     chmod +x "$work/sink.sh"
@@ -104,8 +111,9 @@ server_cleanup() {
 show() {
     if [ "${shown:-0}" -lt "${FAULT_SHOW:-1}" ]; then
         shown=$((${shown:-0} + 1))
-        echo "# $2:"
-        tail -n 15 "$1" | sed 's/^/#   /'
+        # stdout is TAP (meson parses it); stderr is what CI prints
+        # of a failed test, so the log goes to both.
+        { echo "# $2:"; tail -n 25 "$1" | sed 's/^/#   /'; } | tee /dev/stderr
     fi
 }
 
