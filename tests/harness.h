@@ -10,20 +10,65 @@
 #ifndef STRATA_TESTS_HARNESS_H
 #define STRATA_TESTS_HARNESS_H
 
+#include <execinfo.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int harness_count;
 static const char *harness_current = "";
 
 #define TEST(name) static void name(void)
 
+/*
+ * The watchdog: a test binary that sets harness_watchdog_s (seconds) has
+ * each test that runs longer than that end the binary with a TAP line
+ * naming it and the stack where it was, written from the SIGALRM handler
+ * (write(2) and backtrace_symbols_fd only), instead of hanging until
+ * meson's timeout says nothing of where.
+ */
+static unsigned harness_watchdog_s;
+
+static void
+harness_on_alarm(int sig)
+{
+    static const char head[] = "not ok - watchdog: still running: ";
+    void *frames[64];
+    int n;
+
+    (void) sig;
+    (void) !write(1, head, sizeof(head) - 1);
+    (void) !write(1, harness_current, strlen(harness_current));
+    (void) !write(1, "\n", 1);
+    (void) !write(2, head, sizeof(head) - 1);
+    (void) !write(2, harness_current, strlen(harness_current));
+    (void) !write(2, "\n", 1);
+    n = backtrace(frames, 64);
+    backtrace_symbols_fd(frames, n, 2);
+    _exit(1);
+}
+
+static inline void
+harness_arm(void)
+{
+    void *frame;
+
+    if (harness_watchdog_s == 0)
+        return;
+    backtrace(&frame, 1); /* loads libgcc now, not in the handler */
+    signal(SIGALRM, harness_on_alarm);
+    alarm(harness_watchdog_s);
+}
+
 #define RUN(name)                                                              \
     do {                                                                       \
         harness_current = #name;                                               \
+        harness_arm();                                                         \
         name();                                                                \
+        alarm(0);                                                              \
         printf("ok %d - %s\n", ++harness_count, #name);                        \
         fflush(stdout);                                                        \
     } while (0)

@@ -1254,6 +1254,8 @@ main(void)
     if (access("/usr/bin/python3", X_OK) != 0)
         SKIP_ALL("no /usr/bin/python3 for the fault proxy");
     strata_log_setup(STRATA_LOG_ERROR, STRATA_LOG_TEXT);
+    /* Each test takes seconds; one hung once in CI, unexplained. */
+    harness_watchdog_s = 100;
     CHECK_EQ(harness_registry_start(&registry, NULL, NULL), 0);
     RUN(first_sighting_then_no_change);
     RUN(change_after_push_to_same_tag);
