@@ -789,6 +789,52 @@ TEST(an_unreadable_delta_never_fails_the_pin)
     stop_server();
 }
 
+/* evidence.packages: false reads nothing and shows nothing. */
+TEST(evidence_off_reads_and_shows_nothing)
+{
+    fixture f;
+    strata_store_job *job;
+    strata_error err = {0};
+    const char *v1 = s_of(deb_v1, "digest"), *v2 = s_of(deb_v2, "digest");
+    const char *body;
+    char *stored = NULL;
+    json_t *p, *ev;
+
+    start_server("github");
+    fixture_start_on(&f, "github", "{evidence: {packages: false}}", deb_ref,
+                     v1);
+    observe(&f, deb_ref, v1);
+    observe(&f, deb_ref, v2);
+    job = run_one(&f, ":1", deb_ref, v2, STRATA_STORE_JOB_SUCCEEDED);
+    CHECK_STR_EQ(outcome(job), "pushed");
+    CHECK(json_object_get(
+              json_array_get(json_object_get(job->result, "bases"), 0),
+              "packages") == NULL);
+    strata_store_job_free(job);
+    p = pulls();
+    CHECK_EQ(json_array_size(p), 1);
+    body = s_of(json_array_get(p, 0), "body");
+    CHECK(strstr(body, "What changed") == NULL);
+    CHECK(strstr(body, "Package changes") == NULL);
+    CHECK(strstr(body, "strata diff") == NULL);
+    CHECK_CONTAINS(body, "- `Dockerfile:1`: `");
+    json_decref(p);
+    ev = last_event(&f, "pr.opened");
+    CHECK(json_object_get(ev, "packages") == NULL);
+    CHECK(json_object_get(ev, "packages_error") == NULL);
+    json_decref(ev);
+    /* Neither digest was read: the store kept nothing. */
+    CHECK_EQ(strata_store_pkgdb_get(&stored, f.store, v1, "linux/amd64", &err),
+             STRATA_ENOTFOUND);
+    strata_error_clear(&err);
+    CHECK_EQ(strata_store_pkgdb_get(&stored, f.store, v2, "linux/amd64", &err),
+             STRATA_ENOTFOUND);
+    strata_error_clear(&err);
+    no_violations();
+    fixture_stop(&f);
+    stop_server();
+}
+
 int
 main(void)
 {
@@ -806,6 +852,7 @@ main(void)
         seed_bases();
         RUN(github_body_shows_the_package_delta);
         RUN(an_unreadable_delta_never_fails_the_pin);
+        RUN(evidence_off_reads_and_shows_nothing);
         json_decref(deb_v1);
         json_decref(deb_v2);
     }
