@@ -289,6 +289,7 @@ static const char *const events[] = {
     "stale.found",
     "catalog.violation",
     "base.signature_failed",
+    "base.held",
     "rebase.done",
     "pr.closed",
     "rescan.regressed",

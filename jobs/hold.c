@@ -23,8 +23,10 @@
 static json_t *
 change_line(const strata_pkg_change *c)
 {
+    if (c->old_version == NULL)
+        return json_sprintf("%s (added) %s", c->name, c->new_version);
     if (c->new_version == NULL)
-        return json_sprintf("%s %s", c->name, c->old_version);
+        return json_sprintf("%s %s (removed)", c->name, c->old_version);
     return json_sprintf("%s %s → %s", c->name, c->old_version, c->new_version);
 }
 
