@@ -402,7 +402,7 @@ on_stop_timer(uv_timer_t *t)
     /* Jobs under way finish (bounded); their children are theirs. */
     if (!d->scanning && d->evidence_running == 0 &&
         (strata_runner_running(d->runner) == 0 ||
-                         strata_now_ms() - d->stop_started >= DRAIN_MS)) {
+         strata_now_ms() - d->stop_started >= DRAIN_MS)) {
         if (strata_runner_running(d->runner) > 0)
             log_warn("%d jobs still running: they will be re-queued at the "
                      "next start",

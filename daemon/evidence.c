@@ -64,8 +64,8 @@ ev_work_cb(uv_work_t *req)
      * stop waits for the read at most this long. */
     opts.timeout_ms = 120000;
     /* The store only keeps what is read: without it, the read still is. */
-    if (w->store_path != NULL && strata_store_open(&st, w->store_path, &err) !=
-                                     0) {
+    if (w->store_path != NULL &&
+        strata_store_open(&st, w->store_path, &err) != 0) {
         log_warn("evidence of %s: packages not kept: %s", w->ref, err.msg);
         st = NULL;
     }
@@ -209,8 +209,8 @@ record_hold(strata_daemon *d, const json_t *u)
         "packages", json_string_value(json_object_get(row, "summary")),
         "severity", "warning");
 
-    if (strata_jobs_event_once(&d->env, key, "base.held", ref, payload,
-                               &err) != 0)
+    if (strata_jobs_event_once(&d->env, key, "base.held", ref, payload, &err) !=
+        0)
         strata_daemon__error(d, "recording event 'base.held'", &err);
     else
         free(strata_strmap_put(d->evidence_held, ref, strata_xstrdup(new_)));

@@ -69,9 +69,9 @@ strata_hold_evidence(const char *old, const char *new_, const char *platform,
         const char *o = d->old_version_id ? d->old_version_id : d->old_os;
         const char *n = d->new_version_id ? d->new_version_id : d->new_os;
 
-        json_object_set_new(row, "release",
-                            json_sprintf("%s → %s", o ? o : "none",
-                                         n ? n : "none"));
+        json_object_set_new(
+            row, "release",
+            json_sprintf("%s → %s", o ? o : "none", n ? n : "none"));
     }
     json_object_set_new(row, "downgraded",
                         json_integer((json_int_t) d->downgraded));
@@ -95,8 +95,8 @@ strata_hold_evidence(const char *old, const char *new_, const char *platform,
 /* Reads ref@digest's packages (a worker's: blocks). */
 static int
 read_side(strata_pkg_image **out, strata_store *st,
-          const strata_registry_opts *opts, const char *ref,
-          const char *digest, const char *platform, strata_error *err)
+          const strata_registry_opts *opts, const char *ref, const char *digest,
+          const char *platform, strata_error *err)
 {
     strata_ref *base = NULL, *with = NULL;
     int rc;
@@ -124,13 +124,13 @@ strata_hold_read_sync(strata_store *st, const strata_registry_opts *opts,
     } else {
         unsigned attempts = prev_attempts + 1;
 
-        row = json_pack(
-            "{s:s, s:s, s:s, s:s, s:i, s:I, s:I}", "old", old, "new", new_,
-            "platform", platform, "error", err.msg, "attempts", (int) attempts,
-            "time", (json_int_t) now, "retry_at",
-            (json_int_t) (now + (int64_t) strata_backoff_ms(
-                                    HOLD_RETRY_BASE_MS, attempts - 1,
-                                    HOLD_RETRY_CAP_MS)));
+        row =
+            json_pack("{s:s, s:s, s:s, s:s, s:i, s:I, s:I}", "old", old, "new",
+                      new_, "platform", platform, "error", err.msg, "attempts",
+                      (int) attempts, "time", (json_int_t) now, "retry_at",
+                      (json_int_t) (now + (int64_t) strata_backoff_ms(
+                                              HOLD_RETRY_BASE_MS, attempts - 1,
+                                              HOLD_RETRY_CAP_MS)));
     }
     strata_pkg_image_free(a);
     strata_pkg_image_free(b);
@@ -195,7 +195,8 @@ add_list(strata_buf *b, const char *what, const json_t *list, json_int_t n)
         strata_buf_printf(b, "%s%s", i == 0 ? " " : ", ",
                           json_string_value(json_array_get(list, i)));
     if ((json_int_t) i < n)
-        strata_buf_printf(b, " and %lld more", (long long) (n - (json_int_t) i));
+        strata_buf_printf(b, " and %lld more",
+                          (long long) (n - (json_int_t) i));
 }
 
 char *

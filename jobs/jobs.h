@@ -72,10 +72,10 @@ json_t *strata_hold_evidence(const char *old, const char *new_,
  * prev_attempts + 1 and retry_at a backoff from now.
  */
 json_t *strata_hold_read_sync(strata_store *st,
-                              const strata_registry_opts *opts,
-                              const char *ref, const char *old,
-                              const char *new_, const char *platform,
-                              unsigned prev_attempts, int64_t now);
+                              const strata_registry_opts *opts, const char *ref,
+                              const char *old, const char *new_,
+                              const char *platform, unsigned prev_attempts,
+                              int64_t now);
 /* Writes row as "evidence:REF". */
 int strata_hold_record(strata_store *st, const char *ref, const json_t *row,
                        strata_error *err);

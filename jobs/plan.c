@@ -9,8 +9,9 @@
  * forgets one. A base that needs approval waits, after its soak, until
  * "approved:REF" names its current digest (`strata approve`); so does an
  * update that pull_requests.evidence.hold_on holds (hold.c), after its
- * package delta has been read ("awaiting-evidence" until then). A first sighting
- * is recorded, not planned; a digest that strata's own rebuild produced
+ * package delta has been read ("awaiting-evidence" until then). A first
+ * sighting is recorded, not planned; a digest that strata's own rebuild
+ * produced
  * ("produced:REF") is not an update either: its children were already planned
  * with the base that caused it.
  */

@@ -105,13 +105,19 @@ const char *const *
 strata_notify_event_types(void)
 {
     static const char *const names[] = {
-        "base.updated",    "base.signature_failed",
+        "base.updated",
+        "base.signature_failed",
         "base.held",
-        "rebuild.started", "rebuild.succeeded",
-        "rebuild.failed",  "rebase.done",
-        "pr.opened",       "pr.updated",
-        "pr.closed",       "rescan.regressed",
-        "report.stale",    NULL,
+        "rebuild.started",
+        "rebuild.succeeded",
+        "rebuild.failed",
+        "rebase.done",
+        "pr.opened",
+        "pr.updated",
+        "pr.closed",
+        "rescan.regressed",
+        "report.stale",
+        NULL,
     };
     return names;
 }
