@@ -11,9 +11,8 @@
  * update that pull_requests.evidence.hold_on holds (hold.c), after its
  * package delta has been read ("awaiting-evidence" until then). A first
  * sighting is recorded, not planned; a digest that strata's own rebuild
- * produced
- * ("produced:REF") is not an update either: its children were already planned
- * with the base that caused it.
+ * produced ("produced:REF") is not an update either: its children were
+ * already planned with the base that caused it.
  */
 #include <stdlib.h>
 #include <string.h>

@@ -107,7 +107,6 @@ strata_notify_event_types(void)
     static const char *const names[] = {
         "base.updated",
         "base.signature_failed",
-        "base.held",
         "rebuild.started",
         "rebuild.succeeded",
         "rebuild.failed",
@@ -117,6 +116,7 @@ strata_notify_event_types(void)
         "pr.closed",
         "rescan.regressed",
         "report.stale",
+        "base.held",
         NULL,
     };
     return names;
