@@ -86,7 +86,8 @@ strata_hold_evidence(const char *old, const char *new_, const char *platform,
             json_array_append_new(downs, change_line(c));
         if (c->kind == STRATA_PKG_REMOVED &&
             json_array_size(rms) < HOLD_MAX_LISTED)
-            json_array_append_new(rms, change_line(c));
+            json_array_append_new(
+                rms, json_sprintf("%s %s", c->name, c->old_version));
     }
     strata_pkg_delta_free(d);
     return row;
