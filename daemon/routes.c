@@ -260,14 +260,15 @@ approve_update(strata_api_req *req, strata_daemon *d, const strata_ref *ref,
         goto fail;
     }
     if (strata_store_watch_state_get(&ws, d->store, strata_ref_string(bare),
-                                     &err) != 0)
-        goto fail;
-    if (ws.current_digest == NULL) {
+                                     &err) == STRATA_ENOTFOUND ||
+        (err.code == 0 && ws.current_digest == NULL)) {
         strata_error_set(&err, STRATA_ENOTFOUND, "'%s' has no digest yet",
                          strata_ref_string(bare));
         status = 404;
         goto fail;
     }
+    if (err.code != 0)
+        goto fail;
     if (digest != NULL && strcmp(digest, ws.current_digest) != 0) {
         strata_error_set(&err, STRATA_ECONFLICT,
                          "'%s' is at %s now, not %s: nothing approved",
