@@ -3,8 +3,9 @@
 # run --once`, a real registry behind the fault proxy and a repository
 # whose Dockerfile is FROM the watched base:
 #   - libc6 jumps a major version (2.36 -> 3.0): the update is held, no pr
-#     job, base.held recorded once with the reason and the delta's
-#     summary, `strata plan` says why; another run holds it still;
+#     job, base.held recorded (and delivered to an exec sink) once with
+#     the reason and the delta's summary, `strata plan` says why;
+#     another run holds it still;
 #   - `strata approve BASE` releases it and the pr job runs;
 #   - an update that matches nothing (libc6 3.0-1 -> 3.0-2) is planned at
 #     once;
@@ -70,6 +71,11 @@ pull_requests:
   evidence:
     hold_on: $1
 api: {listen: "127.0.0.1:0", token: "hold-api-t0ken"}
+notify:
+  - name: held
+    type: exec
+    events: [base.held]
+    command: "cat >>$work/held-notify.json; echo >>$work/held-notify.json"
 YAML
     cp "$work/strata.yaml" "$work/cli.yaml"
 }
@@ -94,6 +100,9 @@ is "$(events_json | jpy "[e['payload']['reason'] for e in d if e['type'] == 'bas
     '["libc6 2.36-9 \u2192 3.0-1"]' "base.held carries the reason"
 check "base.held carries the delta's summary line" bash -c \
     "'$strata' -c '$work/cli.yaml' events --format json | grep -q '2 packages upgraded'"
+is "$(head -n 1 "$work/held-notify.json" | jpy "[d['type'], d['reason'], d['packages'], d['severity']]")" \
+    '["base.held", "libc6 2.36-9 \u2192 3.0-1", "2 packages upgraded, 0 added, no removals; Debian GNU/Linux 12", "warning"]' \
+    "the notification sink got base.held with the reason and the summary"
 S plan >"$work/plan.txt"
 check "strata plan shows the state and the reason" grep -q "^held $BASE@$v2" "$work/plan.txt"
 check "... held: libc6 2.36-9 → 3.0-1 (strata approve BASE)" \
@@ -161,6 +170,7 @@ code=$(acurl -sS -o "$work/approve.json" -w '%{http_code}' -X POST \
 is "$code" 200 "POST /api/v1/bases/approve"
 four_done() { jobs_settled 4; }
 check "approved: the daemon plans it and the pr job runs" wait_until 60 four_done
+is "$(grep -c base.held "$work/held-notify.json")" 3 "each hold notified once"
 kill -TERM "$dpid"
 check "the daemon stops" wait_until 30 bash -c "! kill -0 $dpid"
 
