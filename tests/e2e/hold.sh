@@ -14,7 +14,8 @@
 #     and it is planned once the registry answers;
 #   - a distribution release change held under [distribution_release];
 #   - the daemon reads the delta in a worker and holds; approving through
-#     the API releases it;
+#     the API releases it; a failed read is tried again after its backoff,
+#     not at every plan tick;
 #   - a bad hold_on value, and hold_on in repos[].pr, are config errors
 #     with their position.
 . "$(dirname "$0")/lib.sh"
@@ -171,6 +172,21 @@ is "$code" 200 "POST /api/v1/bases/approve"
 four_done() { jobs_settled 4; }
 check "approved: the daemon plans it and the pr job runs" wait_until 60 four_done
 is "$(grep -c base.held "$work/held-notify.json")" 3 "each hold notified once"
+
+# The registry fails under the daemon: awaiting-evidence, read again only
+# after its backoff (30 s), not at every plan tick (5 s); then planned.
+fault "mode=500&path=/blobs/"
+v7=$(seed_status "$(stanza bash 5.2.15-4; stanza libc6 4.0-2)" 13)
+attempts() { plan_json | jpy "d['updates'][0]['evidence'].get('attempts') if d['updates'] else None"; }
+first_failure() { [ "$(attempts)" = 1 ]; }
+check "registry 500 under the daemon: awaiting-evidence, attempt 1" wait_until 30 first_failure
+is "$(plan_state)" '["awaiting-evidence"]' "not held, not planned"
+sleep 11
+is "$(attempts)" 1 "11 s later (two plan ticks): not read again before its backoff"
+fault "mode=none"
+five_done() { jobs_settled 5; }
+check "after the backoff it is read again and planned" wait_until 60 five_done
+is "$(count_events base.held)" 3 "and never held"
 kill -TERM "$dpid"
 check "the daemon stops" wait_until 30 bash -c "! kill -0 $dpid"
 
