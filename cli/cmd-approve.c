@@ -1,6 +1,7 @@
 /*
  * cmd-approve.c - `strata approve REF [--digest D]`: lets a held base
- * update go ahead (watch.approval or watch.bases[].approval). It records
+ * update go ahead (watch.approval or watch.bases[].approval, or an update
+ * pull_requests.evidence.hold_on holds). It records
  * approved:REF = the digest (the current one when --digest is not given)
  * in the store; the daemon plans it at its next plan tick, and
  * `strata plan` shows it as due. Approving a digest that is not the
@@ -114,8 +115,10 @@ const strata_cmd_entry strata_cmd_approve = {
     .name = "approve",
     .summary = "Let a base update that waits for approval go ahead.",
     .help = "With watch.approval (or a base's approval: true), a new digest "
-            "is held\nafter its soak until approved. REF's current digest "
-            "is approved, or\nDIGEST, which must be the current one.\n"
+            "is held\nafter its soak until approved; so is one whose package "
+            "delta matches\npull_requests.evidence.hold_on (strata plan "
+            "says why). REF's current\ndigest is approved, or DIGEST, which "
+            "must be the current one.\n"
             "With --unsigned, overrides the signature gate for BASE@DIGEST "
             "(quarantined\nor awaiting its signature): it is planned as if "
             "verified, and the audit\nevent base.unsigned_approved names "

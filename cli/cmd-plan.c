@@ -12,6 +12,31 @@
 #include "cli.h"
 #include "jobs.h"
 
+/* hold_on (pull_requests.evidence.hold_on): why it waits or is held. */
+static void
+print_evidence(const json_t *u)
+{
+    const json_t *e = json_object_get(u, "evidence");
+    const char *reason = json_string_value(json_object_get(u, "hold_reason"));
+    const char *error = json_string_value(json_object_get(e, "error"));
+    const char *summary = json_string_value(json_object_get(e, "summary"));
+
+    if (e == NULL)
+        return;
+    if (reason != NULL)
+        printf("  held: %s (strata approve %s)\n", reason,
+               json_string_value(json_object_get(u, "base")));
+    if (error != NULL)
+        printf("  packages: not read (attempt %lld): %s\n",
+               (long long) json_integer_value(json_object_get(e, "attempts")),
+               error);
+    else if (summary != NULL)
+        printf("  packages: %s\n", summary);
+    else
+        printf("  packages: %s\n",
+               json_string_value(json_object_get(e, "state")));
+}
+
 static int
 exec_plan(strata_cmd_ctx *ctx)
 {
@@ -51,6 +76,7 @@ exec_plan(strata_cmd_ctx *ctx)
                 printf("  signature: %s: %s\n",
                        json_string_value(json_object_get(v, "state")),
                        json_string_value(json_object_get(v, "reason")));
+            print_evidence(u);
             json_array_foreach (json_object_get(u, "waves"), j, w) {
                 printf("  wave %zu\n", j + 1);
                 json_array_foreach (w, k, h)

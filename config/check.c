@@ -181,6 +181,7 @@ strata_config__check_repo(strata_config__ctx *ctx, void *obj,
     const yaml_node_t *actions =
         strata_config__lookup(ctx, node, "on_base_update");
     const yaml_node_t *type = strata_config__lookup(ctx, forge, "type");
+    const yaml_node_t *hold;
     char *host = NULL, *path = NULL;
     int remote = 0;
 
@@ -235,6 +236,18 @@ strata_config__check_repo(strata_config__ctx *ctx, void *obj,
                                   "ssh_key_file"),
             "cannot read 'ssh_key_file' '%s': %s", r->ssh_key_file,
             strerror(errno));
+    /* hold_on holds a base's whole update, every repository's jobs: it
+     * cannot differ per repository. */
+    hold = strata_config__lookup(
+        ctx,
+        strata_config__lookup(ctx, strata_config__lookup(ctx, node, "pr"),
+                              "evidence"),
+        "hold_on");
+    if (!strata_config__is_null(hold))
+        strata_config__at(ctx, hold,
+                          "'hold_on' holds a base's whole update, not one "
+                          "repository's: set it in the top-level "
+                          "'pull_requests.evidence', not in 'repos[].pr'");
     free(host);
     free(path);
 }

@@ -214,6 +214,7 @@ struct strata_config__schema {
 extern const strata_config__schema strata_config__root;
 extern const char *const strata_config__forge_names[];
 extern const char *const strata_config__action_names[];
+extern const char *const strata_config__hold_names[];
 extern const char *const strata_config__builder_names[];
 extern const char *const strata_config__notify_names[];
 extern const char *const strata_config__webhook_names[];

@@ -399,3 +399,14 @@ strata_config_action_name(unsigned action_bit)
             return strata_config__action_names[i];
     return NULL;
 }
+
+const char *
+strata_config_hold_name(unsigned hold_bit)
+{
+    int i;
+
+    for (i = 0; strata_config__hold_names[i] != NULL; i++)
+        if (hold_bit == (1u << i))
+            return strata_config__hold_names[i];
+    return NULL;
+}

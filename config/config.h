@@ -178,6 +178,14 @@ enum {
     STRATA_ACTION_EXEC = 1 << 5,
 };
 
+/* What holds a base update for approval (pull_requests.evidence.hold_on). */
+enum {
+    STRATA_HOLD_RELEASE = 1 << 0,   /* distribution_release */
+    STRATA_HOLD_MAJOR = 1 << 1,     /* major: a core package, or the release */
+    STRATA_HOLD_DOWNGRADE = 1 << 2, /* downgrade: any package */
+    STRATA_HOLD_REMOVAL = 1 << 3,   /* removal: any package */
+};
+
 typedef struct strata_config_image {
     strata_config_pos pos;
     const char *name;       /* canonical image reference */
@@ -206,6 +214,10 @@ typedef struct strata_config_pr {
                               or NULL: the built-in title */
     int evidence_packages; /* the base's package delta in the body;
                               default true */
+    unsigned evidence_hold_on; /* STRATA_HOLD_* bits: a base update whose
+                                  package delta shows one is held for
+                                  approval; the top-level section's only
+                                  (repos[].pr refuses it); default 0 */
 } strata_config_pr;
 
 typedef struct strata_config_repo {
@@ -504,6 +516,8 @@ const char *strata_config_forge_name(strata_config_forge_type type);
 const char *strata_config_builder_type_name(strata_config_builder_type type);
 const char *strata_config_notify_type_name(strata_config_notify_type type);
 const char *strata_config_action_name(unsigned action_bit);
+/* "distribution_release", "major", "downgrade", "removal". */
+const char *strata_config_hold_name(unsigned hold_bit);
 /* "enforce", "warn", "off". */
 const char *strata_config_verify_mode_name(int mode);
 

@@ -289,6 +289,7 @@ static const char *const events[] = {
     "stale.found",
     "catalog.violation",
     "base.signature_failed",
+    "base.held",
     "rebase.done",
     "pr.closed",
     "rescan.regressed",
@@ -388,6 +389,9 @@ const char *const strata_config__forge_names[] = {"none", "github", "gitlab",
 /* Bit i is STRATA_ACTION_*'s (1 << i). */
 const char *const strata_config__action_names[] = {
     "pr", "rebuild", "rebase", "rescan", "notify", "exec", NULL};
+/* Bit i is STRATA_HOLD_*'s (1 << i). */
+const char *const strata_config__hold_names[] = {
+    "distribution_release", "major", "downgrade", "removal", NULL};
 /* In the order of strata_config_builder_type. */
 const char *const strata_config__builder_names[] = {
     "exec",   "buildah", "kubernetes", "github-actions",
@@ -613,6 +617,8 @@ SCHEMA(pr_author, "pull request author", strata_config_pr, .pos_offset = -1,
 static const strata_config__field pr_evidence_fields[] = {
     FLD("packages", STRATA_CF_BOOL, strata_config_pr, evidence_packages,
         .def = "true"),
+    FLD("hold_on", STRATA_CF_FLAGS, strata_config_pr, evidence_hold_on,
+        .names = strata_config__hold_names),
 };
 SCHEMA(pr_evidence, "pull request evidence", strata_config_pr, .pos_offset = -1,
        .name_offset = -1, .set_offset = -1);
@@ -643,6 +649,8 @@ field_size(const strata_config__field *f)
         return sizeof(int);
     case STRATA_CF_STRINGS:
         return sizeof(strata_config_strings);
+    case STRATA_CF_FLAGS:
+        return sizeof(unsigned);
     default:
         assert(!"a kind pr_section does not use");
         return 0;

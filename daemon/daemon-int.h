@@ -79,6 +79,12 @@ struct strata_daemon {
     int waiting_notify;       /* --once: the cycle waits for the outbox */
     int notify_idle;
     json_t *once_report; /* --once: what the cycle saw and did */
+    /* hold_on's package reads (evidence.c): base -> in flight (or, in
+     * --once, done); base -> the digest whose base.held was recorded. */
+    strata_strmap *evidence_reads;
+    strata_strmap *evidence_held; /* values owned */
+    int evidence_running;
+    int evidence_errors; /* reads that failed: run --once exits 1 */
 };
 
 /* An error only the log and the exit status can tell: logged, counted
@@ -105,6 +111,10 @@ int strata_daemon__load_graph(strata_daemon *d, strata_error *err);
 /* stream.c: GET /api/v1/stream (Server-Sent Events of the event log);
  * _init sets up its timer, _close ends every subscriber's stream. */
 void strata_daemon__on_stream(strata_api_req *req, void *arg);
+/* evidence.c: starts the package reads of the plan's updates left
+ * "awaiting-evidence" (one per base at a time), records base.held for
+ * those held; each read's end records its row and plans again. */
+void strata_daemon__evidence(strata_daemon *d, const json_t *plan);
 /* diff.c: GET /api/v1/diff, answered from a worker (deferred). */
 void strata_daemon__on_diff(strata_api_req *req, void *arg);
 void strata_daemon__stream_init(strata_daemon *d);

@@ -179,6 +179,8 @@ strata_daemon__plan(strata_daemon *d)
         if (d->once_report != NULL)
             json_array_append(json_object_get(d->once_report, "plan"), u);
     }
+    /* hold_on: the deltas to read, the holds to announce. */
+    strata_daemon__evidence(d, plan);
     json_decref(plan);
     if (d->runner != NULL)
         strata_runner_kick(d->runner);
@@ -292,6 +294,15 @@ strata_daemon__cycle_step(strata_daemon *d)
     case STRATA_PHASE_WATCH:
         cycle_set_phase(d, STRATA_PHASE_PLAN);
         strata_daemon__plan(d);
+        /* hold_on's reads under way: each plans again when it ends, and
+         * the last one steps on (evidence.c), so the run holds or plans
+         * on what they read. */
+        if (d->evidence_running > 0)
+            return;
+        cycle_set_phase(d, STRATA_PHASE_ACT);
+        strata_runner_drain(d->runner, on_drained, d);
+        return;
+    case STRATA_PHASE_PLAN:
         cycle_set_phase(d, STRATA_PHASE_ACT);
         strata_runner_drain(d->runner, on_drained, d);
         return;
@@ -319,7 +330,7 @@ strata_daemon__cycle_step(strata_daemon *d)
          * could not record a plan, an outcome, an event, a delivery).
          */
         daemon_stop(d, failed > 0 || retrying > 0 || d->watch_errors > 0 ||
-                               errors > 0
+                               d->evidence_errors > 0 || errors > 0
                            ? STRATA_EXIT_PROBLEM
                            : STRATA_EXIT_OK);
         return;
@@ -389,8 +400,9 @@ on_stop_timer(uv_timer_t *t)
     strata_daemon *d = t->data;
 
     /* Jobs under way finish (bounded); their children are theirs. */
-    if (!d->scanning && (strata_runner_running(d->runner) == 0 ||
-                         strata_now_ms() - d->stop_started >= DRAIN_MS)) {
+    if (!d->scanning && d->evidence_running == 0 &&
+        (strata_runner_running(d->runner) == 0 ||
+         strata_now_ms() - d->stop_started >= DRAIN_MS)) {
         if (strata_runner_running(d->runner) > 0)
             log_warn("%d jobs still running: they will be re-queued at the "
                      "next start",
@@ -435,6 +447,8 @@ strata_daemon_new(strata_daemon **out, const strata_daemon_opts *opts,
     d->opts = *opts;
     d->cancel = strata_vcs_cancel_new();
     uv_loop_init(&d->loop);
+    d->evidence_reads = strata_strmap_new();
+    d->evidence_held = strata_strmap_new();
     rc = strata_config_load_or_default(&d->config, opts->config_path,
                                        opts->config_explicit, problems, err);
     if (rc != 0) {
@@ -591,6 +605,16 @@ strata_daemon_free(strata_daemon *d)
     free(d->cache_dir);
     strata_vcs_cancel_free(d->cancel);
     json_decref(d->once_report);
+    strata_strmap_free(d->evidence_reads);
+    if (d->evidence_held != NULL) {
+        size_t it = 0;
+        const char *k;
+        void *v;
+
+        while (strata_strmap_next(d->evidence_held, &it, &k, &v))
+            free(v);
+        strata_strmap_free(d->evidence_held);
+    }
     strata_buf_release(&d->report_gauges);
     strata_metrics_free(d->metrics);
     free(d);

@@ -233,6 +233,70 @@ approve_key(strata_daemon *d, const strata_ref *bare)
 }
 
 /*
+ * POST /api/v1/bases/approve {"ref", "digest"} without "unsigned": what
+ * `strata approve REF [--digest D]` does. It lets a held update go ahead
+ * (watch.approval, pull_requests.evidence.hold_on): approved:REF = the
+ * base's current digest, which digest, when given, must be (409 when the
+ * base moved on: the approval would silently not apply; 404 when the
+ * base has no digest yet). 200 {"base", "digest", "approved_by"}.
+ */
+static void
+approve_update(strata_api_req *req, strata_daemon *d, const strata_ref *ref,
+               const char *digest)
+{
+    strata_store_watch_state ws = {0};
+    strata_ref *bare = NULL;
+    strata_error err = {0};
+    char *key = NULL;
+    json_t *doc;
+    int status = 500;
+
+    if (strata_ref_with_digest(&bare, ref, NULL, &err) != 0) {
+        status = 400;
+        goto fail;
+    }
+    if (digest != NULL && strata_digest_validate(digest, &err) != 0) {
+        status = 400;
+        goto fail;
+    }
+    if (strata_store_watch_state_get(&ws, d->store, strata_ref_string(bare),
+                                     &err) == STRATA_ENOTFOUND ||
+        (err.code == 0 && ws.current_digest == NULL)) {
+        strata_error_set(&err, STRATA_ENOTFOUND, "'%s' has no digest yet",
+                         strata_ref_string(bare));
+        status = 404;
+        goto fail;
+    }
+    if (err.code != 0)
+        goto fail;
+    if (digest != NULL && strcmp(digest, ws.current_digest) != 0) {
+        strata_error_set(&err, STRATA_ECONFLICT,
+                         "'%s' is at %s now, not %s: nothing approved",
+                         strata_ref_string(bare), ws.current_digest, digest);
+        status = 409;
+        goto fail;
+    }
+    key = strata_xasprintf("approved:%s", strata_ref_string(bare));
+    if (strata_store_meta_set(d->store, key, ws.current_digest, &err) != 0)
+        goto fail;
+    log_info("approved %s@%s (api token)", strata_ref_string(bare),
+             ws.current_digest);
+    doc = json_pack("{s:s, s:s, s:s}", "base", strata_ref_string(bare),
+                    "digest", ws.current_digest, "approved_by", "api token");
+    strata_api_respond_json(req, 200, doc);
+    json_decref(doc);
+    /* Planned now, not at the next tick. */
+    strata_daemon__plan(d);
+    goto out;
+fail:
+    strata_api_respond_error(req, status, "%s", err.msg);
+out:
+    free(key);
+    strata_store_watch_state_release(&ws);
+    strata_ref_free(bare);
+}
+
+/*
  * POST /api/v1/bases/approve {"ref", "digest", "unsigned": true}: what
  * `strata approve BASE@DIGEST --unsigned` does, over the API. It overrides
  * the signature gate for that digest (awaiting, quarantined or
@@ -282,17 +346,15 @@ on_approve(strata_api_req *req, void *arg)
     }
     if (digest == NULL)
         digest = strata_ref_digest(ref);
+    if (!json_is_true(json_object_get(body, "unsigned"))) {
+        approve_update(req, d, ref, digest);
+        goto out;
+    }
     if (digest == NULL || strata_digest_validate(digest, &err) != 0) {
         strata_api_respond_error(req, 400,
                                  "'digest' (or ref@digest) must name the "
                                  "digest let through%s%s",
                                  digest ? ": " : "", digest ? err.msg : "");
-        goto out;
-    }
-    if (!json_is_true(json_object_get(body, "unsigned"))) {
-        strata_api_respond_error(req, 400,
-                                 "only signature overrides are served here: "
-                                 "send \"unsigned\": true");
         goto out;
     }
     if (strata_ref_with_digest(&bare, ref, NULL, &err) != 0) {

@@ -16,6 +16,15 @@
 #include "scan.h"
 #include "vcs.h"
 
+/*
+ * hold.c: the planner's decision on ref's update old -> cur under
+ * hold_on: *state NULL (go on), "awaiting-evidence" or "held"; update
+ * gets "evidence" and, when held, "hold_reason".
+ */
+int strata_plan__hold(const char **state, json_t *update, strata_store *st,
+                      unsigned hold_on, const char *ref, const char *old,
+                      const char *cur, strata_error *err);
+
 /* Expands {var} templates with shell-quoted values (action-exec.c). */
 int strata_exec__expand(char **out, const char *tmpl, const char *const *vars,
                         strata_error *err);

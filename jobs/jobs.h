@@ -16,6 +16,7 @@
 #include "core.h"
 #include "graph.h"
 #include "oci.h"
+#include "packages.h"
 #include "store.h"
 
 /*
@@ -24,7 +25,9 @@
  * dry_run changes nothing. *out (new reference) lists each update:
  * [{"base", "old", "new", "first_seen", "state": "first-seen" | "produced"
  * | "awaiting-signature" | "quarantined" | "building" | "soaking" |
- * "awaiting-approval" | "planned", "verify": the gate's row when the base
+ * "awaiting-evidence" | "held" | "awaiting-approval" | "planned",
+ * "evidence": the hold_on row (hold.c), "hold_reason": why it is held,
+ * "verify": the gate's row when the base
  * has a signature policy (watchers.h, strata_watchers_gate_get), "waves":
  * [[{"image", "action", "wave", "repo", "path", "line", "job",
  * "created"}]]}]. "building": a rebuild or rebase of that image is queued
@@ -44,6 +47,45 @@ int strata_plan_updates_catalog(json_t **out, strata_store *st,
                                 const strata_config_data *cfg,
                                 const strata_catalog *catalog, int dry_run,
                                 int64_t now, strata_error *err);
+/*
+ * hold.c: the hold_on policy (pull_requests.evidence.hold_on). With it
+ * set, a base update's package delta (old -> new) is read once, by the
+ * daemon in a worker, and its verdict kept in the meta row "evidence:REF"
+ * = {"old", "new", "platform", "time", "summary", "os_old", "os_new",
+ * "release_changed", "major", "release": "12 → 13" (when it changed),
+ * "majors", "downgrades", "removals": ["libc6 2.36-9 → 3.0-1", ...] (at
+ * most 20 each), "downgraded", "removed": counts}, or after a failed read
+ * {"old", "new", "platform", "error", "attempts", "time", "retry_at"}.
+ * The planner reads it back: no row for the pair, or an error, is
+ * "awaiting-evidence"; a row that matches the policy is "held" until
+ * `strata approve` records approved:REF = the digest.
+ *
+ * strata_hold_evidence: the row of a delta read (new); a and b as read.
+ */
+json_t *strata_hold_evidence(const char *old, const char *new_,
+                             const char *platform, const strata_pkg_image *a,
+                             const strata_pkg_image *b, int64_t now);
+/*
+ * Reads ref@old and ref@new_ (platform's) from the registry, blocking (a
+ * worker's; st, which may be NULL, keeps each digest read), and returns
+ * the row (new): the evidence, or the error with attempts =
+ * prev_attempts + 1 and retry_at a backoff from now.
+ */
+json_t *strata_hold_read_sync(strata_store *st,
+                              const strata_registry_opts *opts, const char *ref,
+                              const char *old, const char *new_,
+                              const char *platform, unsigned prev_attempts,
+                              int64_t now);
+/* Writes row as "evidence:REF". */
+int strata_hold_record(strata_store *st, const char *ref, const json_t *row,
+                       strata_error *err);
+/* *out (new): ref's row when it is for old -> new_, else NULL. */
+int strata_hold_get(json_t **out, strata_store *st, const char *ref,
+                    const char *old, const char *new_, strata_error *err);
+/* Why row matches hold_on ("distribution release 12 → 13; libc6 2.36 →
+ * 3.0"), new; NULL when it does not, or when row is an error. */
+char *strata_hold_match(const json_t *row, unsigned hold_on);
+
 /* Records that strata itself produced image@digest (a rebuild). */
 int strata_plan__mark_produced(strata_store *st, const char *image,
                                const char *digest, strata_error *err);

@@ -7,10 +7,12 @@
  * meta row per base ("planned:REF" = digest) written in the same
  * transaction as the jobs, so a crash never plans an update twice or
  * forgets one. A base that needs approval waits, after its soak, until
- * "approved:REF" names its current digest (`strata approve`). A first sighting
- * is recorded, not planned; a digest that strata's own rebuild produced
- * ("produced:REF") is not an update either: its children were already planned
- * with the base that caused it.
+ * "approved:REF" names its current digest (`strata approve`); so does an
+ * update that pull_requests.evidence.hold_on holds (hold.c), after its
+ * package delta has been read ("awaiting-evidence" until then). A first
+ * sighting is recorded, not planned; a digest that strata's own rebuild
+ * produced ("produced:REF") is not an update either: its children were
+ * already planned with the base that caused it.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -345,6 +347,8 @@ strata_plan_updates_catalog(json_t **out, strata_store *st,
         const strata_config_base *cb = base_for(cfg, ref);
         uint64_t soak = cb ? cb->soak_ms : cfg->watch.soak_ms;
         int approval = cb ? cb->approval : cfg->watch.approval;
+        unsigned hold_on = cfg->pull_requests.evidence_hold_on;
+        const char *held = NULL;
         char *approved = NULL;
 
         if (ref == NULL || cur == NULL)
@@ -360,7 +364,7 @@ strata_plan_updates_catalog(json_t **out, strata_store *st,
         json_array_append_new(updates, update);
         if ((rc = meta_get(&produced, st, "produced", ref, err)) != 0 ||
             (rc = first_seen(&seen, st, ref, cur, err)) != 0 ||
-            (approval &&
+            ((approval || hold_on) &&
              (rc = meta_get(&approved, st, "approved", ref, err)) != 0))
             goto next;
         json_object_set_new(update, "first_seen", json_integer(seen));
@@ -377,6 +381,11 @@ strata_plan_updates_catalog(json_t **out, strata_store *st,
             0)
             goto next;
         if (!hold && (rc = being_produced(&building, st, ref, err)) != 0)
+            goto next;
+        /* hold_on: the delta's verdict, unless this digest is approved. */
+        if (hold_on && (approved == NULL || strcmp(approved, cur) != 0) &&
+            (rc = strata_plan__hold(&held, update, st, hold_on, ref, planned,
+                                    cur, err)) != 0)
             goto next;
         if (hold) {
             /* Never planned unless verified or approved --unsigned. */
@@ -395,6 +404,10 @@ strata_plan_updates_catalog(json_t **out, strata_store *st,
             json_object_set_new(update, "state", json_string("soaking"));
             json_object_set_new(update, "soak_until",
                                 json_integer(seen + (int64_t) soak));
+        } else if (held != NULL) {
+            /* "awaiting-evidence" (the delta is read by the daemon) or
+             * "held" (hold_reason says why) until `strata approve`. */
+            json_object_set_new(update, "state", json_string(held));
         } else if (approval && (approved == NULL || strcmp(approved, cur))) {
             /* Held: `strata approve REF` records approved:REF = digest. */
             json_object_set_new(update, "state",

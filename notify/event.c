@@ -25,6 +25,13 @@ static const strata_notify__type types[] = {
      "Signature check failed: {base}",
      "The new digest {digest_short} of {base} failed its signature check: "
      "{reason}. strata will not act on it."},
+    {"base.held",
+     STRATA_NOTIFY_WARNING,
+     {"base", "new_digest", "reason"},
+     "Base update held: {base}",
+     "The update of {base} to {new_digest_short} is held for approval "
+     "(pull_requests.evidence.hold_on): {reason}. {packages|} Approve it "
+     "with `strata approve {base}`."},
     {"rebuild.started",
      STRATA_NOTIFY_INFO,
      {"image", "base"},
@@ -98,12 +105,19 @@ const char *const *
 strata_notify_event_types(void)
 {
     static const char *const names[] = {
-        "base.updated",    "base.signature_failed",
-        "rebuild.started", "rebuild.succeeded",
-        "rebuild.failed",  "rebase.done",
-        "pr.opened",       "pr.updated",
-        "pr.closed",       "rescan.regressed",
-        "report.stale",    NULL,
+        "base.updated",
+        "base.signature_failed",
+        "rebuild.started",
+        "rebuild.succeeded",
+        "rebuild.failed",
+        "rebase.done",
+        "pr.opened",
+        "pr.updated",
+        "pr.closed",
+        "rescan.regressed",
+        "report.stale",
+        "base.held",
+        NULL,
     };
     return names;
 }

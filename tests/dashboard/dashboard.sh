@@ -92,8 +92,8 @@ check "saying why" grep -q 'cross-origin' "$work/post.out"
 is "$(post "http://attacker.test:${api##*:}" application/json)" 403 "another host on the same port: 403"
 is "$(post '' text/plain)" 415 "a POST that is not JSON (what a cross-site form can send): 415"
 is "$(post '' application/x-www-form-urlencoded)" 415 "a form POST: 415"
-is "$(post "$api" application/json)" 400 "from the daemon's own origin it goes through (400: bad ref)"
-is "$(post '' 'application/json; charset=utf-8')" 400 "JSON with a charset, no Origin (curl, the CLI): goes through"
+is "$(post "$api" application/json)" 404 "from the daemon's own origin it goes through (404: no such base)"
+is "$(post '' 'application/json; charset=utf-8')" 404 "JSON with a charset, no Origin (curl, the CLI): goes through"
 
 # ---- the browser ------------------------------------------------------------------
 export DASH_URL=$api API_TOKEN BASE RUNTIME APP WEB REG_PY=$reg_py \
