@@ -510,6 +510,7 @@ typedef struct strata_referrers {
     unsigned requests;  /* HTTP requests made (1 or 2) */
     char *note; /* why the API was not used when it failed, or that the list
                    was cut; else NULL */
+    int cut;    /* more were listed than STRATA_REFERRERS_MAX */
 } strata_referrers;
 
 void strata_referrers_free(strata_referrers *r);
@@ -535,6 +536,43 @@ int strata_registry_referrers(strata_registry *reg, const strata_ref *ref,
                               const char *digest, const char *artifact_type,
                               size_t max, strata_registry_referrers_cb cb,
                               void *arg, strata_error *err);
+
+/* An artifact to attach to a manifest as its referrer (attach.c). */
+typedef struct strata_artifact {
+    const char *artifact_type; /* the artifact manifest's artifactType */
+    const char *media_type;    /* its one layer's media type */
+    const void *data;          /* the layer's bytes (borrowed until cb) */
+    size_t len;
+    const json_t *layer_annotations; /* copied; may be NULL */
+    const json_t *annotations;       /* the manifest's; copied; may be NULL */
+    /* The subject: the manifest or index the artifact is about. */
+    const char *subject_media_type;
+    const char *subject_digest;
+    int64_t subject_size;
+} strata_artifact;
+
+/*
+ * Attaches a to its subject in ref's repository (OCI 1.1): the layer and
+ * the empty config blobs, then an image manifest with artifactType, the
+ * layer and the subject, PUT by its digest. Where the registry does not
+ * list it through the referrers API (Debian's docker-registry 2.8 does
+ * not serve the API), the referrers tag schema's index "sha256-<hex>" of
+ * the subject gets its descriptor, every entry already there kept; an
+ * index listing more than STRATA_REFERRERS_MAX entries is not rewritten
+ * (STRATA_ETOOBIG: entries would be lost). cb gets the artifact
+ * manifest's digest (new; the callback's). Errors: STRATA_EINVAL (a
+ * subject digest that is not sha256, no artifact type), and the pushes'.
+ */
+typedef void (*strata_registry_attach_cb)(char *digest, const strata_error *err,
+                                          void *arg);
+int strata_registry_attach(strata_registry *reg, const strata_ref *ref,
+                           const strata_artifact *a,
+                           strata_registry_attach_cb cb, void *arg,
+                           strata_error *err);
+/* strata_registry_attach on a private loop; *out the digest. */
+int strata_registry_attach_sync(char **out, const strata_registry_opts *opts,
+                                const strata_ref *ref, const strata_artifact *a,
+                                strata_error *err);
 
 /* Artifact types and layer media types signatures come in. */
 #define STRATA_MT_COSIGN_SIG_ARTIFACT                                          \

@@ -196,6 +196,7 @@ parse_index(rop *o, const char *body, size_t len, int filtered,
             (at == NULL || strcmp(at, o->artifact_type) != 0))
             continue;
         if (o->out->n == STRATA_REFERRERS_MAX) {
+            o->out->cut = 1;
             free(o->out->note);
             o->out->note = strata_xasprintf(
                 "%zu referrers listed; only the first %d are read",

@@ -96,17 +96,6 @@ on_manifest(strata_manifest *m, const strata_error *err, void *arg)
     w->done = 1;
 }
 
-static void
-on_referrers(strata_referrers *r, const strata_error *err, void *arg)
-{
-    swait *w = arg;
-
-    w->refs = r;
-    if (err != NULL)
-        w->err = *err;
-    w->done = 1;
-}
-
 static char *
 sha256_of(const void *data, size_t len)
 {
@@ -317,69 +306,16 @@ out:
 
 /* The referrers tag schema: lists referrer in the "sha256-<hex>" index. */
 static int
-tag_schema_add(strata_rebase__ctx *c, const char *digest, json_t *referrer,
-               strata_error *err)
-{
-    const char *rd = json_string_value(json_object_get(referrer, "digest"));
-    json_t *index = NULL, *list;
-    strata_referrers *r = NULL;
-    char *tag = NULL, *body = NULL;
-    swait w = {0};
-    size_t i;
-    int rc;
-
-    rc = swait_run(c, &w,
-                   strata_registry_referrers(c->reg, c->target, digest, NULL, 0,
-                                             on_referrers, &w, err),
-                   err);
-    r = w.refs;
-    if (rc != 0 || r == NULL)
-        goto out;
-    for (i = 0; i < r->n; i++)
-        if (strcmp(r->items[i].digest, rd) == 0)
-            goto out; /* listed: the API serves it, or the index has it */
-    if (!r->via_tag_schema)
-        goto out; /* the API will list it */
-    list = json_array();
-    for (i = 0; i < r->n; i++) {
-        const strata_referrer *e = &r->items[i];
-        json_t *d =
-            json_pack("{s:s, s:s, s:I}", "mediaType",
-                      e->media_type ? e->media_type : STRATA_MT_OCI_MANIFEST,
-                      "digest", e->digest, "size", (json_int_t) e->size);
-
-        if (e->artifact_type != NULL)
-            json_object_set_new(d, "artifactType",
-                                json_string(e->artifact_type));
-        if (e->annotations != NULL)
-            json_object_set(d, "annotations", e->annotations);
-        json_array_append_new(list, d);
-    }
-    json_array_append(list, referrer);
-    index = json_pack("{s:i, s:s, s:o}", "schemaVersion", 2, "mediaType",
-                      STRATA_MT_OCI_INDEX, "manifests", list);
-    body = json_dumps(index, JSON_COMPACT);
-    tag = strata_xasprintf("sha256-%s", digest + 7);
-    rc = put_manifest(NULL, c, tag, STRATA_MT_OCI_INDEX, body, err);
-out:
-    strata_referrers_free(r);
-    json_decref(index);
-    free(body);
-    free(tag);
-    return rc;
-}
-
-static int
 attest(strata_rebase__ctx *c, const strata_rebase_opts *o, const char *digest,
        int64_t started, strata_error *err)
 {
     strata_verify_dependency deps[3];
     strata_verify_provenance p = {0};
-    const char *subject_mt;
-    int64_t subject_size;
-    char *statement = NULL, *env = NULL, *body = NULL, *att = NULL,
-         *old_image = NULL, *old_base = NULL, *new_base = NULL;
-    json_t *params = NULL, *m = NULL, *layer, *ref_desc = NULL;
+    strata_artifact art = {0};
+    swait w = {0};
+    char *statement = NULL, *env = NULL, *body = NULL, *old_image = NULL,
+         *old_base = NULL, *new_base = NULL;
+    json_t *params = NULL, *m = NULL, *layer, *ann = NULL;
     size_t elen;
     int rc;
 
@@ -410,40 +346,33 @@ attest(strata_rebase__ctx *c, const strata_rebase_opts *o, const char *digest,
                                       strlen(statement), err)) != 0)
         goto out;
     elen = strlen(env);
-    if ((rc = push_blob(c, env, elen, err)) != 0 ||
-        (rc = push_blob(c, "{}", 2, err)) != 0)
-        goto out;
     /* The subject: what the tag points to now (manifest or index). */
-    subject_mt = c->img_top->media_type;
-    subject_size = c->index != NULL ? (int64_t) c->index_len
-                                    : (int64_t) c->plats[0].out.manifest_len;
+    art.artifact_type = STRATA_VERIFY_MT_DSSE;
+    art.media_type = STRATA_VERIFY_MT_DSSE;
+    art.data = env;
+    art.len = elen;
+    ann = json_pack("{s:s, s:s}", STRATA_VERIFY_ANN_SIGNATURE, "",
+                    "predicateType", "https://slsa.dev/provenance/v1");
+    art.layer_annotations = ann;
+    art.subject_media_type = c->img_top->media_type;
+    art.subject_digest = digest;
+    art.subject_size = c->index != NULL
+                           ? (int64_t) c->index_len
+                           : (int64_t) c->plats[0].out.manifest_len;
+    if ((rc = swait_run(
+             c, &w,
+             strata_registry_attach(c->reg, c->target, &art, on_put, &w, err),
+             err)) != 0)
+        goto out;
+    c->res->attestation = w.digest;
+    /* cosign's .att tag: the same envelope (its blobs are pushed), for
+     * verify-attestation. */
     layer = descriptor(STRATA_VERIFY_MT_DSSE, env, elen);
-    json_object_set_new(layer, "annotations",
-                        json_pack("{s:s, s:s}", STRATA_VERIFY_ANN_SIGNATURE, "",
-                                  "predicateType",
-                                  "https://slsa.dev/provenance/v1"));
-    m = json_pack("{s:i, s:s, s:s, s:o, s:[o], s:{s:s, s:s, s:I}}",
-                  "schemaVersion", 2, "mediaType", STRATA_MT_OCI_MANIFEST,
-                  "artifactType", STRATA_VERIFY_MT_DSSE, "config",
+    json_object_set(layer, "annotations", ann);
+    m = json_pack("{s:i, s:s, s:o, s:[o]}", "schemaVersion", 2, "mediaType",
+                  STRATA_MT_OCI_MANIFEST, "config",
                   descriptor("application/vnd.oci.empty.v1+json", "{}", 2),
-                  "layers", layer, "subject", "mediaType", subject_mt, "digest",
-                  digest, "size", (json_int_t) subject_size);
-    body = json_dumps(m, JSON_COMPACT);
-    if ((rc = put_manifest(&att, c, NULL, STRATA_MT_OCI_MANIFEST, body, err)) !=
-        0)
-        goto out;
-    ref_desc =
-        json_pack("{s:s, s:s, s:I, s:s}", "mediaType", STRATA_MT_OCI_MANIFEST,
-                  "digest", att, "size", (json_int_t) strlen(body),
-                  "artifactType", STRATA_VERIFY_MT_DSSE);
-    if ((rc = tag_schema_add(c, digest, ref_desc, err)) != 0)
-        goto out;
-    c->res->attestation = att;
-    att = NULL;
-    /* cosign's .att tag: the same envelope, for verify-attestation. */
-    free(body);
-    json_object_del(m, "subject");
-    json_object_del(m, "artifactType");
+                  "layers", layer);
     body = json_dumps(m, JSON_COMPACT);
     {
         char *tag = strata_xasprintf("sha256-%s.att", digest + 7);
@@ -454,11 +383,10 @@ attest(strata_rebase__ctx *c, const strata_rebase_opts *o, const char *digest,
 out:
     json_decref(params);
     json_decref(m);
-    json_decref(ref_desc);
+    json_decref(ann);
     free(statement);
     free(env);
     free(body);
-    free(att);
     free(old_image);
     free(old_base);
     free(new_base);

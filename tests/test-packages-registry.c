@@ -488,6 +488,117 @@ TEST(sbom_cyclonedx_and_spdx)
     strata_pkg_image_free(img);
 }
 
+/* GET of url on the registry (curl), parsed as JSON; NULL if it is not. */
+static json_t *
+get_json(const char *path, const char *accept)
+{
+    char *cmd = strata_xasprintf("curl -sf -H 'Accept: %s' 'http://%s%s'",
+                                 accept, reg.host, path);
+    char *out = harness_capture(cmd);
+    json_t *j = out != NULL ? json_loads(out, 0, NULL) : NULL;
+
+    free(cmd);
+    free(out);
+    return j;
+}
+
+/* The referrer digest `strata sbom --attach` printed on stderr. */
+static char *
+attached_digest(const char *err)
+{
+    const char *p = strstr(err, " as ");
+
+    CHECK(p != NULL);
+    p = strchr(p, '@');
+    CHECK(p != NULL);
+    return strndup(p + 1, 71);
+}
+
+/*
+ * `strata sbom --attach`: the document becomes a referrer of the platform
+ * manifest it describes (Debian's docker-registry 2.8 serves no referrers
+ * API, so through the tag schema's index), a second one is added to the
+ * index with the first kept, the layer is the exact document printed,
+ * and the image's tag does not move.
+ */
+TEST(sbom_attached_as_a_referrer)
+{
+    harness_run r;
+    strata_pkg_image *img;
+    strata_error err = {0};
+    strata_ref *ref = NULL;
+    char tagref[600], path[400], *before = NULL, *after = NULL, *d1, *d2;
+    json_t *idx, *m, *blob, *printed;
+    const char *layer;
+
+    snprintf(tagref, sizeof(tagref), "%s/library/debian:multi", reg.host);
+    img = read_image(tagref, "linux/arm64");
+    CHECK_OK(strata_ref_parse(&ref, tagref, &err), &err);
+    CHECK_OK(strata_registry_digest_sync(&before, NULL, ref, NULL, &err), &err);
+
+    strata(&r, "-c", cfg, "sbom", tagref, "--platform", "linux/arm64",
+           "--format", "spdx-json", "--attach", NULL);
+    CHECK_EQ(r.status, 0);
+    CHECK_CONTAINS(r.err, "attached to ");
+    CHECK_CONTAINS(r.err, img->digest);
+    CHECK_EQ(check_json("spdx-json", r.out), 0);
+    d1 = attached_digest(r.err);
+    printed = json_loads(r.out, 0, NULL);
+    harness_run_release(&r);
+    snprintf(path, sizeof(path), "/v2/library/debian/manifests/sha256-%s",
+             img->digest + 7);
+    idx = get_json(path, "application/vnd.oci.image.index.v1+json");
+    CHECK(idx != NULL);
+    CHECK_EQ(json_array_size(json_object_get(idx, "manifests")), 1);
+    m = json_array_get(json_object_get(idx, "manifests"), 0);
+    CHECK_STR_EQ(jstr(m, "digest"), d1);
+    CHECK_STR_EQ(jstr(m, "artifactType"), "application/spdx+json");
+    json_decref(idx);
+
+    /* The artifact: its subject, and its layer is the document printed. */
+    snprintf(path, sizeof(path), "/v2/library/debian/manifests/%s", d1);
+    m = get_json(path, "application/vnd.oci.image.manifest.v1+json");
+    CHECK(m != NULL);
+    CHECK_STR_EQ(jstr(json_object_get(m, "subject"), "digest"), img->digest);
+    CHECK_STR_EQ(jstr(m, "artifactType"), "application/spdx+json");
+    layer = jstr(json_array_get(json_object_get(m, "layers"), 0), "digest");
+    snprintf(path, sizeof(path), "/v2/library/debian/blobs/%s", layer);
+    blob = get_json(path, "*/*");
+    CHECK(blob != NULL);
+    CHECK(json_equal(blob, printed));
+    json_decref(blob);
+    json_decref(printed);
+    json_decref(m);
+
+    /* A second document joins the index; the first stays. */
+    strata(&r, "-c", cfg, "sbom", tagref, "--platform", "linux/arm64",
+           "--format", "cyclonedx-json", "--attach", NULL);
+    CHECK_EQ(r.status, 0);
+    d2 = attached_digest(r.err);
+    harness_run_release(&r);
+    snprintf(path, sizeof(path), "/v2/library/debian/manifests/sha256-%s",
+             img->digest + 7);
+    idx = get_json(path, "application/vnd.oci.image.index.v1+json");
+    CHECK_EQ(json_array_size(json_object_get(idx, "manifests")), 2);
+    CHECK_STR_EQ(
+        jstr(json_array_get(json_object_get(idx, "manifests"), 0), "digest"),
+        d1);
+    m = json_array_get(json_object_get(idx, "manifests"), 1);
+    CHECK_STR_EQ(jstr(m, "digest"), d2);
+    CHECK_STR_EQ(jstr(m, "artifactType"), "application/vnd.cyclonedx+json");
+    json_decref(idx);
+
+    /* The tag still names the index it named. */
+    CHECK_OK(strata_registry_digest_sync(&after, NULL, ref, NULL, &err), &err);
+    CHECK_STR_EQ(after, before);
+    free(before);
+    free(after);
+    free(d1);
+    free(d2);
+    strata_ref_free(ref);
+    strata_pkg_image_free(img);
+}
+
 TEST(a_digest_is_read_once)
 {
     harness_run r, again;
@@ -602,6 +713,7 @@ main(void)
     RUN(multi_arch_picks_the_platform);
     RUN(diff_of_a_watched_base_s_last_update);
     RUN(sbom_cyclonedx_and_spdx);
+    RUN(sbom_attached_as_a_referrer);
     RUN(a_bad_layer_is_a_clear_error);
     RUN(a_digest_is_read_once);
     json_decref(v1);
