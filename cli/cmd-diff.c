@@ -2,7 +2,10 @@
  * cmd-diff.c - `strata diff BASE@OLD BASE@NEW [--format text|json|md]
  * [--platform P]`: what changed in a base between two digests (or any
  * two references): packages added, removed, upgraded and downgraded, the
- * distribution's release and the sizes. With BASE alone, the last update
+ * distribution's release and the sizes; when the state store has both
+ * digests' vulnerability findings (a rescan's, or the pr action's scan
+ * of the base), each upgrade with the CVEs it fixes and each new finding
+ * with the package that brought it. With BASE alone, the last update
  * of a watched base: the two newest digests the state store has seen for
  * it. Each image's package database is
  * read from its registry with its layers streamed (packages/), once per
@@ -92,6 +95,23 @@ out:
     return rc;
 }
 
+/*
+ * Links d with the findings the store keeps for both digests (under the
+ * base's name, as the pr action and rescans keep them), when it has both.
+ */
+static int
+link_findings(strata_pkg_delta *d, strata_store *st, const char *ref_s,
+              strata_error *err)
+{
+    strata_ref *ref = NULL;
+    int rc;
+
+    if ((rc = strata_ref_parse(&ref, ref_s, err)) == 0)
+        rc = strata_pkg_delta_link_stored(d, st, strata_ref_name(ref), err);
+    strata_ref_free(ref);
+    return rc;
+}
+
 static int
 exec_diff(strata_cmd_ctx *ctx)
 {
@@ -124,6 +144,8 @@ exec_diff(strata_cmd_ctx *ctx)
         read_side(&new_, st, new_ref, platform, &err) != 0)
         goto fail;
     d = strata_pkg_delta_new(old, new_);
+    if (link_findings(d, st, new_ref, &err) < 0)
+        goto fail;
     if (strcmp(format, "json") == 0) {
         json_t *j = strata_pkg_delta_to_json(d);
 
@@ -166,9 +188,12 @@ const strata_cmd_entry strata_cmd_diff = {
         "unpacked, and prints the packages added, removed, upgraded and\n"
         "downgraded (in the ecosystem's version order), the distribution's\n"
         "release and the size change. A digest read once is kept in the state\n"
-        "database (state:) for every later diff. With BASE alone: the last\n"
-        "update of a watched base (the two newest digests the state database\n"
-        "has seen for it).\n",
+        "database (state:) for every later diff. When the state database has\n"
+        "both digests' vulnerability findings (a rescan's, or the pr action's\n"
+        "scan of the base), each upgrade is shown with the CVEs it fixes and\n"
+        "each new finding with the package that brought it. With BASE alone:\n"
+        "the last update of a watched base (the two newest digests the state\n"
+        "database has seen for it).\n",
     .opts = diff_opts,
     .args = "BASE[@OLD] BASE@NEW",
     .min_args = 1,

@@ -20,6 +20,7 @@ typedef struct diff_work {
     strata_api_req *req;
     char *store_path;
     char *old_ref, *new_ref, *platform;
+    char *name; /* the base's name: its findings' key in the store */
     /* The registry's credentials and TLS options, copied. */
     char *username, *password, *ca_file;
     int insecure;
@@ -36,6 +37,7 @@ work_free(diff_work *w)
     free(w->old_ref);
     free(w->new_ref);
     free(w->platform);
+    free(w->name);
     free(w->username);
     free(w->password);
     free(w->ca_file);
@@ -79,6 +81,10 @@ diff_work_cb(uv_work_t *req)
         goto out;
     }
     d = strata_pkg_delta_new(a, b);
+    if ((rc = strata_pkg_delta_link_stored(d, st, w->name, &w->err)) < 0) {
+        w->status = 500;
+        goto out;
+    }
     w->doc = strata_pkg_delta_to_json(d);
     w->status = 200;
 out:
@@ -196,6 +202,7 @@ strata_daemon__on_diff(strata_api_req *req, void *arg)
     w->req = req;
     w->store_path = strata_xstrdup(strata_store_path(d->store));
     w->platform = strata_xstrdup(platform ? platform : "linux/amd64");
+    w->name = strata_xstrdup(strata_ref_name(ref));
     if ((r = strata_config_registry_find(d->config, strata_ref_domain(ref))) !=
         NULL) {
         strata_registry_opts o = {0};

@@ -118,6 +118,12 @@ evidence_of(strata_buf *b, const strata_pr__ctx *c, size_t budget)
 
         if (!is_live(e))
             continue;
+        if (strata_pr__field(e, "vulns_error") != NULL)
+            strata_buf_printf(b,
+                              "\nVulnerabilities of `%s` unavailable: "
+                              "%.200s\n",
+                              strata_pr__field(e, "ref"),
+                              strata_pr__field(e, "vulns_error"));
         if (strata_strmap_get(c->deltas, strata_pr__field(e, "ref")) != NULL)
             ndeltas++;
         else if (why != NULL)

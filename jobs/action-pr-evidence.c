@@ -8,7 +8,11 @@
  * every later job costs one manifest request per side. A delta that
  * cannot be read (a registry error, no package database, no old digest)
  * never fails the pin: the base gets "delta_error", one line the body
- * shows instead.
+ * shows instead. With a scanner configured (the one rescans use), the
+ * delta is linked with the findings of both digests (packages/vulns.c):
+ * each digest is scanned once for the whole fleet, its findings kept in
+ * the store under the base's name, as a rescan keeps an image's; a scan
+ * that fails gets the base "vulns_error", one more line in the body.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +50,77 @@ out:
     return rc;
 }
 
+/*
+ * The findings of name@digest ([finding] as the store keeps them, new):
+ * the store's when that digest was scanned (by a rescan or an earlier pr
+ * job), else the configured scanner's run on it now, kept in the store
+ * for the rest of the fleet. ref is the base as configured ({image}).
+ */
+static int
+findings_of(json_t **out, strata_store *st, const strata_config_scanner *sc,
+            const char *ref, const char *name, const char *digest,
+            strata_error *err)
+{
+    strata_scan_run_opts o;
+    strata_scan_report *r = NULL;
+    int rc;
+
+    *out = NULL;
+    if (st != NULL) {
+        rc = strata_store_findings_get(out, st, name, digest, err);
+        if (rc != STRATA_ENOTFOUND)
+            return rc;
+        strata_error_clear(err);
+    }
+    strata_jobs__scan_opts(&o, sc, ref, digest);
+    if ((rc = strata_scan_run_sync(&r, NULL, &o, err)) != 0)
+        return rc;
+    if (st != NULL && (rc = strata_scan_report_save(st, name, digest, sc->name,
+                                                    r, err)) != 0) {
+        strata_scan_report_free(r);
+        return rc;
+    }
+    *out = strata_scan_report_json(r);
+    strata_scan_report_free(r);
+    return 0;
+}
+
+/*
+ * Links d with the findings of its two digests when a scanner is
+ * configured, or sets base's "vulns_error": a scan that fails never fails
+ * the pin.
+ */
+static void
+vulns_of(strata_pr__ctx *c, strata_store *st, json_t *base, strata_pkg_delta *d)
+{
+    const strata_config_scanner *sc =
+        c->job->env->cfg != NULL ? strata_jobs__scanner(c->job->env->cfg)
+                                 : NULL;
+    const char *ref = strata_pr__field(base, "ref");
+    strata_ref *parsed = NULL;
+    json_t *a = NULL, *b = NULL;
+    strata_error err = {0};
+
+    if (sc == NULL)
+        return;
+    if (d->old_digest == NULL || d->new_digest == NULL)
+        strata_error_set(&err, STRATA_EINVAL, "a digest of '%s' is unknown",
+                         ref);
+    else if (strata_ref_parse(&parsed, ref, &err) == 0 &&
+             findings_of(&a, st, sc, ref, strata_ref_name(parsed),
+                         d->old_digest, &err) == 0 &&
+             findings_of(&b, st, sc, ref, strata_ref_name(parsed),
+                         d->new_digest, &err) == 0)
+        strata_pkg_delta_link(d, a, b);
+    if (err.code != 0) {
+        log_warn("pr: vulnerabilities of '%s' unavailable: %s", ref, err.msg);
+        json_object_set_new(base, "vulns_error", json_string(err.msg));
+    }
+    json_decref(a);
+    json_decref(b);
+    strata_ref_free(parsed);
+}
+
 /* The delta of one base, or its error in base's "delta_error". */
 static void
 evidence_of(strata_pr__ctx *c, strata_store *st, json_t *base)
@@ -56,6 +131,7 @@ evidence_of(strata_pr__ctx *c, strata_store *st, json_t *base)
     strata_pkg_delta *d;
     strata_error err = {0};
     char *line;
+    json_t *pk;
 
     if (old == NULL) {
         json_object_set_new(base, "delta_error",
@@ -74,14 +150,20 @@ evidence_of(strata_pr__ctx *c, strata_store *st, json_t *base)
         goto out;
     }
     d = strata_pkg_delta_new(a, b);
+    vulns_of(c, st, base, d);
     line = strata_pkg_delta_summary(d);
-    json_object_set_new(
-        base, "packages",
-        json_pack("{s:s, s:b, s:b, s:{s:I, s:I, s:I, s:I}}", "summary", line,
-                  "major", d->major, "release_changed", d->release_changed,
-                  "counts", "added", (json_int_t) d->added, "removed",
-                  (json_int_t) d->removed, "upgraded", (json_int_t) d->upgraded,
-                  "downgraded", (json_int_t) d->downgraded));
+    pk = json_pack(
+        "{s:s, s:b, s:b, s:{s:I, s:I, s:I, s:I}}", "summary", line, "major",
+        d->major, "release_changed", d->release_changed, "counts", "added",
+        (json_int_t) d->added, "removed", (json_int_t) d->removed, "upgraded",
+        (json_int_t) d->upgraded, "downgraded", (json_int_t) d->downgraded);
+    if (d->scanned) {
+        json_object_set_new(pk, "cves_fixed",
+                            json_integer((json_int_t) d->cves_fixed));
+        json_object_set_new(pk, "cves_new",
+                            json_integer((json_int_t) d->cves_new));
+    }
+    json_object_set_new(base, "packages", pk);
     free(line);
     strata_pkg_delta_free(strata_strmap_put(c->deltas, ref, d));
 out:

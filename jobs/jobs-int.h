@@ -20,6 +20,17 @@
 int strata_exec__expand(char **out, const char *tmpl, const char *const *vars,
                         strata_error *err);
 
+/*
+ * action-rescan.c: the scanner rescans use (the one named "default",
+ * else the first configured), or NULL; and the options that run it on
+ * image@digest (strings borrowed).
+ */
+const strata_config_scanner *
+strata_jobs__scanner(const strata_config_data *cfg);
+void strata_jobs__scan_opts(strata_scan_run_opts *o,
+                            const strata_config_scanner *sc, const char *image,
+                            const char *digest);
+
 /* One run of the pr action: made by its start(), freed by strata_pr__free. */
 typedef struct strata_pr__ctx {
     strata_runner_job *job;
@@ -31,7 +42,9 @@ typedef struct strata_pr__ctx {
     json_t *bases;
     json_t *affected; /* [{"image", "rescan"}]: this repository's images */
     /* The worker's: base ref -> strata_pkg_delta (action-pr-evidence.c);
-     * a live base also gets "packages" (its summary) or "delta_error". */
+     * a live base also gets "packages" (its summary) or "delta_error",
+     * and "vulns_error" when a scanner is configured but its findings of
+     * either digest could not be had. */
     strata_strmap *deltas;
     char *branch;
     char *title;

@@ -16,16 +16,36 @@
 #define TAIL_RESERVE 96
 /* Rows in the table of what a reviewer checks (all of them: <details>). */
 #define TABLE_ROWS 25
+/* Vulnerability ids listed in a row ("… and 3 more"). */
+#define VULNS_PER_ROW 5
 
-/* 0: a core package's major jump, 1: core, 2: other changes, 3: added. */
+/*
+ * 0: security fixes, 1: what brings new findings, 2: a core package's
+ * major jump, 3: core, 4: other changes, 5: added.
+ */
 static int
 rank(const strata_pkg_change *c)
 {
-    if (c->major)
+    if (c->nfixes > 0)
         return 0;
-    if (c->core)
+    if (c->nbrings > 0)
         return 1;
-    return c->kind == STRATA_PKG_ADDED ? 3 : 2;
+    if (c->major)
+        return 2;
+    if (c->core)
+        return 3;
+    return c->kind == STRATA_PKG_ADDED ? 5 : 4;
+}
+
+/* The most severe of a change's fixes (then brings), for the order. */
+static int
+top(const strata_pkg_change *c)
+{
+    const strata_pkg_vuln *v = c->nfixes > 0 ? c->fixes : c->brings;
+
+    /* Each list is sorted most severe first. */
+    return c->nfixes + c->nbrings > 0 ? strata_pkg__severity(v[0].severity)
+                                      : -1;
 }
 
 static int
@@ -37,13 +57,17 @@ by_rank(const void *a, const void *b)
 
     if (rank(x) != rank(y))
         return rank(x) - rank(y);
+    if (top(x) != top(y))
+        return top(y) - top(x);
+    if (x->nfixes != y->nfixes)
+        return x->nfixes < y->nfixes ? 1 : -1;
     if ((rc = strcmp(x->name, y->name)) != 0)
         return rc;
     return strcmp(x->arch, y->arch);
 }
 
 static void
-row(strata_buf *b, const strata_pkg_change *c, int with_kind)
+row(strata_buf *b, const strata_pkg_change *c, int with_kind, int scanned)
 {
     strata_buf_puts(b, "| ");
     strata_pkg__md(b, c->name);
@@ -53,10 +77,16 @@ row(strata_buf *b, const strata_pkg_change *c, int with_kind)
     strata_pkg__md(b, c->old_version ? c->old_version : "");
     strata_buf_puts(b, " | ");
     strata_pkg__md(b, c->new_version ? c->new_version : "");
-    strata_buf_printf(b, " | %s |\n",
+    strata_buf_printf(b, " | %s |",
                       c->major  ? "core, **major**"
                       : c->core ? "core"
                                 : "");
+    if (scanned) {
+        strata_buf_puts(b, " ");
+        strata_pkg__vulns_note(b, c, VULNS_PER_ROW, 1);
+        strata_buf_puts(b, " |");
+    }
+    strata_buf_puts(b, "\n");
 }
 
 /*
@@ -65,7 +95,7 @@ row(strata_buf *b, const strata_pkg_change *c, int with_kind)
  */
 static size_t
 rows(strata_buf *b, strata_pkg_change *const *list, size_t n, int with_kind,
-     size_t limit)
+     int scanned, size_t limit)
 {
     strata_buf r;
     size_t i;
@@ -73,7 +103,7 @@ rows(strata_buf *b, strata_pkg_change *const *list, size_t n, int with_kind,
     strata_buf_init(&r);
     for (i = 0; i < n; i++) {
         strata_buf_reset(&r);
-        row(&r, list[i], with_kind);
+        row(&r, list[i], with_kind, scanned);
         if (b->len + r.len > limit)
             break;
         strata_buf_add(b, r.ptr, r.len);
@@ -120,22 +150,27 @@ strata_pkg_delta_markdown(const strata_pkg_delta *d, const char *base,
     for (i = 0; i < d->nchanges; i++)
         order[n++] = &d->changes[i];
     qsort(order, n, sizeof(*order), by_rank);
-    while (nrev < n && rank(order[nrev]) < 3)
+    while (nrev < n && rank(order[nrev]) < 5)
         nrev++;
     if (nrev > 0 && b.len + 64 < limit) {
-        strata_buf_puts(&b, "\n| Package | Old | New | |\n|---|---|---|---|\n");
-        shown =
-            rows(&b, order, nrev < TABLE_ROWS ? nrev : TABLE_ROWS, 0, limit);
+        strata_buf_puts(&b, d->scanned ? "\n| Package | Old | New | | "
+                                         "Security |\n|---|---|---|---|---|\n"
+                                       : "\n| Package | Old | New | |\n"
+                                         "|---|---|---|---|\n");
+        shown = rows(&b, order, nrev < TABLE_ROWS ? nrev : TABLE_ROWS, 0,
+                     d->scanned, limit);
         if (shown < nrev)
             strata_buf_printf(&b, "\n… and %zu more (below)\n", nrev - shown);
     }
     if (b.len + 128 < limit) {
-        strata_buf_printf(&b,
-                          "\n<details><summary>All %zu changes</summary>\n\n"
-                          "| Package | Change | Old | New | |\n"
-                          "|---|---|---|---|---|\n",
-                          n);
-        shown = rows(&b, order, n, 1, limit);
+        strata_buf_printf(
+            &b, "\n<details><summary>All %zu changes</summary>\n\n", n);
+        strata_buf_puts(&b, d->scanned ? "| Package | Change | Old | New | | "
+                                         "Security |\n"
+                                         "|---|---|---|---|---|---|\n"
+                                       : "| Package | Change | Old | New | |\n"
+                                         "|---|---|---|---|---|\n");
+        shown = rows(&b, order, n, 1, d->scanned, limit);
         if (shown < n)
             strata_buf_printf(&b, "\n… and %zu more\n", n - shown);
         strata_buf_puts(&b, "\n</details>\n");
