@@ -35,6 +35,7 @@
 #include "harness-server.h"
 #include "harness.h"
 #include "jobs.h"
+#include "scan.h"
 #include "store.h"
 
 #define TOKEN "pr-test-token-0123"
@@ -177,6 +178,9 @@ dg(char c)
     return s;
 }
 
+/* YAML appended to the next fixture's configuration ("scanners: …"). */
+static char *fixture_extra;
+
 typedef struct fixture {
     char dir[64];
     uv_loop_t loop;
@@ -223,10 +227,12 @@ fixture_start_on(fixture *f, const char *forge, const char *pr_yaml,
         "    images: [{name: '%s:1'}, {name: '%s-debug:1'},\n"
         "             {name: '%s-slim:1'}, {name: '%s-canary:1'}]\n"
         "    on_base_update: [pr]\n"
-        "    pr: %s\n",
+        "    pr: %s\n%s",
         f->dir, f->dir, forge, server_port,
         strcmp(forge, "gitlab") == 0 ? "/api/v4" : "", TOKEN, IMG, IMG, IMG,
-        IMG, pr_yaml);
+        IMG, pr_yaml, fixture_extra != NULL ? fixture_extra : "");
+    free(fixture_extra);
+    fixture_extra = NULL;
     CHECK_OK(strata_config_load_string(&f->config, yaml, strlen(yaml),
                                        "strata.yaml", f->dir, NULL, &err),
              &err);
@@ -789,6 +795,202 @@ TEST(an_unreadable_delta_never_fails_the_pin)
     stop_server();
 }
 
+/* ---- vulnerabilities linked to the upgrades (a real scanner report) ---- */
+
+/*
+ * Writes a Trivy report to DIR/DIGEST.json, shaped as the real one of
+ * debian:buster (tests/scanners/upstream/trivy-debian-buster.json): its
+ * first entry copied once per row {id, pkg, version, fixed or NULL,
+ * SEVERITY}.
+ */
+static void
+write_report(const char *dir, const char *digest, const char *const (*rows)[5],
+             size_t n)
+{
+    json_error_t je;
+    json_t *doc = json_load_file(
+        STRATA_TEST_SCANNERS "/upstream/trivy-debian-buster.json", 0, &je);
+    json_t *vulns, *model, *list = json_array();
+    char *path = strata_xasprintf("%s/%s.json", dir, digest);
+    size_t i;
+
+    CHECK(doc != NULL);
+    vulns = json_object_get(json_array_get(json_object_get(doc, "Results"), 0),
+                            "Vulnerabilities");
+    model = json_array_get(vulns, 0);
+    CHECK(model != NULL);
+    for (i = 0; i < n; i++) {
+        json_t *v = json_deep_copy(model);
+        char *pkgid = strata_xasprintf("%s@%s", rows[i][1], rows[i][2]);
+
+        json_object_set_new(v, "VulnerabilityID", json_string(rows[i][0]));
+        json_object_set_new(v, "PkgName", json_string(rows[i][1]));
+        json_object_set_new(v, "PkgID", json_string(pkgid));
+        json_object_set_new(v, "InstalledVersion", json_string(rows[i][2]));
+        if (rows[i][3] != NULL)
+            json_object_set_new(v, "FixedVersion", json_string(rows[i][3]));
+        else
+            json_object_del(v, "FixedVersion");
+        json_object_set_new(v, "Severity", json_string(rows[i][4]));
+        json_array_append_new(list, v);
+        free(pkgid);
+    }
+    json_object_set_new(json_array_get(json_object_get(doc, "Results"), 0),
+                        "Vulnerabilities", list);
+    CHECK_EQ(json_dump_file(doc, path, JSON_INDENT(2)), 0);
+    json_decref(doc);
+    free(path);
+}
+
+/* Lines in path (0 when it does not exist). */
+static int
+lines_in(const char *path)
+{
+    FILE *fp = fopen(path, "r");
+    int c, n = 0;
+
+    if (fp == NULL)
+        return 0;
+    while ((c = getc(fp)) != EOF)
+        n += c == '\n';
+    fclose(fp);
+    return n;
+}
+
+TEST(github_body_links_cves_to_upgrades)
+{
+    static const char *const old_rows[][5] = {
+        {"CVE-2023-4911", "libc6", "2.36-9", "2.36-9+deb12u3", "HIGH"},
+        {"CVE-2010-4756", "libc6", "2.36-9", NULL, "LOW"},
+        {"CVE-2023-5678", "openssl", "3.0.11-1", "3.0.13-1~deb12u1", "MEDIUM"},
+        {"CVE-2024-0727", "openssl", "3.0.11-1", "3.0.13-1~deb12u1",
+         "CRITICAL"},
+    };
+    static const char *const new_rows[][5] = {
+        {"CVE-2010-4756", "libc6", "2.36-9+deb12u4", NULL, "LOW"},
+        {"CVE-2024-2961", "libc6", "2.36-9+deb12u4", "2.36-9+deb12u7", "HIGH"},
+    };
+    fixture f;
+    strata_store_job *job;
+    strata_error err = {0};
+    const char *v1 = s_of(deb_v1, "digest"), *v2 = s_of(deb_v2, "digest");
+    const char *body;
+    char dir[] = "/tmp/strata-pr-scan-XXXXXX", calls[96], name[160];
+    json_t *p, *ev, *stored = NULL;
+
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(calls, sizeof(calls), "%s/calls", dir);
+    write_report(dir, v1, old_rows, 4);
+    write_report(dir, v2, new_rows, 2);
+    start_server("github");
+    fixture_extra =
+        strata_xasprintf("scanners:\n"
+                         "  default:\n"
+                         "    type: trivy\n"
+                         "    command: /bin/sh %s %s/{digest}.json %s {ref}\n"
+                         "    timeout: 20s\n",
+                         STRATA_TEST_SCANNERS "/fake-scanner.sh", dir, calls);
+    fixture_start_on(&f, "github", "{evidence: {packages: true}}", deb_ref, v1);
+    observe(&f, deb_ref, v1);
+    observe(&f, deb_ref, v2);
+    job = run_one(&f, ":1", deb_ref, v2, STRATA_STORE_JOB_SUCCEEDED);
+    CHECK_STR_EQ(outcome(job), "pushed");
+    {
+        const json_t *pk = json_object_get(
+            json_array_get(json_object_get(job->result, "bases"), 0),
+            "packages");
+
+        CHECK_STR_EQ(s_of(pk, "summary"),
+                     "3002 packages upgraded, 3 CVEs fixed (1 critical, 1 "
+                     "high), 1 new CVE (1 high), 1 added, no removals; Debian "
+                     "GNU/Linux 12 (bookworm)");
+        CHECK_EQ(json_integer_value(json_object_get(pk, "cves_fixed")), 3);
+        CHECK_EQ(json_integer_value(json_object_get(pk, "cves_new")), 1);
+    }
+    strata_store_job_free(job);
+    /* Each digest scanned once, exactly that digest. */
+    CHECK_EQ(lines_in(calls), 2);
+    p = pulls();
+    CHECK_EQ(json_array_size(p), 1);
+    body = s_of(json_array_get(p, 0), "body");
+    printf("# body: %zu bytes\n", strlen(body));
+    CHECK(strlen(body) <= 65536);
+    CHECK_CONTAINS(body, "3002 packages upgraded, 3 CVEs fixed (1 critical, 1 "
+                         "high), 1 new CVE (1 high), 1 added, no removals; "
+                         "Debian GNU/Linux 12 (bookworm).\n");
+    /* Security fixes first, the most severe first; then the rest. */
+    CHECK_CONTAINS(body,
+                   "| Package | Old | New | | Security |\n"
+                   "|---|---|---|---|---|\n"
+                   "| openssl | 3.0.11-1 | 3.0.13-1\\~deb12u1 | core | fixes "
+                   "CVE-2024-0727 (critical), CVE-2023-5678 (medium) |\n"
+                   "| libc6 | 2.36-9 | 2.36-9+deb12u4 | core | fixes "
+                   "CVE-2023-4911 (high); brings CVE-2024-2961 (high) |\n"
+                   "| pkg-0000 | 1.0-1 | 1.0-2 |  |  |\n");
+    CHECK_CONTAINS(body, "| Package | Change | Old | New | | Security |\n");
+    CHECK(strstr(body, "unavailable") == NULL);
+    json_decref(p);
+    ev = last_event(&f, "pr.opened");
+    CHECK_CONTAINS(s_of(ev, "packages"), "3 CVEs fixed (1 critical, 1 high)");
+    CHECK_EQ(json_integer_value(json_object_get(ev, "packages_cves_fixed")), 3);
+    CHECK_EQ(json_integer_value(json_object_get(ev, "packages_cves_new")), 1);
+    json_decref(ev);
+    /* The findings are kept under the base's name, for the fleet... */
+    snprintf(name, sizeof(name), "%s/library/debian", reg.host);
+    CHECK_OK(strata_store_findings_get(&stored, f.store, name, v1, &err), &err);
+    CHECK_EQ(json_array_size(stored), 4);
+    json_decref(stored);
+    /* ...so the next image's job on that base scans nothing. */
+    job = run_one(&f, "-debug:1", deb_ref, v2, STRATA_STORE_JOB_SUCCEEDED);
+    strata_store_job_free(job);
+    CHECK_EQ(lines_in(calls), 2);
+    no_violations();
+    fixture_stop(&f);
+    stop_server();
+    sh("rm -rf '%s'", dir);
+}
+
+TEST(a_failed_scan_never_fails_the_pin)
+{
+    fixture f;
+    strata_store_job *job;
+    const char *v1 = s_of(deb_v1, "digest"), *v2 = s_of(deb_v2, "digest");
+    const char *body;
+    char want[512];
+    json_t *p, *ev;
+
+    start_server("gitlab");
+    fixture_extra = strata_xstrdup("scanners:\n"
+                                   "  default:\n"
+                                   "    type: grype\n"
+                                   "    command: echo 'db update failed' >&2; "
+                                   "exit 3\n");
+    fixture_start_on(&f, "gitlab", "{evidence: {packages: true}}", deb_ref, v1);
+    observe(&f, deb_ref, v1);
+    observe(&f, deb_ref, v2);
+    job = run_one(&f, ":1", deb_ref, v2, STRATA_STORE_JOB_SUCCEEDED);
+    CHECK_STR_EQ(outcome(job), "pushed");
+    strata_store_job_free(job);
+    p = pulls();
+    CHECK_EQ(json_array_size(p), 1);
+    body = s_of(json_array_get(p, 0), "body");
+    snprintf(want, sizeof(want),
+             "\nVulnerabilities of `%s` unavailable: scanner 'default' "
+             "exited with status 3: db update failed\n",
+             deb_ref);
+    CHECK_CONTAINS(body, want);
+    /* The package delta is there all the same, without CVE counts. */
+    CHECK_CONTAINS(body, "3002 packages upgraded, 1 added, no removals");
+    json_decref(p);
+    ev = last_event(&f, "pr.opened");
+    CHECK_CONTAINS(s_of(ev, "packages_vulns_error"), "exited with status 3");
+    CHECK(json_object_get(ev, "packages_cves_fixed") == NULL);
+    json_decref(ev);
+    no_violations();
+    fixture_stop(&f);
+    stop_server();
+}
+
 int
 main(void)
 {
@@ -806,6 +1008,8 @@ main(void)
         seed_bases();
         RUN(github_body_shows_the_package_delta);
         RUN(an_unreadable_delta_never_fails_the_pin);
+        RUN(github_body_links_cves_to_upgrades);
+        RUN(a_failed_scan_never_fails_the_pin);
         json_decref(deb_v1);
         json_decref(deb_v2);
     }
