@@ -97,7 +97,8 @@ out:
 
 /*
  * Links d with the findings the store keeps for both digests (under the
- * base's name, as the pr action and rescans keep them), when it has both.
+ * base's name as the pr action keeps them, or its tagged reference as a
+ * rescan does), when it has both.
  */
 static int
 link_findings(strata_pkg_delta *d, strata_store *st, const char *ref_s,
@@ -107,7 +108,7 @@ link_findings(strata_pkg_delta *d, strata_store *st, const char *ref_s,
     int rc;
 
     if ((rc = strata_ref_parse(&ref, ref_s, err)) == 0)
-        rc = strata_pkg_delta_link_stored(d, st, strata_ref_name(ref), err);
+        rc = strata_pkg_delta_link_stored(d, st, ref, err);
     strata_ref_free(ref);
     return rc;
 }

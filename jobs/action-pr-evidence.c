@@ -51,14 +51,14 @@ out:
 }
 
 /*
- * The findings of name@digest ([finding] as the store keeps them, new):
- * the store's when that digest was scanned (by a rescan or an earlier pr
- * job), else the configured scanner's run on it now, kept in the store
- * for the rest of the fleet. ref is the base as configured ({image}).
+ * The findings of base at digest ([finding] as the store keeps them,
+ * new): the store's when that digest was scanned (by an earlier pr job,
+ * or a rescan of that image), else the configured scanner's run on it
+ * now, kept in the store under base's name for the rest of the fleet.
  */
 static int
 findings_of(json_t **out, strata_store *st, const strata_config_scanner *sc,
-            const char *ref, const char *name, const char *digest,
+            const strata_ref *base, const char *ref, const char *digest,
             strata_error *err)
 {
     strata_scan_run_opts o;
@@ -67,7 +67,7 @@ findings_of(json_t **out, strata_store *st, const strata_config_scanner *sc,
 
     *out = NULL;
     if (st != NULL) {
-        rc = strata_store_findings_get(out, st, name, digest, err);
+        rc = strata_pkg_findings_stored(out, st, base, digest, err);
         if (rc != STRATA_ENOTFOUND)
             return rc;
         strata_error_clear(err);
@@ -75,8 +75,9 @@ findings_of(json_t **out, strata_store *st, const strata_config_scanner *sc,
     strata_jobs__scan_opts(&o, sc, ref, digest);
     if ((rc = strata_scan_run_sync(&r, NULL, &o, err)) != 0)
         return rc;
-    if (st != NULL && (rc = strata_scan_report_save(st, name, digest, sc->name,
-                                                    r, err)) != 0) {
+    if (st != NULL &&
+        (rc = strata_scan_report_save(st, strata_ref_name(base), digest,
+                                      sc->name, r, err)) != 0) {
         strata_scan_report_free(r);
         return rc;
     }
@@ -107,10 +108,8 @@ vulns_of(strata_pr__ctx *c, strata_store *st, json_t *base, strata_pkg_delta *d)
         strata_error_set(&err, STRATA_EINVAL, "a digest of '%s' is unknown",
                          ref);
     else if (strata_ref_parse(&parsed, ref, &err) == 0 &&
-             findings_of(&a, st, sc, ref, strata_ref_name(parsed),
-                         d->old_digest, &err) == 0 &&
-             findings_of(&b, st, sc, ref, strata_ref_name(parsed),
-                         d->new_digest, &err) == 0)
+             findings_of(&a, st, sc, parsed, ref, d->old_digest, &err) == 0 &&
+             findings_of(&b, st, sc, parsed, ref, d->new_digest, &err) == 0)
         strata_pkg_delta_link(d, a, b);
     if (err.code != 0) {
         log_warn("pr: vulnerabilities of '%s' unavailable: %s", ref, err.msg);

@@ -260,13 +260,22 @@ void strata_pkg_delta_free(strata_pkg_delta *d);
 void strata_pkg_delta_link(strata_pkg_delta *d, const json_t *old_findings,
                            const json_t *new_findings);
 /*
- * Links d with the findings the state store keeps for image@old and
- * image@new (image as the scans were stored: the base's name). Returns 1
- * when linked, 0 when either digest was never scanned (d unchanged), or
- * a negative code (the store's error).
+ * The findings the state store keeps for base at digest (new): under
+ * base's name (as the pr action keeps a base's scans), else under its
+ * tagged reference without the digest (as a rescan of that image keeps
+ * them). STRATA_ENOTFOUND when that digest was never scanned.
+ */
+int strata_pkg_findings_stored(json_t **out, struct strata_store *st,
+                               const strata_ref *base, const char *digest,
+                               strata_error *err);
+/*
+ * Links d with the findings the state store keeps for base at d's old
+ * and new digest (strata_pkg_findings_stored). Returns 1 when linked, 0
+ * when either digest was never scanned (d unchanged), or a negative code
+ * (the store's error).
  */
 int strata_pkg_delta_link_stored(strata_pkg_delta *d, struct strata_store *st,
-                                 const char *image, strata_error *err);
+                                 const strata_ref *base, strata_error *err);
 /* As docs/diff.schema.json describes (new). */
 json_t *strata_pkg_delta_to_json(const strata_pkg_delta *d);
 /* "text" or "md" (a Markdown summary and table); new. */

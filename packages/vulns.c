@@ -324,17 +324,37 @@ strata_pkg_delta_link(strata_pkg_delta *d, const json_t *old_findings,
 }
 
 int
+strata_pkg_findings_stored(json_t **out, strata_store *st,
+                           const strata_ref *base, const char *digest,
+                           strata_error *err)
+{
+    strata_ref *tagged = NULL;
+    int rc;
+
+    *out = NULL;
+    rc = strata_store_findings_get(out, st, strata_ref_name(base), digest, err);
+    if (rc != STRATA_ENOTFOUND || strata_ref_tag(base) == NULL)
+        return rc;
+    strata_error_clear(err);
+    if ((rc = strata_ref_with_digest(&tagged, base, NULL, err)) == 0)
+        rc = strata_store_findings_get(out, st, strata_ref_string(tagged),
+                                       digest, err);
+    strata_ref_free(tagged);
+    return rc;
+}
+
+int
 strata_pkg_delta_link_stored(strata_pkg_delta *d, strata_store *st,
-                             const char *image, strata_error *err)
+                             const strata_ref *base, strata_error *err)
 {
     json_t *a = NULL, *b = NULL;
     int rc;
 
     if (d->old_digest == NULL || d->new_digest == NULL)
         return 0;
-    rc = strata_store_findings_get(&a, st, image, d->old_digest, err);
+    rc = strata_pkg_findings_stored(&a, st, base, d->old_digest, err);
     if (rc == 0)
-        rc = strata_store_findings_get(&b, st, image, d->new_digest, err);
+        rc = strata_pkg_findings_stored(&b, st, base, d->new_digest, err);
     if (rc == 0)
         strata_pkg_delta_link(d, a, b);
     json_decref(a);

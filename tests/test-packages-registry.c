@@ -261,6 +261,145 @@ TEST(diff_md_and_text)
     harness_run_release(&r);
 }
 
+/*
+ * Writes a Trivy report to path, shaped as the real one of debian:buster
+ * (tests/scanners/upstream/trivy-debian-buster.json): its first entry
+ * copied once per row {id, pkg, version, SEVERITY}.
+ */
+static void
+write_report(const char *path, const char *(*rows)[4], size_t n)
+{
+    json_error_t je;
+    json_t *doc = json_load_file(
+        STRATA_TEST_SCANNERS "/upstream/trivy-debian-buster.json", 0, &je);
+    json_t *res, *list = json_array();
+    size_t i;
+
+    CHECK(doc != NULL);
+    res = json_array_get(json_object_get(doc, "Results"), 0);
+    for (i = 0; i < n; i++) {
+        json_t *v = json_deep_copy(
+            json_array_get(json_object_get(res, "Vulnerabilities"), 0));
+
+        json_object_set_new(v, "VulnerabilityID", json_string(rows[i][0]));
+        json_object_set_new(v, "PkgName", json_string(rows[i][1]));
+        json_object_set_new(v, "InstalledVersion", json_string(rows[i][2]));
+        json_object_del(v, "FixedVersion");
+        json_object_set_new(v, "Severity", json_string(rows[i][3]));
+        json_array_append_new(list, v);
+    }
+    json_object_set_new(res, "Vulnerabilities", list);
+    CHECK_EQ(json_dump_file(doc, path, JSON_INDENT(2)), 0);
+    json_decref(doc);
+}
+
+/* The first change of kind in a diff's JSON changes. */
+static const json_t *
+first_of(const json_t *changes, const char *kind)
+{
+    size_t i;
+
+    for (i = 0; i < json_array_size(changes); i++)
+        if (strcmp(jstr(json_array_get(changes, i), "change"), kind) == 0)
+            return json_array_get(changes, i);
+    return NULL;
+}
+
+/*
+ * With the findings of both digests in the state database (recorded as a
+ * rescan records them: `strata scan report --image --digest`), strata
+ * diff links them: text, md and json (valid against the schema).
+ */
+TEST(diff_links_the_findings_the_store_has)
+{
+    harness_run r;
+    json_t *j, *first, *changes, *vulns;
+    const json_t *up, *rm, *c;
+    char tagged1[600], tagged2[600], image[300], old_path[600], new_path[600];
+    const char *old_rows[2][4], *new_rows[2][4];
+
+    strata(&r, "-c", cfg, "diff", ref1, ref2, "--format", "json", NULL);
+    CHECK_EQ(r.status, 0);
+    j = json_loads(r.out, 0, NULL);
+    harness_run_release(&r);
+    changes = json_object_get(j, "changes");
+    CHECK((up = first_of(changes, "upgraded")) != NULL);
+    CHECK((rm = first_of(changes, "removed")) != NULL);
+    old_rows[0][0] = "CVE-2019-18224";
+    old_rows[0][1] = jstr(up, "name");
+    old_rows[0][2] = jstr(up, "old_version");
+    old_rows[0][3] = "CRITICAL";
+    old_rows[1][0] = "CVE-2019-18276";
+    old_rows[1][1] = jstr(rm, "name");
+    old_rows[1][2] = jstr(rm, "old_version");
+    old_rows[1][3] = "LOW";
+    new_rows[0][0] = "CVE-2024-28085";
+    new_rows[0][1] = "strata-test-pkg";
+    new_rows[0][2] = "1.0-1";
+    new_rows[0][3] = "HIGH";
+    snprintf(old_path, sizeof(old_path), "%s/trivy-v1.json", work);
+    snprintf(new_path, sizeof(new_path), "%s/trivy-v2.json", work);
+    write_report(old_path, old_rows, 2);
+    write_report(new_path, new_rows, 1);
+    snprintf(image, sizeof(image), "%s/library/debian:v2", reg.host);
+    snprintf(tagged1, sizeof(tagged1), "%s@%s", image, jstr(v1, "digest"));
+    snprintf(tagged2, sizeof(tagged2), "%s@%s", image, jstr(v2, "digest"));
+    strata(&r, "-c", cfg, "scan", "report", old_path, "--image", image,
+           "--digest", jstr(v1, "digest"), NULL);
+    CHECK_EQ(r.status, 0);
+    harness_run_release(&r);
+    /* Only one digest scanned: nothing linked yet. */
+    strata(&r, "-c", cfg, "diff", tagged1, tagged2, "--format", "json", NULL);
+    CHECK_EQ(r.status, 0);
+    CHECK_CONTAINS(r.out, "\"vulnerabilities\": null");
+    harness_run_release(&r);
+    strata(&r, "-c", cfg, "scan", "report", new_path, "--image", image,
+           "--digest", jstr(v2, "digest"), NULL);
+    CHECK(r.status == 0 || r.status == 1); /* the gate may warn or fail */
+    harness_run_release(&r);
+    first = j; /* the rows point into it */
+
+    strata(&r, "-c", cfg, "diff", tagged1, tagged2, "--format", "json", NULL);
+    CHECK_EQ(r.status, 0);
+    CHECK_EQ(check_json("diff-json", r.out), 0);
+    j = json_loads(r.out, 0, NULL);
+    harness_run_release(&r);
+    vulns = json_object_get(j, "vulnerabilities");
+    CHECK_EQ(json_integer_value(json_object_get(vulns, "fixed")), 2);
+    CHECK_EQ(json_integer_value(json_object_get(vulns, "new")), 1);
+    CHECK_EQ(json_integer_value(json_object_get(
+                 json_object_get(vulns, "fixed_by_severity"), "critical")),
+             1);
+    changes = json_object_get(j, "changes");
+    /* The critical fix first, then the low one, then the new finding. */
+    c = json_array_get(changes, 0);
+    CHECK_STR_EQ(jstr(c, "name"), old_rows[0][1]);
+    CHECK_STR_EQ(jstr(json_array_get(json_object_get(c, "fixes"), 0), "id"),
+                 "CVE-2019-18224");
+    c = json_array_get(changes, 1);
+    CHECK_STR_EQ(jstr(c, "name"), old_rows[1][1]);
+    CHECK_STR_EQ(jstr(c, "change"), "removed");
+    c = json_array_get(changes, 2);
+    CHECK_STR_EQ(jstr(c, "name"), "strata-test-pkg");
+    CHECK_STR_EQ(
+        jstr(json_array_get(json_object_get(c, "brings"), 0), "severity"),
+        "high");
+    json_decref(j);
+    strata(&r, "-c", cfg, "diff", tagged1, tagged2, NULL);
+    CHECK_EQ(r.status, 0);
+    CHECK_CONTAINS(r.out, ", 2 CVEs fixed (1 critical), 1 new CVE (1 high), ");
+    CHECK_CONTAINS(r.out, "           fixes CVE-2019-18224 (critical)\n");
+    CHECK_CONTAINS(r.out, "added      strata-test-pkg:all 1.0-1\n"
+                          "           brings CVE-2024-28085 (high)\n");
+    harness_run_release(&r);
+    strata(&r, "-c", cfg, "diff", tagged1, tagged2, "--format", "md", NULL);
+    CHECK_EQ(r.status, 0);
+    CHECK_CONTAINS(r.out, "| Package | Change | Old | New | | Security |\n");
+    CHECK_CONTAINS(r.out, " | fixes CVE-2019-18224 (critical) |\n");
+    harness_run_release(&r);
+    json_decref(first);
+}
+
 /* The manifest digest the multi-arch image has for platform. */
 static const char *
 platform_digest(const char *platform)
@@ -599,6 +738,7 @@ main(void)
     RUN(read_from_registry_matches_dpkg_query);
     RUN(diff_json_says_what_changed);
     RUN(diff_md_and_text);
+    RUN(diff_links_the_findings_the_store_has);
     RUN(multi_arch_picks_the_platform);
     RUN(diff_of_a_watched_base_s_last_update);
     RUN(sbom_cyclonedx_and_spdx);

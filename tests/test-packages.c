@@ -1102,6 +1102,7 @@ TEST(link_matches_names_as_scanners_write_them)
     json_t *old = json_array(), *none = json_array(), *grype;
     strata_pkg_delta *d = strata_pkg_delta_new(a, b);
     strata_store *st = NULL;
+    strata_ref *ubi = NULL;
     strata_error err = {0};
 
     json_array_append_new(old,
@@ -1130,8 +1131,8 @@ TEST(link_matches_names_as_scanners_write_them)
     /* From the store: both digests scanned, else nothing linked. */
     d = strata_pkg_delta_new(ra, rb);
     CHECK_OK(strata_store_open(&st, ":memory:", &err), &err);
-    CHECK_EQ(strata_pkg_delta_link_stored(d, st, "registry.example/ubi", &err),
-             0);
+    CHECK_OK(strata_ref_parse(&ubi, "registry.example/ubi:9", &err), &err);
+    CHECK_EQ(strata_pkg_delta_link_stored(d, st, ubi, &err), 0);
     CHECK(!d->scanned);
     {
         strata_scan_report *r = NULL;
@@ -1142,23 +1143,22 @@ TEST(link_matches_names_as_scanners_write_them)
         CHECK_OK(strata_scan_report_save(st, "registry.example/ubi",
                                          "sha256:r1", "grype", r, &err),
                  &err);
-        CHECK_EQ(
-            strata_pkg_delta_link_stored(d, st, "registry.example/ubi", &err),
-            0);
+        CHECK_EQ(strata_pkg_delta_link_stored(d, st, ubi, &err), 0);
         strata_scan_report_free(r);
         CHECK_OK(strata_scan_report_from_json(&r, none, STRATA_SCAN_GRYPE,
                                               "grype", &err),
                  &err);
-        CHECK_OK(strata_scan_report_save(st, "registry.example/ubi",
+        /* A rescan's: under the tagged reference. */
+        CHECK_OK(strata_scan_report_save(st, "registry.example/ubi:9",
                                          "sha256:r2", "grype", r, &err),
                  &err);
         strata_scan_report_free(r);
     }
-    CHECK_EQ(strata_pkg_delta_link_stored(d, st, "registry.example/ubi", &err),
-             1);
+    CHECK_EQ(strata_pkg_delta_link_stored(d, st, ubi, &err), 1);
     CHECK(d->scanned);
     CHECK_EQ(d->cves_fixed, 1);
     strata_store_close(st);
+    strata_ref_free(ubi);
     strata_pkg_delta_free(d);
     json_decref(grype);
     json_decref(old);
