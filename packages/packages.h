@@ -298,6 +298,30 @@ char *strata_pkg_delta_summary(const strata_pkg_delta *d);
 char *strata_pkg_delta_markdown(const strata_pkg_delta *d, const char *base,
                                 size_t max);
 
+/*
+ * Whether a and b changed the same packages the same way: the same
+ * distribution change, and change for change the same kind, name,
+ * versions and linked vulnerabilities (architectures and sizes aside),
+ * as the platforms of one multi-arch base mostly do.
+ */
+int strata_pkg_delta_same(const strata_pkg_delta *a, const strata_pkg_delta *b);
+
+/* At most this many platforms of one base in a pull request's evidence. */
+#define STRATA_PKG_MAX_PLATFORMS 8
+
+/*
+ * The evidence of a multi-arch base, one delta per platform (d[i] for
+ * platforms[i], n >= 1), within max bytes (new): n == 1 is
+ * strata_pkg_delta_markdown's; when every delta is the same
+ * (strata_pkg_delta_same), one section naming the platforms; else one
+ * section per platform ("#### What changed in `BASE` on linux/arm64"),
+ * each in an equal share of max.
+ */
+char *strata_pkg_delta_markdown_platforms(const strata_pkg_delta *const *d,
+                                          const char *const *platforms,
+                                          size_t n, const char *base,
+                                          size_t max);
+
 /* ---- SBOMs (sbom.c) ------------------------------------------------------ */
 
 /*

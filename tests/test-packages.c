@@ -1169,6 +1169,76 @@ TEST(link_matches_names_as_scanners_write_them)
     strata_pkg_image_free(rb);
 }
 
+/*
+ * Platforms of one multi-arch base: one section when every delta is the
+ * same (architectures aside), else one per platform, within the budget.
+ */
+TEST(evidence_of_each_platform)
+{
+    strata_pkg_image *a1 = listed_image(
+        "dpkg", "sha256:a1", "libc6 amd64 2.36-9", "bash amd64 5.2.15-2", NULL);
+    strata_pkg_image *b1 =
+        listed_image("dpkg", "sha256:b1", "libc6 amd64 2.36-9+deb12u4",
+                     "bash amd64 5.2.15-2", NULL);
+    strata_pkg_image *a2 = listed_image(
+        "dpkg", "sha256:a2", "libc6 arm64 2.36-9", "bash arm64 5.2.15-2", NULL);
+    strata_pkg_image *b2 =
+        listed_image("dpkg", "sha256:b2", "libc6 arm64 2.36-9+deb12u4",
+                     "bash arm64 5.2.15-2", NULL);
+    strata_pkg_image *b3 = listed_image(
+        "dpkg", "sha256:b3", "libc6 arm64 2.36-9", "bash arm64 5.2.15-3", NULL);
+    const char *const plats[] = {"linux/amd64", "linux/arm64"};
+    const strata_pkg_delta *d[2];
+    strata_pkg_delta *amd = strata_pkg_delta_new(a1, b1);
+    strata_pkg_delta *same = strata_pkg_delta_new(a2, b2);
+    strata_pkg_delta *other = strata_pkg_delta_new(a2, b3);
+    char *md;
+    size_t max;
+
+    CHECK(strata_pkg_delta_same(amd, same));
+    CHECK(!strata_pkg_delta_same(amd, other));
+    d[0] = amd;
+    d[1] = same;
+    md = strata_pkg_delta_markdown_platforms(d, plats, 2, "debian:12", 65536);
+    CHECK_CONTAINS(md, "#### What changed in `debian:12` (the same on "
+                       "linux/amd64, linux/arm64)\n\n1 package upgraded");
+    CHECK(strstr(md, " on linux/arm64\n") == NULL);
+    free(md);
+    /* One platform: exactly the single-platform section. */
+    md = strata_pkg_delta_markdown_platforms(d, plats, 1, "debian:12", 65536);
+    {
+        char *one = strata_pkg_delta_markdown(amd, "debian:12", 65536);
+
+        CHECK_STR_EQ(md, one);
+        free(one);
+    }
+    free(md);
+    d[1] = other;
+    for (max = 300; max <= 4096; max *= 2) {
+        md = strata_pkg_delta_markdown_platforms(d, plats, 2, "debian:12", max);
+        printf("# budget %zu: %zu bytes\n", max, strlen(md));
+        CHECK(strlen(md) <= max);
+        if (max >= 1024) {
+            CHECK_CONTAINS(md, "#### What changed in `debian:12` on "
+                               "linux/arm64\n");
+            CHECK_CONTAINS(strstr(md, "on linux/arm64"),
+                           "| bash | 5.2.15-2 | 5.2.15-3 |  |\n");
+        } else { /* each platform, or what does not fit counted */
+            CHECK(strstr(md, " on linux/arm64\n") != NULL ||
+                  strstr(md, " more platforms\n") != NULL);
+        }
+        free(md);
+    }
+    strata_pkg_delta_free(amd);
+    strata_pkg_delta_free(same);
+    strata_pkg_delta_free(other);
+    strata_pkg_image_free(a1);
+    strata_pkg_image_free(b1);
+    strata_pkg_image_free(a2);
+    strata_pkg_image_free(b2);
+    strata_pkg_image_free(b3);
+}
+
 int
 main(void)
 {
@@ -1198,6 +1268,7 @@ main(void)
     RUN(link_fixed_and_new_findings_to_their_packages);
     RUN(link_several_cves_per_package_and_severity_order);
     RUN(link_matches_names_as_scanners_write_them);
+    RUN(evidence_of_each_platform);
     harness_sh("rm -rf %s", tmpdir);
     return harness_done();
 }

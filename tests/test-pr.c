@@ -83,6 +83,8 @@ start_server(const char *forge)
                     "strata/pin-all",
                     "--branch",
                     "strata/pin-debian-12",
+                    "--branch",
+                    "strata/pin-debian-multi",
                     NULL};
 
     server_port = harness_server_start(&server_pid, argv);
@@ -991,6 +993,130 @@ TEST(a_failed_scan_never_fails_the_pin)
     stop_server();
 }
 
+/* ---- a multi-arch base: each platform its watch lists ------------------ */
+
+/* A dpkg status of libc6, openssl and bash at the given versions. */
+static char *
+three_of(const char *arch, const char *libc, const char *openssl,
+         const char *bash)
+{
+    return strata_xasprintf("Package: libc6\nStatus: install ok installed\n"
+                            "Architecture: %s\nVersion: %s\n\n"
+                            "Package: openssl\nStatus: install ok installed\n"
+                            "Architecture: %s\nVersion: %s\n\n"
+                            "Package: bash\nStatus: install ok installed\n"
+                            "Architecture: %s\nVersion: %s\n",
+                            arch, libc, arch, openssl, arch, bash);
+}
+
+/* Pushes library/debian:multi for amd64 and arm64, each its own status. */
+static json_t *
+seed_multi(char *amd64, char *arm64)
+{
+    json_t *spec = json_pack(
+        "{s:s, s:s, s:[s, s], s:[{s:{s:s}, s:{s:{s:s}, s:{s:s}}}]}", "name",
+        "library/debian", "tag", "multi", "platforms", "linux/amd64",
+        "linux/arm64", "layers", "files", "etc/os-release",
+        "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\n"
+        "VERSION_ID=\"12\"\n",
+        "platform_files", "linux/amd64", "var/lib/dpkg/status", amd64,
+        "linux/arm64", "var/lib/dpkg/status", arm64);
+    char *text = json_dumps(spec, JSON_COMPACT);
+    json_t *img = NULL;
+
+    CHECK_EQ(harness_registry_seed(&reg, text, &img), 0);
+    CHECK(img != NULL);
+    CHECK_EQ(json_array_size(json_object_get(img, "manifests")), 2);
+    free(text);
+    free(amd64);
+    free(arm64);
+    json_decref(spec);
+    return img;
+}
+
+/*
+ * The base's watch lists linux/amd64 and linux/arm64; the update upgrades
+ * libc6 and openssl on amd64 but openssl and bash on arm64: the body has
+ * one section per platform, the summary names both, and each platform's
+ * packages are kept under its own manifest's digest.
+ */
+TEST(github_body_shows_each_platform_the_watch_lists)
+{
+    json_t *m1 =
+        seed_multi(three_of("amd64", "2.36-9", "3.0.11-1", "5.2.15-2"),
+                   three_of("arm64", "2.36-9", "3.0.11-1", "5.2.15-2"));
+    json_t *m2 = seed_multi(
+        three_of("amd64", "2.36-9+deb12u4", "3.0.13-1~deb12u1", "5.2.15-2"),
+        three_of("arm64", "2.36-9", "3.0.13-1~deb12u1", "5.2.15-3"));
+    const char *v1 = s_of(m1, "digest"), *v2 = s_of(m2, "digest");
+    fixture f;
+    strata_store_job *job;
+    strata_error err = {0};
+    char ref[160], want[512], *stored = NULL;
+    const char *body, *amd, *arm;
+    json_t *p, *pk;
+    size_t i;
+
+    snprintf(ref, sizeof(ref), "%s/library/debian:multi", reg.host);
+    start_server("github");
+    fixture_extra =
+        strata_xasprintf("watch:\n  bases:\n    - ref: %s\n"
+                         "      platforms: [linux/amd64, linux/arm64]\n",
+                         ref);
+    fixture_start_on(&f, "github", "{evidence: {packages: true}}", ref, v1);
+    observe(&f, ref, v1);
+    observe(&f, ref, v2);
+    job = run_one(&f, ":1", ref, v2, STRATA_STORE_JOB_SUCCEEDED);
+    CHECK_STR_EQ(outcome(job), "pushed");
+    pk = json_object_get(
+        json_array_get(json_object_get(job->result, "bases"), 0), "packages");
+    CHECK_STR_EQ(s_of(pk, "summary"),
+                 "linux/amd64: 2 packages upgraded, 0 added, no removals; "
+                 "Debian GNU/Linux 12 (bookworm) / linux/arm64: 2 packages "
+                 "upgraded, 0 added, no removals; Debian GNU/Linux 12 "
+                 "(bookworm)");
+    CHECK_EQ(json_array_size(json_object_get(pk, "platforms")), 2);
+    CHECK_STR_EQ(
+        s_of(json_array_get(json_object_get(pk, "platforms"), 1), "platform"),
+        "linux/arm64");
+    strata_store_job_free(job);
+    p = pulls();
+    CHECK_EQ(json_array_size(p), 1);
+    body = s_of(json_array_get(p, 0), "body");
+    snprintf(want, sizeof(want), "#### What changed in `%s` on linux/amd64\n",
+             ref);
+    CHECK((amd = strstr(body, want)) != NULL);
+    snprintf(want, sizeof(want), "#### What changed in `%s` on linux/arm64\n",
+             ref);
+    CHECK((arm = strstr(body, want)) != NULL);
+    CHECK(amd < arm);
+    /* amd64: libc6 and openssl; arm64: openssl and bash, libc6 as it was. */
+    CHECK(strstr(amd, "| libc6 | 2.36-9 | 2.36-9+deb12u4 | core |") != NULL &&
+          strstr(amd, "| libc6 | 2.36-9 | 2.36-9+deb12u4 | core |") < arm);
+    CHECK_CONTAINS(arm, "| openssl | 3.0.11-1 | 3.0.13-1\\~deb12u1 | core |\n"
+                        "| bash | 5.2.15-2 | 5.2.15-3 |  |\n");
+    CHECK(strstr(arm, "| libc6 |") == NULL);
+    CHECK(strlen(body) <= 65536);
+    json_decref(p);
+    /* Each platform read once, under its own manifest's digest. */
+    for (i = 0; i < 2; i++) {
+        const json_t *m = json_array_get(json_object_get(m2, "manifests"), i);
+
+        CHECK_OK(strata_store_pkgdb_get(&stored, f.store, s_of(m, "digest"),
+                                        s_of(m, "platform"), &err),
+                 &err);
+        CHECK_CONTAINS(stored, strcmp(s_of(m, "platform"), "linux/arm64") == 0
+                                   ? "5.2.15-3"
+                                   : "2.36-9+deb12u4");
+        free(stored);
+    }
+    no_violations();
+    fixture_stop(&f);
+    stop_server();
+    json_decref(m1);
+    json_decref(m2);
+}
+
 int
 main(void)
 {
@@ -1010,6 +1136,7 @@ main(void)
         RUN(an_unreadable_delta_never_fails_the_pin);
         RUN(github_body_links_cves_to_upgrades);
         RUN(a_failed_scan_never_fails_the_pin);
+        RUN(github_body_shows_each_platform_the_watch_lists);
         json_decref(deb_v1);
         json_decref(deb_v2);
     }
