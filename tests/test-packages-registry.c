@@ -471,6 +471,117 @@ TEST(multi_arch_picks_the_platform)
     }
 }
 
+/* library/debian:TAG for amd64 and arm64, each its own dpkg status. */
+static json_t *
+seed_two_platforms(const char *tag, const char *amd64, const char *arm64)
+{
+    json_t *spec = json_pack(
+        "{s:s, s:s, s:[s, s], s:[{s:{s:s}, s:{s:{s:s}, s:{s:s}}}]}", "name",
+        "library/debian", "tag", tag, "platforms", "linux/amd64", "linux/arm64",
+        "layers", "files", "etc/os-release",
+        "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\n"
+        "VERSION_ID=\"12\"\n",
+        "platform_files", "linux/amd64", "var/lib/dpkg/status", amd64,
+        "linux/arm64", "var/lib/dpkg/status", arm64);
+    char *text = json_dumps(spec, JSON_COMPACT);
+    json_t *img = seed(text);
+
+    free(text);
+    json_decref(spec);
+    return img;
+}
+
+#define STANZA(name, arch, version)                                            \
+    "Package: " name "\nStatus: install ok installed\nArchitecture: " arch     \
+    "\nVersion: " version "\n\n"
+
+/*
+ * A watched multi-arch base whose arm64 update differs from amd64's:
+ * without --platform, strata diff reads each platform the watch lists
+ * (json: one diff per platform, schema-valid; text: a section each);
+ * --platform still picks one; a base watched without platforms reads
+ * linux/amd64 alone.
+ */
+TEST(diff_reads_each_platform_the_watch_lists)
+{
+    json_t *m1 = seed_two_platforms(
+        "arch-1",
+        STANZA("libc6", "amd64", "2.36-9") STANZA("bash", "amd64", "5.2.15-2"),
+        STANZA("libc6", "arm64", "2.36-9") STANZA("bash", "arm64", "5.2.15-2"));
+    json_t *m2 = seed_two_platforms("arch-2",
+                                    STANZA("libc6", "amd64", "2.36-9+deb12u4")
+                                        STANZA("bash", "amd64", "5.2.15-2"),
+                                    STANZA("libc6", "arm64", "2.36-9")
+                                        STANZA("bash", "arm64", "5.2.15-3"));
+    char yaml[300], r1[600], r2[600];
+    harness_run r;
+    json_t *j, *p;
+    FILE *f;
+
+    snprintf(yaml, sizeof(yaml), "%s/multi.yaml", work);
+    f = fopen(yaml, "w");
+    CHECK(f != NULL);
+    fprintf(f,
+            "state: %s/multi.db\nwatch:\n  bases:\n"
+            "    - ref: %s/library/debian:arch-2\n"
+            "      platforms: [linux/amd64, linux/arm64]\n",
+            work, reg.host);
+    fclose(f);
+    snprintf(r1, sizeof(r1), "%s/library/debian:arch-2@%s", reg.host,
+             jstr(m1, "digest"));
+    snprintf(r2, sizeof(r2), "%s/library/debian:arch-2@%s", reg.host,
+             jstr(m2, "digest"));
+    strata(&r, "-c", yaml, "diff", r1, r2, "--format", "json", NULL);
+    if (r.status != 0)
+        printf("# %s", r.err);
+    CHECK_EQ(r.status, 0);
+    CHECK_EQ(check_json("diff-json", r.out), 0);
+    j = json_loads(r.out, 0, NULL);
+    CHECK(j != NULL);
+    harness_run_release(&r);
+    CHECK(json_is_false(json_object_get(j, "same")));
+    p = json_object_get(j, "platforms");
+    CHECK_EQ(json_array_size(p), 2);
+    CHECK_STR_EQ(jstr(json_array_get(p, 0), "platform"), "linux/amd64");
+    CHECK_STR_EQ(
+        jstr(json_array_get(
+                 json_object_get(json_object_get(json_array_get(p, 0), "diff"),
+                                 "changes"),
+                 0),
+             "name"),
+        "libc6");
+    CHECK_STR_EQ(
+        jstr(json_array_get(
+                 json_object_get(json_object_get(json_array_get(p, 1), "diff"),
+                                 "changes"),
+                 0),
+             "name"),
+        "bash");
+    json_decref(j);
+    strata(&r, "-c", yaml, "diff", r1, r2, NULL);
+    CHECK_EQ(r.status, 0);
+    CHECK_CONTAINS(r.out, "platform linux/amd64\n");
+    CHECK_CONTAINS(r.out, "\nplatform linux/arm64\n");
+    CHECK_CONTAINS(strstr(r.out, "platform linux/arm64"),
+                   "upgraded   bash:arm64 5.2.15-2 -> 5.2.15-3\n");
+    harness_run_release(&r);
+    strata(&r, "-c", yaml, "diff", r1, r2, "--platform", "linux/arm64",
+           "--format", "json", NULL);
+    CHECK_EQ(r.status, 0);
+    CHECK_EQ(check_json("diff-json", r.out), 0);
+    CHECK(strstr(r.out, "\"platforms\"") == NULL);
+    CHECK_CONTAINS(r.out, "\"name\": \"bash\"");
+    harness_run_release(&r);
+    /* Not watched with platforms: linux/amd64 alone, as before. */
+    strata(&r, "-c", cfg, "diff", r1, r2, "--format", "json", NULL);
+    CHECK_EQ(r.status, 0);
+    CHECK(strstr(r.out, "\"platforms\"") == NULL);
+    CHECK_CONTAINS(r.out, "\"name\": \"libc6\"");
+    harness_run_release(&r);
+    json_decref(m1);
+    json_decref(m2);
+}
+
 /* `strata diff BASE`: the last update the store recorded for a watch. */
 TEST(diff_of_a_watched_base_s_last_update)
 {
@@ -740,6 +851,7 @@ main(void)
     RUN(diff_md_and_text);
     RUN(diff_links_the_findings_the_store_has);
     RUN(multi_arch_picks_the_platform);
+    RUN(diff_reads_each_platform_the_watch_lists);
     RUN(diff_of_a_watched_base_s_last_update);
     RUN(sbom_cyclonedx_and_spdx);
     RUN(a_bad_layer_is_a_clear_error);
