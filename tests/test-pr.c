@@ -1035,10 +1035,11 @@ seed_multi(char *amd64, char *arm64)
 }
 
 /*
- * The base's watch lists linux/amd64 and linux/arm64; the update upgrades
- * libc6 and openssl on amd64 but openssl and bash on arm64: the body has
- * one section per platform, the summary names both, and each platform's
- * packages are kept under its own manifest's digest.
+ * The base's watch lists linux/amd64, linux/arm64 and linux/s390x; the
+ * update upgrades libc6 and openssl on amd64 but openssl and bash on
+ * arm64: the body has one section per platform, the summary names both,
+ * s390x (not in the index) is one line, and each platform's packages are
+ * kept under its own manifest's digest.
  */
 TEST(github_body_shows_each_platform_the_watch_lists)
 {
@@ -1059,10 +1060,10 @@ TEST(github_body_shows_each_platform_the_watch_lists)
 
     snprintf(ref, sizeof(ref), "%s/library/debian:multi", reg.host);
     start_server("github");
-    fixture_extra =
-        strata_xasprintf("watch:\n  bases:\n    - ref: %s\n"
-                         "      platforms: [linux/amd64, linux/arm64]\n",
-                         ref);
+    fixture_extra = strata_xasprintf(
+        "watch:\n  bases:\n    - ref: %s\n"
+        "      platforms: [linux/amd64, linux/arm64, linux/s390x]\n",
+        ref);
     fixture_start_on(&f, "github", "{evidence: {packages: true}}", ref, v1);
     observe(&f, ref, v1);
     observe(&f, ref, v2);
@@ -1097,6 +1098,11 @@ TEST(github_body_shows_each_platform_the_watch_lists)
                         "| bash | 5.2.15-2 | 5.2.15-3 |  |\n");
     CHECK(strstr(arm, "| libc6 |") == NULL);
     CHECK(strlen(body) <= 65536);
+    /* A platform the index does not have is one line; the others shown. */
+    snprintf(want, sizeof(want),
+             "\nPackage changes of `%s` on linux/s390x unavailable: ", ref);
+    CHECK_CONTAINS(body, want);
+    CHECK_CONTAINS(body, "has no image for platform 'linux/s390x'");
     json_decref(p);
     /* Each platform read once, under its own manifest's digest. */
     for (i = 0; i < 2; i++) {
