@@ -20,6 +20,7 @@ typedef struct diff_work {
     strata_api_req *req;
     char *store_path;
     char *old_ref, *new_ref, *platform;
+    char *base; /* the base as given: its findings' key in the store */
     /* The registry's credentials and TLS options, copied. */
     char *username, *password, *ca_file;
     int insecure;
@@ -36,6 +37,7 @@ work_free(diff_work *w)
     free(w->old_ref);
     free(w->new_ref);
     free(w->platform);
+    free(w->base);
     free(w->username);
     free(w->password);
     free(w->ca_file);
@@ -69,6 +71,7 @@ diff_work_cb(uv_work_t *req)
     strata_pkg_image *a = NULL, *b = NULL;
     strata_pkg_delta *d = NULL;
     strata_store *st = NULL;
+    strata_ref *base = NULL;
     int rc;
 
     if ((rc = strata_store_open(&st, w->store_path, &w->err)) != 0 ||
@@ -79,9 +82,15 @@ diff_work_cb(uv_work_t *req)
         goto out;
     }
     d = strata_pkg_delta_new(a, b);
+    if ((rc = strata_ref_parse(&base, w->base, &w->err)) != 0 ||
+        (rc = strata_pkg_delta_link_stored(d, st, base, &w->err)) < 0) {
+        w->status = 500;
+        goto out;
+    }
     w->doc = strata_pkg_delta_to_json(d);
     w->status = 200;
 out:
+    strata_ref_free(base);
     strata_pkg_delta_free(d);
     strata_pkg_image_free(a);
     strata_pkg_image_free(b);
@@ -196,6 +205,7 @@ strata_daemon__on_diff(strata_api_req *req, void *arg)
     w->req = req;
     w->store_path = strata_xstrdup(strata_store_path(d->store));
     w->platform = strata_xstrdup(platform ? platform : "linux/amd64");
+    w->base = strata_xstrdup(strata_ref_string(ref));
     if ((r = strata_config_registry_find(d->config, strata_ref_domain(ref))) !=
         NULL) {
         strata_registry_opts o = {0};

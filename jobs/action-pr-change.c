@@ -118,6 +118,24 @@ evidence_of(strata_buf *b, const strata_pr__ctx *c, size_t budget)
 
         if (!is_live(e))
             continue;
+        if (json_object_get(e, "delta_errors") != NULL) {
+            const char *platform;
+            json_t *msg;
+
+            json_object_foreach (json_object_get(e, "delta_errors"), platform,
+                                 msg)
+                strata_buf_printf(b,
+                                  "\nPackage changes of `%s` on %s "
+                                  "unavailable: %.200s\n",
+                                  strata_pr__field(e, "ref"), platform,
+                                  json_string_value(msg));
+        }
+        if (strata_pr__field(e, "vulns_error") != NULL)
+            strata_buf_printf(b,
+                              "\nVulnerabilities of `%s` unavailable: "
+                              "%.200s\n",
+                              strata_pr__field(e, "ref"),
+                              strata_pr__field(e, "vulns_error"));
         if (strata_strmap_get(c->deltas, strata_pr__field(e, "ref")) != NULL)
             ndeltas++;
         else if (why != NULL)
@@ -130,25 +148,25 @@ evidence_of(strata_buf *b, const strata_pr__ctx *c, size_t budget)
         return;
     share = b->len - start < budget ? (budget - (b->len - start)) / ndeltas : 0;
     json_array_foreach (c->bases, i, e) {
-        const strata_pkg_delta *d;
+        const strata_pr__base_evidence *ev;
         char *text;
 
-        if (!is_live(e) || (d = strata_strmap_get(
+        if (!is_live(e) || (ev = strata_strmap_get(
                                 c->deltas, strata_pr__field(e, "ref"))) == NULL)
             continue;
         if (share >= 512) {
-            text = strata_pkg_delta_markdown(d, strata_pr__field(e, "ref"),
-                                             share - 1);
+            text = strata_pkg_delta_markdown_platforms(
+                (const strata_pkg_delta *const *) ev->deltas,
+                (const char *const *) ev->platforms, ev->n,
+                strata_pr__field(e, "ref"), share - 1);
             strata_buf_printf(b, "\n%s", text);
+            free(text);
         } else if (share >= 64) {
-            text = strata_pkg_delta_summary(d);
-            strata_buf_printf(b, "\nPackages of `%s`: %.*s\n",
-                              strata_pr__field(e, "ref"), (int) share / 2,
-                              text);
-        } else {
-            continue;
+            strata_buf_printf(
+                b, "\nPackages of `%s`: %.*s\n", strata_pr__field(e, "ref"),
+                (int) share / 2,
+                strata_pr__field(json_object_get(e, "packages"), "summary"));
         }
-        free(text);
     }
 }
 

@@ -193,8 +193,10 @@ start_closing(strata_pr__ctx *c)
 /*
  * The package delta of base (action-pr-evidence.c) as flat fields of an
  * event's payload, as sinks show them: "packages" (the summary line),
- * "packages_major", "packages_release_changed" and the four counts; or
- * "packages_error" when it could not be read. Nothing when it was not
+ * "packages_major", "packages_release_changed" and the four counts, and
+ * "packages_cves_fixed" and "packages_cves_new" when linked with a scan;
+ * or "packages_error" when it could not be read ("packages_vulns_error":
+ * the scan). Nothing when it was not
  * read (pull_requests.evidence.packages off).
  */
 static void
@@ -214,8 +216,18 @@ add_packages(json_t *payload, const strata_pr__ctx *c, const char *base)
             json_object_set_new(
                 payload, "packages_error",
                 json_string(strata_pr__field(e, "delta_error")));
+        if (strata_pr__field(e, "vulns_error") != NULL)
+            json_object_set_new(
+                payload, "packages_vulns_error",
+                json_string(strata_pr__field(e, "vulns_error")));
         if ((p = json_object_get(e, "packages")) == NULL)
             return;
+        if (json_object_get(p, "cves_fixed") != NULL) {
+            json_object_set(payload, "packages_cves_fixed",
+                            json_object_get(p, "cves_fixed"));
+            json_object_set(payload, "packages_cves_new",
+                            json_object_get(p, "cves_new"));
+        }
         json_object_set_new(payload, "packages",
                             json_string(strata_pr__field(p, "summary")));
         json_object_set(payload, "packages_major", json_object_get(p, "major"));

@@ -50,7 +50,7 @@ strata_pr__free(strata_pr__ctx *c)
     strata_strmap_free(c->origin);
     it = 0;
     while (strata_strmap_next(c->deltas, &it, &k, &v))
-        strata_pkg_delta_free(v);
+        strata_pr__base_evidence_free(v);
     strata_strmap_free(c->deltas);
     json_decref(c->bases);
     json_decref(c->affected);

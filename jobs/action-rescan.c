@@ -22,8 +22,8 @@ typedef struct rescan_ctx {
     char *digest;
 } rescan_ctx;
 
-static const strata_config_scanner *
-pick_scanner(const strata_config_data *cfg)
+const strata_config_scanner *
+strata_jobs__scanner(const strata_config_data *cfg)
 {
     size_t i;
 
@@ -31,6 +31,25 @@ pick_scanner(const strata_config_data *cfg)
         if (strcmp(cfg->scanners[i].name, "default") == 0)
             return &cfg->scanners[i];
     return cfg->n_scanners > 0 ? &cfg->scanners[0] : NULL;
+}
+
+void
+strata_jobs__scan_opts(strata_scan_run_opts *o, const strata_config_scanner *sc,
+                       const char *image, const char *digest)
+{
+    static const strata_scan_format formats[] = {
+        [STRATA_SCANNER_TRIVY] = STRATA_SCAN_TRIVY,
+        [STRATA_SCANNER_GRYPE] = STRATA_SCAN_GRYPE,
+        [STRATA_SCANNER_SARIF] = STRATA_SCAN_SARIF,
+    };
+
+    memset(o, 0, sizeof(*o));
+    o->command = sc->command;
+    o->format = formats[sc->type];
+    o->scanner = sc->name;
+    o->image = image;
+    o->digest = digest;
+    o->timeout_ms = sc->timeout_ms;
 }
 
 static strata_scan_gate_action
@@ -166,11 +185,6 @@ on_digest(char *digest, const strata_error *err, void *arg)
     rescan_ctx *c = arg;
     strata_runner_job *job = c->job;
     const strata_config_scanner *sc = c->scanner;
-    static const strata_scan_format formats[] = {
-        [STRATA_SCANNER_TRIVY] = STRATA_SCAN_TRIVY,
-        [STRATA_SCANNER_GRYPE] = STRATA_SCAN_GRYPE,
-        [STRATA_SCANNER_SARIF] = STRATA_SCAN_SARIF,
-    };
     strata_scan_run_opts o = {0};
     strata_error e2 = {0};
 
@@ -179,12 +193,7 @@ on_digest(char *digest, const strata_error *err, void *arg)
         return;
     }
     c->digest = digest; /* ours now */
-    o.command = sc->command;
-    o.format = formats[sc->type];
-    o.scanner = sc->name;
-    o.image = job->job->image;
-    o.digest = digest;
-    o.timeout_ms = sc->timeout_ms;
+    strata_jobs__scan_opts(&o, sc, job->job->image, digest);
     strata_log_job(STRATA_LOG_INFO, job->job->id, "scanning %s@%s with '%s'",
                    job->job->image, digest, sc->name);
     if (strata_scan_run(job->env->loop, &o, on_scanned, c, &e2) != 0)
@@ -194,7 +203,7 @@ on_digest(char *digest, const strata_error *err, void *arg)
 static int
 start(strata_runner_job *job, strata_error *err)
 {
-    const strata_config_scanner *sc = pick_scanner(job->env->cfg);
+    const strata_config_scanner *sc = strata_jobs__scanner(job->env->cfg);
     strata_ref *ref = NULL;
     rescan_ctx *c;
     int rc;

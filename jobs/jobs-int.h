@@ -29,6 +29,26 @@ int strata_plan__hold(const char **state, json_t *update, strata_store *st,
 int strata_exec__expand(char **out, const char *tmpl, const char *const *vars,
                         strata_error *err);
 
+/*
+ * action-rescan.c: the scanner rescans use (the one named "default",
+ * else the first configured), or NULL; and the options that run it on
+ * image@digest (strings borrowed).
+ */
+const strata_config_scanner *
+strata_jobs__scanner(const strata_config_data *cfg);
+void strata_jobs__scan_opts(strata_scan_run_opts *o,
+                            const strata_config_scanner *sc, const char *image,
+                            const char *digest);
+
+/* The package evidence of one base: its delta on each platform read. */
+typedef struct strata_pr__base_evidence {
+    size_t n;
+    char *platforms[STRATA_PKG_MAX_PLATFORMS];
+    strata_pkg_delta *deltas[STRATA_PKG_MAX_PLATFORMS];
+} strata_pr__base_evidence;
+
+void strata_pr__base_evidence_free(strata_pr__base_evidence *ev);
+
 /* One run of the pr action: made by its start(), freed by strata_pr__free. */
 typedef struct strata_pr__ctx {
     strata_runner_job *job;
@@ -39,8 +59,11 @@ typedef struct strata_pr__ctx {
      * by the worker) when the change pins the base or an image from it. */
     json_t *bases;
     json_t *affected; /* [{"image", "rescan"}]: this repository's images */
-    /* The worker's: base ref -> strata_pkg_delta (action-pr-evidence.c);
-     * a live base also gets "packages" (its summary) or "delta_error". */
+    /* The worker's: base ref -> strata_pr__base_evidence (action-pr-evidence.c,
+     * a delta per platform the base's watch lists, else linux/amd64);
+     * a live base also gets "packages" (its summary) or "delta_error",
+     * and "vulns_error" when a scanner is configured but its findings of
+     * either digest could not be had. */
     strata_strmap *deltas;
     char *branch;
     char *title;

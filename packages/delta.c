@@ -8,6 +8,7 @@
  * pull-request bodies.
  */
 #include <ctype.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -215,6 +216,7 @@ strata_pkg_delta_free(strata_pkg_delta *d)
     if (d == NULL)
         return;
     for (i = 0; i < d->nchanges; i++) {
+        strata_pkg__change_unlink(&d->changes[i]);
         free(d->changes[i].name);
         free(d->changes[i].arch);
         free(d->changes[i].old_version);
@@ -228,6 +230,7 @@ strata_pkg_delta_free(strata_pkg_delta *d)
     free(d->new_os);
     free(d->old_version_id);
     free(d->new_version_id);
+    json_decref(d->unlinked);
     free(d);
 }
 
@@ -242,6 +245,31 @@ static json_t *
 jstr(const char *s)
 {
     return s != NULL ? json_string(s) : json_null();
+}
+
+static json_t *
+vulns_json(const strata_pkg_vuln *v, size_t n)
+{
+    json_t *a = json_array();
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        json_array_append_new(a, json_pack("{s:s, s:s}", "id", v[i].id,
+                                           "severity", v[i].severity));
+    return a;
+}
+
+/* {"critical": n, …, "unknown": n}, the most severe first. */
+static json_t *
+by_severity_json(const size_t counts[STRATA_PKG_NSEV])
+{
+    json_t *o = json_object();
+    int s;
+
+    for (s = STRATA_PKG_NSEV - 1; s >= 0; s--)
+        json_object_set_new(o, strata_pkg__severity_name(s),
+                            json_integer((json_int_t) counts[s]));
+    return o;
 }
 
 json_t *
@@ -287,9 +315,27 @@ strata_pkg_delta_to_json(const strata_pkg_delta *d)
         json_object_set_new(x, "new_version", jstr(c->new_version));
         json_object_set_new(x, "core", json_boolean(c->core));
         json_object_set_new(x, "major", json_boolean(c->major));
+        if (d->scanned) {
+            json_object_set_new(x, "fixes", vulns_json(c->fixes, c->nfixes));
+            json_object_set_new(x, "brings", vulns_json(c->brings, c->nbrings));
+        }
         json_array_append_new(a, x);
     }
     json_object_set_new(o, "changes", a);
+    if (d->scanned) {
+        x = json_object();
+        json_object_set_new(x, "fixed",
+                            json_integer((json_int_t) d->cves_fixed));
+        json_object_set_new(x, "new", json_integer((json_int_t) d->cves_new));
+        json_object_set_new(x, "fixed_by_severity",
+                            by_severity_json(d->vulns_fixed));
+        json_object_set_new(x, "new_by_severity",
+                            by_severity_json(d->vulns_new));
+        json_object_set(x, "unlinked", d->unlinked);
+        json_object_set_new(o, "vulnerabilities", x);
+    } else {
+        json_object_set_new(o, "vulnerabilities", json_null());
+    }
     return o;
 }
 
@@ -347,17 +393,83 @@ strata_pkg__kind_name(strata_pkg_change_kind kind)
     return kind_names[kind];
 }
 
+/* " (1 critical, 2 high)": the critical and high ones, when any. */
+static void
+severities(strata_buf *b, const size_t counts[STRATA_PKG_NSEV])
+{
+    if (counts[STRATA_PKG_SEV_CRITICAL] == 0 &&
+        counts[STRATA_PKG_SEV_HIGH] == 0)
+        return;
+    strata_buf_puts(b, " (");
+    if (counts[STRATA_PKG_SEV_CRITICAL] > 0)
+        strata_buf_printf(b, "%zu critical", counts[STRATA_PKG_SEV_CRITICAL]);
+    if (counts[STRATA_PKG_SEV_HIGH] > 0)
+        strata_buf_printf(b, "%s%zu high",
+                          counts[STRATA_PKG_SEV_CRITICAL] > 0 ? ", " : "",
+                          counts[STRATA_PKG_SEV_HIGH]);
+    strata_buf_puts(b, ")");
+}
+
 static void
 summary(strata_buf *b, const strata_pkg_delta *d)
 {
-    strata_buf_printf(b, "%zu package%s upgraded, %zu added, ", d->upgraded,
-                      d->upgraded == 1 ? "" : "s", d->added);
+    strata_buf_printf(b, "%zu package%s upgraded, ", d->upgraded,
+                      d->upgraded == 1 ? "" : "s");
+    if (d->scanned) {
+        if (d->cves_fixed == 0)
+            strata_buf_puts(b, "no CVEs fixed");
+        else
+            strata_buf_printf(b, "%zu CVE%s fixed", d->cves_fixed,
+                              d->cves_fixed == 1 ? "" : "s");
+        severities(b, d->vulns_fixed);
+        if (d->cves_new > 0) {
+            strata_buf_printf(b, ", %zu new CVE%s", d->cves_new,
+                              d->cves_new == 1 ? "" : "s");
+            severities(b, d->vulns_new);
+        }
+        strata_buf_puts(b, ", ");
+    }
+    strata_buf_printf(b, "%zu added, ", d->added);
     if (d->removed == 0)
         strata_buf_puts(b, "no removals");
     else
         strata_buf_printf(b, "%zu removed", d->removed);
     if (d->downgraded > 0)
         strata_buf_printf(b, ", %zu downgraded", d->downgraded);
+}
+
+static void
+vuln_list(strata_buf *b, const char *what, const strata_pkg_vuln *v, size_t n,
+          size_t max, int md)
+{
+    size_t i;
+
+    strata_buf_printf(b, "%s ", what);
+    for (i = 0; i < n && i < max; i++) {
+        char *one = strata_xasprintf("%s%s (%s)", i > 0 ? ", " : "", v[i].id,
+                                     v[i].severity);
+
+        if (md)
+            strata_pkg__md(b, one);
+        else
+            strata_buf_puts(b, one);
+        free(one);
+    }
+    if (n > max)
+        strata_buf_printf(b, " and %zu more", n - max);
+}
+
+void
+strata_pkg__vulns_note(strata_buf *b, const strata_pkg_change *c, size_t max,
+                       int md)
+{
+    if (c->nfixes > 0)
+        vuln_list(b, "fixes", c->fixes, c->nfixes, max, md);
+    if (c->nbrings > 0) {
+        if (c->nfixes > 0)
+            strata_buf_puts(b, "; ");
+        vuln_list(b, "brings", c->brings, c->nbrings, max, md);
+    }
 }
 
 static void
@@ -388,11 +500,29 @@ format_text(strata_buf *b, const strata_pkg_delta *d)
                           c->old_version && c->new_version ? " -> " : "",
                           c->new_version ? c->new_version : "",
                           c->core ? " [core]" : "", c->major ? " [major]" : "");
+        if (c->nfixes + c->nbrings > 0) {
+            strata_buf_puts(b, "           ");
+            strata_pkg__vulns_note(b, c, SIZE_MAX, 0);
+            strata_buf_puts(b, "\n");
+        }
+    }
+    if (d->scanned && json_array_size(d->unlinked) > 0) {
+        const json_t *f;
+        size_t k;
+
+        strata_buf_puts(b, "findings of packages that did not change:\n");
+        json_array_foreach (d->unlinked, k, f)
+            strata_buf_printf(
+                b, "%-10s %s %s (%s)\n",
+                json_string_value(json_object_get(f, "status")),
+                json_string_value(json_object_get(f, "id")),
+                json_string_value(json_object_get(f, "pkg")),
+                json_string_value(json_object_get(f, "severity")));
     }
 }
 
 static void
-md_row(strata_buf *b, const strata_pkg_change *c)
+md_row(strata_buf *b, const strata_pkg_change *c, int scanned)
 {
     strata_buf_puts(b, "| ");
     strata_pkg__md(b, c->name);
@@ -400,10 +530,25 @@ md_row(strata_buf *b, const strata_pkg_change *c)
     strata_pkg__md(b, c->old_version ? c->old_version : "");
     strata_buf_puts(b, " | ");
     strata_pkg__md(b, c->new_version ? c->new_version : "");
-    strata_buf_printf(b, " | %s |\n",
+    strata_buf_printf(b, " | %s |",
                       c->major  ? "core, major"
                       : c->core ? "core"
                                 : "");
+    if (scanned) {
+        strata_buf_puts(b, " ");
+        strata_pkg__vulns_note(b, c, 5, 1);
+        strata_buf_puts(b, " |");
+    }
+    strata_buf_puts(b, "\n");
+}
+
+static void
+md_head(strata_buf *b, const strata_pkg_delta *d)
+{
+    strata_buf_puts(b, d->scanned ? "| Package | Change | Old | New | | "
+                                    "Security |\n|---|---|---|---|---|---|\n"
+                                  : "| Package | Change | Old | New | |\n"
+                                    "|---|---|---|---|---|\n");
 }
 
 static void
@@ -432,21 +577,21 @@ format_md(strata_buf *b, const strata_pkg_delta *d)
     if (d->nchanges == 0)
         return;
     /* The core packages and the upgrades first: what a reviewer checks. */
-    strata_buf_puts(b, "\n| Package | Change | Old | New | |\n"
-                       "|---|---|---|---|---|\n");
+    strata_buf_puts(b, "\n");
+    md_head(b, d);
     for (i = 0; i < d->nchanges && shown < 20; i++) {
-        if (d->changes[i].core || d->changes[i].kind != STRATA_PKG_ADDED) {
-            md_row(b, &d->changes[i]);
+        const strata_pkg_change *c = &d->changes[i];
+
+        if (c->core || c->kind != STRATA_PKG_ADDED || c->nbrings > 0) {
+            md_row(b, c, d->scanned);
             shown++;
         }
     }
-    strata_buf_printf(b,
-                      "\n<details><summary>All %zu changes</summary>\n\n"
-                      "| Package | Change | Old | New | |\n"
-                      "|---|---|---|---|---|\n",
+    strata_buf_printf(b, "\n<details><summary>All %zu changes</summary>\n\n",
                       d->nchanges);
+    md_head(b, d);
     for (i = 0; i < d->nchanges; i++)
-        md_row(b, &d->changes[i]);
+        md_row(b, &d->changes[i], d->scanned);
     strata_buf_puts(b, "\n</details>\n");
 }
 

@@ -21,4 +21,18 @@ void strata_pkg__md(strata_buf *b, const char *s);
 /* "added", "removed", "upgraded", "downgraded". */
 const char *strata_pkg__kind_name(strata_pkg_change_kind kind);
 
+/* vulns.c: a severity's rank (STRATA_PKG_SEV_*; unknown for others) and
+ * name (static). */
+int strata_pkg__severity(const char *s);
+const char *strata_pkg__severity_name(int sev);
+/* Frees a change's fixes and brings. */
+void strata_pkg__change_unlink(strata_pkg_change *c);
+/*
+ * delta.c: "fixes CVE-1 (critical), CVE-2 (high)" and "brings …" of c
+ * into b, at most max ids of each listed ("and 3 more"); Markdown-escaped
+ * when md. Nothing when c has neither.
+ */
+void strata_pkg__vulns_note(strata_buf *b, const strata_pkg_change *c,
+                            size_t max, int md);
+
 #endif

@@ -182,6 +182,13 @@ typedef enum strata_pkg_change_kind {
     STRATA_PKG_DOWNGRADED,
 } strata_pkg_change_kind;
 
+/* A vulnerability linked to a package change (strata_pkg_delta_link). */
+typedef struct strata_pkg_vuln {
+    char *id;       /* "CVE-2023-5678", "GHSA-…" */
+    char *severity; /* "critical", "high", "medium", "low", "negligible",
+                       "unknown" */
+} strata_pkg_vuln;
+
 typedef struct strata_pkg_change {
     strata_pkg_change_kind kind;
     char *name, *arch;
@@ -189,7 +196,22 @@ typedef struct strata_pkg_change {
     char *new_version; /* NULL when removed */
     int core;          /* libc, openssl: a core package */
     int major;         /* a core package whose major version changed */
+    /* What the change fixes (upgraded, removed) and brings (added,
+     * upgraded, downgraded): most severe first, then by id. */
+    strata_pkg_vuln *fixes, *brings;
+    size_t nfixes, nbrings;
 } strata_pkg_change;
+
+/* Severities, as the state store keeps rescans' findings. */
+enum {
+    STRATA_PKG_SEV_UNKNOWN = 0,
+    STRATA_PKG_SEV_NEGLIGIBLE,
+    STRATA_PKG_SEV_LOW,
+    STRATA_PKG_SEV_MEDIUM,
+    STRATA_PKG_SEV_HIGH,
+    STRATA_PKG_SEV_CRITICAL,
+    STRATA_PKG_NSEV
+};
 
 typedef struct strata_pkg_delta {
     char *ecosystem;
@@ -201,14 +223,59 @@ typedef struct strata_pkg_delta {
     int64_t old_compressed, new_compressed;
     int64_t old_uncompressed, new_uncompressed;
     size_t added, removed, upgraded, downgraded;
-    strata_pkg_change *changes; /* core first, then by name */
+    strata_pkg_change *changes; /* core first, then by name; once linked,
+                                   security fixes first */
     size_t nchanges;
+    /* Set by strata_pkg_delta_link: both digests' findings were known. */
+    int scanned;
+    /* Distinct vulnerability ids linked to a change, each counted once at
+     * its highest severity: vulns_fixed[STRATA_PKG_SEV_CRITICAL]... */
+    size_t cves_fixed, cves_new;
+    size_t vulns_fixed[STRATA_PKG_NSEV], vulns_new[STRATA_PKG_NSEV];
+    /* Findings fixed or new whose package did not change in the delta (a
+     * scanner database that learnt or forgot them between the scans):
+     * [{"id", "pkg", "severity", "status": "fixed"|"new"}]; owned. */
+    json_t *unlinked;
 } strata_pkg_delta;
 
 /* The delta from old to new (new). Never fails. */
 strata_pkg_delta *strata_pkg_delta_new(const strata_pkg_image *old,
                                        const strata_pkg_image *new_);
 void strata_pkg_delta_free(strata_pkg_delta *d);
+/*
+ * Links d with the vulnerability findings of its old and its new digest
+ * (each [{"id", "pkg", "version", "fixed", "severity"}], as the state
+ * store keeps a rescan's: strata_store_findings_get). A finding (id, pkg)
+ * of old that new has not is fixed: linked to the upgraded or removed
+ * package it names ("fixes"); one of new that old had not is linked to
+ * the added, upgraded or downgraded package that brought it ("brings").
+ * Packages match by name as the scanners write it (Trivy and Grype name
+ * the binary package; a dpkg "NAME:ARCH" is NAME, and among several
+ * architectures of NAME the one whose version the finding names, else
+ * all). A finding whose package did not change goes to d->unlinked and
+ * is not counted. The changes are sorted again: security fixes first
+ * (most severe first), then what brings new findings, then as before.
+ * Linking twice replaces the first.
+ */
+void strata_pkg_delta_link(strata_pkg_delta *d, const json_t *old_findings,
+                           const json_t *new_findings);
+/*
+ * The findings the state store keeps for base at digest (new): under
+ * base's name (as the pr action keeps a base's scans), else under its
+ * tagged reference without the digest (as a rescan of that image keeps
+ * them). STRATA_ENOTFOUND when that digest was never scanned.
+ */
+int strata_pkg_findings_stored(json_t **out, struct strata_store *st,
+                               const strata_ref *base, const char *digest,
+                               strata_error *err);
+/*
+ * Links d with the findings the state store keeps for base at d's old
+ * and new digest (strata_pkg_findings_stored). Returns 1 when linked, 0
+ * when either digest was never scanned (d unchanged), or a negative code
+ * (the store's error).
+ */
+int strata_pkg_delta_link_stored(strata_pkg_delta *d, struct strata_store *st,
+                                 const strata_ref *base, strata_error *err);
 /* As docs/diff.schema.json describes (new). */
 json_t *strata_pkg_delta_to_json(const strata_pkg_delta *d);
 /* "text" or "md" (a Markdown summary and table); new. */
@@ -216,7 +283,8 @@ char *strata_pkg_delta_format(const strata_pkg_delta *d, const char *format);
 /*
  * The one-line summary (new): "12 packages upgraded, 3 added, no
  * removals; Debian GNU/Linux 12 (bookworm)", the distribution as "OLD →
- * NEW" when it changed.
+ * NEW" when it changed; once linked, "12 packages upgraded, 3 CVEs fixed
+ * (1 critical), 1 new CVE (1 high), 3 added, no removals; …".
  */
 char *strata_pkg_delta_summary(const strata_pkg_delta *d);
 /*
@@ -229,6 +297,30 @@ char *strata_pkg_delta_summary(const strata_pkg_delta *d);
  */
 char *strata_pkg_delta_markdown(const strata_pkg_delta *d, const char *base,
                                 size_t max);
+
+/*
+ * Whether a and b changed the same packages the same way: the same
+ * distribution change, and change for change the same kind, name,
+ * versions and linked vulnerabilities (architectures and sizes aside),
+ * as the platforms of one multi-arch base mostly do.
+ */
+int strata_pkg_delta_same(const strata_pkg_delta *a, const strata_pkg_delta *b);
+
+/* At most this many platforms of one base in a pull request's evidence. */
+#define STRATA_PKG_MAX_PLATFORMS 8
+
+/*
+ * The evidence of a multi-arch base, one delta per platform (d[i] for
+ * platforms[i], n >= 1), within max bytes (new): n == 1 is
+ * strata_pkg_delta_markdown's; when every delta is the same
+ * (strata_pkg_delta_same), one section naming the platforms; else one
+ * section per platform ("#### What changed in `BASE` on linux/arm64"),
+ * each in an equal share of max.
+ */
+char *strata_pkg_delta_markdown_platforms(const strata_pkg_delta *const *d,
+                                          const char *const *platforms,
+                                          size_t n, const char *base,
+                                          size_t max);
 
 /* ---- SBOMs (sbom.c) ------------------------------------------------------ */
 

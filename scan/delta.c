@@ -189,9 +189,10 @@ strata_scan_gate_check(char **out_reason, const strata_scan_gate *gate,
     return verdict;
 }
 
-static int
-report_save(strata_store *st, const char *image, const char *digest,
-            const char *scanner, const strata_scan_report *r, strata_error *err)
+int
+strata_scan_report_save(strata_store *st, const char *image, const char *digest,
+                        const char *scanner, const strata_scan_report *r,
+                        strata_error *err)
 {
     strata_store_finding *rows = strata_xcalloc(r->n + 1, sizeof(*rows));
     size_t i;
@@ -246,7 +247,7 @@ strata_scan_record(strata_scan_delta *out, char **out_previous,
     if (previous != NULL &&
         (rc = strata_scan_report_stored(&prev, st, image, previous, err)) != 0)
         goto out;
-    if ((rc = report_save(st, image, digest, scanner, r, err)) != 0)
+    if ((rc = strata_scan_report_save(st, image, digest, scanner, r, err)) != 0)
         goto out;
     strata_scan_delta_compute(out, prev, r);
     *out_previous = previous;

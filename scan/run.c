@@ -212,3 +212,73 @@ out:
     strata_buf_release(&script);
     return rc;
 }
+
+typedef struct sync_ctx {
+    strata_scan_report *report;
+    char *log;
+    strata_error err;
+    int done;
+} sync_ctx;
+
+static void
+on_sync_done(strata_scan_report *report, const strata_error *err,
+             const char *log, int64_t exit_status, void *arg)
+{
+    sync_ctx *s = arg;
+
+    (void) exit_status;
+    s->report = report;
+    s->log = strata_xstrdup(log != NULL ? log : "");
+    if (err != NULL)
+        s->err = *err;
+    s->done = 1;
+}
+
+static void
+close_any(uv_handle_t *h, void *arg)
+{
+    (void) arg;
+    if (!uv_is_closing(h))
+        uv_close(h, NULL);
+}
+
+int
+strata_scan_run_sync(strata_scan_report **out, char **log_out,
+                     const strata_scan_run_opts *opts, strata_error *err)
+{
+    sync_ctx s = {0};
+    uv_loop_t loop;
+    int rc;
+
+    *out = NULL;
+    if (log_out != NULL)
+        *log_out = NULL;
+    if ((rc = uv_loop_init(&loop)) != 0)
+        return strata_error_set(
+            err, STRATA_EIO, "cannot start a loop for scanner '%s': %s",
+            opts->scanner ? opts->scanner : "-", uv_strerror(rc));
+    rc = strata_scan_run(&loop, opts, on_sync_done, &s, err);
+    if (rc == 0)
+        uv_run(&loop, UV_RUN_DEFAULT);
+    uv_walk(&loop, close_any, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    uv_loop_close(&loop);
+    if (rc != 0)
+        return rc;
+    if (!s.done || s.report == NULL) {
+        rc = s.done
+                 ? strata_error_set(err, s.err.code ? s.err.code : STRATA_EIO,
+                                    "%s", s.err.msg)
+                 : strata_error_set(err, STRATA_EINTERNAL,
+                                    "scanner '%s' never finished",
+                                    opts->scanner ? opts->scanner : "-");
+        free(s.log);
+        return rc;
+    }
+    *out = s.report;
+    if (log_out != NULL)
+        *log_out = s.log;
+    else
+        free(s.log);
+    return 0;
+}

@@ -181,6 +181,14 @@ int strata_scan_report_stored(strata_scan_report **out, strata_store *st,
                               strata_error *err);
 
 /*
+ * Records r as what scanner found in image@digest (replacing an earlier
+ * scan of that digest), without comparing it with another digest.
+ */
+int strata_scan_report_save(strata_store *st, const char *image,
+                            const char *digest, const char *scanner,
+                            const strata_scan_report *r, strata_error *err);
+
+/*
  * The step every rescan takes once it has a report r of image@digest: the
  * newest other scanned digest of image is the previous one (*out_previous,
  * a new string, or NULL when there is none); r is recorded as
@@ -237,6 +245,15 @@ typedef void (*strata_scan_run_cb)(strata_scan_report *report,
  */
 int strata_scan_run(uv_loop_t *loop, const strata_scan_run_opts *opts,
                     strata_scan_run_cb cb, void *arg, strata_error *err);
+
+/*
+ * Runs the scanner as strata_scan_run does, to its end, on a private loop
+ * of the calling thread (a worker's, never the daemon's loop's thread):
+ * *out gets the report (the caller's) or NULL with err set. log_out (may
+ * be NULL) gets the tail of its stderr (new).
+ */
+int strata_scan_run_sync(strata_scan_report **out, char **log_out,
+                         const strata_scan_run_opts *opts, strata_error *err);
 
 /*
  * Expands the template (see strata_scan_run_opts.command) into a new

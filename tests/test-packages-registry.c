@@ -261,6 +261,145 @@ TEST(diff_md_and_text)
     harness_run_release(&r);
 }
 
+/*
+ * Writes a Trivy report to path, shaped as the real one of debian:buster
+ * (tests/scanners/upstream/trivy-debian-buster.json): its first entry
+ * copied once per row {id, pkg, version, SEVERITY}.
+ */
+static void
+write_report(const char *path, const char *(*rows)[4], size_t n)
+{
+    json_error_t je;
+    json_t *doc = json_load_file(
+        STRATA_TEST_SCANNERS "/upstream/trivy-debian-buster.json", 0, &je);
+    json_t *res, *list = json_array();
+    size_t i;
+
+    CHECK(doc != NULL);
+    res = json_array_get(json_object_get(doc, "Results"), 0);
+    for (i = 0; i < n; i++) {
+        json_t *v = json_deep_copy(
+            json_array_get(json_object_get(res, "Vulnerabilities"), 0));
+
+        json_object_set_new(v, "VulnerabilityID", json_string(rows[i][0]));
+        json_object_set_new(v, "PkgName", json_string(rows[i][1]));
+        json_object_set_new(v, "InstalledVersion", json_string(rows[i][2]));
+        json_object_del(v, "FixedVersion");
+        json_object_set_new(v, "Severity", json_string(rows[i][3]));
+        json_array_append_new(list, v);
+    }
+    json_object_set_new(res, "Vulnerabilities", list);
+    CHECK_EQ(json_dump_file(doc, path, JSON_INDENT(2)), 0);
+    json_decref(doc);
+}
+
+/* The first change of kind in a diff's JSON changes. */
+static const json_t *
+first_of(const json_t *changes, const char *kind)
+{
+    size_t i;
+
+    for (i = 0; i < json_array_size(changes); i++)
+        if (strcmp(jstr(json_array_get(changes, i), "change"), kind) == 0)
+            return json_array_get(changes, i);
+    return NULL;
+}
+
+/*
+ * With the findings of both digests in the state database (recorded as a
+ * rescan records them: `strata scan report --image --digest`), strata
+ * diff links them: text, md and json (valid against the schema).
+ */
+TEST(diff_links_the_findings_the_store_has)
+{
+    harness_run r;
+    json_t *j, *first, *changes, *vulns;
+    const json_t *up, *rm, *c;
+    char tagged1[600], tagged2[600], image[300], old_path[600], new_path[600];
+    const char *old_rows[2][4], *new_rows[2][4];
+
+    strata(&r, "-c", cfg, "diff", ref1, ref2, "--format", "json", NULL);
+    CHECK_EQ(r.status, 0);
+    j = json_loads(r.out, 0, NULL);
+    harness_run_release(&r);
+    changes = json_object_get(j, "changes");
+    CHECK((up = first_of(changes, "upgraded")) != NULL);
+    CHECK((rm = first_of(changes, "removed")) != NULL);
+    old_rows[0][0] = "CVE-2019-18224";
+    old_rows[0][1] = jstr(up, "name");
+    old_rows[0][2] = jstr(up, "old_version");
+    old_rows[0][3] = "CRITICAL";
+    old_rows[1][0] = "CVE-2019-18276";
+    old_rows[1][1] = jstr(rm, "name");
+    old_rows[1][2] = jstr(rm, "old_version");
+    old_rows[1][3] = "LOW";
+    new_rows[0][0] = "CVE-2024-28085";
+    new_rows[0][1] = "strata-test-pkg";
+    new_rows[0][2] = "1.0-1";
+    new_rows[0][3] = "HIGH";
+    snprintf(old_path, sizeof(old_path), "%s/trivy-v1.json", work);
+    snprintf(new_path, sizeof(new_path), "%s/trivy-v2.json", work);
+    write_report(old_path, old_rows, 2);
+    write_report(new_path, new_rows, 1);
+    snprintf(image, sizeof(image), "%s/library/debian:v2", reg.host);
+    snprintf(tagged1, sizeof(tagged1), "%s@%s", image, jstr(v1, "digest"));
+    snprintf(tagged2, sizeof(tagged2), "%s@%s", image, jstr(v2, "digest"));
+    strata(&r, "-c", cfg, "scan", "report", old_path, "--image", image,
+           "--digest", jstr(v1, "digest"), NULL);
+    CHECK_EQ(r.status, 0);
+    harness_run_release(&r);
+    /* Only one digest scanned: nothing linked yet. */
+    strata(&r, "-c", cfg, "diff", tagged1, tagged2, "--format", "json", NULL);
+    CHECK_EQ(r.status, 0);
+    CHECK_CONTAINS(r.out, "\"vulnerabilities\": null");
+    harness_run_release(&r);
+    strata(&r, "-c", cfg, "scan", "report", new_path, "--image", image,
+           "--digest", jstr(v2, "digest"), NULL);
+    CHECK(r.status == 0 || r.status == 1); /* the gate may warn or fail */
+    harness_run_release(&r);
+    first = j; /* the rows point into it */
+
+    strata(&r, "-c", cfg, "diff", tagged1, tagged2, "--format", "json", NULL);
+    CHECK_EQ(r.status, 0);
+    CHECK_EQ(check_json("diff-json", r.out), 0);
+    j = json_loads(r.out, 0, NULL);
+    harness_run_release(&r);
+    vulns = json_object_get(j, "vulnerabilities");
+    CHECK_EQ(json_integer_value(json_object_get(vulns, "fixed")), 2);
+    CHECK_EQ(json_integer_value(json_object_get(vulns, "new")), 1);
+    CHECK_EQ(json_integer_value(json_object_get(
+                 json_object_get(vulns, "fixed_by_severity"), "critical")),
+             1);
+    changes = json_object_get(j, "changes");
+    /* The critical fix first, then the low one, then the new finding. */
+    c = json_array_get(changes, 0);
+    CHECK_STR_EQ(jstr(c, "name"), old_rows[0][1]);
+    CHECK_STR_EQ(jstr(json_array_get(json_object_get(c, "fixes"), 0), "id"),
+                 "CVE-2019-18224");
+    c = json_array_get(changes, 1);
+    CHECK_STR_EQ(jstr(c, "name"), old_rows[1][1]);
+    CHECK_STR_EQ(jstr(c, "change"), "removed");
+    c = json_array_get(changes, 2);
+    CHECK_STR_EQ(jstr(c, "name"), "strata-test-pkg");
+    CHECK_STR_EQ(
+        jstr(json_array_get(json_object_get(c, "brings"), 0), "severity"),
+        "high");
+    json_decref(j);
+    strata(&r, "-c", cfg, "diff", tagged1, tagged2, NULL);
+    CHECK_EQ(r.status, 0);
+    CHECK_CONTAINS(r.out, ", 2 CVEs fixed (1 critical), 1 new CVE (1 high), ");
+    CHECK_CONTAINS(r.out, "           fixes CVE-2019-18224 (critical)\n");
+    CHECK_CONTAINS(r.out, "added      strata-test-pkg:all 1.0-1\n"
+                          "           brings CVE-2024-28085 (high)\n");
+    harness_run_release(&r);
+    strata(&r, "-c", cfg, "diff", tagged1, tagged2, "--format", "md", NULL);
+    CHECK_EQ(r.status, 0);
+    CHECK_CONTAINS(r.out, "| Package | Change | Old | New | | Security |\n");
+    CHECK_CONTAINS(r.out, " | fixes CVE-2019-18224 (critical) |\n");
+    harness_run_release(&r);
+    json_decref(first);
+}
+
 /* The manifest digest the multi-arch image has for platform. */
 static const char *
 platform_digest(const char *platform)
@@ -330,6 +469,117 @@ TEST(multi_arch_picks_the_platform)
         strata_ref_free(pr);
         strata_store_close(st);
     }
+}
+
+/* library/debian:TAG for amd64 and arm64, each its own dpkg status. */
+static json_t *
+seed_two_platforms(const char *tag, const char *amd64, const char *arm64)
+{
+    json_t *spec = json_pack(
+        "{s:s, s:s, s:[s, s], s:[{s:{s:s}, s:{s:{s:s}, s:{s:s}}}]}", "name",
+        "library/debian", "tag", tag, "platforms", "linux/amd64", "linux/arm64",
+        "layers", "files", "etc/os-release",
+        "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\n"
+        "VERSION_ID=\"12\"\n",
+        "platform_files", "linux/amd64", "var/lib/dpkg/status", amd64,
+        "linux/arm64", "var/lib/dpkg/status", arm64);
+    char *text = json_dumps(spec, JSON_COMPACT);
+    json_t *img = seed(text);
+
+    free(text);
+    json_decref(spec);
+    return img;
+}
+
+#define STANZA(name, arch, version)                                            \
+    "Package: " name "\nStatus: install ok installed\nArchitecture: " arch     \
+    "\nVersion: " version "\n\n"
+
+/*
+ * A watched multi-arch base whose arm64 update differs from amd64's:
+ * without --platform, strata diff reads each platform the watch lists
+ * (json: one diff per platform, schema-valid; text: a section each);
+ * --platform still picks one; a base watched without platforms reads
+ * linux/amd64 alone.
+ */
+TEST(diff_reads_each_platform_the_watch_lists)
+{
+    json_t *m1 = seed_two_platforms(
+        "arch-1",
+        STANZA("libc6", "amd64", "2.36-9") STANZA("bash", "amd64", "5.2.15-2"),
+        STANZA("libc6", "arm64", "2.36-9") STANZA("bash", "arm64", "5.2.15-2"));
+    json_t *m2 = seed_two_platforms("arch-2",
+                                    STANZA("libc6", "amd64", "2.36-9+deb12u4")
+                                        STANZA("bash", "amd64", "5.2.15-2"),
+                                    STANZA("libc6", "arm64", "2.36-9")
+                                        STANZA("bash", "arm64", "5.2.15-3"));
+    char yaml[300], r1[600], r2[600];
+    harness_run r;
+    json_t *j, *p;
+    FILE *f;
+
+    snprintf(yaml, sizeof(yaml), "%s/multi.yaml", work);
+    f = fopen(yaml, "w");
+    CHECK(f != NULL);
+    fprintf(f,
+            "state: %s/multi.db\nwatch:\n  bases:\n"
+            "    - ref: %s/library/debian:arch-2\n"
+            "      platforms: [linux/amd64, linux/arm64]\n",
+            work, reg.host);
+    fclose(f);
+    snprintf(r1, sizeof(r1), "%s/library/debian:arch-2@%s", reg.host,
+             jstr(m1, "digest"));
+    snprintf(r2, sizeof(r2), "%s/library/debian:arch-2@%s", reg.host,
+             jstr(m2, "digest"));
+    strata(&r, "-c", yaml, "diff", r1, r2, "--format", "json", NULL);
+    if (r.status != 0)
+        printf("# %s", r.err);
+    CHECK_EQ(r.status, 0);
+    CHECK_EQ(check_json("diff-json", r.out), 0);
+    j = json_loads(r.out, 0, NULL);
+    CHECK(j != NULL);
+    harness_run_release(&r);
+    CHECK(json_is_false(json_object_get(j, "same")));
+    p = json_object_get(j, "platforms");
+    CHECK_EQ(json_array_size(p), 2);
+    CHECK_STR_EQ(jstr(json_array_get(p, 0), "platform"), "linux/amd64");
+    CHECK_STR_EQ(
+        jstr(json_array_get(
+                 json_object_get(json_object_get(json_array_get(p, 0), "diff"),
+                                 "changes"),
+                 0),
+             "name"),
+        "libc6");
+    CHECK_STR_EQ(
+        jstr(json_array_get(
+                 json_object_get(json_object_get(json_array_get(p, 1), "diff"),
+                                 "changes"),
+                 0),
+             "name"),
+        "bash");
+    json_decref(j);
+    strata(&r, "-c", yaml, "diff", r1, r2, NULL);
+    CHECK_EQ(r.status, 0);
+    CHECK_CONTAINS(r.out, "platform linux/amd64\n");
+    CHECK_CONTAINS(r.out, "\nplatform linux/arm64\n");
+    CHECK_CONTAINS(strstr(r.out, "platform linux/arm64"),
+                   "upgraded   bash:arm64 5.2.15-2 -> 5.2.15-3\n");
+    harness_run_release(&r);
+    strata(&r, "-c", yaml, "diff", r1, r2, "--platform", "linux/arm64",
+           "--format", "json", NULL);
+    CHECK_EQ(r.status, 0);
+    CHECK_EQ(check_json("diff-json", r.out), 0);
+    CHECK(strstr(r.out, "\"platforms\"") == NULL);
+    CHECK_CONTAINS(r.out, "\"name\": \"bash\"");
+    harness_run_release(&r);
+    /* Not watched with platforms: linux/amd64 alone, as before. */
+    strata(&r, "-c", cfg, "diff", r1, r2, "--format", "json", NULL);
+    CHECK_EQ(r.status, 0);
+    CHECK(strstr(r.out, "\"platforms\"") == NULL);
+    CHECK_CONTAINS(r.out, "\"name\": \"libc6\"");
+    harness_run_release(&r);
+    json_decref(m1);
+    json_decref(m2);
 }
 
 /* `strata diff BASE`: the last update the store recorded for a watch. */
@@ -710,7 +960,9 @@ main(void)
     RUN(read_from_registry_matches_dpkg_query);
     RUN(diff_json_says_what_changed);
     RUN(diff_md_and_text);
+    RUN(diff_links_the_findings_the_store_has);
     RUN(multi_arch_picks_the_platform);
+    RUN(diff_reads_each_platform_the_watch_lists);
     RUN(diff_of_a_watched_base_s_last_update);
     RUN(sbom_cyclonedx_and_spdx);
     RUN(sbom_attached_as_a_referrer);

@@ -8,6 +8,7 @@
  * bad input (truncated gzip, corrupt zstd, a header declaring 1 TiB, a
  * status over the size limit, a malformed status), each a clear error.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "harness-exec.h"
 #include "harness.h"
 #include "packages.h"
+#include "scan.h"
 #include "store.h"
 
 static char tmpdir[] = "/tmp/strata-test-packages-XXXXXX";
@@ -831,6 +833,412 @@ TEST(evidence_ranks_and_stays_within_its_budget)
     strata_pkg_image_free(b);
 }
 
+/* ---- packages linked with their vulnerabilities -------------------------- */
+
+/*
+ * An image of ecosystem eco from "NAME ARCH VERSION" strings, NULL-ended,
+ * with digest.
+ */
+static strata_pkg_image *
+listed_image(const char *eco, const char *digest, ...)
+{
+    strata_pkg_image *img = calloc(1, sizeof(*img));
+    const char *line;
+    va_list ap;
+
+    CHECK(img != NULL);
+    img->ecosystem = strata_xstrdup(eco);
+    img->digest = strata_xstrdup(digest);
+    img->pkgs = calloc(32, sizeof(*img->pkgs));
+    va_start(ap, digest);
+    while ((line = va_arg(ap, const char *)) != NULL) {
+        char name[64], arch[16], version[64];
+
+        CHECK(img->npkgs < 32);
+        CHECK_EQ(sscanf(line, "%63s %15s %63s", name, arch, version), 3);
+        img->pkgs[img->npkgs].name = strata_xstrdup(name);
+        img->pkgs[img->npkgs].arch =
+            strata_xstrdup(strcmp(arch, "-") == 0 ? "" : arch);
+        img->pkgs[img->npkgs].version = strata_xstrdup(version);
+        img->npkgs++;
+    }
+    va_end(ap);
+    strata_pkg_sort(img->pkgs, img->npkgs);
+    return img;
+}
+
+/* The findings of a real report in tests/scanners/, as the store keeps them. */
+static json_t *
+report_findings(const char *file)
+{
+    strata_scan_report *r = NULL;
+    strata_error err = {0};
+    char *path = strata_xasprintf("%s/%s", STRATA_TEST_SCANNERS, file);
+    json_t *j;
+
+    CHECK_OK(strata_scan_report_load(&r, path, STRATA_SCAN_AUTO, &err), &err);
+    j = strata_scan_report_json(r);
+    strata_scan_report_free(r);
+    free(path);
+    return j;
+}
+
+static const strata_pkg_change *
+change_named(const strata_pkg_delta *d, const char *name, const char *arch)
+{
+    size_t i;
+
+    for (i = 0; i < d->nchanges; i++)
+        if (strcmp(d->changes[i].name, name) == 0 &&
+            (arch == NULL || strcmp(d->changes[i].arch, arch) == 0))
+            return &d->changes[i];
+    return NULL;
+}
+
+/*
+ * Trivy's real report of debian:buster (bash CVE-2019-18276 low, no fix;
+ * libidn2-0 CVE-2019-18224 critical) as the old digest's findings; the new
+ * digest's: bash's finding still there, libidn2-0's gone (it was
+ * upgraded), a new one in the added package and in the upgraded libc6,
+ * and one in tzdata, which did not change.
+ */
+TEST(link_fixed_and_new_findings_to_their_packages)
+{
+    strata_pkg_image *a =
+        listed_image("dpkg", "sha256:old", "bash amd64 5.0-4",
+                     "libidn2-0 amd64 2.0.5-1", "libc6 amd64 2.28-10",
+                     "tzdata all 2021a-0+deb10u1", "curl amd64 7.64.0-4", NULL);
+    strata_pkg_image *b = listed_image(
+        "dpkg", "sha256:new", "bash amd64 5.0-4",
+        "libidn2-0 amd64 2.0.5-1+deb10u1", "libc6 amd64 2.28-10+deb10u2",
+        "tzdata all 2021a-0+deb10u1", "libcurl4 amd64 7.64.0-4+deb10u9", NULL);
+    json_t *old = report_findings("upstream/trivy-debian-buster.json");
+    json_t *now = json_array(), *j, *v;
+    strata_pkg_delta *d = strata_pkg_delta_new(a, b);
+    const strata_pkg_change *c;
+    char *s;
+
+    CHECK_EQ(json_array_size(old), 2);
+    /* The new digest: bash's finding unchanged, three new ones. */
+    json_array_append(now, json_array_get(old, 0));
+    CHECK_STR_EQ(
+        json_string_value(json_object_get(json_array_get(now, 0), "pkg")),
+        "bash");
+    json_array_append_new(now, json_pack("{s:s, s:s, s:s, s:n, s:s}", "id",
+                                         "CVE-2023-38545", "pkg", "libcurl4",
+                                         "version", "7.64.0-4+deb10u9", "fixed",
+                                         "severity", "critical"));
+    json_array_append_new(now, json_pack("{s:s, s:s, s:s, s:n, s:s}", "id",
+                                         "CVE-2023-4911", "pkg", "libc6",
+                                         "version", "2.28-10+deb10u2", "fixed",
+                                         "severity", "high"));
+    json_array_append_new(now, json_pack("{s:s, s:s, s:s, s:n, s:s}", "id",
+                                         "CVE-2024-0001", "pkg", "tzdata",
+                                         "version", "2021a-0+deb10u1", "fixed",
+                                         "severity", "medium"));
+    strata_pkg_delta_link(d, old, now);
+    CHECK(d->scanned);
+    CHECK_EQ(d->cves_fixed, 1);
+    CHECK_EQ(d->vulns_fixed[STRATA_PKG_SEV_CRITICAL], 1);
+    CHECK_EQ(d->cves_new, 2);
+    CHECK_EQ(d->vulns_new[STRATA_PKG_SEV_CRITICAL], 1);
+    CHECK_EQ(d->vulns_new[STRATA_PKG_SEV_HIGH], 1);
+    /* Fixed: the upgraded libidn2-0, and it comes first. */
+    c = &d->changes[0];
+    CHECK_STR_EQ(c->name, "libidn2-0");
+    CHECK_EQ(c->nfixes, 1);
+    CHECK_STR_EQ(c->fixes[0].id, "CVE-2019-18224");
+    CHECK_STR_EQ(c->fixes[0].severity, "critical");
+    /* New: brought by the added libcurl4 and the upgraded libc6. */
+    CHECK((c = change_named(d, "libcurl4", NULL)) != NULL);
+    CHECK_EQ(c->kind, STRATA_PKG_ADDED);
+    CHECK_EQ(c->nbrings, 1);
+    CHECK_STR_EQ(c->brings[0].id, "CVE-2023-38545");
+    CHECK_STR_EQ(d->changes[1].name, "libcurl4"); /* critical before high */
+    CHECK_STR_EQ(d->changes[2].name, "libc6");
+    CHECK_EQ(d->changes[2].nbrings, 1);
+    /* The removed curl fixed nothing; tzdata did not change: its new
+     * finding is not the update's, only listed. */
+    CHECK((c = change_named(d, "curl", NULL)) != NULL);
+    CHECK_EQ(c->nfixes + c->nbrings, 0);
+    CHECK_EQ(json_array_size(d->unlinked), 1);
+    v = json_array_get(d->unlinked, 0);
+    CHECK_STR_EQ(json_string_value(json_object_get(v, "id")), "CVE-2024-0001");
+    CHECK_STR_EQ(json_string_value(json_object_get(v, "status")), "new");
+    s = strata_pkg_delta_summary(d);
+    CHECK_STR_EQ(s, "2 packages upgraded, 1 CVE fixed (1 critical), 2 new "
+                    "CVEs (1 critical, 1 high), 1 added, 1 removed");
+    free(s);
+    j = strata_pkg_delta_to_json(d);
+    v = json_object_get(j, "vulnerabilities");
+    CHECK_EQ(json_integer_value(json_object_get(v, "fixed")), 1);
+    CHECK_EQ(json_integer_value(json_object_get(v, "new")), 2);
+    CHECK_EQ(json_integer_value(json_object_get(
+                 json_object_get(v, "new_by_severity"), "high")),
+             1);
+    v = json_array_get(json_object_get(j, "changes"), 0);
+    CHECK_STR_EQ(json_string_value(json_object_get(
+                     json_array_get(json_object_get(v, "fixes"), 0), "id")),
+                 "CVE-2019-18224");
+    json_decref(j);
+    s = strata_pkg_delta_format(d, "text");
+    CHECK_CONTAINS(s, "upgraded   libidn2-0:amd64 2.0.5-1 -> 2.0.5-1+deb10u1\n"
+                      "           fixes CVE-2019-18224 (critical)\n");
+    CHECK_CONTAINS(s, "new        CVE-2024-0001 tzdata (medium)\n");
+    free(s);
+    s = strata_pkg_delta_markdown(d, "debian:buster", 65536);
+    CHECK_CONTAINS(s, "2 packages upgraded, 1 CVE fixed (1 critical), 2 new "
+                      "CVEs (1 critical, 1 high), 1 added, 1 removed.\n");
+    CHECK_CONTAINS(s, "| Package | Old | New | | Security |\n"
+                      "|---|---|---|---|---|\n"
+                      "| libidn2-0 | 2.0.5-1 | 2.0.5-1+deb10u1 |  | fixes "
+                      "CVE-2019-18224 (critical) |\n"
+                      "| libcurl4 |  | 7.64.0-4+deb10u9 |  | brings "
+                      "CVE-2023-38545 (critical) |\n"
+                      "| libc6 | 2.28-10 | 2.28-10+deb10u2 | core | brings "
+                      "CVE-2023-4911 (high) |\n");
+    free(s);
+    /* Linking again replaces the first: nothing known fixed now. */
+    strata_pkg_delta_link(d, now, now);
+    CHECK_EQ(d->cves_fixed + d->cves_new, 0);
+    CHECK_EQ(json_array_size(d->unlinked), 0);
+    s = strata_pkg_delta_summary(d);
+    CHECK_STR_EQ(s, "2 packages upgraded, no CVEs fixed, 1 added, 1 removed");
+    free(s);
+    json_decref(old);
+    json_decref(now);
+    strata_pkg_delta_free(d);
+    strata_pkg_image_free(a);
+    strata_pkg_image_free(b);
+}
+
+/*
+ * Trivy's real report of alpine:3.10 (CVE-2019-1549 and CVE-2019-1551 in
+ * both libcrypto1.1 and libssl1.1, medium): an upgrade of both fixes two
+ * CVEs each, counted twice, not four times; a package with several fixes
+ * lists them most severe first, and severities order the rows.
+ */
+TEST(link_several_cves_per_package_and_severity_order)
+{
+    strata_pkg_image *a =
+        listed_image("apk", "sha256:old", "libcrypto1.1 x86_64 1.1.1c-r0",
+                     "libssl1.1 x86_64 1.1.1c-r0", "musl x86_64 1.1.22-r2",
+                     "zlib x86_64 1.2.11-r1", NULL);
+    strata_pkg_image *b =
+        listed_image("apk", "sha256:new", "libcrypto1.1 x86_64 1.1.1d-r2",
+                     "libssl1.1 x86_64 1.1.1d-r2", "musl x86_64 1.1.22-r3",
+                     "zlib x86_64 1.2.11-r3", NULL);
+    json_t *old = report_findings("upstream/trivy-alpine-310.json");
+    json_t *now = json_array();
+    strata_pkg_delta *d = strata_pkg_delta_new(a, b);
+    char *s;
+
+    CHECK_EQ(json_array_size(old), 4);
+    /* A zlib finding of high severity, also fixed; and a low one of musl
+     * (a core package) with a higher id. */
+    json_array_append_new(old, json_pack("{s:s, s:s, s:s, s:s, s:s}", "id",
+                                         "CVE-2018-25032", "pkg", "zlib",
+                                         "version", "1.2.11-r1", "fixed",
+                                         "1.2.11-r3", "severity", "high"));
+    json_array_append_new(old, json_pack("{s:s, s:s, s:s, s:s, s:s}", "id",
+                                         "CVE-2020-28928", "pkg", "musl",
+                                         "version", "1.1.22-r2", "fixed",
+                                         "1.1.22-r3", "severity", "low"));
+    json_array_append_new(old, json_pack("{s:s, s:s, s:s, s:s, s:s}", "id",
+                                         "CVE-2019-1563", "pkg", "libssl1.1",
+                                         "version", "1.1.1c-r0", "fixed",
+                                         "1.1.1d-r0", "severity", "low"));
+    strata_pkg_delta_link(d, old, now);
+    CHECK_EQ(d->cves_fixed, 5);
+    CHECK_EQ(d->vulns_fixed[STRATA_PKG_SEV_MEDIUM], 2);
+    CHECK_EQ(d->vulns_fixed[STRATA_PKG_SEV_HIGH], 1);
+    CHECK_EQ(d->vulns_fixed[STRATA_PKG_SEV_LOW], 2);
+    /* zlib (high) first; then libssl1.1 (medium, three fixes) before
+     * libcrypto1.1 (medium, two); then musl (low). */
+    CHECK_STR_EQ(d->changes[0].name, "zlib");
+    CHECK_STR_EQ(d->changes[1].name, "libssl1.1");
+    CHECK_STR_EQ(d->changes[2].name, "libcrypto1.1");
+    CHECK_STR_EQ(d->changes[3].name, "musl");
+    CHECK_EQ(d->changes[1].nfixes, 3);
+    CHECK_STR_EQ(d->changes[1].fixes[0].id, "CVE-2019-1549");
+    CHECK_STR_EQ(d->changes[1].fixes[1].id, "CVE-2019-1551");
+    CHECK_STR_EQ(d->changes[1].fixes[2].id, "CVE-2019-1563");
+    CHECK_STR_EQ(d->changes[1].fixes[2].severity, "low");
+    s = strata_pkg_delta_summary(d);
+    CHECK_STR_EQ(s, "4 packages upgraded, 5 CVEs fixed (1 high), 0 added, "
+                    "no removals");
+    free(s);
+    s = strata_pkg_delta_markdown(d, "alpine:3.10", 65536);
+    CHECK_CONTAINS(s, "| libssl1.1 | 1.1.1c-r0 | 1.1.1d-r2 | core | fixes "
+                      "CVE-2019-1549 (medium), CVE-2019-1551 (medium), "
+                      "CVE-2019-1563 (low) |\n");
+    free(s);
+    json_decref(old);
+    json_decref(now);
+    strata_pkg_delta_free(d);
+    strata_pkg_image_free(a);
+    strata_pkg_image_free(b);
+}
+
+/*
+ * Among the architectures of one dpkg package the finding's version
+ * picks one; "NAME:ARCH" names it too; Grype's real report (rpm) links
+ * by name; a delta whose digests were never scanned is left as it was.
+ */
+TEST(link_matches_names_as_scanners_write_them)
+{
+    strata_pkg_image *a =
+        listed_image("dpkg", "sha256:old", "libc6 amd64 2.36-9",
+                     "libc6 i386 2.36-8", "zlib1g amd64 1:1.2.13", NULL);
+    strata_pkg_image *b = listed_image(
+        "dpkg", "sha256:new", "libc6 amd64 2.36-9+deb12u4",
+        "libc6 i386 2.36-9+deb12u4", "zlib1g amd64 1:1.2.13.1", NULL);
+    strata_pkg_image *ra = listed_image(
+        "rpm", "sha256:r1", "nss x86_64 3.79.0-17.el9_1",
+        "nss-util x86_64 3.79.0-17.el9_1", "bash x86_64 5.1.8-6.el9_1", NULL);
+    strata_pkg_image *rb = listed_image(
+        "rpm", "sha256:r2", "nss x86_64 3.90.0-3.el9_2",
+        "nss-util x86_64 3.79.0-17.el9_1", "bash x86_64 5.1.8-6.el9_1", NULL);
+    json_t *old = json_array(), *none = json_array(), *grype;
+    strata_pkg_delta *d = strata_pkg_delta_new(a, b);
+    strata_store *st = NULL;
+    strata_ref *ubi = NULL;
+    strata_error err = {0};
+
+    json_array_append_new(old,
+                          json_pack("{s:s, s:s, s:s, s:n, s:s}", "id",
+                                    "CVE-2023-4911", "pkg", "libc6", "version",
+                                    "2.36-8", "fixed", "severity", "high"));
+    json_array_append_new(old, json_pack("{s:s, s:s, s:n, s:n, s:s}", "id",
+                                         "CVE-2022-37434", "pkg",
+                                         "zlib1g:amd64", "version", "fixed",
+                                         "severity", "critical"));
+    strata_pkg_delta_link(d, old, none);
+    CHECK_EQ(change_named(d, "libc6", "i386")->nfixes, 1);
+    CHECK_EQ(change_named(d, "libc6", "amd64")->nfixes, 0);
+    CHECK_EQ(change_named(d, "zlib1g", "amd64")->nfixes, 1);
+    CHECK_EQ(d->cves_fixed, 2);
+    strata_pkg_delta_free(d);
+    /* Grype names rpm's binary packages: nss was upgraded, nss-util not. */
+    grype = report_findings("upstream/grype-keycloak-test.json");
+    d = strata_pkg_delta_new(ra, rb);
+    strata_pkg_delta_link(d, grype, none);
+    CHECK_EQ(d->cves_fixed, 1);
+    CHECK_EQ(d->vulns_fixed[STRATA_PKG_SEV_LOW], 1);
+    CHECK_EQ(change_named(d, "nss", NULL)->nfixes, 1);
+    CHECK_EQ(json_array_size(d->unlinked), 5);
+    strata_pkg_delta_free(d);
+    /* From the store: both digests scanned, else nothing linked. */
+    d = strata_pkg_delta_new(ra, rb);
+    CHECK_OK(strata_store_open(&st, ":memory:", &err), &err);
+    CHECK_OK(strata_ref_parse(&ubi, "registry.example/ubi:9", &err), &err);
+    CHECK_EQ(strata_pkg_delta_link_stored(d, st, ubi, &err), 0);
+    CHECK(!d->scanned);
+    {
+        strata_scan_report *r = NULL;
+
+        CHECK_OK(strata_scan_report_from_json(&r, grype, STRATA_SCAN_GRYPE,
+                                              "grype", &err),
+                 &err);
+        CHECK_OK(strata_scan_report_save(st, "registry.example/ubi",
+                                         "sha256:r1", "grype", r, &err),
+                 &err);
+        CHECK_EQ(strata_pkg_delta_link_stored(d, st, ubi, &err), 0);
+        strata_scan_report_free(r);
+        CHECK_OK(strata_scan_report_from_json(&r, none, STRATA_SCAN_GRYPE,
+                                              "grype", &err),
+                 &err);
+        /* A rescan's: under the tagged reference. */
+        CHECK_OK(strata_scan_report_save(st, "registry.example/ubi:9",
+                                         "sha256:r2", "grype", r, &err),
+                 &err);
+        strata_scan_report_free(r);
+    }
+    CHECK_EQ(strata_pkg_delta_link_stored(d, st, ubi, &err), 1);
+    CHECK(d->scanned);
+    CHECK_EQ(d->cves_fixed, 1);
+    strata_store_close(st);
+    strata_ref_free(ubi);
+    strata_pkg_delta_free(d);
+    json_decref(grype);
+    json_decref(old);
+    json_decref(none);
+    strata_pkg_image_free(a);
+    strata_pkg_image_free(b);
+    strata_pkg_image_free(ra);
+    strata_pkg_image_free(rb);
+}
+
+/*
+ * Platforms of one multi-arch base: one section when every delta is the
+ * same (architectures aside), else one per platform, within the budget.
+ */
+TEST(evidence_of_each_platform)
+{
+    strata_pkg_image *a1 = listed_image(
+        "dpkg", "sha256:a1", "libc6 amd64 2.36-9", "bash amd64 5.2.15-2", NULL);
+    strata_pkg_image *b1 =
+        listed_image("dpkg", "sha256:b1", "libc6 amd64 2.36-9+deb12u4",
+                     "bash amd64 5.2.15-2", NULL);
+    strata_pkg_image *a2 = listed_image(
+        "dpkg", "sha256:a2", "libc6 arm64 2.36-9", "bash arm64 5.2.15-2", NULL);
+    strata_pkg_image *b2 =
+        listed_image("dpkg", "sha256:b2", "libc6 arm64 2.36-9+deb12u4",
+                     "bash arm64 5.2.15-2", NULL);
+    strata_pkg_image *b3 = listed_image(
+        "dpkg", "sha256:b3", "libc6 arm64 2.36-9", "bash arm64 5.2.15-3", NULL);
+    const char *const plats[] = {"linux/amd64", "linux/arm64"};
+    const strata_pkg_delta *d[2];
+    strata_pkg_delta *amd = strata_pkg_delta_new(a1, b1);
+    strata_pkg_delta *same = strata_pkg_delta_new(a2, b2);
+    strata_pkg_delta *other = strata_pkg_delta_new(a2, b3);
+    char *md;
+    size_t max;
+
+    CHECK(strata_pkg_delta_same(amd, same));
+    CHECK(!strata_pkg_delta_same(amd, other));
+    d[0] = amd;
+    d[1] = same;
+    md = strata_pkg_delta_markdown_platforms(d, plats, 2, "debian:12", 65536);
+    CHECK_CONTAINS(md, "#### What changed in `debian:12` (the same on "
+                       "linux/amd64, linux/arm64)\n\n1 package upgraded");
+    CHECK(strstr(md, " on linux/arm64\n") == NULL);
+    free(md);
+    /* One platform: exactly the single-platform section. */
+    md = strata_pkg_delta_markdown_platforms(d, plats, 1, "debian:12", 65536);
+    {
+        char *one = strata_pkg_delta_markdown(amd, "debian:12", 65536);
+
+        CHECK_STR_EQ(md, one);
+        free(one);
+    }
+    free(md);
+    d[1] = other;
+    for (max = 300; max <= 4096; max *= 2) {
+        md = strata_pkg_delta_markdown_platforms(d, plats, 2, "debian:12", max);
+        printf("# budget %zu: %zu bytes\n", max, strlen(md));
+        CHECK(strlen(md) <= max);
+        if (max >= 1024) {
+            CHECK_CONTAINS(md, "#### What changed in `debian:12` on "
+                               "linux/arm64\n");
+            CHECK_CONTAINS(strstr(md, "on linux/arm64"),
+                           "| bash | 5.2.15-2 | 5.2.15-3 |  |\n");
+        } else { /* each platform, or what does not fit counted */
+            CHECK(strstr(md, " on linux/arm64\n") != NULL ||
+                  strstr(md, " more platforms\n") != NULL);
+        }
+        free(md);
+    }
+    strata_pkg_delta_free(amd);
+    strata_pkg_delta_free(same);
+    strata_pkg_delta_free(other);
+    strata_pkg_image_free(a1);
+    strata_pkg_image_free(b1);
+    strata_pkg_image_free(a2);
+    strata_pkg_image_free(b2);
+    strata_pkg_image_free(b3);
+}
+
 int
 main(void)
 {
@@ -857,6 +1265,10 @@ main(void)
     RUN(store_keeps_a_digest_per_platform);
     RUN(delta_of_two_layer_stacks);
     RUN(evidence_ranks_and_stays_within_its_budget);
+    RUN(link_fixed_and_new_findings_to_their_packages);
+    RUN(link_several_cves_per_package_and_severity_order);
+    RUN(link_matches_names_as_scanners_write_them);
+    RUN(evidence_of_each_platform);
     harness_sh("rm -rf %s", tmpdir);
     return harness_done();
 }

@@ -35,6 +35,7 @@
 #include "harness-server.h"
 #include "harness.h"
 #include "jobs.h"
+#include "scan.h"
 #include "store.h"
 
 #define TOKEN "pr-test-token-0123"
@@ -82,6 +83,8 @@ start_server(const char *forge)
                     "strata/pin-all",
                     "--branch",
                     "strata/pin-debian-12",
+                    "--branch",
+                    "strata/pin-debian-multi",
                     NULL};
 
     server_port = harness_server_start(&server_pid, argv);
@@ -177,6 +180,9 @@ dg(char c)
     return s;
 }
 
+/* YAML appended to the next fixture's configuration ("scanners: …"). */
+static char *fixture_extra;
+
 typedef struct fixture {
     char dir[64];
     uv_loop_t loop;
@@ -223,10 +229,12 @@ fixture_start_on(fixture *f, const char *forge, const char *pr_yaml,
         "    images: [{name: '%s:1'}, {name: '%s-debug:1'},\n"
         "             {name: '%s-slim:1'}, {name: '%s-canary:1'}]\n"
         "    on_base_update: [pr]\n"
-        "    pr: %s\n",
+        "    pr: %s\n%s",
         f->dir, f->dir, forge, server_port,
         strcmp(forge, "gitlab") == 0 ? "/api/v4" : "", TOKEN, IMG, IMG, IMG,
-        IMG, pr_yaml);
+        IMG, pr_yaml, fixture_extra != NULL ? fixture_extra : "");
+    free(fixture_extra);
+    fixture_extra = NULL;
     CHECK_OK(strata_config_load_string(&f->config, yaml, strlen(yaml),
                                        "strata.yaml", f->dir, NULL, &err),
              &err);
@@ -789,6 +797,332 @@ TEST(an_unreadable_delta_never_fails_the_pin)
     stop_server();
 }
 
+/* ---- vulnerabilities linked to the upgrades (a real scanner report) ---- */
+
+/*
+ * Writes a Trivy report to DIR/DIGEST.json, shaped as the real one of
+ * debian:buster (tests/scanners/upstream/trivy-debian-buster.json): its
+ * first entry copied once per row {id, pkg, version, fixed or NULL,
+ * SEVERITY}.
+ */
+static void
+write_report(const char *dir, const char *digest, const char *const (*rows)[5],
+             size_t n)
+{
+    json_error_t je;
+    json_t *doc = json_load_file(
+        STRATA_TEST_SCANNERS "/upstream/trivy-debian-buster.json", 0, &je);
+    json_t *vulns, *model, *list = json_array();
+    char *path = strata_xasprintf("%s/%s.json", dir, digest);
+    size_t i;
+
+    CHECK(doc != NULL);
+    vulns = json_object_get(json_array_get(json_object_get(doc, "Results"), 0),
+                            "Vulnerabilities");
+    model = json_array_get(vulns, 0);
+    CHECK(model != NULL);
+    for (i = 0; i < n; i++) {
+        json_t *v = json_deep_copy(model);
+        char *pkgid = strata_xasprintf("%s@%s", rows[i][1], rows[i][2]);
+
+        json_object_set_new(v, "VulnerabilityID", json_string(rows[i][0]));
+        json_object_set_new(v, "PkgName", json_string(rows[i][1]));
+        json_object_set_new(v, "PkgID", json_string(pkgid));
+        json_object_set_new(v, "InstalledVersion", json_string(rows[i][2]));
+        if (rows[i][3] != NULL)
+            json_object_set_new(v, "FixedVersion", json_string(rows[i][3]));
+        else
+            json_object_del(v, "FixedVersion");
+        json_object_set_new(v, "Severity", json_string(rows[i][4]));
+        json_array_append_new(list, v);
+        free(pkgid);
+    }
+    json_object_set_new(json_array_get(json_object_get(doc, "Results"), 0),
+                        "Vulnerabilities", list);
+    CHECK_EQ(json_dump_file(doc, path, JSON_INDENT(2)), 0);
+    json_decref(doc);
+    free(path);
+}
+
+/* Lines in path (0 when it does not exist). */
+static int
+lines_in(const char *path)
+{
+    FILE *fp = fopen(path, "r");
+    int c, n = 0;
+
+    if (fp == NULL)
+        return 0;
+    while ((c = getc(fp)) != EOF)
+        n += c == '\n';
+    fclose(fp);
+    return n;
+}
+
+TEST(github_body_links_cves_to_upgrades)
+{
+    static const char *const old_rows[][5] = {
+        {"CVE-2023-4911", "libc6", "2.36-9", "2.36-9+deb12u3", "HIGH"},
+        {"CVE-2010-4756", "libc6", "2.36-9", NULL, "LOW"},
+        {"CVE-2023-5678", "openssl", "3.0.11-1", "3.0.13-1~deb12u1", "MEDIUM"},
+        {"CVE-2024-0727", "openssl", "3.0.11-1", "3.0.13-1~deb12u1",
+         "CRITICAL"},
+    };
+    static const char *const new_rows[][5] = {
+        {"CVE-2010-4756", "libc6", "2.36-9+deb12u4", NULL, "LOW"},
+        {"CVE-2024-2961", "libc6", "2.36-9+deb12u4", "2.36-9+deb12u7", "HIGH"},
+    };
+    fixture f;
+    strata_store_job *job;
+    strata_error err = {0};
+    const char *v1 = s_of(deb_v1, "digest"), *v2 = s_of(deb_v2, "digest");
+    const char *body;
+    char dir[] = "/tmp/strata-pr-scan-XXXXXX", calls[96], name[160];
+    json_t *p, *ev, *stored = NULL;
+
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(calls, sizeof(calls), "%s/calls", dir);
+    write_report(dir, v1, old_rows, 4);
+    write_report(dir, v2, new_rows, 2);
+    start_server("github");
+    fixture_extra =
+        strata_xasprintf("scanners:\n"
+                         "  default:\n"
+                         "    type: trivy\n"
+                         "    command: /bin/sh %s %s/{digest}.json %s {ref}\n"
+                         "    timeout: 20s\n",
+                         STRATA_TEST_SCANNERS "/fake-scanner.sh", dir, calls);
+    fixture_start_on(&f, "github", "{evidence: {packages: true}}", deb_ref, v1);
+    observe(&f, deb_ref, v1);
+    observe(&f, deb_ref, v2);
+    job = run_one(&f, ":1", deb_ref, v2, STRATA_STORE_JOB_SUCCEEDED);
+    CHECK_STR_EQ(outcome(job), "pushed");
+    {
+        const json_t *pk = json_object_get(
+            json_array_get(json_object_get(job->result, "bases"), 0),
+            "packages");
+
+        CHECK_STR_EQ(s_of(pk, "summary"),
+                     "3002 packages upgraded, 3 CVEs fixed (1 critical, 1 "
+                     "high), 1 new CVE (1 high), 1 added, no removals; Debian "
+                     "GNU/Linux 12 (bookworm)");
+        CHECK_EQ(json_integer_value(json_object_get(pk, "cves_fixed")), 3);
+        CHECK_EQ(json_integer_value(json_object_get(pk, "cves_new")), 1);
+    }
+    strata_store_job_free(job);
+    /* Each digest scanned once, exactly that digest. */
+    CHECK_EQ(lines_in(calls), 2);
+    p = pulls();
+    CHECK_EQ(json_array_size(p), 1);
+    body = s_of(json_array_get(p, 0), "body");
+    printf("# body: %zu bytes\n", strlen(body));
+    CHECK(strlen(body) <= 65536);
+    CHECK_CONTAINS(body, "3002 packages upgraded, 3 CVEs fixed (1 critical, 1 "
+                         "high), 1 new CVE (1 high), 1 added, no removals; "
+                         "Debian GNU/Linux 12 (bookworm).\n");
+    /* Security fixes first, the most severe first; then the rest. */
+    CHECK_CONTAINS(body,
+                   "| Package | Old | New | | Security |\n"
+                   "|---|---|---|---|---|\n"
+                   "| openssl | 3.0.11-1 | 3.0.13-1\\~deb12u1 | core | fixes "
+                   "CVE-2024-0727 (critical), CVE-2023-5678 (medium) |\n"
+                   "| libc6 | 2.36-9 | 2.36-9+deb12u4 | core | fixes "
+                   "CVE-2023-4911 (high); brings CVE-2024-2961 (high) |\n"
+                   "| pkg-0000 | 1.0-1 | 1.0-2 |  |  |\n");
+    CHECK_CONTAINS(body, "| Package | Change | Old | New | | Security |\n");
+    CHECK(strstr(body, "unavailable") == NULL);
+    json_decref(p);
+    ev = last_event(&f, "pr.opened");
+    CHECK_CONTAINS(s_of(ev, "packages"), "3 CVEs fixed (1 critical, 1 high)");
+    CHECK_EQ(json_integer_value(json_object_get(ev, "packages_cves_fixed")), 3);
+    CHECK_EQ(json_integer_value(json_object_get(ev, "packages_cves_new")), 1);
+    json_decref(ev);
+    /* The findings are kept under the base's name, for the fleet... */
+    snprintf(name, sizeof(name), "%s/library/debian", reg.host);
+    CHECK_OK(strata_store_findings_get(&stored, f.store, name, v1, &err), &err);
+    CHECK_EQ(json_array_size(stored), 4);
+    json_decref(stored);
+    /* ...so the next image's job on that base scans nothing. */
+    job = run_one(&f, "-debug:1", deb_ref, v2, STRATA_STORE_JOB_SUCCEEDED);
+    strata_store_job_free(job);
+    CHECK_EQ(lines_in(calls), 2);
+    no_violations();
+    fixture_stop(&f);
+    stop_server();
+    sh("rm -rf '%s'", dir);
+}
+
+TEST(a_failed_scan_never_fails_the_pin)
+{
+    fixture f;
+    strata_store_job *job;
+    const char *v1 = s_of(deb_v1, "digest"), *v2 = s_of(deb_v2, "digest");
+    const char *body;
+    char want[512];
+    json_t *p, *ev;
+
+    start_server("gitlab");
+    fixture_extra = strata_xstrdup("scanners:\n"
+                                   "  default:\n"
+                                   "    type: grype\n"
+                                   "    command: echo 'db update failed' >&2; "
+                                   "exit 3\n");
+    fixture_start_on(&f, "gitlab", "{evidence: {packages: true}}", deb_ref, v1);
+    observe(&f, deb_ref, v1);
+    observe(&f, deb_ref, v2);
+    job = run_one(&f, ":1", deb_ref, v2, STRATA_STORE_JOB_SUCCEEDED);
+    CHECK_STR_EQ(outcome(job), "pushed");
+    strata_store_job_free(job);
+    p = pulls();
+    CHECK_EQ(json_array_size(p), 1);
+    body = s_of(json_array_get(p, 0), "body");
+    snprintf(want, sizeof(want),
+             "\nVulnerabilities of `%s` unavailable: scanner 'default' "
+             "exited with status 3: db update failed\n",
+             deb_ref);
+    CHECK_CONTAINS(body, want);
+    /* The package delta is there all the same, without CVE counts. */
+    CHECK_CONTAINS(body, "3002 packages upgraded, 1 added, no removals");
+    json_decref(p);
+    ev = last_event(&f, "pr.opened");
+    CHECK_CONTAINS(s_of(ev, "packages_vulns_error"), "exited with status 3");
+    CHECK(json_object_get(ev, "packages_cves_fixed") == NULL);
+    json_decref(ev);
+    no_violations();
+    fixture_stop(&f);
+    stop_server();
+}
+
+/* ---- a multi-arch base: each platform its watch lists ------------------ */
+
+/* A dpkg status of libc6, openssl and bash at the given versions. */
+static char *
+three_of(const char *arch, const char *libc, const char *openssl,
+         const char *bash)
+{
+    return strata_xasprintf("Package: libc6\nStatus: install ok installed\n"
+                            "Architecture: %s\nVersion: %s\n\n"
+                            "Package: openssl\nStatus: install ok installed\n"
+                            "Architecture: %s\nVersion: %s\n\n"
+                            "Package: bash\nStatus: install ok installed\n"
+                            "Architecture: %s\nVersion: %s\n",
+                            arch, libc, arch, openssl, arch, bash);
+}
+
+/* Pushes library/debian:multi for amd64 and arm64, each its own status. */
+static json_t *
+seed_multi(char *amd64, char *arm64)
+{
+    json_t *spec = json_pack(
+        "{s:s, s:s, s:[s, s], s:[{s:{s:s}, s:{s:{s:s}, s:{s:s}}}]}", "name",
+        "library/debian", "tag", "multi", "platforms", "linux/amd64",
+        "linux/arm64", "layers", "files", "etc/os-release",
+        "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\n"
+        "VERSION_ID=\"12\"\n",
+        "platform_files", "linux/amd64", "var/lib/dpkg/status", amd64,
+        "linux/arm64", "var/lib/dpkg/status", arm64);
+    char *text = json_dumps(spec, JSON_COMPACT);
+    json_t *img = NULL;
+
+    CHECK_EQ(harness_registry_seed(&reg, text, &img), 0);
+    CHECK(img != NULL);
+    CHECK_EQ(json_array_size(json_object_get(img, "manifests")), 2);
+    free(text);
+    free(amd64);
+    free(arm64);
+    json_decref(spec);
+    return img;
+}
+
+/*
+ * The base's watch lists linux/amd64, linux/arm64 and linux/s390x; the
+ * update upgrades libc6 and openssl on amd64 but openssl and bash on
+ * arm64: the body has one section per platform, the summary names both,
+ * s390x (not in the index) is one line, and each platform's packages are
+ * kept under its own manifest's digest.
+ */
+TEST(github_body_shows_each_platform_the_watch_lists)
+{
+    json_t *m1 =
+        seed_multi(three_of("amd64", "2.36-9", "3.0.11-1", "5.2.15-2"),
+                   three_of("arm64", "2.36-9", "3.0.11-1", "5.2.15-2"));
+    json_t *m2 = seed_multi(
+        three_of("amd64", "2.36-9+deb12u4", "3.0.13-1~deb12u1", "5.2.15-2"),
+        three_of("arm64", "2.36-9", "3.0.13-1~deb12u1", "5.2.15-3"));
+    const char *v1 = s_of(m1, "digest"), *v2 = s_of(m2, "digest");
+    fixture f;
+    strata_store_job *job;
+    strata_error err = {0};
+    char ref[160], want[512], *stored = NULL;
+    const char *body, *amd, *arm;
+    json_t *p, *pk;
+    size_t i;
+
+    snprintf(ref, sizeof(ref), "%s/library/debian:multi", reg.host);
+    start_server("github");
+    fixture_extra = strata_xasprintf(
+        "watch:\n  bases:\n    - ref: %s\n"
+        "      platforms: [linux/amd64, linux/arm64, linux/s390x]\n",
+        ref);
+    fixture_start_on(&f, "github", "{evidence: {packages: true}}", ref, v1);
+    observe(&f, ref, v1);
+    observe(&f, ref, v2);
+    job = run_one(&f, ":1", ref, v2, STRATA_STORE_JOB_SUCCEEDED);
+    CHECK_STR_EQ(outcome(job), "pushed");
+    pk = json_object_get(
+        json_array_get(json_object_get(job->result, "bases"), 0), "packages");
+    CHECK_STR_EQ(s_of(pk, "summary"),
+                 "linux/amd64: 2 packages upgraded, 0 added, no removals; "
+                 "Debian GNU/Linux 12 (bookworm) / linux/arm64: 2 packages "
+                 "upgraded, 0 added, no removals; Debian GNU/Linux 12 "
+                 "(bookworm)");
+    CHECK_EQ(json_array_size(json_object_get(pk, "platforms")), 2);
+    CHECK_STR_EQ(
+        s_of(json_array_get(json_object_get(pk, "platforms"), 1), "platform"),
+        "linux/arm64");
+    strata_store_job_free(job);
+    p = pulls();
+    CHECK_EQ(json_array_size(p), 1);
+    body = s_of(json_array_get(p, 0), "body");
+    snprintf(want, sizeof(want), "#### What changed in `%s` on linux/amd64\n",
+             ref);
+    CHECK((amd = strstr(body, want)) != NULL);
+    snprintf(want, sizeof(want), "#### What changed in `%s` on linux/arm64\n",
+             ref);
+    CHECK((arm = strstr(body, want)) != NULL);
+    CHECK(amd < arm);
+    /* amd64: libc6 and openssl; arm64: openssl and bash, libc6 as it was. */
+    CHECK(strstr(amd, "| libc6 | 2.36-9 | 2.36-9+deb12u4 | core |") != NULL &&
+          strstr(amd, "| libc6 | 2.36-9 | 2.36-9+deb12u4 | core |") < arm);
+    CHECK_CONTAINS(arm, "| openssl | 3.0.11-1 | 3.0.13-1\\~deb12u1 | core |\n"
+                        "| bash | 5.2.15-2 | 5.2.15-3 |  |\n");
+    CHECK(strstr(arm, "| libc6 |") == NULL);
+    CHECK(strlen(body) <= 65536);
+    /* A platform the index does not have is one line; the others shown. */
+    snprintf(want, sizeof(want),
+             "\nPackage changes of `%s` on linux/s390x unavailable: ", ref);
+    CHECK_CONTAINS(body, want);
+    CHECK_CONTAINS(body, "has no image for platform 'linux/s390x'");
+    json_decref(p);
+    /* Each platform read once, under its own manifest's digest. */
+    for (i = 0; i < 2; i++) {
+        const json_t *m = json_array_get(json_object_get(m2, "manifests"), i);
+
+        CHECK_OK(strata_store_pkgdb_get(&stored, f.store, s_of(m, "digest"),
+                                        s_of(m, "platform"), &err),
+                 &err);
+        CHECK_CONTAINS(stored, strcmp(s_of(m, "platform"), "linux/arm64") == 0
+                                   ? "5.2.15-3"
+                                   : "2.36-9+deb12u4");
+        free(stored);
+    }
+    no_violations();
+    fixture_stop(&f);
+    stop_server();
+    json_decref(m1);
+    json_decref(m2);
+}
+
 /* evidence.packages: false reads nothing and shows nothing. */
 TEST(evidence_off_reads_and_shows_nothing)
 {
@@ -852,6 +1186,9 @@ main(void)
         seed_bases();
         RUN(github_body_shows_the_package_delta);
         RUN(an_unreadable_delta_never_fails_the_pin);
+        RUN(github_body_links_cves_to_upgrades);
+        RUN(a_failed_scan_never_fails_the_pin);
+        RUN(github_body_shows_each_platform_the_watch_lists);
         RUN(evidence_off_reads_and_shows_nothing);
         json_decref(deb_v1);
         json_decref(deb_v2);

@@ -6,6 +6,9 @@
 # prints for the same two digests (docs/diff.schema.json, checked with
 # python3-jsonschema when it is installed), for explicit digests and for
 # the base's last update, and refuses a bad query with a clear 400 or 404.
+# Once both digests' findings are recorded (strata scan report, as a
+# rescan records them), the same answer links the CVE fixed and the new
+# one to their packages.
 . "$(dirname "$0")/lib.sh"
 need docker-registry curl
 
@@ -75,6 +78,43 @@ fi
 code=$(acurl -sS -o "$work/last.json" -w '%{http_code}' "$api/api/v1/diff?$q")
 is "$code" 200 "GET /api/v1/diff?base= alone: the last update, 200"
 check "the last update is the same delta" same_json "$work/last.json" "$work/cli.json"
+
+# trivy_report OUT PKG VERSION ID SEVERITY: a Trivy report shaped as
+# Trivy's own debian-buster one, its finding moved to PKG.
+trivy_report() {
+    $py - "$src/tests/scanners/upstream/trivy-debian-buster.json" "$@" <<'PY'
+import json, sys
+src, out, pkg, version, vid, sev = sys.argv[1:]
+d = json.load(open(src))
+v = d["Results"][0]["Vulnerabilities"][1]
+v.update(PkgName=pkg, InstalledVersion=version, VulnerabilityID=vid, Severity=sev)
+d["Results"][0]["Vulnerabilities"] = [v]
+json.dump(d, open(out, "w"))
+PY
+}
+# The findings of both digests, as a rescan records them: the API links them.
+trivy_report "$work/t1.json" bash 5.2.15-2 CVE-2019-18224 CRITICAL
+trivy_report "$work/t2.json" tzdata 2024a-0 CVE-2024-28085 HIGH
+S scan report "$work/t1.json" --image "$BASE" --digest "$v1" >/dev/null 2>&1
+S scan report "$work/t2.json" --image "$BASE" --digest "$v2" >/dev/null 2>&1
+code=$(acurl -sS -o "$work/api-cve.json" -w '%{http_code}' \
+    "$api/api/v1/diff?$q&from=$v1&to=$v2")
+is "$code" 200 "GET /api/v1/diff once both digests were scanned: 200"
+S diff "$BASE@$v1" "$BASE@$v2" --format json >"$work/cli-cve.json"
+check "it answers what strata diff prints, findings linked" same_json "$work/api-cve.json" "$work/cli-cve.json"
+is "$(jpy '[d["vulnerabilities"]["fixed"], d["vulnerabilities"]["new"]]' <"$work/api-cve.json")" \
+    "[1, 1]" "1 CVE fixed, 1 new"
+is "$(jpy '[(c["name"], [v["id"] for v in c["fixes"] + c["brings"]]) for c in d["changes"][:2]]' <"$work/api-cve.json")" \
+    '[["bash", ["CVE-2019-18224"]], ["tzdata", ["CVE-2024-28085"]]]' \
+    "the fix first (bash), then what brought the new one (tzdata)"
+if $py -c 'import jsonschema' 2>/dev/null; then
+    check "it follows docs/diff.schema.json" $py -c '
+import json, sys, jsonschema
+jsonschema.validate(json.load(open(sys.argv[1])), json.load(open(sys.argv[2])))' \
+        "$work/api-cve.json" "$src/docs/diff.schema.json"
+else
+    ok "# SKIP python3-jsonschema is not installed"
+fi
 
 code=$(acurl -sS -o "$work/e1.json" -w '%{http_code}' "$api/api/v1/diff")
 is "$code" 400 "no base: 400"

@@ -34,6 +34,7 @@ An image SPEC (JSON):
    "platforms": ["linux/amd64", "linux/arm64/v8"],  # >1 or "index": true
    "index": false,                       #   makes an OCI index / list
    "layers": ["text", {"files": {"etc/os-release": "ID=x\\n"}},
+              {"files": {...}, "platform_files": {"linux/arm64": {...}}},
               {"blob_file": "/tmp/l.tar.zst"}],  # a layer file as it is
    "labels": {"k": "v"}, "created": "2024-01-02T03:04:05Z",
    "annotations": {"k": "v"},            # on the manifest (and index)
@@ -241,6 +242,10 @@ def make_layer(spec, index, platform):
         files = {"layer-%d.txt" % index: spec}
     else:
         files = spec.get("files", {})
+    if platform and not isinstance(spec, str):
+        # Files of one platform's layer only, over the shared ones.
+        files = dict(files)
+        files.update(spec.get("platform_files", {}).get(platform, {}))
     if platform and (isinstance(spec, str) or spec.get("per_platform", True)):
         files = dict(files)
         files["platform-%d.txt" % index] = platform + "\n"
