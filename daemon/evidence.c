@@ -112,19 +112,30 @@ ev_done_cb(uv_work_t *req, int status)
         strata_daemon__cycle_step(d);
 }
 
-/* The platform read: the base's first configured one, else linux/amd64. */
-static const char *
-platform_of(const strata_config_data *cfg, const char *ref)
+/*
+ * The platforms read, comma-separated: each one the base's watch lists
+ * (at most 8, as the pr evidence reads them), else linux/amd64. New
+ * string.
+ */
+static char *
+platforms_of(const strata_config_data *cfg, const char *ref)
 {
-    size_t i;
+    strata_buf b = STRATA_BUF_INIT;
+    size_t i, j;
 
     for (i = 0; i < cfg->watch.n_bases; i++) {
-        const strata_config_base *b = &cfg->watch.bases[i];
+        const strata_config_base *cb = &cfg->watch.bases[i];
 
-        if (strcmp(b->ref, ref) == 0 && b->platforms.count > 0)
-            return b->platforms.items[0];
+        if (strcmp(cb->ref, ref) != 0)
+            continue;
+        for (j = 0; j < cb->platforms.count && j < 8; j++)
+            strata_buf_printf(&b, "%s%s", b.len ? "," : "",
+                              cb->platforms.items[j]);
+        break;
     }
-    return "linux/amd64";
+    if (b.len == 0)
+        strata_buf_puts(&b, "linux/amd64");
+    return strata_buf_detach(&b);
 }
 
 /* Starts the read of update u's delta, unless one is due later. */
@@ -156,7 +167,7 @@ start_read(strata_daemon *d, const json_t *u)
     w->ref = strata_xstrdup(ref);
     w->old = strata_xstrdup(old);
     w->new_ = strata_xstrdup(new_);
-    w->platform = strata_xstrdup(platform_of(d->cfg, ref));
+    w->platform = platforms_of(d->cfg, ref);
     w->attempts =
         (unsigned) json_integer_value(json_object_get(row, "attempts"));
     /* An in-memory store cannot be shared: nothing is kept then. */

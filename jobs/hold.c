@@ -110,32 +110,127 @@ read_side(strata_pkg_image **out, strata_store *st,
     return rc;
 }
 
+/* Appends each string of from's key not already in to's (at most
+ * HOLD_MAX_LISTED). */
+static void
+merge_list(json_t *to, const json_t *from, const char *key)
+{
+    json_t *dst = json_object_get(to, key);
+    const json_t *src = json_object_get(from, key), *v, *w;
+    size_t i, j;
+
+    json_array_foreach (src, i, v) {
+        int seen = 0;
+
+        json_array_foreach (dst, j, w)
+            seen = seen || json_equal(v, w);
+        if (!seen && json_array_size(dst) < HOLD_MAX_LISTED)
+            json_array_append(dst, (json_t *) v);
+    }
+}
+
+/* Folds one more platform's row into merged (the first platform's). */
+static void
+merge_row(json_t *merged, const json_t *row)
+{
+    static const char *const flags[] = {"release_changed", "major"};
+    static const char *const counts[] = {"downgraded", "removed"};
+    size_t i;
+
+    for (i = 0; i < 2; i++)
+        if (json_is_true(json_object_get(row, flags[i])))
+            json_object_set_new(merged, flags[i], json_true());
+    for (i = 0; i < 2; i++)
+        json_object_set_new(
+            merged, counts[i],
+            json_integer(
+                json_integer_value(json_object_get(merged, counts[i])) +
+                json_integer_value(json_object_get(row, counts[i]))));
+    if (json_object_get(merged, "release") == NULL &&
+        json_object_get(row, "release") != NULL)
+        json_object_set(merged, "release", json_object_get(row, "release"));
+    merge_list(merged, row, "majors");
+    merge_list(merged, row, "downgrades");
+    merge_list(merged, row, "removals");
+}
+
 json_t *
 strata_hold_read_sync(strata_store *st, const strata_registry_opts *opts,
                       const char *ref, const char *old, const char *new_,
-                      const char *platform, unsigned prev_attempts, int64_t now)
+                      const char *platforms, unsigned prev_attempts,
+                      int64_t now)
 {
-    strata_pkg_image *a = NULL, *b = NULL;
+    char *list = strata_xstrdup(platforms), *save = NULL, *p;
+    strata_buf sums = STRATA_BUF_INIT, names = STRATA_BUF_INIT;
+    json_t *merged = NULL, *skipped = json_array(), *row;
     strata_error err = {0};
-    json_t *row;
+    const char *first = NULL;
+    int rc = 0, same = 1;
 
-    if (read_side(&a, st, opts, ref, old, platform, &err) == 0 &&
-        read_side(&b, st, opts, ref, new_, platform, &err) == 0) {
-        row = strata_hold_evidence(old, new_, platform, a, b, now);
+    for (p = strtok_r(list, ",", &save); p != NULL;
+         p = strtok_r(NULL, ",", &save)) {
+        strata_pkg_image *a = NULL, *b = NULL;
+        const char *sum;
+
+        strata_error_clear(&err);
+        if ((rc = read_side(&a, st, opts, ref, old, p, &err)) == 0)
+            rc = read_side(&b, st, opts, ref, new_, p, &err);
+        if (rc == 0)
+            row = strata_hold_evidence(old, new_, p, a, b, now);
+        strata_pkg_image_free(a);
+        strata_pkg_image_free(b);
+        if (rc == STRATA_ENOTFOUND) {
+            /* A platform one digest lacks is not compared, and said so;
+             * the others still decide. */
+            json_array_append_new(skipped, json_sprintf("%s: %s", p, err.msg));
+            continue;
+        }
+        if (rc != 0)
+            break;
+        sum = json_string_value(json_object_get(row, "summary"));
+        strata_buf_printf(&sums, "%s%s: %s", sums.len ? "; " : "", p, sum);
+        strata_buf_printf(&names, "%s%s", names.len ? ", " : "", p);
+        if (merged == NULL) {
+            merged = row;
+            first = json_string_value(json_object_get(merged, "summary"));
+        } else {
+            same = same && strcmp(first, sum) == 0;
+            merge_row(merged, row);
+            json_decref(row);
+        }
+    }
+    if (rc == 0 && merged == NULL) {
+        rc = STRATA_ENOTFOUND;
+        if (err.code == 0)
+            strata_error_set(&err, STRATA_ENOTFOUND, "no platform to read");
+    }
+    if (rc != 0 && rc != STRATA_ENOTFOUND) {
+        /* A failure of any platform's read decides nothing. */
+        json_decref(merged);
+        merged = NULL;
+    }
+    if (merged != NULL) {
+        json_object_set_new(merged, "platform", json_string(names.ptr));
+        if (!same)
+            json_object_set_new(merged, "summary", json_string(sums.ptr));
+        if (json_array_size(skipped) > 0)
+            json_object_set(merged, "skipped", skipped);
     } else {
         unsigned attempts = prev_attempts + 1;
 
-        row =
+        merged =
             json_pack("{s:s, s:s, s:s, s:s, s:i, s:I, s:I}", "old", old, "new",
-                      new_, "platform", platform, "error", err.msg, "attempts",
+                      new_, "platform", platforms, "error", err.msg, "attempts",
                       (int) attempts, "time", (json_int_t) now, "retry_at",
                       (json_int_t) (now + (int64_t) strata_backoff_ms(
                                               HOLD_RETRY_BASE_MS, attempts - 1,
                                               HOLD_RETRY_CAP_MS)));
     }
-    strata_pkg_image_free(a);
-    strata_pkg_image_free(b);
-    return row;
+    json_decref(skipped);
+    strata_buf_release(&sums);
+    strata_buf_release(&names);
+    free(list);
+    return merged;
 }
 
 int

@@ -66,15 +66,20 @@ json_t *strata_hold_evidence(const char *old, const char *new_,
                              const char *platform, const strata_pkg_image *a,
                              const strata_pkg_image *b, int64_t now);
 /*
- * Reads ref@old and ref@new_ (platform's) from the registry, blocking (a
- * worker's; st, which may be NULL, keeps each digest read), and returns
- * the row (new): the evidence, or the error with attempts =
+ * Reads ref@old and ref@new_ from the registry for each of platforms
+ * ("linux/amd64,linux/arm64"), blocking (a worker's; st, which may be
+ * NULL, keeps each digest read), and returns the row (new): the evidence
+ * of every platform folded into one (flags or'ed, counts added, the
+ * lists merged; "platform" names them; "summary" is the one summary when
+ * every platform's is the same, else "PLATFORM: summary; ..."; a
+ * platform one digest lacks is left out and named in "skipped"), or,
+ * when any read failed otherwise, the error with attempts =
  * prev_attempts + 1 and retry_at a backoff from now.
  */
 json_t *strata_hold_read_sync(strata_store *st,
                               const strata_registry_opts *opts, const char *ref,
                               const char *old, const char *new_,
-                              const char *platform, unsigned prev_attempts,
+                              const char *platforms, unsigned prev_attempts,
                               int64_t now);
 /* Writes row as "evidence:REF". */
 int strata_hold_record(strata_store *st, const char *ref, const json_t *row,

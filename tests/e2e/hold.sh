@@ -16,6 +16,8 @@
 #   - the daemon reads the delta in a worker and holds; approving through
 #     the API releases it; a failed read is tried again after its backoff,
 #     not at every plan tick;
+#   - a multi-arch base: each platform its watch lists is read, and a
+#     major jump on arm64 alone holds the update;
 #   - a bad hold_on value, and hold_on in repos[].pr, are config errors
 #     with their position.
 . "$(dirname "$0")/lib.sh"
@@ -189,6 +191,56 @@ check "after the backoff it is read again and planned" wait_until 60 five_done
 is "$(count_events base.held)" 3 "and never held"
 kill -TERM "$dpid"
 check "the daemon stops" wait_until 30 bash -c "! kill -0 $dpid"
+
+# ---- a multi-arch base: every platform its watch lists is read ------------------
+# amd64 has a minor update, arm64's libc6 jumps a major version: held,
+# with arm64's reason (the summaries, "1 package upgraded" on each, are
+# one line; different ones would be "PLATFORM: summary; ...").
+MB=$R/library/multi:1
+seed_multi() { # AMD64_LIBC ARM64_LIBC
+    $py - "$(stanza libc6 "$1")" "$(stanza libc6 "$2")" <<'PY' | $py "$reg_py" seed --port "$port" - | jpy 'd["digest"]'
+import json, sys
+amd, arm = sys.argv[1], sys.argv[2]
+print(json.dumps({"name": "library/multi", "tag": "1",
+                  "platforms": ["linux/amd64", "linux/arm64"],
+                  "layers": [{"files": {"etc/os-release": 'ID=debian\nVERSION_ID="12"\n'},
+                              "platform_files": {
+                                  "linux/amd64": {"var/lib/dpkg/status": amd},
+                                  "linux/arm64": {"var/lib/dpkg/status": arm}}}]}))
+PY
+}
+mkrepo multi "FROM $MB
+"
+cat >"$work/multi.yaml" <<YAML
+state: $work/multi.db
+watch:
+  interval: 1h
+  bases:
+    - ref: $MB
+      platforms: [linux/amd64, linux/arm64]
+repos:
+  - url: file://$work/git/multi.git
+    images: [{name: $R/acme/multi:1}]
+    on_base_update: [pr]
+pull_requests:
+  evidence:
+    hold_on: [major]
+YAML
+M() { "$strata" -c "$work/multi.yaml" "$@"; }
+seed_multi 2.36-9 2.36-9 >/dev/null
+check "multi-arch: first run" M run --once
+seed_multi 2.36-10 3.0-1 >/dev/null
+M run --once >>"$work/once.log" 2>&1
+M plan --format json >"$work/multi-plan.json"
+is "$(jpy "d['updates'][0]['state']" <"$work/multi-plan.json")" held \
+    "arm64's libc6 2.36 -> 3.0 holds the update (amd64's is minor)"
+is "$(jpy "d['updates'][0]['hold_reason']" <"$work/multi-plan.json")" "libc6 2.36-9 → 3.0-1" \
+    "the reason is arm64's"
+is "$(jpy "d['updates'][0]['evidence']['platform']" <"$work/multi-plan.json")" "linux/amd64, linux/arm64" \
+    "both platforms were read"
+is "$(jpy "d['updates'][0]['evidence']['summary']" <"$work/multi-plan.json")" \
+    "1 package upgraded, 0 added, no removals; debian 12" \
+    "one summary line when every platform's reads the same"
 
 # ---- configuration errors -----------------------------------------------------
 hold_config "[major, majr]"
