@@ -31,6 +31,9 @@ static const char *harness_current = "";
  * meson's timeout says nothing of where.
  */
 static unsigned harness_watchdog_s;
+/* Called first when the watchdog fires (may be NULL): what the test knows
+ * of where it is (not async-signal-safe, but the binary ends anyway). */
+static void (*harness_on_watchdog)(void);
 
 static void
 harness_on_alarm(int sig)
@@ -46,6 +49,8 @@ harness_on_alarm(int sig)
     (void) !write(2, head, sizeof(head) - 1);
     (void) !write(2, harness_current, strlen(harness_current));
     (void) !write(2, "\n", 1);
+    if (harness_on_watchdog != NULL)
+        harness_on_watchdog();
     n = backtrace(frames, 64);
     backtrace_symbols_fd(frames, n, 2);
     _exit(1);

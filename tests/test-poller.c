@@ -196,6 +196,22 @@ on_round(const strata_watcher_round *r, void *arg)
  * timeout_ms: per request; retries: the registry client's (<0: none).
  * opts may be NULL for the defaults.
  */
+/* The fixture running, for the watchdog's report. */
+static fixture *running;
+
+/* The watchdog: the loop's handles and its next timeout, on stderr. */
+static void
+on_watchdog(void)
+{
+    if (running == NULL)
+        return;
+    fprintf(stderr, "loop: now %llu, backend timeout %d ms, alive %d\n",
+            (unsigned long long) uv_now(&running->loop),
+            uv_backend_timeout(&running->loop), uv_loop_alive(&running->loop));
+    uv_print_all_handles(&running->loop, stderr);
+    fflush(stderr);
+}
+
 static void
 fixture_init(fixture *f, uint32_t timeout_ms, int retries,
              const strata_watcher_options *opts)
@@ -205,6 +221,7 @@ fixture_init(fixture *f, uint32_t timeout_ms, int retries,
     strata_error err = {0};
 
     memset(f, 0, sizeof(*f));
+    running = f;
     CHECK_EQ(uv_loop_init(&f->loop), 0);
     CHECK_OK(strata_store_open(&f->st, ":memory:", &err), &err);
     ro.timeout_ms = timeout_ms;
@@ -229,6 +246,7 @@ fixture_release(fixture *f)
     uv_run(&f->loop, UV_RUN_DEFAULT);
     CHECK_EQ(uv_loop_close(&f->loop), 0);
     strata_store_close(f->st);
+    running = NULL;
 }
 
 static const char *
@@ -1256,6 +1274,7 @@ main(void)
     strata_log_setup(STRATA_LOG_ERROR, STRATA_LOG_TEXT);
     /* Each test takes seconds; one hung once in CI, unexplained. */
     harness_watchdog_s = 100;
+    harness_on_watchdog = on_watchdog;
     CHECK_EQ(harness_registry_start(&registry, NULL, NULL), 0);
     RUN(first_sighting_then_no_change);
     RUN(change_after_push_to_same_tag);
