@@ -369,7 +369,7 @@ on_approve(strata_api_req *req, void *arg)
     if (d->cfg->api.token == NULL) {
         strata_api_respond_error(req, 403,
                                  "approving over the API needs an API token "
-                                 "(api.token): use strata approve --unsigned");
+                                 "(api.token): use strata approve");
         return;
     }
     data = strata_api_req_body(req, &len);
