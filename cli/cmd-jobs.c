@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "jobs.h"
 
 /* --format json? (text by default) */
 static int
@@ -24,6 +25,41 @@ print_json(json_t *items)
 
     printf("%s\n", s);
     free(s);
+}
+
+/*
+ * One line per base update that pull_requests.evidence.hold_on holds:
+ * "held  REF@DIGEST  hold_on: REASON (strata approve REF)". The
+ * planner's dry run over the store, with no graph: the states, never the
+ * jobs a due update would enqueue (strata plan lists those). Nor the
+ * catalog: listing jobs never fails on it, and an update a catalog policy
+ * holds for its signature is never read for evidence, so never held here.
+ */
+static void
+print_held_updates(const strata_cmd_ctx *ctx, strata_store *st)
+{
+    const strata_config_data *d = strata_config_data_get(ctx->config);
+    strata_graph *g;
+    json_t *plan = NULL, *u;
+    size_t i;
+
+    if (d->pull_requests.evidence_hold_on == 0)
+        return;
+    g = strata_graph_new();
+    if (strata_plan_updates(&plan, st, g, d, 1, strata_now_ms(), NULL) == 0) {
+        json_array_foreach (plan, i, u) {
+            const char *base = json_string_value(json_object_get(u, "base"));
+            const char *state = json_string_value(json_object_get(u, "state"));
+
+            if (state != NULL && strcmp(state, "held") == 0)
+                printf("held  %s@%s  hold_on: %s (strata approve %s)\n", base,
+                       json_string_value(json_object_get(u, "new")),
+                       json_string_value(json_object_get(u, "hold_reason")),
+                       base);
+        }
+    }
+    json_decref(plan);
+    strata_graph_free(g);
 }
 
 static int
@@ -64,8 +100,10 @@ exec_jobs(strata_cmd_ctx *ctx)
                    ? json_string_value(json_object_get(j, "last_error"))
                    : "");
     }
-    if (!json)
+    if (!json) {
         strata_cmd_print_held(st);
+        print_held_updates(ctx, st);
+    }
 out:
     json_decref(items);
     strata_store_close(st);

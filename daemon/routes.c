@@ -1,11 +1,11 @@
 /*
  * routes.c - what the daemon serves over its HTTP API: the watched
- * bases, the images and the graph, jobs and events (paginated with
- * ?limit=&after=, the next cursor in "next"), Prometheus metrics, and
- * the webhook endpoints (daemon-hooks.c), and one write: the signature
- * override POST /api/v1/bases/approve; the event stream (stream.c), a
- * base's package delta (diff.c) and the dashboard's assets (dashboard/). The
- * HTTP itself is api-server.c's.
+ * bases (each with its update not planned yet, and why), the images and the
+ * graph, jobs and events (paginated with ?limit=&after=, the next cursor in
+ * "next"), Prometheus metrics, and the webhook endpoints (daemon-hooks.c), and
+ * one write: the signature override POST /api/v1/bases/approve; the event
+ * stream (stream.c), a base's package delta (diff.c) and the dashboard's assets
+ * (dashboard/). The HTTP itself is api-server.c's.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -186,16 +186,55 @@ on_outbox(strata_api_req *req, void *arg)
     respond_list(req, arg, "state", fetch_outbox, NULL);
 }
 
+/*
+ * Each base's pending update, by ref (new): the planner's dry run over
+ * the store, as `strata plan` shows it (the state, why it waits or is
+ * held, hold_on's package evidence and, for a failed read, its error and
+ * retry_at), never a registry read. The jobs a due update would enqueue
+ * ("waves") are left to /api/v1/jobs once planned: planned with no graph.
+ */
+static int
+pending_updates(json_t **out, strata_daemon *d, strata_error *err)
+{
+    /* An empty graph: the states alike, no wave computed to be dropped. */
+    strata_graph *empty = strata_graph_new();
+    json_t *plan = NULL, *u;
+    size_t i;
+    int rc;
+
+    *out = json_object();
+    rc = strata_plan_updates_catalog(&plan, d->store, empty, d->cfg, d->catalog,
+                                     1, strata_now_ms(), err);
+    strata_graph_free(empty);
+    if (rc != 0)
+        return rc;
+    json_array_foreach (plan, i, u) {
+        const char *ref = json_string_value(json_object_get(u, "base"));
+
+        if (ref == NULL)
+            continue;
+        json_object_set(*out, ref, u);
+        /* ref is u's: gone with "base". */
+        json_object_del(u, "base");
+        json_object_del(u, "waves");
+    }
+    json_decref(plan);
+    return 0;
+}
+
 static void
 on_bases(strata_api_req *req, void *arg)
 {
     strata_daemon *d = arg;
     strata_error err = {0};
-    json_t *states = NULL, *doc, *s, *gate;
+    json_t *states = NULL, *updates = NULL, *doc, *s, *gate, *u;
     size_t i;
 
-    if (strata_store_watch_states(&states, d->store, &err) != 0) {
+    if (strata_store_watch_states(&states, d->store, &err) != 0 ||
+        pending_updates(&updates, d, &err) != 0) {
         strata_api_respond_error(req, 500, "%s", err.msg);
+        json_decref(states);
+        json_decref(updates);
         return;
     }
     /* The verification gate's state of each base with a policy. */
@@ -206,7 +245,13 @@ on_bases(strata_api_req *req, void *arg)
             json_object_del(gate, "digests");
             json_object_set_new(s, "verify", gate);
         }
+        /* Its update not planned yet, and why (held, soaking...). */
+        u = json_object_get(updates,
+                            json_string_value(json_object_get(s, "ref")));
+        if (u != NULL)
+            json_object_set(s, "update", u);
     }
+    json_decref(updates);
     doc = json_pack("{s:o}", "items", states);
     strata_api_respond_json(req, 200, doc);
     json_decref(doc);
@@ -324,7 +369,7 @@ on_approve(strata_api_req *req, void *arg)
     if (d->cfg->api.token == NULL) {
         strata_api_respond_error(req, 403,
                                  "approving over the API needs an API token "
-                                 "(api.token): use strata approve --unsigned");
+                                 "(api.token): use strata approve");
         return;
     }
     data = strata_api_req_body(req, &len);

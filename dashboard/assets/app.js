@@ -328,6 +328,8 @@
         el('h3', null, el('a', { href: '#/lineage/' + encodeURIComponent(b.ref) }, b.ref)),
         el('p', null, 'Current ', el('code', { title: b.current_digest || '' }, short(b.current_digest)),
           b.verify ? [' ', badge(b.verify.state)] : null),
+        b.update ? el('p', { class: 'update' }, 'Update ', el('code', { title: b.update.new || '' }, short(b.update.new)),
+          ' ', badge(b.update.state), b.update.hold_reason ? ': ' + b.update.hold_reason : '') : null,
         el('p', { class: 'muted' }, 'Checked ' + when(b.last_check),
           b.last_error ? ' — error: ' + b.last_error : ''),
         digests.length
@@ -593,8 +595,8 @@
       status.textContent = m;
     };
     out.push(status);
-    out.push(el('h2', null, 'Held'));
-    if (!held.length) out.push(notice('Nothing is waiting for approval.'));
+    out.push(el('h2', null, 'Held for a signature'));
+    if (!held.length) out.push(notice('No digest is waiting for a signature approval.'));
     held.forEach((b) => {
       const v = b.verify;
       const btn = el('button', {
@@ -626,10 +628,70 @@
         v.reason ? el('p', { class: 'muted' }, v.reason) : null,
         el('p', null, btn)));
     });
+    out.push(el('h2', null, 'Held updates'));
+    out.push(el('p', { class: 'muted' }, 'An update whose package changes match ',
+      el('code', null, 'pull_requests.evidence.hold_on'),
+      ' (a new distribution release, a major version, a downgrade, a removal) waits for approval; ' +
+      'approving lets that digest be planned.'));
+    const updates = bases.items.filter((b) => b.update && ['held', 'awaiting-evidence'].includes(b.update.state));
+    if (!updates.length) out.push(notice('No update is held.'));
+    updates.forEach((b) => out.push(heldUpdate(b, say)));
     out.push(el('h2', null, 'Settled'));
     out.push(table('Bases with a signature policy', ['Base', 'Digest', 'State', 'Since'],
       settled.map((b) => ({ attrs: { 'data-ref': b.ref }, cells: [b.ref, el('code', { title: b.verify.digest }, short(b.verify.digest)), badge(b.verify.state), when(b.verify.since)] }))));
     return out;
+  }
+
+  /* A base's update held by hold_on (or waiting for its package delta):
+   * why, what changed, and for a held one the button that approves it. */
+  function heldUpdate(b, say) {
+    const u = b.update;
+    const e = u.evidence || {};
+    const id = (b.ref + '@' + u.new).replace(/[^A-Za-z0-9_-]/g, '_');
+    const lists = [['Major versions', e.majors], ['Downgraded', e.downgrades], ['Removed', e.removals]]
+      .filter(([, l]) => Array.isArray(l) && l.length);
+    let btn = null;
+    if (u.state === 'held') {
+      btn = el('button', {
+        type: 'button', class: 'primary approve-update', id: 'approve-update-' + id,
+        'data-ref': b.ref, 'data-digest': u.new,
+        onclick: async () => {
+          btn.disabled = true;
+          say('Approving the update of ' + b.ref + '…');
+          try {
+            const r = await post('/api/v1/bases/approve', { ref: b.ref, digest: u.new });
+            say(`Approved the update of ${r.base} to ${short(r.digest)}.`);
+            render(false);
+          } catch (err) {
+            btn.disabled = false;
+            if (err.status === 401) {
+              say('Approving needs the API token: enter it under "API token" above, then approve again.');
+              askToken();
+              tokenInput.focus();
+            } else {
+              say('Not approved: ' + err.message);
+            }
+          }
+        },
+      }, 'Approve the update to ', el('code', null, short(u.new)));
+    }
+    let why;
+    if (u.hold_reason) why = el('p', { class: 'reason' }, 'Held: ' + u.hold_reason);
+    else if (e.error) {
+      why = el('p', { class: 'reason' }, `Packages not read (attempt ${e.attempts || 1}): ${e.error}` +
+        (e.retry_at ? '; next try ' + when(e.retry_at) : ''));
+    } else why = el('p', { class: 'reason' }, 'Waiting for its package changes to be read.');
+    return el('section', { class: 'card held-update', 'aria-label': 'Update of ' + b.ref, 'data-ref': b.ref },
+      el('h3', null, b.ref),
+      el('p', null, el('code', { title: u.old || '' }, short(u.old)), ' → ',
+        el('code', { title: u.new || '' }, short(u.new)), ' ', badge(u.state)),
+      why,
+      e.summary ? el('p', { class: 'muted summary' }, 'Packages: ' + e.summary) : null,
+      lists.length
+        ? el('dl', { class: 'changes' }, lists.map(([t, l]) => [el('dt', null, t),
+          el('dd', null, el('ul', null, l.map((x) => el('li', null, x))))]))
+        : null,
+      btn ? el('p', null, btn) : null);
   }
 
   /* ---- start ------------------------------------------------------------ */

@@ -188,8 +188,12 @@ async function main() {
   });
   const before = await apiGet('/api/v1/events?tail=1');
   const lastId = before.items.length ? before.items[0].id : 0;
+  /* libc6 2.36 -> 3.0: once approved unsigned, hold_on holds it. */
+  const dpkg = [['bash', '5.2.15-2'], ['libc6', '3.0-1']]
+    .map(([n, v]) => `Package: ${n}\nStatus: install ok installed\nArchitecture: amd64\nVersion: ${v}\n\n`).join('');
   const manifest = JSON.stringify({ name: 'library/debian', tag: '12-slim', created: '2026-01-01T00:00:00Z',
-    layers: [{ files: { 'etc/mark': 'dashboard-v2\n' } }] });
+    layers: [{ files: { 'etc/mark': 'dashboard-v2\n', 'var/lib/dpkg/status': dpkg,
+      'etc/os-release': 'ID=debian\nVERSION_ID="12"\n' } }] });
   const out = execFileSync('/usr/bin/python3', [env.REG_PY, 'seed', '--port', env.REG_PORT, '-'], { input: manifest });
   const v2 = JSON.parse(out.toString()).digest;
   note('pushed ' + env.BASE + ' ' + v2);
@@ -242,6 +246,39 @@ async function main() {
     'approvals: the page shows the base approved');
     const ev = await apiGet('/api/v1/events?type=base.unsigned_approved');
     ok(ev.items.some((e) => e.payload && e.payload.digest === v2), 'approvals: base.unsigned_approved recorded');
+  }
+
+  /* ---- hold_on: the approved digest's libc6 3.0 holds the update ------ */
+  const updSel = `button.approve-update[data-ref="${env.BASE}"][data-digest="${v2}"]`;
+  const cardSel = `section.held-update[data-ref="${env.BASE}"]`;
+  const heldUpd = await waitFor(page, (sel) => !!document.querySelector(sel), updSel, 30000);
+  ok(heldUpd, 'approvals: the update is then held by hold_on, with an approve button (live)');
+  const card = await page.$eval(cardSel, (c) => c.textContent).catch(() => '');
+  ok(card.includes('Held: libc6 2.36-9 → 3.0-1'), 'approvals: the held update gives the reason', card);
+  ok(/Packages: 1 package upgraded/.test(card), 'approvals: ... and the package summary', card);
+  ok(await page.$$eval(`${cardSel} .changes li`, (li) => li.map((x) => x.textContent).join('|')) === 'libc6 2.36-9 → 3.0-1',
+    'approvals: ... and the major version jump listed');
+  const hb = (await apiGet('/api/v1/bases')).items.find((x) => x.ref === env.BASE);
+  ok(hb && hb.update && hb.update.state === 'held' && hb.update.new === v2 &&
+    hb.update.hold_reason === 'libc6 2.36-9 → 3.0-1' && /upgraded/.test(hb.update.evidence.summary),
+  'GET /api/v1/bases: the base\'s update is held, with the reason and the package summary', JSON.stringify(hb && hb.update));
+  await axe(page, 'approvals (held update)');
+  await shoot(page, 'approvals-hold', 1280);
+  await go(page, 'overview');
+  ok(await waitFor(page, (a) => [...document.querySelectorAll('.base-card')].some((c) =>
+    c.getAttribute('aria-label') === a && /Update .*held: libc6/.test(c.textContent)), env.BASE, 10000),
+  'fleet: the base\'s card says its update is held, and why');
+  await go(page, 'approvals');
+  if (heldUpd && await page.$(updSel)) {
+    await page.focus(updSel);
+    await page.keyboard.press('Enter');
+    ok(await waitFor(page, () => /^Approved the update /.test(document.getElementById('approve-status').textContent), null, 10000),
+      'approvals: the page says the update was approved',
+      await page.$eval('#approve-status', (e) => e.textContent).catch(() => ''));
+    ok(await waitFor(page, (sel) => !document.querySelector(sel), cardSel, 15000),
+      'approvals: the hold is gone from the page');
+    const ab = (await apiGet('/api/v1/bases')).items.find((x) => x.ref === env.BASE);
+    ok(ab && !ab.update, 'GET /api/v1/bases: no pending update once approved (planned)', JSON.stringify(ab && ab.update));
   }
 
   /* ---- rollouts: the approved digest is planned, jobs by wave --------- */

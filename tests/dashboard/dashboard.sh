@@ -6,7 +6,9 @@
 # dashboard.js), reads every page, checks it with axe-core, takes
 # screenshots at 1280 and 390 px (kept in $DASH_OUT), sees a base pushed
 # to the registry show up live through the event stream, and approves
-# the held digest through the page with the token typed into it. Before
+# the held digest through the page with the token typed into it; that
+# digest's libc6 jumps a major version, so pull_requests.evidence.hold_on
+# holds it next, and the page shows why and approves it too. Before
 # that, curl checks the headers and the CSRF defence.
 #
 # The npm packages (tests/dashboard/package.json, pinned in
@@ -31,6 +33,18 @@ if [ ! -f "$npmdir/node_modules/puppeteer-core/package.json" ] ||
     }
 fi
 
+# The base carries a package database (libc6 2.36, Debian 12): under
+# hold_on: [major], the push of libc6 3.0 (dashboard.js) is held.
+push_base() {
+    $py - "$1" <<'PY' | $py "$reg_py" seed --port "$port" - | jpy 'd["digest"]'
+import json, sys
+status = "".join("Package: %s\nStatus: install ok installed\nArchitecture: amd64\n"
+                 "Version: %s\n\n" % p for p in (("bash", "5.2.15-2"), ("libc6", "2.36-9")))
+print(json.dumps({"name": "library/debian", "tag": "12-slim", "created": "2026-01-01T00:00:00Z",
+                  "layers": [{"files": {"etc/mark": sys.argv[1] + "\n", "var/lib/dpkg/status": status,
+                                        "etc/os-release": 'ID=debian\nVERSION_ID="12"\n'}}]}))
+PY
+}
 make_world || {
     nok "world set up"
     finish
@@ -44,7 +58,10 @@ make_world || {
 API_TOKEN=dash-t0ken-$RANDOM$RANDOM
 EXTRA_YAML="api:
   listen: \"127.0.0.1:0\"
-  token: \"$API_TOKEN\"" write_config 1s "[pr]"
+  token: \"$API_TOKEN\"
+pull_requests:
+  evidence:
+    hold_on: [major]" write_config 1s "[pr]"
 # The base's updates must be signed with k; unsigned ones are
 # quarantined after 2 s, for someone to approve.
 $py - "$work/strata.yaml" "$work/k.pub" <<'PY'
@@ -107,7 +124,7 @@ while IFS= read -r line; do
     esac
 done < <(cd "$work" && NODE_PATH="$npmdir/node_modules" timeout 300 node \
     "$src/tests/dashboard/dashboard.js" 2>&1)
-for f in overview-1280 overview-390 lineage-1280 lineage-390 approvals-held-1280; do
+for f in overview-1280 overview-390 lineage-1280 lineage-390 approvals-held-1280 approvals-hold-1280; do
     check "screenshot $f.png kept" test -s "$out/$f.png"
 done
 echo "# screenshots in $out"

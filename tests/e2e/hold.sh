@@ -13,9 +13,10 @@
 #     awaiting-evidence with the error (not held, not planned, exit 1),
 #     and it is planned once the registry answers;
 #   - a distribution release change held under [distribution_release];
-#   - the daemon reads the delta in a worker and holds; approving through
-#     the API releases it; a failed read is tried again after its backoff,
-#     not at every plan tick;
+#   - the daemon reads the delta in a worker and holds (GET /api/v1/bases
+#     and `strata jobs` show it, the API a failed read's error and next
+#     try too); approving through the API releases it; a failed read is
+#     tried again after its backoff, not at every plan tick;
 #   - a multi-arch base: each platform its watch lists is read, and a
 #     major jump on arm64 alone holds the update;
 #   - a bad hold_on value, and hold_on in repos[].pr, are config errors
@@ -167,6 +168,21 @@ is "$(plan_state)" '["held"]' "strata plan: held"
 is "$(plan_json | jpy "d['updates'][0]['hold_reason']")" "distribution release 12 → 13; libc6 3.0-2 → 4.0-1" \
     "the daemon's reason: the planned digest (v4) to v6, both reasons"
 is "$(count_jobs)" 3 "no job while held"
+# GET /api/v1/bases: the base's pending update, from the planner's dry run.
+bases_update() { acurl -fsS "$api/api/v1/bases" | jpy "[b.get('update') for b in d['items'] if b['ref'] == '$BASE'][0]"; }
+bases_update >"$work/bases-held.json"
+is "$(jpy "[d['state'], d['old'], d['new']]" <"$work/bases-held.json")" "[\"held\", \"$v4\", \"$v6\"]" \
+    "GET /api/v1/bases: the base's update is held, from v4 to v6"
+is "$(jpy "d['hold_reason']" <"$work/bases-held.json")" "distribution release 12 → 13; libc6 3.0-2 → 4.0-1" \
+    "... with the reason"
+is "$(jpy "['upgraded' in d['evidence']['summary'], d['evidence']['majors'], d['evidence']['release']]" <"$work/bases-held.json")" \
+    '[true, ["libc6 3.0-2 \u2192 4.0-1"], "12 \u2192 13"]' \
+    "... and the package evidence (summary, majors, release)"
+is "$(acurl -fsS "$api/api/v1/bases" | jpy "[[b['current_digest'], 'last_check' in b] for b in d['items'] if b['ref'] == '$BASE'][0]")" \
+    "[\"$v6\", true]" "... and the base's other fields as before"
+S jobs >"$work/jobs.txt"
+check "strata jobs: a held line with the reason and how to approve" grep -qxF \
+    "held  $BASE@$v6  hold_on: distribution release 12 → 13; libc6 3.0-2 → 4.0-1 (strata approve $BASE)" "$work/jobs.txt"
 check "the daemon logged the delta it read" grep -q "evidence of $BASE" "$work/daemon.log"
 code=$(acurl -sS -o "$work/approve.json" -w '%{http_code}' -X POST \
     -H 'Content-Type: application/json' -d "{\"ref\": \"$BASE\"}" "$api/api/v1/bases/approve")
@@ -174,6 +190,8 @@ is "$code" 200 "POST /api/v1/bases/approve"
 four_done() { jobs_settled 4; }
 check "approved: the daemon plans it and the pr job runs" wait_until 60 four_done
 is "$(grep -c base.held "$work/held-notify.json")" 3 "each hold notified once"
+is "$(bases_update)" None "GET /api/v1/bases: planned, the base has no pending update"
+check "strata jobs: no held line once approved" bash -c "! '$strata' -c '$work/cli.yaml' jobs | grep -q '^held '"
 
 # The registry fails under the daemon: awaiting-evidence, read again only
 # after its backoff (30 s), not at every plan tick (5 s); then planned.
@@ -183,6 +201,11 @@ attempts() { plan_json | jpy "d['updates'][0]['evidence'].get('attempts') if d['
 first_failure() { [ "$(attempts)" = 1 ]; }
 check "registry 500 under the daemon: awaiting-evidence, attempt 1" wait_until 30 first_failure
 is "$(plan_state)" '["awaiting-evidence"]' "not held, not planned"
+bases_update >"$work/bases-error.json"
+is "$(jpy "[d['state'], d['evidence']['attempts'], '500' in d['evidence']['error']]" <"$work/bases-error.json")" \
+    '["awaiting-evidence", 1, true]' "GET /api/v1/bases: awaiting-evidence, with the read's error"
+is "$(jpy "d['evidence']['retry_at'] - d['evidence']['time']" <"$work/bases-error.json")" 30000 \
+    "... and when it is read again (retry_at: 30 s after the failure)"
 sleep 11
 is "$(attempts)" 1 "11 s later (two plan ticks): not read again before its backoff"
 fault "mode=none"
