@@ -377,6 +377,24 @@ strata_config__check_webhook(strata_config__ctx *ctx, void *obj,
 }
 
 void
+strata_config__check_schedule(strata_config__ctx *ctx, void *obj,
+                              const yaml_node_t *node)
+{
+    const strata_config_schedule *s = obj;
+
+    if (node == NULL)
+        return;
+    if (s->windows.count == 0 && s->blackout.count == 0)
+        strata_config__at(ctx, node,
+                          "schedule needs 'windows' or 'blackout' (or "
+                          "remove it)");
+    else if (s->windows.count > 64 || s->blackout.count > 256)
+        strata_config__at(ctx, node,
+                          "schedule has too many entries (at most 64 "
+                          "windows and 256 blackout dates)");
+}
+
+void
 strata_config__check_notify(strata_config__ctx *ctx, void *obj,
                             const yaml_node_t *node)
 {

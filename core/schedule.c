@@ -646,9 +646,8 @@ fail:
 int
 strata_schedule_check_window(const char *window_text, strata_error *err)
 {
-    strata_schedule *s = NULL;
-    const char *w[1] = {window_text};
-    int rc = strata_schedule_new(&s, w, 1, NULL, 0, err);
+    strata_schedule *s = strata_xcalloc(1, sizeof(*s));
+    int rc = window_parse(s, &s->windows[0], window_text, err);
 
     strata_schedule_free(s);
     return rc;
