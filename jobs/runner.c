@@ -71,6 +71,75 @@ action_lookup(const char *name)
 }
 
 static void fill(strata_runner *r);
+static void job_free(strata_runner_job *job);
+
+/*
+ * Whether job must wait for its schedule (config schedule_for: the
+ * repository's, the base's or the top level's): when outside it, the job
+ * goes back to the queue until the next opening, its attempt not counted,
+ * with why in its "waiting" column, and 1 is returned. Then it is not
+ * claimed again before that time: nothing polls it in between.
+ */
+static int
+job_waits(strata_runner_job *job)
+{
+    strata_runner *r = job->runner;
+    const strata_config_data *cfg = r->env.cfg;
+    const strata_config_repo *repo = NULL;
+    const strata_config_image *img = NULL;
+    const strata_config_schedule *sc;
+    strata_schedule *sched = NULL;
+    strata_error err = {0};
+    int64_t now, next;
+    const char *whose;
+    char *why;
+    char when[32];
+
+    if (cfg == NULL)
+        return 0;
+    strata_config_target(&repo, &img, cfg, job->job->image);
+    sc = strata_config_schedule_for(cfg, repo, job->job->base_ref);
+    if (sc == NULL)
+        return 0;
+    whose = repo != NULL && sc == &repo->schedule ? "the repository's"
+            : sc == &cfg->schedule                ? "the default"
+                                                  : "the base's";
+    now = strata_store_now(r->env.store);
+    if (strata_schedule_new(&sched, sc->windows.items, sc->windows.count,
+                            sc->blackout.items, sc->blackout.count,
+                            &err) != 0) {
+        /* tzdata changed under a checked configuration: wait, visibly. */
+        next = now + 3600 * 1000;
+        strata_format_time(when, sizeof(when), next);
+        why = strata_xasprintf("%s schedule cannot be read (%s): checked "
+                               "again at %s",
+                               whose, err.msg, when);
+    } else if (strata_schedule_open(sched, now)) {
+        strata_schedule_free(sched);
+        return 0;
+    } else if ((next = strata_schedule_next_open(sched, now)) < 0) {
+        next = now + 86400 * 1000;
+        strata_format_time(when, sizeof(when), next);
+        why = strata_xasprintf("outside %s schedule, which does not open in "
+                               "the next 800 days: checked again at %s",
+                               whose, when);
+    } else {
+        strata_format_time(when, sizeof(when), next);
+        why = strata_xasprintf("outside %s schedule window: waits until %s",
+                               whose, when);
+    }
+    strata_schedule_free(sched);
+    if (strata_store_job_defer(r->env.store, job->job->id, next, why, &err) !=
+        0)
+        strata_jobs_error(&r->env, job->job->id, "deferring a job", &err);
+    else
+        strata_log_job(STRATA_LOG_INFO, job->job->id, "%s %s: %s",
+                       job->job->action, job->job->image, why);
+    free(why);
+    r->running--;
+    job_free(job);
+    return 1;
+}
 
 static void
 job_set_state(strata_runner_job *job, strata_runner_job_state state)
@@ -102,6 +171,8 @@ job_step(strata_runner_job *job)
 
     switch (job->state) {
     case STRATA_JOB_CLAIMED:
+        if (job_waits(job))
+            return; /* back in the queue, freed */
         a = action_lookup(job->job->action);
         if (a == NULL) {
             char *msg = strata_xasprintf("no action '%s' in this strata",

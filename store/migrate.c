@@ -257,6 +257,11 @@ static const migration migrations[] = {
         "  created INTEGER NOT NULL,"
         "  PRIMARY KEY (digest, platform)"
         ") WITHOUT ROWID;"},
+    /*
+     * 8: why a queued job waits (outside its schedule window), shown with
+     * its next_attempt; NULL when it does not.
+     */
+    {8, "ALTER TABLE jobs ADD COLUMN waiting TEXT;"},
 };
 
 #define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
