@@ -53,6 +53,7 @@ const char *const strata_store__stmt_names[STMT__COUNT] = {
     [STMT_JOB_CANCEL_SUPERSEDED] = "job_cancel_superseded",
     [STMT_JOB_REQUEUE] = "job_requeue",
     [STMT_JOB_RELEASE] = "job_release",
+    [STMT_JOB_DEFER] = "job_defer",
     [STMT_JOB_COUNT] = "job_count",
     [STMT_JOB_LAST] = "job_last",
     [STMT_JOB_LIST] = "job_list",

@@ -433,6 +433,8 @@ exercise(strata_store *st)
     CHECK_OK(strata_store_job_requeue_running(&n, st, &err), &err);
     CHECK(strata_store_job_release(st, id, &err) != 0); /* not running */
     strata_error_clear(&err);
+    CHECK(strata_store_job_defer(st, id, 0, "w", &err) != 0);
+    strata_error_clear(&err);
     CHECK_OK(strata_store_job_count(counts, st, &err), &err);
     {
         int64_t last = 0;
