@@ -295,6 +295,7 @@ zone_load(tz_zone **out, const char *name, strata_error *err)
     const unsigned char *p;
     size_t len = 0, i, need;
     uint32_t cnt[6];
+    const char *dir;
     char *path;
     int rc = 0;
 
@@ -310,14 +311,19 @@ zone_load(tz_zone **out, const char *name, strata_error *err)
         return strata_error_set(err, STRATA_EINVAL,
                                 "invalid time zone name '%s'", name);
     }
-    path = strata_xasprintf("%s/%s", ZONEINFO, name);
+    /* TZDIR, as glibc reads it (set before any thread starts), else
+     * Debian's place. */
+    dir = getenv("TZDIR");
+    if (dir == NULL || dir[0] != '/')
+        dir = ZONEINFO;
+    path = strata_xasprintf("%s/%s", dir, name);
     rc = strata_read_file((char **) &buf, &len, path, TZ_MAX_FILE, err);
     free(path);
     if (rc != 0) {
         zone_free(z);
         return strata_error_set(err, STRATA_EINVAL,
                                 "unknown time zone '%s' (not in %s)", name,
-                                ZONEINFO);
+                                dir);
     }
 #define BAD(what)                                                              \
     do {                                                                       \

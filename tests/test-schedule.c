@@ -4,6 +4,7 @@
  * of March and October), a southern zone, windows past midnight and
  * blackout ranges. Zones come from the system's tzdata.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -190,6 +191,61 @@ TEST(blackout)
     strata_schedule_free(s);
 }
 
+/* Every truncation and many corruptions of a real TZif file load or fail
+ * cleanly (ASan runs this too). */
+TEST(damaged_tzdata)
+{
+    char dir[] = "/tmp/strata-tz-XXXXXX", path[128], *data = NULL;
+    size_t len = 0, cut, i;
+    strata_error err = {0};
+    int loaded = 0, refused = 0;
+    FILE *f;
+
+    CHECK_OK(strata_read_file(&data, &len, "/usr/share/zoneinfo/Europe/Berlin",
+                              1 << 20, &err),
+             &err);
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(path, sizeof(path), "%s/Bad", dir);
+    setenv("TZDIR", dir, 1);
+    for (i = 0; i < len + 400; i++) {
+        unsigned char *copy = malloc(len);
+
+        memcpy(copy, data, len);
+        cut = len;
+        if (i < len)
+            cut = i; /* every truncation */
+        else
+            copy[(i * 7919) % len] ^= (unsigned char) (1u << (i % 8));
+        f = fopen(path, "wb");
+        CHECK(f != NULL);
+        CHECK_EQ(fwrite(copy, 1, cut, f), cut);
+        fclose(f);
+        free(copy);
+        if (strata_schedule_check_window("09:00-17:00 Bad", &err) == 0) {
+            strata_schedule *s = make("Mon-Fri 09:00-17:00 Bad", NULL);
+
+            (void) strata_schedule_next_open(s, utc(2026, 3, 27, 16, 0));
+            (void) strata_schedule_next_open(s, utc(2045, 10, 27, 16, 0));
+            strata_schedule_free(s);
+            loaded++;
+        } else {
+            CHECK_EQ(err.code, STRATA_EINVAL);
+            refused++;
+        }
+        strata_error_clear(&err);
+    }
+    printf("# %d damaged copies loaded, %d refused\n", loaded, refused);
+    CHECK(refused >= 44); /* at least every header cut */
+    /* TZDIR names where zones are looked up. */
+    CHECK_EQ(strata_schedule_check_window("09:00-17:00 Europe/Berlin", &err),
+             STRATA_EINVAL);
+    CHECK_CONTAINS(err.msg, dir);
+    unsetenv("TZDIR");
+    unlink(path);
+    rmdir(dir);
+    free(data);
+}
+
 int
 main(void)
 {
@@ -200,5 +256,6 @@ main(void)
     RUN(southern_zone);
     RUN(past_midnight);
     RUN(blackout);
+    RUN(damaged_tzdata);
     return harness_done();
 }
