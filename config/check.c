@@ -248,6 +248,17 @@ strata_config__check_repo(strata_config__ctx *ctx, void *obj,
                           "'hold_on' holds a base's whole update, not one "
                           "repository's: set it in the top-level "
                           "'pull_requests.evidence', not in 'repos[].pr'");
+    /* per_hour is one budget for the whole fleet. */
+    hold = strata_config__lookup(
+        ctx,
+        strata_config__lookup(ctx, strata_config__lookup(ctx, node, "pr"),
+                              "limits"),
+        "per_hour");
+    if (!strata_config__is_null(hold))
+        strata_config__at(ctx, hold,
+                          "'per_hour' is one budget for the whole fleet: set "
+                          "it in the top-level 'pull_requests.limits', not "
+                          "in 'repos[].pr'");
     free(host);
     free(path);
 }

@@ -666,8 +666,17 @@ static const strata_config__field pr_evidence_fields[] = {
 SCHEMA(pr_evidence, "pull request evidence", strata_config_pr, .pos_offset = -1,
        .name_offset = -1, .set_offset = -1);
 
+/* pull_requests.limits: how fast strata opens requests. */
+static const strata_config__field pr_limits_fields[] = {
+    FLD("per_hour", STRATA_CF_INT, strata_config_pr, limit_per_hour, .min = 1,
+        .max = 100000),
+};
+SCHEMA(pr_limits, "pull request limits", strata_config_pr, .pos_offset = -1,
+       .name_offset = -1, .set_offset = -1);
+
 static const strata_config__field pr_section_fields[] = {
     FLAT("author", &pr_author),
+    FLAT("limits", &pr_limits),
     FLAT("evidence", &pr_evidence),
     FLD("signoff", STRATA_CF_BOOL, strata_config_pr, signoff, .def = "false"),
     FLD("labels", STRATA_CF_STRINGS, strata_config_pr, labels,
@@ -689,6 +698,7 @@ field_size(const strata_config__field *f)
     case STRATA_CF_STRING:
         return sizeof(const char *);
     case STRATA_CF_BOOL:
+    case STRATA_CF_INT:
         return sizeof(int);
     case STRATA_CF_STRINGS:
         return sizeof(strata_config_strings);

@@ -511,6 +511,65 @@ strata_store_job_defer(strata_store *st, int64_t id, int64_t next_attempt_ms,
     return rc;
 }
 
+int
+strata_store_job_pr_opened(int64_t *out_time, strata_store *st,
+                           int64_t since_ms, int n, strata_error *err)
+{
+    sqlite3_stmt *stmt;
+    int rc;
+
+    *out_time = 0;
+    if (n < 1)
+        return 0;
+    if ((rc = strata_store__stmt(
+             &stmt, st, STMT_JOB_PR_OPENED,
+             "SELECT updated FROM jobs INDEXED BY jobs_pr_done WHERE action = "
+             "'pr' AND state = "
+             "'succeeded' AND updated > ?1 AND "
+             "json_extract(result, '$.pr.created') = 1 "
+             "ORDER BY updated DESC LIMIT 1 OFFSET ?2",
+             err)) != 0)
+        return rc;
+    sqlite3_bind_int64(stmt, 1, since_ms);
+    sqlite3_bind_int(stmt, 2, n - 1);
+    rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) {
+        *out_time = sqlite3_column_int64(stmt, 0);
+        rc = 0;
+    } else if (rc == SQLITE_DONE) {
+        rc = 0;
+    } else {
+        rc = strata_store__error(st, err, rc, "counting opened requests");
+    }
+    strata_store__done(stmt);
+    return rc;
+}
+
+int
+strata_store_job_pr_running(int *out, strata_store *st, int64_t except,
+                            strata_error *err)
+{
+    sqlite3_stmt *stmt;
+    int rc;
+
+    *out = 0;
+    if ((rc = strata_store__stmt(&stmt, st, STMT_JOB_PR_RUNNING,
+                                 "SELECT count(*) FROM jobs WHERE state = "
+                                 "'running' AND action = 'pr' AND id != ?1",
+                                 err)) != 0)
+        return rc;
+    sqlite3_bind_int64(stmt, 1, except);
+    rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) {
+        *out = sqlite3_column_int(stmt, 0);
+        rc = 0;
+    } else {
+        rc = strata_store__error(st, err, rc, "counting running requests");
+    }
+    strata_store__done(stmt);
+    return rc;
+}
+
 int64_t
 strata_store_now(strata_store *st)
 {

@@ -494,6 +494,17 @@ int strata_store_job_defer(strata_store *st, int64_t id,
                            int64_t next_attempt_ms, const char *why,
                            strata_error *err);
 
+/*
+ * The pull-request budget: *out_time is when the n-th most recent request
+ * strata opened after since_ms was opened (the finish of a pr job whose
+ * result says pr.created), or 0 when fewer than n were.
+ */
+int strata_store_job_pr_opened(int64_t *out_time, strata_store *st,
+                               int64_t since_ms, int n, strata_error *err);
+/* *out = the pr jobs running, other than job except. */
+int strata_store_job_pr_running(int *out, strata_store *st, int64_t except,
+                                strata_error *err);
+
 /* The store's clock (strata_store_set_clock), milliseconds. */
 int64_t strata_store_now(strata_store *st);
 

@@ -1737,6 +1737,17 @@ TEST(schedules)
                      "      schedule: {blackout: [\"2026-02-30\"]}\n",
                      "test.yaml:4:29: invalid blackout date '2026-02-30': "
                      "expected YYYY-MM-DD or YYYY-MM-DD..YYYY-MM-DD");
+    d = load_ok(&r, "pull_requests: {limits: {per_hour: 5}}\n", "/");
+    CHECK_EQ(d->pull_requests.limit_per_hour, 5);
+    result_free(&r);
+    load_one_problem("pull_requests: {limits: {per_hour: 0}}\n",
+                     "test.yaml:1:36: 'per_hour' must be between 1 and "
+                     "100000, not 0");
+    load_one_problem("repos:\n  - url: https://example.com/a.git\n"
+                     "    pr: {limits: {per_hour: 2}}\n",
+                     "test.yaml:3:29: 'per_hour' is one budget for the whole "
+                     "fleet: set it in the top-level 'pull_requests.limits', "
+                     "not in 'repos[].pr'");
     load_one_problem("schedule: {}\n",
                      "test.yaml:1:11: schedule needs 'windows' or "
                      "'blackout' (or remove it)");
