@@ -231,9 +231,9 @@ typedef struct strata_config_pr {
                                   package delta shows one is held for
                                   approval; the top-level section's only
                                   (repos[].pr refuses it); default 0 */
-    int limit_per_hour; /* limits.per_hour: requests strata opens in any
-                           60 minutes, across the fleet; the top-level
-                           section's only; 0 (default): no limit */
+    int limit_per_hour;        /* limits.per_hour: requests strata opens in any
+                                  60 minutes, across the fleet; the top-level
+                                  section's only; 0 (default): no limit */
 } strata_config_pr;
 
 typedef struct strata_config_repo {
