@@ -88,17 +88,18 @@ exec_jobs(strata_cmd_ctx *ctx)
     json_array_foreach (items, i, j) {
         if (json)
             break;
-        printf("%-5lld %-9s %-8s wave %lld  %s  (attempts %lld)%s%s\n",
+        const char *last = json_string_value(json_object_get(j, "last_error"));
+        const char *waiting = json_string_value(json_object_get(j, "waiting"));
+
+        printf("%-5lld %-9s %-8s wave %lld  %s  (attempts %lld)%s%s%s%s\n",
                json_integer_value(json_object_get(j, "id")),
                json_string_value(json_object_get(j, "state")),
                json_string_value(json_object_get(j, "action")),
                json_integer_value(json_object_get(j, "wave")) + 1,
                json_string_value(json_object_get(j, "image")),
                json_integer_value(json_object_get(j, "attempts")),
-               json_string_value(json_object_get(j, "last_error")) ? ": " : "",
-               json_string_value(json_object_get(j, "last_error"))
-                   ? json_string_value(json_object_get(j, "last_error"))
-                   : "");
+               last ? ": " : "", last ? last : "", waiting ? "; waiting: " : "",
+               waiting ? waiting : "");
     }
     if (!json) {
         strata_cmd_print_held(st);

@@ -248,6 +248,17 @@ strata_config__check_repo(strata_config__ctx *ctx, void *obj,
                           "'hold_on' holds a base's whole update, not one "
                           "repository's: set it in the top-level "
                           "'pull_requests.evidence', not in 'repos[].pr'");
+    /* per_hour is one budget for the whole fleet. */
+    hold = strata_config__lookup(
+        ctx,
+        strata_config__lookup(ctx, strata_config__lookup(ctx, node, "pr"),
+                              "limits"),
+        "per_hour");
+    if (!strata_config__is_null(hold))
+        strata_config__at(ctx, hold,
+                          "'per_hour' is one budget for the whole fleet: set "
+                          "it in the top-level 'pull_requests.limits', not "
+                          "in 'repos[].pr'");
     free(host);
     free(path);
 }
@@ -374,6 +385,24 @@ strata_config__check_webhook(strata_config__ctx *ctx, void *obj,
                           "'registry' does not apply to a '%s' webhook (a git "
                           "push webhook)",
                           strata_config__webhook_names[w->kind]);
+}
+
+void
+strata_config__check_schedule(strata_config__ctx *ctx, void *obj,
+                              const yaml_node_t *node)
+{
+    const strata_config_schedule *s = obj;
+
+    if (node == NULL)
+        return;
+    if (s->windows.count == 0 && s->blackout.count == 0)
+        strata_config__at(ctx, node,
+                          "schedule needs 'windows' or 'blackout' (or "
+                          "remove it)");
+    else if (s->windows.count > 64 || s->blackout.count > 256)
+        strata_config__at(ctx, node,
+                          "schedule has too many entries (at most 64 "
+                          "windows and 256 blackout dates)");
 }
 
 void

@@ -246,6 +246,8 @@ void strata_config__check_builder(strata_config__ctx *ctx, void *obj,
                                   const yaml_node_t *node);
 void strata_config__check_webhook(strata_config__ctx *ctx, void *obj,
                                   const yaml_node_t *node);
+void strata_config__check_schedule(strata_config__ctx *ctx, void *obj,
+                                   const yaml_node_t *node);
 void strata_config__check_notify(strata_config__ctx *ctx, void *obj,
                                  const yaml_node_t *node);
 void strata_config__check_root(strata_config__ctx *ctx, void *obj,

@@ -133,6 +133,18 @@ typedef struct strata_config_verify {
     int tlog; /* key signatures need a log entry (trusted_root); false */
 } strata_config_verify;
 
+/*
+ * When a repository's jobs may run (`schedule` of a repository, of a
+ * watched base and at the top level): windows and blackout dates as
+ * strata_schedule_new reads them, each checked by config check.
+ */
+typedef struct strata_config_schedule {
+    strata_config_pos pos;
+    int set;                        /* the block was written */
+    strata_config_strings windows;  /* "Mon-Fri 09:00-17:00 Europe/Berlin" */
+    strata_config_strings blackout; /* "2026-12-24", "A..B" */
+} strata_config_schedule;
+
 typedef struct strata_config_base {
     strata_config_pos pos;
     const char *ref;      /* canonical ("docker.io/library/debian:12-slim") */
@@ -146,6 +158,7 @@ typedef struct strata_config_base {
     /* Its own verify block, else watch.verify (verify.set 0: none). */
     strata_config_verify verify;
     int verify_own; /* verify is the base's own block, not watch.verify */
+    strata_config_schedule schedule; /* its own; set 0: none */
 } strata_config_base;
 
 typedef struct strata_config_watch {
@@ -218,6 +231,9 @@ typedef struct strata_config_pr {
                                   package delta shows one is held for
                                   approval; the top-level section's only
                                   (repos[].pr refuses it); default 0 */
+    int limit_per_hour;        /* limits.per_hour: requests strata opens in any
+                                  60 minutes, across the fleet; the top-level
+                                  section's only; 0 (default): no limit */
 } strata_config_pr;
 
 typedef struct strata_config_repo {
@@ -243,6 +259,7 @@ typedef struct strata_config_repo {
     const char *builder;     /* a key of builders, or NULL */
     const char *exec;        /* the command of the 'exec' action, or NULL */
     strata_config_pr pr;     /* resolved against pull_requests */
+    strata_config_schedule schedule; /* its own; set 0: none */
 } strata_config_repo;
 
 typedef struct strata_config_forge {
@@ -436,6 +453,7 @@ typedef struct strata_config_data {
     const strata_config_scanner *scanners; /* rescans */
     size_t n_scanners;
     strata_config_signing signing;
+    strata_config_schedule schedule; /* the default; set 0: none */
     /* strata_config_target's index, built on load; NULL in a tree made
      * by hand (it then looks through repos[]). */
     const struct strata_config__index *index;
@@ -493,6 +511,16 @@ const strata_config_data *strata_config_data_get(const strata_config *config);
 void strata_config_target(const strata_config_repo **out_repo,
                           const strata_config_image **out_image,
                           const strata_config_data *cfg, const char *node);
+
+/*
+ * The schedule a job of repo for base_ref (either may be NULL) keeps to:
+ * the repository's own, else the watched base's (bases[].ref equal to
+ * base_ref), else the top-level one; NULL when none is set. Borrowed.
+ */
+const strata_config_schedule *
+strata_config_schedule_for(const strata_config_data *cfg,
+                           const strata_config_repo *repo,
+                           const char *base_ref);
 
 /* Lookups by key; NULL when absent. Borrowed. */
 const strata_config_registry *

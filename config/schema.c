@@ -502,6 +502,47 @@ SCHEMA(verify_section, "verify", strata_config_verify,
        .set_offset = offsetof(strata_config_verify, set),
        .check = strata_config__check_verify);
 
+static int
+validate_window(strata_config__ctx *ctx, const yaml_node_t *node,
+                const strata_config__field *f, const char *v, int tainted)
+{
+    strata_error err = {0};
+
+    (void) f;
+    if (strata_schedule_check_window(v, &err) != 0) {
+        strata_config__at(ctx, node, "invalid schedule window %s%s%s: %s",
+                          SHOWN(v, tainted), err.msg);
+        return -1;
+    }
+    return 0;
+}
+
+static int
+validate_blackout(strata_config__ctx *ctx, const yaml_node_t *node,
+                  const strata_config__field *f, const char *v, int tainted)
+{
+    strata_error err = {0};
+
+    (void) f;
+    if (strata_schedule_check_blackout(v, &err) != 0) {
+        strata_config__at(ctx, node, "invalid blackout date %s%s%s: %s",
+                          SHOWN(v, tainted), err.msg);
+        return -1;
+    }
+    return 0;
+}
+
+static const strata_config__field schedule_section_fields[] = {
+    FLD("windows", STRATA_CF_STRINGS, strata_config_schedule, windows,
+        .flags = STRATA_CF_NONEMPTY, .validate = validate_window),
+    FLD("blackout", STRATA_CF_STRINGS, strata_config_schedule, blackout,
+        .flags = STRATA_CF_NONEMPTY, .validate = validate_blackout),
+};
+SCHEMA(schedule_section, "schedule", strata_config_schedule,
+       .pos_offset = offsetof(strata_config_schedule, pos), .name_offset = -1,
+       .set_offset = offsetof(strata_config_schedule, set),
+       .check = strata_config__check_schedule);
+
 static const strata_config__field base_fields[] = {
     FLDX("ref", STRATA_CF_REF, strata_config_base, ref, name,
          .flags = STRATA_CF_REQUIRED),
@@ -514,6 +555,8 @@ static const strata_config__field base_fields[] = {
     FLAT("policy", &policy),
     FLD("verify", STRATA_CF_OBJECT, strata_config_base, verify,
         .sub = &verify_section),
+    FLD("schedule", STRATA_CF_OBJECT, strata_config_base, schedule,
+        .sub = &schedule_section),
 };
 SCHEMA(base, "watched base", strata_config_base,
        .pos_offset = offsetof(strata_config_base, pos), .name_offset = -1,
@@ -623,8 +666,17 @@ static const strata_config__field pr_evidence_fields[] = {
 SCHEMA(pr_evidence, "pull request evidence", strata_config_pr, .pos_offset = -1,
        .name_offset = -1, .set_offset = -1);
 
+/* pull_requests.limits: how fast strata opens requests. */
+static const strata_config__field pr_limits_fields[] = {
+    FLD("per_hour", STRATA_CF_INT, strata_config_pr, limit_per_hour, .min = 1,
+        .max = 100000),
+};
+SCHEMA(pr_limits, "pull request limits", strata_config_pr, .pos_offset = -1,
+       .name_offset = -1, .set_offset = -1);
+
 static const strata_config__field pr_section_fields[] = {
     FLAT("author", &pr_author),
+    FLAT("limits", &pr_limits),
     FLAT("evidence", &pr_evidence),
     FLD("signoff", STRATA_CF_BOOL, strata_config_pr, signoff, .def = "false"),
     FLD("labels", STRATA_CF_STRINGS, strata_config_pr, labels,
@@ -646,6 +698,7 @@ field_size(const strata_config__field *f)
     case STRATA_CF_STRING:
         return sizeof(const char *);
     case STRATA_CF_BOOL:
+    case STRATA_CF_INT:
         return sizeof(int);
     case STRATA_CF_STRINGS:
         return sizeof(strata_config_strings);
@@ -702,6 +755,8 @@ static const strata_config__field repo_fields[] = {
     FLD("exec", STRATA_CF_STRING, strata_config_repo, exec,
         .flags = STRATA_CF_NONEMPTY),
     FLD("pr", STRATA_CF_OBJECT, strata_config_repo, pr, .sub = &pr_section),
+    FLD("schedule", STRATA_CF_OBJECT, strata_config_repo, schedule,
+        .sub = &schedule_section),
 };
 SCHEMA(repo, "repository", strata_config_repo,
        .pos_offset = offsetof(strata_config_repo, pos), .name_offset = -1,
@@ -917,6 +972,8 @@ static const strata_config__field root_fields[] = {
          .sub = &scanner),
     FLD("signing", STRATA_CF_OBJECT, strata_config_data, signing,
         .sub = &signing),
+    FLD("schedule", STRATA_CF_OBJECT, strata_config_data, schedule,
+        .sub = &schedule_section),
 };
 
 const strata_config__schema strata_config__root = {

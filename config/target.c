@@ -153,3 +153,18 @@ strata_config_target(const strata_config_repo **out_repo,
         *out_repo = &cfg->repos[url->repo];
     }
 }
+
+const strata_config_schedule *
+strata_config_schedule_for(const strata_config_data *cfg,
+                           const strata_config_repo *repo, const char *base_ref)
+{
+    size_t i;
+
+    if (repo != NULL && repo->schedule.set)
+        return &repo->schedule;
+    for (i = 0; base_ref != NULL && i < cfg->watch.n_bases; i++)
+        if (cfg->watch.bases[i].schedule.set &&
+            strcmp(cfg->watch.bases[i].ref, base_ref) == 0)
+            return &cfg->watch.bases[i].schedule;
+    return cfg->schedule.set ? &cfg->schedule : NULL;
+}

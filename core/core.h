@@ -338,6 +338,33 @@ void strata_semver_range_free(strata_semver_range *range);
 int strata_semver_range_match(const strata_semver_range *range,
                               const strata_semver *v);
 
+/* ---- schedule windows (schedule.c) ----------------------------------- */
+
+/*
+ * When work may run: windows "[DAYS] HH:MM-HH:MM [ZONE]" (DAYS such as
+ * "Mon-Fri", "Sat,Sun", "Fri-Mon"; every day when absent; an end at or
+ * before the start runs past midnight into the next day, which belongs
+ * to the start's day; ZONE an IANA name of the system's tzdata, UTC when
+ * absent) and blackout dates "YYYY-MM-DD" or "YYYY-MM-DD..YYYY-MM-DD"
+ * (inclusive, read in the first window's zone). Open when no blackout
+ * date applies and any window is open (always, with no windows).
+ * Immutable once made: any thread may query it.
+ */
+typedef struct strata_schedule strata_schedule;
+
+/* STRATA_EINVAL naming the bad window or date, or the unknown zone. */
+int strata_schedule_new(strata_schedule **out, const char *const *windows,
+                        size_t n_windows, const char *const *blackouts,
+                        size_t n_blackouts, strata_error *err);
+void strata_schedule_free(strata_schedule *s);
+/* The check of one window or blackout entry alone, as config check does. */
+int strata_schedule_check_window(const char *window, strata_error *err);
+int strata_schedule_check_blackout(const char *blackout, strata_error *err);
+/* 1 when open at t_ms (milliseconds since the epoch), else 0. */
+int strata_schedule_open(const strata_schedule *s, int64_t t_ms);
+/* The first instant >= t_ms when s is open; -1 when none in 800 days. */
+int64_t strata_schedule_next_open(const strata_schedule *s, int64_t t_ms);
+
 /* ---- tag policies (tagpolicy.c) --------------------------------------- */
 
 /*

@@ -71,6 +71,124 @@ action_lookup(const char *name)
 }
 
 static void fill(strata_runner *r);
+static void job_free(strata_runner_job *job);
+
+/*
+ * When a pr job over pull_requests.limits.per_hour may go on: *why (the
+ * caller frees) and *next set, or 0 left when it is within the budget.
+ * The budget counts the requests strata opened in the last hour and the
+ * other pr jobs under way (each may open one).
+ */
+static void
+pr_budget(char **why, int64_t *next, strata_runner *r,
+          const strata_runner_job *job, const strata_config_repo *repo,
+          int64_t now)
+{
+    int limit = r->env.cfg->pull_requests.limit_per_hour;
+    strata_error err = {0};
+    int running = 0;
+    int64_t t = 0;
+    char when[32];
+
+    if (limit <= 0 || strcmp(job->job->action, "pr") != 0 || repo == NULL ||
+        repo->forge == STRATA_FORGE_NONE)
+        return;
+    if (strata_store_job_pr_running(&running, r->env.store, job->job->id,
+                                    &err) != 0 ||
+        (running < limit &&
+         strata_store_job_pr_opened(&t, r->env.store, now - 3600 * 1000,
+                                    limit - running, &err) != 0)) {
+        strata_jobs_error(&r->env, job->job->id,
+                          "reading the pull-request "
+                          "budget",
+                          &err);
+        return; /* counted; the job goes on rather than waiting blind */
+    }
+    if (running >= limit)
+        *next = now + 60 * 1000; /* re-checked once those settle */
+    else if (t > 0)
+        *next = t + 3600 * 1000;
+    else
+        return;
+    strata_format_time(when, sizeof(when), *next);
+    *why = strata_xasprintf("over the pull-request budget "
+                            "(pull_requests.limits.per_hour %d: %d opened in "
+                            "the last hour or under way): waits until %s",
+                            limit, limit, when);
+}
+
+/*
+ * Whether job must wait: outside its schedule (config schedule_for: the
+ * repository's, the base's or the top level's), or, a pr job, over the
+ * pull-request budget. Then the job goes back to the queue until it may
+ * go on (the next opening, the budget's), its attempt not counted, with
+ * why in its "waiting" column, and 1 is returned. It is not claimed
+ * again before that time: nothing polls it in between.
+ */
+static int
+job_waits(strata_runner_job *job)
+{
+    strata_runner *r = job->runner;
+    const strata_config_data *cfg = r->env.cfg;
+    const strata_config_repo *repo = NULL;
+    const strata_config_image *img = NULL;
+    const strata_config_schedule *sc;
+    strata_schedule *sched = NULL;
+    strata_error err = {0};
+    int64_t now, next = 0;
+    const char *whose;
+    char *why = NULL;
+    char when[32];
+
+    if (cfg == NULL)
+        return 0;
+    strata_config_target(&repo, &img, cfg, job->job->image);
+    sc = strata_config_schedule_for(cfg, repo, job->job->base_ref);
+    now = strata_store_now(r->env.store);
+    if (sc != NULL) {
+        whose = repo != NULL && sc == &repo->schedule ? "the repository's"
+                : sc == &cfg->schedule                ? "the default"
+                                                      : "the base's";
+        if (strata_schedule_new(&sched, sc->windows.items, sc->windows.count,
+                                sc->blackout.items, sc->blackout.count,
+                                &err) != 0) {
+            /* tzdata changed under a checked configuration: wait, visibly. */
+            next = now + 3600 * 1000;
+            strata_format_time(when, sizeof(when), next);
+            why = strata_xasprintf("%s schedule cannot be read (%s): checked "
+                                   "again at %s",
+                                   whose, err.msg, when);
+        } else if (strata_schedule_open(sched, now)) {
+            /* open: go on */
+        } else if ((next = strata_schedule_next_open(sched, now)) < 0) {
+            next = now + 86400 * 1000;
+            strata_format_time(when, sizeof(when), next);
+            why = strata_xasprintf("outside %s schedule, which does not open "
+                                   "in the next 800 days: checked again at %s",
+                                   whose, when);
+        } else {
+            strata_format_time(when, sizeof(when), next);
+            why = strata_xasprintf("outside %s schedule window: waits until "
+                                   "%s",
+                                   whose, when);
+        }
+        strata_schedule_free(sched);
+    }
+    if (why == NULL)
+        pr_budget(&why, &next, r, job, repo, now);
+    if (why == NULL)
+        return 0;
+    if (strata_store_job_defer(r->env.store, job->job->id, next, why, &err) !=
+        0)
+        strata_jobs_error(&r->env, job->job->id, "deferring a job", &err);
+    else
+        strata_log_job(STRATA_LOG_INFO, job->job->id, "%s %s: %s",
+                       job->job->action, job->job->image, why);
+    free(why);
+    r->running--;
+    job_free(job);
+    return 1;
+}
 
 static void
 job_set_state(strata_runner_job *job, strata_runner_job_state state)
@@ -102,6 +220,8 @@ job_step(strata_runner_job *job)
 
     switch (job->state) {
     case STRATA_JOB_CLAIMED:
+        if (job_waits(job))
+            return; /* back in the queue, freed */
         a = action_lookup(job->job->action);
         if (a == NULL) {
             char *msg = strata_xasprintf("no action '%s' in this strata",

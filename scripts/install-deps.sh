@@ -14,6 +14,7 @@ pkgs=(
   libsqlite3-dev libssl-dev zlib1g-dev libh2o-dev
   libarchive-dev  # packages/: layers streamed (gzip, zstd, tar)
   zstd  # tests/test-packages.c packs zstd layers
+  tzdata  # schedule windows read time zones from /usr/share/zoneinfo
   # real services and peers the tests start on loopback
   docker-registry git apache2-utils skopeo buildah python3 python3-jwt
   python3-cryptography python3-aiosmtpd sqlite3 curl ca-certificates

@@ -42,7 +42,8 @@ strata_store_job_state_parse(strata_store_job_state *out, const char *name)
 /* The columns every job query selects, in job_from_row's order. */
 #define JOB_COLS                                                               \
     "id, key, image, action, base_ref, base_digest, wave, state, attempts, "   \
-    "max_attempts, next_attempt, last_error, created, updated, result"
+    "max_attempts, next_attempt, last_error, created, updated, result, "       \
+    "waiting"
 
 static strata_store_job *
 job_from_row(sqlite3_stmt *stmt)
@@ -68,6 +69,7 @@ job_from_row(sqlite3_stmt *stmt)
     job->updated_ms = sqlite3_column_int64(stmt, 13);
     if (sqlite3_column_type(stmt, 14) != SQLITE_NULL)
         job->result = strata_store__col_json(stmt, 14);
+    job->waiting = strata_store__col_strdup(stmt, 15);
     return job;
 }
 
@@ -91,6 +93,7 @@ json_from_row(sqlite3_stmt *stmt)
                                 strata_store__col_jstr(stmt, (int) i));
     }
     json_object_set_new(o, "result", strata_store__col_json(stmt, 14));
+    json_object_set_new(o, "waiting", strata_store__col_jstr(stmt, 15));
     return o;
 }
 
@@ -105,6 +108,7 @@ strata_store_job_free(strata_store_job *job)
     free(job->base_ref);
     free(job->base_digest);
     free(job->last_error);
+    free(job->waiting);
     json_decref(job->result);
     free(job);
 }
@@ -227,7 +231,8 @@ strata_store_job_claim(strata_store_job **out, strata_store *st,
     if ((rc = strata_store__stmt(
              &stmt, st, STMT_JOB_CLAIM,
              "UPDATE jobs SET state = 'running', attempts = attempts + 1, "
-             "updated = ?1 WHERE id = (SELECT id FROM jobs WHERE "
+             "waiting = NULL, updated = ?1 WHERE id = (SELECT id FROM jobs "
+             "WHERE "
              "state = 'queued' AND next_attempt <= ?1 AND NOT EXISTS ("
              "SELECT 1 FROM jobs AS w WHERE w.base_digest = jobs.base_digest "
              "AND w.wave < jobs.wave AND w.action IN ('rebuild', 'rebase') "
@@ -479,6 +484,96 @@ strata_store_job_release(strata_store *st, int64_t id, strata_error *err)
         rc = not_running(st, id, err);
     strata_store__done(stmt);
     return rc;
+}
+
+int
+strata_store_job_defer(strata_store *st, int64_t id, int64_t next_attempt_ms,
+                       const char *why, strata_error *err)
+{
+    sqlite3_stmt *stmt;
+    int rc;
+
+    if ((rc = strata_store__stmt(
+             &stmt, st, STMT_JOB_DEFER,
+             "UPDATE jobs SET state = 'queued', attempts = max(attempts - 1, "
+             "0), next_attempt = ?2, waiting = ?3, updated = ?4 "
+             "WHERE id = ?1 AND state = 'running'",
+             err)) != 0)
+        return rc;
+    sqlite3_bind_int64(stmt, 1, id);
+    sqlite3_bind_int64(stmt, 2, next_attempt_ms);
+    sqlite3_bind_text(stmt, 3, why, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(stmt, 4, strata_store__now(st));
+    rc = strata_store__exec_stmt(st, stmt, "deferring a job", err);
+    if (rc == 0 && sqlite3_changes(st->db) == 0)
+        rc = not_running(st, id, err);
+    strata_store__done(stmt);
+    return rc;
+}
+
+int
+strata_store_job_pr_opened(int64_t *out_time, strata_store *st,
+                           int64_t since_ms, int n, strata_error *err)
+{
+    sqlite3_stmt *stmt;
+    int rc;
+
+    *out_time = 0;
+    if (n < 1)
+        return 0;
+    if ((rc = strata_store__stmt(
+             &stmt, st, STMT_JOB_PR_OPENED,
+             "SELECT updated FROM jobs INDEXED BY jobs_pr_done WHERE action = "
+             "'pr' AND state = "
+             "'succeeded' AND updated > ?1 AND "
+             "json_extract(result, '$.pr.created') = 1 "
+             "ORDER BY updated DESC LIMIT 1 OFFSET ?2",
+             err)) != 0)
+        return rc;
+    sqlite3_bind_int64(stmt, 1, since_ms);
+    sqlite3_bind_int(stmt, 2, n - 1);
+    rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) {
+        *out_time = sqlite3_column_int64(stmt, 0);
+        rc = 0;
+    } else if (rc == SQLITE_DONE) {
+        rc = 0;
+    } else {
+        rc = strata_store__error(st, err, rc, "counting opened requests");
+    }
+    strata_store__done(stmt);
+    return rc;
+}
+
+int
+strata_store_job_pr_running(int *out, strata_store *st, int64_t except,
+                            strata_error *err)
+{
+    sqlite3_stmt *stmt;
+    int rc;
+
+    *out = 0;
+    if ((rc = strata_store__stmt(&stmt, st, STMT_JOB_PR_RUNNING,
+                                 "SELECT count(*) FROM jobs WHERE state = "
+                                 "'running' AND action = 'pr' AND id != ?1",
+                                 err)) != 0)
+        return rc;
+    sqlite3_bind_int64(stmt, 1, except);
+    rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) {
+        *out = sqlite3_column_int(stmt, 0);
+        rc = 0;
+    } else {
+        rc = strata_store__error(st, err, rc, "counting running requests");
+    }
+    strata_store__done(stmt);
+    return rc;
+}
+
+int64_t
+strata_store_now(strata_store *st)
+{
+    return strata_store__now(st);
 }
 
 int

@@ -257,6 +257,15 @@ static const migration migrations[] = {
         "  created INTEGER NOT NULL,"
         "  PRIMARY KEY (digest, platform)"
         ") WITHOUT ROWID;"},
+    /*
+     * 8: why a queued job waits (outside its schedule window, over the
+     * pull-request budget), shown with its next_attempt; NULL when it
+     * does not. jobs_pr_done: the pr jobs that finished, by time, for the
+     * hourly budget (pull_requests.limits.per_hour).
+     */
+    {8, "ALTER TABLE jobs ADD COLUMN waiting TEXT;"
+        "CREATE INDEX jobs_pr_done ON jobs (updated) "
+        "  WHERE action = 'pr' AND state = 'succeeded';"},
 };
 
 #define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))

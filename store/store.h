@@ -35,7 +35,7 @@
 #include "core.h"
 
 /* The schema version this strata writes and understands. */
-#define STRATA_STORE_SCHEMA_VERSION 7
+#define STRATA_STORE_SCHEMA_VERSION 8
 /* How long a statement waits for another process's lock by default. */
 #define STRATA_STORE_BUSY_TIMEOUT_MS 5000
 
@@ -396,6 +396,7 @@ typedef struct strata_store_job {
     int64_t updated_ms;
     char *last_error; /* may be NULL */
     json_t *result;   /* may be NULL; owned by the job */
+    char *waiting;    /* why a queued job waits, or NULL */
 } strata_store_job;
 
 /* NULL is a no-op. */
@@ -483,6 +484,30 @@ int strata_store_job_requeue_running(int *out_count, strata_store *st,
  */
 int strata_store_job_release(strata_store *st, int64_t id, strata_error *err);
 
+/*
+ * Running job id may not run yet (outside its schedule window): back to
+ * queued, not before next_attempt_ms, its attempt not counted, with why
+ * in its "waiting" column (cleared when it is claimed again). Errors as
+ * strata_store_job_release.
+ */
+int strata_store_job_defer(strata_store *st, int64_t id,
+                           int64_t next_attempt_ms, const char *why,
+                           strata_error *err);
+
+/*
+ * The pull-request budget: *out_time is when the n-th most recent request
+ * strata opened after since_ms was opened (the finish of a pr job whose
+ * result says pr.created), or 0 when fewer than n were.
+ */
+int strata_store_job_pr_opened(int64_t *out_time, strata_store *st,
+                               int64_t since_ms, int n, strata_error *err);
+/* *out = the pr jobs running, other than job except. */
+int strata_store_job_pr_running(int *out, strata_store *st, int64_t except,
+                                strata_error *err);
+
+/* The store's clock (strata_store_set_clock), milliseconds. */
+int64_t strata_store_now(strata_store *st);
+
 /* out[state] = how many jobs are in that state. */
 int strata_store_job_count(int64_t out[STRATA_STORE_JOB_NSTATES],
                            strata_store *st, strata_error *err);
@@ -494,7 +519,8 @@ int strata_store_job_last_id(int64_t *out, strata_store *st, strata_error *err);
  * Jobs with id > after_id, by id, at most limit (<= 0: all), only in
  * state unless state is -1: [{"id", "key", "image", "action", "base_ref",
  * "base_digest", "wave", "state", "attempts", "max_attempts",
- * "next_attempt", "last_error", "created", "updated", "result"}]. New
+ * "next_attempt", "last_error", "created", "updated", "result",
+ * "waiting"}]. New
  * reference.
  */
 int strata_store_job_list(json_t **out, strata_store *st, int64_t after_id,

@@ -1680,6 +1680,79 @@ TEST(semver_ranges_agree_with_the_watcher)
     free(doc);
 }
 
+TEST(schedules)
+{
+    result r;
+    const strata_config_data *d;
+    const strata_config_schedule *sc;
+
+    d = load_ok(&r,
+                "schedule:\n"
+                "  windows: [\"Mon-Fri 09:00-17:00 Europe/Berlin\"]\n"
+                "  blackout: [\"2026-12-20..2027-01-02\", \"2027-05-01\"]\n"
+                "watch:\n"
+                "  bases:\n"
+                "    - ref: debian:12\n"
+                "      schedule: {windows: [\"Sat,Sun 02:00-06:00\"]}\n"
+                "    - ref: alpine:3\n"
+                "repos:\n"
+                "  - url: https://example.com/a.git\n"
+                "    schedule: {blackout: [\"2026-12-24\"]}\n"
+                "  - url: https://example.com/b.git\n",
+                "/");
+    CHECK(d->schedule.set);
+    CHECK_EQ(d->schedule.windows.count, 1);
+    CHECK_EQ(d->schedule.blackout.count, 2);
+    CHECK_STR_EQ(d->schedule.blackout.items[1], "2027-05-01");
+    /* The repository's own, else the base's, else the top level's. */
+    sc = strata_config_schedule_for(d, &d->repos[0],
+                                    "docker.io/library/debian:12");
+    CHECK(sc == &d->repos[0].schedule);
+    sc = strata_config_schedule_for(d, &d->repos[1],
+                                    "docker.io/library/debian:12");
+    CHECK(sc == &d->watch.bases[0].schedule);
+    CHECK_STR_EQ(sc->windows.items[0], "Sat,Sun 02:00-06:00");
+    sc = strata_config_schedule_for(d, &d->repos[1],
+                                    "docker.io/library/alpine:3");
+    CHECK(sc == &d->schedule);
+    CHECK(strata_config_schedule_for(d, NULL, NULL) == &d->schedule);
+    result_free(&r);
+    d = load_ok(&r, "state: x.db\n", "/");
+    CHECK(strata_config_schedule_for(d, NULL, "x") == NULL);
+    result_free(&r);
+
+    load_one_problem("schedule:\n  windows: [\"Mon-Fry 09:00-17:00\"]\n",
+                     "test.yaml:2:13: invalid schedule window 'Mon-Fry "
+                     "09:00-17:00': invalid days 'Mon-Fry' (expected Mon..Sun, "
+                     "ranges such as "
+                     "Mon-Fri, lists with commas)");
+    load_one_problem(
+        "repos:\n  - url: https://example.com/a.git\n"
+        "    schedule:\n"
+        "      windows: [\"09:00-17:00 Europe/Atlantis\"]\n",
+        "test.yaml:4:17: invalid schedule window '09:00-17:00 "
+        "Europe/Atlantis': unknown time zone 'Europe/Atlantis' (not in "
+        "/usr/share/zoneinfo)");
+    load_one_problem("watch:\n  bases:\n    - ref: debian:12\n"
+                     "      schedule: {blackout: [\"2026-02-30\"]}\n",
+                     "test.yaml:4:29: invalid blackout date '2026-02-30': "
+                     "expected YYYY-MM-DD or YYYY-MM-DD..YYYY-MM-DD");
+    d = load_ok(&r, "pull_requests: {limits: {per_hour: 5}}\n", "/");
+    CHECK_EQ(d->pull_requests.limit_per_hour, 5);
+    result_free(&r);
+    load_one_problem("pull_requests: {limits: {per_hour: 0}}\n",
+                     "test.yaml:1:36: 'per_hour' must be between 1 and "
+                     "100000, not 0");
+    load_one_problem("repos:\n  - url: https://example.com/a.git\n"
+                     "    pr: {limits: {per_hour: 2}}\n",
+                     "test.yaml:3:29: 'per_hour' is one budget for the whole "
+                     "fleet: set it in the top-level 'pull_requests.limits', "
+                     "not in 'repos[].pr'");
+    load_one_problem("schedule: {}\n",
+                     "test.yaml:1:11: schedule needs 'windows' or "
+                     "'blackout' (or remove it)");
+}
+
 int
 main(void)
 {
@@ -1707,5 +1780,6 @@ main(void)
     RUN(verify_policy_precedence);
     RUN(signing_key_and_builder_verify);
     RUN(semver_ranges_agree_with_the_watcher);
+    RUN(schedules);
     return harness_done();
 }

@@ -85,6 +85,8 @@ start_server(const char *forge)
                     "strata/pin-debian-12",
                     "--branch",
                     "strata/pin-debian-multi",
+                    "--branch",
+                    "strata/pin-alpine-3",
                     NULL};
 
     server_port = harness_server_start(&server_pid, argv);
@@ -182,6 +184,8 @@ dg(char c)
 
 /* YAML appended to the next fixture's configuration ("scanners: …"). */
 static char *fixture_extra;
+/* Keys added to its pull_requests section ("  limits: …\n"); static. */
+static const char *fixture_pr_extra;
 
 typedef struct fixture {
     char dir[64];
@@ -221,6 +225,7 @@ fixture_start_on(fixture *f, const char *forge, const char *pr_yaml,
         "  author: {name: Bot, email: bot@example.com}\n"
         "  labels: [deps]\n"
         "  evidence: {packages: false}\n"
+        "%s"
         "repos:\n"
         "  - url: file://%s/app.git\n"
         "    forge: {type: %s, repo: acme/app, api_url: "
@@ -230,11 +235,12 @@ fixture_start_on(fixture *f, const char *forge, const char *pr_yaml,
         "             {name: '%s-slim:1'}, {name: '%s-canary:1'}]\n"
         "    on_base_update: [pr]\n"
         "    pr: %s\n%s",
-        f->dir, f->dir, forge, server_port,
-        strcmp(forge, "gitlab") == 0 ? "/api/v4" : "", TOKEN, IMG, IMG, IMG,
-        IMG, pr_yaml, fixture_extra != NULL ? fixture_extra : "");
+        f->dir, fixture_pr_extra != NULL ? fixture_pr_extra : "", f->dir, forge,
+        server_port, strcmp(forge, "gitlab") == 0 ? "/api/v4" : "", TOKEN, IMG,
+        IMG, IMG, IMG, pr_yaml, fixture_extra != NULL ? fixture_extra : "");
     free(fixture_extra);
     fixture_extra = NULL;
+    fixture_pr_extra = NULL;
     CHECK_OK(strata_config_load_string(&f->config, yaml, strlen(yaml),
                                        "strata.yaml", f->dir, NULL, &err),
              &err);
@@ -1169,6 +1175,103 @@ TEST(evidence_off_reads_and_shows_nothing)
     stop_server();
 }
 
+static int64_t budget_now;
+
+static int64_t
+budget_clock(void *arg)
+{
+    (void) arg;
+    return budget_now;
+}
+
+/* pull_requests.limits.per_hour: the request over the budget waits in the
+ * queue, visibly, and is opened once the hour's budget frees. */
+TEST(github_hourly_budget)
+{
+    fixture f;
+    strata_store_job *job;
+    int64_t t0, second, update;
+    json_t *p;
+    char want[200];
+
+    start_server("github");
+    fixture_pr_extra = "  limits: {per_hour: 1}\n";
+    fixture_start(&f, "github", "{}");
+    t0 = budget_now = strata_now_ms();
+    strata_store_set_clock(f.store, budget_clock, NULL);
+    observe(&f, DEBIAN, dg('1'));
+    observe(&f, DEBIAN, dg('2'));
+    observe(&f, ALPINE, dg('a'));
+    observe(&f, ALPINE, dg('b'));
+
+    /* The first request is within the budget. */
+    job = run_one(&f, ":1", DEBIAN, dg('2'), STRATA_STORE_JOB_SUCCEEDED);
+    CHECK(json_is_true(
+        json_object_get(json_object_get(job->result, "pr"), "created")));
+    strata_store_job_free(job);
+
+    /* The second waits: queued, no attempt, until the first is an hour
+     * old; so does one that would update the open request. */
+    budget_now = t0 + 60 * 1000;
+    second = enqueue(&f, "-debug:1", ALPINE, dg('b'));
+    update = enqueue(&f, "-slim:1", DEBIAN, dg('2'));
+    drain(&f);
+    job = job_of(&f, second);
+    CHECK_EQ(job->state, STRATA_STORE_JOB_QUEUED);
+    CHECK_EQ(job->attempts, 0);
+    CHECK_EQ(job->next_attempt_ms, t0 + 3600 * 1000);
+    strata_format_time(want, sizeof(want), t0 + 3600 * 1000);
+    CHECK_CONTAINS(job->waiting, "over the pull-request budget "
+                                 "(pull_requests.limits.per_hour 1");
+    CHECK_CONTAINS(job->waiting, want);
+    strata_store_job_free(job);
+    p = pulls();
+    CHECK_EQ(json_array_size(p), 1);
+    json_decref(p);
+
+    /* A second before the hour is up: still waiting. */
+    budget_now = t0 + 3600 * 1000 - 1000;
+    drain(&f);
+    job = job_of(&f, second);
+    CHECK_EQ(job->state, STRATA_STORE_JOB_QUEUED);
+    CHECK_EQ(job->attempts, 0);
+    strata_store_job_free(job);
+
+    /* The hour is up: one of the two goes (the budget is 1 again), the
+     * other waits for the hour after. */
+    budget_now = t0 + 3600 * 1000 + 1000;
+    drain(&f);
+    job = job_of(&f, second);
+    CHECK_EQ(job->state, STRATA_STORE_JOB_SUCCEEDED);
+    CHECK(job->waiting == NULL);
+    CHECK_EQ(job->attempts, 1);
+    CHECK(json_is_true(
+        json_object_get(json_object_get(job->result, "pr"), "created")));
+    strata_store_job_free(job);
+    p = pulls();
+    CHECK_EQ(json_array_size(p), 2);
+    CHECK_STR_EQ(s_of(json_array_get(p, 1), "head"), "strata/pin-alpine-3");
+    json_decref(p);
+    job = job_of(&f, update);
+    CHECK_EQ(job->state, STRATA_STORE_JOB_QUEUED);
+    CHECK_CONTAINS(job->waiting, "over the pull-request budget");
+    strata_store_job_free(job);
+
+    /* An update opens nothing: it does not use up the next hour. */
+    budget_now = t0 + 2 * 3600 * 1000 + 2000;
+    drain(&f);
+    job = job_of(&f, update);
+    CHECK_EQ(job->state, STRATA_STORE_JOB_SUCCEEDED);
+    CHECK(!json_is_true(
+        json_object_get(json_object_get(job->result, "pr"), "created")));
+    strata_store_job_free(job);
+    p = pulls();
+    CHECK_EQ(json_array_size(p), 2);
+    json_decref(p);
+    fixture_stop(&f);
+    stop_server();
+}
+
 int
 main(void)
 {
@@ -1179,6 +1282,7 @@ main(void)
     atexit(stop_server);
     RUN(github_one_request_per_base);
     RUN(gitlab_grouped);
+    RUN(github_hourly_budget);
     if (harness_registry_missing(0) != NULL) {
         printf("# no registry (%s): the package evidence is not tested\n",
                harness_registry_missing(0));

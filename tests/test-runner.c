@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -211,6 +212,163 @@ TEST(failing_starts_complete_at_once)
     run_jobs("no-such-action", STRATA_STORE_JOB_FAILED);
 }
 
+/* ---- schedule windows: a job outside its window waits, then runs ---- */
+
+static int64_t sched_now_ms;
+
+static int64_t
+sched_clock(void *arg)
+{
+    (void) arg;
+    return sched_now_ms;
+}
+
+static void
+on_sched_drained(strata_runner *r, void *arg)
+{
+    *(int *) arg = 1;
+    strata_runner_close(r);
+}
+
+/* One drain of the queue at the fake clock's time. */
+static void
+sched_drain(fixture *f)
+{
+    strata_error err = {0};
+    int drained = 0;
+
+    CHECK_OK(strata_runner_new(&f->runner, &f->loop, &f->env, 4, &err), &err);
+    strata_runner_drain(f->runner, on_sched_drained, &drained);
+    uv_run(&f->loop, UV_RUN_DEFAULT);
+    CHECK_EQ(drained, 1);
+}
+
+static strata_store_job *
+sched_job(fixture *f, int64_t id)
+{
+    strata_error err = {0};
+    strata_store_job *j = NULL;
+
+    CHECK_OK(strata_store_job_get(&j, f->store, id, &err), &err);
+    return j;
+}
+
+static int64_t
+sched_utc(int y, int mo, int d, int h, int mi)
+{
+    struct tm tm = {0};
+
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = h;
+    tm.tm_min = mi;
+    return (int64_t) timegm(&tm) * 1000;
+}
+
+TEST(jobs_wait_for_their_window)
+{
+    static const char yaml[] =
+        "schedule:\n"
+        "  windows: [\"Mon-Fri 09:00-17:00 Europe/Berlin\"]\n"
+        "repos:\n"
+        "  - url: https://example.com/app.git\n"
+        "    on_base_update: [notify]\n"
+        "    images: [{name: r.example/app:1}]\n"
+        "    schedule: {windows: [\"Sat 10:00-11:00 UTC\"]}\n";
+    fixture f = {0};
+    strata_error err = {0};
+    char dir[] = "/tmp/strata-runner-XXXXXX", path[128];
+    int64_t app = 0, other = 0;
+    strata_store_job *j;
+    json_t *list = NULL;
+    strata_store_job_spec spec = {
+        .action = "notify",
+        .base_ref = "docker.io/library/debian:12-slim",
+        .base_digest = DIGEST,
+    };
+
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(path, sizeof(path), "%s/state.db", dir);
+    CHECK_OK(strata_store_open(&f.store, path, &err), &err);
+    /* Saturday 2026-12-05, 08:00 UTC: both schedules are closed. */
+    sched_now_ms = sched_utc(2026, 12, 5, 8, 0);
+    strata_store_set_clock(f.store, sched_clock, NULL);
+    CHECK_OK(strata_config_load_string(&f.config, yaml, strlen(yaml),
+                                       "test.yaml", "/", NULL, &err),
+             &err);
+    spec.image = "r.example/app:1";
+    CHECK_OK(strata_store_job_enqueue(&app, NULL, f.store, &spec, &err), &err);
+    spec.image = "r.example/other:1";
+    CHECK_OK(strata_store_job_enqueue(&other, NULL, f.store, &spec, &err),
+             &err);
+    CHECK_EQ(uv_loop_init(&f.loop), 0);
+    f.env.loop = &f.loop;
+    f.env.config = f.config;
+    f.env.cfg = strata_config_data_get(f.config);
+    f.env.store = f.store;
+
+    /* Both wait, queued, no attempt counted, until their next opening. */
+    sched_drain(&f);
+    j = sched_job(&f, app);
+    CHECK_EQ(j->state, STRATA_STORE_JOB_QUEUED);
+    CHECK_EQ(j->attempts, 0);
+    CHECK_EQ(j->next_attempt_ms, sched_utc(2026, 12, 5, 10, 0));
+    CHECK_STR_EQ(j->waiting, "outside the repository's schedule window: "
+                             "waits until 2026-12-05T10:00:00Z");
+    strata_store_job_free(j);
+    j = sched_job(&f, other);
+    CHECK_EQ(j->state, STRATA_STORE_JOB_QUEUED);
+    CHECK_EQ(j->attempts, 0);
+    /* Monday 09:00 in Berlin (CET). */
+    CHECK_EQ(j->next_attempt_ms, sched_utc(2026, 12, 7, 8, 0));
+    CHECK_STR_EQ(j->waiting, "outside the default schedule window: waits "
+                             "until 2026-12-07T08:00:00Z");
+    strata_store_job_free(j);
+    /* The jobs JSON (strata jobs, /api/v1/jobs) says so. */
+    CHECK_OK(strata_store_job_list(&list, f.store, 0, 0, -1, &err), &err);
+    CHECK_EQ(json_array_size(list), 2);
+    CHECK_CONTAINS(
+        json_string_value(json_object_get(json_array_get(list, 1), "waiting")),
+        "waits until 2026-12-07T08:00:00Z");
+    json_decref(list);
+
+    /* A minute before the window: still nothing is claimed. */
+    sched_now_ms = sched_utc(2026, 12, 5, 9, 59);
+    sched_drain(&f);
+    j = sched_job(&f, app);
+    CHECK_EQ(j->state, STRATA_STORE_JOB_QUEUED);
+    CHECK_EQ(j->attempts, 0);
+    strata_store_job_free(j);
+
+    /* The repository's window opens: its job runs, the other waits. */
+    sched_now_ms = sched_utc(2026, 12, 5, 10, 0);
+    sched_drain(&f);
+    j = sched_job(&f, app);
+    CHECK_EQ(j->state, STRATA_STORE_JOB_SUCCEEDED);
+    CHECK_EQ(j->attempts, 1);
+    CHECK(j->waiting == NULL);
+    strata_store_job_free(j);
+    j = sched_job(&f, other);
+    CHECK_EQ(j->state, STRATA_STORE_JOB_QUEUED);
+    strata_store_job_free(j);
+
+    /* Monday 09:00 in Berlin. */
+    sched_now_ms = sched_utc(2026, 12, 7, 8, 0);
+    sched_drain(&f);
+    j = sched_job(&f, other);
+    CHECK_EQ(j->state, STRATA_STORE_JOB_SUCCEEDED);
+    CHECK_EQ(j->attempts, 1);
+    CHECK(j->waiting == NULL);
+    strata_store_job_free(j);
+
+    CHECK_EQ(uv_loop_close(&f.loop), 0);
+    strata_config_free(f.config);
+    strata_store_close(f.store);
+    snprintf(path, sizeof(path), "rm -rf '%s'", dir);
+    CHECK_EQ(system(path), 0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -238,6 +396,7 @@ main(int argc, char **argv)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     RUN(notify_jobs_complete_at_once);
     RUN(failing_starts_complete_at_once);
+    RUN(jobs_wait_for_their_window);
     curl_global_cleanup();
     return harness_done();
 }

@@ -433,6 +433,15 @@ exercise(strata_store *st)
     CHECK_OK(strata_store_job_requeue_running(&n, st, &err), &err);
     CHECK(strata_store_job_release(st, id, &err) != 0); /* not running */
     strata_error_clear(&err);
+    CHECK(strata_store_job_defer(st, id, 0, "w", &err) != 0);
+    strata_error_clear(&err);
+    {
+        int64_t t = 0;
+        int running = 0;
+
+        CHECK_OK(strata_store_job_pr_opened(&t, st, 0, 2, &err), &err);
+        CHECK_OK(strata_store_job_pr_running(&running, st, id, &err), &err);
+    }
     CHECK_OK(strata_store_job_count(counts, st, &err), &err);
     {
         int64_t last = 0;
@@ -561,6 +570,8 @@ TEST(every_statement_uses_an_index)
         {"job_bases_prefix", "jobs_image"},
         {"job_cancel_superseded", "jobs_image"},
         {"job_requeue", "jobs_state"},
+        {"job_pr_opened", "jobs_pr_done"},
+        {"job_pr_running", "jobs_state"},
         {"job_count", "jobs_state"},
         {"job_producing", "jobs_"},
         {"event_find_key", "events_key"},

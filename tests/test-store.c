@@ -1734,6 +1734,8 @@ TEST(migrates_a_version_4_database)
                    "DROP INDEX jobs_image; DROP INDEX outbox_pending; "
                    "DROP INDEX graph_edges_registry; DROP INDEX events_key; "
                    "ALTER TABLE events DROP COLUMN key; DROP TABLE pkgdb; "
+                   "DROP INDEX jobs_pr_done; ALTER TABLE jobs DROP COLUMN "
+                   "waiting; "
                    "CREATE INDEX jobs_runnable ON jobs "
                    "(state, next_attempt, id); "
                    "CREATE INDEX jobs_image_action ON jobs (image, action); "
