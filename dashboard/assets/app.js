@@ -599,29 +599,13 @@
     if (!held.length) out.push(notice('No digest is waiting for a signature approval.'));
     held.forEach((b) => {
       const v = b.verify;
-      const btn = el('button', {
-        type: 'button', class: 'primary approve',
+      const btn = approveButton({
+        class: 'primary approve',
         id: 'approve-' + (b.ref + '@' + v.digest).replace(/[^A-Za-z0-9_-]/g, '_'),
         'data-ref': b.ref, 'data-digest': v.digest, 'data-state': v.state,
-        onclick: async () => {
-          btn.disabled = true;
-          say('Approving ' + b.ref + '…');
-          try {
-            const r = await post('/api/v1/bases/approve', { ref: b.ref, digest: v.digest, unsigned: true });
-            say(`Approved ${r.base} ${short(r.digest)} (was ${r.prior_state}).`);
-            render(false);
-          } catch (err) {
-            btn.disabled = false;
-            if (err.status === 401) {
-              say('Approving needs the API token: enter it under "API token" above, then approve again.');
-              askToken();
-              tokenInput.focus();
-            } else {
-              say('Not approved: ' + err.message);
-            }
-          }
-        },
-      }, 'Approve ', el('code', null, short(v.digest)), ' unsigned');
+      }, say, 'Approving ' + b.ref + '…', { ref: b.ref, digest: v.digest, unsigned: true },
+      (r) => `Approved ${r.base} ${short(r.digest)} (was ${r.prior_state}).`,
+      'Approve ', el('code', null, short(v.digest)), ' unsigned');
       out.push(el('section', { class: 'card held', 'aria-label': b.ref },
         el('h3', null, b.ref),
         el('p', null, el('code', { title: v.digest }, short(v.digest)), ' ', badge(v.state)),
@@ -642,6 +626,32 @@
     return out;
   }
 
+  /* A button that POSTs body to /api/v1/bases/approve: says `doing`, then
+   * done(answer) and redraws; a 401 asks for the token. */
+  function approveButton(attrs, say, doing, body, done, ...label) {
+    const btn = el('button', Object.assign({
+      type: 'button',
+      onclick: async () => {
+        btn.disabled = true;
+        say(doing);
+        try {
+          say(done(await post('/api/v1/bases/approve', body)));
+          render(false);
+        } catch (err) {
+          btn.disabled = false;
+          if (err.status === 401) {
+            say('Approving needs the API token: enter it under "API token" above, then approve again.');
+            askToken();
+            tokenInput.focus();
+          } else {
+            say('Not approved: ' + err.message);
+          }
+        }
+      },
+    }, attrs), ...label);
+    return btn;
+  }
+
   /* A base's update held by hold_on (or waiting for its package delta):
    * why, what changed, and for a held one the button that approves it. */
   function heldUpdate(b, say) {
@@ -652,28 +662,12 @@
       .filter(([, l]) => Array.isArray(l) && l.length);
     let btn = null;
     if (u.state === 'held') {
-      btn = el('button', {
-        type: 'button', class: 'primary approve-update', id: 'approve-update-' + id,
+      btn = approveButton({
+        class: 'primary approve-update', id: 'approve-update-' + id,
         'data-ref': b.ref, 'data-digest': u.new,
-        onclick: async () => {
-          btn.disabled = true;
-          say('Approving the update of ' + b.ref + '…');
-          try {
-            const r = await post('/api/v1/bases/approve', { ref: b.ref, digest: u.new });
-            say(`Approved the update of ${r.base} to ${short(r.digest)}.`);
-            render(false);
-          } catch (err) {
-            btn.disabled = false;
-            if (err.status === 401) {
-              say('Approving needs the API token: enter it under "API token" above, then approve again.');
-              askToken();
-              tokenInput.focus();
-            } else {
-              say('Not approved: ' + err.message);
-            }
-          }
-        },
-      }, 'Approve the update to ', el('code', null, short(u.new)));
+      }, say, 'Approving the update of ' + b.ref + '…', { ref: b.ref, digest: u.new },
+      (r) => `Approved the update of ${r.base} to ${short(r.digest)}.`,
+      'Approve the update to ', el('code', null, short(u.new)));
     }
     let why;
     if (u.hold_reason) why = el('p', { class: 'reason' }, 'Held: ' + u.hold_reason);
