@@ -369,6 +369,62 @@ TEST(jobs_wait_for_their_window)
     CHECK_EQ(system(path), 0);
 }
 
+/* A blackout alone (no windows: open at any other time) holds a job too. */
+TEST(jobs_wait_out_a_blackout)
+{
+    static const char yaml[] = "schedule: {blackout: [\"2026-12-05\"]}\n"
+                               "repos:\n"
+                               "  - url: https://example.com/app.git\n"
+                               "    on_base_update: [notify]\n"
+                               "    images: [{name: r.example/app:1}]\n";
+    fixture f = {0};
+    strata_error err = {0};
+    char dir[] = "/tmp/strata-runner-XXXXXX", path[128];
+    int64_t id = 0;
+    strata_store_job *j;
+    strata_store_job_spec spec = {
+        .action = "notify",
+        .image = "r.example/app:1",
+        .base_ref = "docker.io/library/debian:12-slim",
+        .base_digest = DIGEST,
+    };
+
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(path, sizeof(path), "%s/state.db", dir);
+    CHECK_OK(strata_store_open(&f.store, path, &err), &err);
+    sched_now_ms = sched_utc(2026, 12, 5, 8, 0);
+    strata_store_set_clock(f.store, sched_clock, NULL);
+    CHECK_OK(strata_config_load_string(&f.config, yaml, strlen(yaml),
+                                       "test.yaml", "/", NULL, &err),
+             &err);
+    CHECK_OK(strata_store_job_enqueue(&id, NULL, f.store, &spec, &err), &err);
+    CHECK_EQ(uv_loop_init(&f.loop), 0);
+    f.env.loop = &f.loop;
+    f.env.config = f.config;
+    f.env.cfg = strata_config_data_get(f.config);
+    f.env.store = f.store;
+
+    /* The blackout day (UTC: no window names a zone): it waits for its end. */
+    sched_drain(&f);
+    j = sched_job(&f, id);
+    CHECK_EQ(j->state, STRATA_STORE_JOB_QUEUED);
+    CHECK_EQ(j->attempts, 0);
+    CHECK_EQ(j->next_attempt_ms, sched_utc(2026, 12, 6, 0, 0));
+    CHECK_CONTAINS(j->waiting, "waits until 2026-12-06T00:00:00Z");
+    strata_store_job_free(j);
+    sched_now_ms = sched_utc(2026, 12, 6, 0, 0);
+    sched_drain(&f);
+    j = sched_job(&f, id);
+    CHECK_EQ(j->state, STRATA_STORE_JOB_SUCCEEDED);
+    strata_store_job_free(j);
+
+    CHECK_EQ(uv_loop_close(&f.loop), 0);
+    strata_config_free(f.config);
+    strata_store_close(f.store);
+    snprintf(path, sizeof(path), "rm -rf '%s'", dir);
+    CHECK_EQ(system(path), 0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -397,6 +453,7 @@ main(int argc, char **argv)
     RUN(notify_jobs_complete_at_once);
     RUN(failing_starts_complete_at_once);
     RUN(jobs_wait_for_their_window);
+    RUN(jobs_wait_out_a_blackout);
     curl_global_cleanup();
     return harness_done();
 }
