@@ -387,11 +387,34 @@ strata_config__check_webhook(strata_config__ctx *ctx, void *obj,
                           strata_config__webhook_names[w->kind]);
 }
 
+/*
+ * Reads a checked schedule's windows and zone files once, so a job claim
+ * never reads tzdata (the runner asks for every job it claims).
+ */
+static void
+compile_schedule(strata_config__ctx *ctx, strata_config_schedule *s,
+                 const yaml_node_t *node)
+{
+    strata_config *cfg = ctx->cfg;
+    strata_schedule *sched = NULL;
+    strata_error err = {0};
+
+    if (strata_schedule_new(&sched, s->windows.items, s->windows.count,
+                            s->blackout.items, s->blackout.count, &err) != 0) {
+        strata_config__at(ctx, node, "schedule cannot be read: %s", err.msg);
+        return;
+    }
+    cfg->schedules = strata_xrealloc(
+        cfg->schedules, (cfg->n_schedules + 1) * sizeof(*cfg->schedules));
+    cfg->schedules[cfg->n_schedules++] = sched;
+    s->compiled = sched;
+}
+
 void
 strata_config__check_schedule(strata_config__ctx *ctx, void *obj,
                               const yaml_node_t *node)
 {
-    const strata_config_schedule *s = obj;
+    strata_config_schedule *s = obj;
 
     if (node == NULL)
         return;
@@ -403,6 +426,8 @@ strata_config__check_schedule(strata_config__ctx *ctx, void *obj,
         strata_config__at(ctx, node,
                           "schedule has too many entries (at most 64 "
                           "windows and 256 blackout dates)");
+    else if (ctx->n_problems == 0)
+        compile_schedule(ctx, s, node);
 }
 
 void

@@ -35,6 +35,8 @@ struct strata_config {
     strata_config__block *blocks; /* the arena: everything in data */
     strata_secret **secrets;      /* wiped on free */
     size_t n_secrets;
+    strata_schedule **schedules; /* every schedule's compiled form */
+    size_t n_schedules;
     strata_config_data data;
 };
 

@@ -132,6 +132,9 @@ strata_config_free(strata_config *cfg)
         free(b);
     }
     free(cfg->secrets);
+    for (i = 0; i < cfg->n_schedules; i++)
+        strata_schedule_free(cfg->schedules[i]);
+    free(cfg->schedules);
     free(cfg);
 }
 

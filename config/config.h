@@ -143,6 +143,11 @@ typedef struct strata_config_schedule {
     int set;                        /* the block was written */
     strata_config_strings windows;  /* "Mon-Fri 09:00-17:00 Europe/Berlin" */
     strata_config_strings blackout; /* "2026-12-24", "A..B" */
+    /*
+     * The windows and dates read once, with their zones, when the file was
+     * loaded (owned by the configuration); NULL when not set.
+     */
+    const strata_schedule *compiled;
 } strata_config_schedule;
 
 typedef struct strata_config_base {

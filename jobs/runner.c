@@ -133,7 +133,7 @@ job_waits(strata_runner_job *job)
     const strata_config_repo *repo = NULL;
     const strata_config_image *img = NULL;
     const strata_config_schedule *sc;
-    strata_schedule *sched = NULL;
+    const strata_schedule *sched;
     strata_error err = {0};
     int64_t now, next = 0;
     const char *whose;
@@ -149,15 +149,14 @@ job_waits(strata_runner_job *job)
         whose = repo != NULL && sc == &repo->schedule ? "the repository's"
                 : sc == &cfg->schedule                ? "the default"
                                                       : "the base's";
-        if (strata_schedule_new(&sched, sc->windows.items, sc->windows.count,
-                                sc->blackout.items, sc->blackout.count,
-                                &err) != 0) {
-            /* tzdata changed under a checked configuration: wait, visibly. */
+        sched = sc->compiled;
+        if (sched == NULL) {
+            /* Never: a loaded configuration's schedules are read at load. */
             next = now + 3600 * 1000;
             strata_format_time(when, sizeof(when), next);
-            why = strata_xasprintf("%s schedule cannot be read (%s): checked "
-                                   "again at %s",
-                                   whose, err.msg, when);
+            why = strata_xasprintf("%s schedule was not read at load: "
+                                   "checked again at %s",
+                                   whose, when);
         } else if (strata_schedule_open(sched, now)) {
             /* open: go on */
         } else if ((next = strata_schedule_next_open(sched, now)) < 0) {
@@ -172,7 +171,6 @@ job_waits(strata_runner_job *job)
                                    "%s",
                                    whose, when);
         }
-        strata_schedule_free(sched);
     }
     if (why == NULL)
         pr_budget(&why, &next, r, job, repo, now);

@@ -1716,6 +1716,17 @@ TEST(schedules)
                                     "docker.io/library/alpine:3");
     CHECK(sc == &d->schedule);
     CHECK(strata_config_schedule_for(d, NULL, NULL) == &d->schedule);
+    /* Each schedule is read once at load; the runner never reads tzdata. */
+    CHECK(d->schedule.compiled != NULL);
+    CHECK(d->watch.bases[0].schedule.compiled != NULL);
+    CHECK(d->watch.bases[1].schedule.compiled == NULL);
+    CHECK(d->repos[0].schedule.compiled != NULL);
+    CHECK(d->repos[1].schedule.compiled == NULL);
+    CHECK(d->schedule.compiled != d->repos[0].schedule.compiled);
+    /* 2026-12-21 is inside the blackout; 2026-12-18 (Fri) 10:00 Berlin
+       is inside the window. */
+    CHECK(!strata_schedule_open(d->schedule.compiled, 1797847200000LL));
+    CHECK(strata_schedule_open(d->schedule.compiled, 1797584400000LL));
     result_free(&r);
     d = load_ok(&r, "state: x.db\n", "/");
     CHECK(strata_config_schedule_for(d, NULL, "x") == NULL);
