@@ -283,6 +283,8 @@ exec_graph_impacted(strata_cmd_ctx *ctx)
     strata_graph *g = NULL;
     strata_graph_waves *w = NULL;
     strata_ref *ref = NULL, *plain = NULL;
+    char *upstream = NULL;
+    const char *name;
     strata_error err = {0};
     strata_buf b = STRATA_BUF_INIT;
     size_t node;
@@ -301,13 +303,17 @@ exec_graph_impacted(strata_cmd_ctx *ctx)
         rc = strata_cmd_fail(&err);
         goto out;
     }
-    if (strata_graph_find(g, strata_ref_string(plain), &node) != 0) {
-        fprintf(stderr, "strata: no image '%s' in the graph\n",
-                strata_ref_string(plain));
+    /* A mirror's name asks about its upstream (registries[].aliases). */
+    upstream = strata_config_upstream_ref(
+        ctx->config ? strata_config_data_get(ctx->config) : NULL,
+        strata_ref_string(plain));
+    name = upstream != NULL ? upstream : strata_ref_string(plain);
+    if (strata_graph_find(g, name, &node) != 0) {
+        fprintf(stderr, "strata: no image '%s' in the graph\n", name);
         rc = STRATA_EXIT_PROBLEM;
         goto out;
     }
-    if (strata_graph_impacted(&w, g, strata_ref_string(plain), &err) != 0) {
+    if (strata_graph_impacted(&w, g, name, &err) != 0) {
         rc = strata_cmd_fail(&err);
         goto out;
     }
@@ -317,6 +323,7 @@ out:
     strata_buf_release(&b);
     strata_graph_waves_free(w);
     strata_graph_free(g);
+    free(upstream);
     strata_ref_free(plain);
     strata_ref_free(ref);
     strata_store_close(st);

@@ -45,6 +45,7 @@ exec_report_stale(strata_cmd_ctx *ctx)
     }
     opts.catalog = ctx->catalog;
     opts.running = running;
+    opts.cfg = ctx->config ? strata_config_data_get(ctx->config) : NULL;
     if (strata_report_stale(&report, st, NULL, &opts, &err) != 0) {
         rc = strata_cmd_fail(&err);
         goto out;

@@ -670,6 +670,86 @@ strata_config_listen_is_loopback(const char *listen)
     return lo;
 }
 
+static int
+by_from_length(const void *a, const void *b)
+{
+    size_t x = strlen(((const strata_config_alias *) a)->from);
+    size_t y = strlen(((const strata_config_alias *) b)->from);
+
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* Whether name is prefix, or starts with prefix and a '/'. */
+static int
+under(const char *name, const char *prefix)
+{
+    size_t n = strlen(prefix);
+
+    return strncmp(name, prefix, n) == 0 && (name[n] == '\0' || name[n] == '/');
+}
+
+/*
+ * registries[].aliases and mirror_of become one table, longest name first
+ * (so "harbor.example.com/dockerhub" wins over "harbor.example.com"). A
+ * name given twice, or one that leads to another alias, is refused: a
+ * chain would make the answer depend on the order of the file.
+ */
+static void
+build_aliases(strata_config__ctx *ctx, strata_config_data *d,
+              const yaml_node_t *root)
+{
+    strata_config_alias *v = NULL;
+    size_t n = 0, i, j, k;
+
+    for (i = 0; i < d->n_registries; i++) {
+        const strata_config_registry *r = &d->registries[i];
+
+        if (r->host == NULL)
+            continue;
+        v = strata_xrealloc(v, (n + r->aliases.count + 1) * sizeof(*v));
+        for (j = 0; j < r->aliases.count; j++) {
+            v[n].from = r->aliases.items[j];
+            v[n++].to = r->host;
+        }
+        if (r->mirror_of != NULL) {
+            v[n].from = r->host;
+            v[n++].to = r->mirror_of;
+        }
+    }
+    for (i = 0; i < n; i++) {
+        for (j = 0; j < n; j++) {
+            const char *why = NULL;
+
+            if (under(v[i].to, v[j].from))
+                why = "names the same content as";
+            else if (i < j && strcmp(v[i].from, v[j].from) == 0)
+                why = "is given twice; first as another name of";
+            if (why == NULL)
+                continue;
+            for (k = 0; k < d->n_registries; k++)
+                if (d->registries[k].host == v[i].to ||
+                    d->registries[k].host == v[i].from)
+                    break;
+            strata_config__at(
+                ctx, entry_node(ctx, root, "registries", k, "host"),
+                "registry alias '%s' %s '%s' (an alias must name an upstream "
+                "that is not itself an alias)",
+                v[i].from, why, v[i].to);
+            free(v);
+            return;
+        }
+    }
+    if (n == 0) {
+        free(v);
+        return;
+    }
+    qsort(v, n, sizeof(*v), by_from_length);
+    d->aliases = strata_config__alloc(ctx->cfg, n * sizeof(*v));
+    memcpy((void *) d->aliases, v, n * sizeof(*v));
+    d->n_aliases = n;
+    free(v);
+}
+
 void
 strata_config__check_root(strata_config__ctx *ctx, void *obj,
                           const yaml_node_t *node)
@@ -691,6 +771,7 @@ strata_config__check_root(strata_config__ctx *ctx, void *obj,
         }
     }
     check_duplicates(ctx, d, node);
+    build_aliases(ctx, d, node);
     resolve_repos(ctx, d, node);
     if (d->api.listen != NULL &&
         !strata_config_listen_is_loopback(d->api.listen) &&

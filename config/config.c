@@ -348,6 +348,53 @@ strata_config_registry_find(const strata_config *config, const char *host)
     return NULL;
 }
 
+/* One step: ref's name through the longest alias it is under, or NULL. */
+static char *
+upstream_step(const strata_config_data *cfg, const char *ref)
+{
+    strata_error err = {0};
+    strata_ref *parsed = NULL;
+    char *joined, *out = NULL;
+    size_t i, n = 0;
+
+    for (i = 0; i < cfg->n_aliases; i++) {
+        n = strlen(cfg->aliases[i].from);
+        if (strncmp(ref, cfg->aliases[i].from, n) == 0 && ref[n] == '/')
+            break;
+    }
+    if (i == cfg->n_aliases)
+        return NULL;
+    /* Parsed again: "docker.io/debian" is "docker.io/library/debian". */
+    joined = strata_xasprintf("%s%s", cfg->aliases[i].to, ref + n);
+    if (strata_ref_parse(&parsed, joined, &err) == 0)
+        out = strata_xstrdup(strata_ref_string(parsed));
+    strata_ref_free(parsed);
+    free(joined);
+    return out;
+}
+
+char *
+strata_config_upstream_ref(const strata_config_data *cfg, const char *ref)
+{
+    char *out = NULL, *next;
+    int steps;
+
+    if (cfg == NULL || ref == NULL)
+        return NULL;
+    /*
+     * No alias leads to another (config check), but a path under one may:
+     * harbor-old.example.com/dockerhub/x -> harbor.example.com/dockerhub/x
+     * -> docker.io/x. Each step is a longer match elsewhere; 8 bound it.
+     */
+    for (steps = 0; steps < 8; steps++) {
+        if ((next = upstream_step(cfg, out != NULL ? out : ref)) == NULL)
+            break;
+        free(out);
+        out = next;
+    }
+    return out;
+}
+
 void
 strata_config_registry_opts(strata_registry_opts *o,
                             const strata_config_registry *r)

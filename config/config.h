@@ -90,7 +90,17 @@ typedef struct strata_config_registry {
     int insecure;                  /* plain HTTP / no TLS verification */
     const char *ca_file;           /* absolute path, or NULL */
     int max_concurrency;           /* 1..256, default 8 */
+    /* Other names of this registry's content: "mirror.gcr.io",
+       "harbor.example.com/dockerhub" (HOST[/PATH]). */
+    strata_config_strings aliases;
+    const char *mirror_of; /* this host mirrors HOST[/PATH], or NULL */
 } strata_config_registry;
+
+/* One name prefix that means another (registries[].aliases, mirror_of). */
+typedef struct strata_config_alias {
+    const char *from; /* "mirror.gcr.io", "harbor.example.com/dockerhub" */
+    const char *to;   /* "docker.io" */
+} strata_config_alias;
 
 typedef struct strata_config_policy {
     const char *semver; /* a range such as ">=3.11 <3.13", or NULL */
@@ -444,6 +454,9 @@ typedef struct strata_config_data {
     strata_config_log log;
     const strata_config_registry *registries;
     size_t n_registries;
+    /* Every alias and mirror_of of registries, longest `from` first. */
+    const strata_config_alias *aliases;
+    size_t n_aliases;
     strata_config_watch watch;
     const strata_config_repo *repos;
     size_t n_repos;
@@ -530,6 +543,17 @@ strata_config_schedule_for(const strata_config_data *cfg,
 /* Lookups by key; NULL when absent. Borrowed. */
 const strata_config_registry *
 strata_config_registry_find(const strata_config *config, const char *host);
+
+/*
+ * The name ref (canonical, "mirror.gcr.io/library/debian:12", with or
+ * without a digest) has upstream when its registry is an alias or a
+ * mirror (registries[].aliases, mirror_of): "docker.io/library/debian:12",
+ * the caller's to free. NULL when ref names no alias (use ref as it is).
+ * The graph, the report, the catalog and the pins all key bases by it, so
+ * every name of one content is one base.
+ */
+char *strata_config_upstream_ref(const strata_config_data *cfg,
+                                 const char *ref);
 const strata_config_builder *
 strata_config_builder_find(const strata_config *config, const char *name);
 

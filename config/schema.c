@@ -76,6 +76,37 @@ validate_host(strata_config__ctx *ctx, const yaml_node_t *node,
     return 0;
 }
 
+/* registries[].aliases and mirror_of: HOST[:PORT][/PATH], lowercase. */
+static int
+validate_alias(strata_config__ctx *ctx, const yaml_node_t *node,
+               const strata_config__field *f, const char *v, int tainted)
+{
+    const char *p;
+
+    (void) f;
+    for (p = v; *p != '\0' && *p != '/'; p++)
+        if (!islower((unsigned char) *p) && !isdigit((unsigned char) *p) &&
+            strchr(".-:[]", *p) == NULL)
+            break;
+    if (p != v && (*p == '\0' || *p == '/')) {
+        while (*p == '/' && p[1] != '\0' && p[1] != '/') {
+            for (p++; *p != '\0' && *p != '/'; p++)
+                if (!islower((unsigned char) *p) &&
+                    !isdigit((unsigned char) *p) && strchr("._-", *p) == NULL)
+                    break;
+        }
+        if (*p == '\0')
+            return 0;
+    }
+    strata_config__at(ctx, node,
+                      "invalid registry name %s%s%s (expected HOST or "
+                      "HOST/PATH in lowercase, such as 'mirror.gcr.io' or "
+                      "'harbor.example.com/dockerhub'; no scheme, tag or "
+                      "digest)",
+                      SHOWN(v, tainted));
+    return -1;
+}
+
 static int
 segment_ok(const char *s, size_t n)
 {
@@ -438,6 +469,10 @@ static const strata_config__field registry_fields[] = {
     FLD("ca_file", STRATA_CF_PATH, strata_config_registry, ca_file),
     FLD("max_concurrency", STRATA_CF_INT, strata_config_registry,
         max_concurrency, .min = 1, .max = 256, .def = "8"),
+    FLD("aliases", STRATA_CF_STRINGS, strata_config_registry, aliases,
+        .validate = validate_alias),
+    FLD("mirror_of", STRATA_CF_STRING, strata_config_registry, mirror_of,
+        .validate = validate_alias),
 };
 SCHEMA(registry, "registry", strata_config_registry,
        .pos_offset = offsetof(strata_config_registry, pos), .name_offset = -1,

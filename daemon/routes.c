@@ -496,6 +496,7 @@ stale_report(json_t **out, strata_daemon *d, strata_error *err)
         (rc = strata_catalog_load(&cat, d->cfg->catalog, NULL, err)) != 0)
         return rc;
     o.catalog = cat;
+    o.cfg = d->cfg;
     rc = strata_report_stale(out, d->store, d->graph, &o, err);
     strata_catalog_free(cat);
     return rc;

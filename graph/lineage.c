@@ -501,9 +501,16 @@ image_lineage(json_t *entry, lx *x, const char *child, const strata_ref *ref,
     base_annotations(&name, &digest, x, ref, index, image);
     l.child = child;
     if (name != NULL) {
+        char *upstream;
+
         if ((parent = annotated_base(&digest, name, &e)) == NULL) {
             set_str(entry, "error", e.msg);
             goto out;
+        }
+        /* An annotation naming a mirror names its upstream's base. */
+        if ((upstream = strata_config_upstream_ref(x->cfg, parent)) != NULL) {
+            free(parent);
+            parent = upstream;
         }
         l.parent = parent;
         l.digest = digest;

@@ -97,21 +97,25 @@ typedef struct found {
     size_t nchildren;
     found_edge *v;
     size_t n, cap;
-    strata_strmap *seen;  /* "child\nparent" */
-    strata_strmap *diags; /* diagnostics reported */
+    strata_strmap *seen;           /* "child\nparent" */
+    strata_strmap *diags;          /* diagnostics reported */
+    const strata_config_data *cfg; /* for registry aliases */
 } found;
 
 static void
 found_add(found *f, size_t child, const strata_ref *ref, unsigned line)
 {
     strata_ref *plain = NULL;
-    char *key;
+    char *key, *upstream;
+    const char *parent;
 
     /* Parsed references always take a NULL digest. */
     if (strata_ref_with_digest(&plain, ref, NULL, NULL) != 0)
         return;
-    key = strata_xasprintf("%s\n%s", f->children[child],
-                           strata_ref_string(plain));
+    /* A mirror's name and its upstream's are one base. */
+    upstream = strata_config_upstream_ref(f->cfg, strata_ref_string(plain));
+    parent = upstream != NULL ? upstream : strata_ref_string(plain);
+    key = strata_xasprintf("%s\n%s", f->children[child], parent);
     if (!strata_strmap_has(f->seen, key)) {
         found_edge *e;
 
@@ -122,13 +126,14 @@ found_add(found *f, size_t child, const strata_ref *ref, unsigned line)
         }
         e = &f->v[f->n++];
         e->child = child;
-        e->parent = strata_xstrdup(strata_ref_string(plain));
+        e->parent = strata_xstrdup(parent);
         e->line = line;
         e->digest = strata_ref_digest(ref)
                         ? strata_xstrdup(strata_ref_digest(ref))
                         : NULL;
     }
     free(key);
+    free(upstream);
     strata_ref_free(plain);
 }
 
@@ -341,6 +346,7 @@ strata_graph__scan_file(strata_graph__repo_scan *rs, const char *path,
 
     f.seen = strata_strmap_new();
     f.diags = strata_strmap_new();
+    f.cfg = rs->sc->cfg;
     json_object_set_new(file, "blob", json_string(blob));
     json_object_set_new(file, "fp", json_string(fp));
     rc = strata_vcs_read_blob(&data, &len, rs->vr, blob, rs->sc->max_size, &e);

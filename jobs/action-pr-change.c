@@ -11,11 +11,24 @@
 
 #include "jobs-int.h"
 
+/* What c pins ref to (borrowed), or NULL; c->pins is keyed by upstream. */
+static const char *
+pinned_for(const strata_pr__ctx *c, strata_strmap *map, const char *ref)
+{
+    char *upstream = strata_config_upstream_ref(c->job->env->cfg, ref);
+    const char *v = strata_strmap_get(map, upstream ? upstream : ref);
+
+    free(upstream);
+    return v;
+}
+
 static const char *
 resolve(const char *ref, const strata_df_ref *where, void *arg)
 {
+    const strata_pr__ctx *c = arg;
+
     (void) where;
-    return strata_strmap_get(arg, ref);
+    return pinned_for(c, c->pins, ref);
 }
 
 static void
@@ -282,7 +295,7 @@ mark_live(strata_pr__ctx *c)
 
     json_array_foreach (c->changes, i, ch) {
         const char *base =
-            strata_strmap_get(c->origin, strata_pr__field(ch, "ref"));
+            pinned_for(c, c->origin, strata_pr__field(ch, "ref"));
 
         json_array_foreach (c->bases, j, e)
             if (base != NULL && strcmp(base, strata_pr__field(e, "ref")) == 0)
@@ -335,8 +348,7 @@ strata_pr__work(uv_work_t *req)
             free(data);
             continue;
         }
-        strata_pin_dockerfile(&pins[i], data, len, df, path, resolve, c->pins,
-                              NULL);
+        strata_pin_dockerfile(&pins[i], data, len, df, path, resolve, c, NULL);
         for (j = 0; j < pins[i].nproblems; j++)
             json_array_append_new(c->problems,
                                   json_string(pins[i].problems[j]));

@@ -67,8 +67,14 @@ static void
 pin_put(strata_pr__ctx *c, const char *ref, const char *digest,
         const char *base)
 {
+    char *upstream = strata_config_upstream_ref(c->job->env->cfg, ref);
+
+    /* Keyed by upstream: a file naming the mirror or the upstream pins. */
+    if (upstream != NULL)
+        ref = upstream;
     free(strata_strmap_put(c->pins, ref, strata_xstrdup(digest)));
     free(strata_strmap_put(c->origin, ref, strata_xstrdup(base)));
+    free(upstream);
 }
 
 /* "docker.io/library/debian:12-slim" -> "strata/pin-debian-12-slim". */

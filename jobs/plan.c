@@ -223,10 +223,14 @@ enqueue_waves(json_t *update, strata_store *st, const strata_graph *g,
     size_t *order = NULL;
     size_t i, j, k;
     unsigned bit;
+    char *upstream;
     int rc;
 
     json_object_set_new(update, "waves", waves);
-    rc = strata_graph_impacted(&w, g, base, err);
+    /* A watched mirror's images are in the graph under its upstream. */
+    upstream = strata_config_upstream_ref(cfg, base);
+    rc = strata_graph_impacted(&w, g, upstream != NULL ? upstream : base, err);
+    free(upstream);
     if (rc == STRATA_ENOTFOUND) {
         strata_error_clear(err);
         return 0; /* nothing in the graph builds on it */

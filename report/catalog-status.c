@@ -75,7 +75,7 @@ strata_catalog_STATUS(json_t **out, strata_store *st, const strata_graph *g,
             return rc;
         g = loaded;
     }
-    rc = strata_report__watches_load(&watches, st, err);
+    rc = strata_report__watches_load(&watches, st, NULL, err);
     if (rc != 0)
         goto out;
     strata_report__edges_get(&edges, g, 0);

@@ -443,7 +443,8 @@ strata_report_stale(json_t **out, strata_store *st, const strata_graph *g,
     }
     rc = strata_store_graph_load(st, on_node, NULL, &c, err);
     if (rc == 0)
-        rc = strata_report__watches_load(&c.watches, st, err);
+        rc = strata_report__watches_load(&c.watches, st,
+                                         opts ? opts->cfg : NULL, err);
     if (rc != 0)
         goto out;
     strata_report__edges_get(&edges, g, 1);

@@ -141,6 +141,9 @@ strata_report__edges_release(strata_report__edges *e)
 
 struct strata_report__watches {
     strata_strmap *refs; /* every watched reference (owns the strings) */
+    /* A watched alias's upstream -> the watched reference (in refs). */
+    strata_strmap *upstream;
+    const strata_config_data *cfg;
     /* The watches with a policy, by ref: their references and names. */
     const char **policy_ref;
     char **policy_name;
@@ -155,6 +158,14 @@ index_watch(const strata_store_watch *w, void *arg)
     strata_ref *r = NULL;
 
     strata_strmap_put(x->refs, w->ref, NULL);
+    {
+        char *up = strata_config_upstream_ref(x->cfg, w->ref);
+
+        if (up != NULL)
+            strata_strmap_put(x->upstream, up,
+                              (void *) strata_strmap_key(x->refs, w->ref));
+        free(up);
+    }
     if (w->policy == NULL)
         return 0;
     policy = json_loads(w->policy, JSON_DECODE_ANY, NULL);
@@ -177,13 +188,15 @@ index_watch(const strata_store_watch *w, void *arg)
 
 int
 strata_report__watches_load(strata_report__watches **out, strata_store *st,
-                            strata_error *err)
+                            const strata_config_data *cfg, strata_error *err)
 {
     strata_report__watches *x = strata_xcalloc(1, sizeof(*x));
     int rc;
 
     *out = NULL;
     x->refs = strata_strmap_new();
+    x->upstream = strata_strmap_new();
+    x->cfg = cfg;
     if ((rc = strata_store_watch_each(st, index_watch, x, err)) != 0) {
         strata_report__watches_free(x);
         return rc;
@@ -204,6 +217,7 @@ strata_report__watches_free(strata_report__watches *x)
     free(x->policy_name);
     free(x->policy_ref);
     strata_strmap_free(x->refs);
+    strata_strmap_free(x->upstream);
     free(x);
 }
 
@@ -219,6 +233,9 @@ strata_report__watch_for(const strata_report__watches *x, const char *ref_text)
     if (strata_ref_with_digest(&plain, ref, NULL, NULL) != 0)
         goto out;
     found = strata_strmap_key(x->refs, strata_ref_string(plain));
+    /* The graph names a watched mirror's base by its upstream. */
+    if (found == NULL)
+        found = strata_strmap_get(x->upstream, strata_ref_string(plain));
     /* A tag policy on the repository follows every tag it accepts. */
     for (i = 0; found == NULL && i < x->npolicy; i++)
         if (strcmp(x->policy_name[i], strata_ref_name(ref)) == 0)

@@ -50,6 +50,7 @@ int strata_report__is_ours(strata_graph_kind kind);
 typedef struct strata_report__watches strata_report__watches;
 
 int strata_report__watches_load(strata_report__watches **out, strata_store *st,
+                                const strata_config_data *cfg,
                                 strata_error *err);
 void strata_report__watches_free(strata_report__watches *w);
 

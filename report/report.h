@@ -60,6 +60,7 @@ typedef struct strata_report_options {
     const strata_catalog *catalog;        /* NULL: no base is golden */
     const strata_report_running *running; /* NULL: every known image */
     int64_t now_ms;                       /* 0: strata_now_ms() */
+    const strata_config_data *cfg;        /* registry aliases; NULL: none */
 } strata_report_options;
 
 /*

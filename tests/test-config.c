@@ -1680,6 +1680,90 @@ TEST(semver_ranges_agree_with_the_watcher)
     free(doc);
 }
 
+/* registries[].aliases and mirror_of: every name of one content is one. */
+static void
+check_upstream(const strata_config_data *d, const char *ref, const char *want)
+{
+    char *got = strata_config_upstream_ref(d, ref);
+
+    if (want == NULL)
+        CHECK(got == NULL);
+    else
+        CHECK_STR_EQ(got, want);
+    free(got);
+}
+
+TEST(registry_aliases)
+{
+    result r;
+    const strata_config_data *d;
+
+    d = load_ok(&r,
+                "registries:\n"
+                "  - host: docker.io\n"
+                "    aliases: [mirror.gcr.io, harbor.example.com/dockerhub]\n"
+                "  - host: proxy.example.com:5000\n"
+                "    mirror_of: docker.io\n"
+                "  - host: harbor.example.com\n"
+                "    aliases: [harbor-old.example.com]\n",
+                "/");
+    CHECK_EQ(d->n_aliases, 4);
+    /* Longest first: the Harbor project before any host. */
+    CHECK_STR_EQ(d->aliases[0].from, "harbor.example.com/dockerhub");
+    check_upstream(d, "mirror.gcr.io/library/debian:12",
+                   "docker.io/library/debian:12");
+    check_upstream(d,
+                   "harbor.example.com/dockerhub/library/debian:12@"
+                   "sha256:0123456789abcdef0123456789abcdef0123456789abcdef"
+                   "0123456789abcdef",
+                   "docker.io/library/debian:12@"
+                   "sha256:0123456789abcdef0123456789abcdef0123456789abcdef"
+                   "0123456789abcdef");
+    check_upstream(d, "proxy.example.com:5000/library/alpine:3",
+                   "docker.io/library/alpine:3");
+    check_upstream(d, "harbor-old.example.com/team/app:1",
+                   "harbor.example.com/team/app:1");
+    /* Through two: the old host's proxy project is Docker Hub's. */
+    check_upstream(d, "harbor-old.example.com/dockerhub/library/debian:12",
+                   "docker.io/library/debian:12");
+    /* Another Harbor project, a host that only starts the same, none. */
+    check_upstream(d, "harbor.example.com/other/debian:12", NULL);
+    check_upstream(d, "mirror.gcr.io.evil.example/library/debian:12", NULL);
+    check_upstream(d, "docker.io/library/debian:12", NULL);
+    check_upstream(NULL, "mirror.gcr.io/library/debian:12", NULL);
+    result_free(&r);
+
+    load_one_problem("registries:\n  - host: docker.io\n"
+                     "    aliases: [\"https://mirror.gcr.io\"]\n",
+                     "test.yaml:3:15: invalid registry name "
+                     "'https://mirror.gcr.io' (expected HOST or HOST/PATH in "
+                     "lowercase, such as 'mirror.gcr.io' or "
+                     "'harbor.example.com/dockerhub'; no scheme, tag or "
+                     "digest)");
+    load_one_problem("registries:\n  - host: docker.io\n"
+                     "    aliases: [\"mirror.gcr.io/library/debian:12\"]\n",
+                     "test.yaml:3:15: invalid registry name "
+                     "'mirror.gcr.io/library/debian:12' (expected HOST or "
+                     "HOST/PATH in lowercase, such as 'mirror.gcr.io' or "
+                     "'harbor.example.com/dockerhub'; no scheme, tag or "
+                     "digest)");
+    load_one_problem("registries:\n  - host: docker.io\n"
+                     "    aliases: [mirror.gcr.io]\n"
+                     "  - host: quay.io\n"
+                     "    aliases: [mirror.gcr.io]\n",
+                     "test.yaml:2:11: registry alias 'mirror.gcr.io' is "
+                     "given twice; first as another name of 'docker.io' (an "
+                     "alias must name an upstream that is not itself an "
+                     "alias)");
+    load_one_problem("registries:\n  - host: docker.io\n"
+                     "    aliases: [mirror.gcr.io]\n"
+                     "  - host: proxy.example.com\n"
+                     "    mirror_of: mirror.gcr.io\n",
+                     "test.yaml:4:11: registry alias 'proxy.example.com' "
+                     "names the same content as 'mirror.gcr.io' (an alias "
+                     "must name an upstream that is not itself an alias)");
+}
+
 TEST(schedules)
 {
     result r;
@@ -1792,5 +1876,6 @@ main(void)
     RUN(signing_key_and_builder_verify);
     RUN(semver_ranges_agree_with_the_watcher);
     RUN(schedules);
+    RUN(registry_aliases);
     return harness_done();
 }

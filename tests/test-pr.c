@@ -1272,6 +1272,48 @@ TEST(github_hourly_budget)
     stop_server();
 }
 
+/*
+ * registries[].aliases: a Dockerfile naming Docker Hub's Debian through a
+ * mirror is pinned for Docker Hub's update, under the name it already
+ * uses (the digest is the same content), and the body shows that line.
+ */
+TEST(github_mirror_pinned_under_its_own_name)
+{
+    fixture f;
+    strata_store_job *job;
+    json_t *p;
+    char *file, want[200];
+
+    start_server("github");
+    fixture_extra = strata_xstrdup("registries:\n"
+                                   "  - host: docker.io\n"
+                                   "    aliases: [mirror.gcr.io]\n");
+    fixture_start_on(&f, "github", "{}", "mirror.gcr.io/library/debian:12-slim",
+                     dg('1'));
+    observe(&f, DEBIAN, dg('1'));
+    observe(&f, DEBIAN, dg('2'));
+    job = run_one(&f, ":1", DEBIAN, dg('2'), STRATA_STORE_JOB_SUCCEEDED);
+    CHECK(json_is_true(
+        json_object_get(json_object_get(job->result, "pr"), "created")));
+    strata_store_job_free(job);
+    file = file_on(&f, "strata/pin-debian-12-slim");
+    snprintf(want, sizeof(want),
+             "FROM mirror.gcr.io/library/debian:12-slim@%s AS build\n",
+             dg('2'));
+    CHECK_CONTAINS(file, want);
+    /* alpine did not move: its line is as it was. */
+    snprintf(want, sizeof(want), "FROM %s@%s\n", ALPINE, dg('a'));
+    CHECK_CONTAINS(file, want);
+    free(file);
+    p = pulls();
+    CHECK_EQ(json_array_size(p), 1);
+    CHECK_CONTAINS(s_of(json_array_get(p, 0), "body"),
+                   "- `Dockerfile:1`: `mirror.gcr.io/library/debian:12-slim@");
+    json_decref(p);
+    fixture_stop(&f);
+    stop_server();
+}
+
 int
 main(void)
 {
@@ -1283,6 +1325,7 @@ main(void)
     RUN(github_one_request_per_base);
     RUN(gitlab_grouped);
     RUN(github_hourly_budget);
+    RUN(github_mirror_pinned_under_its_own_name);
     if (harness_registry_missing(0) != NULL) {
         printf("# no registry (%s): the package evidence is not tested\n",
                harness_registry_missing(0));

@@ -669,6 +669,93 @@ out:
     free(yaml);
 }
 
+/*
+ * registries[].aliases and mirror_of: a Dockerfile naming a mirror is an
+ * edge to the upstream's base, with its own file and line, and the same
+ * base the upstream's users have.
+ */
+TEST(mirrors_are_one_base)
+{
+    strata_config_problems *problems = strata_config_problems_new();
+    strata_config *config = NULL;
+    strata_graph_scan_opts opts = {0};
+    strata_store *st = NULL;
+    strata_error err = {0};
+    json_t *summary = NULL, *doc;
+    char *yaml, *db = strata_xasprintf("%s/mirrors.db", tmpdir);
+    char *cache = strata_xasprintf("%s/cache", tmpdir);
+    size_t i;
+
+    git_init("mirrored");
+    write_file("mirrored", "a/Dockerfile",
+               "FROM mirror.gcr.io/library/debian:12-slim\n");
+    write_file("mirrored", "b/Dockerfile",
+               "# via Harbor's proxy cache\n"
+               "FROM harbor.example.com/dockerhub/library/debian:12-slim\n");
+    write_file("mirrored", "c/Dockerfile",
+               "FROM harbor.example.com/other/debian:12-slim\n");
+    write_file("mirrored", "d/Dockerfile",
+               "FROM proxy.example.com:5000/library/debian:12-slim\n");
+    git_push("mirrored", "mirrored");
+    yaml = strata_xasprintf(
+        "state: %s\n"
+        "registries:\n"
+        "  - host: docker.io\n"
+        "    aliases: [mirror.gcr.io, harbor.example.com/dockerhub]\n"
+        "  - host: proxy.example.com:5000\n"
+        "    mirror_of: docker.io\n"
+        "repos:\n"
+        "  - url: file://%s/mirrored.git\n",
+        db, tmpdir);
+    if (strata_config_load_string(&config, yaml, strlen(yaml), "test.yaml",
+                                  tmpdir, problems, &err) != 0) {
+        for (i = 0; i < strata_config_problems_count(problems); i++)
+            printf("# %s\n", strata_config_problems_get(problems, i)->text);
+        CHECK_OK(-1, &err);
+    }
+    CHECK_OK(strata_store_open(&st, db, &err), &err);
+    opts.cache_dir = cache;
+    CHECK_OK(strata_graph_scan(&summary, st, strata_config_data_get(config),
+                               &opts, &err),
+             &err);
+    doc = graph_json(st);
+    {
+        char *a =
+            strata_xasprintf("file://%s/mirrored.git//a/Dockerfile", tmpdir);
+        char *b =
+            strata_xasprintf("file://%s/mirrored.git//b/Dockerfile", tmpdir);
+        char *c =
+            strata_xasprintf("file://%s/mirrored.git//c/Dockerfile", tmpdir);
+        char *d =
+            strata_xasprintf("file://%s/mirrored.git//d/Dockerfile", tmpdir);
+
+        check_edge(doc, a, "docker.io/library/debian:12-slim", "mirrored",
+                   "a/Dockerfile", 1, NULL);
+        check_edge(doc, b, "docker.io/library/debian:12-slim", "mirrored",
+                   "b/Dockerfile", 2, NULL);
+        check_edge(doc, d, "docker.io/library/debian:12-slim", "mirrored",
+                   "d/Dockerfile", 1, NULL);
+        /* Only the aliased path is the upstream's. */
+        check_edge(doc, c, "harbor.example.com/other/debian:12-slim",
+                   "mirrored", "c/Dockerfile", 1, NULL);
+        CHECK(node_kind(doc, "mirror.gcr.io/library/debian:12-slim") == NULL);
+        CHECK(node_kind(doc, "harbor.example.com/dockerhub/library/"
+                             "debian:12-slim") == NULL);
+        free(a);
+        free(b);
+        free(c);
+        free(d);
+    }
+    json_decref(doc);
+    json_decref(summary);
+    strata_store_close(st);
+    strata_config_free(config);
+    strata_config_problems_free(problems);
+    free(yaml);
+    free(cache);
+    free(db);
+}
+
 /* Base annotations from a real registry, for images no Dockerfile has. */
 static void
 annotations(void)
@@ -838,6 +925,7 @@ main(void)
     seed();
 
     RUN(first_scan);
+    RUN(mirrors_are_one_base);
     RUN(impacted_waves);
     RUN(rescan_unchanged);
     RUN(rescan_one_changed_blob);
