@@ -420,6 +420,52 @@ TEST(hold_on_decides_on_the_evidence_row)
 
 /* hold_on holds the whole update: a repository's pr may not set it, and
  * an unknown value is refused, each at its position. */
+/* A watched mirror's update reaches the images the graph has under its
+   upstream (registries[].aliases): one base, whichever name is polled. */
+TEST(a_watched_mirror_plans_its_upstreams_images)
+{
+    static const char mirrored[] =
+        "state: ':memory:'\n"
+        "registries:\n"
+        "  - {host: docker.io, aliases: [mirror.gcr.io]}\n"
+        "watch:\n"
+        "  bases:\n"
+        "    - {ref: 'mirror.gcr.io/library/debian:12-slim'}\n"
+        "repos:\n"
+        "  - url: file:///srv/runtime.git\n"
+        "    images: [{name: r.example/runtime:1}]\n"
+        "    on_base_update: [rebuild]\n"
+        "builders: {default: {type: exec, command: 'true'}}\n";
+    const char *mirror = "mirror.gcr.io/library/debian:12-slim";
+    strata_config *config = NULL;
+    strata_store *st = NULL;
+    strata_graph *g = strata_graph_new();
+    strata_error err = {0};
+    json_t *p, *waves;
+    strata_store_observation obs = {.ref = mirror};
+
+    CHECK_OK(strata_config_load_string(&config, mirrored, strlen(mirrored),
+                                       "t.yaml", "/", NULL, &err),
+             &err);
+    CHECK_OK(strata_store_open(&st, ":memory:", &err), &err);
+    strata_store_set_clock(st, clock_cb, NULL);
+    strata_graph_add_edge(g, "r.example/runtime:1", BASE, NULL);
+    obs.digest = D1;
+    CHECK_OK(strata_store_watch_observe(NULL, NULL, st, &obs, &err), &err);
+    json_decref(plan(st, g, strata_config_data_get(config), 0));
+    obs.digest = D2;
+    CHECK_OK(strata_store_watch_observe(NULL, NULL, st, &obs, &err), &err);
+    p = plan(st, g, strata_config_data_get(config), 1);
+    CHECK_STR_EQ(state_of(p), "planned");
+    waves = json_object_get(json_array_get(p, 0), "waves");
+    CHECK_EQ(json_array_size(waves), 1);
+    CHECK_EQ(json_array_size(json_array_get(waves, 0)), 1);
+    json_decref(p);
+    strata_store_close(st);
+    strata_graph_free(g);
+    strata_config_free(config);
+}
+
 TEST(hold_on_config_errors)
 {
     static const char bad_value[] =
@@ -462,5 +508,6 @@ main(void)
     RUN(a_wave_is_queued_one_repository_at_a_time);
     RUN(hold_on_decides_on_the_evidence_row);
     RUN(hold_on_config_errors);
+    RUN(a_watched_mirror_plans_its_upstreams_images);
     return harness_done();
 }
