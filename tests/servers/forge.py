@@ -34,6 +34,7 @@ Admin endpoints (no auth):
 """
 import argparse
 import json
+import os
 import re
 import sys
 import threading
@@ -41,7 +42,14 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import openapi  # noqa: E402  (beside this file)
+
 ARGS = None
+# The provider's published description (tests/servers/openapi/), or None
+# for GitLab, whose published OpenAPI is partial: its requests are held to
+# the REST documentation by the checks below instead.
+SPEC = None
 LOCK = threading.Lock()
 STATE = {}  # repo -> {"branches": set, "pulls": [dict]}
 PULLS_BY_ID = {}
@@ -310,6 +318,7 @@ class Handler(BaseHTTPRequestHandler):
                 self.send(status, body)
                 return
             try:
+                self.described(url, raw)
                 status, body, headers = self.api(url, raw)
             except Reply as r:
                 status, body, headers = r.status, r.body, r.headers
@@ -321,6 +330,21 @@ class Handler(BaseHTTPRequestHandler):
         if delay:
             time.sleep(delay)
         self.send(status, body, headers)
+
+    def described(self, url, raw):
+        """Refuses what the published description does not allow."""
+        if SPEC is None:
+            return
+        problems = SPEC.check(self.command, url.path,
+                              parse_qs(url.query, keep_blank_values=True),
+                              raw, self.headers.get("Content-Type"))
+        if not problems:
+            return
+        text = "; ".join(problems)
+        if problems[0].startswith("no operation") or \
+                " allows only " in problems[0]:
+            raise Reply(404, default_fail_body(404), violation=text)
+        raise violation(422, "Invalid request: " + text)
 
     def delayed(self):
         """Seconds to hold this answer back (/_admin/delay), or 0."""
@@ -623,7 +647,7 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def main():
-    global ARGS
+    global ARGS, SPEC
     ap = argparse.ArgumentParser()
     ap.add_argument("--forge", choices=("github", "gitlab", "gitea"),
                     required=True)
@@ -631,6 +655,11 @@ def main():
     ap.add_argument("--repo", action="append", default=[])
     ap.add_argument("--branch", action="append", default=[])
     ARGS = ap.parse_args()
+    here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "openapi")
+    if ARGS.forge == "github":
+        SPEC = openapi.Spec(os.path.join(here, "github.json"))
+    elif ARGS.forge == "gitea":
+        SPEC = openapi.Spec(os.path.join(here, "gitea.json"), "/api/v1")
     for repo in ARGS.repo:
         STATE[repo] = {"branches": set(ARGS.branch), "pulls": []}
     srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
