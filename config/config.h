@@ -429,6 +429,7 @@ typedef struct strata_config_scan {
     /* Deadlines of one git network operation (a fetch, a push). */
     uint64_t fetch_timeout_ms; /* the whole operation; default 2m */
     uint64_t stall_timeout_ms; /* no byte in or out; default 30s */
+    int concurrency;           /* mirrors synced at once; 1..32, default 4 */
 } strata_config_scan;
 
 /* What strata signs its own outputs with (rebases). */

@@ -447,6 +447,8 @@ static const strata_config__field scan_section_fields[] = {
         fetch_timeout_ms, .def = "2m", .min = 1000),
     FLD("stall_timeout", STRATA_CF_DURATION, strata_config_scan,
         stall_timeout_ms, .def = "30s", .min = 1000),
+    FLD("concurrency", STRATA_CF_INT, strata_config_scan, concurrency,
+        .def = "4", .min = 1, .max = 32),
 };
 SCHEMA(scan_section, "scan", strata_config_scan, .pos_offset = -1,
        .name_offset = -1, .set_offset = -1);

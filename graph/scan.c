@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <uv.h>
+
 #include "graph-int.h"
 
 /* ---- one repository ------------------------------------------------- */
@@ -250,13 +252,34 @@ set_counts(json_t *entry, const strata_graph__repo_scan *rs)
     json_object_set_new(entry, "edges", json_integer(edges));
 }
 
+/* The source of repo's mirror. The configured URL with its credentials is
+ * for git only: the summary, the store and the graph name repo->url. */
+static void
+source_of(strata_vcs_source *src, const strata_graph__scan_ctx *sc,
+          const strata_config_repo *repo)
+{
+    memset(src, 0, sizeof(*src));
+    src->url = strata_config_repo_fetch_url(repo);
+    src->branch = repo->branch ? repo->branch : "main";
+    src->username = repo->username;
+    src->token = repo->token ? strata_secret_reveal(repo->token) : NULL;
+    src->ssh_key = repo->ssh_key_file;
+    src->timeout_ms = sc->cfg->scan.fetch_timeout_ms;
+    src->stall_ms = sc->cfg->scan.stall_timeout_ms;
+    src->cancel = sc->cancel;
+}
+
+/*
+ * Records repo's scan from its synced mirror vr (taken: freed here), or
+ * its sync failure (sync_error, vr NULL). Runs on the scan's own thread:
+ * every store write of a scan is here, in repository order.
+ */
 static int
 scan_repo(json_t *entry, strata_graph__scan_ctx *sc,
-          const strata_config_repo *repo, strata_error *err)
+          const strata_config_repo *repo, strata_vcs_repo *vr,
+          const char *sync_error, strata_error *err)
 {
     strata_graph__repo_scan rs = {0};
-    strata_vcs_source src = {0};
-    strata_error e = {0};
     json_t *doc = NULL;
     char *key = NULL, *doc_text = NULL;
     const char *old;
@@ -265,6 +288,7 @@ scan_repo(json_t *entry, strata_graph__scan_ctx *sc,
 
     rs.sc = sc;
     rs.repo = repo;
+    rs.vr = vr;
     rs.errors = json_object_get(entry, "errors");
     rs.named = strata_strmap_new();
     rs.done = strata_strmap_new();
@@ -277,19 +301,9 @@ scan_repo(json_t *entry, strata_graph__scan_ctx *sc,
             strata_strmap_put(rs.named, p, (void *) repo->images[i].name);
         free(p);
     }
-    /* The configured URL with its credentials is for git only: the
-     * summary, the store and the graph name repo->url, which has none. */
-    src.url = strata_config_repo_fetch_url(repo);
-    src.branch = repo->branch ? repo->branch : "main";
-    src.username = repo->username;
-    src.token = repo->token ? strata_secret_reveal(repo->token) : NULL;
-    src.ssh_key = repo->ssh_key_file;
-    src.timeout_ms = sc->cfg->scan.fetch_timeout_ms;
-    src.stall_ms = sc->cfg->scan.stall_timeout_ms;
-    src.cancel = sc->cancel;
-    if (strata_vcs_sync(&rs.vr, &src, sc->cache_dir, &e) != 0) {
-        json_object_set_new(entry, "error", json_string(e.msg));
-        json_array_append_new(rs.errors, json_string(e.msg));
+    if (vr == NULL) {
+        json_object_set_new(entry, "error", json_string(sync_error));
+        json_array_append_new(rs.errors, json_string(sync_error));
         goto out;
     }
     rs.head = strata_vcs_repo_head(rs.vr);
@@ -344,6 +358,74 @@ strata_graph_default_cache_dir(const char *state)
     return strata_xasprintf("%.*s/cache/git", (int) (slash - state), state);
 }
 
+/* ---- syncing ahead ----------------------------------------------------
+ *
+ * Fetching is most of a scan's time and each repository's is its own, so
+ * threads sync the mirrors ahead (cfg->scan.concurrency of them) while
+ * this thread records each repository, in order, in the store: the store
+ * sees one writer and the summary the configuration's order. At most
+ * twice as many mirrors as threads are open ahead of the writer, so a
+ * fleet of thousands holds a handful of repositories at a time.
+ */
+
+typedef struct synced {
+    strata_vcs_repo *vr; /* the synced mirror, or NULL */
+    char *error;         /* why it could not be synced, or NULL */
+    int ready;
+} synced;
+
+typedef struct syncer {
+    strata_graph__scan_ctx *sc;
+    synced *slots;
+    size_t n;        /* repositories */
+    size_t next;     /* the next one a thread syncs */
+    size_t consumed; /* the ones the writer is done with */
+    size_t window;   /* synced ahead of the writer, at most */
+    int stop;        /* the writer stopped on a store failure */
+    uv_mutex_t mu;
+    uv_cond_t cond;
+} syncer;
+
+static void
+sync_one(synced *slot, strata_graph__scan_ctx *sc,
+         const strata_config_repo *repo)
+{
+    strata_vcs_source src;
+    strata_error e = {0};
+
+    if (strata_vcs_cancel_is_set(sc->cancel)) {
+        slot->error = strata_xstrdup("cancelled");
+        return;
+    }
+    source_of(&src, sc, repo);
+    if (strata_vcs_sync(&slot->vr, &src, sc->cache_dir, &e) != 0) {
+        slot->vr = NULL;
+        slot->error = strata_xstrdup(e.msg);
+    }
+}
+
+static void
+syncer_thread(void *arg)
+{
+    syncer *y = arg;
+    size_t i;
+
+    uv_mutex_lock(&y->mu);
+    for (;;) {
+        while (!y->stop && y->next < y->n && y->next >= y->consumed + y->window)
+            uv_cond_wait(&y->cond, &y->mu);
+        if (y->stop || y->next >= y->n)
+            break;
+        i = y->next++;
+        uv_mutex_unlock(&y->mu);
+        sync_one(&y->slots[i], y->sc, &y->sc->cfg->repos[i]);
+        uv_mutex_lock(&y->mu);
+        y->slots[i].ready = 1;
+        uv_cond_broadcast(&y->cond);
+    }
+    uv_mutex_unlock(&y->mu);
+}
+
 int
 strata_graph_scan(json_t **summary, strata_store *st,
                   const strata_config_data *cfg,
@@ -352,7 +434,9 @@ strata_graph_scan(json_t **summary, strata_store *st,
     strata_graph__scan_ctx sc = {0};
     json_t *repos = json_array();
     char *cache = NULL;
-    size_t i;
+    syncer y = {0};
+    uv_thread_t *threads;
+    size_t i, nthreads;
     int rc = 0;
 
     *summary = json_pack("{s:o}", "repos", repos);
@@ -364,20 +448,70 @@ strata_graph_scan(json_t **summary, strata_store *st,
     sc.max_size = opts && opts->max_size ? opts->max_size : STRATA_DF_MAX_SIZE;
     sc.cancel = opts != NULL ? opts->cancel : NULL;
     sc.ids = strata_strmap_new();
-    for (i = 0; i < cfg->n_repos && rc == 0; i++) {
+
+    nthreads = cfg->scan.concurrency > 0 ? (size_t) cfg->scan.concurrency : 1;
+    if (nthreads > cfg->n_repos)
+        nthreads = cfg->n_repos;
+    y.sc = &sc;
+    y.n = cfg->n_repos;
+    y.window = 2 * (nthreads > 0 ? nthreads : 1);
+    y.slots = strata_xcalloc(y.n + 1, sizeof(*y.slots));
+    threads = strata_xcalloc(nthreads + 1, sizeof(*threads));
+    uv_mutex_init(&y.mu);
+    uv_cond_init(&y.cond);
+    for (i = 0; i < nthreads; i++)
+        if (uv_thread_create(&threads[i], syncer_thread, &y) != 0)
+            break;
+    nthreads = i;
+
+    for (i = 0; i < cfg->n_repos; i++) {
         const strata_config_repo *repo = &cfg->repos[i];
         json_t *entry = json_pack(
             "{s:s, s:s, s:n, s:n, s:i, s:i, s:i, s:i, s:[]}", "url", repo->url,
             "branch", repo->branch ? repo->branch : "main", "commit", "error",
             "dockerfiles", 0, "parsed", 0, "skipped", 0, "edges", 0, "errors");
+        synced *slot = &y.slots[i];
 
         json_array_append_new(repos, entry);
-        if (strata_vcs_cancel_is_set(sc.cancel)) {
-            json_object_set_new(entry, "error", json_string("cancelled"));
-            continue;
+        if (nthreads == 0) {
+            sync_one(slot, &sc, repo); /* no thread could start */
+        } else {
+            uv_mutex_lock(&y.mu);
+            while (!slot->ready)
+                uv_cond_wait(&y.cond, &y.mu);
+            uv_mutex_unlock(&y.mu);
         }
-        rc = scan_repo(entry, &sc, repo, err);
+        if (rc == 0)
+            rc = scan_repo(entry, &sc, repo, slot->vr,
+                           slot->error ? slot->error : "not synced", err);
+        else
+            strata_vcs_repo_free(slot->vr);
+        slot->vr = NULL;
+        free(slot->error);
+        slot->error = NULL;
+        uv_mutex_lock(&y.mu);
+        y.consumed = i + 1;
+        if (rc != 0) {
+            /* A store failure ends the scan; the threads stop. */
+            y.stop = 1;
+            uv_cond_broadcast(&y.cond);
+            uv_mutex_unlock(&y.mu);
+            break;
+        }
+        uv_cond_broadcast(&y.cond);
+        uv_mutex_unlock(&y.mu);
     }
+    for (i = 0; i < nthreads; i++)
+        uv_thread_join(&threads[i]);
+    /* Mirrors synced ahead of a scan that stopped. */
+    for (i = 0; i < y.n; i++) {
+        strata_vcs_repo_free(y.slots[i].vr);
+        free(y.slots[i].error);
+    }
+    uv_cond_destroy(&y.cond);
+    uv_mutex_destroy(&y.mu);
+    free(threads);
+    free(y.slots);
     strata_strmap_free(sc.ids);
     free(cache);
     return rc;

@@ -233,6 +233,51 @@ read_head(char hex[STRATA_VCS_OID_HEXSZ], strata_vcs_repo *repo,
     return 0;
 }
 
+/*
+ * Whether the remote's branch is still at the mirror's head, asked as
+ * `git ls-remote` does (one round trip, nothing downloaded): 1 when it is,
+ * 0 when it moved or is gone (the fetch then does the rest), or a negative
+ * code when the remote cannot be asked, with the fetch's own error. A
+ * fleet's rescan fetches only the repositories that moved.
+ */
+static int
+remote_unmoved(strata_vcs_repo *repo, strata_error *err)
+{
+    git_remote_callbacks cb;
+    git_remote *remote = NULL;
+    const git_remote_head **heads;
+    strata_vcs__auth auth;
+    char *name;
+    char hex[STRATA_VCS_OID_HEXSZ];
+    size_t n, i;
+    int rc;
+
+    if (repo->old_head[0] == '\0')
+        return 0;
+    if ((rc = strata_vcs__remote(&remote, repo, err)) < 0)
+        return rc;
+    name = strata_xasprintf("refs/heads/%s", repo->branch);
+    strata_vcs__callbacks(&cb, &auth, repo);
+    rc = git_remote_connect(remote, GIT_DIRECTION_FETCH, &cb, NULL, NULL);
+    if (rc == 0)
+        rc = git_remote_ls(&heads, &n, remote);
+    if (rc < 0) {
+        rc = strata_vcs__error(err, rc, repo, &auth, "fetching");
+    } else {
+        for (i = 0; i < n; i++)
+            if (strcmp(heads[i]->name, name) == 0) {
+                git_oid_tostr(hex, sizeof(hex), &heads[i]->oid);
+                rc = strcmp(hex, repo->old_head) == 0;
+                break;
+            }
+    }
+    git_remote_disconnect(remote);
+    strata_vcs__done(&auth);
+    git_remote_free(remote);
+    free(name);
+    return rc;
+}
+
 /* Fetches the branch into refs/remotes/origin/<branch>, with prune. */
 static int
 fetch_branch(strata_vcs_repo *repo, strata_error *err)
@@ -336,7 +381,8 @@ strata_vcs_sync(strata_vcs_repo **out, const strata_vcs_source *src,
     }
     if (read_head(repo->old_head, repo, NULL) < 0)
         repo->old_head[0] = '\0'; /* the branch is new to this mirror */
-    if ((rc = fetch_branch(repo, err)) < 0)
+    if ((rc = remote_unmoved(repo, err)) < 0 ||
+        (rc == 0 && (rc = fetch_branch(repo, err)) < 0))
         goto out;
     rc = read_head(repo->head, repo, err);
 out:
