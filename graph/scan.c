@@ -211,20 +211,22 @@ reconfigured_files(strata_graph__repo_scan *rs, strata_error *err)
  * JSON); a store error is returned, never taken for "never scanned".
  */
 static int
-load_doc(json_t **out, strata_store *st, const char *key, strata_error *err)
+load_doc(json_t **out, char **out_text, strata_store *st, const char *key,
+         strata_error *err)
 {
     char *text = NULL;
     json_t *doc = NULL;
     int rc = strata_store_meta_get(&text, st, key, err);
 
     *out = NULL;
+    *out_text = NULL;
     if (rc == STRATA_ENOTFOUND)
         strata_error_clear(err);
     else if (rc != 0)
         return rc;
     if (text != NULL)
         doc = json_loads(text, 0, NULL);
-    free(text);
+    *out_text = text;
     if (!json_is_object(doc)) {
         json_decref(doc);
         doc = json_object();
@@ -281,7 +283,7 @@ scan_repo(json_t *entry, strata_graph__scan_ctx *sc,
 {
     strata_graph__repo_scan rs = {0};
     json_t *doc = NULL;
-    char *key = NULL, *doc_text = NULL;
+    char *key = NULL, *doc_text = NULL, *old_text = NULL;
     const char *old;
     size_t i;
     int rc = 0, fallback = 1, in_tx = 0;
@@ -310,7 +312,7 @@ scan_repo(json_t *entry, strata_graph__scan_ctx *sc,
     json_object_set_new(entry, "commit", json_string(rs.head));
 
     key = strata_xasprintf(STRATA_GRAPH_SCAN_META "%s", repo->url);
-    if ((rc = load_doc(&doc, sc->st, key, err)) != 0)
+    if ((rc = load_doc(&doc, &old_text, sc->st, key, err)) != 0)
         goto out;
     rs.files = json_object_get(doc, "files");
     old = json_string_value(json_object_get(doc, "commit"));
@@ -329,8 +331,11 @@ scan_repo(json_t *entry, strata_graph__scan_ctx *sc,
         goto out;
     json_object_set_new(doc, "commit", json_string(rs.head));
     doc_text = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
-    if ((rc = strata_store_meta_set(sc->st, key, doc_text, err)) != 0 ||
-        (rc = strata_store_commit(sc->st, err)) != 0)
+    /* An unmoved, unchanged repository writes nothing. */
+    if ((old_text == NULL || strcmp(old_text, doc_text) != 0) &&
+        (rc = strata_store_meta_set(sc->st, key, doc_text, err)) != 0)
+        goto out;
+    if ((rc = strata_store_commit(sc->st, err)) != 0)
         goto out;
     in_tx = 0;
     set_counts(entry, &rs);
@@ -338,6 +343,7 @@ out:
     if (in_tx)
         strata_store_rollback(sc->st);
     free(doc_text);
+    free(old_text);
     json_decref(doc);
     free(key);
     strata_strmap_free(rs.done);
