@@ -314,6 +314,33 @@ catalog_fields(json_t *row, ctx *c, const strata_report__edge *e,
                         str_or_null(strata_catalog_team_of(cat, e->child)));
 }
 
+/*
+ * The catalog entry of base (the graph's name: an upstream's), also when
+ * the catalog names it through a registry alias (registries[].aliases):
+ * the base is then looked up under each alias of its registry.
+ */
+static const strata_catalog_entry *
+catalog_entry(const strata_report_options *opts, const char *base)
+{
+    const strata_catalog *cat = opts ? opts->catalog : NULL;
+    const strata_catalog_entry *entry = strata_catalog_lookup(cat, base);
+    const strata_config_data *cfg = opts ? opts->cfg : NULL;
+    size_t i, n;
+
+    for (i = 0;
+         entry == NULL && cat != NULL && cfg != NULL && i < cfg->n_aliases;
+         i++) {
+        n = strlen(cfg->aliases[i].to);
+        if (strncmp(base, cfg->aliases[i].to, n) == 0 && base[n] == '/') {
+            char *as = strata_xasprintf("%s%s", cfg->aliases[i].from, base + n);
+
+            entry = strata_catalog_lookup(cat, as);
+            free(as);
+        }
+    }
+    return entry;
+}
+
 /* Does running item (ref, digest) run image? */
 static int
 runs_image(ctx *c, const char *image, const char *ref_text, const char *digest)
@@ -462,7 +489,7 @@ strata_report_stale(json_t **out, strata_store *st, const strata_graph *g,
             json_decref(running);
             continue;
         }
-        entry = strata_catalog_lookup(opts ? opts->catalog : NULL, e->parent);
+        entry = catalog_entry(opts, e->parent);
         row = json_object();
         json_object_set_new(row, "image", json_string(e->child));
         json_object_set_new(row, "image_kind",

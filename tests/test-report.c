@@ -428,6 +428,66 @@ TEST(stale_rows)
     world_release(&w);
 }
 
+/*
+ * registries[].aliases: a base watched, and listed in the catalog, under
+ * a mirror's name is the base the graph has under its upstream's name.
+ * Without the aliases the same rows say the base is not watched.
+ */
+TEST(stale_through_a_mirror)
+{
+    static const char yaml[] =
+        "registries:\n"
+        "  - {host: docker.io, aliases: [mirror.gcr.io]}\n";
+    static const char catalog[] = "bases:\n"
+                                  "  - ref: mirror.gcr.io/library/redis:7\n"
+                                  "    tier: gold\n"
+                                  "    max_age: 7d\n";
+    const char *mirror = "mirror.gcr.io/library/redis:7";
+    strata_report_options opts = {0};
+    strata_config *config = NULL;
+    strata_error err = {0};
+    const json_t *row;
+    json_t *r = NULL;
+    world w;
+
+    world_init(&w);
+    strata_catalog_free(w.cat);
+    w.cat = NULL;
+    CHECK_OK(strata_catalog_load_string(&w.cat, catalog, strlen(catalog),
+                                        "catalog.yaml", "/", NULL, &err),
+             &err);
+    CHECK_OK(strata_config_load_string(&config, yaml, strlen(yaml), "t.yaml",
+                                       "/", NULL, &err),
+             &err);
+    CHECK_OK(strata_store_watch_add(NULL, w.st, mirror, NULL, &err), &err);
+    observe(w.st, &w.clk, T0, mirror, D("7"), NULL);
+    observe(w.st, &w.clk, T0 + 10 * DAY, mirror, D("8"), NULL);
+    edge(w.g, "registry.example.com/acme/cache:latest",
+         "docker.io/library/redis:7", D("7"), 1);
+    opts.catalog = w.cat;
+    opts.now_ms = T0 + 30 * DAY;
+    opts.cfg = strata_config_data_get(config);
+    CHECK_OK(strata_report_stale(&r, w.st, w.g, &opts, &err), &err);
+    row = row_of(r, "registry.example.com/acme/cache:latest");
+    CHECK_STR_EQ(sfield(row, "base"), "docker.io/library/redis:7");
+    CHECK_STR_EQ(sfield(row, "watch"), mirror);
+    CHECK_STR_EQ(sfield(row, "current"), D("8"));
+    CHECK_EQ(ifield(row, "updates_behind"), 1);
+    CHECK_STR_EQ(sfield(row, "status"), "stale");
+    CHECK_STR_EQ(sfield(row, "class"), "golden");
+    CHECK_STR_EQ(sfield(row, "tier"), "gold");
+    json_decref(r);
+
+    opts.cfg = NULL;
+    CHECK_OK(strata_report_stale(&r, w.st, w.g, &opts, &err), &err);
+    row = row_of(r, "registry.example.com/acme/cache:latest");
+    CHECK_STR_EQ(sfield(row, "reason"), "base not watched");
+    CHECK_STR_EQ(sfield(row, "class"), "non-golden");
+    json_decref(r);
+    strata_config_free(config);
+    world_release(&w);
+}
+
 TEST(stale_soak_and_max_age)
 {
     strata_report_options opts = {0};
@@ -1094,6 +1154,7 @@ main(int argc, char **argv)
     RUN(catalog_yaml_errors);
     RUN(stale_rows);
     RUN(stale_soak_and_max_age);
+    RUN(stale_through_a_mirror);
     RUN(stale_from_store_graph);
     RUN(stale_registry_lineage);
     RUN(running_list);
