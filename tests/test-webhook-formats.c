@@ -466,6 +466,19 @@ TEST(ecr)
     free(b64);
     free(basic);
     cfg.username = NULL;
+    {
+        const char *cn = "{\"detail-type\":\"ECR Image Action\",\"source\":"
+                         "\"aws.ecr\",\"account\":\"123456789012\",\"region\":"
+                         "\"cn-north-1\",\"detail\":{\"action-type\":\"PUSH\","
+                         "\"repository-name\":\"r\",\"image-tag\":\"1\"}}";
+
+        deliver(&d, &cfg, cn, strlen(cn), SECRET, NULL, NULL);
+        CHECK_OK(d.rc, &d.err);
+        CHECK_EQ(d.n, 1);
+        CHECK_STR_EQ(d.pushes[0].ref,
+                     "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/r:1");
+        delivery_free(&d);
+    }
     deliver(&d, &cfg,
             "{\"detail-type\":\"ECR Image Action\",\"source\":\"aws.ecr\","
             "\"account\":\"1/../x\",\"region\":\"us-west-2\",\"detail\":{"

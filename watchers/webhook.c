@@ -556,7 +556,8 @@ parse_ghcr(push_list *l, json_t *root, const char *registry,
         goto out;
     /* "ghcr.io/Owner/name:tag": GHCR names are lowercase. */
     cut = strlen(url);
-    if (strrchr(url, ':') > strrchr(url, '/'))
+    if (strrchr(url, ':') != NULL &&
+        (strrchr(url, '/') == NULL || strrchr(url, ':') > strrchr(url, '/')))
         cut = (size_t) (strrchr(url, ':') - url);
     if (strchr(url, '/') == NULL || strchr(url, '/') > url + cut) {
         rc = strata_error_set(err, STRATA_EPROTO,
@@ -625,7 +626,10 @@ parse_ecr(push_list *l, json_t *root, const char *registry, strata_error *err)
             return strata_error_set(err, STRATA_EPROTO,
                                     "webhook: 'account' or 'region' is not an "
                                     "AWS account id or region");
-        host = strata_xasprintf("%s.dkr.ecr.%s.amazonaws.com", account, region);
+        /* The China regions live under amazonaws.com.cn. */
+        host =
+            strata_xasprintf("%s.dkr.ecr.%s.amazonaws.com%s", account, region,
+                             strncmp(region, "cn-", 3) == 0 ? ".cn" : "");
     }
     rc = add_push(l, registry ? registry : host, repo, tag, digest,
                   "webhook detail", err);
