@@ -376,15 +376,67 @@ void
 strata_config__check_webhook(strata_config__ctx *ctx, void *obj,
                              const yaml_node_t *node)
 {
+    static const char *const header_keys[] = {"header", "username"};
+    static const char *const jwt_keys[] = {"keys", "audience",
+                                           "service_account"};
     const strata_config_webhook *w = obj;
     const yaml_node_t *reg = strata_config__lookup(ctx, node, "registry");
+    const char *kind = strata_config__webhook_names[w->kind];
+    int by_header = w->kind == STRATA_WEBHOOK_DISTRIBUTION ||
+                    w->kind == STRATA_WEBHOOK_HARBOR ||
+                    w->kind == STRATA_WEBHOOK_CLOUDEVENTS ||
+                    w->kind == STRATA_WEBHOOK_ECR ||
+                    w->kind == STRATA_WEBHOOK_ACR;
+    int gar = w->kind == STRATA_WEBHOOK_ARTIFACT_REGISTRY;
+    size_t i;
 
     /* A git push names its repository; no registry applies. */
     if (STRATA_WEBHOOK_IS_GIT(w->kind) && reg != NULL)
         strata_config__at(ctx, reg,
                           "'registry' does not apply to a '%s' webhook (a git "
                           "push webhook)",
-                          strata_config__webhook_names[w->kind]);
+                          kind);
+    else if (gar && reg != NULL)
+        strata_config__at(ctx, reg,
+                          "'registry' does not apply to an "
+                          "'artifact-registry' webhook (its tags name "
+                          "their host)");
+    for (i = 0; i < 2 && !by_header; i++) {
+        const yaml_node_t *k = strata_config__lookup(ctx, node, header_keys[i]);
+
+        if (k != NULL)
+            strata_config__at(ctx, k,
+                              "'%s' does not apply to a '%s' webhook "
+                              "(distribution, harbor, cloudevents, ecr and "
+                              "acr read the secret from a header)",
+                              header_keys[i], kind);
+    }
+    if (w->header != NULL && w->username != NULL)
+        strata_config__at(ctx, strata_config__lookup(ctx, node, "header"),
+                          "'header' and 'username' exclude each other (basic "
+                          "auth is in the Authorization header)");
+    for (i = 0; i < 3 && !gar; i++) {
+        const yaml_node_t *k = strata_config__lookup(ctx, node, jwt_keys[i]);
+
+        if (k != NULL)
+            strata_config__at(ctx, k,
+                              "'%s' applies only to an 'artifact-registry' "
+                              "webhook",
+                              jwt_keys[i]);
+    }
+    if (gar && (w->keys != NULL) != (w->audience != NULL))
+        strata_config__at(ctx, node,
+                          "an 'artifact-registry' webhook needs both 'keys' "
+                          "and 'audience' to verify Google's token");
+    if (gar && w->service_account != NULL && w->keys == NULL)
+        strata_config__at(ctx, node,
+                          "'service_account' needs 'keys' and 'audience'");
+    if (w->secret == NULL && !(gar && w->keys != NULL))
+        strata_config__at(ctx, node,
+                          gar ? "an 'artifact-registry' webhook needs 'keys' "
+                                "and 'audience' (Google's signed token) or "
+                                "'secret' (a token in the push URL)"
+                              : "webhook needs 'secret'");
 }
 
 /*

@@ -368,7 +368,13 @@ typedef enum strata_config_webhook_kind {
     STRATA_WEBHOOK_DISTRIBUTION = 0, /* CNCF distribution notifications */
     STRATA_WEBHOOK_DOCKERHUB,
     STRATA_WEBHOOK_HARBOR,
-    STRATA_WEBHOOK_GENERIC, /* X-Strata-Signature: sha256=HMAC */
+    STRATA_WEBHOOK_GENERIC,     /* X-Strata-Signature: sha256=HMAC */
+    STRATA_WEBHOOK_CLOUDEVENTS, /* CloudEvents 1.0 (Harbor 2.8+) */
+    STRATA_WEBHOOK_QUAY,
+    STRATA_WEBHOOK_GHCR, /* GitHub registry_package / package events */
+    STRATA_WEBHOOK_ECR,  /* EventBridge API destination */
+    STRATA_WEBHOOK_ACR,
+    STRATA_WEBHOOK_ARTIFACT_REGISTRY, /* Pub/Sub push */
     /* Git push webhooks (POST /hooks/git/NAME): a rescan of the
      * repositories pushed to. */
     STRATA_WEBHOOK_GITHUB, /* X-Hub-Signature-256 */
@@ -385,6 +391,11 @@ typedef struct strata_config_webhook {
     int kind;                    /* a strata_config_webhook_kind */
     const strata_secret *secret; /* token, auth header value or HMAC key */
     const char *registry;        /* host for every push, or NULL */
+    const char *header;          /* the header carrying the secret, or NULL */
+    const char *username; /* basic auth user (secret: password), or NULL */
+    const char *keys;     /* artifact-registry: JWKS / PEM file, or NULL */
+    const char *audience; /* artifact-registry: the token's aud */
+    const char *service_account; /* artifact-registry: its email, or NULL */
 } strata_config_webhook;
 
 typedef struct strata_config_api {

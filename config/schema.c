@@ -914,7 +914,8 @@ SCHEMA(notify, "notification", strata_config_notify,
 
 /* In the order of strata_config_webhook_kind. */
 const char *const strata_config__webhook_names[] = {
-    "distribution", "dockerhub", "harbor", "generic",
+    "distribution", "dockerhub", "harbor", "generic", "cloudevents",
+    "quay",         "ghcr",      "ecr",    "acr",     "artifact-registry",
     "github",       "gitlab",    "gitea",  NULL};
 
 static const strata_config__field webhook_fields[] = {
@@ -922,10 +923,18 @@ static const strata_config__field webhook_fields[] = {
         .flags = STRATA_CF_REQUIRED | STRATA_CF_NONEMPTY),
     FLD("kind", STRATA_CF_ENUM, strata_config_webhook, kind,
         .flags = STRATA_CF_REQUIRED, .names = strata_config__webhook_names),
-    FLD("secret", STRATA_CF_SECRET, strata_config_webhook, secret,
-        .flags = STRATA_CF_REQUIRED),
+    FLD("secret", STRATA_CF_SECRET, strata_config_webhook, secret),
     FLD("registry", STRATA_CF_STRING, strata_config_webhook, registry,
         .flags = STRATA_CF_NONEMPTY),
+    FLD("header", STRATA_CF_STRING, strata_config_webhook, header,
+        .flags = STRATA_CF_NONEMPTY),
+    FLD("username", STRATA_CF_STRING, strata_config_webhook, username,
+        .flags = STRATA_CF_NONEMPTY),
+    FLD("keys", STRATA_CF_PATH, strata_config_webhook, keys),
+    FLD("audience", STRATA_CF_STRING, strata_config_webhook, audience,
+        .flags = STRATA_CF_NONEMPTY),
+    FLD("service_account", STRATA_CF_STRING, strata_config_webhook,
+        service_account, .flags = STRATA_CF_NONEMPTY),
 };
 SCHEMA(webhook, "webhook", strata_config_webhook,
        .pos_offset = offsetof(strata_config_webhook, pos), .name_offset = -1,

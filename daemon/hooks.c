@@ -39,6 +39,13 @@ find_hook(strata_api_req *req, strata_daemon *d, const char *name, int git)
     return NULL;
 }
 
+/* Any other header for the webhook parser (watchers.h's getter). */
+static char *
+req_header(void *arg, const char *name)
+{
+    return strata_api_req_header(arg, name);
+}
+
 void
 strata_daemon__registry_hook(strata_api_req *req, void *arg)
 {
@@ -58,11 +65,18 @@ strata_daemon__registry_hook(strata_api_req *req, void *arg)
     wc.kind = (strata_watchers_webhook_kind) hook->kind;
     wc.secret = strata_secret_reveal(hook->secret);
     wc.registry = hook->registry;
+    wc.header = hook->header;
+    wc.username = hook->username;
+    wc.keys = hook->keys;
+    wc.audience = hook->audience;
+    wc.service_account = hook->service_account;
     wr.body = strata_api_req_body(req, &wr.body_len);
     wr.authorization = auth = strata_api_req_header(req, "authorization");
     wr.token = token = strata_api_req_header(req, "x-strata-token");
     wr.signature = sig = strata_api_req_header(req, "x-strata-signature");
     wr.query = strata_api_req_query_string(req);
+    wr.header = req_header;
+    wr.header_arg = req;
     if (strata_watchers_webhook_parse(&pushes, &n, &wc, &wr, &err) != 0) {
         log_warn("webhook '%s': %s", name, err.msg);
         strata_api_respond_error(req, err.code == STRATA_EAUTH ? 401 : 400,

@@ -18,6 +18,7 @@ pkgs=(
   # real services and peers the tests start on loopback
   docker-registry git apache2-utils skopeo buildah python3 python3-jwt
   python3-cryptography python3-aiosmtpd sqlite3 curl ca-certificates
+  openssl  # keys and signatures in tests/e2e (sign.sh, webhook-formats.sh)
   wrk  # bounded load in tests/test-api.c
   chromium  # renders the HTML report (tests/report/browser.sh), runs the dashboard (tests/dashboard/)
   # the man pages rendered and the completions run in their shells

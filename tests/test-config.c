@@ -620,6 +620,77 @@ TEST(api_listen_needs_token_off_loopback)
     CHECK(!strata_config_listen_is_loopback("localhost.evil.com:1"));
 }
 
+/* The registry webhook kinds of issue 24 and the keys each one takes. */
+TEST(registry_webhook_kinds)
+{
+    result r;
+    const strata_config_data *d = load_ok(
+        &r,
+        "api:\n  webhooks:\n"
+        "    - {name: ce, kind: cloudevents, secret: s}\n"
+        "    - {name: q, kind: quay, secret: s}\n"
+        "    - {name: g, kind: ghcr, secret: s}\n"
+        "    - {name: e, kind: ecr, secret: s, header: x-api-key}\n"
+        "    - {name: a, kind: acr, secret: s, username: hook}\n"
+        "    - {name: p, kind: artifact-registry, keys: /etc/google.json,\n"
+        "       audience: \"https://strata.example/hooks/registry/p\",\n"
+        "       service_account: push@p.iam.gserviceaccount.com}\n"
+        "    - {name: t, kind: artifact-registry, secret: s}\n"
+        "    - {name: gh, kind: github, secret: s}\n",
+        "/");
+
+    CHECK_EQ(d->api.n_webhooks, 8);
+    CHECK_EQ(d->api.webhooks[0].kind, STRATA_WEBHOOK_CLOUDEVENTS);
+    CHECK_EQ(d->api.webhooks[2].kind, STRATA_WEBHOOK_GHCR);
+    CHECK_STR_EQ(d->api.webhooks[3].header, "x-api-key");
+    CHECK_STR_EQ(d->api.webhooks[4].username, "hook");
+    CHECK_EQ(d->api.webhooks[5].kind, STRATA_WEBHOOK_ARTIFACT_REGISTRY);
+    CHECK(d->api.webhooks[5].secret == NULL);
+    CHECK_STR_EQ(d->api.webhooks[5].keys, "/etc/google.json");
+    CHECK_STR_EQ(d->api.webhooks[5].service_account,
+                 "push@p.iam.gserviceaccount.com");
+    /* The registry kinds are not git kinds, and github still is. */
+    for (size_t i = 0; i < 7; i++)
+        CHECK(!STRATA_WEBHOOK_IS_GIT(d->api.webhooks[i].kind));
+    CHECK(STRATA_WEBHOOK_IS_GIT(d->api.webhooks[7].kind));
+    result_free(&r);
+    load_one_problem("api:\n  webhooks:\n    - {name: q, kind: quay}\n",
+                     "test.yaml:3:7: webhook needs 'secret'");
+    load_one_problem("api:\n  webhooks:\n    - {name: p, kind: "
+                     "artifact-registry}\n",
+                     "test.yaml:3:7: an 'artifact-registry' webhook needs "
+                     "'keys' and 'audience' (Google's signed token) or "
+                     "'secret' (a token in the push URL)");
+    load_one_problem("api:\n  webhooks:\n    - {name: p, kind: "
+                     "artifact-registry, keys: /k.json}\n",
+                     "test.yaml:3:7: an 'artifact-registry' webhook needs "
+                     "both 'keys' and 'audience' to verify Google's token");
+    load_one_problem("api:\n  webhooks:\n    - {name: q, kind: quay, "
+                     "secret: s, header: x-token}\n",
+                     "test.yaml:3:48: 'header' does not apply to a 'quay' "
+                     "webhook (distribution, harbor, cloudevents, ecr and acr "
+                     "read the secret from a header)");
+    load_one_problem("api:\n  webhooks:\n    - {name: e, kind: ecr, "
+                     "secret: s, header: x-api-key, username: u}\n",
+                     "test.yaml:3:47: 'header' and 'username' exclude each "
+                     "other (basic auth is in the Authorization header)");
+    load_one_problem("api:\n  webhooks:\n    - {name: e, kind: ecr, "
+                     "secret: s, audience: a}\n",
+                     "test.yaml:3:49: 'audience' applies only to an "
+                     "'artifact-registry' webhook");
+    load_one_problem("api:\n  webhooks:\n    - {name: p, kind: "
+                     "artifact-registry, secret: s, registry: x.io}\n",
+                     "test.yaml:3:63: 'registry' does not apply to an "
+                     "'artifact-registry' webhook (its tags name their "
+                     "host)");
+    load_one_problem("api:\n  webhooks:\n    - {name: p, kind: gcr, "
+                     "secret: s}\n",
+                     "test.yaml:3:23: unknown value 'gcr' for 'kind' "
+                     "(expected one of: distribution, dockerhub, harbor, "
+                     "generic, cloudevents, quay, ghcr, ecr, acr, "
+                     "artifact-registry, github, gitlab, gitea)");
+}
+
 TEST(yaml_syntax_and_shape)
 {
     load_one_problem("a: [1, 2\nb: c\n",
@@ -1860,6 +1931,7 @@ main(void)
     RUN(secrets_never_appear_in_problems);
     RUN(example_file_validates);
     RUN(api_listen_needs_token_off_loopback);
+    RUN(registry_webhook_kinds);
     RUN(yaml_syntax_and_shape);
     RUN(suggestions_and_enums);
     RUN(cross_section_rules);

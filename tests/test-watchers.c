@@ -386,7 +386,8 @@ static void
 deliver(delivery *d, strata_watchers_webhook_kind kind, const char *registry,
         const strata_watchers_webhook_request *req)
 {
-    strata_watchers_webhook_config cfg = {kind, SECRET, registry};
+    strata_watchers_webhook_config cfg = {
+        .kind = kind, .secret = SECRET, .registry = registry};
 
     memset(d, 0, sizeof(*d));
     d->rc =
@@ -438,9 +439,9 @@ TEST(webhook_kinds)
     CHECK_EQ(k, HARBOR);
     CHECK_STR_EQ(strata_watchers_webhook_kind_name(k), "harbor");
     CHECK_STR_EQ(strata_watchers_webhook_kind_name(GENERIC), "generic");
-    CHECK_EQ(strata_watchers_webhook_kind_parse(&k, "quay", &err),
+    CHECK_EQ(strata_watchers_webhook_kind_parse(&k, "gcr", &err),
              STRATA_EINVAL);
-    CHECK_CONTAINS(err.msg, "unknown webhook kind 'quay'");
+    CHECK_CONTAINS(err.msg, "unknown webhook kind 'gcr'");
 }
 
 TEST(webhook_distribution)
@@ -521,7 +522,7 @@ TEST(webhook_authorization)
     CHECK_EQ(d.rc, STRATA_EAUTH);
     /* No secret configured is a configuration error, not a pass. */
     {
-        strata_watchers_webhook_config cfg = {DIST, "", NULL};
+        strata_watchers_webhook_config cfg = {.kind = DIST, .secret = ""};
 
         req.authorization = "Bearer ";
         CHECK_EQ(

@@ -15,6 +15,26 @@ int strata_watchers__webhook_verify(const strata_watchers_webhook_config *cfg,
                                     const strata_watchers_webhook_request *req,
                                     strata_error *err);
 
+/*
+ * Decodes base64 (url: the base64url alphabet; '=' padding optional) into
+ * a new buffer of *out_len bytes (NUL-terminated, the caller's). -1 for
+ * anything else, *out NULL.
+ */
+int strata_watchers__base64_decode(unsigned char **out, size_t *out_len,
+                                   const char *in, size_t len, int url);
+
+/*
+ * Verifies jwt (the bearer token of a Pub/Sub push) with cfg->keys and
+ * its claims against cfg (webhook-jwt.c). STRATA_EAUTH when it does not
+ * verify; STRATA_EINVAL when no keys are configured or the file is bad.
+ */
+int strata_watchers__jwt_verify(const strata_watchers_webhook_config *cfg,
+                                const char *jwt, strata_error *err);
+
+/* The request header name (lowercase) as a new string, or NULL. */
+char *strata_watchers__header(const strata_watchers_webhook_request *req,
+                              const char *name);
+
 /* ---- the polling scheduler (poller.c, check.c) ------------------------- */
 
 #include "store.h"

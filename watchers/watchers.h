@@ -43,6 +43,30 @@ struct strata_store;
  *                 or one {"ref":..., "digest":...}, signed with
  *                 "X-Strata-Signature: sha256=HEX", the HMAC-SHA256 of the
  *                 raw body under the secret.
+ *   CLOUDEVENTS   CloudEvents 1.0, structured (application/cloudevents+json)
+ *                 or binary (ce-* headers, the body is the data): Harbor
+ *                 2.8+'s harbor.artifact.pushed, and Event Grid's
+ *                 Microsoft.ContainerRegistry.ImagePushed; other types give
+ *                 no pushes. Verified like DISTRIBUTION.
+ *   QUAY          Quay repository-push notification. Quay neither signs
+ *                 nor sends a header: the token travels in the URL, as for
+ *                 DOCKERHUB.
+ *   GHCR          GitHub "registry_package" / "package" events of a
+ *                 container package (X-GitHub-Event), signed with
+ *                 X-Hub-Signature-256: sha256=HMAC of the body.
+ *   ECR           Amazon ECR "ECR Image Action" events through an
+ *                 EventBridge API destination: its connection's API key
+ *                 header (cfg->header, the secret its value) or basic auth
+ *                 (cfg->username, the secret the password).
+ *   ACR           Azure Container Registry webhook ("action": "push"); its
+ *                 custom headers carry the secret, checked like ECR.
+ *   ARTIFACT_REGISTRY  Google Artifact Registry notifications through a
+ *                 Pub/Sub push subscription: the OIDC JWT Google signs
+ *                 (Authorization: Bearer, RS256 against cfg->keys, with
+ *                 cfg->audience), or "?token=SECRET" in the push URL.
+ * DISTRIBUTION, HARBOR, CLOUDEVENTS, ECR and ACR read the secret from
+ * cfg->header (Authorization by default; "Bearer " optional), or from
+ * basic auth when cfg->username is set.
  * Every comparison is constant-time; secrets never appear in messages.
  */
 typedef enum strata_watchers_webhook_kind {
@@ -50,9 +74,16 @@ typedef enum strata_watchers_webhook_kind {
     STRATA_WATCHERS_WEBHOOK_DOCKERHUB,
     STRATA_WATCHERS_WEBHOOK_HARBOR,
     STRATA_WATCHERS_WEBHOOK_GENERIC,
+    STRATA_WATCHERS_WEBHOOK_CLOUDEVENTS,
+    STRATA_WATCHERS_WEBHOOK_QUAY,
+    STRATA_WATCHERS_WEBHOOK_GHCR,
+    STRATA_WATCHERS_WEBHOOK_ECR,
+    STRATA_WATCHERS_WEBHOOK_ACR,
+    STRATA_WATCHERS_WEBHOOK_ARTIFACT_REGISTRY,
 } strata_watchers_webhook_kind;
 
-/* "distribution", "dockerhub", "harbor", "generic" -> kind; else EINVAL. */
+/* "distribution", "dockerhub", "harbor", "generic", "cloudevents",
+ * "quay", "ghcr", "ecr", "acr", "artifact-registry" -> kind; else EINVAL. */
 int strata_watchers_webhook_kind_parse(strata_watchers_webhook_kind *out,
                                        const char *name, strata_error *err);
 /* The name of a kind ("harbor"). Constant. */
@@ -69,6 +100,23 @@ typedef struct strata_watchers_webhook_config {
      * Harbor: resource_url). Docker Hub pushes are always docker.io.
      */
     const char *registry;
+    /*
+     * The header that carries the secret ("x-api-key"), NULL for
+     * Authorization; and the basic-auth user name (NULL: no basic auth).
+     * For the header-verified kinds above.
+     */
+    const char *header;
+    const char *username;
+    /*
+     * ARTIFACT_REGISTRY's JWT: a JWKS (Google's oauth2/v3/certs) or PEM
+     * public key file, the audience the push subscription names, and the
+     * service account whose email the token must carry (NULL: any). With
+     * keys set the secret may be NULL (then only a JWT passes).
+     */
+    const char *keys;
+    const char *audience;
+    const char *service_account;
+    int64_t now; /* seconds since the epoch for exp/iat; 0: the clock */
 } strata_watchers_webhook_config;
 
 /* One delivery as the HTTP layer received it (borrowed; NULL = absent). */
@@ -79,6 +127,13 @@ typedef struct strata_watchers_webhook_request {
     const char *token;         /* "X-Strata-Token" header */
     const char *signature;     /* "X-Strata-Signature" header */
     const char *query;         /* the URL query string, without '?' */
+    /*
+     * Any other header by lowercase name ("x-github-event", "ce-type",
+     * "content-type"), NULL when absent; the result is the caller's to
+     * free. NULL: no other headers.
+     */
+    char *(*header)(void *arg, const char *name);
+    void *header_arg;
 } strata_watchers_webhook_request;
 
 /* One push the delivery announced. */

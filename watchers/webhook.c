@@ -1,13 +1,16 @@
 /*
  * webhook.c - registry push webhooks: verify a delivery, then turn its
- * JSON body into (canonical reference with tag, digest) pushes. Each sender
- * kind has a verifier (a shared token compared in constant time, or an
+ * JSON body into (canonical reference with tag, digest) pushes: CNCF
+ * distribution, Docker Hub, Harbor, strata's generic shape, CloudEvents,
+ * Quay, GHCR, ECR (EventBridge), ACR and Artifact Registry (Pub/Sub push). Each
+ * sender kind has a verifier (a shared token compared in constant time, or an
  * HMAC-SHA256 of the raw body) and a parser for its payload shape; both
  * run before anything is trusted, and every field is type-checked, so a
  * malformed or forged delivery ends in STRATA_EAUTH or STRATA_EPROTO.
  * References go through the oci module, so a webhook's "ns/name" and a
  * configured "docker.io/ns/name:tag" compare equal.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -329,40 +332,37 @@ parse_dockerhub(push_list *l, json_t *root, strata_error *err)
     return add_push(l, NULL, repo, tag, NULL, "webhook", err);
 }
 
-/* Harbor: {"type":"PUSH_ARTIFACT","event_data":{"resources":[...], ...}}. */
+/*
+ * Harbor's event data, {"resources":[...], "repository":{...}}: the
+ * "event_data" of its default format and the "data" of its CloudEvents.
+ * prefix names data in messages ("event_data.").
+ */
 static int
-parse_harbor(push_list *l, json_t *root, const char *registry,
-             strata_error *err)
+parse_harbor_data(push_list *l, json_t *data, const char *registry,
+                  const char *prefix, strata_error *err)
 {
-    json_t *data, *resources, *repository, *res;
-    const char *type, *repo;
+    json_t *resources, *repository, *res;
+    const char *repo;
+    char rpath[64];
     size_t i;
     int rc;
 
-    rc = get_str(&type, root, "type", 1, "", err);
-    if (rc < 0)
-        return rc;
-    if (strcmp(type, "PUSH_ARTIFACT") != 0)
-        return 0;
-    if ((rc = get_obj(&data, root, "event_data", "", err)) < 0 ||
-        (rc = get_array(&resources, data, "resources", "event_data.", err)) <
-            0 ||
-        (rc = get_obj(&repository, data, "repository", "event_data.", err)) <
-            0 ||
-        (rc = get_str(&repo, repository, "repo_full_name", 1,
-                      "event_data.repository.", err)) < 0)
+    snprintf(rpath, sizeof(rpath), "%srepository.", prefix);
+    if ((rc = get_array(&resources, data, "resources", prefix, err)) < 0 ||
+        (rc = get_obj(&repository, data, "repository", prefix, err)) < 0 ||
+        (rc = get_str(&repo, repository, "repo_full_name", 1, rpath, err)) < 0)
         return rc;
     json_array_foreach (resources, i, res) {
         char path[64];
         const char *tag, *digest, *url, *host = registry;
         char *uhost = NULL;
 
-        snprintf(path, sizeof(path), "event_data.resources[%zu].", i);
+        snprintf(path, sizeof(path), "%sresources[%zu].", prefix, i);
         if (!json_is_object(res))
             return strata_error_set(err, STRATA_EPROTO,
-                                    "webhook: 'event_data.resources[%zu]' is "
-                                    "not an object",
-                                    i);
+                                    "webhook: '%sresources[%zu]' is not an "
+                                    "object",
+                                    prefix, i);
         if ((rc = get_str(&tag, res, "tag", 0, path, err)) < 0 ||
             (rc = get_str(&digest, res, "digest", 0, path, err)) < 0 ||
             (rc = get_str(&url, res, "resource_url", 0, path, err)) < 0)
@@ -377,13 +377,449 @@ parse_harbor(push_list *l, json_t *root, const char *registry,
                                     "registry host (set the endpoint's "
                                     "registry)",
                                     path);
-        snprintf(path, sizeof(path), "webhook event_data.resources[%zu]", i);
+        snprintf(path, sizeof(path), "webhook %sresources[%zu]", prefix, i);
         rc = add_push(l, host, repo, tag, digest, path, err);
         free(uhost);
         if (rc < 0)
             return rc;
     }
     return 0;
+}
+
+/* Harbor: {"type":"PUSH_ARTIFACT","event_data":{"resources":[...], ...}}. */
+static int
+parse_harbor(push_list *l, json_t *root, const char *registry,
+             strata_error *err)
+{
+    json_t *data;
+    const char *type;
+    int rc;
+
+    rc = get_str(&type, root, "type", 1, "", err);
+    if (rc < 0)
+        return rc;
+    if (strcmp(type, "PUSH_ARTIFACT") != 0)
+        return 0;
+    if ((rc = get_obj(&data, root, "event_data", "", err)) < 0)
+        return rc;
+    return parse_harbor_data(l, data, registry, "event_data.", err);
+}
+
+/*
+ * One Azure Container Registry event: {"action":"push","target":{
+ * "repository","tag","digest"},"request":{"host"}}, the body of its
+ * webhook and the data of Event Grid's ImagePushed. prefix as above.
+ */
+static int
+parse_acr_event(push_list *l, json_t *ev, const char *registry,
+                const char *prefix, strata_error *err)
+{
+    json_t *target, *request;
+    const char *action, *repo, *tag, *digest, *host = registry;
+    char tpath[64], rpath[64], what[64];
+    int rc;
+
+    snprintf(tpath, sizeof(tpath), "%starget.", prefix);
+    snprintf(rpath, sizeof(rpath), "%srequest.", prefix);
+    if ((rc = get_str(&action, ev, "action", 1, prefix, err)) < 0)
+        return rc;
+    /* ping, delete, chart_push, quarantine: nothing to watch. */
+    if (strcmp(action, "push") != 0)
+        return 0;
+    if ((rc = get_obj(&target, ev, "target", prefix, err)) < 0 ||
+        (rc = get_str(&repo, target, "repository", 1, tpath, err)) < 0 ||
+        (rc = get_str(&tag, target, "tag", 0, tpath, err)) < 0 ||
+        (rc = get_str(&digest, target, "digest", 0, tpath, err)) < 0)
+        return rc;
+    if (tag == NULL)
+        return 0; /* a push by digest */
+    if (host == NULL) {
+        if ((rc = get_obj(&request, ev, "request", prefix, err)) < 0 ||
+            (rc = get_str(&host, request, "host", 1, rpath, err)) < 0)
+            return rc;
+    }
+    snprintf(what, sizeof(what), "webhook %starget", prefix);
+    return add_push(l, host, repo, tag, digest, what, err);
+}
+
+/*
+ * Quay repository push: {"repository":"ns/name","docker_url":
+ * "quay.io/ns/name","updated_tags":["latest"]} (older Quay: a {tag: image
+ * id} object). Its other notifications (builds) have no updated_tags.
+ */
+static int
+parse_quay(push_list *l, json_t *root, const char *registry, strata_error *err)
+{
+    json_t *tags = json_object_get(root, "updated_tags"), *t;
+    const char *repo, *url, *host = registry, *key;
+    char *uhost = NULL;
+    size_t i;
+    int rc = 0;
+
+    if (tags == NULL)
+        return 0;
+    if (!json_is_array(tags) && !json_is_object(tags))
+        return strata_error_set(err, STRATA_EPROTO,
+                                "webhook: 'updated_tags' is not an array");
+    if ((rc = get_str(&repo, root, "repository", 1, "", err)) < 0 ||
+        (rc = get_str(&url, root, "docker_url", host == NULL, "", err)) < 0)
+        return rc;
+    if (host == NULL) {
+        if (strchr(url, '/') == NULL)
+            return strata_error_set(err, STRATA_EPROTO,
+                                    "webhook: 'docker_url' names no registry "
+                                    "host (set the endpoint's registry)");
+        host = uhost = strata_xstrndup(url, strcspn(url, "/"));
+    }
+    if (json_is_array(tags)) {
+        json_array_foreach (tags, i, t) {
+            char what[64];
+
+            if (!json_is_string(t)) {
+                rc = strata_error_set(err, STRATA_EPROTO,
+                                      "webhook: 'updated_tags[%zu]' is not a "
+                                      "string",
+                                      i);
+                break;
+            }
+            snprintf(what, sizeof(what), "webhook updated_tags[%zu]", i);
+            rc = add_push(l, host, repo, json_string_value(t), NULL, what, err);
+            if (rc < 0)
+                break;
+        }
+    } else {
+        json_object_foreach (tags, key, t) {
+            /* The values are image ids, not manifest digests. */
+            rc =
+                add_push(l, host, repo, key, NULL, "webhook updated_tags", err);
+            if (rc < 0)
+                break;
+        }
+    }
+    free(uhost);
+    return rc;
+}
+
+/*
+ * GitHub's "registry_package" and "package" events of a container
+ * package (GHCR): {"action":"published","registry_package":{
+ * "package_type":"CONTAINER","package_version":{"package_url":
+ * "ghcr.io/owner/name:tag","container_metadata":{"tag":{"name","digest"}}}}}.
+ * Pings, other events and other packages give no pushes.
+ */
+static int
+parse_ghcr(push_list *l, json_t *root, const char *registry,
+           const strata_watchers_webhook_request *req, strata_error *err)
+{
+    char *event = strata_watchers__header(req, "x-github-event");
+    const char *key, *action, *ptype, *eco, *url, *tag, *digest;
+    json_t *pkg, *ver, *meta, *tobj;
+    char path[64], vpath[80], tpath[120], *repo = NULL, *host = NULL;
+    size_t cut;
+    int rc = 0;
+
+    if (event == NULL)
+        return strata_error_set(err, STRATA_EPROTO,
+                                "webhook has no X-GitHub-Event header");
+    if (strcmp(event, "registry_package") == 0)
+        key = "registry_package";
+    else if (strcmp(event, "package") == 0)
+        key = "package";
+    else
+        goto out; /* ping and anything else */
+    snprintf(path, sizeof(path), "%s.", key);
+    snprintf(vpath, sizeof(vpath), "%s.package_version.", key);
+    snprintf(tpath, sizeof(tpath), "%s.package_version.container_metadata.tag.",
+             key);
+    if ((rc = get_str(&action, root, "action", 1, "", err)) < 0)
+        goto out;
+    if (strcmp(action, "published") != 0 && strcmp(action, "updated") != 0)
+        goto out;
+    if ((rc = get_obj(&pkg, root, key, "", err)) < 0 ||
+        (rc = get_str(&ptype, pkg, "package_type", 0, path, err)) < 0 ||
+        (rc = get_str(&eco, pkg, "ecosystem", 0, path, err)) < 0)
+        goto out;
+    if (!(ptype != NULL && (strcasecmp(ptype, "container") == 0 ||
+                            strcasecmp(ptype, "docker") == 0)) &&
+        !(eco != NULL && (strcasecmp(eco, "container") == 0 ||
+                          strcasecmp(eco, "docker") == 0)))
+        goto out; /* an npm, Maven... package */
+    if ((rc = get_obj(&ver, pkg, "package_version", path, err)) < 0 ||
+        (rc = get_obj(&meta, ver, "container_metadata", vpath, err)) < 0 ||
+        (rc = get_obj(&tobj, meta, "tag", vpath, err)) < 0 ||
+        (rc = get_str(&tag, tobj, "name", 0, tpath, err)) < 0 ||
+        (rc = get_str(&digest, tobj, "digest", 0, tpath, err)) < 0)
+        goto out;
+    if (tag == NULL)
+        goto out; /* an untagged version (a platform image of a list) */
+    if ((rc = get_str(&url, ver, "package_url", 1, vpath, err)) < 0)
+        goto out;
+    /* "ghcr.io/Owner/name:tag": GHCR names are lowercase. */
+    cut = strlen(url);
+    if (strrchr(url, ':') != NULL &&
+        (strrchr(url, '/') == NULL || strrchr(url, ':') > strrchr(url, '/')))
+        cut = (size_t) (strrchr(url, ':') - url);
+    if (strchr(url, '/') == NULL || strchr(url, '/') > url + cut) {
+        rc = strata_error_set(err, STRATA_EPROTO,
+                              "webhook: '%spackage_url' names no registry "
+                              "host",
+                              vpath);
+        goto out;
+    }
+    host = strata_xstrndup(url, strcspn(url, "/"));
+    repo = strata_xstrndup(url + strlen(host) + 1, cut - strlen(host) - 1);
+    for (char *p = repo; *p != '\0'; p++)
+        *p = (char) tolower((unsigned char) *p);
+    for (char *p = host; *p != '\0'; p++)
+        *p = (char) tolower((unsigned char) *p);
+    snprintf(path, sizeof(path), "webhook %s", key);
+    rc = add_push(l, registry ? registry : host, repo, tag, digest, path, err);
+out:
+    free(event);
+    free(repo);
+    free(host);
+    return rc;
+}
+
+/*
+ * Amazon ECR through EventBridge: {"detail-type":"ECR Image Action",
+ * "source":"aws.ecr","account","region","detail":{"action-type":"PUSH",
+ * "result":"SUCCESS","repository-name","image-tag","image-digest"}}.
+ * Other events the rule forwards give no pushes.
+ */
+static int
+parse_ecr(push_list *l, json_t *root, const char *registry, strata_error *err)
+{
+    const char *dtype, *source, *account, *region, *action, *result, *repo,
+        *tag, *digest;
+    json_t *detail;
+    char *host = NULL;
+    int rc;
+
+    if ((rc = get_str(&dtype, root, "detail-type", 1, "", err)) < 0 ||
+        (rc = get_str(&source, root, "source", 1, "", err)) < 0)
+        return rc;
+    if (strcmp(dtype, "ECR Image Action") != 0 ||
+        strcmp(source, "aws.ecr") != 0)
+        return 0;
+    if ((rc = get_obj(&detail, root, "detail", "", err)) < 0 ||
+        (rc = get_str(&action, detail, "action-type", 1, "detail.", err)) < 0 ||
+        (rc = get_str(&result, detail, "result", 0, "detail.", err)) < 0)
+        return rc;
+    if (strcmp(action, "PUSH") != 0 ||
+        (result != NULL && strcmp(result, "SUCCESS") != 0))
+        return 0;
+    if ((rc = get_str(&repo, detail, "repository-name", 1, "detail.", err)) <
+            0 ||
+        (rc = get_str(&tag, detail, "image-tag", 0, "detail.", err)) < 0 ||
+        (rc = get_str(&digest, detail, "image-digest", 0, "detail.", err)) < 0)
+        return rc;
+    if (tag == NULL)
+        return 0; /* a push by digest */
+    if (registry == NULL) {
+        if ((rc = get_str(&account, root, "account", 1, "", err)) < 0 ||
+            (rc = get_str(&region, root, "region", 1, "", err)) < 0)
+            return rc;
+        if (strspn(account, "0123456789") != strlen(account) ||
+            strspn(region, "abcdefghijklmnopqrstuvwxyz0123456789-") !=
+                strlen(region))
+            return strata_error_set(err, STRATA_EPROTO,
+                                    "webhook: 'account' or 'region' is not an "
+                                    "AWS account id or region");
+        /* The China regions live under amazonaws.com.cn. */
+        host =
+            strata_xasprintf("%s.dkr.ecr.%s.amazonaws.com%s", account, region,
+                             strncmp(region, "cn-", 3) == 0 ? ".cn" : "");
+    }
+    rc = add_push(l, registry ? registry : host, repo, tag, digest,
+                  "webhook detail", err);
+    free(host);
+    return rc;
+}
+
+/*
+ * Google Artifact Registry through a Pub/Sub push subscription:
+ * {"message":{"data":BASE64,"attributes":{...},"messageId"},
+ * "subscription"}, data {"action":"INSERT","digest":"HOST/PATH@sha256:..",
+ * "tag":"HOST/PATH:TAG"}. DELETEs and pushes by digest give no pushes.
+ */
+static int
+parse_artifact_registry(push_list *l, json_t *root, strata_error *err)
+{
+    json_t *message, *data = NULL;
+    const char *b64, *action, *tag, *dref;
+    unsigned char *raw = NULL;
+    size_t n = 0;
+    strata_ref *ref = NULL, *dr = NULL;
+    const char *digest = NULL;
+    char *host = NULL;
+    json_error_t jerr;
+    int rc;
+
+    if ((rc = get_obj(&message, root, "message", "", err)) < 0 ||
+        (rc = get_str(&b64, message, "data", 1, "message.", err)) < 0)
+        return rc;
+    if (strata_watchers__base64_decode(&raw, &n, b64, strlen(b64), 0) != 0)
+        return strata_error_set(err, STRATA_EPROTO,
+                                "webhook: 'message.data' is not base64");
+    data = json_loadb((const char *) raw, n, JSON_REJECT_DUPLICATES, &jerr);
+    free(raw);
+    if (data == NULL || !json_is_object(data)) {
+        rc = strata_error_set(err, STRATA_EPROTO,
+                              "webhook: 'message.data' is not a JSON object");
+        goto out;
+    }
+    if ((rc = get_str(&action, data, "action", 1, "message.data.", err)) < 0 ||
+        (rc = get_str(&tag, data, "tag", 0, "message.data.", err)) < 0 ||
+        (rc = get_str(&dref, data, "digest", 0, "message.data.", err)) < 0)
+        goto out;
+    if (strcmp(action, "INSERT") != 0 || tag == NULL)
+        goto out;
+    rc = strata_ref_parse(&ref, tag, err);
+    if (rc < 0) {
+        rc = proto_wrap(err, "webhook 'message.data.tag'");
+        goto out;
+    }
+    host = strata_xstrndup(tag, strcspn(tag, "/"));
+    if (strata_ref_tag(ref) == NULL || strata_ref_digest(ref) != NULL ||
+        strchr(tag, '/') == NULL || !domain_kept(ref, host)) {
+        rc = strata_error_set(err, STRATA_EPROTO,
+                              "webhook 'message.data.tag': '%s' is not "
+                              "HOST/PATH:TAG",
+                              tag);
+        goto out;
+    }
+    if (dref != NULL) {
+        rc = strata_ref_parse(&dr, dref, err);
+        if (rc < 0) {
+            rc = proto_wrap(err, "webhook 'message.data.digest'");
+            goto out;
+        }
+        if (strata_ref_digest(dr) == NULL ||
+            strcmp(strata_ref_name(dr), strata_ref_name(ref)) != 0) {
+            rc = strata_error_set(err, STRATA_EPROTO,
+                                  "webhook 'message.data.digest' names "
+                                  "another image than its 'tag'");
+            goto out;
+        }
+        digest = strata_ref_digest(dr);
+    }
+    rc = pushes_add(l, strata_xstrdup(strata_ref_string(ref)),
+                    digest ? strata_xstrdup(digest) : NULL, err);
+out:
+    strata_ref_free(ref);
+    strata_ref_free(dr);
+    json_decref(data);
+    free(host);
+    return rc;
+}
+
+/* ---- CloudEvents 1.0 ---------------------------------------------------- */
+
+/* One event of the given type with its data (an object). */
+static int
+cloudevent_data(push_list *l, const char *type, json_t *data,
+                const char *registry, const char *prefix, strata_error *err)
+{
+    if (strcmp(type, "harbor.artifact.pushed") == 0)
+        return parse_harbor_data(l, data, registry, prefix, err);
+    if (strcmp(type, "Microsoft.ContainerRegistry.ImagePushed") == 0)
+        return parse_acr_event(l, data, registry, prefix, err);
+    return 0; /* pulls, deletions, scans, other sources */
+}
+
+/* One structured-mode event: {"specversion":"1.0","type",...,"data"}. */
+static int
+cloudevent_structured(push_list *l, json_t *ev, const char *registry,
+                      const char *path, strata_error *err)
+{
+    const char *spec, *type, *id, *source;
+    json_t *data;
+    char dpath[64];
+    int rc;
+
+    if (!json_is_object(ev))
+        return strata_error_set(err, STRATA_EPROTO,
+                                "webhook: '%s' is not a CloudEvent object",
+                                *path ? path : "body");
+    if ((rc = get_str(&spec, ev, "specversion", 1, path, err)) < 0 ||
+        (rc = get_str(&type, ev, "type", 1, path, err)) < 0 ||
+        (rc = get_str(&id, ev, "id", 1, path, err)) < 0 ||
+        (rc = get_str(&source, ev, "source", 1, path, err)) < 0)
+        return rc;
+    if (strcmp(spec, "1.0") != 0)
+        return strata_error_set(err, STRATA_EPROTO,
+                                "webhook: CloudEvents specversion '%s' is "
+                                "not 1.0",
+                                spec);
+    if (strcmp(type, "harbor.artifact.pushed") != 0 &&
+        strcmp(type, "Microsoft.ContainerRegistry.ImagePushed") != 0)
+        return 0;
+    if (json_object_get(ev, "data") == NULL &&
+        json_object_get(ev, "data_base64") != NULL)
+        return strata_error_set(err, STRATA_EPROTO,
+                                "webhook: '%sdata_base64' is not supported "
+                                "(send JSON data)",
+                                path);
+    if ((rc = get_obj(&data, ev, "data", path, err)) < 0)
+        return rc;
+    snprintf(dpath, sizeof(dpath), "%sdata.", path);
+    return cloudevent_data(l, type, data, registry, dpath, err);
+}
+
+/*
+ * CloudEvents 1.0 over HTTP: binary mode (the attributes in ce-* headers,
+ * the body is the data), structured mode (application/cloudevents+json)
+ * or a batch (application/cloudevents-batch+json, an array).
+ */
+static int
+parse_cloudevents(push_list *l, json_t *root, const char *registry,
+                  const strata_watchers_webhook_request *req, strata_error *err)
+{
+    char *spec = strata_watchers__header(req, "ce-specversion");
+    char *type = NULL, *id = NULL, *source = NULL;
+    json_t *ev;
+    size_t i;
+    int rc = 0;
+
+    if (spec != NULL) {
+        type = strata_watchers__header(req, "ce-type");
+        id = strata_watchers__header(req, "ce-id");
+        source = strata_watchers__header(req, "ce-source");
+        if (strcmp(spec, "1.0") != 0)
+            rc = strata_error_set(err, STRATA_EPROTO,
+                                  "webhook: CloudEvents specversion in "
+                                  "ce-specversion is not 1.0");
+        else if (type == NULL || id == NULL || source == NULL)
+            rc = strata_error_set(err, STRATA_EPROTO,
+                                  "webhook: binary CloudEvent lacks "
+                                  "ce-%s",
+                                  type == NULL ? "type"
+                                  : id == NULL ? "id"
+                                               : "source");
+        else if (!json_is_object(root))
+            rc = strata_error_set(err, STRATA_EPROTO,
+                                  "webhook: CloudEvent data is not a JSON "
+                                  "object");
+        else
+            rc = cloudevent_data(l, type, root, registry, "", err);
+    } else if (json_is_array(root)) {
+        json_array_foreach (root, i, ev) {
+            char path[32];
+
+            snprintf(path, sizeof(path), "[%zu].", i);
+            rc = cloudevent_structured(l, ev, registry, path, err);
+            if (rc < 0)
+                break;
+        }
+    } else {
+        rc = cloudevent_structured(l, root, registry, "", err);
+    }
+    free(spec);
+    free(type);
+    free(id);
+    free(source);
+    return rc;
 }
 
 /* One {"ref":..., "digest":...} of the generic shape. */
@@ -497,7 +933,9 @@ strata_watchers_webhook_parse(strata_watchers_webhook_push **out,
 
     *out = NULL;
     *out_len = 0;
-    if (cfg->secret == NULL || *cfg->secret == '\0')
+    if ((cfg->secret == NULL || *cfg->secret == '\0') &&
+        !(cfg->kind == STRATA_WATCHERS_WEBHOOK_ARTIFACT_REGISTRY &&
+          cfg->keys != NULL))
         return strata_error_set(err, STRATA_EINVAL,
                                 "%s webhook has no secret configured",
                                 strata_watchers_webhook_kind_name(cfg->kind));
@@ -515,7 +953,10 @@ strata_watchers_webhook_parse(strata_watchers_webhook_push **out,
         return strata_error_set(err, STRATA_EPROTO,
                                 "webhook body is not JSON: %s at byte %d",
                                 jerr.text, jerr.position);
-    if (!json_is_object(root)) {
+    /* A CloudEvents batch is an array. */
+    if (!json_is_object(root) &&
+        !(cfg->kind == STRATA_WATCHERS_WEBHOOK_CLOUDEVENTS &&
+          json_is_array(root))) {
         rc = strata_error_set(err, STRATA_EPROTO,
                               "webhook body is not a JSON object");
         goto out;
@@ -532,6 +973,24 @@ strata_watchers_webhook_parse(strata_watchers_webhook_push **out,
         break;
     case STRATA_WATCHERS_WEBHOOK_GENERIC:
         rc = parse_generic(&l, root, err);
+        break;
+    case STRATA_WATCHERS_WEBHOOK_CLOUDEVENTS:
+        rc = parse_cloudevents(&l, root, cfg->registry, req, err);
+        break;
+    case STRATA_WATCHERS_WEBHOOK_QUAY:
+        rc = parse_quay(&l, root, cfg->registry, err);
+        break;
+    case STRATA_WATCHERS_WEBHOOK_GHCR:
+        rc = parse_ghcr(&l, root, cfg->registry, req, err);
+        break;
+    case STRATA_WATCHERS_WEBHOOK_ECR:
+        rc = parse_ecr(&l, root, cfg->registry, err);
+        break;
+    case STRATA_WATCHERS_WEBHOOK_ACR:
+        rc = parse_acr_event(&l, root, cfg->registry, "", err);
+        break;
+    case STRATA_WATCHERS_WEBHOOK_ARTIFACT_REGISTRY:
+        rc = parse_artifact_registry(&l, root, err);
         break;
     }
     if (rc < 0)
