@@ -77,6 +77,7 @@ enum {
     STRATA_API_PUT = 1 << 2,
     STRATA_API_DELETE = 1 << 3,
     STRATA_API_PATCH = 1 << 4,
+    STRATA_API_OPTIONS = 1 << 5, /* a webhook's validation handshake */
 };
 
 /*

@@ -68,9 +68,10 @@ method_bit(const char *m)
         const char *name;
         unsigned bit;
     } map[] = {
-        {"GET", STRATA_API_GET},       {"HEAD", STRATA_API_GET},
-        {"POST", STRATA_API_POST},     {"PUT", STRATA_API_PUT},
-        {"DELETE", STRATA_API_DELETE}, {"PATCH", STRATA_API_PATCH},
+        {"GET", STRATA_API_GET},         {"HEAD", STRATA_API_GET},
+        {"POST", STRATA_API_POST},       {"PUT", STRATA_API_PUT},
+        {"DELETE", STRATA_API_DELETE},   {"PATCH", STRATA_API_PATCH},
+        {"OPTIONS", STRATA_API_OPTIONS},
     };
     size_t i;
 
@@ -100,7 +101,7 @@ allow_header(strata_buf *b, unsigned methods)
     } map[] = {
         {STRATA_API_GET, "GET, HEAD"}, {STRATA_API_POST, "POST"},
         {STRATA_API_PUT, "PUT"},       {STRATA_API_DELETE, "DELETE"},
-        {STRATA_API_PATCH, "PATCH"},
+        {STRATA_API_PATCH, "PATCH"},   {STRATA_API_OPTIONS, "OPTIONS"},
     };
     size_t i;
 

@@ -8,6 +8,7 @@
  * repositories at once. A delivery that fails verification gets 401 and
  * changes nothing.
  */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,6 +47,48 @@ req_header(void *arg, const char *name)
     return strata_api_req_header(arg, name);
 }
 
+/*
+ * The CloudEvents webhook validation handshake (CloudEvents "HTTP 1.1 Web
+ * Hooks" §4.1, which Azure Event Grid sends before its first delivery):
+ * an OPTIONS request naming its origin in WebHook-Request-Origin is
+ * answered 200 with that origin in WebHook-Allowed-Origin. Only a hook of
+ * kind cloudevents consents; the deliveries themselves are verified as
+ * every other. An origin that is not a plain host name is refused.
+ */
+static void
+validation_handshake(strata_api_req *req, const strata_config_webhook *hook)
+{
+    char *origin = strata_api_req_header(req, "webhook-request-origin");
+    const char *p;
+
+    if (hook->kind != STRATA_WEBHOOK_CLOUDEVENTS) {
+        strata_api_req_add_header(req, "Allow", "POST");
+        strata_api_respond_error(req, 405,
+                                 "webhook '%s' takes POST only (OPTIONS is "
+                                 "the CloudEvents validation handshake)",
+                                 hook->name);
+        goto out;
+    }
+    for (p = origin; p != NULL && *p != '\0'; p++)
+        if (!isalnum((unsigned char) *p) && strchr(".-:", *p) == NULL)
+            break;
+    if (origin == NULL || *origin == '\0' || *p != '\0' ||
+        strlen(origin) > 253) {
+        strata_api_respond_error(req, 400,
+                                 "a validation handshake needs a host name in "
+                                 "WebHook-Request-Origin");
+        goto out;
+    }
+    strata_api_req_add_header(req, "WebHook-Allowed-Origin", origin);
+    strata_api_req_add_header(req, "WebHook-Allowed-Rate", "*");
+    strata_api_req_add_header(req, "Allow", "POST, OPTIONS");
+    log_info("webhook '%s': validation handshake from '%s' accepted",
+             hook->name, origin);
+    strata_api_respond(req, 200, NULL, "", 0);
+out:
+    free(origin);
+}
+
 void
 strata_daemon__registry_hook(strata_api_req *req, void *arg)
 {
@@ -62,6 +105,10 @@ strata_daemon__registry_hook(strata_api_req *req, void *arg)
 
     if ((hook = find_hook(req, d, name, 0)) == NULL)
         return;
+    if (strcmp(strata_api_req_method(req), "OPTIONS") == 0) {
+        validation_handshake(req, hook);
+        return;
+    }
     wc.kind = (strata_watchers_webhook_kind) hook->kind;
     wc.secret = strata_secret_reveal(hook->secret);
     wc.registry = hook->registry;

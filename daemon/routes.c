@@ -650,8 +650,8 @@ strata_daemon__api_start(strata_daemon *d, strata_error *err)
         /* Webhooks carry their own secrets (docs/configuration.md):
          * GitHub, GitLab, Gitea, Docker Hub and registries cannot send
          * the API token, so the hooks verify their own. */
-        {STRATA_API_POST, "/hooks/registry/", 1, strata_daemon__registry_hook,
-         d, 1},
+        {STRATA_API_POST | STRATA_API_OPTIONS, "/hooks/registry/", 1,
+         strata_daemon__registry_hook, d, 1},
         {STRATA_API_POST, "/hooks/git/", 1, strata_daemon__git_hook, d, 1},
         {0, NULL, 0, NULL, NULL, 0},
     };

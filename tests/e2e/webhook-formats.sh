@@ -70,6 +70,24 @@ is "$(post ce "$work/ce-old.json" -H 'Authorization: ce-s3cret')" 400 \
     "cloudevents 0.3: 400"
 check "  saying why" error_has "specversion '0.3' is not 1.0"
 
+# The validation handshake Event Grid sends before CloudEvents deliveries.
+handshake() {
+    curl -sS -o /dev/null -D "$work/hs.headers" -w '%{http_code}' \
+        -X OPTIONS "$@"
+}
+is "$(handshake -H 'WebHook-Request-Origin: eventgrid.azure.net' \
+    "$api/hooks/registry/ce")" 200 "cloudevents validation handshake: 200"
+check "  allowing the origin it named" \
+    grep -qi '^webhook-allowed-origin: eventgrid.azure.net' "$work/hs.headers"
+is "$(handshake "$api/hooks/registry/ce")" 400 \
+    "a handshake with no WebHook-Request-Origin: 400"
+is "$(handshake -H 'WebHook-Request-Origin: a b' "$api/hooks/registry/ce")" \
+    400 "a handshake with an origin that is no host name: 400"
+is "$(handshake -H 'WebHook-Request-Origin: eventgrid.azure.net' \
+    "$api/hooks/registry/quay")" 405 "a handshake for a quay hook: 405"
+is "$(handshake -H 'WebHook-Request-Origin: eventgrid.azure.net' \
+    "$api/hooks/registry/nope")" 404 "a handshake for no hook: 404"
+
 # ---- Quay -------------------------------------------------------------------
 is "$(post 'quay?token=quay-s3cret' "$fx/quay-push.json")" 202 "quay with its URL token: 202"
 is "$(pushes)" 1 "  one tag pushed"
