@@ -305,10 +305,14 @@ pin_one(pin_cmd *c, pin_file *pf, strata_error *err)
         o.yaml = STRATA_PIN_YAML_COMPOSE;
         return strata_pin_yaml(&pf->res, pf->data, pf->len, pf->f.path, &o,
                                err);
-    default:
+    case STRATA_PIN_MANIFEST:
         o.yaml = STRATA_PIN_YAML_K8S;
         return strata_pin_yaml(&pf->res, pf->data, pf->len, pf->f.path, &o,
                                err);
+    default:
+        /* Helm, Kustomize, CI pipelines, devcontainer.json. */
+        return strata_pin_any(&pf->res, pf->data, pf->len, pf->f.kind,
+                              pf->f.path, &o, err);
     }
 }
 
