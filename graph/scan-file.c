@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "graph-int.h"
+#include "pin.h"
 
 /* Adds a message to the summary's errors (bytes that are not UTF-8, from
  * a file's text, become '?'). */
@@ -48,6 +49,18 @@ builds_from(const strata_config_image *im, const char *path)
 
     free(p);
     return same;
+}
+
+/* 1 when a configured image builds from path. */
+static int
+named_by(const strata_graph__repo_scan *rs, const char *path)
+{
+    size_t i;
+
+    for (i = 0; i < rs->repo->n_images; i++)
+        if (builds_from(&rs->repo->images[i], path))
+            return 1;
+    return 0;
 }
 
 /*
@@ -251,6 +264,62 @@ parse_for(strata_graph__repo_scan *rs, found *f, const char *path,
     free(args);
 }
 
+/* The reference a pin reader found, as an edge of the file's consumer. */
+typedef struct refs_ctx {
+    found *f;
+    size_t child;
+} refs_ctx;
+
+static const char *
+record_ref(const strata_pin_query *q, void *arg)
+{
+    refs_ctx *rc = arg;
+    strata_ref *ref = NULL, *pinned = NULL;
+
+    if (strata_ref_parse(&ref, q->ref, NULL) == 0 &&
+        strata_ref_with_digest(&pinned, ref, q->pinned, NULL) == 0)
+        found_add(rc->f, rc->child, pinned, q->line);
+    strata_ref_free(pinned);
+    strata_ref_free(ref);
+    return NULL; /* nothing is pinned: the same reader, read only */
+}
+
+/*
+ * A file of another kind (Helm, Kustomize, CI, devcontainer, compose,
+ * manifests): the references the pin module's reader finds are edges of
+ * the unnamed consumer "REPO//PATH", at their lines. A *.yaml that does
+ * not parse and does not look like a manifest is not reported.
+ */
+static void
+refs_for(strata_graph__repo_scan *rs, found *f, const char *path,
+         const char *data, size_t len, strata_pin_kind kind)
+{
+    strata_pin_opts o = {0};
+    strata_pin_result res = {0};
+    strata_error e = {0};
+    refs_ctx rc;
+    size_t i;
+
+    f->children = strata_xrealloc(f->children, sizeof(*f->children));
+    f->named = strata_xrealloc(f->named, sizeof(*f->named));
+    f->children[0] = strata_xasprintf("%s//%s", rs->repo->url, path);
+    f->named[0] = 0;
+    f->nchildren = 1;
+    rc.f = f;
+    rc.child = 0;
+    o.lookup = record_ref;
+    o.arg = &rc;
+    if (strata_pin_any(&res, data, len, kind, path, &o, &e) != 0) {
+        if (kind != STRATA_PIN_MANIFEST ||
+            (memmem(data, len, "kind:", 5) && memmem(data, len, "image:", 6)))
+            strata_graph__scan_problem(rs, "%s", e.msg);
+        return;
+    }
+    for (i = 0; i < res.nproblems; i++)
+        strata_graph__scan_problem(rs, "%s", res.problems[i]);
+    strata_pin_result_release(&res);
+}
+
 /* The store id of ref's node, written once per scan for bases. */
 static int
 node_id(int64_t *out, strata_graph__repo_scan *rs, const char *ref, int image,
@@ -338,6 +407,7 @@ strata_graph__scan_file(strata_graph__repo_scan *rs, const char *path,
     char *data = NULL, *fp = strata_graph__scan_fingerprint(rs, path);
     size_t len = 0, i;
     int rc, named = 0;
+    strata_pin_kind kind = strata_pin_kind_of(path);
 
     f.seen = strata_strmap_new();
     f.diags = strata_strmap_new();
@@ -354,6 +424,12 @@ strata_graph__scan_file(strata_graph__repo_scan *rs, const char *path,
         strata_graph__scan_problem(rs, "%s: %s", path, e.msg);
         /* No fingerprint: the next scan tries again. */
         json_object_set_new(file, "fp", json_string(""));
+    } else if (kind != STRATA_PIN_DOCKERFILE && kind != STRATA_PIN_NONE &&
+               !named_by(rs, path)) {
+        rs->parsed++;
+        json_object_set_new(file, "kind",
+                            json_string(strata_pin_kind_name(kind)));
+        refs_for(rs, &f, path, data, len, kind);
     } else {
         rs->parsed++;
         for (i = 0; i < rs->repo->n_images; i++) {

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "graph-int.h"
+#include "pin.h"
 
 /* ---- one repository ------------------------------------------------- */
 
@@ -23,6 +24,7 @@ match_path(const char *path, void *arg)
     const strata_graph__repo_scan *rs = arg;
 
     return strata_vcs_is_dockerfile(path, NULL) ||
+           strata_pin_kind_of(path) != STRATA_PIN_NONE ||
            strata_strmap_has(rs->named, path);
 }
 
@@ -236,15 +238,19 @@ load_doc(json_t **out, strata_store *st, const char *key, strata_error *err)
 static void
 set_counts(json_t *entry, const strata_graph__repo_scan *rs)
 {
-    json_int_t edges = 0;
+    json_int_t edges = 0, others = 0;
     const char *path;
     json_t *v;
 
     json_object_foreach (rs->files, path, v) {
         edges += json_integer_value(json_object_get(v, "edges"));
+        others += json_object_get(v, "kind") != NULL;
     }
-    json_object_set_new(entry, "dockerfiles",
-                        json_integer((json_int_t) json_object_size(rs->files)));
+    json_object_set_new(
+        entry, "dockerfiles",
+        json_integer((json_int_t) json_object_size(rs->files) - others));
+    /* Helm, Kustomize, CI, devcontainers, compose files, manifests. */
+    json_object_set_new(entry, "references", json_integer(others));
     json_object_set_new(entry, "parsed", json_integer(rs->parsed));
     json_object_set_new(entry, "skipped", json_integer(rs->skipped));
     json_object_set_new(entry, "edges", json_integer(edges));
