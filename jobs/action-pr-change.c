@@ -18,6 +18,23 @@ resolve(const char *ref, const strata_df_ref *where, void *arg)
     return strata_strmap_get(arg, ref);
 }
 
+/* The same lookup for the other kinds (no Dockerfile reference). */
+static const char *
+lookup(const strata_pin_query *q, void *arg)
+{
+    return strata_strmap_get(arg, q->ref);
+}
+
+/* Dockerfiles and every file the pin module reads (Helm, Kustomize, CI
+ * pipelines, devcontainers, compose files, manifests). */
+static int
+pinnable(const char *path, void *arg)
+{
+    (void) arg;
+    return strata_vcs_is_dockerfile(path, NULL) ||
+           strata_pin_kind_of(path) != STRATA_PIN_NONE;
+}
+
 static void
 source_of(strata_vcs_source *src, const strata_pr__ctx *c)
 {
@@ -290,6 +307,18 @@ mark_live(strata_pr__ctx *c)
     }
 }
 
+/* Pins a file of another kind than Dockerfile with the same digests. */
+static int
+other_kind(strata_pin_result *out, const char *data, size_t len,
+           strata_pin_kind kind, const char *path, strata_pr__ctx *c)
+{
+    strata_pin_opts o = {0};
+
+    o.lookup = lookup;
+    o.arg = c->pins;
+    return strata_pin_any(out, data, len, kind, path, &o, &c->err);
+}
+
 void
 strata_pr__work(uv_work_t *req)
 {
@@ -307,8 +336,9 @@ strata_pr__work(uv_work_t *req)
     source_of(&src, c);
     if ((c->rc = strata_vcs_sync(&vr, &src, c->job->env->cache_dir, &c->err)) !=
             0 ||
-        (c->rc = strata_vcs_list_dockerfiles(
-             &list, vr, NULL, STRATA_VCS_DOCKERFILE_MAX, &c->err)) != 0)
+        (c->rc = strata_vcs_list_blobs(&list, vr, NULL, pinnable, NULL,
+                                       STRATA_VCS_DOCKERFILE_MAX, &c->err)) !=
+            0)
         goto out;
     /* As the graph scan does: a Dockerfile over the limit is not read. */
     for (i = 0; i < list.nskipped; i++)
@@ -325,18 +355,28 @@ strata_pr__work(uv_work_t *req)
         strata_dockerfile *df = NULL;
         char *data = NULL;
         size_t len = 0;
+        strata_pin_kind kind = strata_vcs_is_dockerfile(path, NULL)
+                                   ? STRATA_PIN_DOCKERFILE
+                                   : strata_pin_kind_of(path);
 
         if (strata_vcs_read_blob(&data, &len, vr, list.blobs[i].id,
                                  STRATA_VCS_DOCKERFILE_MAX, &c->err) != 0 ||
-            strata_dockerfile_parse(&df, data, len, path, NULL, &c->err) != 0) {
-            json_array_append_new(c->problems,
-                                  json_sprintf("%s: %s", path, c->err.msg));
+            (kind == STRATA_PIN_DOCKERFILE &&
+             strata_dockerfile_parse(&df, data, len, path, NULL, &c->err) !=
+                 0) ||
+            (kind != STRATA_PIN_DOCKERFILE &&
+             other_kind(&pins[i], data, len, kind, path, c) != 0)) {
+            /* Any *.yaml may be a Helm template: not a problem here. */
+            if (kind != STRATA_PIN_MANIFEST)
+                json_array_append_new(c->problems,
+                                      json_sprintf("%s: %s", path, c->err.msg));
             strata_error_clear(&c->err);
             free(data);
             continue;
         }
-        strata_pin_dockerfile(&pins[i], data, len, df, path, resolve, c->pins,
-                              NULL);
+        if (kind == STRATA_PIN_DOCKERFILE)
+            strata_pin_dockerfile(&pins[i], data, len, df, path, resolve,
+                                  c->pins, NULL);
         for (j = 0; j < pins[i].nproblems; j++)
             json_array_append_new(c->problems,
                                   json_string(pins[i].problems[j]));
