@@ -62,6 +62,7 @@ typedef struct pin_cmd {
     strata_strmap *hosts;   /* domain -> host */
     strata_strmap *seen;    /* "FILE:LINE REF" of failures reported */
     const strata_config *config;
+    strata_pin_matchers *matchers; /* references.matchers, or NULL */
     strata_registry *reg;
     size_t outstanding;
     int resolving;       /* 0: collecting, 1: answering */
@@ -289,6 +290,7 @@ pin_one(pin_cmd *c, pin_file *pf, strata_error *err)
     o.lookup = lookup;
     o.arg = c;
     o.platform_pins = c->platform_pins;
+    o.matchers = c->matchers;
     c->current = pf->f.path;
     strata_pin_result_release(&pf->res);
     switch (pf->f.kind) {
@@ -469,7 +471,8 @@ walk_all(pin_file **out, size_t *nout, pin_cmd *c, const strata_args *args)
         size_t nfiles = 0;
         int explicit_file;
 
-        if (strata_pin_walk(&files, &nfiles, path, &err) != 0) {
+        if (strata_pin_walk_with(&files, &nfiles, path, c->matchers, &err) !=
+            0) {
             c->bad_input++;
             if (c->json)
                 json_array_append_new(
@@ -510,6 +513,25 @@ walk_all(pin_file **out, size_t *nout, pin_cmd *c, const strata_args *args)
     *nout = n;
 }
 
+/* The configuration's references.matchers, compiled (new), or NULL. */
+static strata_pin_matchers *
+matchers_of(const strata_config_data *cd, strata_error *err)
+{
+    strata_pin_matchers *m = strata_pin_matchers_new();
+    size_t i;
+
+    for (i = 0; i < cd->references.n_matchers; i++) {
+        const strata_config_matcher *x = &cd->references.matchers[i];
+
+        if (strata_pin_matchers_add(m, x->files.items, x->files.count, x->match,
+                                    err) != 0) {
+            strata_pin_matchers_free(m);
+            return NULL;
+        }
+    }
+    return m;
+}
+
 static int
 exec_pin(strata_cmd_ctx *ctx)
 {
@@ -526,6 +548,12 @@ exec_pin(strata_cmd_ctx *ctx)
     c.json = format != NULL && strcmp(format, "json") == 0;
     c.errors = json_array();
     c.config = ctx->config;
+    if (c.config != NULL &&
+        (c.matchers = matchers_of(strata_config_data_get(c.config), &err)) ==
+            NULL) {
+        rc = strata_cmd_fail(&err);
+        goto out;
+    }
     walk_all(&pfs, &nfiles, &c, ctx->args);
     c.entries = strata_strmap_new();
     c.hosts = strata_strmap_new();
@@ -597,6 +625,7 @@ out:
         strata_pin_result_release(&pfs[i].res);
     }
     free(pfs);
+    strata_pin_matchers_free(c.matchers);
     free_tables(&c);
     json_decref(c.errors);
     json_decref(results);

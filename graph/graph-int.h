@@ -105,6 +105,8 @@ typedef struct strata_graph__scan_ctx {
     size_t max_size;
     strata_vcs_cancel *cancel; /* borrowed, or NULL */
     strata_strmap *ids;        /* ref -> store node id, for nodes written */
+    /* references.matchers, compiled once per scan (pin.h) */
+    struct strata_pin_matchers *matchers;
 } strata_graph__scan_ctx;
 
 /* One repository being scanned. */

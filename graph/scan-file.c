@@ -93,6 +93,11 @@ strata_graph__scan_fingerprint(strata_graph__repo_scan *rs, const char *path)
     }
     if (!named)
         strata_buf_puts(&b, "\nunnamed");
+    /* A file the matchers read is read again when they change. */
+    if (strata_pin_matchers_select(rs->sc->matchers, path))
+        for (i = 0; i < rs->sc->cfg->references.n_matchers; i++)
+            strata_buf_printf(&b, "\nmatch %s",
+                              rs->sc->cfg->references.matchers[i].match);
     return strata_buf_detach(&b);
 }
 
@@ -309,6 +314,7 @@ refs_for(strata_graph__repo_scan *rs, found *f, const char *path,
     rc.child = 0;
     o.lookup = record_ref;
     o.arg = &rc;
+    o.matchers = rs->sc->matchers;
     if (strata_pin_any(&res, data, len, kind, path, &o, &e) != 0) {
         if (kind != STRATA_PIN_MANIFEST ||
             (memmem(data, len, "kind:", 5) && memmem(data, len, "image:", 6)))
@@ -409,6 +415,9 @@ strata_graph__scan_file(strata_graph__repo_scan *rs, const char *path,
     int rc, named = 0;
     strata_pin_kind kind = strata_pin_kind_of(path);
 
+    if (kind == STRATA_PIN_NONE &&
+        strata_pin_matchers_select(rs->sc->matchers, path))
+        kind = STRATA_PIN_OTHER;
     f.seen = strata_strmap_new();
     f.diags = strata_strmap_new();
     json_object_set_new(file, "blob", json_string(blob));

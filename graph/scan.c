@@ -15,6 +15,22 @@
 #include "graph-int.h"
 #include "pin.h"
 
+/* references.matchers, compiled (new); the configuration checked them. */
+static strata_pin_matchers *
+matchers_of(const strata_config_data *cfg)
+{
+    strata_pin_matchers *m = strata_pin_matchers_new();
+    size_t i;
+
+    for (i = 0; i < cfg->references.n_matchers; i++) {
+        const strata_config_matcher *x = &cfg->references.matchers[i];
+
+        (void) strata_pin_matchers_add(m, x->files.items, x->files.count,
+                                       x->match, NULL);
+    }
+    return m;
+}
+
 /* ---- one repository ------------------------------------------------- */
 
 /* Keeps a path the default predicate keeps or a configured image names. */
@@ -25,6 +41,7 @@ match_path(const char *path, void *arg)
 
     return strata_vcs_is_dockerfile(path, NULL) ||
            strata_pin_kind_of(path) != STRATA_PIN_NONE ||
+           strata_pin_matchers_select(rs->sc->matchers, path) ||
            strata_strmap_has(rs->named, path);
 }
 
@@ -370,6 +387,7 @@ strata_graph_scan(json_t **summary, strata_store *st,
     sc.max_size = opts && opts->max_size ? opts->max_size : STRATA_DF_MAX_SIZE;
     sc.cancel = opts != NULL ? opts->cancel : NULL;
     sc.ids = strata_strmap_new();
+    sc.matchers = matchers_of(cfg);
     for (i = 0; i < cfg->n_repos && rc == 0; i++) {
         const strata_config_repo *repo = &cfg->repos[i];
         json_t *entry = json_pack(
@@ -385,6 +403,7 @@ strata_graph_scan(json_t **summary, strata_store *st,
         rc = scan_repo(entry, &sc, repo, err);
     }
     strata_strmap_free(sc.ids);
+    strata_pin_matchers_free(sc.matchers);
     free(cache);
     return rc;
 }

@@ -25,14 +25,30 @@ lookup(const strata_pin_query *q, void *arg)
     return strata_strmap_get(arg, q->ref);
 }
 
-/* Dockerfiles and every file the pin module reads (Helm, Kustomize, CI
- * pipelines, devcontainers, compose files, manifests). */
+/* Dockerfiles, every file the pin module reads (Helm, Kustomize, CI
+ * pipelines, devcontainers, compose files, manifests) and the files the
+ * references.matchers select (arg). */
 static int
 pinnable(const char *path, void *arg)
 {
-    (void) arg;
     return strata_vcs_is_dockerfile(path, NULL) ||
-           strata_pin_kind_of(path) != STRATA_PIN_NONE;
+           strata_pin_kind_of(path) != STRATA_PIN_NONE ||
+           strata_pin_matchers_select(arg, path);
+}
+
+/* references.matchers, compiled (new); the configuration checked them. */
+static strata_pin_matchers *
+matchers_of(const strata_config_data *cfg)
+{
+    strata_pin_matchers *m = strata_pin_matchers_new();
+    size_t i;
+
+    for (i = 0; i < cfg->references.n_matchers; i++)
+        (void) strata_pin_matchers_add(m,
+                                       cfg->references.matchers[i].files.items,
+                                       cfg->references.matchers[i].files.count,
+                                       cfg->references.matchers[i].match, NULL);
+    return m;
 }
 
 static void
@@ -310,12 +326,14 @@ mark_live(strata_pr__ctx *c)
 /* Pins a file of another kind than Dockerfile with the same digests. */
 static int
 other_kind(strata_pin_result *out, const char *data, size_t len,
-           strata_pin_kind kind, const char *path, strata_pr__ctx *c)
+           strata_pin_kind kind, const char *path, strata_pr__ctx *c,
+           const strata_pin_matchers *matchers)
 {
     strata_pin_opts o = {0};
 
     o.lookup = lookup;
     o.arg = c->pins;
+    o.matchers = matchers;
     return strata_pin_any(out, data, len, kind, path, &o, &c->err);
 }
 
@@ -332,11 +350,12 @@ strata_pr__work(uv_work_t *req)
     strata_vcs_commit_opts o = {0};
     strata_buf msg = STRATA_BUF_INIT;
     size_t i, j, nedits = 0;
+    strata_pin_matchers *matchers = matchers_of(c->job->env->cfg);
 
     source_of(&src, c);
     if ((c->rc = strata_vcs_sync(&vr, &src, c->job->env->cache_dir, &c->err)) !=
             0 ||
-        (c->rc = strata_vcs_list_blobs(&list, vr, NULL, pinnable, NULL,
+        (c->rc = strata_vcs_list_blobs(&list, vr, NULL, pinnable, matchers,
                                        STRATA_VCS_DOCKERFILE_MAX, &c->err)) !=
             0)
         goto out;
@@ -359,13 +378,15 @@ strata_pr__work(uv_work_t *req)
                                    ? STRATA_PIN_DOCKERFILE
                                    : strata_pin_kind_of(path);
 
+        if (kind == STRATA_PIN_NONE)
+            kind = STRATA_PIN_OTHER; /* selected by a matcher */
         if (strata_vcs_read_blob(&data, &len, vr, list.blobs[i].id,
                                  STRATA_VCS_DOCKERFILE_MAX, &c->err) != 0 ||
             (kind == STRATA_PIN_DOCKERFILE &&
              strata_dockerfile_parse(&df, data, len, path, NULL, &c->err) !=
                  0) ||
             (kind != STRATA_PIN_DOCKERFILE &&
-             other_kind(&pins[i], data, len, kind, path, c) != 0)) {
+             other_kind(&pins[i], data, len, kind, path, c, matchers) != 0)) {
             /* Any *.yaml may be a Helm template: not a problem here. */
             if (kind != STRATA_PIN_MANIFEST)
                 json_array_append_new(c->problems,
@@ -420,6 +441,7 @@ out:
         strata_pin_result_release(&pins[i]);
     free(pins);
     free(edits);
+    strata_pin_matchers_free(matchers);
     strata_buf_release(&msg);
     strata_vcs_blob_list_release(&list);
     strata_vcs_repo_free(vr);

@@ -50,6 +50,9 @@ typedef struct strata_pin_query {
 typedef const char *(*strata_pin_lookup_cb)(const strata_pin_query *q,
                                             void *arg);
 
+/* User-defined reference matchers (matcher.c); opaque. */
+typedef struct strata_pin_matchers strata_pin_matchers;
+
 /* What the YAML pinner looks for (strata_pin_opts.yaml); 0 means both. */
 enum {
     STRATA_PIN_YAML_COMPOSE = 1 << 0, /* services.*.image */
@@ -67,6 +70,11 @@ typedef struct strata_pin_opts {
      */
     int platform_pins;
     unsigned yaml; /* STRATA_PIN_YAML_* bits; 0 means both */
+    /*
+     * User-defined matchers (borrowed, or NULL): strata_pin_any runs those
+     * whose globs select the file's name after the file's own reader.
+     */
+    const strata_pin_matchers *matchers;
 } strata_pin_opts;
 
 /* ---- which files to pin (walk.c) ---- */
@@ -90,6 +98,7 @@ typedef enum strata_pin_kind {
                                 local files it includes */
     STRATA_PIN_DEVCONTAINER, /* devcontainer.json, .devcontainer.json
                                 (JSON with comments) */
+    STRATA_PIN_OTHER, /* none of these: read by user-defined matchers only */
 } strata_pin_kind;
 
 /* The kind's name ("helm-values"), for reports. Borrowed, static. */
@@ -213,6 +222,33 @@ int strata_pin_devcontainer(strata_pin_result *out, const char *data,
                             size_t len, const char *name,
                             const strata_pin_opts *opts, strata_error *err);
 
+/* ---- user-defined matchers (matcher.c) ---- */
+
+/* An empty set; the caller's (strata_pin_matchers_free). */
+strata_pin_matchers *strata_pin_matchers_new(void);
+void strata_pin_matchers_free(strata_pin_matchers *m);
+/*
+ * Adds a matcher: globs matched against the repository-relative path
+ * with fnmatch(3) ('*' also crosses '/'), and a PCRE2 expression (UTF,
+ * multi-line) with a group named "name" and optionally "tag" and
+ * "digest". STRATA_EINVAL names the offset of a bad expression.
+ */
+int strata_pin_matchers_add(strata_pin_matchers *m, const char *const *globs,
+                            size_t nglobs, const char *regex,
+                            strata_error *err);
+/* 1 when a matcher's globs select path. */
+int strata_pin_matchers_select(const strata_pin_matchers *m, const char *path);
+/*
+ * Pins what the matchers of opts->matchers that select name find in
+ * data: name[:tag][@digest] from the groups; the digest replaces the
+ * digest group when it took part in the match, else goes after the tag.
+ * Matching is bounded (match, depth and heap limits, 10,000 matches); a
+ * limit reached is a problem. Returns 0.
+ */
+int strata_pin_match(strata_pin_result *out, const char *data, size_t len,
+                     const char *name, const strata_pin_opts *opts,
+                     strata_error *err);
+
 void strata_pin_result_release(strata_pin_result *r);
 
 /* ---- which files to pin (pin-walk.c) ---- */
@@ -229,5 +265,10 @@ void strata_pin_result_release(strata_pin_result *r);
  */
 int strata_pin_walk(strata_pin_file **out, size_t *nout, const char *path,
                     strata_error *err);
+/* strata_pin_walk, and the files matchers select (STRATA_PIN_OTHER when
+ * no reader knows them). matchers may be NULL. */
+int strata_pin_walk_with(strata_pin_file **out, size_t *nout, const char *path,
+                         const strata_pin_matchers *matchers,
+                         strata_error *err);
 
 #endif

@@ -146,7 +146,7 @@ strata_pin_kind_name(strata_pin_kind kind)
     static const char *const names[] = {
         "none",        "dockerfile",   "compose",   "manifest",
         "helm-values", "helm-chart",   "kustomize", "github-actions",
-        "gitlab-ci",   "devcontainer",
+        "gitlab-ci",   "devcontainer", "other",
     };
 
     if ((size_t) kind >= sizeof(names) / sizeof(names[0]))
@@ -157,6 +157,7 @@ strata_pin_kind_name(strata_pin_kind kind)
 typedef struct walk {
     strata_pin_file *v;
     size_t n, cap;
+    const strata_pin_matchers *matchers;
 } walk;
 
 static void
@@ -214,9 +215,10 @@ walk_dir(walk *w, const char *dir, size_t root, int depth, strata_error *err)
             rc = walk_dir(w, path, root, depth + 1, err);
             free(path);
         } else if (S_ISREG(st.st_mode) &&
-                   (kind = strata_pin_kind_of(path + root)) !=
-                       STRATA_PIN_NONE) {
-            add(w, path, kind);
+                   ((kind = strata_pin_kind_of(path + root)) !=
+                        STRATA_PIN_NONE ||
+                    strata_pin_matchers_select(w->matchers, path + root))) {
+            add(w, path, kind != STRATA_PIN_NONE ? kind : STRATA_PIN_OTHER);
         } else {
             free(path);
         }
@@ -342,10 +344,18 @@ int
 strata_pin_walk(strata_pin_file **out, size_t *nout, const char *path,
                 strata_error *err)
 {
+    return strata_pin_walk_with(out, nout, path, NULL, err);
+}
+
+int
+strata_pin_walk_with(strata_pin_file **out, size_t *nout, const char *path,
+                     const strata_pin_matchers *matchers, strata_error *err)
+{
     walk w = {0};
     struct stat st;
     int rc;
 
+    w.matchers = matchers;
     *out = NULL;
     *nout = 0;
     if (stat(path, &st) != 0)
@@ -355,6 +365,9 @@ strata_pin_walk(strata_pin_file **out, size_t *nout, const char *path,
     if (!S_ISDIR(st.st_mode)) {
         strata_pin_kind kind = strata_pin_kind_of(path);
 
+        if (kind == STRATA_PIN_NONE &&
+            strata_pin_matchers_select(matchers, path))
+            kind = STRATA_PIN_OTHER;
         if (kind == STRATA_PIN_NONE)
             kind = is_yaml(path) ? STRATA_PIN_MANIFEST : STRATA_PIN_DOCKERFILE;
         add(&w, strata_xstrdup(path), kind);
@@ -369,10 +382,10 @@ strata_pin_walk(strata_pin_file **out, size_t *nout, const char *path,
     return 0;
 }
 
-int
-strata_pin_any(strata_pin_result *out, const char *data, size_t len,
-               strata_pin_kind kind, const char *name,
-               const strata_pin_opts *opts, strata_error *err)
+static int
+by_kind(strata_pin_result *out, const char *data, size_t len,
+        strata_pin_kind kind, const char *name, const strata_pin_opts *opts,
+        strata_error *err)
 {
     strata_pin_opts o = *opts;
     strata_dockerfile *df = NULL;
@@ -407,4 +420,51 @@ strata_pin_any(strata_pin_result *out, const char *data, size_t len,
         o.yaml = STRATA_PIN_YAML_K8S;
         return strata_pin_yaml(out, data, len, name, &o, err);
     }
+}
+
+/* Appends b's changes, problems and links to a, and takes b's data. */
+static void
+merge(strata_pin_result *a, strata_pin_result *b)
+{
+    size_t i;
+
+    a->changes = strata_xrealloc(a->changes, (a->nchanges + b->nchanges + 1) *
+                                                 sizeof(*a->changes));
+    for (i = 0; i < b->nchanges; i++)
+        a->changes[a->nchanges++] = b->changes[i];
+    a->problems = strata_xrealloc(
+        a->problems, (a->nproblems + b->nproblems + 1) * sizeof(*a->problems));
+    for (i = 0; i < b->nproblems; i++)
+        a->problems[a->nproblems++] = b->problems[i];
+    a->nrefs += b->nrefs;
+    free(a->data);
+    a->data = b->data;
+    a->len = b->len;
+    free(b->changes);
+    free(b->problems);
+    free(b->links);
+    memset(b, 0, sizeof(*b));
+}
+
+int
+strata_pin_any(strata_pin_result *out, const char *data, size_t len,
+               strata_pin_kind kind, const char *name,
+               const strata_pin_opts *opts, strata_error *err)
+{
+    strata_pin_result more;
+    int rc;
+
+    if (kind == STRATA_PIN_OTHER) {
+        rc = strata_pin_match(out, data, len, name, opts, err);
+        return rc;
+    }
+    if ((rc = by_kind(out, data, len, kind, name, opts, err)) != 0)
+        return rc;
+    /* The matchers read what the file's reader left (pins included). */
+    if (opts->matchers != NULL &&
+        strata_pin_matchers_select(opts->matchers, name ? name : "-")) {
+        strata_pin_match(&more, out->data, out->len, name, opts, err);
+        merge(out, &more);
+    }
+    return 0;
 }

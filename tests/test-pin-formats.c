@@ -24,7 +24,6 @@ static const char *
 lookup(const strata_pin_query *q, void *arg)
 {
     (void) arg;
-    CHECK(q->where == NULL);
     return strstr(q->ref, "unknown") ? NULL : D2;
 }
 
@@ -330,6 +329,107 @@ TEST(github_expressions_are_problems)
     strata_pin_result_release(&r);
 }
 
+/* A matcher set of one (new). */
+static strata_pin_matchers *
+one_matcher(const char *glob, const char *regex)
+{
+    strata_pin_matchers *m = strata_pin_matchers_new();
+    strata_error err = {0};
+
+    CHECK_OK(strata_pin_matchers_add(m, &glob, 1, regex, &err), &err);
+    return m;
+}
+
+TEST(user_matchers)
+{
+    strata_pin_matchers *m =
+        one_matcher("*.tf", "image\\s*=\\s*\"(?<name>[^:\"@]+):(?<tag>[^\"@]+)"
+                            "(?:@(?<digest>sha256:[0-9a-f]+))?\"");
+    strata_pin_opts o = {0};
+    strata_pin_result r;
+    strata_error err = {0};
+    const char *tf = "resource \"x\" \"y\" {\n"
+                     "  image = \"debian:12-slim\"   # base\n"
+                     "  other = \"ghcr.io/acme/app:1.2@" D1 "\"\n"
+                     "  image = \"ghcr.io/acme/app:1.2@" D1 "\"\n"
+                     "}\n";
+
+    o.lookup = lookup;
+    o.matchers = m;
+    CHECK(strata_pin_matchers_select(m, "infra/main.tf"));
+    CHECK(!strata_pin_matchers_select(m, "infra/main.tfvars"));
+    CHECK_OK(strata_pin_any(&r, tf, strlen(tf), STRATA_PIN_OTHER,
+                            "infra/main.tf", &o, &err),
+             &err);
+    show(&r);
+    CHECK_STR_EQ(r.data, "resource \"x\" \"y\" {\n"
+                         "  image = \"debian:12-slim@" D2 "\"   # base\n"
+                         "  other = \"ghcr.io/acme/app:1.2@" D1 "\"\n"
+                         "  image = \"ghcr.io/acme/app:1.2@" D2 "\"\n"
+                         "}\n");
+    CHECK_EQ(r.nchanges, 2);
+    CHECK_EQ(r.changes[0].line, 2);
+    CHECK_STR_EQ(r.changes[0].ref, "docker.io/library/debian:12-slim");
+    CHECK_EQ(r.changes[1].line, 4);
+    CHECK_STR_EQ(r.changes[1].old_digest, D1);
+    strata_pin_result_release(&r);
+    strata_pin_matchers_free(m);
+
+    /* After a kind's own reader: a Makefile-style line in a Dockerfile's
+     * comment is read too, and what the reader pinned stays pinned. */
+    m = one_matcher("Dockerfile", "^# base: (?<name>\\S+?):(?<tag>\\S+)$");
+    o.matchers = m;
+    tf = "# base: alpine:3.19\nFROM debian:12-slim\n";
+    CHECK_OK(strata_pin_any(&r, tf, strlen(tf), STRATA_PIN_DOCKERFILE,
+                            "app/Dockerfile", &o, &err),
+             &err);
+    CHECK_STR_EQ(r.data,
+                 "# base: alpine:3.19@" D2 "\nFROM debian:12-slim@" D2 "\n");
+    CHECK_EQ(r.nchanges, 2);
+    strata_pin_result_release(&r);
+    strata_pin_matchers_free(m);
+}
+
+TEST(matchers_are_bounded_and_checked)
+{
+    strata_pin_matchers *m = strata_pin_matchers_new();
+    const char *glob = "*";
+    strata_pin_opts o = {0};
+    strata_pin_result r;
+    strata_error err = {0};
+    char *text;
+    size_t n = 100000;
+
+    CHECK_EQ(strata_pin_matchers_add(m, &glob, 1, "(?<name>a(b", &err),
+             STRATA_EINVAL);
+    CHECK_STR_EQ(err.msg, "matcher '(?<name>a(b': at offset 11: missing "
+                          "closing parenthesis");
+    strata_error_clear(&err);
+    CHECK_EQ(strata_pin_matchers_add(m, &glob, 1, "image: (?<tag>\\S+)", &err),
+             STRATA_EINVAL);
+    CHECK_CONTAINS(err.msg, "no group named 'name'");
+    /* Catastrophic backtracking stops at the match limit: a problem. */
+    CHECK_OK(strata_pin_matchers_add(m, &glob, 1, "(?<name>(a+)+)b", &err),
+             &err);
+    /* (PCRE2 looks for the required "b" first: there is one, far off.) */
+    text = malloc(n + 3);
+    memset(text, 'a', n);
+    text[n] = 'c';
+    text[n + 1] = 'b';
+    text[n + 2] = '\0';
+    o.lookup = lookup;
+    o.matchers = m;
+    CHECK_OK(strata_pin_any(&r, text, n + 2, STRATA_PIN_OTHER, "x", &o, &err),
+             &err);
+    CHECK_EQ(r.nchanges, 0);
+    CHECK_EQ(r.nproblems, 1);
+    CHECK_CONTAINS(r.problems[0], "x:1: matcher 1 stopped: ");
+    CHECK_CONTAINS(r.problems[0], "limit");
+    strata_pin_result_release(&r);
+    free(text);
+    strata_pin_matchers_free(m);
+}
+
 int
 main(void)
 {
@@ -341,5 +441,7 @@ main(void)
     RUN(links_to_other_files);
     RUN(devcontainer_problems_and_errors);
     RUN(github_expressions_are_problems);
+    RUN(user_matchers);
+    RUN(matchers_are_bounded_and_checked);
     return harness_done();
 }

@@ -6,7 +6,8 @@
  * made with the git CLI and reached over file://. Each reference is an
  * edge of the file's unnamed consumer "REPO//PATH" with its line and the
  * digest pinned there; a templated Helm value is a problem, a Helm
- * template that is no YAML is not; a changed file is read again.
+ * template that is no YAML is not; a file a user-defined matcher selects
+ * (Terraform) is read by it; a changed file is read again.
  */
 #include <sys/wait.h>
 
@@ -95,7 +96,12 @@ scan(strata_store *st)
     json_t *summary = NULL;
     char *yaml = strata_xasprintf("state: %s/strata.db\n"
                                   "repos:\n"
-                                  "  - url: file://%s/deploy.git\n",
+                                  "  - url: file://%s/deploy.git\n"
+                                  "references:\n"
+                                  "  matchers:\n"
+                                  "    - files: ['infra/*.tf']\n"
+                                  "      match: 'image = \"(?<name>[^:\"]+):"
+                                  "(?<tag>[^\"]+)\"'\n",
                                   tmpdir, tmpdir);
     char *cache = strata_xasprintf("%s/cache", tmpdir);
 
@@ -219,6 +225,9 @@ seed(void)
                                  "    - image: golang:1.22\n");
     write_file("compose.yaml", "services:\n  db:\n    image: postgres:16\n");
     write_file("README.md", "image: nope:1\n");
+    write_file("infra/main.tf", "resource \"x\" \"y\" {\n"
+                                "  image = \"redis:7\"\n"
+                                "}\n");
     git_push("seed");
 }
 
@@ -234,9 +243,9 @@ TEST(references_are_edges)
     r = json_array_get(json_object_get(s, "repos"), 0);
     CHECK(json_is_null(json_object_get(r, "error")));
     CHECK_EQ(json_integer_value(json_object_get(r, "dockerfiles")), 0);
-    /* 9 files, the Helm template among them (read, no edge). */
-    CHECK_EQ(json_integer_value(json_object_get(r, "references")), 9);
-    CHECK_EQ(json_integer_value(json_object_get(r, "edges")), 11);
+    /* 10 files, the Helm template among them (read, no edge). */
+    CHECK_EQ(json_integer_value(json_object_get(r, "references")), 10);
+    CHECK_EQ(json_integer_value(json_object_get(r, "edges")), 12);
     CHECK(has_error(r, "chart/values.yaml:10: image '{{ .Values.x }}' is a "
                        "template"));
     CHECK(!has_error(r, "templates/deploy.yaml"));
@@ -259,7 +268,9 @@ TEST(references_are_edges)
                "mcr.microsoft.com/devcontainers/base:bookworm", 3, NULL);
     check_edge(doc, "ci/tekton.yaml", "docker.io/library/golang:1.22", 4, NULL);
     check_edge(doc, "compose.yaml", "docker.io/library/postgres:16", 3, NULL);
-    CHECK_EQ(json_array_size(json_object_get(doc, "edges")), 11);
+    /* A user-defined matcher's file. */
+    check_edge(doc, "infra/main.tf", "docker.io/library/redis:7", 2, NULL);
+    CHECK_EQ(json_array_size(json_object_get(doc, "edges")), 12);
     json_decref(doc);
     json_decref(s);
 
@@ -272,7 +283,7 @@ TEST(references_are_edges)
     doc = graph_json(st);
     check_edge(doc, ".gitlab-ci.yml", "docker.io/library/debian:13-slim", 2,
                PIN);
-    CHECK_EQ(json_array_size(json_object_get(doc, "edges")), 10);
+    CHECK_EQ(json_array_size(json_object_get(doc, "edges")), 11);
     json_decref(doc);
     json_decref(s);
     strata_store_close(st);
