@@ -123,6 +123,8 @@ gitlab_include(strata_pin__yctx *c, const ynode *n)
         return;
     while (*path == '/')
         path++;
+    if (*path == '\0')
+        return;
     strata_buf_puts(&b, path);
     strata_pin__link(strata_pin__yctx_pin(c), b.ptr, STRATA_PIN_GITLAB);
     strata_buf_release(&b);

@@ -3,10 +3,12 @@
  * Renovate's regex managers: files chosen by globs, and a PCRE2
  * expression whose named groups "name", "tag" and "digest" say where the
  * reference is. The digest goes into the digest group when it took part
- * in the match, else right after the tag (or the name). Matching is
+ * in the match, else right after the tag (or the name), replacing an
+ * "@digest" written there. Matching is
  * bounded: a match limit, a depth limit and a heap limit per match, and
  * at most MAX_MATCHES matches per file; hitting a limit is a problem.
  */
+#include <ctype.h>
 #include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
@@ -188,6 +190,18 @@ one_match(strata_pin__ctx *c, const matcher *x, const PCRE2_SIZE *ov)
         s.field = 1;
         s.field_off = d0;
         s.field_len = d1 - d0;
+    } else if (end < c->len && c->data[end] == '@') {
+        /* No digest group, a digest written after the tag: that one is
+         * replaced, so pinning twice does not append a second. */
+        size_t d1 = end + 1;
+
+        while (d1 < c->len && d1 - end <= 128 &&
+               (isalnum((unsigned char) c->data[d1]) || c->data[d1] == ':'))
+            d1++;
+        strata_buf_add(&ref, c->data + end, d1 - end);
+        s.field = 1;
+        s.field_off = end + 1;
+        s.field_len = d1 - end - 1;
     } else {
         s.at_off = (size_t) -1;
         s.end_off = end;

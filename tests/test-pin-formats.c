@@ -377,7 +377,7 @@ TEST(user_matchers)
 
     /* After a kind's own reader: a Makefile-style line in a Dockerfile's
      * comment is read too, and what the reader pinned stays pinned. */
-    m = one_matcher("Dockerfile", "^# base: (?<name>\\S+?):(?<tag>\\S+)$");
+    m = one_matcher("Dockerfile", "^# base: (?<name>\\S+?):(?<tag>[\\w.-]+)");
     o.matchers = m;
     tf = "# base: alpine:3.19\nFROM debian:12-slim\n";
     CHECK_OK(strata_pin_any(&r, tf, strlen(tf), STRATA_PIN_DOCKERFILE,
@@ -386,6 +386,16 @@ TEST(user_matchers)
     CHECK_STR_EQ(r.data,
                  "# base: alpine:3.19@" D2 "\nFROM debian:12-slim@" D2 "\n");
     CHECK_EQ(r.nchanges, 2);
+    strata_pin_result_release(&r);
+    /* Without a digest group, the digest after the tag is the one. */
+    tf = "# base: alpine:3.19@" D1 "\nFROM debian:12-slim@" D2 "\n";
+    CHECK_OK(strata_pin_any(&r, tf, strlen(tf), STRATA_PIN_DOCKERFILE,
+                            "app/Dockerfile", &o, &err),
+             &err);
+    CHECK_STR_EQ(r.data,
+                 "# base: alpine:3.19@" D2 "\nFROM debian:12-slim@" D2 "\n");
+    CHECK_EQ(r.nchanges, 1);
+    CHECK_STR_EQ(r.changes[0].old_digest, D1);
     strata_pin_result_release(&r);
     strata_pin_matchers_free(m);
 }

@@ -273,6 +273,25 @@ TEST(references_are_edges)
     CHECK_EQ(json_array_size(json_object_get(doc, "edges")), 12);
     json_decref(doc);
     json_decref(s);
+    {
+        /* A new postgres impacts the compose file, at its line. */
+        strata_graph *g = NULL;
+        strata_graph_waves *w = NULL;
+        char *child =
+            strata_xasprintf("file://%s/deploy.git//compose.yaml", tmpdir);
+
+        CHECK_OK(strata_graph_load(&g, st, &err), &err);
+        CHECK_OK(
+            strata_graph_impacted(&w, g, "docker.io/library/postgres:16", &err),
+            &err);
+        CHECK_EQ(w->nwaves, 1);
+        CHECK_EQ(w->len[0], 1);
+        CHECK_STR_EQ(w->waves[0][0].image, child);
+        CHECK_EQ(w->waves[0][0].via.line, 3);
+        strata_graph_waves_free(w);
+        strata_graph_free(g);
+        free(child);
+    }
 
     /* One file changes: its edges follow, the others stay. */
     write_file(".gitlab-ci.yml", "# moved\nimage: debian:13-slim@" PIN "\n");
