@@ -138,5 +138,12 @@ int strata_graph__scan_drop_file(strata_graph__repo_scan *rs, const char *path,
                                  strata_error *err);
 /* Strips "./" and empty components: "./a//b" -> "a/b". Caller frees. */
 char *strata_graph__norm_path(const char *p);
+/*
+ * The kind another file says path has (a GitLab CI file's local include,
+ * a devcontainer's build.dockerfile), from the "links" of rs->files, as
+ * a pin.h strata_pin_kind; 0 (STRATA_PIN_NONE) when none does.
+ */
+int strata_graph__linked_kind(const strata_graph__repo_scan *rs,
+                              const char *path);
 
 #endif

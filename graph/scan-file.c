@@ -93,6 +93,12 @@ strata_graph__scan_fingerprint(strata_graph__repo_scan *rs, const char *path)
     }
     if (!named)
         strata_buf_puts(&b, "\nunnamed");
+    /* A file another one points to is read as that one says. */
+    if (strata_graph__linked_kind(rs, path) != STRATA_PIN_NONE)
+        strata_buf_printf(
+            &b, "\nkind %s",
+            strata_pin_kind_name(
+                (strata_pin_kind) strata_graph__linked_kind(rs, path)));
     /* A file the matchers read is read again when they change. */
     if (strata_pin_matchers_select(rs->sc->matchers, path))
         for (i = 0; i < rs->sc->cfg->references.n_matchers; i++)
@@ -269,6 +275,25 @@ parse_for(strata_graph__repo_scan *rs, found *f, const char *path,
     free(args);
 }
 
+int
+strata_graph__linked_kind(const strata_graph__repo_scan *rs, const char *path)
+{
+    const char *key, *name;
+    json_t *v;
+    int k;
+
+    json_object_foreach (rs->files, key, v) {
+        name = json_string_value(
+            json_object_get(json_object_get(v, "links"), path));
+        if (name == NULL)
+            continue;
+        for (k = STRATA_PIN_DOCKERFILE; k <= STRATA_PIN_OTHER; k++)
+            if (strcmp(strata_pin_kind_name((strata_pin_kind) k), name) == 0)
+                return k;
+    }
+    return STRATA_PIN_NONE;
+}
+
 /* The reference a pin reader found, as an edge of the file's consumer. */
 typedef struct refs_ctx {
     found *f;
@@ -297,7 +322,7 @@ record_ref(const strata_pin_query *q, void *arg)
  */
 static void
 refs_for(strata_graph__repo_scan *rs, found *f, const char *path,
-         const char *data, size_t len, strata_pin_kind kind)
+         const char *data, size_t len, strata_pin_kind kind, json_t *file)
 {
     strata_pin_opts o = {0};
     strata_pin_result res = {0};
@@ -323,6 +348,16 @@ refs_for(strata_graph__repo_scan *rs, found *f, const char *path,
     }
     for (i = 0; i < res.nproblems; i++)
         strata_graph__scan_problem(rs, "%s", res.problems[i]);
+    /* The files this one points to are read as it says (scan.c). */
+    if (res.nlinks > 0) {
+        json_t *links = json_object();
+
+        for (i = 0; i < res.nlinks; i++)
+            json_object_set_new(
+                links, res.links[i].path,
+                json_string(strata_pin_kind_name(res.links[i].kind)));
+        json_object_set_new(file, "links", links);
+    }
     strata_pin_result_release(&res);
 }
 
@@ -413,8 +448,11 @@ strata_graph__scan_file(strata_graph__repo_scan *rs, const char *path,
     char *data = NULL, *fp = strata_graph__scan_fingerprint(rs, path);
     size_t len = 0, i;
     int rc, named = 0;
-    strata_pin_kind kind = strata_pin_kind_of(path);
+    strata_pin_kind kind =
+        (strata_pin_kind) strata_graph__linked_kind(rs, path);
 
+    if (kind == STRATA_PIN_NONE)
+        kind = strata_pin_kind_of(path);
     if (kind == STRATA_PIN_NONE &&
         strata_pin_matchers_select(rs->sc->matchers, path))
         kind = STRATA_PIN_OTHER;
@@ -438,7 +476,7 @@ strata_graph__scan_file(strata_graph__repo_scan *rs, const char *path,
         rs->parsed++;
         json_object_set_new(file, "kind",
                             json_string(strata_pin_kind_name(kind)));
-        refs_for(rs, &f, path, data, len, kind);
+        refs_for(rs, &f, path, data, len, kind, file);
     } else {
         rs->parsed++;
         for (i = 0; i < rs->repo->n_images; i++) {

@@ -42,6 +42,7 @@ match_path(const char *path, void *arg)
     return strata_vcs_is_dockerfile(path, NULL) ||
            strata_pin_kind_of(path) != STRATA_PIN_NONE ||
            strata_pin_matchers_select(rs->sc->matchers, path) ||
+           strata_graph__linked_kind(rs, path) != STRATA_PIN_NONE ||
            strata_strmap_has(rs->named, path);
 }
 
@@ -188,6 +189,44 @@ out:
     return rc;
 }
 
+/* Files others point to that no listing found (a devcontainer's
+ * build.dockerfile of an unusual name, a GitLab include of any name). */
+static int
+linked_files(strata_graph__repo_scan *rs, strata_error *err)
+{
+    strata_strmap *missing = strata_strmap_new();
+    strata_vcs_blob_list list = {0};
+    strata_error e = {0};
+    const char *path, *link;
+    json_t *v, *k;
+    size_t i;
+    int rc = 0;
+
+    json_object_foreach (rs->files, path, v) {
+        json_object_foreach (json_object_get(v, "links"), link, k) {
+            if (json_object_get(rs->files, link) == NULL &&
+                !strata_strmap_has(rs->done, link))
+                strata_strmap_put(missing, link, (void *) 1);
+        }
+    }
+    if (strata_strmap_len(missing) == 0)
+        goto out;
+    if (strata_vcs_list_blobs(&list, rs->vr, NULL, match_listed, missing, 0,
+                              &e) != 0) {
+        strata_graph__scan_problem(rs, "%s", e.msg);
+        goto out;
+    }
+    for (i = 0; i < list.len; i++) {
+        if ((rc = scan_once(rs, list.blobs[i].path, list.blobs[i].id, err)) !=
+            0)
+            goto out;
+    }
+out:
+    strata_vcs_blob_list_release(&list);
+    strata_strmap_free(missing);
+    return rc;
+}
+
 /* Files whose configuration changed are parsed again from their blob. */
 static int
 reconfigured_files(strata_graph__repo_scan *rs, strata_error *err)
@@ -211,10 +250,14 @@ reconfigured_files(strata_graph__repo_scan *rs, strata_error *err)
         /* A copy: scanning the file replaces its entry in rs->files. */
         char *blob = strata_xstrdup(b ? b : "");
 
-        if (*blob == '\0')
+        /* Also when this scan read it: what it depends on may have
+         * changed since (a file that includes it, read after it). */
+        if (*blob == '\0') {
             rc = strata_graph__scan_drop_file(rs, p, err);
-        else
-            rc = scan_once(rs, p, blob, err);
+        } else {
+            strata_strmap_put(rs->done, p, (void *) 1);
+            rc = strata_graph__scan_file(rs, p, blob, err);
+        }
         free(blob);
         if (rc != 0)
             break;
@@ -334,6 +377,7 @@ scan_repo(json_t *entry, strata_graph__scan_ctx *sc,
     if (fallback && (rc = full_listing(&rs, err)) != 0)
         goto out;
     if ((rc = named_files(&rs, err)) != 0 ||
+        (rc = linked_files(&rs, err)) != 0 ||
         (rc = reconfigured_files(&rs, err)) != 0)
         goto out;
     json_object_set_new(doc, "commit", json_string(rs.head));

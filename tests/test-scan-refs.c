@@ -215,10 +215,17 @@ seed(void)
                "      - uses: docker://alpine:3.19\n");
     write_file(".gitlab-ci.yml", "image: debian:12-slim\n"
                                  "build:\n"
-                                 "  services: [docker:24-dind]\n");
-    write_file(".devcontainer/devcontainer.json",
-               "// dev\n{\n  \"image\": \"mcr.microsoft.com/devcontainers/"
-               "base:bookworm\",\n}\n");
+                                 "  services: [docker:24-dind]\n"
+                                 "include: [{local: /ci/build.yml}]\n");
+    /* Any *.yml: read as GitLab CI because .gitlab-ci.yml includes it. */
+    write_file("ci/build.yml", "test:\n  image: python:3.12\n");
+    write_file(
+        ".devcontainer/devcontainer.json",
+        "// dev\n{\n  \"image\": \"mcr.microsoft.com/devcontainers/"
+        "base:bookworm\",\n"
+        "  \"build\": {\"dockerfile\": \"../docker/dev.dockerfile\"},\n}\n");
+    /* No Dockerfile name: read because the devcontainer names it. */
+    write_file("docker/dev.dockerfile", "FROM rust:1.80\n");
     write_file("ci/tekton.yaml", "kind: Task\n"
                                  "spec:\n"
                                  "  steps:\n"
@@ -242,10 +249,10 @@ TEST(references_are_edges)
     s = scan(st);
     r = json_array_get(json_object_get(s, "repos"), 0);
     CHECK(json_is_null(json_object_get(r, "error")));
-    CHECK_EQ(json_integer_value(json_object_get(r, "dockerfiles")), 0);
-    /* 10 files, the Helm template among them (read, no edge). */
-    CHECK_EQ(json_integer_value(json_object_get(r, "references")), 10);
-    CHECK_EQ(json_integer_value(json_object_get(r, "edges")), 12);
+    CHECK_EQ(json_integer_value(json_object_get(r, "dockerfiles")), 1);
+    /* 11 files, the Helm template among them (read, no edge). */
+    CHECK_EQ(json_integer_value(json_object_get(r, "references")), 11);
+    CHECK_EQ(json_integer_value(json_object_get(r, "edges")), 14);
     CHECK(has_error(r, "chart/values.yaml:10: image '{{ .Values.x }}' is a "
                        "template"));
     CHECK(!has_error(r, "templates/deploy.yaml"));
@@ -270,7 +277,11 @@ TEST(references_are_edges)
     check_edge(doc, "compose.yaml", "docker.io/library/postgres:16", 3, NULL);
     /* A user-defined matcher's file. */
     check_edge(doc, "infra/main.tf", "docker.io/library/redis:7", 2, NULL);
-    CHECK_EQ(json_array_size(json_object_get(doc, "edges")), 12);
+    /* Files others point to. */
+    check_edge(doc, "ci/build.yml", "docker.io/library/python:3.12", 2, NULL);
+    check_edge(doc, "docker/dev.dockerfile", "docker.io/library/rust:1.80", 1,
+               NULL);
+    CHECK_EQ(json_array_size(json_object_get(doc, "edges")), 14);
     json_decref(doc);
     json_decref(s);
     {
@@ -293,16 +304,17 @@ TEST(references_are_edges)
         free(child);
     }
 
-    /* One file changes: its edges follow, the others stay. */
+    /* One file changes: its edges follow, the others stay; the file it
+     * no longer includes is a plain YAML file again (no edge). */
     write_file(".gitlab-ci.yml", "# moved\nimage: debian:13-slim@" PIN "\n");
     git_push("gitlab");
     s = scan(st);
     r = json_array_get(json_object_get(s, "repos"), 0);
-    CHECK_EQ(json_integer_value(json_object_get(r, "parsed")), 1);
+    CHECK_EQ(json_integer_value(json_object_get(r, "parsed")), 2);
     doc = graph_json(st);
     check_edge(doc, ".gitlab-ci.yml", "docker.io/library/debian:13-slim", 2,
                PIN);
-    CHECK_EQ(json_array_size(json_object_get(doc, "edges")), 11);
+    CHECK_EQ(json_array_size(json_object_get(doc, "edges")), 12);
     json_decref(doc);
     json_decref(s);
     strata_store_close(st);
