@@ -81,6 +81,10 @@ string(jscan *s, jstr *out)
         }
         if (*s->p == '\\') {
             out->escaped = 1;
+            if (s->p + 1 >= s->end) {
+                s->p = s->end;
+                break;
+            }
             s->p++;
         }
         s->p++;

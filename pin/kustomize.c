@@ -87,8 +87,17 @@ entry(strata_pin__yctx *c, const ynode *m)
     last = m->kids[m->nkids - 1];
     end = strata_pin__byte_at(c, last->end);
     eol = end;
-    while (eol < pc->len && pc->data[eol] != '\n')
+    while (eol < pc->len && pc->data[eol] != '\n' && pc->data[eol] != '\r')
         eol++;
+    /* YAML also breaks lines at a lone CR: not a line to add to. */
+    if (eol < pc->len && pc->data[eol] == '\r' &&
+        (eol + 1 >= pc->len || pc->data[eol + 1] != '\n')) {
+        strata_pin__problem(pc, last->end_line,
+                            "image '%s' ends a line with a bare carriage "
+                            "return; pin it by hand",
+                            name->value);
+        goto out;
+    }
     if (last->kind != STRATA_PIN__Y_SCALAR ||
         (last->style != YAML_PLAIN_SCALAR_STYLE &&
          last->style != YAML_SINGLE_QUOTED_SCALAR_STYLE &&
@@ -99,13 +108,10 @@ entry(strata_pin__yctx *c, const ynode *m)
                             name->value);
         goto out;
     }
+    /* Before the line break: the new line ends the same way (CRLF). */
     prefix = strata_xasprintf(
-        "%s%*sdigest: ",
-        eol > 0 && eol < pc->len && pc->data[eol - 1] == '\r' ? "\r\n" : "\n",
+        "%s%*sdigest: ", eol < pc->len && pc->data[eol] == '\r' ? "\r\n" : "\n",
         (int) m->kids[0]->col, "");
-    /* Before the "\r" of a CRLF line: the new line ends the same way. */
-    if (eol > 0 && eol < pc->len && pc->data[eol - 1] == '\r')
-        eol--;
     s.value = ref.ptr;
     s.line = tag->line;
     s.field = 1;

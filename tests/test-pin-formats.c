@@ -287,6 +287,8 @@ TEST(devcontainer_problems_and_errors)
         {"[1]", "d.json:1:1: expected an object"},
         {"{\"a\": 1} x", "d.json:1:10: text after the object"},
         {"{\"a\": \"b\n\"}", "d.json:1:9: control character in a string"},
+        /* Found by fuzz-pin-devcontainer: an escape at the very end. */
+        {"{\"a\": \"b\\", "d.json:1:10: unterminated string"},
     };
     strata_pin_result r;
     strata_error err = {0};
@@ -440,6 +442,22 @@ TEST(matchers_are_bounded_and_checked)
     strata_pin_matchers_free(m);
 }
 
+/* Found by fuzz-pin-kustomize: YAML breaks lines at a bare CR too. */
+TEST(kustomize_bare_cr)
+{
+    const char *text = "images:\n- name: nginx\n  newTag: \"1\" # x\ry: 1\n";
+    strata_pin_result r;
+    strata_error err = {0};
+
+    CHECK_OK(pin(&r, text, STRATA_PIN_KUSTOMIZE, "k.yaml", &err), &err);
+    show(&r);
+    CHECK_STR_EQ(r.data, text);
+    CHECK_EQ(r.nchanges, 0);
+    CHECK_EQ(r.nproblems, 1);
+    CHECK_CONTAINS(r.problems[0], "bare carriage return");
+    strata_pin_result_release(&r);
+}
+
 int
 main(void)
 {
@@ -451,6 +469,7 @@ main(void)
     RUN(links_to_other_files);
     RUN(devcontainer_problems_and_errors);
     RUN(github_expressions_are_problems);
+    RUN(kustomize_bare_cr);
     RUN(user_matchers);
     RUN(matchers_are_bounded_and_checked);
     return harness_done();
