@@ -217,7 +217,7 @@ walk_dir(walk *w, const char *dir, size_t root, int depth, strata_error *err)
         } else if (S_ISREG(st.st_mode) &&
                    ((kind = strata_pin_kind_of(path + root)) !=
                         STRATA_PIN_NONE ||
-                    strata_pin_matchers_select(w->matchers, path + root))) {
+                    strata_pin_matchers_select(w->matchers, path))) {
             add(w, path, kind != STRATA_PIN_NONE ? kind : STRATA_PIN_OTHER);
         } else {
             free(path);

@@ -498,6 +498,63 @@ TEST(private_registries)
     check_file("private/Dockerfile", "FROM %s/secret:1@%s\n", h, secret1);
 }
 
+/* references.matchers: a Terraform file, read only when configured. */
+TEST(user_matchers_from_the_config)
+{
+    const char *h = reg.host;
+    char *out, *err, path[600];
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/infra", tree);
+    mkdir(path, 0755);
+    write_file("infra/main.tf",
+               "resource \"x\" \"y\" {\n  image = \"%s/tool:2\"\n}\n", h);
+    CHECK_EQ(strata(&out, &err, "pin --check %s/infra", tree), 0);
+    CHECK_STR_EQ(out, "");
+    free(out);
+    free(err);
+    snprintf(path, sizeof(path), "%s/matchers.yaml", dir);
+    f = fopen(path, "w");
+    CHECK(f != NULL);
+    fprintf(f, "references:\n"
+               "  matchers:\n"
+               "    - files: ['infra/*.tf']\n"
+               "      match: 'image = \"(?<name>[^\"@]+):(?<tag>[^\"@]+)'\n");
+    fclose(f);
+    CHECK_EQ(strata(&out, &err, "pin --check -c %s %s/infra", path, tree), 1);
+    CHECK_CONTAINS(out, "infra/main.tf:2: unpinned");
+    free(out);
+    free(err);
+    CHECK_EQ(strata(&out, &err, "pin -c %s %s/infra", path, tree), 0);
+    free(out);
+    free(err);
+    check_file("infra/main.tf",
+               "resource \"x\" \"y\" {\n  image = \"%s/tool:2@%s\"\n}\n", h,
+               tool2);
+    {
+        int rc = strata(&out, &err, "pin --check -c %s %s/infra", path, tree);
+
+        diag_lines(out);
+        diag_lines(err);
+        CHECK_EQ(rc, 0);
+    }
+    free(out);
+    free(err);
+    /* A bad expression is the config's error, at its place. */
+    f = fopen(path, "w");
+    CHECK(f != NULL);
+    fprintf(
+        f,
+        "references:\n  matchers:\n    - {files: ['*'], match: '(?<name>x'}\n");
+    fclose(f);
+    CHECK_EQ(strata(&out, &err, "pin --check -c %s %s/infra", path, tree), 2);
+    CHECK_CONTAINS(err, "matchers.yaml:3:");
+    CHECK_CONTAINS(err, "at offset 9: missing closing parenthesis");
+    free(out);
+    free(err);
+    unlink(path);
+}
+
 TEST(usage_and_bad_input)
 {
     char *out, *err;
@@ -663,6 +720,7 @@ main(void)
     RUN(platform_pins_on_request);
     RUN(unresolvable_references_are_reported_not_written);
     RUN(private_registries);
+    RUN(user_matchers_from_the_config);
     RUN(usage_and_bad_input);
     RUN(many_paths_in_one_run);
     return harness_done();
