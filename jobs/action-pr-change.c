@@ -6,6 +6,7 @@
  * and the words around the change (title, body, closing comment). The
  * workers touch git only: no loop, no store.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,15 +26,73 @@ lookup(const strata_pin_query *q, void *arg)
     return strata_strmap_get(arg, q->ref);
 }
 
+/* What decides which files a pull request reads. */
+typedef struct which {
+    strata_pin_matchers *matchers; /* references.matchers */
+    strata_strmap *linked;         /* path -> kind + 1 another file gives it */
+} which;
+
 /* Dockerfiles, every file the pin module reads (Helm, Kustomize, CI
- * pipelines, devcontainers, compose files, manifests) and the files the
- * references.matchers select (arg). */
+ * pipelines, devcontainers, compose files, manifests), the files the
+ * references.matchers select and those others point to. */
 static int
 pinnable(const char *path, void *arg)
 {
+    const which *w = arg;
+
     return strata_vcs_is_dockerfile(path, NULL) ||
            strata_pin_kind_of(path) != STRATA_PIN_NONE ||
-           strata_pin_matchers_select(arg, path);
+           strata_pin_matchers_select(w->matchers, path) ||
+           strata_strmap_has(w->linked, path);
+}
+
+static const char *
+no_lookup(const strata_pin_query *q, void *arg)
+{
+    (void) q;
+    (void) arg;
+    return NULL;
+}
+
+/*
+ * The files a GitLab CI file includes and a devcontainer's
+ * build.dockerfile: read as those say. Returns 1 when one of them is not
+ * in list (it must be listed again).
+ */
+static int
+find_links(which *w, strata_vcs_repo *vr, const strata_vcs_blob_list *list)
+{
+    strata_strmap *listed = strata_strmap_new();
+    size_t i, j;
+    int again = 0;
+
+    for (i = 0; i < list->len; i++)
+        strata_strmap_put(listed, list->blobs[i].path, (void *) 1);
+    for (i = 0; i < list->len; i++) {
+        strata_pin_kind kind = strata_pin_kind_of(list->blobs[i].path);
+        strata_pin_opts o = {0};
+        strata_pin_result r;
+        char *data = NULL;
+        size_t len = 0;
+
+        if ((kind != STRATA_PIN_GITLAB && kind != STRATA_PIN_DEVCONTAINER) ||
+            strata_vcs_read_blob(&data, &len, vr, list->blobs[i].id,
+                                 STRATA_VCS_DOCKERFILE_MAX, NULL) != 0)
+            continue;
+        o.lookup = no_lookup;
+        if (strata_pin_any(&r, data, len, kind, list->blobs[i].path, &o,
+                           NULL) == 0) {
+            for (j = 0; j < r.nlinks; j++) {
+                strata_strmap_put(w->linked, r.links[j].path,
+                                  (void *) (uintptr_t) (r.links[j].kind + 1));
+                again |= !strata_strmap_has(listed, r.links[j].path);
+            }
+            strata_pin_result_release(&r);
+        }
+        free(data);
+    }
+    strata_strmap_free(listed);
+    return again;
 }
 
 /* references.matchers, compiled (new); the configuration checked them. */
@@ -350,15 +409,24 @@ strata_pr__work(uv_work_t *req)
     strata_vcs_commit_opts o = {0};
     strata_buf msg = STRATA_BUF_INIT;
     size_t i, j, nedits = 0;
-    strata_pin_matchers *matchers = matchers_of(c->job->env->cfg);
+    which w;
+    strata_pin_matchers *matchers = w.matchers = matchers_of(c->job->env->cfg);
 
+    w.linked = strata_strmap_new();
     source_of(&src, c);
     if ((c->rc = strata_vcs_sync(&vr, &src, c->job->env->cache_dir, &c->err)) !=
             0 ||
-        (c->rc = strata_vcs_list_blobs(&list, vr, NULL, pinnable, matchers,
+        (c->rc = strata_vcs_list_blobs(&list, vr, NULL, pinnable, &w,
                                        STRATA_VCS_DOCKERFILE_MAX, &c->err)) !=
             0)
         goto out;
+    if (find_links(&w, vr, &list)) {
+        strata_vcs_blob_list_release(&list);
+        if ((c->rc = strata_vcs_list_blobs(&list, vr, NULL, pinnable, &w,
+                                           STRATA_VCS_DOCKERFILE_MAX,
+                                           &c->err)) != 0)
+            goto out;
+    }
     /* As the graph scan does: a Dockerfile over the limit is not read. */
     for (i = 0; i < list.nskipped; i++)
         json_array_append_new(
@@ -374,7 +442,9 @@ strata_pr__work(uv_work_t *req)
         strata_dockerfile *df = NULL;
         char *data = NULL;
         size_t len = 0;
-        strata_pin_kind kind = strata_vcs_is_dockerfile(path, NULL)
+        uintptr_t linked = (uintptr_t) strata_strmap_get(w.linked, path);
+        strata_pin_kind kind = linked ? (strata_pin_kind) (linked - 1)
+                               : strata_vcs_is_dockerfile(path, NULL)
                                    ? STRATA_PIN_DOCKERFILE
                                    : strata_pin_kind_of(path);
 
@@ -442,6 +512,7 @@ out:
     free(pins);
     free(edits);
     strata_pin_matchers_free(matchers);
+    strata_strmap_free(w.linked);
     strata_buf_release(&msg);
     strata_vcs_blob_list_release(&list);
     strata_vcs_repo_free(vr);
