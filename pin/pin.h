@@ -1,6 +1,8 @@
 /*
- * pin.h - digest pinning: image references in Dockerfiles, compose files and
- * Kubernetes manifests rewritten in place to NAME:TAG@sha256:....
+ * pin.h - digest pinning, and the one reader of every place an image is
+ * named: Dockerfiles, compose files, Kubernetes manifests and CRDs, Helm
+ * charts, kustomizations, CI pipelines, devcontainers and user-defined
+ * matchers, rewritten in place to NAME:TAG@sha256:....
  */
 #ifndef STRATA_PIN_H
 #define STRATA_PIN_H
@@ -134,9 +136,10 @@ typedef struct strata_pin_result {
     size_t nproblems;
     size_t nrefs; /* references with a tag the lookup was asked about */
     /*
-     * Files this one points to, relative to the repository root when the
-     * name given was (a devcontainer's build.dockerfile, a GitLab CI
-     * include: local file), to pin and scan with the kind given.
+     * Files this one points to, to pin and scan with the kind given: a
+     * GitLab CI include: local file (relative to the repository root) and
+     * a devcontainer's build.dockerfile (joined to the directory of the
+     * name given, ".." resolved; none when it leaves the root).
      */
     strata_pin_file *links;
     size_t nlinks;
