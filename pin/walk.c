@@ -64,16 +64,18 @@ has_dir(const char *path, const char *dir)
     return 0;
 }
 
-/* The directory component just before the base name, or "". */
+/* 1 when the directory just before base (a suffix of path) is dir. */
 static int
 parent_is(const char *path, const char *base, const char *dir)
 {
     size_t n = strlen(dir);
+    const char *start;
 
-    if (base - path < (ptrdiff_t) n + 1)
+    if ((size_t) (base - path) < n + 1)
         return 0;
-    return strncmp(base - n - 1, dir, n) == 0 &&
-           (base - n - 1 == path || base[-n - 2] == '/');
+    start = base - (n + 1);
+    return strncmp(start, dir, n) == 0 && start[n] == '/' &&
+           (start == path || start[-1] == '/');
 }
 
 /* 1 when a directory component of path starts with '.' (".git/x"). */
