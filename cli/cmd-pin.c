@@ -284,8 +284,6 @@ static int
 pin_one(pin_cmd *c, pin_file *pf, strata_error *err)
 {
     strata_pin_opts o = {0};
-    strata_dockerfile *df = NULL;
-    int rc;
 
     o.lookup = lookup;
     o.arg = c;
@@ -293,29 +291,13 @@ pin_one(pin_cmd *c, pin_file *pf, strata_error *err)
     o.matchers = c->matchers;
     c->current = pf->f.path;
     strata_pin_result_release(&pf->res);
-    switch (pf->f.kind) {
-    case STRATA_PIN_DOCKERFILE:
-        /* Parsed in each pass, not kept: parsing is cheaper than memory. */
-        rc = strata_dockerfile_parse(&df, pf->data, pf->len, pf->f.path, NULL,
-                                     err);
-        if (rc == 0)
-            rc = strata_pin_dockerfile_opts(&pf->res, pf->data, pf->len, df,
-                                            pf->f.path, &o, err);
-        strata_dockerfile_free(df);
-        return rc;
-    case STRATA_PIN_COMPOSE:
-        o.yaml = STRATA_PIN_YAML_COMPOSE;
-        return strata_pin_yaml(&pf->res, pf->data, pf->len, pf->f.path, &o,
-                               err);
-    case STRATA_PIN_MANIFEST:
-        o.yaml = STRATA_PIN_YAML_K8S;
-        return strata_pin_yaml(&pf->res, pf->data, pf->len, pf->f.path, &o,
-                               err);
-    default:
-        /* Helm, Kustomize, CI pipelines, devcontainer.json. */
-        return strata_pin_any(&pf->res, pf->data, pf->len, pf->f.kind,
-                              pf->f.path, &o, err);
-    }
+    /*
+     * Every kind through the one reader (the graph's): Dockerfiles are
+     * parsed in each pass, not kept (parsing is cheaper than memory), and
+     * the matchers that select the file read it after its own reader.
+     */
+    return strata_pin_any(&pf->res, pf->data, pf->len, pf->f.kind, pf->f.path,
+                          &o, err);
 }
 
 /* Reads, parses and collects one file; 0 when it takes part. */

@@ -314,6 +314,27 @@ record_ref(const strata_pin_query *q, void *arg)
     return NULL; /* nothing is pinned: the same reader, read only */
 }
 
+/* The references the matchers find in a Dockerfile, as child's edges. */
+static void
+matched_refs(strata_graph__repo_scan *rs, found *f, size_t child,
+             const char *path, const char *data, size_t len)
+{
+    strata_pin_opts o = {0};
+    strata_pin_result res = {0};
+    refs_ctx rc;
+    size_t i;
+
+    rc.f = f;
+    rc.child = child;
+    o.lookup = record_ref;
+    o.arg = &rc;
+    o.matchers = rs->sc->matchers;
+    strata_pin_match(&res, data, len, path, &o, NULL);
+    for (i = 0; child == 0 && i < res.nproblems; i++)
+        strata_graph__scan_problem(rs, "%s", res.problems[i]);
+    strata_pin_result_release(&res);
+}
+
 /*
  * A file of another kind (Helm, Kustomize, CI, devcontainer, compose,
  * manifests): the references the pin module's reader finds are edges of
@@ -487,6 +508,10 @@ strata_graph__scan_file(strata_graph__repo_scan *rs, const char *path,
         }
         if (!named)
             parse_for(rs, &f, path, data, len, NULL);
+        /* What the matchers find in a Dockerfile, for each consumer. */
+        if (strata_pin_matchers_select(rs->sc->matchers, path))
+            for (i = 0; i < f.nchildren; i++)
+                matched_refs(rs, &f, i, path, data, len);
     }
     if ((rc = write_edges(rs, path, &f, file, err)) == 0)
         json_object_set(rs->files, path, file);

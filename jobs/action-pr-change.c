@@ -12,14 +12,7 @@
 
 #include "jobs-int.h"
 
-static const char *
-resolve(const char *ref, const strata_df_ref *where, void *arg)
-{
-    (void) where;
-    return strata_strmap_get(arg, ref);
-}
-
-/* The same lookup for the other kinds (no Dockerfile reference). */
+/* The digest this request pins a reference to (arg: c->pins). */
 static const char *
 lookup(const strata_pin_query *q, void *arg)
 {
@@ -382,11 +375,11 @@ mark_live(strata_pr__ctx *c)
     }
 }
 
-/* Pins a file of another kind than Dockerfile with the same digests. */
+/* Pins a file of any kind with the digests of this request. */
 static int
-other_kind(strata_pin_result *out, const char *data, size_t len,
-           strata_pin_kind kind, const char *path, strata_pr__ctx *c,
-           const strata_pin_matchers *matchers)
+pin_file(strata_pin_result *out, const char *data, size_t len,
+         strata_pin_kind kind, const char *path, strata_pr__ctx *c,
+         const strata_pin_matchers *matchers)
 {
     strata_pin_opts o = {0};
 
@@ -439,7 +432,6 @@ strata_pr__work(uv_work_t *req)
     edits = strata_xcalloc(list.len ? list.len : 1, sizeof(*edits));
     for (i = 0; i < list.len; i++) {
         const char *path = list.blobs[i].path;
-        strata_dockerfile *df = NULL;
         char *data = NULL;
         size_t len = 0;
         uintptr_t linked = (uintptr_t) strata_strmap_get(w.linked, path);
@@ -450,13 +442,10 @@ strata_pr__work(uv_work_t *req)
 
         if (kind == STRATA_PIN_NONE)
             kind = STRATA_PIN_OTHER; /* selected by a matcher */
+        /* Every kind through the one reader, Dockerfiles included. */
         if (strata_vcs_read_blob(&data, &len, vr, list.blobs[i].id,
                                  STRATA_VCS_DOCKERFILE_MAX, &c->err) != 0 ||
-            (kind == STRATA_PIN_DOCKERFILE &&
-             strata_dockerfile_parse(&df, data, len, path, NULL, &c->err) !=
-                 0) ||
-            (kind != STRATA_PIN_DOCKERFILE &&
-             other_kind(&pins[i], data, len, kind, path, c, matchers) != 0)) {
+            pin_file(&pins[i], data, len, kind, path, c, matchers) != 0) {
             /* Any *.yaml may be a Helm template: not a problem here. */
             if (kind != STRATA_PIN_MANIFEST)
                 json_array_append_new(c->problems,
@@ -465,9 +454,6 @@ strata_pr__work(uv_work_t *req)
             free(data);
             continue;
         }
-        if (kind == STRATA_PIN_DOCKERFILE)
-            strata_pin_dockerfile(&pins[i], data, len, df, path, resolve,
-                                  c->pins, NULL);
         for (j = 0; j < pins[i].nproblems; j++)
             json_array_append_new(c->problems,
                                   json_string(pins[i].problems[j]));
@@ -484,7 +470,6 @@ strata_pr__work(uv_work_t *req)
             edits[nedits].len = pins[i].len;
             nedits++;
         }
-        strata_dockerfile_free(df);
         free(data);
     }
     if (nedits == 0) {

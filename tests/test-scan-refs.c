@@ -101,7 +101,10 @@ scan(strata_store *st)
                                   "  matchers:\n"
                                   "    - files: ['infra/*.tf']\n"
                                   "      match: 'image = \"(?<name>[^:\"]+):"
-                                  "(?<tag>[^\"]+)\"'\n",
+                                  "(?<tag>[^\"]+)\"'\n"
+                                  "    - files: ['*.dockerfile']\n"
+                                  "      match: '^# tools: (?<name>[^:\\s]+):"
+                                  "(?<tag>\\S+)$'\n",
                                   tmpdir, tmpdir);
     char *cache = strata_xasprintf("%s/cache", tmpdir);
 
@@ -225,7 +228,8 @@ seed(void)
         "base:bookworm\",\n"
         "  \"build\": {\"dockerfile\": \"../docker/dev.dockerfile\"},\n}\n");
     /* No Dockerfile name: read because the devcontainer names it. */
-    write_file("docker/dev.dockerfile", "FROM rust:1.80\n");
+    write_file("docker/dev.dockerfile",
+               "# tools: busybox:1.36\nFROM rust:1.80\n");
     write_file("ci/tekton.yaml", "kind: Task\n"
                                  "spec:\n"
                                  "  steps:\n"
@@ -252,7 +256,7 @@ TEST(references_are_edges)
     CHECK_EQ(json_integer_value(json_object_get(r, "dockerfiles")), 1);
     /* 11 files, the Helm template among them (read, no edge). */
     CHECK_EQ(json_integer_value(json_object_get(r, "references")), 11);
-    CHECK_EQ(json_integer_value(json_object_get(r, "edges")), 14);
+    CHECK_EQ(json_integer_value(json_object_get(r, "edges")), 15);
     CHECK(has_error(r, "chart/values.yaml:10: image '{{ .Values.x }}' is a "
                        "template"));
     CHECK(!has_error(r, "templates/deploy.yaml"));
@@ -279,9 +283,12 @@ TEST(references_are_edges)
     check_edge(doc, "infra/main.tf", "docker.io/library/redis:7", 2, NULL);
     /* Files others point to. */
     check_edge(doc, "ci/build.yml", "docker.io/library/python:3.12", 2, NULL);
-    check_edge(doc, "docker/dev.dockerfile", "docker.io/library/rust:1.80", 1,
+    check_edge(doc, "docker/dev.dockerfile", "docker.io/library/rust:1.80", 2,
                NULL);
-    CHECK_EQ(json_array_size(json_object_get(doc, "edges")), 14);
+    /* A matcher in a Dockerfile, for its consumer. */
+    check_edge(doc, "docker/dev.dockerfile", "docker.io/library/busybox:1.36",
+               1, NULL);
+    CHECK_EQ(json_array_size(json_object_get(doc, "edges")), 15);
     json_decref(doc);
     json_decref(s);
     {
@@ -314,7 +321,7 @@ TEST(references_are_edges)
     doc = graph_json(st);
     check_edge(doc, ".gitlab-ci.yml", "docker.io/library/debian:13-slim", 2,
                PIN);
-    CHECK_EQ(json_array_size(json_object_get(doc, "edges")), 12);
+    CHECK_EQ(json_array_size(json_object_get(doc, "edges")), 13);
     json_decref(doc);
     json_decref(s);
     strata_store_close(st);
