@@ -119,6 +119,9 @@ typedef struct strata_graph__repo_scan {
     json_t *errors;       /* borrowed from the summary entry */
     strata_strmap *named; /* normalised Dockerfile path -> image name */
     strata_strmap *done;  /* paths this scan handled */
+    /* path -> kind + 1 that another file gives it (from files' "links");
+     * NULL until asked for, and again whenever a file with links changes */
+    strata_strmap *linked;
     int parsed, skipped;
 } strata_graph__repo_scan;
 
@@ -143,7 +146,6 @@ char *strata_graph__norm_path(const char *p);
  * a devcontainer's build.dockerfile), from the "links" of rs->files, as
  * a pin.h strata_pin_kind; 0 (STRATA_PIN_NONE) when none does.
  */
-int strata_graph__linked_kind(const strata_graph__repo_scan *rs,
-                              const char *path);
+int strata_graph__linked_kind(strata_graph__repo_scan *rs, const char *path);
 
 #endif

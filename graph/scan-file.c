@@ -276,22 +276,41 @@ parse_for(strata_graph__repo_scan *rs, found *f, const char *path,
 }
 
 int
-strata_graph__linked_kind(const strata_graph__repo_scan *rs, const char *path)
+strata_graph__linked_kind(strata_graph__repo_scan *rs, const char *path)
 {
-    const char *key, *name;
-    json_t *v;
-    int k;
+    const char *key, *link;
+    json_t *v, *k;
+    uintptr_t k1;
+    int n;
 
-    json_object_foreach (rs->files, key, v) {
-        name = json_string_value(
-            json_object_get(json_object_get(v, "links"), path));
-        if (name == NULL)
-            continue;
-        for (k = STRATA_PIN_DOCKERFILE; k <= STRATA_PIN_OTHER; k++)
-            if (strcmp(strata_pin_kind_name((strata_pin_kind) k), name) == 0)
-                return k;
+    /* Built once and kept until a file with links changes: the listing
+     * asks about every path of the tree. */
+    if (rs->linked == NULL) {
+        rs->linked = strata_strmap_new();
+        json_object_foreach (rs->files, key, v) {
+            json_object_foreach (json_object_get(v, "links"), link, k) {
+                for (n = STRATA_PIN_DOCKERFILE; n <= STRATA_PIN_OTHER; n++)
+                    if (json_is_string(k) &&
+                        strcmp(strata_pin_kind_name((strata_pin_kind) n),
+                               json_string_value(k)) == 0)
+                        strata_strmap_put(rs->linked, link,
+                                          (void *) (uintptr_t) (n + 1));
+            }
+        }
     }
-    return STRATA_PIN_NONE;
+    k1 = (uintptr_t) strata_strmap_get(rs->linked, path);
+    return k1 == 0 ? STRATA_PIN_NONE : (int) (k1 - 1);
+}
+
+/* A file's links changed: the map is built again when next asked. */
+static void
+links_changed(strata_graph__repo_scan *rs, const json_t *old, const json_t *now)
+{
+    if (json_object_get(old, "links") == NULL &&
+        json_object_get(now, "links") == NULL)
+        return;
+    strata_strmap_free(rs->linked);
+    rs->linked = NULL;
 }
 
 /* The reference a pin reader found, as an edge of the file's consumer. */
@@ -513,8 +532,10 @@ strata_graph__scan_file(strata_graph__repo_scan *rs, const char *path,
             for (i = 0; i < f.nchildren; i++)
                 matched_refs(rs, &f, i, path, data, len);
     }
-    if ((rc = write_edges(rs, path, &f, file, err)) == 0)
+    if ((rc = write_edges(rs, path, &f, file, err)) == 0) {
+        links_changed(rs, json_object_get(rs->files, path), file);
         json_object_set(rs->files, path, file);
+    }
     json_decref(file);
     found_release(&f);
     free(data);
@@ -533,6 +554,7 @@ strata_graph__scan_drop_file(strata_graph__repo_scan *rs, const char *path,
     if ((rc = strata_store_graph_replace_edges(rs->sc->st, rs->repo->url, path,
                                                NULL, 0, err)) != 0)
         return rc;
+    links_changed(rs, json_object_get(rs->files, path), NULL);
     json_object_del(rs->files, path);
     return 0;
 }

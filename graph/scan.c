@@ -33,11 +33,12 @@ matchers_of(const strata_config_data *cfg)
 
 /* ---- one repository ------------------------------------------------- */
 
-/* Keeps a path the default predicate keeps or a configured image names. */
+/* Keeps a path the default predicate keeps, a configured image names, a
+ * pin reader or a matcher reads, or another file points to. */
 static int
 match_path(const char *path, void *arg)
 {
-    const strata_graph__repo_scan *rs = arg;
+    strata_graph__repo_scan *rs = arg;
 
     return strata_vcs_is_dockerfile(path, NULL) ||
            strata_pin_kind_of(path) != STRATA_PIN_NONE ||
@@ -394,6 +395,7 @@ out:
     json_decref(doc);
     free(key);
     strata_strmap_free(rs.done);
+    strata_strmap_free(rs.linked);
     strata_strmap_free(rs.named);
     strata_vcs_repo_free(rs.vr);
     return rc;
