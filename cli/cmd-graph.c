@@ -42,18 +42,26 @@ print_scan(strata_buf *b, const json_t *summary)
         const char *url = json_string_value(json_object_get(r, "url"));
         const char *commit = json_string_value(json_object_get(r, "commit"));
         const char *error = json_string_value(json_object_get(r, "error"));
+        json_int_t others;
+        char more[48];
 
         if (error != NULL) {
             strata_buf_printf(b, "%s: failed: %s\n", url, error);
             continue;
         }
+        others = json_integer_value(json_object_get(r, "references"));
+        more[0] = '\0';
+        /* Helm, Kustomize, CI, devcontainers, compose, manifests. */
+        if (others > 0)
+            snprintf(more, sizeof(more), "%lld other files, ",
+                     (long long) others);
         strata_buf_printf(
             b,
-            "%s %.12s: %lld dockerfiles, %lld parsed, %lld skipped, "
+            "%s %.12s: %lld dockerfiles, %s%lld parsed, %lld skipped, "
             "%lld edges, %zu problems\n",
             url, commit ? commit : "",
             (long long) json_integer_value(json_object_get(r, "dockerfiles")),
-            (long long) json_integer_value(json_object_get(r, "parsed")),
+            more, (long long) json_integer_value(json_object_get(r, "parsed")),
             (long long) json_integer_value(json_object_get(r, "skipped")),
             (long long) json_integer_value(json_object_get(r, "edges")),
             json_array_size(json_object_get(r, "errors")));

@@ -120,9 +120,8 @@ scan_file(init_cmd *c, const strata_pin_file *f)
             rc = strata_pin_dockerfile_opts(&res, data, len, df, c->file, &o,
                                             &err);
     } else {
-        o.yaml = f->kind == STRATA_PIN_COMPOSE ? STRATA_PIN_YAML_COMPOSE
-                                               : STRATA_PIN_YAML_K8S;
-        rc = strata_pin_yaml(&res, data, len, c->file, &o, &err);
+        /* Compose and manifests, Helm, Kustomize, CI, devcontainers. */
+        rc = strata_pin_any(&res, data, len, f->kind, c->file, &o, &err);
         /* Any *.yaml may be a Helm template or not Kubernetes at all. */
         if (rc != 0 && f->kind == STRATA_PIN_MANIFEST &&
             !(strstr(data, "kind:") && strstr(data, "image:")))

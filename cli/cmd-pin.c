@@ -62,6 +62,7 @@ typedef struct pin_cmd {
     strata_strmap *hosts;   /* domain -> host */
     strata_strmap *seen;    /* "FILE:LINE REF" of failures reported */
     const strata_config *config;
+    strata_pin_matchers *matchers; /* references.matchers, or NULL */
     strata_registry *reg;
     size_t outstanding;
     int resolving;       /* 0: collecting, 1: answering */
@@ -283,33 +284,20 @@ static int
 pin_one(pin_cmd *c, pin_file *pf, strata_error *err)
 {
     strata_pin_opts o = {0};
-    strata_dockerfile *df = NULL;
-    int rc;
 
     o.lookup = lookup;
     o.arg = c;
     o.platform_pins = c->platform_pins;
+    o.matchers = c->matchers;
     c->current = pf->f.path;
     strata_pin_result_release(&pf->res);
-    switch (pf->f.kind) {
-    case STRATA_PIN_DOCKERFILE:
-        /* Parsed in each pass, not kept: parsing is cheaper than memory. */
-        rc = strata_dockerfile_parse(&df, pf->data, pf->len, pf->f.path, NULL,
-                                     err);
-        if (rc == 0)
-            rc = strata_pin_dockerfile_opts(&pf->res, pf->data, pf->len, df,
-                                            pf->f.path, &o, err);
-        strata_dockerfile_free(df);
-        return rc;
-    case STRATA_PIN_COMPOSE:
-        o.yaml = STRATA_PIN_YAML_COMPOSE;
-        return strata_pin_yaml(&pf->res, pf->data, pf->len, pf->f.path, &o,
-                               err);
-    default:
-        o.yaml = STRATA_PIN_YAML_K8S;
-        return strata_pin_yaml(&pf->res, pf->data, pf->len, pf->f.path, &o,
-                               err);
-    }
+    /*
+     * Every kind through the one reader (the graph's): Dockerfiles are
+     * parsed in each pass, not kept (parsing is cheaper than memory), and
+     * the matchers that select the file read it after its own reader.
+     */
+    return strata_pin_any(&pf->res, pf->data, pf->len, pf->f.kind, pf->f.path,
+                          &o, err);
 }
 
 /* Reads, parses and collects one file; 0 when it takes part. */
@@ -465,7 +453,8 @@ walk_all(pin_file **out, size_t *nout, pin_cmd *c, const strata_args *args)
         size_t nfiles = 0;
         int explicit_file;
 
-        if (strata_pin_walk(&files, &nfiles, path, &err) != 0) {
+        if (strata_pin_walk_with(&files, &nfiles, path, c->matchers, &err) !=
+            0) {
             c->bad_input++;
             if (c->json)
                 json_array_append_new(
@@ -506,6 +495,25 @@ walk_all(pin_file **out, size_t *nout, pin_cmd *c, const strata_args *args)
     *nout = n;
 }
 
+/* The configuration's references.matchers, compiled (new), or NULL. */
+static strata_pin_matchers *
+matchers_of(const strata_config_data *cd, strata_error *err)
+{
+    strata_pin_matchers *m = strata_pin_matchers_new();
+    size_t i;
+
+    for (i = 0; i < cd->references.n_matchers; i++) {
+        const strata_config_matcher *x = &cd->references.matchers[i];
+
+        if (strata_pin_matchers_add(m, x->files.items, x->files.count, x->match,
+                                    err) != 0) {
+            strata_pin_matchers_free(m);
+            return NULL;
+        }
+    }
+    return m;
+}
+
 static int
 exec_pin(strata_cmd_ctx *ctx)
 {
@@ -522,6 +530,12 @@ exec_pin(strata_cmd_ctx *ctx)
     c.json = format != NULL && strcmp(format, "json") == 0;
     c.errors = json_array();
     c.config = ctx->config;
+    if (c.config != NULL &&
+        (c.matchers = matchers_of(strata_config_data_get(c.config), &err)) ==
+            NULL) {
+        rc = strata_cmd_fail(&err);
+        goto out;
+    }
     walk_all(&pfs, &nfiles, &c, ctx->args);
     c.entries = strata_strmap_new();
     c.hosts = strata_strmap_new();
@@ -593,6 +607,7 @@ out:
         strata_pin_result_release(&pfs[i].res);
     }
     free(pfs);
+    strata_pin_matchers_free(c.matchers);
     free_tables(&c);
     json_decref(c.errors);
     json_decref(results);
@@ -619,9 +634,14 @@ const strata_cmd_entry strata_cmd_pin = {
     .help =
         "Rewrites every image reference in the Dockerfiles (Dockerfile,\n"
         "Containerfile, *.Dockerfile, Dockerfile.*), compose files\n"
-        "(compose.yaml, docker-compose.yml, docker-compose.*.yml, ...) and\n"
-        "Kubernetes manifests (*.yaml, *.yml) under PATH to NAME:TAG@DIGEST,\n"
-        "the digest the tag points to now (a multi-arch tag's index digest).\n"
+        "(compose.yaml, docker-compose.yml, docker-compose.*.yml, ...),\n"
+        "Kubernetes manifests and CRDs (*.yaml, *.yml), Helm values and\n"
+        "Chart.yaml, kustomization.yaml, GitHub Actions workflows, GitLab CI\n"
+        "files and their local includes, devcontainer.json, and the files\n"
+        "the config's references.matchers select, under PATH to\n"
+        "NAME:TAG@DIGEST (or into the digest key a Helm values block or a\n"
+        "kustomization has), the digest the tag points to now (a multi-arch\n"
+        "tag's index digest).\n"
         "Only the references change; every other byte of each file stays.\n"
         "Every PATH is read in this one run, each file once, and each\n"
         "distinct reference is resolved once for all of them.\n"

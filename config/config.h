@@ -452,6 +452,23 @@ typedef struct strata_config_signing {
     const char *key;
 } strata_config_signing;
 
+/*
+ * references.matchers[]: where else a base image is named (Terraform,
+ * Makefiles, scripts), as Renovate's regex managers: the files (globs of
+ * repository paths) and a PCRE2 expression with the named groups name,
+ * and optionally tag and digest.
+ */
+typedef struct strata_config_matcher {
+    strata_config_pos pos;
+    strata_config_strings files;
+    const char *match;
+} strata_config_matcher;
+
+typedef struct strata_config_references {
+    const strata_config_matcher *matchers;
+    size_t n_matchers;
+} strata_config_references;
+
 typedef struct strata_config_data {
     const char *file;     /* the file loaded, or "<defaults>" */
     const char *base_dir; /* absolute; relative paths resolve here */
@@ -483,7 +500,8 @@ typedef struct strata_config_data {
     const strata_config_scanner *scanners; /* rescans */
     size_t n_scanners;
     strata_config_signing signing;
-    strata_config_schedule schedule; /* the default; set 0: none */
+    strata_config_schedule schedule;     /* the default; set 0: none */
+    strata_config_references references; /* user-defined matchers */
     /* strata_config_target's index, built on load; NULL in a tree made
      * by hand (it then looks through repos[]). */
     const struct strata_config__index *index;

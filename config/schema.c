@@ -8,6 +8,9 @@
 #include <assert.h>
 #include <ctype.h>
 #include <regex.h>
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -178,6 +181,40 @@ validate_regex(strata_config__ctx *ctx, const yaml_node_t *node,
         return -1;
     }
     regfree(&re);
+    return 0;
+}
+
+/*
+ * A references matcher: a PCRE2 expression that compiles, with a group
+ * named "name" (tag and digest are optional). A bad one names the offset.
+ */
+static int
+validate_pcre2(strata_config__ctx *ctx, const yaml_node_t *node,
+               const strata_config__field *f, const char *v, int tainted)
+{
+    PCRE2_UCHAR msg[160];
+    PCRE2_SIZE off = 0;
+    int code = 0;
+    pcre2_code *re = pcre2_compile((PCRE2_SPTR) v, PCRE2_ZERO_TERMINATED,
+                                   PCRE2_UTF, &code, &off, NULL);
+
+    if (re == NULL) {
+        pcre2_get_error_message(code, msg, sizeof(msg));
+        strata_config__at(ctx, node,
+                          "invalid regular expression in '%s' at offset %zu: "
+                          "%s",
+                          f->key, (size_t) off, (const char *) msg);
+        return -1;
+    }
+    code = pcre2_substring_number_from_name(re, (PCRE2_SPTR) "name");
+    pcre2_code_free(re);
+    if (code < 0) {
+        strata_config__at(ctx, node,
+                          "'%s' has no group named 'name' (write "
+                          "(?<name>...), and (?<tag>...), (?<digest>...))",
+                          f->key);
+        return -1;
+    }
     return 0;
 }
 
@@ -991,6 +1028,25 @@ SCHEMA(signing, "signing", strata_config_signing,
        .pos_offset = offsetof(strata_config_signing, pos), .name_offset = -1,
        .set_offset = -1);
 
+/* ---- references: {matchers: [{files, match}]} ---- */
+static const strata_config__field matcher_fields[] = {
+    FLD("files", STRATA_CF_STRINGS, strata_config_matcher, files,
+        .flags = STRATA_CF_REQUIRED | STRATA_CF_NONEMPTY),
+    FLD("match", STRATA_CF_STRING, strata_config_matcher, match,
+        .flags = STRATA_CF_REQUIRED | STRATA_CF_NONEMPTY,
+        .validate = validate_pcre2),
+};
+SCHEMA(matcher, "matcher", strata_config_matcher,
+       .pos_offset = offsetof(strata_config_matcher, pos), .name_offset = -1,
+       .set_offset = -1);
+
+static const strata_config__field references_fields[] = {
+    FLDX("matchers", STRATA_CF_LIST, strata_config_references, matchers,
+         n_matchers, .sub = &matcher),
+};
+SCHEMA(references, "references", strata_config_references, .pos_offset = -1,
+       .name_offset = -1, .set_offset = -1);
+
 static const strata_config__field root_fields[] = {
     FLD("state", STRATA_CF_PATH, strata_config_data, state,
         .flags = STRATA_CF_NONEMPTY, .def = "./strata.db"),
@@ -1020,6 +1076,8 @@ static const strata_config__field root_fields[] = {
         .sub = &signing),
     FLD("schedule", STRATA_CF_OBJECT, strata_config_data, schedule,
         .sub = &schedule_section),
+    FLD("references", STRATA_CF_OBJECT, strata_config_data, references,
+        .sub = &references),
 };
 
 const strata_config__schema strata_config__root = {

@@ -105,6 +105,8 @@ typedef struct strata_graph__scan_ctx {
     size_t max_size;
     strata_vcs_cancel *cancel; /* borrowed, or NULL */
     strata_strmap *ids;        /* ref -> store node id, for nodes written */
+    /* references.matchers, compiled once per scan (pin.h) */
+    struct strata_pin_matchers *matchers;
 } strata_graph__scan_ctx;
 
 /* One repository being scanned. */
@@ -117,6 +119,9 @@ typedef struct strata_graph__repo_scan {
     json_t *errors;       /* borrowed from the summary entry */
     strata_strmap *named; /* normalised Dockerfile path -> image name */
     strata_strmap *done;  /* paths this scan handled */
+    /* path -> kind + 1 that another file gives it (from files' "links");
+     * NULL until asked for, and again whenever a file with links changes */
+    strata_strmap *linked;
     int parsed, skipped;
 } strata_graph__repo_scan;
 
@@ -136,5 +141,11 @@ int strata_graph__scan_drop_file(strata_graph__repo_scan *rs, const char *path,
                                  strata_error *err);
 /* Strips "./" and empty components: "./a//b" -> "a/b". Caller frees. */
 char *strata_graph__norm_path(const char *p);
+/*
+ * The kind another file says path has (a GitLab CI file's local include,
+ * a devcontainer's build.dockerfile), from the "links" of rs->files, as
+ * a pin.h strata_pin_kind; 0 (STRATA_PIN_NONE) when none does.
+ */
+int strata_graph__linked_kind(strata_graph__repo_scan *rs, const char *path);
 
 #endif

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "graph-int.h"
+#include "pin.h"
 
 /* Adds a message to the summary's errors (bytes that are not UTF-8, from
  * a file's text, become '?'). */
@@ -50,6 +51,18 @@ builds_from(const strata_config_image *im, const char *path)
     return same;
 }
 
+/* 1 when a configured image builds from path. */
+static int
+named_by(const strata_graph__repo_scan *rs, const char *path)
+{
+    size_t i;
+
+    for (i = 0; i < rs->repo->n_images; i++)
+        if (builds_from(&rs->repo->images[i], path))
+            return 1;
+    return 0;
+}
+
 /*
  * What the configuration says about path: each image that names it with
  * its target, platforms and build args, or "unnamed". A file is parsed
@@ -80,6 +93,17 @@ strata_graph__scan_fingerprint(strata_graph__repo_scan *rs, const char *path)
     }
     if (!named)
         strata_buf_puts(&b, "\nunnamed");
+    /* A file another one points to is read as that one says. */
+    if (strata_graph__linked_kind(rs, path) != STRATA_PIN_NONE)
+        strata_buf_printf(
+            &b, "\nkind %s",
+            strata_pin_kind_name(
+                (strata_pin_kind) strata_graph__linked_kind(rs, path)));
+    /* A file the matchers read is read again when they change. */
+    if (strata_pin_matchers_select(rs->sc->matchers, path))
+        for (i = 0; i < rs->sc->cfg->references.n_matchers; i++)
+            strata_buf_printf(&b, "\nmatch %s",
+                              rs->sc->cfg->references.matchers[i].match);
     return strata_buf_detach(&b);
 }
 
@@ -256,6 +280,132 @@ parse_for(strata_graph__repo_scan *rs, found *f, const char *path,
     free(args);
 }
 
+int
+strata_graph__linked_kind(strata_graph__repo_scan *rs, const char *path)
+{
+    const char *key, *link;
+    json_t *v, *k;
+    uintptr_t k1;
+    int n;
+
+    /* Built once and kept until a file with links changes: the listing
+     * asks about every path of the tree. */
+    if (rs->linked == NULL) {
+        rs->linked = strata_strmap_new();
+        json_object_foreach (rs->files, key, v) {
+            json_object_foreach (json_object_get(v, "links"), link, k) {
+                for (n = STRATA_PIN_DOCKERFILE; n <= STRATA_PIN_OTHER; n++)
+                    if (json_is_string(k) &&
+                        strcmp(strata_pin_kind_name((strata_pin_kind) n),
+                               json_string_value(k)) == 0)
+                        strata_strmap_put(rs->linked, link,
+                                          (void *) (uintptr_t) (n + 1));
+            }
+        }
+    }
+    k1 = (uintptr_t) strata_strmap_get(rs->linked, path);
+    return k1 == 0 ? STRATA_PIN_NONE : (int) (k1 - 1);
+}
+
+/* A file's links changed: the map is built again when next asked. */
+static void
+links_changed(strata_graph__repo_scan *rs, const json_t *old, const json_t *now)
+{
+    if (json_object_get(old, "links") == NULL &&
+        json_object_get(now, "links") == NULL)
+        return;
+    strata_strmap_free(rs->linked);
+    rs->linked = NULL;
+}
+
+/* The reference a pin reader found, as an edge of the file's consumer. */
+typedef struct refs_ctx {
+    found *f;
+    size_t child;
+} refs_ctx;
+
+static const char *
+record_ref(const strata_pin_query *q, void *arg)
+{
+    refs_ctx *rc = arg;
+    strata_ref *ref = NULL, *pinned = NULL;
+
+    if (strata_ref_parse(&ref, q->ref, NULL) == 0 &&
+        strata_ref_with_digest(&pinned, ref, q->pinned, NULL) == 0)
+        found_add(rc->f, rc->child, pinned, q->line);
+    strata_ref_free(pinned);
+    strata_ref_free(ref);
+    return NULL; /* nothing is pinned: the same reader, read only */
+}
+
+/* The references the matchers find in a Dockerfile, as child's edges. */
+static void
+matched_refs(strata_graph__repo_scan *rs, found *f, size_t child,
+             const char *path, const char *data, size_t len)
+{
+    strata_pin_opts o = {0};
+    strata_pin_result res = {0};
+    refs_ctx rc;
+    size_t i;
+
+    rc.f = f;
+    rc.child = child;
+    o.lookup = record_ref;
+    o.arg = &rc;
+    o.matchers = rs->sc->matchers;
+    strata_pin_match(&res, data, len, path, &o, NULL);
+    for (i = 0; child == 0 && i < res.nproblems; i++)
+        strata_graph__scan_problem(rs, "%s", res.problems[i]);
+    strata_pin_result_release(&res);
+}
+
+/*
+ * A file of another kind (Helm, Kustomize, CI, devcontainer, compose,
+ * manifests): the references the pin module's reader finds are edges of
+ * the unnamed consumer "REPO//PATH", at their lines. A *.yaml that does
+ * not parse and does not look like a manifest is not reported.
+ */
+static void
+refs_for(strata_graph__repo_scan *rs, found *f, const char *path,
+         const char *data, size_t len, strata_pin_kind kind, json_t *file)
+{
+    strata_pin_opts o = {0};
+    strata_pin_result res = {0};
+    strata_error e = {0};
+    refs_ctx rc;
+    size_t i;
+
+    f->children = strata_xrealloc(f->children, sizeof(*f->children));
+    f->named = strata_xrealloc(f->named, sizeof(*f->named));
+    f->children[0] = strata_xasprintf("%s//%s", rs->repo->url, path);
+    f->named[0] = 0;
+    f->nchildren = 1;
+    rc.f = f;
+    rc.child = 0;
+    o.lookup = record_ref;
+    o.arg = &rc;
+    o.matchers = rs->sc->matchers;
+    if (strata_pin_any(&res, data, len, kind, path, &o, &e) != 0) {
+        if (kind != STRATA_PIN_MANIFEST ||
+            (memmem(data, len, "kind:", 5) && memmem(data, len, "image:", 6)))
+            strata_graph__scan_problem(rs, "%s", e.msg);
+        return;
+    }
+    for (i = 0; i < res.nproblems; i++)
+        strata_graph__scan_problem(rs, "%s", res.problems[i]);
+    /* The files this one points to are read as it says (scan.c). */
+    if (res.nlinks > 0) {
+        json_t *links = json_object();
+
+        for (i = 0; i < res.nlinks; i++)
+            json_object_set_new(
+                links, res.links[i].path,
+                json_string(strata_pin_kind_name(res.links[i].kind)));
+        json_object_set_new(file, "links", links);
+    }
+    strata_pin_result_release(&res);
+}
+
 /* The store id of ref's node, written once per scan for bases. */
 static int
 node_id(int64_t *out, strata_graph__repo_scan *rs, const char *ref, int image,
@@ -343,7 +493,14 @@ strata_graph__scan_file(strata_graph__repo_scan *rs, const char *path,
     char *data = NULL, *fp = strata_graph__scan_fingerprint(rs, path);
     size_t len = 0, i;
     int rc, named = 0;
+    strata_pin_kind kind =
+        (strata_pin_kind) strata_graph__linked_kind(rs, path);
 
+    if (kind == STRATA_PIN_NONE)
+        kind = strata_pin_kind_of(path);
+    if (kind == STRATA_PIN_NONE &&
+        strata_pin_matchers_select(rs->sc->matchers, path))
+        kind = STRATA_PIN_OTHER;
     f.seen = strata_strmap_new();
     f.diags = strata_strmap_new();
     f.cfg = rs->sc->cfg;
@@ -360,6 +517,12 @@ strata_graph__scan_file(strata_graph__repo_scan *rs, const char *path,
         strata_graph__scan_problem(rs, "%s: %s", path, e.msg);
         /* No fingerprint: the next scan tries again. */
         json_object_set_new(file, "fp", json_string(""));
+    } else if (kind != STRATA_PIN_DOCKERFILE && kind != STRATA_PIN_NONE &&
+               !named_by(rs, path)) {
+        rs->parsed++;
+        json_object_set_new(file, "kind",
+                            json_string(strata_pin_kind_name(kind)));
+        refs_for(rs, &f, path, data, len, kind, file);
     } else {
         rs->parsed++;
         for (i = 0; i < rs->repo->n_images; i++) {
@@ -370,9 +533,15 @@ strata_graph__scan_file(strata_graph__repo_scan *rs, const char *path,
         }
         if (!named)
             parse_for(rs, &f, path, data, len, NULL);
+        /* What the matchers find in a Dockerfile, for each consumer. */
+        if (strata_pin_matchers_select(rs->sc->matchers, path))
+            for (i = 0; i < f.nchildren; i++)
+                matched_refs(rs, &f, i, path, data, len);
     }
-    if ((rc = write_edges(rs, path, &f, file, err)) == 0)
+    if ((rc = write_edges(rs, path, &f, file, err)) == 0) {
+        links_changed(rs, json_object_get(rs->files, path), file);
         json_object_set(rs->files, path, file);
+    }
     json_decref(file);
     found_release(&f);
     free(data);
@@ -391,6 +560,7 @@ strata_graph__scan_drop_file(strata_graph__repo_scan *rs, const char *path,
     if ((rc = strata_store_graph_replace_edges(rs->sc->st, rs->repo->url, path,
                                                NULL, 0, err)) != 0)
         return rc;
+    links_changed(rs, json_object_get(rs->files, path), NULL);
     json_object_del(rs->files, path);
     return 0;
 }

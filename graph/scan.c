@@ -15,16 +15,37 @@
 #include <uv.h>
 
 #include "graph-int.h"
+#include "pin.h"
+
+/* references.matchers, compiled (new); the configuration checked them. */
+static strata_pin_matchers *
+matchers_of(const strata_config_data *cfg)
+{
+    strata_pin_matchers *m = strata_pin_matchers_new();
+    size_t i;
+
+    for (i = 0; i < cfg->references.n_matchers; i++) {
+        const strata_config_matcher *x = &cfg->references.matchers[i];
+
+        (void) strata_pin_matchers_add(m, x->files.items, x->files.count,
+                                       x->match, NULL);
+    }
+    return m;
+}
 
 /* ---- one repository ------------------------------------------------- */
 
-/* Keeps a path the default predicate keeps or a configured image names. */
+/* Keeps a path the default predicate keeps, a configured image names, a
+ * pin reader or a matcher reads, or another file points to. */
 static int
 match_path(const char *path, void *arg)
 {
-    const strata_graph__repo_scan *rs = arg;
+    strata_graph__repo_scan *rs = arg;
 
     return strata_vcs_is_dockerfile(path, NULL) ||
+           strata_pin_kind_of(path) != STRATA_PIN_NONE ||
+           strata_pin_matchers_select(rs->sc->matchers, path) ||
+           strata_graph__linked_kind(rs, path) != STRATA_PIN_NONE ||
            strata_strmap_has(rs->named, path);
 }
 
@@ -171,6 +192,44 @@ out:
     return rc;
 }
 
+/* Files others point to that no listing found (a devcontainer's
+ * build.dockerfile of an unusual name, a GitLab include of any name). */
+static int
+linked_files(strata_graph__repo_scan *rs, strata_error *err)
+{
+    strata_strmap *missing = strata_strmap_new();
+    strata_vcs_blob_list list = {0};
+    strata_error e = {0};
+    const char *path, *link;
+    json_t *v, *k;
+    size_t i;
+    int rc = 0;
+
+    json_object_foreach (rs->files, path, v) {
+        json_object_foreach (json_object_get(v, "links"), link, k) {
+            if (json_object_get(rs->files, link) == NULL &&
+                !strata_strmap_has(rs->done, link))
+                strata_strmap_put(missing, link, (void *) 1);
+        }
+    }
+    if (strata_strmap_len(missing) == 0)
+        goto out;
+    if (strata_vcs_list_blobs(&list, rs->vr, NULL, match_listed, missing, 0,
+                              &e) != 0) {
+        strata_graph__scan_problem(rs, "%s", e.msg);
+        goto out;
+    }
+    for (i = 0; i < list.len; i++) {
+        if ((rc = scan_once(rs, list.blobs[i].path, list.blobs[i].id, err)) !=
+            0)
+            goto out;
+    }
+out:
+    strata_vcs_blob_list_release(&list);
+    strata_strmap_free(missing);
+    return rc;
+}
+
 /* Files whose configuration changed are parsed again from their blob. */
 static int
 reconfigured_files(strata_graph__repo_scan *rs, strata_error *err)
@@ -194,10 +253,14 @@ reconfigured_files(strata_graph__repo_scan *rs, strata_error *err)
         /* A copy: scanning the file replaces its entry in rs->files. */
         char *blob = strata_xstrdup(b ? b : "");
 
-        if (*blob == '\0')
+        /* Also when this scan read it: what it depends on may have
+         * changed since (a file that includes it, read after it). */
+        if (*blob == '\0') {
             rc = strata_graph__scan_drop_file(rs, p, err);
-        else
-            rc = scan_once(rs, p, blob, err);
+        } else {
+            strata_strmap_put(rs->done, p, (void *) 1);
+            rc = strata_graph__scan_file(rs, p, blob, err);
+        }
         free(blob);
         if (rc != 0)
             break;
@@ -240,15 +303,19 @@ load_doc(json_t **out, char **out_text, strata_store *st, const char *key,
 static void
 set_counts(json_t *entry, const strata_graph__repo_scan *rs)
 {
-    json_int_t edges = 0;
+    json_int_t edges = 0, others = 0;
     const char *path;
     json_t *v;
 
     json_object_foreach (rs->files, path, v) {
         edges += json_integer_value(json_object_get(v, "edges"));
+        others += json_object_get(v, "kind") != NULL;
     }
-    json_object_set_new(entry, "dockerfiles",
-                        json_integer((json_int_t) json_object_size(rs->files)));
+    json_object_set_new(
+        entry, "dockerfiles",
+        json_integer((json_int_t) json_object_size(rs->files) - others));
+    /* Helm, Kustomize, CI, devcontainers, compose files, manifests. */
+    json_object_set_new(entry, "references", json_integer(others));
     json_object_set_new(entry, "parsed", json_integer(rs->parsed));
     json_object_set_new(entry, "skipped", json_integer(rs->skipped));
     json_object_set_new(entry, "edges", json_integer(edges));
@@ -327,6 +394,7 @@ scan_repo(json_t *entry, strata_graph__scan_ctx *sc,
     if (fallback && (rc = full_listing(&rs, err)) != 0)
         goto out;
     if ((rc = named_files(&rs, err)) != 0 ||
+        (rc = linked_files(&rs, err)) != 0 ||
         (rc = reconfigured_files(&rs, err)) != 0)
         goto out;
     json_object_set_new(doc, "commit", json_string(rs.head));
@@ -347,6 +415,7 @@ out:
     json_decref(doc);
     free(key);
     strata_strmap_free(rs.done);
+    strata_strmap_free(rs.linked);
     strata_strmap_free(rs.named);
     strata_vcs_repo_free(rs.vr);
     return rc;
@@ -454,6 +523,7 @@ strata_graph_scan(json_t **summary, strata_store *st,
     sc.max_size = opts && opts->max_size ? opts->max_size : STRATA_DF_MAX_SIZE;
     sc.cancel = opts != NULL ? opts->cancel : NULL;
     sc.ids = strata_strmap_new();
+    sc.matchers = matchers_of(cfg);
 
     nthreads = cfg->scan.concurrency > 0 ? (size_t) cfg->scan.concurrency : 1;
     if (nthreads > cfg->n_repos)
@@ -519,6 +589,7 @@ strata_graph_scan(json_t **summary, strata_store *st,
     free(threads);
     free(y.slots);
     strata_strmap_free(sc.ids);
+    strata_pin_matchers_free(sc.matchers);
     free(cache);
     return rc;
 }

@@ -6,6 +6,7 @@
  * and the words around the change (title, body, closing comment). The
  * workers touch git only: no loop, no store.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,13 +23,97 @@ pinned_for(const strata_pr__ctx *c, strata_strmap *map, const char *ref)
     return v;
 }
 
+/* The digest this request pins a reference to (arg: the request). */
 static const char *
-resolve(const char *ref, const strata_df_ref *where, void *arg)
+lookup(const strata_pin_query *q, void *arg)
 {
     const strata_pr__ctx *c = arg;
 
-    (void) where;
-    return pinned_for(c, c->pins, ref);
+    return pinned_for(c, c->pins, q->ref);
+}
+
+/* What decides which files a pull request reads. */
+typedef struct which {
+    strata_pin_matchers *matchers; /* references.matchers */
+    strata_strmap *linked;         /* path -> kind + 1 another file gives it */
+} which;
+
+/* Dockerfiles, every file the pin module reads (Helm, Kustomize, CI
+ * pipelines, devcontainers, compose files, manifests), the files the
+ * references.matchers select and those others point to. */
+static int
+pinnable(const char *path, void *arg)
+{
+    const which *w = arg;
+
+    return strata_vcs_is_dockerfile(path, NULL) ||
+           strata_pin_kind_of(path) != STRATA_PIN_NONE ||
+           strata_pin_matchers_select(w->matchers, path) ||
+           strata_strmap_has(w->linked, path);
+}
+
+static const char *
+no_lookup(const strata_pin_query *q, void *arg)
+{
+    (void) q;
+    (void) arg;
+    return NULL;
+}
+
+/*
+ * The files a GitLab CI file includes and a devcontainer's
+ * build.dockerfile: read as those say. Returns 1 when one of them is not
+ * in list (it must be listed again).
+ */
+static int
+find_links(which *w, strata_vcs_repo *vr, const strata_vcs_blob_list *list)
+{
+    strata_strmap *listed = strata_strmap_new();
+    size_t i, j;
+    int again = 0;
+
+    for (i = 0; i < list->len; i++)
+        strata_strmap_put(listed, list->blobs[i].path, (void *) 1);
+    for (i = 0; i < list->len; i++) {
+        strata_pin_kind kind = strata_pin_kind_of(list->blobs[i].path);
+        strata_pin_opts o = {0};
+        strata_pin_result r;
+        char *data = NULL;
+        size_t len = 0;
+
+        if ((kind != STRATA_PIN_GITLAB && kind != STRATA_PIN_DEVCONTAINER) ||
+            strata_vcs_read_blob(&data, &len, vr, list->blobs[i].id,
+                                 STRATA_VCS_DOCKERFILE_MAX, NULL) != 0)
+            continue;
+        o.lookup = no_lookup;
+        if (strata_pin_any(&r, data, len, kind, list->blobs[i].path, &o,
+                           NULL) == 0) {
+            for (j = 0; j < r.nlinks; j++) {
+                strata_strmap_put(w->linked, r.links[j].path,
+                                  (void *) (uintptr_t) (r.links[j].kind + 1));
+                again |= !strata_strmap_has(listed, r.links[j].path);
+            }
+            strata_pin_result_release(&r);
+        }
+        free(data);
+    }
+    strata_strmap_free(listed);
+    return again;
+}
+
+/* references.matchers, compiled (new); the configuration checked them. */
+static strata_pin_matchers *
+matchers_of(const strata_config_data *cfg)
+{
+    strata_pin_matchers *m = strata_pin_matchers_new();
+    size_t i;
+
+    for (i = 0; i < cfg->references.n_matchers; i++)
+        (void) strata_pin_matchers_add(m,
+                                       cfg->references.matchers[i].files.items,
+                                       cfg->references.matchers[i].files.count,
+                                       cfg->references.matchers[i].match, NULL);
+    return m;
 }
 
 static void
@@ -303,6 +388,20 @@ mark_live(strata_pr__ctx *c)
     }
 }
 
+/* Pins a file of any kind with the digests of this request. */
+static int
+pin_file(strata_pin_result *out, const char *data, size_t len,
+         strata_pin_kind kind, const char *path, strata_pr__ctx *c,
+         const strata_pin_matchers *matchers)
+{
+    strata_pin_opts o = {0};
+
+    o.lookup = lookup;
+    o.arg = c;
+    o.matchers = matchers;
+    return strata_pin_any(out, data, len, kind, path, &o, &c->err);
+}
+
 void
 strata_pr__work(uv_work_t *req)
 {
@@ -316,13 +415,24 @@ strata_pr__work(uv_work_t *req)
     strata_vcs_commit_opts o = {0};
     strata_buf msg = STRATA_BUF_INIT;
     size_t i, j, nedits = 0;
+    which w;
+    strata_pin_matchers *matchers = w.matchers = matchers_of(c->job->env->cfg);
 
+    w.linked = strata_strmap_new();
     source_of(&src, c);
     if ((c->rc = strata_vcs_sync(&vr, &src, c->job->env->cache_dir, &c->err)) !=
             0 ||
-        (c->rc = strata_vcs_list_dockerfiles(
-             &list, vr, NULL, STRATA_VCS_DOCKERFILE_MAX, &c->err)) != 0)
+        (c->rc = strata_vcs_list_blobs(&list, vr, NULL, pinnable, &w,
+                                       STRATA_VCS_DOCKERFILE_MAX, &c->err)) !=
+            0)
         goto out;
+    if (find_links(&w, vr, &list)) {
+        strata_vcs_blob_list_release(&list);
+        if ((c->rc = strata_vcs_list_blobs(&list, vr, NULL, pinnable, &w,
+                                           STRATA_VCS_DOCKERFILE_MAX,
+                                           &c->err)) != 0)
+            goto out;
+    }
     /* As the graph scan does: a Dockerfile over the limit is not read. */
     for (i = 0; i < list.nskipped; i++)
         json_array_append_new(
@@ -335,20 +445,28 @@ strata_pr__work(uv_work_t *req)
     edits = strata_xcalloc(list.len ? list.len : 1, sizeof(*edits));
     for (i = 0; i < list.len; i++) {
         const char *path = list.blobs[i].path;
-        strata_dockerfile *df = NULL;
         char *data = NULL;
         size_t len = 0;
+        uintptr_t linked = (uintptr_t) strata_strmap_get(w.linked, path);
+        strata_pin_kind kind = linked ? (strata_pin_kind) (linked - 1)
+                               : strata_vcs_is_dockerfile(path, NULL)
+                                   ? STRATA_PIN_DOCKERFILE
+                                   : strata_pin_kind_of(path);
 
+        if (kind == STRATA_PIN_NONE)
+            kind = STRATA_PIN_OTHER; /* selected by a matcher */
+        /* Every kind through the one reader, Dockerfiles included. */
         if (strata_vcs_read_blob(&data, &len, vr, list.blobs[i].id,
                                  STRATA_VCS_DOCKERFILE_MAX, &c->err) != 0 ||
-            strata_dockerfile_parse(&df, data, len, path, NULL, &c->err) != 0) {
-            json_array_append_new(c->problems,
-                                  json_sprintf("%s: %s", path, c->err.msg));
+            pin_file(&pins[i], data, len, kind, path, c, matchers) != 0) {
+            /* Any *.yaml may be a Helm template: not a problem here. */
+            if (kind != STRATA_PIN_MANIFEST)
+                json_array_append_new(c->problems,
+                                      json_sprintf("%s: %s", path, c->err.msg));
             strata_error_clear(&c->err);
             free(data);
             continue;
         }
-        strata_pin_dockerfile(&pins[i], data, len, df, path, resolve, c, NULL);
         for (j = 0; j < pins[i].nproblems; j++)
             json_array_append_new(c->problems,
                                   json_string(pins[i].problems[j]));
@@ -365,7 +483,6 @@ strata_pr__work(uv_work_t *req)
             edits[nedits].len = pins[i].len;
             nedits++;
         }
-        strata_dockerfile_free(df);
         free(data);
     }
     if (nedits == 0) {
@@ -392,6 +509,8 @@ out:
         strata_pin_result_release(&pins[i]);
     free(pins);
     free(edits);
+    strata_pin_matchers_free(matchers);
+    strata_strmap_free(w.linked);
     strata_buf_release(&msg);
     strata_vcs_blob_list_release(&list);
     strata_vcs_repo_free(vr);

@@ -41,6 +41,9 @@ strata_pin_result_release(strata_pin_result *r)
     for (i = 0; i < r->nproblems; i++)
         free(r->problems[i]);
     free(r->problems);
+    for (i = 0; i < r->nlinks; i++)
+        free(r->links[i].path);
+    free(r->links);
     memset(r, 0, sizeof(*r));
 }
 
@@ -71,6 +74,21 @@ strata_pin__problem(strata_pin__ctx *c, unsigned line, const char *fmt, ...)
     r->problems =
         strata_xrealloc(r->problems, (r->nproblems + 1) * sizeof(char *));
     r->problems[r->nproblems++] = strata_buf_detach(&b);
+}
+
+void
+strata_pin__link(strata_pin__ctx *c, const char *path, strata_pin_kind kind)
+{
+    strata_pin_result *r = c->out;
+    size_t i;
+
+    for (i = 0; i < r->nlinks; i++)
+        if (strcmp(r->links[i].path, path) == 0)
+            return;
+    r->links = strata_xrealloc(r->links, (r->nlinks + 1) * sizeof(*r->links));
+    r->links[r->nlinks].path = strata_xstrdup(path);
+    r->links[r->nlinks].kind = kind;
+    r->nlinks++;
 }
 
 /* 1 when the written name has a tag: a ':' after the last '/'. */
@@ -104,8 +122,9 @@ strata_pin__add(strata_pin__ctx *c, const strata_pin__site *s)
         return;
     }
     /* A digest without a tag follows nothing: there is nothing to pin. */
-    if (strata_ref_tag(ref) == NULL || s->end_off > c->len ||
-        (at != NULL && s->at_off == NO_AT))
+    if (strata_ref_tag(ref) == NULL ||
+        (s->field ? s->field_off + s->field_len > c->len
+                  : s->end_off > c->len || (at != NULL && s->at_off == NO_AT)))
         goto out;
     strata_ref_with_digest(&bare, ref, NULL, NULL);
     q.ref = strata_ref_string(bare);
@@ -122,7 +141,12 @@ strata_pin__add(strata_pin__ctx *c, const strata_pin__site *s)
         strata_pin__problem(c, s->line, "%s", e.msg);
         goto out;
     }
-    if (at != NULL) {
+    if (s->field) {
+        ed.offset = s->field_off;
+        ed.length = s->field_len;
+        ed.text = strata_xasprintf(
+            "%s%s", s->field_prefix ? s->field_prefix : "", digest);
+    } else if (at != NULL) {
         ed.offset = s->at_off;
         ed.length = s->end_off - s->at_off;
         ed.text = strata_xasprintf("@%s", digest);

@@ -1,6 +1,8 @@
 /*
- * pin.h - digest pinning: image references in Dockerfiles, compose files and
- * Kubernetes manifests rewritten in place to NAME:TAG@sha256:....
+ * pin.h - digest pinning, and the one reader of every place an image is
+ * named: Dockerfiles, compose files, Kubernetes manifests and CRDs, Helm
+ * charts, kustomizations, CI pipelines, devcontainers and user-defined
+ * matchers, rewritten in place to NAME:TAG@sha256:....
  */
 #ifndef STRATA_PIN_H
 #define STRATA_PIN_H
@@ -50,6 +52,9 @@ typedef struct strata_pin_query {
 typedef const char *(*strata_pin_lookup_cb)(const strata_pin_query *q,
                                             void *arg);
 
+/* User-defined reference matchers (matcher.c); opaque. */
+typedef struct strata_pin_matchers strata_pin_matchers;
+
 /* What the YAML pinner looks for (strata_pin_opts.yaml); 0 means both. */
 enum {
     STRATA_PIN_YAML_COMPOSE = 1 << 0, /* services.*.image */
@@ -67,7 +72,50 @@ typedef struct strata_pin_opts {
      */
     int platform_pins;
     unsigned yaml; /* STRATA_PIN_YAML_* bits; 0 means both */
+    /*
+     * User-defined matchers (borrowed, or NULL): strata_pin_any runs those
+     * whose globs select the file's name after the file's own reader.
+     */
+    const strata_pin_matchers *matchers;
 } strata_pin_opts;
+
+/* ---- which files to pin (walk.c) ---- */
+
+typedef enum strata_pin_kind {
+    STRATA_PIN_NONE = 0,
+    STRATA_PIN_DOCKERFILE,   /* Dockerfile, Containerfile, *.Dockerfile,
+                                Dockerfile.* (not *.dockerignore) */
+    STRATA_PIN_COMPOSE,      /* compose.y(a)ml, docker-compose.y(a)ml,
+                                docker-compose.*.y(a)ml, compose.*.y(a)ml */
+    STRATA_PIN_MANIFEST,     /* any other *.yaml / *.yml: Kubernetes
+                                manifests (any PodSpec: workloads, CronJob,
+                                Argo, Tekton, Knative), if it holds any */
+    STRATA_PIN_HELM_VALUES,  /* values.yaml, values-*.yaml, values.*.yaml,
+                                values_*.yaml of a Helm chart */
+    STRATA_PIN_HELM_CHART,   /* Chart.yaml: the artifacthub.io/images
+                                annotation */
+    STRATA_PIN_KUSTOMIZE,    /* kustomization.y(a)ml, Kustomization: images */
+    STRATA_PIN_GITHUB,       /* .y(a)ml files in .github/workflows */
+    STRATA_PIN_GITLAB,       /* .gitlab-ci.yml, YAML files under .gitlab and the
+                                local files it includes */
+    STRATA_PIN_DEVCONTAINER, /* devcontainer.json, .devcontainer.json
+                                (JSON with comments) */
+    STRATA_PIN_OTHER, /* none of these: read by user-defined matchers only */
+} strata_pin_kind;
+
+/* The kind's name ("helm-values"), for reports. Borrowed, static. */
+const char *strata_pin_kind_name(strata_pin_kind kind);
+
+/*
+ * The kind of the file at path (relative to a repository's root, '/'
+ * separated) by its name and where it is; STRATA_PIN_NONE for others.
+ */
+strata_pin_kind strata_pin_kind_of(const char *path);
+
+typedef struct strata_pin_file {
+    char *path; /* PATH joined with the file's path below it */
+    strata_pin_kind kind;
+} strata_pin_file;
 
 typedef struct strata_pin_change {
     unsigned line;
@@ -87,6 +135,14 @@ typedef struct strata_pin_result {
     char **problems; /* "FILE:LINE: why it could not be pinned" */
     size_t nproblems;
     size_t nrefs; /* references with a tag the lookup was asked about */
+    /*
+     * Files this one points to, to pin and scan with the kind given: a
+     * GitLab CI include: local file (relative to the repository root) and
+     * a devcontainer's build.dockerfile (joined to the directory of the
+     * name given, ".." resolved; none when it leaves the root).
+     */
+    strata_pin_file *links;
+    size_t nlinks;
 } strata_pin_result;
 
 /*
@@ -133,34 +189,89 @@ int strata_pin_yaml(strata_pin_result *out, const char *data, size_t len,
                     const char *name, const strata_pin_opts *opts,
                     strata_error *err);
 
+/*
+ * Pins a file of any kind (the one reader for `strata pin`, pull requests
+ * and the graph scan, which asks opts->lookup and pins nothing): a
+ * Dockerfile is parsed with default options (no build args), the YAML
+ * kinds as strata_pin_yaml does with the shapes of their kind, and a
+ * devcontainer.json with a bounded JSONC scanner. name should be the path
+ * relative to the repository for links to be. Fails with STRATA_EINVAL
+ * when the file does not parse ("NAME:LINE:COL: problem").
+ */
+int strata_pin_any(strata_pin_result *out, const char *data, size_t len,
+                   strata_pin_kind kind, const char *name,
+                   const strata_pin_opts *opts, strata_error *err);
+
+/* Helm values files and Chart.yaml (helm.c). */
+int strata_pin_helm_values(strata_pin_result *out, const char *data, size_t len,
+                           const char *name, const strata_pin_opts *opts,
+                           strata_error *err);
+int strata_pin_helm_chart(strata_pin_result *out, const char *data, size_t len,
+                          const char *name, const strata_pin_opts *opts,
+                          strata_error *err);
+/* kustomization.yaml's images: transformer (kustomize.c). */
+int strata_pin_kustomize(strata_pin_result *out, const char *data, size_t len,
+                         const char *name, const strata_pin_opts *opts,
+                         strata_error *err);
+/* GitHub Actions workflows and GitLab CI files (ci.c). */
+int strata_pin_github(strata_pin_result *out, const char *data, size_t len,
+                      const char *name, const strata_pin_opts *opts,
+                      strata_error *err);
+int strata_pin_gitlab(strata_pin_result *out, const char *data, size_t len,
+                      const char *name, const strata_pin_opts *opts,
+                      strata_error *err);
+/* devcontainer.json (json.c). */
+int strata_pin_devcontainer(strata_pin_result *out, const char *data,
+                            size_t len, const char *name,
+                            const strata_pin_opts *opts, strata_error *err);
+
+/* ---- user-defined matchers (matcher.c) ---- */
+
+/* An empty set; the caller's (strata_pin_matchers_free). */
+strata_pin_matchers *strata_pin_matchers_new(void);
+void strata_pin_matchers_free(strata_pin_matchers *m);
+/*
+ * Adds a matcher: globs matched against the repository-relative path
+ * with fnmatch(3) ('*' also crosses '/'), and a PCRE2 expression (UTF,
+ * multi-line) with a group named "name" and optionally "tag" and
+ * "digest". STRATA_EINVAL names the offset of a bad expression.
+ */
+int strata_pin_matchers_add(strata_pin_matchers *m, const char *const *globs,
+                            size_t nglobs, const char *regex,
+                            strata_error *err);
+/* 1 when a matcher's globs select path. */
+int strata_pin_matchers_select(const strata_pin_matchers *m, const char *path);
+/*
+ * Pins what the matchers of opts->matchers that select name find in
+ * data: name[:tag][@digest] from the groups; the digest replaces the
+ * digest group when it took part in the match, else goes after the tag.
+ * Matching is bounded (match, depth and heap limits, 10,000 matches); a
+ * limit reached is a problem. Returns 0.
+ */
+int strata_pin_match(strata_pin_result *out, const char *data, size_t len,
+                     const char *name, const strata_pin_opts *opts,
+                     strata_error *err);
+
 void strata_pin_result_release(strata_pin_result *r);
 
 /* ---- which files to pin (pin-walk.c) ---- */
-
-typedef enum strata_pin_kind {
-    STRATA_PIN_NONE = 0,
-    STRATA_PIN_DOCKERFILE, /* Dockerfile, Containerfile, *.Dockerfile,
-                              Dockerfile.* (not *.dockerignore) */
-    STRATA_PIN_COMPOSE,    /* compose.y(a)ml, docker-compose.y(a)ml,
-                              docker-compose.*.y(a)ml, compose.*.y(a)ml */
-    STRATA_PIN_MANIFEST,   /* any other *.yaml / *.yml: Kubernetes
-                              manifests, if it holds any */
-} strata_pin_kind;
-
-typedef struct strata_pin_file {
-    char *path; /* PATH joined with the file's path below it */
-    strata_pin_kind kind;
-} strata_pin_file;
 
 /*
  * The files under path to pin, sorted by path: path itself when it is a
  * file (a name of no known kind is a Dockerfile, or a manifest when it
  * ends in .yaml/.yml), else every file of a known kind below it. Hidden
  * directories (.git) and node_modules are skipped and symbolic links are
- * not followed. *out is the caller's (strata_pin_files_free). Errors:
+ * not followed, but .github/workflows, .gitlab, .devcontainer and the
+ * local files a GitLab CI file includes are read. *out is the caller's
+ * (strata_pin_files_free). Errors:
  * STRATA_ENOTFOUND when path does not exist, STRATA_EIO.
  */
 int strata_pin_walk(strata_pin_file **out, size_t *nout, const char *path,
                     strata_error *err);
+/* strata_pin_walk, and the files matchers select (STRATA_PIN_OTHER when
+ * no reader knows them). matchers may be NULL. */
+int strata_pin_walk_with(strata_pin_file **out, size_t *nout, const char *path,
+                         const strata_pin_matchers *matchers,
+                         strata_error *err);
 
 #endif

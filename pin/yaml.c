@@ -19,31 +19,22 @@
 
 #define MAX_DEPTH 256
 
-typedef enum ykind {
-    Y_SCALAR = 0,
-    Y_SEQ,
-    Y_MAP,
-    Y_ALIAS,
-} ykind;
+typedef strata_pin__ynode ynode;
+typedef struct strata_pin__yctx yctx;
 
-typedef struct ynode {
-    ykind kind;
-    char *value;  /* scalar value; for an alias, the anchor it names */
-    char *anchor; /* &name on this node, or NULL */
-    int tagged;   /* an explicit tag (!!str) */
-    yaml_scalar_style_t style;
-    size_t start, end; /* libyaml marks: character indexes */
-    unsigned line, end_line;
-    struct ynode **kids; /* a map's are key, value, key, value ... */
-    size_t nkids;
-} ynode;
+#define Y_SCALAR STRATA_PIN__Y_SCALAR
+#define Y_SEQ STRATA_PIN__Y_SEQ
+#define Y_MAP STRATA_PIN__Y_MAP
+#define Y_ALIAS STRATA_PIN__Y_ALIAS
 
-typedef struct yctx {
+struct strata_pin__yctx {
     strata_pin__ctx pin;
+    strata_pin__ydoc_cb doc;
+    void *arg;
     strata_strmap *anchors; /* name -> ynode (borrowed), per document */
     size_t bom;             /* 3 after a UTF-8 BOM: marks start after it */
     size_t ci, bi;          /* last mark converted: character, byte */
-} yctx;
+};
 
 static void
 ynode_free(ynode *n)
@@ -61,7 +52,8 @@ ynode_free(ynode *n)
 }
 
 static ynode *
-ynode_new(ykind kind, const yaml_event_t *ev, const yaml_char_t *anchor)
+ynode_new(strata_pin__ykind kind, const yaml_event_t *ev,
+          const yaml_char_t *anchor)
 {
     ynode *n = strata_xcalloc(1, sizeof(*n));
 
@@ -69,6 +61,7 @@ ynode_new(ykind kind, const yaml_event_t *ev, const yaml_char_t *anchor)
     n->start = ev->start_mark.index;
     n->end = ev->end_mark.index;
     n->line = (unsigned) ev->start_mark.line + 1;
+    n->col = (unsigned) ev->start_mark.column;
     n->end_line = (unsigned) ev->end_mark.line + 1;
     if (anchor != NULL)
         n->anchor = strata_xstrdup((const char *) anchor);
@@ -112,10 +105,12 @@ load_node(ynode **out, yaml_parser_t *p, yaml_event_t *ev, int depth,
         return 0;
     case YAML_SEQUENCE_START_EVENT:
         n = ynode_new(Y_SEQ, ev, ev->data.sequence_start.anchor);
+        n->flow = ev->data.sequence_start.style == YAML_FLOW_SEQUENCE_STYLE;
         end_type = YAML_SEQUENCE_END_EVENT;
         break;
     case YAML_MAPPING_START_EVENT:
         n = ynode_new(Y_MAP, ev, ev->data.mapping_start.anchor);
+        n->flow = ev->data.mapping_start.style == YAML_FLOW_MAPPING_STYLE;
         end_type = YAML_MAPPING_END_EVENT;
         break;
     default:
@@ -176,9 +171,8 @@ is_key(const ynode *k, const char *key)
     return k->kind == Y_SCALAR && strcmp(k->value, key) == 0;
 }
 
-/* The value of key in map (borrowed), or NULL. */
-static const ynode *
-map_get(const ynode *map, const char *key)
+const ynode *
+strata_pin__map_get(const ynode *map, const char *key)
 {
     size_t i;
 
@@ -203,24 +197,24 @@ deref(yctx *c, const ynode *n)
 static const char *
 merged_image(yctx *c, const ynode *map)
 {
-    const ynode *m = map_get(map, "<<");
+    const ynode *m = strata_pin__map_get(map, "<<");
     size_t i;
 
     if (m == NULL)
         return NULL;
     if (m->kind == Y_ALIAS)
-        return map_get(deref(c, m), "image") ? m->value : NULL;
+        return strata_pin__map_get(deref(c, m), "image") ? m->value : NULL;
     if (m->kind == Y_SEQ)
         for (i = 0; i < m->nkids; i++)
             if (m->kids[i]->kind == Y_ALIAS &&
-                map_get(deref(c, m->kids[i]), "image") != NULL)
+                strata_pin__map_get(deref(c, m->kids[i]), "image") != NULL)
                 return m->kids[i]->value;
     return NULL;
 }
 
-/* The byte offset of character index idx (libyaml marks count chars). */
-static size_t
-byte_at(yctx *c, size_t idx)
+/* libyaml marks count characters: walk the UTF-8 bytes to the index. */
+size_t
+strata_pin__byte_at(yctx *c, size_t idx)
 {
     const unsigned char *d = (const unsigned char *) c->pin.data;
 
@@ -241,35 +235,35 @@ byte_at(yctx *c, size_t idx)
     return c->bi < c->pin.len ? c->bi : c->pin.len;
 }
 
-/* Checks the image scalar n and hands it to the shared half. */
-static void
-image_scalar(yctx *c, const ynode *n, int compose)
+int
+strata_pin__scalar_site(yctx *c, const ynode *n, size_t skip, int vars,
+                        strata_pin__site *s)
 {
-    strata_pin__site s = {0};
     size_t vlen, q, b0, b1, v0;
     const char *at;
 
+    memset(s, 0, sizeof(*s));
     if (n->kind == Y_ALIAS) {
         strata_pin__problem(&c->pin, n->line,
                             "image is an alias ('*%s'); pin it at its anchor",
                             n->value);
-        return;
+        return -1;
     }
     if (n->kind != Y_SCALAR) {
         strata_pin__problem(&c->pin, n->line, "image is not a string");
-        return;
+        return -1;
     }
     vlen = strlen(n->value);
     if (n->style == YAML_PLAIN_SCALAR_STYLE &&
         (vlen == 0 || strcmp(n->value, "~") == 0 ||
          strcmp(n->value, "null") == 0))
-        return;
+        return 1;
     if (n->anchor != NULL) {
         strata_pin__problem(&c->pin, n->line,
                             "image '%s' has an anchor ('&%s') its aliases "
                             "share; pin it by hand",
                             n->value, n->anchor);
-        return;
+        return -1;
     }
     if (n->style == YAML_LITERAL_SCALAR_STYLE ||
         n->style == YAML_FOLDED_SCALAR_STYLE || n->end_line != n->line) {
@@ -277,50 +271,66 @@ image_scalar(yctx *c, const ynode *n, int compose)
                             "image '%s' is a block or multi-line scalar; pin "
                             "it by hand",
                             n->value);
-        return;
+        return -1;
     }
-    if (compose && strchr(n->value, '$') != NULL) {
+    if (vars && strchr(n->value, '$') != NULL) {
         strata_pin__problem(&c->pin, n->line,
                             "image '%s' is built from variables; pin it where "
                             "they are set",
                             n->value);
-        return;
+        return -1;
+    }
+    if (strstr(n->value, "{{") != NULL) {
+        strata_pin__problem(&c->pin, n->line,
+                            "image '%s' is a template; pin the values it is "
+                            "made from",
+                            n->value);
+        return -1;
     }
     q = n->style == YAML_SINGLE_QUOTED_SCALAR_STYLE ||
                 n->style == YAML_DOUBLE_QUOTED_SCALAR_STYLE
             ? 1
             : 0;
-    b0 = byte_at(c, n->start);
-    b1 = byte_at(c, n->end);
+    b0 = strata_pin__byte_at(c, n->start);
+    b1 = strata_pin__byte_at(c, n->end);
     /* The value is at the end of the node: a tag may come before it. */
     if (b1 < b0 + vlen + 2 * q || (n->tagged == 0 && b1 != b0 + vlen + 2 * q) ||
         memcmp(c->pin.data + b1 - q - vlen, n->value, vlen) != 0 ||
         (q && (c->pin.data[b1 - 1] != c->pin.data[b1 - vlen - 2] ||
-               (c->pin.data[b1 - 1] != '"' && c->pin.data[b1 - 1] != '\'')))) {
+               (c->pin.data[b1 - 1] != '"' && c->pin.data[b1 - 1] != '\''))) ||
+        skip > vlen) {
         strata_pin__problem(&c->pin, n->line,
                             "image '%s' is written with escapes; pin it by "
                             "hand",
                             n->value);
-        return;
+        return -1;
     }
     v0 = b1 - q - vlen;
-    at = strchr(n->value, '@');
-    s.value = n->value;
-    s.at_off = at ? v0 + (size_t) (at - n->value) : (size_t) -1;
-    s.end_off = v0 + vlen;
-    s.line = n->line;
-    strata_pin__add(&c->pin, &s);
+    at = strchr(n->value + skip, '@');
+    s->value = n->value + skip;
+    s->at_off = at ? v0 + (size_t) (at - n->value) : (size_t) -1;
+    s->end_off = v0 + vlen;
+    s->line = n->line;
+    return 0;
 }
 
-/* A service or a container: its image, or where its image comes from. */
-static void
-image_holder(yctx *c, const ynode *n, const char *what)
+void
+strata_pin__image_scalar(yctx *c, const ynode *n, int vars)
+{
+    strata_pin__site s;
+
+    if (strata_pin__scalar_site(c, n, 0, vars, &s) == 0)
+        strata_pin__add(&c->pin, &s);
+}
+
+void
+strata_pin__image_holder(yctx *c, const ynode *n, const char *what, int vars)
 {
     const ynode *img;
     const char *from;
 
     if (n->kind == Y_ALIAS) {
-        if (map_get(deref(c, n), "image") != NULL)
+        if (strata_pin__map_get(deref(c, n), "image") != NULL)
             strata_pin__problem(&c->pin, n->line,
                                 "%s is an alias ('*%s'); pin its image at "
                                 "the anchor",
@@ -329,8 +339,8 @@ image_holder(yctx *c, const ynode *n, const char *what)
     }
     if (n->kind != Y_MAP)
         return;
-    if ((img = map_get(n, "image")) != NULL)
-        image_scalar(c, img, what[0] == 's');
+    if ((img = strata_pin__map_get(n, "image")) != NULL)
+        strata_pin__image_scalar(c, img, vars);
     else if ((from = merged_image(c, n)) != NULL)
         strata_pin__problem(&c->pin, n->line,
                             "the image of this %s comes from '<<: *%s'; pin "
@@ -347,17 +357,33 @@ compose_doc(yctx *c, const ynode *services)
         const ynode *svc = services->kids[i + 1];
 
         /* A service that builds its image only names the result. */
-        if (svc->kind == Y_MAP && map_get(svc, "build") != NULL)
+        if (svc->kind == Y_MAP && strata_pin__map_get(svc, "build") != NULL)
             continue;
-        image_holder(c, svc, "service");
+        strata_pin__image_holder(c, svc, "service", 1);
     }
 }
 
+/*
+ * Lists of containers: a PodSpec's (containers, initContainers,
+ * ephemeralContainers), Argo's containerSet and Tekton's steps and
+ * sidecars (a Task's steps[].image; Argo's steps are lists of lists and
+ * hold no image).
+ */
 static int
 is_container_list(const ynode *k)
 {
     return is_key(k, "containers") || is_key(k, "initContainers") ||
-           is_key(k, "ephemeralContainers");
+           is_key(k, "ephemeralContainers") || is_key(k, "steps") ||
+           is_key(k, "sidecars");
+}
+
+/* One container: Argo's templates[].container and script, Tekton's
+ * stepTemplate. */
+static int
+is_container(const ynode *k)
+{
+    return is_key(k, "container") || is_key(k, "script") ||
+           is_key(k, "stepTemplate");
 }
 
 /* Every containers-like list anywhere in a Kubernetes document. */
@@ -377,7 +403,12 @@ k8s_walk(yctx *c, const ynode *n, int depth)
         if (n->kind == Y_MAP && is_container_list(n->kids[i - 1]) &&
             v->kind == Y_SEQ) {
             for (j = 0; j < v->nkids; j++)
-                image_holder(c, v->kids[j], "container");
+                strata_pin__image_holder(c, v->kids[j], "container", 0);
+            continue;
+        }
+        if (n->kind == Y_MAP && is_container(n->kids[i - 1]) &&
+            v->kind == Y_MAP && strata_pin__map_get(v, "image") != NULL) {
+            strata_pin__image_holder(c, v, "container", 0);
             continue;
         }
         k8s_walk(c, v, depth + 1);
@@ -385,29 +416,47 @@ k8s_walk(yctx *c, const ynode *n, int depth)
 }
 
 static void
-document(yctx *c, ynode *root)
+document(yctx *c, const ynode *root)
 {
     unsigned want = c->pin.opts->yaml
                         ? c->pin.opts->yaml
                         : STRATA_PIN_YAML_COMPOSE | STRATA_PIN_YAML_K8S;
-    const ynode *services = map_get(root, "services"), *kind;
+    const ynode *services = strata_pin__map_get(root, "services"), *kind;
 
-    c->anchors = strata_strmap_new();
-    index_anchors(c, root, 0);
     if ((want & STRATA_PIN_YAML_COMPOSE) && services != NULL &&
         services->kind == Y_MAP)
         compose_doc(c, services);
     else if ((want & STRATA_PIN_YAML_K8S) &&
-             (kind = map_get(root, "kind")) != NULL && kind->kind == Y_SCALAR)
+             (kind = strata_pin__map_get(root, "kind")) != NULL &&
+             kind->kind == Y_SCALAR)
         k8s_walk(c, root, 0);
-    strata_strmap_free(c->anchors);
-    c->anchors = NULL;
+}
+
+strata_pin__ctx *
+strata_pin__yctx_pin(yctx *c)
+{
+    return &c->pin;
+}
+
+void *
+strata_pin__yctx_arg(yctx *c)
+{
+    return c->arg;
 }
 
 int
 strata_pin_yaml(strata_pin_result *out, const char *data, size_t len,
                 const char *name, const strata_pin_opts *opts,
                 strata_error *err)
+{
+    return strata_pin__yaml_run(out, data, len, name, opts, document, NULL,
+                                err);
+}
+
+int
+strata_pin__yaml_run(strata_pin_result *out, const char *data, size_t len,
+                     const char *name, const strata_pin_opts *opts,
+                     strata_pin__ydoc_cb doc, void *arg, strata_error *err)
 {
     const unsigned char *d = (const unsigned char *) data;
     yaml_parser_t p;
@@ -417,6 +466,8 @@ strata_pin_yaml(strata_pin_result *out, const char *data, size_t len,
     int rc = 0, done = 0;
 
     memset(&c, 0, sizeof(c));
+    c.doc = doc;
+    c.arg = arg;
     strata_pin__init(&c.pin, out, data, len, name, opts);
     name = c.pin.name;
     if ((len >= 2 &&
@@ -445,7 +496,11 @@ strata_pin_yaml(strata_pin_result *out, const char *data, size_t len,
                 done = 1;
                 break;
             }
-            document(&c, root);
+            c.anchors = strata_strmap_new();
+            index_anchors(&c, root, 0);
+            doc(&c, root);
+            strata_strmap_free(c.anchors);
+            c.anchors = NULL;
             ynode_free(root);
             root = NULL;
             break;

@@ -13,6 +13,7 @@ pkgs=(
   libuv1-dev libcurl4-openssl-dev libjansson-dev libyaml-dev libgit2-dev
   libsqlite3-dev libssl-dev zlib1g-dev libh2o-dev
   libarchive-dev  # packages/: layers streamed (gzip, zstd, tar)
+  libpcre2-dev  # references.matchers: user-defined regular expressions
   zstd  # tests/test-packages.c packs zstd layers
   tzdata  # schedule windows read time zones from /usr/share/zoneinfo
   # real services and peers the tests start on loopback

@@ -1919,6 +1919,43 @@ TEST(schedules)
                      "'blackout' (or remove it)");
 }
 
+TEST(references_matchers)
+{
+    result r;
+    const strata_config_data *d =
+        load_ok(&r,
+                "references:\n"
+                "  matchers:\n"
+                "    - files: ['*.tf', Makefile]\n"
+                "      match: 'image = \"(?<name>[^:]+):(?<tag>[^\"]+)\"'\n",
+                "/tmp");
+
+    CHECK_EQ(d->references.n_matchers, 1);
+    CHECK_EQ(d->references.matchers[0].files.count, 2);
+    CHECK_STR_EQ(d->references.matchers[0].files.items[1], "Makefile");
+    CHECK_STR_EQ(d->references.matchers[0].match,
+                 "image = \"(?<name>[^:]+):(?<tag>[^\"]+)\"");
+    CHECK_EQ(d->references.matchers[0].pos.line, 3);
+    result_free(&r);
+
+    /* A bad expression names where it is, in the file and in itself. */
+    load_one_problem("references:\n"
+                     "  matchers:\n"
+                     "    - files: ['*.tf']\n"
+                     "      match: '(?<name>a(b'\n",
+                     "test.yaml:4:14: invalid regular expression in 'match' "
+                     "at offset 11: missing closing parenthesis");
+    load_one_problem("references:\n"
+                     "  matchers:\n"
+                     "    - {files: [x], match: 'image: (?<tag>\\S+)'}\n",
+                     "test.yaml:3:27: 'match' has no group named 'name' "
+                     "(write (?<name>...), and (?<tag>...), (?<digest>...))");
+    load_one_problem("references:\n"
+                     "  matchers:\n"
+                     "    - {match: '(?<name>x)'}\n",
+                     "test.yaml:3:7: missing required key 'files' in matcher");
+}
+
 int
 main(void)
 {
@@ -1949,5 +1986,6 @@ main(void)
     RUN(semver_ranges_agree_with_the_watcher);
     RUN(schedules);
     RUN(registry_aliases);
+    RUN(references_matchers);
     return harness_done();
 }

@@ -222,7 +222,7 @@ make_tree(void)
                "kind: ConfigMap\n"
                "data: {image: %s/base:1}\n",
                h, h, h);
-    /* Not a manifest, not parseable as one: ignored. */
+    /* A Helm values file: the digest goes after the tag. */
     write_file("deploy/values.yaml", "image: {repository: %s/base, tag: 1}\n",
                h);
     write_file("deploy/helm.yaml",
@@ -237,7 +237,7 @@ TEST(check_then_pin_then_check)
 
     CHECK_EQ(strata(&out, &err, "pin --check %s", tree), 1);
     diag_lines(out);
-    CHECK_EQ(count_lines(out), 7);
+    CHECK_EQ(count_lines(out), 8);
     {
         char line[600];
 
@@ -255,7 +255,7 @@ TEST(check_then_pin_then_check)
     free(err);
 
     CHECK_EQ(strata(&out, &err, "pin %s", tree), 0);
-    CHECK_EQ(count_lines(out), 7);
+    CHECK_EQ(count_lines(out), 8);
     free(out);
     free(err);
     check_file("app/Dockerfile",
@@ -296,8 +296,8 @@ TEST(check_then_pin_then_check)
                "kind: ConfigMap\n"
                "data: {image: %s/base:1}\n",
                h, tool2, h, multi_index, h);
-    check_file("deploy/values.yaml", "image: {repository: %s/base, tag: 1}\n",
-               h);
+    check_file("deploy/values.yaml",
+               "image: {repository: %s/base, tag: 1@%s}\n", h, base1);
     check_file("README.md", "FROM %s/base:1\n", h);
 
     CHECK_EQ(strata(&out, &err, "pin --check %s", tree), 0);
@@ -322,13 +322,18 @@ TEST(a_moved_tag_is_stale)
         NULL);
     CHECK(strcmp(base1, base1b) != 0);
     CHECK_EQ(strata(&out, &err, "pin --check %s", tree), 1);
-    CHECK_EQ(count_lines(out), 2);
+    CHECK_EQ(count_lines(out), 3); /* and deploy/values.yaml */
     snprintf(line, sizeof(line),
              "%s/app/Dockerfile:2: stale %s/base:1 (pinned %s, current %s)\n",
              tree, h, base1, base1b);
     CHECK_CONTAINS(out, line);
     snprintf(line, sizeof(line),
              "%s/compose.yaml:3: stale %s/base:1 (pinned %s, current %s)\n",
+             tree, h, base1, base1b);
+    CHECK_CONTAINS(out, line);
+    snprintf(line, sizeof(line),
+             "%s/deploy/values.yaml:1: stale %s/base:1 (pinned %s, current "
+             "%s)\n",
              tree, h, base1, base1b);
     CHECK_CONTAINS(out, line);
     free(out);
@@ -349,8 +354,8 @@ TEST(a_moved_tag_is_stale)
 
         CHECK(doc != NULL);
         CHECK(json_is_true(json_object_get(doc, "check")));
-        CHECK_EQ(json_integer_value(json_object_get(doc, "references")), 7);
-        CHECK_EQ(json_array_size(json_object_get(doc, "results")), 2);
+        CHECK_EQ(json_integer_value(json_object_get(doc, "references")), 8);
+        CHECK_EQ(json_array_size(json_object_get(doc, "results")), 3);
         r = json_array_get(json_object_get(doc, "results"), 0);
         CHECK_STR_EQ(json_string_value(json_object_get(r, "status")), "stale");
         CHECK_STR_EQ(json_string_value(json_object_get(r, "old")), base1);
@@ -491,6 +496,63 @@ TEST(private_registries)
     free(out);
     free(err);
     check_file("private/Dockerfile", "FROM %s/secret:1@%s\n", h, secret1);
+}
+
+/* references.matchers: a Terraform file, read only when configured. */
+TEST(user_matchers_from_the_config)
+{
+    const char *h = reg.host;
+    char *out, *err, path[600];
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/infra", tree);
+    mkdir(path, 0755);
+    write_file("infra/main.tf",
+               "resource \"x\" \"y\" {\n  image = \"%s/tool:2\"\n}\n", h);
+    CHECK_EQ(strata(&out, &err, "pin --check %s/infra", tree), 0);
+    CHECK_STR_EQ(out, "");
+    free(out);
+    free(err);
+    snprintf(path, sizeof(path), "%s/matchers.yaml", dir);
+    f = fopen(path, "w");
+    CHECK(f != NULL);
+    fprintf(f, "references:\n"
+               "  matchers:\n"
+               "    - files: ['infra/*.tf']\n"
+               "      match: 'image = \"(?<name>[^\"@]+):(?<tag>[^\"@]+)'\n");
+    fclose(f);
+    CHECK_EQ(strata(&out, &err, "pin --check -c %s %s/infra", path, tree), 1);
+    CHECK_CONTAINS(out, "infra/main.tf:2: unpinned");
+    free(out);
+    free(err);
+    CHECK_EQ(strata(&out, &err, "pin -c %s %s/infra", path, tree), 0);
+    free(out);
+    free(err);
+    check_file("infra/main.tf",
+               "resource \"x\" \"y\" {\n  image = \"%s/tool:2@%s\"\n}\n", h,
+               tool2);
+    {
+        int rc = strata(&out, &err, "pin --check -c %s %s/infra", path, tree);
+
+        diag_lines(out);
+        diag_lines(err);
+        CHECK_EQ(rc, 0);
+    }
+    free(out);
+    free(err);
+    /* A bad expression is the config's error, at its place. */
+    f = fopen(path, "w");
+    CHECK(f != NULL);
+    fprintf(
+        f,
+        "references:\n  matchers:\n    - {files: ['*'], match: '(?<name>x'}\n");
+    fclose(f);
+    CHECK_EQ(strata(&out, &err, "pin --check -c %s %s/infra", path, tree), 2);
+    CHECK_CONTAINS(err, "matchers.yaml:3:");
+    CHECK_CONTAINS(err, "at offset 9: missing closing parenthesis");
+    free(out);
+    free(err);
+    unlink(path);
 }
 
 TEST(usage_and_bad_input)
@@ -658,6 +720,7 @@ main(void)
     RUN(platform_pins_on_request);
     RUN(unresolvable_references_are_reported_not_written);
     RUN(private_registries);
+    RUN(user_matchers_from_the_config);
     RUN(usage_and_bad_input);
     RUN(many_paths_in_one_run);
     return harness_done();

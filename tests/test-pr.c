@@ -213,12 +213,19 @@ fixture_start_on(fixture *f, const char *forge, const char *pr_yaml,
     snprintf(f->dir, sizeof(f->dir), "/tmp/strata-pr-XXXXXX");
     CHECK(mkdtemp(f->dir) != NULL);
     snprintf(f->cache, sizeof(f->cache), "%s/cache", f->dir);
+    /* A workflow names the base too, and a file GitLab CI includes (a
+     * plain *.yml but for the include): pull requests pin them alike. */
     sh("cd %s && git init -q --bare -b main app.git && git init -q -b main "
        "src && printf 'FROM %s@%s AS build\\nRUN make\\nFROM %s@%s\\nCOPY "
-       "--from=build /out /out\\n' > src/Dockerfile && cd src && git add "
-       "Dockerfile && git -c user.name=dev -c user.email=dev@example.com "
+       "--from=build /out /out\\n' > src/Dockerfile && mkdir -p "
+       "src/.github/workflows src/ci && printf 'jobs:\\n  t:\\n    container: "
+       "\"%s@%s\"  # ci\\n' > src/.github/workflows/ci.yml && printf "
+       "'include: /ci/jobs.yml\\n' > src/.gitlab-ci.yml && printf "
+       "'test:\\n  image: %s@%s\\n' > src/ci/jobs.yml && cd src && "
+       "git add -A && git -c user.name=dev -c user.email=dev@example.com "
        "commit -qm initial && git push -q ../app.git main",
-       f->dir, base, base_digest, ALPINE, dg('a'));
+       f->dir, base, base_digest, ALPINE, dg('a'), base, base_digest, base,
+       base_digest);
     yaml = strata_xasprintf(
         "state: %s/strata.db\n"
         "pull_requests:\n"
@@ -478,6 +485,7 @@ TEST(github_one_request_per_base)
     CHECK_CONTAINS(s_of(pr, "body"), want);
     CHECK_CONTAINS(s_of(pr, "body"), "- `" IMG "-slim:1`");
     CHECK_CONTAINS(s_of(pr, "body"), "- `Dockerfile:1`: `" DEBIAN "@");
+    CHECK_CONTAINS(s_of(pr, "body"), "- `.github/workflows/ci.yml:3`: `");
     CHECK_CONTAINS(s_of(pr, "body"), "`strata digest " DEBIAN "`");
     json_decref(p);
     CHECK_EQ(count_events(&f, "pr.opened"), 1);
@@ -495,6 +503,19 @@ TEST(github_one_request_per_base)
     CHECK_CONTAINS(file, want);
     snprintf(want, sizeof(want), "FROM %s@%s\n", ALPINE, dg('a'));
     CHECK_CONTAINS(file, want);
+    free(file);
+    file = out_of("git --git-dir %s/app.git show "
+                  "strata/pin-debian-12-slim:.github/workflows/ci.yml",
+                  f.dir);
+    snprintf(want, sizeof(want),
+             "jobs:\n  t:\n    container: \"%s@%s\"  # ci\n", DEBIAN, dg('2'));
+    CHECK_STR_EQ(file, want);
+    free(file);
+    file = out_of("git --git-dir %s/app.git show "
+                  "strata/pin-debian-12-slim:ci/jobs.yml",
+                  f.dir);
+    snprintf(want, sizeof(want), "test:\n  image: %s@%s\n", DEBIAN, dg('2'));
+    CHECK_STR_EQ(file, want);
     free(file);
 
     /* Merged: the next job finds nothing to pin, closes and deletes. */
