@@ -250,6 +250,17 @@ void strata_config__check_schedule(strata_config__ctx *ctx, void *obj,
                                    const yaml_node_t *node);
 void strata_config__check_notify(strata_config__ctx *ctx, void *obj,
                                  const yaml_node_t *node);
+/* discover.c: a discover entry's cross-key rules; digits-only ids. */
+void strata_config__check_discover(strata_config__ctx *ctx, void *obj,
+                                   const yaml_node_t *node);
+int strata_config__validate_digits(strata_config__ctx *ctx,
+                                   const yaml_node_t *node,
+                                   const strata_config__field *f, const char *v,
+                                   int tainted);
+/* Fills each discover entry's api_url and token from forges: (root). */
+void strata_config__resolve_discover(strata_config__ctx *ctx,
+                                     strata_config_data *data,
+                                     const yaml_node_t *root);
 void strata_config__check_root(strata_config__ctx *ctx, void *obj,
                                const yaml_node_t *node);
 

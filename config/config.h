@@ -49,6 +49,14 @@ strata_config_problems_get(const strata_config_problems *problems, size_t i);
  */
 typedef struct strata_secret strata_secret;
 
+/*
+ * A secret made at run time (a GitHub App's installation token), for a
+ * repository record discovery builds: new; strata_secret_free() wipes and
+ * frees it (NULL is fine). source says where it came from.
+ */
+strata_secret *strata_secret_new(const char *value, const char *source);
+void strata_secret_free(strata_secret *s);
+
 /* The secret value, for the one place that sends it. Borrowed. */
 const char *strata_secret_reveal(const strata_secret *secret);
 /*
@@ -274,6 +282,39 @@ typedef struct strata_config_forges {
     strata_config_forge gitea;
 } strata_config_forges;
 
+/*
+ * discover: the repositories a forge lists become repositories like those
+ * of repos: (forge/discover.c). One entry names one source: a GitHub
+ * organisation, user or App installation, a GitLab group or a Gitea
+ * organisation, with its filters.
+ */
+enum {
+    STRATA_VISIBILITY_PUBLIC = 1 << 0,
+    STRATA_VISIBILITY_PRIVATE = 1 << 1,
+    STRATA_VISIBILITY_INTERNAL = 1 << 2,
+};
+
+typedef struct strata_config_discover {
+    strata_config_pos pos;
+    strata_config_forge_type forge; /* github, gitlab or gitea */
+    const char *org;                /* GitHub or Gitea organisation */
+    const char *user;               /* GitHub user */
+    const char *group;              /* GitLab group: full path or id */
+    int include_subgroups;          /* GitLab; default true */
+    const char *app_id;             /* GitHub App: its id (digits) */
+    const char *installation;       /* and its installation id (digits) */
+    const strata_secret *app_key;   /* the App's PEM private key */
+    const char *api_url;            /* else forges.TYPE.api_url */
+    const strata_secret *token;     /* else forges.TYPE.token, or NULL */
+    strata_config_strings include;  /* globs on the full name; none: all */
+    strata_config_strings exclude;  /* globs on the full name */
+    strata_config_strings topics;   /* any one of them; none: any */
+    unsigned visibility;            /* STRATA_VISIBILITY_* bits; 0: any */
+    int archived, forks, empty;     /* taken too; default false */
+    uint64_t interval_ms;           /* how often the daemon lists; 15m */
+    unsigned on_base_update;        /* of the repositories; default PR */
+} strata_config_discover;
+
 typedef enum strata_config_builder_type {
     STRATA_BUILDER_EXEC = 0,
     STRATA_BUILDER_BUILDAH,
@@ -442,6 +483,8 @@ typedef struct strata_config_data {
     strata_config_watch watch;
     const strata_config_repo *repos;
     size_t n_repos;
+    const strata_config_discover *discover; /* forge listings */
+    size_t n_discover;
     strata_config_scan scan;
     strata_config_forges forges;
     strata_config_pr pull_requests; /* defaults of every repo's pr */
