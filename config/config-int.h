@@ -36,6 +36,11 @@ struct strata_config {
     strata_secret **secrets;      /* wiped on free */
     size_t n_secrets;
     strata_config_data data;
+    /* strata_config_derive(): the tree this one borrows from, kept alive
+     * by one of its references; refs counts references beyond the
+     * owner's (strata_config_free drops one, or frees). */
+    strata_config *parent;
+    int refs;
 };
 
 void *strata_config__alloc(strata_config *cfg, size_t size);

@@ -541,6 +541,17 @@ int strata_config_load_or_default(strata_config **out, const char *path,
 
 void strata_config_free(strata_config *config);
 
+/*
+ * A configuration that is base plus the repositories extra[0..n) (those
+ * discovery found), as if they were listed in repos: each is copied
+ * (strings, its token), base is shared (kept alive until *out is freed;
+ * freeing base first is fine). An extra whose URL base lists already is
+ * skipped. *out is the caller's (strata_config_free).
+ */
+int strata_config_derive(strata_config **out, strata_config *base,
+                         const strata_config_repo *extra, size_t n,
+                         strata_error *err);
+
 /* The validated tree. Owned by config; read-only. */
 const strata_config_data *strata_config_data_get(const strata_config *config);
 

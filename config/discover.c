@@ -146,3 +146,67 @@ strata_secret_free(strata_secret *s)
     free((char *) s->source);
     free(s);
 }
+
+static const char *
+dup_or_null(strata_config *cfg, const char *s)
+{
+    return s != NULL ? strata_config__strdup(cfg, s) : NULL;
+}
+
+static const strata_secret *
+secret_copy(strata_config *cfg, const strata_secret *s)
+{
+    return s != NULL ? strata_config__secret(cfg, s->value, s->len, s->source)
+                     : NULL;
+}
+
+static int
+listed(const strata_config_data *d, const char *url)
+{
+    size_t i;
+
+    for (i = 0; i < d->n_repos; i++)
+        if (strcmp(d->repos[i].url, url) == 0)
+            return 1;
+    return 0;
+}
+
+int
+strata_config_derive(strata_config **out, strata_config *base,
+                     const strata_config_repo *extra, size_t n,
+                     strata_error *err)
+{
+    strata_config *cfg = strata_xcalloc(1, sizeof(*cfg));
+    strata_config_repo *repos;
+    size_t i, k;
+
+    (void) err;
+    cfg->data = base->data;
+    cfg->parent = base;
+    base->refs++;
+    repos = strata_config__alloc(cfg,
+                                 (base->data.n_repos + n + 1) * sizeof(*repos));
+    for (k = 0; k < base->data.n_repos; k++)
+        repos[k] = base->data.repos[k];
+    for (i = 0; i < n; i++) {
+        strata_config_repo *r = &repos[k];
+
+        if (extra[i].url == NULL || listed(&base->data, extra[i].url))
+            continue;
+        *r = extra[i];
+        r->url = strata_config__strdup(cfg, extra[i].url);
+        r->branch = dup_or_null(cfg, extra[i].branch);
+        r->username = dup_or_null(cfg, extra[i].username);
+        r->forge_repo = dup_or_null(cfg, extra[i].forge_repo);
+        r->forge_api_url = dup_or_null(cfg, extra[i].forge_api_url);
+        r->token = secret_copy(cfg, extra[i].token);
+        r->fetch_url = secret_copy(cfg, extra[i].fetch_url);
+        k++;
+    }
+    cfg->data.repos = repos;
+    cfg->data.n_repos = k;
+    cfg->data.index = NULL;
+    strata_config__index_build(cfg);
+    *out = cfg;
+    return 0;
+}

@@ -268,4 +268,44 @@ void strata_forge_discovery_free(strata_forge_discovery *d);
 /* How many of d's repositories were taken. */
 size_t strata_forge_discovery_taken(const strata_forge_discovery *d);
 
+/* ---- a configuration's discover entries (fleet.c) ----------------------- */
+
+struct strata_config_data;
+struct strata_config_discover;
+struct strata_config_repo;
+struct strata_store;
+struct strata_secret;
+
+/* The key entry's repositories are kept under: "github org acme at URL".
+ * New. */
+char *strata_forge_discover_source(const struct strata_config_discover *e);
+/* *app (when NULL) made from the entry's App credentials; nothing for an
+ * entry without app. */
+int strata_forge_app_for(strata_forge_app **app,
+                         const struct strata_config_discover *e,
+                         strata_error *err);
+/*
+ * Lists entry e (blocking) with st as the ETag cache; records each
+ * repository it takes under its source key, and forgets (graph edges and
+ * scan state dropped, pull requests left alone) each it took before and
+ * no longer does: their URLs in *out_gone (NULL-terminated, new; NULL
+ * when none; out_gone may be NULL). app: the entry's (kept between polls
+ * for its token), or NULL. *out as strata_forge_discover().
+ */
+int strata_forge_discover_entry(strata_forge_discovery **out, char ***out_gone,
+                                struct strata_store *st,
+                                const struct strata_config_discover *e,
+                                strata_forge_app *app, strata_error *err);
+/*
+ * Appends to *out (realloc'd; *n entries) a repository record for each
+ * repository of d that e takes: the clone URL, the default branch, token,
+ * the forge, e's on_base_update and cfg's pull_requests. Strings are
+ * borrowed from d, e and token: strata_config_derive() copies them.
+ */
+int strata_forge_discover_records(struct strata_config_repo **out, size_t *n,
+                                  const struct strata_config_data *cfg,
+                                  const struct strata_config_discover *e,
+                                  const strata_forge_discovery *d,
+                                  const struct strata_secret *token);
+
 #endif
