@@ -548,6 +548,9 @@ void strata_config_free(strata_config *config);
  * freeing base first is fine). An extra whose URL base lists already is
  * skipped. *out is the caller's (strata_config_free).
  */
+/* One more reference to config (strata_config_free drops one). */
+strata_config *strata_config_ref(strata_config *config);
+
 int strata_config_derive(strata_config **out, strata_config *base,
                          const strata_config_repo *extra, size_t n,
                          strata_error *err);

@@ -210,3 +210,10 @@ strata_config_derive(strata_config **out, strata_config *base,
     *out = cfg;
     return 0;
 }
+
+strata_config *
+strata_config_ref(strata_config *config)
+{
+    config->refs++;
+    return config;
+}

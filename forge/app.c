@@ -275,3 +275,9 @@ strata_forge_app_expires(const strata_forge_app *app)
 {
     return app->expires;
 }
+
+const char *
+strata_forge_app_cached_token(const strata_forge_app *app)
+{
+    return app->token;
+}

@@ -58,23 +58,13 @@ strata_forge_app_for(strata_forge_app **app, const strata_config_discover *e,
                                 pem ? strlen(pem) : 0, err);
 }
 
-int
-strata_forge_discover_entry(strata_forge_discovery **out, char ***out_gone,
-                            strata_store *st, const strata_config_discover *e,
-                            strata_forge_app *app, strata_error *err)
+void
+strata_forge_discover_spec_for(strata_forge_discover_spec *out,
+                               const strata_config_discover *e,
+                               strata_forge_app *app)
 {
     strata_forge_discover_spec s = {0};
-    strata_forge_discover_cache cache = {store_get, store_put, st};
-    strata_forge_discovery *d = NULL;
-    char *source = strata_forge_discover_source(e);
-    json_t *before = NULL, *r;
-    char **gone = NULL;
-    size_t ngone = 0, i, j;
-    int rc;
 
-    *out = NULL;
-    if (out_gone != NULL)
-        *out_gone = NULL;
     s.be = strata_forge_lookup(strata_config_forge_name(e->forge));
     s.kind = e->app_id != NULL  ? STRATA_DISCOVER_INSTALLATION
              : e->group != NULL ? STRATA_DISCOVER_GROUP
@@ -95,6 +85,27 @@ strata_forge_discover_entry(strata_forge_discovery **out, char ***out_gone,
     s.archived = e->archived;
     s.forks = e->forks;
     s.empty = e->empty;
+    *out = s;
+}
+
+int
+strata_forge_discover_entry(strata_forge_discovery **out, char ***out_gone,
+                            strata_store *st, const strata_config_discover *e,
+                            strata_forge_app *app, strata_error *err)
+{
+    strata_forge_discover_spec s = {0};
+    strata_forge_discover_cache cache = {store_get, store_put, st};
+    strata_forge_discovery *d = NULL;
+    char *source = strata_forge_discover_source(e);
+    json_t *before = NULL, *r;
+    char **gone = NULL;
+    size_t ngone = 0, i, j;
+    int rc;
+
+    *out = NULL;
+    if (out_gone != NULL)
+        *out_gone = NULL;
+    strata_forge_discover_spec_for(&s, e, app);
     if (s.kind == STRATA_DISCOVER_INSTALLATION && app == NULL) {
         rc = strata_error_set(err, STRATA_EINVAL,
                               "discover '%s': no app credentials", source);

@@ -179,6 +179,9 @@ int strata_forge_app_jwt(char **out, const strata_forge_app *app, int64_t now_s,
 int strata_forge_app_token(const char **out, strata_forge_app *app,
                            const strata_forge_opts *opts, int64_t now_s,
                            strata_error *err);
+/* The kept token (borrowed until the next strata_forge_app_token), or
+ * NULL: never a request. */
+const char *strata_forge_app_cached_token(const strata_forge_app *app);
 /* When the kept token expires (unix seconds), 0 without one. */
 int64_t strata_forge_app_expires(const strata_forge_app *app);
 
@@ -279,6 +282,10 @@ struct strata_secret;
 /* The key entry's repositories are kept under: "github org acme at URL".
  * New. */
 char *strata_forge_discover_source(const struct strata_config_discover *e);
+/* The listing spec of entry e (strings borrowed from e), with app. */
+void strata_forge_discover_spec_for(strata_forge_discover_spec *out,
+                                    const struct strata_config_discover *e,
+                                    strata_forge_app *app);
 /* *app (when NULL) made from the entry's App credentials; nothing for an
  * entry without app. */
 int strata_forge_app_for(strata_forge_app **app,

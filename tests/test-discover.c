@@ -17,9 +17,12 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include "config.h"
 #include "forge.h"
+#include "graph.h"
 #include "harness-server.h"
 #include "harness.h"
+#include "store.h"
 
 #define TOKEN "discover-token"
 
@@ -556,6 +559,225 @@ TEST(github_app)
     free(pubpath);
 }
 
+/* A git repository at DIR/NAME with a Dockerfile FROM base. */
+static char *
+make_repo(const char *name, const char *base)
+{
+    char *dir = strata_xasprintf("%s/git/%s", tmpdir, name);
+    char *cmd = strata_xasprintf(
+        "mkdir -p '%s' && cd '%s' && git init -q -b main . && "
+        "printf 'FROM %s\\nRUN true\\n' > Dockerfile && git add Dockerfile && "
+        "git -c user.name=t -c user.email=t@t commit -q -m init",
+        dir, dir, base);
+
+    CHECK_EQ(system(cmd), 0);
+    free(cmd);
+    return dir;
+}
+
+/* What the daemon does on each poll, by hand: list, record, forget the
+ * vanished, derive the configuration, scan; then the graph. */
+static strata_graph *
+poll_and_scan(strata_store *st, strata_config *base, char ***gone)
+{
+    const strata_config_data *cfg = strata_config_data_get(base);
+    strata_forge_discovery *d = NULL;
+    strata_config_repo *recs = NULL;
+    strata_config *derived = NULL;
+    strata_graph *g = NULL;
+    strata_error err = {0};
+    json_t *summary = NULL;
+    size_t n = 0;
+
+    CHECK_OK(strata_forge_discover_entry(&d, gone, st, &cfg->discover[0], NULL,
+                                         &err),
+             &err);
+    strata_forge_discover_records(&recs, &n, cfg, &cfg->discover[0], d,
+                                  cfg->discover[0].token);
+    CHECK_OK(strata_config_derive(&derived, base, recs, n, &err), &err);
+    CHECK_EQ(strata_config_data_get(derived)->n_repos, n);
+    CHECK_OK(strata_graph_scan(&summary, st, strata_config_data_get(derived),
+                               NULL, &err),
+             &err);
+    CHECK_EQ(strata_graph_scan_failures(summary), 0);
+    CHECK_OK(strata_graph_load(&g, st, &err), &err);
+    json_decref(summary);
+    strata_config_free(derived);
+    free(recs);
+    strata_forge_discovery_free(d);
+    return g;
+}
+
+static int
+has_edge(const strata_graph *g, const char *parent_prefix)
+{
+    size_t i;
+
+    for (i = 0; i < strata_graph_edge_count(g); i++) {
+        const char *parent = NULL;
+
+        strata_graph_edge(g, i, NULL, &parent, NULL);
+        if (strncmp(parent, parent_prefix, strlen(parent_prefix)) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* A repository that appears is scanned into the graph with its default
+ * branch; one that disappears (then one archived) loses its edges. */
+TEST(graph_follows_the_forge)
+{
+    char *api_dir = make_repo("acme/api", "debian:12");
+    char *web_dir = make_repo("acme/web", "alpine:3.20");
+    char *yaml, *body, *db = strata_xasprintf("%s/strata.db", tmpdir);
+    strata_config *base = NULL;
+    strata_store *st = NULL;
+    strata_graph *g;
+    strata_error err = {0};
+    char **gone = NULL;
+
+    start("github", NULL);
+    body = strata_xasprintf("{\"repos\": [{\"name\": \"acme/api\", "
+                            "\"clone_url\": \"file://%s\"}]}",
+                            api_dir);
+    admin_do("discover", body);
+    free(body);
+    yaml = strata_xasprintf("state: %s\n"
+                            "discover:\n"
+                            "  - forge: github\n"
+                            "    org: acme\n"
+                            "    api_url: http://127.0.0.1:%d\n"
+                            "    token: " TOKEN "\n",
+                            db, server_port);
+    CHECK_OK(strata_config_load_string(&base, yaml, strlen(yaml), "t.yaml",
+                                       tmpdir, NULL, &err),
+             &err);
+    CHECK_OK(strata_store_open(&st, db, &err), &err);
+
+    g = poll_and_scan(st, base, &gone);
+    CHECK(gone == NULL);
+    CHECK(has_edge(g, "docker.io/library/debian"));
+    CHECK(!has_edge(g, "docker.io/library/alpine"));
+    strata_graph_free(g);
+
+    /* acme/web appears. */
+    body = strata_xasprintf("{\"add\": [{\"name\": \"acme/web\", "
+                            "\"clone_url\": \"file://%s\"}]}",
+                            web_dir);
+    admin_do("discover", body);
+    free(body);
+    g = poll_and_scan(st, base, &gone);
+    CHECK(gone == NULL);
+    CHECK(has_edge(g, "docker.io/library/debian"));
+    CHECK(has_edge(g, "docker.io/library/alpine"));
+    strata_graph_free(g);
+
+    /* acme/api is deleted: its edges go, the other's stay. */
+    admin_do("discover", "{\"remove\": [\"acme/api\"]}");
+    g = poll_and_scan(st, base, &gone);
+    CHECK(gone != NULL);
+    body = strata_xasprintf("file://%s", api_dir);
+    CHECK_STR_EQ(gone[0], body);
+    CHECK(gone[1] == NULL);
+    free(body);
+    free(gone[0]);
+    free(gone);
+    gone = NULL;
+    CHECK(!has_edge(g, "docker.io/library/debian"));
+    CHECK(has_edge(g, "docker.io/library/alpine"));
+    strata_graph_free(g);
+
+    /* acme/web is archived: left out, its edges go too. */
+    admin_do("discover", "{\"update\": {\"acme/web\": {\"archived\": true}}}");
+    g = poll_and_scan(st, base, &gone);
+    CHECK(gone != NULL && gone[0] != NULL && gone[1] == NULL);
+    free(gone[0]);
+    free(gone);
+    CHECK(!has_edge(g, "docker.io/library/alpine"));
+    strata_graph_free(g);
+    no_violations();
+
+    strata_store_close(st);
+    strata_config_free(base);
+    free(yaml);
+    free(db);
+    free(api_dir);
+    free(web_dir);
+}
+
+/* `strata discover`: what each entry finds, and why the rest is left out,
+ * in text and JSON; the store's ETags make the second run conditional. */
+TEST(cli_discover)
+{
+    char *cfgpath = strata_xasprintf("%s/cli.yaml", tmpdir);
+    char *db = strata_xasprintf("%s/cli.db", tmpdir);
+    char *cmd, *yaml;
+    FILE *f;
+    strata_buf out = {0};
+    char buf[4096];
+    size_t n;
+    json_t *j;
+
+    start("github", NULL);
+    load_fleet("acme");
+    yaml = strata_xasprintf("state: %s\n"
+                            "discover:\n"
+                            "  - forge: github\n"
+                            "    org: acme\n"
+                            "    api_url: http://127.0.0.1:%d\n"
+                            "    token_file: %s/token\n"
+                            "    exclude: ['acme/legacy-*']\n",
+                            db, server_port, tmpdir);
+    f = fopen(cfgpath, "w");
+    fputs(yaml, f);
+    fclose(f);
+    cmd = strata_xasprintf("printf %%s " TOKEN " > %s/token", tmpdir);
+    CHECK_EQ(system(cmd), 0);
+    free(cmd);
+
+    cmd = strata_xasprintf("%s -c %s discover", STRATA_EXE, cfgpath);
+    f = popen(cmd, "r");
+    while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+        strata_buf_add(&out, buf, n);
+    CHECK_EQ(pclose(f), 0);
+    free(cmd);
+    CHECK_CONTAINS(strata_buf_cstr(&out),
+                   "7 repositories, 3 taken (1 requests, 0 not modified");
+    CHECK_CONTAINS(strata_buf_cstr(&out), "  + acme/web  trunk  http://");
+    CHECK_CONTAINS(strata_buf_cstr(&out), "  - acme/old  archived");
+    CHECK_CONTAINS(strata_buf_cstr(&out),
+                   "  - acme/legacy-x  excluded by 'acme/legacy-*'");
+    CHECK(strstr(strata_buf_cstr(&out), TOKEN) == NULL);
+    strata_buf_reset(&out);
+
+    cmd = strata_xasprintf("%s -c %s discover --format json", STRATA_EXE,
+                           cfgpath);
+    f = popen(cmd, "r");
+    while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+        strata_buf_add(&out, buf, n);
+    CHECK_EQ(pclose(f), 0);
+    free(cmd);
+    j = json_loads(strata_buf_cstr(&out), 0, NULL);
+    CHECK(j != NULL);
+    {
+        json_t *src = json_array_get(json_object_get(j, "sources"), 0);
+        json_t *r0 = json_array_get(json_object_get(src, "repos"), 0);
+
+        CHECK_EQ(json_integer_value(json_object_get(src, "not_modified")), 1);
+        CHECK(json_is_true(json_object_get(src, "reused")));
+        CHECK_EQ(json_array_size(json_object_get(src, "repos")), 7);
+        CHECK_STR_EQ(json_string_value(json_object_get(r0, "full_name")),
+                     "acme/api");
+        CHECK(json_is_true(json_object_get(r0, "taken")));
+    }
+    json_decref(j);
+    strata_buf_release(&out);
+    no_violations();
+    free(yaml);
+    free(cfgpath);
+    free(db);
+}
+
 int
 main(void)
 {
@@ -579,6 +801,13 @@ main(void)
     RUN(primary_rate_limit);
     RUN(secondary_rate_limit);
     RUN(github_app);
-    rmdir(tmpdir);
+    RUN(graph_follows_the_forge);
+    RUN(cli_discover);
+    {
+        char *rm = strata_xasprintf("rm -rf '%s'", tmpdir);
+
+        (void) !system(rm);
+        free(rm);
+    }
     return harness_done();
 }

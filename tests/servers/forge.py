@@ -646,7 +646,8 @@ class Handler(BaseHTTPRequestHandler):
 #   GET  /_admin/discover {"requests": n, "not_modified": n, "tokens": n,
 #        "remaining": n}
 # A repository: {"name": "owner/name", "archived", "fork", "empty",
-# "visibility" public|private|internal, "topics": [], "default_branch"}.
+# "visibility" public|private|internal, "topics": [], "default_branch",
+# "clone_url" (a git repository the test made; else one on this server)}.
 
 DISC = {"repos": [], "requests": 0, "not_modified": 0, "tokens": [],
         "remaining": 5000, "limit": 5000, "reset": 0}
@@ -713,6 +714,8 @@ def disc_render(forge, r, base):
              "visibility": vis, "archived": bool(r.get("archived")),
              "empty_repo": bool(r.get("empty")),
              "topics": r.get("topics", [])}
+        if r.get("clone_url"):
+            o["http_url_to_repo"] = r["clone_url"]
         if r.get("fork"):
             o["forked_from_project"] = {"id": 1, "path_with_namespace":
                                         "upstream/" + o["name"]}
@@ -724,6 +727,8 @@ def disc_render(forge, r, base):
          "html_url": "%s/%s" % (base, name), "default_branch": branch,
          "private": vis != "public", "archived": bool(r.get("archived")),
          "fork": bool(r.get("fork")), "topics": r.get("topics", [])}
+    if r.get("clone_url"):  # a real git repository the test made
+        o["clone_url"] = r["clone_url"]
     if forge == "github":
         o["visibility"] = vis
         o["size"] = 0 if r.get("empty") else 120
