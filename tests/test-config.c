@@ -1753,6 +1753,89 @@ TEST(schedules)
                      "'blackout' (or remove it)");
 }
 
+/* discover: entries, their defaults from forges:, and every problem with
+ * FILE:LINE:COL. */
+TEST(discover_entries)
+{
+    static const char good[] =
+        "forges:\n"
+        "  github: {token: gh}\n"
+        "  gitea: {api_url: 'https://gitea.example/api/v1', token: gt}\n"
+        "discover:\n"
+        "  - forge: github\n"
+        "    org: acme\n"
+        "    exclude: ['acme/legacy-*']\n"
+        "    visibility: [private, internal]\n"
+        "  - forge: gitlab\n"
+        "    group: platform/infra\n"
+        "    include_subgroups: false\n"
+        "    archived: true\n"
+        "  - forge: gitea\n"
+        "    org: infra\n"
+        "    on_base_update: [pr, rescan]\n";
+    static const char bad[] = "discover:\n"
+                              "  - forge: github\n"
+                              "    org: a\n"
+                              "    user: b\n"
+                              "  - forge: gitea\n"
+                              "    group: x\n"
+                              "  - forge: github\n"
+                              "    app: {id: 12, installation: abc}\n"
+                              "  - forge: github\n"
+                              "    org: a\n"
+                              "    include_subgroups: true\n"
+                              "  - forge: none\n"
+                              "    org: a\n"
+                              "  - forge: github\n"
+                              "    org: a\n"
+                              "    visibility: [secret]\n";
+    const char *want[] = {
+        "test.yaml:2:5: a discover entry names exactly one of 'org', 'user', "
+        "'group' or 'app' (found 2)",
+        "test.yaml:5:5: forge 'gitea' needs 'api_url' (in the discover entry "
+        "or in forges.gitea)",
+        "test.yaml:6:12: 'group' is for forge 'gitlab' (use 'org' for 'gitea')",
+        "test.yaml:8:10: 'app' needs 'id', 'installation' and 'private_key' "
+        "(or 'private_key_file')",
+        "test.yaml:8:33: 'installation' must be a number (an id), not 'abc'",
+        "test.yaml:11:24: 'include_subgroups' is for forge 'gitlab'",
+        "test.yaml:12:12: discover needs a forge: 'github', 'gitlab' or "
+        "'gitea'",
+        "test.yaml:16:18: unknown value 'secret' for 'visibility' (expected "
+        "one of: public, private, internal)",
+    };
+    const strata_config_data *d;
+    result r;
+    size_t i;
+
+    d = load_ok(&r, good, NULL);
+    CHECK_EQ(d->n_discover, 3);
+    CHECK_EQ(d->discover[0].forge, STRATA_FORGE_GITHUB);
+    CHECK_STR_EQ(d->discover[0].api_url, "https://api.github.com");
+    CHECK_STR_EQ(strata_secret_reveal(d->discover[0].token), "gh");
+    CHECK_EQ(d->discover[0].visibility,
+             STRATA_VISIBILITY_PRIVATE | STRATA_VISIBILITY_INTERNAL);
+    CHECK_EQ(d->discover[0].on_base_update, STRATA_ACTION_PR);
+    CHECK(!d->discover[0].archived && !d->discover[0].forks);
+    CHECK_EQ(d->discover[0].interval_ms, 15 * 60 * 1000);
+    CHECK(d->discover[1].include_subgroups == 0);
+    CHECK(d->discover[1].archived);
+    CHECK_STR_EQ(d->discover[1].api_url, "https://gitlab.com/api/v4");
+    CHECK_STR_EQ(d->discover[2].api_url, "https://gitea.example/api/v1");
+    CHECK_EQ(d->discover[2].on_base_update,
+             STRATA_ACTION_PR | STRATA_ACTION_RESCAN);
+    result_free(&r);
+
+    load_str(&r, bad, NULL);
+    CHECK_EQ(r.rc, STRATA_EINVAL);
+    if (count(&r) != sizeof(want) / sizeof(want[0]))
+        dump(&r);
+    CHECK_EQ(count(&r), sizeof(want) / sizeof(want[0]));
+    for (i = 0; i < count(&r); i++)
+        CHECK_STR_EQ(text(&r, i), want[i]);
+    result_free(&r);
+}
+
 int
 main(void)
 {
@@ -1781,5 +1864,6 @@ main(void)
     RUN(signing_key_and_builder_verify);
     RUN(semver_ranges_agree_with_the_watcher);
     RUN(schedules);
+    RUN(discover_entries);
     return harness_done();
 }
