@@ -637,13 +637,16 @@ strata_forge_discover(strata_forge_discovery **out,
     l.out->rate_remaining = -1;
     l.out->rate_limit = -1;
     if (spec->kind == STRATA_DISCOVER_INSTALLATION) {
+        int64_t kept = strata_forge_app_expires(spec->app);
+
         rc = strata_forge_app_token(&token, spec->app, &spec->opts,
                                     strata_now_ms() / 1000, err);
         if (rc != 0) {
             strata_forge_discovery_free(l.out);
             return rc;
         }
-        l.out->requests++;
+        /* A token traded now is one more request. */
+        l.out->requests += strata_forge_app_expires(spec->app) != kept;
     }
     l.api = strata_xstrdup(spec->opts.api_url ? spec->opts.api_url
                                               : spec->be->default_api_url);

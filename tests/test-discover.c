@@ -505,8 +505,9 @@ TEST(github_app)
     CHECK_EQ(strata_forge_discovery_taken(d), 5);
     strata_forge_discovery_free(d);
     CHECK(strata_forge_app_expires(app) > strata_now_ms() / 1000 + 3000);
-    /* The token is kept: no second one. */
+    /* The token is kept: no second one, one request (the listing). */
     CHECK_OK(strata_forge_discover(&d, &s, NULL, &err), &err);
+    CHECK_EQ(d->requests, 1);
     strata_forge_discovery_free(d);
     CHECK_EQ(counter("tokens"), 1);
     CHECK_OK(strata_forge_app_token(&tok, app, &s.opts, strata_now_ms() / 1000,
@@ -778,6 +779,82 @@ TEST(cli_discover)
     free(db);
 }
 
+/* Runs cmd (a shell command line); its standard output, new. */
+static char *
+run_out(const char *cmd)
+{
+    strata_buf out = {0};
+    char buf[4096];
+    size_t n;
+    FILE *f = popen(cmd, "r");
+
+    CHECK(f != NULL);
+    while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+        strata_buf_add(&out, buf, n);
+    pclose(f);
+    return strata_buf_detach(&out);
+}
+
+/* The daemon (`strata run --once`): a discovered repository is scanned
+ * into the graph and recorded as repo.discovered; once it is gone from
+ * the forge, its edges are gone and repo.removed is recorded. */
+TEST(daemon_once)
+{
+    char *dir = make_repo("acme/svc", "127.0.0.1:1/base:1");
+    char *cfgpath = strata_xasprintf("%s/once.yaml", tmpdir);
+    char *db = strata_xasprintf("%s/once.db", tmpdir);
+    char *run = strata_xasprintf("%s -c %s run --once 2>/dev/null", STRATA_EXE,
+                                 cfgpath);
+    char *events = strata_xasprintf("%s -c %s events", STRATA_EXE, cfgpath);
+    char *show = strata_xasprintf("%s -c %s graph show", STRATA_EXE, cfgpath);
+    char *body, *out;
+    FILE *f;
+
+    start("github", NULL);
+    body = strata_xasprintf("{\"repos\": [{\"name\": \"acme/svc\", "
+                            "\"clone_url\": \"file://%s\"}]}",
+                            dir);
+    admin_do("discover", body);
+    free(body);
+    f = fopen(cfgpath, "w");
+    CHECK(f != NULL);
+    fprintf(f,
+            "state: %s\n"
+            "discover:\n"
+            "  - forge: github\n"
+            "    org: acme\n"
+            "    api_url: http://127.0.0.1:%d\n"
+            "    token: " TOKEN "\n",
+            db, server_port);
+    fclose(f);
+
+    free(run_out(run));
+    out = run_out(events);
+    CHECK_CONTAINS(out, "repo.discovered");
+    CHECK(strstr(out, "repo.removed") == NULL);
+    free(out);
+    out = run_out(show);
+    CHECK_CONTAINS(out, "from 127.0.0.1:1/base:1");
+    CHECK_CONTAINS(out, "acme/svc Dockerfile:1");
+    free(out);
+
+    admin_do("discover", "{\"remove\": [\"acme/svc\"]}");
+    free(run_out(run));
+    out = run_out(events);
+    CHECK_CONTAINS(out, "repo.removed");
+    free(out);
+    out = run_out(show);
+    CHECK(strstr(out, "from 127.0.0.1:1/base:1") == NULL);
+    free(out);
+    no_violations();
+    free(dir);
+    free(cfgpath);
+    free(db);
+    free(run);
+    free(events);
+    free(show);
+}
+
 int
 main(void)
 {
@@ -803,6 +880,7 @@ main(void)
     RUN(github_app);
     RUN(graph_follows_the_forge);
     RUN(cli_discover);
+    RUN(daemon_once);
     {
         char *rm = strata_xasprintf("rm -rf '%s'", tmpdir);
 
