@@ -350,9 +350,9 @@ strata_daemon__discover_reload(strata_daemon *d)
         x->reset_wanted = 1;
         return;
     }
+    /* The taken set last applied stays: a repository found again after
+     * a reload is no news; the next poll derives from the new one. */
     entries_reset(x, d->config);
-    free(x->applied);
-    x->applied = NULL;
     if (d->phase == STRATA_PHASE_SERVE && x->n > 0)
         uv_timer_start(&x->timer, on_timer, 0, 0);
 }
