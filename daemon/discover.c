@@ -172,7 +172,7 @@ apply(strata_daemon_discover *x, int *changed)
         }
         free(line);
     }
-    if (*changed || d->config != x->base) {
+    if (*changed || d->config == x->base) {
         /* Always derived from the loaded configuration, which a
          * reference keeps alive: the current one is retired. */
         strata_config_derive(&derived, x->base, recs, n, &err);
