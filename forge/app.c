@@ -281,3 +281,9 @@ strata_forge_app_cached_token(const strata_forge_app *app)
 {
     return app->token;
 }
+
+const char *
+strata_forge__app_installation(const strata_forge_app *app)
+{
+    return app->installation;
+}

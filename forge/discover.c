@@ -34,6 +34,11 @@ typedef struct lister {
     strata_http *http;
     char *api;  /* no trailing slash */
     char *auth; /* the auth header value; never logged */
+    /* Cache keys start with it: who lists (an App installation, or a
+     * digest of the token), so that two entries that ask the same URL
+     * with other credentials (and so see other repositories) never share
+     * an ETag or a listing. */
+    char *scope;
     /* the answer of the request under way */
     strata_http_response *resp;
     strata_error terr;
@@ -397,14 +402,19 @@ read_page(lister *l, const strata_http_response *r, const char *first)
 }
 
 static json_t *
-cache_get(lister *l, const char *key, char **etag)
+cache_get(lister *l, const char *url, char **etag)
 {
-    char *body = NULL;
+    char *body = NULL, *key;
     json_t *v;
+    int rc;
 
     *etag = NULL;
-    if (l->cache == NULL || l->cache->get == NULL ||
-        l->cache->get(etag, &body, key, l->cache->arg) != 0)
+    if (l->cache == NULL || l->cache->get == NULL)
+        return NULL;
+    key = strata_xasprintf("%s %s", l->scope, url);
+    rc = l->cache->get(etag, &body, key, l->cache->arg);
+    free(key);
+    if (rc != 0)
         return NULL;
     v = json_loads(body, 0, NULL);
     free(body);
@@ -416,15 +426,17 @@ cache_get(lister *l, const char *key, char **etag)
 }
 
 static void
-cache_put(lister *l, const char *key, const char *etag, const json_t *v)
+cache_put(lister *l, const char *url, const char *etag, const json_t *v)
 {
-    char *body;
+    char *body, *key;
 
     if (l->cache == NULL || l->cache->put == NULL || etag == NULL)
         return;
+    key = strata_xasprintf("%s %s", l->scope, url);
     body = json_dumps(v, JSON_COMPACT);
     l->cache->put(key, etag, body, l->cache->arg);
     free(body);
+    free(key);
 }
 
 static const char *
@@ -655,6 +667,17 @@ strata_forge_discover(strata_forge_discovery **out,
         l.api[--n] = '\0';
     if (token != NULL)
         l.auth = strata_xasprintf("%s%s", spec->be->auth_prefix, token);
+    if (spec->kind == STRATA_DISCOVER_INSTALLATION) {
+        l.scope = strata_xasprintf("installation %s",
+                                   strata_forge__app_installation(spec->app));
+    } else if (spec->opts.token != NULL) {
+        char hex[65];
+
+        strata_sha256_hex(hex, spec->opts.token, strlen(spec->opts.token));
+        l.scope = strata_xasprintf("token %.16s", hex);
+    } else {
+        l.scope = strata_xstrdup("anonymous");
+    }
     if ((rc = uv_loop_init(&l.loop)) != 0) {
         rc = strata_error_set(err, STRATA_EINTERNAL, "uv_loop_init: %s",
                               uv_strerror(rc));
@@ -692,6 +715,7 @@ out:
         free(l.auth);
     }
     free(l.api);
+    free(l.scope);
     return rc;
 }
 
