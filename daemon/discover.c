@@ -38,7 +38,8 @@ struct strata_daemon_discover {
     strata_config *base; /* the loaded configuration (a reference) */
     disc_entry *entries;
     size_t n;
-    char *applied; /* the taken URLs last applied, "\n"-joined */
+    char *applied;  /* the taken URLs last applied, "\n"-joined */
+    char **orphans; /* the worker's: taken by an entry no longer there */
     int running;
     int reset_wanted; /* a reload came during a poll */
 };
@@ -82,6 +83,41 @@ base_data(const strata_daemon_discover *x)
     return strata_config_data_get(x->base);
 }
 
+/*
+ * What an entry took that is no longer in the configuration (a reload
+ * removed or changed it) is forgotten like a repository that went away;
+ * the URLs go to x->orphans. A store error leaves them for the next poll.
+ */
+static void
+forget_orphans(strata_daemon_discover *x, strata_store *st)
+{
+    const strata_config_data *cfg = base_data(x);
+    json_t *all = NULL, *r;
+    size_t i, j, n = 0;
+
+    if (strata_store_discovered_list(&all, st, NULL, NULL) != 0)
+        return;
+    json_array_foreach (all, i, r) {
+        const char *source = json_string_value(json_object_get(r, "source"));
+        const char *url = json_string_value(json_object_get(r, "url"));
+
+        for (j = 0; j < x->n; j++) {
+            char *mine = strata_forge_discover_source(&cfg->discover[j]);
+            int same = strcmp(mine, source) == 0;
+
+            free(mine);
+            if (same)
+                break;
+        }
+        if (j < x->n || strata_store_discovered_forget(st, url, NULL) != 0)
+            continue;
+        x->orphans = strata_xrealloc(x->orphans, (n + 2) * sizeof(char *));
+        x->orphans[n++] = strata_xstrdup(url);
+        x->orphans[n] = NULL;
+    }
+    json_decref(all);
+}
+
 /* Lists every entry: in a worker, or on the loop for --once. */
 static void
 poll_all(strata_daemon_discover *x, const char *state)
@@ -105,6 +141,8 @@ poll_all(strata_daemon_discover *x, const char *state)
             e->rc = strata_forge_discover_entry(
                 &e->res, &e->gone, st, &cfg->discover[i], e->app, &e->err);
     }
+    if (rc == 0)
+        forget_orphans(x, st);
     strata_store_close(st);
 }
 
@@ -201,6 +239,23 @@ record_results(strata_daemon_discover *x, int *gone_any)
     size_t i, j;
 
     *gone_any = 0;
+    for (j = 0; x->orphans != NULL && x->orphans[j] != NULL; j++) {
+        json_t *p = json_pack("{s:s, s:s}", "url", x->orphans[j],
+                              "pull_requests", "left open");
+
+        log_warn("discover: '%s' was taken by a discover entry that is no "
+                 "longer configured: its graph edges are dropped; its open "
+                 "strata pull requests are left alone",
+                 x->orphans[j]);
+        if (strata_store_event_append(NULL, d->store, "repo.removed",
+                                      x->orphans[j], p, 0, &err) != 0)
+            strata_daemon__error(d, "discover", &err);
+        json_decref(p);
+        free(x->orphans[j]);
+        *gone_any = 1;
+    }
+    free(x->orphans);
+    x->orphans = NULL;
     for (i = 0; i < x->n; i++) {
         disc_entry *e = &x->entries[i];
         char *source = strata_forge_discover_source(&cfg->discover[i]);
@@ -275,7 +330,8 @@ after_work(uv_work_t *req, int status)
         return;
     }
     record_results(x, &gone);
-    apply(x, &changed);
+    if (x->n > 0)
+        apply(x, &changed);
     if (gone && strata_daemon__load_graph(d, &err) != 0)
         strata_daemon__error(d, "loading the graph", &err);
     if (changed)
@@ -300,7 +356,7 @@ on_timer(uv_timer_t *t)
 {
     strata_daemon_discover *x = t->data;
 
-    if (x->d->stopping || x->running || x->n == 0)
+    if (x->d->stopping || x->running)
         return;
     x->work.data = x;
     if (uv_queue_work(&x->d->loop, &x->work, work, after_work) != 0) {
@@ -308,7 +364,9 @@ on_timer(uv_timer_t *t)
         return;
     }
     x->running = 1;
-    uv_timer_start(&x->timer, on_timer, interval(x), 0);
+    /* Without entries, one pass forgets what earlier ones took. */
+    if (x->n > 0)
+        uv_timer_start(&x->timer, on_timer, interval(x), 0);
 }
 
 void
@@ -323,10 +381,11 @@ strata_daemon__discover_init(strata_daemon *d)
     x->timer.data = x;
     entries_reset(x, d->config);
     /* --once lists first, here, so that its scan has them. */
-    if (d->opts.once && x->n > 0) {
+    if (d->opts.once) {
         poll_all(x, d->cfg->state);
         record_results(x, &gone);
-        apply(x, &changed);
+        if (x->n > 0)
+            apply(x, &changed);
     }
 }
 
@@ -335,7 +394,7 @@ strata_daemon__discover_start(strata_daemon *d)
 {
     strata_daemon_discover *x = d->discover;
 
-    if (x != NULL && x->n > 0)
+    if (x != NULL)
         uv_timer_start(&x->timer, on_timer, 0, 0);
 }
 
@@ -353,7 +412,7 @@ strata_daemon__discover_reload(strata_daemon *d)
     /* The taken set last applied stays: a repository found again after
      * a reload is no news; the next poll derives from the new one. */
     entries_reset(x, d->config);
-    if (d->phase == STRATA_PHASE_SERVE && x->n > 0)
+    if (d->phase == STRATA_PHASE_SERVE)
         uv_timer_start(&x->timer, on_timer, 0, 0);
 }
 
@@ -374,10 +433,14 @@ void
 strata_daemon__discover_free(strata_daemon *d)
 {
     strata_daemon_discover *x = d->discover;
+    size_t i;
 
     if (x == NULL)
         return;
     entries_free(x);
+    for (i = 0; x->orphans != NULL && x->orphans[i] != NULL; i++)
+        free(x->orphans[i]);
+    free(x->orphans);
     free(x->applied);
     free(x);
     d->discover = NULL;

@@ -86,8 +86,8 @@ strata_store_discovered_list(json_t **out, strata_store *st, const char *source,
 
     *out = NULL;
     if ((rc = prepare(&stmt, st,
-                      "SELECT url, full_name, branch FROM discovered "
-                      "WHERE source = ?1 ORDER BY full_name",
+                      "SELECT url, full_name, branch, source FROM discovered "
+                      "WHERE ?1 IS NULL OR source = ?1 ORDER BY full_name",
                       "reading discovered repositories", err)) != 0)
         return rc;
     strata_store__bind_text(stmt, 1, source);
@@ -95,10 +95,11 @@ strata_store_discovered_list(json_t **out, strata_store *st, const char *source,
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
         json_array_append_new(
             *out,
-            json_pack("{s:s, s:s, s:s?}", "url",
+            json_pack("{s:s, s:s, s:s?, s:s}", "url",
                       (const char *) sqlite3_column_text(stmt, 0), "full_name",
                       (const char *) sqlite3_column_text(stmt, 1), "branch",
-                      (const char *) sqlite3_column_text(stmt, 2)));
+                      (const char *) sqlite3_column_text(stmt, 2), "source",
+                      (const char *) sqlite3_column_text(stmt, 3)));
     if (rc != SQLITE_DONE) {
         json_decref(*out);
         *out = NULL;

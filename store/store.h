@@ -872,7 +872,8 @@ int strata_store_discover_cache_get(char **etag, char **body, strata_store *st,
 int strata_store_discover_cache_put(strata_store *st, const char *key,
                                     const char *etag, const char *body,
                                     strata_error *err);
-/* The repositories source took: [{"url", "full_name", "branch"}], new. */
+/* The repositories source (NULL: every source) took: [{"url",
+ * "full_name", "branch", "source"}], new. */
 int strata_store_discovered_list(json_t **out, strata_store *st,
                                  const char *source, strata_error *err);
 /* Records (or refreshes) a repository source took. */

@@ -838,10 +838,42 @@ TEST(daemon_once)
     CHECK_CONTAINS(out, "acme/svc Dockerfile:1");
     free(out);
 
+    /* The entry is dropped from the configuration: what it took is
+     * forgotten the same way. */
+    f = fopen(cfgpath, "w");
+    CHECK(f != NULL);
+    fprintf(f, "state: %s\n", db);
+    fclose(f);
+    free(run_out(run));
+    out = run_out(events);
+    CHECK_CONTAINS(out, "repo.removed");
+    free(out);
+    out = run_out(show);
+    CHECK(strstr(out, "from 127.0.0.1:1/base:1") == NULL);
+    free(out);
+
+    /* Back: found again, scanned again. */
+    f = fopen(cfgpath, "w");
+    CHECK(f != NULL);
+    fprintf(f,
+            "state: %s\n"
+            "discover:\n"
+            "  - forge: github\n"
+            "    org: acme\n"
+            "    api_url: http://127.0.0.1:%d\n"
+            "    token: " TOKEN "\n",
+            db, server_port);
+    fclose(f);
+    free(run_out(run));
+    out = run_out(show);
+    CHECK_CONTAINS(out, "from 127.0.0.1:1/base:1");
+    free(out);
+
     admin_do("discover", "{\"remove\": [\"acme/svc\"]}");
     free(run_out(run));
     out = run_out(events);
     CHECK_CONTAINS(out, "repo.removed");
+    CHECK(strstr(strstr(out, "repo.removed") + 1, "repo.removed") != NULL);
     free(out);
     out = run_out(show);
     CHECK(strstr(out, "from 127.0.0.1:1/base:1") == NULL);
