@@ -545,8 +545,10 @@ void strata_config_free(strata_config *config);
  * A configuration that is base plus the repositories extra[0..n) (those
  * discovery found), as if they were listed in repos: each is copied
  * (strings, its token), base is shared (kept alive until *out is freed;
- * freeing base first is fine). An extra whose URL base lists already is
- * skipped. *out is the caller's (strata_config_free).
+ * freeing base first is fine). An extra that is a repository base lists
+ * already, or an earlier extra (the same URL give or take ".git" and a
+ * trailing "/", or the same forge and OWNER/NAME), is skipped. *out is
+ * the caller's (strata_config_free).
  */
 /* One more reference to config (strata_config_free drops one). */
 strata_config *strata_config_ref(strata_config *config);

@@ -8,6 +8,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "config-int.h"
 
@@ -160,13 +161,42 @@ secret_copy(strata_config *cfg, const strata_secret *s)
                      : NULL;
 }
 
+/* The length of url without a trailing "/" or ".git". */
+static size_t
+url_stem(const char *url)
+{
+    size_t n = strlen(url);
+
+    while (n > 0 && url[n - 1] == '/')
+        n--;
+    if (n > 4 && strncmp(url + n - 4, ".git", 4) == 0)
+        n -= 4;
+    return n;
+}
+
+/* One repository: the same URL (give or take ".git" and a trailing
+ * slash), or the same OWNER/NAME on the same forge. */
 static int
-listed(const strata_config_data *d, const char *url)
+same_repo(const strata_config_repo *a, const strata_config_repo *b)
+{
+    size_t n = url_stem(a->url);
+
+    if (n == url_stem(b->url) && strncmp(a->url, b->url, n) == 0)
+        return 1;
+    return a->forge != STRATA_FORGE_NONE && a->forge == b->forge &&
+           a->forge_repo != NULL && b->forge_repo != NULL &&
+           strcasecmp(a->forge_repo, b->forge_repo) == 0 &&
+           (a->forge_api_url == NULL || b->forge_api_url == NULL ||
+            strcmp(a->forge_api_url, b->forge_api_url) == 0);
+}
+
+static int
+listed(const strata_config_repo *repos, size_t n, const strata_config_repo *r)
 {
     size_t i;
 
-    for (i = 0; i < d->n_repos; i++)
-        if (strcmp(d->repos[i].url, url) == 0)
+    for (i = 0; i < n; i++)
+        if (same_repo(&repos[i], r))
             return 1;
     return 0;
 }
@@ -191,7 +221,9 @@ strata_config_derive(strata_config **out, strata_config *base,
     for (i = 0; i < n; i++) {
         strata_config_repo *r = &repos[k];
 
-        if (extra[i].url == NULL || listed(&base->data, extra[i].url))
+        /* A configured repository keeps its entry; two discover
+         * entries that find one repository make one record. */
+        if (extra[i].url == NULL || listed(repos, k, &extra[i]))
             continue;
         *r = extra[i];
         r->url = strata_config__strdup(cfg, extra[i].url);

@@ -1836,6 +1836,55 @@ TEST(discover_entries)
     result_free(&r);
 }
 
+/* strata_config_derive: discovered repositories added as records; a
+ * configured one, or one found twice, is not added again; the base may
+ * be freed first. */
+TEST(derive_adds_discovered_repositories)
+{
+    static const char yaml[] = "forges:\n"
+                               "  github: {token: gh}\n"
+                               "repos:\n"
+                               "  - url: https://github.com/acme/api\n";
+    strata_config_repo extra[3];
+    strata_config *derived = NULL;
+    const strata_config_data *d;
+    const strata_config_repo *repo = NULL;
+    const strata_config_image *image = NULL;
+    strata_secret *tok = strata_secret_new("app-token", "test");
+    strata_error err = {0};
+    result r;
+
+    load_ok(&r, yaml, NULL);
+    memset(extra, 0, sizeof(extra));
+    extra[0].url = "https://github.com/acme/api.git"; /* configured */
+    extra[0].forge = STRATA_FORGE_GITHUB;
+    extra[0].forge_repo = "acme/api";
+    extra[1].url = "https://github.com/acme/web.git";
+    extra[1].branch = "trunk";
+    extra[1].forge = STRATA_FORGE_GITHUB;
+    extra[1].forge_repo = "acme/web";
+    extra[1].token = tok;
+    extra[1].on_base_update = STRATA_ACTION_PR;
+    extra[2] = extra[1]; /* a second entry found it too */
+    extra[2].url = "https://github.com/ACME/web";
+    extra[2].forge_repo = "ACME/web";
+    CHECK_OK(strata_config_derive(&derived, r.config, extra, 3, &err), &err);
+    strata_secret_free(tok);
+    result_free(&r); /* the base lives on in derived */
+    d = strata_config_data_get(derived);
+    CHECK_EQ(d->n_repos, 2);
+    CHECK_STR_EQ(d->repos[0].url, "https://github.com/acme/api");
+    CHECK_STR_EQ(d->repos[1].url, "https://github.com/acme/web.git");
+    CHECK_STR_EQ(d->repos[1].branch, "trunk");
+    CHECK_STR_EQ(strata_secret_reveal(d->repos[1].token), "app-token");
+    CHECK_STR_EQ(strata_secret_reveal(d->forges.github.token), "gh");
+    strata_config_target(&repo, &image, d,
+                         "https://github.com/acme/web.git//Dockerfile");
+    CHECK(repo == &d->repos[1]);
+    CHECK(image == NULL);
+    strata_config_free(derived);
+}
+
 int
 main(void)
 {
@@ -1865,5 +1914,6 @@ main(void)
     RUN(semver_ranges_agree_with_the_watcher);
     RUN(schedules);
     RUN(discover_entries);
+    RUN(derive_adds_discovered_repositories);
     return harness_done();
 }
