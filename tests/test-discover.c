@@ -8,6 +8,7 @@
  */
 #include <sys/wait.h>
 
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -887,6 +888,99 @@ TEST(daemon_once)
     free(show);
 }
 
+/* The file's text, or NULL. New. */
+static char *
+slurp(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    strata_buf b = {0};
+    char buf[4096];
+    size_t n;
+
+    if (f == NULL)
+        return NULL;
+    while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+        strata_buf_add(&b, buf, n);
+    fclose(f);
+    return strata_buf_detach(&b);
+}
+
+/* The serving daemon shows the forge's remaining budget on /metrics. */
+TEST(daemon_metrics)
+{
+    char *cfgpath = strata_xasprintf("%s/serve.yaml", tmpdir);
+    char *db = strata_xasprintf("%s/serve.db", tmpdir);
+    char *logpath = strata_xasprintf("%s/serve.log", tmpdir);
+    char *log = NULL, *url = NULL;
+    const char *p;
+    strata_http_response *resp = NULL;
+    strata_error err = {0};
+    pid_t pid;
+    int port = 0, i, found = 0;
+    FILE *f;
+
+    start("github", NULL);
+    load_fleet("acme");
+    f = fopen(cfgpath, "w");
+    CHECK(f != NULL);
+    fprintf(f,
+            "state: %s\n"
+            "api: {listen: '127.0.0.1:0'}\n"
+            "discover:\n"
+            "  - forge: github\n"
+            "    org: acme\n"
+            "    api_url: http://127.0.0.1:%d\n"
+            "    token: " TOKEN "\n",
+            db, server_port);
+    fclose(f);
+    pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        int fd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+        dup2(fd, 2);
+        dup2(fd, 1);
+        execl(STRATA_EXE, STRATA_EXE, "-c", cfgpath, "run", (char *) NULL);
+        _exit(127);
+    }
+    for (i = 0; i < 200 && port == 0; i++) {
+        free(log);
+        log = slurp(logpath);
+        if (log != NULL && (p = strstr(log, "(port ")) != NULL)
+            port = atoi(p + 6);
+        else
+            usleep(50 * 1000);
+    }
+    CHECK(port > 0);
+    url = strata_xasprintf("http://127.0.0.1:%d/metrics", port);
+    for (i = 0; i < 100 && !found; i++) {
+        strata_http_request req = {.url = url};
+
+        strata_http_response_free(resp);
+        resp = NULL;
+        CHECK_OK(strata_http_fetch(&resp, &req, &err), &err);
+        found =
+            strstr(resp->body.ptr,
+                   "strata_forge_ratelimit_remaining{forge=\"github\"") != NULL;
+        if (!found)
+            usleep(100 * 1000);
+    }
+    CHECK(found);
+    CHECK_CONTAINS(resp->body.ptr, "} 4999");
+    CHECK(strstr(resp->body.ptr, TOKEN) == NULL);
+    kill(pid, SIGTERM);
+    CHECK_EQ(waitpid(pid, NULL, 0), pid);
+    free(log);
+    log = slurp(logpath);
+    CHECK(log != NULL && strstr(log, TOKEN) == NULL);
+    strata_http_response_free(resp);
+    free(url);
+    free(log);
+    free(logpath);
+    free(cfgpath);
+    free(db);
+}
+
 int
 main(void)
 {
@@ -913,6 +1007,7 @@ main(void)
     RUN(graph_follows_the_forge);
     RUN(cli_discover);
     RUN(daemon_once);
+    RUN(daemon_metrics);
     {
         char *rm = strata_xasprintf("rm -rf '%s'", tmpdir);
 
