@@ -30,7 +30,7 @@ done
 work=$(mktemp -d /tmp/strata-bench-discover-XXXXXX)
 pid=
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$work"; }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT INT TERM HUP PIPE
 
 /usr/bin/python3 "$root/tests/servers/forge.py" --forge github \
   --token bench-token >"$work/port" &
