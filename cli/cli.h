@@ -228,6 +228,7 @@ extern const strata_cmd_entry strata_cmd_report_stale;
 extern const strata_cmd_entry strata_cmd_catalog_list;
 extern const strata_cmd_entry strata_cmd_catalog_status;
 extern const strata_cmd_entry strata_cmd_catalog_check;
+extern const strata_cmd_entry strata_cmd_discover;
 extern const strata_cmd_entry strata_cmd_graph_scan;
 extern const strata_cmd_entry strata_cmd_graph_show;
 extern const strata_cmd_entry strata_cmd_graph_impacted;

@@ -26,6 +26,7 @@ const strata_cmd_entry *const strata_cmd_table[] = {
     &strata_cmd_catalog_list,
     &strata_cmd_catalog_status,
     &strata_cmd_catalog_check,
+    &strata_cmd_discover,
     &strata_cmd_graph_scan,
     &strata_cmd_graph_show,
     &strata_cmd_graph_impacted,

@@ -825,6 +825,7 @@ strata_config__check_root(strata_config__ctx *ctx, void *obj,
     check_duplicates(ctx, d, node);
     build_aliases(ctx, d, node);
     resolve_repos(ctx, d, node);
+    strata_config__resolve_discover(ctx, d, node);
     if (d->api.listen != NULL &&
         !strata_config_listen_is_loopback(d->api.listen) &&
         d->api.token == NULL) {

@@ -38,6 +38,11 @@ struct strata_config {
     strata_schedule **schedules; /* every schedule's compiled form */
     size_t n_schedules;
     strata_config_data data;
+    /* strata_config_derive(): the tree this one borrows from, kept alive
+     * by one of its references; refs counts references beyond the
+     * owner's (strata_config_free drops one, or frees). */
+    strata_config *parent;
+    int refs;
 };
 
 void *strata_config__alloc(strata_config *cfg, size_t size);
@@ -252,6 +257,17 @@ void strata_config__check_schedule(strata_config__ctx *ctx, void *obj,
                                    const yaml_node_t *node);
 void strata_config__check_notify(strata_config__ctx *ctx, void *obj,
                                  const yaml_node_t *node);
+/* discover.c: a discover entry's cross-key rules; digits-only ids. */
+void strata_config__check_discover(strata_config__ctx *ctx, void *obj,
+                                   const yaml_node_t *node);
+int strata_config__validate_digits(strata_config__ctx *ctx,
+                                   const yaml_node_t *node,
+                                   const strata_config__field *f, const char *v,
+                                   int tainted);
+/* Fills each discover entry's api_url and token from forges: (root). */
+void strata_config__resolve_discover(strata_config__ctx *ctx,
+                                     strata_config_data *data,
+                                     const yaml_node_t *root);
 void strata_config__check_root(strata_config__ctx *ctx, void *obj,
                                const yaml_node_t *node);
 

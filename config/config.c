@@ -123,6 +123,11 @@ strata_config_free(strata_config *cfg)
 
     if (cfg == NULL)
         return;
+    if (cfg->refs > 0) {
+        cfg->refs--;
+        return;
+    }
+    strata_config_free(cfg->parent);
     /* Interpolated values of any key may hold secrets: wipe everything. */
     for (i = 0; i < cfg->n_secrets; i++)
         explicit_bzero(cfg->secrets[i]->value, cfg->secrets[i]->len);

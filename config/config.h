@@ -49,6 +49,14 @@ strata_config_problems_get(const strata_config_problems *problems, size_t i);
  */
 typedef struct strata_secret strata_secret;
 
+/*
+ * A secret made at run time (a GitHub App's installation token), for a
+ * repository record discovery builds: new; strata_secret_free() wipes and
+ * frees it (NULL is fine). source says where it came from.
+ */
+strata_secret *strata_secret_new(const char *value, const char *source);
+void strata_secret_free(strata_secret *s);
+
 /* The secret value, for the one place that sends it. Borrowed. */
 const char *strata_secret_reveal(const strata_secret *secret);
 /*
@@ -289,6 +297,39 @@ typedef struct strata_config_forges {
     strata_config_forge gitea;
 } strata_config_forges;
 
+/*
+ * discover: the repositories a forge lists become repositories like those
+ * of repos: (forge/discover.c). One entry names one source: a GitHub
+ * organisation, user or App installation, a GitLab group or a Gitea
+ * organisation, with its filters.
+ */
+enum {
+    STRATA_VISIBILITY_PUBLIC = 1 << 0,
+    STRATA_VISIBILITY_PRIVATE = 1 << 1,
+    STRATA_VISIBILITY_INTERNAL = 1 << 2,
+};
+
+typedef struct strata_config_discover {
+    strata_config_pos pos;
+    strata_config_forge_type forge; /* github, gitlab or gitea */
+    const char *org;                /* GitHub or Gitea organisation */
+    const char *user;               /* GitHub user */
+    const char *group;              /* GitLab group: full path or id */
+    int include_subgroups;          /* GitLab; default true */
+    const char *app_id;             /* GitHub App: its id (digits) */
+    const char *installation;       /* and its installation id (digits) */
+    const strata_secret *app_key;   /* the App's PEM private key */
+    const char *api_url;            /* else forges.TYPE.api_url */
+    const strata_secret *token;     /* else forges.TYPE.token, or NULL */
+    strata_config_strings include;  /* globs on the full name; none: all */
+    strata_config_strings exclude;  /* globs on the full name */
+    strata_config_strings topics;   /* any one of them; none: any */
+    unsigned visibility;            /* STRATA_VISIBILITY_* bits; 0: any */
+    int archived, forks, empty;     /* taken too; default false */
+    uint64_t interval_ms;           /* how often the daemon lists; 15m */
+    unsigned on_base_update;        /* of the repositories; default PR */
+} strata_config_discover;
+
 typedef enum strata_config_builder_type {
     STRATA_BUILDER_EXEC = 0,
     STRATA_BUILDER_BUILDAH,
@@ -489,6 +530,8 @@ typedef struct strata_config_data {
     strata_config_watch watch;
     const strata_config_repo *repos;
     size_t n_repos;
+    const strata_config_discover *discover; /* forge listings */
+    size_t n_discover;
     strata_config_scan scan;
     strata_config_forges forges;
     strata_config_pr pull_requests; /* defaults of every repo's pr */
@@ -545,6 +588,22 @@ int strata_config_load_or_default(strata_config **out, const char *path,
                                   strata_error *err);
 
 void strata_config_free(strata_config *config);
+
+/*
+ * A configuration that is base plus the repositories extra[0..n) (those
+ * discovery found), as if they were listed in repos: each is copied
+ * (strings, its token), base is shared (kept alive until *out is freed;
+ * freeing base first is fine). An extra that is a repository base lists
+ * already, or an earlier extra (the same URL give or take ".git" and a
+ * trailing "/", or the same forge and OWNER/NAME), is skipped. *out is
+ * the caller's (strata_config_free).
+ */
+/* One more reference to config (strata_config_free drops one). */
+strata_config *strata_config_ref(strata_config *config);
+
+int strata_config_derive(strata_config **out, strata_config *base,
+                         const strata_config_repo *extra, size_t n,
+                         strata_error *err);
 
 /* The validated tree. Owned by config; read-only. */
 const strata_config_data *strata_config_data_get(const strata_config *config);

@@ -854,6 +854,56 @@ static const strata_config__field forges_fields[] = {
 SCHEMA(forges, "forges", strata_config_forges, .pos_offset = -1,
        .name_offset = -1, .set_offset = -1);
 
+/* discover: one forge listing; its cross-key rules are in discover.c. */
+static const char *const visibility_names[] = {"public", "private", "internal",
+                                               NULL};
+
+static const strata_config__field discover_app_fields[] = {
+    FLD("id", STRATA_CF_STRING, strata_config_discover, app_id,
+        .validate = strata_config__validate_digits),
+    FLD("installation", STRATA_CF_STRING, strata_config_discover, installation,
+        .validate = strata_config__validate_digits),
+    FLD("private_key", STRATA_CF_SECRET, strata_config_discover, app_key),
+};
+SCHEMA(discover_app, "github app", strata_config_discover, .pos_offset = -1,
+       .name_offset = -1, .set_offset = -1);
+
+static const strata_config__field discover_fields[] = {
+    FLD("forge", STRATA_CF_ENUM, strata_config_discover, forge,
+        .flags = STRATA_CF_REQUIRED, .names = strata_config__forge_names),
+    FLD("org", STRATA_CF_STRING, strata_config_discover, org,
+        .flags = STRATA_CF_NONEMPTY),
+    FLD("user", STRATA_CF_STRING, strata_config_discover, user,
+        .flags = STRATA_CF_NONEMPTY),
+    FLD("group", STRATA_CF_STRING, strata_config_discover, group,
+        .flags = STRATA_CF_NONEMPTY),
+    FLD("include_subgroups", STRATA_CF_BOOL, strata_config_discover,
+        include_subgroups, .def = "true"),
+    FLAT("app", &discover_app),
+    FLD("api_url", STRATA_CF_STRING, strata_config_discover, api_url,
+        .validate = validate_http_url),
+    FLD("token", STRATA_CF_SECRET, strata_config_discover, token),
+    FLD("include", STRATA_CF_STRINGS, strata_config_discover, include,
+        .flags = STRATA_CF_NONEMPTY),
+    FLD("exclude", STRATA_CF_STRINGS, strata_config_discover, exclude,
+        .flags = STRATA_CF_NONEMPTY),
+    FLD("topics", STRATA_CF_STRINGS, strata_config_discover, topics,
+        .flags = STRATA_CF_NONEMPTY),
+    FLD("visibility", STRATA_CF_FLAGS, strata_config_discover, visibility,
+        .names = visibility_names),
+    FLD("archived", STRATA_CF_BOOL, strata_config_discover, archived,
+        .def = "false"),
+    FLD("forks", STRATA_CF_BOOL, strata_config_discover, forks, .def = "false"),
+    FLD("empty", STRATA_CF_BOOL, strata_config_discover, empty, .def = "false"),
+    FLD("interval", STRATA_CF_DURATION, strata_config_discover, interval_ms,
+        .def = "15m", .min = 10000),
+    FLD("on_base_update", STRATA_CF_FLAGS, strata_config_discover,
+        on_base_update, .names = strata_config__action_names),
+};
+SCHEMA(discover, "discover", strata_config_discover,
+       .pos_offset = offsetof(strata_config_discover, pos), .name_offset = -1,
+       .set_offset = -1, .check = strata_config__check_discover);
+
 static const strata_config__field builder_fields[] = {
     FLD("type", STRATA_CF_ENUM, strata_config_builder, type,
         .flags = STRATA_CF_REQUIRED, .names = strata_config__builder_names),
@@ -1060,6 +1110,8 @@ static const strata_config__field root_fields[] = {
     FLD("watch", STRATA_CF_OBJECT, strata_config_data, watch, .sub = &watch),
     FLDX("repos", STRATA_CF_LIST, strata_config_data, repos, n_repos,
          .sub = &repo),
+    FLDX("discover", STRATA_CF_LIST, strata_config_data, discover, n_discover,
+         .sub = &discover),
     FLD("scan", STRATA_CF_OBJECT, strata_config_data, scan,
         .sub = &scan_section),
     FLD("forges", STRATA_CF_OBJECT, strata_config_data, forges, .sub = &forges),

@@ -19,6 +19,7 @@
 
 struct strata_watcher;
 struct strata_daemon_sub;
+typedef struct strata_daemon_discover strata_daemon_discover;
 
 /* main()'s one object: everything the daemon owns. */
 struct strata_daemon {
@@ -85,6 +86,7 @@ struct strata_daemon {
     strata_strmap *evidence_held; /* values owned */
     int evidence_running;
     int evidence_errors; /* reads that failed: run --once exits 1 */
+    strata_daemon_discover *discover; /* discover: entries (discover.c) */
 };
 
 /* An error only the log and the exit status can tell: logged, counted
@@ -122,5 +124,14 @@ void strata_daemon__stream_close(strata_daemon *d);
 /* daemon-reload.c: SIGHUP; frees replaced configurations when idle. */
 void strata_daemon__reload(strata_daemon *d);
 void strata_daemon__retired_sweep(strata_daemon *d);
+/* discover.c: repository discovery. _init (--once: lists at once),
+ * _start (serving: polls), _reload (SIGHUP: the new entries, polled now),
+ * _close (the timer), _free; _running: a listing is in a worker. */
+void strata_daemon__discover_init(strata_daemon *d);
+void strata_daemon__discover_start(strata_daemon *d);
+void strata_daemon__discover_reload(strata_daemon *d);
+int strata_daemon__discover_running(const strata_daemon *d);
+void strata_daemon__discover_close(strata_daemon *d);
+void strata_daemon__discover_free(strata_daemon *d);
 
 #endif

@@ -263,6 +263,7 @@ serve(strata_daemon *d)
     strata_runner_start(d->runner, 1000);
     uv_timer_start(&d->plan_timer, on_plan_timer, PLAN_EVERY_MS, PLAN_EVERY_MS);
     strata_daemon__arm_scan_timer(d);
+    strata_daemon__discover_start(d);
     d->ready = 1;
     strata_daemon__rescan(d);
 }
@@ -377,6 +378,7 @@ close_all(strata_daemon *d)
     uv_close((uv_handle_t *) &d->scan_timer, NULL);
     uv_close((uv_handle_t *) &d->scan_kick, NULL);
     uv_close((uv_handle_t *) &d->graph_timer, NULL);
+    strata_daemon__discover_close(d);
     strata_daemon__stream_close(d);
     uv_close((uv_handle_t *) &d->sig_term, NULL);
     uv_close((uv_handle_t *) &d->sig_int, NULL);
@@ -401,6 +403,7 @@ on_stop_timer(uv_timer_t *t)
 
     /* Jobs under way finish (bounded); their children are theirs. */
     if (!d->scanning && d->evidence_running == 0 &&
+        !strata_daemon__discover_running(d) &&
         (strata_runner_running(d->runner) == 0 ||
          strata_now_ms() - d->stop_started >= DRAIN_MS)) {
         if (strata_runner_running(d->runner) > 0)
@@ -535,6 +538,7 @@ strata_daemon_new(strata_daemon **out, const strata_daemon_opts *opts,
     uv_timer_init(&d->loop, &d->scan_kick);
     uv_timer_init(&d->loop, &d->graph_timer);
     strata_daemon__stream_init(d);
+    strata_daemon__discover_init(d);
     d->plan_timer.data = d->scan_timer.data = d->stop_timer.data = d;
     d->scan_kick.data = d->graph_timer.data = d;
     uv_signal_init(&d->loop, &d->sig_term);
@@ -597,6 +601,7 @@ strata_daemon_free(strata_daemon *d)
         log_warn("the loop still had handles at exit");
     strata_graph_free(d->graph);
     strata_store_close(d->store);
+    strata_daemon__discover_free(d);
     strata_config_free(d->config);
     strata_catalog_free(d->catalog);
     for (i = 0; i < d->nretired; i++)

@@ -131,6 +131,7 @@ strata_daemon__reload(strata_daemon *d)
     strata_catalog_free(old_catalog);
     strata_daemon__watch_graph_bases(d);
     strata_release_free_memory();
+    strata_daemon__discover_reload(d);
     log_info("reloaded '%s'", d->cfg->file);
     if (d->phase == STRATA_PHASE_SERVE)
         strata_daemon__arm_scan_timer(d);

@@ -561,6 +561,8 @@ define_metrics(strata_metrics *m)
         {STRATA_METRIC_GAUGE, "strata_registry_ratelimit_remaining",
          "Requests left in the registry's rate-limit window."},
         {STRATA_METRIC_GAUGE, "strata_jobs", "Jobs by state."},
+        {STRATA_METRIC_GAUGE, "strata_forge_ratelimit_remaining",
+         "Requests left in the forge's rate-limit window (discovery)."},
     };
     size_t i;
 

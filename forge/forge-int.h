@@ -110,6 +110,9 @@ int strata_forge__op_start(strata_forge *forge, const strata_forge_req *req,
 /* Fails (STRATA_ECANCELED) every operation not waiting on the network. */
 void strata_forge__op_cancel_idle(strata_forge *forge);
 
+/* app.c: the installation id of app (borrowed), for discovery's cache. */
+const char *strata_forge__app_installation(const strata_forge_app *app);
+
 /* ---- the GitHub-shaped REST API (util.c): GitHub's, which Gitea copies */
 
 /* STRATA_EINVAL unless req->repo is "owner/name". */

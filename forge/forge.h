@@ -155,4 +155,164 @@ int strata_forge_run(strata_forge_pr **out, const strata_forge_backend *be,
                      const strata_forge_opts *opts, const strata_forge_req *req,
                      strata_error *err);
 
+/* ---- discovery: the repositories a forge lists (discover.c, app.c) ---- */
+
+/*
+ * A GitHub App's credentials and its cached installation token (app.c).
+ * pem is the App's unencrypted PEM RSA private key (copied into OpenSSL;
+ * never logged). *out is the caller's (strata_forge_app_free).
+ */
+typedef struct strata_forge_app strata_forge_app;
+int strata_forge_app_new(strata_forge_app **out, const char *app_id,
+                         const char *installation, const char *pem, size_t len,
+                         strata_error *err);
+void strata_forge_app_free(strata_forge_app *app);
+/* A JWT for the App: RS256, iat now_s - 60, exp now_s + 540, iss the id.
+ * *out is the caller's; a secret. */
+int strata_forge_app_jwt(char **out, const strata_forge_app *app, int64_t now_s,
+                         strata_error *err);
+/*
+ * The installation token: the one kept while more than 30 minutes of it
+ * are left, else a new one (POST /app/installations/{id}/access_tokens,
+ * blocking). *out is borrowed until the next call or the free.
+ */
+int strata_forge_app_token(const char **out, strata_forge_app *app,
+                           const strata_forge_opts *opts, int64_t now_s,
+                           strata_error *err);
+/* The kept token (borrowed until the next strata_forge_app_token), or
+ * NULL: never a request. */
+const char *strata_forge_app_cached_token(const strata_forge_app *app);
+/* When the kept token expires (unix seconds), 0 without one. */
+int64_t strata_forge_app_expires(const strata_forge_app *app);
+
+typedef enum strata_forge_discover_kind {
+    STRATA_DISCOVER_ORG,          /* GitHub, Gitea: /orgs/{name}/repos */
+    STRATA_DISCOVER_USER,         /* GitHub: /users/{name}/repos */
+    STRATA_DISCOVER_GROUP,        /* GitLab: /groups/{name}/projects */
+    STRATA_DISCOVER_INSTALLATION, /* GitHub App: /installation/repositories */
+} strata_forge_discover_kind;
+
+/* Visibility bits of strata_forge_discover_spec (config's, same values). */
+enum {
+    STRATA_FORGE_VIS_PUBLIC = 1 << 0,
+    STRATA_FORGE_VIS_PRIVATE = 1 << 1,
+    STRATA_FORGE_VIS_INTERNAL = 1 << 2,
+};
+
+/* What to list and what to keep of it. Everything is borrowed. */
+typedef struct strata_forge_discover_spec {
+    const strata_forge_backend *be;
+    strata_forge_discover_kind kind;
+    const char *name;       /* the org, user or group; NULL for INSTALLATION */
+    int include_subgroups;  /* GROUP */
+    strata_forge_opts opts; /* api_url, token (not for INSTALLATION) ... */
+    strata_forge_app *app;  /* INSTALLATION: its token is refreshed here */
+    const char *const *include; /* fnmatch globs on the full name */
+    size_t ninclude;
+    const char *const *exclude;
+    size_t nexclude;
+    const char *const *topics; /* any one of them */
+    size_t ntopics;
+    unsigned visibility;        /* STRATA_FORGE_VIS_* bits; 0: any */
+    int archived, forks, empty; /* take them too */
+    /* After a first page answered 304, the kept listing is used whole
+     * while younger than this; 0: one hour; negative: never (every page
+     * is asked, each conditionally). */
+    int64_t max_age_s;
+} strata_forge_discover_spec;
+
+/*
+ * Where ETags and listings are kept between polls (the store, in the
+ * daemon and the CLI): get returns 0 and new strings, or STRATA_ENOTFOUND;
+ * put keeps (etag, body) under key. Either may fail: discovery then goes
+ * on unconditionally. May be NULL.
+ */
+typedef struct strata_forge_discover_cache {
+    int (*get)(char **etag, char **body, const char *key, void *arg);
+    int (*put)(const char *key, const char *etag, const char *body, void *arg);
+    void *arg;
+} strata_forge_discover_cache;
+
+/* One repository the forge listed. */
+typedef struct strata_forge_found {
+    char *full_name;      /* "owner/name"; GitLab "group/sub/project" */
+    char *clone_url;      /* https */
+    char *default_branch; /* NULL for an empty repository */
+    char *visibility;     /* "public", "private" or "internal" */
+    int archived, fork, empty;
+    char *reason; /* NULL: taken; else why it was left out */
+} strata_forge_found;
+
+typedef struct strata_forge_discovery {
+    strata_forge_found *repos; /* in the forge's order */
+    size_t n;
+    unsigned requests;     /* HTTP requests made (retries included) */
+    unsigned not_modified; /* of them answered 304 */
+    unsigned waits;        /* rate-limit or backoff waits */
+    int reused;            /* the kept listing was used whole */
+    long rate_remaining;   /* x-ratelimit-remaining last seen; -1 none */
+    long rate_limit;       /* x-ratelimit-limit last seen; -1 none */
+    int64_t rate_reset;    /* x-ratelimit-reset (unix s); 0 none */
+} strata_forge_discovery;
+
+/*
+ * Lists spec's repositories, blocking (the daemon runs it in a worker),
+ * following every page, conditionally (cache), waiting out rate limits
+ * (Retry-After, x-ratelimit-reset) up to opts.max_retry_wait_ms, and
+ * applies the filters: every repository is in *out, a left-out one with
+ * its reason. *out is the caller's (strata_forge_discovery_free); NULL on
+ * error. Errors as the forge client's; STRATA_EPROTO names the endpoint.
+ */
+int strata_forge_discover(strata_forge_discovery **out,
+                          const strata_forge_discover_spec *spec,
+                          const strata_forge_discover_cache *cache,
+                          strata_error *err);
+void strata_forge_discovery_free(strata_forge_discovery *d);
+/* How many of d's repositories were taken. */
+size_t strata_forge_discovery_taken(const strata_forge_discovery *d);
+
+/* ---- a configuration's discover entries (fleet.c) ----------------------- */
+
+struct strata_config_data;
+struct strata_config_discover;
+struct strata_config_repo;
+struct strata_store;
+struct strata_secret;
+
+/* The key entry's repositories are kept under: "github org acme at URL".
+ * New. */
+char *strata_forge_discover_source(const struct strata_config_discover *e);
+/* The listing spec of entry e (strings borrowed from e), with app. */
+void strata_forge_discover_spec_for(strata_forge_discover_spec *out,
+                                    const struct strata_config_discover *e,
+                                    strata_forge_app *app);
+/* *app (when NULL) made from the entry's App credentials; nothing for an
+ * entry without app. */
+int strata_forge_app_for(strata_forge_app **app,
+                         const struct strata_config_discover *e,
+                         strata_error *err);
+/*
+ * Lists entry e (blocking) with st as the ETag cache; records each
+ * repository it takes under its source key, and forgets (graph edges and
+ * scan state dropped, pull requests left alone) each it took before and
+ * no longer does: their URLs in *out_gone (NULL-terminated, new; NULL
+ * when none; out_gone may be NULL). app: the entry's (kept between polls
+ * for its token), or NULL. *out as strata_forge_discover().
+ */
+int strata_forge_discover_entry(strata_forge_discovery **out, char ***out_gone,
+                                struct strata_store *st,
+                                const struct strata_config_discover *e,
+                                strata_forge_app *app, strata_error *err);
+/*
+ * Appends to *out (realloc'd; *n entries) a repository record for each
+ * repository of d that e takes: the clone URL, the default branch, token,
+ * the forge, e's on_base_update and cfg's pull_requests. Strings are
+ * borrowed from d, e and token: strata_config_derive() copies them.
+ */
+int strata_forge_discover_records(struct strata_config_repo **out, size_t *n,
+                                  const struct strata_config_data *cfg,
+                                  const struct strata_config_discover *e,
+                                  const strata_forge_discovery *d,
+                                  const struct strata_secret *token);
+
 #endif

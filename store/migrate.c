@@ -266,6 +266,27 @@ static const migration migrations[] = {
     {8, "ALTER TABLE jobs ADD COLUMN waiting TEXT;"
         "CREATE INDEX jobs_pr_done ON jobs (updated) "
         "  WHERE action = 'pr' AND state = 'succeeded';"},
+    /*
+     * 9: repository discovery (forge/discover.c): each listing page's
+     * ETag and normalized body, so polls stay conditional across
+     * restarts, and the repositories each source took (source: the
+     * discover entry's key, "github org acme"), so one that disappears
+     * while the daemon is down is still noticed.
+     */
+    {9, "CREATE TABLE discover_cache ("
+        "  key TEXT PRIMARY KEY,"
+        "  etag TEXT NOT NULL,"
+        "  body TEXT NOT NULL,"
+        "  updated INTEGER NOT NULL"
+        ") WITHOUT ROWID;"
+        "CREATE TABLE discovered ("
+        "  url TEXT PRIMARY KEY,"
+        "  source TEXT NOT NULL,"
+        "  full_name TEXT NOT NULL,"
+        "  branch TEXT,"
+        "  seen INTEGER NOT NULL"
+        ") WITHOUT ROWID;"
+        "CREATE INDEX discovered_source ON discovered (source);"},
 };
 
 #define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))

@@ -35,7 +35,7 @@
 #include "core.h"
 
 /* The schema version this strata writes and understands. */
-#define STRATA_STORE_SCHEMA_VERSION 8
+#define STRATA_STORE_SCHEMA_VERSION 9
 /* How long a statement waits for another process's lock by default. */
 #define STRATA_STORE_BUSY_TIMEOUT_MS 5000
 
@@ -863,5 +863,28 @@ int strata_store_pkgdb_get(char **out, strata_store *st, const char *digest,
 int strata_store_pkgdb_put(strata_store *st, const char *digest,
                            const char *platform, const char *body,
                            strata_error *err);
+
+/* ---- repository discovery (discover.c) ---------------------------------- */
+
+/* A listing page's kept ETag and body (new strings); STRATA_ENOTFOUND. */
+int strata_store_discover_cache_get(char **etag, char **body, strata_store *st,
+                                    const char *key, strata_error *err);
+int strata_store_discover_cache_put(strata_store *st, const char *key,
+                                    const char *etag, const char *body,
+                                    strata_error *err);
+/* The repositories source (NULL: every source) took: [{"url",
+ * "full_name", "branch", "source"}], new. */
+int strata_store_discovered_list(json_t **out, strata_store *st,
+                                 const char *source, strata_error *err);
+/* Records (or refreshes) a repository source took. */
+int strata_store_discovered_add(strata_store *st, const char *source,
+                                const char *url, const char *full_name,
+                                const char *branch, strata_error *err);
+/*
+ * A repository discovery no longer takes: forgets it, its graph edges
+ * (every edge found in it) and its scan state, in one transaction.
+ */
+int strata_store_discovered_forget(strata_store *st, const char *url,
+                                   strata_error *err);
 
 #endif

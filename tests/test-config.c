@@ -1956,6 +1956,138 @@ TEST(references_matchers)
                      "test.yaml:3:7: missing required key 'files' in matcher");
 }
 
+/* discover: entries, their defaults from forges:, and every problem with
+ * FILE:LINE:COL. */
+TEST(discover_entries)
+{
+    static const char good[] =
+        "forges:\n"
+        "  github: {token: gh}\n"
+        "  gitea: {api_url: 'https://gitea.example/api/v1', token: gt}\n"
+        "discover:\n"
+        "  - forge: github\n"
+        "    org: acme\n"
+        "    exclude: ['acme/legacy-*']\n"
+        "    visibility: [private, internal]\n"
+        "  - forge: gitlab\n"
+        "    group: platform/infra\n"
+        "    include_subgroups: false\n"
+        "    archived: true\n"
+        "  - forge: gitea\n"
+        "    org: infra\n"
+        "    on_base_update: [pr, rescan]\n";
+    static const char bad[] = "discover:\n"
+                              "  - forge: github\n"
+                              "    org: a\n"
+                              "    user: b\n"
+                              "  - forge: gitea\n"
+                              "    group: x\n"
+                              "  - forge: github\n"
+                              "    app: {id: 12, installation: abc}\n"
+                              "  - forge: github\n"
+                              "    org: a\n"
+                              "    include_subgroups: true\n"
+                              "  - forge: none\n"
+                              "    org: a\n"
+                              "  - forge: github\n"
+                              "    org: a\n"
+                              "    visibility: [secret]\n";
+    const char *want[] = {
+        "test.yaml:2:5: a discover entry names exactly one of 'org', 'user', "
+        "'group' or 'app' (found 2)",
+        "test.yaml:5:5: forge 'gitea' needs 'api_url' (in the discover entry "
+        "or in forges.gitea)",
+        "test.yaml:6:12: 'group' is for forge 'gitlab' (use 'org' for 'gitea')",
+        "test.yaml:8:10: 'app' needs 'id', 'installation' and 'private_key' "
+        "(or 'private_key_file')",
+        "test.yaml:8:33: 'installation' must be a number (an id), not 'abc'",
+        "test.yaml:11:24: 'include_subgroups' is for forge 'gitlab'",
+        "test.yaml:12:12: discover needs a forge: 'github', 'gitlab' or "
+        "'gitea'",
+        "test.yaml:16:18: unknown value 'secret' for 'visibility' (expected "
+        "one of: public, private, internal)",
+    };
+    const strata_config_data *d;
+    result r;
+    size_t i;
+
+    d = load_ok(&r, good, NULL);
+    CHECK_EQ(d->n_discover, 3);
+    CHECK_EQ(d->discover[0].forge, STRATA_FORGE_GITHUB);
+    CHECK_STR_EQ(d->discover[0].api_url, "https://api.github.com");
+    CHECK_STR_EQ(strata_secret_reveal(d->discover[0].token), "gh");
+    CHECK_EQ(d->discover[0].visibility,
+             STRATA_VISIBILITY_PRIVATE | STRATA_VISIBILITY_INTERNAL);
+    CHECK_EQ(d->discover[0].on_base_update, STRATA_ACTION_PR);
+    CHECK(!d->discover[0].archived && !d->discover[0].forks);
+    CHECK_EQ(d->discover[0].interval_ms, 15 * 60 * 1000);
+    CHECK(d->discover[1].include_subgroups == 0);
+    CHECK(d->discover[1].archived);
+    CHECK_STR_EQ(d->discover[1].api_url, "https://gitlab.com/api/v4");
+    CHECK_STR_EQ(d->discover[2].api_url, "https://gitea.example/api/v1");
+    CHECK_EQ(d->discover[2].on_base_update,
+             STRATA_ACTION_PR | STRATA_ACTION_RESCAN);
+    result_free(&r);
+
+    load_str(&r, bad, NULL);
+    CHECK_EQ(r.rc, STRATA_EINVAL);
+    if (count(&r) != sizeof(want) / sizeof(want[0]))
+        dump(&r);
+    CHECK_EQ(count(&r), sizeof(want) / sizeof(want[0]));
+    for (i = 0; i < count(&r); i++)
+        CHECK_STR_EQ(text(&r, i), want[i]);
+    result_free(&r);
+}
+
+/* strata_config_derive: discovered repositories added as records; a
+ * configured one, or one found twice, is not added again; the base may
+ * be freed first. */
+TEST(derive_adds_discovered_repositories)
+{
+    static const char yaml[] = "forges:\n"
+                               "  github: {token: gh}\n"
+                               "repos:\n"
+                               "  - url: https://github.com/acme/api\n";
+    strata_config_repo extra[3];
+    strata_config *derived = NULL;
+    const strata_config_data *d;
+    const strata_config_repo *repo = NULL;
+    const strata_config_image *image = NULL;
+    strata_secret *tok = strata_secret_new("app-token", "test");
+    strata_error err = {0};
+    result r;
+
+    load_ok(&r, yaml, NULL);
+    memset(extra, 0, sizeof(extra));
+    extra[0].url = "https://github.com/acme/api.git"; /* configured */
+    extra[0].forge = STRATA_FORGE_GITHUB;
+    extra[0].forge_repo = "acme/api";
+    extra[1].url = "https://github.com/acme/web.git";
+    extra[1].branch = "trunk";
+    extra[1].forge = STRATA_FORGE_GITHUB;
+    extra[1].forge_repo = "acme/web";
+    extra[1].token = tok;
+    extra[1].on_base_update = STRATA_ACTION_PR;
+    extra[2] = extra[1]; /* a second entry found it too */
+    extra[2].url = "https://github.com/ACME/web";
+    extra[2].forge_repo = "ACME/web";
+    CHECK_OK(strata_config_derive(&derived, r.config, extra, 3, &err), &err);
+    strata_secret_free(tok);
+    result_free(&r); /* the base lives on in derived */
+    d = strata_config_data_get(derived);
+    CHECK_EQ(d->n_repos, 2);
+    CHECK_STR_EQ(d->repos[0].url, "https://github.com/acme/api");
+    CHECK_STR_EQ(d->repos[1].url, "https://github.com/acme/web.git");
+    CHECK_STR_EQ(d->repos[1].branch, "trunk");
+    CHECK_STR_EQ(strata_secret_reveal(d->repos[1].token), "app-token");
+    CHECK_STR_EQ(strata_secret_reveal(d->forges.github.token), "gh");
+    strata_config_target(&repo, &image, d,
+                         "https://github.com/acme/web.git//Dockerfile");
+    CHECK(repo == &d->repos[1]);
+    CHECK(image == NULL);
+    strata_config_free(derived);
+}
+
 int
 main(void)
 {
@@ -1987,5 +2119,7 @@ main(void)
     RUN(schedules);
     RUN(registry_aliases);
     RUN(references_matchers);
+    RUN(discover_entries);
+    RUN(derive_adds_discovered_repositories);
     return harness_done();
 }

@@ -364,6 +364,9 @@ class Handler(BaseHTTPRequestHandler):
     # ---- admin ----
 
     def admin(self, path, raw):
+        listed = disc_admin(self, path, raw)  # discovery (its own section)
+        if listed is not None:
+            return listed
         req = json.loads(raw or b"{}")
         if path == "/_admin/state":
             return 200, {
@@ -465,6 +468,9 @@ class Handler(BaseHTTPRequestHandler):
 
     def api(self, url, raw):
         self.injected()
+        listed = disc_api(self, url, raw)  # discovery (its own section)
+        if listed is not None:
+            return listed
         self.check_auth()
         f = ARGS.forge
         q = {k: v[0] for k, v in parse_qs(url.query).items()}
@@ -646,6 +652,282 @@ class Handler(BaseHTTPRequestHandler):
         return 200, render(pr), []
 
 
+# ==== discovery: repository listings (tests/test-discover.c) ============
+# GitHub GET /orgs/{org}/repos, /users/{user}/repos,
+# /installation/repositories (with an installation token minted by
+# POST /app/installations/{id}/access_tokens from an RS256 JWT checked
+# against --app-public-key), GitLab GET /groups/:id/projects, Gitea GET
+# /orgs/{org}/repos: paginated as each forge documents (GitHub and Gitea a
+# Link header, GitLab x-next-page and friends), each page with an ETag and
+# a 304 for a matching If-None-Match (GitHub: a 304 does not spend the
+# rate limit), x-ratelimit-* headers on GitHub and a 403 once they run
+# out. Admin (no auth):
+#   POST /_admin/discover {"repos": [...]} replaces the listing;
+#        {"add": [...]}, {"remove": [names]}, {"update": {name: {...}}};
+#        {"generate": N, "owner": "acme"} makes N plain repositories;
+#        {"ratelimit": {"remaining": N, "reset_in": S}};
+#        {"token_life": S} installation tokens expire S seconds on.
+#   GET  /_admin/discover {"requests": n, "not_modified": n, "tokens": n,
+#        "remaining": n}
+# A repository: {"name": "owner/name", "archived", "fork", "empty",
+# "visibility" public|private|internal, "topics": [], "default_branch",
+# "clone_url" (a git repository the test made; else one on this server)}.
+
+DISC = {"repos": [], "requests": 0, "not_modified": 0, "tokens": [],
+        "remaining": 5000, "limit": 5000, "reset": 0}
+
+GH_LIST_PARAMS = {
+    "org": {"type": ("all", "public", "private", "forks", "sources",
+                     "member"),
+            "sort": ("created", "updated", "pushed", "full_name"),
+            "direction": ("asc", "desc"), "per_page": None, "page": None},
+    "user": {"type": ("all", "owner", "member"),
+             "sort": ("created", "updated", "pushed", "full_name"),
+             "direction": ("asc", "desc"), "per_page": None, "page": None},
+    "installation": {"per_page": None, "page": None},
+}
+GL_PROJECT_PARAMS = ("include_subgroups", "order_by", "sort", "per_page",
+                     "page", "archived", "visibility", "with_shared",
+                     "simple", "search", "owned", "starred", "topic",
+                     "with_issues_enabled", "with_merge_requests_enabled")
+GITEA_ORG_PARAMS = ("page", "limit")
+
+
+def disc_admin(handler, path, raw):
+    if path != "/_admin/discover":
+        return None
+    if handler.command == "GET":
+        return 200, {k: DISC[k] for k in ("requests", "not_modified",
+                                          "remaining")} | {
+            "tokens": len(DISC["tokens"])}
+    req = json.loads(raw or b"{}")
+    if "repos" in req:
+        DISC["repos"] = list(req["repos"])
+    if "generate" in req:
+        DISC["repos"] = [{"name": "%s/repo-%05d" % (req.get("owner", "acme"),
+                                                     i)}
+                         for i in range(int(req["generate"]))]
+    for r in req.get("add", []):
+        DISC["repos"].insert(0, r)
+    for n in req.get("remove", []):
+        DISC["repos"] = [r for r in DISC["repos"] if r["name"] != n]
+    for n, upd in (req.get("update") or {}).items():
+        for r in DISC["repos"]:
+            if r["name"] == n:
+                r.update(upd)
+    if "ratelimit" in req:
+        DISC["remaining"] = int(req["ratelimit"]["remaining"])
+        DISC["reset"] = int(time.time()) + int(req["ratelimit"]
+                                               .get("reset_in", 3600))
+    if "reset" in req:
+        DISC["requests"] = DISC["not_modified"] = 0
+    if "token_life" in req:
+        DISC["token_life"] = int(req["token_life"])
+    return 200, {"ok": True}
+
+
+def disc_render(forge, r, base):
+    name = r["name"]
+    vis = r.get("visibility", "public")
+    branch = None if r.get("empty") else r.get("default_branch", "main")
+    if forge == "gitlab":
+        o = {"id": abs(hash(name)) % 100000, "path_with_namespace": name,
+             "name": name.rsplit("/", 1)[1],
+             "http_url_to_repo": "%s/%s.git" % (base, name),
+             "web_url": "%s/%s" % (base, name), "default_branch": branch,
+             "visibility": vis, "archived": bool(r.get("archived")),
+             "empty_repo": bool(r.get("empty")),
+             "topics": r.get("topics", [])}
+        if r.get("clone_url"):
+            o["http_url_to_repo"] = r["clone_url"]
+        if r.get("fork"):
+            o["forked_from_project"] = {"id": 1, "path_with_namespace":
+                                        "upstream/" + o["name"]}
+        return o
+    o = {"id": abs(hash(name)) % 100000, "full_name": name,
+         "name": name.rsplit("/", 1)[1],
+         "owner": {"login": name.split("/")[0]},
+         "clone_url": "%s/%s.git" % (base, name),
+         "html_url": "%s/%s" % (base, name), "default_branch": branch,
+         "private": vis != "public", "archived": bool(r.get("archived")),
+         "fork": bool(r.get("fork")), "topics": r.get("topics", [])}
+    if r.get("clone_url"):  # a real git repository the test made
+        o["clone_url"] = r["clone_url"]
+    if forge == "github":
+        o["visibility"] = vis
+        o["size"] = 0 if r.get("empty") else 120
+    else:
+        o["internal"] = vis == "internal"
+        o["empty"] = bool(r.get("empty"))
+    return o
+
+
+def disc_check_query(q, allowed, what):
+    for k, v in q.items():
+        if k not in allowed:
+            raise violation(422, "%s is not a parameter of %s" % (k, what))
+        if isinstance(allowed, dict) and allowed[k] and v not in allowed[k]:
+            raise violation(422, "%s=%s is not allowed by %s" % (k, v, what))
+
+
+def disc_jwt_ok(jwt):
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding
+    import base64
+
+    def b64(s):
+        return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
+    parts = jwt.split(".")
+    if len(parts) != 3:
+        return "not a JWT"
+    try:
+        head, claims = json.loads(b64(parts[0])), json.loads(b64(parts[1]))
+    except ValueError:
+        return "JWT parts are not JSON"
+    if head.get("alg") != "RS256":
+        return "alg must be RS256"
+    with open(ARGS.app_public_key, "rb") as f:
+        key = serialization.load_pem_public_key(f.read())
+    try:
+        key.verify(b64(parts[2]), (parts[0] + "." + parts[1]).encode(),
+                   padding.PKCS1v15(), hashes.SHA256())
+    except Exception:
+        return "bad JWT signature"
+    now = int(time.time())
+    if str(claims.get("iss")) != str(ARGS.app_id):
+        return "iss is not the app id"
+    if not isinstance(claims.get("iat"), int) or claims["iat"] > now + 60:
+        return "iat is in the future"
+    if not isinstance(claims.get("exp"), int) or claims["exp"] <= now or \
+            claims["exp"] - claims["iat"] > 600:
+        return "exp must be within 10 minutes of iat and not passed"
+    return None
+
+
+def disc_api(handler, url, raw):
+    """Answers a listing request, or returns None for the rest of the API."""
+    f, path = ARGS.forge, url.path
+    q = {k: v[0] for k, v in parse_qs(url.query).items()}
+    host = "http://%s:%d" % handler.server.server_address[:2]
+    kind = None
+    if f == "github":
+        m = re.fullmatch(r"/app/installations/(\d+)/access_tokens", path)
+        if m and handler.command == "POST":
+            auth = handler.headers.get("Authorization") or ""
+            why = disc_jwt_ok(auth[7:]) if auth.startswith("Bearer ") \
+                else "no Bearer JWT"
+            if why:
+                raise violation(401, "A JSON web token could not be "
+                                     "decoded: " + why)
+            if m.group(1) != str(ARGS.installation):
+                raise Reply(404, {"message": "Not Found"})
+            tok = "ghs_%016d" % (len(DISC["tokens"]) + 1)
+            DISC["tokens"].append(tok)
+            exp = time.strftime("%Y-%m-%dT%H:%M:%SZ",
+                                time.gmtime(time.time() +
+                                            DISC.get("token_life", 3600)))
+            return 201, {"token": tok, "expires_at": exp,
+                         "permissions": {"contents": "read"},
+                         "repository_selection": "all"}, []
+        if path == "/installation/repositories":
+            kind = "installation"
+            auth = handler.headers.get("Authorization") or ""
+            if not auth.startswith("Bearer ") or \
+                    auth[7:] not in DISC["tokens"]:
+                raise Reply(401, default_fail_body(401))
+        elif re.fullmatch(r"/orgs/[^/]+/repos", path):
+            kind = "org"
+        elif re.fullmatch(r"/users/[^/]+/repos", path):
+            kind = "user"
+        else:
+            return None
+        if handler.command != "GET":
+            raise violation(405, "method not allowed")
+        if kind != "installation":
+            handler.check_auth()
+        disc_check_query(q, GH_LIST_PARAMS[kind], path)
+        per = int(q.get("per_page", 30))
+        if per > 100:
+            raise violation(422, "per_page is at most 100")
+    elif f == "gitlab":
+        if not re.fullmatch(r"/api/v4/groups/[^/]+/projects", path):
+            return None
+        handler.check_auth()
+        disc_check_query(q, GL_PROJECT_PARAMS, path)
+        per = int(q.get("per_page", 20))
+        if per > 100:
+            raise violation(400, "per_page is at most 100")
+    else:
+        if not re.fullmatch(r"/api/v1/orgs/[^/]+/repos", path):
+            return None
+        handler.check_auth()
+        disc_check_query(q, GITEA_ORG_PARAMS, path)
+        per = int(q.get("limit", 30))
+        if per > 50:
+            per = 50  # Gitea's MAX_RESPONSE_ITEMS
+    owner = unquote(path.split("/")[-2])
+    repos = [r for r in DISC["repos"]
+             if kind == "installation" or r["name"] == owner or
+             r["name"].startswith(owner + "/") and
+             (f != "gitlab" or q.get("include_subgroups") == "true" or
+              r["name"].count("/") == owner.count("/") + 1)]
+    page = int(q.get("page", 1))
+    last = max(1, (len(repos) + per - 1) // per)
+    items = [disc_render(f, r, host) for r in
+             repos[(page - 1) * per:page * per]]
+    body = {"total_count": len(repos), "repositories": items} \
+        if kind == "installation" else items
+    data = json.dumps(body).encode()
+    import hashlib
+    etag = '"%s"' % hashlib.sha1(data).hexdigest()
+    if f == "github":
+        etag = "W/" + etag
+    headers = [("ETag", etag)]
+    DISC["requests"] += 1
+    if f == "github":
+        if DISC["reset"] and time.time() >= DISC["reset"]:
+            DISC["remaining"], DISC["reset"] = DISC["limit"], 0
+        reset = DISC["reset"] or int(time.time()) + 3600
+        rl = [("x-ratelimit-limit", str(DISC["limit"])),
+              ("x-ratelimit-reset", str(reset)),
+              ("x-ratelimit-resource", "core")]
+        if handler.headers.get("If-None-Match") == etag:
+            DISC["not_modified"] += 1
+            raise Reply(304, b"", headers + rl + [
+                ("x-ratelimit-remaining", str(DISC["remaining"]))])
+        if DISC["remaining"] <= 0:
+            raise Reply(403, {"message": "API rate limit exceeded",
+                              "documentation_url": GH_DOCS},
+                        rl + [("x-ratelimit-remaining", "0")])
+        DISC["remaining"] -= 1
+        headers += rl + [("x-ratelimit-remaining", str(DISC["remaining"]))]
+    elif handler.headers.get("If-None-Match") == etag:
+        DISC["not_modified"] += 1
+        raise Reply(304, b"", headers)
+    base = "%s%s" % (host, path)
+
+    def link(p):
+        qq = dict(q, page=str(p))
+        return "%s?%s" % (base, "&".join("%s=%s" % kv for kv in qq.items()))
+    if f == "gitlab":
+        headers += [("x-page", str(page)), ("x-per-page", str(per)),
+                    ("x-total", str(len(repos))),
+                    ("x-total-pages", str(last)),
+                    ("x-next-page", str(page + 1) if page < last else ""),
+                    ("x-prev-page", str(page - 1) if page > 1 else "")]
+    links = []
+    if page < last:
+        links.append('<%s>; rel="next"' % link(page + 1))
+        links.append('<%s>; rel="last"' % link(last))
+    if page > 1:
+        links.append('<%s>; rel="first"' % link(1))
+        links.append('<%s>; rel="prev"' % link(page - 1))
+    if links:
+        headers.append(("Link", ", ".join(links)))
+    return 200, body, headers
+# ==== end of discovery ===================================================
+
+
 def main():
     global ARGS, SPEC
     ap = argparse.ArgumentParser()
@@ -654,6 +936,9 @@ def main():
     ap.add_argument("--token", required=True)
     ap.add_argument("--repo", action="append", default=[])
     ap.add_argument("--branch", action="append", default=[])
+    ap.add_argument("--app-id")  # discovery: the GitHub App
+    ap.add_argument("--installation")
+    ap.add_argument("--app-public-key")
     ARGS = ap.parse_args()
     here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "openapi")
     if ARGS.forge == "github":
