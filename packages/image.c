@@ -565,6 +565,17 @@ strata_pkg_image_read_sync(strata_pkg_image **out, strata_store *st,
      * A request's deadline covers its whole transfer, and a layer is one
      * request: the registry's 30 s default is too short for a large one.
      */
+    /*
+     * A digest read before (under the digest asked for, an index's too:
+     * see below) is content: kept, it is never asked of the registry
+     * again. A fleet's pull requests for one base update read it once,
+     * and the other jobs open no connection (a TLS one loads the CA
+     * bundle, most of a job's CPU when every job did).
+     */
+    if (st != NULL && strata_ref_digest(ref) != NULL &&
+        from_store(out, st, strata_ref_digest(ref), platform, &serr) == 0)
+        return 0;
+    strata_error_clear(&serr);
     if (opts != NULL)
         o = *opts;
     if (o.timeout_ms == 0)

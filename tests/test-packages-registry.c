@@ -876,6 +876,15 @@ TEST(a_digest_is_read_once)
     CHECK_CONTAINS(again.err, layer);
     printf("# %s", again.err);
     harness_run_release(&again);
+    /* A digest kept is content: with the registry gone, the store answers
+       without a connection (a fleet's pull requests read it once). */
+    harness_registry_stop(&reg);
+    strata(&again, "-c", cfg, "diff", ref1, ref2, "--format", "json", NULL);
+    if (again.status != 0)
+        printf("# %s", again.err);
+    CHECK_EQ(again.status, 0);
+    CHECK_STR_EQ(again.out, r.out);
+    harness_run_release(&again);
     harness_run_release(&r);
     free(path);
 }
