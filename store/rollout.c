@@ -108,19 +108,28 @@ strata_store_rollout_get(json_t **out, strata_store *st, int64_t id,
                          const char *base, const char *digest,
                          strata_error *err)
 {
-    sqlite3_stmt *stmt;
+    sqlite3_stmt *stmt = NULL;
     int rc;
 
     *out = NULL;
-    if ((rc = strata_store__stmt(&stmt, st, STMT_ROLLOUT_FIND,
-                                 "SELECT " ROLLOUT_COLS " FROM rollouts WHERE "
-                                 "(?1 <> 0 AND id = ?1) OR (?1 = 0 AND "
-                                 "base_ref = ?2 AND base_digest = ?3)",
-                                 err)) != 0)
+    /* By base digest: the runner asks it for every job it claims. */
+    if (id == 0)
+        rc = strata_store__stmt(&stmt, st, STMT_ROLLOUT_FIND,
+                                "SELECT " ROLLOUT_COLS " FROM rollouts WHERE "
+                                "base_ref = ?2 AND base_digest = ?3",
+                                err);
+    else
+        rc =
+            prepare(&stmt, st,
+                    "SELECT " ROLLOUT_COLS " FROM rollouts WHERE id = ?1", err);
+    if (rc != 0)
         return rc;
-    sqlite3_bind_int64(stmt, 1, id);
-    strata_store__bind_text(stmt, 2, base);
-    strata_store__bind_text(stmt, 3, digest);
+    if (id != 0)
+        sqlite3_bind_int64(stmt, 1, id);
+    else {
+        strata_store__bind_text(stmt, 2, base);
+        strata_store__bind_text(stmt, 3, digest);
+    }
     rc = sqlite3_step(stmt);
     if (rc == SQLITE_ROW) {
         *out = rollout_from_row(stmt);
@@ -130,7 +139,10 @@ strata_store_rollout_get(json_t **out, strata_store *st, int64_t id,
     } else {
         rc = strata_store__error(st, err, rc, "reading a rollout");
     }
-    strata_store__done(stmt);
+    if (id != 0)
+        sqlite3_finalize(stmt);
+    else
+        strata_store__done(stmt);
     return rc;
 }
 
