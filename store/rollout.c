@@ -331,7 +331,7 @@ out:
 int
 strata_store_rollout_wake(int *out_count, strata_store *st, int64_t id,
                           const char *digest, int stage, int64_t at_ms,
-                          strata_error *err)
+                          const char *why, strata_error *err)
 {
     sqlite3_stmt *stmt = NULL;
     int rc;
@@ -339,7 +339,8 @@ strata_store_rollout_wake(int *out_count, strata_store *st, int64_t id,
     if (out_count != NULL)
         *out_count = 0;
     if ((rc = prepare(&stmt, st,
-                      "UPDATE jobs SET next_attempt = ?4 WHERE state = "
+                      "UPDATE jobs SET next_attempt = ?4, waiting = "
+                      "nullif(coalesce(?5, waiting), '') WHERE state = "
                       "'queued' AND base_digest = ?2 AND image IN (SELECT "
                       "image FROM rollout_images WHERE rollout = ?1 AND (?3 < "
                       "0 OR stage = ?3))",
@@ -349,6 +350,7 @@ strata_store_rollout_wake(int *out_count, strata_store *st, int64_t id,
     strata_store__bind_text(stmt, 2, digest);
     sqlite3_bind_int(stmt, 3, stage);
     sqlite3_bind_int64(stmt, 4, at_ms);
+    strata_store__bind_text(stmt, 5, why);
     rc = strata_store__exec_stmt(st, stmt, "waking a rollout stage", err);
     if (rc == 0 && out_count != NULL)
         *out_count = sqlite3_changes(st->db);

@@ -897,10 +897,12 @@ int strata_store_rollout_counts(int *images, int *done, int *failed,
 int strata_store_rollout_images(json_t **out, strata_store *st, int64_t id,
                                 const char *digest, strata_error *err);
 /* The queued jobs of stage's images (stage < 0: every stage) become due
- * at at_ms. *out_count (may be NULL): how many. */
+ * at at_ms, with why (NULL: unchanged; "": nothing) as what they wait
+ * for. *out_count
+ * (may be NULL): how many. */
 int strata_store_rollout_wake(int *out_count, strata_store *st, int64_t id,
                               const char *digest, int stage, int64_t at_ms,
-                              strata_error *err);
+                              const char *why, strata_error *err);
 /* Cancels the queued jobs of rollout id's images for digest, with why
  * as their last error. */
 int strata_store_rollout_cancel_jobs(int *out_count, strata_store *st,
