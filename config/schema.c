@@ -294,6 +294,9 @@ static const char *const events[] = {
     "pr.closed",
     "rescan.regressed",
     "report.stale",
+    "rollout.halted",
+    "rollout.completed",
+    "rollout.aborted",
 };
 
 static int

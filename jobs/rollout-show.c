@@ -68,8 +68,7 @@ static int
 reached(const char *s)
 {
     return strcmp(s, "rebuilt") == 0 || strcmp(s, "rebased") == 0 ||
-           strcmp(s, "pull request open") == 0 || strcmp(s, "done") == 0 ||
-           strcmp(s, "cancelled") == 0;
+           strcmp(s, "pull request open") == 0 || strcmp(s, "done") == 0;
 }
 
 int

@@ -224,6 +224,7 @@ rollout_step(const strata_runner_env *env, json_t *ro, strata_error *err)
         int64_t now = strata_store_now(st);
         int images = 0, done = 0, failed = 0, i;
         int64_t failed_total = 0;
+        char when[32], *why;
 
         if (sg == NULL)
             return strata_error_set(err, STRATA_ESTATE,
@@ -292,10 +293,16 @@ rollout_step(const strata_runner_env *env, json_t *ro, strata_error *err)
             return 0;
         }
         set_num(ro, "stage", cur + 1);
-        if ((rc = save(st, ro, err)) != 0 ||
-            (rc = strata_store_rollout_wake(
-                 NULL, st, num(ro, "id"), str(ro, "digest"), cur + 1,
-                 now + num(policy, "bake"), NULL, err)) != 0)
+        strata_format_time(when, sizeof(when), now + num(policy, "bake"));
+        why = strata_xasprintf("rollout stage %d of %d starts after stage %d "
+                               "bakes until %s",
+                               cur + 2, nstages, cur + 1, when);
+        if ((rc = save(st, ro, err)) == 0)
+            rc = strata_store_rollout_wake(NULL, st, num(ro, "id"),
+                                           str(ro, "digest"), cur + 1,
+                                           now + num(policy, "bake"), why, err);
+        free(why);
+        if (rc != 0)
             return rc;
         emit(env, ro, "rollout.stage_succeeded", cur, json_object());
     }

@@ -84,6 +84,22 @@ static const strata_notify__type types[] = {
      "{stale|Some} of {total|the known} images run on bases that have newer "
      "digests; the oldest is {oldest_days|an unknown number of} days "
      "behind."},
+    {"rollout.halted",
+     STRATA_NOTIFY_WARNING,
+     {"base", "summary"},
+     "Rollout halted: {base}",
+     "{summary}. {note|} Go on with `strata rollout resume {rollout}` or end "
+     "it with `strata rollout abort {rollout}`."},
+    {"rollout.completed",
+     STRATA_NOTIFY_INFO,
+     {"base", "summary"},
+     "Rollout completed: {base}",
+     "{summary}."},
+    {"rollout.aborted",
+     STRATA_NOTIFY_WARNING,
+     {"base", "summary"},
+     "Rollout aborted: {base}",
+     "{summary}. Aborted by {by|someone}."},
 };
 
 #define NTYPES (sizeof(types) / sizeof(types[0]))
@@ -105,19 +121,14 @@ const char *const *
 strata_notify_event_types(void)
 {
     static const char *const names[] = {
-        "base.updated",
-        "base.signature_failed",
-        "rebuild.started",
-        "rebuild.succeeded",
-        "rebuild.failed",
-        "rebase.done",
-        "pr.opened",
-        "pr.updated",
-        "pr.closed",
-        "rescan.regressed",
-        "report.stale",
-        "base.held",
-        NULL,
+        "base.updated",    "base.signature_failed",
+        "rebuild.started", "rebuild.succeeded",
+        "rebuild.failed",  "rebase.done",
+        "pr.opened",       "pr.updated",
+        "pr.closed",       "rescan.regressed",
+        "report.stale",    "base.held",
+        "rollout.halted",  "rollout.completed",
+        "rollout.aborted", NULL,
     };
     return names;
 }
