@@ -265,5 +265,11 @@ strata_notify_event_sample(const char *type)
                   "no valid signature from the configured key", "impacted", 3,
                   "critical", 1, "high", 2, "stale", 4, "total", 12, "test", 1);
     json_object_set_new(e, "oldest_days", json_integer(21));
+    json_object_set_new(e, "rollout", json_integer(7));
+    json_object_set_new(
+        e, "summary",
+        json_string("docker.io/library/debian:12-slim@sha256:9b1c… reached "
+                    "240 of 250 images; 10 failed: registry.example.com/acme/"
+                    "payments, …"));
     return e;
 }
