@@ -604,6 +604,7 @@ on_metrics(strata_buf *out, void *arg)
                                (double) counts[i]);
         }
     }
+    strata_daemon__rollout_gauges(out, d);
     if (d->graph != NULL) {
         /*
          * The report's gauges cost a pass over every image: scrapes
@@ -641,6 +642,10 @@ strata_daemon__api_start(strata_daemon *d, strata_error *err)
         {STRATA_API_GET, "/api/v1/diff", 0, strata_daemon__on_diff, d, 0},
         {STRATA_API_GET, "/api/v1/outbox", 0, on_outbox, d, 0},
         {STRATA_API_GET, "/api/v1/stream", 0, strata_daemon__on_stream, d, 0},
+        {STRATA_API_GET, "/api/v1/rollouts", 0, strata_daemon__on_rollouts, d,
+         0},
+        {STRATA_API_GET | STRATA_API_POST, "/api/v1/rollouts/", 1,
+         strata_daemon__on_rollout, d, 0},
         /* The dashboard's page, script and style hold no data: served
          * without the token (a browser loading a page cannot send it);
          * what the page reads asks for it like any client. */
