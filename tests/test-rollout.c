@@ -151,8 +151,8 @@ TEST(config_check_names_the_stage)
         "rollout:\n  stages:\n    - {}\n",
         "rollout:\n  bake: 1h\n",
         "rollout:\n  stages:\n    - percent: 101\n",
-        "rollout:\n  stages: [{percent: 5}]\n  failure_budget: {percent: "
-        "200}\n",
+        ("rollout:\n  stages: [{percent: 5}]\n  failure_budget: {percent: "
+         "200}\n"),
         "rollout:\n  stages: [{percent: 5}]\n  canary: true\n",
     };
     static const char *const where[] = {
