@@ -89,10 +89,10 @@ with open(work + "/strata.yaml", "w") as y:
             "watch:\n  interval: 1s\n  jitter: 0%%\n  bases:\n"
             "    - ref: %s\n    - ref: %s\n"
             "scan: {interval: 1h}\n"
-            "api: {listen: \"127.0.0.1:0\"}\n"
-            "repos:\n" % (work, base, other))
+            "api: {listen: \"127.0.0.1:0\"}\n" % (work, base, other))
     if os.environ.get("ROLLOUT"):
         y.write("rollout: %s\n" % os.environ["ROLLOUT"])
+    y.write("repos:\n")
     for r in range(repos):
         y.write("  - url: file://%s/git/r%d.git\n    on_base_update: [pr]\n"
                 % (work, r))

@@ -10,10 +10,12 @@
 # stage to the end. Then a second digest arrives mid-rollout and a third
 # supersedes it: the second's waiting jobs are cancelled, the third
 # starts from its canaries, and the forge still has one pull request.
+# The HTTP API lists and shows them and aborts a fifth.
 . "$(dirname "$0")/lib.sh"
 need docker-registry git curl
 
 fleet=${E2E_FLEET:-40}
+API_TOKEN=rollout-api-t0ken
 export E2E_FORGE_TOKEN=ghp-e2e-token
 head=strata/pin-debian-12-slim
 read -r fport < <($py "$src/tests/servers/forge.py" --forge github \
@@ -71,7 +73,7 @@ builders:
   default:
     type: exec
     command: "$build_cmd"
-api: {listen: "127.0.0.1:0"}
+api: {listen: "127.0.0.1:0", token: "rollout-api-t0ken"}
 YAML
 } >"$work/strata.yaml"
 cp "$work/strata.yaml" "$work/cli.yaml"
@@ -176,5 +178,25 @@ is "$(curl -fsS "$forge/_admin/state" | jpy "d['violations']")" "[]" "every forg
 is "$(acurl -fsS "$api/api/v1/rollouts" | jpy "[r['state'] for r in d['items']]")" \
     '["completed", "superseded", "completed"]' "GET /api/v1/rollouts"
 is "$(acurl -fsS "$api/api/v1/rollouts/3" | jpy "d['digest']")" "$base_v4" "GET /api/v1/rollouts/3"
-check "/metrics has the rollout gauges" sh -c "curl -fsS '$api/metrics' | grep -q '^strata_rollout_stage{rollout=\"3\".*state=\"completed\"} 3$'"
+check "/metrics has the rollout gauges" sh -c "acurl() { curl -H 'Authorization: Bearer $API_TOKEN' \"\$@\"; }; acurl -fsS '$api/metrics' | grep -q '^strata_rollout_stage{rollout=\"3\".*state=\"completed\"} 3$'"
+post() { # PATH [TOKEN]: the status of a POST
+    curl -s -o "$work/post.json" -w '%{http_code}' -X POST \
+        -H "Authorization: Bearer ${2:-$API_TOKEN}" -H 'Content-Type: application/json' \
+        -d '{}' "$api$1"
+}
+is "$(post /api/v1/rollouts/3/resume)" 409 "POST resume of a completed rollout: 409"
+is "$(post /api/v1/rollouts/3/abort wrong-token)" 401 "POST without the token: 401"
+is "$(post /api/v1/rollouts/9/abort)" 404 "POST for no such rollout: 404"
+
+# ---- v5: aborted over the API ------------------------------------------------
+base_v5=$(push_base v5)
+check "v5: rollout 4 starts" wait_until 60 state_is 4 running
+is "$(post /api/v1/rollouts/4/abort)" 200 "POST /api/v1/rollouts/4/abort"
+is "$(ro 4 "d['state']")" aborted "rollout 4 is aborted"
+is "$(events_json | jpy "[e['payload']['by'] for e in d if e['type'] == 'rollout.aborted']")" \
+    '["api token"]' "rollout.aborted names the API token"
+v5_left() {
+    [ "$(jobs_json | jpy "len([j for j in d if j['base_digest'] == '$base_v5' and j['state'] in ('queued', 'running')])")" = 0 ]
+}
+check "v5: nothing left queued once the running jobs end" wait_until 30 v5_left
 finish
