@@ -25,6 +25,9 @@
 #      the daemon's peak RSS (VmHWM) and its CPU time from the push;
 #      then every remote is checked: HIT branches, each pinning the new
 #      digest in every Dockerfile, and none elsewhere;
+#   ROLLOUT='{stages: [{percent: 10}, {percent: 30}], bake: 0s}' adds a
+#      top-level rollout policy (docs/configuration.md) and prints each
+#      stage's start and end (the times exclude no bake: bake 0s);
 #   3. the store's claim latency with those HIT * PER jobs queued again
 #      (bench-claim --db on a copy of the daemon's database, requeued).
 # Goal (issue 20): every branch pushed within 30 s of the push, peak RSS
@@ -56,7 +59,7 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT INT TERM
-export HOME="$work" GIT_CONFIG_NOSYSTEM=1
+export HOME="$work" GIT_CONFIG_NOSYSTEM=1 ROLLOUT="${ROLLOUT:-}"
 
 set -- $(/usr/bin/python3 "$root/tests/registry/registry.py" start --dir "$work/reg")
 port=$1 pid=$2
@@ -86,8 +89,10 @@ with open(work + "/strata.yaml", "w") as y:
             "watch:\n  interval: 1s\n  jitter: 0%%\n  bases:\n"
             "    - ref: %s\n    - ref: %s\n"
             "scan: {interval: 1h}\n"
-            "api: {listen: \"127.0.0.1:0\"}\n"
-            "repos:\n" % (work, base, other))
+            "api: {listen: \"127.0.0.1:0\"}\n" % (work, base, other))
+    if os.environ.get("ROLLOUT"):
+        y.write("rollout: %s\n" % os.environ["ROLLOUT"])
+    y.write("repos:\n")
     for r in range(repos):
         y.write("  - url: file://%s/git/r%d.git\n    on_base_update: [pr]\n"
                 % (work, r))
@@ -158,6 +163,12 @@ printf '  first pr job ended:        %6.2f s\n' "$(secs "$first")"
 printf '  last branch pushed:        %6.2f s  (%d pushes; goal: 30 s)\n' \
   "$(secs "${pushed#*|}")" "${pushed%|*}"
 printf '  last pr job ended:         %6.2f s\n' "$(secs "$last")"
+if [ -n "${ROLLOUT:-}" ]; then
+  q "SELECT stages FROM rollouts WHERE base_ref = '$base'" |
+    python3 -c 'import json, sys
+for k, s in enumerate(json.load(sys.stdin)):
+    print("  rollout stage %d: %4d images, %6.2f s to %6.2f s" % (k + 1, s["images"], (s["started"] - int(sys.argv[1])) / 1000, (s["finished"] - int(sys.argv[1])) / 1000))' "$push_ms"
+fi
 printf '  jobs not succeeded:        %d\n' "$failed"
 printf '  daemon peak RSS:           %.1f MiB (%.1f MiB before the push; goal: 64 MiB)\n' \
   "$(echo "$rss / 1024" | bc -l)" "$(echo "$rss_before / 1024" | bc -l)"

@@ -255,6 +255,10 @@ void strata_config__check_webhook(strata_config__ctx *ctx, void *obj,
                                   const yaml_node_t *node);
 void strata_config__check_schedule(strata_config__ctx *ctx, void *obj,
                                    const yaml_node_t *node);
+void strata_config__check_rollout(strata_config__ctx *ctx, void *obj,
+                                  const yaml_node_t *node);
+void strata_config__check_rollout_stage(strata_config__ctx *ctx, void *obj,
+                                        const yaml_node_t *node);
 void strata_config__check_notify(strata_config__ctx *ctx, void *obj,
                                  const yaml_node_t *node);
 /* discover.c: a discover entry's cross-key rules; digits-only ids. */

@@ -168,6 +168,31 @@ typedef struct strata_config_schedule {
     const strata_schedule *compiled;
 } strata_config_schedule;
 
+/*
+ * A progressive rollout (`rollout:` at the top level or in a
+ * watch.bases[] entry; jobs/rollout.c): the stages a base update goes
+ * through, each chosen by image globs, catalog teams or a stable
+ * percentage of the impacted images; the rest is the last stage.
+ */
+typedef struct strata_config_rollout_stage {
+    strata_config_pos pos;
+    strata_config_strings images; /* fnmatch globs of image names */
+    strata_config_strings teams;  /* catalog team names */
+    int percent;                  /* 0: none; 1..100 of the impacted */
+} strata_config_rollout_stage;
+
+typedef struct strata_config_rollout {
+    strata_config_pos pos;
+    int set; /* the block was written */
+    const strata_config_rollout_stage *stages;
+    size_t n_stages;  /* the listed ones; the rest is one more */
+    uint64_t bake_ms; /* after each stage succeeds */
+    /* failure_budget: halts when more than images, or more than percent
+     * of a stage, failed; the defaults (1000000, 100) never halt. */
+    int budget_images;
+    int budget_percent;
+} strata_config_rollout;
+
 typedef struct strata_config_base {
     strata_config_pos pos;
     const char *ref;      /* canonical ("docker.io/library/debian:12-slim") */
@@ -182,6 +207,7 @@ typedef struct strata_config_base {
     strata_config_verify verify;
     int verify_own; /* verify is the base's own block, not watch.verify */
     strata_config_schedule schedule; /* its own; set 0: none */
+    strata_config_rollout rollout;   /* its own; set 0: none */
 } strata_config_base;
 
 typedef struct strata_config_watch {
@@ -545,6 +571,7 @@ typedef struct strata_config_data {
     strata_config_signing signing;
     strata_config_schedule schedule;     /* the default; set 0: none */
     strata_config_references references; /* user-defined matchers */
+    strata_config_rollout rollout;       /* the default; set 0: none */
     /* strata_config_target's index, built on load; NULL in a tree made
      * by hand (it then looks through repos[]). */
     const struct strata_config__index *index;
@@ -628,6 +655,13 @@ const strata_config_schedule *
 strata_config_schedule_for(const strata_config_data *cfg,
                            const strata_config_repo *repo,
                            const char *base_ref);
+
+/*
+ * The rollout policy of base_ref's updates: the watched base's own
+ * `rollout`, else the top-level one; NULL when neither is set. Borrowed.
+ */
+const strata_config_rollout *
+strata_config_rollout_for(const strata_config_data *cfg, const char *base_ref);
 
 /* Lookups by key; NULL when absent. Borrowed. */
 const strata_config_registry *

@@ -362,6 +362,9 @@ static const char *const events[] = {
     "pr.closed",
     "rescan.regressed",
     "report.stale",
+    "rollout.halted",
+    "rollout.completed",
+    "rollout.aborted",
 };
 
 static int
@@ -617,6 +620,39 @@ SCHEMA(schedule_section, "schedule", strata_config_schedule,
        .set_offset = offsetof(strata_config_schedule, set),
        .check = strata_config__check_schedule);
 
+static const strata_config__field rollout_stage_fields[] = {
+    FLD("images", STRATA_CF_STRINGS, strata_config_rollout_stage, images,
+        .flags = STRATA_CF_NONEMPTY),
+    FLD("teams", STRATA_CF_STRINGS, strata_config_rollout_stage, teams,
+        .flags = STRATA_CF_NONEMPTY),
+    FLD("percent", STRATA_CF_INT, strata_config_rollout_stage, percent,
+        .min = 1, .max = 100),
+};
+SCHEMA(rollout_stage, "rollout stage", strata_config_rollout_stage,
+       .pos_offset = offsetof(strata_config_rollout_stage, pos),
+       .name_offset = -1, .set_offset = -1,
+       .check = strata_config__check_rollout_stage);
+
+static const strata_config__field budget_fields[] = {
+    FLD("images", STRATA_CF_INT, strata_config_rollout, budget_images,
+        .def = "1000000", .min = 0, .max = 1000000),
+    FLD("percent", STRATA_CF_INT, strata_config_rollout, budget_percent,
+        .def = "100", .min = 0, .max = 100),
+};
+SCHEMA(budget, "failure_budget", strata_config_rollout, .pos_offset = -1,
+       .name_offset = -1, .set_offset = -1);
+
+static const strata_config__field rollout_section_fields[] = {
+    FLDX("stages", STRATA_CF_LIST, strata_config_rollout, stages, n_stages,
+         .sub = &rollout_stage),
+    FLD("bake", STRATA_CF_DURATION, strata_config_rollout, bake_ms, .def = "0"),
+    FLAT("failure_budget", &budget),
+};
+SCHEMA(rollout_section, "rollout", strata_config_rollout,
+       .pos_offset = offsetof(strata_config_rollout, pos), .name_offset = -1,
+       .set_offset = offsetof(strata_config_rollout, set),
+       .check = strata_config__check_rollout);
+
 static const strata_config__field base_fields[] = {
     FLDX("ref", STRATA_CF_REF, strata_config_base, ref, name,
          .flags = STRATA_CF_REQUIRED),
@@ -631,6 +667,8 @@ static const strata_config__field base_fields[] = {
         .sub = &verify_section),
     FLD("schedule", STRATA_CF_OBJECT, strata_config_base, schedule,
         .sub = &schedule_section),
+    FLD("rollout", STRATA_CF_OBJECT, strata_config_base, rollout,
+        .sub = &rollout_section),
 };
 SCHEMA(base, "watched base", strata_config_base,
        .pos_offset = offsetof(strata_config_base, pos), .name_offset = -1,
@@ -1130,6 +1168,8 @@ static const strata_config__field root_fields[] = {
         .sub = &schedule_section),
     FLD("references", STRATA_CF_OBJECT, strata_config_data, references,
         .sub = &references),
+    FLD("rollout", STRATA_CF_OBJECT, strata_config_data, rollout,
+        .sub = &rollout_section),
 };
 
 const strata_config__schema strata_config__root = {

@@ -47,7 +47,7 @@ struct strata_daemon {
     strata_runner *runner;
     strata_runner_env env;
     strata_api *api;
-    strata_api_route routes[16];
+    strata_api_route routes[24];
     /* GET /api/v1/stream's subscribers, and the timer that tails the
      * event log for them (stream.c). */
     struct strata_daemon_sub *subs;
@@ -96,6 +96,11 @@ void strata_daemon__error(strata_daemon *d, const char *what,
 /* Plans pending updates now and wakes the runner. */
 void strata_daemon__plan(strata_daemon *d);
 int strata_daemon__api_start(strata_daemon *d, strata_error *err);
+/* rollouts.c: GET /api/v1/rollouts, GET /api/v1/rollouts/ID, POST
+ * /api/v1/rollouts/ID/resume|abort; the rollouts' /metrics gauges. */
+void strata_daemon__on_rollouts(strata_api_req *req, void *arg);
+void strata_daemon__on_rollout(strata_api_req *req, void *arg);
+void strata_daemon__rollout_gauges(strata_buf *out, strata_daemon *d);
 /* daemon-hooks.c: POST /hooks/registry/NAME and /hooks/git/NAME. */
 void strata_daemon__registry_hook(strata_api_req *req, void *arg);
 void strata_daemon__git_hook(strata_api_req *req, void *arg);

@@ -607,6 +607,7 @@ on_metrics(strata_buf *out, void *arg)
                                (double) counts[i]);
         }
     }
+    strata_daemon__rollout_gauges(out, d);
     if (d->graph != NULL) {
         /*
          * The report's gauges cost a pass over every image: scrapes
@@ -644,6 +645,10 @@ strata_daemon__api_start(strata_daemon *d, strata_error *err)
         {STRATA_API_GET, "/api/v1/diff", 0, strata_daemon__on_diff, d, 0},
         {STRATA_API_GET, "/api/v1/outbox", 0, on_outbox, d, 0},
         {STRATA_API_GET, "/api/v1/stream", 0, strata_daemon__on_stream, d, 0},
+        {STRATA_API_GET, "/api/v1/rollouts", 0, strata_daemon__on_rollouts, d,
+         0},
+        {STRATA_API_GET | STRATA_API_POST, "/api/v1/rollouts/", 1,
+         strata_daemon__on_rollout, d, 0},
         /* The dashboard's page, script and style hold no data: served
          * without the token (a browser loading a page cannot send it);
          * what the page reads asks for it like any client. */
@@ -658,6 +663,8 @@ strata_daemon__api_start(strata_daemon *d, strata_error *err)
         {0, NULL, 0, NULL, NULL, 0},
     };
 
+    _Static_assert(sizeof(routes) <= sizeof(d->routes),
+                   "daemon-int.h: strata_daemon.routes is too small");
     memcpy(d->routes, routes, sizeof(routes));
     o.listen = d->opts.listen ? d->opts.listen : d->cfg->api.listen;
     o.token =

@@ -25,6 +25,26 @@ int strata_plan__hold(const char **state, json_t *update, strata_store *st,
                       unsigned hold_on, const char *ref, const char *old,
                       const char *cur, strata_error *err);
 
+/*
+ * rollout.c: the planner records base@digest's rollout (when a policy
+ * applies) after queueing waves (its entries' images, w's parents), and
+ * supersedes the base's older rollouts; inside its transaction.
+ */
+int strata_rollout__plan(strata_store *st, const strata_config_data *cfg,
+                         const strata_catalog *cat, const char *base,
+                         const char *digest, const strata_graph_waves *w,
+                         const json_t *waves, strata_error *err);
+/* Whether job waits for its rollout: *why (caller frees) and *next set. */
+int strata_rollout__gate(char **why, int64_t *next,
+                         const strata_runner_env *env,
+                         const strata_store_job *job, strata_error *err);
+/* A job ended: its rollout moves on (errors counted). */
+void strata_rollout__settled(const strata_runner_env *env,
+                             const strata_store_job *job);
+/* "BASE@DIGEST reached N of M images; F failed: a, b" (caller frees). */
+int strata_rollout__summary(char **out, strata_store *st, const json_t *ro,
+                            strata_error *err);
+
 /* Expands {var} templates with shell-quoted values (action-exec.c). */
 int strata_exec__expand(char **out, const char *tmpl, const char *const *vars,
                         strata_error *err);

@@ -234,4 +234,53 @@ int strata_jobs_job_event(const strata_runner_job *job, int per_attempt,
                           const char *type, const char *subject,
                           json_t *payload, strata_error *err);
 
+/*
+ * rollout.c: progressive rollouts (config `rollout:`), and
+ * rollout-show.c: what they look like.
+ *
+ * strata_rollout_assign: stages[i] for each of images[0..n), listed
+ * parents before children (parents[i]: its impacted parent, or NULL):
+ * the first listed stage whose selector picks it (globs, catalog teams
+ * (cat may be NULL), or a percentage: the first ceil(percent * n / 100)
+ * images not yet taken, ranked by strata_rollout_rank), else
+ * p->n_stages (the rest); never before its parent's stage.
+ */
+void strata_rollout_assign(int *stages, const strata_config_rollout *p,
+                           const strata_catalog *cat, const char *base,
+                           const char *const *images,
+                           const char *const *parents, size_t n);
+/* The stable rank of image among base's impacted images (FNV-1a). */
+uint64_t strata_rollout_rank(const char *base, const char *image);
+/* 1 when more than images_budget images failed (failed_total), or more
+ * than percent_budget percent of a stage's stage_images (failed_stage). */
+int strata_rollout_over_budget(int images_budget, int percent_budget,
+                               int failed_total, int failed_stage,
+                               int stage_images);
+/*
+ * `strata rollout resume|abort`: a halted rollout goes on (the failures
+ * so far are forgiven) or a running or halted one ends, its queued jobs
+ * cancelled; the event (rollout.resumed, rollout.aborted) names who.
+ * env needs only store (and cfg); notify may be NULL.
+ */
+int strata_rollout_resume(const strata_runner_env *env, int64_t id,
+                          const char *who, strata_error *err);
+int strata_rollout_abort(const strata_runner_env *env, int64_t id,
+                         const char *who, strata_error *err);
+/* "ID" or "BASE@DIGEST" to a rollout id; STRATA_ENOTFOUND. */
+int strata_rollout_find_id(int64_t *out, strata_store *st, const char *which,
+                           strata_error *err);
+/*
+ * *out (new): the rollout "ID" or "BASE@DIGEST" as the store keeps it
+ * (strata_store_rollout_get) with "images": [{"image", "stage", "state",
+ * "jobs"}] and each stage's "counts" {state: n}. An image's state:
+ * "failed", "running", "waiting for its stage", "waiting for window",
+ * "waiting", "queued", "rebuilt", "rebased", "pull request open",
+ * "done", "cancelled" (strata_rollout_image_state of its jobs).
+ */
+int strata_rollout_show(json_t **out, strata_store *st, const char *which,
+                        strata_error *err);
+const char *strata_rollout_image_state(const json_t *jobs);
+/* The text `strata rollout show` prints (caller frees). */
+char *strata_rollout_format(const json_t *shown);
+
 #endif

@@ -215,8 +215,9 @@ wave_order(const strata_graph_waves *w, size_t i, const strata_config_data *cfg)
 /* Enqueues every action of every impacted image; fills "waves". */
 static int
 enqueue_waves(json_t *update, strata_store *st, const strata_graph *g,
-              const strata_config_data *cfg, const char *base,
-              const char *digest, int dry_run, strata_error *err)
+              const strata_config_data *cfg, const strata_catalog *catalog,
+              const char *base, const char *digest, int dry_run,
+              strata_error *err)
 {
     strata_graph_waves *w = NULL;
     json_t *waves = json_array(), **per_hit = NULL;
@@ -233,10 +234,13 @@ enqueue_waves(json_t *update, strata_store *st, const strata_graph *g,
     free(upstream);
     if (rc == STRATA_ENOTFOUND) {
         strata_error_clear(err);
-        return 0; /* nothing in the graph builds on it */
+        rc = 0; /* nothing in the graph builds on it */
+        w = NULL;
     }
     if (rc != 0)
         return rc;
+    if (w == NULL)
+        goto rollout; /* a newer digest still supersedes a rollout */
     if (w->cycle != NULL)
         json_object_set_new(update, "cycle", json_string(w->cycle));
     for (i = 0; i < w->nwaves; i++) {
@@ -307,6 +311,11 @@ enqueue_waves(json_t *update, strata_store *st, const strata_graph *g,
         free(order);
         order = NULL;
     }
+rollout:
+    /* Stages over the jobs just queued (rollout.c), in this transaction. */
+    if (!dry_run)
+        rc =
+            strata_rollout__plan(st, cfg, catalog, base, digest, w, waves, err);
 out:
     if (per_hit != NULL)
         for (j = 0; j < w->len[i]; j++)
@@ -420,7 +429,8 @@ strata_plan_updates_catalog(json_t **out, strata_store *st,
             json_object_set_new(update, "state", json_string("planned"));
             if (!dry_run && (rc = strata_store_begin(st, err)) != 0)
                 goto next;
-            rc = enqueue_waves(update, st, g, cfg, ref, cur, dry_run, err);
+            rc = enqueue_waves(update, st, g, cfg, catalog, ref, cur, dry_run,
+                               err);
             if (!dry_run && rc == 0)
                 rc = meta_set(st, "planned", ref, cur, err);
             if (!dry_run && rc == 0)

@@ -172,6 +172,14 @@ job_waits(strata_runner_job *job)
                                    whose, when);
         }
     }
+    if (why == NULL &&
+        strata_rollout__gate(&why, &next, &r->env, job->job, &err) != 0) {
+        strata_jobs_error(&r->env, job->job->id, "reading its rollout", &err);
+        why = strata_xasprintf("its rollout cannot be read (%s): checked "
+                               "again in a minute",
+                               err.msg);
+        next = now + 60 * 1000;
+    }
     if (why == NULL)
         pr_budget(&why, &next, r, job, repo, now);
     if (why == NULL)
@@ -243,6 +251,7 @@ job_step(strata_runner_job *job)
                                     STRATA_STORE_JOB_SUCCEEDED, NULL,
                                     job->result, &err) != 0)
             strata_jobs_error(&r->env, job->job->id, "recording success", &err);
+        strata_rollout__settled(&r->env, job->job);
         break;
     case STRATA_JOB_RETRYING: {
         /* 2 s, 4 s, 8 s, ... capped at 10 min. */
@@ -270,6 +279,8 @@ job_step(strata_runner_job *job)
         else if (!requeued)
             strata_log_job(STRATA_LOG_WARN, job->job->id,
                            "no attempts left: failed");
+        if (!requeued)
+            strata_rollout__settled(&r->env, job->job);
         r->stats[requeued ? STRATA_JOB_RETRYING : STRATA_JOB_FAILED]++;
         goto done;
     }
@@ -278,6 +289,7 @@ job_step(strata_runner_job *job)
                                     job->error, job->result, &err) != 0)
             strata_jobs_error(&r->env, job->job->id, "recording a failure",
                               &err);
+        strata_rollout__settled(&r->env, job->job);
         break;
     }
     r->stats[job->state]++;

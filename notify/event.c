@@ -84,6 +84,22 @@ static const strata_notify__type types[] = {
      "{stale|Some} of {total|the known} images run on bases that have newer "
      "digests; the oldest is {oldest_days|an unknown number of} days "
      "behind."},
+    {"rollout.halted",
+     STRATA_NOTIFY_WARNING,
+     {"base", "summary"},
+     "Rollout halted: {base}",
+     "{summary}. {note|} Go on with `strata rollout resume {rollout}` or end "
+     "it with `strata rollout abort {rollout}`."},
+    {"rollout.completed",
+     STRATA_NOTIFY_INFO,
+     {"base", "summary"},
+     "Rollout completed: {base}",
+     "{summary}."},
+    {"rollout.aborted",
+     STRATA_NOTIFY_WARNING,
+     {"base", "summary"},
+     "Rollout aborted: {base}",
+     "{summary}. Aborted by {by|someone}."},
 };
 
 #define NTYPES (sizeof(types) / sizeof(types[0]))
@@ -105,19 +121,14 @@ const char *const *
 strata_notify_event_types(void)
 {
     static const char *const names[] = {
-        "base.updated",
-        "base.signature_failed",
-        "rebuild.started",
-        "rebuild.succeeded",
-        "rebuild.failed",
-        "rebase.done",
-        "pr.opened",
-        "pr.updated",
-        "pr.closed",
-        "rescan.regressed",
-        "report.stale",
-        "base.held",
-        NULL,
+        "base.updated",    "base.signature_failed",
+        "rebuild.started", "rebuild.succeeded",
+        "rebuild.failed",  "rebase.done",
+        "pr.opened",       "pr.updated",
+        "pr.closed",       "rescan.regressed",
+        "report.stale",    "base.held",
+        "rollout.halted",  "rollout.completed",
+        "rollout.aborted", NULL,
     };
     return names;
 }
@@ -254,5 +265,11 @@ strata_notify_event_sample(const char *type)
                   "no valid signature from the configured key", "impacted", 3,
                   "critical", 1, "high", 2, "stale", 4, "total", 12, "test", 1);
     json_object_set_new(e, "oldest_days", json_integer(21));
+    json_object_set_new(e, "rollout", json_integer(7));
+    json_object_set_new(
+        e, "summary",
+        json_string("docker.io/library/debian:12-slim@sha256:9b1c… reached "
+                    "240 of 250 images; 10 failed: registry.example.com/acme/"
+                    "payments, …"));
     return e;
 }

@@ -86,6 +86,9 @@ const char *const strata_store__stmt_names[STMT__COUNT] = {
     [STMT_OUTBOX_COUNT_SINK] = "outbox_count_sink",
     [STMT_OUTBOX_LIST] = "outbox_list",
     [STMT_OUTBOX_LIST_STATE] = "outbox_list_state",
+    [STMT_ROLLOUT_FIND] = "rollout_find",
+    [STMT_ROLLOUT_IMAGE_STAGE] = "rollout_image_stage",
+    [STMT_ROLLOUT_COUNTS] = "rollout_counts",
 };
 
 /* ---- checking ------------------------------------------------------------ */

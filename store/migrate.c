@@ -287,6 +287,36 @@ static const migration migrations[] = {
         "  seen INTEGER NOT NULL"
         ") WITHOUT ROWID;"
         "CREATE INDEX discovered_source ON discovered (source);"},
+    /*
+     * 10: progressive rollouts (jobs/rollout.c): one row per base digest
+     * planned under a rollout policy, with the policy as it was (JSON),
+     * its current stage and each stage's times (JSON: [{"images",
+     * "started", "finished", "failed", "forgiven"}]); and each impacted
+     * image's stage. An image's state is its jobs' (image, base_digest).
+     */
+    {10, "CREATE TABLE rollouts ("
+         "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+         "  base_ref TEXT NOT NULL,"
+         "  base_digest TEXT NOT NULL,"
+         "  state TEXT NOT NULL DEFAULT 'running' CHECK (state IN"
+         "    ('running', 'halted', 'completed', 'aborted', 'superseded')),"
+         "  stage INTEGER NOT NULL DEFAULT 0,"
+         "  policy TEXT NOT NULL,"
+         "  stages TEXT NOT NULL,"
+         "  note TEXT,"
+         "  created INTEGER NOT NULL,"
+         "  updated INTEGER NOT NULL,"
+         "  UNIQUE (base_ref, base_digest)"
+         ");"
+         "CREATE INDEX rollouts_state ON rollouts (state, id);"
+         "CREATE TABLE rollout_images ("
+         "  rollout INTEGER NOT NULL REFERENCES rollouts (id),"
+         "  image TEXT NOT NULL,"
+         "  stage INTEGER NOT NULL,"
+         "  PRIMARY KEY (rollout, image)"
+         ") WITHOUT ROWID;"
+         "CREATE INDEX rollout_images_stage ON rollout_images "
+         "  (rollout, stage, image);"},
 };
 
 #define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
@@ -296,8 +326,8 @@ static const char check_tables_sql[] =
     "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
     "('meta', 'watches', 'digests', 'watch_state', 'events', 'jobs', "
     "'graph_nodes', 'graph_edges', 'outbox', 'scans', 'findings', "
-    "'graph_generation')";
-#define NTABLES 12
+    "'graph_generation', 'rollouts', 'rollout_images')";
+#define NTABLES 14
 
 static int
 query_int(int *out, strata_store *st, const char *sql, const char *what,

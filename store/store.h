@@ -35,7 +35,7 @@
 #include "core.h"
 
 /* The schema version this strata writes and understands. */
-#define STRATA_STORE_SCHEMA_VERSION 9
+#define STRATA_STORE_SCHEMA_VERSION 10
 /* How long a statement waits for another process's lock by default. */
 #define STRATA_STORE_BUSY_TIMEOUT_MS 5000
 
@@ -411,7 +411,9 @@ int strata_store_job_get(strata_store_job **out, strata_store *st, int64_t id,
  * first: in one statement it becomes running and its attempts grow by one,
  * so two claimers (even in two processes) never get the same job. A job
  * waits while a rebuild or rebase of the same base digest in an earlier
- * wave is still queued or running: parents are built before children; a
+ * wave is still queued or running (unless it waits for a later rollout
+ * stage: "waiting" starts with "rollout "; jobs/rollout.c keeps a child in
+ * its parent's stage or later): parents are built before children; a
  * rescan also waits for the rebuild or rebase of its own image, so it
  * scans the new digest.
  * *out is NULL when nothing is runnable (and 0 is returned); else the
@@ -849,6 +851,63 @@ int strata_store_scans_previous(char **out, strata_store *st, const char *image,
                                 const char *except, strata_error *err);
 
 /* ---- end of rescans ---------------------------------------------------- */
+
+/* ---- rollouts (rollout.c) ---------------------------------------------- */
+/*
+ * A progressive rollout of one base digest (jobs/rollout.c decides; the
+ * store keeps). A rollout as JSON: {"id", "base", "digest", "state":
+ * "running" | "halted" | "completed" | "aborted" | "superseded", "stage"
+ * (the current one, from 0), "policy", "stages": [{"images", "started",
+ * "finished", "failed", "forgiven"}], "note", "created", "updated"}.
+ */
+
+/* Creates the rollout of base@digest with its images[i] in stages[i]
+ * (0-based). policy and stage_list are stored as given. */
+int strata_store_rollout_create(int64_t *out_id, strata_store *st,
+                                const char *base, const char *digest,
+                                const json_t *policy, const json_t *stage_list,
+                                const char *const *images, const int *stages,
+                                size_t n, strata_error *err);
+/* *out (new): the rollout id, or of base@digest when id is 0; NULL and
+ * 0 returned when there is none. */
+int strata_store_rollout_get(json_t **out, strata_store *st, int64_t id,
+                             const char *base, const char *digest,
+                             strata_error *err);
+/* Writes state, stage, stages and note (may be NULL) of rollout id. */
+int strata_store_rollout_update(strata_store *st, int64_t id, const char *state,
+                                int stage, const json_t *stage_list,
+                                const char *note, strata_error *err);
+/* The rollouts, newest first, at most limit (<= 0: all); only those in
+ * state unless NULL ("active": running or halted). New. */
+int strata_store_rollout_list(json_t **out, strata_store *st, const char *state,
+                              int limit, strata_error *err);
+/* *out: image's stage in rollout id; STRATA_ENOTFOUND when not in it. */
+int strata_store_rollout_image_stage(int *out, strata_store *st, int64_t id,
+                                     const char *image, strata_error *err);
+/* How stage's images of rollout id (base digest) stand: all of an
+ * image's jobs succeeded or were cancelled (done), one failed (failed),
+ * else pending. */
+int strata_store_rollout_counts(int *images, int *done, int *failed,
+                                strata_store *st, int64_t id,
+                                const char *digest, int stage,
+                                strata_error *err);
+/* Every image of rollout id with its stage and jobs: [{"image", "stage",
+ * "jobs": [{"id", "action", "state", "waiting", "next_attempt",
+ * "last_error"}]}], by stage and image. New. */
+int strata_store_rollout_images(json_t **out, strata_store *st, int64_t id,
+                                const char *digest, strata_error *err);
+/* The queued jobs of stage's images (stage < 0: every stage) become due
+ * at at_ms, with why (NULL: unchanged; "": nothing) as what they wait
+ * for. *out_count
+ * (may be NULL): how many. */
+int strata_store_rollout_wake(int *out_count, strata_store *st, int64_t id,
+                              const char *digest, int stage, int64_t at_ms,
+                              const char *why, strata_error *err);
+/* Cancels the queued jobs of rollout id's images for digest, with why
+ * as their last error. */
+int strata_store_rollout_cancel_jobs(int *out_count, strata_store *st,
+                                     int64_t id, const char *digest,
+                                     const char *why, strata_error *err);
 
 /* ---- package databases (pkgdb.c) ---------------------------------------- */
 

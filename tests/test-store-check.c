@@ -516,6 +516,28 @@ exercise(strata_store *st)
                                       STRATA_STORE_OUTBOX_SENT, &err),
              &err);
     json_decref(list);
+    /* Rollouts. */
+    {
+        const char *imgs[] = {"r/app", "r/lib"};
+        const int stages[] = {0, 1};
+        json_t *pol = json_object(), *sl = json_array();
+
+        CHECK_OK(strata_store_rollout_create(&id, st, "docker.io/library/x:1",
+                                             "sha256:01", pol, sl, imgs, stages,
+                                             2, &err),
+                 &err);
+        CHECK_OK(strata_store_rollout_get(&list, st, 0, "docker.io/library/x:1",
+                                          "sha256:01", &err),
+                 &err);
+        json_decref(list);
+        CHECK_OK(strata_store_rollout_image_stage(&n, st, id, "r/lib", &err),
+                 &err);
+        CHECK_OK(strata_store_rollout_counts(&n, &created, &yes, st, id,
+                                             "sha256:01", 0, &err),
+                 &err);
+        json_decref(pol);
+        json_decref(sl);
+    }
     json_decref(payload);
 }
 
@@ -584,6 +606,8 @@ TEST(every_statement_uses_an_index)
         {"outbox_find", "sqlite_autoindex_outbox_1"},
         {"registry_edges", "graph_edges_registry"},
         {"edge_delete_source", "graph_edges_source"},
+        {"rollout_find", "sqlite_autoindex_rollouts_1"},
+        {"rollout_counts", "jobs_image"},
     };
     /* Statements run once per job or message: no sort of the queue. */
     static const char *const no_sort[] = {"job_claim", "outbox_claim",

@@ -1734,6 +1734,7 @@ TEST(migrates_a_version_4_database)
                    "DROP INDEX jobs_image; DROP INDEX outbox_pending; "
                    "DROP INDEX graph_edges_registry; DROP INDEX events_key; "
                    "ALTER TABLE events DROP COLUMN key; DROP TABLE pkgdb; "
+                   "DROP TABLE rollout_images; DROP TABLE rollouts; "
                    "DROP INDEX jobs_pr_done; ALTER TABLE jobs DROP COLUMN "
                    "waiting; DROP TABLE discover_cache; "
                    "DROP TABLE discovered; "
