@@ -205,6 +205,7 @@ job_free(strata_runner_job *job)
     strata_store_job_free(job->job);
     json_decref(job->result);
     free(job->error);
+    free(job->wait_why);
     free(job);
 }
 
@@ -241,6 +242,18 @@ job_step(strata_runner_job *job)
     case STRATA_JOB_RUNNING:
         return; /* the action calls strata_runner_job_done() */
     case STRATA_JOB_SUCCEEDED:
+        if (job->wait_why != NULL) {
+            /* strata_runner_job_wait: queued again, no outcome. */
+            if (strata_store_job_defer(st, job->job->id, job->wait_until,
+                                       job->wait_why, &err) != 0)
+                strata_jobs_error(&r->env, job->job->id, "deferring a job",
+                                  &err);
+            else
+                strata_log_job(STRATA_LOG_INFO, job->job->id, "%s %s: %s",
+                               job->job->action, job->job->image,
+                               job->wait_why);
+            goto done;
+        }
         if (strata_store_job_finish(st, job->job->id,
                                     STRATA_STORE_JOB_SUCCEEDED, NULL,
                                     job->result, &err) != 0)
@@ -327,6 +340,16 @@ strata_runner_job_done(strata_runner_job *job, int code, const char *error,
         job->runner->done_head = job;
     job->runner->done_tail = job;
     settle_soon(job->runner);
+}
+
+void
+strata_runner_job_wait(strata_runner_job *job, int64_t until_ms,
+                       const char *why)
+{
+    free(job->wait_why);
+    job->wait_why = strata_xstrdup(why ? why : "waiting");
+    job->wait_until = until_ms;
+    strata_runner_job_done(job, 0, NULL, NULL);
 }
 
 /* Drains are over when nothing runs and nothing waits to be stored. */
