@@ -192,6 +192,8 @@ dg(char c)
 static char *fixture_extra;
 /* Keys added to its pull_requests section ("  limits: …\n"); static. */
 static const char *fixture_pr_extra;
+/* Its pull_requests.evidence mapping; static; NULL: packages off. */
+static const char *fixture_evidence;
 
 typedef struct fixture {
     char dir[64];
@@ -230,7 +232,7 @@ fixture_start_on(fixture *f, const char *forge, const char *pr_yaml,
         "pull_requests:\n"
         "  author: {name: Bot, email: bot@example.com}\n"
         "  labels: [deps]\n"
-        "  evidence: {packages: false}\n"
+        "  evidence: %s\n"
         "%s"
         "repos:\n"
         "  - url: file://%s/app.git\n"
@@ -241,7 +243,9 @@ fixture_start_on(fixture *f, const char *forge, const char *pr_yaml,
         "             {name: '%s-slim:1'}, {name: '%s-canary:1'}]\n"
         "    on_base_update: [pr]\n"
         "    pr: %s\n%s",
-        f->dir, fixture_pr_extra != NULL ? fixture_pr_extra : "", f->dir, forge,
+        f->dir,
+        fixture_evidence != NULL ? fixture_evidence : "{packages: false}",
+        fixture_pr_extra != NULL ? fixture_pr_extra : "", f->dir, forge,
         server_port,
         strcmp(forge, "gitlab") == 0  ? "/api/v4"
         : strcmp(forge, "gitea") == 0 ? "/api/v1"
@@ -251,6 +255,7 @@ fixture_start_on(fixture *f, const char *forge, const char *pr_yaml,
     free(fixture_extra);
     fixture_extra = NULL;
     fixture_pr_extra = NULL;
+    fixture_evidence = NULL;
     CHECK_OK(strata_config_load_string(&f->config, yaml, strlen(yaml),
                                        "strata.yaml", f->dir, NULL, &err),
              &err);
@@ -1640,6 +1645,49 @@ TEST(automerge_policy)
     stop_server();
 }
 
+/* evidence.hold_on holds the update (approved later, it goes on). */
+TEST(automerge_held)
+{
+    fixture f;
+    strata_store_job *job;
+    strata_error err = {0};
+    int64_t id;
+    char *row;
+    json_t *ev;
+
+    start_server("github");
+    fixture_evidence = "{packages: false, hold_on: [removal]}";
+    fixture_start(&f, "github", "{automerge: {enabled: true}}");
+    merge_now = strata_now_ms();
+    strata_store_set_clock(f.store, merge_clock, NULL);
+    observe(&f, DEBIAN, dg('1'));
+    observe(&f, DEBIAN, dg('2'));
+    row = strata_xasprintf("{\"old\": \"%s\", \"new\": \"%s\", "
+                           "\"removed\": 1, \"removals\": [\"curl\"]}",
+                           dg('1'), dg('2'));
+    CHECK_OK(strata_store_meta_set(f.store, "evidence:" DEBIAN, row, &err),
+             &err);
+    free(row);
+    id = enqueue(&f, ":1", DEBIAN, dg('2'));
+    drain(&f);
+    job = done_job(&f, id);
+    CHECK_STR_EQ(am_field(job, "reason"), "held");
+    strata_store_job_free(job);
+    ev = last_event(&f, "pr.merge_blocked");
+    CHECK_CONTAINS(s_of(ev, "detail"), "removed: curl");
+    json_decref(ev);
+
+    /* `strata approve` of that digest: followed like any other. */
+    CHECK_OK(strata_store_meta_set(f.store, "approved:" DEBIAN, dg('2'), &err),
+             &err);
+    id = enqueue(&f, "-debug:1", DEBIAN, dg('2'));
+    drain(&f);
+    check_waiting(&f, id, "checks pending");
+    no_violations();
+    fixture_stop(&f);
+    stop_server();
+}
+
 int
 main(void)
 {
@@ -1656,6 +1704,7 @@ main(void)
     RUN(automerge_gitea);
     RUN(automerge_rebases_a_conflicted_branch);
     RUN(automerge_policy);
+    RUN(automerge_held);
     if (harness_registry_missing(0) != NULL) {
         printf("# no registry (%s): the package evidence is not tested\n",
                harness_registry_missing(0));
