@@ -139,14 +139,14 @@ without_digest(const char *s)
     return at ? (size_t) (at - s) : strlen(s);
 }
 
-/* 0 when every change keeps its tag; else *detail (new). */
-static int
-digest_only(const strata_pr__ctx *c, char **detail)
+int
+strata_pr__digest_only(const json_t *changes, char **detail)
 {
     const json_t *ch;
     size_t i;
 
-    json_array_foreach (c->changes, i, ch) {
+    *detail = NULL;
+    json_array_foreach (changes, i, ch) {
         const char *from = strata_pr__field(ch, "from");
         const char *to = strata_pr__field(ch, "to");
         size_t lf, lt;
@@ -157,7 +157,9 @@ digest_only(const strata_pr__ctx *c, char **detail)
         lt = without_digest(to);
         if (lf != lt || strncmp(from, to, lf) != 0) {
             *detail = strata_xasprintf(
-                "%s:%lld: %s -> %s", strata_pr__field(ch, "path"),
+                "%s:%lld: %s -> %s",
+                strata_pr__field(ch, "path") ? strata_pr__field(ch, "path")
+                                             : "?",
                 (long long) json_integer_value(json_object_get(ch, "line")),
                 from, to);
             return -1;
@@ -550,7 +552,7 @@ strata_pr__follow(strata_pr__ctx *c, const strata_forge_backend *be,
         end(c, err.code, err.msg);
         return;
     }
-    if (digest_only(c, &detail) != 0) {
+    if (strata_pr__digest_only(c->changes, &detail) != 0) {
         blocked(c, "tag_change", detail);
         free(detail);
         return;

@@ -121,6 +121,12 @@ void strata_pr__follow(strata_pr__ctx *c, const strata_forge_backend *be,
                        json_t *payload, json_t *result);
 /* NULL is a no-op. */
 void strata_pr__follow_free(strata_pr__merge *f);
+/*
+ * 0 when each of changes ([{"path", "line", "from", "to"}], the pins)
+ * keeps its reference's tag, only its digest moving; else -1 and *detail
+ * (new) names the first that does not: "Dockerfile:1: a:1 -> a:2@…".
+ */
+int strata_pr__digest_only(const json_t *changes, char **detail);
 /* action-pr-forge.c: back on the loop after strata_pr__work. */
 void strata_pr__done(uv_work_t *req, int status);
 

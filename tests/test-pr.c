@@ -40,6 +40,7 @@
 #include "harness-registry.h"
 #include "harness-server.h"
 #include "harness.h"
+#include "jobs-int.h"
 #include "jobs.h"
 #include "scan.h"
 #include "store.h"
@@ -1645,6 +1646,29 @@ TEST(automerge_policy)
     stop_server();
 }
 
+/* Digest-only: a pin keeps each reference's tag; anything else is not. */
+TEST(automerge_digest_only)
+{
+    char *detail = NULL;
+    json_t *ok = json_pack(
+        "[{s:s, s:i, s:s, s:s}, {s:s, s:i, s:s, s:s}]", "path", "Dockerfile",
+        "line", 1, "from", "debian:12-slim", "to", "debian:12-slim@sha256:2222",
+        "path", "app/Dockerfile", "line", 3, "from", "alpine:3@sha256:aaaa",
+        "to", "alpine:3@sha256:bbbb");
+    json_t *bad = json_pack("[{s:s, s:i, s:s, s:s}]", "path", "Dockerfile",
+                            "line", 4, "from", "debian:12@sha256:1111", "to",
+                            "debian:13@sha256:2222");
+
+    CHECK_EQ(strata_pr__digest_only(ok, &detail), 0);
+    CHECK(detail == NULL);
+    CHECK_EQ(strata_pr__digest_only(bad, &detail), -1);
+    CHECK_STR_EQ(detail, "Dockerfile:4: debian:12@sha256:1111 -> "
+                         "debian:13@sha256:2222");
+    free(detail);
+    json_decref(ok);
+    json_decref(bad);
+}
+
 /* evidence.hold_on holds the update (approved later, it goes on). */
 TEST(automerge_held)
 {
@@ -1705,6 +1729,7 @@ main(void)
     RUN(automerge_rebases_a_conflicted_branch);
     RUN(automerge_policy);
     RUN(automerge_held);
+    RUN(automerge_digest_only);
     if (harness_registry_missing(0) != NULL) {
         printf("# no registry (%s): the package evidence is not tested\n",
                harness_registry_missing(0));
