@@ -249,9 +249,9 @@ job_step(strata_runner_job *job)
                 strata_jobs_error(&r->env, job->job->id, "deferring a job",
                                   &err);
             else
-                strata_log_job(STRATA_LOG_INFO, job->job->id, "%s %s: %s",
-                               job->job->action, job->job->image,
-                               job->wait_why);
+                strata_log_job(STRATA_LOG_INFO, job->job->id,
+                               "%s %s: queued again: %s", job->job->action,
+                               job->job->image, job->wait_why);
             goto done;
         }
         if (strata_store_job_finish(st, job->job->id,
@@ -320,7 +320,10 @@ strata_runner_job_done(strata_runner_job *job, int code, const char *error,
         job->result = result; /* steals the reference */
     }
     job->code = code;
-    if (code == 0) {
+    if (code == 0 && job->wait_why != NULL) {
+        /* strata_runner_job_wait: logged when it is queued again. */
+        job->state = STRATA_JOB_SUCCEEDED;
+    } else if (code == 0) {
         job_set_state(job, STRATA_JOB_SUCCEEDED);
     } else {
         free(job->error);
