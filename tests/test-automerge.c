@@ -231,6 +231,14 @@ TEST(merge_refusals_then_merged)
     CHECK_OK(merge_of(&m, n, s.sha, STRATA_FORGE_MERGE_SQUASH, &err), &err);
     CHECK_EQ(m.outcome, STRATA_FORGE_MERGE_REFUSED);
     CHECK(m.message[0] != '\0');
+    /* GitLab's 422 (the merge failed): not now either, never an error. */
+    admin_do("merge/refuse",
+             "{\"repo\": \"%s\", \"number\": %lld, "
+             "\"status\": 422}",
+             REPO, (long long) n);
+    CHECK_OK(merge_of(&m, n, s.sha, STRATA_FORGE_MERGE_SQUASH, &err), &err);
+    CHECK_EQ(m.outcome, STRATA_FORGE_MERGE_REFUSED);
+    CHECK_EQ(m.status, 422);
     p = server_pull(n);
     CHECK(!json_is_true(json_object_get(p, "merged")));
     json_decref(p);

@@ -634,8 +634,9 @@ class Handler(BaseHTTPRequestHandler):
 #   POST /_admin/merge/checks {"repo", "number", "checks"?: "green" | "red"
 #        | "pending" | "none", "sha"?, "mergeable"?: true | false | null,
 #        "required"?: bool (branch protection requires green checks)}
-#   POST /_admin/merge/refuse {"repo", "number", "count"?}: the next merges
-#        are refused by branch protection with the forge's own answer
+#   POST /_admin/merge/refuse {"repo", "number", "count"?, "status"?: 405 |
+#        422}: the next merges are refused by branch protection with the
+#        forge's own answer (405), or fail as a 422
 # and read them back in /_admin/state (pr["merged"], pr["merge_method"],
 # pr["merges"]: each merge call's [status, sha]).
 # Served, as each provider documents them:
@@ -688,6 +689,7 @@ def merge_admin(path, req):
         return 200, {"ok": True}
     if path == "/_admin/merge/refuse":
         pr["refuse"] = int(req.get("count", 1))
+        pr["refuse_status"] = int(req.get("status", 405))
         return 200, {"ok": True}
     return 404, {"message": "no such admin endpoint"}
 
@@ -761,6 +763,10 @@ def merge_refusal(pr):
     f = ARGS.forge
     if pr["refuse"] > 0:
         pr["refuse"] -= 1
+        if pr.get("refuse_status", 405) == 422:
+            # GitLab: the merge itself failed (e.g. a pre-receive hook).
+            return 422, {"message": "Branch cannot be merged"} \
+                if f == "gitlab" else err_body(422, "Validation Failed")
         return {"github": (405, err_body(405, "At least 1 approving review "
                                               "is required by reviewers with "
                                               "write access.")),
