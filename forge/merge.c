@@ -36,6 +36,7 @@
 #define DEFAULT_RETRIES 4
 #define DEFAULT_RETRY_BASE_MS 500
 #define DEFAULT_MAX_WAIT_MS 60000
+#define MAX_RUN_PAGES 10
 
 const char *const strata_forge_merge_method_names[] = {"merge", "squash",
                                                        "rebase", NULL};
@@ -392,7 +393,8 @@ gh_status(strata_forge_status *out, mclient *m, int gitea, strata_error *err)
     long st;
     json_t *reply = NULL;
     char msg[400];
-    int rc, red = 0, pending = 0, any = 0;
+    int rc, red = 0, pending = 0, any = 0, page;
+    size_t seen = 0;
 
     rc = mcall(m, &st, &reply, msg, sizeof(msg), "GET", "get pull", NULL,
                "/repos/%s/pulls/%lld", m->repo, (long long) out->number);
@@ -411,18 +413,31 @@ gh_status(strata_forge_status *out, mclient *m, int gitea, strata_error *err)
     reply = NULL;
     if (strcmp(out->state, "open") != 0)
         return 0;
-    if (!gitea) {
+    /* Every page of check runs (a run missed could be a red one); past
+     * MAX_RUN_PAGES the rest counts as pending. */
+    for (page = 1; !gitea; page++) {
+        json_int_t total;
+
         rc = mcall(m, &st, &reply, msg, sizeof(msg), "GET", "list check runs",
-                   NULL, "/repos/%s/commits/%s/check-runs?per_page=100",
-                   m->repo, out->sha);
+                   NULL, "/repos/%s/commits/%s/check-runs?per_page=100&page=%d",
+                   m->repo, out->sha, page);
         if (rc == 0 && st != 200)
             rc = STRATA_EHTTP;
         if (rc != 0)
             goto fail;
         if (gh_check_runs(out, reply, &red, &pending, &any) != 0)
             goto malformed;
+        seen += json_array_size(json_object_get(reply, "check_runs"));
+        total = json_integer_value(json_object_get(reply, "total_count"));
         json_decref(reply);
         reply = NULL;
+        if ((json_int_t) seen >= total || seen % 100 != 0)
+            break;
+        if (page == MAX_RUN_PAGES) {
+            pending = 1;
+            detail_add(out, "check runs", "too many to read");
+            break;
+        }
     }
     rc = mcall(m, &st, &reply, msg, sizeof(msg), "GET", "combined status", NULL,
                "/repos/%s/commits/%s/status", m->repo, out->sha);

@@ -183,6 +183,20 @@ TEST(checks_pending_red_none_green)
     CHECK_EQ(s.checks, STRATA_FORGE_CHECKS_RED);
     CHECK(strstr(s.detail, "fail") != NULL);
 
+    /* GitHub: a failed run on the third page of check runs is seen. */
+    if (strcmp(forge_name, "github") == 0) {
+        admin_do("merge/checks",
+                 "{\"repo\": \"%s\", \"number\": %lld, "
+                 "\"extra_runs\": 230}",
+                 REPO, (long long) n);
+        CHECK_OK(status_of(&s, n, &err), &err);
+        CHECK_EQ(s.checks, STRATA_FORGE_CHECKS_RED);
+        CHECK_CONTAINS(s.detail, "build: failure");
+        admin_do("merge/checks",
+                 "{\"repo\": \"%s\", \"number\": %lld, "
+                 "\"extra_runs\": 0}",
+                 REPO, (long long) n);
+    }
     admin_do("merge/checks",
              "{\"repo\": \"%s\", \"number\": %lld, "
              "\"checks\": \"none\"}",
