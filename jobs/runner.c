@@ -73,6 +73,20 @@ action_lookup(const char *name)
 static void fill(strata_runner *r);
 static void job_free(strata_runner_job *job);
 
+/* 1 when pr job follows a request it has open (auto-merge's checks:
+ * action-pr-merge.c keeps automerge:KEY): it opens nothing more. */
+static int
+following(strata_runner *r, const strata_runner_job *job)
+{
+    char *key = strata_xasprintf("automerge:%s", job->job->key), *val = NULL;
+    int yes = strata_store_meta_get(&val, r->env.store, key, NULL) == 0 &&
+              val != NULL;
+
+    free(val);
+    free(key);
+    return yes;
+}
+
 /*
  * When a pr job over pull_requests.limits.per_hour may go on: *why (the
  * caller frees) and *next set, or 0 left when it is within the budget.
@@ -91,7 +105,7 @@ pr_budget(char **why, int64_t *next, strata_runner *r,
     char when[32];
 
     if (limit <= 0 || strcmp(job->job->action, "pr") != 0 || repo == NULL ||
-        repo->forge == STRATA_FORGE_NONE)
+        repo->forge == STRATA_FORGE_NONE || following(r, job))
         return;
     if (strata_store_job_pr_running(&running, r->env.store, job->job->id,
                                     &err) != 0 ||

@@ -1669,6 +1669,55 @@ TEST(automerge_digest_only)
     json_decref(bad);
 }
 
+/*
+ * pull_requests.limits.per_hour: a job following the checks of the
+ * request it opened opens nothing more, so the hour's budget, used up by
+ * another request, never holds its merge back.
+ */
+TEST(automerge_not_held_by_the_hourly_budget)
+{
+    fixture f;
+    strata_store_job *job;
+    int64_t a, b;
+
+    start_server("github");
+    fixture_pr_extra = "  limits: {per_hour: 1}\n";
+    fixture_start(&f, "github", "{automerge: {enabled: true}}");
+    merge_now = strata_now_ms();
+    strata_store_set_clock(f.store, merge_clock, NULL);
+    observe(&f, DEBIAN, dg('1'));
+    observe(&f, DEBIAN, dg('2'));
+    observe(&f, ALPINE, dg('a'));
+    observe(&f, ALPINE, dg('b'));
+    /* Two requests open, each followed by its job. */
+    a = enqueue(&f, ":1", DEBIAN, dg('2'));
+    drain(&f);
+    check_waiting(&f, a, "auto-merge of #1: checks pending");
+    b = enqueue(&f, "-debug:1", ALPINE, dg('b'));
+    drain(&f);
+    check_waiting(&f, b, "auto-merge of #2: checks pending");
+    /* #1 merges: its job ends, and its request is the hour's one. */
+    set_checks(&f, 1, "green", "strata/pin-debian-12-slim", NULL);
+    merge_now += 60 * 1000;
+    drain(&f);
+    job = done_job(&f, a);
+    CHECK_STR_EQ(am_field(job, "state"), "merged");
+    strata_store_job_free(job);
+    /* #2's next check comes within that hour: followed, not held back. */
+    set_checks(&f, 2, "green", "strata/pin-alpine-3", NULL);
+    merge_now += 60 * 1000;
+    drain(&f);
+    job = job_of(&f, b);
+    CHECK_EQ(job->state, STRATA_STORE_JOB_SUCCEEDED);
+    if (job->waiting != NULL)
+        printf("# waiting: %s\n", job->waiting);
+    CHECK_STR_EQ(am_field(job, "state"), "merged");
+    strata_store_job_free(job);
+    no_violations();
+    fixture_stop(&f);
+    stop_server();
+}
+
 /* evidence.hold_on holds the update (approved later, it goes on). */
 TEST(automerge_held)
 {
@@ -1730,6 +1779,7 @@ main(void)
     RUN(automerge_policy);
     RUN(automerge_held);
     RUN(automerge_digest_only);
+    RUN(automerge_not_held_by_the_hourly_budget);
     if (harness_registry_missing(0) != NULL) {
         printf("# no registry (%s): the package evidence is not tested\n",
                harness_registry_missing(0));
