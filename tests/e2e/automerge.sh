@@ -5,7 +5,8 @@
 # queue while its checks run ("waiting" in `strata jobs`); once they are
 # green the daemon claims it again on its own, merges the request at its
 # head commit, deletes strata's branch and records pr.merged, once; the
-# other repositories (plain git remotes) are untouched by it.
+# other repositories (plain git remotes) are untouched by it. A kill -9
+# while the job waits loses nothing: after the restart it goes on.
 . "$(dirname "$0")/lib.sh"
 need docker-registry git curl
 
@@ -51,6 +52,12 @@ is "$(count_events pr.merged)" 0 "nothing merged while the checks run"
 check "strata's branch is on the app's remote" \
     git --git-dir "$work/git/app.git" show-ref -q "refs/heads/$head"
 
+# kill -9 while the job waits: the wait is in the store, nothing is lost.
+kill -9 "$dpid"
+wait "$dpid" 2>/dev/null
+start_daemon "$work/daemon2.log" || nok "daemon restarted"
+check "after kill -9 and a restart, the job still waits for #1's checks" \
+    wait_until 10 app_waits
 curl -fsS -o /dev/null -d '{"repo": "acme/app", "number": 1, "checks": "green"}' \
     "$forge/_admin/merge/checks"
 check "green: the daemon merges #1 on its next check" wait_until 90 jobs_settled 3
