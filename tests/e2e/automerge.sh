@@ -43,7 +43,7 @@ app_waits() {
 }
 two_done() { [ "$(count_jobs succeeded)" = 2 ]; }
 
-base_v2=$(push_base v2)
+push_base v2 >/dev/null
 check "v2: the app's pr job opened #1 and waits for its checks" wait_until 60 app_waits
 is "$(pulls "[(p['number'], p['state'], p['head']) for p in d]")" \
     "[[1, \"open\", \"$head\"]]" "exactly one pull request, #1, open"
