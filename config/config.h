@@ -283,6 +283,13 @@ typedef struct strata_config_pr {
     int limit_per_hour;        /* limits.per_hour: requests strata opens in any
                                   60 minutes, across the fleet; the top-level
                                   section's only; 0 (default): no limit */
+    /* automerge: merge the request once its checks are green (jobs/
+     * action-pr-merge.c); default off */
+    int automerge;
+    int automerge_method;        /* strata_forge_merge_method; "merge" */
+    int automerge_delete_branch; /* delete strata's branch; default true */
+    int automerge_max_checks;    /* checks of a request before giving up;
+                                    default 40 */
 } strata_config_pr;
 
 typedef struct strata_config_repo {

@@ -360,6 +360,8 @@ static const char *const events[] = {
     "base.held",
     "rebase.done",
     "pr.closed",
+    "pr.merged",
+    "pr.merge_blocked",
     "rescan.regressed",
     "report.stale",
     "rollout.halted",
@@ -786,8 +788,25 @@ static const strata_config__field pr_limits_fields[] = {
 SCHEMA(pr_limits, "pull request limits", strata_config_pr, .pos_offset = -1,
        .name_offset = -1, .set_offset = -1);
 
+/* pull_requests.automerge: merging strata's own requests on green. In
+ * the order of strata_forge_merge_method (forge.h). */
+static const char *const automerge_methods[] = {"merge", "squash", "rebase",
+                                                NULL};
+static const strata_config__field pr_automerge_fields[] = {
+    FLD("enabled", STRATA_CF_BOOL, strata_config_pr, automerge, .def = "false"),
+    FLD("method", STRATA_CF_ENUM, strata_config_pr, automerge_method,
+        .names = automerge_methods, .def = "merge"),
+    FLD("delete_branch", STRATA_CF_BOOL, strata_config_pr,
+        automerge_delete_branch, .def = "true"),
+    FLD("max_checks", STRATA_CF_INT, strata_config_pr, automerge_max_checks,
+        .min = 1, .max = 1000, .def = "40"),
+};
+SCHEMA(pr_automerge, "pull request auto-merge", strata_config_pr,
+       .pos_offset = -1, .name_offset = -1, .set_offset = -1);
+
 static const strata_config__field pr_section_fields[] = {
     FLAT("author", &pr_author),
+    FLAT("automerge", &pr_automerge),
     FLAT("limits", &pr_limits),
     FLAT("evidence", &pr_evidence),
     FLD("signoff", STRATA_CF_BOOL, strata_config_pr, signoff, .def = "false"),
@@ -811,6 +830,7 @@ field_size(const strata_config__field *f)
         return sizeof(const char *);
     case STRATA_CF_BOOL:
     case STRATA_CF_INT:
+    case STRATA_CF_ENUM:
         return sizeof(int);
     case STRATA_CF_STRINGS:
         return sizeof(strata_config_strings);

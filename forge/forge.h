@@ -315,4 +315,72 @@ int strata_forge_discover_records(struct strata_config_repo **out, size_t *n,
                                   const strata_forge_discovery *d,
                                   const struct strata_secret *token);
 
+/* ---- auto-merge (merge.c): a request's checks, and merging it ---------- */
+
+typedef enum strata_forge_checks {
+    STRATA_FORGE_CHECKS_PENDING = 0, /* queued, running, or not of the head */
+    STRATA_FORGE_CHECKS_GREEN,       /* every check reported passed */
+    STRATA_FORGE_CHECKS_RED,         /* one failed, errored or was cancelled */
+    STRATA_FORGE_CHECKS_NONE,        /* no check reported at all */
+} strata_forge_checks;
+
+/* A request's head as the forge sees it. */
+typedef struct strata_forge_status {
+    int64_t number;
+    char state[16]; /* "open", "closed", "merged" (GitLab also "locked") */
+    char sha[72];   /* the head commit */
+    int mergeable;  /* 1; 0: conflicts with its base; -1: not known yet */
+    strata_forge_checks checks;
+    char detail[256]; /* the checks not green: "ci/build: failure, ..." */
+} strata_forge_status;
+
+/*
+ * Reads request number of repo and the checks of its head commit:
+ * GitHub its check runs and combined status, GitLab the merge request's
+ * head pipeline, Gitea the combined commit status. The checks are only
+ * read while it is open. Blocks (run it from a worker). Transient errors
+ * are retried with the opts' backoff, then returned as
+ * strata_forge_run's errors: never as red checks.
+ */
+int strata_forge_status_get(strata_forge_status *out,
+                            const strata_forge_backend *be,
+                            const strata_forge_opts *opts, const char *repo,
+                            int64_t number, strata_error *err);
+
+typedef enum strata_forge_merge_method {
+    STRATA_FORGE_MERGE_MERGE = 0,
+    STRATA_FORGE_MERGE_SQUASH,
+    STRATA_FORGE_MERGE_REBASE,
+} strata_forge_merge_method;
+
+/* "merge", "squash", "rebase", NULL-terminated (config enum names). */
+extern const char *const strata_forge_merge_method_names[];
+
+typedef enum strata_forge_merge_outcome {
+    STRATA_FORGE_MERGED = 0,
+    STRATA_FORGE_MERGE_REFUSED,  /* 405/422: branch protection, a required
+                                    check or review: not now */
+    STRATA_FORGE_MERGE_MOVED,    /* 409: the head is no longer sha */
+    STRATA_FORGE_MERGE_CONFLICT, /* GitLab 406, Gitea 409 conflict */
+} strata_forge_merge_outcome;
+
+typedef struct strata_forge_merge_result {
+    strata_forge_merge_outcome outcome;
+    long status;       /* the forge's HTTP status */
+    char message[300]; /* the forge's words when not merged */
+} strata_forge_merge_result;
+
+/*
+ * Merges request number of repo at head commit sha, never forced:
+ * GitHub PUT .../pulls/N/merge {merge_method, sha}; GitLab PUT
+ * .../merge_requests/IID/merge {sha, squash} (the project's merge method
+ * applies; squash squashes); Gitea POST .../pulls/N/merge {Do,
+ * head_commit_id}. The forge's refusals are outcomes, not errors. Blocks.
+ */
+int strata_forge_merge(strata_forge_merge_result *out,
+                       const strata_forge_backend *be,
+                       const strata_forge_opts *opts, const char *repo,
+                       int64_t number, const char *sha,
+                       strata_forge_merge_method method, strata_error *err);
+
 #endif

@@ -274,6 +274,13 @@ on_forge(const strata_forge_pr *pr, const strata_error *err, void *arg)
                   job->job->image, "base", job->job->base_ref, "new_digest",
                   job->job->base_digest, "number", (json_int_t) pr->number);
     add_packages(payload, c, job->job->base_ref);
+    if (c->repo->pr.automerge) {
+        /* Follows the request to its merge (action-pr-merge.c). */
+        strata_pr__follow(c, backend_of(c->repo), pr,
+                          pr->created ? "pr.opened" : "pr.updated", payload,
+                          result);
+        return;
+    }
     finish_with_event(c, pr->created ? "pr.opened" : "pr.updated", "pr.request",
                       payload, result);
 }

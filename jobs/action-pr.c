@@ -60,6 +60,7 @@ strata_pr__free(strata_pr__ctx *c)
     json_decref(c->changes);
     json_decref(c->problems);
     strata_forge_pr_free(c->closed);
+    strata_pr__follow_free(c->follow);
     free(c);
 }
 

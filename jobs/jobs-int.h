@@ -69,6 +69,9 @@ typedef struct strata_pr__base_evidence {
 
 void strata_pr__base_evidence_free(strata_pr__base_evidence *ev);
 
+/* Auto-merge's state of a pr run (action-pr-merge.c). */
+typedef struct strata_pr__merge strata_pr__merge;
+
 /* One run of the pr action: made by its start(), freed by strata_pr__free. */
 typedef struct strata_pr__ctx {
     strata_runner_job *job;
@@ -98,7 +101,8 @@ typedef struct strata_pr__ctx {
     int deleted; /* the strata/ branch existed and was deleted */
     /* Closing on the loop. */
     strata_forge *forge;
-    strata_forge_pr *closed; /* the request closed, or NULL */
+    strata_forge_pr *closed;  /* the request closed, or NULL */
+    strata_pr__merge *follow; /* auto-merge, or NULL */
 } strata_pr__ctx;
 
 /*
@@ -125,6 +129,24 @@ void strata_pr__delete_work(uv_work_t *req);
 void strata_pr__evidence(strata_pr__ctx *c);
 /* The comment a request gets when it is closed. Caller frees. */
 char *strata_pr__close_comment(const strata_pr__ctx *c);
+/*
+ * action-pr-merge.c: with the repository's pr.automerge, after the
+ * request pr is ensured: records the request's event (type, payload
+ * stolen, once per job), checks the auto-merge policy, then follows the
+ * request's checks to its merge, or waits (the job is queued again), or
+ * records why it stays open. Ends the job; result is stolen.
+ */
+void strata_pr__follow(strata_pr__ctx *c, const strata_forge_backend *be,
+                       const strata_forge_pr *pr, const char *type,
+                       json_t *payload, json_t *result);
+/* NULL is a no-op. */
+void strata_pr__follow_free(strata_pr__merge *f);
+/*
+ * 0 when each of changes ([{"path", "line", "from", "to"}], the pins)
+ * keeps its reference's tag, only its digest moving; else -1 and *detail
+ * (new) names the first that does not: "Dockerfile:1: a:1 -> a:2@…".
+ */
+int strata_pr__digest_only(const json_t *changes, char **detail);
 /* action-pr-forge.c: back on the loop after strata_pr__work. */
 void strata_pr__done(uv_work_t *req, int status);
 

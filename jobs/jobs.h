@@ -143,6 +143,9 @@ typedef struct strata_runner_job {
     int code;                       /* the outcome's, 0 when it succeeded */
     int permanent;                  /* no retry */
     struct strata_runner_job *next; /* the runner's list of finished jobs */
+    int64_t wait_until;             /* strata_runner_job_wait's */
+    char *wait_why;
+
 } strata_runner_job;
 
 /*
@@ -174,6 +177,16 @@ extern const strata_action strata_action_rescan;
  * from the loop, after this returns. */
 void strata_runner_job_done(strata_runner_job *job, int code, const char *error,
                             json_t *result);
+
+/*
+ * Ends the running job without an outcome: it goes back to the queue,
+ * not claimed again before until_ms (the store's clock), its attempt not
+ * counted, with why in its "waiting" column, as a job outside its
+ * schedule window waits (a pr job following its request's checks).
+ * Like strata_runner_job_done, only records it.
+ */
+void strata_runner_job_wait(strata_runner_job *job, int64_t until_ms,
+                            const char *why);
 
 typedef void (*strata_runner_done_cb)(strata_runner *r, void *arg);
 

@@ -73,6 +73,20 @@ action_lookup(const char *name)
 static void fill(strata_runner *r);
 static void job_free(strata_runner_job *job);
 
+/* 1 when pr job follows a request it has open (auto-merge's checks:
+ * action-pr-merge.c keeps automerge:KEY): it opens nothing more. */
+static int
+following(strata_runner *r, const strata_runner_job *job)
+{
+    char *key = strata_xasprintf("automerge:%s", job->job->key), *val = NULL;
+    int yes = strata_store_meta_get(&val, r->env.store, key, NULL) == 0 &&
+              val != NULL;
+
+    free(val);
+    free(key);
+    return yes;
+}
+
 /*
  * When a pr job over pull_requests.limits.per_hour may go on: *why (the
  * caller frees) and *next set, or 0 left when it is within the budget.
@@ -91,7 +105,7 @@ pr_budget(char **why, int64_t *next, strata_runner *r,
     char when[32];
 
     if (limit <= 0 || strcmp(job->job->action, "pr") != 0 || repo == NULL ||
-        repo->forge == STRATA_FORGE_NONE)
+        repo->forge == STRATA_FORGE_NONE || following(r, job))
         return;
     if (strata_store_job_pr_running(&running, r->env.store, job->job->id,
                                     &err) != 0 ||
@@ -211,6 +225,7 @@ job_free(strata_runner_job *job)
     strata_store_job_free(job->job);
     json_decref(job->result);
     free(job->error);
+    free(job->wait_why);
     free(job);
 }
 
@@ -247,6 +262,18 @@ job_step(strata_runner_job *job)
     case STRATA_JOB_RUNNING:
         return; /* the action calls strata_runner_job_done() */
     case STRATA_JOB_SUCCEEDED:
+        if (job->wait_why != NULL) {
+            /* strata_runner_job_wait: queued again, no outcome. */
+            if (strata_store_job_defer(st, job->job->id, job->wait_until,
+                                       job->wait_why, &err) != 0)
+                strata_jobs_error(&r->env, job->job->id, "deferring a job",
+                                  &err);
+            else
+                strata_log_job(STRATA_LOG_INFO, job->job->id,
+                               "%s %s: queued again: %s", job->job->action,
+                               job->job->image, job->wait_why);
+            goto done;
+        }
         if (strata_store_job_finish(st, job->job->id,
                                     STRATA_STORE_JOB_SUCCEEDED, NULL,
                                     job->result, &err) != 0)
@@ -317,7 +344,10 @@ strata_runner_job_done(strata_runner_job *job, int code, const char *error,
         job->result = result; /* steals the reference */
     }
     job->code = code;
-    if (code == 0) {
+    if (code == 0 && job->wait_why != NULL) {
+        /* strata_runner_job_wait: logged when it is queued again. */
+        job->state = STRATA_JOB_SUCCEEDED;
+    } else if (code == 0) {
         job_set_state(job, STRATA_JOB_SUCCEEDED);
     } else {
         free(job->error);
@@ -337,6 +367,16 @@ strata_runner_job_done(strata_runner_job *job, int code, const char *error,
         job->runner->done_head = job;
     job->runner->done_tail = job;
     settle_soon(job->runner);
+}
+
+void
+strata_runner_job_wait(strata_runner_job *job, int64_t until_ms,
+                       const char *why)
+{
+    free(job->wait_why);
+    job->wait_why = strata_xstrdup(why ? why : "waiting");
+    job->wait_until = until_ms;
+    strata_runner_job_done(job, 0, NULL, NULL);
 }
 
 /* Drains are over when nothing runs and nothing waits to be stored. */

@@ -71,6 +71,20 @@ static const strata_notify__type types[] = {
      {"repo", "pr_url"},
      "Pull request closed: {repo}",
      "{pr_url} in {repo} is closed: {reason|no reason given}."},
+    {"pr.merged",
+     STRATA_NOTIFY_INFO,
+     {"repo", "pr_url"},
+     "Pull request merged: {repo}",
+     "strata merged {pr_url} in {repo} ({method|merge}) once its checks "
+     "passed: {base|the base image} is pinned to {new_digest_short|its new "
+     "digest}."},
+    {"pr.merge_blocked",
+     STRATA_NOTIFY_WARNING,
+     {"repo", "pr_url", "reason"},
+     "Auto-merge blocked: {repo}",
+     "strata will not merge {pr_url} in {repo}: {reason} ({detail|no "
+     "detail}). It stays "
+     "open for a human."},
     {"rescan.regressed",
      STRATA_NOTIFY_WARNING,
      {"image"},
@@ -121,14 +135,24 @@ const char *const *
 strata_notify_event_types(void)
 {
     static const char *const names[] = {
-        "base.updated",    "base.signature_failed",
-        "rebuild.started", "rebuild.succeeded",
-        "rebuild.failed",  "rebase.done",
-        "pr.opened",       "pr.updated",
-        "pr.closed",       "rescan.regressed",
-        "report.stale",    "base.held",
-        "rollout.halted",  "rollout.completed",
-        "rollout.aborted", NULL,
+        "base.updated",
+        "base.signature_failed",
+        "rebuild.started",
+        "rebuild.succeeded",
+        "rebuild.failed",
+        "rebase.done",
+        "pr.opened",
+        "pr.updated",
+        "pr.closed",
+        "pr.merged",
+        "pr.merge_blocked",
+        "rescan.regressed",
+        "report.stale",
+        "base.held",
+        "rollout.halted",
+        "rollout.completed",
+        "rollout.aborted",
+        NULL,
     };
     return names;
 }

@@ -247,13 +247,20 @@ strata_store_rollout_counts(int *images, int *done, int *failed,
     int rc;
 
     *images = *done = *failed = 0;
-    /* One probe of jobs_image per image of the stage. */
+    /*
+     * One probe of jobs_image per image of the stage. A pr job that
+     * auto-merge left open on red checks (pr.merge_blocked,
+     * checks_failed) ended, but its image failed: red checks spend the
+     * failure budget as a failed build does.
+     */
     if ((rc = strata_store__stmt(
              &stmt, st, STMT_ROLLOUT_COUNTS,
              "SELECT count(*), coalesce(sum(f = 0 AND p = 0), 0), "
              "coalesce(sum(f > 0), 0) FROM (SELECT ri.image, "
              "(SELECT count(*) FROM jobs j WHERE j.image = ri.image AND "
-             "j.base_digest = ?2 AND j.state = 'failed') AS f, "
+             "j.base_digest = ?2 AND (j.state = 'failed' OR (j.action = 'pr' "
+             "AND j.state = 'succeeded' AND json_extract(j.result, "
+             "'$.automerge.reason') = 'checks_failed'))) AS f, "
              "(SELECT count(*) FROM jobs j WHERE j.image = ri.image AND "
              "j.base_digest = ?2 AND j.state IN ('queued', 'running')) AS p "
              "FROM rollout_images ri WHERE ri.rollout = ?1 AND ri.stage = ?3)",

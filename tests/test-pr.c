@@ -16,6 +16,12 @@
  * GitLab, grouped: two moved bases give one request on strata/pin-all;
  * after a merge it is closed; a later move of one base opens a new one
  * that names only that base.
+ * Auto-merge, on GitHub, GitLab and Gitea: the job follows its request's
+ * checks (queued between checks on a clock the test moves), merges on
+ * green at the head it saw, deletes its branch; red checks, an
+ * unverified base or no checks at all block it; a conflicted branch is
+ * rebased onto main's new head and force-pushed, and no other branch is
+ * touched.
  */
 #include <sys/wait.h>
 
@@ -34,6 +40,7 @@
 #include "harness-registry.h"
 #include "harness-server.h"
 #include "harness.h"
+#include "jobs-int.h"
 #include "jobs.h"
 #include "scan.h"
 #include "store.h"
@@ -186,6 +193,8 @@ dg(char c)
 static char *fixture_extra;
 /* Keys added to its pull_requests section ("  limits: …\n"); static. */
 static const char *fixture_pr_extra;
+/* Its pull_requests.evidence mapping; static; NULL: packages off. */
+static const char *fixture_evidence;
 
 typedef struct fixture {
     char dir[64];
@@ -231,7 +240,7 @@ fixture_start_on(fixture *f, const char *forge, const char *pr_yaml,
         "pull_requests:\n"
         "  author: {name: Bot, email: bot@example.com}\n"
         "  labels: [deps]\n"
-        "  evidence: {packages: false}\n"
+        "  evidence: %s\n"
         "%s"
         "repos:\n"
         "  - url: file://%s/app.git\n"
@@ -242,12 +251,19 @@ fixture_start_on(fixture *f, const char *forge, const char *pr_yaml,
         "             {name: '%s-slim:1'}, {name: '%s-canary:1'}]\n"
         "    on_base_update: [pr]\n"
         "    pr: %s\n%s",
-        f->dir, fixture_pr_extra != NULL ? fixture_pr_extra : "", f->dir, forge,
-        server_port, strcmp(forge, "gitlab") == 0 ? "/api/v4" : "", TOKEN, IMG,
-        IMG, IMG, IMG, pr_yaml, fixture_extra != NULL ? fixture_extra : "");
+        f->dir,
+        fixture_evidence != NULL ? fixture_evidence : "{packages: false}",
+        fixture_pr_extra != NULL ? fixture_pr_extra : "", f->dir, forge,
+        server_port,
+        strcmp(forge, "gitlab") == 0  ? "/api/v4"
+        : strcmp(forge, "gitea") == 0 ? "/api/v1"
+                                      : "",
+        TOKEN, IMG, IMG, IMG, IMG, pr_yaml,
+        fixture_extra != NULL ? fixture_extra : "");
     free(fixture_extra);
     fixture_extra = NULL;
     fixture_pr_extra = NULL;
+    fixture_evidence = NULL;
     CHECK_OK(strata_config_load_string(&f->config, yaml, strlen(yaml),
                                        "strata.yaml", f->dir, NULL, &err),
              &err);
@@ -1335,6 +1351,479 @@ TEST(github_mirror_pinned_under_its_own_name)
     stop_server();
 }
 
+/* ---- auto-merge (pull_requests.automerge, jobs/action-pr-merge.c) ---- */
+
+static int64_t merge_now;
+
+static int64_t
+merge_clock(void *arg)
+{
+    (void) arg;
+    return merge_now;
+}
+
+/* The branch's commit on the remote (new). */
+static char *
+head_of(fixture *f, const char *ref)
+{
+    char *o = out_of("git --git-dir %s/app.git rev-parse %s", f->dir, ref);
+    size_t n = strlen(o);
+
+    while (n > 0 && (o[n - 1] == '\n' || o[n - 1] == ' '))
+        o[--n] = '\0';
+    return o;
+}
+
+/* The forge's request number n (new). */
+static json_t *
+pull_no(int64_t n)
+{
+    json_t *p = pulls(), *e, *out = NULL;
+    size_t i;
+
+    json_array_foreach (p, i, e)
+        if (json_integer_value(json_object_get(e, "number")) == n)
+            out = json_incref(e);
+    json_decref(p);
+    return out;
+}
+
+/* Sets the checks of request n, and its head to the branch's commit. */
+static void
+set_checks(fixture *f, int64_t n, const char *checks, const char *branch,
+           const char *more)
+{
+    char *sha = head_of(f, branch);
+    char *body = strata_xasprintf(
+        "{\"repo\": \"acme/app\", \"number\": %lld, \"checks\": \"%s\", "
+        "\"sha\": \"%s\"%s%s}",
+        (long long) n, checks, sha, more ? ", " : "", more ? more : "");
+
+    json_decref(admin("merge/checks", body));
+    free(body);
+    free(sha);
+}
+
+/* The job waits in the queue, not failed, saying why. */
+static void
+check_waiting(fixture *f, int64_t id, const char *why)
+{
+    strata_store_job *job = job_of(f, id);
+
+    CHECK_EQ(job->state, STRATA_STORE_JOB_QUEUED);
+    CHECK(job->waiting != NULL);
+    if (job->waiting != NULL)
+        CHECK_CONTAINS(job->waiting, why);
+    CHECK(job->next_attempt_ms > merge_now);
+    strata_store_job_free(job);
+}
+
+/* Moves the clock past the job's next check and runs the queue. */
+static void
+next_check(fixture *f)
+{
+    merge_now += 3600 * 1000;
+    drain(f);
+}
+
+static strata_store_job *
+done_job(fixture *f, int64_t id)
+{
+    strata_store_job *job = job_of(f, id);
+
+    CHECK_EQ(job->state, STRATA_STORE_JOB_SUCCEEDED);
+    return job;
+}
+
+static const char *
+am_field(const strata_store_job *job, const char *key)
+{
+    return json_string_value(
+        json_object_get(json_object_get(job->result, "automerge"), key));
+}
+
+/*
+ * Pending checks keep the job waiting; branch protection refuses once;
+ * green: merged at the head commit, strata's branch deleted, pr.merged;
+ * red checks on another request: pr.merge_blocked, left open.
+ */
+static void
+automerge_on(const char *forge, const char *method, int delete_branch)
+{
+    fixture f;
+    strata_store_job *job;
+    int64_t id, id2;
+    json_t *pr, *ev;
+    char *sha, yaml[200];
+    const char *br = "strata/pin-debian-12-slim";
+
+    start_server(forge);
+    snprintf(yaml, sizeof(yaml),
+             "{automerge: {enabled: true, method: %s, delete_branch: %s}}",
+             method, delete_branch ? "true" : "false");
+    fixture_start(&f, forge, yaml);
+    merge_now = strata_now_ms();
+    strata_store_set_clock(f.store, merge_clock, NULL);
+    observe(&f, DEBIAN, dg('1'));
+    observe(&f, DEBIAN, dg('2'));
+    observe(&f, ALPINE, dg('a'));
+    observe(&f, ALPINE, dg('b'));
+
+    id = enqueue(&f, ":1", DEBIAN, dg('2'));
+    drain(&f);
+    check_waiting(&f, id, "auto-merge of #1: checks pending");
+    CHECK_EQ(count_events(&f, "pr.opened"), 1);
+    pr = pull_no(1);
+    CHECK_STR_EQ(s_of(pr, "state"), "open");
+    json_decref(pr);
+
+    /* Still pending: waits again; a 503 on the way is retried, not red. */
+    json_decref(admin("fail", "{\"path_regex\": \"(pulls|merge_requests)/1$\", "
+                              "\"method\": \"GET\", \"status\": 503}"));
+    next_check(&f);
+    check_waiting(&f, id, "check 2 of 40");
+
+    /* Green, but branch protection refuses once: checked again later. */
+    set_checks(&f, 1, "green", br, NULL);
+    json_decref(admin("merge/refuse", "{\"repo\": \"acme/app\", "
+                                      "\"number\": 1}"));
+    next_check(&f);
+    check_waiting(&f, id, "the forge refused the merge for now");
+    pr = pull_no(1);
+    CHECK(!json_is_true(json_object_get(pr, "merged")));
+    json_decref(pr);
+
+    /* Now it merges, at the head commit it saw green. */
+    sha = head_of(&f, br);
+    next_check(&f);
+    job = done_job(&f, id);
+    CHECK_STR_EQ(am_field(job, "state"), "merged");
+    CHECK_STR_EQ(am_field(job, "method"), method);
+    CHECK_STR_EQ(am_field(job, "sha"), sha);
+    CHECK(json_is_true(
+        json_object_get(json_object_get(job->result, "pr"), "created")));
+    strata_store_job_free(job);
+    pr = pull_no(1);
+    CHECK(json_is_true(json_object_get(pr, "merged")));
+    CHECK_STR_EQ(s_of(pr, "merge_method"),
+                 strcmp(forge, "gitlab") == 0 && strcmp(method, "squash") != 0
+                     ? "merge"
+                     : method);
+    CHECK_STR_EQ(
+        json_string_value(json_array_get(
+            json_array_get(json_object_get(pr, "merges"),
+                           json_array_size(json_object_get(pr, "merges")) - 1),
+            1)),
+        sha);
+    json_decref(pr);
+    CHECK_EQ(branch_exists(&f, br), !delete_branch);
+    CHECK(branch_exists(&f, "main"));
+    CHECK_EQ(count_events(&f, "pr.merged"), 1);
+    CHECK_EQ(count_events(&f, "pr.opened"), 1);
+    CHECK_EQ(count_events(&f, "pr.updated"), 0);
+    ev = last_event(&f, "pr.merged");
+    CHECK_STR_EQ(s_of(ev, "sha"), sha);
+    CHECK_STR_EQ(s_of(ev, "method"), method);
+    CHECK_EQ(json_is_true(json_object_get(ev, "branch_deleted")),
+             delete_branch);
+    CHECK_STR_EQ(s_of(ev, "new_digest"), dg('2'));
+    json_decref(ev);
+    free(sha);
+
+    /* Red checks: blocked, left open for a human. */
+    id2 = enqueue(&f, "-debug:1", ALPINE, dg('b'));
+    drain(&f);
+    check_waiting(&f, id2, "auto-merge of #2");
+    set_checks(&f, 2, "red", "strata/pin-alpine-3", NULL);
+    next_check(&f);
+    job = done_job(&f, id2);
+    CHECK_STR_EQ(am_field(job, "state"), "blocked");
+    CHECK_STR_EQ(am_field(job, "reason"), "checks_failed");
+    strata_store_job_free(job);
+    pr = pull_no(2);
+    CHECK_STR_EQ(s_of(pr, "state"), "open");
+    CHECK(!json_is_true(json_object_get(pr, "merged")));
+    json_decref(pr);
+    CHECK(branch_exists(&f, "strata/pin-alpine-3"));
+    CHECK_EQ(count_events(&f, "pr.merge_blocked"), 1);
+    ev = last_event(&f, "pr.merge_blocked");
+    CHECK_STR_EQ(s_of(ev, "reason"), "checks_failed");
+    CHECK(s_of(ev, "detail") != NULL);
+    json_decref(ev);
+    no_violations();
+    fixture_stop(&f);
+    stop_server();
+}
+
+TEST(automerge_github)
+{
+    automerge_on("github", "squash", 1);
+}
+
+TEST(automerge_gitlab)
+{
+    automerge_on("gitlab", "squash", 1);
+}
+
+TEST(automerge_gitea)
+{
+    automerge_on("gitea", "rebase", 0);
+}
+
+/*
+ * The base branch moves under the request and it can no longer merge:
+ * the pin commit is made again on main's new head and strata's branch,
+ * and only it, is force-pushed; then it merges at the new head.
+ */
+TEST(automerge_rebases_a_conflicted_branch)
+{
+    fixture f;
+    strata_store_job *job;
+    int64_t id;
+    char *old, *cur, *main_head, *other, *file, *parent, want[200];
+    const char *br = "strata/pin-debian-12-slim";
+
+    start_server("github");
+    fixture_start(&f, "github", "{automerge: {enabled: true}}");
+    merge_now = strata_now_ms();
+    strata_store_set_clock(f.store, merge_clock, NULL);
+    observe(&f, DEBIAN, dg('1'));
+    observe(&f, DEBIAN, dg('2'));
+    id = enqueue(&f, ":1", DEBIAN, dg('2'));
+    drain(&f);
+    check_waiting(&f, id, "checks pending");
+    old = head_of(&f, br);
+    /* Someone else's branch, which strata must never touch. */
+    sh("cd %s/src && git push -q ../app.git main:refs/heads/feature/x", f.dir);
+    other = head_of(&f, "feature/x");
+
+    /* main changes the very line strata pinned: a conflict. */
+    sh("cd %s/src && git pull -q ../app.git main && sed -i "
+       "'1s/AS build/AS compile/; s/--from=build/--from=compile/' "
+       "Dockerfile && git -c user.name=dev -c user.email=dev@example.com "
+       "commit -qam 'rename the stage' && git push -q ../app.git main",
+       f.dir);
+    main_head = head_of(&f, "main");
+    json_decref(admin("merge/checks", "{\"repo\": \"acme/app\", \"number\": "
+                                      "1, \"checks\": \"green\", "
+                                      "\"mergeable\": false}"));
+    next_check(&f);
+    check_waiting(&f, id, "rebased onto the base branch");
+    cur = head_of(&f, br);
+    CHECK(strcmp(cur, old) != 0);
+    parent = head_of(&f, "strata/pin-debian-12-slim^");
+    CHECK_STR_EQ(parent, main_head);
+    file = file_on(&f, br);
+    snprintf(want, sizeof(want), "FROM %s@%s AS compile\n", DEBIAN, dg('2'));
+    CHECK_CONTAINS(file, want);
+    free(file);
+    free(parent);
+    /* main and the other branch are as they were. */
+    CHECK_STR_EQ((parent = head_of(&f, "main")), main_head);
+    free(parent);
+    CHECK_STR_EQ((parent = head_of(&f, "feature/x")), other);
+    free(parent);
+    {
+        json_t *pr = pull_no(1);
+
+        CHECK(!json_is_true(json_object_get(pr, "merged")));
+        json_decref(pr);
+    }
+
+    /* The forge sees the new head, mergeable, green: merged at it. */
+    set_checks(&f, 1, "green", br, "\"mergeable\": true");
+    next_check(&f);
+    job = done_job(&f, id);
+    CHECK_STR_EQ(am_field(job, "state"), "merged");
+    CHECK_STR_EQ(am_field(job, "sha"), cur);
+    strata_store_job_free(job);
+    CHECK(!branch_exists(&f, br));
+    CHECK(branch_exists(&f, "feature/x"));
+    free(old);
+    free(cur);
+    free(main_head);
+    free(other);
+    no_violations();
+    fixture_stop(&f);
+    stop_server();
+}
+
+/*
+ * The policy: a base under verification whose digest the gate did not
+ * verify is never merged (pr.merge_blocked, unverified); verified, it
+ * follows the checks. No checks at all: given up after max_checks.
+ */
+TEST(automerge_policy)
+{
+    fixture f;
+    strata_store_job *job;
+    strata_error err = {0};
+    int64_t id;
+    char *row;
+    json_t *ev, *pr;
+
+    start_server("github");
+    fixture_start(&f, "github", "{automerge: {enabled: true, max_checks: 2}}");
+    merge_now = strata_now_ms();
+    strata_store_set_clock(f.store, merge_clock, NULL);
+    observe(&f, DEBIAN, dg('1'));
+    observe(&f, DEBIAN, dg('2'));
+    observe(&f, ALPINE, dg('a'));
+    observe(&f, ALPINE, dg('b'));
+    row = strata_xasprintf("{\"digest\": \"%s\", \"state\": \"unverified\"}",
+                           dg('2'));
+    CHECK_OK(strata_store_meta_set(f.store, "verify:" DEBIAN, row, &err), &err);
+    free(row);
+    id = enqueue(&f, ":1", DEBIAN, dg('2'));
+    drain(&f);
+    job = done_job(&f, id);
+    CHECK_STR_EQ(am_field(job, "state"), "blocked");
+    CHECK_STR_EQ(am_field(job, "reason"), "unverified");
+    strata_store_job_free(job);
+    ev = last_event(&f, "pr.merge_blocked");
+    CHECK_STR_EQ(s_of(ev, "reason"), "unverified");
+    CHECK_CONTAINS(s_of(ev, "detail"), DEBIAN);
+    json_decref(ev);
+    pr = pull_no(1);
+    CHECK_STR_EQ(s_of(pr, "state"), "open");
+    CHECK_EQ(json_array_size(json_object_get(pr, "merges")), 0);
+    json_decref(pr);
+
+    /* Verified: followed; no check ever reported: blocked after 2. */
+    row = strata_xasprintf("{\"digest\": \"%s\", \"state\": \"verified\"}",
+                           dg('b'));
+    CHECK_OK(strata_store_meta_set(f.store, "verify:" ALPINE, row, &err), &err);
+    free(row);
+    id = enqueue(&f, "-debug:1", ALPINE, dg('b'));
+    drain(&f);
+    check_waiting(&f, id, "checks pending");
+    json_decref(admin("merge/checks", "{\"repo\": \"acme/app\", \"number\": "
+                                      "2, \"checks\": \"none\"}"));
+    next_check(&f);
+    job = done_job(&f, id);
+    CHECK_STR_EQ(am_field(job, "reason"), "no_checks");
+    strata_store_job_free(job);
+    CHECK_EQ(count_events(&f, "pr.merge_blocked"), 2);
+    no_violations();
+    fixture_stop(&f);
+    stop_server();
+}
+
+/* Digest-only: a pin keeps each reference's tag; anything else is not. */
+TEST(automerge_digest_only)
+{
+    char *detail = NULL;
+    json_t *ok = json_pack(
+        "[{s:s, s:i, s:s, s:s}, {s:s, s:i, s:s, s:s}]", "path", "Dockerfile",
+        "line", 1, "from", "debian:12-slim", "to", "debian:12-slim@sha256:2222",
+        "path", "app/Dockerfile", "line", 3, "from", "alpine:3@sha256:aaaa",
+        "to", "alpine:3@sha256:bbbb");
+    json_t *bad = json_pack("[{s:s, s:i, s:s, s:s}]", "path", "Dockerfile",
+                            "line", 4, "from", "debian:12@sha256:1111", "to",
+                            "debian:13@sha256:2222");
+
+    CHECK_EQ(strata_pr__digest_only(ok, &detail), 0);
+    CHECK(detail == NULL);
+    CHECK_EQ(strata_pr__digest_only(bad, &detail), -1);
+    CHECK_STR_EQ(detail, "Dockerfile:4: debian:12@sha256:1111 -> "
+                         "debian:13@sha256:2222");
+    free(detail);
+    json_decref(ok);
+    json_decref(bad);
+}
+
+/*
+ * pull_requests.limits.per_hour: a job following the checks of the
+ * request it opened opens nothing more, so the hour's budget, used up by
+ * another request, never holds its merge back.
+ */
+TEST(automerge_not_held_by_the_hourly_budget)
+{
+    fixture f;
+    strata_store_job *job;
+    int64_t a, b;
+
+    start_server("github");
+    fixture_pr_extra = "  limits: {per_hour: 1}\n";
+    fixture_start(&f, "github", "{automerge: {enabled: true}}");
+    merge_now = strata_now_ms();
+    strata_store_set_clock(f.store, merge_clock, NULL);
+    observe(&f, DEBIAN, dg('1'));
+    observe(&f, DEBIAN, dg('2'));
+    observe(&f, ALPINE, dg('a'));
+    observe(&f, ALPINE, dg('b'));
+    /* Two requests open, each followed by its job. */
+    a = enqueue(&f, ":1", DEBIAN, dg('2'));
+    drain(&f);
+    check_waiting(&f, a, "auto-merge of #1: checks pending");
+    b = enqueue(&f, "-debug:1", ALPINE, dg('b'));
+    drain(&f);
+    check_waiting(&f, b, "auto-merge of #2: checks pending");
+    /* #1 merges: its job ends, and its request is the hour's one. */
+    set_checks(&f, 1, "green", "strata/pin-debian-12-slim", NULL);
+    merge_now += 60 * 1000;
+    drain(&f);
+    job = done_job(&f, a);
+    CHECK_STR_EQ(am_field(job, "state"), "merged");
+    strata_store_job_free(job);
+    /* #2's next check comes within that hour: followed, not held back. */
+    set_checks(&f, 2, "green", "strata/pin-alpine-3", NULL);
+    merge_now += 60 * 1000;
+    drain(&f);
+    job = job_of(&f, b);
+    CHECK_EQ(job->state, STRATA_STORE_JOB_SUCCEEDED);
+    if (job->waiting != NULL)
+        printf("# waiting: %s\n", job->waiting);
+    CHECK_STR_EQ(am_field(job, "state"), "merged");
+    strata_store_job_free(job);
+    no_violations();
+    fixture_stop(&f);
+    stop_server();
+}
+
+/* evidence.hold_on holds the update (approved later, it goes on). */
+TEST(automerge_held)
+{
+    fixture f;
+    strata_store_job *job;
+    strata_error err = {0};
+    int64_t id;
+    char *row;
+    json_t *ev;
+
+    start_server("github");
+    fixture_evidence = "{packages: false, hold_on: [removal]}";
+    fixture_start(&f, "github", "{automerge: {enabled: true}}");
+    merge_now = strata_now_ms();
+    strata_store_set_clock(f.store, merge_clock, NULL);
+    observe(&f, DEBIAN, dg('1'));
+    observe(&f, DEBIAN, dg('2'));
+    row = strata_xasprintf("{\"old\": \"%s\", \"new\": \"%s\", "
+                           "\"removed\": 1, \"removals\": [\"curl\"]}",
+                           dg('1'), dg('2'));
+    CHECK_OK(strata_store_meta_set(f.store, "evidence:" DEBIAN, row, &err),
+             &err);
+    free(row);
+    id = enqueue(&f, ":1", DEBIAN, dg('2'));
+    drain(&f);
+    job = done_job(&f, id);
+    CHECK_STR_EQ(am_field(job, "reason"), "held");
+    strata_store_job_free(job);
+    ev = last_event(&f, "pr.merge_blocked");
+    CHECK_CONTAINS(s_of(ev, "detail"), "removed: curl");
+    json_decref(ev);
+
+    /* `strata approve` of that digest: followed like any other. */
+    CHECK_OK(strata_store_meta_set(f.store, "approved:" DEBIAN, dg('2'), &err),
+             &err);
+    id = enqueue(&f, "-debug:1", DEBIAN, dg('2'));
+    drain(&f);
+    check_waiting(&f, id, "checks pending");
+    no_violations();
+    fixture_stop(&f);
+    stop_server();
+}
+
 int
 main(void)
 {
@@ -1347,6 +1836,14 @@ main(void)
     RUN(gitlab_grouped);
     RUN(github_hourly_budget);
     RUN(github_mirror_pinned_under_its_own_name);
+    RUN(automerge_github);
+    RUN(automerge_gitlab);
+    RUN(automerge_gitea);
+    RUN(automerge_rebases_a_conflicted_branch);
+    RUN(automerge_policy);
+    RUN(automerge_held);
+    RUN(automerge_digest_only);
+    RUN(automerge_not_held_by_the_hourly_budget);
     if (harness_registry_missing(0) != NULL) {
         printf("# no registry (%s): the package evidence is not tested\n",
                harness_registry_missing(0));

@@ -510,6 +510,65 @@ TEST(newer_digest_supersedes_and_restart_resumes_in_place)
     fleet_close(&f);
 }
 
+/*
+ * A stage's counts: a pr job that auto-merge left open on red checks
+ * (its result's automerge.reason "checks_failed") ended, but its image
+ * failed; one left open for a person's decision (a tag change) is done.
+ */
+TEST(red_checks_fail_an_image)
+{
+    static const char *const imgs[] = {"r.example/a:1", "r.example/b:1",
+                                       "r.example/c:1"};
+    static const int stages[] = {0, 0, 0};
+    static const char *const reasons[] = {"checks_failed", "tag_change", NULL};
+    const char *digest =
+        "sha256:"
+        "1111111111111111111111111111111111111111111111111111111111111111";
+    strata_store *st = NULL;
+    strata_error err = {0};
+    json_t *pol = json_object(), *list = json_pack("[{s:i}]", "images", 3);
+    int64_t id, jid;
+    int nimages, done, failed;
+    size_t i;
+
+    CHECK_OK(strata_store_open(&st, ":memory:", &err), &err);
+    CHECK_OK(strata_store_rollout_create(&id, st, "docker.io/library/x:1",
+                                         digest, pol, list, imgs, stages, 3,
+                                         &err),
+             &err);
+    for (i = 0; i < 3; i++) {
+        strata_store_job_spec spec = {0};
+        strata_store_job *job = NULL;
+        json_t *result =
+            reasons[i] == NULL
+                ? json_pack("{s:{s:s}}", "automerge", "state", "merged")
+                : json_pack("{s:{s:s, s:s}}", "automerge", "state", "blocked",
+                            "reason", reasons[i]);
+
+        spec.image = imgs[i];
+        spec.action = "pr";
+        spec.base_ref = "docker.io/library/x:1";
+        spec.base_digest = digest;
+        CHECK_OK(strata_store_job_enqueue(&jid, NULL, st, &spec, &err), &err);
+        CHECK_OK(strata_store_job_claim(&job, st, &err), &err);
+        CHECK(job != NULL && job->id == jid);
+        CHECK_OK(strata_store_job_finish(st, jid, STRATA_STORE_JOB_SUCCEEDED,
+                                         NULL, result, &err),
+                 &err);
+        strata_store_job_free(job);
+        json_decref(result);
+    }
+    CHECK_OK(strata_store_rollout_counts(&nimages, &done, &failed, st, id,
+                                         digest, 0, &err),
+             &err);
+    CHECK_EQ(nimages, 3);
+    CHECK_EQ(failed, 1);
+    CHECK_EQ(done, 2);
+    json_decref(pol);
+    json_decref(list);
+    strata_store_close(st);
+}
+
 int
 main(void)
 {
@@ -518,5 +577,6 @@ main(void)
     RUN(config_check_names_the_stage);
     RUN(canary_fails_halts_resume_bakes_completes);
     RUN(newer_digest_supersedes_and_restart_resumes_in_place);
+    RUN(red_checks_fail_an_image);
     return harness_done();
 }

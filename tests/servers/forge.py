@@ -388,6 +388,8 @@ class Handler(BaseHTTPRequestHandler):
             STATE.setdefault(req["repo"], {"branches": set(), "pulls": []})
             STATE[req["repo"]]["branches"].add(req["name"])
             return 200, {"ok": True}
+        if path.startswith("/_admin/merge/"):
+            return merge_admin(path, req)
         if path == "/_admin/reset":
             for st in STATE.values():
                 st["pulls"].clear()
@@ -472,6 +474,9 @@ class Handler(BaseHTTPRequestHandler):
         if listed is not None:
             return listed
         self.check_auth()
+        merged = merge_api(self, url, raw)
+        if merged is not None:
+            return merged
         f = ARGS.forge
         q = {k: v[0] for k, v in parse_qs(url.query).items()}
         path = url.path
@@ -926,6 +931,268 @@ def disc_api(handler, url, raw):
         headers.append(("Link", ", ".join(links)))
     return 200, body, headers
 # ==== end of discovery ===================================================
+
+
+# ==== auto-merge: checks, merges and branch protection (helper `automerge`) ==
+#
+# Each pull request gets a head commit ("sha"), a check state and a
+# mergeable flag; the test sets them:
+#   POST /_admin/merge/checks {"repo", "number", "checks"?: "green" | "red"
+#        | "pending" | "none", "sha"?, "mergeable"?: true | false | null,
+#        "required"?: bool (branch protection requires green checks),
+#        "extra_runs"?: N passed GitHub check runs listed before them}
+#   POST /_admin/merge/refuse {"repo", "number", "count"?, "status"?: 405 |
+#        422}: the next merges are refused by branch protection with the
+#        forge's own answer (405), or fail as a 422
+# and read them back in /_admin/state (pr["merged"], pr["merge_method"],
+# pr["merges"]: each merge call's [status, sha]).
+# Served, as each provider documents them:
+#   GitHub  GET  /repos/O/R/pulls/N, GET /repos/O/R/commits/REF/check-runs,
+#           GET  /repos/O/R/commits/REF/status, PUT /repos/O/R/pulls/N/merge
+#   GitLab  GET  /projects/ID/merge_requests/IID (sha, head_pipeline,
+#                has_conflicts, detailed_merge_status),
+#           PUT  /projects/ID/merge_requests/IID/merge
+#   Gitea   GET  /api/v1/repos/O/R/pulls/N, GET .../commits/REF/status,
+#           POST /api/v1/repos/O/R/pulls/N/merge
+
+MERGE_SPECS = {
+    "github": {"commit_title": ("str", False),
+               "commit_message": ("str", False), "sha": ("str", False),
+               "merge_method": ("str", False)},
+    "gitlab": {"merge_commit_message": ("str", False),
+               "squash_commit_message": ("str", False),
+               "squash": ("bool", False),
+               "should_remove_source_branch": ("bool", False),
+               "merge_when_pipeline_succeeds": ("bool", False),
+               "auto_merge": ("bool", False), "sha": ("str", False)},
+    "gitea": {"do": ("str", True), "merge_commit_id": ("str", False),
+              "merge_message_field": ("str", False),
+              "merge_title_field": ("str", False),
+              "delete_branch_after_merge": ("bool", False),
+              "force_merge": ("bool", False), "head_commit_id": ("str", False),
+              "merge_when_checks_succeed": ("bool", False)},
+}
+for _f, _spec in MERGE_SPECS.items():
+    SPECS[(_f, "merge")] = _spec
+
+
+def merge_defaults(pr):
+    pr.setdefault("sha", "%040x" % (0xa000 + pr["id"]))
+    pr.setdefault("checks", "pending")
+    pr.setdefault("mergeable", True)
+    pr.setdefault("required", True)
+    pr.setdefault("refuse", 0)
+    pr.setdefault("merged", False)
+    pr.setdefault("merges", [])
+    return pr
+
+
+def merge_admin(path, req):
+    pr = merge_defaults(find_pull(req["repo"], int(req["number"])))
+    if path == "/_admin/merge/checks":
+        for k in ("checks", "sha", "mergeable", "required", "extra_runs"):
+            if k in req:
+                pr[k] = req[k]
+        return 200, {"ok": True}
+    if path == "/_admin/merge/refuse":
+        pr["refuse"] = int(req.get("count", 1))
+        pr["refuse_status"] = int(req.get("status", 405))
+        return 200, {"ok": True}
+    return 404, {"message": "no such admin endpoint"}
+
+
+def merge_render(pr):
+    f = ARGS.forge
+    merge_defaults(pr)
+    r = render(pr)
+    green = pr["checks"] == "green"
+    if f == "github":
+        r["head"]["sha"] = pr["sha"]
+        r["merged"] = pr["merged"]
+        r["merged_at"] = "2026-01-01T00:00:00Z" if pr["merged"] else None
+        r["mergeable"] = pr["mergeable"]
+        r["mergeable_state"] = (
+            "unknown" if pr["mergeable"] is None else
+            "dirty" if not pr["mergeable"] else
+            "clean" if green else "blocked")
+    elif f == "gitlab":
+        r["sha"] = pr["sha"]
+        if pr["merged"]:
+            r["state"] = "merged"
+        r["has_conflicts"] = pr["mergeable"] is False
+        r["detailed_merge_status"] = (
+            "checking" if pr["mergeable"] is None else
+            "conflict" if not pr["mergeable"] else
+            "mergeable" if green else "ci_still_running")
+        status = {"green": "success", "red": "failed",
+                  "pending": "running"}.get(pr["checks"])
+        r["head_pipeline"] = None if status is None else {
+            "id": 500 + pr["id"], "sha": pr["sha"], "ref": pr["head"],
+            "status": status}
+    else:
+        r["head"]["sha"] = pr["sha"]
+        r["merged"] = pr["merged"]
+        r["mergeable"] = bool(pr["mergeable"])
+    return r
+
+
+def pull_by_sha(repo, sha):
+    for pr in repo_state(repo)["pulls"]:
+        if merge_defaults(pr)["sha"] == sha or pr["head"] == sha:
+            return pr
+    return None
+
+
+def checks_reply(repo, ref, kind, q):
+    f = ARGS.forge
+    pr = pull_by_sha(repo, ref)
+    checks = pr["checks"] if pr else "none"
+    if kind == "check-runs":
+        runs = {"green": [("build", "completed", "success"),
+                          ("lint", "completed", "skipped")],
+                "red": [("build", "completed", "failure")],
+                "pending": [("build", "in_progress", None)],
+                "none": []}[checks]
+        # "extra_runs": that many passed runs before these (pages).
+        runs = [("job-%d" % i, "completed", "success")
+                for i in range(pr.get("extra_runs", 0) if pr else 0)] + runs
+        per = min(int(q.get("per_page", "30")), 100)
+        page = int(q.get("page", "1"))
+        shown = runs[(page - 1) * per: page * per]
+        return 200, {"total_count": len(runs), "check_runs": [
+            {"id": (page - 1) * per + i + 1, "name": n, "head_sha": ref,
+             "status": s, "conclusion": c}
+            for i, (n, s, c) in enumerate(shown)]}, []
+    state = {"green": "success", "red": "failure", "pending": "pending",
+             "none": "pending" if f == "github" else ""}[checks]
+    statuses = [] if checks == "none" else [
+        {"id": 1, "context": "ci/tests", "description": "tests",
+         "state" if f == "github" else "status": state}]
+    return 200, {"state": state, "sha": ref, "total_count": len(statuses),
+                 "statuses": statuses}, []
+
+
+def merge_refusal(pr):
+    """Branch protection's answer, or None when the merge may go."""
+    f = ARGS.forge
+    if pr["refuse"] > 0:
+        pr["refuse"] -= 1
+        if pr.get("refuse_status", 405) == 422:
+            # GitLab: the merge itself failed (e.g. a pre-receive hook).
+            return 422, {"message": "Branch cannot be merged"} \
+                if f == "gitlab" else err_body(422, "Validation Failed")
+        return {"github": (405, err_body(405, "At least 1 approving review "
+                                              "is required by reviewers with "
+                                              "write access.")),
+                "gitlab": (405, {"message": "405 Method Not Allowed"}),
+                "gitea": (405, err_body(405, "Not all required status "
+                                             "checks successful"))}[f]
+    if pr["required"] and pr["checks"] != "green":
+        return {"github": (405, err_body(405, "Required status check "
+                                              "\"build\" is expected.")),
+                "gitlab": (405, {"message": "405 Method Not Allowed"}),
+                "gitea": (405, err_body(405, "Not all required status "
+                                             "checks successful"))}[f]
+    return None
+
+
+def do_merge(handler, repo, pr, raw):
+    f = ARGS.forge
+    d = handler.body(raw, "merge")
+    merge_defaults(pr)
+    sha = d.get("head_commit_id" if f == "gitea" else "sha")
+    method = (d.get("merge_method", "merge") if f == "github" else
+              ("squash" if d.get("squash") else "merge") if f == "gitlab"
+              else d["do"])
+    allowed = {"github": ("merge", "squash", "rebase"),
+               "gitlab": ("merge", "squash"),
+               "gitea": ("merge", "rebase", "rebase-merge", "squash",
+                         "fast-forward-only", "manually-merged")}[f]
+    if method not in allowed:
+        raise violation(422, "merge_method must be one of %s" % (allowed,),
+                        "merge_method is invalid")
+    if f in ("gitlab", "gitea") and (d.get("merge_when_pipeline_succeeds")
+                                     or d.get("auto_merge")
+                                     or d.get("merge_when_checks_succeed")):
+        raise violation(422, "this server tests merges on green only")
+
+    def answer(status, body):
+        pr["merges"].append([status, sha])
+        return status, body, []
+
+    if pr["merged"] or pr["state"] != "open":
+        return answer(405, {"github": err_body(405, "Pull Request is not "
+                                                    "mergeable"),
+                            "gitlab": {"message": "405 Method Not Allowed"},
+                            "gitea": err_body(405, "The PR is already "
+                                                   "merged or closed")}[f])
+    if sha is not None and sha != pr["sha"]:
+        return answer(409, {
+            "github": err_body(409, "Head branch was modified. Review and "
+                                    "try the merge again."),
+            "gitlab": {"message": "SHA does not match HEAD of source "
+                                  "branch: %s" % pr["sha"]},
+            "gitea": err_body(409, "head commit id given is not the pull "
+                                   "request's head commit")}[f])
+    if pr["mergeable"] is False:
+        return answer({"github": 405, "gitlab": 406, "gitea": 409}[f], {
+            "github": err_body(405, "Pull Request is not mergeable"),
+            "gitlab": {"message": "Branch cannot be merged"},
+            "gitea": err_body(409, "merge failed because of conflict")}[f])
+    refused = merge_refusal(pr)
+    if refused is not None:
+        return answer(*refused)
+    pr["merged"], pr["state"], pr["merge_method"] = True, "closed", method
+    pr["merges"].append([200, sha])
+    if f == "github":
+        return 200, {"sha": "%040x" % (0xb000 + pr["id"]), "merged": True,
+                     "message": "Pull Request successfully merged"}, []
+    if f == "gitlab":
+        return 200, merge_render(pr), []
+    return 200, b"", []
+
+
+def merge_api(handler, url, raw):
+    """The auto-merge endpoints, or None for the rest of the API."""
+    f, cmd, path = ARGS.forge, handler.command, url.path
+    if f == "gitlab":
+        m = re.fullmatch(r"/api/v4/projects/([^/]+)/merge_requests/(\d+)"
+                         r"(/merge)?", path)
+        if not m or (cmd != "GET" and not m.group(3)):
+            return None
+        repo = unquote(m.group(1))
+        pr = find_pull(repo, int(m.group(2)))
+        if m.group(3) and cmd == "PUT":
+            return do_merge(handler, repo, pr, raw)
+        if m.group(3):
+            raise violation(405, "method not allowed")
+        return 200, merge_render(pr), []
+    prefix = "" if f == "github" else "/api/v1"
+    m = re.fullmatch(prefix + r"/repos/([^/]+)/([^/]+)/commits/([^/]+)/"
+                     r"(check-runs|status)", path)
+    if m:
+        repo = m.group(1) + "/" + m.group(2)
+        repo_state(repo)
+        if cmd != "GET" or (m.group(4) == "check-runs" and f != "github"):
+            raise violation(404, "no such endpoint")
+        return checks_reply(repo, m.group(3), m.group(4),
+                            {k: v[0] for k, v in
+                             parse_qs(url.query).items()})
+    m = re.fullmatch(prefix + r"/repos/([^/]+)/([^/]+)/pulls/(\d+)(/merge)?",
+                     path)
+    if not m:
+        return None
+    repo = m.group(1) + "/" + m.group(2)
+    pr = find_pull(repo, int(m.group(3)))
+    if m.group(4):
+        if cmd != ("PUT" if f == "github" else "POST"):
+            raise violation(405, "method not allowed")
+        return do_merge(handler, repo, pr, raw)
+    if cmd == "GET":
+        return 200, merge_render(pr), []
+    return None
+
+# ==== end of auto-merge ======================================================
 
 
 def main():
