@@ -135,24 +135,15 @@ const char *const *
 strata_notify_event_types(void)
 {
     static const char *const names[] = {
-        "base.updated",
-        "base.signature_failed",
-        "rebuild.started",
-        "rebuild.succeeded",
-        "rebuild.failed",
-        "rebase.done",
-        "pr.opened",
-        "pr.updated",
-        "pr.closed",
-        "pr.merged",
-        "pr.merge_blocked",
-        "rescan.regressed",
-        "report.stale",
-        "base.held",
-        "rollout.halted",
-        "rollout.completed",
-        "rollout.aborted",
-        NULL,
+        "base.updated",     "base.signature_failed",
+        "rebuild.started",  "rebuild.succeeded",
+        "rebuild.failed",   "rebase.done",
+        "pr.opened",        "pr.updated",
+        "pr.closed",        "pr.merged",
+        "pr.merge_blocked", "rescan.regressed",
+        "report.stale",     "base.held",
+        "rollout.halted",   "rollout.completed",
+        "rollout.aborted",  NULL,
     };
     return names;
 }
